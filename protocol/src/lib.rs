@@ -1,0 +1,28 @@
+//! Wire types spoken between a 连易办 terminal and the central platform.
+//!
+//! Both sides compile against these types, and the platform's `/openapi.json` is generated from
+//! them, so a field renamed here is renamed everywhere at once. Everything is plain data: no I/O.
+
+pub mod application;
+pub mod catalog;
+pub mod text;
+
+pub use application::{
+    ApiError, ApplicantInfo, ApplicationReceipt, ApplicationRequest, IDEMPOTENCY_KEY_HEADER,
+};
+pub use catalog::{
+    Catalog, CatalogError, Department, Material, MaterialForm, Matter, MatterId, ThemeGroup,
+    TimeLimit,
+};
+pub use text::{Language, LocalizedText};
+
+/// Liveness answer of `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `"ok"` when the platform can reach its database.
+    pub status: String,
+    /// The platform's version.
+    pub version: String,
+    /// Version of the catalog currently published.
+    pub catalog_version: String,
+}
