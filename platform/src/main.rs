@@ -1,1 +1,140 @@
-fn main() {}
+//! `kiosk-platform`: the central platform's terminal gateway.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use kiosk_platform::api::{AppState, router};
+use kiosk_platform::{DbUrl, Store, seed};
+use kiosk_protocol::Catalog;
+
+#[derive(Parser)]
+#[command(name = "kiosk-platform", version, about = "连易办 central platform: terminal gateway and management")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the terminal API (creates and migrates the database on first start).
+    Serve {
+        /// Address to listen on; port 0 picks a free one (the chosen address is printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Database: sqlite://PATH.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
+        /// Public base URL printed in receipts' progress QR codes (default: http://LISTEN).
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate {
+        /// Database: sqlite://PATH.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
+    },
+    /// Manage the published service catalog.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Validate a catalog JSON file and publish it as the current version.
+    Import {
+        /// The catalog file.
+        file: PathBuf,
+        /// Database: sqlite://PATH.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
+    },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("kiosk-platform: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { listen, db, public_url } => serve(listen, &db, public_url),
+        Command::Migrate { db } => {
+            open_with_seed(&db)?;
+            println!("{db} is migrated");
+            Ok(())
+        }
+        Command::Catalog { command: CatalogCommand::Import { file, db } } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let catalog: Catalog = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a catalog", file.display()))?;
+            catalog.validate().with_context(|| format!("{} cannot be published", file.display()))?;
+            let store = open_with_seed(&db)?;
+            store.publish_catalog(&catalog)?;
+            println!("published catalog {} ({} matters)", catalog.version, catalog.matters.len());
+            Ok(())
+        }
+    }
+}
+
+/// Opens the database and publishes the seed catalog when none is published yet.
+fn open_with_seed(db: &DbUrl) -> anyhow::Result<Store> {
+    let store = Store::open(db)?;
+    if matches!(store.current_catalog(), Err(kiosk_platform::StoreError::NoCatalog)) {
+        let catalog = seed::seed_catalog()?;
+        store.publish_catalog(&catalog)?;
+        tracing::info!(version = %catalog.version, matters = catalog.matters.len(), "published the seed catalog");
+    }
+    Ok(store)
+}
+
+fn serve(listen: SocketAddr, db: &DbUrl, public_url: Option<String>) -> anyhow::Result<()> {
+    let store = Arc::new(open_with_seed(db)?);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}: is another platform already running there?"))?;
+        let local = listener.local_addr()?;
+        let base = public_url.unwrap_or_else(|| format!("http://{local}"));
+        let app = router(AppState::new(store, &base));
+        println!("kiosk-platform listening on http://{local}");
+        std::io::stdout().flush()?;
+        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -5,15 +5,18 @@
 
 pub mod application;
 pub mod catalog;
+pub mod rating;
 pub mod text;
 
 pub use application::{
     ApiError, ApplicantInfo, ApplicationReceipt, ApplicationRequest, IDEMPOTENCY_KEY_HEADER,
+    validate_idempotency_key,
 };
 pub use catalog::{
     Catalog, CatalogError, Department, Material, MaterialForm, Matter, MatterId, ThemeGroup,
     TimeLimit,
 };
+pub use rating::{RatingReason, RatingRequest, level_name};
 pub use text::{Language, LocalizedText};
 
 /// Liveness answer of `GET /healthz`.

@@ -1,0 +1,671 @@
+//! The citizen session: a pure state machine.
+//!
+//! Events come in (a touch, a card read, a platform reply, the passing of time), a [`View`]
+//! and [`Command`]s come out. Nothing here touches a device, a socket, a file or the clock: the
+//! caller passes `now` with every call, so every journey is testable without a window, a
+//! device or a network, and deterministic under a mocked clock.
+
+mod identity;
+mod keys;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kiosk_protocol::{
+    ApplicantInfo, ApplicationReceipt, ApplicationRequest, Catalog, Language, LocalizedText,
+    MatterId, RatingReason, RatingRequest,
+};
+
+pub use identity::{DocumentKind, Identity, mask_id_number};
+pub use keys::KeySource;
+
+/// Timing and identity of the terminal running the session.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// This terminal's id, sent with every application.
+    pub terminal_id: String,
+    /// Inactivity before the "are you still there?" warning appears.
+    pub idle_warning_after: Duration,
+    /// How long the warning stays before the session ends (at least 20 s, WCAG 2.2.1).
+    pub warning_grace: Duration,
+    /// How long the thank-you screen stays before returning home.
+    pub thanks_linger: Duration,
+    /// Pause between catalog fetches while out of service.
+    pub catalog_retry: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            terminal_id: "LYG-DEV-0001".into(),
+            idle_warning_after: Duration::from_secs(60),
+            warning_grace: Duration::from_secs(30),
+            thanks_linger: Duration::from_secs(8),
+            catalog_retry: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The shortest warning a citizen may be given before their session ends.
+pub const MIN_WARNING_GRACE: Duration = Duration::from_secs(20);
+
+/// Something that happened.
+#[derive(Debug)]
+pub enum Event {
+    /// The platform's catalog arrived.
+    CatalogLoaded(Arc<Catalog>),
+    /// The catalog could not be fetched and none is cached.
+    CatalogUnavailable,
+    /// The citizen touched a control.
+    Touch(Action),
+    /// The ID-card reader reported.
+    Card(CardEvent),
+    /// The platform answered a submission.
+    Submitted(Result<ApplicationReceipt, SubmitFailure>),
+    /// The printer finished (or failed) the receipt.
+    Printed(Result<(), PrintFailure>),
+    /// Time passed: deadlines are checked.
+    Tick,
+}
+
+/// What the ID-card reader reported.
+#[derive(Debug)]
+pub enum CardEvent {
+    /// A valid, unexpired card was read.
+    Read(Identity),
+    /// The card was read but has expired.
+    Expired,
+    /// The card was lifted before the read finished.
+    Removed,
+    /// The card could not be read or is of an unknown type.
+    Unreadable,
+    /// The reader itself is faulty or absent.
+    ReaderFault,
+}
+
+/// Why a submission did not go through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubmitFailure {
+    /// The platform could not be reached (network or platform down).
+    Unreachable,
+    /// The platform refused the application.
+    Rejected,
+}
+
+/// Why the receipt did not print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrintFailure {
+    /// Out of paper.
+    PaperOut,
+    /// Cover open, offline or another printer fault.
+    PrinterFault,
+}
+
+/// A control the citizen touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Home: start a new session (开始办事).
+    Begin,
+    /// Catalog: show one theme's matters (`None`: all).
+    ChooseTheme(Option<String>),
+    /// Catalog: open a matter's service guide.
+    OpenMatter(MatterId),
+    /// Guide: apply for this matter.
+    Apply,
+    /// Confirm: the prefilled data is right, submit.
+    ConfirmApplicant,
+    /// Submit failed: try again (with the same idempotency key).
+    Retry,
+    /// Receipt: finished, go on to rating.
+    Done,
+    /// Rating: choose a level, 1 (非常不满意) to 5 (非常满意).
+    Rate(u8),
+    /// Rating: choose the reason for a bad rating.
+    Reason(RatingReason),
+    /// Rating: send it.
+    SendRating,
+    /// Rating: skip it.
+    SkipRating,
+    /// One screen back.
+    Back,
+    /// Straight home (ends the session).
+    Home,
+    /// Switch between Chinese and English.
+    ToggleLanguage,
+    /// Timeout warning: "I'm still here".
+    StayActive,
+}
+
+/// Work for the outside world.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Fetch the catalog from the platform.
+    FetchCatalog,
+    /// Start polling the ID-card reader.
+    StartCardReader,
+    /// Stop polling the ID-card reader.
+    StopCardReader,
+    /// Submit an application (repeat with the same key on retry).
+    Submit {
+        /// Idempotency key of this application.
+        idempotency_key: String,
+        /// The application.
+        request: ApplicationRequest,
+    },
+    /// Print the application receipt.
+    PrintReceipt(ReceiptContent),
+    /// Send a 好差评 rating.
+    SendRating(RatingRequest),
+    /// The session ended: wipe every copy of personal data.
+    WipePersonalData,
+}
+
+/// What the printed receipt (受理回执) says. Holds masked data only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptContent {
+    /// Application number.
+    pub application_no: String,
+    /// Matter name.
+    pub matter_name: LocalizedText,
+    /// Applicant name, masked.
+    pub applicant_masked: String,
+    /// Document number, masked.
+    pub id_number_masked: String,
+    /// Acceptance time as the platform stated it.
+    pub accepted_at: String,
+    /// Terminal id.
+    pub terminal_id: String,
+    /// Progress address (the QR code).
+    pub progress_url: String,
+    /// Statutory time limit of the matter.
+    pub time_limit: LocalizedText,
+    /// Language the citizen used.
+    pub language: Language,
+}
+
+/// What the ID-card screen asks of the citizen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentifyPrompt {
+    /// 请放置身份证.
+    PlaceCard,
+    /// The card was lifted too early: place it again.
+    PlaceAgain,
+    /// The card has expired.
+    Expired,
+    /// The card cannot be read.
+    Unreadable,
+    /// The reader is out of order: identity-dependent functions are unavailable.
+    ReaderUnavailable,
+}
+
+/// State of the receipt printing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrintStatus {
+    /// Being printed.
+    Printing,
+    /// Printed: take it.
+    Printed,
+    /// Not printed: the citizen is told how to follow progress another way.
+    Failed(PrintFailure),
+}
+
+/// The screen the citizen sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screen {
+    /// The catalog cannot be had and nothing can be done.
+    OutOfService,
+    /// Home / attract screen.
+    Home,
+    /// The catalog, optionally filtered by theme.
+    Catalog {
+        /// Selected theme.
+        theme: Option<String>,
+    },
+    /// A matter's service guide (办事指南).
+    Guide {
+        /// The matter.
+        matter: MatterId,
+    },
+    /// Identify with the ID card.
+    Identify {
+        /// The matter applied for.
+        matter: MatterId,
+        /// What the citizen is asked.
+        prompt: IdentifyPrompt,
+    },
+    /// Confirm the data read from the card.
+    Confirm {
+        /// The matter applied for.
+        matter: MatterId,
+    },
+    /// Waiting for the platform.
+    Submitting {
+        /// The matter applied for.
+        matter: MatterId,
+    },
+    /// The platform could not take the application.
+    SubmitFailed {
+        /// The matter applied for.
+        matter: MatterId,
+        /// Why.
+        failure: SubmitFailure,
+    },
+    /// Accepted: the receipt.
+    Receipt {
+        /// The platform's receipt.
+        receipt: ApplicationReceipt,
+        /// Printing state.
+        printing: PrintStatus,
+    },
+    /// 好差评.
+    Rating {
+        /// Application rated.
+        application_no: String,
+        /// Matter rated.
+        matter: MatterId,
+        /// Level chosen, 1–5.
+        level: Option<u8>,
+        /// Reason chosen (required for 1–2).
+        reason: Option<RatingReason>,
+    },
+    /// Thank you; home shortly.
+    Thanks,
+}
+
+impl Screen {
+    /// Screens on which inactivity ends the session. Home has no session; while the platform
+    /// is being asked or the thank-you screen shows, the session ends by itself.
+    fn idles_out(&self) -> bool {
+        !matches!(self, Screen::Home | Screen::OutOfService | Screen::Submitting { .. } | Screen::Thanks)
+    }
+}
+
+/// The applicant as shown on screen to the citizen themselves.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApplicantView {
+    /// Name in full (it is their own screen).
+    pub name: String,
+    /// Document number, masked.
+    pub id_number_masked: String,
+    /// Document kind.
+    pub kind: DocumentKind,
+}
+
+impl std::fmt::Debug for ApplicantView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplicantView").field("kind", &self.kind).finish_non_exhaustive()
+    }
+}
+
+/// Everything the UI needs to draw the current moment.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// Current screen.
+    pub screen: Screen,
+    /// Current language.
+    pub language: Language,
+    /// Seconds left before the session ends, while the timeout warning shows.
+    pub timeout_warning: Option<u32>,
+    /// The catalog, once loaded.
+    pub catalog: Option<Arc<Catalog>>,
+    /// The identified applicant, while identified.
+    pub applicant: Option<ApplicantView>,
+}
+
+/// An application between "confirm" and the platform's answer.
+#[derive(Debug, Clone)]
+struct Pending {
+    key: String,
+    request: ApplicationRequest,
+}
+
+/// The citizen session state machine.
+#[derive(Debug)]
+pub struct Session {
+    settings: Settings,
+    keys: KeySource,
+    screen: Screen,
+    language: Language,
+    catalog: Option<Arc<Catalog>>,
+    identity: Option<Identity>,
+    pending: Option<Pending>,
+    last_activity: Instant,
+    entered_at: Instant,
+    reader_running: bool,
+}
+
+impl Session {
+    /// A session core at home, waiting for its catalog. Call [`Session::start`] next.
+    pub fn new(mut settings: Settings, keys: KeySource, now: Instant) -> Self {
+        settings.warning_grace = settings.warning_grace.max(MIN_WARNING_GRACE);
+        Self {
+            settings,
+            keys,
+            screen: Screen::Home,
+            language: Language::Zh,
+            catalog: None,
+            identity: None,
+            pending: None,
+            last_activity: now,
+            entered_at: now,
+            reader_running: false,
+        }
+    }
+
+    /// First commands: fetch the catalog.
+    pub fn start(&mut self) -> Vec<Command> {
+        vec![Command::FetchCatalog]
+    }
+
+    /// The current screen.
+    pub fn screen(&self) -> &Screen {
+        &self.screen
+    }
+
+    /// The current language.
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
+    /// True while personal data is held.
+    pub fn holds_personal_data(&self) -> bool {
+        self.identity.is_some() || self.pending.is_some()
+    }
+
+    /// What the UI should show at `now`.
+    pub fn view(&self, now: Instant) -> View {
+        View {
+            screen: self.screen.clone(),
+            language: self.language,
+            timeout_warning: self.warning_seconds_left(now),
+            catalog: self.catalog.clone(),
+            applicant: self.identity.as_ref().map(|who| ApplicantView {
+                name: who.name().to_owned(),
+                id_number_masked: who.masked_id_number(),
+                kind: who.kind(),
+            }),
+        }
+    }
+
+    /// When the caller must deliver the next [`Event::Tick`], if ever.
+    pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
+        match &self.screen {
+            Screen::Thanks => Some(self.entered_at + self.settings.thanks_linger),
+            Screen::OutOfService => Some(self.entered_at + self.settings.catalog_retry),
+            screen if screen.idles_out() => {
+                let warn_at = self.last_activity + self.settings.idle_warning_after;
+                let end_at = warn_at + self.settings.warning_grace;
+                if now < warn_at {
+                    Some(warn_at)
+                } else {
+                    // While warning, tick every second so the countdown moves.
+                    let elapsed = now.duration_since(warn_at);
+                    let next_second = warn_at + Duration::from_secs(elapsed.as_secs() + 1);
+                    Some(next_second.min(end_at))
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn warning_seconds_left(&self, now: Instant) -> Option<u32> {
+        if !self.screen.idles_out() {
+            return None;
+        }
+        let warn_at = self.last_activity + self.settings.idle_warning_after;
+        if now < warn_at {
+            return None;
+        }
+        let end_at = warn_at + self.settings.warning_grace;
+        let left = end_at.saturating_duration_since(now);
+        Some(left.as_secs_f64().ceil() as u32)
+    }
+
+    /// Feeds one event; returns the commands it causes.
+    pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Command> {
+        let mut out = Vec::new();
+        match event {
+            Event::CatalogLoaded(catalog) => {
+                self.catalog = Some(catalog);
+                if self.screen == Screen::OutOfService {
+                    self.enter(Screen::Home, now, &mut out);
+                }
+            }
+            Event::CatalogUnavailable => {
+                if self.catalog.is_none() {
+                    self.enter(Screen::OutOfService, now, &mut out);
+                }
+            }
+            Event::Touch(action) => self.touch(action, now, &mut out),
+            Event::Card(card) => self.card(card, now, &mut out),
+            Event::Submitted(result) => self.submitted(result, now, &mut out),
+            Event::Printed(result) => {
+                if let Screen::Receipt { printing, .. } = &mut self.screen {
+                    *printing = match result {
+                        Ok(()) => PrintStatus::Printed,
+                        Err(failure) => PrintStatus::Failed(failure),
+                    };
+                }
+            }
+            Event::Tick => self.tick(now, &mut out),
+        }
+        out
+    }
+
+    fn tick(&mut self, now: Instant, out: &mut Vec<Command>) {
+        match &self.screen {
+            Screen::Thanks if now >= self.entered_at + self.settings.thanks_linger => {
+                self.go_home(now, out);
+            }
+            Screen::OutOfService if now >= self.entered_at + self.settings.catalog_retry => {
+                // Re-enter to restart the retry clock, and ask again.
+                self.entered_at = now;
+                out.push(Command::FetchCatalog);
+            }
+            screen if screen.idles_out() => {
+                let end_at = self.last_activity + self.settings.idle_warning_after + self.settings.warning_grace;
+                if now >= end_at {
+                    self.go_home(now, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn touch(&mut self, action: Action, now: Instant, out: &mut Vec<Command>) {
+        self.last_activity = now;
+        let Some(catalog) = self.catalog.clone() else {
+            // Nothing but the language can change before the catalog is here.
+            if action == Action::ToggleLanguage {
+                self.language = self.language.toggled();
+            }
+            return;
+        };
+        match (action, self.screen.clone()) {
+            (Action::ToggleLanguage, _) => self.language = self.language.toggled(),
+            (Action::StayActive, _) => {}
+            (Action::Home, Screen::Home) => {}
+            (Action::Home, Screen::Submitting { .. }) => {}
+            (Action::Home, _) => self.go_home(now, out),
+            (Action::Begin, Screen::Home) => self.enter(Screen::Catalog { theme: None }, now, out),
+            (Action::ChooseTheme(theme), Screen::Catalog { .. }) => {
+                let theme = theme.filter(|id| catalog.theme(id).is_some());
+                self.enter(Screen::Catalog { theme }, now, out);
+            }
+            (Action::OpenMatter(matter), Screen::Catalog { .. }) if catalog.matter(&matter).is_some() => {
+                self.enter(Screen::Guide { matter }, now, out);
+            }
+            (Action::Apply, Screen::Guide { matter })
+                if catalog.matter(&matter).is_some_and(|m| m.kiosk_application) =>
+            {
+                self.enter(Screen::Identify { matter, prompt: IdentifyPrompt::PlaceCard }, now, out);
+            }
+            (Action::ConfirmApplicant, Screen::Confirm { matter }) => self.submit_new(matter, now, out),
+            (Action::Retry, Screen::SubmitFailed { matter, .. }) => self.resubmit(matter, now, out),
+            (Action::Done, Screen::Receipt { receipt, .. }) => {
+                self.identity = None;
+                self.pending = None;
+                out.push(Command::WipePersonalData);
+                self.enter(
+                    Screen::Rating {
+                        application_no: receipt.application_no,
+                        matter: receipt.matter_id,
+                        level: None,
+                        reason: None,
+                    },
+                    now,
+                    out,
+                );
+            }
+            (Action::Rate(level), Screen::Rating { application_no, matter, reason, .. }) if (1..=5).contains(&level) => {
+                let reason = if level <= 2 { reason } else { None };
+                self.screen = Screen::Rating { application_no, matter, level: Some(level), reason };
+            }
+            (Action::Reason(why), Screen::Rating { application_no, matter, level: Some(level), .. }) if level <= 2 => {
+                self.screen = Screen::Rating { application_no, matter, level: Some(level), reason: Some(why) };
+            }
+            (Action::SendRating, Screen::Rating { application_no, matter, level: Some(level), reason })
+                if level > 2 || reason.is_some() =>
+            {
+                out.push(Command::SendRating(RatingRequest {
+                    application_no,
+                    matter_id: matter,
+                    terminal_id: self.settings.terminal_id.clone(),
+                    level,
+                    reason: if level <= 2 { reason } else { None },
+                }));
+                self.enter(Screen::Thanks, now, out);
+            }
+            (Action::SkipRating, Screen::Rating { .. }) => self.enter(Screen::Thanks, now, out),
+            (Action::Back, screen) => self.back(screen, now, out),
+            _ => {}
+        }
+    }
+
+    fn back(&mut self, screen: Screen, now: Instant, out: &mut Vec<Command>) {
+        let previous = match screen {
+            Screen::Catalog { .. } => Screen::Home,
+            Screen::Guide { .. } => Screen::Catalog { theme: None },
+            Screen::Identify { matter, .. } => Screen::Guide { matter },
+            Screen::Confirm { matter } | Screen::SubmitFailed { matter, .. } => {
+                // Stepping back from the applicant's data drops it.
+                self.identity = None;
+                self.pending = None;
+                out.push(Command::WipePersonalData);
+                Screen::Guide { matter }
+            }
+            _ => return,
+        };
+        if previous == Screen::Home {
+            self.go_home(now, out);
+        } else {
+            self.enter(previous, now, out);
+        }
+    }
+
+    fn card(&mut self, card: CardEvent, now: Instant, out: &mut Vec<Command>) {
+        let Screen::Identify { matter, .. } = self.screen.clone() else {
+            // A card placed anywhere else is ignored; its data is dropped here.
+            return;
+        };
+        self.last_activity = now;
+        let prompt = match card {
+            CardEvent::Read(who) => {
+                self.identity = Some(who);
+                self.enter(Screen::Confirm { matter }, now, out);
+                return;
+            }
+            CardEvent::Expired => IdentifyPrompt::Expired,
+            CardEvent::Removed => IdentifyPrompt::PlaceAgain,
+            CardEvent::Unreadable => IdentifyPrompt::Unreadable,
+            CardEvent::ReaderFault => IdentifyPrompt::ReaderUnavailable,
+        };
+        self.screen = Screen::Identify { matter, prompt };
+    }
+
+    fn submit_new(&mut self, matter: MatterId, now: Instant, out: &mut Vec<Command>) {
+        let Some(who) = &self.identity else {
+            self.enter(Screen::Identify { matter, prompt: IdentifyPrompt::PlaceCard }, now, out);
+            return;
+        };
+        let request = ApplicationRequest {
+            terminal_id: self.settings.terminal_id.clone(),
+            matter_id: matter.clone(),
+            applicant: ApplicantInfo {
+                name: who.name().to_owned(),
+                id_number: who.id_number().to_owned(),
+                document_kind: who.kind().wire_name().to_owned(),
+                phone: None,
+            },
+            language: self.language,
+            committed_missing_materials: Vec::new(),
+        };
+        let pending = Pending { key: self.keys.next_key(), request };
+        out.push(Command::Submit { idempotency_key: pending.key.clone(), request: pending.request.clone() });
+        self.pending = Some(pending);
+        self.enter(Screen::Submitting { matter }, now, out);
+    }
+
+    fn resubmit(&mut self, matter: MatterId, now: Instant, out: &mut Vec<Command>) {
+        match &self.pending {
+            Some(pending) => {
+                out.push(Command::Submit { idempotency_key: pending.key.clone(), request: pending.request.clone() });
+                self.enter(Screen::Submitting { matter }, now, out);
+            }
+            None => self.submit_new(matter, now, out),
+        }
+    }
+
+    fn submitted(&mut self, result: Result<ApplicationReceipt, SubmitFailure>, now: Instant, out: &mut Vec<Command>) {
+        let Screen::Submitting { matter } = self.screen.clone() else {
+            return;
+        };
+        match result {
+            Ok(receipt) => {
+                if let (Some(who), Some(catalog)) = (&self.identity, &self.catalog) {
+                    let found = catalog.matter(&receipt.matter_id);
+                    out.push(Command::PrintReceipt(ReceiptContent {
+                        application_no: receipt.application_no.clone(),
+                        matter_name: found.map(|m| m.name.clone()).unwrap_or_default(),
+                        applicant_masked: who.masked_name(),
+                        id_number_masked: who.masked_id_number(),
+                        accepted_at: receipt.accepted_at.clone(),
+                        terminal_id: self.settings.terminal_id.clone(),
+                        progress_url: receipt.progress_url.clone(),
+                        time_limit: found.map(|m| m.time_limit.label()).unwrap_or_default(),
+                        language: self.language,
+                    }));
+                }
+                self.pending = None;
+                self.enter(Screen::Receipt { receipt, printing: PrintStatus::Printing }, now, out);
+            }
+            Err(failure) => self.enter(Screen::SubmitFailed { matter, failure }, now, out),
+        }
+    }
+
+    /// Moves to `screen`, starting or stopping the card reader as the new screen needs.
+    fn enter(&mut self, screen: Screen, now: Instant, out: &mut Vec<Command>) {
+        let wants_reader = matches!(screen, Screen::Identify { .. });
+        if wants_reader && !self.reader_running {
+            out.push(Command::StartCardReader);
+        } else if !wants_reader && self.reader_running {
+            out.push(Command::StopCardReader);
+        }
+        self.reader_running = wants_reader;
+        self.screen = screen;
+        self.entered_at = now;
+        self.last_activity = now;
+    }
+
+    /// Ends the session: home, language back to Chinese, every personal datum wiped.
+    fn go_home(&mut self, now: Instant, out: &mut Vec<Command>) {
+        self.identity = None;
+        self.pending = None;
+        self.language = Language::Zh;
+        self.enter(Screen::Home, now, out);
+        out.push(Command::WipePersonalData);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,438 @@
+//! Every transition of the session core, the timeout wipe, and whole journeys, under a mocked
+//! clock.
+
+use super::*;
+use kiosk_protocol::{Department, Material, MaterialForm, Matter, ThemeGroup, TimeLimit};
+
+fn text(s: &str) -> LocalizedText {
+    LocalizedText::new(s, format!("{s} (en)"))
+}
+
+fn matter(id: &str, theme: &str, kiosk: bool) -> Matter {
+    Matter {
+        id: id.into(),
+        name: text(id),
+        pinyin_initials: "abc".into(),
+        theme: theme.into(),
+        department: "dept".into(),
+        applicant: text("自然人"),
+        handling_office: text("窗口"),
+        conditions: vec![text("条件")],
+        materials: vec![Material { name: text("身份证"), form: MaterialForm::Original, copies: 1, waivable: false }],
+        procedure: vec![text("申请"), text("办结")],
+        time_limit: TimeLimit::WorkingDays { days: 5 },
+        fees: text("不收费"),
+        place_and_hours: text("市民中心"),
+        enquiry_phone: "12345".into(),
+        complaint_phone: "12345".into(),
+        kiosk_application: kiosk,
+    }
+}
+
+fn catalog() -> Arc<Catalog> {
+    Arc::new(Catalog {
+        version: "t1".into(),
+        themes: vec![
+            ThemeGroup { id: "si".into(), name: text("社保") },
+            ThemeGroup { id: "hf".into(), name: text("公积金") },
+        ],
+        departments: vec![Department { id: "dept".into(), name: text("部门") }],
+        matters: vec![matter("m1", "si", true), matter("m2", "hf", true), matter("window-only", "si", false)],
+    })
+}
+
+fn person() -> Identity {
+    Identity::new("张三".into(), "320706199001011234".into(), DocumentKind::Resident)
+}
+
+fn receipt(no: &str, matter: &str) -> ApplicationReceipt {
+    ApplicationReceipt {
+        application_no: no.into(),
+        matter_id: matter.into(),
+        accepted_at: "2026-11-22T10:00:00+08:00".into(),
+        progress_url: format!("http://p/progress/{no}"),
+        replayed: false,
+    }
+}
+
+/// A session with its catalog, at home, and a clock.
+struct Rig {
+    s: Session,
+    t0: Instant,
+    now: Instant,
+}
+
+impl Rig {
+    fn new() -> Self {
+        let t0 = Instant::now();
+        let mut s = Session::new(Settings::default(), KeySource::seeded(1), t0);
+        assert_eq!(s.start(), vec![Command::FetchCatalog]);
+        assert!(s.handle(Event::CatalogLoaded(catalog()), t0).is_empty());
+        Rig { s, t0, now: t0 }
+    }
+
+    fn at(&mut self, secs: u64) -> &mut Self {
+        self.now = self.t0 + Duration::from_secs(secs);
+        self
+    }
+
+    fn send(&mut self, e: Event) -> Vec<Command> {
+        self.s.handle(e, self.now)
+    }
+
+    fn touch(&mut self, a: Action) -> Vec<Command> {
+        self.send(Event::Touch(a))
+    }
+
+    /// Drives the journey up to the identify screen for `m1`.
+    fn to_identify(&mut self) {
+        self.touch(Action::Begin);
+        self.touch(Action::OpenMatter("m1".into()));
+        assert_eq!(self.touch(Action::Apply), vec![Command::StartCardReader]);
+    }
+
+    fn to_confirm(&mut self) {
+        self.to_identify();
+        assert_eq!(self.send(Event::Card(CardEvent::Read(person()))), vec![Command::StopCardReader]);
+    }
+
+    fn submit(&mut self) -> String {
+        self.to_confirm();
+        let cmds = self.touch(Action::ConfirmApplicant);
+        match cmds.as_slice() {
+            [Command::Submit { idempotency_key, request }] => {
+                assert_eq!(request.matter_id, "m1");
+                assert_eq!(request.applicant.id_number, "320706199001011234");
+                idempotency_key.clone()
+            }
+            other => panic!("expected one Submit, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn catalog_outage_means_out_of_service_then_retries_and_recovers() {
+    let t0 = Instant::now();
+    let mut s = Session::new(Settings::default(), KeySource::seeded(1), t0);
+    s.start();
+    assert!(s.handle(Event::CatalogUnavailable, t0).is_empty());
+    assert_eq!(s.screen(), &Screen::OutOfService);
+    // Touches do nothing useful without a catalog.
+    s.handle(Event::Touch(Action::Begin), t0);
+    assert_eq!(s.screen(), &Screen::OutOfService);
+    let retry = s.next_deadline(t0).expect("retry deadline");
+    assert_eq!(retry, t0 + Duration::from_secs(30));
+    assert!(s.handle(Event::Tick, t0 + Duration::from_secs(10)).is_empty());
+    assert_eq!(s.handle(Event::Tick, retry), vec![Command::FetchCatalog]);
+    s.handle(Event::CatalogLoaded(catalog()), retry);
+    assert_eq!(s.screen(), &Screen::Home);
+    // A later failure does not take a loaded catalog away.
+    s.handle(Event::CatalogUnavailable, retry);
+    assert_eq!(s.screen(), &Screen::Home);
+}
+
+#[test]
+fn the_whole_journey_ends_home_with_nothing_personal_left() {
+    let mut r = Rig::new();
+    assert_eq!(r.s.screen(), &Screen::Home);
+    r.touch(Action::Begin);
+    assert_eq!(r.s.screen(), &Screen::Catalog { theme: None });
+    r.touch(Action::ChooseTheme(Some("si".into())));
+    assert_eq!(r.s.screen(), &Screen::Catalog { theme: Some("si".into()) });
+    r.touch(Action::OpenMatter("m1".into()));
+    assert_eq!(r.s.screen(), &Screen::Guide { matter: "m1".into() });
+    assert_eq!(r.touch(Action::Apply), vec![Command::StartCardReader]);
+    assert_eq!(r.s.screen(), &Screen::Identify { matter: "m1".into(), prompt: IdentifyPrompt::PlaceCard });
+    assert_eq!(r.send(Event::Card(CardEvent::Read(person()))), vec![Command::StopCardReader]);
+    assert_eq!(r.s.screen(), &Screen::Confirm { matter: "m1".into() });
+    let view = r.s.view(r.now);
+    let applicant = view.applicant.expect("applicant shown");
+    assert_eq!(applicant.name, "张三");
+    assert_eq!(applicant.id_number_masked, "3207**********1234");
+
+    let cmds = r.touch(Action::ConfirmApplicant);
+    assert!(matches!(cmds.as_slice(), [Command::Submit { .. }]));
+    assert_eq!(r.s.screen(), &Screen::Submitting { matter: "m1".into() });
+
+    let cmds = r.send(Event::Submitted(Ok(receipt("LY1", "m1"))));
+    let [Command::PrintReceipt(content)] = cmds.as_slice() else { panic!("expected a print, got {cmds:?}") };
+    assert_eq!(content.application_no, "LY1");
+    assert_eq!(content.applicant_masked, "张*");
+    assert_eq!(content.id_number_masked, "3207**********1234");
+    assert_eq!(content.progress_url, "http://p/progress/LY1");
+    assert_eq!(content.time_limit.zh, "5个工作日");
+    assert!(matches!(r.s.screen(), Screen::Receipt { printing: PrintStatus::Printing, .. }));
+    r.send(Event::Printed(Ok(())));
+    assert!(matches!(r.s.screen(), Screen::Receipt { printing: PrintStatus::Printed, .. }));
+
+    assert_eq!(r.touch(Action::Done), vec![Command::WipePersonalData]);
+    assert!(!r.s.holds_personal_data(), "identity must be gone once the matter is done");
+    assert!(matches!(r.s.screen(), Screen::Rating { level: None, .. }));
+    r.touch(Action::Rate(5));
+    let cmds = r.touch(Action::SendRating);
+    assert_eq!(
+        cmds,
+        vec![Command::SendRating(RatingRequest {
+            application_no: "LY1".into(),
+            matter_id: "m1".into(),
+            terminal_id: "LYG-DEV-0001".into(),
+            level: 5,
+            reason: None,
+        })]
+    );
+    assert_eq!(r.s.screen(), &Screen::Thanks);
+    let back_home_at = r.s.next_deadline(r.now).expect("thanks lingers");
+    r.now = back_home_at;
+    assert_eq!(r.send(Event::Tick), vec![Command::WipePersonalData]);
+    assert_eq!(r.s.screen(), &Screen::Home);
+    assert!(r.s.view(r.now).applicant.is_none());
+}
+
+#[test]
+fn card_problems_are_said_plainly_and_keep_the_citizen_on_the_card_screen() {
+    for (event, prompt) in [
+        (CardEvent::Removed, IdentifyPrompt::PlaceAgain),
+        (CardEvent::Expired, IdentifyPrompt::Expired),
+        (CardEvent::Unreadable, IdentifyPrompt::Unreadable),
+        (CardEvent::ReaderFault, IdentifyPrompt::ReaderUnavailable),
+    ] {
+        let mut r = Rig::new();
+        r.to_identify();
+        assert!(r.send(Event::Card(event)).is_empty(), "the reader keeps running");
+        assert_eq!(r.s.screen(), &Screen::Identify { matter: "m1".into(), prompt });
+        assert!(!r.s.holds_personal_data());
+        // A good read afterwards still works.
+        r.send(Event::Card(CardEvent::Read(person())));
+        assert_eq!(r.s.screen(), &Screen::Confirm { matter: "m1".into() });
+    }
+}
+
+#[test]
+fn a_card_placed_outside_the_identify_screen_is_ignored() {
+    let mut r = Rig::new();
+    r.touch(Action::Begin);
+    assert!(r.send(Event::Card(CardEvent::Read(person()))).is_empty());
+    assert!(!r.s.holds_personal_data());
+    assert_eq!(r.s.screen(), &Screen::Catalog { theme: None });
+}
+
+#[test]
+fn a_failed_submission_can_be_retried_with_the_same_key() {
+    let mut r = Rig::new();
+    let key = r.submit();
+    assert!(r.send(Event::Submitted(Err(SubmitFailure::Unreachable))).is_empty());
+    assert_eq!(
+        r.s.screen(),
+        &Screen::SubmitFailed { matter: "m1".into(), failure: SubmitFailure::Unreachable }
+    );
+    let cmds = r.touch(Action::Retry);
+    let [Command::Submit { idempotency_key, .. }] = cmds.as_slice() else { panic!("{cmds:?}") };
+    assert_eq!(idempotency_key, &key, "a retry must reuse the key so the platform stores one application");
+    r.send(Event::Submitted(Ok(receipt("LY2", "m1"))));
+    assert!(matches!(r.s.screen(), Screen::Receipt { .. }));
+}
+
+#[test]
+fn each_new_application_gets_a_new_key() {
+    let mut r = Rig::new();
+    let first = r.submit();
+    r.send(Event::Submitted(Ok(receipt("LY1", "m1"))));
+    r.touch(Action::Home);
+    let second = r.submit();
+    assert_ne!(first, second);
+}
+
+#[test]
+fn stepping_back_from_a_failed_submission_drops_the_applicant() {
+    let mut r = Rig::new();
+    r.submit();
+    r.send(Event::Submitted(Err(SubmitFailure::Rejected)));
+    assert_eq!(r.touch(Action::Back), vec![Command::WipePersonalData]);
+    assert_eq!(r.s.screen(), &Screen::Guide { matter: "m1".into() });
+    assert!(!r.s.holds_personal_data());
+}
+
+#[test]
+fn home_is_ignored_while_the_platform_is_being_asked() {
+    let mut r = Rig::new();
+    r.submit();
+    assert!(r.touch(Action::Home).is_empty());
+    assert_eq!(r.s.screen(), &Screen::Submitting { matter: "m1".into() });
+    // And the wait never times out on its own.
+    assert_eq!(r.s.next_deadline(r.now), None);
+}
+
+#[test]
+fn a_late_platform_answer_after_leaving_is_ignored() {
+    let mut r = Rig::new();
+    r.to_confirm();
+    r.touch(Action::Home);
+    assert!(r.send(Event::Submitted(Ok(receipt("LY9", "m1")))).is_empty());
+    assert_eq!(r.s.screen(), &Screen::Home);
+}
+
+#[test]
+fn print_failure_is_shown_and_the_application_stands() {
+    let mut r = Rig::new();
+    r.submit();
+    r.send(Event::Submitted(Ok(receipt("LY1", "m1"))));
+    r.send(Event::Printed(Err(PrintFailure::PaperOut)));
+    let Screen::Receipt { receipt, printing } = r.s.screen() else { panic!() };
+    assert_eq!(receipt.application_no, "LY1");
+    assert_eq!(*printing, PrintStatus::Failed(PrintFailure::PaperOut));
+}
+
+#[test]
+fn idle_sessions_warn_then_end_home_and_wiped() {
+    let mut r = Rig::new();
+    r.to_confirm();
+    assert!(r.s.holds_personal_data());
+    assert_eq!(r.s.view(r.now).timeout_warning, None);
+    assert_eq!(r.s.next_deadline(r.now), Some(r.t0 + Duration::from_secs(60)));
+    r.at(60);
+    assert!(r.send(Event::Tick).is_empty());
+    assert_eq!(r.s.view(r.now).timeout_warning, Some(30), "at least 20 s to react");
+    r.at(71);
+    assert_eq!(r.s.view(r.now).timeout_warning, Some(19));
+    assert_eq!(r.s.next_deadline(r.now), Some(r.t0 + Duration::from_secs(72)));
+    r.at(90);
+    assert_eq!(r.send(Event::Tick), vec![Command::WipePersonalData]);
+    assert_eq!(r.s.screen(), &Screen::Home);
+    assert!(!r.s.holds_personal_data());
+    assert_eq!(r.s.view(r.now).timeout_warning, None);
+}
+
+#[test]
+fn one_tap_keeps_the_session() {
+    let mut r = Rig::new();
+    r.to_confirm();
+    r.at(75);
+    assert!(r.s.view(r.now).timeout_warning.is_some());
+    assert!(r.touch(Action::StayActive).is_empty());
+    assert_eq!(r.s.view(r.now).timeout_warning, None);
+    r.at(100);
+    assert!(r.send(Event::Tick).is_empty());
+    assert_eq!(r.s.screen(), &Screen::Confirm { matter: "m1".into() });
+}
+
+#[test]
+fn the_reader_stops_when_the_identify_screen_times_out() {
+    let mut r = Rig::new();
+    r.to_identify();
+    r.at(90);
+    assert_eq!(r.send(Event::Tick), vec![Command::StopCardReader, Command::WipePersonalData]);
+}
+
+#[test]
+fn a_warning_shorter_than_twenty_seconds_is_refused() {
+    let t0 = Instant::now();
+    let settings = Settings { warning_grace: Duration::from_secs(5), ..Settings::default() };
+    let mut s = Session::new(settings, KeySource::seeded(1), t0);
+    s.handle(Event::CatalogLoaded(catalog()), t0);
+    s.handle(Event::Touch(Action::Begin), t0);
+    assert_eq!(s.view(t0 + Duration::from_secs(60)).timeout_warning, Some(20));
+}
+
+#[test]
+fn home_and_out_of_service_never_time_out() {
+    let r = Rig::new();
+    assert_eq!(r.s.next_deadline(r.now), None);
+    assert_eq!(r.s.view(r.now + Duration::from_secs(3600)).timeout_warning, None);
+}
+
+#[test]
+fn a_bad_rating_needs_a_reason() {
+    let mut r = Rig::new();
+    r.submit();
+    r.send(Event::Submitted(Ok(receipt("LY1", "m1"))));
+    r.touch(Action::Done);
+    r.touch(Action::Rate(2));
+    assert!(r.touch(Action::SendRating).is_empty(), "no reason yet");
+    assert!(matches!(r.s.screen(), Screen::Rating { level: Some(2), reason: None, .. }));
+    r.touch(Action::Reason(RatingReason::TookTooLong));
+    let cmds = r.touch(Action::SendRating);
+    let [Command::SendRating(rating)] = cmds.as_slice() else { panic!("{cmds:?}") };
+    assert_eq!((rating.level, rating.reason), (2, Some(RatingReason::TookTooLong)));
+    assert_eq!(r.s.screen(), &Screen::Thanks);
+}
+
+#[test]
+fn a_reason_is_dropped_when_the_rating_turns_good_and_bad_levels_are_refused() {
+    let mut r = Rig::new();
+    r.submit();
+    r.send(Event::Submitted(Ok(receipt("LY1", "m1"))));
+    r.touch(Action::Done);
+    r.touch(Action::Rate(0));
+    r.touch(Action::Rate(6));
+    assert!(matches!(r.s.screen(), Screen::Rating { level: None, .. }));
+    r.touch(Action::Reason(RatingReason::Other));
+    assert!(matches!(r.s.screen(), Screen::Rating { reason: None, .. }), "no reason without a bad level");
+    r.touch(Action::Rate(1));
+    r.touch(Action::Reason(RatingReason::Other));
+    r.touch(Action::Rate(4));
+    assert!(matches!(r.s.screen(), Screen::Rating { level: Some(4), reason: None, .. }));
+    let cmds = r.touch(Action::SendRating);
+    assert!(matches!(cmds.as_slice(), [Command::SendRating(RatingRequest { level: 4, reason: None, .. })]));
+}
+
+#[test]
+fn rating_can_be_skipped() {
+    let mut r = Rig::new();
+    r.submit();
+    r.send(Event::Submitted(Ok(receipt("LY1", "m1"))));
+    r.touch(Action::Done);
+    assert!(r.touch(Action::SkipRating).is_empty());
+    assert_eq!(r.s.screen(), &Screen::Thanks);
+}
+
+#[test]
+fn back_walks_the_journey_in_reverse() {
+    let mut r = Rig::new();
+    r.to_confirm();
+    assert_eq!(r.touch(Action::Back), vec![Command::WipePersonalData]);
+    assert_eq!(r.s.screen(), &Screen::Guide { matter: "m1".into() });
+    assert_eq!(r.touch(Action::Apply), vec![Command::StartCardReader]);
+    assert_eq!(r.touch(Action::Back), vec![Command::StopCardReader]);
+    assert_eq!(r.s.screen(), &Screen::Guide { matter: "m1".into() });
+    r.touch(Action::Back);
+    assert_eq!(r.s.screen(), &Screen::Catalog { theme: None });
+    assert_eq!(r.touch(Action::Back), vec![Command::WipePersonalData]);
+    assert_eq!(r.s.screen(), &Screen::Home);
+    assert!(r.touch(Action::Back).is_empty());
+    assert_eq!(r.s.screen(), &Screen::Home);
+}
+
+#[test]
+fn actions_out_of_place_change_nothing() {
+    let mut r = Rig::new();
+    for a in [Action::Apply, Action::ConfirmApplicant, Action::Retry, Action::Done, Action::SendRating, Action::Rate(5)] {
+        assert!(r.touch(a).is_empty());
+        assert_eq!(r.s.screen(), &Screen::Home);
+    }
+    r.touch(Action::Begin);
+    r.touch(Action::OpenMatter("no-such-matter".into()));
+    assert_eq!(r.s.screen(), &Screen::Catalog { theme: None });
+    r.touch(Action::ChooseTheme(Some("no-such-theme".into())));
+    assert_eq!(r.s.screen(), &Screen::Catalog { theme: None });
+    r.touch(Action::OpenMatter("window-only".into()));
+    assert!(r.touch(Action::Apply).is_empty(), "window-only matters cannot be applied for here");
+    assert_eq!(r.s.screen(), &Screen::Guide { matter: "window-only".into() });
+}
+
+#[test]
+fn language_switches_anywhere_and_resets_for_the_next_citizen() {
+    let mut r = Rig::new();
+    r.touch(Action::ToggleLanguage);
+    assert_eq!(r.s.language(), Language::En);
+    r.to_confirm();
+    assert_eq!(r.s.language(), Language::En);
+    r.touch(Action::ToggleLanguage);
+    assert_eq!(r.s.language(), Language::Zh);
+    r.touch(Action::ToggleLanguage);
+    let cmds = r.touch(Action::ConfirmApplicant);
+    let [Command::Submit { request, .. }] = cmds.as_slice() else { panic!() };
+    assert_eq!(request.language, Language::En);
+    r.send(Event::Submitted(Ok(receipt("LY1", "m1"))));
+    r.touch(Action::Home);
+    assert_eq!(r.s.language(), Language::Zh, "the next citizen starts in Chinese");
+}

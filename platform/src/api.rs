@@ -1,0 +1,262 @@
+//! The terminal-facing HTTP API (`/v1`), health and the OpenAPI document.
+
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kiosk_protocol::{
+    ApiError, ApplicationReceipt, ApplicationRequest, Catalog, Health, IDEMPOTENCY_KEY_HEADER,
+    RatingRequest, validate_idempotency_key,
+};
+
+use crate::store::{PublishedCatalog, Store, StoreError};
+
+/// Largest application body accepted (materials travel separately).
+pub const MAX_APPLICATION_BODY: usize = 64 * 1024;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    store: Arc<Store>,
+    progress_base: Arc<str>,
+    parsed_catalog: Arc<RwLock<Option<Arc<Catalog>>>>,
+}
+
+impl AppState {
+    /// State over `store`; receipts point citizens at `progress_base`/progress/NO.
+    pub fn new(store: Arc<Store>, progress_base: &str) -> Self {
+        Self { store, progress_base: progress_base.into(), parsed_catalog: Arc::default() }
+    }
+
+    /// The current catalog, parsed once per published version.
+    fn catalog(&self, published: &PublishedCatalog) -> Result<Arc<Catalog>, Failure> {
+        if let Ok(cache) = self.parsed_catalog.read()
+            && let Some(catalog) = cache.as_ref().filter(|c| c.version == published.version)
+        {
+            return Ok(catalog.clone());
+        }
+        let catalog: Arc<Catalog> = Arc::new(serde_json::from_str(&published.body).map_err(|e| {
+            tracing::error!(error = %e, "published catalog does not parse");
+            Failure::internal()
+        })?);
+        if let Ok(mut cache) = self.parsed_catalog.write() {
+            *cache = Some(catalog.clone());
+        }
+        Ok(catalog)
+    }
+}
+
+/// The platform's router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi_json))
+        .route("/v1/catalog", get(catalog))
+        .route(
+            "/v1/applications",
+            post(submit_application).layer(DefaultBodyLimit::max(MAX_APPLICATION_BODY)),
+        )
+        .route("/v1/ratings", post(rate).layer(DefaultBodyLimit::max(4 * 1024)))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// An error answer: status plus an [`ApiError`] body.
+#[derive(Debug)]
+pub struct Failure(StatusCode, ApiError);
+
+impl Failure {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Failure(status, ApiError::new(code, message))
+    }
+
+    fn internal() -> Self {
+        Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the platform could not complete the request")
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(self.1)).into_response()
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::KeyReused => Failure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different application",
+            ),
+            StoreError::UnknownApplication => Failure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_application",
+                "no application with this number and matter",
+            ),
+            StoreError::AlreadyRated => {
+                Failure::new(StatusCode::CONFLICT, "already_rated", "this application has been rated already")
+            }
+            StoreError::NoCatalog => {
+                Failure::new(StatusCode::SERVICE_UNAVAILABLE, "no_catalog", "no catalog has been published yet")
+            }
+            other => {
+                tracing::error!(error = %other, "store failure");
+                Failure::internal()
+            }
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| Failure::internal())?.map_err(Failure::from)
+}
+
+/// Liveness and database reachability.
+#[utoipa::path(get, path = "/healthz", responses(
+    (status = 200, description = "The platform and its database answer", body = Health),
+    (status = 503, description = "The database does not answer", body = ApiError),
+))]
+pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<Health>, Failure> {
+    let store = state.store.clone();
+    let catalog = blocking(move || {
+        store.ping()?;
+        store.current_catalog()
+    })
+    .await
+    .map_err(|_| Failure::new(StatusCode::SERVICE_UNAVAILABLE, "db_unavailable", "the database does not answer"))?;
+    Ok(axum::Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        catalog_version: catalog.version,
+    }))
+}
+
+/// The published service catalog, with its version as ETag.
+#[utoipa::path(get, path = "/v1/catalog",
+    params(("If-None-Match" = Option<String>, Header, description = "ETag of the catalog the terminal holds")),
+    responses(
+        (status = 200, description = "The current catalog", body = Catalog),
+        (status = 304, description = "The terminal's copy is current"),
+        (status = 503, description = "Nothing published yet", body = ApiError),
+))]
+pub async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Failure> {
+    let store = state.store.clone();
+    let published = blocking(move || store.current_catalog()).await?;
+    let etag = format!("\"{}\"", published.version);
+    let etag_value = HeaderValue::from_str(&etag).map_err(|_| Failure::internal())?;
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response());
+    }
+    Ok((
+        [(header::ETAG, etag_value), (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        published.body,
+    )
+        .into_response())
+}
+
+/// Accepts an application exactly once per `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/applications",
+    request_body = ApplicationRequest,
+    params(("Idempotency-Key" = String, Header, description = "Unique per application; a retry reuses it")),
+    responses(
+        (status = 201, description = "Accepted", body = ApplicationReceipt),
+        (status = 200, description = "Already accepted under this key: the same receipt", body = ApplicationReceipt),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 413, description = "Body too large", body = ApiError),
+        (status = 422, description = "Unknown matter, invalid field, or key reused for another application", body = ApiError),
+))]
+pub async fn submit_application(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, Failure> {
+    let body = body.map_err(|rejection| {
+        Failure::new(rejection.status(), "body_rejected", rejection.body_text())
+    })?;
+    let key = headers
+        .get(IDEMPOTENCY_KEY_HEADER)
+        .ok_or_else(|| {
+            Failure::new(StatusCode::BAD_REQUEST, "missing_idempotency_key", "the Idempotency-Key header is required")
+        })?
+        .to_str()
+        .map_err(|_| Failure::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key", "Idempotency-Key must be ASCII"))?
+        .to_owned();
+    validate_idempotency_key(&key).map_err(|e| Failure(StatusCode::BAD_REQUEST, e))?;
+    let request: ApplicationRequest = serde_json::from_slice(&body)
+        .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, "malformed_body", format!("the body is not a valid application: {e}")))?;
+    request.validate().map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
+
+    let store = state.store.clone();
+    let published = blocking(move || store.current_catalog()).await?;
+    let catalog = state.catalog(&published)?;
+    let Some(matter) = catalog.matter(&request.matter_id) else {
+        return Err(Failure::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_matter", "no such matter in the published catalog"));
+    };
+    if !matter.kiosk_application {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_applicable_at_terminal",
+            "this matter cannot be applied for at a terminal",
+        ));
+    }
+    if let Some(&index) = request.committed_missing_materials.iter().find(|&&i| {
+        matter.materials.get(usize::from(i)).is_none_or(|m| !m.waivable)
+    }) {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "material_not_waivable",
+            format!("material {index} does not exist or cannot be deferred under 容缺受理"),
+        ));
+    }
+
+    let store = state.store.clone();
+    let base = state.progress_base.clone();
+    let receipt = blocking(move || store.submit_application(&key, &request, &base)).await?;
+    let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    tracing::info!(application_no = %receipt.application_no, matter = %receipt.matter_id, replayed = receipt.replayed, "application accepted");
+    Ok((status, axum::Json(receipt)).into_response())
+}
+
+/// Records a 好差评 rating of a finished application (one per application).
+#[utoipa::path(post, path = "/v1/ratings",
+    request_body = RatingRequest,
+    responses(
+        (status = 204, description = "Recorded"),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 409, description = "Already rated", body = ApiError),
+        (status = 422, description = "Invalid level, missing reason, or unknown application", body = ApiError),
+))]
+pub async fn rate(
+    State(state): State<AppState>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<StatusCode, Failure> {
+    let body = body.map_err(|rejection| Failure::new(rejection.status(), "body_rejected", rejection.body_text()))?;
+    let rating: RatingRequest = serde_json::from_slice(&body)
+        .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, "malformed_body", format!("the body is not a valid rating: {e}")))?;
+    rating.validate().map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
+    let store = state.store.clone();
+    blocking(move || store.rate(&rating)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn openapi_json() -> Response {
+    match crate::openapi::document().to_pretty_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(_) => Failure::internal().into_response(),
+    }
+}
+
+async fn not_found() -> Failure {
+    Failure::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}

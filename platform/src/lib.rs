@@ -1,0 +1,13 @@
+//! The 连易办 central platform: the gateway terminals talk to, backed by one database.
+//!
+//! [`store`] owns persistence (SQLite by default), [`api`] the HTTP surface, [`openapi`] the
+//! generated API document, and [`seed`] the catalog a fresh platform starts with.
+
+pub mod api;
+pub mod db_url;
+pub mod openapi;
+pub mod seed;
+pub mod store;
+
+pub use db_url::DbUrl;
+pub use store::{Store, StoreError};

@@ -1,0 +1,153 @@
+//! Applications (办件申请) submitted from a terminal, and the platform's receipt for them.
+//!
+//! Delivery is exactly-once by construction: every submission carries an `Idempotency-Key`
+//! header; the platform stores one application per key and answers a repeated key with the
+//! receipt it gave the first time.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::text::Language;
+
+/// HTTP header carrying the idempotency key of a submission.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+
+/// Longest idempotency key the platform accepts.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
+
+/// Body of `POST /v1/applications`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApplicationRequest {
+    /// Terminal that took the application.
+    pub terminal_id: String,
+    /// Matter applied for.
+    pub matter_id: String,
+    /// Who applies.
+    pub applicant: ApplicantInfo,
+    /// Language the citizen used, so notices reach them in it.
+    pub language: Language,
+    /// Materials declared missing under 容缺受理, by their index in the matter's material list,
+    /// each covered by the citizen's written commitment (告知承诺).
+    #[serde(default)]
+    pub committed_missing_materials: Vec<u16>,
+}
+
+impl std::fmt::Debug for ApplicationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplicationRequest")
+            .field("terminal_id", &self.terminal_id)
+            .field("matter_id", &self.matter_id)
+            .field("applicant", &self.applicant)
+            .field("language", &self.language)
+            .field("committed_missing_materials", &self.committed_missing_materials)
+            .finish()
+    }
+}
+
+/// The applicant as read from the identity document. Personal data: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApplicantInfo {
+    /// Name on the identity document.
+    pub name: String,
+    /// ID number (or permit number for foreigners and residence-permit holders).
+    pub id_number: String,
+    /// Kind of identity document: `resident`, `permit_j`, `foreigner_i`, `foreigner_y`.
+    pub document_kind: String,
+    /// Contact phone the citizen typed, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+impl std::fmt::Debug for ApplicantInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplicantInfo")
+            .field("name", &"<redacted>")
+            .field("id_number", &"<redacted>")
+            .field("document_kind", &self.document_kind)
+            .field("phone", &self.phone.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Answer of `POST /v1/applications`: the application number citizens quote (受理编号).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApplicationReceipt {
+    /// Application number, e.g. `LY20261122000001`.
+    pub application_no: String,
+    /// Matter applied for.
+    pub matter_id: String,
+    /// When the platform accepted it, RFC 3339 with the +08:00 offset.
+    pub accepted_at: String,
+    /// Address a phone opens to follow progress (printed as the receipt's QR code).
+    pub progress_url: String,
+    /// True when this answer repeats an earlier submission with the same idempotency key.
+    pub replayed: bool,
+}
+
+/// Error body of every non-2xx answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApiError {
+    /// Machine-readable code, e.g. `unknown_matter`.
+    pub code: String,
+    /// One-line human explanation (for operators, never shown to citizens as-is).
+    pub message: String,
+}
+
+impl ApiError {
+    /// Builds an error body.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { code: code.into(), message: message.into() }
+    }
+}
+
+impl ApplicationRequest {
+    /// Checks sizes and formats before anything is stored.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        fn bad(field: &str, why: &str) -> Result<(), ApiError> {
+            Err(ApiError::new("invalid_field", format!("{field}: {why}")))
+        }
+        if self.terminal_id.is_empty() || self.terminal_id.len() > 64 {
+            return bad("terminal_id", "1 to 64 characters");
+        }
+        if self.matter_id.is_empty() || self.matter_id.len() > 64 {
+            return bad("matter_id", "1 to 64 characters");
+        }
+        let name_chars = self.applicant.name.chars().count();
+        if name_chars == 0 || name_chars > 60 {
+            return bad("applicant.name", "1 to 60 characters");
+        }
+        let id = &self.applicant.id_number;
+        if id.len() < 8 || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return bad("applicant.id_number", "8 to 32 letters or digits");
+        }
+        if !matches!(
+            self.applicant.document_kind.as_str(),
+            "resident" | "permit_j" | "foreigner_i" | "foreigner_y"
+        ) {
+            return bad("applicant.document_kind", "resident, permit_j, foreigner_i or foreigner_y");
+        }
+        if let Some(phone) = &self.applicant.phone
+            && (phone.len() < 5 || phone.len() > 20 || !phone.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+        {
+            return bad("applicant.phone", "5 to 20 digits or dashes");
+        }
+        if self.committed_missing_materials.len() > 64 {
+            return bad("committed_missing_materials", "at most 64 entries");
+        }
+        Ok(())
+    }
+}
+
+/// Checks an idempotency key: 8–128 printable ASCII characters without spaces.
+pub fn validate_idempotency_key(key: &str) -> Result<(), ApiError> {
+    let ok = (8..=MAX_IDEMPOTENCY_KEY_LEN).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            "invalid_idempotency_key",
+            format!("{IDEMPOTENCY_KEY_HEADER} must be 8 to {MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters"),
+        ))
+    }
+}
