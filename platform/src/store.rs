@@ -226,7 +226,7 @@ impl Store {
                 replayed: true,
             });
         }
-        let now = OffsetDateTime::now_utc().to_offset(offset!(+8));
+        let now = now_beijing();
         let accepted_at = rfc3339(now);
         tx.execute(
             "INSERT INTO applications (idempotency_key, terminal_id, matter_id, body, accepted_at)
@@ -308,6 +308,12 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
+/// Now in China Standard Time, to the second: what receipts and audit rows show.
+fn now_beijing() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc().to_offset(offset!(+8));
+    now.replace_nanosecond(0).unwrap_or(now)
+}
+
 fn now_rfc3339() -> String {
-    rfc3339(OffsetDateTime::now_utc().to_offset(offset!(+8)))
+    rfc3339(now_beijing())
 }
