@@ -106,7 +106,7 @@ pub enum PrintFailure {
 pub enum Action {
     /// Home: start a new session (开始办事).
     Begin,
-    /// Catalog: show one theme's matters (`None`: all).
+    /// Home or catalog: show one theme's matters (`None`: all).
     ChooseTheme(Option<String>),
     /// Catalog: open a matter's service guide.
     OpenMatter(MatterId),
@@ -488,7 +488,7 @@ impl Session {
             (Action::Home, Screen::Submitting { .. }) => {}
             (Action::Home, _) => self.go_home(now, out),
             (Action::Begin, Screen::Home) => self.enter(Screen::Catalog { theme: None }, now, out),
-            (Action::ChooseTheme(theme), Screen::Catalog { .. }) => {
+            (Action::ChooseTheme(theme), Screen::Home | Screen::Catalog { .. }) => {
                 let theme = theme.filter(|id| catalog.theme(id).is_some());
                 self.enter(Screen::Catalog { theme }, now, out);
             }

@@ -208,6 +208,15 @@ fn card_problems_are_said_plainly_and_keep_the_citizen_on_the_card_screen() {
 }
 
 #[test]
+fn a_theme_on_the_home_screen_opens_the_catalog_at_that_theme() {
+    let mut r = Rig::new();
+    r.touch(Action::ChooseTheme(Some("hf".into())));
+    assert_eq!(r.s.screen(), &Screen::Catalog { theme: Some("hf".into()) });
+    r.touch(Action::ChooseTheme(None));
+    assert_eq!(r.s.screen(), &Screen::Catalog { theme: None });
+}
+
+#[test]
 fn a_card_placed_outside_the_identify_screen_is_ignored() {
     let mut r = Rig::new();
     r.touch(Action::Begin);

@@ -1,0 +1,290 @@
+//! Applies the session core's [`View`] to the Slint window, and turns touches back into
+//! [`Action`]s. Runs on the UI thread; everything here is a plain mapping.
+
+use std::rc::Rc;
+
+use kiosk_protocol::{Catalog, Language, LocalizedText, RatingReason};
+use kiosk_ui::{
+    ApplicantData, GuideData, IdentifyPrompt as UiPrompt, Kiosk, KioskWindow, MaterialRow, MatterItem, Page,
+    PrintState, ReasonItem, ReceiptData, ThemeItem,
+};
+use slint::{ComponentHandle, Image, ModelRc, SharedString, VecModel};
+
+use crate::session::{Action, DocumentKind, IdentifyPrompt, PrintFailure, PrintStatus, Screen, SubmitFailure, View};
+
+/// The window plus what it caches between views (the receipt's QR image, the language).
+pub struct Display {
+    window: KioskWindow,
+    qr: Option<(String, Image)>,
+    english: Option<bool>,
+}
+
+impl Display {
+    /// Wraps a created window; `terminal_id` is shown in the home screen's footer.
+    pub fn new(window: KioskWindow, terminal_id: &str, landscape: bool) -> Self {
+        window.global::<Kiosk>().set_terminal_id(terminal_id.into());
+        window.global::<kiosk_ui::Theme>().set_landscape(landscape);
+        Self { window, qr: None, english: None }
+    }
+
+    /// The Slint window.
+    pub fn window(&self) -> &KioskWindow {
+        &self.window
+    }
+
+    /// Routes every touch to `sink` as a session [`Action`].
+    pub fn on_action(&self, sink: impl Fn(Action) + 'static) {
+        let sink = Rc::new(sink);
+        self.window.global::<Kiosk>().on_action(move |kind, argument| {
+            if let Some(action) = action_from(&kind, &argument) {
+                sink(action);
+            }
+        });
+    }
+
+    /// Shows `view`.
+    pub fn show(&mut self, view: &View) {
+        let english = view.language == Language::En;
+        if self.english != Some(english) {
+            kiosk_ui::select_language(english);
+            self.english = Some(english);
+        }
+        let lang = view.language;
+        let kiosk = self.window.global::<Kiosk>();
+        kiosk.set_english(english);
+        kiosk.set_timeout_seconds(view.timeout_warning.map_or(-1, |s| s as i32));
+
+        if let Some(catalog) = &view.catalog {
+            kiosk.set_themes(model(
+                catalog.themes.iter().map(|t| ThemeItem { id: t.id.as_str().into(), name: t.name.get(lang).into() }),
+            ));
+        }
+
+        let page = match &view.screen {
+            Screen::OutOfService => Page::OutOfService,
+            Screen::Home => Page::Home,
+            Screen::Catalog { theme } => {
+                kiosk.set_selected_theme(theme.clone().unwrap_or_default().into());
+                if let Some(catalog) = &view.catalog {
+                    kiosk.set_matters(model(
+                        catalog
+                            .matters
+                            .iter()
+                            .filter(|m| theme.as_ref().is_none_or(|t| &m.theme == t))
+                            .map(|m| MatterItem {
+                                id: m.id.as_str().into(),
+                                name: m.name.get(lang).into(),
+                                department: department_name(catalog, &m.department, lang),
+                                time_limit: m.time_limit.label().get(lang).into(),
+                                kiosk: m.kiosk_application,
+                            }),
+                    ));
+                }
+                Page::Catalog
+            }
+            Screen::Guide { matter } => {
+                self.show_guide(view, matter);
+                Page::Guide
+            }
+            Screen::Identify { matter, prompt } => {
+                self.show_guide(view, matter);
+                kiosk.set_identify_prompt(match prompt {
+                    IdentifyPrompt::PlaceCard => UiPrompt::PlaceCard,
+                    IdentifyPrompt::PlaceAgain => UiPrompt::PlaceAgain,
+                    IdentifyPrompt::Expired => UiPrompt::Expired,
+                    IdentifyPrompt::Unreadable => UiPrompt::Unreadable,
+                    IdentifyPrompt::ReaderUnavailable => UiPrompt::ReaderUnavailable,
+                });
+                Page::Identify
+            }
+            Screen::Confirm { matter } => {
+                self.show_guide(view, matter);
+                Page::Confirm
+            }
+            Screen::Submitting { matter } => {
+                self.show_guide(view, matter);
+                Page::Submitting
+            }
+            Screen::SubmitFailed { matter, failure } => {
+                self.show_guide(view, matter);
+                kiosk.set_submit_unreachable(*failure == SubmitFailure::Unreachable);
+                Page::SubmitFailed
+            }
+            Screen::Receipt { receipt, printing } => {
+                let matter = view.catalog.as_ref().and_then(|c| c.matter(&receipt.matter_id));
+                kiosk.set_receipt(ReceiptData {
+                    application_no: receipt.application_no.as_str().into(),
+                    matter: matter.map(|m| m.name.get(lang)).unwrap_or_default().into(),
+                    accepted_at: display_time(&receipt.accepted_at).into(),
+                    progress_url: receipt.progress_url.as_str().into(),
+                    time_limit: matter.map(|m| m.time_limit.label().get(lang).to_owned()).unwrap_or_default().into(),
+                });
+                kiosk.set_receipt_qr(self.qr_for(&receipt.progress_url));
+                kiosk.set_print_state(match printing {
+                    PrintStatus::Printing => PrintState::Printing,
+                    PrintStatus::Printed => PrintState::Printed,
+                    PrintStatus::Failed(PrintFailure::PaperOut) => PrintState::PaperOut,
+                    PrintStatus::Failed(PrintFailure::PrinterFault) => PrintState::PrinterFault,
+                });
+                Page::Receipt
+            }
+            Screen::Rating { level, reason, .. } => {
+                kiosk.set_rating_level(level.map_or(0, i32::from));
+                kiosk.set_rating_reason(reason.map(reason_code).unwrap_or_default().into());
+                kiosk.set_reasons(model(
+                    RatingReason::ALL
+                        .iter()
+                        .map(|&r| ReasonItem { code: reason_code(r).into(), label: r.label().get(lang).into() }),
+                ));
+                Page::Rating
+            }
+            Screen::Thanks => Page::Thanks,
+        };
+
+        match &view.applicant {
+            Some(who) => kiosk.set_applicant(ApplicantData {
+                name: who.name.as_str().into(),
+                id_masked: who.id_number_masked.as_str().into(),
+                kind: document_label(who.kind).get(lang).into(),
+            }),
+            // Overwrite, so no copy of the last citizen's data stays in the UI's properties.
+            None => kiosk.set_applicant(ApplicantData::default()),
+        }
+        kiosk.set_page(page);
+    }
+
+    fn show_guide(&self, view: &View, matter_id: &str) {
+        let lang = view.language;
+        let Some(catalog) = &view.catalog else { return };
+        let Some(m) = catalog.matter(matter_id) else { return };
+        let texts = |list: &[LocalizedText]| model(list.iter().map(|t| SharedString::from(t.get(lang))));
+        self.window.global::<Kiosk>().set_guide(GuideData {
+            name: m.name.get(lang).into(),
+            department: department_name(catalog, &m.department, lang),
+            applicant: m.applicant.get(lang).into(),
+            office: m.handling_office.get(lang).into(),
+            conditions: texts(&m.conditions),
+            materials: model(m.materials.iter().map(|mat| MaterialRow {
+                name: mat.name.get(lang).into(),
+                form: mat.form.label().get(lang).into(),
+                copies: i32::from(mat.copies),
+                waivable: mat.waivable,
+            })),
+            procedure: texts(&m.procedure),
+            time_limit: m.time_limit.label().get(lang).into(),
+            fees: m.fees.get(lang).into(),
+            place: m.place_and_hours.get(lang).into(),
+            enquiry_phone: m.enquiry_phone.as_str().into(),
+            complaint_phone: m.complaint_phone.as_str().into(),
+            kiosk: m.kiosk_application,
+        });
+    }
+
+    fn qr_for(&mut self, url: &str) -> Image {
+        if let Some((cached, image)) = &self.qr
+            && cached == url
+        {
+            return image.clone();
+        }
+        match kiosk_ui::qr::qr_image(url) {
+            Ok(image) => {
+                self.qr = Some((url.to_owned(), image.clone()));
+                image
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot draw the progress QR code");
+                Image::default()
+            }
+        }
+    }
+}
+
+fn model<T: Clone + 'static>(items: impl Iterator<Item = T>) -> ModelRc<T> {
+    ModelRc::new(VecModel::from(items.collect::<Vec<_>>()))
+}
+
+fn department_name(catalog: &Catalog, id: &str, lang: Language) -> SharedString {
+    catalog.department(id).map(|d| d.name.get(lang)).unwrap_or_default().into()
+}
+
+/// `2026-11-22T14:52:56+08:00` → `2026-11-22 14:52`.
+fn display_time(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..16)) {
+        (Some(date), Some(time)) => format!("{date} {time}"),
+        _ => rfc3339.to_owned(),
+    }
+}
+
+fn document_label(kind: DocumentKind) -> LocalizedText {
+    match kind {
+        DocumentKind::Resident => LocalizedText::new("居民身份证", "Resident ID card"),
+        DocumentKind::PermitJ => {
+            LocalizedText::new("港澳台居民居住证", "Residence permit for Hong Kong, Macao and Taiwan residents")
+        }
+        DocumentKind::ForeignerI | DocumentKind::ForeignerY => {
+            LocalizedText::new("外国人永久居留身份证", "Foreign permanent resident ID card")
+        }
+    }
+}
+
+fn reason_code(reason: RatingReason) -> &'static str {
+    match reason {
+        RatingReason::TookTooLong => "took_too_long",
+        RatingReason::TooComplicated => "too_complicated",
+        RatingReason::UnclearGuide => "unclear_guide",
+        RatingReason::DeviceProblem => "device_problem",
+        RatingReason::Other => "other",
+    }
+}
+
+/// Maps a touch reported by the UI to a session action; unknown kinds are ignored.
+pub fn action_from(kind: &str, argument: &str) -> Option<Action> {
+    Some(match kind {
+        "begin" => Action::Begin,
+        "theme" => Action::ChooseTheme(Some(argument.to_owned()).filter(|a| !a.is_empty())),
+        "matter" => Action::OpenMatter(argument.to_owned()),
+        "apply" => Action::Apply,
+        "confirm" => Action::ConfirmApplicant,
+        "retry" => Action::Retry,
+        "done" => Action::Done,
+        "rate" => Action::Rate(argument.parse().ok()?),
+        "reason" => Action::Reason(RatingReason::ALL.into_iter().find(|&r| reason_code(r) == argument)?),
+        "send-rating" => Action::SendRating,
+        "skip-rating" => Action::SkipRating,
+        "back" => Action::Back,
+        "home" => Action::Home,
+        "language" => Action::ToggleLanguage,
+        "stay" => Action::StayActive,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_touch_the_screens_raise_maps_to_an_action() {
+        assert_eq!(action_from("theme", ""), Some(Action::ChooseTheme(None)));
+        assert_eq!(action_from("theme", "housing-fund"), Some(Action::ChooseTheme(Some("housing-fund".into()))));
+        assert_eq!(action_from("rate", "4"), Some(Action::Rate(4)));
+        assert_eq!(action_from("rate", "four"), None);
+        for reason in RatingReason::ALL {
+            assert_eq!(action_from("reason", reason_code(reason)), Some(Action::Reason(reason)));
+        }
+        assert_eq!(action_from("reason", "bogus"), None);
+        assert_eq!(action_from("self-destruct", ""), None);
+        // Every kind named in state.slint's callback documentation is understood.
+        let state = include_str!("../../ui/ui/state.slint");
+        for kind in ["begin", "apply", "confirm", "retry", "done", "send-rating", "skip-rating", "back", "home", "language", "stay"] {
+            assert!(state.contains(&format!("\"{kind}\"")), "{kind} is not documented in state.slint");
+            assert!(action_from(kind, "").is_some(), "{kind} is not understood");
+        }
+    }
+
+    #[test]
+    fn times_show_to_the_minute() {
+        assert_eq!(display_time("2026-11-22T14:52:56+08:00"), "2026-11-22 14:52");
+        assert_eq!(display_time("garbage"), "garbage");
+    }
+}
