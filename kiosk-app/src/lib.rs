@@ -1,6 +1,17 @@
 //! The 连易办 kiosk runtime.
 //!
 //! [`session`] is the pure citizen-session state machine; everything else in this crate is the
-//! edge that feeds it events and carries out its commands.
+//! edge that feeds it events and carries out its commands: [`runtime`] drives it, [`display`]
+//! and [`window`] show it, [`card_reader`] and [`receipt`] reach the devices, [`platform_link`]
+//! the platform, and [`demo`] stages it all on simulated devices.
 
+pub mod card_reader;
+pub mod config;
+pub mod demo;
+pub mod display;
+pub mod peers;
+pub mod platform_link;
+pub mod receipt;
+pub mod runtime;
 pub mod session;
+pub mod window;

@@ -1,1 +1,111 @@
-fn main() {}
+//! `kiosk`: the 连易办 terminal runtime.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use clap::{Parser, Subcommand};
+use kiosk_app::config::{DEFAULT_PATH, KioskConfig};
+use kiosk_app::demo::{self, DemoOptions};
+use kiosk_app::display::Display;
+use kiosk_app::platform_link::PlatformLink;
+use kiosk_app::runtime::RuntimeConfig;
+use kiosk_app::session::KeySource;
+use kiosk_ui::KioskWindow;
+use slint::ComponentHandle;
+
+#[derive(Parser)]
+#[command(name = "kiosk", version, about = "连易办 government self-service terminal")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the terminal with the devices and platform named in its configuration file.
+    Run {
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_PATH)]
+        config: PathBuf,
+    },
+    /// Run the kiosk on simulated devices against a real platform process.
+    Demo {
+        /// Walk a scripted citizen through every screen and write one PNG per screen here,
+        /// instead of opening a window.
+        #[arg(long, value_name = "DIR")]
+        headless: Option<PathBuf>,
+        /// Screen size: 1080x1920 (portrait) or 1920x1080 (landscape).
+        #[arg(long, default_value = "1080x1920", value_parser = parse_size)]
+        size: (u32, u32),
+        /// Use the platform at this URL instead of starting one.
+        #[arg(long, value_name = "URL")]
+        platform: Option<String>,
+        /// Submit the application under this idempotency key (to show that a repeat stores one).
+        #[arg(long, value_name = "KEY")]
+        idempotency_key: Option<String>,
+        /// Which simulated ID card the citizen places (index in the simulator's deck).
+        #[arg(long, default_value_t = 0)]
+        card: usize,
+    },
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s.split_once('x').ok_or_else(|| format!("`{s}` is not WIDTHxHEIGHT, e.g. 1080x1920"))?;
+    let parse = |v: &str| v.parse::<u32>().ok().filter(|n| (320..=4096).contains(n));
+    match (parse(w), parse(h)) {
+        (Some(w), Some(h)) => Ok((w, h)),
+        _ => Err(format!("`{s}`: width and height must be 320 to 4096 pixels")),
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let default_level = match cli.command {
+        Command::Demo { .. } => "warn",
+        Command::Run { .. } => "info",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_level.into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let result = match cli.command {
+        Command::Run { config } => run(&config),
+        Command::Demo { headless, size, platform, idempotency_key, card } => {
+            demo::run(DemoOptions { headless, size, platform, idempotency_key, card })
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("kiosk: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(path: &std::path::Path) -> anyhow::Result<()> {
+    let config = KioskConfig::load(path)?;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let platform = PlatformLink::new(&config.platform.url, Duration::from_secs(config.platform.timeout_secs))?;
+    let window = KioskWindow::new().map_err(|e| anyhow!("cannot open the kiosk window: {e}"))?;
+    let landscape = config.display.landscape;
+    let (width, height) = if landscape { (1920, 1080) } else { (1080, 1920) };
+    window.window().set_size(slint::PhysicalSize::new(width, height));
+    let display = Display::new(window.clone_strong(), &config.terminal_id, landscape);
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).map_err(|e| anyhow!("no OS random source for idempotency keys: {e}"))?;
+    let runtime_config = RuntimeConfig {
+        settings: config.settings(),
+        keys: KeySource::seeded(u64::from_le_bytes(seed)),
+        platform,
+        devices: config.devices(),
+    };
+    let _session = {
+        let _guard = tokio.enter();
+        kiosk_app::window::show_in_window(display, runtime_config, None)
+    };
+    window.run().map_err(|e| anyhow!("the kiosk window failed: {e}"))
+}

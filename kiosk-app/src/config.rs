@@ -1,0 +1,275 @@
+//! The terminal's configuration file (`/etc/kiosk/kiosk.toml`).
+//!
+//! Every key has a documented default; unknown keys are refused (a typo must not silently fall
+//! back to a default), and every error names the file, the line and the key.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kiosk_drivers::escpos::PaperWidth;
+use serde::Deserialize;
+
+use crate::runtime::DeviceConfig;
+use crate::session::{MIN_WARNING_GRACE, Settings};
+
+/// Where the configuration lives on a terminal.
+pub const DEFAULT_PATH: &str = "/etc/kiosk/kiosk.toml";
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {detail}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        detail: String,
+    },
+    /// The file is not valid TOML or has an unknown or mistyped key.
+    #[error("{path}: {detail}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// Where and what, as the parser reports it.
+        detail: String,
+    },
+    /// A value is out of range.
+    #[error("{path}: `{key}` {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KioskConfig {
+    /// This terminal's id, as enrolled on the platform (e.g. `LYG-HZ-0001`).
+    pub terminal_id: String,
+    /// The platform link.
+    pub platform: PlatformSection,
+    /// The ID-card reader; absent when none is fitted.
+    #[serde(default)]
+    pub idcard: Option<SerialSection>,
+    /// The receipt printer; absent when none is fitted.
+    #[serde(default)]
+    pub printer: Option<PrinterSection>,
+    /// Session timing.
+    #[serde(default)]
+    pub session: SessionSection,
+    /// The screen.
+    #[serde(default)]
+    pub display: DisplaySection,
+}
+
+/// `[platform]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSection {
+    /// Base URL, e.g. `https://platform.example.gov.cn`.
+    pub url: String,
+    /// Request timeout in seconds (default 10).
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+}
+
+/// `[idcard]`: a serial device.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SerialSection {
+    /// Device path, e.g. `/dev/ttyUSB0`.
+    pub port: PathBuf,
+    /// Baud rate (default 115200).
+    #[serde(default = "default_baud")]
+    pub baud: u32,
+}
+
+/// `[printer]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterSection {
+    /// Device path, e.g. `/dev/ttyS1`.
+    pub port: PathBuf,
+    /// Baud rate (default 115200).
+    #[serde(default = "default_baud")]
+    pub baud: u32,
+    /// Printable width in dots: 384 (58 mm), 512 or 576 (80 mm, the default).
+    #[serde(default = "default_paper")]
+    pub paper_dots: u16,
+}
+
+/// `[session]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSection {
+    /// Seconds of inactivity before the timeout warning (default 60).
+    #[serde(default = "default_idle")]
+    pub idle_warning_secs: u64,
+    /// Seconds the warning shows before the session ends (default 30, at least 20).
+    #[serde(default = "default_grace")]
+    pub warning_grace_secs: u64,
+}
+
+impl Default for SessionSection {
+    fn default() -> Self {
+        Self { idle_warning_secs: default_idle(), warning_grace_secs: default_grace() }
+    }
+}
+
+/// `[display]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisplaySection {
+    /// Landscape 1920×1080 instead of portrait 1080×1920.
+    #[serde(default)]
+    pub landscape: bool,
+}
+
+fn default_timeout() -> u64 {
+    10
+}
+fn default_baud() -> u32 {
+    115_200
+}
+fn default_paper() -> u16 {
+    576
+}
+fn default_idle() -> u64 {
+    60
+}
+fn default_grace() -> u64 {
+    30
+}
+
+impl KioskConfig {
+    /// Reads and checks the file at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: path.to_owned(), detail: e.to_string() })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks `text`; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: KioskConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_owned(),
+            detail: e.to_string().lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join(" "),
+        })?;
+        let invalid = |key, reason: &str| ConfigError::Invalid { path: path.to_owned(), key, reason: reason.to_owned() };
+        if config.terminal_id.trim().is_empty() || config.terminal_id.len() > 64 {
+            return Err(invalid("terminal_id", "must be 1 to 64 characters"));
+        }
+        if !(config.platform.url.starts_with("http://") || config.platform.url.starts_with("https://")) {
+            return Err(invalid("platform.url", "must start with http:// or https://"));
+        }
+        if config.platform.timeout_secs == 0 || config.platform.timeout_secs > 120 {
+            return Err(invalid("platform.timeout_secs", "must be 1 to 120"));
+        }
+        if let Some(printer) = &config.printer
+            && paper_width(printer.paper_dots).is_none()
+        {
+            return Err(invalid("printer.paper_dots", "must be 384, 512 or 576"));
+        }
+        if config.session.warning_grace_secs < MIN_WARNING_GRACE.as_secs() {
+            return Err(invalid("session.warning_grace_secs", "must be at least 20 (citizens need time to react)"));
+        }
+        if config.session.idle_warning_secs < 10 {
+            return Err(invalid("session.idle_warning_secs", "must be at least 10"));
+        }
+        Ok(config)
+    }
+
+    /// Session settings from this file.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            terminal_id: self.terminal_id.clone(),
+            idle_warning_after: Duration::from_secs(self.session.idle_warning_secs),
+            warning_grace: Duration::from_secs(self.session.warning_grace_secs),
+            ..Settings::default()
+        }
+    }
+
+    /// Device settings from this file.
+    pub fn devices(&self) -> DeviceConfig {
+        DeviceConfig {
+            idcard_port: self.idcard.as_ref().map(|s| s.port.clone()),
+            idcard_baud: self.idcard.as_ref().map_or(default_baud(), |s| s.baud),
+            printer_port: self.printer.as_ref().map(|p| p.port.clone()),
+            printer_baud: self.printer.as_ref().map_or(default_baud(), |p| p.baud),
+            paper: self.printer.as_ref().and_then(|p| paper_width(p.paper_dots)).unwrap_or(PaperWidth::Dots576),
+        }
+    }
+}
+
+fn paper_width(dots: u16) -> Option<PaperWidth> {
+    match dots {
+        384 => Some(PaperWidth::Dots384),
+        512 => Some(PaperWidth::Dots512),
+        576 => Some(PaperWidth::Dots576),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+terminal_id = "LYG-HZ-0001"
+[platform]
+url = "http://127.0.0.1:8080"
+[idcard]
+port = "/dev/ttyUSB0"
+[printer]
+port = "/dev/ttyS1"
+paper_dots = 384
+"#;
+
+    fn parse(text: &str) -> Result<KioskConfig, ConfigError> {
+        KioskConfig::parse(text, Path::new("kiosk.toml"))
+    }
+
+    #[test]
+    fn a_minimal_file_gets_documented_defaults() {
+        let config = parse(GOOD).expect("valid");
+        assert_eq!(config.platform.timeout_secs, 10);
+        assert_eq!(config.idcard.as_ref().map(|s| s.baud), Some(115_200));
+        assert_eq!(config.devices().paper, PaperWidth::Dots384);
+        assert_eq!(config.settings().idle_warning_after, Duration::from_secs(60));
+        assert!(!config.display.landscape);
+    }
+
+    #[test]
+    fn a_typo_is_reported_with_its_line_not_defaulted() {
+        let err = parse(&GOOD.replace("paper_dots", "papr_dots")).expect_err("typo");
+        let text = err.to_string();
+        assert!(text.starts_with("kiosk.toml:") && text.contains("papr_dots") && text.contains("line"), "{text}");
+    }
+
+    #[test]
+    fn out_of_range_values_name_their_key() {
+        for (bad, key) in [
+            (GOOD.replace("384", "300"), "printer.paper_dots"),
+            (GOOD.replace("http://127.0.0.1:8080", "127.0.0.1:8080"), "platform.url"),
+            (format!("{GOOD}[session]\nwarning_grace_secs = 5\n"), "session.warning_grace_secs"),
+            (GOOD.replace("LYG-HZ-0001", ""), "terminal_id"),
+        ] {
+            let err = parse(&bad).expect_err(key).to_string();
+            assert!(err.contains(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn broken_toml_and_missing_files_are_one_line_errors() {
+        let err = parse("terminal_id = \n").expect_err("syntax").to_string();
+        assert!(!err.contains('\n'), "{err}");
+        let err = KioskConfig::load(Path::new("/nonexistent/kiosk.toml")).expect_err("missing").to_string();
+        assert!(err.starts_with("cannot read /nonexistent/kiosk.toml"), "{err}");
+    }
+}

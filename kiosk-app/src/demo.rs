@@ -1,0 +1,319 @@
+//! `kiosk demo`: the kiosk on simulated devices against a real platform process.
+//!
+//! With `--headless DIR`, a scripted citizen walks the whole journey and every screen is
+//! written to DIR as a PNG; otherwise a window opens and a person drives it, while the
+//! simulated citizen only places the ID card when the kiosk asks for it.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use kiosk_drivers::escpos::PaperWidth;
+use kiosk_ui::KioskWindow;
+use kiosk_ui::headless::Headless;
+use slint::ComponentHandle;
+
+use crate::display::Display;
+use crate::peers::{Peer, sibling_program};
+use crate::platform_link::PlatformLink;
+use crate::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
+use crate::session::{Action, KeySource, PrintStatus, Screen, Settings, View};
+
+/// Options of `kiosk demo`.
+pub struct DemoOptions {
+    /// Write screenshots here instead of opening a window.
+    pub headless: Option<PathBuf>,
+    /// Screen size in pixels.
+    pub size: (u32, u32),
+    /// Use this platform instead of starting one.
+    pub platform: Option<String>,
+    /// Submit under this idempotency key instead of a fresh one.
+    pub idempotency_key: Option<String>,
+    /// Index of the test card the simulated citizen places.
+    pub card: usize,
+}
+
+/// Everything running beside the kiosk for the demo.
+struct Stage {
+    _platform: Option<Peer>,
+    idcard: Peer,
+    _printer: Peer,
+    platform_url: String,
+    work: PathBuf,
+    receipts: PathBuf,
+}
+
+fn set_the_stage(work: &Path, platform: Option<String>) -> anyhow::Result<Stage> {
+    std::fs::create_dir_all(work).with_context(|| format!("cannot create {}", work.display()))?;
+    let (platform_peer, platform_url) = match platform {
+        Some(url) => (None, url.trim_end_matches('/').to_owned()),
+        None => {
+            let db = work.join("platform.db");
+            let db_arg = format!("sqlite://{}", db.display());
+            let (peer, line) = Peer::start(
+                "platform",
+                &sibling_program("kiosk-platform")?,
+                &["serve", "--listen", "127.0.0.1:0", "--db", &db_arg],
+                "listening on",
+            )?;
+            let url = line.rsplit(' ').next().unwrap_or_default().to_owned();
+            (Some(peer), url)
+        }
+    };
+    let sim = sibling_program("kiosk-sim")?;
+    let idcard_link = work.join("idcard.tty");
+    let (idcard, _) = Peer::start("ID-card reader simulator", &sim, &["idcard", "--link", &idcard_link.to_string_lossy()], "ready")?;
+    let receipts = work.join("receipts");
+    std::fs::create_dir_all(&receipts)?;
+    let printer_link = work.join("printer.tty");
+    let (printer, _) = Peer::start(
+        "printer simulator",
+        &sim,
+        &["printer", "--link", &printer_link.to_string_lossy(), "--out", &receipts.to_string_lossy()],
+        "ready",
+    )?;
+    Ok(Stage { _platform: platform_peer, idcard, _printer: printer, platform_url, work: work.to_owned(), receipts })
+}
+
+fn devices(stage: &Stage) -> DeviceConfig {
+    DeviceConfig {
+        idcard_port: Some(stage.work.join("idcard.tty")),
+        idcard_baud: 115_200,
+        printer_port: Some(stage.work.join("printer.tty")),
+        printer_baud: 115_200,
+        paper: PaperWidth::Dots576,
+    }
+}
+
+fn keys(options: &DemoOptions) -> KeySource {
+    match &options.idempotency_key {
+        Some(key) => KeySource::fixed(key.clone()),
+        None => KeySource::seeded(random_seed()),
+    }
+}
+
+fn random_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness: fall back to the clock, still unique per run.
+        return std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    }
+    u64::from_le_bytes(bytes)
+}
+
+async fn check_platform(url: &str) -> anyhow::Result<PlatformLink> {
+    let link = PlatformLink::new(url, Duration::from_secs(10))?;
+    link.health().await.map_err(|e| anyhow!("{e} (start one with `kiosk-platform serve`, or leave out --platform)"))?;
+    Ok(link)
+}
+
+/// Runs the demo.
+pub fn run(options: DemoOptions) -> anyhow::Result<()> {
+    if let Some(key) = &options.idempotency_key {
+        kiosk_protocol::validate_idempotency_key(key).map_err(|e| anyhow!("--idempotency-key: {}", e.message))?;
+    }
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match &options.headless {
+        Some(dir) => headless(&options, dir, &tokio),
+        None => windowed(&options, &tokio),
+    }
+}
+
+fn headless(options: &DemoOptions, dir: &Path, tokio: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut stage = set_the_stage(&dir.join("devices"), options.platform.clone())?;
+    let platform = tokio.block_on(check_platform(&stage.platform_url))?;
+    let (width, height) = options.size;
+    let screen = Headless::install(width, height)?;
+    let window = KioskWindow::new().map_err(|e| anyhow!("cannot create the kiosk window: {e}"))?;
+    window.show().map_err(|e| anyhow!("cannot show the kiosk window: {e}"))?;
+    let settings = Settings {
+        terminal_id: "LYG-DEMO-0001".into(),
+        idle_warning_after: Duration::from_secs(5),
+        thanks_linger: Duration::from_secs(2),
+        ..Settings::default()
+    };
+    let mut display = Display::new(window, &settings.terminal_id, width > height);
+    let (views_tx, views) = mpsc::channel();
+    let session = {
+        let _guard = tokio.enter();
+        runtime::start(
+            RuntimeConfig { settings, keys: keys(options), platform, devices: devices(&stage) },
+            move |view| {
+                let _ = views_tx.send(view);
+            },
+        )
+    };
+    let mut citizen = Citizen { views, display: &mut display, screen: &screen, session, dir, shots: Vec::new(), last: None };
+    let application_no = citizen.walk(&mut stage, options.card)?;
+    println!("application number: {application_no}");
+    println!("{} screenshots in {}", citizen.shots.len(), dir.display());
+    println!("printed receipts in {}", stage.receipts.display());
+    Ok(())
+}
+
+/// The scripted citizen of the headless demo.
+struct Citizen<'a> {
+    views: Receiver<View>,
+    display: &'a mut Display,
+    screen: &'a Headless,
+    session: SessionHandle,
+    dir: &'a Path,
+    shots: Vec<PathBuf>,
+    last: Option<View>,
+}
+
+impl Citizen<'_> {
+    /// Waits until the kiosk shows a view satisfying `wanted`, applying every view on the way.
+    fn expect(&mut self, what: &str, wanted: impl Fn(&View) -> bool) -> anyhow::Result<View> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        if let Some(view) = self.last.clone().filter(|v| wanted(v)) {
+            return Ok(view);
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.views.recv_timeout(left) {
+                Ok(view) => {
+                    self.display.show(&view);
+                    self.last = Some(view.clone());
+                    if wanted(&view) {
+                        return Ok(view);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    let at = self.last.as_ref().map(|v| format!("{:?}", v.screen)).unwrap_or_default();
+                    bail!("the kiosk did not reach {what} within 30s (it shows {at})")
+                }
+                Err(RecvTimeoutError::Disconnected) => bail!("the kiosk stopped before {what}"),
+            }
+        }
+    }
+
+    fn shot(&mut self, name: &str) -> anyhow::Result<()> {
+        let path = self.dir.join(format!("{:02}-{name}.png", self.shots.len() + 1));
+        self.screen.write_png(&path)?;
+        self.shots.push(path);
+        Ok(())
+    }
+
+    fn touch(&mut self, action: Action) {
+        self.session.touch(action);
+    }
+
+    fn walk(&mut self, stage: &mut Stage, card: usize) -> anyhow::Result<String> {
+        let home = self.expect("the home screen", |v| v.screen == Screen::Home && v.catalog.is_some())?;
+        let catalog = home.catalog.clone().ok_or_else(|| anyhow!("no catalog"))?;
+        let matter = catalog
+            .matters
+            .iter()
+            .find(|m| m.kiosk_application)
+            .ok_or_else(|| anyhow!("the platform's catalog has no matter that can be applied for at a terminal"))?
+            .clone();
+        self.shot("home")?;
+
+        self.touch(Action::Begin);
+        self.expect("the catalog", |v| v.screen == Screen::Catalog { theme: None })?;
+        self.shot("catalog")?;
+
+        self.touch(Action::ChooseTheme(Some(matter.theme.clone())));
+        self.expect("the theme's matters", |v| matches!(&v.screen, Screen::Catalog { theme: Some(_) }))?;
+        self.shot("catalog-theme")?;
+
+        self.touch(Action::OpenMatter(matter.id.clone()));
+        self.expect("the service guide", |v| matches!(v.screen, Screen::Guide { .. }))?;
+        self.shot("guide")?;
+
+        self.touch(Action::ToggleLanguage);
+        self.expect("the guide in English", |v| v.language == kiosk_protocol::Language::En)?;
+        self.shot("guide-en")?;
+        self.touch(Action::ToggleLanguage);
+        self.expect("the guide in Chinese", |v| v.language == kiosk_protocol::Language::Zh)?;
+
+        self.touch(Action::Apply);
+        self.expect("the ID-card screen", |v| matches!(v.screen, Screen::Identify { .. }))?;
+        self.shot("identify")?;
+
+        stage.idcard.control(&format!("place {card}"))?;
+        self.expect("the applicant's details", |v| matches!(v.screen, Screen::Confirm { .. }))?;
+        self.shot("confirm")?;
+
+        self.touch(Action::ConfirmApplicant);
+        let receipt = self.expect("the printed receipt", |v| {
+            matches!(&v.screen, Screen::Receipt { printing, .. } if *printing != PrintStatus::Printing)
+                || matches!(v.screen, Screen::SubmitFailed { .. })
+        })?;
+        let Screen::Receipt { receipt, printing } = receipt.screen else {
+            bail!("the platform did not accept the application (see the platform's log)");
+        };
+        self.shot("receipt")?;
+        if printing != PrintStatus::Printed {
+            eprintln!("warning: the receipt was not printed ({printing:?})");
+        }
+        stage.idcard.control("lift")?;
+
+        self.touch(Action::Done);
+        self.expect("the rating", |v| matches!(v.screen, Screen::Rating { .. }))?;
+        self.touch(Action::Rate(5));
+        self.expect("a five-star rating", |v| matches!(v.screen, Screen::Rating { level: Some(5), .. }))?;
+        self.shot("rating")?;
+
+        self.touch(Action::SendRating);
+        self.expect("the thank-you screen", |v| v.screen == Screen::Thanks)?;
+        self.shot("thanks")?;
+        self.expect("home again", |v| v.screen == Screen::Home && v.applicant.is_none())?;
+
+        // A second citizen walks away mid-session: the kiosk warns before it wipes.
+        self.touch(Action::Begin);
+        self.expect("the catalog", |v| matches!(v.screen, Screen::Catalog { .. }))?;
+        self.expect("the timeout warning", |v| v.timeout_warning.is_some())?;
+        self.shot("timeout-warning")?;
+        self.touch(Action::Home);
+        self.expect("home", |v| v.screen == Screen::Home)?;
+        Ok(receipt.application_no)
+    }
+}
+
+fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    let work = std::env::temp_dir().join(format!("kiosk-demo-{}", std::process::id()));
+    let stage = set_the_stage(&work, options.platform.clone())?;
+    let platform = tokio.block_on(check_platform(&stage.platform_url))?;
+    let window = KioskWindow::new().map_err(|e| anyhow!("cannot open a window ({e}); on a machine without a display use --headless DIR"))?;
+    let (width, height) = options.size;
+    window.window().set_size(slint::PhysicalSize::new(width, height));
+    let settings = Settings { terminal_id: "LYG-DEMO-0001".into(), ..Settings::default() };
+    let display = Display::new(window.clone_strong(), &settings.terminal_id, width > height);
+    println!("kiosk demo: platform at {}, simulated devices in {}", stage.platform_url, work.display());
+    println!("the simulated citizen places test card {} when the kiosk asks for an ID card", options.card);
+
+    let (citizen_tx, citizen_rx) = mpsc::channel::<View>();
+    let session = {
+        let _guard = tokio.enter();
+        crate::window::show_in_window(
+            display,
+            RuntimeConfig { settings, keys: keys(options), platform, devices: devices(&stage) },
+            Some(citizen_tx),
+        )
+    };
+    let card = options.card;
+    let mut idcard = stage.idcard;
+    std::thread::spawn(move || {
+        let mut placed = false;
+        for view in citizen_rx {
+            let wants_card = matches!(view.screen, Screen::Identify { .. });
+            if wants_card && !placed {
+                std::thread::sleep(Duration::from_secs(2));
+                placed = idcard.control(&format!("place {card}")).is_ok();
+            } else if !wants_card && placed {
+                placed = idcard.control("lift").is_err();
+            }
+        }
+    });
+    drop(session);
+    window.run().map_err(|e| anyhow!("the window closed with an error: {e}"))?;
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! The session driver: feeds the pure session core with events from the UI, the devices, the
+//! platform and the clock, carries out its commands, and hands each new [`View`] to the UI.
+//!
+//! It runs as one task on the tokio runtime (worker threads); the UI stays on the main thread
+//! and only ever receives views and sends touches.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kiosk_drivers::escpos::{PaperWidth, PrinterState};
+use kiosk_drivers::printer::{PrintError, Printer, SerialLink};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use crate::card_reader::{self, ReaderSwitch};
+use crate::platform_link::{LinkError, PlatformLink};
+use crate::receipt;
+use crate::session::{
+    Action, CardEvent, Command, Event, KeySource, PrintFailure, ReceiptContent, Session, Settings, SubmitFailure, View,
+};
+
+/// Where the devices are.
+#[derive(Debug, Clone)]
+pub struct DeviceConfig {
+    /// Serial port of the ID-card reader (`None`: no reader fitted).
+    pub idcard_port: Option<PathBuf>,
+    /// Baud rate of the ID-card reader.
+    pub idcard_baud: u32,
+    /// Serial port of the receipt printer (`None`: no printer fitted).
+    pub printer_port: Option<PathBuf>,
+    /// Baud rate of the receipt printer.
+    pub printer_baud: u32,
+    /// Paper width of the receipt printer.
+    pub paper: PaperWidth,
+}
+
+/// Everything the session driver needs.
+pub struct RuntimeConfig {
+    /// Session timing and terminal id.
+    pub settings: Settings,
+    /// Source of idempotency keys.
+    pub keys: KeySource,
+    /// The platform link.
+    pub platform: PlatformLink,
+    /// The devices.
+    pub devices: DeviceConfig,
+}
+
+/// Handle to a running session driver: touches go in here.
+#[derive(Clone)]
+pub struct SessionHandle {
+    events: UnboundedSender<Event>,
+}
+
+impl SessionHandle {
+    /// Reports a touch.
+    pub fn touch(&self, action: Action) {
+        // Fails only once the driver has stopped, when touches no longer matter.
+        let _ = self.events.send(Event::Touch(action));
+    }
+}
+
+/// Starts the session driver on the current tokio runtime; each new view goes to `show`.
+pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> SessionHandle {
+    let (tx, rx) = unbounded_channel();
+    let reader = config.devices.idcard_port.clone().map(|port| {
+        let events = tx.clone();
+        card_reader::spawn(port, config.devices.idcard_baud, move |card| {
+            let _ = events.send(Event::Card(card));
+        })
+    });
+    let driver = Driver { config, events: tx.clone(), reader };
+    tokio::spawn(driver.run(rx, show));
+    SessionHandle { events: tx }
+}
+
+struct Driver {
+    config: RuntimeConfig,
+    events: UnboundedSender<Event>,
+    reader: Option<ReaderSwitch>,
+}
+
+impl Driver {
+    async fn run(self, mut rx: UnboundedReceiver<Event>, show: impl Fn(View)) {
+        let now = Instant::now();
+        let mut session = Session::new(self.config.settings.clone(), self.config.keys.clone(), now);
+        for command in session.start() {
+            self.execute(command);
+        }
+        show(session.view(now));
+        loop {
+            let deadline = session.next_deadline(Instant::now());
+            let event = match deadline {
+                Some(at) => tokio::select! {
+                    event = rx.recv() => event,
+                    () = tokio::time::sleep_until(at.into()) => Some(Event::Tick),
+                },
+                None => rx.recv().await,
+            };
+            let Some(event) = event else { return };
+            let now = Instant::now();
+            for command in session.handle(event, now) {
+                self.execute(command);
+            }
+            show(session.view(now));
+        }
+    }
+
+    fn send(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    fn execute(&self, command: Command) {
+        match command {
+            Command::FetchCatalog => {
+                let link = self.config.platform.clone();
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    let event = match link.catalog().await {
+                        Ok(catalog) => {
+                            tracing::info!(version = %catalog.version, matters = catalog.matters.len(), "catalog loaded");
+                            Event::CatalogLoaded(Arc::new(catalog))
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "catalog unavailable");
+                            Event::CatalogUnavailable
+                        }
+                    };
+                    let _ = events.send(event);
+                });
+            }
+            Command::StartCardReader | Command::StopCardReader => {
+                let on = command == Command::StartCardReader;
+                match &self.reader {
+                    Some(reader) => reader.set(on),
+                    None if on => self.send(Event::Card(CardEvent::ReaderFault)),
+                    None => {}
+                }
+            }
+            Command::Submit { idempotency_key, request } => {
+                let link = self.config.platform.clone();
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    let result = link.submit(&idempotency_key, &request).await;
+                    drop(request);
+                    let event = match result {
+                        Ok(receipt) => {
+                            tracing::info!(application_no = %receipt.application_no, replayed = receipt.replayed, "application accepted");
+                            Ok(receipt)
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "application not accepted");
+                            Err(if e.is_transient() { SubmitFailure::Unreachable } else { SubmitFailure::Rejected })
+                        }
+                    };
+                    let _ = events.send(Event::Submitted(event));
+                });
+            }
+            Command::PrintReceipt(content) => {
+                let devices = self.config.devices.clone();
+                let events = self.events.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = print_receipt(&devices, &content);
+                    let _ = events.send(Event::Printed(result));
+                });
+            }
+            Command::SendRating(rating) => {
+                let link = self.config.platform.clone();
+                tokio::spawn(async move {
+                    match link.rate(&rating).await {
+                        Ok(()) => tracing::info!(level = rating.level, "rating sent"),
+                        Err(e @ LinkError::Refused { .. }) => tracing::warn!(error = %e, "rating refused"),
+                        Err(e) => tracing::warn!(error = %e, "rating not delivered"),
+                    }
+                });
+            }
+            Command::WipePersonalData => {
+                // The core has dropped (and so zeroized) its copy; the reader thread keeps none,
+                // and the next view overwrites the UI's.
+                tracing::debug!("session ended; personal data wiped");
+            }
+        }
+    }
+}
+
+/// Prints the application receipt, opening the port afresh so a power-cycled printer is found.
+fn print_receipt(devices: &DeviceConfig, content: &ReceiptContent) -> Result<(), PrintFailure> {
+    let Some(port) = &devices.printer_port else {
+        return Err(PrintFailure::PrinterFault);
+    };
+    let link = SerialLink::open(port, devices.printer_baud).map_err(|e| {
+        tracing::warn!(port = %port.display(), error = %e, "printer unavailable");
+        PrintFailure::PrinterFault
+    })?;
+    let mut printer = Printer::new(link).with_reply_timeout(Duration::from_millis(800));
+    match printer.print(&receipt::application_receipt(content), devices.paper) {
+        Ok(()) => {
+            tracing::info!("receipt printed");
+            Ok(())
+        }
+        Err(PrintError::NotReady(PrinterState::PaperOut)) => {
+            tracing::warn!("printer out of paper");
+            Err(PrintFailure::PaperOut)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "receipt not printed");
+            Err(PrintFailure::PrinterFault)
+        }
+    }
+}
