@@ -3,7 +3,10 @@
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "kiosk-sim", about = "Simulated 连易办 kiosk devices speaking the real wire protocols")]
+#[command(
+    name = "kiosk-sim",
+    about = "Simulated 连易办 kiosk devices speaking the real wire protocols"
+)]
 enum Cli {}
 
 fn main() {
