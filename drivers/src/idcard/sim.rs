@@ -230,8 +230,14 @@ pub enum SimControl {
     BadChecksum,
     /// `lift-mid-read`: the next read reply is cut short and the card is gone.
     LiftMidRead,
-    /// `status XX`: the next reply carries status XX (hex) and no data, whatever was asked.
-    Status(Sw3),
+    /// `status XX [sam-status|find|select|read]`: the next reply (or the next reply to that
+    /// command; `read` covers both read commands) carries status XX (hex) and no data.
+    Status {
+        /// The status to answer.
+        status: Sw3,
+        /// The command whose reply is replaced; any command when `None`.
+        on: Option<Command>,
+    },
     /// `unplug`: the reader vanishes (the runner closes the pty and removes the link).
     Unplug,
     /// `replug`: the reader comes back at the same link, freshly powered.
@@ -243,13 +249,17 @@ pub enum SimControl {
 impl SimControl {
     /// The accepted commands, for error messages.
     pub const USAGE: &'static str = "place N, lift, sam-fail, sam-ok, slow MS, garbage, \
-         bad-checksum, lift-mid-read, status XX, unplug, replug, quit";
+         bad-checksum, lift-mid-read, status XX [sam-status|find|select|read], unplug, replug, \
+         quit";
 
     /// Parses one control line (surrounding whitespace ignored).
     pub fn parse(line: &str) -> Result<SimControl, SimError> {
         let mut words = line.split_whitespace();
         let verb = words.next().unwrap_or("");
         let arg = words.next();
+        if verb == "status" {
+            return SimControl::parse_status(arg, words.next(), words.next());
+        }
         if words.next().is_some() {
             return Err(SimError::UnknownControl);
         }
@@ -260,12 +270,8 @@ impl SimControl {
             ("slow", Some(ms)) => SimControl::Slow(Duration::from_millis(
                 ms.parse().map_err(|_| SimError::BadArgument("slow"))?,
             )),
-            ("status", Some(code)) => SimControl::Status(Sw3::from_byte(
-                u8::from_str_radix(code, 16).map_err(|_| SimError::BadArgument("status"))?,
-            )),
             ("place", None) => return Err(SimError::BadArgument("place")),
             ("slow", None) => return Err(SimError::BadArgument("slow")),
-            ("status", None) => return Err(SimError::BadArgument("status")),
             (_, Some(_)) => return Err(SimError::UnknownControl),
             ("lift", None) => SimControl::Lift,
             ("sam-fail", None) => SimControl::SamFail,
@@ -279,6 +285,27 @@ impl SimControl {
             (_, None) => return Err(SimError::UnknownControl),
         };
         Ok(control)
+    }
+
+    fn parse_status(
+        code: Option<&str>,
+        target: Option<&str>,
+        extra: Option<&str>,
+    ) -> Result<SimControl, SimError> {
+        let bad = SimError::BadArgument("status");
+        let (Some(code), None) = (code, extra) else {
+            return Err(bad);
+        };
+        let status = Sw3::from_byte(u8::from_str_radix(code, 16).map_err(|_| bad)?);
+        let on = match target {
+            None => None,
+            Some("sam-status") => Some(Command::SamStatus),
+            Some("find") => Some(Command::FindCard),
+            Some("select") => Some(Command::SelectCard),
+            Some("read") => Some(Command::ReadText),
+            Some(_) => return Err(SimError::BadArgument("status")),
+        };
+        Ok(SimControl::Status { status, on })
     }
 }
 
@@ -305,7 +332,7 @@ pub struct SimReader {
     garbage: bool,
     bad_checksum: bool,
     lift_mid_read: bool,
-    forced_status: Option<Sw3>,
+    forced_status: Option<(Sw3, Option<Command>)>,
     unplugged: bool,
     commands: CommandDecoder,
 }
@@ -379,7 +406,7 @@ impl SimReader {
             SimControl::Garbage => self.garbage = true,
             SimControl::BadChecksum => self.bad_checksum = true,
             SimControl::LiftMidRead => self.lift_mid_read = true,
-            SimControl::Status(sw3) => self.forced_status = Some(sw3),
+            SimControl::Status { status, on } => self.forced_status = Some((status, on)),
             SimControl::Unplug => {
                 self.unplugged = true;
                 self.commands.clear();
@@ -419,7 +446,7 @@ impl SimReader {
 
     /// The reply frame (with any pending fault applied) to one decoded command.
     fn answer(&mut self, command: Result<Command, FrameError>) -> Vec<u8> {
-        let mut frame = if let Some(sw3) = self.forced_status.take() {
+        let mut frame = if let Some(sw3) = self.take_forced_status(&command) {
             encode_response(sw3, &[])
         } else {
             match command {
@@ -443,6 +470,25 @@ impl SimReader {
             frame = noisy;
         }
         frame
+    }
+
+    /// The forced status, if one is pending for this command (which it then consumes).
+    fn take_forced_status(&mut self, command: &Result<Command, FrameError>) -> Option<Sw3> {
+        let (status, on) = self.forced_status?;
+        let applies = match (on, command) {
+            (None, _) => true,
+            (Some(Command::ReadText), Ok(cmd)) => {
+                matches!(cmd, Command::ReadText | Command::ReadTextPhotoFingerprint)
+            }
+            (Some(target), Ok(cmd)) => target == *cmd,
+            (Some(_), Err(_)) => false,
+        };
+        if applies {
+            self.forced_status = None;
+            Some(status)
+        } else {
+            None
+        }
     }
 
     fn execute(&mut self, cmd: Command) -> Vec<u8> {
@@ -676,10 +722,23 @@ mod tests {
         assert_eq!(status(&mut sim, Command::SamStatus), Sw3::Success);
 
         for sw3 in Sw3::ALL {
-            sim.apply(SimControl::Status(sw3)).expect("status");
+            sim.apply(SimControl::Status {
+                status: sw3,
+                on: None,
+            })
+            .expect("status");
             assert_eq!(status(&mut sim, Command::SamStatus), sw3);
         }
         assert_eq!(status(&mut sim, Command::SamStatus), Sw3::Success);
+
+        // Targeted: only the read is answered with 41; find and select go through.
+        sim.apply(SimControl::parse("status 41 read").expect("parses"))
+            .expect("status");
+        sim.apply(SimControl::Place(0)).expect("place");
+        assert_eq!(status(&mut sim, Command::FindCard), Sw3::FindSuccess);
+        assert_eq!(status(&mut sim, Command::SelectCard), Sw3::Success);
+        assert_eq!(status(&mut sim, Command::ReadText), Sw3::ReadFailed);
+        assert_eq!(status(&mut sim, Command::ReadText), Sw3::Success);
     }
 
     #[test]
@@ -722,8 +781,26 @@ mod tests {
         );
         assert_eq!(
             SimControl::parse("status 9f").ok(),
-            Some(SimControl::Status(Sw3::FindSuccess))
+            Some(SimControl::Status {
+                status: Sw3::FindSuccess,
+                on: None
+            })
         );
+        assert_eq!(
+            SimControl::parse("status 81 select").ok(),
+            Some(SimControl::Status {
+                status: Sw3::SelectFailed,
+                on: Some(Command::SelectCard)
+            })
+        );
+        assert!(matches!(
+            SimControl::parse("status 81 dance"),
+            Err(SimError::BadArgument("status"))
+        ));
+        assert!(matches!(
+            SimControl::parse("status"),
+            Err(SimError::BadArgument("status"))
+        ));
         assert_eq!(
             SimControl::parse("lift-mid-read").ok(),
             Some(SimControl::LiftMidRead)
