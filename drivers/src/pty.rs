@@ -196,13 +196,11 @@ mod tests {
                 .expect("open slave through link");
             client.write_all(&all).expect("client write");
             let mut got = vec![0u8; all.len()];
-            (&*pty.master()).read_exact(&mut got).expect("master read");
+            pty.master().read_exact(&mut got).expect("master read");
             assert_eq!(got, all, "raw mode: no byte translated");
         }
         // The client closed; writing and reading on the master must still work (no EIO).
-        (&*pty.master())
-            .write_all(b"\x03\r\n")
-            .expect("master write");
+        pty.master().write_all(b"\x03\r\n").expect("master write");
         let mut client = std::fs::File::open(&link).expect("reopen");
         let mut got = [0u8; 3];
         // The bytes written while no client was open were queued for the slave.

@@ -519,7 +519,8 @@ mod tests {
         // SAM status reply as printed in reader vendors' public protocol notes. LEN = 4
         // (SW1 SW2 SW3 CHK); CHK = 00 ^ 04 ^ 00 ^ 00 ^ 90 = 94.
         let frame = hex("AA AA AA 96 69 00 04 00 00 90 94");
-        assert_eq!(0x00 ^ 0x04 ^ 0x00 ^ 0x00 ^ 0x90, 0x94);
+        assert_eq!(checksum(&frame[5..10]), 0x94);
+        assert_eq!(frame[10], 0x94);
         let mut dec = FrameDecoder::new();
         dec.push(&frame);
         let resp = dec.next_response().expect("a frame").expect("valid");

@@ -219,7 +219,7 @@ impl<T: Transport> Reader<T> {
     /// One find → select → read attempt. See [`ReadOutcome`] for what "no card" can mean.
     pub fn try_read(&mut self) -> Result<ReadOutcome, ReadError> {
         match self.transact(Command::FindCard)?.status {
-            Sw3::FindSuccess | Sw3::Success => {}
+            Sw3::FindSuccess => {}
             Sw3::FindFailed | Sw3::SelectFailed => {
                 return Ok(if self.awaiting_lift {
                     ReadOutcome::AwaitingLift
@@ -318,6 +318,11 @@ impl<T: Transport> Reader<T> {
     }
 
     /// One command, one reply (or a timeout or corrupt frame).
+    ///
+    /// Replies carry no command code, so after a timeout the late reply to the previous
+    /// command can arrive while we wait for the next one. Input is discarded before sending,
+    /// but a reply still on its way is not there yet; so a reply whose shape cannot answer
+    /// `cmd` is skipped rather than misread (see [`plausible`]).
     fn exchange(&mut self, cmd: Command) -> Result<Response, ReadError> {
         self.transport.discard_input()?;
         self.decoder.clear();
@@ -325,8 +330,14 @@ impl<T: Transport> Reader<T> {
         let deadline = Instant::now() + self.config.response_timeout;
         let mut buf = Zeroizing::new([0u8; 2048]);
         loop {
-            if let Some(reply) = self.decoder.next_response() {
-                return reply.map_err(ReadError::Frame);
+            match self.decoder.next_response() {
+                Some(Ok(reply)) if plausible(cmd, &reply) => return Ok(reply),
+                Some(Ok(reply)) => {
+                    tracing::debug!(?cmd, status = %reply.status, "skipped a stale reply");
+                    continue;
+                }
+                Some(Err(e)) => return Err(ReadError::Frame(e)),
+                None => {}
             }
             let now = Instant::now();
             if now >= deadline {
@@ -357,6 +368,23 @@ impl<T: Transport> std::fmt::Debug for Reader<T> {
     }
 }
 
+/// Whether `reply` can be the answer to `cmd`. Success replies differ by command (SAM status:
+/// `90` and no data; SAM id: `90` and 16 bytes; find: `9F`; select: `90` and a short block;
+/// read: `90` and the length header at least); failure statuses are not tied to a command and
+/// are always taken.
+fn plausible(cmd: Command, reply: &Response) -> bool {
+    let len = reply.data.len();
+    match (reply.status, cmd) {
+        (Sw3::FindSuccess, Command::FindCard) => true,
+        (Sw3::FindSuccess, _) | (Sw3::Success, Command::FindCard) => false,
+        (Sw3::Success, Command::SamStatus | Command::ResetSam) => len == 0,
+        (Sw3::Success, Command::SamId) => len == 16,
+        (Sw3::Success, Command::SelectCard) => (1..64).contains(&len),
+        (Sw3::Success, Command::ReadText | Command::ReadTextPhotoFingerprint) => len >= 4,
+        _ => true,
+    }
+}
+
 /// The error for a status that is not the expected one.
 fn refusal(status: Sw3) -> ReadError {
     match status {
@@ -368,6 +396,7 @@ fn refusal(status: Sw3) -> ReadError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::idcard::frame::encode_response;
     use crate::idcard::sim::{SimControl, SimReader, TestCard};
     use std::collections::VecDeque;
 
@@ -458,6 +487,46 @@ mod tests {
         let mut r = reader();
         r.transport.gone = true;
         assert!(matches!(r.try_read(), Err(ReadError::Disconnected)));
+    }
+
+    #[test]
+    fn stale_replies_are_skipped_not_misread() {
+        let mut r = reader();
+        sim(&mut r).apply(SimControl::Place(0)).expect("place");
+        // Leftovers of earlier commands that arrive after the input was discarded: a SAM
+        // status reply and a select reply, before find's own reply.
+        let find = Response::new(Sw3::FindSuccess, vec![0; 4]);
+        let stale_sam = Response::new(Sw3::Success, Vec::new());
+        let stale_select = Response::new(Sw3::Success, vec![0; 8]);
+        assert!(!plausible(Command::FindCard, &stale_sam));
+        assert!(!plausible(Command::FindCard, &stale_select));
+        assert!(plausible(Command::FindCard, &find));
+        assert!(!plausible(Command::SelectCard, &find));
+        assert!(!plausible(Command::SamStatus, &stale_select));
+        assert!(!plausible(Command::ReadText, &stale_sam));
+        assert!(plausible(
+            Command::ReadText,
+            &Response::new(Sw3::ReadFailed, Vec::new())
+        ));
+        // End to end: a queued stale frame in front of every reply does not derail a read.
+        struct Stale(Loopback);
+        impl Transport for Stale {
+            fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+                self.0.pending.extend(encode_response(Sw3::Success, &[]));
+                self.0.write_all(bytes)
+            }
+            fn read(&mut self, buf: &mut [u8], t: Duration) -> io::Result<usize> {
+                self.0.read(buf, t)
+            }
+            fn discard_input(&mut self) -> io::Result<()> {
+                self.0.discard_input()
+            }
+        }
+        let Reader {
+            transport, config, ..
+        } = r;
+        let mut r = Reader::open(Stale(transport), config).expect("open");
+        assert!(matches!(r.try_read(), Ok(ReadOutcome::Card(_))));
     }
 
     #[test]

@@ -202,7 +202,7 @@ fn parse_iso(s: &str) -> Option<Date> {
 
 fn decode_hex(s: &str) -> Result<Vec<u8>, TestCardError> {
     let s = s.as_bytes();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(TestCardError::PhotoHex);
     }
     let nibble = |c: u8| (c as char).to_digit(16).ok_or(TestCardError::PhotoHex);
@@ -231,7 +231,8 @@ pub enum SimControl {
     /// `lift-mid-read`: the next read reply is cut short and the card is gone.
     LiftMidRead,
     /// `status XX [sam-status|find|select|read]`: the next reply (or the next reply to that
-    /// command; `read` covers both read commands) carries status XX (hex) and no data.
+    /// command; `read` covers both read commands) carries status XX (hex) and no data. A
+    /// success status still carries the command out; a failure status does not.
     Status {
         /// The status to answer.
         status: Sw3,
@@ -447,6 +448,13 @@ impl SimReader {
     /// The reply frame (with any pending fault applied) to one decoded command.
     fn answer(&mut self, command: Result<Command, FrameError>) -> Vec<u8> {
         let mut frame = if let Some(sw3) = self.take_forced_status(&command) {
+            // A forced success still does what was asked (find finds, select selects); a
+            // forced failure leaves the reader as it was.
+            if sw3.is_success()
+                && let Ok(cmd) = command
+            {
+                self.execute(cmd).zeroize();
+            }
             encode_response(sw3, &[])
         } else {
             match command {

@@ -101,10 +101,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             serve_lines(io::stdin().lock(), io::stdout(), &tx, &wake);
             if quit_on_eof {
                 let (answer_tx, answer_rx) = mpsc::channel();
-                if submit(&tx, &wake, "quit", answer_tx) {
-                    if let Ok(Answer { ack: Some(ack), .. }) = answer_rx.recv() {
-                        let _ = ack.send(());
-                    }
+                if submit(&tx, &wake, "quit", answer_tx)
+                    && let Ok(Answer { ack: Some(ack), .. }) = answer_rx.recv()
+                {
+                    let _ = ack.send(());
                 }
             }
         });
@@ -268,7 +268,7 @@ impl Server {
         let Some(pty) = &self.pty else { return };
         let mut buf = [0u8; 4096];
         loop {
-            let n = match (&*pty.master()).read(&mut buf) {
+            let n = match pty.master().read(&mut buf) {
                 Ok(0) => return,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -350,7 +350,7 @@ impl Server {
 fn write_reply(pty: &LinkedPty, reply: &[u8]) {
     let mut rest = reply;
     while !rest.is_empty() {
-        match (&*pty.master()).write(rest) {
+        match pty.master().write(rest) {
             Ok(n) => rest = &rest[n..],
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
