@@ -10,6 +10,11 @@
 //! so that a client closing and reopening the port never makes the master see `EIO` (a pty
 //! master reads `EIO` while no slave descriptor is open). Dropping the [`LinkedPty`] closes the
 //! master, which the client sees as a hang-up, exactly like a USB serial adapter being pulled.
+//!
+//! One consequence of keeping the slave open: the tty is never fully closed, so if a client
+//! that set exclusive mode (`TIOCEXCL`, as `serialport` does) dies without clearing it, other
+//! non-root openers get `EBUSY` until the pty is recreated. `serialport` clears it on a normal
+//! close, so this only follows a crashed client.
 
 use std::fs::File;
 use std::io;

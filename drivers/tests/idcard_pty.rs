@@ -125,9 +125,10 @@ impl Drop for Sim {
     }
 }
 
+/// Short enough to keep the timeout cases quick, long enough for a loaded CI machine.
 fn quick(retries: u32) -> ReaderConfig {
     ReaderConfig {
-        response_timeout: Duration::from_millis(300),
+        response_timeout: Duration::from_millis(1000),
         retries,
     }
 }
@@ -511,4 +512,56 @@ fn client_reconnects_do_not_disturb_the_simulator() {
     }
     let mut reader = sim.reader(quick(0));
     expect_card(reader.try_read());
+}
+
+#[test]
+fn simulator_logs_hold_no_personal_data() {
+    let dir = scratch_dir();
+    let link = dir.join("idcard");
+    let log_path = dir.join("stderr.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
+        .arg("idcard")
+        .arg("--link")
+        .arg(&link)
+        .env("RUST_LOG", "trace")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("spawn kiosk-sim");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("ready");
+    let mut control = |cmd: &str| {
+        writeln!(stdin, "{cmd}").expect("send");
+        line.clear();
+        stdout.read_line(&mut line).expect("answer");
+        assert_eq!(line.trim_end(), "ok", "{cmd}");
+    };
+    {
+        let transport =
+            SerialTransport::open(link.to_str().expect("utf-8"), 115_200).expect("open port");
+        let mut reader = Reader::open(transport, quick(0)).expect("open reader");
+        for i in 0..deck().len() {
+            control(&format!("place {i}"));
+            expect_card(reader.try_read());
+            control("lift");
+        }
+    }
+    control("quit");
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log_path).expect("read log");
+    assert!(text.contains("control"), "trace logging was on: {text}");
+    for card in TestCard::default_deck().expect("deck") {
+        let mut secrets = vec![card.id_number.clone(), card.photo[..32].to_owned()];
+        secrets.extend(card.name.clone());
+        secrets.extend(card.english_name.clone());
+        secrets.extend(card.address.clone());
+        for secret in secrets {
+            assert!(!text.contains(&secret), "log leaks personal data");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

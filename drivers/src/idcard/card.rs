@@ -7,7 +7,9 @@
 //! Everything here is personal data. The types that hold it ([`PersonalText`], [`IdNumber`],
 //! [`Photo`], the birth date) print nothing of it through `Debug`/`Display` (the ID number shows
 //! its masked form only) and wipe their memory on drop, so a card dropped at session end
-//! leaves nothing behind. Validation errors name the field, never its value.
+//! leaves nothing behind. (Sex, nation, validity dates and a foreigner card's version and
+//! authority code are plain `Copy` values or non-identifying codes and are not wiped.)
+//! Validation errors name the field, never its value.
 //!
 //! Layouts (byte offset/length in the text block):
 //! - resident: name 0/30, sex 30/2, nation 32/4, birth 36/16, address 52/70, ID number 122/36,
@@ -84,7 +86,9 @@ impl Field {
         let units = raw
             .chunks_exact(2)
             .map(|p| u16::from_le_bytes([p[0], p[1]]));
-        let mut out = Zeroizing::new(String::with_capacity(self.len));
+        // UTF-8 needs at most 3 bytes per UCS-2 unit (2 bytes): with this capacity the string
+        // never reallocates, which would leave an unwiped copy behind.
+        let mut out = Zeroizing::new(String::with_capacity(self.len / 2 * 3));
         for c in char::decode_utf16(units) {
             out.push(c.map_err(|_| CardError::BadText(self.name))?);
         }

@@ -73,6 +73,14 @@ impl SerialTransport {
     }
 }
 
+impl std::fmt::Debug for SerialTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SerialTransport")
+            .field("port", &self.port.name())
+            .finish()
+    }
+}
+
 impl Transport for SerialTransport {
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.port
