@@ -1,0 +1,370 @@
+//! `kiosk-sim idcard`: the simulated ID-card reader served on a pty.
+//!
+//! The protocol logic is [`SimReader`]'s; this module only moves bytes. One thread (the
+//! caller's) owns the pty and the simulator and waits with `poll` on two things: the pty
+//! master (commands from the driver under test) and a wake-up pipe that the control threads
+//! write to after queueing a control line. Owning everything on one thread keeps faults
+//! ordered with respect to traffic: a control command answered `ok` is in force for the next
+//! byte the driver sends.
+//!
+//! Control lines come from stdin and, with `--control`, from a Unix socket (any number of
+//! connections); each gets `ok` or `error: …`. EOF on stdin means `quit` unless a control
+//! socket is in use, so a test harness can close stdin and keep driving the simulator.
+
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::Context;
+use kiosk_drivers::idcard::{SimControl, SimReader, TestCard};
+use kiosk_drivers::pty::LinkedPty;
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use zeroize::Zeroize;
+
+/// How long a reply may wait for room in the pty before the rest is dropped, as a UART would
+/// overrun when the host stops reading.
+const WRITE_STALL: Duration = Duration::from_millis(500);
+
+/// Arguments of `kiosk-sim idcard`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where to create the symlink to the reader's serial device (e.g. /tmp/kiosk/idcard).
+    #[arg(long)]
+    link: PathBuf,
+    /// A JSON deck of test cards; the built-in deck when absent.
+    #[arg(long)]
+    cards: Option<PathBuf>,
+    /// A Unix socket to accept control commands on, besides stdin.
+    #[arg(long)]
+    control: Option<PathBuf>,
+}
+
+/// A control line on its way to the serving thread, with where to send the answer.
+struct Request {
+    line: String,
+    answer: mpsc::Sender<Answer>,
+}
+
+/// The answer to a control line. After `quit`, the requester acknowledges once the answer is
+/// written, so the process does not exit before the client has read its `ok`.
+struct Answer {
+    text: String,
+    ack: Option<mpsc::Sender<()>>,
+}
+
+/// Runs the simulator until `quit` (or EOF on stdin without a control socket).
+pub fn run(args: Args) -> anyhow::Result<()> {
+    // Logs go to stderr; stdout carries only the ready line and control answers.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+
+    let deck = match &args.cards {
+        Some(path) => TestCard::load_deck(path)
+            .with_context(|| format!("loading the card deck {}", path.display()))?,
+        None => TestCard::default_deck().context("loading the built-in card deck")?,
+    };
+    let sim = SimReader::from_test_cards(&deck).context("building the card deck")?;
+    drop(deck);
+
+    let (wake_rx, wake_tx) = io::pipe().context("creating the wake-up pipe")?;
+    let (tx, rx) = mpsc::channel::<Request>();
+
+    let listener = match &args.control {
+        Some(path) => Some(bind_control(path)?),
+        None => None,
+    };
+    let pty = plug(&args.link)?;
+
+    {
+        let mut out = io::stdout().lock();
+        writeln!(out, "idcard reader ready at {}", args.link.display())?;
+        out.flush()?;
+    }
+    tracing::info!(link = %args.link.display(), "idcard reader ready");
+
+    let quit_on_eof = listener.is_none();
+    {
+        let tx = tx.clone();
+        let wake = wake_tx.try_clone()?;
+        std::thread::spawn(move || {
+            serve_lines(io::stdin().lock(), io::stdout(), &tx, &wake);
+            if quit_on_eof {
+                let (answer_tx, answer_rx) = mpsc::channel();
+                if submit(&tx, &wake, "quit", answer_tx)
+                    && let Ok(Answer { ack: Some(ack), .. }) = answer_rx.recv()
+                {
+                    let _ = ack.send(());
+                }
+            }
+        });
+    }
+    if let Some(listener) = listener {
+        let tx = tx.clone();
+        let wake = wake_tx.try_clone()?;
+        std::thread::spawn(move || accept_controls(listener, tx, wake));
+    }
+    drop(tx);
+
+    let mut server = Server {
+        sim,
+        pty: Some(pty),
+        link: args.link.clone(),
+    };
+    let result = server.serve(&wake_rx, &rx, args.control.as_deref());
+    if let Some(path) = &args.control {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+/// Creates the pty and makes its master non-blocking, so a client that stops reading can
+/// never wedge the serving thread (and with it the control channel).
+fn plug(link: &Path) -> anyhow::Result<LinkedPty> {
+    let pty = LinkedPty::create(link)
+        .with_context(|| format!("creating the reader's pty at {}", link.display()))?;
+    let flags = fcntl(pty.master(), FcntlArg::F_GETFL).context("reading the pty's flags")?;
+    let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+    fcntl(pty.master(), FcntlArg::F_SETFL(flags)).context("making the pty non-blocking")?;
+    Ok(pty)
+}
+
+/// Binds the control socket, replacing a stale socket but never any other kind of file.
+fn bind_control(path: &Path) -> anyhow::Result<UnixListener> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        anyhow::ensure!(
+            meta.file_type().is_socket(),
+            "{} exists and is not a socket; refusing to replace it",
+            path.display()
+        );
+        std::fs::remove_file(path)
+            .with_context(|| format!("removing the stale socket {}", path.display()))?;
+    }
+    UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))
+}
+
+fn accept_controls(listener: UnixListener, tx: mpsc::Sender<Request>, wake: io::PipeWriter) {
+    for stream in listener.incoming() {
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!("control socket accept failed: {e}");
+                continue;
+            }
+        };
+        let (tx, wake) = (tx.clone(), wake.try_clone());
+        let Ok(wake) = wake else {
+            tracing::warn!("could not share the wake-up pipe with a control connection");
+            continue;
+        };
+        std::thread::spawn(move || match stream.try_clone() {
+            Ok(reader) => serve_lines(BufReader::new(reader), stream, &tx, &wake),
+            Err(e) => tracing::warn!("control connection unusable: {e}"),
+        });
+    }
+}
+
+/// Queues one control line for the serving thread and wakes it. `false` once it has stopped.
+fn submit(
+    tx: &mpsc::Sender<Request>,
+    mut wake: &io::PipeWriter,
+    line: &str,
+    answer: mpsc::Sender<Answer>,
+) -> bool {
+    let request = Request {
+        line: line.to_owned(),
+        answer,
+    };
+    tx.send(request).is_ok() && wake.write_all(&[1]).is_ok()
+}
+
+/// Answers control lines from one source until it closes, or until it asked to quit.
+fn serve_lines(
+    input: impl BufRead,
+    mut output: impl Write,
+    tx: &mpsc::Sender<Request>,
+    wake: &io::PipeWriter,
+) {
+    for line in input.lines() {
+        let Ok(line) = line else { return };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (answer_tx, answer_rx) = mpsc::channel();
+        if !submit(tx, wake, &line, answer_tx) {
+            return;
+        }
+        let Ok(answer) = answer_rx.recv() else { return };
+        let written = writeln!(output, "{}", answer.text).and_then(|()| output.flush());
+        if let Some(ack) = answer.ack {
+            let _ = ack.send(());
+            return;
+        }
+        if written.is_err() {
+            return;
+        }
+    }
+}
+
+/// The serving thread's state: the protocol core and the pty it is reachable through
+/// (`None` while unplugged).
+struct Server {
+    sim: SimReader,
+    pty: Option<LinkedPty>,
+    link: PathBuf,
+}
+
+impl Server {
+    fn serve(
+        &mut self,
+        wake: &io::PipeReader,
+        requests: &mpsc::Receiver<Request>,
+        control: Option<&Path>,
+    ) -> anyhow::Result<()> {
+        loop {
+            let (woken, traffic) = self.wait(wake)?;
+            if traffic {
+                self.pump();
+            }
+            if woken {
+                let mut drain = [0u8; 64];
+                let _ = (&*wake).read(&mut drain);
+                while let Ok(request) = requests.try_recv() {
+                    if self.control(request, control) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Blocks until a control line or bytes from the driver are waiting.
+    fn wait(&self, wake: &io::PipeReader) -> anyhow::Result<(bool, bool)> {
+        let mut fds = vec![PollFd::new(wake.as_fd(), PollFlags::POLLIN)];
+        if let Some(pty) = &self.pty {
+            fds.push(PollFd::new(pty.master().as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => return Ok((false, false)),
+            Err(e) => return Err(e).context("waiting for the pty or a control command"),
+        }
+        let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+        Ok((ready(&fds[0]), fds.get(1).is_some_and(ready)))
+    }
+
+    /// Reads what the driver sent and writes the simulator's replies.
+    fn pump(&mut self) {
+        let Some(pty) = &self.pty else { return };
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = match pty.master().read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // Not expected while we hold the slave open; avoid spinning on it.
+                    tracing::warn!("reading the pty failed: {e}");
+                    std::thread::sleep(Duration::from_millis(20));
+                    return;
+                }
+            };
+            let mut reply = self.sim.feed(&buf[..n]);
+            if !reply.is_empty() {
+                let delay = self.sim.reply_delay();
+                if !delay.is_zero() {
+                    std::thread::sleep(delay);
+                }
+                write_reply(pty, &reply);
+            }
+            reply.zeroize();
+        }
+    }
+
+    /// Carries out one control line; `true` when the simulator must stop.
+    fn control(&mut self, request: Request, control_socket: Option<&Path>) -> bool {
+        let (text, quit) = match SimControl::parse(&request.line) {
+            Err(e) => (format!("error: {e}"), false),
+            Ok(SimControl::Quit) => {
+                // Clean up before answering, so that `ok` means the link is gone.
+                self.pty = None;
+                if let Some(path) = control_socket {
+                    let _ = std::fs::remove_file(path);
+                }
+                ("ok".to_owned(), true)
+            }
+            Ok(SimControl::Unplug) => match self.pty.take() {
+                None => ("error: the reader is already unplugged".to_owned(), false),
+                Some(pty) => {
+                    // Dropping closes the master (the driver sees a hang-up) and removes the
+                    // link, as a USB adapter's device node vanishes when it is pulled.
+                    drop(pty);
+                    (self.apply(SimControl::Unplug), false)
+                }
+            },
+            Ok(SimControl::Replug) => match &self.pty {
+                Some(_) => ("error: the reader is already plugged in".to_owned(), false),
+                None => match plug(&self.link) {
+                    Ok(pty) => {
+                        self.pty = Some(pty);
+                        (self.apply(SimControl::Replug), false)
+                    }
+                    Err(e) => (format!("error: {e:#}"), false),
+                },
+            },
+            Ok(other) => (self.apply(other), false),
+        };
+        tracing::info!(command = %request.line.trim(), answer = %text, "control");
+        let (ack_tx, ack_rx) = mpsc::channel();
+        let answer = Answer {
+            text,
+            ack: quit.then_some(ack_tx),
+        };
+        if request.answer.send(answer).is_ok() && quit {
+            let _ = ack_rx.recv_timeout(Duration::from_secs(2));
+        }
+        quit
+    }
+
+    fn apply(&mut self, control: SimControl) -> String {
+        match self.sim.apply(control) {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+}
+
+/// Writes a reply to the non-blocking master, waiting a little for room; drops what does not
+/// fit in time, like a UART overrun.
+fn write_reply(pty: &LinkedPty, reply: &[u8]) {
+    let mut rest = reply;
+    while !rest.is_empty() {
+        match pty.master().write(rest) {
+            Ok(n) => rest = &rest[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let mut fds = [PollFd::new(pty.master().as_fd(), PollFlags::POLLOUT)];
+                let timeout = PollTimeout::try_from(WRITE_STALL).unwrap_or(PollTimeout::MAX);
+                if !matches!(poll(&mut fds, timeout), Ok(n) if n > 0) {
+                    tracing::warn!(dropped = rest.len(), "driver not reading; reply dropped");
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!("writing to the pty failed: {e}");
+                return;
+            }
+        }
+    }
+}
