@@ -3,3 +3,5 @@
 //! Each device protocol is a pure encoder/decoder over bytes (sans-IO); transports (serial ports,
 //! ptys, USB, TCP) are thin and interchangeable, and every simulator reuses the same codecs from
 //! the other side of the wire.
+
+pub mod escpos;
