@@ -4,4 +4,5 @@
 //! ptys, USB, TCP) are thin and interchangeable, and every simulator reuses the same codecs from
 //! the other side of the wire.
 
+pub mod document;
 pub mod escpos;
