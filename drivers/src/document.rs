@@ -155,7 +155,7 @@ impl ReceiptDocument {
     fn layout(&self, width: PaperWidth) -> Result<Vec<Block>, DocumentError> {
         let cols = width.columns();
         let mut blocks = Vec::new();
-        let mut lines = |texts: Vec<String>, style: LineStyle, blocks: &mut Vec<Block>| {
+        let lines = |texts: Vec<String>, style: LineStyle, blocks: &mut Vec<Block>| {
             blocks.extend(texts.into_iter().map(|text| Block::Line { text, style }));
         };
         for element in &self.elements {

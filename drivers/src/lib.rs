@@ -6,3 +6,4 @@
 
 pub mod document;
 pub mod escpos;
+pub mod printer;

@@ -4,6 +4,8 @@
 //! The fixed bits are how we tell a status byte from line noise or from the tail of some other
 //! reply, so bytes that do not have that shape are refused rather than guessed at.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -155,6 +157,21 @@ impl PrinterState {
     /// The reply a printer in this state gives to one request.
     pub const fn status_reply(self, request: StatusRequest) -> u8 {
         self.status_replies()[request.index()]
+    }
+}
+
+/// Plain words for technicians and logs.
+impl fmt::Display for PrinterState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PrinterState::Ready => "ready",
+            PrinterState::PaperNearEnd => "paper nearly used up",
+            PrinterState::PaperOut => "out of paper",
+            PrinterState::CoverOpen => "cover open",
+            PrinterState::CutterError => "paper cutter fault",
+            PrinterState::Offline => "offline",
+            PrinterState::Error => "printer fault",
+        })
     }
 }
 
