@@ -1,12 +1,39 @@
 //! `kiosk-sim`: simulated kiosk devices that speak the real wire protocols over real ptys.
+//!
+//! Each device lives in its own module with its own subcommand; this file only dispatches.
+
+mod printer;
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "kiosk-sim", about = "Simulated 连易办 kiosk devices speaking the real wire protocols")]
-enum Cli {}
+#[command(
+    name = "kiosk-sim",
+    about = "Simulated 连易办 kiosk devices speaking the real wire protocols"
+)]
+enum Cli {
+    Printer(printer::PrinterArgs),
+}
 
-fn main() {
-    let cli = Cli::parse();
-    match cli {}
+fn main() -> ExitCode {
+    // stdout carries the simulators' control protocol; diagnostics go to stderr.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let result = match Cli::parse() {
+        Cli::Printer(args) => printer::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kiosk-sim: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
