@@ -4,5 +4,8 @@
 //! ptys, USB, TCP) are thin and interchangeable, and every simulator reuses the same codecs from
 //! the other side of the wire.
 
+pub mod document;
+pub mod escpos;
 pub mod idcard;
+pub mod printer;
 pub mod pty;

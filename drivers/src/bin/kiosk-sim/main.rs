@@ -1,8 +1,12 @@
 //! `kiosk-sim`: simulated kiosk devices that speak the real wire protocols over real ptys.
 //!
-//! One subcommand per device; each lives in its own module with its own arguments.
+//! One subcommand per device; each lives in its own module with its own arguments, and this
+//! file only dispatches.
 
 mod idcard;
+mod printer;
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
@@ -14,10 +18,28 @@ use clap::Parser;
 enum Cli {
     /// A resident ID-card reader on a pty, controlled from stdin (and optionally a socket).
     Idcard(idcard::Args),
+    /// An ESC/POS receipt printer on a pty, or offline decoding of a captured stream.
+    Printer(printer::PrinterArgs),
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse() {
+fn main() -> ExitCode {
+    // stdout carries the simulators' control protocol; diagnostics go to stderr.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let result = match Cli::parse() {
         Cli::Idcard(args) => idcard::run(args),
+        Cli::Printer(args) => printer::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kiosk-sim: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }

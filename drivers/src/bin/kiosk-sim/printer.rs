@@ -1,0 +1,200 @@
+//! `kiosk-sim printer`: the virtual ESC/POS receipt printer, and offline decoding of captures.
+
+use std::fs;
+use std::io::{self, BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use kiosk_drivers::escpos::Decoder;
+use kiosk_drivers::printer::sim::{PrintedReceipt, SimCondition, VirtualPrinterPty};
+
+/// Virtual ESC/POS receipt printer on a pty
+///
+/// Creates a pty, symlinks its device at --link and prints `printer ready at PATH`. Every cut
+/// receipt is written to --out as receipt-NNNN.json (the decoded elements: text lines in UTF-8,
+/// QR payloads, cuts, …) and receipt-NNNN.txt (the printed text lines); the .json appears last.
+///
+/// Control commands, one per line on stdin, each answered `ok` or `error: …`:
+///   state ready|near-end|paper-out|cover-open|offline|off
+///   unplug    (close the pty, remove the link)
+///   replug    (new pty at the same link)
+///   quit      (also on end of input)
+#[derive(Args)]
+#[command(
+    verbatim_doc_comment,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct PrinterArgs {
+    #[command(subcommand)]
+    command: Option<PrinterCommand>,
+    /// Where to symlink the pty's device (what the driver opens)
+    #[arg(long, required = true)]
+    link: Option<PathBuf>,
+    /// Directory for the printed receipts
+    #[arg(long, required = true)]
+    out: Option<PathBuf>,
+    /// Condition at power-up
+    #[arg(long, default_value_t = SimCondition::Ready)]
+    state: SimCondition,
+}
+
+#[derive(Subcommand)]
+enum PrinterCommand {
+    /// Decode a captured ESC/POS byte stream and list what the printer would do.
+    ///
+    /// Prints one element per line (text lines, QR codes, images, feeds, cuts, ignored and
+    /// unknown commands), or a JSON array with --json. Rendering the paper to PNG is not
+    /// available yet.
+    Render {
+        /// File holding the raw bytes sent to the printer
+        input: PathBuf,
+        /// Print the elements as JSON
+        #[arg(long)]
+        json: bool,
+        /// Treat bytes 0x80 and up as GB18030 even without FS & (printers sold in China often
+        /// power up in Chinese mode, and some libraries rely on that)
+        #[arg(long)]
+        chinese_default: bool,
+    },
+}
+
+pub fn run(args: PrinterArgs) -> Result<()> {
+    match (args.command, args.link, args.out) {
+        (
+            Some(PrinterCommand::Render {
+                input,
+                json,
+                chinese_default,
+            }),
+            _,
+            _,
+        ) => render(&input, json, chinese_default),
+        (None, Some(link), Some(out)) => serve(&link, &out, args.state),
+        // clap requires --link and --out when there is no subcommand.
+        (None, _, _) => bail!("--link and --out are required"),
+    }
+}
+
+fn render(input: &Path, json: bool, chinese_default: bool) -> Result<()> {
+    let bytes = fs::read(input).with_context(|| format!("reading {}", input.display()))?;
+    let mut decoder = Decoder::with_chinese_default(chinese_default);
+    let mut elements = decoder.push(&bytes);
+    elements.extend(decoder.finish());
+    let mut stdout = io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut stdout, &elements)?;
+        writeln!(stdout)?;
+    } else {
+        for element in &elements {
+            writeln!(stdout, "{element}")?;
+        }
+    }
+    stdout.flush()?;
+    Ok(())
+}
+
+fn serve(link: &Path, out: &Path, state: SimCondition) -> Result<()> {
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let (sim, receipts) = VirtualPrinterPty::start(link)
+        .with_context(|| format!("creating the printer's pty at {}", link.display()))?;
+    sim.set_condition(state)?;
+    let writer = spawn_receipt_writer(out.to_path_buf(), receipts)?;
+
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "printer ready at {}", link.display())?;
+    stdout.flush()?;
+    for line in io::stdin().lock().lines() {
+        let line = line.context("reading control commands")?;
+        let command = line.trim();
+        if command.is_empty() {
+            continue;
+        }
+        let (answer, quit) = match control(&sim, command) {
+            Ok(quit) => ("ok".to_owned(), quit),
+            Err(e) => (format!("error: {e:#}"), false),
+        };
+        writeln!(stdout, "{answer}")?;
+        stdout.flush()?;
+        if quit {
+            break;
+        }
+    }
+    // Stopping the printer closes the receipt channel, which ends the writer.
+    drop(sim);
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the receipt writer panicked"))?;
+    Ok(())
+}
+
+/// Applies one control command; `Ok(true)` means quit.
+fn control(sim: &VirtualPrinterPty, command: &str) -> Result<bool> {
+    let mut words = command.split_whitespace();
+    let verb = words.next().unwrap_or_default();
+    let arg = words.next();
+    if words.next().is_some() {
+        bail!("too many words in {command:?}");
+    }
+    match (verb, arg) {
+        ("state", Some(name)) => sim.set_condition(name.parse()?)?,
+        ("state", None) => {
+            bail!("state needs one of ready, near-end, paper-out, cover-open, offline, off")
+        }
+        ("unplug", None) => sim.unplug()?,
+        ("replug", None) => sim.replug().context("replugging")?,
+        ("quit", None) => return Ok(true),
+        _ => bail!("unknown command {command:?} (expected state …, unplug, replug or quit)"),
+    }
+    Ok(false)
+}
+
+fn spawn_receipt_writer(
+    out: PathBuf,
+    receipts: Receiver<PrintedReceipt>,
+) -> Result<JoinHandle<()>> {
+    let mut number = first_free_number(&out);
+    let handle = std::thread::Builder::new().name("receipt-writer".into()).spawn(move || {
+        for receipt in receipts {
+            if let Err(e) = write_receipt(&out, number, &receipt) {
+                tracing::error!(error = %format!("{e:#}"), number, "could not write a printed receipt");
+            }
+            number += 1;
+        }
+    })?;
+    Ok(handle)
+}
+
+/// Continues after receipts left by an earlier run instead of overwriting them.
+fn first_free_number(out: &Path) -> u32 {
+    (1..)
+        .find(|n| !out.join(format!("receipt-{n:04}.json")).exists())
+        .unwrap_or(1)
+}
+
+/// Writes the .txt, then the .json, each atomically (write, then rename), so a reader that sees
+/// the .json can rely on both being complete.
+fn write_receipt(out: &Path, number: u32, receipt: &PrintedReceipt) -> Result<()> {
+    let stem = format!("receipt-{number:04}");
+    let mut text = String::new();
+    for line in receipt.text_lines() {
+        text.push_str(line);
+        text.push('\n');
+    }
+    write_atomically(&out.join(format!("{stem}.txt")), text.as_bytes())?;
+    let json = serde_json::to_vec_pretty(receipt)?;
+    write_atomically(&out.join(format!("{stem}.json")), &json)?;
+    Ok(())
+}
+
+fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    fs::write(&partial, contents).with_context(|| format!("writing {}", partial.display()))?;
+    fs::rename(&partial, path).with_context(|| format!("renaming to {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! The receipt printer driver: a [`Printer`] speaking ESC/POS over any [`PrinterLink`].
+//!
+//! The driver's job is to never surprise the kiosk. Before a receipt goes out it asks the
+//! printer, in real time, whether it can print; it refuses to send into an empty or open
+//! printer (the receipt would be lost while the citizen waits), tells "no answer" apart from
+//! "answered: out of paper", and survives the printer being power-cycled or replugged by
+//! reopening its link.
+//!
+//! [`sim`] holds the virtual printer that the tests and `kiosk-sim printer` run against.
+
+mod serial;
+pub mod sim;
+mod sim_host;
+mod sim_pty;
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+
+use crate::document::{DocumentError, ReceiptDocument};
+use crate::escpos::encode::{EscPos, PaperWidth};
+use crate::escpos::status::{PrinterState, PrinterStatus, StatusRequest, is_status_byte};
+
+pub use serial::SerialLink;
+
+/// A byte pipe to a printer: serial port, pty, and later USB or TCP.
+///
+/// Links stay dumb on purpose; everything ESC/POS-specific lives in [`Printer`], so a new
+/// transport is a few dozen lines.
+pub trait PrinterLink: Send {
+    /// Sends all of `bytes`.
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()>;
+
+    /// Reads what is available, waiting at most `timeout` for the first byte. Returns at least
+    /// one byte, or an error of kind [`io::ErrorKind::TimedOut`] when nothing arrived.
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
+
+    /// Throws away bytes received but not yet read (late replies, automatic status pushes), so
+    /// the next reply read is the answer to the next question.
+    fn discard_input(&mut self) -> io::Result<()>;
+
+    /// Closes and reopens the underlying device, e.g. after the printer was power-cycled and
+    /// its device node came back. Links that cannot do that keep the default, which refuses.
+    fn reopen(&mut self) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this printer link cannot be reopened",
+        ))
+    }
+}
+
+/// Why printing or a status check failed, in words a technician understands.
+#[derive(Debug, Error)]
+pub enum PrintError {
+    #[error("communication with the printer failed: {0}")]
+    Io(#[source] io::Error),
+    #[error("the printer did not answer; it may be switched off or its cable unplugged")]
+    Timeout,
+    #[error("the printer cannot print now: {0}")]
+    NotReady(PrinterState),
+    #[error("the receipt cannot be printed: {0}")]
+    Document(#[from] DocumentError),
+    #[error("the printer is disconnected")]
+    Disconnected,
+}
+
+impl PrintError {
+    /// Sorts an I/O error from a link into what it means for the kiosk.
+    fn from_io(error: io::Error) -> PrintError {
+        use io::ErrorKind as K;
+        match error.kind() {
+            K::TimedOut | K::WouldBlock => PrintError::Timeout,
+            K::BrokenPipe
+            | K::NotConnected
+            | K::NotFound
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::UnexpectedEof
+            | K::WriteZero => PrintError::Disconnected,
+            _ if matches!(
+                error.raw_os_error(),
+                Some(nix::libc::EIO | nix::libc::ENXIO | nix::libc::ENODEV)
+            ) =>
+            {
+                PrintError::Disconnected
+            }
+            _ => PrintError::Io(error),
+        }
+    }
+}
+
+/// An ESC/POS receipt printer on a link.
+#[derive(Debug)]
+pub struct Printer<L> {
+    link: L,
+    reply_timeout: Duration,
+}
+
+impl<L: PrinterLink> Printer<L> {
+    /// How long to wait for each real-time status byte. Printers answer `DLE EOT` within a few
+    /// milliseconds even while stopped, so silence for this long means no printer is listening.
+    pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_millis(500);
+
+    pub fn new(link: L) -> Self {
+        Printer {
+            link,
+            reply_timeout: Self::DEFAULT_REPLY_TIMEOUT,
+        }
+    }
+
+    pub fn with_reply_timeout(mut self, timeout: Duration) -> Self {
+        self.reply_timeout = timeout;
+        self
+    }
+
+    pub fn link(&self) -> &L {
+        &self.link
+    }
+
+    pub fn link_mut(&mut self) -> &mut L {
+        &mut self.link
+    }
+
+    pub fn into_link(self) -> L {
+        self.link
+    }
+
+    /// Reads the printer's real-time status (`DLE EOT` 1–4).
+    ///
+    /// Stale input is discarded first, so an earlier late reply or an automatic status push is
+    /// never taken for this answer. If the link turns out to be disconnected (the printer was
+    /// power-cycled or replugged and its device came back), the link is reopened once and the
+    /// question asked again.
+    pub fn status(&mut self) -> Result<PrinterStatus, PrintError> {
+        match self.query_status() {
+            Err(PrintError::Disconnected) => {
+                self.reconnect()?;
+                self.query_status()
+            }
+            other => other,
+        }
+    }
+
+    /// Reopens the link; [`status`](Self::status) does this by itself when it finds the link
+    /// dead, callers may do it after any [`PrintError::Disconnected`].
+    pub fn reconnect(&mut self) -> Result<(), PrintError> {
+        self.link.reopen().map_err(|e| {
+            tracing::debug!(error = %e, "reopening the printer link failed");
+            match PrintError::from_io(e) {
+                PrintError::Timeout => PrintError::Disconnected,
+                other => other,
+            }
+        })
+    }
+
+    /// Prints `doc` on paper `width` wide.
+    ///
+    /// The document is rendered first (a bad document never reaches the printer), then the
+    /// status is checked: a printer that cannot print gets nothing, and the error says why.
+    pub fn print(&mut self, doc: &ReceiptDocument, width: PaperWidth) -> Result<(), PrintError> {
+        let bytes = doc.render_native(width)?;
+        let status = self.status()?;
+        if !status.state.can_print() {
+            tracing::info!(state = %status.state, "receipt not sent: printer not ready");
+            return Err(PrintError::NotReady(status.state));
+        }
+        self.link.write_all(&bytes).map_err(PrintError::from_io)?;
+        tracing::debug!(bytes = bytes.len(), "receipt sent to the printer");
+        Ok(())
+    }
+
+    fn query_status(&mut self) -> Result<PrinterStatus, PrintError> {
+        self.link.discard_input().map_err(PrintError::from_io)?;
+        let mut replies = [0u8; 4];
+        for (reply, request) in replies.iter_mut().zip(StatusRequest::ALL) {
+            let mut query = EscPos::new();
+            query.status_query(request);
+            self.link
+                .write_all(query.bytes())
+                .map_err(PrintError::from_io)?;
+            *reply = self.read_status_byte()?;
+        }
+        tracing::trace!(?replies, "printer status bytes");
+        // Every byte passed `is_status_byte`, so this cannot fail; map it anyway rather than
+        // trust that.
+        PrinterStatus::from_replies(replies)
+            .map_err(|e| PrintError::Io(io::Error::new(io::ErrorKind::InvalidData, e)))
+    }
+
+    /// Waits for one status-shaped byte; anything else on the line (noise, leftovers that
+    /// arrived after the discard) is skipped until the reply timeout runs out.
+    fn read_status_byte(&mut self) -> Result<u8, PrintError> {
+        let deadline = Instant::now() + self.reply_timeout;
+        let mut byte = [0u8; 1];
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(PrintError::Timeout);
+            }
+            let n = self
+                .link
+                .read(&mut byte, remaining)
+                .map_err(PrintError::from_io)?;
+            if n == 1 && is_status_byte(byte[0]) {
+                return Ok(byte[0]);
+            }
+            tracing::debug!(byte = byte[0], "skipping a byte that is not a status reply");
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The `kiosk-sim printer` binary: control protocol, receipt files, offline rendering.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use common::TempDir;
+use kiosk_drivers::document::ReceiptDocument;
+use kiosk_drivers::escpos::{Element, PaperWidth, PrinterState};
+use kiosk_drivers::printer::sim::PrintedReceipt;
+use kiosk_drivers::printer::{PrintError, Printer, SerialLink};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+struct Sim {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+}
+
+impl Sim {
+    fn start(link: &Path, out: &Path) -> Sim {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
+            .arg("printer")
+            .arg("--link")
+            .arg(link)
+            .arg("--out")
+            .arg(out)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn kiosk-sim");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Sim {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    fn line(&self) -> String {
+        self.lines
+            .recv_timeout(WAIT)
+            .expect("a line from kiosk-sim")
+    }
+
+    fn command(&mut self, command: &str) -> String {
+        writeln!(self.stdin, "{command}").expect("write command");
+        self.stdin.flush().expect("flush");
+        self.line()
+    }
+}
+
+fn wait_for(path: &Path) {
+    let deadline = Instant::now() + WAIT;
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn receipt() -> ReceiptDocument {
+    ReceiptDocument::new()
+        .title("好差评")
+        .row("窗口", "12")
+        .paragraph("感谢您的评价。Thank you!")
+        .qr("https://zwfw.lyg.gov.cn/rate?t=9")
+        .footer("12345")
+}
+
+#[test]
+fn serves_a_pty_answers_commands_and_writes_receipts() {
+    let dir = TempDir::new("cli");
+    let link = dir.join("ttyPRINTER");
+    let out = dir.join("out");
+    let mut sim = Sim::start(&link, &out);
+    assert_eq!(sim.line(), format!("printer ready at {}", link.display()));
+
+    let mut printer = Printer::new(SerialLink::open(&link, 9600).expect("open link"))
+        .with_reply_timeout(Duration::from_millis(300));
+
+    assert_eq!(sim.command("state paper-out"), "ok");
+    assert!(matches!(
+        printer.print(&receipt(), PaperWidth::Dots384),
+        Err(PrintError::NotReady(PrinterState::PaperOut))
+    ));
+    assert_eq!(sim.command("state ready"), "ok");
+    printer
+        .print(&receipt(), PaperWidth::Dots384)
+        .expect("print");
+
+    // Only the receipt printed while ready exists, as number 1.
+    wait_for(&out.join("receipt-0001.json"));
+    let text = std::fs::read_to_string(out.join("receipt-0001.txt")).expect("txt");
+    let expected: String = receipt()
+        .lines(PaperWidth::Dots384)
+        .expect("printable")
+        .into_iter()
+        .map(|l| l + "\n")
+        .collect();
+    assert_eq!(text, expected);
+    let json = std::fs::read(out.join("receipt-0001.json")).expect("json");
+    let printed: PrintedReceipt = serde_json::from_slice(&json).expect("receipt json");
+    assert_eq!(
+        printed.qr_payloads(),
+        vec!["https://zwfw.lyg.gov.cn/rate?t=9"]
+    );
+    assert_eq!(printed.elements.last(), Some(&Element::Cut));
+    assert!(!out.join("receipt-0002.json").exists());
+
+    assert!(sim.command("state jammed").starts_with("error: "));
+    assert!(sim.command("dance").starts_with("error: "));
+    assert_eq!(sim.command("state near-end"), "ok");
+    assert_eq!(
+        printer.status().expect("status").state,
+        PrinterState::PaperNearEnd
+    );
+
+    assert_eq!(sim.command("unplug"), "ok");
+    assert!(!link.exists());
+    assert!(matches!(printer.status(), Err(PrintError::Disconnected)));
+    assert_eq!(sim.command("replug"), "ok");
+    assert!(link.exists());
+    assert_eq!(
+        printer.status().expect("status after replug").state,
+        PrinterState::PaperNearEnd
+    );
+    printer
+        .print(&receipt(), PaperWidth::Dots576)
+        .expect("print after replug");
+    wait_for(&out.join("receipt-0002.json"));
+
+    assert_eq!(sim.command("state off"), "ok");
+    assert!(matches!(printer.status(), Err(PrintError::Timeout)));
+
+    assert_eq!(sim.command("quit"), "ok");
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = sim.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "kiosk-sim did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success());
+    assert!(!link.exists(), "the link is removed on quit");
+}
+
+#[test]
+fn render_lists_a_captured_stream() {
+    let dir = TempDir::new("render");
+    let capture = dir.join("capture.bin");
+    let mut bytes = receipt()
+        .render_native(PaperWidth::Dots576)
+        .expect("printable");
+    bytes.extend_from_slice(b"\x1b-\x01tail");
+    std::fs::write(&capture, &bytes).expect("write capture");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
+        .args(["printer", "render", "--json"])
+        .arg(&capture)
+        .output()
+        .expect("run render");
+    assert!(output.status.success());
+    let elements: Vec<Element> = serde_json::from_slice(&output.stdout).expect("json elements");
+    let lines: Vec<&str> = elements
+        .iter()
+        .filter_map(|e| match e {
+            Element::Text { line, .. } => Some(line.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut expected = receipt().lines(PaperWidth::Dots576).expect("printable");
+    expected.push("tail".into());
+    assert_eq!(lines, expected);
+    assert!(elements.contains(&Element::Ignored {
+        name: "ESC - (underline)".into()
+    }));
+
+    let output = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
+        .args(["printer", "render"])
+        .arg(&capture)
+        .output()
+        .expect("run render");
+    assert!(output.status.success());
+    let listing = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(listing.starts_with("init\n"), "{listing}");
+    assert!(
+        listing.contains("text [Center bold 2x2] \"好差评\"\n"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("qr [module 6, ec M] \"https://zwfw.lyg.gov.cn/rate?t=9\"\n"),
+        "{listing}"
+    );
+    assert!(listing.contains("cut\n"), "{listing}");
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
+        .args(["printer", "render"])
+        .arg(dir.join("nope.bin"))
+        .output()
+        .expect("run render");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.bin"));
+}
