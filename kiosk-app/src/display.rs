@@ -50,7 +50,8 @@ impl Display {
             self.english = Some(english);
         }
         let lang = view.language;
-        let kiosk = self.window.global::<Kiosk>();
+        let window = self.window.clone_strong();
+        let kiosk = window.global::<Kiosk>();
         kiosk.set_english(english);
         kiosk.set_timeout_seconds(view.timeout_warning.map_or(-1, |s| s as i32));
 
