@@ -210,3 +210,22 @@ fn stale_status_pushes_are_drained_before_each_query() {
         PrinterState::PaperNearEnd
     );
 }
+
+#[test]
+fn a_kiosk_booting_before_its_printer_connects_later() {
+    let dir = TempDir::new("late");
+    let link = dir.join("printer");
+    let mut printer = Printer::new(SerialLink::unopened(&link, BAUD))
+        .with_reply_timeout(Duration::from_millis(300));
+    assert!(matches!(printer.status(), Err(PrintError::Disconnected)));
+    assert!(matches!(
+        printer.print(&receipt(), PaperWidth::Dots384),
+        Err(PrintError::Disconnected)
+    ));
+    let (_sim, receipts) = VirtualPrinterPty::start(&link).expect("start virtual printer");
+    assert_eq!(printer.status().expect("status").state, PrinterState::Ready);
+    printer
+        .print(&receipt(), PaperWidth::Dots384)
+        .expect("print");
+    assert!(receipts.recv_timeout(WAIT).is_ok());
+}

@@ -37,6 +37,16 @@ impl SerialLink {
         })
     }
 
+    /// A link to `path` that is not open yet; the first [`Printer::status`](super::Printer::status)
+    /// opens it. For a kiosk that boots before its printer is switched on or plugged in.
+    pub fn unopened(path: impl AsRef<Path>, baud: u32) -> SerialLink {
+        SerialLink {
+            path: path.as_ref().to_path_buf(),
+            baud,
+            port: None,
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

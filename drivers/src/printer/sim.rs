@@ -2,7 +2,7 @@
 //! a pty ([`VirtualPrinterPty`]) for tests and `kiosk-sim printer`.
 //!
 //! It is a peer, not a mock: it decodes the real ESC/POS bytes with the same
-//! [`Decoder`](crate::escpos::Decoder) offline analysis uses, answers `DLE EOT` from the same
+//! [`Decoder`] offline analysis uses, answers `DLE EOT` from the same
 //! status table the driver decodes, and behaves like a stopped printer when told to (paper out,
 //! cover open), so the driver's decisions are tested against the wire, not against our hopes.
 

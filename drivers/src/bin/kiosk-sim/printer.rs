@@ -170,7 +170,7 @@ fn spawn_receipt_writer(
 
 /// Continues after receipts left by an earlier run instead of overwriting them.
 fn first_free_number(out: &Path) -> u32 {
-    (1..)
+    (1..u32::MAX)
         .find(|n| !out.join(format!("receipt-{n:04}.json")).exists())
         .unwrap_or(1)
 }
