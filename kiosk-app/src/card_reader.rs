@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-use kiosk_drivers::idcard::{CardKind, IdCard, ReadError, ReadOutcome, Reader, ReaderConfig, SerialTransport};
+use kiosk_drivers::idcard::{
+    CardKind, IdCard, ReadError, ReadOutcome, Reader, ReaderConfig, SerialTransport,
+};
 use time::OffsetDateTime;
 use time::macros::offset;
 
@@ -31,7 +33,11 @@ impl ReaderSwitch {
 }
 
 /// Starts the polling thread for the reader at `port`; events go to `report`.
-pub fn spawn(port: PathBuf, baud: u32, report: impl Fn(CardEvent) + Send + 'static) -> ReaderSwitch {
+pub fn spawn(
+    port: PathBuf,
+    baud: u32,
+    report: impl Fn(CardEvent) + Send + 'static,
+) -> ReaderSwitch {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("idcard-reader".into())
@@ -41,13 +47,22 @@ pub fn spawn(port: PathBuf, baud: u32, report: impl Fn(CardEvent) + Send + 'stat
     ReaderSwitch(tx)
 }
 
-fn poll_loop(port: &std::path::Path, baud: u32, switch: &Receiver<bool>, report: &dyn Fn(CardEvent)) {
+fn poll_loop(
+    port: &std::path::Path,
+    baud: u32,
+    switch: &Receiver<bool>,
+    report: &dyn Fn(CardEvent),
+) {
     let mut reader: Option<Reader<SerialTransport>> = None;
     let mut on = false;
     let mut faulted = false;
     loop {
         // Wait for the switch while off; while on, check it between polls.
-        let next = if on { switch.recv_timeout(POLL_INTERVAL) } else { switch.recv().map_err(|_| RecvTimeoutError::Disconnected) };
+        let next = if on {
+            switch.recv_timeout(POLL_INTERVAL)
+        } else {
+            switch.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        };
         match next {
             Ok(state) => {
                 if state && !on {
@@ -60,7 +75,9 @@ fn poll_loop(port: &std::path::Path, baud: u32, switch: &Receiver<bool>, report:
             Err(RecvTimeoutError::Timeout) => {}
         }
         if reader.is_none() {
-            match SerialTransport::open(&port.to_string_lossy(), baud).and_then(|t| Reader::open(t, ReaderConfig::default())) {
+            match SerialTransport::open(&port.to_string_lossy(), baud)
+                .and_then(|t| Reader::open(t, ReaderConfig::default()))
+            {
                 Ok(opened) => {
                     tracing::info!(port = %port.display(), "card reader ready");
                     reader = Some(opened);
@@ -76,7 +93,9 @@ fn poll_loop(port: &std::path::Path, baud: u32, switch: &Receiver<bool>, report:
                 }
             }
         }
-        let Some(open) = reader.as_mut() else { continue };
+        let Some(open) = reader.as_mut() else {
+            continue;
+        };
         match open.try_read() {
             Ok(ReadOutcome::NoCard | ReadOutcome::AwaitingLift) => {}
             Ok(ReadOutcome::Card(card)) => report(card_event(card, today())),
@@ -113,5 +132,9 @@ pub fn card_event(card: IdCard, today: time::Date) -> CardEvent {
         CardKind::ForeignerI => DocumentKind::ForeignerI,
         CardKind::ForeignerY => DocumentKind::ForeignerY,
     };
-    CardEvent::Read(Identity::new(card.name().to_owned(), card.id_number().expose().to_owned(), kind))
+    CardEvent::Read(Identity::new(
+        card.name().to_owned(),
+        card.id_number().expose().to_owned(),
+        kind,
+    ))
 }

@@ -118,7 +118,10 @@ pub struct SessionSection {
 
 impl Default for SessionSection {
     fn default() -> Self {
-        Self { idle_warning_secs: default_idle(), warning_grace_secs: default_grace() }
+        Self {
+            idle_warning_secs: default_idle(),
+            warning_grace_secs: default_grace(),
+        }
     }
 }
 
@@ -150,8 +153,10 @@ fn default_grace() -> u64 {
 impl KioskConfig {
     /// Reads and checks the file at `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Read { path: path.to_owned(), detail: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
         Self::parse(&text, path)
     }
 
@@ -159,14 +164,28 @@ impl KioskConfig {
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let config: KioskConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
             path: path.to_owned(),
-            detail: e.to_string().lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join(" "),
+            detail: e
+                .to_string()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
         })?;
-        let invalid = |key, reason: &str| ConfigError::Invalid { path: path.to_owned(), key, reason: reason.to_owned() };
+        let invalid = |key, reason: &str| ConfigError::Invalid {
+            path: path.to_owned(),
+            key,
+            reason: reason.to_owned(),
+        };
         if config.terminal_id.trim().is_empty() || config.terminal_id.len() > 64 {
             return Err(invalid("terminal_id", "must be 1 to 64 characters"));
         }
-        if !(config.platform.url.starts_with("http://") || config.platform.url.starts_with("https://")) {
-            return Err(invalid("platform.url", "must start with http:// or https://"));
+        if !(config.platform.url.starts_with("http://")
+            || config.platform.url.starts_with("https://"))
+        {
+            return Err(invalid(
+                "platform.url",
+                "must start with http:// or https://",
+            ));
         }
         if config.platform.timeout_secs == 0 || config.platform.timeout_secs > 120 {
             return Err(invalid("platform.timeout_secs", "must be 1 to 120"));
@@ -177,7 +196,10 @@ impl KioskConfig {
             return Err(invalid("printer.paper_dots", "must be 384, 512 or 576"));
         }
         if config.session.warning_grace_secs < MIN_WARNING_GRACE.as_secs() {
-            return Err(invalid("session.warning_grace_secs", "must be at least 20 (citizens need time to react)"));
+            return Err(invalid(
+                "session.warning_grace_secs",
+                "must be at least 20 (citizens need time to react)",
+            ));
         }
         if config.session.idle_warning_secs < 10 {
             return Err(invalid("session.idle_warning_secs", "must be at least 10"));
@@ -202,7 +224,11 @@ impl KioskConfig {
             idcard_baud: self.idcard.as_ref().map_or(default_baud(), |s| s.baud),
             printer_port: self.printer.as_ref().map(|p| p.port.clone()),
             printer_baud: self.printer.as_ref().map_or(default_baud(), |p| p.baud),
-            paper: self.printer.as_ref().and_then(|p| paper_width(p.paper_dots)).unwrap_or(PaperWidth::Dots576),
+            paper: self
+                .printer
+                .as_ref()
+                .and_then(|p| paper_width(p.paper_dots))
+                .unwrap_or(PaperWidth::Dots576),
         }
     }
 }
@@ -241,7 +267,10 @@ paper_dots = 384
         assert_eq!(config.platform.timeout_secs, 10);
         assert_eq!(config.idcard.as_ref().map(|s| s.baud), Some(115_200));
         assert_eq!(config.devices().paper, PaperWidth::Dots384);
-        assert_eq!(config.settings().idle_warning_after, Duration::from_secs(60));
+        assert_eq!(
+            config.settings().idle_warning_after,
+            Duration::from_secs(60)
+        );
         assert!(!config.display.landscape);
     }
 
@@ -249,15 +278,24 @@ paper_dots = 384
     fn a_typo_is_reported_with_its_line_not_defaulted() {
         let err = parse(&GOOD.replace("paper_dots", "papr_dots")).expect_err("typo");
         let text = err.to_string();
-        assert!(text.starts_with("kiosk.toml:") && text.contains("papr_dots") && text.contains("line"), "{text}");
+        assert!(
+            text.starts_with("kiosk.toml:") && text.contains("papr_dots") && text.contains("line"),
+            "{text}"
+        );
     }
 
     #[test]
     fn out_of_range_values_name_their_key() {
         for (bad, key) in [
             (GOOD.replace("384", "300"), "printer.paper_dots"),
-            (GOOD.replace("http://127.0.0.1:8080", "127.0.0.1:8080"), "platform.url"),
-            (format!("{GOOD}[session]\nwarning_grace_secs = 5\n"), "session.warning_grace_secs"),
+            (
+                GOOD.replace("http://127.0.0.1:8080", "127.0.0.1:8080"),
+                "platform.url",
+            ),
+            (
+                format!("{GOOD}[session]\nwarning_grace_secs = 5\n"),
+                "session.warning_grace_secs",
+            ),
             (GOOD.replace("LYG-HZ-0001", ""), "terminal_id"),
         ] {
             let err = parse(&bad).expect_err(key).to_string();
@@ -269,7 +307,12 @@ paper_dots = 384
     fn broken_toml_and_missing_files_are_one_line_errors() {
         let err = parse("terminal_id = \n").expect_err("syntax").to_string();
         assert!(!err.contains('\n'), "{err}");
-        let err = KioskConfig::load(Path::new("/nonexistent/kiosk.toml")).expect_err("missing").to_string();
-        assert!(err.starts_with("cannot read /nonexistent/kiosk.toml"), "{err}");
+        let err = KioskConfig::load(Path::new("/nonexistent/kiosk.toml"))
+            .expect_err("missing")
+            .to_string();
+        assert!(
+            err.starts_with("cannot read /nonexistent/kiosk.toml"),
+            "{err}"
+        );
     }
 }

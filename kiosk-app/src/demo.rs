@@ -63,17 +63,35 @@ fn set_the_stage(work: &Path, platform: Option<String>) -> anyhow::Result<Stage>
     };
     let sim = sibling_program("kiosk-sim")?;
     let idcard_link = work.join("idcard.tty");
-    let (idcard, _) = Peer::start("ID-card reader simulator", &sim, &["idcard", "--link", &idcard_link.to_string_lossy()], "ready")?;
+    let (idcard, _) = Peer::start(
+        "ID-card reader simulator",
+        &sim,
+        &["idcard", "--link", &idcard_link.to_string_lossy()],
+        "ready",
+    )?;
     let receipts = work.join("receipts");
     std::fs::create_dir_all(&receipts)?;
     let printer_link = work.join("printer.tty");
     let (printer, _) = Peer::start(
         "printer simulator",
         &sim,
-        &["printer", "--link", &printer_link.to_string_lossy(), "--out", &receipts.to_string_lossy()],
+        &[
+            "printer",
+            "--link",
+            &printer_link.to_string_lossy(),
+            "--out",
+            &receipts.to_string_lossy(),
+        ],
         "ready",
     )?;
-    Ok(Stage { _platform: platform_peer, idcard, _printer: printer, platform_url, work: work.to_owned(), receipts })
+    Ok(Stage {
+        _platform: platform_peer,
+        idcard,
+        _printer: printer,
+        platform_url,
+        work: work.to_owned(),
+        receipts,
+    })
 }
 
 fn devices(stage: &Stage) -> DeviceConfig {
@@ -97,21 +115,26 @@ fn random_seed() -> u64 {
     let mut bytes = [0u8; 8];
     if getrandom::fill(&mut bytes).is_err() {
         // No OS randomness: fall back to the clock, still unique per run.
-        return std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        return std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
     }
     u64::from_le_bytes(bytes)
 }
 
 async fn check_platform(url: &str) -> anyhow::Result<PlatformLink> {
     let link = PlatformLink::new(url, Duration::from_secs(10))?;
-    link.health().await.map_err(|e| anyhow!("{e} (start one with `kiosk-platform serve`, or leave out --platform)"))?;
+    link.health().await.map_err(|e| {
+        anyhow!("{e} (start one with `kiosk-platform serve`, or leave out --platform)")
+    })?;
     Ok(link)
 }
 
 /// Runs the demo.
 pub fn run(options: DemoOptions) -> anyhow::Result<()> {
     if let Some(key) = &options.idempotency_key {
-        kiosk_protocol::validate_idempotency_key(key).map_err(|e| anyhow!("--idempotency-key: {}", e.message))?;
+        kiosk_protocol::validate_idempotency_key(key)
+            .map_err(|e| anyhow!("--idempotency-key: {}", e.message))?;
     }
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -124,14 +147,20 @@ pub fn run(options: DemoOptions) -> anyhow::Result<()> {
     }
 }
 
-fn headless(options: &DemoOptions, dir: &Path, tokio: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+fn headless(
+    options: &DemoOptions,
+    dir: &Path,
+    tokio: &tokio::runtime::Runtime,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut stage = set_the_stage(&dir.join("devices"), options.platform.clone())?;
     let platform = tokio.block_on(check_platform(&stage.platform_url))?;
     let (width, height) = options.size;
     let screen = Headless::install(width, height)?;
     let window = KioskWindow::new().map_err(|e| anyhow!("cannot create the kiosk window: {e}"))?;
-    window.show().map_err(|e| anyhow!("cannot show the kiosk window: {e}"))?;
+    window
+        .show()
+        .map_err(|e| anyhow!("cannot show the kiosk window: {e}"))?;
     let settings = Settings {
         terminal_id: "LYG-DEMO-0001".into(),
         idle_warning_after: Duration::from_secs(5),
@@ -143,13 +172,26 @@ fn headless(options: &DemoOptions, dir: &Path, tokio: &tokio::runtime::Runtime) 
     let session = {
         let _guard = tokio.enter();
         runtime::start(
-            RuntimeConfig { settings, keys: keys(options), platform, devices: devices(&stage) },
+            RuntimeConfig {
+                settings,
+                keys: keys(options),
+                platform,
+                devices: devices(&stage),
+            },
             move |view| {
                 let _ = views_tx.send(view);
             },
         )
     };
-    let mut citizen = Citizen { views, display: &mut display, screen: &screen, session, dir, shots: Vec::new(), last: None };
+    let mut citizen = Citizen {
+        views,
+        display: &mut display,
+        screen: &screen,
+        session,
+        dir,
+        shots: Vec::new(),
+        last: None,
+    };
     let application_no = citizen.walk(&mut stage, options.card)?;
     println!("application number: {application_no}");
     println!("{} screenshots in {}", citizen.shots.len(), dir.display());
@@ -186,7 +228,11 @@ impl Citizen<'_> {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    let at = self.last.as_ref().map(|v| format!("{:?}", v.screen)).unwrap_or_default();
+                    let at = self
+                        .last
+                        .as_ref()
+                        .map(|v| format!("{:?}", v.screen))
+                        .unwrap_or_default();
                     bail!("the kiosk did not reach {what} within 30s (it shows {at})")
                 }
                 Err(RecvTimeoutError::Disconnected) => bail!("the kiosk stopped before {what}"),
@@ -195,7 +241,9 @@ impl Citizen<'_> {
     }
 
     fn shot(&mut self, name: &str) -> anyhow::Result<()> {
-        let path = self.dir.join(format!("{:02}-{name}.png", self.shots.len() + 1));
+        let path = self
+            .dir
+            .join(format!("{:02}-{name}.png", self.shots.len() + 1));
         self.screen.write_png(&path)?;
         self.shots.push(path);
         Ok(())
@@ -206,40 +254,60 @@ impl Citizen<'_> {
     }
 
     fn walk(&mut self, stage: &mut Stage, card: usize) -> anyhow::Result<String> {
-        let home = self.expect("the home screen", |v| v.screen == Screen::Home && v.catalog.is_some())?;
+        let home = self.expect("the home screen", |v| {
+            v.screen == Screen::Home && v.catalog.is_some()
+        })?;
         let catalog = home.catalog.clone().ok_or_else(|| anyhow!("no catalog"))?;
         let matter = catalog
             .matters
             .iter()
             .find(|m| m.kiosk_application)
-            .ok_or_else(|| anyhow!("the platform's catalog has no matter that can be applied for at a terminal"))?
+            .ok_or_else(|| {
+                anyhow!(
+                    "the platform's catalog has no matter that can be applied for at a terminal"
+                )
+            })?
             .clone();
         self.shot("home")?;
 
         self.touch(Action::Begin);
-        self.expect("the catalog", |v| v.screen == Screen::Catalog { theme: None })?;
+        self.expect("the catalog", |v| {
+            v.screen == Screen::Catalog { theme: None }
+        })?;
         self.shot("catalog")?;
 
         self.touch(Action::ChooseTheme(Some(matter.theme.clone())));
-        self.expect("the theme's matters", |v| matches!(&v.screen, Screen::Catalog { theme: Some(_) }))?;
+        self.expect("the theme's matters", |v| {
+            matches!(&v.screen, Screen::Catalog { theme: Some(_) })
+        })?;
         self.shot("catalog-theme")?;
 
         self.touch(Action::OpenMatter(matter.id.clone()));
-        self.expect("the service guide", |v| matches!(v.screen, Screen::Guide { .. }))?;
+        self.expect("the service guide", |v| {
+            matches!(v.screen, Screen::Guide { .. })
+        })?;
         self.shot("guide")?;
 
         self.touch(Action::ToggleLanguage);
-        self.expect("the guide in English", |v| v.language == kiosk_protocol::Language::En)?;
+        self.expect("the guide in English", |v| {
+            v.language == kiosk_protocol::Language::En
+        })?;
         self.shot("guide-en")?;
         self.touch(Action::ToggleLanguage);
-        self.expect("the guide in Chinese", |v| v.language == kiosk_protocol::Language::Zh)?;
+        self.expect("the guide in Chinese", |v| {
+            v.language == kiosk_protocol::Language::Zh
+        })?;
 
         self.touch(Action::Apply);
-        self.expect("the ID-card screen", |v| matches!(v.screen, Screen::Identify { .. }))?;
+        self.expect("the ID-card screen", |v| {
+            matches!(v.screen, Screen::Identify { .. })
+        })?;
         self.shot("identify")?;
 
         stage.idcard.control(&format!("place {card}"))?;
-        self.expect("the applicant's details", |v| matches!(v.screen, Screen::Confirm { .. }))?;
+        self.expect("the applicant's details", |v| {
+            matches!(v.screen, Screen::Confirm { .. })
+        })?;
         self.shot("confirm")?;
 
         self.touch(Action::ConfirmApplicant);
@@ -259,17 +327,23 @@ impl Citizen<'_> {
         self.touch(Action::Done);
         self.expect("the rating", |v| matches!(v.screen, Screen::Rating { .. }))?;
         self.touch(Action::Rate(5));
-        self.expect("a five-star rating", |v| matches!(v.screen, Screen::Rating { level: Some(5), .. }))?;
+        self.expect("a five-star rating", |v| {
+            matches!(v.screen, Screen::Rating { level: Some(5), .. })
+        })?;
         self.shot("rating")?;
 
         self.touch(Action::SendRating);
         self.expect("the thank-you screen", |v| v.screen == Screen::Thanks)?;
         self.shot("thanks")?;
-        self.expect("home again", |v| v.screen == Screen::Home && v.applicant.is_none())?;
+        self.expect("home again", |v| {
+            v.screen == Screen::Home && v.applicant.is_none()
+        })?;
 
         // A second citizen walks away mid-session: the kiosk warns before it wipes.
         self.touch(Action::Begin);
-        self.expect("the catalog", |v| matches!(v.screen, Screen::Catalog { .. }))?;
+        self.expect("the catalog", |v| {
+            matches!(v.screen, Screen::Catalog { .. })
+        })?;
         self.expect("the timeout warning", |v| v.timeout_warning.is_some())?;
         self.shot("timeout-warning")?;
         self.touch(Action::Home);
@@ -282,20 +356,39 @@ fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyhow::R
     let work = std::env::temp_dir().join(format!("kiosk-demo-{}", std::process::id()));
     let stage = set_the_stage(&work, options.platform.clone())?;
     let platform = tokio.block_on(check_platform(&stage.platform_url))?;
-    let window = KioskWindow::new().map_err(|e| anyhow!("cannot open a window ({e}); on a machine without a display use --headless DIR"))?;
+    let window = KioskWindow::new().map_err(|e| {
+        anyhow!("cannot open a window ({e}); on a machine without a display use --headless DIR")
+    })?;
     let (width, height) = options.size;
-    window.window().set_size(slint::PhysicalSize::new(width, height));
-    let settings = Settings { terminal_id: "LYG-DEMO-0001".into(), ..Settings::default() };
+    window
+        .window()
+        .set_size(slint::PhysicalSize::new(width, height));
+    let settings = Settings {
+        terminal_id: "LYG-DEMO-0001".into(),
+        ..Settings::default()
+    };
     let display = Display::new(window.clone_strong(), &settings.terminal_id, width > height);
-    println!("kiosk demo: platform at {}, simulated devices in {}", stage.platform_url, work.display());
-    println!("the simulated citizen places test card {} when the kiosk asks for an ID card", options.card);
+    println!(
+        "kiosk demo: platform at {}, simulated devices in {}",
+        stage.platform_url,
+        work.display()
+    );
+    println!(
+        "the simulated citizen places test card {} when the kiosk asks for an ID card",
+        options.card
+    );
 
     let (citizen_tx, citizen_rx) = mpsc::channel::<View>();
     let session = {
         let _guard = tokio.enter();
         crate::window::show_in_window(
             display,
-            RuntimeConfig { settings, keys: keys(options), platform, devices: devices(&stage) },
+            RuntimeConfig {
+                settings,
+                keys: keys(options),
+                platform,
+                devices: devices(&stage),
+            },
             Some(citizen_tx),
         )
     };
@@ -314,6 +407,8 @@ fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyhow::R
         }
     });
     drop(session);
-    window.run().map_err(|e| anyhow!("the window closed with an error: {e}"))?;
+    window
+        .run()
+        .map_err(|e| anyhow!("the window closed with an error: {e}"))?;
     Ok(())
 }

@@ -5,12 +5,14 @@ use std::rc::Rc;
 
 use kiosk_protocol::{Catalog, Language, LocalizedText, RatingReason};
 use kiosk_ui::{
-    ApplicantData, GuideData, IdentifyPrompt as UiPrompt, Kiosk, KioskWindow, MaterialRow, MatterItem, Page,
-    PrintState, ReasonItem, ReceiptData, ThemeItem,
+    ApplicantData, GuideData, IdentifyPrompt as UiPrompt, Kiosk, KioskWindow, MaterialRow,
+    MatterItem, Page, PrintState, ReasonItem, ReceiptData, ThemeItem,
 };
 use slint::{ComponentHandle, Image, ModelRc, SharedString, VecModel};
 
-use crate::session::{Action, DocumentKind, IdentifyPrompt, PrintFailure, PrintStatus, Screen, SubmitFailure, View};
+use crate::session::{
+    Action, DocumentKind, IdentifyPrompt, PrintFailure, PrintStatus, Screen, SubmitFailure, View,
+};
 
 /// The window plus what it caches between views (the receipt's QR image, the language).
 pub struct Display {
@@ -24,7 +26,11 @@ impl Display {
     pub fn new(window: KioskWindow, terminal_id: &str, landscape: bool) -> Self {
         window.global::<Kiosk>().set_terminal_id(terminal_id.into());
         window.global::<kiosk_ui::Theme>().set_landscape(landscape);
-        Self { window, qr: None, english: None }
+        Self {
+            window,
+            qr: None,
+            english: None,
+        }
     }
 
     /// The Slint window.
@@ -35,11 +41,13 @@ impl Display {
     /// Routes every touch to `sink` as a session [`Action`].
     pub fn on_action(&self, sink: impl Fn(Action) + 'static) {
         let sink = Rc::new(sink);
-        self.window.global::<Kiosk>().on_action(move |kind, argument| {
-            if let Some(action) = action_from(&kind, &argument) {
-                sink(action);
-            }
-        });
+        self.window
+            .global::<Kiosk>()
+            .on_action(move |kind, argument| {
+                if let Some(action) = action_from(&kind, &argument) {
+                    sink(action);
+                }
+            });
     }
 
     /// Shows `view`.
@@ -56,9 +64,10 @@ impl Display {
         kiosk.set_timeout_seconds(view.timeout_warning.map_or(-1, |s| s as i32));
 
         if let Some(catalog) = &view.catalog {
-            kiosk.set_themes(model(
-                catalog.themes.iter().map(|t| ThemeItem { id: t.id.as_str().into(), name: t.name.get(lang).into() }),
-            ));
+            kiosk.set_themes(model(catalog.themes.iter().map(|t| ThemeItem {
+                id: t.id.as_str().into(),
+                name: t.name.get(lang).into(),
+            })));
         }
 
         let page = match &view.screen {
@@ -112,13 +121,19 @@ impl Display {
                 Page::SubmitFailed
             }
             Screen::Receipt { receipt, printing } => {
-                let matter = view.catalog.as_ref().and_then(|c| c.matter(&receipt.matter_id));
+                let matter = view
+                    .catalog
+                    .as_ref()
+                    .and_then(|c| c.matter(&receipt.matter_id));
                 kiosk.set_receipt(ReceiptData {
                     application_no: receipt.application_no.as_str().into(),
                     matter: matter.map(|m| m.name.get(lang)).unwrap_or_default().into(),
                     accepted_at: display_time(&receipt.accepted_at).into(),
                     progress_url: receipt.progress_url.as_str().into(),
-                    time_limit: matter.map(|m| m.time_limit.label().get(lang).to_owned()).unwrap_or_default().into(),
+                    time_limit: matter
+                        .map(|m| m.time_limit.label().get(lang).to_owned())
+                        .unwrap_or_default()
+                        .into(),
                 });
                 kiosk.set_receipt_qr(self.qr_for(&receipt.progress_url));
                 kiosk.set_print_state(match printing {
@@ -132,11 +147,10 @@ impl Display {
             Screen::Rating { level, reason, .. } => {
                 kiosk.set_rating_level(level.map_or(0, i32::from));
                 kiosk.set_rating_reason(reason.map(reason_code).unwrap_or_default().into());
-                kiosk.set_reasons(model(
-                    RatingReason::ALL
-                        .iter()
-                        .map(|&r| ReasonItem { code: reason_code(r).into(), label: r.label().get(lang).into() }),
-                ));
+                kiosk.set_reasons(model(RatingReason::ALL.iter().map(|&r| ReasonItem {
+                    code: reason_code(r).into(),
+                    label: r.label().get(lang).into(),
+                })));
                 Page::Rating
             }
             Screen::Thanks => Page::Thanks,
@@ -157,8 +171,11 @@ impl Display {
     fn show_guide(&self, view: &View, matter_id: &str) {
         let lang = view.language;
         let Some(catalog) = &view.catalog else { return };
-        let Some(m) = catalog.matter(matter_id) else { return };
-        let texts = |list: &[LocalizedText]| model(list.iter().map(|t| SharedString::from(t.get(lang))));
+        let Some(m) = catalog.matter(matter_id) else {
+            return;
+        };
+        let texts =
+            |list: &[LocalizedText]| model(list.iter().map(|t| SharedString::from(t.get(lang))));
         self.window.global::<Kiosk>().set_guide(GuideData {
             name: m.name.get(lang).into(),
             department: department_name(catalog, &m.department, lang),
@@ -205,7 +222,11 @@ fn model<T: Clone + 'static>(items: impl Iterator<Item = T>) -> ModelRc<T> {
 }
 
 fn department_name(catalog: &Catalog, id: &str, lang: Language) -> SharedString {
-    catalog.department(id).map(|d| d.name.get(lang)).unwrap_or_default().into()
+    catalog
+        .department(id)
+        .map(|d| d.name.get(lang))
+        .unwrap_or_default()
+        .into()
 }
 
 /// `2026-11-22T14:52:56+08:00` → `2026-11-22 14:52`.
@@ -219,9 +240,10 @@ fn display_time(rfc3339: &str) -> String {
 fn document_label(kind: DocumentKind) -> LocalizedText {
     match kind {
         DocumentKind::Resident => LocalizedText::new("居民身份证", "Resident ID card"),
-        DocumentKind::PermitJ => {
-            LocalizedText::new("港澳台居民居住证", "Residence permit for Hong Kong, Macao and Taiwan residents")
-        }
+        DocumentKind::PermitJ => LocalizedText::new(
+            "港澳台居民居住证",
+            "Residence permit for Hong Kong, Macao and Taiwan residents",
+        ),
         DocumentKind::ForeignerI | DocumentKind::ForeignerY => {
             LocalizedText::new("外国人永久居留身份证", "Foreign permanent resident ID card")
         }
@@ -249,7 +271,11 @@ pub fn action_from(kind: &str, argument: &str) -> Option<Action> {
         "retry" => Action::Retry,
         "done" => Action::Done,
         "rate" => Action::Rate(argument.parse().ok()?),
-        "reason" => Action::Reason(RatingReason::ALL.into_iter().find(|&r| reason_code(r) == argument)?),
+        "reason" => Action::Reason(
+            RatingReason::ALL
+                .into_iter()
+                .find(|&r| reason_code(r) == argument)?,
+        ),
         "send-rating" => Action::SendRating,
         "skip-rating" => Action::SkipRating,
         "back" => Action::Back,
@@ -267,25 +293,49 @@ mod tests {
     #[test]
     fn every_touch_the_screens_raise_maps_to_an_action() {
         assert_eq!(action_from("theme", ""), Some(Action::ChooseTheme(None)));
-        assert_eq!(action_from("theme", "housing-fund"), Some(Action::ChooseTheme(Some("housing-fund".into()))));
+        assert_eq!(
+            action_from("theme", "housing-fund"),
+            Some(Action::ChooseTheme(Some("housing-fund".into())))
+        );
         assert_eq!(action_from("rate", "4"), Some(Action::Rate(4)));
         assert_eq!(action_from("rate", "four"), None);
         for reason in RatingReason::ALL {
-            assert_eq!(action_from("reason", reason_code(reason)), Some(Action::Reason(reason)));
+            assert_eq!(
+                action_from("reason", reason_code(reason)),
+                Some(Action::Reason(reason))
+            );
         }
         assert_eq!(action_from("reason", "bogus"), None);
         assert_eq!(action_from("self-destruct", ""), None);
         // Every kind named in state.slint's callback documentation is understood.
         let state = include_str!("../../ui/ui/state.slint");
-        for kind in ["begin", "apply", "confirm", "retry", "done", "send-rating", "skip-rating", "back", "home", "language", "stay"] {
-            assert!(state.contains(&format!("\"{kind}\"")), "{kind} is not documented in state.slint");
+        for kind in [
+            "begin",
+            "apply",
+            "confirm",
+            "retry",
+            "done",
+            "send-rating",
+            "skip-rating",
+            "back",
+            "home",
+            "language",
+            "stay",
+        ] {
+            assert!(
+                state.contains(&format!("\"{kind}\"")),
+                "{kind} is not documented in state.slint"
+            );
             assert!(action_from(kind, "").is_some(), "{kind} is not understood");
         }
     }
 
     #[test]
     fn times_show_to_the_minute() {
-        assert_eq!(display_time("2026-11-22T14:52:56+08:00"), "2026-11-22 14:52");
+        assert_eq!(
+            display_time("2026-11-22T14:52:56+08:00"),
+            "2026-11-22 14:52"
+        );
         assert_eq!(display_time("garbage"), "garbage");
     }
 }

@@ -15,7 +15,11 @@ use kiosk_ui::KioskWindow;
 use slint::ComponentHandle;
 
 #[derive(Parser)]
-#[command(name = "kiosk", version, about = "连易办 government self-service terminal")]
+#[command(
+    name = "kiosk",
+    version,
+    about = "连易办 government self-service terminal"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -51,11 +55,15 @@ enum Command {
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s.split_once('x').ok_or_else(|| format!("`{s}` is not WIDTHxHEIGHT, e.g. 1080x1920"))?;
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| format!("`{s}` is not WIDTHxHEIGHT, e.g. 1080x1920"))?;
     let parse = |v: &str| v.parse::<u32>().ok().filter(|n| (320..=4096).contains(n));
     match (parse(w), parse(h)) {
         (Some(w), Some(h)) => Ok((w, h)),
-        _ => Err(format!("`{s}`: width and height must be 320 to 4096 pixels")),
+        _ => Err(format!(
+            "`{s}`: width and height must be 320 to 4096 pixels"
+        )),
     }
 }
 
@@ -66,15 +74,28 @@ fn main() {
         Command::Run { .. } => "info",
     };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_level.into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_level.into()),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
         Command::Run { config } => run(&config),
-        Command::Demo { headless, size, platform, idempotency_key, card } => {
-            demo::run(DemoOptions { headless, size, platform, idempotency_key, card })
-        }
+        Command::Demo {
+            headless,
+            size,
+            platform,
+            idempotency_key,
+            card,
+        } => demo::run(DemoOptions {
+            headless,
+            size,
+            platform,
+            idempotency_key,
+            card,
+        }),
     };
     if let Err(e) = result {
         eprintln!("kiosk: {e:#}");
@@ -89,14 +110,24 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let platform = PlatformLink::new(&config.platform.url, Duration::from_secs(config.platform.timeout_secs))?;
+    let platform = PlatformLink::new(
+        &config.platform.url,
+        Duration::from_secs(config.platform.timeout_secs),
+    )?;
     let window = KioskWindow::new().map_err(|e| anyhow!("cannot open the kiosk window: {e}"))?;
     let landscape = config.display.landscape;
-    let (width, height) = if landscape { (1920, 1080) } else { (1080, 1920) };
-    window.window().set_size(slint::PhysicalSize::new(width, height));
+    let (width, height) = if landscape {
+        (1920, 1080)
+    } else {
+        (1080, 1920)
+    };
+    window
+        .window()
+        .set_size(slint::PhysicalSize::new(width, height));
     let display = Display::new(window.clone_strong(), &config.terminal_id, landscape);
     let mut seed = [0u8; 8];
-    getrandom::fill(&mut seed).map_err(|e| anyhow!("no OS random source for idempotency keys: {e}"))?;
+    getrandom::fill(&mut seed)
+        .map_err(|e| anyhow!("no OS random source for idempotency keys: {e}"))?;
     let runtime_config = RuntimeConfig {
         settings: config.settings(),
         keys: KeySource::seeded(u64::from_le_bytes(seed)),
@@ -107,5 +138,7 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
         let _guard = tokio.enter();
         kiosk_app::window::show_in_window(display, runtime_config, None)
     };
-    window.run().map_err(|e| anyhow!("the kiosk window failed: {e}"))
+    window
+        .run()
+        .map_err(|e| anyhow!("the kiosk window failed: {e}"))
 }

@@ -22,7 +22,12 @@ pub struct Peer {
 impl Peer {
     /// Starts `program args…` and waits until it prints a line containing `ready_marker`;
     /// returns the peer and that line.
-    pub fn start(name: &'static str, program: &Path, args: &[&str], ready_marker: &str) -> anyhow::Result<(Self, String)> {
+    pub fn start(
+        name: &'static str,
+        program: &Path,
+        args: &[&str],
+        ready_marker: &str,
+    ) -> anyhow::Result<(Self, String)> {
         let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
@@ -30,7 +35,10 @@ impl Peer {
             .stderr(Stdio::inherit())
             .spawn()
             .with_context(|| format!("cannot start the {name} ({})", program.display()))?;
-        let stdout = child.stdout.take().ok_or_else(|| anyhow!("the {name} has no stdout"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("the {name} has no stdout"))?;
         let stdin = child.stdin.take();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -40,19 +48,32 @@ impl Peer {
                 }
             }
         });
-        let mut peer = Peer { name, child, stdin, lines };
+        let mut peer = Peer {
+            name,
+            child,
+            stdin,
+            lines,
+        };
         let ready = peer.wait_for(|line| line.contains(ready_marker), Duration::from_secs(30))?;
         Ok((peer, ready))
     }
 
-    fn wait_for(&mut self, accept: impl Fn(&str) -> bool, timeout: Duration) -> anyhow::Result<String> {
+    fn wait_for(
+        &mut self,
+        accept: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> anyhow::Result<String> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) if accept(&line) => return Ok(line),
                 Ok(_) => {}
-                Err(mpsc::RecvTimeoutError::Timeout) => bail!("the {} did not answer within {}s", self.name, timeout.as_secs()),
+                Err(mpsc::RecvTimeoutError::Timeout) => bail!(
+                    "the {} did not answer within {}s",
+                    self.name,
+                    timeout.as_secs()
+                ),
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     let status = self.child.wait().map(|s| s.to_string()).unwrap_or_default();
                     bail!("the {} stopped ({status})", self.name)
@@ -63,11 +84,21 @@ impl Peer {
 
     /// Sends one control command to a simulator and waits for its `ok`.
     pub fn control(&mut self, command: &str) -> anyhow::Result<()> {
-        let stdin = self.stdin.as_mut().ok_or_else(|| anyhow!("the {} takes no commands", self.name))?;
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| anyhow!("the {} takes no commands", self.name))?;
         writeln!(stdin, "{command}").with_context(|| format!("the {} is gone", self.name))?;
         stdin.flush()?;
-        let answer = self.wait_for(|l| l.starts_with("ok") || l.starts_with("error"), Duration::from_secs(10))?;
-        if answer.starts_with("ok") { Ok(()) } else { bail!("the {} refused `{command}`: {answer}", self.name) }
+        let answer = self.wait_for(
+            |l| l.starts_with("ok") || l.starts_with("error"),
+            Duration::from_secs(10),
+        )?;
+        if answer.starts_with("ok") {
+            Ok(())
+        } else {
+            bail!("the {} refused `{command}`: {answer}", self.name)
+        }
     }
 }
 
@@ -91,12 +122,17 @@ impl Drop for Peer {
 /// The path of a program installed next to the running `kiosk` binary.
 pub fn sibling_program(name: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot locate the kiosk binary")?;
-    let dir = exe.parent().ok_or_else(|| anyhow!("the kiosk binary has no folder"))?;
+    let dir = exe
+        .parent()
+        .ok_or_else(|| anyhow!("the kiosk binary has no folder"))?;
     // Test binaries live one level down (target/debug/deps); programs sit in target/debug.
     for candidate in [dir.join(name), dir.join("..").join(name)] {
         if candidate.is_file() {
             return Ok(candidate);
         }
     }
-    bail!("{name} is not installed next to {} (build the whole workspace: cargo build --release)", exe.display())
+    bail!(
+        "{name} is not installed next to {} (build the whole workspace: cargo build --release)",
+        exe.display()
+    )
 }

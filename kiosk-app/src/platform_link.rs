@@ -60,8 +60,14 @@ impl PlatformLink {
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("lianyibao-kiosk/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| LinkError::Unreachable { url: base.to_owned(), detail: e.to_string() })?;
-        Ok(Self { base: base.trim_end_matches('/').to_owned(), http })
+            .map_err(|e| LinkError::Unreachable {
+                url: base.to_owned(),
+                detail: e.to_string(),
+            })?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+        })
     }
 
     /// The platform's base URL.
@@ -70,40 +76,72 @@ impl PlatformLink {
     }
 
     fn unreachable(&self, e: reqwest::Error) -> LinkError {
-        LinkError::Unreachable { url: self.base.clone(), detail: e.to_string() }
+        LinkError::Unreachable {
+            url: self.base.clone(),
+            detail: e.to_string(),
+        }
     }
 
     async fn refused(response: reqwest::Response) -> LinkError {
         let status = response.status().as_u16();
         match response.json::<ApiError>().await {
-            Ok(body) => LinkError::Refused { status, code: body.code, message: body.message },
-            Err(_) => LinkError::Refused { status, code: "unknown".into(), message: "no error body".into() },
+            Ok(body) => LinkError::Refused {
+                status,
+                code: body.code,
+                message: body.message,
+            },
+            Err(_) => LinkError::Refused {
+                status,
+                code: "unknown".into(),
+                message: "no error body".into(),
+            },
         }
     }
 
     /// `GET /healthz`.
     pub async fn health(&self) -> Result<Health, LinkError> {
-        let response = self.http.get(format!("{}/healthz", self.base)).send().await.map_err(|e| self.unreachable(e))?;
+        let response = self
+            .http
+            .get(format!("{}/healthz", self.base))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
         if !response.status().is_success() {
             return Err(Self::refused(response).await);
         }
-        response.json().await.map_err(|e| LinkError::BadAnswer(e.to_string()))
+        response
+            .json()
+            .await
+            .map_err(|e| LinkError::BadAnswer(e.to_string()))
     }
 
     /// `GET /v1/catalog`, validated before use.
     pub async fn catalog(&self) -> Result<Catalog, LinkError> {
-        let response =
-            self.http.get(format!("{}/v1/catalog", self.base)).send().await.map_err(|e| self.unreachable(e))?;
+        let response = self
+            .http
+            .get(format!("{}/v1/catalog", self.base))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
         if !response.status().is_success() {
             return Err(Self::refused(response).await);
         }
-        let catalog: Catalog = response.json().await.map_err(|e| LinkError::BadAnswer(e.to_string()))?;
-        catalog.validate().map_err(|e| LinkError::BadAnswer(format!("catalog {}: {e}", catalog.version)))?;
+        let catalog: Catalog = response
+            .json()
+            .await
+            .map_err(|e| LinkError::BadAnswer(e.to_string()))?;
+        catalog
+            .validate()
+            .map_err(|e| LinkError::BadAnswer(format!("catalog {}: {e}", catalog.version)))?;
         Ok(catalog)
     }
 
     /// `POST /v1/applications` with its idempotency key.
-    pub async fn submit(&self, key: &str, request: &ApplicationRequest) -> Result<ApplicationReceipt, LinkError> {
+    pub async fn submit(
+        &self,
+        key: &str,
+        request: &ApplicationRequest,
+    ) -> Result<ApplicationReceipt, LinkError> {
         let response = self
             .http
             .post(format!("{}/v1/applications", self.base))
@@ -113,9 +151,10 @@ impl PlatformLink {
             .await
             .map_err(|e| self.unreachable(e))?;
         match response.status() {
-            StatusCode::OK | StatusCode::CREATED => {
-                response.json().await.map_err(|e| LinkError::BadAnswer(e.to_string()))
-            }
+            StatusCode::OK | StatusCode::CREATED => response
+                .json()
+                .await
+                .map_err(|e| LinkError::BadAnswer(e.to_string())),
             _ => Err(Self::refused(response).await),
         }
     }

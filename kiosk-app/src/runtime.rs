@@ -16,7 +16,8 @@ use crate::card_reader::{self, ReaderSwitch};
 use crate::platform_link::{LinkError, PlatformLink};
 use crate::receipt;
 use crate::session::{
-    Action, CardEvent, Command, Event, KeySource, PrintFailure, ReceiptContent, Session, Settings, SubmitFailure, View,
+    Action, CardEvent, Command, Event, KeySource, PrintFailure, ReceiptContent, Session, Settings,
+    SubmitFailure, View,
 };
 
 /// Where the devices are.
@@ -69,7 +70,11 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
             let _ = events.send(Event::Card(card));
         })
     });
-    let driver = Driver { config, events: tx.clone(), reader };
+    let driver = Driver {
+        config,
+        events: tx.clone(),
+        reader,
+    };
     tokio::spawn(driver.run(rx, show));
     SessionHandle { events: tx }
 }
@@ -137,7 +142,10 @@ impl Driver {
                     None => {}
                 }
             }
-            Command::Submit { idempotency_key, request } => {
+            Command::Submit {
+                idempotency_key,
+                request,
+            } => {
                 let link = self.config.platform.clone();
                 let events = self.events.clone();
                 tokio::spawn(async move {
@@ -150,7 +158,11 @@ impl Driver {
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "application not accepted");
-                            Err(if e.is_transient() { SubmitFailure::Unreachable } else { SubmitFailure::Rejected })
+                            Err(if e.is_transient() {
+                                SubmitFailure::Unreachable
+                            } else {
+                                SubmitFailure::Rejected
+                            })
                         }
                     };
                     let _ = events.send(Event::Submitted(event));
@@ -169,7 +181,9 @@ impl Driver {
                 tokio::spawn(async move {
                     match link.rate(&rating).await {
                         Ok(()) => tracing::info!(level = rating.level, "rating sent"),
-                        Err(e @ LinkError::Refused { .. }) => tracing::warn!(error = %e, "rating refused"),
+                        Err(e @ LinkError::Refused { .. }) => {
+                            tracing::warn!(error = %e, "rating refused")
+                        }
                         Err(e) => tracing::warn!(error = %e, "rating not delivered"),
                     }
                 });

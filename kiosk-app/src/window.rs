@@ -15,7 +15,11 @@ thread_local! {
 
 /// Starts the session driver (on the current tokio runtime) showing into `display`; each view
 /// is also copied to `observer` when given. Run the window's event loop afterwards.
-pub fn show_in_window(display: Display, config: RuntimeConfig, observer: Option<Sender<View>>) -> SessionHandle {
+pub fn show_in_window(
+    display: Display,
+    config: RuntimeConfig,
+    observer: Option<Sender<View>>,
+) -> SessionHandle {
     let handle = runtime::start(config, move |view| {
         if let Some(observer) = &observer {
             let _ = observer.send(view.clone());

@@ -29,7 +29,11 @@ pub struct AppState {
 impl AppState {
     /// State over `store`; receipts point citizens at `progress_base`/progress/NO.
     pub fn new(store: Arc<Store>, progress_base: &str) -> Self {
-        Self { store, progress_base: progress_base.into(), parsed_catalog: Arc::default() }
+        Self {
+            store,
+            progress_base: progress_base.into(),
+            parsed_catalog: Arc::default(),
+        }
     }
 
     /// The current catalog, parsed once per published version.
@@ -39,10 +43,11 @@ impl AppState {
         {
             return Ok(catalog.clone());
         }
-        let catalog: Arc<Catalog> = Arc::new(serde_json::from_str(&published.body).map_err(|e| {
-            tracing::error!(error = %e, "published catalog does not parse");
-            Failure::internal()
-        })?);
+        let catalog: Arc<Catalog> =
+            Arc::new(serde_json::from_str(&published.body).map_err(|e| {
+                tracing::error!(error = %e, "published catalog does not parse");
+                Failure::internal()
+            })?);
         if let Ok(mut cache) = self.parsed_catalog.write() {
             *cache = Some(catalog.clone());
         }
@@ -60,7 +65,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/applications",
             post(submit_application).layer(DefaultBodyLimit::max(MAX_APPLICATION_BODY)),
         )
-        .route("/v1/ratings", post(rate).layer(DefaultBodyLimit::max(4 * 1024)))
+        .route(
+            "/v1/ratings",
+            post(rate).layer(DefaultBodyLimit::max(4 * 1024)),
+        )
         .fallback(not_found)
         .with_state(state)
 }
@@ -75,7 +83,11 @@ impl Failure {
     }
 
     fn internal() -> Self {
-        Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the platform could not complete the request")
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the platform could not complete the request",
+        )
     }
 }
 
@@ -98,12 +110,16 @@ impl From<StoreError> for Failure {
                 "unknown_application",
                 "no application with this number and matter",
             ),
-            StoreError::AlreadyRated => {
-                Failure::new(StatusCode::CONFLICT, "already_rated", "this application has been rated already")
-            }
-            StoreError::NoCatalog => {
-                Failure::new(StatusCode::SERVICE_UNAVAILABLE, "no_catalog", "no catalog has been published yet")
-            }
+            StoreError::AlreadyRated => Failure::new(
+                StatusCode::CONFLICT,
+                "already_rated",
+                "this application has been rated already",
+            ),
+            StoreError::NoCatalog => Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_catalog",
+                "no catalog has been published yet",
+            ),
             other => {
                 tracing::error!(error = %other, "store failure");
                 Failure::internal()
@@ -115,7 +131,10 @@ impl From<StoreError> for Failure {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, Failure> {
-    tokio::task::spawn_blocking(f).await.map_err(|_| Failure::internal())?.map_err(Failure::from)
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| Failure::internal())?
+        .map_err(Failure::from)
 }
 
 /// Liveness and database reachability.
@@ -130,7 +149,13 @@ pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<Health>
         store.current_catalog()
     })
     .await
-    .map_err(|_| Failure::new(StatusCode::SERVICE_UNAVAILABLE, "db_unavailable", "the database does not answer"))?;
+    .map_err(|_| {
+        Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "db_unavailable",
+            "the database does not answer",
+        )
+    })?;
     Ok(axum::Json(Health {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -146,7 +171,10 @@ pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<Health>
         (status = 304, description = "The terminal's copy is current"),
         (status = 503, description = "Nothing published yet", body = ApiError),
 ))]
-pub async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Failure> {
+pub async fn catalog(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
     let store = state.store.clone();
     let published = blocking(move || store.current_catalog()).await?;
     let etag = format!("\"{}\"", published.version);
@@ -154,12 +182,21 @@ pub async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Resul
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response());
     }
     Ok((
-        [(header::ETAG, etag_value), (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [
+            (header::ETAG, etag_value),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
         published.body,
     )
         .into_response())
@@ -187,21 +224,42 @@ pub async fn submit_application(
     let key = headers
         .get(IDEMPOTENCY_KEY_HEADER)
         .ok_or_else(|| {
-            Failure::new(StatusCode::BAD_REQUEST, "missing_idempotency_key", "the Idempotency-Key header is required")
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                "missing_idempotency_key",
+                "the Idempotency-Key header is required",
+            )
         })?
         .to_str()
-        .map_err(|_| Failure::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key", "Idempotency-Key must be ASCII"))?
+        .map_err(|_| {
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_idempotency_key",
+                "Idempotency-Key must be ASCII",
+            )
+        })?
         .to_owned();
     validate_idempotency_key(&key).map_err(|e| Failure(StatusCode::BAD_REQUEST, e))?;
-    let request: ApplicationRequest = serde_json::from_slice(&body)
-        .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, "malformed_body", format!("the body is not a valid application: {e}")))?;
-    request.validate().map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
+    let request: ApplicationRequest = serde_json::from_slice(&body).map_err(|e| {
+        Failure::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            format!("the body is not a valid application: {e}"),
+        )
+    })?;
+    request
+        .validate()
+        .map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
 
     let store = state.store.clone();
     let published = blocking(move || store.current_catalog()).await?;
     let catalog = state.catalog(&published)?;
     let Some(matter) = catalog.matter(&request.matter_id) else {
-        return Err(Failure::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_matter", "no such matter in the published catalog"));
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_matter",
+            "no such matter in the published catalog",
+        ));
     };
     if !matter.kiosk_application {
         return Err(Failure::new(
@@ -211,7 +269,10 @@ pub async fn submit_application(
         ));
     }
     if let Some(&index) = request.committed_missing_materials.iter().find(|&&i| {
-        matter.materials.get(usize::from(i)).is_none_or(|m| !m.waivable)
+        matter
+            .materials
+            .get(usize::from(i))
+            .is_none_or(|m| !m.waivable)
     }) {
         return Err(Failure::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -223,7 +284,11 @@ pub async fn submit_application(
     let store = state.store.clone();
     let base = state.progress_base.clone();
     let receipt = blocking(move || store.submit_application(&key, &request, &base)).await?;
-    let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if receipt.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     tracing::info!(application_no = %receipt.application_no, matter = %receipt.matter_id, replayed = receipt.replayed, "application accepted");
     Ok((status, axum::Json(receipt)).into_response())
 }
@@ -241,10 +306,19 @@ pub async fn rate(
     State(state): State<AppState>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<StatusCode, Failure> {
-    let body = body.map_err(|rejection| Failure::new(rejection.status(), "body_rejected", rejection.body_text()))?;
-    let rating: RatingRequest = serde_json::from_slice(&body)
-        .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, "malformed_body", format!("the body is not a valid rating: {e}")))?;
-    rating.validate().map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
+    let body = body.map_err(|rejection| {
+        Failure::new(rejection.status(), "body_rejected", rejection.body_text())
+    })?;
+    let rating: RatingRequest = serde_json::from_slice(&body).map_err(|e| {
+        Failure::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            format!("the body is not a valid rating: {e}"),
+        )
+    })?;
+    rating
+        .validate()
+        .map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
     let store = state.store.clone();
     blocking(move || store.rate(&rating)).await?;
     Ok(StatusCode::NO_CONTENT)

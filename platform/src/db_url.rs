@@ -14,7 +14,9 @@ pub enum DbUrl {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DbUrlError {
     /// A scheme this build does not speak.
-    #[error("unsupported database URL scheme in `{0}`: use sqlite://PATH (e.g. sqlite://platform.db)")]
+    #[error(
+        "unsupported database URL scheme in `{0}`: use sqlite://PATH (e.g. sqlite://platform.db)"
+    )]
     UnsupportedScheme(String),
     /// `sqlite://` with nothing after it.
     #[error("`{0}` names no file: use sqlite://PATH (e.g. sqlite://platform.db)")]
@@ -47,10 +49,25 @@ mod tests {
 
     #[test]
     fn parses_sqlite_paths_and_refuses_the_rest() {
-        assert_eq!("sqlite://a/b.db".parse::<DbUrl>(), Ok(DbUrl::Sqlite("a/b.db".into())));
-        assert_eq!("sqlite:///var/lib/p.db".parse::<DbUrl>(), Ok(DbUrl::Sqlite("/var/lib/p.db".into())));
-        assert!(matches!("sqlite://".parse::<DbUrl>(), Err(DbUrlError::MissingPath(_))));
-        assert!(matches!("mysql://x".parse::<DbUrl>(), Err(DbUrlError::UnsupportedScheme(_))));
-        assert!(matches!("platform.db".parse::<DbUrl>(), Err(DbUrlError::UnsupportedScheme(_))));
+        assert_eq!(
+            "sqlite://a/b.db".parse::<DbUrl>(),
+            Ok(DbUrl::Sqlite("a/b.db".into()))
+        );
+        assert_eq!(
+            "sqlite:///var/lib/p.db".parse::<DbUrl>(),
+            Ok(DbUrl::Sqlite("/var/lib/p.db".into()))
+        );
+        assert!(matches!(
+            "sqlite://".parse::<DbUrl>(),
+            Err(DbUrlError::MissingPath(_))
+        ));
+        assert!(matches!(
+            "mysql://x".parse::<DbUrl>(),
+            Err(DbUrlError::UnsupportedScheme(_))
+        ));
+        assert!(matches!(
+            "platform.db".parse::<DbUrl>(),
+            Err(DbUrlError::UnsupportedScheme(_))
+        ));
     }
 }

@@ -12,7 +12,11 @@ use kiosk_platform::{DbUrl, Store, seed};
 use kiosk_protocol::Catalog;
 
 #[derive(Parser)]
-#[command(name = "kiosk-platform", version, about = "连易办 central platform: terminal gateway and management")]
+#[command(
+    name = "kiosk-platform",
+    version,
+    about = "连易办 central platform: terminal gateway and management"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -73,20 +77,33 @@ fn main() {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, db, public_url } => serve(listen, &db, public_url),
+        Command::Serve {
+            listen,
+            db,
+            public_url,
+        } => serve(listen, &db, public_url),
         Command::Migrate { db } => {
             open_with_seed(&db)?;
             println!("{db} is migrated");
             Ok(())
         }
-        Command::Catalog { command: CatalogCommand::Import { file, db } } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        Command::Catalog {
+            command: CatalogCommand::Import { file, db },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
             let catalog: Catalog = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a catalog", file.display()))?;
-            catalog.validate().with_context(|| format!("{} cannot be published", file.display()))?;
+            catalog
+                .validate()
+                .with_context(|| format!("{} cannot be published", file.display()))?;
             let store = open_with_seed(&db)?;
             store.publish_catalog(&catalog)?;
-            println!("published catalog {} ({} matters)", catalog.version, catalog.matters.len());
+            println!(
+                "published catalog {} ({} matters)",
+                catalog.version,
+                catalog.matters.len()
+            );
             Ok(())
         }
     }
@@ -95,7 +112,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// Opens the database and publishes the seed catalog when none is published yet.
 fn open_with_seed(db: &DbUrl) -> anyhow::Result<Store> {
     let store = Store::open(db)?;
-    if matches!(store.current_catalog(), Err(kiosk_platform::StoreError::NoCatalog)) {
+    if matches!(
+        store.current_catalog(),
+        Err(kiosk_platform::StoreError::NoCatalog)
+    ) {
         let catalog = seed::seed_catalog()?;
         store.publish_catalog(&catalog)?;
         tracing::info!(version = %catalog.version, matters = catalog.matters.len(), "published the seed catalog");
@@ -109,13 +129,17 @@ fn serve(listen: SocketAddr, db: &DbUrl, public_url: Option<String>) -> anyhow::
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .with_context(|| format!("cannot listen on {listen}: is another platform already running there?"))?;
+            .with_context(|| {
+                format!("cannot listen on {listen}: is another platform already running there?")
+            })?;
         let local = listener.local_addr()?;
         let base = public_url.unwrap_or_else(|| format!("http://{local}"));
         let app = router(AppState::new(store, &base));
         println!("kiosk-platform listening on http://{local}");
         std::io::stdout().flush()?;
-        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
         Ok(())
     })
 }
@@ -124,13 +148,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

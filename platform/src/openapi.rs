@@ -4,8 +4,16 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "连易办 terminal API", description = "The API 连易办 terminals speak to the central platform."),
-    paths(crate::api::healthz, crate::api::catalog, crate::api::submit_application, crate::api::rate),
+    info(
+        title = "连易办 terminal API",
+        description = "The API 连易办 terminals speak to the central platform."
+    ),
+    paths(
+        crate::api::healthz,
+        crate::api::catalog,
+        crate::api::submit_application,
+        crate::api::rate
+    ),
     components(schemas(
         kiosk_protocol::Health,
         kiosk_protocol::Catalog,

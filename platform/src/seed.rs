@@ -23,10 +23,18 @@ mod tests {
     #[test]
     fn seed_catalog_is_valid_and_covers_every_theme() {
         let catalog = seed_catalog().expect("seed catalog");
-        assert!(catalog.matters.len() >= 30, "only {} matters", catalog.matters.len());
+        assert!(
+            catalog.matters.len() >= 30,
+            "only {} matters",
+            catalog.matters.len()
+        );
         let used: HashSet<&str> = catalog.matters.iter().map(|m| m.theme.as_str()).collect();
         for theme in &catalog.themes {
-            assert!(used.contains(theme.id.as_str()), "theme {} has no matter", theme.id);
+            assert!(
+                used.contains(theme.id.as_str()),
+                "theme {} has no matter",
+                theme.id
+            );
         }
         assert!(catalog.matters.iter().any(|m| m.kiosk_application));
     }

@@ -57,7 +57,9 @@ pub enum StoreError {
         detail: String,
     },
     /// The database was written by a newer platform.
-    #[error("{path} has schema version {found}, newer than this platform's {known}: upgrade kiosk-platform")]
+    #[error(
+        "{path} has schema version {found}, newer than this platform's {known}: upgrade kiosk-platform"
+    )]
     TooNew {
         /// The database file.
         path: PathBuf,
@@ -125,14 +127,25 @@ impl Store {
                 detail: format!("folder {} does not exist", dir.display()),
             });
         }
-        let conn = Connection::open(path)
-            .map_err(|e| StoreError::Open { path: path.to_owned(), detail: e.to_string() })?;
-        let corrupt = |e: rusqlite::Error| StoreError::Corrupt { path: path.to_owned(), detail: e.to_string() };
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(corrupt)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(corrupt)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(corrupt)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(corrupt)?;
-        let store = Store { conn: Mutex::new(conn) };
+        let conn = Connection::open(path).map_err(|e| StoreError::Open {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+        let corrupt = |e: rusqlite::Error| StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        };
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(corrupt)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(corrupt)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(corrupt)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(corrupt)?;
+        let store = Store {
+            conn: Mutex::new(conn),
+        };
         store.migrate(path)?;
         Ok(store)
     }
@@ -140,7 +153,9 @@ impl Store {
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
         // back), so a poisoned lock is safe to keep using.
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn migrate(&self, path: &Path) -> Result<(), StoreError> {
@@ -148,9 +163,16 @@ impl Store {
         let known = MIGRATIONS.len() as i64;
         let found: i64 = conn
             .pragma_query_value(None, "user_version", |row| row.get(0))
-            .map_err(|e| StoreError::Corrupt { path: path.to_owned(), detail: e.to_string() })?;
+            .map_err(|e| StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            })?;
         if found > known {
-            return Err(StoreError::TooNew { path: path.to_owned(), found, known });
+            return Err(StoreError::TooNew {
+                path: path.to_owned(),
+                found,
+                known,
+            });
         }
         for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -166,7 +188,10 @@ impl Store {
         let body = serde_json::to_string(catalog)?;
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("UPDATE catalog_versions SET current = 0 WHERE current = 1", [])?;
+        tx.execute(
+            "UPDATE catalog_versions SET current = 0 WHERE current = 1",
+            [],
+        )?;
         tx.execute(
             "INSERT INTO catalog_versions (version, body, published_at, current) VALUES (?1, ?2, ?3, 1)
              ON CONFLICT(version) DO UPDATE SET body = excluded.body, published_at = excluded.published_at, current = 1",
@@ -179,9 +204,16 @@ impl Store {
     /// The catalog currently published.
     pub fn current_catalog(&self) -> Result<PublishedCatalog, StoreError> {
         let conn = self.lock();
-        conn.query_row("SELECT version, body FROM catalog_versions WHERE current = 1", [], |row| {
-            Ok(PublishedCatalog { version: row.get(0)?, body: row.get(1)? })
-        })
+        conn.query_row(
+            "SELECT version, body FROM catalog_versions WHERE current = 1",
+            [],
+            |row| {
+                Ok(PublishedCatalog {
+                    version: row.get(0)?,
+                    body: row.get(1)?,
+                })
+            },
+        )
         .optional()?
         .ok_or(StoreError::NoCatalog)
     }
@@ -231,7 +263,13 @@ impl Store {
         tx.execute(
             "INSERT INTO applications (idempotency_key, terminal_id, matter_id, body, accepted_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![idempotency_key, request.terminal_id, request.matter_id, body, accepted_at],
+            params![
+                idempotency_key,
+                request.terminal_id,
+                request.matter_id,
+                body,
+                accepted_at
+            ],
         )?;
         let id = tx.last_insert_rowid();
         let application_no = format!(
@@ -241,7 +279,10 @@ impl Store {
             now.day(),
             id % 1_000_000
         );
-        tx.execute("UPDATE applications SET application_no = ?1 WHERE id = ?2", params![application_no, id])?;
+        tx.execute(
+            "UPDATE applications SET application_no = ?1 WHERE id = ?2",
+            params![application_no, id],
+        )?;
         tx.commit()?;
         Ok(ApplicationReceipt {
             progress_url: progress_url(progress_base, &application_no),
@@ -254,7 +295,11 @@ impl Store {
 
     /// Records a 好差评 rating: one per application, for an application that exists.
     pub fn rate(&self, rating: &RatingRequest) -> Result<(), StoreError> {
-        let reason = rating.reason.map(|r| serde_json::to_value(r)).transpose()?.and_then(|v| v.as_str().map(str::to_owned));
+        let reason = rating
+            .reason
+            .map(|r| serde_json::to_value(r))
+            .transpose()?
+            .and_then(|v| v.as_str().map(str::to_owned));
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let known: Option<String> = tx
@@ -270,7 +315,14 @@ impl Store {
         let inserted = tx.execute(
             "INSERT INTO ratings (application_no, matter_id, terminal_id, level, reason, rated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(application_no) DO NOTHING",
-            params![rating.application_no, rating.matter_id, rating.terminal_id, rating.level, reason, now_rfc3339()],
+            params![
+                rating.application_no,
+                rating.matter_id,
+                rating.terminal_id,
+                rating.level,
+                reason,
+                now_rfc3339()
+            ],
         )?;
         if inserted == 0 {
             return Err(StoreError::AlreadyRated);
@@ -282,13 +334,19 @@ impl Store {
     /// Number of ratings stored.
     pub fn rating_count(&self) -> Result<u64, StoreError> {
         let conn = self.lock();
-        Ok(conn.query_row("SELECT COUNT(*) FROM ratings", [], |row| row.get::<_, i64>(0))? as u64)
+        Ok(conn.query_row("SELECT COUNT(*) FROM ratings", [], |row| {
+            row.get::<_, i64>(0)
+        })? as u64)
     }
 
     /// Number of applications stored.
     pub fn application_count(&self) -> Result<u64, StoreError> {
         let conn = self.lock();
-        Ok(conn.query_row("SELECT COUNT(*) FROM applications", [], |row| row.get::<_, i64>(0))? as u64)
+        Ok(
+            conn.query_row("SELECT COUNT(*) FROM applications", [], |row| {
+                row.get::<_, i64>(0)
+            })? as u64,
+        )
     }
 
     /// Checks the database answers (for `/healthz`).

@@ -18,12 +18,20 @@ async fn platform() -> Platform {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = DbUrl::Sqlite(dir.path().join("platform.db"));
     let store = Arc::new(Store::open(&url).expect("store"));
-    store.publish_catalog(&seed::seed_catalog().expect("seed")).expect("publish");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    store
+        .publish_catalog(&seed::seed_catalog().expect("seed"))
+        .expect("publish");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = router(AppState::new(store.clone(), "https://lyg.example"));
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Platform { url: format!("http://{addr}"), store, _dir: dir }
+    Platform {
+        url: format!("http://{addr}"),
+        store,
+        _dir: dir,
+    }
 }
 
 fn application(matter: &str) -> Value {
@@ -36,7 +44,9 @@ fn application(matter: &str) -> Value {
 }
 
 async fn submit(p: &Platform, key: Option<&str>, body: &Value) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new().post(format!("{}/v1/applications", p.url)).json(body);
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/v1/applications", p.url))
+        .json(body);
     if let Some(key) = key {
         request = request.header("Idempotency-Key", key);
     }
@@ -53,7 +63,10 @@ async fn the_same_key_twice_gives_the_same_number_and_one_row() {
     assert_eq!(first_status, StatusCode::CREATED);
     let number = first["application_no"].as_str().expect("number").to_owned();
     assert!(number.starts_with("LY") && number.len() == 16, "{number}");
-    assert_eq!(first["progress_url"], format!("https://lyg.example/progress/{number}"));
+    assert_eq!(
+        first["progress_url"],
+        format!("https://lyg.example/progress/{number}")
+    );
     let (again_status, again) = submit(&p, Some("key-0000-0001"), &body).await;
     assert_eq!(again_status, StatusCode::OK);
     assert_eq!(again["application_no"], number.as_str());
@@ -82,29 +95,78 @@ async fn bad_applications_get_a_clear_4xx_and_store_nothing() {
     let p = platform().await;
     let good = application("lyg-hrss-0101");
     let mut cases: Vec<(Option<&str>, Value, StatusCode, &str)> = vec![
-        (None, good.clone(), StatusCode::BAD_REQUEST, "missing_idempotency_key"),
-        (Some("short"), good.clone(), StatusCode::BAD_REQUEST, "invalid_idempotency_key"),
-        (Some("key-0000-0009"), json!({"hello": 1}), StatusCode::BAD_REQUEST, "malformed_body"),
-        (Some("key-0000-0009"), application("no-such-matter"), StatusCode::UNPROCESSABLE_ENTITY, "unknown_matter"),
+        (
+            None,
+            good.clone(),
+            StatusCode::BAD_REQUEST,
+            "missing_idempotency_key",
+        ),
+        (
+            Some("short"),
+            good.clone(),
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+        ),
+        (
+            Some("key-0000-0009"),
+            json!({"hello": 1}),
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+        ),
+        (
+            Some("key-0000-0009"),
+            application("no-such-matter"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_matter",
+        ),
     ];
     let mut bad_id = good.clone();
     bad_id["applicant"]["id_number"] = json!("12'; DROP TABLE applications;--");
-    cases.push((Some("key-0000-0009"), bad_id, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"));
+    cases.push((
+        Some("key-0000-0009"),
+        bad_id,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    ));
     let mut bad_kind = good.clone();
     bad_kind["applicant"]["document_kind"] = json!("passport");
-    cases.push((Some("key-0000-0009"), bad_kind, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"));
+    cases.push((
+        Some("key-0000-0009"),
+        bad_kind,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    ));
     let mut bad_waiver = good.clone();
     bad_waiver["committed_missing_materials"] = json!([250]);
-    cases.push((Some("key-0000-0009"), bad_waiver, StatusCode::UNPROCESSABLE_ENTITY, "material_not_waivable"));
+    cases.push((
+        Some("key-0000-0009"),
+        bad_waiver,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "material_not_waivable",
+    ));
     for (key, body, status, code) in cases {
         let (got, answer) = submit(&p, key, &body).await;
-        assert_eq!((got, answer["code"].as_str()), (status, Some(code)), "{body}");
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{body}"
+        );
     }
     // A matter that needs the service window cannot be applied for at a terminal.
     let catalog = seed::seed_catalog().expect("seed");
-    let window_only = catalog.matters.iter().find(|m| !m.kiosk_application).expect("a window-only matter");
+    let window_only = catalog
+        .matters
+        .iter()
+        .find(|m| !m.kiosk_application)
+        .expect("a window-only matter");
     let (status, answer) = submit(&p, Some("key-0000-0010"), &application(&window_only.id)).await;
-    assert_eq!((status, answer["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("not_applicable_at_terminal")));
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("not_applicable_at_terminal")
+        )
+    );
     // An oversized body is cut off before it is parsed.
     let huge = json!({"terminal_id": "x".repeat(100_000)});
     let (status, _) = submit(&p, Some("key-0000-0011"), &huge).await;
@@ -116,15 +178,32 @@ async fn bad_applications_get_a_clear_4xx_and_store_nothing() {
 async fn the_catalog_is_served_with_an_etag_and_not_resent_when_current() {
     let p = platform().await;
     let client = reqwest::Client::new();
-    let response = client.get(format!("{}/v1/catalog", p.url)).send().await.expect("answer");
+    let response = client
+        .get(format!("{}/v1/catalog", p.url))
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(response.status(), StatusCode::OK);
-    let etag = response.headers()["etag"].to_str().expect("etag").to_owned();
+    let etag = response.headers()["etag"]
+        .to_str()
+        .expect("etag")
+        .to_owned();
     let catalog: kiosk_protocol::Catalog = response.json().await.expect("catalog");
     catalog.validate().expect("valid");
     assert_eq!(etag, format!("\"{}\"", catalog.version));
-    let cached = client.get(format!("{}/v1/catalog", p.url)).header("If-None-Match", &etag).send().await.expect("answer");
+    let cached = client
+        .get(format!("{}/v1/catalog", p.url))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
-    let stale = client.get(format!("{}/v1/catalog", p.url)).header("If-None-Match", "\"1999.1\"").send().await.expect("answer");
+    let stale = client
+        .get(format!("{}/v1/catalog", p.url))
+        .header("If-None-Match", "\"1999.1\"")
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(stale.status(), StatusCode::OK);
 }
 
@@ -134,33 +213,79 @@ async fn one_rating_per_application_and_bad_ratings_need_a_reason() {
     let (_, receipt) = submit(&p, Some("key-0000-0001"), &application("lyg-hrss-0101")).await;
     let number = receipt["application_no"].as_str().expect("number");
     let client = reqwest::Client::new();
-    let rate = |body: Value| client.post(format!("{}/v1/ratings", p.url)).json(&body).send();
-    let rating = |level: u8, reason: Option<&str>| {
-        json!({"application_no": number, "matter_id": "lyg-hrss-0101", "terminal_id": "LYG-HZ-0001", "level": level, "reason": reason})
+    let rate = |body: Value| {
+        client
+            .post(format!("{}/v1/ratings", p.url))
+            .json(&body)
+            .send()
     };
-    assert_eq!(rate(rating(2, None)).await.expect("answer").status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(rate(rating(6, None)).await.expect("answer").status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let rating = |level: u8, reason: Option<&str>| json!({"application_no": number, "matter_id": "lyg-hrss-0101", "terminal_id": "LYG-HZ-0001", "level": level, "reason": reason});
+    assert_eq!(
+        rate(rating(2, None)).await.expect("answer").status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        rate(rating(6, None)).await.expect("answer").status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     let mut unknown = rating(5, None);
     unknown["application_no"] = json!("LY19990101000001");
-    assert_eq!(rate(unknown).await.expect("answer").status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(rate(rating(2, Some("took_too_long"))).await.expect("answer").status(), StatusCode::NO_CONTENT);
-    assert_eq!(rate(rating(5, None)).await.expect("answer").status(), StatusCode::CONFLICT);
+    assert_eq!(
+        rate(unknown).await.expect("answer").status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        rate(rating(2, Some("took_too_long")))
+            .await
+            .expect("answer")
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        rate(rating(5, None)).await.expect("answer").status(),
+        StatusCode::CONFLICT
+    );
     assert_eq!(p.store.rating_count().expect("count"), 1);
 }
 
 #[tokio::test]
 async fn health_openapi_and_unknown_paths() {
     let p = platform().await;
-    let health: Value = reqwest::get(format!("{}/healthz", p.url)).await.expect("answer").json().await.expect("json");
+    let health: Value = reqwest::get(format!("{}/healthz", p.url))
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(health["status"], "ok");
-    let doc: Value = reqwest::get(format!("{}/openapi.json", p.url)).await.expect("answer").json().await.expect("json");
+    let doc: Value = reqwest::get(format!("{}/openapi.json", p.url))
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
     for path in ["/healthz", "/v1/catalog", "/v1/applications", "/v1/ratings"] {
-        assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
     }
-    for schema in ["Catalog", "Matter", "ApplicationRequest", "ApplicationReceipt", "RatingRequest", "ApiError"] {
-        assert!(doc["components"]["schemas"][schema].is_object(), "{schema} missing");
+    for schema in [
+        "Catalog",
+        "Matter",
+        "ApplicationRequest",
+        "ApplicationReceipt",
+        "RatingRequest",
+        "ApiError",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} missing"
+        );
     }
-    let missing = reqwest::get(format!("{}/v2/whatever", p.url)).await.expect("answer");
+    let missing = reqwest::get(format!("{}/v2/whatever", p.url))
+        .await
+        .expect("answer");
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let body: Value = missing.json().await.expect("json");
     assert_eq!(body["code"], "not_found");
@@ -171,10 +296,19 @@ fn a_corrupt_database_is_named_not_overwritten() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("platform.db");
     std::fs::write(&path, b"this is not a database, it is a letter to grandma").expect("write");
-    let err = Store::open(&DbUrl::Sqlite(path.clone())).err().expect("refused").to_string();
+    let err = Store::open(&DbUrl::Sqlite(path.clone()))
+        .err()
+        .expect("refused")
+        .to_string();
     assert!(err.contains("is not a usable platform database"), "{err}");
-    assert_eq!(std::fs::read(&path).expect("read"), b"this is not a database, it is a letter to grandma");
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        b"this is not a database, it is a letter to grandma"
+    );
     let missing_dir = dir.path().join("no/such/folder/platform.db");
-    let err = Store::open(&DbUrl::Sqlite(missing_dir)).err().expect("refused").to_string();
+    let err = Store::open(&DbUrl::Sqlite(missing_dir))
+        .err()
+        .expect("refused")
+        .to_string();
     assert!(err.contains("does not exist"), "{err}");
 }

@@ -39,7 +39,10 @@ impl std::fmt::Debug for ApplicationRequest {
             .field("matter_id", &self.matter_id)
             .field("applicant", &self.applicant)
             .field("language", &self.language)
-            .field("committed_missing_materials", &self.committed_missing_materials)
+            .field(
+                "committed_missing_materials",
+                &self.committed_missing_materials,
+            )
             .finish()
     }
 }
@@ -96,7 +99,10 @@ pub struct ApiError {
 impl ApiError {
     /// Builds an error body.
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into() }
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -124,10 +130,15 @@ impl ApplicationRequest {
             self.applicant.document_kind.as_str(),
             "resident" | "permit_j" | "foreigner_i" | "foreigner_y"
         ) {
-            return bad("applicant.document_kind", "resident, permit_j, foreigner_i or foreigner_y");
+            return bad(
+                "applicant.document_kind",
+                "resident, permit_j, foreigner_i or foreigner_y",
+            );
         }
         if let Some(phone) = &self.applicant.phone
-            && (phone.len() < 5 || phone.len() > 20 || !phone.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+            && (phone.len() < 5
+                || phone.len() > 20
+                || !phone.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
         {
             return bad("applicant.phone", "5 to 20 digits or dashes");
         }
@@ -147,7 +158,9 @@ pub fn validate_idempotency_key(key: &str) -> Result<(), ApiError> {
     } else {
         Err(ApiError::new(
             "invalid_idempotency_key",
-            format!("{IDEMPOTENCY_KEY_HEADER} must be 8 to {MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters"),
+            format!(
+                "{IDEMPOTENCY_KEY_HEADER} must be 8 to {MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters"
+            ),
         ))
     }
 }

@@ -115,7 +115,9 @@ impl MaterialForm {
         match self {
             MaterialForm::Original => LocalizedText::new("原件", "Original"),
             MaterialForm::Copy => LocalizedText::new("复印件", "Copy"),
-            MaterialForm::OriginalAndCopy => LocalizedText::new("原件及复印件", "Original and copy"),
+            MaterialForm::OriginalAndCopy => {
+                LocalizedText::new("原件及复印件", "Original and copy")
+            }
             MaterialForm::Electronic => LocalizedText::new("电子证照", "Electronic licence"),
         }
     }
@@ -265,15 +267,26 @@ impl Matter {
             }
         }
         if self.conditions.is_empty() {
-            return invalid(owner, "conditions", "at least one acceptance condition is required");
+            return invalid(
+                owner,
+                "conditions",
+                "at least one acceptance condition is required",
+            );
         }
         if self.procedure.is_empty() {
-            return invalid(owner, "procedure", "at least one procedure step is required");
+            return invalid(
+                owner,
+                "procedure",
+                "at least one procedure step is required",
+            );
         }
         if !is_pinyin_initials(&self.pinyin_initials) {
             return invalid(owner, "pinyin_initials", "must be lower-case ASCII letters");
         }
-        for (field, phone) in [("enquiry_phone", &self.enquiry_phone), ("complaint_phone", &self.complaint_phone)] {
+        for (field, phone) in [
+            ("enquiry_phone", &self.enquiry_phone),
+            ("complaint_phone", &self.complaint_phone),
+        ] {
             if !is_phone(phone) {
                 return invalid(owner, field, "must be a phone number of digits and dashes");
             }
@@ -287,13 +300,20 @@ impl Matter {
 
 fn check_text(owner: &str, field: &'static str, text: &LocalizedText) -> Result<(), CatalogError> {
     if text.is_incomplete() {
-        return Err(CatalogError::Incomplete { owner: owner.to_owned(), field });
+        return Err(CatalogError::Incomplete {
+            owner: owner.to_owned(),
+            field,
+        });
     }
     Ok(())
 }
 
 fn invalid(owner: &str, field: &'static str, reason: &str) -> Result<(), CatalogError> {
-    Err(CatalogError::Invalid { owner: owner.to_owned(), field, reason: reason.to_owned() })
+    Err(CatalogError::Invalid {
+        owner: owner.to_owned(),
+        field,
+        reason: reason.to_owned(),
+    })
 }
 
 fn is_pinyin_initials(s: &str) -> bool {

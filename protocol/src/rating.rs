@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::text::LocalizedText;
 use crate::ApiError;
+use crate::text::LocalizedText;
 
 /// Why a citizen gave a bad rating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -82,7 +82,10 @@ impl RatingRequest {
             return Err(ApiError::new("invalid_field", "level: 1 to 5"));
         }
         if self.level <= 2 && self.reason.is_none() {
-            return Err(ApiError::new("reason_required", "a rating of 1 or 2 needs a reason"));
+            return Err(ApiError::new(
+                "reason_required",
+                "a rating of 1 or 2 needs a reason",
+            ));
         }
         for (field, value) in [
             ("application_no", &self.application_no),
@@ -90,7 +93,10 @@ impl RatingRequest {
             ("terminal_id", &self.terminal_id),
         ] {
             if value.is_empty() || value.len() > 64 {
-                return Err(ApiError::new("invalid_field", format!("{field}: 1 to 64 characters")));
+                return Err(ApiError::new(
+                    "invalid_field",
+                    format!("{field}: 1 to 64 characters"),
+                ));
             }
         }
         Ok(())

@@ -44,7 +44,10 @@ pub struct LocalizedText {
 impl LocalizedText {
     /// Builds a text from its two language versions.
     pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { zh: zh.into(), en: en.into() }
+        Self {
+            zh: zh.into(),
+            en: en.into(),
+        }
     }
 
     /// The text in `language`.

@@ -40,10 +40,17 @@ impl Headless {
     /// Installs the headless platform for this process (once, before any component exists).
     pub fn install(width: u32, height: u32) -> Result<Self, UiError> {
         let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
-        slint::platform::set_platform(Box::new(HeadlessPlatform { window: window.clone(), started: Instant::now() }))
-            .map_err(|e| UiError::Platform(e.to_string()))?;
+        slint::platform::set_platform(Box::new(HeadlessPlatform {
+            window: window.clone(),
+            started: Instant::now(),
+        }))
+        .map_err(|e| UiError::Platform(e.to_string()))?;
         window.set_size(PhysicalSize::new(width, height));
-        Ok(Self { window, width, height })
+        Ok(Self {
+            window,
+            width,
+            height,
+        })
     }
 
     /// Width and height in pixels.
@@ -53,7 +60,8 @@ impl Headless {
 
     /// Renders the window as it is now into RGB pixels, row by row.
     pub fn render(&self) -> Vec<Rgb8Pixel> {
-        self.window.set_size(PhysicalSize::new(self.width, self.height));
+        self.window
+            .set_size(PhysicalSize::new(self.width, self.height));
         slint::platform::update_timers_and_animations();
         let mut pixels = vec![Rgb8Pixel { r: 0, g: 0, b: 0 }; (self.width * self.height) as usize];
         self.window.request_redraw();
@@ -71,14 +79,24 @@ impl Headless {
 }
 
 /// Writes RGB pixels as a PNG file.
-pub fn write_png(path: &Path, width: u32, height: u32, pixels: &[Rgb8Pixel]) -> Result<(), UiError> {
-    let fail = |detail: String| UiError::Screenshot { path: path.to_owned(), detail };
+pub fn write_png(
+    path: &Path,
+    width: u32,
+    height: u32,
+    pixels: &[Rgb8Pixel],
+) -> Result<(), UiError> {
+    let fail = |detail: String| UiError::Screenshot {
+        path: path.to_owned(),
+        detail,
+    };
     let file = std::fs::File::create(path).map_err(|e| fail(e.to_string()))?;
     let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(|e| fail(e.to_string()))?;
     let bytes: Vec<u8> = pixels.iter().flat_map(|p| [p.r, p.g, p.b]).collect();
-    writer.write_image_data(&bytes).map_err(|e| fail(e.to_string()))?;
+    writer
+        .write_image_data(&bytes)
+        .map_err(|e| fail(e.to_string()))?;
     writer.finish().map_err(|e| fail(e.to_string()))
 }

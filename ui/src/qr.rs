@@ -10,7 +10,8 @@ const QUIET_ZONE: usize = 4;
 
 /// Draws `payload` as a QR code, one pixel per module (scale it with `image-rendering: pixelated`).
 pub fn qr_image(payload: &str) -> Result<Image, UiError> {
-    let code = QrCode::encode_text(payload, QrCodeEcc::Medium).map_err(|_| UiError::QrTooLong(payload.len()))?;
+    let code = QrCode::encode_text(payload, QrCodeEcc::Medium)
+        .map_err(|_| UiError::QrTooLong(payload.len()))?;
     let modules = code.size() as usize;
     let side = modules + 2 * QUIET_ZONE;
     let mut buffer = SharedPixelBuffer::<Rgb8Pixel>::new(side as u32, side as u32);

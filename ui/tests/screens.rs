@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use kiosk_ui::headless::Headless;
-use kiosk_ui::{GuideData, Kiosk, KioskWindow, MaterialRow, MatterItem, Page, ReceiptData, ThemeItem};
+use kiosk_ui::{
+    GuideData, Kiosk, KioskWindow, MaterialRow, MatterItem, Page, ReceiptData, ThemeItem,
+};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
@@ -16,9 +18,18 @@ fn fill(window: &KioskWindow) {
     let kiosk = window.global::<Kiosk>();
     kiosk.set_terminal_id("LYG-HZ-0001".into());
     kiosk.set_themes(model(vec![
-        ThemeItem { id: "si".into(), name: "社会保险".into() },
-        ThemeItem { id: "mi".into(), name: "医疗保险".into() },
-        ThemeItem { id: "hf".into(), name: "住房公积金".into() },
+        ThemeItem {
+            id: "si".into(),
+            name: "社会保险".into(),
+        },
+        ThemeItem {
+            id: "mi".into(),
+            name: "医疗保险".into(),
+        },
+        ThemeItem {
+            id: "hf".into(),
+            name: "住房公积金".into(),
+        },
     ]));
     kiosk.set_matters(model(vec![MatterItem {
         id: "m1".into(),
@@ -33,7 +44,12 @@ fn fill(window: &KioskWindow) {
         applicant: "年满16周岁的城乡居民".into(),
         office: "社保经办机构".into(),
         conditions: model(vec![SharedString::from("未参加职工基本养老保险")]),
-        materials: model(vec![MaterialRow { name: "居民身份证".into(), form: "原件".into(), copies: 1, waivable: false }]),
+        materials: model(vec![MaterialRow {
+            name: "居民身份证".into(),
+            form: "原件".into(),
+            copies: 1,
+            waivable: false,
+        }]),
         procedure: model(vec![SharedString::from("申请"), SharedString::from("受理")]),
         time_limit: "即办".into(),
         fees: "不收费".into(),
@@ -85,7 +101,11 @@ fn every_page_renders_distinctly_in_both_languages() {
             let distinct: HashSet<(u8, u8, u8)> = pixels.iter().map(|p| (p.r, p.g, p.b)).collect();
             assert!(distinct.len() > 8, "{name} looks blank");
             let digest: Vec<u8> = pixels.iter().step_by(97).map(|p| p.r ^ p.g ^ p.b).collect();
-            assert!(seen.insert(digest), "{name} ({}) renders the same as another page", if english { "en" } else { "zh" });
+            assert!(
+                seen.insert(digest),
+                "{name} ({}) renders the same as another page",
+                if english { "en" } else { "zh" }
+            );
             let file = out.join(format!("{name}-{}.png", if english { "en" } else { "zh" }));
             kiosk_ui::headless::write_png(&file, 1080, 1920, &pixels).expect("png");
         }

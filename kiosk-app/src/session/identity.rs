@@ -43,7 +43,11 @@ pub struct Identity {
 impl Identity {
     /// Builds an identity; the strings are wiped when it is dropped.
     pub fn new(name: String, id_number: String, kind: DocumentKind) -> Self {
-        Self { name: Zeroizing::new(name), id_number: Zeroizing::new(id_number), kind }
+        Self {
+            name: Zeroizing::new(name),
+            id_number: Zeroizing::new(id_number),
+            kind,
+        }
     }
 
     /// Name on the document.
@@ -70,7 +74,9 @@ impl Identity {
     pub fn masked_name(&self) -> String {
         let mut chars = self.name.chars();
         match chars.next() {
-            Some(first) => std::iter::once(first).chain(chars.map(|c| if c == ' ' { ' ' } else { '*' })).collect(),
+            Some(first) => std::iter::once(first)
+                .chain(chars.map(|c| if c == ' ' { ' ' } else { '*' }))
+                .collect(),
             None => String::new(),
         }
     }
@@ -78,7 +84,9 @@ impl Identity {
 
 impl fmt::Debug for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Identity").field("kind", &self.kind).finish_non_exhaustive()
+        f.debug_struct("Identity")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
     }
 }
 
@@ -92,7 +100,13 @@ pub fn mask_id_number(number: &str) -> String {
     chars
         .iter()
         .enumerate()
-        .map(|(i, &c)| if i < keep || i >= chars.len() - keep { c } else { '*' })
+        .map(|(i, &c)| {
+            if i < keep || i >= chars.len() - keep {
+                c
+            } else {
+                '*'
+            }
+        })
         .collect()
 }
 
@@ -104,15 +118,26 @@ mod tests {
     fn masks_keep_only_the_ends() {
         assert_eq!(mask_id_number("320706199001011234"), "3207**********1234");
         assert_eq!(mask_id_number("12345678"), "********");
-        let who = Identity::new("张三丰".into(), "320706199001011234".into(), DocumentKind::Resident);
+        let who = Identity::new(
+            "张三丰".into(),
+            "320706199001011234".into(),
+            DocumentKind::Resident,
+        );
         assert_eq!(who.masked_name(), "张**");
         assert_eq!(who.masked_id_number(), "3207**********1234");
     }
 
     #[test]
     fn debug_never_shows_personal_data() {
-        let who = Identity::new("张三丰".into(), "320706199001011234".into(), DocumentKind::Resident);
+        let who = Identity::new(
+            "张三丰".into(),
+            "320706199001011234".into(),
+            DocumentKind::Resident,
+        );
         let shown = format!("{who:?}");
-        assert!(!shown.contains("张三丰") && !shown.contains("320706199001011234"), "{shown}");
+        assert!(
+            !shown.contains("张三丰") && !shown.contains("320706199001011234"),
+            "{shown}"
+        );
     }
 }

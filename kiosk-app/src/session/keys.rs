@@ -14,12 +14,18 @@ pub struct KeySource {
 impl KeySource {
     /// Keys derived from `seed` (take it from the OS random source in production).
     pub fn seeded(seed: u64) -> Self {
-        Self { state: seed, fixed: None }
+        Self {
+            state: seed,
+            fixed: None,
+        }
     }
 
     /// Every application uses `key`: an operator replaying one submission on purpose.
     pub fn fixed(key: String) -> Self {
-        Self { state: 0, fixed: Some(key) }
+        Self {
+            state: 0,
+            fixed: Some(key),
+        }
     }
 
     /// The next key, formatted as a UUID (version 4 layout).
@@ -35,7 +41,14 @@ impl KeySource {
         bytes[6] = (bytes[6] & 0x0f) | 0x40;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        )
     }
 
     /// SplitMix64: a small, well-distributed generator over a 64-bit state.

@@ -276,7 +276,10 @@ impl Screen {
     /// Screens on which inactivity ends the session. Home has no session; while the platform
     /// is being asked or the thank-you screen shows, the session ends by itself.
     fn idles_out(&self) -> bool {
-        !matches!(self, Screen::Home | Screen::OutOfService | Screen::Submitting { .. } | Screen::Thanks)
+        !matches!(
+            self,
+            Screen::Home | Screen::OutOfService | Screen::Submitting { .. } | Screen::Thanks
+        )
     }
 }
 
@@ -293,7 +296,9 @@ pub struct ApplicantView {
 
 impl std::fmt::Debug for ApplicantView {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApplicantView").field("kind", &self.kind).finish_non_exhaustive()
+        f.debug_struct("ApplicantView")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
     }
 }
 
@@ -463,7 +468,9 @@ impl Session {
                 out.push(Command::FetchCatalog);
             }
             screen if screen.idles_out() => {
-                let end_at = self.last_activity + self.settings.idle_warning_after + self.settings.warning_grace;
+                let end_at = self.last_activity
+                    + self.settings.idle_warning_after
+                    + self.settings.warning_grace;
                 if now >= end_at {
                     self.go_home(now, out);
                 }
@@ -492,15 +499,26 @@ impl Session {
                 let theme = theme.filter(|id| catalog.theme(id).is_some());
                 self.enter(Screen::Catalog { theme }, now, out);
             }
-            (Action::OpenMatter(matter), Screen::Catalog { .. }) if catalog.matter(&matter).is_some() => {
+            (Action::OpenMatter(matter), Screen::Catalog { .. })
+                if catalog.matter(&matter).is_some() =>
+            {
                 self.enter(Screen::Guide { matter }, now, out);
             }
             (Action::Apply, Screen::Guide { matter })
                 if catalog.matter(&matter).is_some_and(|m| m.kiosk_application) =>
             {
-                self.enter(Screen::Identify { matter, prompt: IdentifyPrompt::PlaceCard }, now, out);
+                self.enter(
+                    Screen::Identify {
+                        matter,
+                        prompt: IdentifyPrompt::PlaceCard,
+                    },
+                    now,
+                    out,
+                );
             }
-            (Action::ConfirmApplicant, Screen::Confirm { matter }) => self.submit_new(matter, now, out),
+            (Action::ConfirmApplicant, Screen::Confirm { matter }) => {
+                self.submit_new(matter, now, out)
+            }
             (Action::Retry, Screen::SubmitFailed { matter, .. }) => self.resubmit(matter, now, out),
             (Action::Done, Screen::Receipt { receipt, .. }) => {
                 self.identity = None;
@@ -517,16 +535,48 @@ impl Session {
                     out,
                 );
             }
-            (Action::Rate(level), Screen::Rating { application_no, matter, reason, .. }) if (1..=5).contains(&level) => {
+            (
+                Action::Rate(level),
+                Screen::Rating {
+                    application_no,
+                    matter,
+                    reason,
+                    ..
+                },
+            ) if (1..=5).contains(&level) => {
                 let reason = if level <= 2 { reason } else { None };
-                self.screen = Screen::Rating { application_no, matter, level: Some(level), reason };
+                self.screen = Screen::Rating {
+                    application_no,
+                    matter,
+                    level: Some(level),
+                    reason,
+                };
             }
-            (Action::Reason(why), Screen::Rating { application_no, matter, level: Some(level), .. }) if level <= 2 => {
-                self.screen = Screen::Rating { application_no, matter, level: Some(level), reason: Some(why) };
+            (
+                Action::Reason(why),
+                Screen::Rating {
+                    application_no,
+                    matter,
+                    level: Some(level),
+                    ..
+                },
+            ) if level <= 2 => {
+                self.screen = Screen::Rating {
+                    application_no,
+                    matter,
+                    level: Some(level),
+                    reason: Some(why),
+                };
             }
-            (Action::SendRating, Screen::Rating { application_no, matter, level: Some(level), reason })
-                if level > 2 || reason.is_some() =>
-            {
+            (
+                Action::SendRating,
+                Screen::Rating {
+                    application_no,
+                    matter,
+                    level: Some(level),
+                    reason,
+                },
+            ) if level > 2 || reason.is_some() => {
                 out.push(Command::SendRating(RatingRequest {
                     application_no,
                     matter_id: matter,
@@ -585,7 +635,14 @@ impl Session {
 
     fn submit_new(&mut self, matter: MatterId, now: Instant, out: &mut Vec<Command>) {
         let Some(who) = &self.identity else {
-            self.enter(Screen::Identify { matter, prompt: IdentifyPrompt::PlaceCard }, now, out);
+            self.enter(
+                Screen::Identify {
+                    matter,
+                    prompt: IdentifyPrompt::PlaceCard,
+                },
+                now,
+                out,
+            );
             return;
         };
         let request = ApplicationRequest {
@@ -600,8 +657,14 @@ impl Session {
             language: self.language,
             committed_missing_materials: Vec::new(),
         };
-        let pending = Pending { key: self.keys.next_key(), request };
-        out.push(Command::Submit { idempotency_key: pending.key.clone(), request: pending.request.clone() });
+        let pending = Pending {
+            key: self.keys.next_key(),
+            request,
+        };
+        out.push(Command::Submit {
+            idempotency_key: pending.key.clone(),
+            request: pending.request.clone(),
+        });
         self.pending = Some(pending);
         self.enter(Screen::Submitting { matter }, now, out);
     }
@@ -609,14 +672,22 @@ impl Session {
     fn resubmit(&mut self, matter: MatterId, now: Instant, out: &mut Vec<Command>) {
         match &self.pending {
             Some(pending) => {
-                out.push(Command::Submit { idempotency_key: pending.key.clone(), request: pending.request.clone() });
+                out.push(Command::Submit {
+                    idempotency_key: pending.key.clone(),
+                    request: pending.request.clone(),
+                });
                 self.enter(Screen::Submitting { matter }, now, out);
             }
             None => self.submit_new(matter, now, out),
         }
     }
 
-    fn submitted(&mut self, result: Result<ApplicationReceipt, SubmitFailure>, now: Instant, out: &mut Vec<Command>) {
+    fn submitted(
+        &mut self,
+        result: Result<ApplicationReceipt, SubmitFailure>,
+        now: Instant,
+        out: &mut Vec<Command>,
+    ) {
         let Screen::Submitting { matter } = self.screen.clone() else {
             return;
         };
@@ -637,7 +708,14 @@ impl Session {
                     }));
                 }
                 self.pending = None;
-                self.enter(Screen::Receipt { receipt, printing: PrintStatus::Printing }, now, out);
+                self.enter(
+                    Screen::Receipt {
+                        receipt,
+                        printing: PrintStatus::Printing,
+                    },
+                    now,
+                    out,
+                );
             }
             Err(failure) => self.enter(Screen::SubmitFailed { matter, failure }, now, out),
         }

@@ -18,7 +18,12 @@ fn matter(id: &str, theme: &str, kiosk: bool) -> Matter {
         applicant: text("自然人"),
         handling_office: text("窗口"),
         conditions: vec![text("条件")],
-        materials: vec![Material { name: text("身份证"), form: MaterialForm::Original, copies: 1, waivable: false }],
+        materials: vec![Material {
+            name: text("身份证"),
+            form: MaterialForm::Original,
+            copies: 1,
+            waivable: false,
+        }],
         procedure: vec![text("申请"), text("办结")],
         time_limit: TimeLimit::WorkingDays { days: 5 },
         fees: text("不收费"),
@@ -33,16 +38,33 @@ fn catalog() -> Arc<Catalog> {
     Arc::new(Catalog {
         version: "t1".into(),
         themes: vec![
-            ThemeGroup { id: "si".into(), name: text("社保") },
-            ThemeGroup { id: "hf".into(), name: text("公积金") },
+            ThemeGroup {
+                id: "si".into(),
+                name: text("社保"),
+            },
+            ThemeGroup {
+                id: "hf".into(),
+                name: text("公积金"),
+            },
         ],
-        departments: vec![Department { id: "dept".into(), name: text("部门") }],
-        matters: vec![matter("m1", "si", true), matter("m2", "hf", true), matter("window-only", "si", false)],
+        departments: vec![Department {
+            id: "dept".into(),
+            name: text("部门"),
+        }],
+        matters: vec![
+            matter("m1", "si", true),
+            matter("m2", "hf", true),
+            matter("window-only", "si", false),
+        ],
     })
 }
 
 fn person() -> Identity {
-    Identity::new("张三".into(), "320706199001011234".into(), DocumentKind::Resident)
+    Identity::new(
+        "张三".into(),
+        "320706199001011234".into(),
+        DocumentKind::Resident,
+    )
 }
 
 fn receipt(no: &str, matter: &str) -> ApplicationReceipt {
@@ -93,14 +115,22 @@ impl Rig {
 
     fn to_confirm(&mut self) {
         self.to_identify();
-        assert_eq!(self.send(Event::Card(CardEvent::Read(person()))), vec![Command::StopCardReader]);
+        assert_eq!(
+            self.send(Event::Card(CardEvent::Read(person()))),
+            vec![Command::StopCardReader]
+        );
     }
 
     fn submit(&mut self) -> String {
         self.to_confirm();
         let cmds = self.touch(Action::ConfirmApplicant);
         match cmds.as_slice() {
-            [Command::Submit { idempotency_key, request }] => {
+            [
+                Command::Submit {
+                    idempotency_key,
+                    request,
+                },
+            ] => {
                 assert_eq!(request.matter_id, "m1");
                 assert_eq!(request.applicant.id_number, "320706199001011234");
                 idempotency_key.clone()
@@ -122,7 +152,10 @@ fn catalog_outage_means_out_of_service_then_retries_and_recovers() {
     assert_eq!(s.screen(), &Screen::OutOfService);
     let retry = s.next_deadline(t0).expect("retry deadline");
     assert_eq!(retry, t0 + Duration::from_secs(30));
-    assert!(s.handle(Event::Tick, t0 + Duration::from_secs(10)).is_empty());
+    assert!(
+        s.handle(Event::Tick, t0 + Duration::from_secs(10))
+            .is_empty()
+    );
     assert_eq!(s.handle(Event::Tick, retry), vec![Command::FetchCatalog]);
     s.handle(Event::CatalogLoaded(catalog()), retry);
     assert_eq!(s.screen(), &Screen::Home);
@@ -138,13 +171,37 @@ fn the_whole_journey_ends_home_with_nothing_personal_left() {
     r.touch(Action::Begin);
     assert_eq!(r.s.screen(), &Screen::Catalog { theme: None });
     r.touch(Action::ChooseTheme(Some("si".into())));
-    assert_eq!(r.s.screen(), &Screen::Catalog { theme: Some("si".into()) });
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Catalog {
+            theme: Some("si".into())
+        }
+    );
     r.touch(Action::OpenMatter("m1".into()));
-    assert_eq!(r.s.screen(), &Screen::Guide { matter: "m1".into() });
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Guide {
+            matter: "m1".into()
+        }
+    );
     assert_eq!(r.touch(Action::Apply), vec![Command::StartCardReader]);
-    assert_eq!(r.s.screen(), &Screen::Identify { matter: "m1".into(), prompt: IdentifyPrompt::PlaceCard });
-    assert_eq!(r.send(Event::Card(CardEvent::Read(person()))), vec![Command::StopCardReader]);
-    assert_eq!(r.s.screen(), &Screen::Confirm { matter: "m1".into() });
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Identify {
+            matter: "m1".into(),
+            prompt: IdentifyPrompt::PlaceCard
+        }
+    );
+    assert_eq!(
+        r.send(Event::Card(CardEvent::Read(person()))),
+        vec![Command::StopCardReader]
+    );
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Confirm {
+            matter: "m1".into()
+        }
+    );
     let view = r.s.view(r.now);
     let applicant = view.applicant.expect("applicant shown");
     assert_eq!(applicant.name, "张三");
@@ -152,21 +209,43 @@ fn the_whole_journey_ends_home_with_nothing_personal_left() {
 
     let cmds = r.touch(Action::ConfirmApplicant);
     assert!(matches!(cmds.as_slice(), [Command::Submit { .. }]));
-    assert_eq!(r.s.screen(), &Screen::Submitting { matter: "m1".into() });
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Submitting {
+            matter: "m1".into()
+        }
+    );
 
     let cmds = r.send(Event::Submitted(Ok(receipt("LY1", "m1"))));
-    let [Command::PrintReceipt(content)] = cmds.as_slice() else { panic!("expected a print, got {cmds:?}") };
+    let [Command::PrintReceipt(content)] = cmds.as_slice() else {
+        panic!("expected a print, got {cmds:?}")
+    };
     assert_eq!(content.application_no, "LY1");
     assert_eq!(content.applicant_masked, "张*");
     assert_eq!(content.id_number_masked, "3207**********1234");
     assert_eq!(content.progress_url, "http://p/progress/LY1");
     assert_eq!(content.time_limit.zh, "5个工作日");
-    assert!(matches!(r.s.screen(), Screen::Receipt { printing: PrintStatus::Printing, .. }));
+    assert!(matches!(
+        r.s.screen(),
+        Screen::Receipt {
+            printing: PrintStatus::Printing,
+            ..
+        }
+    ));
     r.send(Event::Printed(Ok(())));
-    assert!(matches!(r.s.screen(), Screen::Receipt { printing: PrintStatus::Printed, .. }));
+    assert!(matches!(
+        r.s.screen(),
+        Screen::Receipt {
+            printing: PrintStatus::Printed,
+            ..
+        }
+    ));
 
     assert_eq!(r.touch(Action::Done), vec![Command::WipePersonalData]);
-    assert!(!r.s.holds_personal_data(), "identity must be gone once the matter is done");
+    assert!(
+        !r.s.holds_personal_data(),
+        "identity must be gone once the matter is done"
+    );
     assert!(matches!(r.s.screen(), Screen::Rating { level: None, .. }));
     r.touch(Action::Rate(5));
     let cmds = r.touch(Action::SendRating);
@@ -198,12 +277,26 @@ fn card_problems_are_said_plainly_and_keep_the_citizen_on_the_card_screen() {
     ] {
         let mut r = Rig::new();
         r.to_identify();
-        assert!(r.send(Event::Card(event)).is_empty(), "the reader keeps running");
-        assert_eq!(r.s.screen(), &Screen::Identify { matter: "m1".into(), prompt });
+        assert!(
+            r.send(Event::Card(event)).is_empty(),
+            "the reader keeps running"
+        );
+        assert_eq!(
+            r.s.screen(),
+            &Screen::Identify {
+                matter: "m1".into(),
+                prompt
+            }
+        );
         assert!(!r.s.holds_personal_data());
         // A good read afterwards still works.
         r.send(Event::Card(CardEvent::Read(person())));
-        assert_eq!(r.s.screen(), &Screen::Confirm { matter: "m1".into() });
+        assert_eq!(
+            r.s.screen(),
+            &Screen::Confirm {
+                matter: "m1".into()
+            }
+        );
     }
 }
 
@@ -211,7 +304,12 @@ fn card_problems_are_said_plainly_and_keep_the_citizen_on_the_card_screen() {
 fn a_theme_on_the_home_screen_opens_the_catalog_at_that_theme() {
     let mut r = Rig::new();
     r.touch(Action::ChooseTheme(Some("hf".into())));
-    assert_eq!(r.s.screen(), &Screen::Catalog { theme: Some("hf".into()) });
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Catalog {
+            theme: Some("hf".into())
+        }
+    );
     r.touch(Action::ChooseTheme(None));
     assert_eq!(r.s.screen(), &Screen::Catalog { theme: None });
 }
@@ -229,14 +327,30 @@ fn a_card_placed_outside_the_identify_screen_is_ignored() {
 fn a_failed_submission_can_be_retried_with_the_same_key() {
     let mut r = Rig::new();
     let key = r.submit();
-    assert!(r.send(Event::Submitted(Err(SubmitFailure::Unreachable))).is_empty());
+    assert!(
+        r.send(Event::Submitted(Err(SubmitFailure::Unreachable)))
+            .is_empty()
+    );
     assert_eq!(
         r.s.screen(),
-        &Screen::SubmitFailed { matter: "m1".into(), failure: SubmitFailure::Unreachable }
+        &Screen::SubmitFailed {
+            matter: "m1".into(),
+            failure: SubmitFailure::Unreachable
+        }
     );
     let cmds = r.touch(Action::Retry);
-    let [Command::Submit { idempotency_key, .. }] = cmds.as_slice() else { panic!("{cmds:?}") };
-    assert_eq!(idempotency_key, &key, "a retry must reuse the key so the platform stores one application");
+    let [
+        Command::Submit {
+            idempotency_key, ..
+        },
+    ] = cmds.as_slice()
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(
+        idempotency_key, &key,
+        "a retry must reuse the key so the platform stores one application"
+    );
     r.send(Event::Submitted(Ok(receipt("LY2", "m1"))));
     assert!(matches!(r.s.screen(), Screen::Receipt { .. }));
 }
@@ -257,7 +371,12 @@ fn stepping_back_from_a_failed_submission_drops_the_applicant() {
     r.submit();
     r.send(Event::Submitted(Err(SubmitFailure::Rejected)));
     assert_eq!(r.touch(Action::Back), vec![Command::WipePersonalData]);
-    assert_eq!(r.s.screen(), &Screen::Guide { matter: "m1".into() });
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Guide {
+            matter: "m1".into()
+        }
+    );
     assert!(!r.s.holds_personal_data());
 }
 
@@ -266,7 +385,12 @@ fn home_is_ignored_while_the_platform_is_being_asked() {
     let mut r = Rig::new();
     r.submit();
     assert!(r.touch(Action::Home).is_empty());
-    assert_eq!(r.s.screen(), &Screen::Submitting { matter: "m1".into() });
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Submitting {
+            matter: "m1".into()
+        }
+    );
     // And the wait never times out on its own.
     assert_eq!(r.s.next_deadline(r.now), None);
 }
@@ -276,7 +400,10 @@ fn a_late_platform_answer_after_leaving_is_ignored() {
     let mut r = Rig::new();
     r.to_confirm();
     r.touch(Action::Home);
-    assert!(r.send(Event::Submitted(Ok(receipt("LY9", "m1")))).is_empty());
+    assert!(
+        r.send(Event::Submitted(Ok(receipt("LY9", "m1"))))
+            .is_empty()
+    );
     assert_eq!(r.s.screen(), &Screen::Home);
 }
 
@@ -286,7 +413,9 @@ fn print_failure_is_shown_and_the_application_stands() {
     r.submit();
     r.send(Event::Submitted(Ok(receipt("LY1", "m1"))));
     r.send(Event::Printed(Err(PrintFailure::PaperOut)));
-    let Screen::Receipt { receipt, printing } = r.s.screen() else { panic!() };
+    let Screen::Receipt { receipt, printing } = r.s.screen() else {
+        panic!()
+    };
     assert_eq!(receipt.application_no, "LY1");
     assert_eq!(*printing, PrintStatus::Failed(PrintFailure::PaperOut));
 }
@@ -297,13 +426,23 @@ fn idle_sessions_warn_then_end_home_and_wiped() {
     r.to_confirm();
     assert!(r.s.holds_personal_data());
     assert_eq!(r.s.view(r.now).timeout_warning, None);
-    assert_eq!(r.s.next_deadline(r.now), Some(r.t0 + Duration::from_secs(60)));
+    assert_eq!(
+        r.s.next_deadline(r.now),
+        Some(r.t0 + Duration::from_secs(60))
+    );
     r.at(60);
     assert!(r.send(Event::Tick).is_empty());
-    assert_eq!(r.s.view(r.now).timeout_warning, Some(30), "at least 20 s to react");
+    assert_eq!(
+        r.s.view(r.now).timeout_warning,
+        Some(30),
+        "at least 20 s to react"
+    );
     r.at(71);
     assert_eq!(r.s.view(r.now).timeout_warning, Some(19));
-    assert_eq!(r.s.next_deadline(r.now), Some(r.t0 + Duration::from_secs(72)));
+    assert_eq!(
+        r.s.next_deadline(r.now),
+        Some(r.t0 + Duration::from_secs(72))
+    );
     r.at(90);
     assert_eq!(r.send(Event::Tick), vec![Command::WipePersonalData]);
     assert_eq!(r.s.screen(), &Screen::Home);
@@ -321,7 +460,12 @@ fn one_tap_keeps_the_session() {
     assert_eq!(r.s.view(r.now).timeout_warning, None);
     r.at(100);
     assert!(r.send(Event::Tick).is_empty());
-    assert_eq!(r.s.screen(), &Screen::Confirm { matter: "m1".into() });
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Confirm {
+            matter: "m1".into()
+        }
+    );
 }
 
 #[test]
@@ -329,24 +473,36 @@ fn the_reader_stops_when_the_identify_screen_times_out() {
     let mut r = Rig::new();
     r.to_identify();
     r.at(90);
-    assert_eq!(r.send(Event::Tick), vec![Command::StopCardReader, Command::WipePersonalData]);
+    assert_eq!(
+        r.send(Event::Tick),
+        vec![Command::StopCardReader, Command::WipePersonalData]
+    );
 }
 
 #[test]
 fn a_warning_shorter_than_twenty_seconds_is_refused() {
     let t0 = Instant::now();
-    let settings = Settings { warning_grace: Duration::from_secs(5), ..Settings::default() };
+    let settings = Settings {
+        warning_grace: Duration::from_secs(5),
+        ..Settings::default()
+    };
     let mut s = Session::new(settings, KeySource::seeded(1), t0);
     s.handle(Event::CatalogLoaded(catalog()), t0);
     s.handle(Event::Touch(Action::Begin), t0);
-    assert_eq!(s.view(t0 + Duration::from_secs(60)).timeout_warning, Some(20));
+    assert_eq!(
+        s.view(t0 + Duration::from_secs(60)).timeout_warning,
+        Some(20)
+    );
 }
 
 #[test]
 fn home_and_out_of_service_never_time_out() {
     let r = Rig::new();
     assert_eq!(r.s.next_deadline(r.now), None);
-    assert_eq!(r.s.view(r.now + Duration::from_secs(3600)).timeout_warning, None);
+    assert_eq!(
+        r.s.view(r.now + Duration::from_secs(3600)).timeout_warning,
+        None
+    );
 }
 
 #[test]
@@ -357,11 +513,23 @@ fn a_bad_rating_needs_a_reason() {
     r.touch(Action::Done);
     r.touch(Action::Rate(2));
     assert!(r.touch(Action::SendRating).is_empty(), "no reason yet");
-    assert!(matches!(r.s.screen(), Screen::Rating { level: Some(2), reason: None, .. }));
+    assert!(matches!(
+        r.s.screen(),
+        Screen::Rating {
+            level: Some(2),
+            reason: None,
+            ..
+        }
+    ));
     r.touch(Action::Reason(RatingReason::TookTooLong));
     let cmds = r.touch(Action::SendRating);
-    let [Command::SendRating(rating)] = cmds.as_slice() else { panic!("{cmds:?}") };
-    assert_eq!((rating.level, rating.reason), (2, Some(RatingReason::TookTooLong)));
+    let [Command::SendRating(rating)] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(
+        (rating.level, rating.reason),
+        (2, Some(RatingReason::TookTooLong))
+    );
     assert_eq!(r.s.screen(), &Screen::Thanks);
 }
 
@@ -375,13 +543,30 @@ fn a_reason_is_dropped_when_the_rating_turns_good_and_bad_levels_are_refused() {
     r.touch(Action::Rate(6));
     assert!(matches!(r.s.screen(), Screen::Rating { level: None, .. }));
     r.touch(Action::Reason(RatingReason::Other));
-    assert!(matches!(r.s.screen(), Screen::Rating { reason: None, .. }), "no reason without a bad level");
+    assert!(
+        matches!(r.s.screen(), Screen::Rating { reason: None, .. }),
+        "no reason without a bad level"
+    );
     r.touch(Action::Rate(1));
     r.touch(Action::Reason(RatingReason::Other));
     r.touch(Action::Rate(4));
-    assert!(matches!(r.s.screen(), Screen::Rating { level: Some(4), reason: None, .. }));
+    assert!(matches!(
+        r.s.screen(),
+        Screen::Rating {
+            level: Some(4),
+            reason: None,
+            ..
+        }
+    ));
     let cmds = r.touch(Action::SendRating);
-    assert!(matches!(cmds.as_slice(), [Command::SendRating(RatingRequest { level: 4, reason: None, .. })]));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Command::SendRating(RatingRequest {
+            level: 4,
+            reason: None,
+            ..
+        })]
+    ));
 }
 
 #[test]
@@ -399,10 +584,20 @@ fn back_walks_the_journey_in_reverse() {
     let mut r = Rig::new();
     r.to_confirm();
     assert_eq!(r.touch(Action::Back), vec![Command::WipePersonalData]);
-    assert_eq!(r.s.screen(), &Screen::Guide { matter: "m1".into() });
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Guide {
+            matter: "m1".into()
+        }
+    );
     assert_eq!(r.touch(Action::Apply), vec![Command::StartCardReader]);
     assert_eq!(r.touch(Action::Back), vec![Command::StopCardReader]);
-    assert_eq!(r.s.screen(), &Screen::Guide { matter: "m1".into() });
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Guide {
+            matter: "m1".into()
+        }
+    );
     r.touch(Action::Back);
     assert_eq!(r.s.screen(), &Screen::Catalog { theme: None });
     assert_eq!(r.touch(Action::Back), vec![Command::WipePersonalData]);
@@ -414,7 +609,14 @@ fn back_walks_the_journey_in_reverse() {
 #[test]
 fn actions_out_of_place_change_nothing() {
     let mut r = Rig::new();
-    for a in [Action::Apply, Action::ConfirmApplicant, Action::Retry, Action::Done, Action::SendRating, Action::Rate(5)] {
+    for a in [
+        Action::Apply,
+        Action::ConfirmApplicant,
+        Action::Retry,
+        Action::Done,
+        Action::SendRating,
+        Action::Rate(5),
+    ] {
         assert!(r.touch(a).is_empty());
         assert_eq!(r.s.screen(), &Screen::Home);
     }
@@ -424,8 +626,16 @@ fn actions_out_of_place_change_nothing() {
     r.touch(Action::ChooseTheme(Some("no-such-theme".into())));
     assert_eq!(r.s.screen(), &Screen::Catalog { theme: None });
     r.touch(Action::OpenMatter("window-only".into()));
-    assert!(r.touch(Action::Apply).is_empty(), "window-only matters cannot be applied for here");
-    assert_eq!(r.s.screen(), &Screen::Guide { matter: "window-only".into() });
+    assert!(
+        r.touch(Action::Apply).is_empty(),
+        "window-only matters cannot be applied for here"
+    );
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Guide {
+            matter: "window-only".into()
+        }
+    );
 }
 
 #[test]
@@ -439,9 +649,15 @@ fn language_switches_anywhere_and_resets_for_the_next_citizen() {
     assert_eq!(r.s.language(), Language::Zh);
     r.touch(Action::ToggleLanguage);
     let cmds = r.touch(Action::ConfirmApplicant);
-    let [Command::Submit { request, .. }] = cmds.as_slice() else { panic!() };
+    let [Command::Submit { request, .. }] = cmds.as_slice() else {
+        panic!()
+    };
     assert_eq!(request.language, Language::En);
     r.send(Event::Submitted(Ok(receipt("LY1", "m1"))));
     r.touch(Action::Home);
-    assert_eq!(r.s.language(), Language::Zh, "the next citizen starts in Chinese");
+    assert_eq!(
+        r.s.language(),
+        Language::Zh,
+        "the next citizen starts in Chinese"
+    );
 }
