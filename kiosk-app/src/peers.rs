@@ -104,6 +104,17 @@ impl Peer {
 
 impl Drop for Peer {
     fn drop(&mut self) {
+        // Simulators stop cleanly on `quit` (removing their device links); others get SIGTERM.
+        if let Some(stdin) = self.stdin.as_mut()
+            && writeln!(stdin, "quit").and_then(|()| stdin.flush()).is_ok()
+        {
+            for _ in 0..50 {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.child.id() as i32),
             nix::sys::signal::Signal::SIGTERM,
