@@ -104,7 +104,10 @@ mod tests {
             .lines(PaperWidth::Dots576)
             .expect("lays out")
             .join("\n");
-        assert!(en.contains("Application Receipt") && en.contains("3207**********1234"), "{en}");
+        assert!(
+            en.contains("Application Receipt") && en.contains("3207**********1234"),
+            "{en}"
+        );
         // On 58 mm paper the double-size title wraps rather than being cut off.
         let narrow = application_receipt(&content(Language::En))
             .lines(PaperWidth::Dots384)
