@@ -62,6 +62,8 @@ impl Display {
         let kiosk = window.global::<Kiosk>();
         kiosk.set_english(english);
         kiosk.set_timeout_seconds(view.timeout_warning.map_or(-1, |s| s as i32));
+        kiosk.set_card_reader_available(view.devices.card_reader);
+        kiosk.set_printer_available(view.devices.printer);
 
         if let Some(catalog) = &view.catalog {
             kiosk.set_themes(model(catalog.themes.iter().map(|t| ThemeItem {

@@ -64,8 +64,32 @@ pub enum Event {
     Submitted(Result<ApplicationReceipt, SubmitFailure>),
     /// The printer finished (or failed) the receipt.
     Printed(Result<(), PrintFailure>),
+    /// The devices' health changed.
+    Devices(DeviceAvailability),
     /// Time passed: deadlines are checked.
     Tick,
+}
+
+/// Which devices the session can count on right now. The device manager sends a new one
+/// whenever a device fails or recovers; functions that need a missing device are disabled and
+/// said so, everything else keeps working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceAvailability {
+    /// The ID-card reader answers.
+    pub card_reader: bool,
+    /// The receipt printer can print (paper present, cover closed, online).
+    pub printer: bool,
+}
+
+impl Default for DeviceAvailability {
+    /// Until told otherwise, assume the devices work: a reader or printer that turns out not
+    /// to is reported within seconds, and refusing service at start-up helps nobody.
+    fn default() -> Self {
+        Self {
+            card_reader: true,
+            printer: true,
+        }
+    }
 }
 
 /// What the ID-card reader reported.
@@ -315,6 +339,8 @@ pub struct View {
     pub catalog: Option<Arc<Catalog>>,
     /// The identified applicant, while identified.
     pub applicant: Option<ApplicantView>,
+    /// What the devices allow right now.
+    pub devices: DeviceAvailability,
 }
 
 /// An application between "confirm" and the platform's answer.
@@ -337,6 +363,7 @@ pub struct Session {
     last_activity: Instant,
     entered_at: Instant,
     reader_running: bool,
+    devices: DeviceAvailability,
 }
 
 impl Session {
@@ -354,6 +381,7 @@ impl Session {
             last_activity: now,
             entered_at: now,
             reader_running: false,
+            devices: DeviceAvailability::default(),
         }
     }
 
@@ -389,6 +417,7 @@ impl Session {
                 id_number_masked: who.masked_id_number(),
                 kind: who.kind(),
             }),
+            devices: self.devices,
         }
     }
 
@@ -443,6 +472,7 @@ impl Session {
             }
             Event::Touch(action) => self.touch(action, now, &mut out),
             Event::Card(card) => self.card(card, now, &mut out),
+            Event::Devices(devices) => self.devices_changed(devices),
             Event::Submitted(result) => self.submitted(result, now, &mut out),
             Event::Printed(result) => {
                 if let Screen::Receipt { printing, .. } = &mut self.screen {
@@ -505,7 +535,8 @@ impl Session {
                 self.enter(Screen::Guide { matter }, now, out);
             }
             (Action::Apply, Screen::Guide { matter })
-                if catalog.matter(&matter).is_some_and(|m| m.kiosk_application) =>
+                if self.devices.card_reader
+                    && catalog.matter(&matter).is_some_and(|m| m.kiosk_application) =>
             {
                 self.ask_for_card(matter, now, out);
             }
@@ -606,6 +637,18 @@ impl Session {
         }
     }
 
+    fn devices_changed(&mut self, devices: DeviceAvailability) {
+        self.devices = devices;
+        // A citizen already waiting at the card screen is told at once, not after a timeout.
+        if let Screen::Identify { prompt, .. } = &mut self.screen {
+            if !devices.card_reader {
+                *prompt = IdentifyPrompt::ReaderUnavailable;
+            } else if *prompt == IdentifyPrompt::ReaderUnavailable {
+                *prompt = IdentifyPrompt::PlaceCard;
+            }
+        }
+    }
+
     fn card(&mut self, card: CardEvent, now: Instant, out: &mut Vec<Command>) {
         let Screen::Identify { matter, .. } = self.screen.clone() else {
             // A card placed anywhere else is ignored; its data is dropped here.
@@ -684,7 +727,16 @@ impl Session {
         };
         match result {
             Ok(receipt) => {
-                if let (Some(who), Some(catalog)) = (&self.identity, &self.catalog) {
+                // Without a working printer nothing is sent to it: the receipt screen says so
+                // at once and points to the progress QR code instead.
+                let printing = if self.devices.printer {
+                    PrintStatus::Printing
+                } else {
+                    PrintStatus::Failed(PrintFailure::PrinterFault)
+                };
+                if let (true, Some(who), Some(catalog)) =
+                    (self.devices.printer, &self.identity, &self.catalog)
+                {
                     let found = catalog.matter(&receipt.matter_id);
                     out.push(Command::PrintReceipt(ReceiptContent {
                         application_no: receipt.application_no.clone(),
@@ -699,14 +751,7 @@ impl Session {
                     }));
                 }
                 self.pending = None;
-                self.enter(
-                    Screen::Receipt {
-                        receipt,
-                        printing: PrintStatus::Printing,
-                    },
-                    now,
-                    out,
-                );
+                self.enter(Screen::Receipt { receipt, printing }, now, out);
             }
             Err(failure) => self.enter(Screen::SubmitFailed { matter, failure }, now, out),
         }

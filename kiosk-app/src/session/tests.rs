@@ -661,3 +661,93 @@ fn language_switches_anywhere_and_resets_for_the_next_citizen() {
         "the next citizen starts in Chinese"
     );
 }
+
+fn devices(card_reader: bool, printer: bool) -> Event {
+    Event::Devices(DeviceAvailability {
+        card_reader,
+        printer,
+    })
+}
+
+#[test]
+fn without_a_card_reader_applying_is_disabled_and_the_rest_still_works() {
+    let mut r = Rig::new();
+    r.send(devices(false, true));
+    r.touch(Action::Begin);
+    r.touch(Action::OpenMatter("m1".into()));
+    assert!(
+        r.touch(Action::Apply).is_empty(),
+        "no identification, no application"
+    );
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Guide {
+            matter: "m1".into()
+        }
+    );
+    assert!(!r.s.view(r.now).devices.card_reader, "the guide says why");
+    // Browsing and language still work.
+    r.touch(Action::ToggleLanguage);
+    r.touch(Action::Back);
+    assert_eq!(r.s.screen(), &Screen::Catalog { theme: None });
+    // The reader comes back: applying works again, without a restart.
+    r.send(devices(true, true));
+    r.touch(Action::OpenMatter("m1".into()));
+    assert_eq!(r.touch(Action::Apply), vec![Command::StartCardReader]);
+}
+
+#[test]
+fn a_reader_failing_under_a_waiting_citizen_is_said_at_once_and_recovers() {
+    let mut r = Rig::new();
+    r.walk_to_identify();
+    r.send(devices(false, true));
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Identify {
+            matter: "m1".into(),
+            prompt: IdentifyPrompt::ReaderUnavailable
+        }
+    );
+    r.send(devices(true, true));
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Identify {
+            matter: "m1".into(),
+            prompt: IdentifyPrompt::PlaceCard
+        }
+    );
+    r.send(Event::Card(CardEvent::Read(person())));
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Confirm {
+            matter: "m1".into()
+        }
+    );
+}
+
+#[test]
+fn without_a_printer_the_application_is_still_taken_and_nothing_is_printed() {
+    let mut r = Rig::new();
+    r.send(devices(true, false));
+    r.submit();
+    let cmds = r.send(Event::Submitted(Ok(receipt("LY1", "m1"))));
+    assert!(
+        cmds.is_empty(),
+        "nothing goes to a printer that cannot print: {cmds:?}"
+    );
+    let Screen::Receipt {
+        receipt: shown,
+        printing,
+    } = r.s.screen()
+    else {
+        panic!()
+    };
+    assert_eq!(shown.application_no, "LY1");
+    assert_eq!(*printing, PrintStatus::Failed(PrintFailure::PrinterFault));
+    // Once the printer is back, the next citizen's receipt prints again.
+    r.send(devices(true, true));
+    r.touch(Action::Home);
+    r.submit();
+    let cmds = r.send(Event::Submitted(Ok(receipt("LY2", "m1"))));
+    assert!(matches!(cmds.as_slice(), [Command::PrintReceipt(_)]));
+}
