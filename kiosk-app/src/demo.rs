@@ -270,6 +270,13 @@ impl Citizen<'_> {
             .clone();
         self.shot("home")?;
 
+        // 长辈版: larger text and targets, and the screen's instruction spoken.
+        self.touch(Action::ToggleElder);
+        self.expect("elder mode", |v| v.elder && v.speech)?;
+        self.shot("home-elder")?;
+        self.touch(Action::ToggleElder);
+        self.expect("the standard mode", |v| !v.elder)?;
+
         self.touch(Action::Begin);
         self.expect("the catalog", |v| {
             v.screen == Screen::Catalog { theme: None }

@@ -61,6 +61,9 @@ impl Display {
         let window = self.window.clone_strong();
         let kiosk = window.global::<Kiosk>();
         kiosk.set_english(english);
+        kiosk.set_elder(view.elder);
+        kiosk.set_speech(view.speech);
+        window.global::<kiosk_ui::Theme>().set_elder(view.elder);
         kiosk.set_timeout_seconds(view.timeout_warning.map_or(-1, |s| s as i32));
         kiosk.set_card_reader_available(view.devices.card_reader);
         kiosk.set_printer_available(view.devices.printer);
@@ -283,6 +286,8 @@ pub fn action_from(kind: &str, argument: &str) -> Option<Action> {
         "back" => Action::Back,
         "home" => Action::Home,
         "language" => Action::ToggleLanguage,
+        "elder" => Action::ToggleElder,
+        "speech" => Action::ToggleSpeech,
         "stay" => Action::StayActive,
         _ => return None,
     })
@@ -322,6 +327,8 @@ mod tests {
             "back",
             "home",
             "language",
+            "elder",
+            "speech",
             "stay",
         ] {
             assert!(

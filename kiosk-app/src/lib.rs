@@ -14,4 +14,5 @@ pub mod platform_link;
 pub mod receipt;
 pub mod runtime;
 pub mod session;
+pub mod voice;
 pub mod window;

@@ -19,6 +19,7 @@ use crate::session::{
     Action, CardEvent, Command, Event, KeySource, PrintFailure, ReceiptContent, Session, Settings,
     SubmitFailure, View,
 };
+use crate::voice::Voice;
 
 /// Where the devices are.
 #[derive(Debug, Clone)]
@@ -92,7 +93,12 @@ impl Driver {
         for command in session.start() {
             self.execute(command);
         }
-        show(session.view(now));
+        let mut voice = Voice::find();
+        let first = session.view(now);
+        if let Some(voice) = voice.as_mut() {
+            voice.follow(&first);
+        }
+        show(first);
         loop {
             let deadline = session.next_deadline(Instant::now());
             let event = match deadline {
@@ -107,7 +113,11 @@ impl Driver {
             for command in session.handle(event, now) {
                 self.execute(command);
             }
-            show(session.view(now));
+            let view = session.view(now);
+            if let Some(voice) = voice.as_mut() {
+                voice.follow(&view);
+            }
+            show(view);
         }
     }
 

@@ -46,6 +46,9 @@ impl Default for Settings {
     }
 }
 
+/// How much longer elder mode waits before warning and before ending a session.
+pub const ELDER_TIME_FACTOR: u32 = 2;
+
 /// The shortest warning a citizen may be given before their session ends.
 pub const MIN_WARNING_GRACE: Duration = Duration::from_secs(20);
 
@@ -156,6 +159,10 @@ pub enum Action {
     Home,
     /// Switch between Chinese and English.
     ToggleLanguage,
+    /// Switch 长辈版 (elder mode: larger text and targets, slower timeouts, speech on).
+    ToggleElder,
+    /// Switch speech output of each screen's main instruction on or off.
+    ToggleSpeech,
     /// Timeout warning: "I'm still here".
     StayActive,
 }
@@ -341,6 +348,10 @@ pub struct View {
     pub applicant: Option<ApplicantView>,
     /// What the devices allow right now.
     pub devices: DeviceAvailability,
+    /// 长辈版 is on.
+    pub elder: bool,
+    /// Each screen's main instruction is spoken.
+    pub speech: bool,
 }
 
 /// An application between "confirm" and the platform's answer.
@@ -364,6 +375,8 @@ pub struct Session {
     entered_at: Instant,
     reader_running: bool,
     devices: DeviceAvailability,
+    elder: bool,
+    speech: bool,
 }
 
 impl Session {
@@ -382,6 +395,8 @@ impl Session {
             entered_at: now,
             reader_running: false,
             devices: DeviceAvailability::default(),
+            elder: false,
+            speech: false,
         }
     }
 
@@ -418,6 +433,8 @@ impl Session {
                 kind: who.kind(),
             }),
             devices: self.devices,
+            elder: self.elder,
+            speech: self.speech,
         }
     }
 
@@ -427,8 +444,8 @@ impl Session {
             Screen::Thanks => Some(self.entered_at + self.settings.thanks_linger),
             Screen::OutOfService => Some(self.entered_at + self.settings.catalog_retry),
             screen if screen.idles_out() => {
-                let warn_at = self.last_activity + self.settings.idle_warning_after;
-                let end_at = warn_at + self.settings.warning_grace;
+                let warn_at = self.last_activity + self.idle_warning_after();
+                let end_at = warn_at + self.warning_grace();
                 if now < warn_at {
                     Some(warn_at)
                 } else {
@@ -442,15 +459,24 @@ impl Session {
         }
     }
 
+    /// Elder mode doubles the time before the warning and the warning itself.
+    fn idle_warning_after(&self) -> Duration {
+        self.settings.idle_warning_after * if self.elder { ELDER_TIME_FACTOR } else { 1 }
+    }
+
+    fn warning_grace(&self) -> Duration {
+        self.settings.warning_grace * if self.elder { ELDER_TIME_FACTOR } else { 1 }
+    }
+
     fn warning_seconds_left(&self, now: Instant) -> Option<u32> {
         if !self.screen.idles_out() {
             return None;
         }
-        let warn_at = self.last_activity + self.settings.idle_warning_after;
+        let warn_at = self.last_activity + self.idle_warning_after();
         if now < warn_at {
             return None;
         }
-        let end_at = warn_at + self.settings.warning_grace;
+        let end_at = warn_at + self.warning_grace();
         let left = end_at.saturating_duration_since(now);
         Some(left.as_secs_f64().ceil() as u32)
     }
@@ -498,9 +524,7 @@ impl Session {
                 out.push(Command::FetchCatalog);
             }
             screen if screen.idles_out() => {
-                let end_at = self.last_activity
-                    + self.settings.idle_warning_after
-                    + self.settings.warning_grace;
+                let end_at = self.last_activity + self.idle_warning_after() + self.warning_grace();
                 if now >= end_at {
                     self.go_home(now, out);
                 }
@@ -513,13 +537,18 @@ impl Session {
         self.last_activity = now;
         let Some(catalog) = self.catalog.clone() else {
             // Nothing but the language can change before the catalog is here.
-            if action == Action::ToggleLanguage {
-                self.language = self.language.toggled();
+            match action {
+                Action::ToggleLanguage => self.language = self.language.toggled(),
+                Action::ToggleElder => self.toggle_elder(),
+                Action::ToggleSpeech => self.speech = !self.speech,
+                _ => {}
             }
             return;
         };
         match (action, self.screen.clone()) {
             (Action::ToggleLanguage, _) => self.language = self.language.toggled(),
+            (Action::ToggleElder, _) => self.toggle_elder(),
+            (Action::ToggleSpeech, _) => self.speech = !self.speech,
             (Action::StayActive, _) => {}
             (Action::Home, Screen::Home) => {}
             (Action::Home, Screen::Submitting { .. }) => {}
@@ -635,6 +664,12 @@ impl Session {
         } else {
             self.enter(previous, now, out);
         }
+    }
+
+    /// Elder mode turns speech on with it (and off again with it).
+    fn toggle_elder(&mut self) {
+        self.elder = !self.elder;
+        self.speech = self.elder;
     }
 
     fn devices_changed(&mut self, devices: DeviceAvailability) {
@@ -776,6 +811,8 @@ impl Session {
         self.identity = None;
         self.pending = None;
         self.language = Language::Zh;
+        self.elder = false;
+        self.speech = false;
         self.enter(Screen::Home, now, out);
         out.push(Command::WipePersonalData);
     }

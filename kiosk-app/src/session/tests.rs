@@ -751,3 +751,46 @@ fn without_a_printer_the_application_is_still_taken_and_nothing_is_printed() {
     let cmds = r.send(Event::Submitted(Ok(receipt("LY2", "m1"))));
     assert!(matches!(cmds.as_slice(), [Command::PrintReceipt(_)]));
 }
+
+#[test]
+fn elder_mode_slows_the_timeouts_speaks_and_ends_with_the_session() {
+    let mut r = Rig::new();
+    r.touch(Action::ToggleElder);
+    let view = r.s.view(r.now);
+    assert!(view.elder && view.speech, "elder mode speaks by default");
+    r.walk_to_confirm();
+    r.at(60);
+    assert_eq!(
+        r.s.view(r.now).timeout_warning,
+        None,
+        "elder mode waits longer before warning"
+    );
+    r.at(120);
+    assert_eq!(
+        r.s.view(r.now).timeout_warning,
+        Some(60),
+        "and warns for longer"
+    );
+    r.at(180);
+    assert_eq!(r.send(Event::Tick), vec![Command::WipePersonalData]);
+    let view = r.s.view(r.now);
+    assert!(
+        !view.elder && !view.speech,
+        "the next citizen starts in the standard mode"
+    );
+}
+
+#[test]
+fn speech_toggles_on_its_own_and_elder_mode_can_be_left() {
+    let mut r = Rig::new();
+    r.touch(Action::ToggleSpeech);
+    assert!(r.s.view(r.now).speech && !r.s.view(r.now).elder);
+    r.touch(Action::ToggleSpeech);
+    assert!(!r.s.view(r.now).speech);
+    r.touch(Action::Begin);
+    r.touch(Action::ToggleElder);
+    r.touch(Action::ToggleElder);
+    let view = r.s.view(r.now);
+    assert!(!view.elder && !view.speech);
+    assert_eq!(view.screen, Screen::Catalog { theme: None });
+}

@@ -1,0 +1,255 @@
+//! Speech output: each screen's main instruction, spoken when speech is on (by the
+//! accessibility button, and by default in 长辈版), as closed-function kiosks are expected to
+//! (EN 301 549 §5.1.3).
+//!
+//! Speech goes through Debian's `espeak-ng` with its Mandarin (`cmn`) or English voice. A new
+//! screen interrupts what is still being said about the last one.
+
+use std::process::{Child, Command, Stdio};
+
+use kiosk_protocol::{Language, LocalizedText};
+
+use crate::session::{IdentifyPrompt, PrintFailure, PrintStatus, Screen, SubmitFailure, View};
+
+/// The sentence to speak for what `view` shows, if anything.
+pub fn instruction(view: &View) -> Option<LocalizedText> {
+    let t = LocalizedText::new;
+    Some(match &view.screen {
+        Screen::OutOfService => t(
+            "本终端暂停服务，请前往服务窗口办理。",
+            "This terminal is out of service. Please go to a service window.",
+        ),
+        Screen::Home => t(
+            "欢迎使用连易办。请点击开始办事。",
+            "Welcome. Touch Start a service to begin.",
+        ),
+        Screen::Catalog { .. } => t(
+            "请选择要办理的事项。",
+            "Please choose the service you need.",
+        ),
+        Screen::Guide { .. } if !view.devices.card_reader => t(
+            "这是办事指南。读卡器暂时故障，申请请前往服务窗口。",
+            "This is the service guide. The card reader is out of order; please apply at a service window.",
+        ),
+        Screen::Guide { .. } => t(
+            "这是办事指南。阅读后，点击在本机申请。",
+            "This is the service guide. When you are ready, touch Apply here.",
+        ),
+        Screen::Identify { prompt, .. } => match prompt {
+            IdentifyPrompt::PlaceCard => t(
+                "请将身份证平放在屏幕下方的读卡区。",
+                "Please place your ID card flat on the reader below the screen.",
+            ),
+            IdentifyPrompt::PlaceAgain => t(
+                "身份证移开过早，请重新放置。",
+                "The card was lifted too early. Please place it again.",
+            ),
+            IdentifyPrompt::Expired => t(
+                "此身份证已过有效期，无法在本机使用。",
+                "This ID card has expired and cannot be used here.",
+            ),
+            IdentifyPrompt::Unreadable => t(
+                "无法读取此卡，请重新放置。",
+                "This card cannot be read. Please place it again.",
+            ),
+            IdentifyPrompt::ReaderUnavailable => t(
+                "读卡器暂时故障，请前往服务窗口办理。",
+                "The card reader is out of order. Please go to a service window.",
+            ),
+        },
+        Screen::Confirm { .. } => t(
+            "请核对您的信息，无误后点击确认提交。",
+            "Please check your details, then touch Submit application.",
+        ),
+        Screen::Submitting { .. } => t("正在提交，请稍候。", "Submitting, please wait."),
+        Screen::SubmitFailed { failure, .. } => match failure {
+            SubmitFailure::Unreachable => t(
+                "暂时无法连接平台，申请尚未提交，您可以重试。",
+                "The platform cannot be reached. Your application was not submitted. You can try again.",
+            ),
+            SubmitFailure::Rejected => t(
+                "平台未能受理此申请，请前往服务窗口。",
+                "The platform could not accept this application. Please go to a service window.",
+            ),
+        },
+        Screen::Receipt { printing, .. } => match printing {
+            PrintStatus::Printing => t(
+                "您的申请已受理，正在打印回执。",
+                "Your application is accepted. Printing your receipt.",
+            ),
+            PrintStatus::Printed => t(
+                "您的申请已受理，请取走回执。",
+                "Your application is accepted. Please take your receipt.",
+            ),
+            PrintStatus::Failed(PrintFailure::PaperOut | PrintFailure::PrinterFault) => t(
+                "您的申请已受理。回执未能打印，请扫描屏幕上的二维码查询进度。",
+                "Your application is accepted. The receipt could not be printed; scan the code on screen to follow it.",
+            ),
+        },
+        Screen::Rating { .. } => t("请为本次服务评价。", "Please rate this service."),
+        Screen::Thanks => t(
+            "办理完成，谢谢。请带好您的身份证和回执。",
+            "All done, thank you. Please take your ID card and receipt.",
+        ),
+    })
+}
+
+/// Command-line arguments for `espeak-ng` saying `text`: the Mandarin or English voice, a
+/// slower rate in elder mode.
+pub fn espeak_args(text: &str, language: Language, elder: bool) -> Vec<String> {
+    let voice = match language {
+        Language::Zh => "cmn",
+        Language::En => "en-us",
+    };
+    let words_per_minute = if elder { 130 } else { 165 };
+    vec![
+        "-v".into(),
+        voice.into(),
+        "-s".into(),
+        words_per_minute.to_string(),
+        "--".into(),
+        text.into(),
+    ]
+}
+
+/// Speaks instructions through `espeak-ng`, one at a time.
+pub struct Voice {
+    speaking: Option<Child>,
+    last: Option<(String, Language)>,
+}
+
+impl Voice {
+    /// A voice, when `espeak-ng` is installed; `None` otherwise (speech is then unavailable and
+    /// said so once in the log).
+    pub fn find() -> Option<Self> {
+        let found = Command::new("espeak-ng")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            tracing::warn!("espeak-ng is not installed: speech output is unavailable");
+            return None;
+        }
+        Some(Self {
+            speaking: None,
+            last: None,
+        })
+    }
+
+    /// Speaks the instruction for `view` if speech is on and it differs from the last one said.
+    pub fn follow(&mut self, view: &View) {
+        if !view.speech {
+            self.stop();
+            self.last = None;
+            return;
+        }
+        let Some(text) = instruction(view) else {
+            return;
+        };
+        let sentence = text.get(view.language).to_owned();
+        if self.last.as_ref() == Some(&(sentence.clone(), view.language)) {
+            return;
+        }
+        self.stop();
+        match Command::new("espeak-ng")
+            .args(espeak_args(&sentence, view.language, view.elder))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(child) => self.speaking = Some(child),
+            Err(e) => tracing::warn!(error = %e, "cannot speak"),
+        }
+        self.last = Some((sentence, view.language));
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.speaking.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Voice {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::DeviceAvailability;
+
+    fn view(screen: Screen) -> View {
+        View {
+            screen,
+            language: Language::Zh,
+            timeout_warning: None,
+            catalog: None,
+            applicant: None,
+            devices: DeviceAvailability::default(),
+            elder: false,
+            speech: true,
+        }
+    }
+
+    #[test]
+    fn every_screen_has_an_instruction_in_both_languages() {
+        let screens = [
+            Screen::OutOfService,
+            Screen::Home,
+            Screen::Catalog { theme: None },
+            Screen::Guide { matter: "m".into() },
+            Screen::Identify {
+                matter: "m".into(),
+                prompt: IdentifyPrompt::PlaceCard,
+            },
+            Screen::Identify {
+                matter: "m".into(),
+                prompt: IdentifyPrompt::Expired,
+            },
+            Screen::Confirm { matter: "m".into() },
+            Screen::Submitting { matter: "m".into() },
+            Screen::SubmitFailed {
+                matter: "m".into(),
+                failure: SubmitFailure::Unreachable,
+            },
+            Screen::Rating {
+                application_no: "LY1".into(),
+                matter: "m".into(),
+                level: None,
+                reason: None,
+            },
+            Screen::Thanks,
+        ];
+        for screen in screens {
+            let text = instruction(&view(screen.clone()))
+                .unwrap_or_else(|| panic!("{screen:?} says nothing"));
+            assert!(!text.is_incomplete(), "{screen:?}");
+        }
+    }
+
+    #[test]
+    fn the_guide_says_why_applying_is_unavailable() {
+        let mut v = view(Screen::Guide { matter: "m".into() });
+        v.devices.card_reader = false;
+        assert!(instruction(&v).is_some_and(|t| t.zh.contains("读卡器")));
+    }
+
+    #[test]
+    fn elder_mode_speaks_slower_in_the_right_voice() {
+        assert_eq!(
+            espeak_args("你好", Language::Zh, true),
+            ["-v", "cmn", "-s", "130", "--", "你好"]
+        );
+        assert_eq!(
+            espeak_args("-x hello", Language::En, false),
+            ["-v", "en-us", "-s", "165", "--", "-x hello"]
+        );
+    }
+}
