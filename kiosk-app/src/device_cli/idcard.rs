@@ -331,8 +331,13 @@ pub fn interpret(reply: &Response) -> Result<Decoded<'_>, DecodeError> {
     if !reply.status.is_success() {
         return Err(DecodeError::Status(reply.status));
     }
-    // Only a read reply carries the text block; the other replies are a few bytes long.
-    if reply.status == Sw3::Success && reply.data.len() >= 4 + TEXT_LEN {
+    // Only a read reply carries the text block; the other replies are a few bytes long. One
+    // cut short still opens with the text length (256), and must fail as a card, not be
+    // printed as hex.
+    let text_len = (TEXT_LEN as u16).to_be_bytes();
+    if reply.status == Sw3::Success
+        && (reply.data.len() >= 4 + TEXT_LEN || reply.data.starts_with(&text_len))
+    {
         return IdCard::from_read_reply(&reply.data)
             .map(Decoded::Card)
             .map_err(DecodeError::Card);
