@@ -365,6 +365,19 @@ fn fault_slow_reader() {
 }
 
 #[test]
+fn paced_replies_take_their_wire_time() {
+    let mut sim = Sim::start_with(|_| vec!["--pace-baud".into(), "115200".into()]);
+    let mut reader = sim.reader(quick(0));
+    sim.ok("place 0");
+    let start = Instant::now();
+    assert_eq!(expect_card(reader.try_read()), deck()[0]);
+    // Find, select and read: 30 command bytes and 15 + 19 + 1295 reply bytes, 1359 bytes of
+    // 10 bits at 115200 baud, ≈ 118 ms. An unpaced simulator answers in about a millisecond.
+    let wire = Duration::from_micros(1359 * 10 * 1_000_000 / 115_200);
+    assert!(start.elapsed() >= wire, "{:?} < {wire:?}", start.elapsed());
+}
+
+#[test]
 fn fault_garbage_before_reply() {
     let mut sim = Sim::start();
     let mut reader = sim.reader(quick(0));

@@ -1,0 +1,273 @@
+//! How much time the host adds to a card read beyond the serial line's own.
+//!
+//! A full read (find → select → read) moves about 1.36 KB at 115200 baud, which takes ≈118 ms
+//! on the wire whatever the software does: that is the floor. This runs the real driver
+//! (`SerialTransport` + `Reader`) over a real pty against `kiosk-sim idcard --pace-baud 115200`,
+//! which delivers every reply at the line's true rate, counts the bytes that actually crossed
+//! in both directions, and reports the host overhead of each read as
+//! `(measured − wire time) / wire time`. The target is ≤ 5 %.
+//!
+//! Run with `cargo bench -p kiosk-drivers --bench idcard_read` (add `-- --reads N` for more
+//! or fewer than the default 40). It prints a summary and, last, one JSON line on stdout.
+//! It measures, it does not judge: the exit status is 0 whether or not the target is met.
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use kiosk_drivers::idcard::{ReadOutcome, Reader, ReaderConfig, SerialTransport, Transport};
+
+/// The line speed benchmarked: the readers' factory setting.
+const BAUD: u32 = 115_200;
+
+/// The host-overhead target of issue 3.
+const TARGET_PERCENT: f64 = 5.0;
+
+/// Reads measured unless `--reads N` says otherwise.
+const DEFAULT_READS: usize = 40;
+
+/// Reads done first and not counted: page faults, first allocations, the pty warming up.
+const WARM_UP: usize = 3;
+
+/// Cards in the simulator's built-in deck; the reads go round them.
+const DECK_LEN: usize = 7;
+
+/// A transport that counts the bytes crossing it, so the wire time is computed from what was
+/// really exchanged (retries and skipped stale replies included) rather than from a formula.
+struct Counting<T> {
+    inner: T,
+    bytes: Arc<AtomicU64>,
+}
+
+impl<T: Transport> Transport for Counting<T> {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.inner.write_all(bytes)?;
+        self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        let n = self.inner.read(buf, timeout)?;
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn discard_input(&mut self) -> io::Result<()> {
+        self.inner.discard_input()
+    }
+}
+
+/// The paced simulator, driven through its stdin.
+struct Sim {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    dir: PathBuf,
+    link: PathBuf,
+}
+
+impl Sim {
+    fn start() -> Result<Sim, String> {
+        let dir = std::env::temp_dir().join(format!("kiosk-bench-idcard-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("scratch dir: {e}"))?;
+        let link = dir.join("idcard");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
+            .arg("idcard")
+            .arg("--link")
+            .arg(&link)
+            .args(["--pace-baud", &BAUD.to_string()])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start kiosk-sim: {e}"))?;
+        let stdin = child.stdin.take().ok_or("kiosk-sim has no stdin")?;
+        let stdout = child.stdout.take().ok_or("kiosk-sim has no stdout")?;
+        let mut sim = Sim {
+            child,
+            stdin,
+            stdout: BufReader::new(stdout),
+            dir,
+            link,
+        };
+        let ready = sim.line()?;
+        if !ready.starts_with("idcard reader ready") {
+            return Err(format!("unexpected first line from kiosk-sim: {ready}"));
+        }
+        Ok(sim)
+    }
+
+    fn line(&mut self) -> Result<String, String> {
+        let mut line = String::new();
+        self.stdout
+            .read_line(&mut line)
+            .map_err(|e| format!("kiosk-sim output: {e}"))?;
+        Ok(line.trim_end().to_owned())
+    }
+
+    fn control(&mut self, command: &str) -> Result<(), String> {
+        writeln!(self.stdin, "{command}")
+            .and_then(|()| self.stdin.flush())
+            .map_err(|e| format!("kiosk-sim control: {e}"))?;
+        match self.line()?.as_str() {
+            "ok" => Ok(()),
+            other => Err(format!("kiosk-sim answered `{other}` to `{command}`")),
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "quit");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One measured read.
+struct Sample {
+    elapsed: Duration,
+    wire: Duration,
+}
+
+impl Sample {
+    fn overhead_percent(&self) -> f64 {
+        (self.elapsed.as_secs_f64() - self.wire.as_secs_f64()) / self.wire.as_secs_f64() * 100.0
+    }
+}
+
+fn wire_time(bytes: u64) -> Duration {
+    Duration::from_nanos(bytes * 10 * 1_000_000_000 / u64::from(BAUD))
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// `--reads N` from the command line; Cargo's own `--bench` flag and anything else ignored.
+fn reads_wanted() -> Result<usize, String> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--reads" {
+            return args
+                .next()
+                .and_then(|n| n.parse().ok())
+                .filter(|&n| n > 0)
+                .ok_or_else(|| "--reads needs a positive number".to_owned());
+        }
+    }
+    Ok(DEFAULT_READS)
+}
+
+fn run() -> Result<(), String> {
+    let reads = reads_wanted()?;
+    let mut sim = Sim::start()?;
+    let bytes = Arc::new(AtomicU64::new(0));
+    let link = sim
+        .link
+        .to_str()
+        .ok_or("the pty path is not UTF-8")?
+        .to_owned();
+    let transport = SerialTransport::open(&link, BAUD).map_err(|e| e.to_string())?;
+    let counted = Counting {
+        inner: transport,
+        bytes: Arc::clone(&bytes),
+    };
+    let mut reader = Reader::open(counted, ReaderConfig::default()).map_err(|e| e.to_string())?;
+
+    let mut samples = Vec::with_capacity(reads);
+    for i in 0..WARM_UP + reads {
+        sim.control(&format!("place {}", i % DECK_LEN))?;
+        let before = bytes.load(Ordering::Relaxed);
+        let start = Instant::now();
+        let outcome = reader.try_read();
+        let elapsed = start.elapsed();
+        let exchanged = bytes.load(Ordering::Relaxed) - before;
+        match outcome {
+            Ok(ReadOutcome::Card(card)) => drop(card),
+            Ok(other) => return Err(format!("read {i}: expected a card, got {other:?}")),
+            Err(e) => return Err(format!("read {i}: {e}")),
+        }
+        sim.control("lift")?;
+        if i >= WARM_UP {
+            samples.push(Sample {
+                elapsed,
+                wire: wire_time(exchanged),
+            });
+        }
+    }
+
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let measured: Vec<f64> = samples.iter().map(|s| ms(s.elapsed)).collect();
+    let wire: Vec<f64> = samples.iter().map(|s| ms(s.wire)).collect();
+    let overhead: Vec<f64> = samples.iter().map(Sample::overhead_percent).collect();
+    let bytes_per_read = samples
+        .first()
+        .map_or(0, |s| s.wire.as_nanos() * u128::from(BAUD) / 10_000_000_000);
+    let (mean_pct, median_pct) = (mean(&overhead), median(&overhead));
+    let max_pct = overhead.iter().copied().fold(f64::MIN, f64::max);
+    let within = median_pct <= TARGET_PERCENT && mean_pct <= TARGET_PERCENT;
+
+    println!("idcard_read: {reads} full reads (find, select, read) at {BAUD} baud over a pty");
+    println!("  bytes exchanged per read : {bytes_per_read}");
+    println!("  wire time per read       : {:.2} ms", mean(&wire));
+    println!(
+        "  measured per read        : mean {:.2} ms, median {:.2} ms",
+        mean(&measured),
+        median(&measured)
+    );
+    println!(
+        "  host overhead            : mean {mean_pct:.2} %, median {median_pct:.2} %, worst {max_pct:.2} % (target <= {TARGET_PERCENT} %): {}",
+        if within {
+            "within target"
+        } else {
+            "ABOVE TARGET"
+        }
+    );
+    let json = serde_json::json!({
+        "bench": "idcard_read",
+        "baud": BAUD,
+        "reads": reads,
+        "bytes_per_read": bytes_per_read,
+        "wire_ms": mean(&wire),
+        "mean_ms": mean(&measured),
+        "median_ms": median(&measured),
+        "mean_overhead_percent": mean_pct,
+        "median_overhead_percent": median_pct,
+        "max_overhead_percent": max_pct,
+        "target_percent": TARGET_PERCENT,
+        "within_target": within,
+    });
+    println!("{json}");
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("idcard_read: {e}");
+        std::process::exit(1);
+    }
+}
