@@ -316,6 +316,22 @@ fn decode_prints_the_card_of_each_captured_frame() {
 }
 
 #[test]
+fn decode_reads_a_fingerprint_read_reply_without_keeping_the_fingerprint() {
+    let frame = std::fs::read(frames_dir().join("read-resident.bin")).expect("frame");
+    let payload = &frame[10..frame.len() - 1];
+    // The `30 10` shape: text, photo and fingerprint lengths, then the three blocks.
+    let mut with_fp = payload[..4].to_vec();
+    with_fp.extend_from_slice(&[0x04, 0x00]);
+    with_fp.extend_from_slice(&payload[4..]);
+    with_fp.extend_from_slice(&[0x5A; 1024]);
+    let value = json(&succeeded(&decode(
+        &["-", "--json"],
+        Some(&encode_response(Sw3::Success, &with_fp)),
+    )));
+    assert_eq!(value, deck()[0].to_json(false));
+}
+
+#[test]
 fn decode_reads_documented_replies_as_hex() {
     let cases = [
         (
