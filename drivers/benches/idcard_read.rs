@@ -18,7 +18,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use kiosk_drivers::idcard::{ReadOutcome, Reader, ReaderConfig, SerialTransport, Transport};
+use kiosk_drivers::idcard::{
+    ReadOutcome, Reader, ReaderConfig, SerialTransport, Transport, serial_wire_time,
+};
 
 /// The line speed benchmarked: the readers' factory setting.
 const BAUD: u32 = 115_200;
@@ -140,6 +142,7 @@ impl Drop for Sim {
 /// One measured read.
 struct Sample {
     elapsed: Duration,
+    bytes: u64,
     wire: Duration,
 }
 
@@ -147,10 +150,6 @@ impl Sample {
     fn overhead_percent(&self) -> f64 {
         (self.elapsed.as_secs_f64() - self.wire.as_secs_f64()) / self.wire.as_secs_f64() * 100.0
     }
-}
-
-fn wire_time(bytes: u64) -> Duration {
-    Duration::from_nanos(bytes * 10 * 1_000_000_000 / u64::from(BAUD))
 }
 
 fn mean(values: &[f64]) -> f64 {
@@ -215,7 +214,8 @@ fn run() -> Result<(), String> {
         if i >= WARM_UP {
             samples.push(Sample {
                 elapsed,
-                wire: wire_time(exchanged),
+                bytes: exchanged,
+                wire: serial_wire_time(usize::try_from(exchanged).unwrap_or(usize::MAX), BAUD),
             });
         }
     }
@@ -224,15 +224,14 @@ fn run() -> Result<(), String> {
     let measured: Vec<f64> = samples.iter().map(|s| ms(s.elapsed)).collect();
     let wire: Vec<f64> = samples.iter().map(|s| ms(s.wire)).collect();
     let overhead: Vec<f64> = samples.iter().map(Sample::overhead_percent).collect();
-    let bytes_per_read = samples
-        .first()
-        .map_or(0, |s| s.wire.as_nanos() * u128::from(BAUD) / 10_000_000_000);
+    let bytes: Vec<f64> = samples.iter().map(|s| s.bytes as f64).collect();
+    let bytes_per_read = mean(&bytes);
     let (mean_pct, median_pct) = (mean(&overhead), median(&overhead));
     let max_pct = overhead.iter().copied().fold(f64::MIN, f64::max);
     let within = median_pct <= TARGET_PERCENT && mean_pct <= TARGET_PERCENT;
 
     println!("idcard_read: {reads} full reads (find, select, read) at {BAUD} baud over a pty");
-    println!("  bytes exchanged per read : {bytes_per_read}");
+    println!("  bytes exchanged per read : {bytes_per_read:.0}");
     println!("  wire time per read       : {:.2} ms", mean(&wire));
     println!(
         "  measured per read        : mean {:.2} ms, median {:.2} ms",

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use kiosk_drivers::idcard::{
     CardKind, FrameError, IdCard, ReadError, ReadOutcome, Reader, ReaderConfig, SerialTransport,
-    Sw3, TestCard, ValidUntil,
+    Sw3, TestCard, ValidUntil, serial_wire_time,
 };
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -373,7 +373,7 @@ fn paced_replies_take_their_wire_time() {
     assert_eq!(expect_card(reader.try_read()), deck()[0]);
     // Find, select and read: 30 command bytes and 15 + 19 + 1295 reply bytes, 1359 bytes of
     // 10 bits at 115200 baud, ≈ 118 ms. An unpaced simulator answers in about a millisecond.
-    let wire = Duration::from_micros(1359 * 10 * 1_000_000 / 115_200);
+    let wire = serial_wire_time(1359, 115_200);
     assert!(start.elapsed() >= wire, "{:?} < {wire:?}", start.elapsed());
 }
 

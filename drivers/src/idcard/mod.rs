@@ -20,6 +20,8 @@ pub use frame::{
     Command, CommandDecoder, FrameDecoder, FrameError, Response, Sw3, encode_command,
     encode_response,
 };
-pub use reader::{ReadError, ReadOutcome, Reader, ReaderConfig, SerialTransport, Transport};
+pub use reader::{
+    ReadError, ReadOutcome, Reader, ReaderConfig, SerialTransport, Transport, serial_wire_time,
+};
 pub use sim::{SimControl, SimError, SimReader, TestCard, TestCardError};
 pub use usb::{UsbError, UsbReaderAddress, UsbTransport};

@@ -20,7 +20,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use kiosk_drivers::idcard::{SimControl, SimReader, TestCard};
+use kiosk_drivers::idcard::{SimControl, SimReader, TestCard, serial_wire_time};
 use kiosk_drivers::pty::LinkedPty;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -62,13 +62,9 @@ struct WirePace {
 }
 
 impl WirePace {
-    /// How long `bytes` take on the wire at 10 bits a byte (start, 8 data, stop).
+    /// How long `bytes` take on this line.
     fn wire_time(self, bytes: usize) -> Duration {
-        let bits = u128::try_from(bytes)
-            .unwrap_or(u128::MAX)
-            .saturating_mul(10);
-        let nanos = bits.saturating_mul(1_000_000_000) / u128::from(self.baud.max(1));
-        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+        serial_wire_time(bytes, self.baud)
     }
 }
 
@@ -422,22 +418,5 @@ fn write_reply(pty: &LinkedPty, reply: &[u8]) {
                 return;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wire_time_counts_ten_bits_a_byte() {
-        let pace = WirePace { baud: 115_200 };
-        // The documented floor of a read: 1295 bytes ≈ 112 ms.
-        assert_eq!(pace.wire_time(1295), Duration::from_nanos(112_413_194));
-        assert_eq!(pace.wire_time(0), Duration::ZERO);
-        assert_eq!(
-            WirePace { baud: 9600 }.wire_time(96),
-            Duration::from_millis(100)
-        );
     }
 }
