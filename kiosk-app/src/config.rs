@@ -275,6 +275,18 @@ paper_dots = 384
     }
 
     #[test]
+    fn the_shipped_example_is_valid_and_matches_the_defaults() {
+        let config = parse(include_str!("../kiosk.example.toml")).expect("example parses");
+        assert_eq!(config.platform.timeout_secs, default_timeout());
+        assert_eq!(config.session.idle_warning_secs, default_idle());
+        assert_eq!(config.session.warning_grace_secs, default_grace());
+        assert_eq!(
+            config.printer.as_ref().map(|p| p.paper_dots),
+            Some(default_paper())
+        );
+    }
+
+    #[test]
     fn a_typo_is_reported_with_its_line_not_defaulted() {
         let err = parse(&GOOD.replace("paper_dots", "papr_dots")).expect_err("typo");
         let text = err.to_string();

@@ -4,6 +4,7 @@
 //! talks to the real platform and devices. Each is stopped when its handle drops.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -28,7 +29,17 @@ impl Peer {
         args: &[&str],
         ready_marker: &str,
     ) -> anyhow::Result<(Self, String)> {
-        let mut child = Command::new(program)
+        let mut command = Command::new(program);
+        // SAFETY: the closure runs in the forked child before exec and only makes one
+        // async-signal-safe system call (prctl).
+        unsafe {
+            command.pre_exec(|| {
+                // If the kiosk dies without cleaning up (SIGKILL, a crash), its peers go too.
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+                    .map_err(std::io::Error::from)
+            });
+        }
+        let mut child = command
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -104,6 +115,17 @@ impl Peer {
 
 impl Drop for Peer {
     fn drop(&mut self) {
+        // Simulators stop cleanly on `quit` (removing their device links); others get SIGTERM.
+        if let Some(stdin) = self.stdin.as_mut()
+            && writeln!(stdin, "quit").and_then(|()| stdin.flush()).is_ok()
+        {
+            for _ in 0..50 {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.child.id() as i32),
             nix::sys::signal::Signal::SIGTERM,

@@ -101,9 +101,17 @@ mod tests {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }
         let en = application_receipt(&content(Language::En))
-            .lines(PaperWidth::Dots384)
+            .lines(PaperWidth::Dots576)
             .expect("lays out")
             .join("\n");
-        assert!(en.contains("Application Receipt"), "{en}");
+        assert!(
+            en.contains("Application Receipt") && en.contains("3207**********1234"),
+            "{en}"
+        );
+        // On 58 mm paper the double-size title wraps rather than being cut off.
+        let narrow = application_receipt(&content(Language::En))
+            .lines(PaperWidth::Dots384)
+            .expect("lays out");
+        assert_eq!(&narrow[..2], ["Application", "Receipt"]);
     }
 }

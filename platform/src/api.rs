@@ -240,13 +240,7 @@ pub async fn submit_application(
         })?
         .to_owned();
     validate_idempotency_key(&key).map_err(|e| Failure(StatusCode::BAD_REQUEST, e))?;
-    let request: ApplicationRequest = serde_json::from_slice(&body).map_err(|e| {
-        Failure::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_body",
-            format!("the body is not a valid application: {e}"),
-        )
-    })?;
+    let request: ApplicationRequest = parse_body(&body, "application")?;
     request
         .validate()
         .map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
@@ -309,19 +303,24 @@ pub async fn rate(
     let body = body.map_err(|rejection| {
         Failure::new(rejection.status(), "body_rejected", rejection.body_text())
     })?;
-    let rating: RatingRequest = serde_json::from_slice(&body).map_err(|e| {
-        Failure::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_body",
-            format!("the body is not a valid rating: {e}"),
-        )
-    })?;
+    let rating: RatingRequest = parse_body(&body, "rating")?;
     rating
         .validate()
         .map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
     let store = state.store.clone();
     blocking(move || store.rate(&rating)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Parses a JSON body, answering 400 with the parser's reason when it is not a `what`.
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Failure> {
+    serde_json::from_slice(body).map_err(|e| {
+        Failure::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            format!("the body is not a valid {what}: {e}"),
+        )
+    })
 }
 
 async fn openapi_json() -> Response {

@@ -28,7 +28,7 @@ impl FromStr for DbUrl {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.split_once("://") {
-            Some(("sqlite", path)) if path.is_empty() => Err(DbUrlError::MissingPath(s.to_owned())),
+            Some(("sqlite", "")) => Err(DbUrlError::MissingPath(s.to_owned())),
             Some(("sqlite", path)) => Ok(DbUrl::Sqlite(PathBuf::from(path))),
             _ => Err(DbUrlError::UnsupportedScheme(s.to_owned())),
         }

@@ -297,7 +297,7 @@ impl Store {
     pub fn rate(&self, rating: &RatingRequest) -> Result<(), StoreError> {
         let reason = rating
             .reason
-            .map(|r| serde_json::to_value(r))
+            .map(serde_json::to_value)
             .transpose()?
             .and_then(|v| v.as_str().map(str::to_owned));
         let mut conn = self.lock();

@@ -507,14 +507,7 @@ impl Session {
             (Action::Apply, Screen::Guide { matter })
                 if catalog.matter(&matter).is_some_and(|m| m.kiosk_application) =>
             {
-                self.enter(
-                    Screen::Identify {
-                        matter,
-                        prompt: IdentifyPrompt::PlaceCard,
-                    },
-                    now,
-                    out,
-                );
+                self.ask_for_card(matter, now, out);
             }
             (Action::ConfirmApplicant, Screen::Confirm { matter }) => {
                 self.submit_new(matter, now, out)
@@ -633,16 +626,14 @@ impl Session {
         self.screen = Screen::Identify { matter, prompt };
     }
 
+    fn ask_for_card(&mut self, matter: MatterId, now: Instant, out: &mut Vec<Command>) {
+        let prompt = IdentifyPrompt::PlaceCard;
+        self.enter(Screen::Identify { matter, prompt }, now, out);
+    }
+
     fn submit_new(&mut self, matter: MatterId, now: Instant, out: &mut Vec<Command>) {
         let Some(who) = &self.identity else {
-            self.enter(
-                Screen::Identify {
-                    matter,
-                    prompt: IdentifyPrompt::PlaceCard,
-                },
-                now,
-                out,
-            );
+            self.ask_for_card(matter, now, out);
             return;
         };
         let request = ApplicationRequest {

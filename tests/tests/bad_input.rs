@@ -1,0 +1,138 @@
+//! Bad input to the binaries: a clear one-line error naming what is wrong, a non-zero exit,
+//! nothing half-written.
+
+use kiosk_tests::run;
+
+/// Runs a program that must fail; returns its single error line.
+fn one_line_failure(program: &str, args: &[&str]) -> String {
+    let output = run(program, args, &[("RUST_LOG", "off")]).expect("runs");
+    assert!(!output.status.success(), "{program} {args:?} succeeded");
+    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+    assert_eq!(stderr.lines().count(), 1, "not one line:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+#[test]
+fn an_unreachable_platform_is_named() {
+    let err = one_line_failure(
+        "kiosk",
+        &[
+            "demo",
+            "--headless",
+            "/tmp/unused-shots",
+            "--platform",
+            "http://127.0.0.1:9",
+        ],
+    );
+    assert!(
+        err.contains("http://127.0.0.1:9") && err.contains("cannot be reached"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_idempotency_key_is_refused_before_anything_starts() {
+    let err = one_line_failure(
+        "kiosk",
+        &[
+            "demo",
+            "--headless",
+            "/tmp/unused-shots",
+            "--idempotency-key",
+            "a b",
+        ],
+    );
+    assert!(err.contains("--idempotency-key"), "{err}");
+}
+
+#[test]
+fn config_errors_name_the_file_and_the_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("missing.toml");
+    let err = one_line_failure("kiosk", &["run", "--config", &missing.to_string_lossy()]);
+    assert!(
+        err.contains("cannot read") && err.contains("missing.toml"),
+        "{err}"
+    );
+
+    let typo = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &typo,
+        "terminal_id = \"LYG-1\"\n[platform]\nurl = \"http://127.0.0.1:8080\"\nurll = \"x\"\n",
+    )
+    .expect("write");
+    let err = one_line_failure("kiosk", &["run", "--config", &typo.to_string_lossy()]);
+    assert!(
+        err.contains("kiosk.toml") && err.contains("urll") && err.contains("line 4"),
+        "{err}"
+    );
+
+    std::fs::write(
+        &typo,
+        "terminal_id = \"LYG-1\"\n[platform]\nurl = \"ftp://x\"\n",
+    )
+    .expect("write");
+    let err = one_line_failure("kiosk", &["run", "--config", &typo.to_string_lossy()]);
+    assert!(err.contains("platform.url"), "{err}");
+}
+
+#[test]
+fn a_corrupt_platform_database_is_reported_and_left_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("platform.db");
+    let junk = b"SQLite format 2\0 but not really".repeat(40);
+    std::fs::write(&db, &junk).expect("write");
+    let url = format!("sqlite://{}", db.display());
+    let err = one_line_failure(
+        "kiosk-platform",
+        &["serve", "--listen", "127.0.0.1:0", "--db", &url],
+    );
+    assert!(
+        err.contains("platform.db") && err.contains("not a usable platform database"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&db).expect("read"),
+        junk,
+        "the damaged file must not be touched"
+    );
+}
+
+#[test]
+fn platform_arguments_are_checked() {
+    let output = run(
+        "kiosk-platform",
+        &["serve", "--db", "postgres://db/kiosk"],
+        &[],
+    )
+    .expect("runs");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("use sqlite://PATH"));
+
+    let err = one_line_failure(
+        "kiosk-platform",
+        &["migrate", "--db", "sqlite:///no/such/folder/p.db"],
+    );
+    assert!(
+        err.contains("/no/such/folder") && err.contains("does not exist"),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let catalog = dir.path().join("catalog.json");
+    std::fs::write(
+        &catalog,
+        r#"{"version": "", "themes": [], "departments": [], "matters": []}"#,
+    )
+    .expect("write");
+    let db = format!("sqlite://{}", dir.path().join("p.db").display());
+    let err = one_line_failure(
+        "kiosk-platform",
+        &["catalog", "import", &catalog.to_string_lossy(), "--db", &db],
+    );
+    assert!(
+        err.contains("cannot be published") && err.contains("version is empty"),
+        "{err}"
+    );
+}
