@@ -4,12 +4,13 @@
 //! `cargo test -p kiosk-app` builds `kiosk` but not the drivers' `kiosk-sim`; run
 //! `cargo build --workspace --bins` first (the tests say so when it is missing).
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use kiosk_app::peers::{Peer, sibling_program};
 use kiosk_drivers::idcard::frame::checksum;
 use kiosk_drivers::idcard::{IdCard, Sw3, TestCard, encode_response};
 use serde_json::Value;
@@ -20,16 +21,14 @@ fn kiosk() -> Command {
     command
 }
 
-/// `kiosk-sim` from the drivers package, which Cargo builds next to `kiosk`.
+/// `kiosk-sim` from the drivers package, which Cargo builds next to `kiosk` when asked to.
 fn kiosk_sim() -> PathBuf {
-    let path = Path::new(env!("CARGO_BIN_EXE_kiosk")).with_file_name("kiosk-sim");
-    assert!(
-        path.exists(),
-        "{} is missing: this test drives the simulated reader; run \
-         `cargo build --workspace --bins` first",
-        path.display()
-    );
-    path
+    sibling_program("kiosk-sim").unwrap_or_else(|e| {
+        panic!(
+            "{e:#}; this test drives the simulated reader: run `cargo build --workspace --bins` \
+             first"
+        )
+    })
 }
 
 fn scratch_dir() -> PathBuf {
@@ -49,11 +48,11 @@ fn deck() -> Vec<IdCard> {
         .collect()
 }
 
-/// A running `kiosk-sim idcard`, driven through its stdin.
+/// A running `kiosk-sim idcard` (the demo's own [`Peer`] handle) and its pty's link.
 struct Sim {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    /// `None` only while dropping: the simulator quits (removing its link) before its
+    /// folder goes.
+    peer: Option<Peer>,
     dir: PathBuf,
     link: PathBuf,
 }
@@ -62,36 +61,27 @@ impl Sim {
     fn start() -> Sim {
         let dir = scratch_dir();
         let link = dir.join("idcard");
-        let mut child = Command::new(kiosk_sim())
-            .arg("idcard")
-            .arg("--link")
-            .arg(&link)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn kiosk-sim");
-        let stdin = child.stdin.take().expect("stdin");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut ready = String::new();
-        stdout.read_line(&mut ready).expect("ready line");
-        assert!(ready.starts_with("idcard reader ready"), "{ready}");
+        let link_arg = link.to_str().expect("utf-8 path");
+        let (peer, _) = Peer::start(
+            "simulated ID-card reader",
+            &kiosk_sim(),
+            &["idcard", "--link", link_arg],
+            "idcard reader ready",
+        )
+        .expect("start kiosk-sim idcard");
         Sim {
-            child,
-            stdin,
-            stdout,
+            peer: Some(peer),
             dir,
             link,
         }
     }
 
     fn ok(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").expect("send control");
-        self.stdin.flush().expect("flush control");
-        let mut answer = String::new();
-        self.stdout.read_line(&mut answer).expect("control answer");
-        assert_eq!(answer.trim_end(), "ok", "control `{line}`");
+        self.peer
+            .as_mut()
+            .expect("running")
+            .control(line)
+            .unwrap_or_else(|e| panic!("control `{line}`: {e:#}"));
     }
 
     /// `kiosk device idcard read --port <link> --timeout <secs>` plus `extra`.
@@ -108,16 +98,7 @@ impl Sim {
 
 impl Drop for Sim {
     fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        drop(self.peer.take());
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
