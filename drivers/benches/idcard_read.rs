@@ -11,13 +11,15 @@
 //! or fewer than the default 40). It prints a summary and, last, one JSON line on stdout.
 //! It measures, it does not judge: the exit status is 0 whether or not the target is met.
 
-use std::io::{self, BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+#[path = "../tests/common/idcard_sim.rs"]
+mod idcard_sim;
+
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use idcard_sim::Sim;
 use kiosk_drivers::idcard::{
     ReadOutcome, Reader, ReaderConfig, SerialTransport, Transport, serial_wire_time,
 };
@@ -60,83 +62,6 @@ impl<T: Transport> Transport for Counting<T> {
 
     fn discard_input(&mut self) -> io::Result<()> {
         self.inner.discard_input()
-    }
-}
-
-/// The paced simulator, driven through its stdin.
-struct Sim {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    dir: PathBuf,
-    link: PathBuf,
-}
-
-impl Sim {
-    fn start() -> Result<Sim, String> {
-        let dir = std::env::temp_dir().join(format!("kiosk-bench-idcard-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| format!("scratch dir: {e}"))?;
-        let link = dir.join("idcard");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
-            .arg("idcard")
-            .arg("--link")
-            .arg(&link)
-            .args(["--pace-baud", &BAUD.to_string()])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start kiosk-sim: {e}"))?;
-        let stdin = child.stdin.take().ok_or("kiosk-sim has no stdin")?;
-        let stdout = child.stdout.take().ok_or("kiosk-sim has no stdout")?;
-        let mut sim = Sim {
-            child,
-            stdin,
-            stdout: BufReader::new(stdout),
-            dir,
-            link,
-        };
-        let ready = sim.line()?;
-        if !ready.starts_with("idcard reader ready") {
-            return Err(format!("unexpected first line from kiosk-sim: {ready}"));
-        }
-        Ok(sim)
-    }
-
-    fn line(&mut self) -> Result<String, String> {
-        let mut line = String::new();
-        self.stdout
-            .read_line(&mut line)
-            .map_err(|e| format!("kiosk-sim output: {e}"))?;
-        Ok(line.trim_end().to_owned())
-    }
-
-    fn control(&mut self, command: &str) -> Result<(), String> {
-        writeln!(self.stdin, "{command}")
-            .and_then(|()| self.stdin.flush())
-            .map_err(|e| format!("kiosk-sim control: {e}"))?;
-        match self.line()?.as_str() {
-            "ok" => Ok(()),
-            other => Err(format!("kiosk-sim answered `{other}` to `{command}`")),
-        }
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -203,14 +128,9 @@ fn reads_wanted() -> Result<usize, String> {
 
 fn run() -> Result<(), String> {
     let reads = reads_wanted()?;
-    let mut sim = Sim::start()?;
+    let mut sim = Sim::start_with(|_| vec!["--pace-baud".into(), BAUD.to_string()]);
     let bytes = Arc::new(AtomicU64::new(0));
-    let link = sim
-        .link
-        .to_str()
-        .ok_or("the pty path is not UTF-8")?
-        .to_owned();
-    let transport = SerialTransport::open(&link, BAUD).map_err(|e| e.to_string())?;
+    let transport = SerialTransport::open(sim.link(), BAUD).map_err(|e| e.to_string())?;
     let counted = Counting {
         inner: transport,
         bytes: Arc::clone(&bytes),
@@ -219,7 +139,7 @@ fn run() -> Result<(), String> {
 
     let mut samples = Vec::with_capacity(reads);
     for i in 0..WARM_UP + reads {
-        sim.control(&format!("place {}", i % DECK_LEN))?;
+        sim.ok(&format!("place {}", i % DECK_LEN));
         let before = bytes.load(Ordering::Relaxed);
         let cpu_before = process_cpu_time()?;
         let start = Instant::now();
@@ -232,7 +152,7 @@ fn run() -> Result<(), String> {
             Ok(other) => return Err(format!("read {i}: expected a card, got {other:?}")),
             Err(e) => return Err(format!("read {i}: {e}")),
         }
-        sim.control("lift")?;
+        sim.ok("lift");
         if i >= WARM_UP {
             samples.push(Sample {
                 elapsed,
