@@ -349,7 +349,8 @@ impl UsbTransport {
                 self.queue_reads(Some(buffer));
                 Ok(true)
             }
-            // Cancelled transfers only come from a timed-out write or a drop; retry quietly.
+            // Only `cancel_all` cancels IN transfers, and only `drop` calls it; should one
+            // be cancelled anyway, it carried nothing and the queue is simply topped up.
             Err(TransferError::Cancelled) => {
                 self.queue_reads(Some(buffer));
                 Ok(true)
@@ -407,7 +408,8 @@ impl Transport for UsbTransport {
             .commands
             .transfer_blocking(Buffer::from(bytes.to_vec()), WRITE_TIMEOUT);
         match completion.status {
-            Ok(()) if completion.buffer.len() == bytes.len() => Ok(()),
+            // An OUT buffer keeps the length submitted; what went out is `actual_len`.
+            Ok(()) if completion.actual_len == bytes.len() => Ok(()),
             Ok(()) => Err(io::Error::new(
                 io::ErrorKind::WriteZero,
                 "the USB card reader accepted only part of the command",
