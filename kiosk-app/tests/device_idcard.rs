@@ -332,6 +332,10 @@ fn decode_reads_documented_replies_as_hex() {
         let out = succeeded(&decode_file(name, &["--hex"]));
         assert_eq!(out.trim_end(), expected, "{name}");
     }
+    assert_eq!(
+        failure_line(&decode_file("find-ok.hex", &[])),
+        "kiosk: no reader reply found: the input looks like hex text; decode it with --hex"
+    );
     let value = json(&succeeded(&decode_file(
         "find-ok.hex",
         &["--hex", "--json"],

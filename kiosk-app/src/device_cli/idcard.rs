@@ -136,7 +136,13 @@ fn decode(args: &DecodeArgs) -> anyhow::Result<()> {
     } else {
         raw
     };
-    let replies = split_replies(&bytes)?;
+    let replies = match split_replies(&bytes) {
+        // Hex text read as binary has no preamble: say what will work.
+        Err(DecodeError::NoFrame) if !args.hex && looks_like_hex(&bytes) => {
+            return Err(DecodeError::HexWithoutFlag.into());
+        }
+        other => other?,
+    };
     let today = today();
     let several = replies.len() > 1;
     for (index, reply) in replies.iter().enumerate() {
@@ -200,6 +206,9 @@ pub enum DecodeError {
     /// Not even a preamble: probably not a reader capture at all.
     #[error("no reader reply found: the input holds no AA AA AA 96 69 preamble")]
     NoFrame,
+    /// Hex text given without `--hex`.
+    #[error("no reader reply found: the input looks like hex text; decode it with --hex")]
+    HexWithoutFlag,
     /// A frame failed its checksum or its length bounds.
     #[error("invalid frame: {0}")]
     Frame(FrameError),
@@ -269,6 +278,11 @@ pub fn parse_hex(text: &[u8]) -> Result<Zeroizing<Vec<u8>>, HexError> {
         return Err(HexError::OddDigits);
     }
     Ok(bytes)
+}
+
+/// Whether `bytes` would decode as `--hex` input into something holding a preamble.
+fn looks_like_hex(bytes: &[u8]) -> bool {
+    parse_hex(bytes).is_ok_and(|b| b.windows(PREAMBLE.len()).any(|w| w == PREAMBLE))
 }
 
 /// Every reply frame in `bytes`, in order; bytes before the first preamble are ignored, as
