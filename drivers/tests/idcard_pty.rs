@@ -1,129 +1,21 @@
 //! The real ID-card driver (`SerialTransport` + `Reader`) against the real `kiosk-sim idcard`
 //! binary over a real pty: every card type, every SW3 code and every injectable fault.
 
+#[path = "common/idcard_sim.rs"]
+mod idcard_sim;
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use idcard_sim::{Sim, scratch_dir};
 
 use kiosk_drivers::idcard::{
     CardKind, FrameError, IdCard, ReadError, ReadOutcome, Reader, ReaderConfig, SerialTransport,
-    Sw3, TestCard, ValidUntil,
+    Sw3, TestCard, ValidUntil, serial_wire_time,
 };
-
-static NEXT: AtomicUsize = AtomicUsize::new(0);
-
-fn scratch_dir() -> PathBuf {
-    let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("kiosk-idcard-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-/// A running `kiosk-sim idcard`, driven through its stdin.
-struct Sim {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
-    dir: PathBuf,
-    link: PathBuf,
-}
-
-impl Sim {
-    fn start() -> Sim {
-        Sim::start_with(|_| Vec::new())
-    }
-
-    /// Starts the simulator; `extra` gets the scratch dir and returns more arguments.
-    fn start_with(extra: impl FnOnce(&Path) -> Vec<String>) -> Sim {
-        let dir = scratch_dir();
-        let link = dir.join("idcard");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
-            .arg("idcard")
-            .arg("--link")
-            .arg(&link)
-            .args(extra(&dir))
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn kiosk-sim");
-        let stdin = child.stdin.take();
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut ready = String::new();
-        stdout.read_line(&mut ready).expect("ready line");
-        assert_eq!(
-            ready.trim_end(),
-            format!("idcard reader ready at {}", link.display())
-        );
-        Sim {
-            child,
-            stdin,
-            stdout,
-            dir,
-            link,
-        }
-    }
-
-    fn control(&mut self, line: &str) -> String {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        writeln!(stdin, "{line}").expect("send control");
-        stdin.flush().expect("flush control");
-        let mut answer = String::new();
-        self.stdout.read_line(&mut answer).expect("control answer");
-        answer.trim_end().to_owned()
-    }
-
-    fn ok(&mut self, line: &str) {
-        assert_eq!(self.control(line), "ok", "control `{line}`");
-    }
-
-    fn link(&self) -> &str {
-        self.link.to_str().expect("utf-8 path")
-    }
-
-    fn open(&self, config: ReaderConfig) -> Result<Reader<SerialTransport>, ReadError> {
-        let transport = SerialTransport::open(self.link(), SerialTransport::DEFAULT_BAUD)?;
-        Reader::open(transport, config)
-    }
-
-    fn reader(&self, config: ReaderConfig) -> Reader<SerialTransport> {
-        self.open(config).expect("open reader")
-    }
-
-    fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "simulator did not exit");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        if let Some(mut stdin) = self.stdin.take() {
-            let _ = writeln!(stdin, "quit");
-        }
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// Short enough to keep the timeout cases quick, long enough for a loaded CI machine.
 fn quick(retries: u32) -> ReaderConfig {
@@ -362,6 +254,19 @@ fn fault_slow_reader() {
         start.elapsed() >= Duration::from_millis(3 * 400),
         "three replies, each delayed"
     );
+}
+
+#[test]
+fn paced_replies_take_their_wire_time() {
+    let mut sim = Sim::start_with(|_| vec!["--pace-baud".into(), "115200".into()]);
+    let mut reader = sim.reader(quick(0));
+    sim.ok("place 0");
+    let start = Instant::now();
+    assert_eq!(expect_card(reader.try_read()), deck()[0]);
+    // Find, select and read: 30 command bytes and 15 + 19 + 1295 reply bytes, 1359 bytes of
+    // 10 bits at 115200 baud, ≈ 118 ms. An unpaced simulator answers in about a millisecond.
+    let wire = serial_wire_time(1359, 115_200);
+    assert!(start.elapsed() >= wire, "{:?} < {wire:?}", start.elapsed());
 }
 
 #[test]

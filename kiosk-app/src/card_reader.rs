@@ -117,7 +117,7 @@ fn poll_loop(
 }
 
 /// Today's date in China Standard Time (card validity is stated in it).
-fn today() -> time::Date {
+pub(crate) fn today() -> time::Date {
     OffsetDateTime::now_utc().to_offset(offset!(+8)).date()
 }
 

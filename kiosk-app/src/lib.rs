@@ -3,11 +3,13 @@
 //! [`session`] is the pure citizen-session state machine; everything else in this crate is the
 //! edge that feeds it events and carries out its commands: [`runtime`] drives it, [`display`]
 //! and [`window`] show it, [`card_reader`] and [`receipt`] reach the devices, [`platform_link`]
-//! the platform, and [`demo`] stages it all on simulated devices.
+//! the platform, and [`demo`] stages it all on simulated devices; [`device_cli`] is the
+//! technician's `kiosk device …` access to one device at a time.
 
 pub mod card_reader;
 pub mod config;
 pub mod demo;
+pub mod device_cli;
 pub mod display;
 pub mod peers;
 pub mod platform_link;

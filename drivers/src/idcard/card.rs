@@ -726,26 +726,41 @@ pub enum IdCard {
 }
 
 impl IdCard {
-    /// Parses the payload of a `30 01` reply (after `SW3`): text length (BE u16), photo length
-    /// (BE u16), text, photo.
+    /// Parses the payload of a read reply (after `SW3`). A `30 01` reply is text length (BE
+    /// u16), photo length (BE u16), text, photo. A `30 10` reply has a third length, the
+    /// fingerprint block's, before the text, and the fingerprint after the photo: it is
+    /// accepted too (a capture from a reader set up for fingerprints decodes), and the
+    /// fingerprint is dropped unread: the kiosk has no use for it and must not hold it.
+    ///
+    /// The two shapes cannot be confused: a `30 10` reply is always at least two bytes longer
+    /// than the `30 01` reading of its header allows.
     pub fn from_read_reply(data: &[u8]) -> Result<IdCard, CardError> {
-        if data.len() < 4 {
+        let length = |at: usize| {
+            data.get(at..at + 2)
+                .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        };
+        let (Some(text_len), Some(photo_len)) = (length(0), length(2)) else {
             return Err(CardError::ReplyTooShort(data.len()));
-        }
-        let text_len = usize::from(u16::from_be_bytes([data[0], data[1]]));
-        let photo_len = usize::from(u16::from_be_bytes([data[2], data[3]]));
+        };
         let rest = &data[4..];
-        if rest.len() != text_len + photo_len {
+        let (text, photo) = if rest.len() == text_len + photo_len {
+            (&rest[..text_len], &rest[text_len..])
+        } else if let Some(fingerprint_len) =
+            length(4).filter(|&f| data.len() - 6 == text_len + photo_len + f)
+        {
+            let blocks = &data[6..data.len() - fingerprint_len];
+            (&blocks[..text_len], &blocks[text_len..])
+        } else {
             return Err(CardError::ReplyLengthMismatch {
                 text: text_len,
                 photo: photo_len,
                 actual: rest.len(),
             });
-        }
-        let text: &[u8; TEXT_LEN] = rest[..text_len]
+        };
+        let text: &[u8; TEXT_LEN] = text
             .try_into()
             .map_err(|_| CardError::TextLength(text_len))?;
-        IdCard::from_text(text, &rest[text_len..])
+        IdCard::from_text(text, photo)
     }
 
     /// Parses a text block and keeps `photo` as the opaque photo.
@@ -1474,6 +1489,28 @@ mod tests {
             IdCard::from_text(&text, &PHOTO).map(|c| c.kind()),
             Ok(CardKind::Resident)
         );
+    }
+
+    #[test]
+    fn fingerprint_read_replies_parse_and_drop_the_fingerprint() {
+        let card = resident_spec().build().expect("valid");
+        let plain = card.encode_read_reply();
+        let fingerprint = [0x5A; 1024];
+        let mut with_fp = plain[..4].to_vec();
+        with_fp.extend_from_slice(&(fingerprint.len() as u16).to_be_bytes());
+        with_fp.extend_from_slice(&plain[4..]);
+        with_fp.extend_from_slice(&fingerprint);
+        assert_eq!(IdCard::from_read_reply(&with_fp), Ok(card.clone()));
+        // An empty fingerprint block, as readers send for cards without one.
+        let mut empty_fp = plain[..4].to_vec();
+        empty_fp.extend_from_slice(&[0, 0]);
+        empty_fp.extend_from_slice(&plain[4..]);
+        assert_eq!(IdCard::from_read_reply(&empty_fp), Ok(card));
+        // One byte short of either shape.
+        assert!(matches!(
+            IdCard::from_read_reply(&with_fp[..with_fp.len() - 1]),
+            Err(CardError::ReplyLengthMismatch { .. })
+        ));
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! - [`frame`]: the sans-IO frame codec, used by the driver and by the simulator;
 //! - [`card`]: the card data, its validation and its redacting, self-wiping types;
 //! - [`reader`]: the driver, one find → select → read attempt at a time over a [`Transport`];
-//! - [`sim`]: the simulated reader that `kiosk-sim idcard` serves on a pty.
+//! - [`sim`]: the simulated reader that `kiosk-sim idcard` serves on a pty;
+//! - [`usb`]: the transport for readers on USB bulk endpoints (the serial one is in [`reader`]).
 
 pub mod card;
 pub mod frame;
 pub mod reader;
 pub mod sim;
+pub mod usb;
 
 pub use card::{
     CardError, CardKind, ForeignerCard, IdCard, IdNumber, IdNumberError, Nation, PermitCard,
@@ -18,5 +20,8 @@ pub use frame::{
     Command, CommandDecoder, FrameDecoder, FrameError, Response, Sw3, encode_command,
     encode_response,
 };
-pub use reader::{ReadError, ReadOutcome, Reader, ReaderConfig, SerialTransport, Transport};
+pub use reader::{
+    ReadError, ReadOutcome, Reader, ReaderConfig, SerialTransport, Transport, serial_wire_time,
+};
 pub use sim::{SimControl, SimError, SimReader, TestCard, TestCardError};
+pub use usb::{UsbError, UsbReaderAddress, UsbTransport};

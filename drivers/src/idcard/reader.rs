@@ -33,6 +33,17 @@ pub trait Transport: Send {
 /// How long a write may block before the link is considered stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// How long `bytes` take on a serial line at `baud`, 8N1 (10 bits a byte: start, 8 data,
+/// stop): the physical floor under any exchange with a reader, which the simulator's paced
+/// mode reproduces and the read benchmark measures against.
+pub fn serial_wire_time(bytes: usize, baud: u32) -> Duration {
+    let bits = u128::try_from(bytes)
+        .unwrap_or(u128::MAX)
+        .saturating_mul(10);
+    let nanos = bits.saturating_mul(1_000_000_000) / u128::from(baud.max(1));
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
 /// A reader on a serial port (a USB-serial adapter, a UART, or a simulator's pty).
 pub struct SerialTransport {
     port: Box<dyn SerialPort>,
@@ -541,6 +552,17 @@ mod tests {
     fn sam_id_is_returned() {
         let mut r = reader();
         assert_eq!(r.sam_id().expect("sam id").len(), 16);
+    }
+
+    #[test]
+    fn wire_time_counts_ten_bits_a_byte() {
+        // The documented floor of a read: 1295 bytes ≈ 112 ms at 115200 baud.
+        assert_eq!(
+            serial_wire_time(1295, 115_200),
+            Duration::from_nanos(112_413_194)
+        );
+        assert_eq!(serial_wire_time(0, 115_200), Duration::ZERO);
+        assert_eq!(serial_wire_time(96, 9600), Duration::from_millis(100));
     }
 
     #[test]

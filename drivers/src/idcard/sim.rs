@@ -663,6 +663,10 @@ mod tests {
         let reply = ask(&mut sim, Command::ReadTextPhotoFingerprint).expect("valid");
         assert_eq!(&reply.data[..6], &[0x01, 0x00, 0x04, 0x00, 0x00, 0x00]);
         assert_eq!(reply.data.len(), 6 + 256 + 1024);
+        assert_eq!(
+            IdCard::from_read_reply(&reply.data).as_ref(),
+            Ok(&sim.deck()[1])
+        );
     }
 
     #[test]

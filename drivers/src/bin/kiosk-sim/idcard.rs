@@ -17,10 +17,10 @@ use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use kiosk_drivers::idcard::{SimControl, SimReader, TestCard};
+use kiosk_drivers::idcard::{SimControl, SimReader, TestCard, serial_wire_time};
 use kiosk_drivers::pty::LinkedPty;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -42,6 +42,30 @@ pub struct Args {
     /// A Unix socket to accept control commands on, besides stdin.
     #[arg(long)]
     control: Option<PathBuf>,
+    /// Answer at the pace of a real serial line at this baud rate (8N1: 10 bits a byte):
+    /// each reply starts once the command would have finished arriving and trickles out in
+    /// small chunks, its last byte due when it would arrive on the wire. Without it replies
+    /// are instant, which is what functional tests want; with it, timings are realistic.
+    #[arg(long, value_name = "BAUD", value_parser = clap::value_parser!(u32).range(50..))]
+    pace_baud: Option<u32>,
+}
+
+/// Bytes written at once when pacing: 16 bytes are 1.4 ms at 115200 baud, fine-grained
+/// enough that the driver sees a reply arrive as from a UART, coarse enough that the sleeps
+/// between chunks stay well above the scheduler's timer slack.
+const PACE_CHUNK: usize = 16;
+
+/// A serial line's timing, for `--pace-baud`.
+#[derive(Debug, Clone, Copy)]
+struct WirePace {
+    baud: u32,
+}
+
+impl WirePace {
+    /// How long `bytes` take on this line.
+    fn wire_time(self, bytes: usize) -> Duration {
+        serial_wire_time(bytes, self.baud)
+    }
 }
 
 /// A control line on its way to the serving thread, with where to send the answer.
@@ -120,6 +144,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         sim,
         pty: Some(pty),
         link: args.link.clone(),
+        pace: args.pace_baud.map(|baud| WirePace { baud }),
     };
     let result = server.serve(&wake_rx, &rx, args.control.as_deref());
     if let Some(path) = &args.control {
@@ -222,6 +247,8 @@ struct Server {
     sim: SimReader,
     pty: Option<LinkedPty>,
     link: PathBuf,
+    /// `--pace-baud`: replies at a real line's speed instead of at once.
+    pace: Option<WirePace>,
 }
 
 impl Server {
@@ -280,13 +307,22 @@ impl Server {
                     return;
                 }
             };
+            // On a real line the command's bytes take time to arrive, and the reader can only
+            // answer after the last one: the paced reply starts from then.
+            let received = Instant::now();
             let mut reply = self.sim.feed(&buf[..n]);
             if !reply.is_empty() {
                 let delay = self.sim.reply_delay();
                 if !delay.is_zero() {
                     std::thread::sleep(delay);
                 }
-                write_reply(pty, &reply);
+                match self.pace {
+                    None => write_reply(pty, &reply),
+                    Some(pace) => {
+                        let start = (received + pace.wire_time(n)).max(Instant::now());
+                        write_paced(pty, &reply, pace, start);
+                    }
+                }
             }
             reply.zeroize();
         }
@@ -342,6 +378,22 @@ impl Server {
             Ok(()) => "ok".to_owned(),
             Err(e) => format!("error: {e}"),
         }
+    }
+}
+
+/// Writes a reply as a serial line at `pace` delivers it from `start`: chunk by chunk, each
+/// chunk released when its last byte would have arrived. Deadlines are absolute, so a late
+/// wake-up delays one chunk and never the rest of the reply.
+fn write_paced(pty: &LinkedPty, reply: &[u8], pace: WirePace, start: Instant) {
+    let mut sent = 0;
+    for chunk in reply.chunks(PACE_CHUNK) {
+        sent += chunk.len();
+        let due = start + pace.wire_time(sent);
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        write_reply(pty, chunk);
     }
 }
 
