@@ -10,7 +10,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
 use kiosk_drivers::idcard::{
-    CardKind, IdCard, ReadError, ReadOutcome, Reader, ReaderConfig, SerialTransport,
+    CardKind, IdCard, ReadError, ReadOutcome, Reader, ReaderConfig, SerialTransport, Transport,
+    UsbReaderAddress, UsbTransport,
 };
 use time::OffsetDateTime;
 use time::macros::offset;
@@ -33,27 +34,57 @@ impl ReaderSwitch {
 }
 
 /// Starts the polling thread for the reader at `port`; events go to `report`.
-pub fn spawn(
-    port: PathBuf,
-    baud: u32,
-    report: impl Fn(CardEvent) + Send + 'static,
-) -> ReaderSwitch {
+/// Where the reader is attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReaderPort {
+    /// A serial port (or USB-serial adapter), e.g. `/dev/ttyUSB0`.
+    Serial {
+        /// Device path.
+        path: PathBuf,
+        /// Baud rate (115200 for most readers).
+        baud: u32,
+    },
+    /// A USB bulk reader.
+    Usb(UsbReaderAddress),
+}
+
+impl std::fmt::Display for ReaderPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReaderPort::Serial { path, .. } => write!(f, "{}", path.display()),
+            ReaderPort::Usb(a) => write!(f, "USB {:04x}:{:04x}", a.vendor_id, a.product_id),
+        }
+    }
+}
+
+impl ReaderPort {
+    /// Opens the port and checks the reader's security module.
+    fn open(&self) -> Result<Reader<Box<dyn Transport>>, String> {
+        let transport: Box<dyn Transport> = match self {
+            ReaderPort::Serial { path, baud } => Box::new(
+                SerialTransport::open(&path.to_string_lossy(), *baud).map_err(|e| e.to_string())?,
+            ),
+            ReaderPort::Usb(address) => {
+                Box::new(UsbTransport::open(*address).map_err(|e| e.to_string())?)
+            }
+        };
+        Reader::open(transport, ReaderConfig::default()).map_err(|e| e.to_string())
+    }
+}
+
+/// Starts the polling thread for the reader at `port`; events go to `report`.
+pub fn spawn(port: ReaderPort, report: impl Fn(CardEvent) + Send + 'static) -> ReaderSwitch {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("idcard-reader".into())
-        .spawn(move || poll_loop(&port, baud, &rx, &report))
+        .spawn(move || poll_loop(&port, &rx, &report))
         .map(|_| ())
         .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the card reader thread"));
     ReaderSwitch(tx)
 }
 
-fn poll_loop(
-    port: &std::path::Path,
-    baud: u32,
-    switch: &Receiver<bool>,
-    report: &dyn Fn(CardEvent),
-) {
-    let mut reader: Option<Reader<SerialTransport>> = None;
+fn poll_loop(port: &ReaderPort, switch: &Receiver<bool>, report: &dyn Fn(CardEvent)) {
+    let mut reader: Option<Reader<Box<dyn Transport>>> = None;
     let mut on = false;
     let mut faulted = false;
     loop {
@@ -75,17 +106,15 @@ fn poll_loop(
             Err(RecvTimeoutError::Timeout) => {}
         }
         if reader.is_none() {
-            match SerialTransport::open(&port.to_string_lossy(), baud)
-                .and_then(|t| Reader::open(t, ReaderConfig::default()))
-            {
+            match port.open() {
                 Ok(opened) => {
-                    tracing::info!(port = %port.display(), "card reader ready");
+                    tracing::info!(%port, "card reader ready");
                     reader = Some(opened);
                     faulted = false;
                 }
                 Err(e) => {
                     if !faulted {
-                        tracing::warn!(port = %port.display(), error = %e, "card reader unavailable");
+                        tracing::warn!(%port, error = %e, "card reader unavailable");
                         report(CardEvent::ReaderFault);
                         faulted = true;
                     }

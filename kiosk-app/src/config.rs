@@ -9,6 +9,9 @@ use std::time::Duration;
 use kiosk_drivers::escpos::PaperWidth;
 use serde::Deserialize;
 
+use kiosk_drivers::idcard::UsbReaderAddress;
+
+use crate::card_reader::ReaderPort;
 use crate::runtime::DeviceConfig;
 use crate::session::{MIN_WARNING_GRACE, Settings};
 
@@ -56,7 +59,7 @@ pub struct KioskConfig {
     pub platform: PlatformSection,
     /// The ID-card reader; absent when none is fitted.
     #[serde(default)]
-    pub idcard: Option<SerialSection>,
+    pub idcard: Option<IdcardSection>,
     /// The receipt printer; absent when none is fitted.
     #[serde(default)]
     pub printer: Option<PrinterSection>,
@@ -79,15 +82,61 @@ pub struct PlatformSection {
     pub timeout_secs: u64,
 }
 
-/// `[idcard]`: a serial device.
+/// `[idcard]`: a serial reader (`port`) or a USB bulk reader (`usb`), not both.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SerialSection {
-    /// Device path, e.g. `/dev/ttyUSB0`.
-    pub port: PathBuf,
-    /// Baud rate (default 115200).
+pub struct IdcardSection {
+    /// Serial device path, e.g. `/dev/ttyUSB0`.
+    #[serde(default)]
+    pub port: Option<PathBuf>,
+    /// Baud rate of a serial reader (default 115200).
     #[serde(default = "default_baud")]
     pub baud: u32,
+    /// USB vendor and product ID, `VID:PID` in hex, e.g. `0400:c35a`.
+    #[serde(default)]
+    pub usb: Option<String>,
+    /// USB interface carrying the bulk endpoints (default 0).
+    #[serde(default)]
+    pub usb_interface: Option<u8>,
+    /// USB bulk OUT endpoint (default 0x02).
+    #[serde(default)]
+    pub usb_out_endpoint: Option<u8>,
+    /// USB bulk IN endpoint (default 0x81).
+    #[serde(default)]
+    pub usb_in_endpoint: Option<u8>,
+}
+
+impl IdcardSection {
+    /// Where the reader is, checked.
+    fn reader_port(&self) -> Result<ReaderPort, String> {
+        match (&self.port, &self.usb) {
+            (Some(path), None) => Ok(ReaderPort::Serial {
+                path: path.clone(),
+                baud: self.baud,
+            }),
+            (None, Some(ids)) => {
+                let (vid, pid) = ids
+                    .split_once(':')
+                    .and_then(|(v, p)| {
+                        Some((
+                            u16::from_str_radix(v, 16).ok()?,
+                            u16::from_str_radix(p, 16).ok()?,
+                        ))
+                    })
+                    .ok_or_else(|| format!("`{ids}` is not VID:PID in hex, e.g. 0400:c35a"))?;
+                let mut address = UsbReaderAddress::new(vid, pid);
+                address.interface = self.usb_interface.unwrap_or(address.interface);
+                address.out_endpoint = self.usb_out_endpoint.unwrap_or(address.out_endpoint);
+                address.in_endpoint = self.usb_in_endpoint.unwrap_or(address.in_endpoint);
+                address.validate().map_err(|e| e.to_string())?;
+                Ok(ReaderPort::Usb(address))
+            }
+            (Some(_), Some(_)) => {
+                Err("give either `port` (serial) or `usb` (VID:PID), not both".into())
+            }
+            (None, None) => Err("needs `port` (serial) or `usb` (VID:PID)".into()),
+        }
+    }
 }
 
 /// `[printer]`.
@@ -190,6 +239,15 @@ impl KioskConfig {
         if config.platform.timeout_secs == 0 || config.platform.timeout_secs > 120 {
             return Err(invalid("platform.timeout_secs", "must be 1 to 120"));
         }
+        if let Some(idcard) = &config.idcard
+            && let Err(reason) = idcard.reader_port()
+        {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                key: "idcard",
+                reason,
+            });
+        }
         if let Some(printer) = &config.printer
             && paper_width(printer.paper_dots).is_none()
         {
@@ -220,8 +278,7 @@ impl KioskConfig {
     /// Device settings from this file.
     pub fn devices(&self) -> DeviceConfig {
         DeviceConfig {
-            idcard_port: self.idcard.as_ref().map(|s| s.port.clone()),
-            idcard_baud: self.idcard.as_ref().map_or(default_baud(), |s| s.baud),
+            idcard: self.idcard.as_ref().and_then(|s| s.reader_port().ok()),
             printer_port: self.printer.as_ref().map(|p| p.port.clone()),
             printer_baud: self.printer.as_ref().map_or(default_baud(), |p| p.baud),
             paper: self
@@ -265,7 +322,13 @@ paper_dots = 384
     fn a_minimal_file_gets_documented_defaults() {
         let config = parse(GOOD).expect("valid");
         assert_eq!(config.platform.timeout_secs, 10);
-        assert_eq!(config.idcard.as_ref().map(|s| s.baud), Some(115_200));
+        assert_eq!(
+            config.devices().idcard,
+            Some(ReaderPort::Serial {
+                path: "/dev/ttyUSB0".into(),
+                baud: 115_200
+            })
+        );
         assert_eq!(config.devices().paper, PaperWidth::Dots384);
         assert_eq!(
             config.settings().idle_warning_after,
@@ -294,6 +357,49 @@ paper_dots = 384
             text.starts_with("kiosk.toml:") && text.contains("papr_dots") && text.contains("line"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_usb_reader_is_named_by_vid_and_pid() {
+        let usb = GOOD.replace(
+            "port = \"/dev/ttyUSB0\"",
+            "usb = \"0400:c35a\"\nusb_in_endpoint = 0x82",
+        );
+        let config = parse(&usb).expect("valid");
+        let Some(ReaderPort::Usb(address)) = config.devices().idcard else {
+            panic!("not USB")
+        };
+        assert_eq!(
+            (address.vendor_id, address.product_id, address.in_endpoint),
+            (0x0400, 0xc35a, 0x82)
+        );
+        for (bad, why) in [
+            (
+                GOOD.replace("port = \"/dev/ttyUSB0\"", "usb = \"reader\""),
+                "VID:PID",
+            ),
+            (
+                GOOD.replace(
+                    "port = \"/dev/ttyUSB0\"",
+                    "port = \"/dev/ttyUSB0\"\nusb = \"0400:c35a\"",
+                ),
+                "not both",
+            ),
+            (
+                GOOD.replace(
+                    "port = \"/dev/ttyUSB0\"",
+                    "usb = \"0400:c35a\"\nusb_in_endpoint = 2",
+                ),
+                "endpoint",
+            ),
+            (
+                GOOD.replace("port = \"/dev/ttyUSB0\"", "baud = 9600"),
+                "needs",
+            ),
+        ] {
+            let err = parse(&bad).expect_err(why).to_string();
+            assert!(err.contains("idcard") && err.contains(why), "{err}");
+        }
     }
 
     #[test]

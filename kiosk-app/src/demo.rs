@@ -14,6 +14,7 @@ use kiosk_ui::KioskWindow;
 use kiosk_ui::headless::Headless;
 use slint::ComponentHandle;
 
+use crate::card_reader::ReaderPort;
 use crate::display::Display;
 use crate::peers::{Peer, sibling_program};
 use crate::platform_link::PlatformLink;
@@ -96,8 +97,10 @@ fn set_the_stage(work: &Path, platform: Option<String>) -> anyhow::Result<Stage>
 
 fn devices(stage: &Stage) -> DeviceConfig {
     DeviceConfig {
-        idcard_port: Some(stage.work.join("idcard.tty")),
-        idcard_baud: 115_200,
+        idcard: Some(ReaderPort::Serial {
+            path: stage.work.join("idcard.tty"),
+            baud: 115_200,
+        }),
         printer_port: Some(stage.work.join("printer.tty")),
         printer_baud: 115_200,
         paper: PaperWidth::Dots576,

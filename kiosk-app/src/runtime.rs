@@ -12,7 +12,7 @@ use kiosk_drivers::escpos::{PaperWidth, PrinterState};
 use kiosk_drivers::printer::{PrintError, Printer, SerialLink};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::card_reader::{self, ReaderSwitch};
+use crate::card_reader::{self, ReaderPort, ReaderSwitch};
 use crate::platform_link::{LinkError, PlatformLink};
 use crate::receipt;
 use crate::session::{
@@ -24,10 +24,8 @@ use crate::voice::Voice;
 /// Where the devices are.
 #[derive(Debug, Clone)]
 pub struct DeviceConfig {
-    /// Serial port of the ID-card reader (`None`: no reader fitted).
-    pub idcard_port: Option<PathBuf>,
-    /// Baud rate of the ID-card reader.
-    pub idcard_baud: u32,
+    /// Where the ID-card reader is attached (`None`: no reader fitted).
+    pub idcard: Option<ReaderPort>,
     /// Serial port of the receipt printer (`None`: no printer fitted).
     pub printer_port: Option<PathBuf>,
     /// Baud rate of the receipt printer.
@@ -65,9 +63,9 @@ impl SessionHandle {
 /// Starts the session driver on the current tokio runtime; each new view goes to `show`.
 pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> SessionHandle {
     let (tx, rx) = unbounded_channel();
-    let reader = config.devices.idcard_port.clone().map(|port| {
+    let reader = config.devices.idcard.clone().map(|port| {
         let events = tx.clone();
-        card_reader::spawn(port, config.devices.idcard_baud, move |card| {
+        card_reader::spawn(port, move |card| {
             let _ = events.send(Event::Card(card));
         })
     });

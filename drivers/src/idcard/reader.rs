@@ -30,6 +30,22 @@ pub trait Transport: Send {
     fn discard_input(&mut self) -> io::Result<()>;
 }
 
+/// A boxed transport is a transport, so the kiosk can choose serial or USB from its
+/// configuration at run time.
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        (**self).write_all(bytes)
+    }
+
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        (**self).read(buf, timeout)
+    }
+
+    fn discard_input(&mut self) -> io::Result<()> {
+        (**self).discard_input()
+    }
+}
+
 /// How long a write may block before the link is considered stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
