@@ -7,6 +7,7 @@
 pub mod camera;
 pub mod document;
 pub mod escpos;
+pub mod gpio;
 pub mod idcard;
 pub mod printer;
 pub mod pty;
