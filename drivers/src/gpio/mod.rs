@@ -7,7 +7,7 @@
 //!
 //! [`Gpio`] is the pin access, in logical terms (active = someone present, door open, light
 //! or power on; the configuration's polarity is applied by the implementation).
-//! [`SimGpio`](sim::SimGpio) simulates the pins for tests and demos; `PiGpio` (cargo feature
+//! [`SimGpio`] simulates the pins for tests and demos; `PiGpio` (cargo feature
 //! `rppal-gpio`, off by default) drives a Raspberry Pi's pins through `rppal`. The feature is
 //! off by default because `rppal` builds anywhere but refuses to start on anything that is
 //! not a Raspberry Pi, which would make every non-Pi build carry a driver that can only fail.

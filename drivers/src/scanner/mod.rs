@@ -13,7 +13,7 @@
 //! - [`reader`]: the reader loop shared by both transports: debounce, classify, reconnect,
 //!   and events on a channel.
 //! - [`debounce`]: the same payload within a window counts once.
-//! - [`classify`]: which of our platform's formats a payload is ([`ScanKind`]). Payloads are
+//! - [`classify`](mod@classify): which of our platform's formats a payload is ([`ScanKind`]). Payloads are
 //!   only ever classified, never acted on: a URL is not followed, nothing is executed.
 //! - [`sim`]: the simulated serial scanner that `kiosk-sim scanner` serves on a pty.
 
