@@ -225,6 +225,9 @@ pub fn deskew(photo: &RgbImage, quad: &PageQuad, max_side: u32) -> RgbImage {
         Point::new(0.0, fh),
     ];
     let mut out = RgbImage::from_pixel(w, h, Rgb([255, 255, 255]));
+    if photo.width() == 0 || photo.height() == 0 {
+        return out;
+    }
     let Some(map) = Homography::from_points(&rect, &quad.corners) else {
         // Degenerate corners cannot come out of `find_document`; a blank page is the
         // honest result for hand-made ones.
@@ -638,6 +641,21 @@ mod tests {
         let (w, h) = quad(3000.0, 4200.0).output_size(DEFAULT_MAX_PAGE_SIDE);
         assert_eq!(h, DEFAULT_MAX_PAGE_SIDE);
         assert!((f64::from(h) / f64::from(w) - std::f64::consts::SQRT_2).abs() < 0.001);
+    }
+
+    #[test]
+    fn deskew_of_an_empty_photo_is_blank_not_a_panic() {
+        let quad = PageQuad {
+            corners: [
+                Point::new(0.0, 0.0),
+                Point::new(70.0, 0.0),
+                Point::new(70.0, 99.0),
+                Point::new(0.0, 99.0),
+            ],
+        };
+        let page = deskew(&RgbImage::new(0, 0), &quad, 1000);
+        assert_eq!(page.dimensions(), (70, 99));
+        assert!(page.pixels().all(|p| p.0 == [255, 255, 255]));
     }
 
     #[test]

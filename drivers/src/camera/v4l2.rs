@@ -117,12 +117,16 @@ impl V4l2Camera {
         if !has_mjpeg {
             return Err(unsupported(&path, "it offers no MJPEG format"));
         }
-        let sizes = device
-            .frame_sizes(PixelFormat::MJPG)
-            .map_err(|source| CameraError::Open {
-                path: path.clone(),
-                source,
-            })?;
+        // linuxvideo asserts on frame-size answers it does not expect (a size type it does not
+        // know, a list mixing types); a confused driver must not take the kiosk down with it.
+        let sizes = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            device.frame_sizes(PixelFormat::MJPG)
+        }))
+        .map_err(|_| unsupported(&path, "its frame sizes could not be understood"))?
+        .map_err(|source| CameraError::Open {
+            path: path.clone(),
+            source,
+        })?;
         let offered = match sizes {
             FrameSizes::Discrete(list) => {
                 OfferedSizes::Discrete(list.iter().map(|s| (s.width(), s.height())).collect())
