@@ -35,6 +35,8 @@ pub const EV_SYN: u16 = 0x00;
 pub const EV_KEY: u16 = 0x01;
 /// `EV_MSC`: miscellaneous (keyboards report scan codes with it).
 pub const EV_MSC: u16 = 0x04;
+/// `SYN_DROPPED`: the kernel's event buffer overflowed and events were lost.
+pub const SYN_DROPPED: u16 = 3;
 
 /// Key codes from `linux/input-event-codes.h` that the decoder gives a meaning beyond a
 /// character.
@@ -224,6 +226,17 @@ impl WedgeDecoder {
 
     /// Feeds one event; returns a line when it was an Enter press.
     pub fn push(&mut self, event: InputEvent) -> Option<Result<String, LineError>> {
+        if event.kind == EV_SYN && event.code == SYN_DROPPED {
+            // Keystrokes were lost: the line being typed is incomplete, and a modifier
+            // release may be among the lost events.
+            let len = self.typed.len();
+            self.spoil(LineError::Interrupted { len });
+            self.left_shift = false;
+            self.right_shift = false;
+            self.ctrl = 0;
+            self.alt = 0;
+            return None;
+        }
         if event.kind != EV_KEY {
             return None;
         }
@@ -639,6 +652,27 @@ mod tests {
             ]
         );
         assert!(d.typed.capacity() < 64);
+    }
+
+    #[test]
+    fn dropped_events_spoil_the_line_and_release_modifiers() {
+        let mut d = decoder();
+        let events = keystrokes("YY2024").expect("typable");
+        let mut stream = events[..events.len() - 3].to_vec();
+        // Shift goes down, then its release is among the lost events.
+        stream.push(InputEvent::key(KEY_LEFTSHIFT, PRESSED));
+        stream.push(InputEvent {
+            kind: EV_SYN,
+            code: SYN_DROPPED,
+            value: 0,
+        });
+        stream.extend(keystrokes("0601").expect("typable"));
+        stream.extend(keystrokes("ab").expect("typable"));
+        assert_eq!(
+            typed(&mut d, &stream),
+            vec![Err(LineError::Interrupted { len: 6 }), Ok("ab".to_owned()),],
+            "shift was released by the resync, so letters are lower case"
+        );
     }
 
     #[test]
