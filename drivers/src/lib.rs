@@ -4,8 +4,11 @@
 //! ptys, USB, TCP) are thin and interchangeable, and every simulator reuses the same codecs from
 //! the other side of the wire.
 
+pub mod camera;
 pub mod document;
 pub mod escpos;
+pub mod gpio;
 pub mod idcard;
 pub mod printer;
 pub mod pty;
+pub mod scanner;

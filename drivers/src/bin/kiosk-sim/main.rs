@@ -5,6 +5,7 @@
 
 mod idcard;
 mod printer;
+mod scanner;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,8 @@ enum Cli {
     Idcard(idcard::Args),
     /// An ESC/POS receipt printer on a pty, or offline decoding of a captured stream.
     Printer(printer::PrinterArgs),
+    /// A QR scanner in serial mode on a pty, scanning on command from stdin.
+    Scanner(scanner::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse() {
         Cli::Idcard(args) => idcard::run(args),
         Cli::Printer(args) => printer::run(args),
+        Cli::Scanner(args) => scanner::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
