@@ -11,7 +11,6 @@
 mod serial;
 pub mod sim;
 mod sim_host;
-mod sim_pty;
 
 use std::io;
 use std::time::{Duration, Instant};

@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::sim::{PrintedReceipt, SimCondition, VirtualPrinter};
-use super::sim_pty::SimPty;
+use crate::pty::LinkedPty;
 
 /// How often the device thread looks at its control channel while waiting for bytes.
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
@@ -38,7 +38,7 @@ impl VirtualPrinterPty {
         link: impl Into<PathBuf>,
     ) -> io::Result<(VirtualPrinterPty, Receiver<PrintedReceipt>)> {
         let link = link.into();
-        let pty = SimPty::create(&link)?;
+        let pty = plug(&link)?;
         let (control, control_rx) = mpsc::channel();
         let (receipts_tx, receipts) = mpsc::channel();
         let device = Device {
@@ -101,10 +101,18 @@ impl Drop for VirtualPrinterPty {
     }
 }
 
+/// Creates the pty at `link` with a non-blocking master: a reply the driver never reads must not
+/// wedge the device thread, and with it the control channel.
+fn plug(link: &Path) -> io::Result<LinkedPty> {
+    let pty = LinkedPty::create(link).map_err(io::Error::other)?;
+    pty.set_master_nonblocking().map_err(io::Error::other)?;
+    Ok(pty)
+}
+
 /// State owned by the device thread.
 struct Device {
     link: PathBuf,
-    pty: Option<SimPty>,
+    pty: Option<LinkedPty>,
     printer: VirtualPrinter,
     receipts: Sender<PrintedReceipt>,
 }
@@ -160,7 +168,7 @@ impl Device {
             Control::Replug(reply) => {
                 let result = match self.pty {
                     Some(_) => Ok(()),
-                    None => SimPty::create(&self.link).map(|pty| self.pty = Some(pty)),
+                    None => plug(&self.link).map(|pty| self.pty = Some(pty)),
                 };
                 let _ = reply.send(result);
             }

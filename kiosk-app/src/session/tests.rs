@@ -107,14 +107,14 @@ impl Rig {
     }
 
     /// Drives the journey up to the identify screen for `m1`.
-    fn to_identify(&mut self) {
+    fn go_to_identify(&mut self) {
         self.touch(Action::Begin);
         self.touch(Action::OpenMatter("m1".into()));
         assert_eq!(self.touch(Action::Apply), vec![Command::StartCardReader]);
     }
 
-    fn to_confirm(&mut self) {
-        self.to_identify();
+    fn go_to_confirm(&mut self) {
+        self.go_to_identify();
         assert_eq!(
             self.send(Event::Card(CardEvent::Read(person()))),
             vec![Command::StopCardReader]
@@ -122,7 +122,7 @@ impl Rig {
     }
 
     fn submit(&mut self) -> String {
-        self.to_confirm();
+        self.go_to_confirm();
         let cmds = self.touch(Action::ConfirmApplicant);
         match cmds.as_slice() {
             [
@@ -276,7 +276,7 @@ fn card_problems_are_said_plainly_and_keep_the_citizen_on_the_card_screen() {
         (CardEvent::ReaderFault, IdentifyPrompt::ReaderUnavailable),
     ] {
         let mut r = Rig::new();
-        r.to_identify();
+        r.go_to_identify();
         assert!(
             r.send(Event::Card(event)).is_empty(),
             "the reader keeps running"
@@ -398,7 +398,7 @@ fn home_is_ignored_while_the_platform_is_being_asked() {
 #[test]
 fn a_late_platform_answer_after_leaving_is_ignored() {
     let mut r = Rig::new();
-    r.to_confirm();
+    r.go_to_confirm();
     r.touch(Action::Home);
     assert!(
         r.send(Event::Submitted(Ok(receipt("LY9", "m1"))))
@@ -423,7 +423,7 @@ fn print_failure_is_shown_and_the_application_stands() {
 #[test]
 fn idle_sessions_warn_then_end_home_and_wiped() {
     let mut r = Rig::new();
-    r.to_confirm();
+    r.go_to_confirm();
     assert!(r.s.holds_personal_data());
     assert_eq!(r.s.view(r.now).timeout_warning, None);
     assert_eq!(
@@ -453,7 +453,7 @@ fn idle_sessions_warn_then_end_home_and_wiped() {
 #[test]
 fn one_tap_keeps_the_session() {
     let mut r = Rig::new();
-    r.to_confirm();
+    r.go_to_confirm();
     r.at(75);
     assert!(r.s.view(r.now).timeout_warning.is_some());
     assert!(r.touch(Action::StayActive).is_empty());
@@ -471,7 +471,7 @@ fn one_tap_keeps_the_session() {
 #[test]
 fn the_reader_stops_when_the_identify_screen_times_out() {
     let mut r = Rig::new();
-    r.to_identify();
+    r.go_to_identify();
     r.at(90);
     assert_eq!(
         r.send(Event::Tick),
@@ -582,7 +582,7 @@ fn rating_can_be_skipped() {
 #[test]
 fn back_walks_the_journey_in_reverse() {
     let mut r = Rig::new();
-    r.to_confirm();
+    r.go_to_confirm();
     assert_eq!(r.touch(Action::Back), vec![Command::WipePersonalData]);
     assert_eq!(
         r.s.screen(),
@@ -643,7 +643,7 @@ fn language_switches_anywhere_and_resets_for_the_next_citizen() {
     let mut r = Rig::new();
     r.touch(Action::ToggleLanguage);
     assert_eq!(r.s.language(), Language::En);
-    r.to_confirm();
+    r.go_to_confirm();
     assert_eq!(r.s.language(), Language::En);
     r.touch(Action::ToggleLanguage);
     assert_eq!(r.s.language(), Language::Zh);
