@@ -9,3 +9,4 @@ pub mod escpos;
 pub mod idcard;
 pub mod printer;
 pub mod pty;
+pub mod raster;

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::escpos::PaperWidth;
 use serde::Deserialize;
 
@@ -102,6 +103,10 @@ pub struct PrinterSection {
     /// Printable width in dots: 384 (58 mm), 512 or 576 (80 mm, the default).
     #[serde(default = "default_paper")]
     pub paper_dots: u16,
+    /// `"native"` (the default: the printer's own fonts draw the text) or `"raster"` (the
+    /// kiosk draws the receipt and sends one image: for printers without a Chinese font).
+    #[serde(default)]
+    pub route: PrintRoute,
 }
 
 /// `[session]`.
@@ -229,6 +234,10 @@ impl KioskConfig {
                 .as_ref()
                 .and_then(|p| paper_width(p.paper_dots))
                 .unwrap_or(PaperWidth::Dots576),
+            printer_route: self
+                .printer
+                .as_ref()
+                .map_or(PrintRoute::Native, |p| p.route),
         }
     }
 }
@@ -272,6 +281,22 @@ paper_dots = 384
             Duration::from_secs(60)
         );
         assert!(!config.display.landscape);
+    }
+
+    #[test]
+    fn the_print_route_defaults_to_native_and_can_be_raster() {
+        assert_eq!(
+            parse(GOOD).expect("valid").devices().printer_route,
+            PrintRoute::Native
+        );
+        let raster =
+            parse(&GOOD.replace("paper_dots = 384", "paper_dots = 384\nroute = \"raster\""))
+                .expect("valid");
+        assert_eq!(raster.devices().printer_route, PrintRoute::Raster);
+        let err = parse(&GOOD.replace("paper_dots = 384", "route = \"laser\""))
+            .expect_err("unknown route")
+            .to_string();
+        assert!(err.contains("laser") || err.contains("route"), "{err}");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::peers::{Peer, sibling_program};
 use crate::platform_link::PlatformLink;
 use crate::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
 use crate::session::{Action, KeySource, PrintStatus, Screen, Settings, View};
+use kiosk_drivers::document::PrintRoute;
 
 /// Options of `kiosk demo`.
 pub struct DemoOptions {
@@ -101,6 +102,7 @@ fn devices(stage: &Stage) -> DeviceConfig {
         printer_port: Some(stage.work.join("printer.tty")),
         printer_baud: 115_200,
         paper: PaperWidth::Dots576,
+        printer_route: PrintRoute::Native,
     }
 }
 

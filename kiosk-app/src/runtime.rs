@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::escpos::{PaperWidth, PrinterState};
 use kiosk_drivers::printer::{PrintError, Printer, SerialLink};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -33,6 +34,8 @@ pub struct DeviceConfig {
     pub printer_baud: u32,
     /// Paper width of the receipt printer.
     pub paper: PaperWidth,
+    /// Whether receipts go as text commands or as one image (printers without Chinese fonts).
+    pub printer_route: PrintRoute,
 }
 
 /// Everything the session driver needs.
@@ -207,7 +210,8 @@ fn print_receipt(devices: &DeviceConfig, content: &ReceiptContent) -> Result<(),
         PrintFailure::PrinterFault
     })?;
     let mut printer = Printer::new(link).with_reply_timeout(Duration::from_millis(800));
-    match printer.print(&receipt::application_receipt(content), devices.paper) {
+    let document = receipt::application_receipt(content);
+    match printer.print_routed(&document, devices.paper, devices.printer_route) {
         Ok(()) => {
             tracing::info!("receipt printed");
             Ok(())

@@ -11,6 +11,7 @@ use thiserror::Error;
 use super::ascii::{DLE, EOT, ESC, FS, GS, LF};
 use super::qr_fn;
 use super::status::StatusRequest;
+use crate::raster::DotImage;
 
 /// Horizontal justification of a line (`ESC a n`).
 ///
@@ -151,7 +152,16 @@ pub enum EncodeError {
     QrTooLong { len: usize, max: usize },
     #[error("QR module size {0} is outside the printer's range 1–16 dots")]
     QrModuleSize(u8),
+    #[error("a raster image {0} bytes wide is wider than GS v 0 can describe")]
+    RasterTooWide(usize),
 }
+
+/// Rows per `GS v 0` command when an image is sent in bands.
+///
+/// Printers buffer a whole raster command before printing it, and the cheap ones have small
+/// buffers: 128 rows of an 80 mm line (72 bytes) is 9 KiB, which every printer we field takes,
+/// while the 8-byte header per band costs nothing worth measuring.
+pub const RASTER_BAND_ROWS: u32 = 128;
 
 /// Builder of an ESC/POS byte stream.
 ///
@@ -305,6 +315,28 @@ impl EscPos {
         self.buf.extend_from_slice(params);
     }
 
+    /// Prints `image` with `GS v 0` (normal density), in bands of [`RASTER_BAND_ROWS`] rows.
+    ///
+    /// The image is printed at the current justification; its width is rounded up to whole
+    /// bytes, as the command requires.
+    pub fn raster(&mut self, image: &DotImage) -> Result<&mut Self, EncodeError> {
+        let width_bytes = image.width_bytes();
+        let x = u16::try_from(width_bytes).map_err(|_| EncodeError::RasterTooWide(width_bytes))?;
+        let mut top = 0;
+        while top < image.height() {
+            let rows = RASTER_BAND_ROWS.min(image.height() - top);
+            let [xl, xh] = x.to_le_bytes();
+            // `rows` is at most RASTER_BAND_ROWS, far below u16::MAX.
+            let [yl, yh] = u16::try_from(rows).unwrap_or(u16::MAX).to_le_bytes();
+            self.buf
+                .extend_from_slice(&[GS, b'v', b'0', 0, xl, xh, yl, yh]);
+            self.buf
+                .extend_from_slice(image.packed_rows(top, top + rows));
+            top += rows;
+        }
+        Ok(self)
+    }
+
     /// `DLE EOT n`: asks for one real-time status byte. Printers answer it even while stopped
     /// (paper out, cover open), which is why the driver relies on it.
     pub fn status_query(&mut self, request: StatusRequest) -> &mut Self {
@@ -428,6 +460,30 @@ mod tests {
             "a refused QR must leave no partial command behind"
         );
         assert!(p.qr(&long, 3, EcLevel::L).is_ok());
+    }
+
+    #[test]
+    fn raster_goes_out_in_bands() {
+        let mut image = DotImage::new(16, RASTER_BAND_ROWS + 2);
+        image.set(0, 0, true);
+        image.set(15, RASTER_BAND_ROWS + 1, true);
+        let mut p = EscPos::new();
+        p.raster(&image).expect("narrow enough");
+        let bytes = p.bytes();
+        assert_eq!(
+            &bytes[..8],
+            &[0x1D, b'v', b'0', 0, 2, 0, RASTER_BAND_ROWS as u8, 0]
+        );
+        assert_eq!(bytes[8], 0x80);
+        let second = 8 + 2 * RASTER_BAND_ROWS as usize;
+        assert_eq!(
+            &bytes[second..second + 8],
+            &[0x1D, b'v', b'0', 0, 2, 0, 2, 0]
+        );
+        assert_eq!(&bytes[second + 8..], &[0, 0, 0, 0x01]);
+        let mut empty = EscPos::new();
+        empty.raster(&DotImage::new(8, 0)).expect("empty");
+        assert!(empty.bytes().is_empty());
     }
 
     #[test]
