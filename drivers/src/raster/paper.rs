@@ -10,6 +10,7 @@ use qrcodegen::{QrCode, QrCodeEcc, QrSegment, Version};
 
 use super::DotImage;
 use super::font::{self, LINE_GAP, LINE_PITCH, TextStyle};
+use crate::escpos::decode::Element;
 use crate::escpos::encode::{Align, EcLevel};
 
 /// Longest paper drawn for one receipt, in dots: about 12 m at 203 dpi. A peer that never cuts
@@ -147,6 +148,55 @@ impl Paper {
         self.image.fill(x + w - 1, top, 1, h);
     }
 
+    /// Prints decoded elements the way the printer would: text lines in the grid font at their
+    /// size, emphasis and justification, QR codes from their payloads, images from their dots
+    /// (an outline where the dots were not kept), feeds as blank paper. Stops at a cut: one
+    /// piece of paper is one receipt.
+    pub fn print_elements<'a>(&mut self, elements: impl IntoIterator<Item = &'a Element>) {
+        for element in elements {
+            match element {
+                Element::Text {
+                    line,
+                    bold,
+                    align,
+                    width,
+                    height,
+                } => {
+                    let style = TextStyle {
+                        bold: *bold,
+                        width: *width,
+                        height: *height,
+                    };
+                    self.text_line(line, style, *align);
+                }
+                Element::Qr {
+                    payload,
+                    module_size,
+                    ec,
+                    align,
+                } => {
+                    self.qr(payload, *module_size, *ec, *align);
+                }
+                Element::Image {
+                    width_dots,
+                    height_dots,
+                    align,
+                    dots,
+                } => match dots {
+                    Some(dots) => self.image(dots, *align),
+                    None => self.placeholder(*width_dots, *height_dots, *align),
+                },
+                Element::Feed(n) => self.feed_lines(*n),
+                Element::Cut => return,
+                Element::Init
+                | Element::StatusQuery(_)
+                | Element::AutoStatusBack(_)
+                | Element::Ignored { .. }
+                | Element::Unknown { .. } => {}
+            }
+        }
+    }
+
     /// The printed paper, as long as it was fed.
     pub fn into_image(mut self) -> DotImage {
         self.image.set_height(self.y);
@@ -214,6 +264,33 @@ mod tests {
         assert!(image.get(left, 0) && image.get(left + 5, 5));
         assert!(!image.get(left + 7 * 6, 0));
         assert!(!Paper::new(576).qr("", 3, EcLevel::L, Align::Left));
+    }
+
+    #[test]
+    fn native_and_raster_receipts_make_the_same_paper() {
+        use crate::document::ReceiptDocument;
+        use crate::escpos::decode::Decoder;
+        use crate::escpos::encode::PaperWidth;
+        let doc = ReceiptDocument::new()
+            .title("受理回执")
+            .row("受理编号", "LY-0001")
+            .paragraph("请妥善保管本回执。Keep this receipt.")
+            .qr("https://zwfw.lyg.gov.cn/p/LY-0001")
+            .footer("12345");
+        for width in [PaperWidth::Dots384, PaperWidth::Dots576] {
+            let papers: Vec<DotImage> = [doc.render_native(width), doc.render_raster(width)]
+                .into_iter()
+                .map(|bytes| {
+                    let elements = Decoder::new().push(&bytes.expect("printable"));
+                    let mut paper = Paper::new(u32::from(width.dots()));
+                    paper.print_elements(&elements);
+                    paper.into_image()
+                })
+                .collect();
+            assert_eq!(papers[0].height(), papers[1].height());
+            assert_eq!(papers[0].differing_dots(&papers[1]), 0, "{width:?}");
+            assert!(papers[0].ink_dots() > 1000);
+        }
     }
 
     #[test]
