@@ -47,6 +47,12 @@ pub enum DocElement {
     Feed(u8),
     /// A picture (logo, photo), dithered to dots and centred; at most as wide as the paper.
     Image(GreyImage),
+    /// A queue or ticket number: centred, bold, triple width and height, so it reads at arm's
+    /// length and from a waiting-room seat.
+    BigNumber(String),
+    /// A ruler across the full print width, ticks every 8 dots (1 mm at 203 dpi), longer ones
+    /// every 40 and 80: on a test page it shows the head prints every dot, edge to edge.
+    Ruler,
 }
 
 /// How a document reaches the paper; see the [module documentation](self).
@@ -144,6 +150,16 @@ impl ReceiptDocument {
 
     pub fn feed(mut self, lines: u8) -> Self {
         self.elements.push(DocElement::Feed(lines));
+        self
+    }
+
+    pub fn big_number(mut self, text: impl Into<String>) -> Self {
+        self.elements.push(DocElement::BigNumber(text.into()));
+        self
+    }
+
+    pub fn ruler(mut self) -> Self {
+        self.elements.push(DocElement::Ruler);
         self
     }
 
@@ -321,6 +337,19 @@ impl ReceiptDocument {
                     lines(wrap(text, cols), style, &mut blocks);
                 }
                 DocElement::Feed(n) => blocks.push(Block::Feed(*n)),
+                DocElement::BigNumber(text) => {
+                    let style = LineStyle {
+                        align: Align::Center,
+                        bold: true,
+                        magnify: BIG_MAGNIFY,
+                    };
+                    lines(
+                        wrap(text, cols / usize::from(BIG_MAGNIFY)),
+                        style,
+                        &mut blocks,
+                    );
+                }
+                DocElement::Ruler => blocks.push(Block::Image(ruler(width))),
                 DocElement::Image(image) => {
                     if image.width > u32::from(width.dots()) {
                         return Err(DocumentError::ImageTooWide {
@@ -338,6 +367,30 @@ impl ReceiptDocument {
 
 /// Title magnification: double width and height, so half as many columns.
 const TITLE_MAGNIFY: u8 = 2;
+/// Ticket number magnification.
+const BIG_MAGNIFY: u8 = 3;
+/// Height of the test page's ruler, in dots.
+const RULER_DOTS: u32 = 24;
+
+/// The ruler of [`DocElement::Ruler`]: a baseline across every dot, ticks every 8 dots, longer
+/// every 40, full height every 80 and at both edges.
+fn ruler(width: PaperWidth) -> DotImage {
+    let dots = u32::from(width.dots());
+    let mut image = DotImage::new(dots, RULER_DOTS);
+    let bottom = i64::from(RULER_DOTS);
+    image.fill(0, bottom - 2, i64::from(dots), 2);
+    for x in (0..dots).step_by(8).chain([dots - 1]) {
+        let tick = if x % 80 == 0 || x == dots - 1 {
+            RULER_DOTS
+        } else if x % 40 == 0 {
+            RULER_DOTS * 2 / 3
+        } else {
+            RULER_DOTS / 3
+        };
+        image.fill(i64::from(x), bottom - i64::from(tick), 1, i64::from(tick));
+    }
+    image
+}
 /// Lines fed after the last line, before the cut, so the text does not end on the blade.
 const END_FEED_LINES: u8 = 3;
 /// Receipts survive smudging and creases better with 15 % error correction than with 7 %.
@@ -808,6 +861,32 @@ mod tests {
                 width: 400,
                 dots: 384
             })
+        );
+    }
+
+    #[test]
+    fn big_numbers_are_triple_size_and_the_ruler_spans_every_dot() {
+        let doc = ReceiptDocument::new().big_number("A015").ruler();
+        let elements = Decoder::new().push(&doc.render_native(PaperWidth::Dots576).expect("ok"));
+        assert!(elements.contains(&Element::Text {
+            line: "A015".into(),
+            bold: true,
+            align: Align::Center,
+            width: 3,
+            height: 3,
+        }));
+        let ruler = elements
+            .iter()
+            .find_map(|e| match e {
+                Element::Image { dots: Some(d), .. } => Some(d.clone()),
+                _ => None,
+            })
+            .expect("the ruler is an image");
+        assert_eq!(ruler.width(), 576);
+        assert!(ruler.get(0, 0) && ruler.get(575, 0) && ruler.get(575, 23));
+        assert!(
+            (0..576).all(|x| ruler.get(x, 23)),
+            "baseline across every dot"
         );
     }
 
