@@ -11,6 +11,9 @@
 mod serial;
 pub mod sim;
 mod sim_host;
+mod tcp;
+mod usb;
+mod usblp;
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -22,8 +25,12 @@ use crate::escpos::encode::{EscPos, PaperWidth};
 use crate::escpos::status::{PrinterState, PrinterStatus, StatusRequest, is_status_byte};
 
 pub use serial::SerialLink;
+pub use tcp::TcpLink;
+pub use usb::{BadUsbId, UsbId, UsbLink};
+pub use usblp::UsbLpLink;
 
-/// A byte pipe to a printer: serial port, pty, and later USB or TCP.
+/// A byte pipe to a printer: serial port or pty ([`SerialLink`]), the kernel's USB printer
+/// node ([`UsbLpLink`]), raw USB ([`UsbLink`]) or TCP port 9100 ([`TcpLink`]).
 ///
 /// Links stay dumb on purpose; everything ESC/POS-specific lives in [`Printer`], so a new
 /// transport is a few dozen lines.
@@ -73,6 +80,9 @@ impl PrintError {
             K::BrokenPipe
             | K::NotConnected
             | K::NotFound
+            | K::ConnectionRefused
+            | K::HostUnreachable
+            | K::NetworkUnreachable
             | K::ConnectionReset
             | K::ConnectionAborted
             | K::UnexpectedEof

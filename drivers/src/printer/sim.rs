@@ -16,7 +16,7 @@ use crate::escpos::decode::{Decoder, Element};
 use crate::escpos::status::{PrinterState, StatusRequest};
 use crate::raster::{DotImage, Paper};
 
-pub use super::sim_host::VirtualPrinterPty;
+pub use super::sim_host::{HostConfig, VirtualPrinterHost, VirtualPrinterPty};
 
 /// A condition injected into the virtual printer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

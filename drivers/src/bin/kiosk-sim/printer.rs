@@ -2,6 +2,7 @@
 
 use std::fs;
 use std::io::{self, BufRead, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::thread::JoinHandle;
@@ -9,19 +10,21 @@ use std::thread::JoinHandle;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use kiosk_drivers::escpos::{Decoder, Element};
-use kiosk_drivers::printer::sim::{PrintedReceipt, SimCondition, VirtualPrinterPty};
+use kiosk_drivers::printer::sim::{HostConfig, PrintedReceipt, SimCondition, VirtualPrinterHost};
 use kiosk_drivers::raster::Paper;
 
-/// Virtual ESC/POS receipt printer on a pty
+/// Virtual ESC/POS receipt printer on a pty and/or a TCP port
 ///
-/// Creates a pty, symlinks its device at --link and prints `printer ready at PATH`. Every cut
+/// With --link, creates a pty, symlinks its device there and prints `printer ready at PATH`;
+/// with --tcp, listens like a network printer's port 9100 and prints
+/// `printer listening on ADDRESS` (the real port when :0 was given). Every cut
 /// receipt is written to --out as receipt-NNNN.txt (the printed text lines), receipt-NNNN.png
 /// (a picture of the paper, --width dots wide) and receipt-NNNN.json (the decoded elements:
 /// text lines in UTF-8, QR payloads, image sizes, cuts, …); the .json appears last.
 ///
 /// Control commands, one per line on stdin, each answered `ok` or `error: …`:
 ///   state ready|near-end|paper-out|cover-open|offline|off
-///   unplug    (close the pty, remove the link)
+///   unplug    (close the pty, remove the link, drop the TCP client)
 ///   replug    (new pty at the same link)
 ///   quit      (also on end of input)
 #[derive(Args)]
@@ -34,8 +37,11 @@ pub struct PrinterArgs {
     #[command(subcommand)]
     command: Option<PrinterCommand>,
     /// Where to symlink the pty's device (what the driver opens)
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "tcp")]
     link: Option<PathBuf>,
+    /// Address to listen on for TCP clients, e.g. 127.0.0.1:9100
+    #[arg(long, value_name = "ADDR")]
+    tcp: Option<SocketAddr>,
     /// Directory for the printed receipts
     #[arg(long, required = true)]
     out: Option<PathBuf>,
@@ -95,9 +101,15 @@ pub fn run(args: PrinterArgs) -> Result<()> {
             _,
             _,
         ) => render(&input, output.as_deref(), width, json, chinese_default),
-        (None, Some(link), Some(out)) => serve(&link, &out, args.state, args.width),
-        // clap requires --link and --out when there is no subcommand.
-        (None, _, _) => bail!("--link and --out are required"),
+        (None, link, Some(out)) => {
+            let config = HostConfig {
+                link,
+                tcp: args.tcp,
+            };
+            serve(config, &out, args.state, args.width)
+        }
+        // clap requires --out, and --link or --tcp, when there is no subcommand.
+        (None, _, None) => bail!("--out is required"),
     }
 }
 
@@ -137,15 +149,25 @@ fn render(
     Ok(())
 }
 
-fn serve(link: &Path, out: &Path, state: SimCondition, width: u32) -> Result<()> {
+fn serve(config: HostConfig, out: &Path, state: SimCondition, width: u32) -> Result<()> {
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let (sim, receipts) = VirtualPrinterPty::start(link)
-        .with_context(|| format!("creating the printer's pty at {}", link.display()))?;
+    let (sim, receipts) = VirtualPrinterHost::serve(config.clone()).with_context(|| {
+        match (&config.link, &config.tcp) {
+            (Some(link), _) => format!("creating the printer's pty at {}", link.display()),
+            (None, Some(tcp)) => format!("listening on {tcp}"),
+            (None, None) => "starting the printer".to_owned(),
+        }
+    })?;
     sim.set_condition(state)?;
     let writer = spawn_receipt_writer(out.to_path_buf(), width, receipts)?;
 
     let mut stdout = io::stdout().lock();
-    writeln!(stdout, "printer ready at {}", link.display())?;
+    if let Some(link) = sim.link_path() {
+        writeln!(stdout, "printer ready at {}", link.display())?;
+    }
+    if let Some(address) = sim.tcp_address() {
+        writeln!(stdout, "printer listening on {address}")?;
+    }
     stdout.flush()?;
     for line in io::stdin().lock().lines() {
         let line = line.context("reading control commands")?;
@@ -172,7 +194,7 @@ fn serve(link: &Path, out: &Path, state: SimCondition, width: u32) -> Result<()>
 }
 
 /// Applies one control command; `Ok(true)` means quit.
-fn control(sim: &VirtualPrinterPty, command: &str) -> Result<bool> {
+fn control(sim: &VirtualPrinterHost, command: &str) -> Result<bool> {
     let mut words = command.split_whitespace();
     let verb = words.next().unwrap_or_default();
     let arg = words.next();
