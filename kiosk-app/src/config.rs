@@ -95,7 +95,7 @@ pub struct SerialSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrinterSection {
-    /// Device path, e.g. `/dev/ttyS1`.
+    /// Device path: a serial port (`/dev/ttyS1`) or a USB printer node (`/dev/usb/lp0`).
     pub port: PathBuf,
     /// Baud rate (default 115200).
     #[serde(default = "default_baud")]

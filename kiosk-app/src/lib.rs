@@ -8,6 +8,7 @@
 pub mod card_reader;
 pub mod config;
 pub mod demo;
+pub mod device_cli;
 pub mod display;
 pub mod peers;
 pub mod platform_link;

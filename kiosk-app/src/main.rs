@@ -52,6 +52,11 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         card: usize,
     },
+    /// Talk to one device directly, for technicians (status, test print, …).
+    Device {
+        #[command(subcommand)]
+        device: kiosk_app::device_cli::DeviceCommand,
+    },
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -70,7 +75,7 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 fn main() {
     let cli = Cli::parse();
     let default_level = match cli.command {
-        Command::Demo { .. } => "warn",
+        Command::Demo { .. } | Command::Device { .. } => "warn",
         Command::Run { .. } => "info",
     };
     tracing_subscriber::fmt()
@@ -96,6 +101,7 @@ fn main() {
             idempotency_key,
             card,
         }),
+        Command::Device { device } => kiosk_app::device_cli::run(device),
     };
     if let Err(e) = result {
         eprintln!("kiosk: {e:#}");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::escpos::{PaperWidth, PrinterState};
-use kiosk_drivers::printer::{PrintError, Printer, SerialLink};
+use kiosk_drivers::printer::{PrintError, Printer, PrinterAddress};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::card_reader::{self, ReaderSwitch};
@@ -205,7 +205,9 @@ fn print_receipt(devices: &DeviceConfig, content: &ReceiptContent) -> Result<(),
     let Some(port) = &devices.printer_port else {
         return Err(PrintFailure::PrinterFault);
     };
-    let link = SerialLink::open(port, devices.printer_baud).map_err(|e| {
+    // `/dev/usb/lp*` goes through usblp, anything else is a serial port.
+    let address = PrinterAddress::from_device_path(port, devices.printer_baud);
+    let link = address.open().map_err(|e| {
         tracing::warn!(port = %port.display(), error = %e, "printer unavailable");
         PrintFailure::PrinterFault
     })?;

@@ -8,6 +8,7 @@
 //!
 //! [`sim`] holds the virtual printer that the tests and `kiosk-sim printer` run against.
 
+mod address;
 mod serial;
 pub mod sim;
 mod sim_host;
@@ -24,6 +25,7 @@ use crate::document::{DocumentError, PrintRoute, ReceiptDocument};
 use crate::escpos::encode::{EscPos, PaperWidth};
 use crate::escpos::status::{PrinterState, PrinterStatus, StatusRequest, is_status_byte};
 
+pub use address::PrinterAddress;
 pub use serial::SerialLink;
 pub use tcp::TcpLink;
 pub use usb::{BadUsbId, UsbId, UsbLink};
