@@ -124,6 +124,56 @@ fn paper_matches_the_golden_pictures_by_both_routes() {
     }
 }
 
+/// The receipt benchmark (`drivers/benches/receipt_encode.rs`, and the python-escpos script
+/// beside it) reads the application receipt from a JSON file, so that the drivers package can
+/// be benchmarked without building the whole kiosk. This keeps that file the real thing.
+#[test]
+fn the_benchmark_prints_the_real_application_receipt() {
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../drivers/benches/application_receipt.json");
+    let json = serde_json::to_string_pretty(&application_receipt()).expect("serialises") + "\n";
+    if std::env::var_os("KIOSK_UPDATE_GOLDEN").is_some_and(|v| v == "1") {
+        std::fs::write(&fixture, &json).expect("write fixture");
+    }
+    let stored = std::fs::read_to_string(&fixture).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; create it with KIOSK_UPDATE_GOLDEN=1",
+            fixture.display()
+        )
+    });
+    assert_eq!(stored, json, "regenerate with KIOSK_UPDATE_GOLDEN=1");
+}
+
+/// Another library's bytes for the same receipt (python-escpos 3.1, written by
+/// `bench/python_escpos_receipt.py --write`): it sends GB18030 without `FS &`, relying on
+/// printers that start in Chinese mode, and sets sizes its own way. Decoded as such a printer
+/// would, it must come out as the same paper as ours.
+#[test]
+fn a_python_escpos_capture_prints_the_same_paper() {
+    let capture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/python-escpos-application-receipt.bin");
+    let bytes = std::fs::read(&capture).expect("capture");
+    let mut decoder = kiosk_drivers::escpos::Decoder::with_chinese_default(true);
+    let mut elements = decoder.push(&bytes);
+    elements.extend(decoder.finish());
+    let receipt = PrintedReceipt { elements };
+    assert_eq!(
+        receipt.text_lines(),
+        application_receipt().lines(PAPER).expect("lays out")
+    );
+    assert_eq!(
+        receipt.qr_payloads(),
+        vec!["https://zwfw.lyg.gov.cn/progress/LY20261122000001"]
+    );
+    let paper = receipt.paper(u32::from(PAPER.dots()));
+    let golden =
+        DotImage::from_png(&std::fs::read(golden_path("application-receipt")).expect("golden"))
+            .expect("decodes");
+    // python-escpos feeds 2 + 3 lines where we do too, so the paper has the same length.
+    assert_eq!(paper.height(), golden.height());
+    assert!(paper.differing_dots(&golden) <= TOLERANCE);
+}
+
 #[test]
 fn native_route_round_trips_text_qr_codes_and_the_cut() {
     for (name, doc) in documents() {
