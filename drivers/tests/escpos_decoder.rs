@@ -95,7 +95,7 @@ fn stream_from_another_library_decodes_with_text_intact() {
             bytes: vec![0x1B, b'k'],
         },
         Element::Unknown { bytes: vec![0x01] },
-        ignored("ESC J (feed dots)"),
+        Element::FeedDots(0x14),
         text("last line", false, Align::Left, 1),
         Element::Feed(3),
         Element::Cut,

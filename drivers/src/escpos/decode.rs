@@ -70,6 +70,8 @@ pub enum Element {
     },
     /// `ESC d n`: the current line printed, then `n` lines fed.
     Feed(u8),
+    /// `ESC J n`: the current line printed, then `n` dots fed.
+    FeedDots(u8),
     /// Paper cut (`GS V` in any of its forms, `ESC i`, `ESC m`).
     Cut,
     /// `DLE EOT n`: a real-time status request; the printer must answer it.
@@ -94,6 +96,7 @@ impl Element {
                 | Element::Qr { .. }
                 | Element::Image { .. }
                 | Element::Feed(_)
+                | Element::FeedDots(_)
                 | Element::Cut
         )
     }
@@ -131,6 +134,7 @@ impl fmt::Display for Element {
                 ..
             } => write!(f, "image {width_dots}x{height_dots} dots"),
             Element::Feed(n) => write!(f, "feed {n}"),
+            Element::FeedDots(n) => write!(f, "feed {n} dots"),
             Element::Cut => write!(f, "cut"),
             Element::StatusQuery(n) => write!(f, "status query {n}"),
             Element::AutoStatusBack(n) => write!(f, "auto status back {n:#04x}"),
@@ -511,7 +515,12 @@ impl Decoder {
                 self.code_page = *buf.get(2)?;
                 Some(3)
             }
-            b'J' => self.printing_ignore(buf, 3, "ESC J (feed dots)", out),
+            b'J' => {
+                let n = *buf.get(2)?;
+                self.flush_line(out, false);
+                out.push(Element::FeedDots(n));
+                Some(3)
+            }
             b'e' => self.printing_ignore(buf, 3, "ESC e (reverse feed)", out),
             b'i' | b'm' => {
                 self.flush_line(out, false);
@@ -1237,7 +1246,7 @@ mod tests {
                 "ESC 3 (line spacing)",
                 "GS B (reverse printing)",
                 "ESC M (character font)",
-                "ESC J (feed dots)",
+                "feed 16 dots",
                 "GS L (left margin)",
                 "GS W (print area width)",
                 "ESC p (cash drawer pulse)",

@@ -187,6 +187,7 @@ impl Paper {
                     None => self.placeholder(*width_dots, *height_dots, *align),
                 },
                 Element::Feed(n) => self.feed_lines(*n),
+                Element::FeedDots(n) => self.feed_dots(u32::from(*n)),
                 Element::Cut => return,
                 Element::Init
                 | Element::StatusQuery(_)
