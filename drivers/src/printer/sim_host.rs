@@ -115,18 +115,8 @@ impl VirtualPrinterHost {
         ))
     }
 
-    /// The pty's link path.
-    ///
-    /// # Panics
-    /// When the printer serves TCP only; use [`link_path`](Self::link_path) then.
-    pub fn link(&self) -> &Path {
-        self.link
-            .as_deref()
-            .unwrap_or_else(|| panic!("this virtual printer has no pty link"))
-    }
-
-    /// The pty's link path, if it has one.
-    pub fn link_path(&self) -> Option<&Path> {
+    /// The pty's link path, if it serves a pty.
+    pub fn link(&self) -> Option<&Path> {
         self.link.as_deref()
     }
 

@@ -162,7 +162,7 @@ fn serve(config: HostConfig, out: &Path, state: SimCondition, width: u32) -> Res
     let writer = spawn_receipt_writer(out.to_path_buf(), width, receipts)?;
 
     let mut stdout = io::stdout().lock();
-    if let Some(link) = sim.link_path() {
+    if let Some(link) = sim.link() {
         writeln!(stdout, "printer ready at {}", link.display())?;
     }
     if let Some(address) = sim.tcp_address() {
