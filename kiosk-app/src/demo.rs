@@ -20,6 +20,7 @@ use crate::platform_link::PlatformLink;
 use crate::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
 use crate::session::{Action, KeySource, PrintStatus, Screen, Settings, View};
 use kiosk_drivers::document::PrintRoute;
+use kiosk_drivers::printer::PrinterAddress;
 
 /// Options of `kiosk demo`.
 pub struct DemoOptions {
@@ -99,8 +100,10 @@ fn devices(stage: &Stage) -> DeviceConfig {
     DeviceConfig {
         idcard_port: Some(stage.work.join("idcard.tty")),
         idcard_baud: 115_200,
-        printer_port: Some(stage.work.join("printer.tty")),
-        printer_baud: 115_200,
+        printer: Some(PrinterAddress::Serial {
+            path: stage.work.join("printer.tty"),
+            baud: 115_200,
+        }),
         paper: PaperWidth::Dots576,
         printer_route: PrintRoute::Native,
     }

@@ -28,10 +28,8 @@ pub struct DeviceConfig {
     pub idcard_port: Option<PathBuf>,
     /// Baud rate of the ID-card reader.
     pub idcard_baud: u32,
-    /// Serial port of the receipt printer (`None`: no printer fitted).
-    pub printer_port: Option<PathBuf>,
-    /// Baud rate of the receipt printer.
-    pub printer_baud: u32,
+    /// Where the receipt printer is (`None`: no printer fitted).
+    pub printer: Option<PrinterAddress>,
     /// Paper width of the receipt printer.
     pub paper: PaperWidth,
     /// Whether receipts go as text commands or as one image (printers without Chinese fonts).
@@ -202,13 +200,11 @@ impl Driver {
 
 /// Prints the application receipt, opening the port afresh so a power-cycled printer is found.
 fn print_receipt(devices: &DeviceConfig, content: &ReceiptContent) -> Result<(), PrintFailure> {
-    let Some(port) = &devices.printer_port else {
+    let Some(address) = &devices.printer else {
         return Err(PrintFailure::PrinterFault);
     };
-    // `/dev/usb/lp*` goes through usblp, anything else is a serial port.
-    let address = PrinterAddress::from_device_path(port, devices.printer_baud);
     let link = address.open().map_err(|e| {
-        tracing::warn!(port = %port.display(), error = %e, "printer unavailable");
+        tracing::warn!(printer = %address, error = %e, "printer unavailable");
         PrintFailure::PrinterFault
     })?;
     let mut printer = Printer::new(link).with_reply_timeout(Duration::from_millis(800));
