@@ -4,6 +4,12 @@
 //! code); this module decides *how* it fits a 58 or 80 mm roll. Layout counts display columns
 //! the way the printer does — ASCII one column, every other character two — so Chinese and mixed
 //! text lines up and never wraps on its own in the printer, where we could not control it.
+//!
+//! A laid-out receipt goes to the printer one of two ways, chosen per printer model:
+//! [`ReceiptDocument::render_native`] sends text and QR commands and lets the printer draw them
+//! with its own fonts; [`ReceiptDocument::render_raster`] draws the same layout into one image
+//! with fonts compiled into the kiosk and sends that, for printers that have no Chinese font.
+//! Both draw on the same grid, so the two look alike on paper.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -11,6 +17,7 @@ use thiserror::Error;
 use crate::escpos::encode::{
     Align, EcLevel, EncodeError, EscPos, PaperWidth, char_columns, text_columns,
 };
+use crate::raster::{DotImage, GreyImage, Paper, TextStyle};
 
 /// A receipt, top to bottom.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +45,54 @@ pub enum DocElement {
     Footer(String),
     /// Blank paper, in lines.
     Feed(u8),
+    /// A picture (logo, photo), dithered to dots and centred; at most as wide as the paper.
+    Image(GreyImage),
+    /// A queue or ticket number: centred, bold, triple width and height, so it reads at arm's
+    /// length and from a waiting-room seat.
+    BigNumber(String),
+    /// A ruler across the full print width, ticks every 8 dots (1 mm at 203 dpi), longer ones
+    /// every 40 and 80: on a test page it shows the head prints every dot, edge to edge.
+    Ruler,
+}
+
+/// How a document reaches the paper; see the [module documentation](self).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrintRoute {
+    /// Text and QR commands, drawn by the printer's own fonts.
+    #[default]
+    Native,
+    /// One `GS v 0` image drawn by the kiosk.
+    Raster,
+}
+
+impl PrintRoute {
+    pub const fn name(self) -> &'static str {
+        match self {
+            PrintRoute::Native => "native",
+            PrintRoute::Raster => "raster",
+        }
+    }
+}
+
+impl std::fmt::Display for PrintRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for PrintRoute {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "native" => Ok(PrintRoute::Native),
+            "raster" => Ok(PrintRoute::Raster),
+            other => Err(format!(
+                "unknown print route {other:?} (expected native or raster)"
+            )),
+        }
+    }
 }
 
 /// Why a document cannot be printed.
@@ -51,6 +106,8 @@ pub enum DocumentError {
     QrTooLong { len: usize, max: usize, dots: u16 },
     #[error("the receipt could not be encoded: {0}")]
     Encode(#[from] EncodeError),
+    #[error("an image {width} dots wide does not fit on {dots}-dot paper")]
+    ImageTooWide { width: u32, dots: u16 },
 }
 
 impl ReceiptDocument {
@@ -96,6 +153,81 @@ impl ReceiptDocument {
         self
     }
 
+    pub fn big_number(mut self, text: impl Into<String>) -> Self {
+        self.elements.push(DocElement::BigNumber(text.into()));
+        self
+    }
+
+    pub fn ruler(mut self) -> Self {
+        self.elements.push(DocElement::Ruler);
+        self
+    }
+
+    pub fn image(mut self, image: GreyImage) -> Self {
+        self.elements.push(DocElement::Image(image));
+        self
+    }
+
+    /// The ESC/POS bytes of this receipt by `route`; see [`render_native`](Self::render_native)
+    /// and [`render_raster`](Self::render_raster).
+    pub fn render(&self, width: PaperWidth, route: PrintRoute) -> Result<Vec<u8>, DocumentError> {
+        match route {
+            PrintRoute::Native => self.render_native(width),
+            PrintRoute::Raster => self.render_raster(width),
+        }
+    }
+
+    /// The ESC/POS bytes of this receipt as one raster image: `ESC @`, the picture of the
+    /// whole receipt in `GS v 0` bands, then the same feed and cut as the native route.
+    ///
+    /// Needs nothing from the printer but dots, so Chinese prints on printers without a
+    /// Chinese font. Fails, before producing anything, when a QR code or image does not fit.
+    pub fn render_raster(&self, width: PaperWidth) -> Result<Vec<u8>, DocumentError> {
+        let image = self.render_image(width)?;
+        let mut p = EscPos::new();
+        p.init();
+        // Left justification after ESC @: the compact form prints the same dots.
+        p.raster_compact(&image)?;
+        p.feed(END_FEED_LINES).cut();
+        Ok(p.into_bytes())
+    }
+
+    /// The receipt drawn as the printer would print it, `width` dots wide and as long as it
+    /// needs (the final feed and cut not included).
+    pub fn render_image(&self, width: PaperWidth) -> Result<DotImage, DocumentError> {
+        let blocks = self.layout(width)?;
+        let mut paper = Paper::new(u32::from(width.dots()));
+        for block in &blocks {
+            match block {
+                Block::Line { text, style } => paper.text_line(
+                    text,
+                    TextStyle {
+                        bold: style.bold,
+                        width: style.magnify,
+                        height: style.magnify,
+                    },
+                    style.align,
+                ),
+                Block::Qr {
+                    payload,
+                    module_size,
+                } => {
+                    if !paper.qr(payload, *module_size, QR_EC, Align::Center) {
+                        // The layout checked the capacity; this would be a bug, not bad input.
+                        return Err(DocumentError::QrTooLong {
+                            len: payload.len(),
+                            max: QR_EC.max_payload_bytes(),
+                            dots: width.dots(),
+                        });
+                    }
+                }
+                Block::Feed(n) => paper.feed_lines(*n),
+                Block::Image(image) => paper.image(image, Align::Center),
+            }
+        }
+        Ok(paper.into_image())
+    }
+
     /// The ESC/POS bytes of this receipt in the printer's native text mode: `ESC @` first, then
     /// the laid-out lines and QR codes, then a feed and a cut.
     ///
@@ -132,6 +264,13 @@ impl ReceiptDocument {
                 }
                 Block::Feed(n) => {
                     p.feed(*n);
+                }
+                Block::Image(image) => {
+                    if current.align != Align::Center {
+                        p.align(Align::Center);
+                        current.align = Align::Center;
+                    }
+                    p.raster(image)?;
                 }
             }
         }
@@ -199,6 +338,28 @@ impl ReceiptDocument {
                     lines(wrap(text, cols), style, &mut blocks);
                 }
                 DocElement::Feed(n) => blocks.push(Block::Feed(*n)),
+                DocElement::BigNumber(text) => {
+                    let style = LineStyle {
+                        align: Align::Center,
+                        bold: true,
+                        magnify: BIG_MAGNIFY,
+                    };
+                    lines(
+                        wrap(text, cols / usize::from(BIG_MAGNIFY)),
+                        style,
+                        &mut blocks,
+                    );
+                }
+                DocElement::Ruler => blocks.push(Block::Image(ruler(width))),
+                DocElement::Image(image) => {
+                    if image.width > u32::from(width.dots()) {
+                        return Err(DocumentError::ImageTooWide {
+                            width: image.width,
+                            dots: width.dots(),
+                        });
+                    }
+                    blocks.push(Block::Image(image.dither()));
+                }
             }
         }
         Ok(blocks)
@@ -207,6 +368,30 @@ impl ReceiptDocument {
 
 /// Title magnification: double width and height, so half as many columns.
 const TITLE_MAGNIFY: u8 = 2;
+/// Ticket number magnification.
+const BIG_MAGNIFY: u8 = 3;
+/// Height of the test page's ruler, in dots.
+const RULER_DOTS: u32 = 24;
+
+/// The ruler of [`DocElement::Ruler`]: a baseline across every dot, ticks every 8 dots, longer
+/// every 40, full height every 80 and at both edges.
+fn ruler(width: PaperWidth) -> DotImage {
+    let dots = u32::from(width.dots());
+    let mut image = DotImage::new(dots, RULER_DOTS);
+    let bottom = i64::from(RULER_DOTS);
+    image.fill(0, bottom - 2, i64::from(dots), 2);
+    for x in (0..dots).step_by(8).chain([dots - 1]) {
+        let tick = if x % 80 == 0 || x == dots - 1 {
+            RULER_DOTS
+        } else if x % 40 == 0 {
+            RULER_DOTS * 2 / 3
+        } else {
+            RULER_DOTS / 3
+        };
+        image.fill(i64::from(x), bottom - i64::from(tick), 1, i64::from(tick));
+    }
+    image
+}
 /// Lines fed after the last line, before the cut, so the text does not end on the blade.
 const END_FEED_LINES: u8 = 3;
 /// Receipts survive smudging and creases better with 15 % error correction than with 7 %.
@@ -277,6 +462,7 @@ enum Block {
     Line { text: String, style: LineStyle },
     Qr { payload: String, module_size: u8 },
     Feed(u8),
+    Image(DotImage),
 }
 
 /// Lays out a key/value row in `cols` columns.
@@ -604,6 +790,113 @@ mod tests {
             assert_eq!(elements.last(), Some(&Element::Cut));
             assert_eq!(elements.first(), Some(&Element::Init));
         }
+    }
+
+    #[test]
+    fn raster_route_sends_one_image_then_feed_and_cut() {
+        for width in [
+            PaperWidth::Dots384,
+            PaperWidth::Dots512,
+            PaperWidth::Dots576,
+        ] {
+            let doc = sample();
+            let image = doc.render_image(width).expect("printable");
+            assert_eq!(image.width(), u32::from(width.dots()));
+            let bytes = doc.render_raster(width).expect("printable");
+            assert_eq!(&bytes[..2], b"\x1b@");
+            assert!(bytes.ends_with(&[0x1B, b'd', 3, 0x1D, b'V', 66, 0]));
+            let elements = Decoder::new().push(&bytes);
+            let rows: u32 = elements
+                .iter()
+                .map(|e| match e {
+                    Element::Image {
+                        width_dots,
+                        height_dots,
+                        ..
+                    } => {
+                        assert!(*width_dots <= u32::from(width.dots()));
+                        *height_dots
+                    }
+                    Element::FeedDots(n) => u32::from(*n),
+                    _ => 0,
+                })
+                .sum();
+            assert_eq!(rows, image.height(), "{width:?}");
+            assert!(
+                !elements.iter().any(|e| matches!(e, Element::Text { .. })),
+                "no text commands: the printer needs no font"
+            );
+        }
+    }
+
+    #[test]
+    fn raster_image_is_as_tall_as_the_native_layout() {
+        // Lines of 30 dots, the title 54, the QR its modules, feeds 30 per line.
+        let doc = ReceiptDocument::new()
+            .title("回执")
+            .row("编号", "1")
+            .feed(2);
+        let image = doc.render_image(PaperWidth::Dots384).expect("printable");
+        assert_eq!(image.height(), 54 + 30 + 60);
+        assert!(image.ink_dots() > 100);
+    }
+
+    #[test]
+    fn images_are_dithered_and_must_fit() {
+        let logo = GreyImage::new(64, 8, vec![0; 64 * 8]).expect("sized");
+        let doc = ReceiptDocument::new().image(logo);
+        let native = Decoder::new().push(&doc.render_native(PaperWidth::Dots384).expect("fits"));
+        assert!(native.iter().any(|e| matches!(
+            e,
+            Element::Image {
+                width_dots: 64,
+                height_dots: 8,
+                ..
+            }
+        )));
+        let wide = GreyImage::new(400, 1, vec![255; 400]).expect("sized");
+        assert_eq!(
+            ReceiptDocument::new()
+                .image(wide)
+                .render_raster(PaperWidth::Dots384),
+            Err(DocumentError::ImageTooWide {
+                width: 400,
+                dots: 384
+            })
+        );
+    }
+
+    #[test]
+    fn big_numbers_are_triple_size_and_the_ruler_spans_every_dot() {
+        let doc = ReceiptDocument::new().big_number("A015").ruler();
+        let elements = Decoder::new().push(&doc.render_native(PaperWidth::Dots576).expect("ok"));
+        assert!(elements.contains(&Element::Text {
+            line: "A015".into(),
+            bold: true,
+            align: Align::Center,
+            width: 3,
+            height: 3,
+        }));
+        let ruler = elements
+            .iter()
+            .find_map(|e| match e {
+                Element::Image { dots: Some(d), .. } => Some(d.clone()),
+                _ => None,
+            })
+            .expect("the ruler is an image");
+        assert_eq!(ruler.width(), 576);
+        assert!(ruler.get(0, 0) && ruler.get(575, 0) && ruler.get(575, 23));
+        assert!(
+            (0..576).all(|x| ruler.get(x, 23)),
+            "baseline across every dot"
+        );
+    }
+
+    #[test]
+    fn routes_parse_from_their_names() {
+        assert_eq!("native".parse::<PrintRoute>(), Ok(PrintRoute::Native));
+        assert_eq!("raster".parse::<PrintRoute>(), Ok(PrintRoute::Raster));
+        assert!("laser".parse::<PrintRoute>().is_err());
     }
 
     #[test]

@@ -11,4 +11,5 @@ pub mod gpio;
 pub mod idcard;
 pub mod printer;
 pub mod pty;
+pub mod raster;
 pub mod scanner;

@@ -20,8 +20,10 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::pty::openpty;
 use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
 
@@ -115,6 +117,30 @@ impl LinkedPty {
     /// sees the hang-up only once every handle on the master is closed.
     pub fn try_clone_master(&self) -> io::Result<File> {
         self.master.try_clone()
+    }
+
+    /// Makes reads and writes on the master non-blocking, so a simulator whose client stops
+    /// reading can never be wedged in a write (a full pty buffer blocks otherwise), and a read
+    /// after [`wait_readable`](Self::wait_readable) never hangs on a spurious wake-up.
+    pub fn set_master_nonblocking(&self) -> Result<(), PtyError> {
+        let flags = fcntl(&self.master, FcntlArg::F_GETFL).map_err(PtyError::Configure)?;
+        let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+        fcntl(&self.master, FcntlArg::F_SETFL(flags)).map_err(PtyError::Configure)?;
+        Ok(())
+    }
+
+    /// Waits up to `timeout` for the client to send something; `Ok(false)` when nothing came
+    /// (or a signal interrupted the wait, which callers treat the same way: look again).
+    ///
+    /// Simulators that also watch a control channel call this in a loop with a short timeout.
+    pub fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
+        let millis = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(self.master.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(millis)) {
+            Ok(n) => Ok(n > 0),
+            Err(nix::errno::Errno::EINTR) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The slave device the symlink points to (`/dev/pts/N`).
@@ -211,5 +237,27 @@ mod tests {
         // The bytes written while no client was open were queued for the slave.
         client.read_exact(&mut got).expect("client read");
         assert_eq!(&got, b"\x03\r\n");
+    }
+
+    #[test]
+    fn nonblocking_master_waits_and_reads_without_hanging() {
+        let link = scratch("nonblocking");
+        let pty = LinkedPty::create(&link).expect("create pty");
+        pty.set_master_nonblocking().expect("non-blocking");
+        assert!(
+            !pty.wait_readable(Duration::from_millis(20)).expect("poll"),
+            "nothing sent yet"
+        );
+        let mut buf = [0u8; 8];
+        let err = pty.master().read(&mut buf).expect_err("nothing to read");
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        let mut client = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&link)
+            .expect("open slave");
+        client.write_all(b"\x10\x04\x01").expect("client write");
+        assert!(pty.wait_readable(Duration::from_secs(2)).expect("poll"));
+        let n = pty.master().read(&mut buf).expect("read");
+        assert_eq!(&buf[..n], b"\x10\x04\x01");
     }
 }

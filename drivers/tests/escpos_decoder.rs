@@ -4,7 +4,11 @@
 use kiosk_drivers::document::ReceiptDocument;
 use kiosk_drivers::escpos::decode::MAX_BUFFERED;
 use kiosk_drivers::escpos::{Align, Decoder, EcLevel, Element, PaperWidth};
+use kiosk_drivers::raster::DotImage;
 use proptest::prelude::*;
+
+/// The two data bytes of the small raster logo in [`captured_stream`].
+const IMAGE_BITS: [u8; 2] = [0x1D, b'V'];
 
 fn text(line: &str, bold: bool, align: Align, size: u8) -> Element {
     Element::Text {
@@ -79,16 +83,19 @@ fn stream_from_another_library_decodes_with_text_intact() {
             payload: "HELLO WORLD".into(),
             module_size: 8,
             ec: EcLevel::H,
+            align: Align::Left,
         },
         Element::Image {
             width_dots: 8,
             height_dots: 2,
+            align: Align::Left,
+            dots: Some(DotImage::from_packed(1, 2, &IMAGE_BITS)),
         },
         Element::Unknown {
             bytes: vec![0x1B, b'k'],
         },
         Element::Unknown { bytes: vec![0x01] },
-        ignored("ESC J (feed dots)"),
+        Element::FeedDots(0x14),
         text("last line", false, Align::Left, 1),
         Element::Feed(3),
         Element::Cut,

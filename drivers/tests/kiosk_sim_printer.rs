@@ -13,6 +13,7 @@ use kiosk_drivers::document::ReceiptDocument;
 use kiosk_drivers::escpos::{Element, PaperWidth, PrinterState};
 use kiosk_drivers::printer::sim::PrintedReceipt;
 use kiosk_drivers::printer::{PrintError, Printer, SerialLink};
+use kiosk_drivers::raster::DotImage;
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -124,6 +125,17 @@ fn serves_a_pty_answers_commands_and_writes_receipts() {
     );
     assert_eq!(printed.elements.last(), Some(&Element::Cut));
     assert!(!out.join("receipt-0002.json").exists());
+    // The PNG is the paper on the default 576-dot head. The receipt was laid out for 384 dots,
+    // so centred parts sit elsewhere, but the paper is exactly as long: its lines, its QR code
+    // and the three lines fed before the cut.
+    let png = std::fs::read(out.join("receipt-0001.png")).expect("png");
+    let paper = DotImage::from_png(&png).expect("valid png");
+    assert_eq!(paper.width(), 576);
+    let laid_out = receipt()
+        .render_image(PaperWidth::Dots384)
+        .expect("printable");
+    assert_eq!(paper.height(), laid_out.height() + 3 * 30);
+    assert!(paper.ink_dots() > 1000);
 
     assert!(sim.command("state jammed").starts_with("error: "));
     assert!(sim.command("dance").starts_with("error: "));
@@ -193,6 +205,40 @@ fn render_lists_a_captured_stream() {
     assert!(elements.contains(&Element::Ignored {
         name: "ESC - (underline)".into()
     }));
+
+    // With an output file: the PNG of the paper at the requested width.
+    for (route, bytes) in [
+        ("native", receipt().render_native(PaperWidth::Dots384)),
+        ("raster", receipt().render_raster(PaperWidth::Dots384)),
+    ] {
+        let capture = dir.join(&format!("{route}.bin"));
+        std::fs::write(&capture, bytes.expect("printable")).expect("write capture");
+        let png = dir.join(&format!("{route}.png"));
+        let output = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
+            .args(["printer", "render", "--width", "384"])
+            .arg(&capture)
+            .arg(&png)
+            .output()
+            .expect("run render");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let paper = DotImage::from_png(&std::fs::read(&png).expect("png")).expect("valid");
+        let mut expected = receipt()
+            .render_image(PaperWidth::Dots384)
+            .expect("printable");
+        // The final feed (3 lines) before the cut is paper too.
+        expected.set_height(expected.height() + 3 * 30);
+        assert_eq!(paper.differing_dots(&expected), 0, "{route}");
+    }
+    let bad_width = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
+        .args(["printer", "render", "--width", "0"])
+        .arg(&capture)
+        .output()
+        .expect("run render");
+    assert!(!bad_width.status.success());
 
     let output = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
         .args(["printer", "render"])

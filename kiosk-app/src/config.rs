@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::escpos::PaperWidth;
+use kiosk_drivers::printer::{PrinterAddress, UsbId};
 use serde::Deserialize;
 
 use kiosk_drivers::idcard::UsbReaderAddress;
@@ -139,18 +141,29 @@ impl IdcardSection {
     }
 }
 
-/// `[printer]`.
+/// `[printer]`: exactly one of `port`, `tcp` and `usb` says where it is.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrinterSection {
-    /// Device path, e.g. `/dev/ttyS1`.
-    pub port: PathBuf,
-    /// Baud rate (default 115200).
+    /// Device path: a serial port (`/dev/ttyS1`) or a USB printer node (`/dev/usb/lp0`).
+    #[serde(default)]
+    pub port: Option<PathBuf>,
+    /// A network printer, `host:port` (usually port 9100).
+    #[serde(default)]
+    pub tcp: Option<String>,
+    /// A USB printer driven directly, by `VID:PID` in hex (the kernel's usblp is detached).
+    #[serde(default)]
+    pub usb: Option<String>,
+    /// Baud rate of a serial `port` (default 115200).
     #[serde(default = "default_baud")]
     pub baud: u32,
     /// Printable width in dots: 384 (58 mm), 512 or 576 (80 mm, the default).
     #[serde(default = "default_paper")]
     pub paper_dots: u16,
+    /// `"native"` (the default: the printer's own fonts draw the text) or `"raster"` (the
+    /// kiosk draws the receipt and sends one image: for printers without a Chinese font).
+    #[serde(default)]
+    pub route: PrintRoute,
 }
 
 /// `[session]`.
@@ -248,10 +261,23 @@ impl KioskConfig {
                 reason,
             });
         }
-        if let Some(printer) = &config.printer
-            && paper_width(printer.paper_dots).is_none()
-        {
-            return Err(invalid("printer.paper_dots", "must be 384, 512 or 576"));
+        if let Some(printer) = &config.printer {
+            if paper_width(printer.paper_dots).is_none() {
+                return Err(invalid("printer.paper_dots", "must be 384, 512 or 576"));
+            }
+            let given = [
+                printer.port.is_some(),
+                printer.tcp.is_some(),
+                printer.usb.is_some(),
+            ];
+            if given.iter().filter(|g| **g).count() != 1 {
+                return Err(invalid("printer", "needs exactly one of port, tcp and usb"));
+            }
+            if let Some(usb) = &printer.usb
+                && let Err(e) = usb.parse::<UsbId>()
+            {
+                return Err(invalid("printer.usb", &e.to_string()));
+            }
         }
         if config.session.warning_grace_secs < MIN_WARNING_GRACE.as_secs() {
             return Err(invalid(
@@ -279,13 +305,28 @@ impl KioskConfig {
     pub fn devices(&self) -> DeviceConfig {
         DeviceConfig {
             idcard: self.idcard.as_ref().and_then(|s| s.reader_port().ok()),
-            printer_port: self.printer.as_ref().map(|p| p.port.clone()),
-            printer_baud: self.printer.as_ref().map_or(default_baud(), |p| p.baud),
+            printer: self.printer.as_ref().and_then(PrinterSection::address),
             paper: self
                 .printer
                 .as_ref()
                 .and_then(|p| paper_width(p.paper_dots))
                 .unwrap_or(PaperWidth::Dots576),
+            printer_route: self
+                .printer
+                .as_ref()
+                .map_or(PrintRoute::Native, |p| p.route),
+        }
+    }
+}
+
+impl PrinterSection {
+    /// Where the printer is; `None` only for a section [`KioskConfig::parse`] would refuse.
+    pub fn address(&self) -> Option<PrinterAddress> {
+        match (&self.port, &self.tcp, &self.usb) {
+            (Some(port), None, None) => Some(PrinterAddress::from_device_path(port, self.baud)),
+            (None, Some(tcp), None) => Some(PrinterAddress::Tcp(tcp.clone())),
+            (None, None, Some(usb)) => usb.parse().ok().map(PrinterAddress::Usb),
+            _ => None,
         }
     }
 }
@@ -347,6 +388,61 @@ paper_dots = 384
             config.printer.as_ref().map(|p| p.paper_dots),
             Some(default_paper())
         );
+    }
+
+    #[test]
+    fn the_print_route_defaults_to_native_and_can_be_raster() {
+        assert_eq!(
+            parse(GOOD).expect("valid").devices().printer_route,
+            PrintRoute::Native
+        );
+        let raster =
+            parse(&GOOD.replace("paper_dots = 384", "paper_dots = 384\nroute = \"raster\""))
+                .expect("valid");
+        assert_eq!(raster.devices().printer_route, PrintRoute::Raster);
+        let err = parse(&GOOD.replace("paper_dots = 384", "route = \"laser\""))
+            .expect_err("unknown route")
+            .to_string();
+        assert!(err.contains("laser") || err.contains("route"), "{err}");
+    }
+
+    #[test]
+    fn the_printer_is_on_a_port_a_network_or_usb_exactly_one() {
+        assert_eq!(
+            parse(GOOD).expect("valid").devices().printer,
+            Some(PrinterAddress::Serial {
+                path: "/dev/ttyS1".into(),
+                baud: 115_200
+            })
+        );
+        let lp = parse(&GOOD.replace("/dev/ttyS1", "/dev/usb/lp0")).expect("valid");
+        assert_eq!(
+            lp.devices().printer,
+            Some(PrinterAddress::UsbLp("/dev/usb/lp0".into()))
+        );
+        let tcp = parse(&GOOD.replace("port = \"/dev/ttyS1\"", "tcp = \"192.0.2.7:9100\""))
+            .expect("valid");
+        assert_eq!(
+            tcp.devices().printer,
+            Some(PrinterAddress::Tcp("192.0.2.7:9100".into()))
+        );
+        let usb =
+            parse(&GOOD.replace("port = \"/dev/ttyS1\"", "usb = \"0fe6:811e\"")).expect("valid");
+        assert!(matches!(
+            usb.devices().printer,
+            Some(PrinterAddress::Usb(_))
+        ));
+        for bad in [
+            GOOD.replace("port = \"/dev/ttyS1\"", "usb = \"nope\""),
+            GOOD.replace(
+                "port = \"/dev/ttyS1\"",
+                "port = \"/dev/ttyS1\"\ntcp = \"a:1\"",
+            ),
+            GOOD.replace("port = \"/dev/ttyS1\"", ""),
+        ] {
+            let err = parse(&bad).expect_err("refused").to_string();
+            assert!(err.contains("`printer"), "{err}");
+        }
     }
 
     #[test]

@@ -20,6 +20,8 @@ use crate::peers::{Peer, sibling_program};
 use crate::platform_link::PlatformLink;
 use crate::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
 use crate::session::{Action, KeySource, PrintStatus, Screen, Settings, View};
+use kiosk_drivers::document::PrintRoute;
+use kiosk_drivers::printer::PrinterAddress;
 
 /// Options of `kiosk demo`.
 pub struct DemoOptions {
@@ -101,9 +103,12 @@ fn devices(stage: &Stage) -> DeviceConfig {
             path: stage.work.join("idcard.tty"),
             baud: 115_200,
         }),
-        printer_port: Some(stage.work.join("printer.tty")),
-        printer_baud: 115_200,
+        printer: Some(PrinterAddress::Serial {
+            path: stage.work.join("printer.tty"),
+            baud: 115_200,
+        }),
         paper: PaperWidth::Dots576,
+        printer_route: PrintRoute::Native,
     }
 }
 

@@ -1,7 +1,12 @@
 //! The kiosk's printed documents, composed from what the session decided to print.
+//!
+//! Three documents leave the printer: the application receipt (受理回执), the queue ticket
+//! (取号单) and the technicians' test page. Each is a [`ReceiptDocument`]; the printer
+//! configuration decides whether it goes as text commands or as one image.
 
-use kiosk_drivers::document::ReceiptDocument;
-use kiosk_protocol::Language;
+use kiosk_drivers::document::{PrintRoute, ReceiptDocument};
+use kiosk_drivers::escpos::PaperWidth;
+use kiosk_protocol::{Language, LocalizedText};
 
 use crate::session::ReceiptContent;
 
@@ -53,6 +58,119 @@ pub fn application_receipt(content: &ReceiptContent) -> ReceiptDocument {
         .feed(2)
 }
 
+/// What a queue ticket says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueTicket {
+    /// The ticket number called out in the hall, e.g. `A015`.
+    pub number: String,
+    /// The matter the citizen queues for.
+    pub matter_name: LocalizedText,
+    /// Where to go when called, e.g. `B区 12号窗口`.
+    pub window: String,
+    /// How many people are called before this ticket.
+    pub people_ahead: u32,
+    /// When the ticket was taken (RFC 3339).
+    pub issued_at: String,
+    /// Terminal id.
+    pub terminal_id: String,
+    /// Language the citizen used.
+    pub language: Language,
+}
+
+/// The queue ticket (取号单): the number large enough to compare with the hall's display from
+/// a seat, then the matter, the window, how many are ahead, the time and the terminal. It holds
+/// no personal data: tickets are left on chairs.
+pub fn queue_ticket(ticket: &QueueTicket) -> ReceiptDocument {
+    let zh = ticket.language == Language::Zh;
+    let label = |zh_text: &'static str, en_text: &'static str| if zh { zh_text } else { en_text };
+    ReceiptDocument::new()
+        .title(label("取号单", "Queue Ticket"))
+        .footer(label(
+            "连云港市政务服务 · 连易办",
+            "Lianyungang Government Services · LianYiBan",
+        ))
+        .rule()
+        .big_number(ticket.number.clone())
+        .rule()
+        .paragraph(format!(
+            "{}{}",
+            label("办理事项：", "Service: "),
+            ticket.matter_name.get(ticket.language)
+        ))
+        .row(label("办理窗口", "Window"), ticket.window.clone())
+        .row(
+            label("前面等候", "People ahead"),
+            if zh {
+                format!("{} 人", ticket.people_ahead)
+            } else {
+                ticket.people_ahead.to_string()
+            },
+        )
+        .row(
+            label("取号时间", "Issued at"),
+            display_time(&ticket.issued_at),
+        )
+        .row(label("终端编号", "Terminal"), ticket.terminal_id.clone())
+        .rule()
+        .paragraph(label(
+            "请留意叫号屏幕和语音提示，过号请重新取号。",
+            "Please watch the display for your number; a missed number needs a new ticket.",
+        ))
+        .feed(2)
+}
+
+/// What the test page reports about the terminal and its printer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestPageInfo {
+    /// Terminal id (or the host name on a bench).
+    pub terminal_id: String,
+    /// The kiosk software's version.
+    pub software_version: String,
+    /// How the printer is reached, e.g. `/dev/usb/lp0`, `tcp 192.0.2.7:9100`.
+    pub connection: String,
+    /// Paper width in use.
+    pub paper: PaperWidth,
+    /// Route in use.
+    pub route: PrintRoute,
+    /// When the page was printed (RFC 3339).
+    pub printed_at: String,
+}
+
+/// The test page a technician prints after fitting a printer or a paper roll: what is
+/// configured, a QR code to try with a phone, Chinese and ASCII text in every style, and a
+/// ruler across the whole print width (any white gap in it is a dead heating dot).
+pub fn test_page(info: &TestPageInfo) -> ReceiptDocument {
+    ReceiptDocument::new()
+        .title("打印机测试页")
+        .footer("Printer test page")
+        .rule()
+        .row("终端 Terminal", info.terminal_id.clone())
+        .row("软件 Software", info.software_version.clone())
+        .row("连接 Link", info.connection.clone())
+        .row(
+            "纸宽 Paper",
+            format!(
+                "{} dots / {} mm",
+                info.paper.dots(),
+                if info.paper == PaperWidth::Dots384 {
+                    58
+                } else {
+                    80
+                }
+            ),
+        )
+        .row("方式 Route", info.route.name())
+        .row("时间 Time", display_time(&info.printed_at))
+        .rule()
+        .paragraph("中文：连云港市政务服务 连易办 一网通办。")
+        .paragraph("ASCII: 0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz")
+        .big_number("A015")
+        .qr(format!("LYB-TEST {} {}", info.terminal_id, info.printed_at))
+        .footer("扫码应显示终端编号 · The QR code reads the terminal id")
+        .ruler()
+        .feed(1)
+}
+
 fn display_time(rfc3339: &str) -> String {
     match (rfc3339.get(..10), rfc3339.get(11..19)) {
         (Some(date), Some(time)) => format!("{date} {time}"),
@@ -63,8 +181,6 @@ fn display_time(rfc3339: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kiosk_drivers::escpos::PaperWidth;
-    use kiosk_protocol::LocalizedText;
 
     fn content(language: Language) -> ReceiptContent {
         ReceiptContent {
@@ -113,5 +229,57 @@ mod tests {
             .lines(PaperWidth::Dots384)
             .expect("lays out");
         assert_eq!(&narrow[..2], ["Application", "Receipt"]);
+    }
+
+    #[test]
+    fn the_ticket_shows_its_number_big_and_no_personal_data() {
+        let ticket = QueueTicket {
+            number: "A015".into(),
+            matter_name: LocalizedText::new("不动产登记", "Real estate registration"),
+            window: "B区 12号窗口".into(),
+            people_ahead: 3,
+            issued_at: "2026-11-22T09:05:00+08:00".into(),
+            terminal_id: "LYG-HZ-0001".into(),
+            language: Language::Zh,
+        };
+        let doc = queue_ticket(&ticket);
+        assert!(
+            doc.elements
+                .contains(&kiosk_drivers::document::DocElement::BigNumber(
+                    "A015".into()
+                ))
+        );
+        let text = doc.lines(PaperWidth::Dots384).expect("lays out").join("\n");
+        for needle in [
+            "取号单",
+            "不动产登记",
+            "B区 12号窗口",
+            "3 人",
+            "2026-11-22 09:05:00",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_test_page_fits_every_paper() {
+        for paper in [
+            PaperWidth::Dots384,
+            PaperWidth::Dots512,
+            PaperWidth::Dots576,
+        ] {
+            let info = TestPageInfo {
+                terminal_id: "LYG-HZ-0001".into(),
+                software_version: "0.1.0".into(),
+                connection: "/dev/usb/lp0".into(),
+                paper,
+                route: PrintRoute::Raster,
+                printed_at: "2026-11-22T09:05:00+08:00".into(),
+            };
+            let doc = test_page(&info);
+            doc.render_native(paper).expect("native");
+            let image = doc.render_image(paper).expect("raster");
+            assert_eq!(image.width(), u32::from(paper.dots()));
+        }
     }
 }

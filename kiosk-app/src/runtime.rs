@@ -4,12 +4,12 @@
 //! It runs as one task on the tokio runtime (worker threads); the UI stays on the main thread
 //! and only ever receives views and sends touches.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::escpos::{PaperWidth, PrinterState};
-use kiosk_drivers::printer::{PrintError, Printer, SerialLink};
+use kiosk_drivers::printer::{PrintError, Printer, PrinterAddress};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::card_reader::{self, ReaderPort, ReaderSwitch};
@@ -26,12 +26,12 @@ use crate::voice::Voice;
 pub struct DeviceConfig {
     /// Where the ID-card reader is attached (`None`: no reader fitted).
     pub idcard: Option<ReaderPort>,
-    /// Serial port of the receipt printer (`None`: no printer fitted).
-    pub printer_port: Option<PathBuf>,
-    /// Baud rate of the receipt printer.
-    pub printer_baud: u32,
+    /// Where the receipt printer is (`None`: no printer fitted).
+    pub printer: Option<PrinterAddress>,
     /// Paper width of the receipt printer.
     pub paper: PaperWidth,
+    /// Whether receipts go as text commands or as one image (printers without Chinese fonts).
+    pub printer_route: PrintRoute,
 }
 
 /// Everything the session driver needs.
@@ -207,15 +207,16 @@ impl Driver {
 
 /// Prints the application receipt, opening the port afresh so a power-cycled printer is found.
 fn print_receipt(devices: &DeviceConfig, content: &ReceiptContent) -> Result<(), PrintFailure> {
-    let Some(port) = &devices.printer_port else {
+    let Some(address) = &devices.printer else {
         return Err(PrintFailure::PrinterFault);
     };
-    let link = SerialLink::open(port, devices.printer_baud).map_err(|e| {
-        tracing::warn!(port = %port.display(), error = %e, "printer unavailable");
+    let link = address.open().map_err(|e| {
+        tracing::warn!(printer = %address, error = %e, "printer unavailable");
         PrintFailure::PrinterFault
     })?;
     let mut printer = Printer::new(link).with_reply_timeout(Duration::from_millis(800));
-    match printer.print(&receipt::application_receipt(content), devices.paper) {
+    let document = receipt::application_receipt(content);
+    match printer.print_routed(&document, devices.paper, devices.printer_route) {
         Ok(()) => {
             tracing::info!("receipt printed");
             Ok(())

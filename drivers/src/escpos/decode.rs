@@ -3,9 +3,10 @@
 //! The virtual printer and the offline `render` tool both see the stream the way a printer does.
 //! The decoder must survive anything a peer may send — other ESC/POS libraries, line noise, a
 //! stream cut anywhere — so it never fails: commands it knows have their arguments consumed
-//! exactly (including bulk data such as raster images, which is skipped without buffering),
-//! commands it recognises but does not model are reported as [`Element::Ignored`], and anything
-//! else as [`Element::Unknown`]. Input may be split anywhere across [`Decoder::push`] calls.
+//! exactly (bulk data it does not model is skipped without buffering; bit images are kept up to
+//! [`MAX_IMAGE_BYTES`] so the paper can be drawn), commands it recognises but does not model are
+//! reported as [`Element::Ignored`], and anything else as [`Element::Unknown`]. Input may be
+//! split anywhere across [`Decoder::push`] calls.
 
 use std::fmt;
 
@@ -14,12 +15,19 @@ use serde::{Deserialize, Serialize};
 use super::ascii::{CAN, CR, DC4, DLE, ENQ, EOT, ESC, FF, FS, GS, HT, LF};
 use super::encode::{Align, EcLevel, char_columns};
 use super::qr_fn;
+use crate::raster::DotImage;
 
 /// Most bytes the decoder ever holds back while waiting for the rest of a command.
 ///
 /// The largest command it needs whole is a QR store of the longest possible payload (7089 bytes
 /// plus an 8-byte header); everything longer is skipped as it streams by.
 pub const MAX_BUFFERED: usize = 8192;
+
+/// Largest bit image, in bytes of dot data, whose dots the decoder keeps (1 MiB: a 576-dot
+/// wide image over 14,000 dots long, far more than any receipt sends in one command). Larger
+/// images are reported with their size only and their data skipped as it streams by, so a
+/// hostile or broken peer cannot make the decoder allocate without bound.
+pub const MAX_IMAGE_BYTES: u64 = 1 << 20;
 
 /// A line longer than this many characters is emitted without waiting for its LF. No paper is
 /// that wide (a real printer would have wrapped long before); the bound keeps memory flat when
@@ -40,16 +48,30 @@ pub enum Element {
         width: u8,
         height: u8,
     },
-    /// A printed QR code (`GS ( k` print after a store).
+    /// A printed QR code (`GS ( k` print after a store), at the justification then in force.
     Qr {
         payload: String,
         module_size: u8,
         ec: EcLevel,
+        #[serde(default)]
+        align: Align,
     },
-    /// A printed bit image (`GS v 0` raster or `ESC *` column format); its data is skipped.
-    Image { width_dots: u32, height_dots: u32 },
+    /// A printed bit image (`GS v 0` raster or `ESC *` column format).
+    ///
+    /// `dots` holds the image when it was complete and no larger than [`MAX_IMAGE_BYTES`]; it
+    /// is not serialised (listings show sizes, the PNG shows the dots).
+    Image {
+        width_dots: u32,
+        height_dots: u32,
+        #[serde(default)]
+        align: Align,
+        #[serde(skip)]
+        dots: Option<DotImage>,
+    },
     /// `ESC d n`: the current line printed, then `n` lines fed.
     Feed(u8),
+    /// `ESC J n`: the current line printed, then `n` dots fed.
+    FeedDots(u8),
     /// Paper cut (`GS V` in any of its forms, `ESC i`, `ESC m`).
     Cut,
     /// `DLE EOT n`: a real-time status request; the printer must answer it.
@@ -74,6 +96,7 @@ impl Element {
                 | Element::Qr { .. }
                 | Element::Image { .. }
                 | Element::Feed(_)
+                | Element::FeedDots(_)
                 | Element::Cut
         )
     }
@@ -103,12 +126,15 @@ impl fmt::Display for Element {
                 payload,
                 module_size,
                 ec,
+                ..
             } => write!(f, "qr [module {module_size}, ec {ec:?}] {payload:?}"),
             Element::Image {
                 width_dots,
                 height_dots,
+                ..
             } => write!(f, "image {width_dots}x{height_dots} dots"),
             Element::Feed(n) => write!(f, "feed {n}"),
+            Element::FeedDots(n) => write!(f, "feed {n} dots"),
             Element::Cut => write!(f, "cut"),
             Element::StatusQuery(n) => write!(f, "status query {n}"),
             Element::AutoStatusBack(n) => write!(f, "auto status back {n:#04x}"),
@@ -162,13 +188,64 @@ impl Default for QrSettings {
     }
 }
 
+/// How the bytes of a bit image being collected are arranged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ImageLayout {
+    /// `GS v 0`: rows of `width_bytes` bytes, leftmost dot in the top bit.
+    Rows { width_bytes: u32 },
+    /// `ESC *`: columns of `bytes` bytes each, topmost dot in the top bit.
+    Columns { bytes: u32 },
+}
+
+/// A bit image whose data is still arriving.
+#[derive(Debug, Clone)]
+struct ImageInProgress {
+    layout: ImageLayout,
+    width_dots: u32,
+    height_dots: u32,
+    align: Align,
+    data: Vec<u8>,
+    remaining: u64,
+}
+
+impl ImageInProgress {
+    fn into_element(self, complete: bool) -> Element {
+        let dots = complete.then(|| match self.layout {
+            ImageLayout::Rows { width_bytes } => {
+                DotImage::from_packed(width_bytes, self.height_dots, &self.data)
+            }
+            ImageLayout::Columns { bytes } => {
+                let mut image = DotImage::new(self.width_dots, self.height_dots);
+                for (x, column) in self.data.chunks(bytes as usize).enumerate() {
+                    for (i, byte) in column.iter().enumerate() {
+                        for bit in 0..8 {
+                            if byte & (0x80 >> bit) != 0 {
+                                image.set(x as u32, (i * 8 + bit) as u32, true);
+                            }
+                        }
+                    }
+                }
+                image
+            }
+        });
+        Element::Image {
+            width_dots: self.width_dots,
+            height_dots: self.height_dots,
+            align: self.align,
+            dots,
+        }
+    }
+}
+
 /// Streaming ESC/POS decoder; see the [module documentation](self).
 #[derive(Debug, Clone, Default)]
 pub struct Decoder {
     /// Bytes of a command not yet complete; never longer than [`MAX_BUFFERED`].
     pending: Vec<u8>,
-    /// Bulk data still to be skipped (image bits, unmodelled 2D symbols, …).
+    /// Bulk data still to be skipped (oversized images, unmodelled 2D symbols, …).
     skip: u64,
+    /// A bit image whose data is being collected.
+    image: Option<ImageInProgress>,
     style: Style,
     chinese: bool,
     chinese_default: bool,
@@ -211,10 +288,9 @@ impl Decoder {
     pub fn push(&mut self, mut input: &[u8]) -> Vec<Element> {
         let mut out = Vec::new();
         loop {
-            if self.skip > 0 && self.pending.is_empty() {
-                let n = clamp_len(self.skip, input.len());
+            if self.pending.is_empty() {
+                let n = self.bulk(input, &mut out);
                 input = &input[n..];
-                self.skip -= n as u64;
             }
             let take = (MAX_BUFFERED - self.pending.len()).min(input.len());
             self.pending.extend_from_slice(&input[..take]);
@@ -235,20 +311,78 @@ impl Decoder {
                 bytes: std::mem::take(&mut self.pending),
             });
         }
+        if let Some(image) = self.image.take() {
+            // The printer would still be waiting for the rest; what there is cannot be drawn.
+            out.push(image.into_element(false));
+        }
         self.flush_line(&mut out, false);
         self.skip = 0;
         out
+    }
+
+    /// Consumes bulk data (bytes to skip, or image data being collected) from the start of
+    /// `input`; returns how many bytes it used.
+    fn bulk(&mut self, input: &[u8], out: &mut Vec<Element>) -> usize {
+        if self.skip > 0 {
+            let n = clamp_len(self.skip, input.len());
+            self.skip -= n as u64;
+            return n;
+        }
+        let Some(image) = &mut self.image else {
+            return 0;
+        };
+        let n = clamp_len(image.remaining, input.len());
+        image.data.extend_from_slice(&input[..n]);
+        image.remaining -= n as u64;
+        if image.remaining == 0
+            && let Some(image) = self.image.take()
+        {
+            out.push(image.into_element(true));
+        }
+        n
+    }
+
+    /// Starts a bit image of `bytes` data bytes: collected when small enough, otherwise
+    /// reported now and skipped.
+    fn start_image(
+        &mut self,
+        layout: ImageLayout,
+        width_dots: u32,
+        height_dots: u32,
+        out: &mut Vec<Element>,
+    ) {
+        self.flush_line(out, false);
+        let bytes = match layout {
+            ImageLayout::Rows { width_bytes } => u64::from(width_bytes) * u64::from(height_dots),
+            ImageLayout::Columns { bytes } => u64::from(bytes) * u64::from(width_dots),
+        };
+        let align = self.style.align;
+        if bytes > MAX_IMAGE_BYTES || bytes == 0 {
+            out.push(Element::Image {
+                width_dots,
+                height_dots,
+                align,
+                dots: None,
+            });
+            self.skip = bytes;
+            return;
+        }
+        self.image = Some(ImageInProgress {
+            layout,
+            width_dots,
+            height_dots,
+            align,
+            // `bytes` is at most MAX_IMAGE_BYTES, so this fits any usize we run on.
+            data: Vec::with_capacity(usize::try_from(bytes).unwrap_or(0)),
+            remaining: bytes,
+        });
     }
 
     fn drain(&mut self, out: &mut Vec<Element>) {
         let mut buf = std::mem::take(&mut self.pending);
         let mut pos = 0;
         loop {
-            if self.skip > 0 {
-                let n = clamp_len(self.skip, buf.len() - pos);
-                pos += n;
-                self.skip -= n as u64;
-            }
+            pos += self.bulk(&buf[pos..], out);
             if pos >= buf.len() {
                 break;
             }
@@ -381,7 +515,12 @@ impl Decoder {
                 self.code_page = *buf.get(2)?;
                 Some(3)
             }
-            b'J' => self.printing_ignore(buf, 3, "ESC J (feed dots)", out),
+            b'J' => {
+                let n = *buf.get(2)?;
+                self.flush_line(out, false);
+                out.push(Element::FeedDots(n));
+                Some(3)
+            }
             b'e' => self.printing_ignore(buf, 3, "ESC e (reverse feed)", out),
             b'i' | b'm' => {
                 self.flush_line(out, false);
@@ -428,12 +567,10 @@ impl Decoder {
                     32 | 33 => (24, 3),
                     _ => return unknown(buf, 3, out),
                 };
-                self.flush_line(out, false);
-                out.push(Element::Image {
-                    width_dots: dots,
-                    height_dots: height,
-                });
-                self.skip = u64::from(dots) * bytes_per_column;
+                let layout = ImageLayout::Columns {
+                    bytes: bytes_per_column,
+                };
+                self.start_image(layout, dots, height, out);
                 Some(5)
             }
             b'&' => self.user_defined_characters(buf, out),
@@ -490,12 +627,10 @@ impl Decoder {
                 let header = buf.get(..8)?;
                 let x_bytes = u32::from(u16::from_le_bytes([header[4], header[5]]));
                 let y_dots = u32::from(u16::from_le_bytes([header[6], header[7]]));
-                self.flush_line(out, false);
-                out.push(Element::Image {
-                    width_dots: x_bytes * 8,
-                    height_dots: y_dots,
-                });
-                self.skip = u64::from(x_bytes) * u64::from(y_dots);
+                let layout = ImageLayout::Rows {
+                    width_bytes: x_bytes,
+                };
+                self.start_image(layout, x_bytes * 8, y_dots, out);
                 Some(8)
             }
             b'a' => {
@@ -634,6 +769,7 @@ impl Decoder {
                         payload: String::from_utf8_lossy(data).into_owned(),
                         module_size: self.qr.module_size,
                         ec: self.qr.ec,
+                        align: self.style.align,
                     }),
                     _ => out.push(Element::Ignored {
                         name: "GS ( k (QR print with nothing stored)".into(),
@@ -920,7 +1056,8 @@ mod tests {
             vec![Element::Qr {
                 payload: "https://zwfw.lyg.gov.cn/q?id=42".into(),
                 module_size: 6,
-                ec: EcLevel::Q
+                ec: EcLevel::Q,
+                align: Align::Left,
             }]
         );
     }
@@ -936,11 +1073,64 @@ mod tests {
             vec![
                 Element::Image {
                     width_dots: 16,
-                    height_dots: 3
+                    height_dots: 3,
+                    align: Align::Left,
+                    dots: Some(DotImage::from_packed(
+                        2,
+                        3,
+                        &[0x1B, b'@', 0x1D, b'V', 0x0A, 0x1B]
+                    )),
                 },
                 text("after")
             ]
         );
+    }
+
+    #[test]
+    fn image_dots_are_kept_across_pushes_and_column_images_are_turned_upright() {
+        let mut d = Decoder::new();
+        assert!(
+            d.push(&[0x1B, b'a', 1, 0x1D, b'v', b'0', 0, 1, 0, 2, 0, 0x80])
+                .is_empty()
+        );
+        let els = d.push(&[0x01]);
+        let Some(Element::Image {
+            dots: Some(dots),
+            align,
+            ..
+        }) = els.first()
+        else {
+            panic!("image with dots expected, got {els:?}");
+        };
+        assert_eq!(*align, Align::Center);
+        assert!(dots.get(0, 0) && dots.get(7, 1) && dots.ink_dots() == 2);
+
+        // ESC * 0: 8-dot columns; column 0 = top dot, column 2 = bottom dot.
+        let els = decode(&[0x1B, b'*', 0, 3, 0, 0x80, 0x00, 0x01]);
+        let Some(Element::Image {
+            dots: Some(dots),
+            width_dots: 3,
+            height_dots: 8,
+            ..
+        }) = els.first()
+        else {
+            panic!("column image expected, got {els:?}");
+        };
+        assert!(dots.get(0, 0) && dots.get(2, 7) && dots.ink_dots() == 2);
+    }
+
+    #[test]
+    fn an_image_cut_short_by_the_end_of_the_capture_has_no_dots() {
+        let mut d = Decoder::new();
+        assert!(d.push(&[0x1D, b'v', b'0', 0, 1, 0, 4, 0, 0xFF]).is_empty());
+        assert!(matches!(
+            d.finish().as_slice(),
+            [Element::Image {
+                height_dots: 4,
+                dots: None,
+                ..
+            }]
+        ));
     }
 
     #[test]
@@ -951,7 +1141,9 @@ mod tests {
             els,
             vec![Element::Image {
                 width_dots: 65535 * 8,
-                height_dots: 65535
+                height_dots: 65535,
+                align: Align::Left,
+                dots: None,
             }]
         );
         let chunk = vec![0x1Bu8; 64 * 1024];
@@ -1054,7 +1246,7 @@ mod tests {
                 "ESC 3 (line spacing)",
                 "GS B (reverse printing)",
                 "ESC M (character font)",
-                "ESC J (feed dots)",
+                "feed 16 dots",
                 "GS L (left margin)",
                 "GS W (print area width)",
                 "ESC p (cash drawer pulse)",

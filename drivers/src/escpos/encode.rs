@@ -11,6 +11,7 @@ use thiserror::Error;
 use super::ascii::{DLE, EOT, ESC, FS, GS, LF};
 use super::qr_fn;
 use super::status::StatusRequest;
+use crate::raster::DotImage;
 
 /// Horizontal justification of a line (`ESC a n`).
 ///
@@ -151,7 +152,20 @@ pub enum EncodeError {
     QrTooLong { len: usize, max: usize },
     #[error("QR module size {0} is outside the printer's range 1–16 dots")]
     QrModuleSize(u8),
+    #[error("a raster image {0} bytes wide is wider than GS v 0 can describe")]
+    RasterTooWide(usize),
 }
+
+/// Rows per `GS v 0` command when an image is sent in bands.
+///
+/// Printers buffer a whole raster command before printing it, and the cheap ones have small
+/// buffers: 128 rows of an 80 mm line (72 bytes) is 9 KiB, which every printer we field takes,
+/// while the 8-byte header per band costs nothing worth measuring.
+pub const RASTER_BAND_ROWS: u32 = 128;
+
+/// Blank rows that [`EscPos::raster_compact`] sends as a paper feed (3 bytes) instead of as
+/// image data (a row of an 80 mm line is 72 bytes, plus a new band's 8-byte header).
+pub const BLANK_RUN_ROWS: u32 = 2;
 
 /// Builder of an ESC/POS byte stream.
 ///
@@ -305,6 +319,79 @@ impl EscPos {
         self.buf.extend_from_slice(params);
     }
 
+    /// Prints `image` with `GS v 0` (normal density), in bands of [`RASTER_BAND_ROWS`] rows.
+    ///
+    /// The image is printed at the current justification; its width is rounded up to whole
+    /// bytes, as the command requires.
+    pub fn raster(&mut self, image: &DotImage) -> Result<&mut Self, EncodeError> {
+        let width_bytes = image.width_bytes();
+        let x = u16::try_from(width_bytes).map_err(|_| EncodeError::RasterTooWide(width_bytes))?;
+        let mut top = 0;
+        while top < image.height() {
+            let rows = RASTER_BAND_ROWS.min(image.height() - top);
+            let [xl, xh] = x.to_le_bytes();
+            // `rows` is at most RASTER_BAND_ROWS, far below u16::MAX.
+            let [yl, yh] = u16::try_from(rows).unwrap_or(u16::MAX).to_le_bytes();
+            self.buf
+                .extend_from_slice(&[GS, b'v', b'0', 0, xl, xh, yl, yh]);
+            self.buf
+                .extend_from_slice(image.packed_rows(top, top + rows));
+            top += rows;
+        }
+        Ok(self)
+    }
+
+    /// Prints `image` like [`raster`](Self::raster), sending less: runs of at least
+    /// [`BLANK_RUN_ROWS`] blank rows become `ESC J` paper feeds, and each band is only as wide
+    /// as its rightmost ink. For images printed at the left margin (left justification, as a
+    /// whole receipt drawn as one image is) the paper comes out the same.
+    pub fn raster_compact(&mut self, image: &DotImage) -> Result<&mut Self, EncodeError> {
+        let width_bytes = image.width_bytes();
+        u16::try_from(width_bytes).map_err(|_| EncodeError::RasterTooWide(width_bytes))?;
+        let blank = |y: u32| image.packed_rows(y, y + 1).iter().all(|b| *b == 0);
+        let mut y = 0;
+        while y < image.height() {
+            let run = (y..image.height()).take_while(|r| blank(*r)).count() as u32;
+            if run >= BLANK_RUN_ROWS {
+                let mut rest = run;
+                while rest > 0 {
+                    let step = rest.min(255);
+                    // `step` is at most 255.
+                    self.buf.extend_from_slice(&[ESC, b'J', step as u8]);
+                    rest -= step;
+                }
+                y += run;
+                continue;
+            }
+            // A band: up to RASTER_BAND_ROWS rows, ending early where a long blank run starts.
+            let mut end = y;
+            while end < image.height() && end - y < RASTER_BAND_ROWS {
+                let run = (end..image.height()).take_while(|r| blank(*r)).count() as u32;
+                if run >= BLANK_RUN_ROWS {
+                    break;
+                }
+                end += run.max(1);
+            }
+            let end = end.min(y + RASTER_BAND_ROWS).min(image.height());
+            let rows = image.packed_rows(y, end);
+            let used = rows
+                .chunks(width_bytes.max(1))
+                .map(|row| row.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1))
+                .max()
+                .unwrap_or(0)
+                .max(1);
+            let [xl, xh] = u16::try_from(used).unwrap_or(u16::MAX).to_le_bytes();
+            let [yl, yh] = u16::try_from(end - y).unwrap_or(u16::MAX).to_le_bytes();
+            self.buf
+                .extend_from_slice(&[GS, b'v', b'0', 0, xl, xh, yl, yh]);
+            for row in rows.chunks(width_bytes.max(1)) {
+                self.buf.extend_from_slice(&row[..used]);
+            }
+            y = end;
+        }
+        Ok(self)
+    }
+
     /// `DLE EOT n`: asks for one real-time status byte. Printers answer it even while stopped
     /// (paper out, cover open), which is why the driver relies on it.
     pub fn status_query(&mut self, request: StatusRequest) -> &mut Self {
@@ -428,6 +515,49 @@ mod tests {
             "a refused QR must leave no partial command behind"
         );
         assert!(p.qr(&long, 3, EcLevel::L).is_ok());
+    }
+
+    #[test]
+    fn raster_goes_out_in_bands() {
+        let mut image = DotImage::new(16, RASTER_BAND_ROWS + 2);
+        image.set(0, 0, true);
+        image.set(15, RASTER_BAND_ROWS + 1, true);
+        let mut p = EscPos::new();
+        p.raster(&image).expect("narrow enough");
+        let bytes = p.bytes();
+        assert_eq!(
+            &bytes[..8],
+            &[0x1D, b'v', b'0', 0, 2, 0, RASTER_BAND_ROWS as u8, 0]
+        );
+        assert_eq!(bytes[8], 0x80);
+        let second = 8 + 2 * RASTER_BAND_ROWS as usize;
+        assert_eq!(
+            &bytes[second..second + 8],
+            &[0x1D, b'v', b'0', 0, 2, 0, 2, 0]
+        );
+        assert_eq!(&bytes[second + 8..], &[0, 0, 0, 0x01]);
+        let mut empty = EscPos::new();
+        empty.raster(&DotImage::new(8, 0)).expect("empty");
+        assert!(empty.bytes().is_empty());
+    }
+
+    #[test]
+    fn compact_raster_feeds_over_blank_rows_and_trims_the_right() {
+        let mut image = DotImage::new(64, 12);
+        image.set(0, 0, true);
+        image.set(9, 1, true); // second byte: bands are 2 bytes wide, not 8
+        image.set(3, 9, true); // after 7 blank rows
+        let mut p = EscPos::new();
+        p.raster_compact(&image).expect("narrow enough");
+        assert_eq!(
+            p.bytes(),
+            &[
+                0x1D, b'v', b'0', 0, 2, 0, 2, 0, 0x80, 0x00, 0x00, 0x40, // rows 0-1
+                0x1B, b'J', 7, // rows 2-8
+                0x1D, b'v', b'0', 0, 1, 0, 1, 0, 0x10, // row 9
+                0x1B, b'J', 2, // rows 10-11
+            ]
+        );
     }
 
     #[test]

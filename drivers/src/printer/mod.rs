@@ -8,23 +8,31 @@
 //!
 //! [`sim`] holds the virtual printer that the tests and `kiosk-sim printer` run against.
 
+mod address;
 mod serial;
 pub mod sim;
 mod sim_host;
-mod sim_pty;
+mod tcp;
+mod usb;
+mod usblp;
 
 use std::io;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use crate::document::{DocumentError, ReceiptDocument};
+use crate::document::{DocumentError, PrintRoute, ReceiptDocument};
 use crate::escpos::encode::{EscPos, PaperWidth};
 use crate::escpos::status::{PrinterState, PrinterStatus, StatusRequest, is_status_byte};
 
+pub use address::PrinterAddress;
 pub use serial::SerialLink;
+pub use tcp::TcpLink;
+pub use usb::{BadUsbId, UsbId, UsbLink};
+pub use usblp::UsbLpLink;
 
-/// A byte pipe to a printer: serial port, pty, and later USB or TCP.
+/// A byte pipe to a printer: serial port or pty ([`SerialLink`]), the kernel's USB printer
+/// node ([`UsbLpLink`]), raw USB ([`UsbLink`]) or TCP port 9100 ([`TcpLink`]).
 ///
 /// Links stay dumb on purpose; everything ESC/POS-specific lives in [`Printer`], so a new
 /// transport is a few dozen lines.
@@ -74,6 +82,9 @@ impl PrintError {
             K::BrokenPipe
             | K::NotConnected
             | K::NotFound
+            | K::ConnectionRefused
+            | K::HostUnreachable
+            | K::NetworkUnreachable
             | K::ConnectionReset
             | K::ConnectionAborted
             | K::UnexpectedEof
@@ -159,13 +170,30 @@ impl<L: PrinterLink> Printer<L> {
     /// The document is rendered first (a bad document never reaches the printer), then the
     /// status is checked: a printer that cannot print gets nothing, and the error says why.
     pub fn print(&mut self, doc: &ReceiptDocument, width: PaperWidth) -> Result<(), PrintError> {
-        let bytes = doc.render_native(width)?;
+        self.print_routed(doc, width, PrintRoute::Native)
+    }
+
+    /// Prints `doc` by `route` (native text commands or one raster image); otherwise as
+    /// [`print`](Self::print).
+    pub fn print_routed(
+        &mut self,
+        doc: &ReceiptDocument,
+        width: PaperWidth,
+        route: PrintRoute,
+    ) -> Result<(), PrintError> {
+        let bytes = doc.render(width, route)?;
+        self.print_bytes(&bytes)
+    }
+
+    /// Sends ready-made ESC/POS bytes (a captured or hand-made job), after the same status
+    /// check as [`print`](Self::print): nothing goes to a printer that cannot print.
+    pub fn print_bytes(&mut self, bytes: &[u8]) -> Result<(), PrintError> {
         let status = self.status()?;
         if !status.state.can_print() {
             tracing::info!(state = %status.state, "receipt not sent: printer not ready");
             return Err(PrintError::NotReady(status.state));
         }
-        self.link.write_all(&bytes).map_err(PrintError::from_io)?;
+        self.link.write_all(bytes).map_err(PrintError::from_io)?;
         tracing::debug!(bytes = bytes.len(), "receipt sent to the printer");
         Ok(())
     }

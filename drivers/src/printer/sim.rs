@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::escpos::decode::{Decoder, Element};
 use crate::escpos::status::{PrinterState, StatusRequest};
+use crate::raster::{DotImage, Paper};
 
-pub use super::sim_host::VirtualPrinterPty;
+pub use super::sim_host::{HostConfig, VirtualPrinterHost, VirtualPrinterPty};
 
 /// A condition injected into the virtual printer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -116,6 +117,14 @@ impl PrintedReceipt {
             .collect()
     }
 
+    /// The paper as it came out of a printer `width_dots` wide: see
+    /// [`Paper::print_elements`].
+    pub fn paper(&self, width_dots: u32) -> DotImage {
+        let mut paper = Paper::new(width_dots);
+        paper.print_elements(&self.elements);
+        paper.into_image()
+    }
+
     /// The payloads of the printed QR codes, in order.
     pub fn qr_payloads(&self) -> Vec<&str> {
         self.elements
@@ -132,6 +141,11 @@ impl PrintedReceipt {
 /// grow the simulator without bound.
 pub const MAX_RECEIPT_ELEMENTS: usize = 100_000;
 
+/// Image dots, in bytes, one receipt keeps for drawing its paper (16 MiB, some 230,000 rows of
+/// 80 mm paper). Images beyond it keep their size but lose their dots, so a peer streaming
+/// images without ever cutting cannot exhaust memory.
+pub const MAX_RECEIPT_IMAGE_BYTES: usize = 16 << 20;
+
 /// The printer's behaviour with no I/O: bytes in, reply bytes out, receipts collected.
 #[derive(Debug, Clone, Default)]
 pub struct VirtualPrinter {
@@ -139,6 +153,8 @@ pub struct VirtualPrinter {
     condition: SimCondition,
     auto_status_mask: u8,
     current: Vec<Element>,
+    /// Bytes of image dots kept in `current`.
+    current_image_bytes: usize,
     completed: VecDeque<PrintedReceipt>,
 }
 
@@ -193,6 +209,7 @@ impl VirtualPrinter {
             self.decoder = Decoder::new();
             self.auto_status_mask = 0;
             self.current.clear();
+            self.current_image_bytes = 0;
         }
         match condition.state() {
             Some(state) if previous != condition && self.auto_status_mask != 0 => {
@@ -212,10 +229,19 @@ impl VirtualPrinter {
         &self.current
     }
 
-    fn record(&mut self, element: Element) {
+    fn record(&mut self, mut element: Element) {
+        if let Element::Image { dots, .. } = &mut element {
+            let bytes = dots.as_ref().map_or(0, |d| d.packed().len());
+            if self.current_image_bytes + bytes > MAX_RECEIPT_IMAGE_BYTES {
+                *dots = None;
+            } else {
+                self.current_image_bytes += bytes;
+            }
+        }
         let cut = element == Element::Cut;
         self.current.push(element);
         if cut || self.current.len() >= MAX_RECEIPT_ELEMENTS {
+            self.current_image_bytes = 0;
             self.completed.push_back(PrintedReceipt {
                 elements: std::mem::take(&mut self.current),
             });
@@ -260,6 +286,28 @@ mod tests {
         assert_eq!(receipts[0].qr_payloads(), vec!["https://example.invalid/a"]);
         assert_eq!(receipts[0].elements.last(), Some(&Element::Cut));
         assert!(p.uncut().is_empty());
+    }
+
+    #[test]
+    fn image_dots_kept_per_receipt_are_bounded() {
+        let mut p = VirtualPrinter::new();
+        // 1 MiB images (the decoder's limit): 16 keep their dots, the rest only their size.
+        let band = vec![0u8; 1 << 20];
+        for _ in 0..20 {
+            p.feed(&[0x1D, b'v', b'0', 0, 0x00, 0x04, 0x00, 0x04]);
+            p.feed(&band);
+        }
+        let kept = p
+            .uncut()
+            .iter()
+            .filter(|e| matches!(e, Element::Image { dots: Some(_), .. }))
+            .count();
+        assert_eq!(p.uncut().len(), 20);
+        assert_eq!(kept, 16);
+        p.feed(&[0x1D, b'V', 66, 0]);
+        let receipt = p.take_receipts().remove(0);
+        // The paper is still drawn, outlines standing in for the dropped images.
+        assert_eq!(receipt.paper(8192).height(), 20 * 1024);
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! `kiosk device …`: the technician's direct line to each device, outside any citizen
 //! session.
 //!
-//! A field technician replacing a reader, or a developer holding a capture from a customer's
-//! terminal, needs to see what one device says without booting the whole kiosk. Each device
-//! gets one subcommand group in its own module; this file only dispatches.
+//! A field technician replacing a reader or a printer, or a developer holding a capture from a
+//! customer's terminal, needs to see what one device says without booting the whole kiosk.
+//! Each device gets one subcommand group in its own module; this file only dispatches.
 
 pub mod idcard;
+pub mod printer;
 
 /// The device to talk to.
 #[derive(Debug, clap::Subcommand)]
@@ -13,11 +14,15 @@ pub enum DeviceCommand {
     /// The resident ID-card reader: read a card, or decode captured reader replies.
     #[command(subcommand)]
     Idcard(idcard::IdcardCommand),
+    /// The receipt printer: status, test page, or a raw ESC/POS file.
+    #[command(subcommand)]
+    Printer(printer::PrinterCommand),
 }
 
 /// Runs one device command to completion; errors are one line each, for the technician.
 pub fn run(command: DeviceCommand) -> anyhow::Result<()> {
     match command {
         DeviceCommand::Idcard(command) => idcard::run(command),
+        DeviceCommand::Printer(command) => printer::run(command),
     }
 }

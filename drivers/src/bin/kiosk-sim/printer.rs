@@ -2,24 +2,29 @@
 
 use std::fs;
 use std::io::{self, BufRead, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use kiosk_drivers::escpos::Decoder;
-use kiosk_drivers::printer::sim::{PrintedReceipt, SimCondition, VirtualPrinterPty};
+use kiosk_drivers::escpos::{Decoder, Element};
+use kiosk_drivers::printer::sim::{HostConfig, PrintedReceipt, SimCondition, VirtualPrinterHost};
+use kiosk_drivers::raster::Paper;
 
-/// Virtual ESC/POS receipt printer on a pty
+/// Virtual ESC/POS receipt printer on a pty and/or a TCP port
 ///
-/// Creates a pty, symlinks its device at --link and prints `printer ready at PATH`. Every cut
-/// receipt is written to --out as receipt-NNNN.json (the decoded elements: text lines in UTF-8,
-/// QR payloads, cuts, …) and receipt-NNNN.txt (the printed text lines); the .json appears last.
+/// With --link, creates a pty, symlinks its device there and prints `printer ready at PATH`;
+/// with --tcp, listens like a network printer's port 9100 and prints
+/// `printer listening on ADDRESS` (the real port when :0 was given). Every cut
+/// receipt is written to --out as receipt-NNNN.txt (the printed text lines), receipt-NNNN.png
+/// (a picture of the paper, --width dots wide) and receipt-NNNN.json (the decoded elements:
+/// text lines in UTF-8, QR payloads, image sizes, cuts, …); the .json appears last.
 ///
 /// Control commands, one per line on stdin, each answered `ok` or `error: …`:
 ///   state ready|near-end|paper-out|cover-open|offline|off
-///   unplug    (close the pty, remove the link)
+///   unplug    (close the pty, remove the link, drop the TCP client)
 ///   replug    (new pty at the same link)
 ///   quit      (also on end of input)
 #[derive(Args)]
@@ -32,26 +37,47 @@ pub struct PrinterArgs {
     #[command(subcommand)]
     command: Option<PrinterCommand>,
     /// Where to symlink the pty's device (what the driver opens)
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "tcp")]
     link: Option<PathBuf>,
+    /// Address to listen on for TCP clients, e.g. 127.0.0.1:9100
+    #[arg(long, value_name = "ADDR")]
+    tcp: Option<SocketAddr>,
     /// Directory for the printed receipts
     #[arg(long, required = true)]
     out: Option<PathBuf>,
     /// Condition at power-up
     #[arg(long, default_value_t = SimCondition::Ready)]
     state: SimCondition,
+    /// Print head width in dots, for the receipt PNGs
+    #[arg(long, default_value_t = 576, value_parser = parse_width)]
+    width: u32,
+}
+
+/// Print heads run from 2 inches (384 dots) to 4 inches (832 dots); anything in 8–2048 dots is
+/// accepted so captures from unusual printers can still be drawn.
+fn parse_width(s: &str) -> Result<u32, String> {
+    s.parse::<u32>()
+        .ok()
+        .filter(|w| (8..=2048).contains(w))
+        .ok_or_else(|| format!("`{s}` is not a print width in dots (8–2048, e.g. 384, 512, 576)"))
 }
 
 #[derive(Subcommand)]
 enum PrinterCommand {
-    /// Decode a captured ESC/POS byte stream and list what the printer would do.
+    /// Decode a captured ESC/POS byte stream: a PNG of the paper, and a list of what the
+    /// printer would do.
     ///
     /// Prints one element per line (text lines, QR codes, images, feeds, cuts, ignored and
-    /// unknown commands), or a JSON array with --json. Rendering the paper to PNG is not
-    /// available yet.
+    /// unknown commands), or a JSON array with --json. With OUTPUT, also draws the paper into
+    /// that PNG (every receipt of the capture, one after the other).
     Render {
         /// File holding the raw bytes sent to the printer
         input: PathBuf,
+        /// Where to write the PNG of the paper
+        output: Option<PathBuf>,
+        /// Print head width in dots
+        #[arg(long, default_value_t = 576, value_parser = parse_width)]
+        width: u32,
         /// Print the elements as JSON
         #[arg(long)]
         json: bool,
@@ -67,23 +93,49 @@ pub fn run(args: PrinterArgs) -> Result<()> {
         (
             Some(PrinterCommand::Render {
                 input,
+                output,
+                width,
                 json,
                 chinese_default,
             }),
             _,
             _,
-        ) => render(&input, json, chinese_default),
-        (None, Some(link), Some(out)) => serve(&link, &out, args.state),
-        // clap requires --link and --out when there is no subcommand.
-        (None, _, _) => bail!("--link and --out are required"),
+        ) => render(&input, output.as_deref(), width, json, chinese_default),
+        (None, link, Some(out)) => {
+            let config = HostConfig {
+                link,
+                tcp: args.tcp,
+            };
+            serve(config, &out, args.state, args.width)
+        }
+        // clap requires --out, and --link or --tcp, when there is no subcommand.
+        (None, _, None) => bail!("--out is required"),
     }
 }
 
-fn render(input: &Path, json: bool, chinese_default: bool) -> Result<()> {
+fn render(
+    input: &Path,
+    output: Option<&Path>,
+    width: u32,
+    json: bool,
+    chinese_default: bool,
+) -> Result<()> {
     let bytes = fs::read(input).with_context(|| format!("reading {}", input.display()))?;
     let mut decoder = Decoder::with_chinese_default(chinese_default);
     let mut elements = decoder.push(&bytes);
     elements.extend(decoder.finish());
+    if let Some(output) = output {
+        // A capture may hold several receipts: draw them all, each piece after the last.
+        let mut paper = Paper::new(width);
+        for receipt in elements.split_inclusive(|e| *e == Element::Cut) {
+            paper.print_elements(receipt);
+        }
+        if paper.truncated() {
+            tracing::warn!("the capture is longer than the paper drawn; its end is missing");
+        }
+        let png = paper.into_image().to_png().context("encoding the PNG")?;
+        write_atomically(output, &png)?;
+    }
     let mut stdout = io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut stdout, &elements)?;
@@ -97,15 +149,25 @@ fn render(input: &Path, json: bool, chinese_default: bool) -> Result<()> {
     Ok(())
 }
 
-fn serve(link: &Path, out: &Path, state: SimCondition) -> Result<()> {
+fn serve(config: HostConfig, out: &Path, state: SimCondition, width: u32) -> Result<()> {
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let (sim, receipts) = VirtualPrinterPty::start(link)
-        .with_context(|| format!("creating the printer's pty at {}", link.display()))?;
+    let (sim, receipts) = VirtualPrinterHost::serve(config.clone()).with_context(|| {
+        match (&config.link, &config.tcp) {
+            (Some(link), _) => format!("creating the printer's pty at {}", link.display()),
+            (None, Some(tcp)) => format!("listening on {tcp}"),
+            (None, None) => "starting the printer".to_owned(),
+        }
+    })?;
     sim.set_condition(state)?;
-    let writer = spawn_receipt_writer(out.to_path_buf(), receipts)?;
+    let writer = spawn_receipt_writer(out.to_path_buf(), width, receipts)?;
 
     let mut stdout = io::stdout().lock();
-    writeln!(stdout, "printer ready at {}", link.display())?;
+    if let Some(link) = sim.link() {
+        writeln!(stdout, "printer ready at {}", link.display())?;
+    }
+    if let Some(address) = sim.tcp_address() {
+        writeln!(stdout, "printer listening on {address}")?;
+    }
     stdout.flush()?;
     for line in io::stdin().lock().lines() {
         let line = line.context("reading control commands")?;
@@ -132,7 +194,7 @@ fn serve(link: &Path, out: &Path, state: SimCondition) -> Result<()> {
 }
 
 /// Applies one control command; `Ok(true)` means quit.
-fn control(sim: &VirtualPrinterPty, command: &str) -> Result<bool> {
+fn control(sim: &VirtualPrinterHost, command: &str) -> Result<bool> {
     let mut words = command.split_whitespace();
     let verb = words.next().unwrap_or_default();
     let arg = words.next();
@@ -154,12 +216,13 @@ fn control(sim: &VirtualPrinterPty, command: &str) -> Result<bool> {
 
 fn spawn_receipt_writer(
     out: PathBuf,
+    width: u32,
     receipts: Receiver<PrintedReceipt>,
 ) -> Result<JoinHandle<()>> {
     let mut number = first_free_number(&out);
     let handle = std::thread::Builder::new().name("receipt-writer".into()).spawn(move || {
         for receipt in receipts {
-            if let Err(e) = write_receipt(&out, number, &receipt) {
+            if let Err(e) = write_receipt(&out, number, width, &receipt) {
                 tracing::error!(error = %format!("{e:#}"), number, "could not write a printed receipt");
             }
             number += 1;
@@ -175,9 +238,9 @@ fn first_free_number(out: &Path) -> u32 {
         .unwrap_or(1)
 }
 
-/// Writes the .txt, then the .json, each atomically (write, then rename), so a reader that sees
-/// the .json can rely on both being complete.
-fn write_receipt(out: &Path, number: u32, receipt: &PrintedReceipt) -> Result<()> {
+/// Writes the .txt, the .png, then the .json, each atomically (write, then rename), so a reader
+/// that sees the .json can rely on all three being complete.
+fn write_receipt(out: &Path, number: u32, width: u32, receipt: &PrintedReceipt) -> Result<()> {
     let stem = format!("receipt-{number:04}");
     let mut text = String::new();
     for line in receipt.text_lines() {
@@ -185,6 +248,8 @@ fn write_receipt(out: &Path, number: u32, receipt: &PrintedReceipt) -> Result<()
         text.push('\n');
     }
     write_atomically(&out.join(format!("{stem}.txt")), text.as_bytes())?;
+    let png = receipt.paper(width).to_png().context("encoding the PNG")?;
+    write_atomically(&out.join(format!("{stem}.png")), &png)?;
     let json = serde_json::to_vec_pretty(receipt)?;
     write_atomically(&out.join(format!("{stem}.json")), &json)?;
     Ok(())
