@@ -16,6 +16,7 @@ use kiosk_drivers::idcard::{
 use time::OffsetDateTime;
 use time::macros::offset;
 
+use crate::health::{DeviceHealth, DeviceKind, HealthState};
 use crate::session::{CardEvent, DocumentKind, Identity};
 
 /// How often the reader is asked for a card while the identify screen shows.
@@ -33,7 +34,6 @@ impl ReaderSwitch {
     }
 }
 
-/// Starts the polling thread for the reader at `port`; events go to `report`.
 /// Where the reader is attached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReaderPort {
@@ -72,75 +72,160 @@ impl ReaderPort {
     }
 }
 
-/// Starts the polling thread for the reader at `port`; events go to `report`.
-pub fn spawn(port: ReaderPort, report: impl Fn(CardEvent) + Send + 'static) -> ReaderSwitch {
+/// What the reader thread reports.
+#[derive(Debug)]
+pub enum ReaderReport {
+    /// A card event for the session (only while polling for a citizen).
+    Card(CardEvent),
+    /// The reader's health changed.
+    Health(DeviceHealth),
+}
+
+/// Starts the reader thread for `port`; reports go to `report`.
+///
+/// While the identify screen shows, the thread polls for a card; otherwise it probes the
+/// reader every few seconds, so a fault or a replugged reader is known before a citizen needs
+/// it.
+pub fn spawn(port: ReaderPort, report: impl Fn(ReaderReport) + Send + 'static) -> ReaderSwitch {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("idcard-reader".into())
-        .spawn(move || poll_loop(&port, &rx, &report))
+        .spawn(move || ReaderLoop::new(port, report).run(&rx))
         .map(|_| ())
         .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the card reader thread"));
     ReaderSwitch(tx)
 }
 
-fn poll_loop(port: &ReaderPort, switch: &Receiver<bool>, report: &dyn Fn(CardEvent)) {
-    let mut reader: Option<Reader<Box<dyn Transport>>> = None;
-    let mut on = false;
-    let mut faulted = false;
-    loop {
-        // Wait for the switch while off; while on, check it between polls.
-        let next = if on {
-            switch.recv_timeout(POLL_INTERVAL)
-        } else {
-            switch.recv().map_err(|_| RecvTimeoutError::Disconnected)
-        };
-        match next {
-            Ok(state) => {
-                if state && !on {
-                    faulted = false;
-                }
-                on = state;
-                continue;
-            }
-            Err(RecvTimeoutError::Disconnected) => return,
-            Err(RecvTimeoutError::Timeout) => {}
+/// How often an idle reader is probed.
+const PROBE_INTERVAL: Duration = Duration::from_secs(3);
+
+struct ReaderLoop<F> {
+    port: ReaderPort,
+    report: F,
+    reader: Option<Reader<Box<dyn Transport>>>,
+    health: Option<HealthState>,
+    polling: bool,
+}
+
+impl<F: Fn(ReaderReport)> ReaderLoop<F> {
+    fn new(port: ReaderPort, report: F) -> Self {
+        Self {
+            port,
+            report,
+            reader: None,
+            health: None,
+            polling: false,
         }
-        if reader.is_none() {
-            match port.open() {
-                Ok(opened) => {
-                    tracing::info!(%port, "card reader ready");
-                    reader = Some(opened);
-                    faulted = false;
-                }
-                Err(e) => {
-                    if !faulted {
-                        tracing::warn!(%port, error = %e, "card reader unavailable");
-                        report(CardEvent::ReaderFault);
-                        faulted = true;
+    }
+
+    fn run(mut self, switch: &Receiver<bool>) {
+        self.ensure_open();
+        loop {
+            let wait = if self.polling {
+                POLL_INTERVAL
+            } else {
+                PROBE_INTERVAL
+            };
+            match switch.recv_timeout(wait) {
+                Ok(on) => {
+                    self.polling = on;
+                    if on && self.reader.is_none() {
+                        // The citizen is waiting: say at once that the reader is out.
+                        self.ensure_open();
+                        if self.reader.is_none() {
+                            (self.report)(ReaderReport::Card(CardEvent::ReaderFault));
+                        }
                     }
                     continue;
                 }
+                Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if !self.ensure_open() {
+                continue;
+            }
+            if self.polling {
+                self.poll();
+            } else {
+                self.probe();
             }
         }
-        let Some(open) = reader.as_mut() else {
-            continue;
+    }
+
+    /// Opens the reader if it is not open; true when it is open.
+    fn ensure_open(&mut self) -> bool {
+        if self.reader.is_some() {
+            return true;
+        }
+        match self.port.open() {
+            Ok(opened) => {
+                self.reader = Some(opened);
+                self.set_health(HealthState::Ok, "ready".into());
+                true
+            }
+            Err(reason) => {
+                let state = match &self.port {
+                    ReaderPort::Serial { path, .. } if !path.exists() => HealthState::Absent,
+                    _ => HealthState::Faulted,
+                };
+                self.set_health(state, reason);
+                false
+            }
+        }
+    }
+
+    fn set_health(&mut self, state: HealthState, reason: String) {
+        if self.health == Some(state) {
+            return;
+        }
+        match state {
+            HealthState::Ok => tracing::info!(port = %self.port, "card reader ready"),
+            _ => tracing::warn!(port = %self.port, ?state, %reason, "card reader unavailable"),
+        }
+        self.health = Some(state);
+        (self.report)(ReaderReport::Health(DeviceHealth::new(
+            DeviceKind::CardReader,
+            state,
+            reason,
+        )));
+    }
+
+    fn lost(&mut self, error: &ReadError) {
+        self.reader = None;
+        self.set_health(HealthState::Faulted, error.to_string());
+        if self.polling {
+            (self.report)(ReaderReport::Card(CardEvent::ReaderFault));
+        }
+    }
+
+    fn poll(&mut self) {
+        let Some(open) = self.reader.as_mut() else {
+            return;
         };
         match open.try_read() {
             Ok(ReadOutcome::NoCard | ReadOutcome::AwaitingLift) => {}
-            Ok(ReadOutcome::Card(card)) => report(card_event(card, today())),
-            Err(ReadError::CardRemoved) => report(CardEvent::Removed),
+            Ok(ReadOutcome::Card(card)) => {
+                (self.report)(ReaderReport::Card(card_event(card, today())))
+            }
+            Err(ReadError::CardRemoved) => (self.report)(ReaderReport::Card(CardEvent::Removed)),
             Err(ReadError::Card(e)) => {
                 tracing::info!(error = %e, "card refused");
-                report(CardEvent::Unreadable);
+                (self.report)(ReaderReport::Card(CardEvent::Unreadable));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "card reader failed; reopening");
-                reader = None;
-                if !faulted {
-                    report(CardEvent::ReaderFault);
-                    faulted = true;
-                }
+                self.lost(&e);
             }
+        }
+    }
+
+    /// Checks an idle reader still answers (its security module's id).
+    fn probe(&mut self) {
+        let Some(open) = self.reader.as_mut() else {
+            return;
+        };
+        if let Err(e) = open.sam_id() {
+            self.lost(&e);
         }
     }
 }

@@ -5,15 +5,18 @@
 //! and only ever receives views and sends touches.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::escpos::{PaperWidth, PrinterState};
-use kiosk_drivers::printer::{PrintError, Printer, PrinterAddress};
+use kiosk_drivers::printer::{PrintError, PrinterAddress};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::watch;
 
-use crate::card_reader::{self, ReaderPort, ReaderSwitch};
+use crate::card_reader::{self, ReaderPort, ReaderReport, ReaderSwitch};
+use crate::health::{DeviceHealth, DeviceKind, HealthBoard, HealthState};
 use crate::platform_link::{LinkError, PlatformLink};
+use crate::printer_monitor::{self, PrinterPort};
 use crate::receipt;
 use crate::session::{
     Action, CardEvent, Command, Event, KeySource, PrintFailure, ReceiptContent, Session, Settings,
@@ -46,10 +49,11 @@ pub struct RuntimeConfig {
     pub devices: DeviceConfig,
 }
 
-/// Handle to a running session driver: touches go in here.
+/// Handle to a running session driver: touches go in, device health comes out.
 #[derive(Clone)]
 pub struct SessionHandle {
     events: UnboundedSender<Event>,
+    health: watch::Receiver<HealthBoard>,
 }
 
 impl SessionHandle {
@@ -58,34 +62,81 @@ impl SessionHandle {
         // Fails only once the driver has stopped, when touches no longer matter.
         let _ = self.events.send(Event::Touch(action));
     }
+
+    /// The latest health of every device.
+    pub fn health(&self) -> HealthBoard {
+        self.health.borrow().clone()
+    }
 }
 
 /// Starts the session driver on the current tokio runtime; each new view goes to `show`.
 pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> SessionHandle {
     let (tx, rx) = unbounded_channel();
-    let reader = config.devices.idcard.clone().map(|port| {
-        let events = tx.clone();
-        card_reader::spawn(port, move |card| {
-            let _ = events.send(Event::Card(card));
-        })
-    });
+    let (health_tx, health_rx) = unbounded_channel();
+    let reader = match config.devices.idcard.clone() {
+        Some(port) => {
+            let events = tx.clone();
+            let health = health_tx.clone();
+            Some(card_reader::spawn(port, move |report| match report {
+                ReaderReport::Card(card) => {
+                    let _ = events.send(Event::Card(card));
+                }
+                ReaderReport::Health(h) => {
+                    let _ = health.send(h);
+                }
+            }))
+        }
+        None => {
+            let _ = health_tx.send(not_fitted(DeviceKind::CardReader));
+            None
+        }
+    };
+    let printer_port = PrinterPort::default();
+    match config.devices.printer.clone() {
+        Some(address) => {
+            let health = health_tx.clone();
+            printer_monitor::spawn(address, printer_port.clone(), move |h| {
+                let _ = health.send(h);
+            });
+        }
+        None => {
+            let _ = health_tx.send(not_fitted(DeviceKind::Printer));
+        }
+    }
+    let (board_tx, board_rx) = watch::channel(HealthBoard::default());
     let driver = Driver {
         config,
         events: tx.clone(),
         reader,
+        printer_port,
+        board: board_tx,
     };
-    tokio::spawn(driver.run(rx, show));
-    SessionHandle { events: tx }
+    tokio::spawn(driver.run(rx, health_rx, show));
+    SessionHandle {
+        events: tx,
+        health: board_rx,
+    }
+}
+
+fn not_fitted(kind: DeviceKind) -> DeviceHealth {
+    DeviceHealth::new(kind, HealthState::Absent, "not configured in kiosk.toml")
 }
 
 struct Driver {
     config: RuntimeConfig,
     events: UnboundedSender<Event>,
     reader: Option<ReaderSwitch>,
+    printer_port: PrinterPort,
+    board: watch::Sender<HealthBoard>,
 }
 
 impl Driver {
-    async fn run(self, mut rx: UnboundedReceiver<Event>, show: impl Fn(View)) {
+    async fn run(
+        self,
+        mut rx: UnboundedReceiver<Event>,
+        mut health: UnboundedReceiver<DeviceHealth>,
+        show: impl Fn(View),
+    ) {
         let now = Instant::now();
         let mut session = Session::new(self.config.settings.clone(), self.config.keys.clone(), now);
         for command in session.start() {
@@ -99,12 +150,16 @@ impl Driver {
         show(first);
         loop {
             let deadline = session.next_deadline(Instant::now());
-            let event = match deadline {
-                Some(at) => tokio::select! {
-                    event = rx.recv() => event,
-                    () = tokio::time::sleep_until(at.into()) => Some(Event::Tick),
-                },
-                None => rx.recv().await,
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let event = tokio::select! {
+                event = rx.recv() => event,
+                Some(report) = health.recv() => self.record_health(report),
+                () = sleep => Some(Event::Tick),
             };
             let Some(event) = event else { return };
             let now = Instant::now();
@@ -117,6 +172,22 @@ impl Driver {
             }
             show(view);
         }
+    }
+
+    /// Records a device's health; returns the session event when what the session may count
+    /// on has changed.
+    fn record_health(&self, report: DeviceHealth) -> Option<Event> {
+        let before = self.board.borrow().availability();
+        self.board.send_modify(|board| {
+            board.record(report);
+        });
+        let after = self.board.borrow().availability();
+        // No change for the session: a Tick is harmless (deadlines are re-checked).
+        Some(if after == before {
+            Event::Tick
+        } else {
+            Event::Devices(after)
+        })
     }
 
     fn send(&self, event: Event) {
@@ -179,8 +250,9 @@ impl Driver {
             Command::PrintReceipt(content) => {
                 let devices = self.config.devices.clone();
                 let events = self.events.clone();
+                let port = self.printer_port.clone();
                 tokio::task::spawn_blocking(move || {
-                    let result = print_receipt(&devices, &content);
+                    let result = print_receipt(&devices, &port, &content);
                     let _ = events.send(Event::Printed(result));
                 });
             }
@@ -206,17 +278,20 @@ impl Driver {
 }
 
 /// Prints the application receipt, opening the port afresh so a power-cycled printer is found.
-fn print_receipt(devices: &DeviceConfig, content: &ReceiptContent) -> Result<(), PrintFailure> {
+fn print_receipt(
+    devices: &DeviceConfig,
+    port: &PrinterPort,
+    content: &ReceiptContent,
+) -> Result<(), PrintFailure> {
     let Some(address) = &devices.printer else {
         return Err(PrintFailure::PrinterFault);
     };
-    let link = address.open().map_err(|e| {
-        tracing::warn!(printer = %address, error = %e, "printer unavailable");
-        PrintFailure::PrinterFault
-    })?;
-    let mut printer = Printer::new(link).with_reply_timeout(Duration::from_millis(800));
+    let _guard = port.lock();
     let document = receipt::application_receipt(content);
-    match printer.print_routed(&document, devices.paper, devices.printer_route) {
+    let result = printer_monitor::open(address).and_then(|mut printer| {
+        printer.print_routed(&document, devices.paper, devices.printer_route)
+    });
+    match result {
         Ok(()) => {
             tracing::info!("receipt printed");
             Ok(())
@@ -226,7 +301,7 @@ fn print_receipt(devices: &DeviceConfig, content: &ReceiptContent) -> Result<(),
             Err(PrintFailure::PaperOut)
         }
         Err(e) => {
-            tracing::warn!(error = %e, "receipt not printed");
+            tracing::warn!(printer = %address, error = %e, "receipt not printed");
             Err(PrintFailure::PrinterFault)
         }
     }
