@@ -58,6 +58,11 @@ impl std::fmt::Display for ReaderPort {
 }
 
 impl ReaderPort {
+    /// Opens the port, checks the reader's security module, and closes it again.
+    pub fn open_checked(&self) -> Result<(), String> {
+        self.open().map(drop)
+    }
+
     /// Opens the port and checks the reader's security module.
     fn open(&self) -> Result<Reader<Box<dyn Transport>>, String> {
         let transport: Box<dyn Transport> = match self {

@@ -17,6 +17,7 @@ pub mod platform_link;
 pub mod printer_monitor;
 pub mod receipt;
 pub mod runtime;
+pub mod selftest;
 pub mod session;
 pub mod voice;
 pub mod window;

@@ -33,6 +33,27 @@ enum Command {
         #[arg(long, default_value = DEFAULT_PATH)]
         config: PathBuf,
     },
+    /// List the configured devices and how each is doing.
+    Devices {
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_PATH)]
+        config: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exercise every configured device and the platform link; exits non-zero naming what failed.
+    Selftest {
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_PATH)]
+        config: PathBuf,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+        /// Also print the printer's test page.
+        #[arg(long)]
+        test_page: bool,
+    },
     /// Run the kiosk on simulated devices against a real platform process.
     Demo {
         /// Walk a scripted citizen through every screen and write one PNG per screen here,
@@ -75,7 +96,10 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 fn main() {
     let cli = Cli::parse();
     let default_level = match cli.command {
-        Command::Demo { .. } | Command::Device { .. } => "warn",
+        Command::Demo { .. }
+        | Command::Device { .. }
+        | Command::Devices { .. }
+        | Command::Selftest { .. } => "warn",
         Command::Run { .. } => "info",
     };
     tracing_subscriber::fmt()
@@ -88,6 +112,12 @@ fn main() {
         .init();
     let result = match cli.command {
         Command::Run { config } => run(&config),
+        Command::Devices { config, json } => list_devices(&config, json),
+        Command::Selftest {
+            config,
+            json,
+            test_page,
+        } => selftest(&config, json, test_page),
         Command::Demo {
             headless,
             size,
@@ -147,4 +177,50 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
     window
         .run()
         .map_err(|e| anyhow!("the kiosk window failed: {e}"))
+}
+
+fn list_devices(path: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    let config = KioskConfig::load(path)?;
+    let devices = kiosk_app::selftest::devices(&config);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&devices)?);
+    } else {
+        for d in &devices {
+            println!(
+                "{:<12} {:<9} {:<28} {}",
+                d.kind.name(),
+                kiosk_app::selftest::state_word(d.state),
+                d.address,
+                d.reason
+            );
+        }
+    }
+    Ok(())
+}
+
+fn selftest(path: &std::path::Path, json: bool, test_page: bool) -> anyhow::Result<()> {
+    let config = KioskConfig::load(path)?;
+    let checks = kiosk_app::selftest::selftest(&config, test_page);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&checks)?);
+    } else {
+        for c in &checks {
+            println!(
+                "{} {:<18} {}",
+                if c.ok { "PASS" } else { "FAIL" },
+                c.name,
+                c.detail
+            );
+        }
+    }
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.name.as_str())
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow!("self-test failed: {}", failed.join(", ")))
+    }
 }

@@ -1,0 +1,174 @@
+//! `kiosk devices` and `kiosk selftest`: what a field technician runs to see, without a
+//! keyboard-and-shell session on the UI, whether every configured device and the platform work.
+
+use std::time::Duration;
+
+use kiosk_drivers::printer::PrinterAddress;
+use serde::Serialize;
+
+use crate::card_reader::ReaderPort;
+use crate::config::KioskConfig;
+use crate::health::{DeviceHealth, DeviceKind, HealthState};
+use crate::platform_link::PlatformLink;
+use crate::printer_monitor::{self, PrinterPort};
+use crate::receipt::{self, TestPageInfo};
+
+/// One line of the device list.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceEntry {
+    /// Which device.
+    pub kind: DeviceKind,
+    /// Where it is configured (`not configured` when absent from kiosk.toml).
+    pub address: String,
+    /// Its health right now.
+    pub state: HealthState,
+    /// Why, in plain words.
+    pub reason: String,
+}
+
+impl DeviceEntry {
+    fn new(kind: DeviceKind, address: String, health: DeviceHealth) -> Self {
+        Self {
+            kind,
+            address,
+            state: health.state,
+            reason: health.reason,
+        }
+    }
+}
+
+/// Probes every configured device once.
+pub fn devices(config: &KioskConfig) -> Vec<DeviceEntry> {
+    let devices = config.devices();
+    let not_configured = |kind| {
+        DeviceEntry::new(
+            kind,
+            "not configured".into(),
+            DeviceHealth::new(kind, HealthState::Absent, "not in kiosk.toml"),
+        )
+    };
+    let reader = match &devices.idcard {
+        Some(port) => {
+            DeviceEntry::new(DeviceKind::CardReader, port.to_string(), probe_reader(port))
+        }
+        None => not_configured(DeviceKind::CardReader),
+    };
+    let printer = match &devices.printer {
+        Some(address) => DeviceEntry::new(
+            DeviceKind::Printer,
+            address.to_string(),
+            printer_monitor::probe(address, &PrinterPort::default()),
+        ),
+        None => not_configured(DeviceKind::Printer),
+    };
+    vec![reader, printer]
+}
+
+fn probe_reader(port: &ReaderPort) -> DeviceHealth {
+    match port.open_checked() {
+        Ok(()) => DeviceHealth::new(
+            DeviceKind::CardReader,
+            HealthState::Ok,
+            "security module answers",
+        ),
+        Err(reason) => {
+            let state = match port {
+                ReaderPort::Serial { path, .. } if !path.exists() => HealthState::Absent,
+                _ => HealthState::Faulted,
+            };
+            DeviceHealth::new(DeviceKind::CardReader, state, reason)
+        }
+    }
+}
+
+/// The result of one self-test step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: String,
+    /// Passed.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+}
+
+/// Exercises every configured device and the platform link; with `test_page`, also prints the
+/// printer's test page.
+pub fn selftest(config: &KioskConfig, test_page: bool) -> Vec<Check> {
+    let mut checks: Vec<Check> = devices(config)
+        .into_iter()
+        .map(|d| Check {
+            name: d.kind.name().to_owned(),
+            ok: d.state.usable() || d.address == "not configured",
+            detail: format!("{} ({}): {}", state_word(d.state), d.address, d.reason),
+        })
+        .collect();
+    let devices = config.devices();
+    if let (true, Some(address)) = (test_page, &devices.printer) {
+        checks.push(print_test_page(config, address));
+    }
+    checks.push(check_platform(config));
+    checks
+}
+
+fn print_test_page(config: &KioskConfig, address: &PrinterAddress) -> Check {
+    let devices = config.devices();
+    let page = receipt::test_page(&TestPageInfo {
+        terminal_id: config.terminal_id.clone(),
+        software_version: env!("CARGO_PKG_VERSION").into(),
+        connection: address.to_string(),
+        paper: devices.paper,
+        route: devices.printer_route,
+        printed_at: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    });
+    let result = printer_monitor::open(address)
+        .and_then(|mut printer| printer.print_routed(&page, devices.paper, devices.printer_route));
+    Check {
+        name: "printer test page".into(),
+        ok: result.is_ok(),
+        detail: match result {
+            Ok(()) => "printed".into(),
+            Err(e) => e.to_string(),
+        },
+    }
+}
+
+fn check_platform(config: &KioskConfig) -> Check {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| {
+            rt.block_on(async {
+                let link = PlatformLink::new(
+                    &config.platform.url,
+                    Duration::from_secs(config.platform.timeout_secs),
+                )
+                .map_err(|e| e.to_string())?;
+                link.health().await.map_err(|e| e.to_string())
+            })
+        });
+    Check {
+        name: "platform".into(),
+        ok: result.is_ok(),
+        detail: match result {
+            Ok(health) => format!(
+                "{} answers, catalog {}",
+                config.platform.url, health.catalog_version
+            ),
+            Err(e) => e,
+        },
+    }
+}
+
+/// A state in plain words.
+pub fn state_word(state: HealthState) -> &'static str {
+    match state {
+        HealthState::Ok => "ok",
+        HealthState::Degraded => "degraded",
+        HealthState::Faulted => "faulted",
+        HealthState::Absent => "absent",
+    }
+}

@@ -1,0 +1,139 @@
+//! `kiosk devices` and `kiosk selftest` against the simulators and a real platform process.
+
+use std::path::Path;
+use std::process::Command;
+
+use kiosk_app::peers::{Peer, sibling_program};
+
+fn kiosk(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args(args)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("kiosk runs")
+}
+
+fn config(dir: &Path, platform: &str) -> String {
+    let path = dir.join("kiosk.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "terminal_id = \"LYG-TEST-0002\"\n[platform]\nurl = \"{platform}\"\ntimeout_secs = 2\n\
+             [idcard]\nport = \"{}\"\n[printer]\nport = \"{}\"\n",
+            dir.join("idcard.tty").display(),
+            dir.join("printer.tty").display()
+        ),
+    )
+    .expect("write config");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn a_technician_sees_each_device_and_what_failed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = |name| sibling_program(name).expect("run `cargo build --workspace --bins` first");
+    let db = format!("sqlite://{}", dir.path().join("platform.db").display());
+    let (platform, line) = Peer::start(
+        "platform",
+        &program("kiosk-platform"),
+        &["serve", "--listen", "127.0.0.1:0", "--db", &db],
+        "listening on",
+    )
+    .expect("platform");
+    let url = line.rsplit(' ').next().expect("url").to_owned();
+    let sim = program("kiosk-sim");
+    let link = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let (mut idcard, _) = Peer::start(
+        "reader",
+        &sim,
+        &["idcard", "--link", &link("idcard.tty")],
+        "ready",
+    )
+    .expect("reader");
+    let receipts = dir.path().join("receipts");
+    std::fs::create_dir_all(&receipts).expect("dir");
+    let (mut printer, _) = Peer::start(
+        "printer",
+        &sim,
+        &[
+            "printer",
+            "--link",
+            &link("printer.tty"),
+            "--out",
+            &receipts.to_string_lossy(),
+        ],
+        "ready",
+    )
+    .expect("printer");
+    let config = config(dir.path(), &url);
+
+    // Everything works: devices listed ok, self-test passes and prints the test page.
+    let out = kiosk(&["devices", "--json", "--config", &config]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let states: Vec<(&str, &str)> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap_or(""),
+                d["state"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(states, [("card_reader", "ok"), ("printer", "ok")]);
+    let out = kiosk(&["selftest", "--test-page", "--config", &config]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("PASS")).count(),
+        4,
+        "{stdout}"
+    );
+    let page =
+        std::fs::read_to_string(receipts.join("receipt-0001.txt")).expect("test page printed");
+    assert!(page.contains("LYG-TEST-0002"), "{page}");
+
+    // Paper out and the reader unplugged: each is named, and the exit code says so.
+    printer.control("state paper-out").expect("paper out");
+    idcard.control("unplug").expect("unplug");
+    let out = kiosk(&["selftest", "--config", &config]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("FAIL card_reader") && stdout.contains("absent"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL printer") && stdout.to_lowercase().contains("paper"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("PASS platform"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("self-test failed: card_reader, printer"),
+        "{stderr}"
+    );
+
+    // The platform gone: named too.
+    drop(platform);
+    idcard.control("replug").expect("replug");
+    printer.control("state ready").expect("ready");
+    let out = kiosk(&["selftest", "--config", &config]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("PASS card_reader") && stdout.contains("PASS printer"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("FAIL platform"), "{stdout}");
+}
