@@ -145,7 +145,7 @@ impl Rig {
             .map(|h| h.state)
     }
 
-    fn to_guide(&mut self) -> String {
+    fn walk_to_guide(&mut self) -> String {
         let home = self.expect("home with a catalog", |v| {
             v.screen == Screen::Home && v.catalog.is_some()
         });
@@ -169,7 +169,7 @@ fn unplugging_the_reader_stops_applying_only_until_it_returns() {
     r.expect("both devices usable", |v| {
         v.devices.card_reader && v.devices.printer
     });
-    r.to_guide();
+    r.walk_to_guide();
 
     r.idcard.control("unplug").expect("unplug");
     let view = r.expect("the reader reported gone", |v| !v.devices.card_reader);
@@ -213,7 +213,7 @@ fn a_printer_out_of_paper_costs_the_receipt_not_the_application() {
     assert!(view.devices.card_reader, "the reader is unaffected");
     assert_eq!(r.health(DeviceKind::Printer), Some(HealthState::Faulted));
 
-    r.to_guide();
+    r.walk_to_guide();
     r.touch(Action::Apply);
     r.expect("the card screen", |v| {
         matches!(v.screen, Screen::Identify { .. })
@@ -250,7 +250,7 @@ fn a_printer_out_of_paper_costs_the_receipt_not_the_application() {
     );
     r.idcard.control("lift").expect("lift");
     r.touch(Action::Home);
-    r.to_guide();
+    r.walk_to_guide();
     r.touch(Action::Apply);
     r.expect("the card screen", |v| {
         matches!(v.screen, Screen::Identify { .. })
