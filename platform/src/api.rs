@@ -21,14 +21,14 @@ pub const MAX_APPLICATION_BODY: usize = 64 * 1024;
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
-    store: Arc<Store>,
+    store: Store,
     progress_base: Arc<str>,
     parsed_catalog: Arc<RwLock<Option<Arc<Catalog>>>>,
 }
 
 impl AppState {
     /// State over `store`; receipts point citizens at `progress_base`/progress/NO.
-    pub fn new(store: Arc<Store>, progress_base: &str) -> Self {
+    pub fn new(store: Store, progress_base: &str) -> Self {
         Self {
             store,
             progress_base: progress_base.into(),
@@ -128,28 +128,18 @@ impl From<StoreError> for Failure {
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, Failure> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| Failure::internal())?
-        .map_err(Failure::from)
-}
-
 /// Liveness and database reachability.
 #[utoipa::path(get, path = "/healthz", responses(
     (status = 200, description = "The platform and its database answer", body = Health),
     (status = 503, description = "The database does not answer", body = ApiError),
 ))]
 pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<Health>, Failure> {
-    let store = state.store.clone();
-    let catalog = blocking(move || {
-        store.ping()?;
-        store.current_catalog()
-    })
-    .await
-    .map_err(|_| {
+    let store = &state.store;
+    let answer = async {
+        store.ping().await?;
+        store.current_catalog().await
+    };
+    let catalog = answer.await.map_err(|_| {
         Failure::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "db_unavailable",
@@ -175,8 +165,7 @@ pub async fn catalog(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Failure> {
-    let store = state.store.clone();
-    let published = blocking(move || store.current_catalog()).await?;
+    let published = state.store.current_catalog().await?;
     let etag = format!("\"{}\"", published.version);
     let etag_value = HeaderValue::from_str(&etag).map_err(|_| Failure::internal())?;
     let matches = headers
@@ -245,8 +234,7 @@ pub async fn submit_application(
         .validate()
         .map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
 
-    let store = state.store.clone();
-    let published = blocking(move || store.current_catalog()).await?;
+    let published = state.store.current_catalog().await?;
     let catalog = state.catalog(&published)?;
     let Some(matter) = catalog.matter(&request.matter_id) else {
         return Err(Failure::new(
@@ -275,9 +263,10 @@ pub async fn submit_application(
         ));
     }
 
-    let store = state.store.clone();
-    let base = state.progress_base.clone();
-    let receipt = blocking(move || store.submit_application(&key, &request, &base)).await?;
+    let receipt = state
+        .store
+        .submit_application(&key, &request, &state.progress_base)
+        .await?;
     let status = if receipt.replayed {
         StatusCode::OK
     } else {
@@ -307,8 +296,7 @@ pub async fn rate(
     rating
         .validate()
         .map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
-    let store = state.store.clone();
-    blocking(move || store.rate(&rating)).await?;
+    state.store.rate(&rating).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

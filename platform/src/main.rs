@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -29,7 +28,7 @@ enum Command {
         /// Address to listen on; port 0 picks a free one (the chosen address is printed).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Database: sqlite://PATH.
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
         /// Public base URL printed in receipts' progress QR codes (default: http://LISTEN).
@@ -38,7 +37,7 @@ enum Command {
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
-        /// Database: sqlite://PATH.
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
     },
@@ -55,7 +54,7 @@ enum CatalogCommand {
     Import {
         /// The catalog file.
         file: PathBuf,
-        /// Database: sqlite://PATH.
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
     },
@@ -83,7 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
         } => serve(listen, &db, public_url),
         Command::Migrate { db } => {
-            open_with_seed(&db)?;
+            block_on(open_with_seed(&db))?;
             println!("{db} is migrated");
             Ok(())
         }
@@ -97,8 +96,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             catalog
                 .validate()
                 .with_context(|| format!("{} cannot be published", file.display()))?;
-            let store = open_with_seed(&db)?;
-            store.publish_catalog(&catalog)?;
+            block_on(async {
+                let store = open_with_seed(&db).await?;
+                store.publish_catalog(&catalog).await?;
+                anyhow::Ok(())
+            })?;
             println!(
                 "published catalog {} ({} matters)",
                 catalog.version,
@@ -109,24 +111,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Runs one future to completion on a fresh runtime (the one-shot commands).
+fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Runtime::new()
+        .context("cannot start the async runtime")?
+        .block_on(future)
+}
+
 /// Opens the database and publishes the seed catalog when none is published yet.
-fn open_with_seed(db: &DbUrl) -> anyhow::Result<Store> {
-    let store = Store::open(db)?;
+async fn open_with_seed(db: &DbUrl) -> anyhow::Result<Store> {
+    let store = Store::open(db).await?;
     if matches!(
-        store.current_catalog(),
+        store.current_catalog().await,
         Err(kiosk_platform::StoreError::NoCatalog)
     ) {
         let catalog = seed::seed_catalog()?;
-        store.publish_catalog(&catalog)?;
+        store.publish_catalog(&catalog).await?;
         tracing::info!(version = %catalog.version, matters = catalog.matters.len(), "published the seed catalog");
     }
     Ok(store)
 }
 
 fn serve(listen: SocketAddr, db: &DbUrl, public_url: Option<String>) -> anyhow::Result<()> {
-    let store = Arc::new(open_with_seed(db)?);
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    block_on(async move {
+        let store = open_with_seed(db).await?;
+        tracing::info!(engine = store.engine(), "database ready");
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| {

@@ -1,37 +1,26 @@
-//! The terminal API over real HTTP against a real SQLite file: exactly-once applications,
-//! catalog caching, ratings, and bad input that gets a clear 4xx and stores nothing.
+//! The terminal API over real HTTP, on each storage backend (SQLite and PostgreSQL): exactly-once
+//! applications (also across two platform instances on one database), catalog caching, ratings,
+//! and bad input that gets a clear 4xx and stores nothing.
 
-use std::sync::Arc;
+mod common;
 
-use kiosk_platform::api::{AppState, router};
+use common::{Platform, TestDb, serve};
 use kiosk_platform::{DbUrl, Store, seed};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-struct Platform {
-    url: String,
-    store: Arc<Store>,
-    _dir: tempfile::TempDir,
-}
+on_both_backends!(
+    the_same_key_twice_gives_the_same_number_and_one_row,
+    a_key_reused_for_another_application_is_refused,
+    bad_applications_get_a_clear_4xx_and_store_nothing,
+    the_catalog_is_served_with_an_etag_and_not_resent_when_current,
+    one_rating_per_application_and_bad_ratings_need_a_reason,
+    health_openapi_and_unknown_paths,
+    two_instances_on_one_database_store_a_racing_application_once,
+);
 
-async fn platform() -> Platform {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = DbUrl::Sqlite(dir.path().join("platform.db"));
-    let store = Arc::new(Store::open(&url).expect("store"));
-    store
-        .publish_catalog(&seed::seed_catalog().expect("seed"))
-        .expect("publish");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = router(AppState::new(store.clone(), "https://lyg.example"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Platform {
-        url: format!("http://{addr}"),
-        store,
-        _dir: dir,
-    }
+async fn platform(db: &TestDb) -> Platform {
+    serve(db.store().await).await
 }
 
 fn application(matter: &str) -> Value {
@@ -55,9 +44,8 @@ async fn submit(p: &Platform, key: Option<&str>, body: &Value) -> (StatusCode, V
     (status, response.json().await.expect("json body"))
 }
 
-#[tokio::test]
-async fn the_same_key_twice_gives_the_same_number_and_one_row() {
-    let p = platform().await;
+async fn the_same_key_twice_gives_the_same_number_and_one_row(db: TestDb) {
+    let p = platform(&db).await;
     let body = application("lyg-hrss-0101");
     let (first_status, first) = submit(&p, Some("key-0000-0001"), &body).await;
     assert_eq!(first_status, StatusCode::CREATED);
@@ -71,28 +59,26 @@ async fn the_same_key_twice_gives_the_same_number_and_one_row() {
     assert_eq!(again_status, StatusCode::OK);
     assert_eq!(again["application_no"], number.as_str());
     assert_eq!(again["replayed"], true);
-    assert_eq!(p.store.application_count().expect("count"), 1);
+    assert_eq!(p.store.application_count().await.expect("count"), 1);
 
     let (_, other) = submit(&p, Some("key-0000-0002"), &body).await;
     assert_ne!(other["application_no"], number.as_str());
-    assert_eq!(p.store.application_count().expect("count"), 2);
+    assert_eq!(p.store.application_count().await.expect("count"), 2);
 }
 
-#[tokio::test]
-async fn a_key_reused_for_another_application_is_refused() {
-    let p = platform().await;
+async fn a_key_reused_for_another_application_is_refused(db: TestDb) {
+    let p = platform(&db).await;
     submit(&p, Some("key-0000-0001"), &application("lyg-hrss-0101")).await;
     let mut other = application("lyg-hrss-0101");
     other["applicant"]["name"] = json!("李四");
     let (status, body) = submit(&p, Some("key-0000-0001"), &other).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["code"], "idempotency_key_reused");
-    assert_eq!(p.store.application_count().expect("count"), 1);
+    assert_eq!(p.store.application_count().await.expect("count"), 1);
 }
 
-#[tokio::test]
-async fn bad_applications_get_a_clear_4xx_and_store_nothing() {
-    let p = platform().await;
+async fn bad_applications_get_a_clear_4xx_and_store_nothing(db: TestDb) {
+    let p = platform(&db).await;
     let good = application("lyg-hrss-0101");
     let mut cases: Vec<(Option<&str>, Value, StatusCode, &str)> = vec![
         (
@@ -171,12 +157,11 @@ async fn bad_applications_get_a_clear_4xx_and_store_nothing() {
     let huge = json!({"terminal_id": "x".repeat(100_000)});
     let (status, _) = submit(&p, Some("key-0000-0011"), &huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(p.store.application_count().expect("count"), 0);
+    assert_eq!(p.store.application_count().await.expect("count"), 0);
 }
 
-#[tokio::test]
-async fn the_catalog_is_served_with_an_etag_and_not_resent_when_current() {
-    let p = platform().await;
+async fn the_catalog_is_served_with_an_etag_and_not_resent_when_current(db: TestDb) {
+    let p = platform(&db).await;
     let client = reqwest::Client::new();
     let response = client
         .get(format!("{}/v1/catalog", p.url))
@@ -207,9 +192,8 @@ async fn the_catalog_is_served_with_an_etag_and_not_resent_when_current() {
     assert_eq!(stale.status(), StatusCode::OK);
 }
 
-#[tokio::test]
-async fn one_rating_per_application_and_bad_ratings_need_a_reason() {
-    let p = platform().await;
+async fn one_rating_per_application_and_bad_ratings_need_a_reason(db: TestDb) {
+    let p = platform(&db).await;
     let (_, receipt) = submit(&p, Some("key-0000-0001"), &application("lyg-hrss-0101")).await;
     let number = receipt["application_no"].as_str().expect("number");
     let client = reqwest::Client::new();
@@ -245,12 +229,11 @@ async fn one_rating_per_application_and_bad_ratings_need_a_reason() {
         rate(rating(5, None)).await.expect("answer").status(),
         StatusCode::CONFLICT
     );
-    assert_eq!(p.store.rating_count().expect("count"), 1);
+    assert_eq!(p.store.rating_count().await.expect("count"), 1);
 }
 
-#[tokio::test]
-async fn health_openapi_and_unknown_paths() {
-    let p = platform().await;
+async fn health_openapi_and_unknown_paths(db: TestDb) {
+    let p = platform(&db).await;
     let health: Value = reqwest::get(format!("{}/healthz", p.url))
         .await
         .expect("answer")
@@ -296,7 +279,7 @@ fn a_corrupt_database_is_named_not_overwritten() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("platform.db");
     std::fs::write(&path, b"this is not a database, it is a letter to grandma").expect("write");
-    let err = Store::open(&DbUrl::Sqlite(path.clone()))
+    let err = block_on(Store::open(&DbUrl::Sqlite(path.clone())))
         .err()
         .expect("refused")
         .to_string();
@@ -306,9 +289,55 @@ fn a_corrupt_database_is_named_not_overwritten() {
         b"this is not a database, it is a letter to grandma"
     );
     let missing_dir = dir.path().join("no/such/folder/platform.db");
-    let err = Store::open(&DbUrl::Sqlite(missing_dir))
+    let err = block_on(Store::open(&DbUrl::Sqlite(missing_dir)))
         .err()
         .expect("refused")
         .to_string();
     assert!(err.contains("does not exist"), "{err}");
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+/// Two platform instances over one database (the scale-out shape): the same idempotent
+/// application sent through both at once, many times over, is stored once per key and both
+/// answer with the same number.
+async fn two_instances_on_one_database_store_a_racing_application_once(db: TestDb) {
+    // Both instances start at once on the fresh database: each opens its own pool (or
+    // connection) and runs the migrations, which must apply exactly once.
+    let (first, second) = tokio::join!(Store::open(&db.url), Store::open(&db.url));
+    let (first, second) = (
+        first.expect("first instance"),
+        second.expect("second instance"),
+    );
+    first
+        .publish_catalog(&seed::seed_catalog().expect("seed"))
+        .await
+        .expect("publish");
+    let (a, b) = (serve(first).await, serve(second).await);
+    let body = application("lyg-hrss-0101");
+    for round in 0..20 {
+        let key = format!("race-key-{round:04}");
+        let (first, second) =
+            tokio::join!(submit(&a, Some(&key), &body), submit(&b, Some(&key), &body));
+        assert!(
+            [first.0, second.0].contains(&StatusCode::CREATED),
+            "round {round}: {first:?} {second:?}"
+        );
+        assert_eq!(
+            first.1["application_no"], second.1["application_no"],
+            "round {round}"
+        );
+        assert_ne!(
+            first.1["replayed"], second.1["replayed"],
+            "round {round}: one of the two is the replay"
+        );
+    }
+    assert_eq!(a.store.application_count().await.expect("count"), 20);
+    assert_eq!(b.store.application_count().await.expect("count"), 20);
 }

@@ -1,0 +1,294 @@
+//! The PostgreSQL backend: one database shared by any number of stateless platform instances.
+//!
+//! Connections come from a bounded pool with timeouts, so a slow or absent database turns into
+//! a clear error instead of a hung request. Migrations run under a transaction-scoped advisory
+//! lock: instances starting together apply each migration exactly once.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+use super::{NewApplication, NewRating, PublishedCatalog, StoreError, StoredApplication};
+use crate::db_url::PostgresUrl;
+
+/// Schema migrations, applied in order; `schema_migrations` records which ran.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: catalog versions and applications.
+    "CREATE TABLE catalog_versions (
+        version      TEXT PRIMARY KEY,
+        body         TEXT NOT NULL,
+        published_at TEXT NOT NULL,
+        current      BOOLEAN NOT NULL DEFAULT FALSE
+    );
+    CREATE UNIQUE INDEX catalog_one_current ON catalog_versions(current) WHERE current;
+    CREATE TABLE applications (
+        id               BIGSERIAL PRIMARY KEY,
+        application_no   TEXT UNIQUE,
+        idempotency_key  TEXT NOT NULL UNIQUE,
+        terminal_id      TEXT NOT NULL,
+        matter_id        TEXT NOT NULL,
+        body             TEXT NOT NULL,
+        accepted_at      TEXT NOT NULL
+    );
+    CREATE TABLE ratings (
+        id              BIGSERIAL PRIMARY KEY,
+        application_no  TEXT NOT NULL UNIQUE REFERENCES applications(application_no),
+        matter_id       TEXT NOT NULL,
+        terminal_id     TEXT NOT NULL,
+        level           INTEGER NOT NULL CHECK (level BETWEEN 1 AND 5),
+        reason          TEXT,
+        rated_at        TEXT NOT NULL
+    );",
+];
+
+/// Key of the advisory lock that serialises migrations across instances ("lyb-migr").
+const MIGRATION_LOCK: i64 = 0x6c79_622d_6d69_6772;
+
+/// Connections one instance keeps at most.
+const POOL_SIZE: usize = 16;
+
+/// The PostgreSQL database, through a connection pool.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    /// Connects to `url` and applies pending migrations.
+    pub async fn open(url: &PostgresUrl) -> Result<Self, StoreError> {
+        let connect_error = |detail: String| StoreError::Connect {
+            url: url.to_string(),
+            detail,
+        };
+        let mut config = url.config().map_err(|e| connect_error(e.to_string()))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("kiosk-platform");
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(10)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| connect_error(e.to_string()))?;
+        let store = PgStore { pool };
+        let mut client = store.pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Backend(e) => connect_error(describe(&e)),
+            other => connect_error(other.to_string()),
+        })?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    INTEGER PRIMARY KEY,
+                applied_at TEXT NOT NULL
+            )",
+        )
+        .await?;
+        let found: i32 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await?
+            .try_get(0)?;
+        let known = MIGRATIONS.len() as i32;
+        if found > known {
+            return Err(StoreError::TooNew {
+                database: url.to_string(),
+                found: i64::from(found),
+                known: i64::from(known),
+            });
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                &[&(index as i32 + 1), &super::now_rfc3339()],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(store)
+    }
+
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        Ok(self.pool.get().await?)
+    }
+
+    pub(crate) async fn publish_catalog(
+        &self,
+        version: &str,
+        body: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Publishing is rare: one lock on the table keeps two publishers from both ending current.
+        tx.batch_execute("LOCK TABLE catalog_versions IN SHARE ROW EXCLUSIVE MODE")
+            .await?;
+        tx.execute(
+            "UPDATE catalog_versions SET current = FALSE WHERE current",
+            &[],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO catalog_versions (version, body, published_at, current) VALUES ($1, $2, $3, TRUE)
+             ON CONFLICT (version) DO UPDATE SET body = excluded.body, published_at = excluded.published_at, current = TRUE",
+            &[&version, &body, &now],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn current_catalog(&self) -> Result<PublishedCatalog, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT version, body FROM catalog_versions WHERE current",
+                &[],
+            )
+            .await?
+            .ok_or(StoreError::NoCatalog)?;
+        Ok(PublishedCatalog {
+            version: row.try_get(0)?,
+            body: row.try_get(1)?,
+        })
+    }
+
+    pub(crate) async fn insert_application(
+        &self,
+        new: &NewApplication,
+    ) -> Result<StoredApplication, StoreError> {
+        let accepted_at = super::rfc3339(new.accepted_at);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // A concurrent insert of the same key (from this or another instance) waits on the
+        // unique index until the first commits, then does nothing: one row per key.
+        let inserted = tx
+            .query_opt(
+                "INSERT INTO applications (idempotency_key, terminal_id, matter_id, body, accepted_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+                &[
+                    &new.idempotency_key,
+                    &new.terminal_id,
+                    &new.matter_id,
+                    &new.body,
+                    &accepted_at,
+                ],
+            )
+            .await?;
+        let Some(row) = inserted else {
+            let row = tx
+                .query_one(
+                    "SELECT application_no, matter_id, body, accepted_at FROM applications WHERE idempotency_key = $1",
+                    &[&new.idempotency_key],
+                )
+                .await?;
+            tx.commit().await?;
+            return Ok(StoredApplication {
+                application_no: row.try_get(0)?,
+                matter_id: row.try_get(1)?,
+                body: row.try_get(2)?,
+                accepted_at: row.try_get(3)?,
+                replayed: true,
+            });
+        };
+        let id: i64 = row.try_get(0)?;
+        let application_no = super::application_no(new.accepted_at, id);
+        tx.execute(
+            "UPDATE applications SET application_no = $1 WHERE id = $2",
+            &[&application_no, &id],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(StoredApplication {
+            application_no,
+            matter_id: new.matter_id.clone(),
+            body: new.body.clone(),
+            accepted_at,
+            replayed: false,
+        })
+    }
+
+    pub(crate) async fn insert_rating(&self, rating: &NewRating) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let known: Option<String> = tx
+            .query_opt(
+                "SELECT matter_id FROM applications WHERE application_no = $1",
+                &[&rating.application_no],
+            )
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()?;
+        if known.as_deref() != Some(rating.matter_id.as_str()) {
+            return Err(StoreError::UnknownApplication);
+        }
+        let inserted = tx
+            .execute(
+                "INSERT INTO ratings (application_no, matter_id, terminal_id, level, reason, rated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (application_no) DO NOTHING",
+                &[
+                    &rating.application_no,
+                    &rating.matter_id,
+                    &rating.terminal_id,
+                    &rating.level,
+                    &rating.reason,
+                    &rating.rated_at,
+                ],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(StoreError::AlreadyRated);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Rows in one of the platform's tables (a fixed name, never user input).
+    pub(crate) async fn count(&self, table: &'static str) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let n: i64 = client
+            .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
+            .await?
+            .try_get(0)?;
+        Ok(n.max(0) as u64)
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+}
+
+/// A connection error with the server's own message when there is one.
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                text = format!("{text}: {s}");
+                source = s.source();
+            }
+            text
+        }
+    }
+}
