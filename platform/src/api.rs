@@ -4,15 +4,16 @@ use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kiosk_protocol::{
-    ApiError, ApplicationReceipt, ApplicationRequest, Catalog, Health, IDEMPOTENCY_KEY_HEADER,
-    RatingRequest, validate_idempotency_key,
+    ApiError, ApplicationReceipt, ApplicationRequest, ApplicationStatus, Catalog, EnrollRequest,
+    EnrollResponse, Health, IDEMPOTENCY_KEY_HEADER, RatingRequest, validate_idempotency_key,
 };
 
+use crate::auth::{Terminal, require_terminal};
 use crate::store::{PublishedCatalog, Store, StoreError};
 
 /// Largest application body accepted (materials travel separately).
@@ -36,6 +37,11 @@ impl AppState {
         }
     }
 
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The current catalog, parsed once per published version.
     fn catalog(&self, published: &PublishedCatalog) -> Result<Arc<Catalog>, Failure> {
         if let Ok(cache) = self.parsed_catalog.read()
@@ -56,19 +62,33 @@ impl AppState {
 }
 
 /// The platform's router.
+///
+/// `/healthz`, `/openapi.json`, `/v1/catalog` and `/v1/enroll` are open; every other `/v1`
+/// route answers only requests signed by an enrolled terminal ([`require_terminal`]).
 pub fn router(state: AppState) -> Router {
+    let terminal = Router::new()
+        .route(
+            "/v1/applications",
+            post(submit_application).layer(DefaultBodyLimit::max(MAX_APPLICATION_BODY)),
+        )
+        .route("/v1/applications/{application_no}", get(application_status))
+        .route(
+            "/v1/ratings",
+            post(rate).layer(DefaultBodyLimit::max(4 * 1024)),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_terminal,
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi_json))
         .route("/v1/catalog", get(catalog))
         .route(
-            "/v1/applications",
-            post(submit_application).layer(DefaultBodyLimit::max(MAX_APPLICATION_BODY)),
+            "/v1/enroll",
+            post(enroll).layer(DefaultBodyLimit::max(4 * 1024)),
         )
-        .route(
-            "/v1/ratings",
-            post(rate).layer(DefaultBodyLimit::max(4 * 1024)),
-        )
+        .merge(terminal)
         .fallback(not_found)
         .with_state(state)
 }
@@ -78,7 +98,7 @@ pub fn router(state: AppState) -> Router {
 pub struct Failure(StatusCode, ApiError);
 
 impl Failure {
-    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Failure(status, ApiError::new(code, message))
     }
 
@@ -114,6 +134,11 @@ impl From<StoreError> for Failure {
                 StatusCode::CONFLICT,
                 "already_rated",
                 "this application has been rated already",
+            ),
+            StoreError::InvalidToken => Failure::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the enrollment token is unknown, used or expired",
             ),
             StoreError::NoCatalog => Failure::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -195,15 +220,19 @@ pub async fn catalog(
 #[utoipa::path(post, path = "/v1/applications",
     request_body = ApplicationRequest,
     params(("Idempotency-Key" = String, Header, description = "Unique per application; a retry reuses it")),
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
     responses(
         (status = 201, description = "Accepted", body = ApplicationReceipt),
         (status = 200, description = "Already accepted under this key: the same receipt", body = ApplicationReceipt),
         (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 403, description = "The body names another terminal", body = ApiError),
         (status = 413, description = "Body too large", body = ApiError),
         (status = 422, description = "Unknown matter, invalid field, or key reused for another application", body = ApiError),
 ))]
 pub async fn submit_application(
     State(state): State<AppState>,
+    Extension(terminal): Extension<Terminal>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, Failure> {
@@ -233,6 +262,7 @@ pub async fn submit_application(
     request
         .validate()
         .map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
+    same_terminal(&terminal, &request.terminal_id)?;
 
     let published = state.store.current_catalog().await?;
     let catalog = state.catalog(&published)?;
@@ -279,14 +309,18 @@ pub async fn submit_application(
 /// Records a 好差评 rating of a finished application (one per application).
 #[utoipa::path(post, path = "/v1/ratings",
     request_body = RatingRequest,
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
     responses(
         (status = 204, description = "Recorded"),
         (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 403, description = "The body names another terminal", body = ApiError),
         (status = 409, description = "Already rated", body = ApiError),
         (status = 422, description = "Invalid level, missing reason, or unknown application", body = ApiError),
 ))]
 pub async fn rate(
     State(state): State<AppState>,
+    Extension(terminal): Extension<Terminal>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<StatusCode, Failure> {
     let body = body.map_err(|rejection| {
@@ -296,8 +330,96 @@ pub async fn rate(
     rating
         .validate()
         .map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
+    same_terminal(&terminal, &rating.terminal_id)?;
     state.store.rate(&rating).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// One application the calling terminal took: its state, no personal data.
+#[utoipa::path(get, path = "/v1/applications/{application_no}",
+    params(("application_no" = String, Path, description = "Application number (受理编号)")),
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "The application", body = ApplicationStatus),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 404, description = "No such application taken at this terminal", body = ApiError),
+))]
+pub async fn application_status(
+    State(state): State<AppState>,
+    Extension(terminal): Extension<Terminal>,
+    Path(application_no): Path<String>,
+) -> Result<axum::Json<ApplicationStatus>, Failure> {
+    let found = if application_no.len() <= 64 {
+        state
+            .store
+            .terminal_application(&terminal.id, &application_no)
+            .await?
+    } else {
+        None
+    };
+    found.map(axum::Json).ok_or_else(|| {
+        Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such application taken at this terminal",
+        )
+    })
+}
+
+/// Enrolls a terminal with a one-time token: binds its public key to a terminal id.
+#[utoipa::path(post, path = "/v1/enroll",
+    request_body = EnrollRequest,
+    responses(
+        (status = 201, description = "Enrolled: the terminal's id and configuration", body = EnrollResponse),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Unknown, used or expired token", body = ApiError),
+        (status = 422, description = "Invalid serial or public key", body = ApiError),
+))]
+pub async fn enroll(
+    State(state): State<AppState>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, Failure> {
+    let body = body.map_err(|rejection| {
+        Failure::new(rejection.status(), "body_rejected", rejection.body_text())
+    })?;
+    let request: EnrollRequest = parse_body(&body, "enrollment")?;
+    request
+        .validate()
+        .map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
+    let new_id = format!("T{}", crate::store::random_hex(8)?.to_ascii_uppercase());
+    let enrolled = state
+        .store
+        .enroll(
+            &request.token,
+            &request.hardware_serial,
+            &request.public_key.to_ascii_lowercase(),
+            &new_id,
+        )
+        .await?;
+    let config = state.store.merged_config(&enrolled.terminal_id).await?;
+    tracing::info!(terminal = %enrolled.terminal_id, site = ?enrolled.site, "terminal enrolled");
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(EnrollResponse {
+            terminal_id: enrolled.terminal_id,
+            site: enrolled.site,
+            config,
+        }),
+    )
+        .into_response())
+}
+
+/// Refuses a body that names a terminal other than the one that signed the request.
+fn same_terminal(terminal: &Terminal, named: &str) -> Result<(), Failure> {
+    if terminal.id == named {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "terminal_mismatch",
+            "the body names another terminal than the one that signed the request",
+        ))
+    }
 }
 
 /// Parses a JSON body, answering 400 with the parser's reason when it is not a `what`.

@@ -4,6 +4,7 @@
 //! generated API document, and [`seed`] the catalog a fresh platform starts with.
 
 pub mod api;
+pub mod auth;
 pub mod db_url;
 pub mod openapi;
 pub mod seed;

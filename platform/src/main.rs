@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kiosk_platform::api::{AppState, router};
 use kiosk_platform::{DbUrl, Store, seed};
-use kiosk_protocol::Catalog;
+use kiosk_protocol::{Catalog, EnrollmentPayload};
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +46,51 @@ enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Manage one-time terminal enrollment tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a one-time enrollment token and print it with the enrollment payload (for the
+    /// QR code a technician shows the new terminal).
+    Create {
+        /// Site (hall, branch) the enrolled terminal belongs to.
+        #[arg(long)]
+        site: Option<String>,
+        /// How long the token stays usable: e.g. 30m, 24h, 7d.
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        expires_in: i64,
+        /// The platform's public base URL, put into the payload.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        platform_url: String,
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
+    },
+}
+
+/// Parses `30m`, `24h`, `7d`, `90s` into seconds (1 minute to 90 days).
+fn parse_duration(text: &str) -> Result<i64, String> {
+    let err = || format!("`{text}` is not a duration like 30m, 24h or 7d");
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| err())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60).ok_or_else(err)?,
+        "h" => n.checked_mul(3600).ok_or_else(err)?,
+        "d" => n.checked_mul(86_400).ok_or_else(err)?,
+        _ => return Err(err()),
+    };
+    if !(60..=90 * 86_400).contains(&secs) {
+        return Err(format!(
+            "`{text}`: a token lives between 1 minute and 90 days"
+        ));
+    }
+    Ok(secs)
 }
 
 #[derive(Subcommand)]
@@ -106,6 +151,47 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 catalog.version,
                 catalog.matters.len()
             );
+            Ok(())
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    site,
+                    expires_in,
+                    platform_url,
+                    db,
+                },
+        } => {
+            if let Some(site) = &site
+                && (site.is_empty()
+                    || site.chars().count() > 64
+                    || site.chars().any(char::is_control))
+            {
+                anyhow::bail!("--site must be 1 to 64 characters without control characters");
+            }
+            let token = kiosk_platform::store::random_hex(24)?;
+            let expires_at = kiosk_platform::store::unix_now() + expires_in;
+            block_on(async {
+                let store = open_with_seed(&db).await?;
+                store
+                    .create_enrollment_token(&token, site.as_deref(), expires_at)
+                    .await?;
+                anyhow::Ok(())
+            })?;
+            let expires = time::OffsetDateTime::from_unix_timestamp(expires_at)
+                .context("expiry out of range")?
+                .to_offset(time::macros::offset!(+8))
+                .format(&time::format_description::well_known::Rfc3339)
+                .context("cannot format the expiry")?;
+            let payload = EnrollmentPayload {
+                platform: platform_url.trim_end_matches('/').to_owned(),
+                token: token.clone(),
+                site,
+                expires_at: expires.clone(),
+            };
+            println!("token: {token}");
+            println!("expires: {expires} (one use)");
+            println!("payload: {}", serde_json::to_string(&payload)?);
             Ok(())
         }
     }
@@ -172,4 +258,22 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_parse_within_bounds() {
+        assert_eq!(parse_duration("24h"), Ok(86_400));
+        assert_eq!(parse_duration("30m"), Ok(1_800));
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        assert!(parse_duration("10s").is_err());
+        assert!(parse_duration("91d").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("24x").is_err());
+        assert!(parse_duration("99999999999999999d").is_err());
+    }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Platform, TestDb, serve};
+use common::{Platform, TestDb, TestTerminal, serve};
 use kiosk_platform::{DbUrl, Store, seed};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -19,8 +19,23 @@ on_both_backends!(
     two_instances_on_one_database_store_a_racing_application_once,
 );
 
-async fn platform(db: &TestDb) -> Platform {
-    serve(db.store().await).await
+/// A platform with one enrolled terminal.
+struct Env {
+    p: Platform,
+    t: TestTerminal,
+}
+
+impl std::ops::Deref for Env {
+    type Target = Platform;
+    fn deref(&self) -> &Platform {
+        &self.p
+    }
+}
+
+async fn platform(db: &TestDb) -> Env {
+    let p = serve(db.store().await).await;
+    let t = TestTerminal::enroll(&p, "SN-HZ-0001", Some("haizhou")).await;
+    Env { p, t }
 }
 
 fn application(matter: &str) -> Value {
@@ -32,16 +47,21 @@ fn application(matter: &str) -> Value {
     })
 }
 
-async fn submit(p: &Platform, key: Option<&str>, body: &Value) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/v1/applications", p.url))
-        .json(body);
+/// Submits `body` as the environment's terminal (its `terminal_id` set to that terminal).
+async fn submit(e: &Env, key: Option<&str>, body: &Value) -> (StatusCode, Value) {
+    submit_as(&e.t, key, body).await
+}
+
+async fn submit_as(t: &TestTerminal, key: Option<&str>, body: &Value) -> (StatusCode, Value) {
+    let mut body = body.clone();
+    if body.get("terminal_id").is_some() {
+        body["terminal_id"] = json!(t.id);
+    }
+    let mut request = t.request(reqwest::Method::POST, "/v1/applications", Some(&body));
     if let Some(key) = key {
         request = request.header("Idempotency-Key", key);
     }
-    let response = request.send().await.expect("answer");
-    let status = response.status();
-    (status, response.json().await.expect("json body"))
+    common::answer(request.send().await.expect("answer")).await
 }
 
 async fn the_same_key_twice_gives_the_same_number_and_one_row(db: TestDb) {
@@ -154,7 +174,7 @@ async fn bad_applications_get_a_clear_4xx_and_store_nothing(db: TestDb) {
         )
     );
     // An oversized body is cut off before it is parsed.
-    let huge = json!({"terminal_id": "x".repeat(100_000)});
+    let huge = json!({"matter_id": "x".repeat(100_000)});
     let (status, _) = submit(&p, Some("key-0000-0011"), &huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(p.store.application_count().await.expect("count"), 0);
@@ -196,14 +216,11 @@ async fn one_rating_per_application_and_bad_ratings_need_a_reason(db: TestDb) {
     let p = platform(&db).await;
     let (_, receipt) = submit(&p, Some("key-0000-0001"), &application("lyg-hrss-0101")).await;
     let number = receipt["application_no"].as_str().expect("number");
-    let client = reqwest::Client::new();
     let rate = |body: Value| {
-        client
-            .post(format!("{}/v1/ratings", p.url))
-            .json(&body)
+        p.t.request(reqwest::Method::POST, "/v1/ratings", Some(&body))
             .send()
     };
-    let rating = |level: u8, reason: Option<&str>| json!({"application_no": number, "matter_id": "lyg-hrss-0101", "terminal_id": "LYG-HZ-0001", "level": level, "reason": reason});
+    let rating = |level: u8, reason: Option<&str>| json!({"application_no": number, "matter_id": "lyg-hrss-0101", "terminal_id": p.t.id, "level": level, "reason": reason});
     assert_eq!(
         rate(rating(2, None)).await.expect("answer").status(),
         StatusCode::UNPROCESSABLE_ENTITY
@@ -247,7 +264,14 @@ async fn health_openapi_and_unknown_paths(db: TestDb) {
         .json()
         .await
         .expect("json");
-    for path in ["/healthz", "/v1/catalog", "/v1/applications", "/v1/ratings"] {
+    for path in [
+        "/healthz",
+        "/v1/catalog",
+        "/v1/enroll",
+        "/v1/applications",
+        "/v1/applications/{application_no}",
+        "/v1/ratings",
+    ] {
         assert!(
             doc["paths"][path].is_object(),
             "{path} missing from the OpenAPI document"
@@ -260,12 +284,22 @@ async fn health_openapi_and_unknown_paths(db: TestDb) {
         "ApplicationReceipt",
         "RatingRequest",
         "ApiError",
+        "EnrollRequest",
+        "EnrollResponse",
+        "ApplicationStatus",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),
             "{schema} missing"
         );
     }
+    for scheme in ["terminal_id", "timestamp", "nonce", "signature"] {
+        assert!(
+            doc["components"]["securitySchemes"][scheme].is_object(),
+            "{scheme} missing"
+        );
+    }
+    assert!(doc["paths"]["/v1/applications"]["post"]["security"].is_array());
     let missing = reqwest::get(format!("{}/v2/whatever", p.url))
         .await
         .expect("answer");
@@ -320,11 +354,16 @@ async fn two_instances_on_one_database_store_a_racing_application_once(db: TestD
         .await
         .expect("publish");
     let (a, b) = (serve(first).await, serve(second).await);
+    // One terminal, enrolled through the first instance, talks to both.
+    let t = TestTerminal::enroll(&a, "SN-RACE-1", None).await;
+    let (ta, tb) = (t.via(&a), t.via(&b));
     let body = application("lyg-hrss-0101");
     for round in 0..20 {
         let key = format!("race-key-{round:04}");
-        let (first, second) =
-            tokio::join!(submit(&a, Some(&key), &body), submit(&b, Some(&key), &body));
+        let (first, second) = tokio::join!(
+            submit_as(&ta, Some(&key), &body),
+            submit_as(&tb, Some(&key), &body)
+        );
         assert!(
             [first.0, second.0].contains(&StatusCode::CREATED),
             "round {round}: {first:?} {second:?}"

@@ -16,7 +16,12 @@ pub mod sqlite;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kiosk_protocol::{ApplicationReceipt, ApplicationRequest, Catalog, RatingRequest};
+use kiosk_protocol::{
+    ApplicationReceipt, ApplicationRequest, ApplicationState, ApplicationStatus, Catalog,
+    RatingRequest,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::macros::offset;
 
@@ -66,12 +71,15 @@ pub enum StoreError {
     /// The same idempotency key came with a different application.
     #[error("idempotency key was already used for a different application")]
     KeyReused,
-    /// The rated application does not exist (or is of another matter).
+    /// The rated application does not exist (or is of another matter or terminal).
     #[error("no such application to rate")]
     UnknownApplication,
     /// The application was rated already (one rating per finished matter).
     #[error("this application has been rated already")]
     AlreadyRated,
+    /// The enrollment token is unknown, used or expired.
+    #[error("the enrollment token is unknown, used or expired")]
+    InvalidToken,
     /// No catalog has been published yet.
     #[error("no catalog has been published")]
     NoCatalog,
@@ -186,6 +194,7 @@ impl Store {
     ) -> Result<ApplicationReceipt, StoreError> {
         let body = serde_json::to_string(request)?;
         let new = NewApplication {
+            applicant_key: self.applicant_key(&request.applicant.id_number),
             idempotency_key: idempotency_key.to_owned(),
             terminal_id: request.terminal_id.clone(),
             matter_id: request.matter_id.clone(),
@@ -211,7 +220,8 @@ impl Store {
         })
     }
 
-    /// Records a 好差评 rating: one per application, for an application that exists.
+    /// Records a 好差评 rating: one per application, for an application taken at the rating
+    /// terminal (the citizen rates where the matter was finished).
     pub async fn rate(&self, rating: &RatingRequest) -> Result<(), StoreError> {
         let reason = rating
             .reason
@@ -248,6 +258,134 @@ impl Store {
         }
     }
 
+    /// The key under which an applicant's applications are found again: a keyed SHA-256 of
+    /// the ID number (the key is a random secret of this database), so the number itself is
+    /// not an index anyone can read.
+    pub fn applicant_key(&self, id_number: &str) -> String {
+        let pepper = match self {
+            Store::Sqlite(s) => s.pepper(),
+            Store::Postgres(p) => p.pepper(),
+        };
+        let mut hash = Sha256::new();
+        hash.update(b"LYB-APPLICANT-V1\n");
+        hash.update(pepper.as_bytes());
+        hash.update(b"\n");
+        hash.update(id_number.to_ascii_uppercase().as_bytes());
+        kiosk_protocol::auth::hex_encode(&hash.finalize())
+    }
+
+    /// Stores a new one-time enrollment token (only its hash is kept).
+    pub async fn create_enrollment_token(
+        &self,
+        token: &str,
+        site: Option<&str>,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let hash = token_hash(token);
+        let site = site.map(str::to_owned);
+        let now = now_rfc3339();
+        match self {
+            Store::Sqlite(s) => {
+                on_sqlite(s, move |s| {
+                    s.create_enrollment_token(&hash, site.as_deref(), expires_at, &now)
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                p.create_enrollment_token(&hash, site.as_deref(), expires_at, &now)
+                    .await
+            }
+        }
+    }
+
+    /// Spends an enrollment token on a terminal: a new terminal, or (same hardware serial) the
+    /// same terminal with its new key. The token cannot be used again.
+    pub async fn enroll(
+        &self,
+        token: &str,
+        hardware_serial: &str,
+        public_key: &str,
+        new_terminal_id: &str,
+    ) -> Result<EnrolledTerminal, StoreError> {
+        let enrollment = Enrollment {
+            token_hash: token_hash(token),
+            hardware_serial: hardware_serial.to_owned(),
+            public_key: public_key.to_owned(),
+            new_terminal_id: new_terminal_id.to_owned(),
+            now: unix_now(),
+            now_text: now_rfc3339(),
+        };
+        match self {
+            Store::Sqlite(s) => on_sqlite(s, move |s| s.enroll(&enrollment)).await,
+            Store::Postgres(p) => p.enroll(&enrollment).await,
+        }
+    }
+
+    /// The enrolled public key (hex) of a terminal, if the terminal exists.
+    pub async fn terminal_key(&self, terminal_id: &str) -> Result<Option<String>, StoreError> {
+        let id = terminal_id.to_owned();
+        match self {
+            Store::Sqlite(s) => on_sqlite(s, move |s| s.terminal_key(&id)).await,
+            Store::Postgres(p) => p.terminal_key(&id).await,
+        }
+    }
+
+    /// Records a request nonce; false when this terminal used it already (a replay). Nonces
+    /// older than the signature window are forgotten now and then.
+    pub async fn record_nonce(
+        &self,
+        terminal_id: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (id, nonce) = (terminal_id.to_owned(), nonce.to_owned());
+        match self {
+            Store::Sqlite(s) => on_sqlite(s, move |s| s.record_nonce(&id, &nonce, now)).await,
+            Store::Postgres(p) => p.record_nonce(&id, &nonce, now).await,
+        }
+    }
+
+    /// One application as its terminal sees it; `None` when it does not exist or another
+    /// terminal took it.
+    pub async fn terminal_application(
+        &self,
+        terminal_id: &str,
+        application_no: &str,
+    ) -> Result<Option<ApplicationStatus>, StoreError> {
+        let (id, no) = (terminal_id.to_owned(), application_no.to_owned());
+        let row = match self {
+            Store::Sqlite(s) => on_sqlite(s, move |s| s.terminal_application(&id, &no)).await?,
+            Store::Postgres(p) => p.terminal_application(&id, &no).await?,
+        };
+        row.map(StatusRow::into_status).transpose()
+    }
+
+    /// The configuration a terminal runs with: the global layer, overlaid by its site's, then
+    /// by its own (objects merge key by key; anything else replaces).
+    pub async fn merged_config(&self, terminal_id: &str) -> Result<Value, StoreError> {
+        let id = terminal_id.to_owned();
+        let layers = match self {
+            Store::Sqlite(s) => on_sqlite(s, move |s| s.config_layers(&id)).await?,
+            Store::Postgres(p) => p.config_layers(&id).await?,
+        };
+        let mut merged = Value::Object(Default::default());
+        for layer in layers {
+            merge_into(&mut merged, serde_json::from_str(&layer)?);
+        }
+        Ok(merged)
+    }
+
+    /// Replaces one configuration layer.
+    pub async fn set_config(&self, scope: &ConfigScope, body: &Value) -> Result<(), StoreError> {
+        let (scope, key) = scope.parts();
+        let body = serde_json::to_string(body)?;
+        let now = now_rfc3339();
+        match self {
+            Store::Sqlite(s) => on_sqlite(s, move |s| s.set_config(scope, &key, &body, &now)).await,
+            Store::Postgres(p) => p.set_config(scope, &key, &body, &now).await,
+        }
+    }
+
     /// Checks the database answers (for `/healthz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
@@ -260,6 +398,8 @@ impl Store {
 /// An application about to be stored.
 #[derive(Debug, Clone)]
 pub(crate) struct NewApplication {
+    /// See [`Store::applicant_key`].
+    pub applicant_key: String,
     pub idempotency_key: String,
     pub terminal_id: String,
     pub matter_id: String,
@@ -318,4 +458,128 @@ pub(crate) fn now_beijing() -> OffsetDateTime {
 
 pub(crate) fn now_rfc3339() -> String {
     rfc3339(now_beijing())
+}
+
+/// SHA-256 of an enrollment token, hex: what the database keeps instead of the token.
+pub fn token_hash(token: &str) -> String {
+    kiosk_protocol::auth::hex_encode(&Sha256::digest(token.as_bytes()))
+}
+
+/// Now as Unix seconds.
+pub fn unix_now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A terminal enrollment about to be stored.
+#[derive(Debug, Clone)]
+pub(crate) struct Enrollment {
+    pub token_hash: String,
+    pub hardware_serial: String,
+    pub public_key: String,
+    pub new_terminal_id: String,
+    pub now: i64,
+    pub now_text: String,
+}
+
+/// The terminal an enrollment produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrolledTerminal {
+    /// Its id.
+    pub terminal_id: String,
+    /// Its site, from the token.
+    pub site: Option<String>,
+}
+
+/// Which configuration layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigScope {
+    /// Every terminal.
+    Global,
+    /// The terminals of one site.
+    Site(String),
+    /// One terminal.
+    Terminal(String),
+}
+
+impl ConfigScope {
+    fn parts(&self) -> (&'static str, String) {
+        match self {
+            ConfigScope::Global => ("global", String::new()),
+            ConfigScope::Site(site) => ("site", site.clone()),
+            ConfigScope::Terminal(id) => ("terminal", id.clone()),
+        }
+    }
+}
+
+/// An application row as stored, before its state is checked.
+#[derive(Debug, Clone)]
+pub(crate) struct StatusRow {
+    pub application_no: String,
+    pub matter_id: String,
+    pub accepted_at: String,
+    pub state: String,
+}
+
+impl StatusRow {
+    fn into_status(self) -> Result<ApplicationStatus, StoreError> {
+        let state = ApplicationState::parse(&self.state).ok_or_else(|| {
+            StoreError::Task(format!(
+                "application {} has unknown state",
+                self.application_no
+            ))
+        })?;
+        Ok(ApplicationStatus {
+            application_no: self.application_no,
+            matter_id: self.matter_id,
+            accepted_at: self.accepted_at,
+            state,
+        })
+    }
+}
+
+/// Overlays `layer` on `base`: objects merge key by key, anything else replaces.
+pub(crate) fn merge_into(base: &mut Value, layer: Value) {
+    match (base, layer) {
+        (Value::Object(base), Value::Object(layer)) => {
+            for (key, value) in layer {
+                match base.get_mut(&key) {
+                    Some(existing) => merge_into(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, layer) => *base = layer,
+    }
+}
+
+/// `bytes` random bytes from the operating system, hex.
+pub fn random_hex(bytes: usize) -> Result<String, StoreError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| StoreError::Task(format!("no randomness: {e}")))?;
+    Ok(kiosk_protocol::auth::hex_encode(&buf))
+}
+
+/// How long a nonce is remembered: the signature window both ways, plus a margin.
+pub(crate) const NONCE_MEMORY_SECS: i64 = 2 * kiosk_protocol::auth::MAX_CLOCK_SKEW_SECS + 60;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn config_layers_merge_key_by_key() {
+        let mut base =
+            json!({"idle_secs": 60, "printer": {"width": 384, "cut": true}, "langs": ["zh", "en"]});
+        merge_into(
+            &mut base,
+            json!({"printer": {"width": 576}, "langs": ["zh"]}),
+        );
+        assert_eq!(
+            base,
+            json!({"idle_secs": 60, "printer": {"width": 576, "cut": true}, "langs": ["zh"]})
+        );
+    }
 }

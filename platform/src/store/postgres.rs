@@ -4,12 +4,17 @@
 //! a clear error instead of a hung request. Migrations run under a transaction-scoped advisory
 //! lock: instances starting together apply each migration exactly once.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
-use super::{NewApplication, NewRating, PublishedCatalog, StoreError, StoredApplication};
+use super::{
+    EnrolledTerminal, Enrollment, NewApplication, NewRating, PublishedCatalog, StatusRow,
+    StoreError, StoredApplication,
+};
 use crate::db_url::PostgresUrl;
 
 /// Schema migrations, applied in order; `schema_migrations` records which ran.
@@ -40,6 +45,48 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         reason          TEXT,
         rated_at        TEXT NOT NULL
     );",
+    // 2: terminal identity (enrollment tokens, terminals and their keys, replay nonces),
+    // layered configuration, application states and the applicant key progress queries use.
+    "CREATE TABLE settings (
+        name   TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+    );
+    CREATE TABLE enrollment_tokens (
+        token_hash   TEXT PRIMARY KEY,
+        site         TEXT,
+        created_at   TEXT NOT NULL,
+        expires_at   BIGINT NOT NULL,
+        used_at      TEXT,
+        terminal_id  TEXT
+    );
+    CREATE TABLE terminals (
+        id               TEXT PRIMARY KEY,
+        hardware_serial  TEXT NOT NULL UNIQUE,
+        public_key       TEXT NOT NULL,
+        site             TEXT,
+        enrolled_at      TEXT NOT NULL,
+        last_seen        BIGINT,
+        heartbeat        TEXT
+    );
+    CREATE INDEX terminals_site ON terminals(site);
+    CREATE TABLE request_nonces (
+        terminal_id  TEXT NOT NULL,
+        nonce        TEXT NOT NULL,
+        seen_at      BIGINT NOT NULL,
+        PRIMARY KEY (terminal_id, nonce)
+    );
+    CREATE INDEX request_nonces_seen ON request_nonces(seen_at);
+    CREATE TABLE config_layers (
+        scope       TEXT NOT NULL CHECK (scope IN ('global', 'site', 'terminal')),
+        scope_key   TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (scope, scope_key)
+    );
+    ALTER TABLE applications ADD COLUMN state TEXT NOT NULL DEFAULT 'accepted';
+    ALTER TABLE applications ADD COLUMN applicant_key TEXT;
+    CREATE INDEX applications_terminal ON applications(terminal_id);
+    CREATE INDEX applications_applicant ON applications(applicant_key);",
 ];
 
 /// Key of the advisory lock that serialises migrations across instances ("lyb-migr").
@@ -52,6 +99,8 @@ const POOL_SIZE: usize = 16;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    pepper: Arc<str>,
+    last_prune: Arc<AtomicI64>,
 }
 
 impl PgStore {
@@ -83,7 +132,11 @@ impl PgStore {
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| connect_error(e.to_string()))?;
-        let store = PgStore { pool };
+        let mut store = PgStore {
+            pool,
+            pepper: Arc::from(""),
+            last_prune: Arc::new(AtomicI64::new(0)),
+        };
         let mut client = store.pool.get().await.map_err(|e| match e {
             deadpool_postgres::PoolError::Backend(e) => connect_error(describe(&e)),
             other => connect_error(other.to_string()),
@@ -121,8 +174,27 @@ impl PgStore {
             )
             .await?;
         }
+        let fresh = super::random_hex(32)?;
+        tx.execute(
+            "INSERT INTO settings (name, value) VALUES ('applicant_pepper', $1) ON CONFLICT (name) DO NOTHING",
+            &[&fresh],
+        )
+        .await?;
+        let pepper: String = tx
+            .query_one(
+                "SELECT value FROM settings WHERE name = 'applicant_pepper'",
+                &[],
+            )
+            .await?
+            .try_get(0)?;
         tx.commit().await?;
+        drop(client);
+        store.pepper = Arc::from(pepper);
         Ok(store)
+    }
+
+    pub(crate) fn pepper(&self) -> &str {
+        &self.pepper
     }
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
@@ -181,14 +253,15 @@ impl PgStore {
         // unique index until the first commits, then does nothing: one row per key.
         let inserted = tx
             .query_opt(
-                "INSERT INTO applications (idempotency_key, terminal_id, matter_id, body, accepted_at)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+                "INSERT INTO applications (idempotency_key, terminal_id, matter_id, body, accepted_at, applicant_key)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
                 &[
                     &new.idempotency_key,
                     &new.terminal_id,
                     &new.matter_id,
                     &new.body,
                     &accepted_at,
+                    &new.applicant_key,
                 ],
             )
             .await?;
@@ -230,8 +303,8 @@ impl PgStore {
         let tx = client.transaction().await?;
         let known: Option<String> = tx
             .query_opt(
-                "SELECT matter_id FROM applications WHERE application_no = $1",
-                &[&rating.application_no],
+                "SELECT matter_id FROM applications WHERE application_no = $1 AND terminal_id = $2",
+                &[&rating.application_no, &rating.terminal_id],
             )
             .await?
             .map(|row| row.try_get(0))
@@ -257,6 +330,157 @@ impl PgStore {
             return Err(StoreError::AlreadyRated);
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn create_enrollment_token(
+        &self,
+        hash: &str,
+        site: Option<&str>,
+        expires_at: i64,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO enrollment_tokens (token_hash, site, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                &[&hash, &site, &now, &expires_at],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn enroll(&self, e: &Enrollment) -> Result<EnrolledTerminal, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Spending the token is one conditional update: of two instances racing on one token,
+        // the second finds it used.
+        let Some(row) = tx
+            .query_opt(
+                "UPDATE enrollment_tokens SET used_at = $2
+                 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $3 RETURNING site",
+                &[&e.token_hash, &e.now_text, &e.now],
+            )
+            .await?
+        else {
+            return Err(StoreError::InvalidToken);
+        };
+        let site: Option<String> = row.try_get(0)?;
+        let terminal_id: String = tx
+            .query_one(
+                "INSERT INTO terminals (id, hardware_serial, public_key, site, enrolled_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (hardware_serial) DO UPDATE SET public_key = excluded.public_key,
+                     site = excluded.site, enrolled_at = excluded.enrolled_at
+                 RETURNING id",
+                &[&e.new_terminal_id, &e.hardware_serial, &e.public_key, &site, &e.now_text],
+            )
+            .await?
+            .try_get(0)?;
+        tx.execute(
+            "UPDATE enrollment_tokens SET terminal_id = $2 WHERE token_hash = $1",
+            &[&e.token_hash, &terminal_id],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(EnrolledTerminal { terminal_id, site })
+    }
+
+    pub(crate) async fn terminal_key(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT public_key FROM terminals WHERE id = $1", &[&id])
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    pub(crate) async fn record_nonce(
+        &self,
+        terminal_id: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let last = self.last_prune.load(Ordering::Relaxed);
+        if now - last >= 30
+            && self
+                .last_prune
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            client
+                .execute(
+                    "DELETE FROM request_nonces WHERE seen_at < $1",
+                    &[&(now - super::NONCE_MEMORY_SECS)],
+                )
+                .await?;
+        }
+        let inserted = client
+            .execute(
+                "INSERT INTO request_nonces (terminal_id, nonce, seen_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (terminal_id, nonce) DO NOTHING",
+                &[&terminal_id, &nonce, &now],
+            )
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    pub(crate) async fn terminal_application(
+        &self,
+        terminal_id: &str,
+        application_no: &str,
+    ) -> Result<Option<StatusRow>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT application_no, matter_id, accepted_at, state FROM applications
+                 WHERE application_no = $1 AND terminal_id = $2",
+                &[&application_no, &terminal_id],
+            )
+            .await?;
+        row.map(|r| {
+            Ok(StatusRow {
+                application_no: r.try_get(0)?,
+                matter_id: r.try_get(1)?,
+                accepted_at: r.try_get(2)?,
+                state: r.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The configuration layers that apply to a terminal, global first.
+    pub(crate) async fn config_layers(&self, terminal_id: &str) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT c.body FROM config_layers c
+                 WHERE (c.scope = 'global')
+                    OR (c.scope = 'site' AND c.scope_key = (SELECT site FROM terminals WHERE id = $1))
+                    OR (c.scope = 'terminal' AND c.scope_key = $1)
+                 ORDER BY CASE c.scope WHEN 'global' THEN 0 WHEN 'site' THEN 1 ELSE 2 END",
+                &[&terminal_id],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get(0).map_err(StoreError::from))
+            .collect()
+    }
+
+    pub(crate) async fn set_config(
+        &self,
+        scope: &str,
+        key: &str,
+        body: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO config_layers (scope, scope_key, body, updated_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (scope, scope_key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                &[&scope, &key, &body, &now],
+            )
+            .await?;
         Ok(())
     }
 

@@ -3,11 +3,15 @@
 //! leaves half a row behind and writers never deadlock on lock upgrades.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{NewApplication, NewRating, PublishedCatalog, StoreError, StoredApplication};
+use super::{
+    EnrolledTerminal, Enrollment, NewApplication, NewRating, PublishedCatalog, StatusRow,
+    StoreError, StoredApplication,
+};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts how many ran.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -37,11 +41,55 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         reason          TEXT,
         rated_at        TEXT NOT NULL
     );",
+    // 2: terminal identity (enrollment tokens, terminals and their keys, replay nonces),
+    // layered configuration, application states and the applicant key progress queries use.
+    "CREATE TABLE settings (
+        name   TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+    );
+    CREATE TABLE enrollment_tokens (
+        token_hash   TEXT PRIMARY KEY,
+        site         TEXT,
+        created_at   TEXT NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        used_at      TEXT,
+        terminal_id  TEXT
+    );
+    CREATE TABLE terminals (
+        id               TEXT PRIMARY KEY,
+        hardware_serial  TEXT NOT NULL UNIQUE,
+        public_key       TEXT NOT NULL,
+        site             TEXT,
+        enrolled_at      TEXT NOT NULL,
+        last_seen        INTEGER,
+        heartbeat        TEXT
+    );
+    CREATE INDEX terminals_site ON terminals(site);
+    CREATE TABLE request_nonces (
+        terminal_id  TEXT NOT NULL,
+        nonce        TEXT NOT NULL,
+        seen_at      INTEGER NOT NULL,
+        PRIMARY KEY (terminal_id, nonce)
+    );
+    CREATE INDEX request_nonces_seen ON request_nonces(seen_at);
+    CREATE TABLE config_layers (
+        scope       TEXT NOT NULL CHECK (scope IN ('global', 'site', 'terminal')),
+        scope_key   TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (scope, scope_key)
+    );
+    ALTER TABLE applications ADD COLUMN state TEXT NOT NULL DEFAULT 'accepted';
+    ALTER TABLE applications ADD COLUMN applicant_key TEXT;
+    CREATE INDEX applications_terminal ON applications(terminal_id);
+    CREATE INDEX applications_applicant ON applications(applicant_key);",
 ];
 
 /// The SQLite database: one connection behind a lock (SQLite has one writer anyway).
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    pepper: String,
+    last_prune: AtomicI64,
 }
 
 impl SqliteStore {
@@ -71,10 +119,13 @@ impl SqliteStore {
             .map_err(corrupt)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(corrupt)?;
-        let store = SqliteStore {
+        let mut store = SqliteStore {
             conn: Mutex::new(conn),
+            pepper: String::new(),
+            last_prune: AtomicI64::new(0),
         };
         store.migrate(path)?;
+        store.pepper = store.applicant_pepper()?;
         Ok(store)
     }
 
@@ -114,6 +165,25 @@ impl SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The secret that keys applicant lookups, made once per database.
+    fn applicant_pepper(&self) -> Result<String, StoreError> {
+        let fresh = super::random_hex(32)?;
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO settings (name, value) VALUES ('applicant_pepper', ?1) ON CONFLICT(name) DO NOTHING",
+            params![fresh],
+        )?;
+        Ok(conn.query_row(
+            "SELECT value FROM settings WHERE name = 'applicant_pepper'",
+            [],
+            |row| row.get(0),
+        )?)
+    }
+
+    pub(crate) fn pepper(&self) -> &str {
+        &self.pepper
     }
 
     pub(crate) fn publish_catalog(
@@ -161,14 +231,15 @@ impl SqliteStore {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let inserted = tx.execute(
-            "INSERT INTO applications (idempotency_key, terminal_id, matter_id, body, accepted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(idempotency_key) DO NOTHING",
+            "INSERT INTO applications (idempotency_key, terminal_id, matter_id, body, accepted_at, applicant_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(idempotency_key) DO NOTHING",
             params![
                 new.idempotency_key,
                 new.terminal_id,
                 new.matter_id,
                 new.body,
-                accepted_at
+                accepted_at,
+                new.applicant_key
             ],
         )?;
         if inserted == 0 {
@@ -208,8 +279,8 @@ impl SqliteStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let known: Option<String> = tx
             .query_row(
-                "SELECT matter_id FROM applications WHERE application_no = ?1",
-                params![rating.application_no],
+                "SELECT matter_id FROM applications WHERE application_no = ?1 AND terminal_id = ?2",
+                params![rating.application_no, rating.terminal_id],
                 |row| row.get(0),
             )
             .optional()?;
@@ -232,6 +303,143 @@ impl SqliteStore {
             return Err(StoreError::AlreadyRated);
         }
         tx.commit()?;
+        Ok(())
+    }
+
+    pub(crate) fn create_enrollment_token(
+        &self,
+        hash: &str,
+        site: Option<&str>,
+        expires_at: i64,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO enrollment_tokens (token_hash, site, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![hash, site, now, expires_at],
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn enroll(&self, e: &Enrollment) -> Result<EnrolledTerminal, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Spending the token is one conditional update: a used or expired token changes nothing.
+        let site: Option<Option<String>> = tx
+            .query_row(
+                "UPDATE enrollment_tokens SET used_at = ?2
+                 WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?3 RETURNING site",
+                params![e.token_hash, e.now_text, e.now],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let Some(site) = site else {
+            return Err(StoreError::InvalidToken);
+        };
+        let terminal_id: String = tx.query_row(
+            "INSERT INTO terminals (id, hardware_serial, public_key, site, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(hardware_serial) DO UPDATE SET public_key = excluded.public_key,
+                 site = excluded.site, enrolled_at = excluded.enrolled_at
+             RETURNING id",
+            params![e.new_terminal_id, e.hardware_serial, e.public_key, site, e.now_text],
+            |row| row.get(0),
+        )?;
+        tx.execute(
+            "UPDATE enrollment_tokens SET terminal_id = ?2 WHERE token_hash = ?1",
+            params![e.token_hash, terminal_id],
+        )?;
+        tx.commit()?;
+        Ok(EnrolledTerminal { terminal_id, site })
+    }
+
+    pub(crate) fn terminal_key(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row(
+                "SELECT public_key FROM terminals WHERE id = ?1",
+                params![id],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    pub(crate) fn record_nonce(
+        &self,
+        terminal_id: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let conn = self.lock();
+        let last = self.last_prune.load(Ordering::Relaxed);
+        if now - last >= 30
+            && self
+                .last_prune
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            conn.execute(
+                "DELETE FROM request_nonces WHERE seen_at < ?1",
+                params![now - super::NONCE_MEMORY_SECS],
+            )?;
+        }
+        let inserted = conn.execute(
+            "INSERT INTO request_nonces (terminal_id, nonce, seen_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(terminal_id, nonce) DO NOTHING",
+            params![terminal_id, nonce, now],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    pub(crate) fn terminal_application(
+        &self,
+        terminal_id: &str,
+        application_no: &str,
+    ) -> Result<Option<StatusRow>, StoreError> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row(
+                "SELECT application_no, matter_id, accepted_at, state FROM applications
+                 WHERE application_no = ?1 AND terminal_id = ?2",
+                params![application_no, terminal_id],
+                |row| {
+                    Ok(StatusRow {
+                        application_no: row.get(0)?,
+                        matter_id: row.get(1)?,
+                        accepted_at: row.get(2)?,
+                        state: row.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The configuration layers that apply to a terminal, global first.
+    pub(crate) fn config_layers(&self, terminal_id: &str) -> Result<Vec<String>, StoreError> {
+        let conn = self.lock();
+        let mut statement = conn.prepare(
+            "SELECT c.body FROM config_layers c
+             WHERE (c.scope = 'global')
+                OR (c.scope = 'site' AND c.scope_key = (SELECT site FROM terminals WHERE id = ?1))
+                OR (c.scope = 'terminal' AND c.scope_key = ?1)
+             ORDER BY CASE c.scope WHEN 'global' THEN 0 WHEN 'site' THEN 1 ELSE 2 END",
+        )?;
+        let rows = statement.query_map(params![terminal_id], |row| row.get(0))?;
+        Ok(rows.collect::<Result<Vec<String>, _>>()?)
+    }
+
+    pub(crate) fn set_config(
+        &self,
+        scope: &str,
+        key: &str,
+        body: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO config_layers (scope, scope_key, body, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(scope, scope_key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+            params![scope, key, body, now],
+        )?;
         Ok(())
     }
 

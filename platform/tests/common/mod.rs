@@ -150,3 +150,150 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// A fresh Ed25519 key, as a terminal makes at first boot.
+pub fn new_key() -> ed25519_dalek::SigningKey {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).expect("randomness");
+    ed25519_dalek::SigningKey::from_bytes(&seed)
+}
+
+/// A fresh nonce.
+pub fn nonce() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("randomness");
+    kiosk_protocol::auth::hex_encode(&bytes)
+}
+
+/// Now as Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// A one-time enrollment token for `site`, valid for an hour.
+pub async fn token(store: &Store, site: Option<&str>) -> String {
+    let token = kiosk_platform::store::random_hex(24).expect("token");
+    store
+        .create_enrollment_token(&token, site, now() + 3600)
+        .await
+        .expect("token stored");
+    token
+}
+
+/// An enrolled terminal that signs its requests like a real one.
+#[derive(Clone)]
+pub struct TestTerminal {
+    pub id: String,
+    pub key: ed25519_dalek::SigningKey,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl TestTerminal {
+    /// Enrolls a new terminal with serial `serial` at `site`.
+    pub async fn enroll(p: &Platform, serial: &str, site: Option<&str>) -> TestTerminal {
+        let key = new_key();
+        let token = token(&p.store, site).await;
+        let http = reqwest::Client::new();
+        let response = http
+            .post(format!("{}/v1/enroll", p.url))
+            .json(&serde_json::json!({
+                "token": token,
+                "hardware_serial": serial,
+                "public_key": kiosk_protocol::auth::public_key_hex(&key.verifying_key()),
+            }))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+        let answer: kiosk_protocol::EnrollResponse = response.json().await.expect("enrolled");
+        TestTerminal {
+            id: answer.terminal_id,
+            key,
+            base: p.url.clone(),
+            http,
+        }
+    }
+
+    /// The same terminal talking to another platform instance.
+    pub fn via(&self, p: &Platform) -> TestTerminal {
+        TestTerminal {
+            base: p.url.clone(),
+            ..self.clone()
+        }
+    }
+
+    /// A request to `path` signed now with a fresh nonce.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::RequestBuilder {
+        self.request_at(method, path, body, now(), &nonce())
+    }
+
+    /// A request signed with the given time and nonce.
+    pub fn request_at(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        timestamp: i64,
+        nonce: &str,
+    ) -> reqwest::RequestBuilder {
+        let bytes = body
+            .map(|b| serde_json::to_vec(b).expect("json"))
+            .unwrap_or_default();
+        let signed = kiosk_protocol::sign_request(
+            &self.key,
+            &self.id,
+            method.as_str(),
+            path,
+            timestamp,
+            nonce,
+            &bytes,
+        );
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        for (name, value) in signed.pairs() {
+            request = request.header(name, value);
+        }
+        if body.is_some() {
+            request = request
+                .header("content-type", "application/json")
+                .body(bytes);
+        }
+        request
+    }
+
+    /// Sends a signed request; returns the status and the JSON body (null when none).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        answer(
+            self.request(method, path, body)
+                .send()
+                .await
+                .expect("answer"),
+        )
+        .await
+    }
+}
+
+/// Status and JSON body (null when empty) of an answer.
+pub async fn answer(response: reqwest::Response) -> (reqwest::StatusCode, serde_json::Value) {
+    let status = response.status();
+    let bytes = response.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes).expect("JSON body")
+    };
+    (status, body)
+}
