@@ -15,6 +15,7 @@ use kiosk_protocol::{
 
 use crate::auth::{Terminal, require_terminal};
 use crate::store::{PublishedCatalog, Store, StoreError};
+use crate::terminal_api;
 
 /// Largest application body accepted (materials travel separately).
 pub const MAX_APPLICATION_BODY: usize = 64 * 1024;
@@ -40,6 +41,12 @@ impl AppState {
     /// The database.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The catalog published now, parsed.
+    pub(crate) async fn current_catalog(&self) -> Result<Arc<Catalog>, Failure> {
+        let published = self.store.current_catalog().await?;
+        self.catalog(&published)
     }
 
     /// The current catalog, parsed once per published version.
@@ -76,6 +83,18 @@ pub fn router(state: AppState) -> Router {
             "/v1/ratings",
             post(rate).layer(DefaultBodyLimit::max(4 * 1024)),
         )
+        .route("/v1/heartbeat", post(terminal_api::heartbeat))
+        .route("/v1/commands", get(terminal_api::commands))
+        .route(
+            "/v1/commands/{id}/result",
+            post(terminal_api::command_result),
+        )
+        .route("/v1/config", get(terminal_api::config))
+        .route("/v1/tickets", post(terminal_api::take_ticket))
+        .route("/v1/appointments/check-in", post(terminal_api::check_in))
+        .route("/v1/progress", post(terminal_api::progress))
+        .route("/v1/certificates/{kind}", post(terminal_api::certificate))
+        .layer(DefaultBodyLimit::max(terminal_api::MAX_TERMINAL_BODY))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_terminal,
@@ -100,6 +119,10 @@ pub struct Failure(StatusCode, ApiError);
 impl Failure {
     pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Failure(status, ApiError::new(code, message))
+    }
+
+    pub(crate) fn from_api(status: StatusCode, error: ApiError) -> Self {
+        Failure(status, error)
     }
 
     fn internal() -> Self {
@@ -140,11 +163,25 @@ impl From<StoreError> for Failure {
                 "invalid_token",
                 "the enrollment token is unknown, used or expired",
             ),
+            StoreError::UnknownTerminal => Failure::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "the request is not signed by an enrolled terminal",
+            ),
             StoreError::NoCatalog => Failure::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "no_catalog",
                 "no catalog has been published yet",
             ),
+            // A value the database cannot hold (e.g. a NUL character in text) is the client's
+            // fault, never a server error.
+            StoreError::Postgres(e) if e.code().is_some_and(|c| c.code().starts_with("22")) => {
+                Failure::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_field",
+                    "a field holds a value that cannot be stored",
+                )
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 Failure::internal()
@@ -349,7 +386,9 @@ pub async fn application_status(
     Extension(terminal): Extension<Terminal>,
     Path(application_no): Path<String>,
 ) -> Result<axum::Json<ApplicationStatus>, Failure> {
-    let found = if application_no.len() <= 64 {
+    let found = if (1..=32).contains(&application_no.len())
+        && application_no.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
         state
             .store
             .terminal_application(&terminal.id, &application_no)
@@ -397,6 +436,15 @@ pub async fn enroll(
         )
         .await?;
     let config = state.store.merged_config(&enrolled.terminal_id).await?;
+    state
+        .store
+        .add_event(
+            &enrolled.terminal_id,
+            "enrolled",
+            &format!("serial {}", request.hardware_serial),
+            crate::store::unix_now(),
+        )
+        .await?;
     tracing::info!(terminal = %enrolled.terminal_id, site = ?enrolled.site, "terminal enrolled");
     Ok((
         StatusCode::CREATED,
@@ -423,7 +471,10 @@ fn same_terminal(terminal: &Terminal, named: &str) -> Result<(), Failure> {
 }
 
 /// Parses a JSON body, answering 400 with the parser's reason when it is not a `what`.
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Failure> {
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+) -> Result<T, Failure> {
     serde_json::from_slice(body).map_err(|e| {
         Failure::new(
             StatusCode::BAD_REQUEST,

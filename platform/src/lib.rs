@@ -5,10 +5,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod certificate;
 pub mod db_url;
 pub mod openapi;
+pub mod pdf;
 pub mod seed;
 pub mod store;
+pub mod terminal_api;
 
 pub use db_url::DbUrl;
 pub use store::{Store, StoreError};

@@ -112,14 +112,19 @@ impl ApplicationRequest {
         fn bad(field: &str, why: &str) -> Result<(), ApiError> {
             Err(ApiError::new("invalid_field", format!("{field}: {why}")))
         }
-        if self.terminal_id.is_empty() || self.terminal_id.len() > 64 {
-            return bad("terminal_id", "1 to 64 characters");
+        let code = |s: &str| {
+            (1..=64).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !code(&self.terminal_id) {
+            return bad("terminal_id", "1 to 64 letters, digits, - or _");
         }
-        if self.matter_id.is_empty() || self.matter_id.len() > 64 {
-            return bad("matter_id", "1 to 64 characters");
+        if !code(&self.matter_id) {
+            return bad("matter_id", "1 to 64 letters, digits, - or _");
         }
         let name_chars = self.applicant.name.chars().count();
-        if name_chars == 0 || name_chars > 60 {
+        if name_chars == 0 || name_chars > 60 || self.applicant.name.chars().any(char::is_control) {
             return bad("applicant.name", "1 to 60 characters");
         }
         let id = &self.applicant.id_number;

@@ -8,6 +8,7 @@ pub mod application;
 pub mod auth;
 pub mod catalog;
 pub mod rating;
+pub mod terminal;
 pub mod text;
 
 pub use application::{
@@ -20,6 +21,11 @@ pub use catalog::{
     TimeLimit,
 };
 pub use rating::{RatingReason, RatingRequest, level_name};
+pub use terminal::{
+    AppointmentInfo, CertificateRequest, CheckInRequest, CheckInResponse, CommandKind,
+    CommandResult, DeviceHealth, DeviceState, Heartbeat, HeartbeatResponse, ProgressRequest,
+    ProgressResponse, RemoteCommand, TerminalConfig, Ticket, TicketRequest,
+};
 pub use text::{Language, LocalizedText};
 
 /// Liveness answer of `GET /healthz`.

@@ -11,6 +11,10 @@
 //! store one row and both answer with its number.
 
 pub mod postgres;
+pub(crate) mod sql;
+mod terminal;
+
+pub use terminal::{CheckInKey, CommandState, FoundAppointment, ResultOutcome, rfc3339_at, today};
 pub mod sqlite;
 
 use std::path::PathBuf;
@@ -80,6 +84,9 @@ pub enum StoreError {
     /// The enrollment token is unknown, used or expired.
     #[error("the enrollment token is unknown, used or expired")]
     InvalidToken,
+    /// No such terminal.
+    #[error("no such terminal")]
+    UnknownTerminal,
     /// No catalog has been published yet.
     #[error("no catalog has been published")]
     NoCatalog,
@@ -386,6 +393,30 @@ impl Store {
         }
     }
 
+    /// Runs one statement (written with `$1` placeholders) on either engine; rows changed.
+    pub(crate) async fn exec(
+        &self,
+        sql: &'static str,
+        args: Vec<sql::Arg>,
+    ) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(s) => on_sqlite(s, move |s| s.exec(sql, &args)).await,
+            Store::Postgres(p) => p.exec(sql, &args).await,
+        }
+    }
+
+    /// Runs one statement that answers rows on either engine.
+    pub(crate) async fn rows(
+        &self,
+        sql: &'static str,
+        args: Vec<sql::Arg>,
+    ) -> Result<Vec<sql::Row>, StoreError> {
+        match self {
+            Store::Sqlite(s) => on_sqlite(s, move |s| s.rows(sql, &args)).await,
+            Store::Postgres(p) => p.rows(sql, &args).await,
+        }
+    }
+
     /// Checks the database answers (for `/healthz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
@@ -521,7 +552,7 @@ pub(crate) struct StatusRow {
 }
 
 impl StatusRow {
-    fn into_status(self) -> Result<ApplicationStatus, StoreError> {
+    pub(crate) fn into_status(self) -> Result<ApplicationStatus, StoreError> {
         let state = ApplicationState::parse(&self.state).ok_or_else(|| {
             StoreError::Task(format!(
                 "application {} has unknown state",

@@ -11,6 +11,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
+use super::sql::{Arg, Row, postgres_row};
 use super::{
     EnrolledTerminal, Enrollment, NewApplication, NewRating, PublishedCatalog, StatusRow,
     StoreError, StoredApplication,
@@ -87,6 +88,60 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE applications ADD COLUMN applicant_key TEXT;
     CREATE INDEX applications_terminal ON applications(terminal_id);
     CREATE INDEX applications_applicant ON applications(applicant_key);",
+    // 3: the terminal API: events, queue tickets, appointments, remote commands, and the
+    // health summary fleet filters use.
+    "CREATE TABLE terminal_events (
+        id           BIGSERIAL PRIMARY KEY,
+        terminal_id  TEXT NOT NULL,
+        at           BIGINT NOT NULL,
+        kind         TEXT NOT NULL,
+        detail       TEXT NOT NULL
+    );
+    CREATE INDEX terminal_events_terminal ON terminal_events(terminal_id, id);
+    CREATE TABLE ticket_counters (
+        site  TEXT NOT NULL,
+        day   TEXT NOT NULL,
+        last  BIGINT NOT NULL,
+        PRIMARY KEY (site, day)
+    );
+    CREATE TABLE tickets (
+        id           BIGSERIAL PRIMARY KEY,
+        site         TEXT NOT NULL,
+        day          TEXT NOT NULL,
+        seq          BIGINT NOT NULL,
+        ticket_no    TEXT NOT NULL,
+        matter_id    TEXT NOT NULL,
+        window_name  TEXT NOT NULL,
+        terminal_id  TEXT NOT NULL,
+        issued_at    TEXT NOT NULL,
+        state        TEXT NOT NULL DEFAULT 'waiting',
+        UNIQUE (site, day, seq)
+    );
+    CREATE TABLE appointments (
+        id             BIGSERIAL PRIMARY KEY,
+        code           TEXT NOT NULL UNIQUE,
+        applicant_key  TEXT NOT NULL,
+        matter_id      TEXT NOT NULL,
+        site           TEXT NOT NULL,
+        day            TEXT NOT NULL,
+        slot           TEXT NOT NULL,
+        checked_in_at  TEXT,
+        ticket_no      TEXT
+    );
+    CREATE INDEX appointments_applicant ON appointments(applicant_key, day);
+    CREATE TABLE commands (
+        id            BIGSERIAL PRIMARY KEY,
+        terminal_id   TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        state         TEXT NOT NULL DEFAULT 'queued',
+        created_by    TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        delivered_at  TEXT,
+        finished_at   TEXT,
+        result        TEXT
+    );
+    CREATE INDEX commands_terminal ON commands(terminal_id, state);
+    ALTER TABLE terminals ADD COLUMN health TEXT;",
 ];
 
 /// Key of the advisory lock that serialises migrations across instances ("lyb-migr").
@@ -482,6 +537,29 @@ impl PgStore {
             )
             .await?;
         Ok(())
+    }
+
+    /// Runs one statement; the number of rows it changed.
+    pub(crate) async fn exec(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await?;
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            args.iter().map(|a| a as _).collect();
+        Ok(client.execute(&statement, &params).await?)
+    }
+
+    /// Runs one statement that answers rows (a SELECT, or a change with RETURNING).
+    pub(crate) async fn rows(&self, sql: &str, args: &[Arg]) -> Result<Vec<Row>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await?;
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            args.iter().map(|a| a as _).collect();
+        client
+            .query(&statement, &params)
+            .await?
+            .iter()
+            .map(postgres_row)
+            .collect()
     }
 
     /// Rows in one of the platform's tables (a fixed name, never user input).

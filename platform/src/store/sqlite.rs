@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::sql::{Arg, Row, sqlite_dialect, sqlite_row};
 use super::{
     EnrolledTerminal, Enrollment, NewApplication, NewRating, PublishedCatalog, StatusRow,
     StoreError, StoredApplication,
@@ -83,6 +84,60 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE applications ADD COLUMN applicant_key TEXT;
     CREATE INDEX applications_terminal ON applications(terminal_id);
     CREATE INDEX applications_applicant ON applications(applicant_key);",
+    // 3: the terminal API: events, queue tickets, appointments, remote commands, and the
+    // health summary fleet filters use.
+    "CREATE TABLE terminal_events (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        terminal_id  TEXT NOT NULL,
+        at           BIGINT NOT NULL,
+        kind         TEXT NOT NULL,
+        detail       TEXT NOT NULL
+    );
+    CREATE INDEX terminal_events_terminal ON terminal_events(terminal_id, id);
+    CREATE TABLE ticket_counters (
+        site  TEXT NOT NULL,
+        day   TEXT NOT NULL,
+        last  BIGINT NOT NULL,
+        PRIMARY KEY (site, day)
+    );
+    CREATE TABLE tickets (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        site         TEXT NOT NULL,
+        day          TEXT NOT NULL,
+        seq          BIGINT NOT NULL,
+        ticket_no    TEXT NOT NULL,
+        matter_id    TEXT NOT NULL,
+        window_name  TEXT NOT NULL,
+        terminal_id  TEXT NOT NULL,
+        issued_at    TEXT NOT NULL,
+        state        TEXT NOT NULL DEFAULT 'waiting',
+        UNIQUE (site, day, seq)
+    );
+    CREATE TABLE appointments (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        code           TEXT NOT NULL UNIQUE,
+        applicant_key  TEXT NOT NULL,
+        matter_id      TEXT NOT NULL,
+        site           TEXT NOT NULL,
+        day            TEXT NOT NULL,
+        slot           TEXT NOT NULL,
+        checked_in_at  TEXT,
+        ticket_no      TEXT
+    );
+    CREATE INDEX appointments_applicant ON appointments(applicant_key, day);
+    CREATE TABLE commands (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        terminal_id   TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        state         TEXT NOT NULL DEFAULT 'queued',
+        created_by    TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        delivered_at  TEXT,
+        finished_at   TEXT,
+        result        TEXT
+    );
+    CREATE INDEX commands_terminal ON commands(terminal_id, state);
+    ALTER TABLE terminals ADD COLUMN health TEXT;",
 ];
 
 /// The SQLite database: one connection behind a lock (SQLite has one writer anyway).
@@ -441,6 +496,24 @@ impl SqliteStore {
             params![scope, key, body, now],
         )?;
         Ok(())
+    }
+
+    /// Runs one statement; the number of rows it changed.
+    pub(crate) fn exec(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
+        let conn = self.lock();
+        let mut statement = conn.prepare_cached(&sqlite_dialect(sql))?;
+        Ok(statement.execute(rusqlite::params_from_iter(args.iter()))? as u64)
+    }
+
+    /// Runs one statement that answers rows (a SELECT, or a change with RETURNING).
+    pub(crate) fn rows(&self, sql: &str, args: &[Arg]) -> Result<Vec<Row>, StoreError> {
+        let conn = self.lock();
+        let mut statement = conn.prepare_cached(&sqlite_dialect(sql))?;
+        let columns = statement.column_count();
+        let rows = statement.query_map(rusqlite::params_from_iter(args.iter()), |row| {
+            sqlite_row(row, columns)
+        })?;
+        Ok(rows.collect::<Result<Vec<Row>, _>>()?)
     }
 
     /// Rows in one of the platform's tables (a fixed name, never user input).
