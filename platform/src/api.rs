@@ -15,7 +15,7 @@ use kiosk_protocol::{
 
 use crate::auth::{Terminal, require_terminal};
 use crate::store::{PublishedCatalog, Store, StoreError};
-use crate::terminal_api;
+use crate::{materials_api, terminal_api};
 
 /// Largest application body accepted (materials travel separately).
 pub const MAX_APPLICATION_BODY: usize = 64 * 1024;
@@ -94,7 +94,20 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/appointments/check-in", post(terminal_api::check_in))
         .route("/v1/progress", post(terminal_api::progress))
         .route("/v1/certificates/{kind}", post(terminal_api::certificate))
+        .route(
+            "/v1/applications/{application_no}/materials",
+            post(materials_api::start_upload),
+        )
+        .route(
+            "/v1/uploads/{upload_id}/complete",
+            post(materials_api::complete_upload),
+        )
         .layer(DefaultBodyLimit::max(terminal_api::MAX_TERMINAL_BODY))
+        .route(
+            "/v1/uploads/{upload_id}/chunks/{n}",
+            axum::routing::put(materials_api::put_chunk)
+                .layer(DefaultBodyLimit::max(materials_api::MAX_CHUNK_BODY)),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_terminal,

@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod certificate;
 pub mod db_url;
+pub mod materials_api;
 pub mod openapi;
 pub mod pdf;
 pub mod seed;

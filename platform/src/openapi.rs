@@ -24,6 +24,9 @@ use utoipa::{Modify, OpenApi};
         crate::terminal_api::check_in,
         crate::terminal_api::progress,
         crate::terminal_api::certificate,
+        crate::materials_api::start_upload,
+        crate::materials_api::put_chunk,
+        crate::materials_api::complete_upload,
     ),
     modifiers(&SignedRequests),
     components(schemas(
@@ -55,6 +58,10 @@ use utoipa::{Modify, OpenApi};
         kiosk_protocol::ProgressRequest,
         kiosk_protocol::ProgressResponse,
         kiosk_protocol::CertificateRequest,
+        kiosk_protocol::UploadRequest,
+        kiosk_protocol::UploadSession,
+        kiosk_protocol::UploadedMaterial,
+        kiosk_protocol::MaterialContentType,
     ))
 )]
 struct ApiDoc;

@@ -17,6 +17,7 @@ on_both_backends!(
     appointments_check_in_by_code_or_card_once,
     progress_shows_only_the_applicants_own_applications,
     certificates_are_real_pdfs,
+    materials_upload_in_checked_chunks_within_limits,
     malformed_input_to_every_endpoint_gets_a_4xx,
 );
 
@@ -439,6 +440,215 @@ async fn certificates_are_real_pdfs(db: TestDb) {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    kiosk_protocol::auth::hex_encode(&sha2::Sha256::digest(bytes))
+}
+
+/// A JPEG-shaped file of `len` bytes (start and end markers, noise between).
+fn jpeg(len: usize) -> Vec<u8> {
+    let mut file = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    file.extend((0..len - 6).map(|i| (i * 31 % 251) as u8));
+    file.extend([0xFF, 0xD9]);
+    file
+}
+
+async fn put_chunk(t: &TestTerminal, id: &str, n: u64, data: &[u8]) -> StatusCode {
+    let path = format!("/v1/uploads/{id}/chunks/{n}");
+    let signed = kiosk_protocol::sign_request(
+        &t.key,
+        &t.id,
+        "PUT",
+        &path,
+        common::now(),
+        &common::nonce(),
+        data,
+    );
+    let mut request = t
+        .http
+        .put(format!("{}{path}", t.base))
+        .header("content-type", "application/octet-stream")
+        .body(data.to_vec());
+    for (name, value) in signed.pairs() {
+        request = request.header(name, value);
+    }
+    request.send().await.expect("answer").status()
+}
+
+async fn materials_upload_in_checked_chunks_within_limits(db: TestDb) {
+    let p = platform(&db).await;
+    let a = TestTerminal::enroll(&p, "SN-A", None).await;
+    let b = TestTerminal::enroll(&p, "SN-B", None).await;
+    let number = submit(&a, "material-key-1", "320706198802020228").await;
+    let start = format!("/v1/applications/{number}/materials");
+    let file = jpeg(300_000);
+    let announce = |size: usize, sha: String, kind: &str, index: u16| json!({"material_index": index, "content_type": kind, "size": size, "sha256": sha});
+    let (status, session) = a
+        .send(
+            Method::POST,
+            &start,
+            Some(&announce(file.len(), sha256_hex(&file), "image/jpeg", 0)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    let id = session["upload_id"].as_str().expect("id").to_owned();
+    let chunk = session["chunk_size"].as_u64().expect("chunk") as usize;
+    assert_eq!(session["chunks"], 2);
+    let complete = format!("/v1/uploads/{id}/complete");
+    // Wrong length, out of range, someone else's upload, missing chunks.
+    assert_eq!(
+        put_chunk(&a, &id, 0, &file[..100]).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        put_chunk(&a, &id, 2, &file[..100]).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        put_chunk(&b, &id, 0, &file[..chunk]).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        put_chunk(&a, &id, 0, &file[..chunk]).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        a.send(Method::POST, &complete, None).await.0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        put_chunk(&a, &id, 1, &file[chunk..]).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        b.send(Method::POST, &complete, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, done) = a.send(Method::POST, &complete, None).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["content_type"], "image/jpeg");
+    assert_eq!(done["size"], file.len());
+    assert_eq!(
+        put_chunk(&a, &id, 0, &file[..chunk]).await,
+        StatusCode::CONFLICT
+    );
+
+    // A "PDF" that is a JPEG, and a file that does not match its hash: discarded.
+    let small = jpeg(1000);
+    let (_, lie) = a
+        .send(
+            Method::POST,
+            &start,
+            Some(&announce(
+                small.len(),
+                sha256_hex(&small),
+                "application/pdf",
+                0,
+            )),
+        )
+        .await;
+    let lie_id = lie["upload_id"].as_str().expect("id");
+    assert_eq!(
+        put_chunk(&a, lie_id, 0, &small).await,
+        StatusCode::NO_CONTENT
+    );
+    let (status, answer) = a
+        .send(
+            Method::POST,
+            &format!("/v1/uploads/{lie_id}/complete"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("wrong_content"))
+    );
+    assert_eq!(
+        put_chunk(&a, lie_id, 0, &small).await,
+        StatusCode::NOT_FOUND
+    );
+    let (_, wrong) = a
+        .send(
+            Method::POST,
+            &start,
+            Some(&announce(small.len(), "0".repeat(64), "image/jpeg", 0)),
+        )
+        .await;
+    let wrong_id = wrong["upload_id"].as_str().expect("id");
+    assert_eq!(
+        put_chunk(&a, wrong_id, 0, &small).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        a.send(
+            Method::POST,
+            &format!("/v1/uploads/{wrong_id}/complete"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // Announcements outside the limits.
+    let sha = "0".repeat(64);
+    for (body, status) in [
+        (
+            announce(10 * 1024 * 1024 + 1, sha.clone(), "image/jpeg", 0),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            announce(100, sha.clone(), "image/png", 0),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            announce(100, sha.clone(), "image/jpeg", 999),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            announce(100, "xyz".into(), "image/jpeg", 0),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        assert_eq!(
+            a.send(Method::POST, &start, Some(&body)).await.0,
+            status,
+            "{body}"
+        );
+    }
+    // Another terminal's application, and one that does not exist.
+    let body = announce(100, sha.clone(), "image/jpeg", 0);
+    assert_eq!(
+        b.send(Method::POST, &start, Some(&body)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        a.send(
+            Method::POST,
+            "/v1/applications/LY20000101000001/materials",
+            Some(&body)
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    // The per-application total: 300 KB stored, then 10 MB files until the 30 MB cap.
+    let ten = announce(10 * 1024 * 1024, sha.clone(), "image/jpeg", 0);
+    assert_eq!(
+        a.send(Method::POST, &start, Some(&ten)).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        a.send(Method::POST, &start, Some(&ten)).await.0,
+        StatusCode::CREATED
+    );
+    let (status, full) = a.send(Method::POST, &start, Some(&ten)).await;
+    assert_eq!(
+        (status, full["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("application_too_large"))
+    );
 }
 
 /// Every operation in the OpenAPI document, signed by an enrolled terminal, with bodies and

@@ -7,6 +7,7 @@
 pub mod application;
 pub mod auth;
 pub mod catalog;
+pub mod material;
 pub mod rating;
 pub mod terminal;
 pub mod text;
@@ -20,6 +21,7 @@ pub use catalog::{
     Catalog, CatalogError, Department, Material, MaterialForm, Matter, MatterId, ThemeGroup,
     TimeLimit,
 };
+pub use material::{MaterialContentType, UploadRequest, UploadSession, UploadedMaterial};
 pub use rating::{RatingReason, RatingRequest, level_name};
 pub use terminal::{
     AppointmentInfo, CertificateRequest, CheckInRequest, CheckInResponse, CommandKind,

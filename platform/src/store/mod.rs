@@ -10,9 +10,12 @@
 //! is UNIQUE and the insert is `ON CONFLICT DO NOTHING`, so two instances racing on one key
 //! store one row and both answer with its number.
 
+mod materials;
 pub mod postgres;
 pub(crate) mod sql;
 mod terminal;
+
+pub use materials::Upload;
 
 pub use terminal::{CheckInKey, CommandState, FoundAppointment, ResultOutcome, rfc3339_at, today};
 pub mod sqlite;
@@ -94,7 +97,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     /// Any other PostgreSQL failure.
-    #[error("database error: {0}")]
+    #[error("database error: {}", postgres::describe(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// No PostgreSQL connection could be had from the pool in time.
     #[error("no database connection available: {0}")]

@@ -142,6 +142,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX commands_terminal ON commands(terminal_id, state);
     ALTER TABLE terminals ADD COLUMN health TEXT;",
+    // 4: materials uploaded in chunks for an application.
+    "CREATE TABLE uploads (
+        id              TEXT PRIMARY KEY,
+        terminal_id     TEXT NOT NULL,
+        application_no  TEXT NOT NULL,
+        material_index  BIGINT NOT NULL,
+        content_type    TEXT NOT NULL,
+        size            BIGINT NOT NULL,
+        sha256          TEXT NOT NULL,
+        chunk_size      BIGINT NOT NULL,
+        created_at      TEXT NOT NULL,
+        completed_at    TEXT
+    );
+    CREATE INDEX uploads_application ON uploads(application_no);
+    CREATE TABLE upload_chunks (
+        upload_id  TEXT NOT NULL,
+        n          BIGINT NOT NULL,
+        data       BYTEA NOT NULL,
+        PRIMARY KEY (upload_id, n)
+    );",
 ];
 
 /// Key of the advisory lock that serialises migrations across instances ("lyb-migr").
@@ -580,7 +600,7 @@ impl PgStore {
 }
 
 /// A connection error with the server's own message when there is one.
-fn describe(e: &tokio_postgres::Error) -> String {
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => db.message().to_owned(),
         None => {

@@ -17,6 +17,8 @@ pub(crate) enum Arg {
     Text(Option<String>),
     /// BIGINT, or NULL.
     Int(Option<i64>),
+    /// BLOB (SQLite) / BYTEA (PostgreSQL).
+    Bytes(Vec<u8>),
 }
 
 impl From<&str> for Arg {
@@ -49,6 +51,12 @@ impl From<Option<&str>> for Arg {
     }
 }
 
+impl From<Vec<u8>> for Arg {
+    fn from(b: Vec<u8>) -> Self {
+        Arg::Bytes(b)
+    }
+}
+
 impl From<i64> for Arg {
     fn from(n: i64) -> Self {
         Arg::Int(Some(n))
@@ -68,6 +76,7 @@ impl rusqlite::ToSql for Arg {
         match self {
             Arg::Text(v) => rusqlite::ToSql::to_sql(v),
             Arg::Int(v) => rusqlite::ToSql::to_sql(v),
+            Arg::Bytes(v) => rusqlite::ToSql::to_sql(v),
         }
     }
 }
@@ -81,11 +90,14 @@ impl ToSql for Arg {
         match self {
             Arg::Text(v) => ToSql::to_sql(v, ty, out),
             Arg::Int(v) => ToSql::to_sql(v, ty, out),
+            Arg::Bytes(v) => ToSql::to_sql(v, ty, out),
         }
     }
 
     fn accepts(ty: &Type) -> bool {
-        <String as ToSql>::accepts(ty) || <i64 as ToSql>::accepts(ty)
+        <String as ToSql>::accepts(ty)
+            || <i64 as ToSql>::accepts(ty)
+            || <Vec<u8> as ToSql>::accepts(ty)
     }
 
     to_sql_checked!();
@@ -97,6 +109,7 @@ pub(crate) enum Cell {
     Null,
     Int(i64),
     Text(String),
+    Bytes(Vec<u8>),
 }
 
 /// One answer row.
@@ -115,7 +128,16 @@ impl Row {
         match self.cell(i)? {
             Cell::Text(s) => Ok(s.clone()),
             Cell::Int(n) => Ok(n.to_string()),
-            Cell::Null => Err(StoreError::Task(format!("column {i} is null"))),
+            Cell::Bytes(_) | Cell::Null => Err(StoreError::Task(format!("column {i} is not text"))),
+        }
+    }
+
+    /// Column `i` as bytes.
+    pub fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        match self.cell(i)? {
+            Cell::Bytes(b) => Ok(b.clone()),
+            Cell::Text(s) => Ok(s.clone().into_bytes()),
+            _ => Err(StoreError::Task(format!("column {i} is not bytes"))),
         }
     }
 
@@ -166,7 +188,7 @@ pub(crate) fn sqlite_row(row: &rusqlite::Row<'_>, columns: usize) -> rusqlite::R
             ValueRef::Integer(n) => Cell::Int(n),
             ValueRef::Real(f) => Cell::Int(f as i64),
             ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
-            ValueRef::Blob(b) => Cell::Text(String::from_utf8_lossy(b).into_owned()),
+            ValueRef::Blob(b) => Cell::Bytes(b.to_vec()),
         });
     }
     Ok(Row(cells))
@@ -185,6 +207,8 @@ pub(crate) fn postgres_row(row: &tokio_postgres::Row) -> Result<Row, StoreError>
         } else if *ty == Type::INT2 {
             row.try_get::<_, Option<i16>>(i)?
                 .map(|n| Cell::Int(i64::from(n)))
+        } else if *ty == Type::BYTEA {
+            row.try_get::<_, Option<Vec<u8>>>(i)?.map(Cell::Bytes)
         } else if *ty == Type::BOOL {
             row.try_get::<_, Option<bool>>(i)?
                 .map(|b| Cell::Int(i64::from(b)))

@@ -138,6 +138,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX commands_terminal ON commands(terminal_id, state);
     ALTER TABLE terminals ADD COLUMN health TEXT;",
+    // 4: materials uploaded in chunks for an application.
+    "CREATE TABLE uploads (
+        id              TEXT PRIMARY KEY,
+        terminal_id     TEXT NOT NULL,
+        application_no  TEXT NOT NULL,
+        material_index  BIGINT NOT NULL,
+        content_type    TEXT NOT NULL,
+        size            BIGINT NOT NULL,
+        sha256          TEXT NOT NULL,
+        chunk_size      BIGINT NOT NULL,
+        created_at      TEXT NOT NULL,
+        completed_at    TEXT
+    );
+    CREATE INDEX uploads_application ON uploads(application_no);
+    CREATE TABLE upload_chunks (
+        upload_id  TEXT NOT NULL,
+        n          BIGINT NOT NULL,
+        data       BLOB NOT NULL,
+        PRIMARY KEY (upload_id, n)
+    );",
 ];
 
 /// The SQLite database: one connection behind a lock (SQLite has one writer anyway).
