@@ -26,7 +26,12 @@ pub struct AppState {
     store: Store,
     progress_base: Arc<str>,
     parsed_catalog: Arc<RwLock<Option<Arc<Catalog>>>>,
+    offline_after: i64,
 }
+
+/// A terminal is shown offline after this many seconds without a heartbeat (three missed 30 s
+/// heartbeats).
+pub const DEFAULT_OFFLINE_AFTER_SECS: i64 = 90;
 
 impl AppState {
     /// State over `store`; receipts point citizens at `progress_base`/progress/NO.
@@ -35,7 +40,29 @@ impl AppState {
             store,
             progress_base: progress_base.into(),
             parsed_catalog: Arc::default(),
+            offline_after: DEFAULT_OFFLINE_AFTER_SECS,
         }
+    }
+
+    /// The same state, showing terminals offline after `secs` without a heartbeat.
+    pub fn with_offline_after(mut self, secs: i64) -> Self {
+        self.offline_after = secs.max(1);
+        self
+    }
+
+    /// Seconds without a heartbeat after which a terminal counts as offline.
+    pub fn offline_after(&self) -> i64 {
+        self.offline_after
+    }
+
+    /// The platform's public base URL.
+    pub fn public_base(&self) -> &str {
+        self.progress_base.trim_end_matches('/')
+    }
+
+    /// True when the console's cookies must be `Secure` (the platform is served over HTTPS).
+    pub fn secure_cookies(&self) -> bool {
+        self.progress_base.starts_with("https://")
     }
 
     /// The database.
@@ -121,6 +148,7 @@ pub fn router(state: AppState) -> Router {
             post(enroll).layer(DefaultBodyLimit::max(4 * 1024)),
         )
         .merge(terminal)
+        .merge(crate::console::router())
         .fallback(not_found)
         .with_state(state)
 }

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod certificate;
+pub mod console;
 pub mod db_url;
 pub mod materials_api;
 pub mod openapi;

@@ -34,6 +34,9 @@ enum Command {
         /// Public base URL printed in receipts' progress QR codes (default: http://LISTEN).
         #[arg(long)]
         public_url: Option<String>,
+        /// The console shows a terminal offline after this long without a heartbeat.
+        #[arg(long, default_value = "90s", value_parser = parse_short_duration)]
+        offline_after: i64,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
@@ -46,10 +49,31 @@ enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Manage ops console accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Manage one-time terminal enrollment tokens.
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an operator account (or set a new password and role); the password is read from
+    /// standard input (asked for, without echo, on a terminal).
+    Add {
+        /// Login name: 1 to 64 letters, digits, `.`, `_` or `-`.
+        name: String,
+        /// viewer (reads), operator (also commands and tokens), admin (also catalog and config).
+        #[arg(long, value_parser = ["viewer", "operator", "admin"])]
+        role: String,
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
     },
 }
 
@@ -71,6 +95,62 @@ enum TokenCommand {
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
     },
+}
+
+/// Parses a duration like `90s` or `5m` (1 second to 1 day).
+fn parse_short_duration(text: &str) -> Result<i64, String> {
+    let err = || format!("`{text}` is not a duration like 90s or 5m");
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| err())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60).ok_or_else(err)?,
+        "h" => n.checked_mul(3600).ok_or_else(err)?,
+        _ => return Err(err()),
+    };
+    if !(1..=86_400).contains(&secs) {
+        return Err(format!("`{text}`: between 1 second and 1 day"));
+    }
+    Ok(secs)
+}
+
+/// Reads a password: without echo from a terminal (asked twice), else one line of stdin.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let read_line = || -> anyhow::Result<String> {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password")?;
+        Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+    };
+    if !stdin.is_terminal() {
+        return read_line();
+    }
+    let fd = std::io::stdin();
+    let saved = nix::sys::termios::tcgetattr(&fd).context("cannot read terminal settings")?;
+    let mut quiet = saved.clone();
+    quiet
+        .local_flags
+        .remove(nix::sys::termios::LocalFlags::ECHO);
+    nix::sys::termios::tcsetattr(&fd, nix::sys::termios::SetArg::TCSANOW, &quiet)
+        .context("cannot turn off echo")?;
+    let ask = |prompt: &str| -> anyhow::Result<String> {
+        eprint!("{prompt}");
+        let answer = read_line();
+        eprintln!();
+        answer
+    };
+    let first = ask("password: ");
+    let second = ask("again: ");
+    let _ = nix::sys::termios::tcsetattr(&fd, nix::sys::termios::SetArg::TCSANOW, &saved);
+    let (first, second) = (first?, second?);
+    if first != second {
+        anyhow::bail!("the two passwords differ");
+    }
+    Ok(first)
 }
 
 /// Parses `30m`, `24h`, `7d`, `90s` into seconds (1 minute to 90 days).
@@ -125,7 +205,38 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             db,
             public_url,
-        } => serve(listen, &db, public_url),
+            offline_after,
+        } => serve(listen, &db, public_url, offline_after),
+        Command::User {
+            command: UserCommand::Add { name, role, db },
+        } => {
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            {
+                anyhow::bail!("the name must be 1 to 64 letters, digits, `.`, `_` or `-`");
+            }
+            let role = kiosk_platform::store::Role::parse(&role)
+                .context("the role must be viewer, operator or admin")?;
+            let password = read_password()?;
+            if password.chars().count() < 10 || password.len() > 256 {
+                anyhow::bail!("the password must be 10 to 256 characters");
+            }
+            let hash = kiosk_platform::console::hash_password(&password)
+                .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+            block_on(async {
+                let store = open_with_seed(&db).await?;
+                store.put_operator(&name, &hash, role).await?;
+                store
+                    .audit("cli", "user_add", &format!("{name} as {}", role.as_str()))
+                    .await?;
+                anyhow::Ok(())
+            })?;
+            println!("operator {name} can log in as {}", role.as_str());
+            Ok(())
+        }
         Command::Migrate { db } => {
             block_on(open_with_seed(&db))?;
             println!("{db} is migrated");
@@ -218,7 +329,12 @@ async fn open_with_seed(db: &DbUrl) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-fn serve(listen: SocketAddr, db: &DbUrl, public_url: Option<String>) -> anyhow::Result<()> {
+fn serve(
+    listen: SocketAddr,
+    db: &DbUrl,
+    public_url: Option<String>,
+    offline_after: i64,
+) -> anyhow::Result<()> {
     block_on(async move {
         let store = open_with_seed(db).await?;
         tracing::info!(engine = store.engine(), "database ready");
@@ -229,7 +345,7 @@ fn serve(listen: SocketAddr, db: &DbUrl, public_url: Option<String>) -> anyhow::
             })?;
         let local = listener.local_addr()?;
         let base = public_url.unwrap_or_else(|| format!("http://{local}"));
-        let app = router(AppState::new(store, &base));
+        let app = router(AppState::new(store, &base).with_offline_after(offline_after));
         println!("kiosk-platform listening on http://{local}");
         std::io::stdout().flush()?;
         axum::serve(listener, app)

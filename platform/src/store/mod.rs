@@ -10,11 +10,15 @@
 //! is UNIQUE and the insert is `ON CONFLICT DO NOTHING`, so two instances racing on one key
 //! store one row and both answer with its number.
 
+mod console;
 mod materials;
 pub mod postgres;
 pub(crate) mod sql;
 mod terminal;
 
+pub use console::{
+    CatalogVersion, CommandRow, ConfigRow, Count, EventRow, FleetRow, Role, Session, TokenRow,
+};
 pub use materials::Upload;
 
 pub use terminal::{CheckInKey, CommandState, FoundAppointment, ResultOutcome, rfc3339_at, today};

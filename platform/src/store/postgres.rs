@@ -162,6 +162,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         data       BYTEA NOT NULL,
         PRIMARY KEY (upload_id, n)
     );",
+    // 5: the ops console: operator accounts, their sessions, and the audit log.
+    "CREATE TABLE operators (
+        name           TEXT PRIMARY KEY,
+        password_hash  TEXT NOT NULL,
+        role           TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+        created_at     TEXT NOT NULL
+    );
+    CREATE TABLE console_sessions (
+        token_hash  TEXT PRIMARY KEY,
+        operator    TEXT NOT NULL REFERENCES operators(name) ON DELETE CASCADE,
+        csrf        TEXT NOT NULL,
+        expires_at  BIGINT NOT NULL
+    );
+    CREATE TABLE audit_log (
+        id        BIGSERIAL PRIMARY KEY,
+        at        TEXT NOT NULL,
+        operator  TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        detail    TEXT NOT NULL
+    );",
 ];
 
 /// Key of the advisory lock that serialises migrations across instances ("lyb-migr").
