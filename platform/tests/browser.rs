@@ -44,7 +44,12 @@ struct Session {
 }
 
 impl Session {
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+    async fn try_call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Value> {
         let mut request = self
             .http
             .request(method.clone(), format!("{}{path}", self.base));
@@ -59,9 +64,34 @@ impl Session {
             .await
             .expect("webdriver json");
         if answer["value"]["error"].is_string() {
-            panic!("webdriver {method} {path}: {}", answer["value"]);
+            Err(answer["value"].clone())
+        } else {
+            Ok(answer["value"].clone())
         }
-        answer["value"].clone()
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method.clone(), path, body)
+            .await
+            .unwrap_or_else(|e| panic!("webdriver {method} {path}: {e}"))
+    }
+
+    /// Runs `step` until it works (pages are loading between steps), for up to 15 s.
+    async fn retry<T, F, Fut>(&self, what: &str, mut step: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Value>>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match step().await {
+                Ok(value) => return value,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("webdriver {what}: {e}"),
+            }
+        }
     }
 
     async fn go(&self, url: &str) {
@@ -71,11 +101,13 @@ impl Session {
 
     async fn find(&self, css: &str) -> String {
         let found = self
-            .call(
-                Method::POST,
-                "/element",
-                Some(json!({"using": "css selector", "value": css})),
-            )
+            .retry(css, || {
+                self.try_call(
+                    Method::POST,
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+            })
             .await;
         found[ELEMENT].as_str().expect("element id").to_owned()
     }
@@ -101,12 +133,15 @@ impl Session {
     }
 
     async fn text(&self, css: &str) -> String {
-        let id = self.find(css).await;
-        self.call(Method::GET, &format!("/element/{id}/text"), None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        // The element may go stale between finding and reading while a page loads: find again.
+        let text = self
+            .retry(css, || async {
+                let id = self.find(css).await;
+                self.try_call(Method::GET, &format!("/element/{id}/text"), None)
+                    .await
+            })
+            .await;
+        text.as_str().unwrap_or_default().to_owned()
     }
 
     async fn script(&self, script: &str, args: Value) -> Value {

@@ -412,6 +412,19 @@ impl Store {
         }
     }
 
+    /// Like [`Store::exec`], for writes whose loss in a power cut is harmless (see
+    /// `SqliteStore::exec_relaxed`; PostgreSQL commits as usual).
+    pub(crate) async fn exec_relaxed(
+        &self,
+        sql: &'static str,
+        args: Vec<sql::Arg>,
+    ) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(s) => on_sqlite(s, move |s| s.exec_relaxed(sql, &args)).await,
+            Store::Postgres(p) => p.exec(sql, &args).await,
+        }
+    }
+
     /// Runs one statement that answers rows on either engine.
     pub(crate) async fn rows(
         &self,

@@ -180,11 +180,54 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );",
 ];
 
-/// The SQLite database: one connection behind a lock (SQLite has one writer anyway).
+/// Read-only connections kept beside the writer: in WAL mode readers never wait for the writer
+/// (nor for its disk flushes).
+const READERS: usize = 3;
+
+/// The SQLite database: one writer connection behind a lock (SQLite has one writer anyway),
+/// a few read-only connections, and a background thread that checkpoints the WAL so request
+/// paths never pay for it.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
     pepper: String,
     last_prune: AtomicI64,
+    /// The checkpoint thread stops when this goes away.
+    _alive: std::sync::Arc<()>,
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(|e| StoreError::Open {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| StoreError::Open {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+    Ok(conn)
+}
+
+/// Checkpoints the WAL every second on its own connection until the store is dropped.
+fn spawn_checkpointer(path: &Path, alive: std::sync::Weak<()>) -> Result<(), StoreError> {
+    let conn = open_connection(path)?;
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                if alive.upgrade().is_none() {
+                    break;
+                }
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Task(format!("cannot start the checkpoint thread: {e}")))?;
+    Ok(())
 }
 
 impl SqliteStore {
@@ -214,14 +257,42 @@ impl SqliteStore {
             .map_err(corrupt)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(corrupt)?;
+        // The background checkpointer does the work; this is only a backstop.
+        conn.pragma_update(None, "wal_autocheckpoint", 10_000)
+            .map_err(corrupt)?;
         let mut store = SqliteStore {
             conn: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: std::sync::atomic::AtomicUsize::new(0),
             pepper: String::new(),
             last_prune: AtomicI64::new(0),
+            _alive: std::sync::Arc::new(()),
         };
         store.migrate(path)?;
         store.pepper = store.applicant_pepper()?;
+        for _ in 0..READERS {
+            let reader = open_connection(path)?;
+            reader.pragma_update(None, "query_only", true)?;
+            store.readers.push(Mutex::new(reader));
+        }
+        spawn_checkpointer(path, std::sync::Arc::downgrade(&store._alive))?;
         Ok(store)
+    }
+
+    /// A read-only connection: a free one if any, else the next in turn.
+    pub(crate) fn read(&self) -> MutexGuard<'_, Connection> {
+        for reader in &self.readers {
+            if let Ok(guard) = reader.try_lock() {
+                return guard;
+            }
+        }
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len().max(1);
+        match self.readers.get(i) {
+            Some(reader) => reader
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            None => self.lock(),
+        }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -303,7 +374,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn current_catalog(&self) -> Result<PublishedCatalog, StoreError> {
-        let conn = self.lock();
+        let conn = self.read();
         conn.query_row(
             "SELECT version, body FROM catalog_versions WHERE current = 1",
             [],
@@ -448,7 +519,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn terminal_key(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let conn = self.lock();
+        let conn = self.read();
         Ok(conn
             .query_row(
                 "SELECT public_key FROM terminals WHERE id = ?1",
@@ -477,12 +548,16 @@ impl SqliteStore {
                 params![now - super::NONCE_MEMORY_SECS],
             )?;
         }
+        // A nonce lost in a power cut could only be replayed within minutes of it: not worth
+        // waiting for the disk on every request.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         let inserted = conn.execute(
             "INSERT INTO request_nonces (terminal_id, nonce, seen_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(terminal_id, nonce) DO NOTHING",
             params![terminal_id, nonce, now],
-        )?;
-        Ok(inserted == 1)
+        );
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(inserted? == 1)
     }
 
     pub(crate) fn terminal_application(
@@ -490,7 +565,7 @@ impl SqliteStore {
         terminal_id: &str,
         application_no: &str,
     ) -> Result<Option<StatusRow>, StoreError> {
-        let conn = self.lock();
+        let conn = self.read();
         Ok(conn
             .query_row(
                 "SELECT application_no, matter_id, accepted_at, state FROM applications
@@ -510,7 +585,7 @@ impl SqliteStore {
 
     /// The configuration layers that apply to a terminal, global first.
     pub(crate) fn config_layers(&self, terminal_id: &str) -> Result<Vec<String>, StoreError> {
-        let conn = self.lock();
+        let conn = self.read();
         let mut statement = conn.prepare(
             "SELECT c.body FROM config_layers c
              WHERE (c.scope = 'global')
@@ -545,9 +620,26 @@ impl SqliteStore {
         Ok(statement.execute(rusqlite::params_from_iter(args.iter()))? as u64)
     }
 
+    /// Runs one statement whose loss in a power cut is harmless (a heartbeat's last-seen, a
+    /// replay nonce): committed without waiting for the disk (`synchronous=NORMAL` in WAL mode
+    /// still survives an application crash). Everything else stays `FULL`.
+    pub(crate) fn exec_relaxed(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
+        let conn = self.lock();
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let result = conn
+            .prepare_cached(&sqlite_dialect(sql))
+            .and_then(|mut statement| statement.execute(rusqlite::params_from_iter(args.iter())));
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(result? as u64)
+    }
+
     /// Runs one statement that answers rows (a SELECT, or a change with RETURNING).
     pub(crate) fn rows(&self, sql: &str, args: &[Arg]) -> Result<Vec<Row>, StoreError> {
-        let conn = self.lock();
+        let is_read = sql
+            .trim_start()
+            .get(..6)
+            .is_some_and(|w| w.eq_ignore_ascii_case("select"));
+        let conn = if is_read { self.read() } else { self.lock() };
         let mut statement = conn.prepare_cached(&sqlite_dialect(sql))?;
         let columns = statement.column_count();
         let rows = statement.query_map(rusqlite::params_from_iter(args.iter()), |row| {
@@ -558,7 +650,7 @@ impl SqliteStore {
 
     /// Rows in one of the platform's tables (a fixed name, never user input).
     pub(crate) fn count(&self, table: &'static str) -> Result<u64, StoreError> {
-        let conn = self.lock();
+        let conn = self.read();
         let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
             row.get(0)
         })?;
@@ -566,7 +658,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn ping(&self) -> Result<(), StoreError> {
-        let conn = self.lock();
+        let conn = self.read();
         conn.query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
     }

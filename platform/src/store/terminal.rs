@@ -103,7 +103,7 @@ impl Store {
             Some(row) => row.opt_text(0)?,
             None => return Err(StoreError::UnknownTerminal),
         };
-        self.exec(
+        self.exec_relaxed(
             "UPDATE terminals SET last_seen = $2, heartbeat = $3, health = $4 WHERE id = $1",
             args![terminal_id, now, body, overall],
         )
