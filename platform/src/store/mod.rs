@@ -412,8 +412,9 @@ impl Store {
         }
     }
 
-    /// Like [`Store::exec`], for writes whose loss in a power cut is harmless (see
-    /// `SqliteStore::exec_relaxed`; PostgreSQL commits as usual).
+    /// Like [`Store::exec`], for writes whose loss in a power cut is harmless: committed
+    /// without waiting for the disk (SQLite `synchronous=NORMAL`, PostgreSQL
+    /// `synchronous_commit=off`).
     pub(crate) async fn exec_relaxed(
         &self,
         sql: &'static str,
@@ -421,7 +422,7 @@ impl Store {
     ) -> Result<u64, StoreError> {
         match self {
             Store::Sqlite(s) => on_sqlite(s, move |s| s.exec_relaxed(sql, &args)).await,
-            Store::Postgres(p) => p.exec(sql, &args).await,
+            Store::Postgres(p) => p.exec_relaxed(sql, &args).await,
         }
     }
 

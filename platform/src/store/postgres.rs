@@ -194,6 +194,9 @@ const POOL_SIZE: usize = 16;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Connections with `synchronous_commit=off`, for writes whose loss in a server crash is
+    /// harmless (heartbeats' last-seen, replay nonces): they do not wait for the WAL flush.
+    relaxed: Pool,
     pepper: Arc<str>,
     last_prune: Arc<AtomicI64>,
 }
@@ -212,23 +215,33 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("kiosk-platform");
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(Duration::from_secs(10)))
-            .create_timeout(Some(Duration::from_secs(10)))
-            .recycle_timeout(Some(Duration::from_secs(5)))
-            .build()
-            .map_err(|e| connect_error(e.to_string()))?;
+        let mut relaxed_config = config.clone();
+        relaxed_config.options(&match config.get_options() {
+            Some(options) => format!("{options} -c synchronous_commit=off"),
+            None => "-c synchronous_commit=off".to_owned(),
+        });
+        let build = |config: tokio_postgres::Config, size: usize| {
+            let manager = Manager::from_config(
+                config,
+                NoTls,
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            );
+            Pool::builder(manager)
+                .max_size(size)
+                .runtime(Runtime::Tokio1)
+                .wait_timeout(Some(Duration::from_secs(10)))
+                .create_timeout(Some(Duration::from_secs(10)))
+                .recycle_timeout(Some(Duration::from_secs(5)))
+                .build()
+                .map_err(|e| connect_error(e.to_string()))
+        };
+        let pool = build(config, POOL_SIZE)?;
+        let relaxed = build(relaxed_config, POOL_SIZE / 2)?;
         let mut store = PgStore {
             pool,
+            relaxed,
             pepper: Arc::from(""),
             last_prune: Arc::new(AtomicI64::new(0)),
         };
@@ -494,7 +507,7 @@ impl PgStore {
         nonce: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let client = self.client().await?;
+        let client = self.relaxed.get().await?;
         let last = self.last_prune.load(Ordering::Relaxed);
         if now - last >= 30
             && self
@@ -582,6 +595,15 @@ impl PgStore {
     /// Runs one statement; the number of rows it changed.
     pub(crate) async fn exec(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
         let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await?;
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            args.iter().map(|a| a as _).collect();
+        Ok(client.execute(&statement, &params).await?)
+    }
+
+    /// Runs one statement on a `synchronous_commit=off` connection (see [`PgStore`]).
+    pub(crate) async fn exec_relaxed(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
+        let client = self.relaxed.get().await?;
         let statement = client.prepare_cached(sql).await?;
         let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
             args.iter().map(|a| a as _).collect();
