@@ -15,6 +15,7 @@ on_both_backends!(
     re_enrolling_a_serial_keeps_its_id_and_retires_the_old_key,
     unsigned_garbled_expired_replayed_and_foreign_requests_get_401,
     one_terminal_cannot_see_or_act_for_another,
+    a_replay_through_another_instance_is_refused_too,
 );
 
 async fn platform(db: &TestDb) -> Platform {
@@ -344,4 +345,40 @@ async fn one_terminal_cannot_see_or_act_for_another(db: TestDb) {
         StatusCode::NO_CONTENT
     );
     assert_eq!(p.store.application_count().await.expect("count"), 1);
+}
+
+/// Two platform instances on one database: a request accepted by one, replayed to the other,
+/// is refused (nonces live in the database; SQLite writes them within a fraction of a second).
+async fn a_replay_through_another_instance_is_refused_too(db: TestDb) {
+    let a = platform(&db).await;
+    let b = serve(kiosk_platform::Store::open(&db.url).await.expect("second")).await;
+    let t = TestTerminal::enroll(&a, "SN-REPLAY", None).await;
+    let once = common::nonce();
+    let heartbeat = json!({"uptime_secs": 1});
+    let first = t
+        .request_at(
+            Method::POST,
+            "/v1/heartbeat",
+            Some(&heartbeat),
+            now(),
+            &once,
+        )
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(first.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let replay = t
+        .via(&b)
+        .request_at(
+            Method::POST,
+            "/v1/heartbeat",
+            Some(&heartbeat),
+            now(),
+            &once,
+        )
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
 }

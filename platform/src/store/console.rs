@@ -272,6 +272,7 @@ impl Store {
 
     /// Every terminal (at most 5000), by id.
     pub async fn fleet(&self) -> Result<Vec<FleetRow>, StoreError> {
+        self.flush().await?;
         let rows = self
             .rows(
                 "SELECT id, site, hardware_serial, last_seen, health, heartbeat, enrolled_at
@@ -284,6 +285,7 @@ impl Store {
 
     /// One terminal.
     pub async fn terminal(&self, id: &str) -> Result<Option<FleetRow>, StoreError> {
+        self.flush().await?;
         self.rows(
             "SELECT id, site, hardware_serial, last_seen, health, heartbeat, enrolled_at FROM terminals WHERE id = $1",
             args![id],

@@ -158,10 +158,14 @@ impl Store {
         match url {
             DbUrl::Sqlite(path) => {
                 let path = path.clone();
-                let store = tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&path))
-                    .await
-                    .map_err(|e| StoreError::Task(e.to_string()))??;
-                Ok(Store::Sqlite(Arc::new(store)))
+                let store = tokio::task::spawn_blocking(move || {
+                    let store = Arc::new(sqlite::SqliteStore::open(&path)?);
+                    sqlite::start_background(&store, &path)?;
+                    Ok::<_, StoreError>(store)
+                })
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))??;
+                Ok(Store::Sqlite(store))
             }
             DbUrl::Postgres(url) => Ok(Store::Postgres(postgres::PgStore::open(url).await?)),
         }

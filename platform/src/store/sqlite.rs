@@ -193,8 +193,32 @@ pub struct SqliteStore {
     next_reader: std::sync::atomic::AtomicUsize,
     pepper: String,
     last_prune: AtomicI64,
-    /// The checkpoint thread stops when this goes away.
+    /// Heartbeats and replay nonces waiting to be written (see [`SqliteStore::flush`]).
+    pending: Mutex<Pending>,
+    /// The background thread stops when this goes away.
     _alive: std::sync::Arc<()>,
+}
+
+/// Writes the request path leaves to the background thread, so a heartbeat never waits behind
+/// the disk flush of an application commit (SQLite has one writer).
+#[derive(Default)]
+struct Pending {
+    /// The latest heartbeat of each terminal not yet written.
+    heartbeats: std::collections::HashMap<String, PendingHeartbeat>,
+    /// Nonces accepted by this process, with when (kept for the whole replay window).
+    seen: std::collections::HashMap<(String, String), i64>,
+    /// Nonces not yet written to `request_nonces` (where other processes see them).
+    unwritten: Vec<(String, String, i64)>,
+}
+
+/// A heartbeat waiting to be written.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingHeartbeat {
+    pub last_seen: i64,
+    pub body: String,
+    pub health: String,
+    /// What is not ok, for the event written when the health changes.
+    pub faults: String,
 }
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
@@ -210,24 +234,45 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// Checkpoints the WAL every second on its own connection until the store is dropped.
-fn spawn_checkpointer(path: &Path, alive: std::sync::Weak<()>) -> Result<(), StoreError> {
+/// Starts the background thread of `store`: every 200 ms it writes the pending heartbeats and
+/// nonces, every second it checkpoints the WAL on its own connection; it ends with the store.
+pub(crate) fn start_background(
+    store: &std::sync::Arc<SqliteStore>,
+    path: &Path,
+) -> Result<(), StoreError> {
     let conn = open_connection(path)?;
+    let weak = std::sync::Arc::downgrade(store);
     std::thread::Builder::new()
-        .name("sqlite-checkpoint".into())
+        .name("sqlite-background".into())
         .spawn(move || {
+            let mut ticks = 0u32;
             loop {
-                std::thread::sleep(std::time::Duration::from_secs(1));
-                if alive.upgrade().is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                let Some(store) = weak.upgrade() else {
                     break;
+                };
+                if let Err(e) = store.flush() {
+                    tracing::warn!(error = %e, "writing heartbeats failed; retrying");
                 }
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                drop(store);
+                ticks += 1;
+                if ticks.is_multiple_of(5)
+                    && let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                {
                     tracing::warn!(error = %e, "WAL checkpoint failed");
                 }
             }
         })
-        .map_err(|e| StoreError::Task(format!("cannot start the checkpoint thread: {e}")))?;
+        .map_err(|e| StoreError::Task(format!("cannot start the background thread: {e}")))?;
     Ok(())
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush() {
+            tracing::warn!(error = %e, "heartbeats not written at close");
+        }
+    }
 }
 
 impl SqliteStore {
@@ -266,6 +311,7 @@ impl SqliteStore {
             next_reader: std::sync::atomic::AtomicUsize::new(0),
             pepper: String::new(),
             last_prune: AtomicI64::new(0),
+            pending: Mutex::new(Pending::default()),
             _alive: std::sync::Arc::new(()),
         };
         store.migrate(path)?;
@@ -275,7 +321,6 @@ impl SqliteStore {
             reader.pragma_update(None, "query_only", true)?;
             store.readers.push(Mutex::new(reader));
         }
-        spawn_checkpointer(path, std::sync::Arc::downgrade(&store._alive))?;
         Ok(store)
     }
 
@@ -529,35 +574,134 @@ impl SqliteStore {
             .optional()?)
     }
 
+    /// Records a nonce for this terminal; false when it was seen within the window (by this
+    /// process, or by another one sharing the file once written).
     pub(crate) fn record_nonce(
         &self,
         terminal_id: &str,
         nonce: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let conn = self.lock();
-        let last = self.last_prune.load(Ordering::Relaxed);
-        if now - last >= 30
-            && self
-                .last_prune
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            conn.execute(
-                "DELETE FROM request_nonces WHERE seen_at < ?1",
-                params![now - super::NONCE_MEMORY_SECS],
-            )?;
+        let written: Option<i64> = self
+            .read()
+            .query_row(
+                "SELECT 1 FROM request_nonces WHERE terminal_id = ?1 AND nonce = ?2",
+                params![terminal_id, nonce],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if written.is_some() {
+            return Ok(false);
         }
-        // A nonce lost in a power cut could only be replayed within minutes of it: not worth
-        // waiting for the disk on every request.
+        let mut pending = self.pending();
+        let key = (terminal_id.to_owned(), nonce.to_owned());
+        if pending.seen.contains_key(&key) {
+            return Ok(false);
+        }
+        pending.seen.insert(key, now);
+        pending
+            .unwritten
+            .push((terminal_id.to_owned(), nonce.to_owned(), now));
+        Ok(true)
+    }
+
+    fn pending(&self) -> MutexGuard<'_, Pending> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues a heartbeat; the latest one per terminal is written at the next flush.
+    pub(crate) fn queue_heartbeat(&self, terminal_id: &str, heartbeat: PendingHeartbeat) {
+        self.pending()
+            .heartbeats
+            .insert(terminal_id.to_owned(), heartbeat);
+    }
+
+    /// Writes the pending heartbeats (with an event where a terminal's health changed) and
+    /// nonces in one transaction that does not wait for the disk, and forgets nonces older
+    /// than the replay window. Readers of heartbeat data (the console) call it first.
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        let (heartbeats, nonces) = {
+            let mut pending = self.pending();
+            let cutoff = super::unix_now() - super::NONCE_MEMORY_SECS;
+            pending.seen.retain(|_, at| *at >= cutoff);
+            (
+                std::mem::take(&mut pending.heartbeats),
+                std::mem::take(&mut pending.unwritten),
+            )
+        };
+        if heartbeats.is_empty() && nonces.is_empty() {
+            return Ok(());
+        }
+        let result = self.write_pending(&heartbeats, &nonces);
+        if result.is_err() {
+            // Keep them for the next flush (newer heartbeats win).
+            let mut pending = self.pending();
+            for (id, heartbeat) in heartbeats {
+                pending.heartbeats.entry(id).or_insert(heartbeat);
+            }
+            pending.unwritten.extend(nonces);
+        }
+        result
+    }
+
+    fn write_pending(
+        &self,
+        heartbeats: &std::collections::HashMap<String, PendingHeartbeat>,
+        nonces: &[(String, String, i64)],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let inserted = conn.execute(
-            "INSERT INTO request_nonces (terminal_id, nonce, seen_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT(terminal_id, nonce) DO NOTHING",
-            params![terminal_id, nonce, now],
-        );
+        let result = (|| -> Result<(), StoreError> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for (terminal_id, nonce, at) in nonces {
+                tx.execute(
+                    "INSERT INTO request_nonces (terminal_id, nonce, seen_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(terminal_id, nonce) DO NOTHING",
+                    params![terminal_id, nonce, at],
+                )?;
+            }
+            for (terminal_id, heartbeat) in heartbeats {
+                let previous: Option<Option<String>> = tx
+                    .query_row(
+                        "SELECT health FROM terminals WHERE id = ?1",
+                        params![terminal_id],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                let Some(previous) = previous else {
+                    continue;
+                };
+                tx.execute(
+                    "UPDATE terminals SET last_seen = ?2, heartbeat = ?3, health = ?4 WHERE id = ?1",
+                    params![terminal_id, heartbeat.last_seen, heartbeat.body, heartbeat.health],
+                )?;
+                if previous.as_deref() != Some(heartbeat.health.as_str()) {
+                    tx.execute(
+                        "INSERT INTO terminal_events (terminal_id, at, kind, detail) VALUES (?1, ?2, 'health', ?3)",
+                        params![
+                            terminal_id,
+                            heartbeat.last_seen,
+                            super::terminal::health_event(previous.as_deref(), &heartbeat.health, &heartbeat.faults)
+                        ],
+                    )?;
+                }
+            }
+            let now = super::unix_now();
+            let last = self.last_prune.load(Ordering::Relaxed);
+            if now - last >= 30 {
+                self.last_prune.store(now, Ordering::Relaxed);
+                tx.execute(
+                    "DELETE FROM request_nonces WHERE seen_at < ?1",
+                    params![now - super::NONCE_MEMORY_SECS],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })();
         conn.pragma_update(None, "synchronous", "FULL")?;
-        Ok(inserted? == 1)
+        result
     }
 
     pub(crate) fn terminal_application(

@@ -93,37 +93,62 @@ impl Store {
     ) -> Result<Vec<RemoteCommand>, StoreError> {
         let overall = heartbeat.overall().as_str();
         let body = serde_json::to_string(heartbeat)?;
-        let previous = self
-            .rows(
-                "SELECT health FROM terminals WHERE id = $1",
-                args![terminal_id],
-            )
-            .await?;
-        let previous = match previous.first() {
-            Some(row) => row.opt_text(0)?,
-            None => return Err(StoreError::UnknownTerminal),
-        };
-        self.exec_relaxed(
-            "UPDATE terminals SET last_seen = $2, heartbeat = $3, health = $4 WHERE id = $1",
-            args![terminal_id, now, body, overall],
-        )
-        .await?;
-        if previous.as_deref() != Some(overall) {
-            let faults: Vec<String> = heartbeat
-                .devices
-                .iter()
-                .filter(|d| d.state != kiosk_protocol::DeviceState::Ok)
-                .map(|d| format!("{} {} {}", d.device, d.state.as_str(), d.reasons.join(",")))
-                .collect();
-            let detail = format!(
-                "{} → {overall}{}{}",
-                previous.as_deref().unwrap_or("new"),
-                if faults.is_empty() { "" } else { ": " },
-                faults.join("; ")
-            );
-            self.add_event(terminal_id, "health", &detail, now).await?;
+        let faults: Vec<String> = heartbeat
+            .devices
+            .iter()
+            .filter(|d| d.state != kiosk_protocol::DeviceState::Ok)
+            .map(|d| format!("{} {} {}", d.device, d.state.as_str(), d.reasons.join(",")))
+            .collect();
+        let faults = faults.join("; ");
+        match self {
+            // SQLite: written by the background thread, so heartbeats never queue behind the
+            // disk flush of an application commit.
+            Store::Sqlite(s) => s.queue_heartbeat(
+                terminal_id,
+                super::sqlite::PendingHeartbeat {
+                    last_seen: now,
+                    body,
+                    health: overall.to_owned(),
+                    faults,
+                },
+            ),
+            Store::Postgres(_) => {
+                let previous = self
+                    .rows(
+                        "SELECT health FROM terminals WHERE id = $1",
+                        args![terminal_id],
+                    )
+                    .await?;
+                let previous = match previous.first() {
+                    Some(row) => row.opt_text(0)?,
+                    None => return Err(StoreError::UnknownTerminal),
+                };
+                self.exec_relaxed(
+                    "UPDATE terminals SET last_seen = $2, heartbeat = $3, health = $4 WHERE id = $1",
+                    args![terminal_id, now, body, overall],
+                )
+                .await?;
+                if previous.as_deref() != Some(overall) {
+                    self.add_event(
+                        terminal_id,
+                        "health",
+                        &health_event(previous.as_deref(), overall, &faults),
+                        now,
+                    )
+                    .await?;
+                }
+            }
         }
         self.deliver_commands(terminal_id).await
+    }
+
+    /// Writes out what the SQLite engine buffers (heartbeats, nonces); PostgreSQL buffers
+    /// nothing. Pages that show heartbeat data call it first.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => super::on_sqlite(s, |s| s.flush()).await,
+            Store::Postgres(_) => Ok(()),
+        }
     }
 
     /// Commands waiting for a terminal (queued, or sent without a result yet), oldest first;
@@ -474,4 +499,13 @@ pub fn rfc3339_at(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .map(|t| rfc3339(t.to_offset(time::macros::offset!(+8))))
         .unwrap_or_else(|_| unix.to_string())
+}
+
+/// The detail of a health-change event: `ok → degraded: printer degraded paper_low`.
+pub(crate) fn health_event(previous: Option<&str>, now: &str, faults: &str) -> String {
+    format!(
+        "{} → {now}{}{faults}",
+        previous.unwrap_or("new"),
+        if faults.is_empty() { "" } else { ": " },
+    )
 }
