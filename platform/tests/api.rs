@@ -17,6 +17,7 @@ on_both_backends!(
     one_rating_per_application_and_bad_ratings_need_a_reason,
     health_openapi_and_unknown_paths,
     two_instances_on_one_database_store_a_racing_application_once,
+    concurrent_applications_and_ratings_commit_independently,
 );
 
 /// A platform with one enrolled terminal.
@@ -379,4 +380,68 @@ async fn two_instances_on_one_database_store_a_racing_application_once(db: TestD
     }
     assert_eq!(a.store.application_count().await.expect("count"), 20);
     assert_eq!(b.store.application_count().await.expect("count"), 20);
+}
+
+/// Many submissions and ratings at once (they share group commits on SQLite): each is stored
+/// or refused on its own — a refused rating never takes another's work with it.
+async fn concurrent_applications_and_ratings_commit_independently(db: TestDb) {
+    let p = platform(&db).await;
+    let body = application("lyg-hrss-0101");
+    let mut submissions = tokio::task::JoinSet::new();
+    for round in 0..2 {
+        for i in 0..30 {
+            let (t, body) = (p.t.clone(), body.clone());
+            submissions.spawn(async move {
+                let key = format!("group-key-{i:04}");
+                (round, i, submit_as(&t, Some(&key), &body).await)
+            });
+        }
+    }
+    let mut numbers = std::collections::BTreeMap::new();
+    while let Some(done) = submissions.join_next().await {
+        let (_, i, (status, receipt)) = done.expect("task");
+        assert!(status.is_success(), "{receipt}");
+        let number = receipt["application_no"]
+            .as_str()
+            .expect("number")
+            .to_owned();
+        let previous = numbers.insert(i, number.clone());
+        assert!(
+            previous.is_none_or(|n| n == number),
+            "key {i} got two numbers"
+        );
+    }
+    assert_eq!(p.store.application_count().await.expect("count"), 30);
+    let mut ratings = tokio::task::JoinSet::new();
+    for (i, number) in numbers.iter().take(10) {
+        for _ in 0..2 {
+            let rating = json!({"application_no": number, "matter_id": "lyg-hrss-0101",
+                "terminal_id": p.t.id, "level": 1 + (i % 5), "reason": "other"});
+            let t = p.t.clone();
+            ratings.spawn(async move {
+                t.send(reqwest::Method::POST, "/v1/ratings", Some(&rating))
+                    .await
+                    .0
+            });
+        }
+    }
+    let mut statuses = Vec::new();
+    while let Some(done) = ratings.join_next().await {
+        statuses.push(done.expect("task"));
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::NO_CONTENT)
+            .count(),
+        10
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count(),
+        10
+    );
+    assert_eq!(p.store.rating_count().await.expect("count"), 10);
 }

@@ -195,9 +195,19 @@ pub struct SqliteStore {
     last_prune: AtomicI64,
     /// Heartbeats and replay nonces waiting to be written (see [`SqliteStore::flush`]).
     pending: Mutex<Pending>,
+    /// Work for the committer thread (group commits).
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+    /// The committer's end, until `start_background` takes it.
+    job_queue: Mutex<Option<std::sync::mpsc::Receiver<Job>>>,
     /// The background thread stops when this goes away.
     _alive: std::sync::Arc<()>,
 }
+
+/// A piece of work for the committer: runs inside the batch's transaction and says whether to
+/// keep its changes, and how to answer once the commit is known.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
+/// Answers one job's caller, given the commit's error if it failed.
+type Deliver = Box<dyn FnOnce(Option<&str>) + Send>;
 
 /// Writes the request path leaves to the background thread, so a heartbeat never waits behind
 /// the disk flush of an application commit (SQLite has one writer).
@@ -240,6 +250,31 @@ pub(crate) fn start_background(
     store: &std::sync::Arc<SqliteStore>,
     path: &Path,
 ) -> Result<(), StoreError> {
+    let queue = store
+        .job_queue
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take()
+        .ok_or_else(|| StoreError::Task("the committer was started already".into()))?;
+    let committer_store = std::sync::Arc::downgrade(store);
+    std::thread::Builder::new()
+        .name("sqlite-commit".into())
+        .spawn(move || {
+            // Ends when the store (and with it every sender) is gone.
+            while let Ok(first) = queue.recv() {
+                let mut batch = vec![first];
+                while batch.len() < 128
+                    && let Ok(more) = queue.try_recv()
+                {
+                    batch.push(more);
+                }
+                match committer_store.upgrade() {
+                    Some(store) => store.commit_batch(batch),
+                    None => break,
+                }
+            }
+        })
+        .map_err(|e| StoreError::Task(format!("cannot start the committer thread: {e}")))?;
     let conn = open_connection(path)?;
     let weak = std::sync::Arc::downgrade(store);
     std::thread::Builder::new()
@@ -276,8 +311,9 @@ impl Drop for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating and migrating when needed) the database file at `path`.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens (creating and migrating when needed) the database file at `path`. The store
+    /// works once [`start_background`] started its threads (as `Store::open` does).
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.is_dir()
         {
@@ -305,6 +341,7 @@ impl SqliteStore {
         // The background checkpointer does the work; this is only a backstop.
         conn.pragma_update(None, "wal_autocheckpoint", 10_000)
             .map_err(corrupt)?;
+        let (jobs, job_queue) = std::sync::mpsc::channel::<Job>();
         let mut store = SqliteStore {
             conn: Mutex::new(conn),
             readers: Vec::new(),
@@ -312,6 +349,8 @@ impl SqliteStore {
             pepper: String::new(),
             last_prune: AtomicI64::new(0),
             pending: Mutex::new(Pending::default()),
+            jobs: Mutex::new(jobs),
+            job_queue: Mutex::new(Some(job_queue)),
             _alive: std::sync::Arc::new(()),
         };
         store.migrate(path)?;
@@ -438,83 +477,75 @@ impl SqliteStore {
         &self,
         new: &NewApplication,
     ) -> Result<StoredApplication, StoreError> {
-        let accepted_at = super::rfc3339(new.accepted_at);
-        let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let inserted = tx.execute(
-            "INSERT INTO applications (idempotency_key, terminal_id, matter_id, body, accepted_at, applicant_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(idempotency_key) DO NOTHING",
-            params![
-                new.idempotency_key,
-                new.terminal_id,
-                new.matter_id,
-                new.body,
-                accepted_at,
-                new.applicant_key
-            ],
-        )?;
-        if inserted == 0 {
-            let first = tx.query_row(
-                "SELECT application_no, matter_id, body, accepted_at FROM applications WHERE idempotency_key = ?1",
-                params![new.idempotency_key],
-                |row| {
-                    Ok(StoredApplication {
-                        application_no: row.get(0)?,
-                        matter_id: row.get(1)?,
-                        body: row.get(2)?,
-                        accepted_at: row.get(3)?,
-                        replayed: true,
-                    })
-                },
-            )?;
-            return Ok(first);
-        }
-        let id = tx.last_insert_rowid();
-        let application_no = super::application_no(new.accepted_at, id);
-        tx.execute(
-            "UPDATE applications SET application_no = ?1 WHERE id = ?2",
-            params![application_no, id],
-        )?;
-        tx.commit()?;
-        Ok(StoredApplication {
-            application_no,
-            matter_id: new.matter_id.clone(),
-            body: new.body.clone(),
-            accepted_at,
-            replayed: false,
-        })
+        let new = new.clone();
+        self.group_commit(move |conn| insert_application_in(conn, &new))
     }
 
     pub(crate) fn insert_rating(&self, rating: &NewRating) -> Result<(), StoreError> {
+        let rating = rating.clone();
+        self.group_commit(move |conn| insert_rating_in(conn, &rating))
+    }
+
+    /// Runs `work` inside the next group commit and waits for its durable result.
+    ///
+    /// Applications and ratings must be on disk before the terminal is told so (FULL), and with
+    /// one writer each fsync would hold every other writer up. The committer thread takes all
+    /// the work waiting, runs each piece under its own savepoint (a refused piece is rolled
+    /// back alone) and commits them with one fsync; each caller then gets its own answer, or
+    /// the commit's error.
+    fn group_commit<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = std::sync::mpsc::sync_channel::<Result<T, StoreError>>(1);
+        let job: Job = Box::new(move |conn: &Connection| {
+            let result = work(conn);
+            let keep = result.is_ok();
+            let deliver: Deliver = Box::new(move |commit: Option<&str>| {
+                let result = match (result, commit) {
+                    (Ok(_), Some(e)) => Err(StoreError::Task(format!("commit failed: {e}"))),
+                    (result, _) => result,
+                };
+                let _ = reply.send(result);
+            });
+            (keep, deliver)
+        });
+        let sender = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        sender
+            .send(job)
+            .map_err(|_| StoreError::Task("the committer has stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| StoreError::Task("the committer dropped the work".into()))?
+    }
+
+    /// One group commit: the jobs in one FULL transaction, each under its own savepoint.
+    fn commit_batch(&self, jobs: Vec<Job>) {
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let known: Option<String> = tx
-            .query_row(
-                "SELECT matter_id FROM applications WHERE application_no = ?1 AND terminal_id = ?2",
-                params![rating.application_no, rating.terminal_id],
-                |row| row.get(0),
-            )
-            .optional()?;
-        if known.as_deref() != Some(rating.matter_id.as_str()) {
-            return Err(StoreError::UnknownApplication);
+        let mut delivers: Vec<Deliver> = Vec::with_capacity(jobs.len());
+        let outcome = (|| -> Result<(), rusqlite::Error> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for job in jobs {
+                tx.execute_batch("SAVEPOINT work")?;
+                let (keep, deliver) = job(&tx);
+                delivers.push(deliver);
+                tx.execute_batch(if keep {
+                    "RELEASE work"
+                } else {
+                    "ROLLBACK TO work; RELEASE work"
+                })?;
+            }
+            tx.commit()
+        })();
+        drop(conn);
+        let error = outcome.err().map(|e| e.to_string());
+        for deliver in delivers {
+            deliver(error.as_deref());
         }
-        let inserted = tx.execute(
-            "INSERT INTO ratings (application_no, matter_id, terminal_id, level, reason, rated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(application_no) DO NOTHING",
-            params![
-                rating.application_no,
-                rating.matter_id,
-                rating.terminal_id,
-                rating.level,
-                rating.reason,
-                rating.rated_at
-            ],
-        )?;
-        if inserted == 0 {
-            return Err(StoreError::AlreadyRated);
-        }
-        tx.commit()?;
-        Ok(())
     }
 
     pub(crate) fn create_enrollment_token(
@@ -806,4 +837,83 @@ impl SqliteStore {
         conn.query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
     }
+}
+
+/// Stores an application once per idempotency key (inside a group commit).
+fn insert_application_in(
+    tx: &Connection,
+    new: &NewApplication,
+) -> Result<StoredApplication, StoreError> {
+    let accepted_at = super::rfc3339(new.accepted_at);
+    let inserted = tx.execute(
+            "INSERT INTO applications (idempotency_key, terminal_id, matter_id, body, accepted_at, applicant_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(idempotency_key) DO NOTHING",
+            params![
+                new.idempotency_key,
+                new.terminal_id,
+                new.matter_id,
+                new.body,
+                accepted_at,
+                new.applicant_key
+            ],
+        )?;
+    if inserted == 0 {
+        let first = tx.query_row(
+                "SELECT application_no, matter_id, body, accepted_at FROM applications WHERE idempotency_key = ?1",
+                params![new.idempotency_key],
+                |row| {
+                    Ok(StoredApplication {
+                        application_no: row.get(0)?,
+                        matter_id: row.get(1)?,
+                        body: row.get(2)?,
+                        accepted_at: row.get(3)?,
+                        replayed: true,
+                    })
+                },
+            )?;
+        return Ok(first);
+    }
+    let id = tx.last_insert_rowid();
+    let application_no = super::application_no(new.accepted_at, id);
+    tx.execute(
+        "UPDATE applications SET application_no = ?1 WHERE id = ?2",
+        params![application_no, id],
+    )?;
+    Ok(StoredApplication {
+        application_no,
+        matter_id: new.matter_id.clone(),
+        body: new.body.clone(),
+        accepted_at,
+        replayed: false,
+    })
+}
+
+/// Stores a rating (inside a group commit).
+fn insert_rating_in(tx: &Connection, rating: &NewRating) -> Result<(), StoreError> {
+    let known: Option<String> = tx
+        .query_row(
+            "SELECT matter_id FROM applications WHERE application_no = ?1 AND terminal_id = ?2",
+            params![rating.application_no, rating.terminal_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if known.as_deref() != Some(rating.matter_id.as_str()) {
+        return Err(StoreError::UnknownApplication);
+    }
+    let inserted = tx.execute(
+        "INSERT INTO ratings (application_no, matter_id, terminal_id, level, reason, rated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(application_no) DO NOTHING",
+        params![
+            rating.application_no,
+            rating.matter_id,
+            rating.terminal_id,
+            rating.level,
+            rating.reason,
+            rating.rated_at
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::AlreadyRated);
+    }
+    Ok(())
 }
