@@ -120,15 +120,11 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Request, Fai
         tracing::error!(terminal = %signed.terminal_id, "stored public key is not valid");
         unauthorized(Rejection::Signature(e))
     })?;
+    // A body too large to hash cannot carry a signature we can check: like any other
+    // unverifiable request it gets 401 (each endpoint answers 413 below its own, smaller limit).
     let bytes = axum::body::to_bytes(body, MAX_SIGNED_BODY)
         .await
-        .map_err(|_| {
-            Failure::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("a terminal request body is at most {MAX_SIGNED_BODY} bytes"),
-            )
-        })?;
+        .map_err(|_| unauthorized(Rejection::Signature(AuthError::BadSignature)))?;
     let target = parts
         .uri
         .path_and_query()

@@ -254,6 +254,17 @@ async fn unsigned_garbled_expired_replayed_and_foreign_requests_get_401(db: Test
         moved = moved.header(name, value);
     }
     attempts.push(("path swapped", moved));
+    // A body too large to check, under a known terminal id.
+    let mut huge = a
+        .http
+        .post(format!("{}{path}", p.url))
+        .header(key_header.0, key_header.1)
+        .body(vec![b'x'; 3 * 1024 * 1024]);
+    let signed = kiosk_protocol::sign_request(&a.key, &a.id, "POST", path, now(), &nonce(), b"x");
+    for (name, value) in signed.pairs() {
+        huge = huge.header(name, value);
+    }
+    attempts.push(("body too large to check", huge));
 
     for (what, request) in attempts {
         let (status, answer) = answer(request.send().await.expect("answer")).await;
