@@ -1,6 +1,6 @@
 # 连易办 kiosk: two commands (see README.md).
 #   make demo  installs what is missing, builds in release, runs the kiosk on simulated devices
-#   make test  formatting, lints, and every test
+#   make test  formatting, lints, and every test (the platform's on SQLite and on PostgreSQL)
 
 CARGO ?= cargo
 
@@ -17,4 +17,4 @@ test: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace
+	scripts/test-postgres $(CARGO) test --workspace

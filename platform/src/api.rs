@@ -4,16 +4,18 @@ use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kiosk_protocol::{
-    ApiError, ApplicationReceipt, ApplicationRequest, Catalog, Health, IDEMPOTENCY_KEY_HEADER,
-    RatingRequest, validate_idempotency_key,
+    ApiError, ApplicationReceipt, ApplicationRequest, ApplicationStatus, Catalog, EnrollRequest,
+    EnrollResponse, Health, IDEMPOTENCY_KEY_HEADER, RatingRequest, validate_idempotency_key,
 };
 
+use crate::auth::{Terminal, require_terminal};
 use crate::store::{PublishedCatalog, Store, StoreError};
+use crate::{materials_api, terminal_api};
 
 /// Largest application body accepted (materials travel separately).
 pub const MAX_APPLICATION_BODY: usize = 64 * 1024;
@@ -21,19 +23,57 @@ pub const MAX_APPLICATION_BODY: usize = 64 * 1024;
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
-    store: Arc<Store>,
+    store: Store,
     progress_base: Arc<str>,
     parsed_catalog: Arc<RwLock<Option<Arc<Catalog>>>>,
+    offline_after: i64,
 }
+
+/// A terminal is shown offline after this many seconds without a heartbeat (three missed 30 s
+/// heartbeats).
+pub const DEFAULT_OFFLINE_AFTER_SECS: i64 = 90;
 
 impl AppState {
     /// State over `store`; receipts point citizens at `progress_base`/progress/NO.
-    pub fn new(store: Arc<Store>, progress_base: &str) -> Self {
+    pub fn new(store: Store, progress_base: &str) -> Self {
         Self {
             store,
             progress_base: progress_base.into(),
             parsed_catalog: Arc::default(),
+            offline_after: DEFAULT_OFFLINE_AFTER_SECS,
         }
+    }
+
+    /// The same state, showing terminals offline after `secs` without a heartbeat.
+    pub fn with_offline_after(mut self, secs: i64) -> Self {
+        self.offline_after = secs.max(1);
+        self
+    }
+
+    /// Seconds without a heartbeat after which a terminal counts as offline.
+    pub fn offline_after(&self) -> i64 {
+        self.offline_after
+    }
+
+    /// The platform's public base URL.
+    pub fn public_base(&self) -> &str {
+        self.progress_base.trim_end_matches('/')
+    }
+
+    /// True when the console's cookies must be `Secure` (the platform is served over HTTPS).
+    pub fn secure_cookies(&self) -> bool {
+        self.progress_base.starts_with("https://")
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The catalog published now, parsed.
+    pub(crate) async fn current_catalog(&self) -> Result<Arc<Catalog>, Failure> {
+        let published = self.store.current_catalog().await?;
+        self.catalog(&published)
     }
 
     /// The current catalog, parsed once per published version.
@@ -56,19 +96,59 @@ impl AppState {
 }
 
 /// The platform's router.
+///
+/// `/healthz`, `/openapi.json`, `/v1/catalog` and `/v1/enroll` are open; every other `/v1`
+/// route answers only requests signed by an enrolled terminal ([`require_terminal`]).
 pub fn router(state: AppState) -> Router {
+    let terminal = Router::new()
+        .route(
+            "/v1/applications",
+            post(submit_application).layer(DefaultBodyLimit::max(MAX_APPLICATION_BODY)),
+        )
+        .route("/v1/applications/{application_no}", get(application_status))
+        .route(
+            "/v1/ratings",
+            post(rate).layer(DefaultBodyLimit::max(4 * 1024)),
+        )
+        .route("/v1/heartbeat", post(terminal_api::heartbeat))
+        .route("/v1/commands", get(terminal_api::commands))
+        .route(
+            "/v1/commands/{id}/result",
+            post(terminal_api::command_result),
+        )
+        .route("/v1/config", get(terminal_api::config))
+        .route("/v1/tickets", post(terminal_api::take_ticket))
+        .route("/v1/appointments/check-in", post(terminal_api::check_in))
+        .route("/v1/progress", post(terminal_api::progress))
+        .route("/v1/certificates/{kind}", post(terminal_api::certificate))
+        .route(
+            "/v1/applications/{application_no}/materials",
+            post(materials_api::start_upload),
+        )
+        .route(
+            "/v1/uploads/{upload_id}/complete",
+            post(materials_api::complete_upload),
+        )
+        .layer(DefaultBodyLimit::max(terminal_api::MAX_TERMINAL_BODY))
+        .route(
+            "/v1/uploads/{upload_id}/chunks/{n}",
+            axum::routing::put(materials_api::put_chunk)
+                .layer(DefaultBodyLimit::max(materials_api::MAX_CHUNK_BODY)),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_terminal,
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi_json))
         .route("/v1/catalog", get(catalog))
         .route(
-            "/v1/applications",
-            post(submit_application).layer(DefaultBodyLimit::max(MAX_APPLICATION_BODY)),
+            "/v1/enroll",
+            post(enroll).layer(DefaultBodyLimit::max(4 * 1024)),
         )
-        .route(
-            "/v1/ratings",
-            post(rate).layer(DefaultBodyLimit::max(4 * 1024)),
-        )
+        .merge(terminal)
+        .merge(crate::console::router())
         .fallback(not_found)
         .with_state(state)
 }
@@ -78,8 +158,12 @@ pub fn router(state: AppState) -> Router {
 pub struct Failure(StatusCode, ApiError);
 
 impl Failure {
-    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Failure(status, ApiError::new(code, message))
+    }
+
+    pub(crate) fn from_api(status: StatusCode, error: ApiError) -> Self {
+        Failure(status, error)
     }
 
     fn internal() -> Self {
@@ -115,11 +199,30 @@ impl From<StoreError> for Failure {
                 "already_rated",
                 "this application has been rated already",
             ),
+            StoreError::InvalidToken => Failure::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the enrollment token is unknown, used or expired",
+            ),
+            StoreError::UnknownTerminal => Failure::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "the request is not signed by an enrolled terminal",
+            ),
             StoreError::NoCatalog => Failure::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "no_catalog",
                 "no catalog has been published yet",
             ),
+            // A value the database cannot hold (e.g. a NUL character in text) is the client's
+            // fault, never a server error.
+            StoreError::Postgres(e) if e.code().is_some_and(|c| c.code().starts_with("22")) => {
+                Failure::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_field",
+                    "a field holds a value that cannot be stored",
+                )
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 Failure::internal()
@@ -128,28 +231,18 @@ impl From<StoreError> for Failure {
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, Failure> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| Failure::internal())?
-        .map_err(Failure::from)
-}
-
 /// Liveness and database reachability.
 #[utoipa::path(get, path = "/healthz", responses(
     (status = 200, description = "The platform and its database answer", body = Health),
     (status = 503, description = "The database does not answer", body = ApiError),
 ))]
 pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<Health>, Failure> {
-    let store = state.store.clone();
-    let catalog = blocking(move || {
-        store.ping()?;
-        store.current_catalog()
-    })
-    .await
-    .map_err(|_| {
+    let store = &state.store;
+    let answer = async {
+        store.ping().await?;
+        store.current_catalog().await
+    };
+    let catalog = answer.await.map_err(|_| {
         Failure::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "db_unavailable",
@@ -175,8 +268,7 @@ pub async fn catalog(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Failure> {
-    let store = state.store.clone();
-    let published = blocking(move || store.current_catalog()).await?;
+    let published = state.store.current_catalog().await?;
     let etag = format!("\"{}\"", published.version);
     let etag_value = HeaderValue::from_str(&etag).map_err(|_| Failure::internal())?;
     let matches = headers
@@ -206,15 +298,19 @@ pub async fn catalog(
 #[utoipa::path(post, path = "/v1/applications",
     request_body = ApplicationRequest,
     params(("Idempotency-Key" = String, Header, description = "Unique per application; a retry reuses it")),
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
     responses(
         (status = 201, description = "Accepted", body = ApplicationReceipt),
         (status = 200, description = "Already accepted under this key: the same receipt", body = ApplicationReceipt),
         (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 403, description = "The body names another terminal", body = ApiError),
         (status = 413, description = "Body too large", body = ApiError),
         (status = 422, description = "Unknown matter, invalid field, or key reused for another application", body = ApiError),
 ))]
 pub async fn submit_application(
     State(state): State<AppState>,
+    Extension(terminal): Extension<Terminal>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, Failure> {
@@ -244,9 +340,9 @@ pub async fn submit_application(
     request
         .validate()
         .map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
+    same_terminal(&terminal, &request.terminal_id)?;
 
-    let store = state.store.clone();
-    let published = blocking(move || store.current_catalog()).await?;
+    let published = state.store.current_catalog().await?;
     let catalog = state.catalog(&published)?;
     let Some(matter) = catalog.matter(&request.matter_id) else {
         return Err(Failure::new(
@@ -275,9 +371,10 @@ pub async fn submit_application(
         ));
     }
 
-    let store = state.store.clone();
-    let base = state.progress_base.clone();
-    let receipt = blocking(move || store.submit_application(&key, &request, &base)).await?;
+    let receipt = state
+        .store
+        .submit_application(&key, &request, &state.progress_base)
+        .await?;
     let status = if receipt.replayed {
         StatusCode::OK
     } else {
@@ -290,14 +387,18 @@ pub async fn submit_application(
 /// Records a 好差评 rating of a finished application (one per application).
 #[utoipa::path(post, path = "/v1/ratings",
     request_body = RatingRequest,
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
     responses(
         (status = 204, description = "Recorded"),
         (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 403, description = "The body names another terminal", body = ApiError),
         (status = 409, description = "Already rated", body = ApiError),
         (status = 422, description = "Invalid level, missing reason, or unknown application", body = ApiError),
 ))]
 pub async fn rate(
     State(state): State<AppState>,
+    Extension(terminal): Extension<Terminal>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<StatusCode, Failure> {
     let body = body.map_err(|rejection| {
@@ -307,13 +408,114 @@ pub async fn rate(
     rating
         .validate()
         .map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
-    let store = state.store.clone();
-    blocking(move || store.rate(&rating)).await?;
+    same_terminal(&terminal, &rating.terminal_id)?;
+    state.store.rate(&rating).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// One application the calling terminal took: its state, no personal data.
+#[utoipa::path(get, path = "/v1/applications/{application_no}",
+    params(("application_no" = String, Path, description = "Application number (受理编号)")),
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "The application", body = ApplicationStatus),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 404, description = "No such application taken at this terminal", body = ApiError),
+))]
+pub async fn application_status(
+    State(state): State<AppState>,
+    Extension(terminal): Extension<Terminal>,
+    Path(application_no): Path<String>,
+) -> Result<axum::Json<ApplicationStatus>, Failure> {
+    let found = if (1..=32).contains(&application_no.len())
+        && application_no.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        state
+            .store
+            .terminal_application(&terminal.id, &application_no)
+            .await?
+    } else {
+        None
+    };
+    found.map(axum::Json).ok_or_else(|| {
+        Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such application taken at this terminal",
+        )
+    })
+}
+
+/// Enrolls a terminal with a one-time token: binds its public key to a terminal id.
+#[utoipa::path(post, path = "/v1/enroll",
+    request_body = EnrollRequest,
+    responses(
+        (status = 201, description = "Enrolled: the terminal's id and configuration", body = EnrollResponse),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Unknown, used or expired token", body = ApiError),
+        (status = 422, description = "Invalid serial or public key", body = ApiError),
+))]
+pub async fn enroll(
+    State(state): State<AppState>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, Failure> {
+    let body = body.map_err(|rejection| {
+        Failure::new(rejection.status(), "body_rejected", rejection.body_text())
+    })?;
+    let request: EnrollRequest = parse_body(&body, "enrollment")?;
+    request
+        .validate()
+        .map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
+    let new_id = format!("T{}", crate::store::random_hex(8)?.to_ascii_uppercase());
+    let enrolled = state
+        .store
+        .enroll(
+            &request.token,
+            &request.hardware_serial,
+            &request.public_key.to_ascii_lowercase(),
+            &new_id,
+        )
+        .await?;
+    let config = state.store.merged_config(&enrolled.terminal_id).await?;
+    state
+        .store
+        .add_event(
+            &enrolled.terminal_id,
+            "enrolled",
+            &format!("serial {}", request.hardware_serial),
+            crate::store::unix_now(),
+        )
+        .await?;
+    tracing::info!(terminal = %enrolled.terminal_id, site = ?enrolled.site, "terminal enrolled");
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(EnrollResponse {
+            terminal_id: enrolled.terminal_id,
+            site: enrolled.site,
+            config,
+        }),
+    )
+        .into_response())
+}
+
+/// Refuses a body that names a terminal other than the one that signed the request.
+fn same_terminal(terminal: &Terminal, named: &str) -> Result<(), Failure> {
+    if terminal.id == named {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "terminal_mismatch",
+            "the body names another terminal than the one that signed the request",
+        ))
+    }
+}
+
 /// Parses a JSON body, answering 400 with the parser's reason when it is not a `what`.
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Failure> {
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+) -> Result<T, Failure> {
     serde_json::from_slice(body).map_err(|e| {
         Failure::new(
             StatusCode::BAD_REQUEST,

@@ -4,10 +4,59 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 /// A parsed `--db` value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DbUrl {
     /// `sqlite://PATH`: one file, created on first use.
     Sqlite(PathBuf),
+    /// `postgres://USER:PASSWORD@HOST[:PORT]/DATABASE[?options]`: a PostgreSQL database shared
+    /// by any number of platform instances.
+    Postgres(PostgresUrl),
+}
+
+/// A PostgreSQL connection URL. Its password never appears in `Display` or `Debug`, so the
+/// value can be logged and printed in errors.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl {
+    url: String,
+    redacted: String,
+}
+
+impl PostgresUrl {
+    /// The full URL, password included: only for connecting.
+    pub fn expose(&self) -> &str {
+        &self.url
+    }
+
+    /// The connection settings.
+    pub fn config(&self) -> Result<tokio_postgres::Config, DbUrlError> {
+        self.url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| DbUrlError::BadPostgres {
+                url: self.redacted.clone(),
+                detail: e.to_string(),
+            })
+    }
+}
+
+impl std::fmt::Display for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted)
+    }
+}
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PostgresUrl({})", self.redacted)
+    }
+}
+
+impl std::fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbUrl::Sqlite(path) => write!(f, "Sqlite({})", path.display()),
+            DbUrl::Postgres(url) => write!(f, "Postgres({url})"),
+        }
+    }
 }
 
 /// Why a `--db` value cannot be used.
@@ -15,12 +64,57 @@ pub enum DbUrl {
 pub enum DbUrlError {
     /// A scheme this build does not speak.
     #[error(
-        "unsupported database URL scheme in `{0}`: use sqlite://PATH (e.g. sqlite://platform.db)"
+        "unsupported database URL scheme in `{0}`: use sqlite://PATH (e.g. sqlite://platform.db) or postgres://USER:PASSWORD@HOST/DATABASE"
     )]
     UnsupportedScheme(String),
     /// `sqlite://` with nothing after it.
     #[error("`{0}` names no file: use sqlite://PATH (e.g. sqlite://platform.db)")]
     MissingPath(String),
+    /// A `postgres://` URL that does not parse.
+    #[error(
+        "`{url}` is not a usable PostgreSQL URL ({detail}): use postgres://USER:PASSWORD@HOST/DATABASE"
+    )]
+    BadPostgres {
+        /// The URL, password hidden.
+        url: String,
+        /// What the parser said.
+        detail: String,
+    },
+}
+
+/// Hides the password of `scheme://user:password@host/...`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            // A password in the query string (`?password=`) is hidden too.
+            let tail = redact_query_password(tail);
+            format!("{scheme}://{user}{hidden}@{host}{tail}")
+        }
+        None => format!("{scheme}://{authority}{}", redact_query_password(tail)),
+    }
+}
+
+fn redact_query_password(tail: &str) -> String {
+    let Some((path, query)) = tail.split_once('?') else {
+        return tail.to_owned();
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", parts.join("&"))
 }
 
 impl FromStr for DbUrl {
@@ -30,7 +124,21 @@ impl FromStr for DbUrl {
         match s.split_once("://") {
             Some(("sqlite", "")) => Err(DbUrlError::MissingPath(s.to_owned())),
             Some(("sqlite", path)) => Ok(DbUrl::Sqlite(PathBuf::from(path))),
-            _ => Err(DbUrlError::UnsupportedScheme(s.to_owned())),
+            Some(("postgres" | "postgresql", _)) => {
+                let url = PostgresUrl {
+                    url: s.to_owned(),
+                    redacted: redact(s),
+                };
+                let config = url.config()?;
+                if config.get_dbname().is_none() {
+                    return Err(DbUrlError::BadPostgres {
+                        url: url.redacted,
+                        detail: "no database named".into(),
+                    });
+                }
+                Ok(DbUrl::Postgres(url))
+            }
+            _ => Err(DbUrlError::UnsupportedScheme(redact(s))),
         }
     }
 }
@@ -39,6 +147,7 @@ impl std::fmt::Display for DbUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DbUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            DbUrl::Postgres(url) => write!(f, "{url}"),
         }
     }
 }
@@ -69,5 +178,33 @@ mod tests {
             "platform.db".parse::<DbUrl>(),
             Err(DbUrlError::UnsupportedScheme(_))
         ));
+    }
+
+    #[test]
+    fn postgres_urls_parse_and_never_show_their_password() {
+        let url: DbUrl = "postgres://kiosk:s3cret@db.example:5433/platform"
+            .parse()
+            .expect("parses");
+        let DbUrl::Postgres(pg) = &url else {
+            panic!("not postgres: {url}")
+        };
+        let config = pg.config().expect("config");
+        assert_eq!(config.get_dbname(), Some("platform"));
+        assert_eq!(config.get_user(), Some("kiosk"));
+        for shown in [url.to_string(), format!("{url:?}")] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(shown.contains("db.example:5433/platform"), "{shown}");
+        }
+        let with_query: DbUrl = "postgresql://kiosk@h/p?password=s3cret&connect_timeout=5"
+            .parse()
+            .expect("parses");
+        assert!(!with_query.to_string().contains("s3cret"), "{with_query}");
+        let err = "postgres://kiosk:s3cret@h".parse::<DbUrl>().unwrap_err();
+        assert!(matches!(err, DbUrlError::BadPostgres { .. }), "{err}");
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        let err = "postgres://kiosk:s3cret@h/p?sslmode=bogus"
+            .parse::<DbUrl>()
+            .unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
     }
 }

@@ -4,10 +4,16 @@
 //! generated API document, and [`seed`] the catalog a fresh platform starts with.
 
 pub mod api;
+pub mod auth;
+pub mod certificate;
+pub mod console;
 pub mod db_url;
+pub mod materials_api;
 pub mod openapi;
+pub mod pdf;
 pub mod seed;
 pub mod store;
+pub mod terminal_api;
 
 pub use db_url::DbUrl;
 pub use store::{Store, StoreError};

@@ -3,13 +3,12 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kiosk_platform::api::{AppState, router};
 use kiosk_platform::{DbUrl, Store, seed};
-use kiosk_protocol::Catalog;
+use kiosk_protocol::{Catalog, EnrollmentPayload};
 
 #[derive(Parser)]
 #[command(
@@ -29,16 +28,19 @@ enum Command {
         /// Address to listen on; port 0 picks a free one (the chosen address is printed).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Database: sqlite://PATH.
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
         /// Public base URL printed in receipts' progress QR codes (default: http://LISTEN).
         #[arg(long)]
         public_url: Option<String>,
+        /// The console shows a terminal offline after this long without a heartbeat.
+        #[arg(long, default_value = "90s", value_parser = parse_short_duration)]
+        offline_after: i64,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
-        /// Database: sqlite://PATH.
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
     },
@@ -47,6 +49,128 @@ enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Manage ops console accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage one-time terminal enrollment tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an operator account (or set a new password and role); the password is read from
+    /// standard input (asked for, without echo, on a terminal).
+    Add {
+        /// Login name: 1 to 64 letters, digits, `.`, `_` or `-`.
+        name: String,
+        /// viewer (reads), operator (also commands and tokens), admin (also catalog and config).
+        #[arg(long, value_parser = ["viewer", "operator", "admin"])]
+        role: String,
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a one-time enrollment token and print it with the enrollment payload (for the
+    /// QR code a technician shows the new terminal).
+    Create {
+        /// Site (hall, branch) the enrolled terminal belongs to.
+        #[arg(long)]
+        site: Option<String>,
+        /// How long the token stays usable: e.g. 30m, 24h, 7d.
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        expires_in: i64,
+        /// The platform's public base URL, put into the payload.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        platform_url: String,
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
+    },
+}
+
+/// Parses a duration like `90s` or `5m` (1 second to 1 day).
+fn parse_short_duration(text: &str) -> Result<i64, String> {
+    let err = || format!("`{text}` is not a duration like 90s or 5m");
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| err())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60).ok_or_else(err)?,
+        "h" => n.checked_mul(3600).ok_or_else(err)?,
+        _ => return Err(err()),
+    };
+    if !(1..=86_400).contains(&secs) {
+        return Err(format!("`{text}`: between 1 second and 1 day"));
+    }
+    Ok(secs)
+}
+
+/// Reads a password: without echo from a terminal (asked twice), else one line of stdin.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let read_line = || -> anyhow::Result<String> {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password")?;
+        Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+    };
+    if !stdin.is_terminal() {
+        return read_line();
+    }
+    let fd = std::io::stdin();
+    let saved = nix::sys::termios::tcgetattr(&fd).context("cannot read terminal settings")?;
+    let mut quiet = saved.clone();
+    quiet
+        .local_flags
+        .remove(nix::sys::termios::LocalFlags::ECHO);
+    nix::sys::termios::tcsetattr(&fd, nix::sys::termios::SetArg::TCSANOW, &quiet)
+        .context("cannot turn off echo")?;
+    let ask = |prompt: &str| -> anyhow::Result<String> {
+        eprint!("{prompt}");
+        let answer = read_line();
+        eprintln!();
+        answer
+    };
+    let first = ask("password: ");
+    let second = ask("again: ");
+    let _ = nix::sys::termios::tcsetattr(&fd, nix::sys::termios::SetArg::TCSANOW, &saved);
+    let (first, second) = (first?, second?);
+    if first != second {
+        anyhow::bail!("the two passwords differ");
+    }
+    Ok(first)
+}
+
+/// Parses `30m`, `24h`, `7d`, `90s` into seconds (1 minute to 90 days).
+fn parse_duration(text: &str) -> Result<i64, String> {
+    let err = || format!("`{text}` is not a duration like 30m, 24h or 7d");
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| err())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60).ok_or_else(err)?,
+        "h" => n.checked_mul(3600).ok_or_else(err)?,
+        "d" => n.checked_mul(86_400).ok_or_else(err)?,
+        _ => return Err(err()),
+    };
+    if !(60..=90 * 86_400).contains(&secs) {
+        return Err(format!(
+            "`{text}`: a token lives between 1 minute and 90 days"
+        ));
+    }
+    Ok(secs)
 }
 
 #[derive(Subcommand)]
@@ -55,7 +179,7 @@ enum CatalogCommand {
     Import {
         /// The catalog file.
         file: PathBuf,
-        /// Database: sqlite://PATH.
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
     },
@@ -81,9 +205,40 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             db,
             public_url,
-        } => serve(listen, &db, public_url),
+            offline_after,
+        } => serve(listen, &db, public_url, offline_after),
+        Command::User {
+            command: UserCommand::Add { name, role, db },
+        } => {
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            {
+                anyhow::bail!("the name must be 1 to 64 letters, digits, `.`, `_` or `-`");
+            }
+            let role = kiosk_platform::store::Role::parse(&role)
+                .context("the role must be viewer, operator or admin")?;
+            let password = read_password()?;
+            if password.chars().count() < 10 || password.len() > 256 {
+                anyhow::bail!("the password must be 10 to 256 characters");
+            }
+            let hash = kiosk_platform::console::hash_password(&password)
+                .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+            block_on(async {
+                let store = open_with_seed(&db).await?;
+                store.put_operator(&name, &hash, role).await?;
+                store
+                    .audit("cli", "user_add", &format!("{name} as {}", role.as_str()))
+                    .await?;
+                anyhow::Ok(())
+            })?;
+            println!("operator {name} can log in as {}", role.as_str());
+            Ok(())
+        }
         Command::Migrate { db } => {
-            open_with_seed(&db)?;
+            block_on(open_with_seed(&db))?;
             println!("{db} is migrated");
             Ok(())
         }
@@ -97,8 +252,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             catalog
                 .validate()
                 .with_context(|| format!("{} cannot be published", file.display()))?;
-            let store = open_with_seed(&db)?;
-            store.publish_catalog(&catalog)?;
+            block_on(async {
+                let store = open_with_seed(&db).await?;
+                store.publish_catalog(&catalog).await?;
+                anyhow::Ok(())
+            })?;
             println!(
                 "published catalog {} ({} matters)",
                 catalog.version,
@@ -106,27 +264,80 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    site,
+                    expires_in,
+                    platform_url,
+                    db,
+                },
+        } => {
+            if let Some(site) = &site
+                && (site.is_empty()
+                    || site.chars().count() > 64
+                    || site.chars().any(char::is_control))
+            {
+                anyhow::bail!("--site must be 1 to 64 characters without control characters");
+            }
+            let token = kiosk_platform::store::random_hex(24)?;
+            let expires_at = kiosk_platform::store::unix_now() + expires_in;
+            block_on(async {
+                let store = open_with_seed(&db).await?;
+                store
+                    .create_enrollment_token(&token, site.as_deref(), expires_at)
+                    .await?;
+                anyhow::Ok(())
+            })?;
+            let expires = time::OffsetDateTime::from_unix_timestamp(expires_at)
+                .context("expiry out of range")?
+                .to_offset(time::macros::offset!(+8))
+                .format(&time::format_description::well_known::Rfc3339)
+                .context("cannot format the expiry")?;
+            let payload = EnrollmentPayload {
+                platform: platform_url.trim_end_matches('/').to_owned(),
+                token: token.clone(),
+                site,
+                expires_at: expires.clone(),
+            };
+            println!("token: {token}");
+            println!("expires: {expires} (one use)");
+            println!("payload: {}", serde_json::to_string(&payload)?);
+            Ok(())
+        }
     }
 }
 
+/// Runs one future to completion on a fresh runtime (the one-shot commands).
+fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Runtime::new()
+        .context("cannot start the async runtime")?
+        .block_on(future)
+}
+
 /// Opens the database and publishes the seed catalog when none is published yet.
-fn open_with_seed(db: &DbUrl) -> anyhow::Result<Store> {
-    let store = Store::open(db)?;
+async fn open_with_seed(db: &DbUrl) -> anyhow::Result<Store> {
+    let store = Store::open(db).await?;
     if matches!(
-        store.current_catalog(),
+        store.current_catalog().await,
         Err(kiosk_platform::StoreError::NoCatalog)
     ) {
         let catalog = seed::seed_catalog()?;
-        store.publish_catalog(&catalog)?;
+        store.publish_catalog(&catalog).await?;
         tracing::info!(version = %catalog.version, matters = catalog.matters.len(), "published the seed catalog");
     }
     Ok(store)
 }
 
-fn serve(listen: SocketAddr, db: &DbUrl, public_url: Option<String>) -> anyhow::Result<()> {
-    let store = Arc::new(open_with_seed(db)?);
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+fn serve(
+    listen: SocketAddr,
+    db: &DbUrl,
+    public_url: Option<String>,
+    offline_after: i64,
+) -> anyhow::Result<()> {
+    block_on(async move {
+        let store = open_with_seed(db).await?;
+        tracing::info!(engine = store.engine(), "database ready");
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| {
@@ -134,7 +345,7 @@ fn serve(listen: SocketAddr, db: &DbUrl, public_url: Option<String>) -> anyhow::
             })?;
         let local = listener.local_addr()?;
         let base = public_url.unwrap_or_else(|| format!("http://{local}"));
-        let app = router(AppState::new(store, &base));
+        let app = router(AppState::new(store, &base).with_offline_after(offline_after));
         println!("kiosk-platform listening on http://{local}");
         std::io::stdout().flush()?;
         axum::serve(listener, app)
@@ -163,4 +374,22 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_parse_within_bounds() {
+        assert_eq!(parse_duration("24h"), Ok(86_400));
+        assert_eq!(parse_duration("30m"), Ok(1_800));
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        assert!(parse_duration("10s").is_err());
+        assert!(parse_duration("91d").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("24x").is_err());
+        assert!(parse_duration("99999999999999999d").is_err());
+    }
 }

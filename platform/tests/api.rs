@@ -1,37 +1,42 @@
-//! The terminal API over real HTTP against a real SQLite file: exactly-once applications,
-//! catalog caching, ratings, and bad input that gets a clear 4xx and stores nothing.
+//! The terminal API over real HTTP, on each storage backend (SQLite and PostgreSQL): exactly-once
+//! applications (also across two platform instances on one database), catalog caching, ratings,
+//! and bad input that gets a clear 4xx and stores nothing.
 
-use std::sync::Arc;
+mod common;
 
-use kiosk_platform::api::{AppState, router};
+use common::{Platform, TestDb, TestTerminal, serve};
 use kiosk_platform::{DbUrl, Store, seed};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-struct Platform {
-    url: String,
-    store: Arc<Store>,
-    _dir: tempfile::TempDir,
+on_both_backends!(
+    the_same_key_twice_gives_the_same_number_and_one_row,
+    a_key_reused_for_another_application_is_refused,
+    bad_applications_get_a_clear_4xx_and_store_nothing,
+    the_catalog_is_served_with_an_etag_and_not_resent_when_current,
+    one_rating_per_application_and_bad_ratings_need_a_reason,
+    health_openapi_and_unknown_paths,
+    two_instances_on_one_database_store_a_racing_application_once,
+    concurrent_applications_and_ratings_commit_independently,
+);
+
+/// A platform with one enrolled terminal.
+struct Env {
+    p: Platform,
+    t: TestTerminal,
 }
 
-async fn platform() -> Platform {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = DbUrl::Sqlite(dir.path().join("platform.db"));
-    let store = Arc::new(Store::open(&url).expect("store"));
-    store
-        .publish_catalog(&seed::seed_catalog().expect("seed"))
-        .expect("publish");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = router(AppState::new(store.clone(), "https://lyg.example"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Platform {
-        url: format!("http://{addr}"),
-        store,
-        _dir: dir,
+impl std::ops::Deref for Env {
+    type Target = Platform;
+    fn deref(&self) -> &Platform {
+        &self.p
     }
+}
+
+async fn platform(db: &TestDb) -> Env {
+    let p = serve(db.store().await).await;
+    let t = TestTerminal::enroll(&p, "SN-HZ-0001", Some("haizhou")).await;
+    Env { p, t }
 }
 
 fn application(matter: &str) -> Value {
@@ -43,21 +48,25 @@ fn application(matter: &str) -> Value {
     })
 }
 
-async fn submit(p: &Platform, key: Option<&str>, body: &Value) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/v1/applications", p.url))
-        .json(body);
+/// Submits `body` as the environment's terminal (its `terminal_id` set to that terminal).
+async fn submit(e: &Env, key: Option<&str>, body: &Value) -> (StatusCode, Value) {
+    submit_as(&e.t, key, body).await
+}
+
+async fn submit_as(t: &TestTerminal, key: Option<&str>, body: &Value) -> (StatusCode, Value) {
+    let mut body = body.clone();
+    if body.get("terminal_id").is_some() {
+        body["terminal_id"] = json!(t.id);
+    }
+    let mut request = t.request(reqwest::Method::POST, "/v1/applications", Some(&body));
     if let Some(key) = key {
         request = request.header("Idempotency-Key", key);
     }
-    let response = request.send().await.expect("answer");
-    let status = response.status();
-    (status, response.json().await.expect("json body"))
+    common::answer(request.send().await.expect("answer")).await
 }
 
-#[tokio::test]
-async fn the_same_key_twice_gives_the_same_number_and_one_row() {
-    let p = platform().await;
+async fn the_same_key_twice_gives_the_same_number_and_one_row(db: TestDb) {
+    let p = platform(&db).await;
     let body = application("lyg-hrss-0101");
     let (first_status, first) = submit(&p, Some("key-0000-0001"), &body).await;
     assert_eq!(first_status, StatusCode::CREATED);
@@ -71,28 +80,26 @@ async fn the_same_key_twice_gives_the_same_number_and_one_row() {
     assert_eq!(again_status, StatusCode::OK);
     assert_eq!(again["application_no"], number.as_str());
     assert_eq!(again["replayed"], true);
-    assert_eq!(p.store.application_count().expect("count"), 1);
+    assert_eq!(p.store.application_count().await.expect("count"), 1);
 
     let (_, other) = submit(&p, Some("key-0000-0002"), &body).await;
     assert_ne!(other["application_no"], number.as_str());
-    assert_eq!(p.store.application_count().expect("count"), 2);
+    assert_eq!(p.store.application_count().await.expect("count"), 2);
 }
 
-#[tokio::test]
-async fn a_key_reused_for_another_application_is_refused() {
-    let p = platform().await;
+async fn a_key_reused_for_another_application_is_refused(db: TestDb) {
+    let p = platform(&db).await;
     submit(&p, Some("key-0000-0001"), &application("lyg-hrss-0101")).await;
     let mut other = application("lyg-hrss-0101");
     other["applicant"]["name"] = json!("李四");
     let (status, body) = submit(&p, Some("key-0000-0001"), &other).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["code"], "idempotency_key_reused");
-    assert_eq!(p.store.application_count().expect("count"), 1);
+    assert_eq!(p.store.application_count().await.expect("count"), 1);
 }
 
-#[tokio::test]
-async fn bad_applications_get_a_clear_4xx_and_store_nothing() {
-    let p = platform().await;
+async fn bad_applications_get_a_clear_4xx_and_store_nothing(db: TestDb) {
+    let p = platform(&db).await;
     let good = application("lyg-hrss-0101");
     let mut cases: Vec<(Option<&str>, Value, StatusCode, &str)> = vec![
         (
@@ -168,15 +175,14 @@ async fn bad_applications_get_a_clear_4xx_and_store_nothing() {
         )
     );
     // An oversized body is cut off before it is parsed.
-    let huge = json!({"terminal_id": "x".repeat(100_000)});
+    let huge = json!({"matter_id": "x".repeat(100_000)});
     let (status, _) = submit(&p, Some("key-0000-0011"), &huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(p.store.application_count().expect("count"), 0);
+    assert_eq!(p.store.application_count().await.expect("count"), 0);
 }
 
-#[tokio::test]
-async fn the_catalog_is_served_with_an_etag_and_not_resent_when_current() {
-    let p = platform().await;
+async fn the_catalog_is_served_with_an_etag_and_not_resent_when_current(db: TestDb) {
+    let p = platform(&db).await;
     let client = reqwest::Client::new();
     let response = client
         .get(format!("{}/v1/catalog", p.url))
@@ -207,19 +213,15 @@ async fn the_catalog_is_served_with_an_etag_and_not_resent_when_current() {
     assert_eq!(stale.status(), StatusCode::OK);
 }
 
-#[tokio::test]
-async fn one_rating_per_application_and_bad_ratings_need_a_reason() {
-    let p = platform().await;
+async fn one_rating_per_application_and_bad_ratings_need_a_reason(db: TestDb) {
+    let p = platform(&db).await;
     let (_, receipt) = submit(&p, Some("key-0000-0001"), &application("lyg-hrss-0101")).await;
     let number = receipt["application_no"].as_str().expect("number");
-    let client = reqwest::Client::new();
     let rate = |body: Value| {
-        client
-            .post(format!("{}/v1/ratings", p.url))
-            .json(&body)
+        p.t.request(reqwest::Method::POST, "/v1/ratings", Some(&body))
             .send()
     };
-    let rating = |level: u8, reason: Option<&str>| json!({"application_no": number, "matter_id": "lyg-hrss-0101", "terminal_id": "LYG-HZ-0001", "level": level, "reason": reason});
+    let rating = |level: u8, reason: Option<&str>| json!({"application_no": number, "matter_id": "lyg-hrss-0101", "terminal_id": p.t.id, "level": level, "reason": reason});
     assert_eq!(
         rate(rating(2, None)).await.expect("answer").status(),
         StatusCode::UNPROCESSABLE_ENTITY
@@ -245,12 +247,11 @@ async fn one_rating_per_application_and_bad_ratings_need_a_reason() {
         rate(rating(5, None)).await.expect("answer").status(),
         StatusCode::CONFLICT
     );
-    assert_eq!(p.store.rating_count().expect("count"), 1);
+    assert_eq!(p.store.rating_count().await.expect("count"), 1);
 }
 
-#[tokio::test]
-async fn health_openapi_and_unknown_paths() {
-    let p = platform().await;
+async fn health_openapi_and_unknown_paths(db: TestDb) {
+    let p = platform(&db).await;
     let health: Value = reqwest::get(format!("{}/healthz", p.url))
         .await
         .expect("answer")
@@ -264,7 +265,14 @@ async fn health_openapi_and_unknown_paths() {
         .json()
         .await
         .expect("json");
-    for path in ["/healthz", "/v1/catalog", "/v1/applications", "/v1/ratings"] {
+    for path in [
+        "/healthz",
+        "/v1/catalog",
+        "/v1/enroll",
+        "/v1/applications",
+        "/v1/applications/{application_no}",
+        "/v1/ratings",
+    ] {
         assert!(
             doc["paths"][path].is_object(),
             "{path} missing from the OpenAPI document"
@@ -277,12 +285,22 @@ async fn health_openapi_and_unknown_paths() {
         "ApplicationReceipt",
         "RatingRequest",
         "ApiError",
+        "EnrollRequest",
+        "EnrollResponse",
+        "ApplicationStatus",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),
             "{schema} missing"
         );
     }
+    for scheme in ["terminal_id", "timestamp", "nonce", "signature"] {
+        assert!(
+            doc["components"]["securitySchemes"][scheme].is_object(),
+            "{scheme} missing"
+        );
+    }
+    assert!(doc["paths"]["/v1/applications"]["post"]["security"].is_array());
     let missing = reqwest::get(format!("{}/v2/whatever", p.url))
         .await
         .expect("answer");
@@ -296,7 +314,7 @@ fn a_corrupt_database_is_named_not_overwritten() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("platform.db");
     std::fs::write(&path, b"this is not a database, it is a letter to grandma").expect("write");
-    let err = Store::open(&DbUrl::Sqlite(path.clone()))
+    let err = block_on(Store::open(&DbUrl::Sqlite(path.clone())))
         .err()
         .expect("refused")
         .to_string();
@@ -306,9 +324,124 @@ fn a_corrupt_database_is_named_not_overwritten() {
         b"this is not a database, it is a letter to grandma"
     );
     let missing_dir = dir.path().join("no/such/folder/platform.db");
-    let err = Store::open(&DbUrl::Sqlite(missing_dir))
+    let err = block_on(Store::open(&DbUrl::Sqlite(missing_dir)))
         .err()
         .expect("refused")
         .to_string();
     assert!(err.contains("does not exist"), "{err}");
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+/// Two platform instances over one database (the scale-out shape): the same idempotent
+/// application sent through both at once, many times over, is stored once per key and both
+/// answer with the same number.
+async fn two_instances_on_one_database_store_a_racing_application_once(db: TestDb) {
+    // Both instances start at once on the fresh database: each opens its own pool (or
+    // connection) and runs the migrations, which must apply exactly once.
+    let (first, second) = tokio::join!(Store::open(&db.url), Store::open(&db.url));
+    let (first, second) = (
+        first.expect("first instance"),
+        second.expect("second instance"),
+    );
+    first
+        .publish_catalog(&seed::seed_catalog().expect("seed"))
+        .await
+        .expect("publish");
+    let (a, b) = (serve(first).await, serve(second).await);
+    // One terminal, enrolled through the first instance, talks to both.
+    let t = TestTerminal::enroll(&a, "SN-RACE-1", None).await;
+    let (ta, tb) = (t.via(&a), t.via(&b));
+    let body = application("lyg-hrss-0101");
+    for round in 0..20 {
+        let key = format!("race-key-{round:04}");
+        let (first, second) = tokio::join!(
+            submit_as(&ta, Some(&key), &body),
+            submit_as(&tb, Some(&key), &body)
+        );
+        assert!(
+            [first.0, second.0].contains(&StatusCode::CREATED),
+            "round {round}: {first:?} {second:?}"
+        );
+        assert_eq!(
+            first.1["application_no"], second.1["application_no"],
+            "round {round}"
+        );
+        assert_ne!(
+            first.1["replayed"], second.1["replayed"],
+            "round {round}: one of the two is the replay"
+        );
+    }
+    assert_eq!(a.store.application_count().await.expect("count"), 20);
+    assert_eq!(b.store.application_count().await.expect("count"), 20);
+}
+
+/// Many submissions and ratings at once (they share group commits on SQLite): each is stored
+/// or refused on its own — a refused rating never takes another's work with it.
+async fn concurrent_applications_and_ratings_commit_independently(db: TestDb) {
+    let p = platform(&db).await;
+    let body = application("lyg-hrss-0101");
+    let mut submissions = tokio::task::JoinSet::new();
+    for round in 0..2 {
+        for i in 0..30 {
+            let (t, body) = (p.t.clone(), body.clone());
+            submissions.spawn(async move {
+                let key = format!("group-key-{i:04}");
+                (round, i, submit_as(&t, Some(&key), &body).await)
+            });
+        }
+    }
+    let mut numbers = std::collections::BTreeMap::new();
+    while let Some(done) = submissions.join_next().await {
+        let (_, i, (status, receipt)) = done.expect("task");
+        assert!(status.is_success(), "{receipt}");
+        let number = receipt["application_no"]
+            .as_str()
+            .expect("number")
+            .to_owned();
+        let previous = numbers.insert(i, number.clone());
+        assert!(
+            previous.is_none_or(|n| n == number),
+            "key {i} got two numbers"
+        );
+    }
+    assert_eq!(p.store.application_count().await.expect("count"), 30);
+    let mut ratings = tokio::task::JoinSet::new();
+    for (i, number) in numbers.iter().take(10) {
+        for _ in 0..2 {
+            let rating = json!({"application_no": number, "matter_id": "lyg-hrss-0101",
+                "terminal_id": p.t.id, "level": 1 + (i % 5), "reason": "other"});
+            let t = p.t.clone();
+            ratings.spawn(async move {
+                t.send(reqwest::Method::POST, "/v1/ratings", Some(&rating))
+                    .await
+                    .0
+            });
+        }
+    }
+    let mut statuses = Vec::new();
+    while let Some(done) = ratings.join_next().await {
+        statuses.push(done.expect("task"));
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::NO_CONTENT)
+            .count(),
+        10
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count(),
+        10
+    );
+    assert_eq!(p.store.rating_count().await.expect("count"), 10);
 }

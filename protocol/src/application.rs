@@ -112,14 +112,19 @@ impl ApplicationRequest {
         fn bad(field: &str, why: &str) -> Result<(), ApiError> {
             Err(ApiError::new("invalid_field", format!("{field}: {why}")))
         }
-        if self.terminal_id.is_empty() || self.terminal_id.len() > 64 {
-            return bad("terminal_id", "1 to 64 characters");
+        let code = |s: &str| {
+            (1..=64).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !code(&self.terminal_id) {
+            return bad("terminal_id", "1 to 64 letters, digits, - or _");
         }
-        if self.matter_id.is_empty() || self.matter_id.len() > 64 {
-            return bad("matter_id", "1 to 64 characters");
+        if !code(&self.matter_id) {
+            return bad("matter_id", "1 to 64 letters, digits, - or _");
         }
         let name_chars = self.applicant.name.chars().count();
-        if name_chars == 0 || name_chars > 60 {
+        if name_chars == 0 || name_chars > 60 || self.applicant.name.chars().any(char::is_control) {
             return bad("applicant.name", "1 to 60 characters");
         }
         let id = &self.applicant.id_number;
@@ -163,4 +168,71 @@ pub fn validate_idempotency_key(key: &str) -> Result<(), ApiError> {
             ),
         ))
     }
+}
+
+/// Where an application stands (办件状态).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationState {
+    /// 已受理: accepted, waiting for the department.
+    Accepted,
+    /// 审核中: being examined.
+    InReview,
+    /// 已办结: done, approved.
+    Approved,
+    /// 不予受理 / 不予许可: refused.
+    Rejected,
+    /// 补正材料: the department asks for more materials.
+    NeedsMaterials,
+}
+
+impl ApplicationState {
+    /// The state's stored name (`accepted`, `in_review`…).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicationState::Accepted => "accepted",
+            ApplicationState::InReview => "in_review",
+            ApplicationState::Approved => "approved",
+            ApplicationState::Rejected => "rejected",
+            ApplicationState::NeedsMaterials => "needs_materials",
+        }
+    }
+
+    /// The state named `name`, if it is one.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            ApplicationState::Accepted,
+            ApplicationState::InReview,
+            ApplicationState::Approved,
+            ApplicationState::Rejected,
+            ApplicationState::NeedsMaterials,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+
+    /// Display text.
+    pub fn label(self) -> crate::LocalizedText {
+        use crate::LocalizedText as T;
+        match self {
+            ApplicationState::Accepted => T::new("已受理", "Accepted"),
+            ApplicationState::InReview => T::new("审核中", "Under review"),
+            ApplicationState::Approved => T::new("已办结", "Completed"),
+            ApplicationState::Rejected => T::new("不予办理", "Refused"),
+            ApplicationState::NeedsMaterials => T::new("需补正材料", "More materials needed"),
+        }
+    }
+}
+
+/// One application as its terminal or its applicant may see it: no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApplicationStatus {
+    /// Application number (受理编号).
+    pub application_no: String,
+    /// Matter applied for.
+    pub matter_id: String,
+    /// When the platform accepted it, RFC 3339.
+    pub accepted_at: String,
+    /// Where it stands.
+    pub state: ApplicationState,
 }

@@ -2,21 +2,32 @@
 //!
 //! Both sides compile against these types, and the platform's `/openapi.json` is generated from
 //! them, so a field renamed here is renamed everywhere at once. Everything is plain data: no I/O.
+//! [`auth`] holds the request-signing scheme both sides build the same way.
 
 pub mod application;
+pub mod auth;
 pub mod catalog;
+pub mod material;
 pub mod rating;
+pub mod terminal;
 pub mod text;
 
 pub use application::{
-    ApiError, ApplicantInfo, ApplicationReceipt, ApplicationRequest, IDEMPOTENCY_KEY_HEADER,
-    validate_idempotency_key,
+    ApiError, ApplicantInfo, ApplicationReceipt, ApplicationRequest, ApplicationState,
+    ApplicationStatus, IDEMPOTENCY_KEY_HEADER, validate_idempotency_key,
 };
+pub use auth::{EnrollRequest, EnrollResponse, EnrollmentPayload, SignedHeaders, sign_request};
 pub use catalog::{
     Catalog, CatalogError, Department, Material, MaterialForm, Matter, MatterId, ThemeGroup,
     TimeLimit,
 };
+pub use material::{MaterialContentType, UploadRequest, UploadSession, UploadedMaterial};
 pub use rating::{RatingReason, RatingRequest, level_name};
+pub use terminal::{
+    AppointmentInfo, CertificateRequest, CheckInRequest, CheckInResponse, CommandKind,
+    CommandResult, DeviceHealth, DeviceState, Heartbeat, HeartbeatResponse, ProgressRequest,
+    ProgressResponse, RemoteCommand, TerminalConfig, Ticket, TicketRequest,
+};
 pub use text::{Language, LocalizedText};
 
 /// Liveness answer of `GET /healthz`.

@@ -92,10 +92,15 @@ impl RatingRequest {
             ("matter_id", &self.matter_id),
             ("terminal_id", &self.terminal_id),
         ] {
-            if value.is_empty() || value.len() > 64 {
+            if value.is_empty()
+                || value.len() > 64
+                || !value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
                 return Err(ApiError::new(
                     "invalid_field",
-                    format!("{field}: 1 to 64 characters"),
+                    format!("{field}: 1 to 64 letters, digits, - or _"),
                 ));
             }
         }

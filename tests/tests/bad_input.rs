@@ -103,12 +103,31 @@ fn a_corrupt_platform_database_is_reported_and_left_alone() {
 fn platform_arguments_are_checked() {
     let output = run(
         "kiosk-platform",
-        &["serve", "--db", "postgres://db/kiosk"],
+        &["serve", "--db", "mysql://db/kiosk"],
         &[],
     )
     .expect("runs");
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("use sqlite://PATH"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("use sqlite://PATH") && stderr.contains("postgres://"),
+        "{stderr}"
+    );
+
+    // A PostgreSQL server that is not there: named, password hidden, one line.
+    let err = one_line_failure(
+        "kiosk-platform",
+        &[
+            "migrate",
+            "--db",
+            "postgres://kiosk:s3cret@127.0.0.1:9/kiosk",
+        ],
+    );
+    assert!(
+        err.contains("cannot connect to postgres://kiosk:***@127.0.0.1:9/kiosk")
+            && !err.contains("s3cret"),
+        "{err}"
+    );
 
     let err = one_line_failure(
         "kiosk-platform",

@@ -1,0 +1,419 @@
+//! `kiosk-load`: simulates N enrolled terminals against a platform on this machine, and reports
+//! latency and errors.
+//!
+//! Each simulated terminal has its own Ed25519 key, enrolls with a token made directly in the
+//! platform's database (`--db`, the same URL the platform serves), then sends a signed
+//! heartbeat every 30 s (spread evenly), while applications arrive at `--apps-per-sec` from
+//! random terminals and every second application is rated. Everything is bounded: at most
+//! 20,000 terminals, 500 applications/s, 600 s, 512 requests in flight, and only loopback
+//! addresses are accepted as targets.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use ed25519_dalek::SigningKey;
+use kiosk_platform::{DbUrl, Store};
+use kiosk_protocol::auth::{hex_encode, public_key_hex};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+#[derive(Parser)]
+#[command(
+    name = "kiosk-load",
+    about = "Simulate terminals against a platform on loopback and report latency"
+)]
+struct Args {
+    /// The platform's base URL (loopback only), e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    platform: String,
+    /// The platform's database, to make enrollment tokens: sqlite://PATH or postgres://…
+    #[arg(long)]
+    db: DbUrl,
+    /// Number of simulated terminals (1 to 20000).
+    #[arg(long, default_value_t = 1000)]
+    terminals: u32,
+    /// Seconds of load after enrollment (1 to 600).
+    #[arg(long, default_value_t = 60)]
+    duration: u64,
+    /// Applications per second across all terminals (0 to 500).
+    #[arg(long, default_value_t = 50)]
+    apps_per_sec: u32,
+    /// Heartbeat period of each terminal, seconds.
+    #[arg(long, default_value_t = 30)]
+    heartbeat_secs: u64,
+    /// Requests in flight at most (1 to 512).
+    #[arg(long, default_value_t = 256)]
+    concurrency: usize,
+}
+
+struct Terminal {
+    id: String,
+    key: SigningKey,
+}
+
+#[derive(Default)]
+struct Stats {
+    latencies: Mutex<BTreeMap<&'static str, Vec<u32>>>,
+    errors: Mutex<BTreeMap<String, u64>>,
+    late: AtomicU64,
+}
+
+impl Stats {
+    fn record(&self, kind: &'static str, micros: u32) {
+        if let Ok(mut map) = self.latencies.lock() {
+            map.entry(kind).or_default().push(micros);
+        }
+    }
+
+    fn error(&self, what: String) {
+        if let Ok(mut map) = self.errors.lock() {
+            *map.entry(what).or_default() += 1;
+        }
+    }
+}
+
+fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(bytes)
+}
+
+fn loopback_only(url: &str) -> anyhow::Result<()> {
+    let rest = url
+        .strip_prefix("http://")
+        .context("--platform must be an http:// URL")?;
+    let host = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    let ok = host == "localhost"
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !ok {
+        bail!("kiosk-load only targets this machine (127.0.0.0/8, ::1, localhost), not {host}");
+    }
+    Ok(())
+}
+
+async fn signed(
+    http: &reqwest::Client,
+    base: &str,
+    terminal: &Terminal,
+    method: reqwest::Method,
+    path: &str,
+    body: &Value,
+    idempotency_key: Option<&str>,
+) -> Result<(u16, Value), String> {
+    let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+    let now = time_now();
+    let nonce = hex_encode(&random_bytes::<16>().map_err(|e| e.to_string())?);
+    let headers = kiosk_protocol::sign_request(
+        &terminal.key,
+        &terminal.id,
+        method.as_str(),
+        path,
+        now,
+        &nonce,
+        &bytes,
+    );
+    let mut request = http
+        .request(method, format!("{base}{path}"))
+        .header("content-type", "application/json")
+        .body(bytes);
+    for (name, value) in headers.pairs() {
+        request = request.header(name, value);
+    }
+    if let Some(key) = idempotency_key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let response = request.send().await.map_err(|e| {
+        if e.is_timeout() {
+            "timeout".to_owned()
+        } else {
+            format!("transport: {e}")
+        }
+    })?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(|e| format!("body: {e}"))?;
+    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    Ok((status, value))
+}
+
+fn time_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[index.min(sorted.len() - 1)]) / 1000.0
+}
+
+fn main() {
+    if let Err(e) = run(Args::parse()) {
+        eprintln!("kiosk-load: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    loopback_only(&args.platform)?;
+    if !(1..=20_000).contains(&args.terminals) {
+        bail!("--terminals must be 1 to 20000");
+    }
+    if !(1..=600).contains(&args.duration) {
+        bail!("--duration must be 1 to 600 seconds");
+    }
+    if args.apps_per_sec > 500 {
+        bail!("--apps-per-sec must be at most 500");
+    }
+    if !(1..=512).contains(&args.concurrency) {
+        bail!("--concurrency must be 1 to 512");
+    }
+    if !(1..=3600).contains(&args.heartbeat_secs) {
+        bail!("--heartbeat-secs must be 1 to 3600");
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(load(args))
+}
+
+async fn load(args: Args) -> anyhow::Result<()> {
+    let base = args.platform.trim_end_matches('/').to_owned();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .pool_max_idle_per_host(args.concurrency)
+        .build()
+        .context("cannot build the HTTP client")?;
+    http.get(format!("{base}/healthz"))
+        .send()
+        .await
+        .with_context(|| format!("the platform at {base} does not answer"))?;
+    let store = Store::open(&args.db).await?;
+
+    // Enrollment (not measured): a token each, made in the database, spent over HTTP.
+    let started = Instant::now();
+    let run_id = hex_encode(&random_bytes::<4>()?);
+    let gate = Arc::new(Semaphore::new(64));
+    let mut enrolling = tokio::task::JoinSet::new();
+    for i in 0..args.terminals {
+        let token = hex_encode(&random_bytes::<24>()?);
+        store
+            .create_enrollment_token(&token, Some(&format!("load-{}", i % 50)), time_now() + 3600)
+            .await?;
+        let key = SigningKey::from_bytes(&random_bytes::<32>()?);
+        let (http, base, gate) = (http.clone(), base.clone(), gate.clone());
+        let serial = format!("LOAD-{run_id}-{i:05}");
+        enrolling.spawn(async move {
+            let _permit = gate.acquire_owned().await.ok()?;
+            let answer: Value = http
+                .post(format!("{base}/v1/enroll"))
+                .json(&json!({"token": token, "hardware_serial": serial,
+                    "public_key": public_key_hex(&key.verifying_key())}))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            Some(Terminal {
+                id: answer["terminal_id"].as_str()?.to_owned(),
+                key,
+            })
+        });
+    }
+    let mut terminals = Vec::with_capacity(args.terminals as usize);
+    while let Some(done) = enrolling.join_next().await {
+        if let Ok(Some(t)) = done {
+            terminals.push(Arc::new(t));
+        }
+    }
+    if terminals.len() != args.terminals as usize {
+        bail!(
+            "only {} of {} terminals enrolled",
+            terminals.len(),
+            args.terminals
+        );
+    }
+    let catalog: Value = http
+        .get(format!("{base}/v1/catalog"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let matters: Vec<String> = catalog["matters"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter(|m| m["kiosk_application"] == true)
+                .filter_map(|m| m["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if matters.is_empty() {
+        bail!("the published catalog has no matter terminals can apply for");
+    }
+    println!(
+        "enrolled {} terminals in {:.1} s; loading for {} s: heartbeat every {} s ({:.0}/s), {} applications/s",
+        terminals.len(),
+        started.elapsed().as_secs_f64(),
+        args.duration,
+        args.heartbeat_secs,
+        f64::from(args.terminals) / args.heartbeat_secs as f64,
+        args.apps_per_sec
+    );
+
+    // The load: heartbeats spread evenly over the period, applications at a steady rate.
+    let stats = Arc::new(Stats::default());
+    let inflight = Arc::new(Semaphore::new(args.concurrency));
+    let start = Instant::now();
+    let end = start + Duration::from_secs(args.duration);
+    let n = terminals.len() as u64;
+    let (mut beats, mut apps) = (0u64, 0u64);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(5));
+    while Instant::now() < end {
+        tick.tick().await;
+        let elapsed = start.elapsed().as_secs_f64();
+        let due_beats = (elapsed * n as f64 / args.heartbeat_secs as f64) as u64 + 1;
+        let due_apps = (elapsed * f64::from(args.apps_per_sec)) as u64;
+        while beats < due_beats || apps < due_apps {
+            let is_beat = beats < due_beats
+                && (apps >= due_apps || beats * u64::from(args.apps_per_sec.max(1)) <= apps * n);
+            let permit = match inflight.clone().try_acquire_owned() {
+                Ok(p) => p,
+                Err(_) => {
+                    stats.late.fetch_add(1, Ordering::Relaxed);
+                    match inflight.clone().acquire_owned().await {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    }
+                }
+            };
+            let (http, base, stats) = (http.clone(), base.clone(), stats.clone());
+            if is_beat {
+                let terminal = terminals[(beats % n) as usize].clone();
+                beats += 1;
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    let body = json!({"versions": {"app": "0.1.0", "os": "2026.11"},
+                        "uptime_secs": 3600, "outbox_depth": 0,
+                        "devices": [{"device": "printer", "state": "ok"}, {"device": "idcard", "state": "ok"}]});
+                    let sent = Instant::now();
+                    match signed(&http, &base, &terminal, reqwest::Method::POST, "/v1/heartbeat", &body, None).await {
+                        Ok((200, _)) => stats.record("heartbeat", sent.elapsed().as_micros() as u32),
+                        Ok((status, answer)) => stats.error(format!("heartbeat {status} {}", answer["code"])),
+                        Err(e) => stats.error(format!("heartbeat {e}")),
+                    }
+                });
+            } else {
+                let i = apps;
+                apps += 1;
+                let terminal = terminals[(i.wrapping_mul(7919) % n) as usize].clone();
+                let matter = matters[(i as usize) % matters.len()].clone();
+                let key = format!("load-{run_id}-{i:08}");
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    let body = json!({"terminal_id": terminal.id, "matter_id": matter,
+                        "applicant": {"name": "测试", "id_number": format!("3207061990{:08}", i % 100_000_000), "document_kind": "resident"},
+                        "language": "zh"});
+                    let sent = Instant::now();
+                    let number = match signed(&http, &base, &terminal, reqwest::Method::POST, "/v1/applications", &body, Some(&key)).await {
+                        Ok((201, receipt)) => {
+                            stats.record("application", sent.elapsed().as_micros() as u32);
+                            receipt["application_no"].as_str().map(str::to_owned)
+                        }
+                        Ok((status, answer)) => {
+                            stats.error(format!("application {status} {}", answer["code"]));
+                            None
+                        }
+                        Err(e) => {
+                            stats.error(format!("application {e}"));
+                            None
+                        }
+                    };
+                    if let Some(number) = number.filter(|_| i % 2 == 0) {
+                        let rating = json!({"application_no": number, "matter_id": matter,
+                            "terminal_id": terminal.id, "level": 5});
+                        let sent = Instant::now();
+                        match signed(&http, &base, &terminal, reqwest::Method::POST, "/v1/ratings", &rating, None).await {
+                            Ok((204, _)) => stats.record("rating", sent.elapsed().as_micros() as u32),
+                            Ok((status, answer)) => stats.error(format!("rating {status} {}", answer["code"])),
+                            Err(e) => stats.error(format!("rating {e}")),
+                        }
+                    }
+                });
+            }
+        }
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+    let wall = start.elapsed().as_secs_f64();
+
+    // Report.
+    let latencies = stats
+        .latencies
+        .lock()
+        .map_err(|_| anyhow::anyhow!("statistics lock poisoned"))?
+        .clone();
+    let errors = stats
+        .errors
+        .lock()
+        .map_err(|_| anyhow::anyhow!("statistics lock poisoned"))?
+        .clone();
+    let mut all: Vec<u32> = Vec::new();
+    println!(
+        "{:<12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}",
+        "request", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "per s"
+    );
+    for (kind, mut values) in latencies {
+        values.sort_unstable();
+        println!(
+            "{kind:<12} {:>8} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9.1}",
+            values.len(),
+            percentile(&values, 0.50),
+            percentile(&values, 0.95),
+            percentile(&values, 0.99),
+            percentile(&values, 1.0),
+            values.len() as f64 / wall
+        );
+        all.extend(values);
+    }
+    all.sort_unstable();
+    let error_count: u64 = errors.values().sum();
+    println!(
+        "{:<12} {:>8} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9.1}",
+        "all",
+        all.len(),
+        percentile(&all, 0.50),
+        percentile(&all, 0.95),
+        percentile(&all, 0.99),
+        percentile(&all, 1.0),
+        all.len() as f64 / wall
+    );
+    println!(
+        "errors: {error_count}; requests that waited for a free slot: {}",
+        stats.late.load(Ordering::Relaxed)
+    );
+    for (what, count) in &errors {
+        println!("  {count} × {what}");
+    }
+    if error_count > 0 {
+        bail!("{error_count} requests failed");
+    }
+    Ok(())
+}

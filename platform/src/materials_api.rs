@@ -1,0 +1,242 @@
+//! Chunked upload of application materials (JPEG or PDF), with size and content checks.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use kiosk_protocol::material::{
+    MAX_APPLICATION_MATERIAL_BYTES, MAX_MATERIALS_PER_APPLICATION, UPLOAD_CHUNK_BYTES,
+};
+use kiosk_protocol::{ApiError, UploadRequest, UploadSession, UploadedMaterial};
+use sha2::{Digest, Sha256};
+
+use crate::api::{AppState, Failure, parse_body};
+use crate::auth::Terminal;
+use crate::store::Upload;
+
+/// Largest chunk body accepted (the chunk size, exactly, for all but the last).
+pub const MAX_CHUNK_BODY: usize = UPLOAD_CHUNK_BYTES as usize;
+
+fn not_found(what: &str) -> Failure {
+    Failure::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such {what} at this terminal"),
+    )
+}
+
+fn is_id(s: &str, max: usize) -> bool {
+    (1..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Announces a material file for an application this terminal took.
+#[utoipa::path(post, path = "/v1/applications/{application_no}/materials",
+    params(("application_no" = String, Path, description = "Application number")),
+    request_body = UploadRequest,
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    responses(
+        (status = 201, description = "Send the chunks", body = UploadSession),
+        (status = 400, description = "Malformed request (or an unsupported content type)", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 404, description = "No such application at this terminal", body = ApiError),
+        (status = 413, description = "File or application total too large, or too many files", body = ApiError),
+        (status = 422, description = "No such material for the matter, or a bad hash", body = ApiError),
+))]
+pub async fn start_upload(
+    State(state): State<AppState>,
+    Extension(terminal): Extension<Terminal>,
+    Path(application_no): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Failure> {
+    if !is_id(&application_no, 32) {
+        return Err(not_found("application"));
+    }
+    let body = body.map_err(|r| Failure::new(r.status(), "body_rejected", r.body_text()))?;
+    let request: UploadRequest = parse_body(&body, "upload request")?;
+    request.validate().map_err(|e| {
+        let status = if e.code == "file_too_large" {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        Failure::from_api(status, e)
+    })?;
+    let store = state.store();
+    let matter_id = store
+        .application_matter(&terminal.id, &application_no)
+        .await?
+        .ok_or_else(|| not_found("application"))?;
+    let catalog = state.current_catalog().await?;
+    let known = catalog
+        .matter(&matter_id)
+        .is_some_and(|m| usize::from(request.material_index) < m.materials.len());
+    if !known {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_material",
+            "the matter has no material with this index",
+        ));
+    }
+    let (files, bytes) = store.material_totals(&application_no).await?;
+    if files >= MAX_MATERIALS_PER_APPLICATION {
+        return Err(Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_files",
+            format!("an application has at most {MAX_MATERIALS_PER_APPLICATION} material files"),
+        ));
+    }
+    if bytes + request.size > MAX_APPLICATION_MATERIAL_BYTES {
+        return Err(Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "application_too_large",
+            format!(
+                "an application's materials total at most {MAX_APPLICATION_MATERIAL_BYTES} bytes"
+            ),
+        ));
+    }
+    let id = crate::store::random_hex(16)?;
+    store
+        .create_upload(
+            &id,
+            &terminal.id,
+            &application_no,
+            &request,
+            UPLOAD_CHUNK_BYTES,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(UploadSession {
+            upload_id: id,
+            chunk_size: UPLOAD_CHUNK_BYTES,
+            chunks: request.chunks(),
+        }),
+    )
+        .into_response())
+}
+
+async fn own_upload(state: &AppState, terminal: &Terminal, id: &str) -> Result<Upload, Failure> {
+    if !is_id(id, 64) {
+        return Err(not_found("upload"));
+    }
+    state
+        .store()
+        .upload(&terminal.id, id)
+        .await?
+        .ok_or_else(|| not_found("upload"))
+}
+
+/// Sends chunk `n` of an upload (again, to replace it).
+#[utoipa::path(put, path = "/v1/uploads/{upload_id}/chunks/{n}",
+    params(
+        ("upload_id" = String, Path, description = "Upload id"),
+        ("n" = u64, Path, description = "Chunk index, from 0"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    responses(
+        (status = 204, description = "Stored"),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 404, description = "No such upload or chunk", body = ApiError),
+        (status = 409, description = "The upload is complete", body = ApiError),
+        (status = 413, description = "Chunk too large", body = ApiError),
+        (status = 422, description = "Chunk of the wrong length", body = ApiError),
+))]
+pub async fn put_chunk(
+    State(state): State<AppState>,
+    Extension(terminal): Extension<Terminal>,
+    Path((id, n)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, Failure> {
+    let upload = own_upload(&state, &terminal, &id).await?;
+    let n: u64 = n.parse().map_err(|_| not_found("chunk"))?;
+    if n >= upload.chunks() {
+        return Err(not_found("chunk"));
+    }
+    if upload.complete {
+        return Err(Failure::new(
+            StatusCode::CONFLICT,
+            "upload_complete",
+            "this upload is complete",
+        ));
+    }
+    let body = body.map_err(|r| Failure::new(r.status(), "body_rejected", r.body_text()))?;
+    let expected = upload.chunk_len(n);
+    if body.len() as u64 != expected {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_chunk_length",
+            format!("chunk {n} must be {expected} bytes"),
+        ));
+    }
+    state
+        .store()
+        .put_chunk(&upload.id, n, body.to_vec())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Checks and completes an upload: every chunk, the SHA-256, and the content type.
+#[utoipa::path(post, path = "/v1/uploads/{upload_id}/complete",
+    params(("upload_id" = String, Path, description = "Upload id")),
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "The material is stored", body = UploadedMaterial),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 404, description = "No such upload", body = ApiError),
+        (status = 409, description = "Chunks are missing", body = ApiError),
+        (status = 415, description = "The bytes are not the declared type; the upload is discarded", body = ApiError),
+        (status = 422, description = "The SHA-256 does not match; the upload is discarded", body = ApiError),
+))]
+pub async fn complete_upload(
+    State(state): State<AppState>,
+    Extension(terminal): Extension<Terminal>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<UploadedMaterial>, Failure> {
+    let upload = own_upload(&state, &terminal, &id).await?;
+    let answer = UploadedMaterial {
+        upload_id: upload.id.clone(),
+        application_no: upload.application_no.clone(),
+        material_index: upload.material_index,
+        content_type: upload.content_type,
+        size: upload.size,
+    };
+    if upload.complete {
+        return Ok(axum::Json(answer));
+    }
+    let store = state.store();
+    let chunks = store.chunks(&upload.id).await?;
+    let have: Vec<u64> = chunks.iter().map(|(n, _)| *n).collect();
+    let missing: Vec<u64> = (0..upload.chunks()).filter(|n| !have.contains(n)).collect();
+    if !missing.is_empty() {
+        return Err(Failure::new(
+            StatusCode::CONFLICT,
+            "chunks_missing",
+            format!("chunks missing: {missing:?}"),
+        ));
+    }
+    let mut file = Vec::with_capacity(usize::try_from(upload.size).unwrap_or(0));
+    for (_, data) in chunks {
+        file.extend_from_slice(&data);
+    }
+    let digest = kiosk_protocol::auth::hex_encode(&Sha256::digest(&file));
+    if file.len() as u64 != upload.size || digest != upload.sha256 {
+        store.delete_upload(&upload.id).await?;
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "hash_mismatch",
+            "the file does not match its SHA-256; send it again",
+        ));
+    }
+    if !upload.content_type.matches(&file) {
+        store.delete_upload(&upload.id).await?;
+        return Err(Failure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "wrong_content",
+            format!("the file is not a {}", upload.content_type.as_str()),
+        ));
+    }
+    store.complete_upload(&upload.id).await?;
+    Ok(axum::Json(answer))
+}

@@ -1,0 +1,473 @@
+//! Storage of the ops console: operators, sessions, the audit log, and the read models the
+//! pages show (fleet, terminal detail, catalog versions, configuration layers, statistics).
+
+use super::sql::{Row, args};
+use super::{Store, StoreError, now_rfc3339};
+
+/// An operator's role: what they may do in the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Reads everything, changes nothing.
+    Viewer,
+    /// Also sends remote commands and creates enrollment tokens.
+    Operator,
+    /// Also publishes catalogs, edits configuration, reads the audit log.
+    Admin,
+}
+
+impl Role {
+    /// The role's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "viewer" => Some(Role::Viewer),
+            "operator" => Some(Role::Operator),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A logged-in operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Operator name.
+    pub operator: String,
+    /// Their role.
+    pub role: Role,
+    /// The CSRF token every form of this session carries.
+    pub csrf: String,
+}
+
+/// A terminal as the fleet list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetRow {
+    /// Terminal id.
+    pub id: String,
+    /// Site.
+    pub site: Option<String>,
+    /// Hardware serial.
+    pub serial: String,
+    /// Last heartbeat, Unix seconds.
+    pub last_seen: Option<i64>,
+    /// Overall health of the last heartbeat.
+    pub health: Option<String>,
+    /// The last heartbeat, JSON.
+    pub heartbeat: Option<String>,
+    /// When enrolled.
+    pub enrolled_at: String,
+}
+
+/// A line of a terminal's event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// Unix seconds.
+    pub at: i64,
+    /// `enrolled`, `health`, `command`…
+    pub kind: String,
+    /// What happened.
+    pub detail: String,
+}
+
+/// A remote command as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRow {
+    /// Id.
+    pub id: i64,
+    /// Kind.
+    pub kind: String,
+    /// queued/sent/succeeded/failed.
+    pub state: String,
+    /// Who queued it.
+    pub created_by: String,
+    /// When.
+    pub created_at: String,
+    /// The terminal's answer.
+    pub result: Option<String>,
+}
+
+/// A catalog version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogVersion {
+    /// Version.
+    pub version: String,
+    /// When (last) published.
+    pub published_at: String,
+    /// True for the one terminals get.
+    pub current: bool,
+}
+
+/// An enrollment token as listed (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    /// Site.
+    pub site: Option<String>,
+    /// Created.
+    pub created_at: String,
+    /// Expiry, Unix seconds.
+    pub expires_at: i64,
+    /// When used.
+    pub used_at: Option<String>,
+    /// The terminal it enrolled.
+    pub terminal_id: Option<String>,
+}
+
+/// A configuration layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigRow {
+    /// global/site/terminal.
+    pub scope: String,
+    /// Site or terminal id ("" for global).
+    pub key: String,
+    /// JSON.
+    pub body: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+/// A count under a label (statistics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Count {
+    /// What is counted.
+    pub label: String,
+    /// Second label (e.g. the level), if any.
+    pub sub: Option<String>,
+    /// How many.
+    pub n: i64,
+}
+
+fn counts(rows: &[Row], with_sub: bool) -> Result<Vec<Count>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            Ok(Count {
+                label: r.opt_text(0)?.unwrap_or_else(|| "—".into()),
+                sub: if with_sub { r.opt_text(1)? } else { None },
+                n: r.int(if with_sub { 2 } else { 1 })?,
+            })
+        })
+        .collect()
+}
+
+impl Store {
+    /// Creates an operator (or replaces their password and role).
+    pub async fn put_operator(
+        &self,
+        name: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO operators (name, password_hash, role, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role",
+            args![name, password_hash, role.as_str(), now_rfc3339()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// An operator's password hash and role.
+    pub async fn operator(&self, name: &str) -> Result<Option<(String, Role)>, StoreError> {
+        let rows = self
+            .rows(
+                "SELECT password_hash, role FROM operators WHERE name = $1",
+                args![name],
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let role = row.text(1)?;
+        Ok(Some((
+            row.text(0)?,
+            Role::parse(&role).ok_or_else(|| StoreError::Task(format!("stored role {role}")))?,
+        )))
+    }
+
+    /// Opens a console session (only the token's hash is stored).
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        operator: &str,
+        csrf: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "DELETE FROM console_sessions WHERE expires_at < $1",
+            args![super::unix_now()],
+        )
+        .await?;
+        self.exec(
+            "INSERT INTO console_sessions (token_hash, operator, csrf, expires_at) VALUES ($1, $2, $3, $4)",
+            args![token_hash, operator, csrf, expires_at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The live session with this token hash.
+    pub async fn session(&self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
+        let rows = self
+            .rows(
+                "SELECT s.operator, o.role, s.csrf FROM console_sessions s JOIN operators o ON o.name = s.operator
+                 WHERE s.token_hash = $1 AND s.expires_at > $2",
+                args![token_hash, now],
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let role = row.text(1)?;
+        Ok(Some(Session {
+            operator: row.text(0)?,
+            role: Role::parse(&role)
+                .ok_or_else(|| StoreError::Task(format!("stored role {role}")))?,
+            csrf: row.text(2)?,
+        }))
+    }
+
+    /// Ends a session.
+    pub async fn end_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.exec(
+            "DELETE FROM console_sessions WHERE token_hash = $1",
+            args![token_hash],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Appends to the audit log.
+    pub async fn audit(
+        &self,
+        operator: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO audit_log (at, operator, action, detail) VALUES ($1, $2, $3, $4)",
+            args![now_rfc3339(), operator, action, detail],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The newest audit lines: (at, operator, action, detail).
+    pub async fn audit_log(&self) -> Result<Vec<(String, String, String, String)>, StoreError> {
+        self.rows(
+            "SELECT at, operator, action, detail FROM audit_log ORDER BY id DESC LIMIT 200",
+            args![],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.text(1)?, r.text(2)?, r.text(3)?)))
+        .collect()
+    }
+
+    /// Every terminal (at most 5000), by id.
+    pub async fn fleet(&self) -> Result<Vec<FleetRow>, StoreError> {
+        self.flush().await?;
+        let rows = self
+            .rows(
+                "SELECT id, site, hardware_serial, last_seen, health, heartbeat, enrolled_at
+                 FROM terminals ORDER BY site, id LIMIT 5000",
+                args![],
+            )
+            .await?;
+        rows.iter().map(fleet_row).collect()
+    }
+
+    /// One terminal.
+    pub async fn terminal(&self, id: &str) -> Result<Option<FleetRow>, StoreError> {
+        self.flush().await?;
+        self.rows(
+            "SELECT id, site, hardware_serial, last_seen, health, heartbeat, enrolled_at FROM terminals WHERE id = $1",
+            args![id],
+        )
+        .await?
+        .first()
+        .map(fleet_row)
+        .transpose()
+    }
+
+    /// A terminal's newest events.
+    pub async fn events(&self, terminal_id: &str) -> Result<Vec<EventRow>, StoreError> {
+        self.rows(
+            "SELECT at, kind, detail FROM terminal_events WHERE terminal_id = $1 ORDER BY id DESC LIMIT 100",
+            args![terminal_id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(EventRow {
+                at: r.int(0)?,
+                kind: r.text(1)?,
+                detail: r.text(2)?,
+            })
+        })
+        .collect()
+    }
+
+    /// A terminal's newest commands.
+    pub async fn commands_of(&self, terminal_id: &str) -> Result<Vec<CommandRow>, StoreError> {
+        self.rows(
+            "SELECT id, kind, state, created_by, created_at, result FROM commands
+             WHERE terminal_id = $1 ORDER BY id DESC LIMIT 50",
+            args![terminal_id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(CommandRow {
+                id: r.int(0)?,
+                kind: r.text(1)?,
+                state: r.text(2)?,
+                created_by: r.text(3)?,
+                created_at: r.text(4)?,
+                result: r.opt_text(5)?,
+            })
+        })
+        .collect()
+    }
+
+    /// Every catalog version, newest publication first.
+    pub async fn catalog_versions(&self) -> Result<Vec<CatalogVersion>, StoreError> {
+        self.rows(
+            "SELECT version, published_at, CASE WHEN current THEN 1 ELSE 0 END FROM catalog_versions
+             ORDER BY published_at DESC, version DESC",
+            args![],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(CatalogVersion {
+                version: r.text(0)?,
+                published_at: r.text(1)?,
+                current: r.int(2)? == 1,
+            })
+        })
+        .collect()
+    }
+
+    /// The stored body of a catalog version.
+    pub async fn catalog_body(&self, version: &str) -> Result<Option<String>, StoreError> {
+        self.rows(
+            "SELECT body FROM catalog_versions WHERE version = $1",
+            args![version],
+        )
+        .await?
+        .first()
+        .map(|r| r.text(0))
+        .transpose()
+    }
+
+    /// Enrollment tokens, newest first.
+    pub async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+        self.rows(
+            "SELECT site, created_at, expires_at, used_at, terminal_id FROM enrollment_tokens
+             ORDER BY created_at DESC LIMIT 200",
+            args![],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TokenRow {
+                site: r.opt_text(0)?,
+                created_at: r.text(1)?,
+                expires_at: r.int(2)?,
+                used_at: r.opt_text(3)?,
+                terminal_id: r.opt_text(4)?,
+            })
+        })
+        .collect()
+    }
+
+    /// Every configuration layer.
+    pub async fn config_rows(&self) -> Result<Vec<ConfigRow>, StoreError> {
+        self.rows(
+            "SELECT scope, scope_key, body, updated_at FROM config_layers
+             ORDER BY CASE scope WHEN 'global' THEN 0 WHEN 'site' THEN 1 ELSE 2 END, scope_key",
+            args![],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ConfigRow {
+                scope: r.text(0)?,
+                key: r.text(1)?,
+                body: r.text(2)?,
+                updated_at: r.text(3)?,
+            })
+        })
+        .collect()
+    }
+
+    /// Ratings per matter and level.
+    pub async fn ratings_by_matter(&self) -> Result<Vec<Count>, StoreError> {
+        let rows = self
+            .rows(
+                "SELECT matter_id, CAST(level AS TEXT), COUNT(*) FROM ratings GROUP BY matter_id, level ORDER BY matter_id, level",
+                args![],
+            )
+            .await?;
+        counts(&rows, true)
+    }
+
+    /// Ratings per site and level.
+    pub async fn ratings_by_site(&self) -> Result<Vec<Count>, StoreError> {
+        let rows = self
+            .rows(
+                "SELECT t.site, CAST(r.level AS TEXT), COUNT(*) FROM ratings r LEFT JOIN terminals t ON t.id = r.terminal_id
+                 GROUP BY t.site, r.level ORDER BY t.site, r.level",
+                args![],
+            )
+            .await?;
+        counts(&rows, true)
+    }
+
+    /// Ratings per level.
+    pub async fn ratings_by_level(&self) -> Result<Vec<Count>, StoreError> {
+        let rows = self
+            .rows(
+                "SELECT CAST(level AS TEXT), COUNT(*) FROM ratings GROUP BY level ORDER BY level DESC",
+                args![],
+            )
+            .await?;
+        counts(&rows, false)
+    }
+
+    /// Applications per day (Beijing date), the last 30 days that have any.
+    pub async fn applications_per_day(&self) -> Result<Vec<Count>, StoreError> {
+        let rows = self
+            .rows(
+                "SELECT substr(accepted_at, 1, 10) AS day, COUNT(*) FROM applications
+                 GROUP BY substr(accepted_at, 1, 10) ORDER BY day DESC LIMIT 30",
+                args![],
+            )
+            .await?;
+        let mut days = counts(&rows, false)?;
+        days.reverse();
+        Ok(days)
+    }
+}
+
+fn fleet_row(r: &Row) -> Result<FleetRow, StoreError> {
+    Ok(FleetRow {
+        id: r.text(0)?,
+        site: r.opt_text(1)?,
+        serial: r.text(2)?,
+        last_seen: match r.opt_text(3)? {
+            Some(_) => Some(r.int(3)?),
+            None => None,
+        },
+        health: r.opt_text(4)?,
+        heartbeat: r.opt_text(5)?,
+        enrolled_at: r.text(6)?,
+    })
+}

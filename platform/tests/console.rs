@@ -1,0 +1,372 @@
+//! The ops console over real HTTP on each backend: login with argon2-hashed passwords,
+//! HttpOnly/SameSite=Strict session cookies, CSRF tokens on every form, roles, escaping, the
+//! audit log, and the pages operators use.
+
+mod common;
+
+use common::{Platform, TestDb, TestTerminal, serve};
+use kiosk_platform::console::hash_password;
+use kiosk_platform::store::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+on_both_backends!(
+    login_sessions_and_logout,
+    forms_need_the_sessions_csrf_token_and_the_right_role,
+    pages_show_the_fleet_escaped_and_publish_catalogs,
+);
+
+async fn platform(db: &TestDb) -> Platform {
+    let p = serve(db.store().await).await;
+    for (name, role) in [
+        ("vera", Role::Viewer),
+        ("otto", Role::Operator),
+        ("ada", Role::Admin),
+    ] {
+        let hash = hash_password(&format!("{name}-password-1")).expect("hash");
+        p.store
+            .put_operator(name, &hash, role)
+            .await
+            .expect("operator");
+    }
+    p
+}
+
+fn encode(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                kiosk_platform::console::html::url_component(k),
+                kiosk_platform::console::html::url_component(v)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The value of `name="NAME" value="..."` in a page.
+fn hidden(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\" value=\""))?;
+    let rest = &html[at + name.len() + 15..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+struct Browser {
+    base: String,
+    http: reqwest::Client,
+    cookie: String,
+    csrf: String,
+}
+
+impl Browser {
+    async fn login(p: &Platform, name: &str, password: &str) -> Result<Browser, StatusCode> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let page = http
+            .get(format!("{}/console/login", p.url))
+            .send()
+            .await
+            .expect("answer");
+        let pairing = set_cookie(&page, "lyb_login").expect("login cookie");
+        let pairing = pairing.split(';').next().unwrap_or_default().to_owned();
+        let html = page.text().await.expect("html");
+        let login_csrf = hidden(&html, "login_csrf").expect("login csrf");
+        let answer = http
+            .post(format!("{}/console/login", p.url))
+            .header("cookie", &pairing)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(encode(&[
+                ("login_csrf", &login_csrf),
+                ("name", name),
+                ("password", password),
+            ]))
+            .send()
+            .await
+            .expect("answer");
+        if answer.status() != StatusCode::SEE_OTHER {
+            return Err(answer.status());
+        }
+        let session = set_cookie(&answer, "lyb_console").expect("session cookie");
+        assert!(
+            session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+            "{session}"
+        );
+        let cookie = session.split(';').next().unwrap_or_default().to_owned();
+        let mut browser = Browser {
+            base: p.url.clone(),
+            http,
+            cookie,
+            csrf: String::new(),
+        };
+        let (_, html) = browser.get("/console").await;
+        browser.csrf = hidden(&html, "csrf").expect("csrf in page");
+        Ok(browser)
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let answer = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .expect("answer");
+        (answer.status(), answer.text().await.expect("html"))
+    }
+
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let answer = self
+            .http
+            .request(Method::POST, format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(encode(fields))
+            .send()
+            .await
+            .expect("answer");
+        (answer.status(), answer.text().await.expect("html"))
+    }
+}
+
+async fn login_sessions_and_logout(db: TestDb) {
+    let p = platform(&db).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let anonymous = http
+        .get(format!("{}/console", p.url))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.headers()["location"], "/console/login");
+    let forged = http
+        .get(format!("{}/console", p.url))
+        .header("cookie", format!("lyb_console={}", "a".repeat(64)))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(forged.status(), StatusCode::SEE_OTHER);
+
+    assert_eq!(
+        Browser::login(&p, "ada", "wrong-password").await.err(),
+        Some(StatusCode::UNAUTHORIZED)
+    );
+    assert_eq!(
+        Browser::login(&p, "nobody", "ada-password-1").await.err(),
+        Some(StatusCode::UNAUTHORIZED)
+    );
+    let ada = Browser::login(&p, "ada", "ada-password-1")
+        .await
+        .expect("logged in");
+    let (status, html) = ada.get("/console").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("ada (admin)"));
+    // Logging out needs the CSRF token too; afterwards the cookie is worthless.
+    assert_eq!(
+        ada.post("/console/logout", &[]).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        ada.post("/console/logout", &[("csrf", &ada.csrf)]).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(ada.get("/console").await.0, StatusCode::SEE_OTHER);
+    let audit = Browser::login(&p, "ada", "ada-password-1")
+        .await
+        .expect("again");
+    let (_, log) = audit.get("/console/audit").await;
+    for action in ["login_failed", "login", "logout"] {
+        assert!(
+            log.contains(&format!("<td>{action}</td>")),
+            "{action} not audited"
+        );
+    }
+}
+
+async fn forms_need_the_sessions_csrf_token_and_the_right_role(db: TestDb) {
+    let p = platform(&db).await;
+    let t = TestTerminal::enroll(&p, "SN-CONSOLE", Some("haizhou")).await;
+    let path = format!("/console/terminals/{}/commands", t.id);
+    let vera = Browser::login(&p, "vera", "vera-password-1")
+        .await
+        .expect("viewer");
+    let otto = Browser::login(&p, "otto", "otto-password-1")
+        .await
+        .expect("operator");
+    // No token, a wrong token, another session's token: refused, nothing queued.
+    for csrf in ["", "0000", vera.csrf.as_str()] {
+        let (status, _) = otto
+            .post(&path, &[("csrf", csrf), ("kind", "reboot")])
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "csrf {csrf:?}");
+    }
+    // A viewer with a good token: the role is missing.
+    let (status, html) = vera
+        .post(&path, &[("csrf", &vera.csrf), ("kind", "reboot")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("operator role"));
+    let (_, pending) = t.send(Method::GET, "/v1/commands", None).await;
+    assert_eq!(pending, json!([]));
+    // The operator, properly.
+    assert_eq!(
+        otto.post(&path, &[("csrf", &otto.csrf), ("kind", "print_test_page")])
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        otto.post(&path, &[("csrf", &otto.csrf), ("kind", "format_disk")])
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    let (_, pending) = t.send(Method::GET, "/v1/commands", None).await;
+    assert_eq!(pending[0]["kind"], "print_test_page");
+    // Operators cannot publish catalogs or edit configuration; only admins see the audit log.
+    let (status, _) = otto
+        .post(
+            "/console/config",
+            &[
+                ("csrf", &otto.csrf),
+                ("scope", "global"),
+                ("key", ""),
+                ("body", "{}"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(otto.get("/console/audit").await.0, StatusCode::FORBIDDEN);
+    // Tokens: operators may create them; the token is shown once.
+    let (status, html) = otto
+        .post(
+            "/console/tokens",
+            &[("csrf", &otto.csrf), ("site", "ganyu"), ("hours", "2")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"new-token\""));
+    let (_, again) = otto.get("/console/tokens").await;
+    assert!(!again.contains("id=\"new-token\""));
+    assert!(again.contains("ganyu"));
+}
+
+async fn pages_show_the_fleet_escaped_and_publish_catalogs(db: TestDb) {
+    let p = platform(&db).await;
+    let evil = TestTerminal::enroll(&p, "SN-EVIL", Some("<script>alert(1)</script>")).await;
+    let (status, _) = evil
+        .send(
+            Method::POST,
+            "/v1/heartbeat",
+            Some(&json!({"versions": {"app": "0.1.0"}, "uptime_secs": 5,
+                "devices": [{"device": "printer", "state": "faulted", "reasons": ["cover_open"]}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let ada = Browser::login(&p, "ada", "ada-password-1")
+        .await
+        .expect("admin");
+    let (_, fleet) = ada.get("/console").await;
+    assert!(!fleet.contains("<script>alert(1)"), "unescaped site");
+    assert!(fleet.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(fleet.contains("cover_open") && fleet.contains("在线 online"));
+    let (_, faulted) = ada.get("/console?state=faulted").await;
+    assert!(faulted.contains(&evil.id));
+    let (_, ok_only) = ada.get("/console?state=ok").await;
+    assert!(!ok_only.contains(&format!(">{}<", evil.id)));
+    let (status, detail) = ada.get(&format!("/console/terminals/{}", evil.id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(detail.contains("health") && detail.contains("cover_open"));
+    assert_eq!(
+        ada.get("/console/terminals/T404").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Publish a new catalog version, refuse a broken one, then roll back.
+    let mut catalog = kiosk_platform::seed::seed_catalog().expect("seed");
+    let old = catalog.version.clone();
+    catalog.version = "2099.1.1".into();
+    let text = serde_json::to_string(&catalog).expect("json");
+    let (status, html) = ada
+        .post(
+            "/console/catalog/publish",
+            &[("csrf", &ada.csrf), ("catalog", &text)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(
+        p.store.current_catalog().await.expect("current").version,
+        "2099.1.1"
+    );
+    let (status, _) = ada
+        .post(
+            "/console/catalog/publish",
+            &[("csrf", &ada.csrf), ("catalog", "{\"version\": \"\"}")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = ada
+        .post(
+            "/console/catalog/activate",
+            &[("csrf", &ada.csrf), ("version", &old)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        p.store.current_catalog().await.expect("current").version,
+        old
+    );
+
+    // Configuration editing reaches the terminal.
+    let (status, _) = ada
+        .post(
+            "/console/config",
+            &[
+                ("csrf", &ada.csrf),
+                ("scope", "global"),
+                ("key", ""),
+                ("body", "{\"idle_secs\": 75}"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, config) = evil.send(Method::GET, "/v1/config", None).await;
+    assert_eq!(config["config"]["idle_secs"], 75);
+    let (status, _) = ada
+        .post(
+            "/console/config",
+            &[
+                ("csrf", &ada.csrf),
+                ("scope", "global"),
+                ("key", ""),
+                ("body", "[1]"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Statistics draw charts.
+    let (status, stats) = ada.get("/console/stats").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(stats.contains("<svg id=\"chart-applications\""));
+    let (_, audit) = ada.get("/console/audit").await;
+    for action in ["catalog_publish", "catalog_activate", "config_set"] {
+        assert!(audit.contains(action), "{action} not audited");
+    }
+}
