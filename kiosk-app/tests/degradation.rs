@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use kiosk_app::card_reader::ReaderPort;
 use kiosk_app::health::{DeviceKind, HealthState};
-use kiosk_app::peers::{Peer, sibling_program};
-use kiosk_app::platform_link::PlatformLink;
+use kiosk_app::peers::{Peer, PlatformPeer, sibling_program};
+use kiosk_app::provision::provision;
 use kiosk_app::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
 use kiosk_app::session::{Action, KeySource, PrintFailure, PrintStatus, Screen, Settings, View};
 use kiosk_drivers::document::PrintRoute;
@@ -23,7 +23,7 @@ struct Rig {
     session: SessionHandle,
     idcard: Peer,
     printer: Peer,
-    _platform: Peer,
+    _platform: PlatformPeer,
     _tokio: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
 }
@@ -33,15 +33,7 @@ impl Rig {
         let dir = tempfile::tempdir().expect("temp dir");
         let program =
             |name| sibling_program(name).expect("run `cargo build --workspace --bins` first");
-        let db = format!("sqlite://{}", dir.path().join("platform.db").display());
-        let (platform, line) = Peer::start(
-            "platform",
-            &program("kiosk-platform"),
-            &["serve", "--listen", "127.0.0.1:0", "--db", &db],
-            "listening on",
-        )
-        .expect("platform");
-        let url = line.rsplit(' ').next().expect("url").to_owned();
+        let platform = PlatformPeer::start(&dir.path().join("platform.db")).expect("platform");
         let sim = program("kiosk-sim");
         let idcard_link = dir.path().join("idcard.tty");
         let (idcard, _) = Peer::start(
@@ -72,17 +64,26 @@ impl Rig {
             .enable_all()
             .build()
             .expect("tokio");
+        let enrolled = tokio
+            .block_on(provision(
+                &platform.enrollment("test").expect("token"),
+                &dir.path().join("terminal"),
+                "SN-DEGRADATION-1".into(),
+                Duration::from_secs(5),
+                false,
+            ))
+            .expect("enrolled");
         let (tx, views) = mpsc::channel();
         let session = {
             let _guard = tokio.enter();
             runtime::start(
                 RuntimeConfig {
                     settings: Settings {
-                        terminal_id: "LYG-TEST-0001".into(),
+                        terminal_id: enrolled.identity.terminal_id.clone(),
                         ..Settings::default()
                     },
                     keys: KeySource::seeded(42),
-                    platform: PlatformLink::new(&url, Duration::from_secs(5)).expect("link"),
+                    platform: enrolled.link,
                     devices: DeviceConfig {
                         idcard: Some(ReaderPort::Serial {
                             path: idcard_link,

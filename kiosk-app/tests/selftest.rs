@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use kiosk_app::peers::{Peer, sibling_program};
+use kiosk_app::peers::{Peer, PlatformPeer, sibling_program};
 
 fn kiosk(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_kiosk"))
@@ -18,8 +18,9 @@ fn config(dir: &Path, platform: &str) -> String {
     std::fs::write(
         &path,
         format!(
-            "terminal_id = \"LYG-TEST-0002\"\n[platform]\nurl = \"{platform}\"\ntimeout_secs = 2\n\
+            "data_dir = \"{}\"\n[platform]\nurl = \"{platform}\"\ntimeout_secs = 2\n\
              [idcard]\nport = \"{}\"\n[printer]\nport = \"{}\"\n",
+            dir.join("terminal").display(),
             dir.join("idcard.tty").display(),
             dir.join("printer.tty").display()
         ),
@@ -32,15 +33,8 @@ fn config(dir: &Path, platform: &str) -> String {
 fn a_technician_sees_each_device_and_what_failed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let program = |name| sibling_program(name).expect("run `cargo build --workspace --bins` first");
-    let db = format!("sqlite://{}", dir.path().join("platform.db").display());
-    let (platform, line) = Peer::start(
-        "platform",
-        &program("kiosk-platform"),
-        &["serve", "--listen", "127.0.0.1:0", "--db", &db],
-        "listening on",
-    )
-    .expect("platform");
-    let url = line.rsplit(' ').next().expect("url").to_owned();
+    let platform = PlatformPeer::start(&dir.path().join("platform.db")).expect("platform");
+    let url = platform.url.clone();
     let sim = program("kiosk-sim");
     let link = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     let (mut idcard, _) = Peer::start(
@@ -66,6 +60,41 @@ fn a_technician_sees_each_device_and_what_failed() {
     )
     .expect("printer");
     let config = config(dir.path(), &url);
+
+    // Not yet enrolled: the self-test says so, and says the platform answers.
+    let out = kiosk(&["selftest", "--config", &config]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("FAIL platform") && stdout.contains("not provisioned"),
+        "{stdout}"
+    );
+
+    // The technician enrolls it with the payload the operator made; the self-test follows.
+    let payload = platform.enrollment("hall-1").expect("token");
+    let out = kiosk(&["provision", &payload, "--config", &config]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let terminal_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("enrolled as "))
+        .and_then(|l| l.split(' ').next())
+        .expect("enrolled as …")
+        .to_owned();
+    assert!(stdout.contains("PASS platform"), "{stdout}");
+    // The same token cannot enroll a second time, and a second enrollment needs --force.
+    let out = kiosk(&["provision", &payload, "--config", &config]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already enrolled"));
+    let out = kiosk(&["provision", &payload, "--config", &config, "--force"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refused the enrollment token"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Everything works: devices listed ok, self-test passes and prints the test page.
     let out = kiosk(&["devices", "--json", "--config", &config]);
@@ -101,7 +130,7 @@ fn a_technician_sees_each_device_and_what_failed() {
     );
     let page =
         std::fs::read_to_string(receipts.join("receipt-0001.txt")).expect("test page printed");
-    assert!(page.contains("LYG-TEST-0002"), "{page}");
+    assert!(page.contains(&terminal_id), "{page}");
 
     // Paper out and the reader unplugged: each is named, and the exit code says so.
     printer.control("state paper-out").expect("paper out");
