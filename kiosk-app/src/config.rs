@@ -76,6 +76,31 @@ pub struct KioskConfig {
     /// The screen.
     #[serde(default)]
     pub display: DisplaySection,
+    /// The outbox.
+    #[serde(default)]
+    pub outbox: OutboxSection,
+}
+
+/// `[outbox]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSection {
+    /// Most items waiting for the platform (default 5000); when full, the terminal takes no
+    /// new applications until the platform is reachable again.
+    #[serde(default = "default_outbox_capacity")]
+    pub capacity: u32,
+}
+
+impl Default for OutboxSection {
+    fn default() -> Self {
+        Self {
+            capacity: default_outbox_capacity(),
+        }
+    }
+}
+
+fn default_outbox_capacity() -> u32 {
+    crate::outbox::DEFAULT_CAPACITY
 }
 
 /// `[platform]`.
@@ -269,6 +294,9 @@ impl KioskConfig {
                 "must start with http:// or https://",
             ));
         }
+        if !(10..=1_000_000).contains(&config.outbox.capacity) {
+            return Err(invalid("outbox.capacity", "must be 10 to 1000000"));
+        }
         if config.platform.timeout_secs == 0 || config.platform.timeout_secs > 120 {
             return Err(invalid("platform.timeout_secs", "must be 1 to 120"));
         }
@@ -322,6 +350,14 @@ impl KioskConfig {
             .url
             .clone()
             .or_else(|| identity.map(|i| i.platform.clone()))
+    }
+
+    /// Opens the outbox in the data folder.
+    pub fn outbox(&self) -> Result<crate::outbox::Outbox, crate::outbox::OutboxError> {
+        crate::outbox::Outbox::open(
+            &crate::outbox::Outbox::path_in(&self.data_dir),
+            self.outbox.capacity,
+        )
     }
 
     /// The request timeout towards the platform.

@@ -16,6 +16,7 @@ use slint::ComponentHandle;
 
 use crate::card_reader::ReaderPort;
 use crate::display::Display;
+use crate::outbox::{DEFAULT_CAPACITY, Outbox};
 use crate::peers::{Peer, PlatformPeer, sibling_program};
 use crate::platform_link::PlatformLink;
 use crate::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
@@ -134,6 +135,12 @@ async fn enroll(stage: &Stage) -> anyhow::Result<(PlatformLink, String)> {
     Ok((link, provisioned.identity.terminal_id.clone()))
 }
 
+/// The demo terminal's outbox, beside its identity.
+fn open_outbox(stage: &Stage) -> anyhow::Result<std::sync::Arc<Outbox>> {
+    let path = Outbox::path_in(&stage.work.join("terminal"));
+    Ok(std::sync::Arc::new(Outbox::open(&path, DEFAULT_CAPACITY)?))
+}
+
 fn devices(stage: &Stage) -> DeviceConfig {
     DeviceConfig {
         idcard: Some(ReaderPort::Serial {
@@ -218,6 +225,7 @@ fn headless(
                 keys: keys(options),
                 platform,
                 devices: devices(&stage),
+                outbox: open_outbox(&stage)?,
             },
             move |view| {
                 let _ = views_tx.send(view);
@@ -363,7 +371,10 @@ impl Citizen<'_> {
             matches!(&v.screen, Screen::Receipt { printing, .. } if *printing != PrintStatus::Printing)
                 || matches!(v.screen, Screen::SubmitFailed { .. })
         })?;
-        let Screen::Receipt { receipt, printing } = receipt.screen else {
+        let Screen::Receipt {
+            receipt, printing, ..
+        } = receipt.screen
+        else {
             bail!("the platform did not accept the application (see the platform's log)");
         };
         self.shot("receipt")?;
@@ -436,6 +447,7 @@ fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyhow::R
                 keys: keys(options),
                 platform,
                 devices: devices(&stage),
+                outbox: open_outbox(&stage)?,
             },
             Some(citizen_tx),
         )

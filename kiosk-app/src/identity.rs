@@ -67,6 +67,8 @@ pub struct TerminalIdentity {
     pub site: Option<String>,
     /// The hardware serial sent at enrollment.
     pub hardware_serial: String,
+    /// The platform's X25519 key that application bodies are sealed to (hex).
+    pub sealing_key: Option<String>,
     key: SigningKey,
 }
 
@@ -90,6 +92,8 @@ struct IdentityFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     site: Option<String>,
     hardware_serial: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealing_key: Option<String>,
     public_key: String,
     secret_key: String,
 }
@@ -151,6 +155,7 @@ impl TerminalIdentity {
             platform: file.platform.clone(),
             site: file.site.clone(),
             hardware_serial: file.hardware_serial.clone(),
+            sealing_key: file.sealing_key.clone(),
             key,
         })
     }
@@ -171,6 +176,7 @@ impl TerminalIdentity {
             platform: self.platform.clone(),
             site: self.site.clone(),
             hardware_serial: self.hardware_serial.clone(),
+            sealing_key: self.sealing_key.clone(),
             public_key: self.public_key_hex(),
             secret_key: hex_encode(self.key.as_bytes()),
         };
@@ -231,18 +237,21 @@ impl PendingEnrollment {
         }
     }
 
-    /// The identity once the platform has answered with the terminal's id.
+    /// The identity once the platform has answered with the terminal's id (and the key its
+    /// applications are sealed to).
     pub fn complete(
         self,
         terminal_id: String,
         platform: &str,
         site: Option<String>,
+        sealing_key: Option<String>,
     ) -> TerminalIdentity {
         TerminalIdentity {
             terminal_id,
             platform: platform.trim_end_matches('/').to_owned(),
             site,
             hardware_serial: self.hardware_serial,
+            sealing_key,
             key: self.key,
         }
     }
@@ -314,7 +323,12 @@ mod tests {
     fn identity() -> TerminalIdentity {
         PendingEnrollment::new("SN-TEST-1".into())
             .expect("randomness")
-            .complete("LYG-T-0001".into(), "http://127.0.0.1:8080/", None)
+            .complete(
+                "LYG-T-0001".into(),
+                "http://127.0.0.1:8080/",
+                None,
+                Some("ab".repeat(32)),
+            )
     }
 
     #[test]
@@ -330,6 +344,7 @@ mod tests {
         assert_eq!(loaded.terminal_id, "LYG-T-0001");
         assert_eq!(loaded.platform, "http://127.0.0.1:8080");
         assert_eq!(loaded.public_key_hex(), original.public_key_hex());
+        assert_eq!(loaded.sealing_key, original.sealing_key);
         // The debug form names the terminal and never shows the secret.
         let debug = format!("{loaded:?}");
         let secret = hex_encode(original.signing_key().as_bytes());

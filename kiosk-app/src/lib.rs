@@ -13,6 +13,7 @@ pub mod device_cli;
 pub mod display;
 pub mod health;
 pub mod identity;
+pub mod outbox;
 pub mod peers;
 pub mod platform_link;
 pub mod printer_monitor;

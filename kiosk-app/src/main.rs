@@ -89,10 +89,34 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// What waits in the outbox, and delivering it now.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Talk to one device directly: checks and diagnostics for technicians.
     Device {
         #[command(subcommand)]
         device: kiosk_app::device_cli::DeviceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// How many applications and ratings wait, the oldest's age and the last error.
+    Status {
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_PATH)]
+        config: PathBuf,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deliver everything waiting now; exits non-zero if something is still waiting.
+    Flush {
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_PATH)]
+        config: PathBuf,
     },
 }
 
@@ -116,7 +140,8 @@ fn main() {
         | Command::Device { .. }
         | Command::Devices { .. }
         | Command::Selftest { .. }
-        | Command::Provision { .. } => "warn",
+        | Command::Provision { .. }
+        | Command::Outbox { .. } => "warn",
         Command::Run { .. } => "info",
     };
     tracing_subscriber::fmt()
@@ -151,6 +176,7 @@ fn main() {
             card,
         }),
         Command::Device { device } => kiosk_app::device_cli::run(device),
+        Command::Outbox { command } => outbox(command),
         Command::Provision {
             payload,
             config,
@@ -192,6 +218,7 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
         keys: KeySource::seeded(u64::from_le_bytes(seed)),
         platform,
         devices: config.devices(),
+        outbox: std::sync::Arc::new(config.outbox()?),
     };
     let _session = {
         let _guard = tokio.enter();
@@ -230,6 +257,56 @@ fn provision(payload: &str, path: &std::path::Path, force: bool) -> anyhow::Resu
         provisioned.catalog_version
     );
     selftest(path, false, false)
+}
+
+fn outbox(command: OutboxCommand) -> anyhow::Result<()> {
+    match command {
+        OutboxCommand::Status { config, json } => {
+            let config = KioskConfig::load(&config)?;
+            let status = config.outbox()?.status()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print_outbox_status(&status);
+            }
+            Ok(())
+        }
+        OutboxCommand::Flush { config } => {
+            let config = KioskConfig::load(&config)?;
+            let outbox = config.outbox()?;
+            let link = config.platform_link(config.identity()?)?;
+            outbox.retry_now()?;
+            let round = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?
+                .block_on(kiosk_app::outbox::deliver_due(&outbox, &link, |_, _| {}))?;
+            println!("delivered {}, refused {}", round.delivered, round.refused);
+            let status = outbox.status()?;
+            print_outbox_status(&status);
+            match round.stopped_by {
+                Some(error) => Err(anyhow!("{} items still waiting: {error}", status.depth)),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+fn print_outbox_status(status: &kiosk_app::outbox::OutboxStatus) {
+    println!(
+        "waiting: {} ({} applications, {} ratings) of {}",
+        status.depth - status.refused,
+        status.applications,
+        status.ratings,
+        status.capacity
+    );
+    println!("refused by the platform (kept aside): {}", status.refused);
+    if let Some(age) = status.oldest_secs {
+        println!("oldest: {age} s");
+    }
+    if let Some(error) = &status.last_error {
+        println!("last error: {error}");
+    }
 }
 
 fn list_devices(path: &std::path::Path, json: bool) -> anyhow::Result<()> {

@@ -100,6 +100,13 @@ impl PlatformLink {
         &self.base
     }
 
+    /// The platform's key applications are sealed to, as enrollment gave it.
+    pub fn sealing_key(&self) -> Option<&str> {
+        self.identity
+            .as_deref()
+            .and_then(|i| i.sealing_key.as_deref())
+    }
+
     /// The terminal id requests are signed as, once enrolled.
     pub fn terminal_id(&self) -> Option<&str> {
         self.identity.as_deref().map(|i| i.terminal_id.as_str())
@@ -137,6 +144,18 @@ impl PlatformLink {
         body: Option<Vec<u8>>,
         headers: &[(&str, &str)],
     ) -> Result<reqwest::Response, LinkError> {
+        self.send_typed(method, path, body.map(|b| (b, "application/json")), headers)
+            .await
+    }
+
+    /// [`PlatformLink::send`] with a body of the given content type.
+    async fn send_typed(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(Vec<u8>, &str)>,
+        headers: &[(&str, &str)],
+    ) -> Result<reqwest::Response, LinkError> {
         let mut request = self
             .http
             .request(method.clone(), format!("{}{path}", self.base));
@@ -151,15 +170,15 @@ impl PlatformLink {
                 path,
                 unix_now(),
                 &fresh_nonce()?,
-                body.as_deref().unwrap_or_default(),
+                body.as_ref().map(|(b, _)| b.as_slice()).unwrap_or_default(),
             );
             for (name, value) in signed.pairs() {
                 request = request.header(name, value);
             }
         }
-        if let Some(body) = body {
+        if let Some((body, content_type)) = body {
             request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_TYPE, content_type)
                 .body(body);
         }
         let response = request.send().await.map_err(|e| self.unreachable(e))?;
@@ -241,6 +260,31 @@ impl PlatformLink {
                 .await?,
         )
         .await
+    }
+
+    /// `POST /v1/applications` with a body already encoded (a sealed one from the outbox).
+    pub async fn submit_raw(
+        &self,
+        key: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<ApplicationReceipt, LinkError> {
+        let response = self
+            .send_typed(
+                Method::POST,
+                "/v1/applications",
+                Some((body, content_type)),
+                &[(IDEMPOTENCY_KEY_HEADER, key)],
+            )
+            .await?;
+        Self::json(response).await
+    }
+
+    /// `POST /v1/ratings` with a body already encoded as JSON.
+    pub async fn rate_raw(&self, body: Vec<u8>) -> Result<(), LinkError> {
+        self.send(Method::POST, "/v1/ratings", Some(body), &[])
+            .await?;
+        Ok(())
     }
 
     /// `POST /v1/ratings`.

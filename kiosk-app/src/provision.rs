@@ -85,7 +85,20 @@ pub async fn provision(
         Err(e) if e.is_transient() => return Err(ProvisionError::Unreachable(e)),
         Err(e) => return Err(ProvisionError::Refused(e)),
     };
-    let identity = pending.complete(answer.terminal_id, &payload.platform, answer.site);
+    let sealing_key = answer
+        .sealing_key
+        .filter(|hex| kiosk_protocol::sealing::parse_sealing_key(hex).is_ok())
+        .ok_or_else(|| {
+            ProvisionError::Refused(LinkError::BadAnswer(
+                "the enrollment answer has no valid sealing key".into(),
+            ))
+        })?;
+    let identity = pending.complete(
+        answer.terminal_id,
+        &payload.platform,
+        answer.site,
+        Some(sealing_key),
+    );
     identity.save(data_dir)?;
     tracing::info!(terminal = %identity.terminal_id, "terminal enrolled");
     let identity = Arc::new(identity);

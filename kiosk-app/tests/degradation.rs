@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use kiosk_app::card_reader::ReaderPort;
 use kiosk_app::health::{DeviceKind, HealthState};
+use kiosk_app::outbox::Outbox;
 use kiosk_app::peers::{Peer, PlatformPeer, sibling_program};
 use kiosk_app::provision::provision;
 use kiosk_app::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
@@ -84,6 +85,9 @@ impl Rig {
                     },
                     keys: KeySource::seeded(42),
                     platform: enrolled.link,
+                    outbox: std::sync::Arc::new(
+                        Outbox::open(&dir.path().join("terminal/outbox.db"), 100).expect("outbox"),
+                    ),
                     devices: DeviceConfig {
                         idcard: Some(ReaderPort::Serial {
                             path: idcard_link,
@@ -227,7 +231,10 @@ fn a_printer_out_of_paper_costs_the_receipt_not_the_application() {
     let view = r.expect("the receipt screen", |v| {
         matches!(v.screen, Screen::Receipt { .. })
     });
-    let Screen::Receipt { receipt, printing } = view.screen else {
+    let Screen::Receipt {
+        receipt, printing, ..
+    } = view.screen
+    else {
         unreachable!()
     };
     assert!(
