@@ -63,7 +63,7 @@ enum Command {
         #[arg(long, default_value = "1080x1920", value_parser = parse_size)]
         size: (u32, u32),
         /// Use the platform at this URL instead of starting one.
-        #[arg(long, value_name = "URL", requires = "enrollment")]
+        #[arg(long, value_name = "URL")]
         platform: Option<String>,
         /// Enroll the demo terminal with this payload from `kiosk-platform token create`
         /// (needed with --platform; the demo makes its own for the platform it starts).
@@ -75,6 +75,10 @@ enum Command {
         /// Which simulated ID card the citizen places (index in the simulator's deck).
         #[arg(long, default_value_t = 0)]
         card: usize,
+        /// Keep the demo terminal's identity and outbox here (reused across runs when no
+        /// --enrollment is given); by default beside the simulated devices.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
     },
     /// Enroll this terminal with the platform: the payload is what the enrollment QR code
     /// carries (`kiosk-platform token create` prints it). Makes the terminal's key pair, enrolls,
@@ -167,6 +171,7 @@ fn main() {
             enrollment,
             idempotency_key,
             card,
+            data_dir,
         } => demo::run(DemoOptions {
             headless,
             size,
@@ -174,6 +179,7 @@ fn main() {
             enrollment,
             idempotency_key,
             card,
+            data_dir,
         }),
         Command::Device { device } => kiosk_app::device_cli::run(device),
         Command::Outbox { command } => outbox(command),
