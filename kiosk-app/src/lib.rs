@@ -12,6 +12,7 @@ pub mod demo;
 pub mod device_cli;
 pub mod display;
 pub mod health;
+pub mod heartbeat;
 pub mod identity;
 pub mod outbox;
 pub mod peers;
