@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
-use kiosk_app::config::{DEFAULT_PATH, KioskConfig};
+use kiosk_app::config::{DEFAULT_LAST_GOOD_PATH, DEFAULT_PATH, KioskConfig};
 use kiosk_app::demo::{self, DemoOptions};
 use kiosk_app::display::Display;
 use kiosk_app::runtime::RuntimeConfig;
@@ -31,6 +31,9 @@ enum Command {
         /// Configuration file.
         #[arg(long, default_value = DEFAULT_PATH)]
         config: PathBuf,
+        /// Copy of the last configuration accepted, used when the file above is refused.
+        #[arg(long, default_value = DEFAULT_LAST_GOOD_PATH)]
+        last_good: PathBuf,
     },
     /// List the configured devices and how each is doing.
     Devices {
@@ -157,7 +160,7 @@ fn main() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
-        Command::Run { config } => run(&config),
+        Command::Run { config, last_good } => run(&config, &last_good),
         Command::Devices { config, json } => list_devices(&config, json),
         Command::Selftest {
             config,
@@ -195,8 +198,15 @@ fn main() {
     }
 }
 
-fn run(path: &std::path::Path) -> anyhow::Result<()> {
-    let config = KioskConfig::load(path)?;
+fn run(path: &std::path::Path, last_good: &std::path::Path) -> anyhow::Result<()> {
+    let (config, refused) = KioskConfig::load_or_last_good(path, last_good)?;
+    if let Some(refused) = refused {
+        tracing::error!(error = %refused, "configuration refused; running with the last good one");
+        eprintln!(
+            "kiosk: {refused}; running with the last good configuration ({})",
+            last_good.display()
+        );
+    }
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
