@@ -82,6 +82,19 @@ pub struct KioskConfig {
     /// The outbox.
     #[serde(default)]
     pub outbox: OutboxSection,
+    /// Technician access.
+    #[serde(default)]
+    pub maintenance: MaintenanceSection,
+}
+
+/// `[maintenance]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceSection {
+    /// Argon2 hash of the technician PIN (`kiosk maintenance hash-pin`); without it the PIN
+    /// pad stays closed.
+    #[serde(default)]
+    pub pin_hash: Option<String>,
 }
 
 /// `[outbox]`.
@@ -328,6 +341,14 @@ impl KioskConfig {
             return Err(invalid(
                 "platform.url",
                 "must start with http:// or https://",
+            ));
+        }
+        if let Some(hash) = &config.maintenance.pin_hash
+            && argon2::password_hash::PasswordHash::new(hash).is_err()
+        {
+            return Err(invalid(
+                "maintenance.pin_hash",
+                "is not an argon2 hash made by `kiosk maintenance hash-pin`",
             ));
         }
         if !(10..=1_000_000).contains(&config.outbox.capacity) {

@@ -14,6 +14,7 @@ pub mod display;
 pub mod health;
 pub mod heartbeat;
 pub mod identity;
+pub mod maintenance;
 pub mod outbox;
 pub mod peers;
 pub mod platform_link;

@@ -96,6 +96,11 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Technician access.
+    Maintenance {
+        #[command(subcommand)]
+        command: MaintenanceCommand,
+    },
     /// What waits in the outbox, and delivering it now.
     Outbox {
         #[command(subcommand)]
@@ -106,6 +111,13 @@ enum Command {
         #[command(subcommand)]
         device: kiosk_app::device_cli::DeviceCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum MaintenanceCommand {
+    /// Reads a new technician PIN (6 to 12 digits) from standard input and prints its hash for
+    /// `[maintenance] pin_hash` in kiosk.toml.
+    HashPin,
 }
 
 #[derive(Subcommand)]
@@ -148,7 +160,8 @@ fn main() {
         | Command::Devices { .. }
         | Command::Selftest { .. }
         | Command::Provision { .. }
-        | Command::Outbox { .. } => "warn",
+        | Command::Outbox { .. }
+        | Command::Maintenance { .. } => "warn",
         Command::Run { .. } => "info",
     };
     tracing_subscriber::fmt()
@@ -186,6 +199,9 @@ fn main() {
         }),
         Command::Device { device } => kiosk_app::device_cli::run(device),
         Command::Outbox { command } => outbox(command),
+        Command::Maintenance {
+            command: MaintenanceCommand::HashPin,
+        } => hash_pin(),
         Command::Provision {
             payload,
             config,
@@ -273,6 +289,16 @@ fn provision(payload: &str, path: &std::path::Path, force: bool) -> anyhow::Resu
         provisioned.catalog_version
     );
     selftest(path, false, false)
+}
+
+fn hash_pin() -> anyhow::Result<()> {
+    let mut pin = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .take(64)
+        .read_to_string(&mut pin)
+        .context("cannot read the PIN from standard input")?;
+    println!("{}", kiosk_app::maintenance::hash_pin(pin.trim())?);
+    Ok(())
 }
 
 fn outbox(command: OutboxCommand) -> anyhow::Result<()> {

@@ -65,6 +65,8 @@ pub enum ItemKind {
     Application,
     /// A 好差评 rating.
     Rating,
+    /// An entry of the terminal's audit trail.
+    Event,
 }
 
 impl ItemKind {
@@ -72,6 +74,7 @@ impl ItemKind {
         match self {
             ItemKind::Application => "application",
             ItemKind::Rating => "rating",
+            ItemKind::Event => "event",
         }
     }
 
@@ -79,6 +82,7 @@ impl ItemKind {
         match text {
             "application" => Some(ItemKind::Application),
             "rating" => Some(ItemKind::Rating),
+            "event" => Some(ItemKind::Event),
             _ => None,
         }
     }
@@ -134,7 +138,7 @@ pub type Clock = Box<dyn Fn() -> i64 + Send + Sync>;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind            TEXT NOT NULL CHECK (kind IN ('application', 'rating')),
+    kind            TEXT NOT NULL CHECK (kind IN ('application', 'rating', 'event')),
     key             TEXT NOT NULL UNIQUE,
     reference       TEXT UNIQUE,
     depends_on      TEXT,
@@ -242,6 +246,21 @@ impl Outbox {
             .optional()
             .map_err(|e| self.storage(e))?;
         self.insert(ItemKind::Rating, &key, None, depends_on.as_deref(), &body)
+    }
+
+    /// Durably keeps an entry of the audit trail (maintenance entered, a wrong PIN…).
+    pub fn keep_event(&self, kind: &str, detail: &str) -> Result<(), OutboxError> {
+        let at = self.now();
+        let event = kiosk_protocol::TerminalEvent {
+            kind: kind.to_owned(),
+            detail: detail.to_owned(),
+            at,
+        };
+        let body = serde_json::to_vec(&event).map_err(|e| OutboxError::Encode(e.to_string()))?;
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| OutboxError::Encode(e.to_string()))?;
+        let key = format!("event-{at}-{}", kiosk_protocol::auth::hex_encode(&nonce));
+        self.insert(ItemKind::Event, &key, None, None, &body)
     }
 
     fn insert(
@@ -502,6 +521,7 @@ pub async fn deliver_due(
                     .await
                     .map(Some),
                 ItemKind::Rating => link.rate_raw(item.body.clone()).await.map(|()| None),
+                ItemKind::Event => link.event_raw(item.body.clone()).await.map(|()| None),
             };
             match result {
                 Ok(receipt) => {

@@ -280,6 +280,13 @@ impl PlatformLink {
         Self::json(response).await
     }
 
+    /// `POST /v1/events` with a body already encoded as JSON.
+    pub async fn event_raw(&self, body: Vec<u8>) -> Result<(), LinkError> {
+        self.send(Method::POST, "/v1/events", Some(body), &[])
+            .await?;
+        Ok(())
+    }
+
     /// `POST /v1/ratings` with a body already encoded as JSON.
     pub async fn rate_raw(&self, body: Vec<u8>) -> Result<(), LinkError> {
         self.send(Method::POST, "/v1/ratings", Some(body), &[])
