@@ -21,7 +21,10 @@ use crate::outbox::{DEFAULT_CAPACITY, Outbox};
 use crate::peers::{Peer, PlatformPeer, sibling_program};
 use crate::platform_link::PlatformLink;
 use crate::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
-use crate::session::{Action, KeySource, PrintStatus, Screen, Settings, View};
+use crate::session::{
+    Action, KeySource, MaintenanceTask, PinKey, PinMessage, PinPad, PrintStatus, Screen, Settings,
+    TaskOutcome, View,
+};
 use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::printer::PrinterAddress;
 
@@ -149,6 +152,9 @@ async fn enroll(stage: &Stage) -> anyhow::Result<(PlatformLink, String)> {
     Ok((link, provisioned.identity.terminal_id.clone()))
 }
 
+/// The demo terminal's technician PIN (a real terminal's comes from its kiosk.toml as a hash).
+pub const DEMO_TECHNICIAN_PIN: &str = "24681357";
+
 /// The demo terminal's outbox, beside its identity.
 fn open_outbox(stage: &Stage) -> anyhow::Result<std::sync::Arc<Outbox>> {
     let path = Outbox::path_in(&stage.data_dir);
@@ -236,6 +242,7 @@ fn headless(
                 platform,
                 devices: devices(&stage),
                 outbox: open_outbox(&stage)?,
+                pin_hash: Some(crate::maintenance::hash_pin(DEMO_TECHNICIAN_PIN)?),
             },
             move |view| {
                 let _ = views_tx.send(view);
@@ -419,6 +426,9 @@ impl Citizen<'_> {
         self.shot("timeout-warning")?;
         self.touch(Action::Home);
         self.expect("home", |v| v.screen == Screen::Home)?;
+
+        // A technician visits: five taps on the footer, a wrong PIN, then the right one.
+        self.technician_visit()?;
         Ok(if kept {
             format!(
                 "{} (kept in the outbox until the platform answers)",
@@ -427,6 +437,49 @@ impl Citizen<'_> {
         } else {
             receipt.application_no
         })
+    }
+}
+
+impl Citizen<'_> {
+    fn technician_visit(&mut self) -> anyhow::Result<()> {
+        for _ in 0..crate::session::technician::SECRET_TAPS {
+            self.touch(Action::SecretTap);
+        }
+        self.expect("the technician PIN pad", |v| {
+            matches!(v.screen, Screen::TechnicianPin(_))
+        })?;
+        self.type_pin("00000000");
+        self.expect("the wrong PIN refused", |v| {
+            matches!(
+                v.screen,
+                Screen::TechnicianPin(PinPad {
+                    message: PinMessage::Wrong { .. },
+                    ..
+                })
+            )
+        })?;
+        self.shot("technician-pin")?;
+        self.type_pin(DEMO_TECHNICIAN_PIN);
+        self.expect(
+            "the maintenance panel",
+            |v| matches!(&v.screen, Screen::Maintenance(panel) if !panel.status.lines.is_empty()),
+        )?;
+        self.touch(Action::Maintenance(MaintenanceTask::PrintTestPage));
+        self.expect("the test page printed", |v| {
+            matches!(&v.screen, Screen::Maintenance(panel)
+                if matches!(panel.last_task, Some((_, TaskOutcome::Done(_) | TaskOutcome::Failed(_)))))
+        })?;
+        self.shot("maintenance")?;
+        self.touch(Action::Home);
+        self.expect("home", |v| v.screen == Screen::Home)?;
+        Ok(())
+    }
+
+    fn type_pin(&mut self, pin: &str) {
+        for digit in pin.bytes() {
+            self.touch(Action::Pin(PinKey::Digit(digit - b'0')));
+        }
+        self.touch(Action::Pin(PinKey::Submit));
     }
 }
 
@@ -455,6 +508,9 @@ fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyhow::R
         "the simulated citizen places test card {} when the kiosk asks for an ID card",
         options.card
     );
+    println!(
+        "technicians: tap the terminal id at the foot of the home screen five times; the PIN is {DEMO_TECHNICIAN_PIN}"
+    );
 
     let (citizen_tx, citizen_rx) = mpsc::channel::<View>();
     let session = {
@@ -467,6 +523,7 @@ fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyhow::R
                 platform,
                 devices: devices(&stage),
                 outbox: open_outbox(&stage)?,
+                pin_hash: Some(crate::maintenance::hash_pin(DEMO_TECHNICIAN_PIN)?),
             },
             Some(citizen_tx),
         )

@@ -6,12 +6,14 @@ use std::rc::Rc;
 use kiosk_protocol::{Catalog, Language, LocalizedText, RatingReason};
 use kiosk_ui::{
     ApplicantData, GuideData, IdentifyPrompt as UiPrompt, Kiosk, KioskWindow, MaterialRow,
-    MatterItem, Page, PrintState, ReasonItem, ReceiptData, ThemeItem,
+    MatterItem, Page, PinNotice, PrintState, ReasonItem, ReceiptData, StatusRow, TaskState,
+    ThemeItem,
 };
 use slint::{ComponentHandle, Image, ModelRc, SharedString, VecModel};
 
 use crate::session::{
-    Action, DocumentKind, IdentifyPrompt, PrintFailure, PrintStatus, Screen, SubmitFailure, View,
+    Action, DocumentKind, IdentifyPrompt, MaintenanceTask, PinKey, PinMessage, PrintFailure,
+    PrintStatus, Screen, SubmitFailure, TaskOutcome, View,
 };
 
 /// The window plus what it caches between views (the receipt's QR image, the language).
@@ -164,6 +166,38 @@ impl Display {
                 Page::Rating
             }
             Screen::Thanks => Page::Thanks,
+            Screen::TechnicianPin(pad) => {
+                kiosk.set_pin_digits(i32::from(pad.digits));
+                let (notice, number) = match pad.message {
+                    PinMessage::Enter => (PinNotice::Enter, 0),
+                    PinMessage::Checking => (PinNotice::Checking, 0),
+                    PinMessage::Wrong { attempts_left } => (PinNotice::Wrong, attempts_left),
+                    PinMessage::Locked { minutes } => (PinNotice::Locked, minutes),
+                    PinMessage::NotConfigured => (PinNotice::NotConfigured, 0),
+                };
+                kiosk.set_pin_notice(notice);
+                kiosk.set_pin_number(i32::try_from(number).unwrap_or(i32::MAX));
+                Page::TechnicianPin
+            }
+            Screen::Maintenance(panel) => {
+                kiosk.set_technician_status(model(panel.status.lines.iter().map(|line| {
+                    StatusRow {
+                        name: line.name.as_str().into(),
+                        state: line.state.as_str().into(),
+                        detail: line.detail.as_str().into(),
+                    }
+                })));
+                kiosk.set_technician_version(panel.status.version.as_str().into());
+                let (state, detail) = match &panel.last_task {
+                    None => (TaskState::None, ""),
+                    Some((_, TaskOutcome::Running)) => (TaskState::Running, ""),
+                    Some((_, TaskOutcome::Done(detail))) => (TaskState::Done, detail.as_str()),
+                    Some((_, TaskOutcome::Failed(detail))) => (TaskState::Failed, detail.as_str()),
+                };
+                kiosk.set_task_state(state);
+                kiosk.set_task_detail(detail.into());
+                Page::Maintenance
+            }
         };
 
         match &view.applicant {
@@ -294,6 +328,19 @@ pub fn action_from(kind: &str, argument: &str) -> Option<Action> {
         "elder" => Action::ToggleElder,
         "speech" => Action::ToggleSpeech,
         "stay" => Action::StayActive,
+        "secret-tap" => Action::SecretTap,
+        "pin" => Action::Pin(match argument {
+            "erase" => PinKey::Erase,
+            "submit" => PinKey::Submit,
+            digit => PinKey::Digit(digit.parse::<u8>().ok().filter(|d| *d <= 9)?),
+        }),
+        "task" => Action::Maintenance(match argument {
+            "test-page" => MaintenanceTask::PrintTestPage,
+            "paper" => MaintenanceTask::PaperReplaced,
+            "flush" => MaintenanceTask::FlushOutbox,
+            "restart" => MaintenanceTask::Restart,
+            _ => return None,
+        }),
         _ => return None,
     })
 }

@@ -251,6 +251,7 @@ fn run(path: &std::path::Path, last_good: &std::path::Path) -> anyhow::Result<()
         platform,
         devices: config.devices(),
         outbox: std::sync::Arc::new(config.outbox()?),
+        pin_hash: config.maintenance.pin_hash.clone(),
     };
     let _session = {
         let _guard = tokio.enter();

@@ -16,6 +16,7 @@ use tokio::sync::{broadcast, watch};
 use crate::card_reader::{self, ReaderPort, ReaderReport, ReaderSwitch};
 use crate::health::{DeviceHealth, DeviceKind, HealthBoard, HealthState};
 use crate::heartbeat::{self, CommandHost, Pulse};
+use crate::maintenance::{PinGate, Verdict};
 use crate::outbox::{self, Outbox, Outcome};
 use crate::platform_link::PlatformLink;
 use crate::printer_monitor::{self, PrinterPort};
@@ -23,8 +24,8 @@ use crate::receipt;
 use kiosk_protocol::ApplicationReceipt;
 
 use crate::session::{
-    Action, CardEvent, Command, Event, KeySource, PrintFailure, ReceiptContent, Screen, Session,
-    Settings, SubmitFailure, View,
+    Action, CardEvent, Command, Event, KeySource, MaintenanceTask, PrintFailure, ReceiptContent,
+    Screen, Session, Settings, StatusLine, SubmitFailure, TechnicianStatus, View,
 };
 use crate::voice::Voice;
 
@@ -53,6 +54,8 @@ pub struct RuntimeConfig {
     pub devices: DeviceConfig,
     /// Where applications and ratings wait until the platform acknowledges them.
     pub outbox: Arc<Outbox>,
+    /// Argon2 hash of the technician PIN (`None`: the PIN pad stays closed).
+    pub pin_hash: Option<String>,
 }
 
 /// How long a citizen waits for the platform's number before the receipt shows the terminal's
@@ -121,19 +124,29 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
         reports.clone(),
     );
     let (in_session_tx, in_session) = watch::channel(false);
+    let host = Arc::new(TerminalHost {
+        devices: config.devices.clone(),
+        printer_port: printer_port.clone(),
+        terminal_id: config.settings.terminal_id.clone(),
+    });
     heartbeat::spawn(Pulse {
         link: config.platform.clone(),
         health: board_rx.clone(),
         outbox: config.outbox.clone(),
         in_session,
-        host: Arc::new(TerminalHost {
-            devices: config.devices.clone(),
-            printer_port: printer_port.clone(),
-            terminal_id: config.settings.terminal_id.clone(),
-        }),
+        host: host.clone(),
         started: Instant::now(),
     });
+    let pin_gate = match PinGate::open(config.pin_hash.as_deref(), config.outbox.folder()) {
+        Ok(gate) => Some(gate),
+        Err(e) => {
+            tracing::error!(error = %e, "technician PIN unusable; the PIN pad stays closed");
+            None
+        }
+    };
     let driver = Driver {
+        host,
+        pin_gate: Arc::new(std::sync::Mutex::new(pin_gate)),
         config,
         in_session: in_session_tx,
         reports,
@@ -154,6 +167,8 @@ fn not_fitted(kind: DeviceKind) -> DeviceHealth {
 }
 
 struct Driver {
+    host: Arc<TerminalHost>,
+    pin_gate: Arc<std::sync::Mutex<Option<PinGate>>>,
     config: RuntimeConfig,
     in_session: watch::Sender<bool>,
     reports: outbox::Reports,
@@ -327,6 +342,76 @@ impl Driver {
                     Err(e) => tracing::warn!(error = %e, "rating not kept"),
                 });
             }
+            Command::CheckPin(pin) => {
+                let gate = self.pin_gate.clone();
+                let events = self.events.clone();
+                tokio::task::spawn_blocking(move || {
+                    let at = unix_now();
+                    let verdict = match gate
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .as_mut()
+                    {
+                        Some(gate) => gate.attempt(pin.digits(), at),
+                        None => Verdict::NotConfigured,
+                    };
+                    drop(pin);
+                    let _ = events.send(Event::PinChecked { verdict, at });
+                });
+            }
+            Command::Audit { kind, detail } => {
+                let outbox = self.config.outbox.clone();
+                tracing::info!(kind, "audit");
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = outbox.keep_event(kind, &detail) {
+                        tracing::error!(error = %e, "audit entry not kept");
+                    }
+                });
+            }
+            Command::RefreshTechnicianStatus => {
+                let board = self.board.borrow().clone();
+                let outbox = self.config.outbox.clone();
+                let link = self.config.platform.clone();
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    let status = technician_status(&board, &outbox, &link).await;
+                    let _ = events.send(Event::TechnicianStatus(status));
+                });
+            }
+            Command::RunTask(task) => {
+                let host = self.host.clone();
+                let outbox = self.config.outbox.clone();
+                let board = self.board.borrow().clone();
+                let events = self.events.clone();
+                tokio::task::spawn_blocking(move || {
+                    let (ok, detail) = match task {
+                        MaintenanceTask::PrintTestPage => match host.print_test_page() {
+                            Ok(detail) => (true, detail),
+                            Err(detail) => (false, detail),
+                        },
+                        MaintenanceTask::PaperReplaced => {
+                            let printer = board
+                                .devices()
+                                .find(|d| d.kind == DeviceKind::Printer)
+                                .map(|d| format!("printer {:?}: {}", d.state, d.reason))
+                                .unwrap_or_else(|| "no printer configured".into());
+                            (true, format!("recorded; {printer}"))
+                        }
+                        MaintenanceTask::FlushOutbox => match outbox
+                            .retry_now()
+                            .and_then(|()| outbox.status())
+                        {
+                            Ok(status) => (true, format!("{} items are being sent", status.depth)),
+                            Err(e) => (false, e.to_string()),
+                        },
+                        MaintenanceTask::Restart => {
+                            host.restart();
+                            (true, String::new())
+                        }
+                    };
+                    let _ = events.send(Event::TaskFinished { task, ok, detail });
+                });
+            }
             Command::WipePersonalData => {
                 // The core has dropped (and so zeroized) its copy; the reader thread keeps none,
                 // and the next view overwrites the UI's.
@@ -334,6 +419,72 @@ impl Driver {
             }
         }
     }
+}
+
+/// What the maintenance panel shows: each device, the platform link and the outbox.
+async fn technician_status(
+    board: &HealthBoard,
+    outbox: &Outbox,
+    link: &PlatformLink,
+) -> TechnicianStatus {
+    let word = |state: HealthState| match state {
+        HealthState::Ok => "ok",
+        HealthState::Degraded => "degraded",
+        HealthState::Faulted => "faulted",
+        HealthState::Absent => "absent",
+    };
+    let mut lines: Vec<StatusLine> = board
+        .devices()
+        .map(|d| StatusLine {
+            name: d.kind.name().to_owned(),
+            state: word(d.state).to_owned(),
+            detail: d.reason.clone(),
+        })
+        .collect();
+    let platform = match link.config().await {
+        Ok(_) => StatusLine {
+            name: "platform".into(),
+            state: "ok".into(),
+            detail: format!(
+                "{} as {}",
+                link.base(),
+                link.terminal_id().unwrap_or_default()
+            ),
+        },
+        Err(e) => StatusLine {
+            name: "platform".into(),
+            state: "faulted".into(),
+            detail: e.to_string(),
+        },
+    };
+    lines.push(platform);
+    lines.push(match outbox.status() {
+        Ok(status) => StatusLine {
+            name: "outbox".into(),
+            state: if status.depth == 0 { "ok" } else { "degraded" }.into(),
+            detail: format!(
+                "{} waiting, {} refused, capacity {}",
+                status.depth - status.refused,
+                status.refused,
+                status.capacity
+            ),
+        },
+        Err(e) => StatusLine {
+            name: "outbox".into(),
+            state: "faulted".into(),
+            detail: e.to_string(),
+        },
+    });
+    TechnicianStatus {
+        lines,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The last catalog the platform served, kept in the data folder so the terminal can serve

@@ -15,6 +15,8 @@ use crate::session::{IdentifyPrompt, PrintFailure, PrintStatus, Screen, SubmitFa
 pub fn instruction(view: &View) -> Option<LocalizedText> {
     let t = LocalizedText::new;
     Some(match &view.screen {
+        // The technician's screens are not announced to the hall.
+        Screen::TechnicianPin(_) | Screen::Maintenance(_) => return None,
         Screen::OutOfService => t(
             "本终端暂停服务，请前往服务窗口办理。",
             "This terminal is out of service. Please go to a service window.",

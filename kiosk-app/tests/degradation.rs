@@ -88,6 +88,7 @@ impl Rig {
                     outbox: std::sync::Arc::new(
                         Outbox::open(&dir.path().join("terminal/outbox.db"), 100).expect("outbox"),
                     ),
+                    pin_hash: None,
                     devices: DeviceConfig {
                         idcard: Some(ReaderPort::Serial {
                             path: idcard_link,

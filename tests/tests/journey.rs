@@ -134,6 +134,56 @@ fn a_citizen_is_served_end_to_end_exactly_once_and_leaves_nothing_behind() {
         }
     }
 
+    // The technician's visit at the end of the demo: a wrong PIN, then maintenance mode and a
+    // test page; each step is in the audit trail the platform receives.
+    for shot in ["technician-pin", "maintenance"] {
+        assert!(
+            std::fs::read_dir(&shots)
+                .expect("shots")
+                .flatten()
+                .any(|e| e
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(&format!("-{shot}.png"))),
+            "no {shot} screenshot"
+        );
+    }
+    let config = work.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\n",
+            shots.join("devices/terminal").display()
+        ),
+    )
+    .expect("config");
+    let flush = run(
+        "kiosk",
+        &["outbox", "flush", "--config", &config.to_string_lossy()],
+        &[],
+    )
+    .expect("flush");
+    assert!(flush.status.success());
+    let conn = rusqlite::Connection::open(&platform.db).expect("db");
+    let audit: Vec<String> = conn
+        .prepare("SELECT kind FROM terminal_events WHERE kind LIKE 'terminal.%' ORDER BY id")
+        .expect("query")
+        .query_map([], |row| row.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    for kind in [
+        "terminal.pin_refused",
+        "terminal.maintenance_entered",
+        "terminal.test_page_printed",
+        "terminal.maintenance_left",
+    ] {
+        assert!(
+            audit.iter().any(|k| k == kind),
+            "{kind} missing from {audit:?}"
+        );
+    }
+
     // The same idempotency key again: the same number, still one row.
     let again = run(
         "kiosk",

@@ -7,6 +7,7 @@
 
 mod identity;
 mod keys;
+pub mod technician;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +19,10 @@ use kiosk_protocol::{
 
 pub use identity::{DocumentKind, Identity, mask_id_number};
 pub use keys::KeySource;
+pub use technician::{
+    MaintenancePanel, MaintenanceTask, PinEntry, PinKey, PinMessage, PinPad, StatusLine,
+    TaskOutcome, TechnicianStatus,
+};
 
 /// Timing and identity of the terminal running the session.
 #[derive(Debug, Clone)]
@@ -73,6 +78,24 @@ pub enum Event {
     Printed(Result<(), PrintFailure>),
     /// The devices' health changed.
     Devices(DeviceAvailability),
+    /// The technician PIN was checked at Unix time `at`.
+    PinChecked {
+        /// The gate's answer.
+        verdict: crate::maintenance::Verdict,
+        /// When (for the lockout's minutes left).
+        at: i64,
+    },
+    /// The terminal's state for the maintenance panel.
+    TechnicianStatus(TechnicianStatus),
+    /// A maintenance task finished.
+    TaskFinished {
+        /// Which.
+        task: MaintenanceTask,
+        /// Whether it worked.
+        ok: bool,
+        /// What it said.
+        detail: String,
+    },
     /// Time passed: deadlines are checked.
     Tick,
 }
@@ -169,6 +192,12 @@ pub enum Action {
     ToggleSpeech,
     /// Timeout warning: "I'm still here".
     StayActive,
+    /// The hidden technician gesture: one tap on the footer's terminal id.
+    SecretTap,
+    /// A key of the technician PIN pad.
+    Pin(PinKey),
+    /// A task on the maintenance panel.
+    Maintenance(MaintenanceTask),
 }
 
 /// Work for the outside world.
@@ -193,6 +222,19 @@ pub enum Command {
     SendRating(RatingRequest),
     /// The session ended: wipe every copy of personal data.
     WipePersonalData,
+    /// Check the technician PIN.
+    CheckPin(PinEntry),
+    /// Record an entry of the audit trail the platform receives.
+    Audit {
+        /// Code: `maintenance_entered`, `pin_refused`, …
+        kind: &'static str,
+        /// Details (never personal data).
+        detail: String,
+    },
+    /// Gather the terminal's state for the maintenance panel.
+    RefreshTechnicianStatus,
+    /// Carry out a maintenance task.
+    RunTask(MaintenanceTask),
 }
 
 /// What the printed receipt (受理回执) says. Holds masked data only.
@@ -310,6 +352,10 @@ pub enum Screen {
     },
     /// Thank you; home shortly.
     Thanks,
+    /// The technician PIN pad.
+    TechnicianPin(PinPad),
+    /// Maintenance mode.
+    Maintenance(MaintenancePanel),
 }
 
 impl Screen {
@@ -386,6 +432,8 @@ pub struct Session {
     devices: DeviceAvailability,
     elder: bool,
     speech: bool,
+    secret_taps: technician::SecretTaps,
+    pin: PinEntry,
 }
 
 impl Session {
@@ -406,6 +454,8 @@ impl Session {
             devices: DeviceAvailability::default(),
             elder: false,
             speech: false,
+            secret_taps: technician::SecretTaps::default(),
+            pin: PinEntry::default(),
         }
     }
 
@@ -508,6 +558,25 @@ impl Session {
             Event::Touch(action) => self.touch(action, now, &mut out),
             Event::Card(card) => self.card(card, now, &mut out),
             Event::Devices(devices) => self.devices_changed(devices),
+            Event::PinChecked { verdict, at } => self.pin_checked(verdict, at, now, &mut out),
+            Event::TechnicianStatus(status) => {
+                if let Screen::Maintenance(panel) = &mut self.screen {
+                    panel.status = status;
+                }
+            }
+            Event::TaskFinished { task, ok, detail } => {
+                if let Screen::Maintenance(panel) = &mut self.screen {
+                    panel.last_task = Some((
+                        task,
+                        if ok {
+                            TaskOutcome::Done(detail)
+                        } else {
+                            TaskOutcome::Failed(detail)
+                        },
+                    ));
+                    out.push(Command::RefreshTechnicianStatus);
+                }
+            }
             Event::Submitted(result) => self.submitted(result, false, now, &mut out),
             Event::Kept(receipt) => self.submitted(Ok(receipt), true, now, &mut out),
             Event::Printed(result) => {
@@ -545,6 +614,9 @@ impl Session {
 
     fn touch(&mut self, action: Action, now: Instant, out: &mut Vec<Command>) {
         self.last_activity = now;
+        if self.technician_touch(&action, now, out) {
+            return;
+        }
         let Some(catalog) = self.catalog.clone() else {
             // Nothing but the language can change before the catalog is here.
             match action {
@@ -827,6 +899,114 @@ impl Session {
     }
 
     /// Ends the session: home, language back to Chinese, every personal datum wiped.
+    /// The technician's controls; true when `action` was one (handled even out of service).
+    fn technician_touch(&mut self, action: &Action, now: Instant, out: &mut Vec<Command>) -> bool {
+        match (action, &self.screen) {
+            (Action::SecretTap, Screen::Home | Screen::OutOfService)
+                if !self.holds_personal_data() =>
+            {
+                if self.secret_taps.tap(now) {
+                    self.pin = PinEntry::default();
+                    self.enter(
+                        Screen::TechnicianPin(PinPad {
+                            digits: 0,
+                            message: PinMessage::Enter,
+                        }),
+                        now,
+                        out,
+                    );
+                }
+                true
+            }
+            (Action::SecretTap, _) => true,
+            (Action::Pin(key), Screen::TechnicianPin(pad)) => {
+                let mut pad = *pad;
+                if pad.message == PinMessage::Checking {
+                    return true;
+                }
+                match key {
+                    PinKey::Digit(d) => self.pin.push(*d),
+                    PinKey::Erase => self.pin.erase(),
+                    PinKey::Submit if self.pin.len() >= technician::MIN_PIN_DIGITS => {
+                        out.push(Command::CheckPin(self.pin.take()));
+                        pad.message = PinMessage::Checking;
+                    }
+                    PinKey::Submit => {}
+                }
+                pad.digits = u8::try_from(self.pin.len()).unwrap_or(u8::MAX);
+                self.screen = Screen::TechnicianPin(pad);
+                true
+            }
+            (Action::Pin(_), _) => true,
+            (Action::Maintenance(task), Screen::Maintenance(panel)) => {
+                if matches!(panel.last_task, Some((_, TaskOutcome::Running))) {
+                    return true;
+                }
+                let mut panel = panel.clone();
+                panel.last_task = Some((*task, TaskOutcome::Running));
+                self.screen = Screen::Maintenance(panel);
+                out.push(Command::Audit {
+                    kind: task.code(),
+                    detail: String::new(),
+                });
+                out.push(Command::RunTask(*task));
+                true
+            }
+            (Action::Maintenance(_), _) => true,
+            (Action::Home | Action::Back, Screen::TechnicianPin(_) | Screen::Maintenance(_)) => {
+                if matches!(self.screen, Screen::Maintenance(_)) {
+                    out.push(Command::Audit {
+                        kind: "maintenance_left",
+                        detail: String::new(),
+                    });
+                }
+                self.pin = PinEntry::default();
+                self.go_home(now, out);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn pin_checked(
+        &mut self,
+        verdict: crate::maintenance::Verdict,
+        at: i64,
+        now: Instant,
+        out: &mut Vec<Command>,
+    ) {
+        let Screen::TechnicianPin(_) = self.screen else {
+            return;
+        };
+        let (kind, detail) = match verdict {
+            crate::maintenance::Verdict::Accepted => ("maintenance_entered", String::new()),
+            crate::maintenance::Verdict::Refused { attempts_left } => {
+                ("pin_refused", format!("{attempts_left} attempts left"))
+            }
+            crate::maintenance::Verdict::LockedOut { until } => {
+                ("pin_locked_out", format!("locked until {until}"))
+            }
+            crate::maintenance::Verdict::NotConfigured => ("pin_not_configured", String::new()),
+        };
+        out.push(Command::Audit { kind, detail });
+        if verdict == crate::maintenance::Verdict::Accepted {
+            self.enter(
+                Screen::Maintenance(MaintenancePanel {
+                    status: TechnicianStatus::default(),
+                    last_task: None,
+                }),
+                now,
+                out,
+            );
+            out.push(Command::RefreshTechnicianStatus);
+        } else {
+            self.screen = Screen::TechnicianPin(PinPad {
+                digits: 0,
+                message: technician::message_for(verdict, at),
+            });
+        }
+    }
+
     fn go_home(&mut self, now: Instant, out: &mut Vec<Command>) {
         self.identity = None;
         self.pending = None;

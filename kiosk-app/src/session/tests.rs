@@ -2,6 +2,7 @@
 //! clock.
 
 use super::*;
+use crate::maintenance::Verdict;
 use kiosk_protocol::{Department, Material, MaterialForm, Matter, ThemeGroup, TimeLimit};
 
 fn text(s: &str) -> LocalizedText {
@@ -824,4 +825,144 @@ fn speech_toggles_on_its_own_and_elder_mode_can_be_left() {
     let view = r.s.view(r.now);
     assert!(!view.elder && !view.speech);
     assert_eq!(view.screen, Screen::Catalog { theme: None });
+}
+
+fn pin_pad(r: &Rig) -> PinPad {
+    match r.s.screen() {
+        Screen::TechnicianPin(pad) => *pad,
+        other => panic!("expected the PIN pad, got {other:?}"),
+    }
+}
+
+#[test]
+fn five_quick_taps_open_the_pin_pad_but_slow_taps_and_a_citizens_session_do_not() {
+    let mut r = Rig::new();
+    for second in [0, 2, 4, 6, 8] {
+        r.at(second).touch(Action::SecretTap);
+    }
+    assert_eq!(r.s.screen(), &Screen::Home, "taps 2 s apart are no gesture");
+    for _ in 0..5 {
+        r.at(20).touch(Action::SecretTap);
+    }
+    assert_eq!(pin_pad(&r).digits, 0);
+    r.touch(Action::Home);
+
+    // With a citizen's data on screen the gesture means nothing.
+    let mut r = Rig::new();
+    r.walk_to_confirm();
+    for _ in 0..5 {
+        r.touch(Action::SecretTap);
+    }
+    assert!(matches!(r.s.screen(), Screen::Confirm { .. }));
+}
+
+#[test]
+fn the_pin_is_checked_outside_shown_as_dots_and_every_outcome_is_audited() {
+    let mut r = Rig::new();
+    for _ in 0..5 {
+        r.touch(Action::SecretTap);
+    }
+    for d in [1, 2, 3, 4, 5] {
+        r.touch(Action::Pin(PinKey::Digit(d)));
+    }
+    assert!(
+        r.touch(Action::Pin(PinKey::Submit)).is_empty(),
+        "5 digits are too few"
+    );
+    r.touch(Action::Pin(PinKey::Digit(6)));
+    r.touch(Action::Pin(PinKey::Erase));
+    r.touch(Action::Pin(PinKey::Digit(9)));
+    assert_eq!(pin_pad(&r).digits, 6);
+    // The view never carries the digits themselves.
+    assert!(!format!("{:?}", r.s.view(r.now)).contains("123459"));
+    let cmds = r.touch(Action::Pin(PinKey::Submit));
+    let [Command::CheckPin(pin)] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(pin.digits(), "123459");
+    assert!(!format!("{pin:?}").contains("123459"));
+    assert_eq!(pin_pad(&r).message, PinMessage::Checking);
+
+    let cmds = r.send(Event::PinChecked {
+        verdict: Verdict::Refused { attempts_left: 4 },
+        at: 1_800_000_000,
+    });
+    assert!(matches!(
+        cmds.as_slice(),
+        [Command::Audit {
+            kind: "pin_refused",
+            ..
+        }]
+    ));
+    assert_eq!(
+        pin_pad(&r),
+        PinPad {
+            digits: 0,
+            message: PinMessage::Wrong { attempts_left: 4 }
+        }
+    );
+    r.send(Event::PinChecked {
+        verdict: Verdict::LockedOut {
+            until: 1_800_000_301,
+        },
+        at: 1_800_000_000,
+    });
+    assert_eq!(pin_pad(&r).message, PinMessage::Locked { minutes: 6 });
+
+    let cmds = r.send(Event::PinChecked {
+        verdict: Verdict::Accepted,
+        at: 1_800_000_400,
+    });
+    assert!(cmds.contains(&Command::Audit {
+        kind: "maintenance_entered",
+        detail: String::new()
+    }));
+    assert!(cmds.contains(&Command::RefreshTechnicianStatus));
+    assert!(matches!(r.s.screen(), Screen::Maintenance(_)));
+
+    // A task is audited and run; a second tap while it runs does nothing.
+    let cmds = r.touch(Action::Maintenance(MaintenanceTask::PrintTestPage));
+    assert!(cmds.contains(&Command::RunTask(MaintenanceTask::PrintTestPage)));
+    assert!(
+        r.touch(Action::Maintenance(MaintenanceTask::PrintTestPage))
+            .is_empty()
+    );
+    r.send(Event::TaskFinished {
+        task: MaintenanceTask::PrintTestPage,
+        ok: false,
+        detail: "paper out".into(),
+    });
+    let Screen::Maintenance(panel) = r.s.screen() else {
+        panic!()
+    };
+    assert_eq!(
+        panel.last_task,
+        Some((
+            MaintenanceTask::PrintTestPage,
+            TaskOutcome::Failed("paper out".into())
+        ))
+    );
+    let cmds = r.touch(Action::Home);
+    assert!(cmds.contains(&Command::Audit {
+        kind: "maintenance_left",
+        detail: String::new()
+    }));
+    assert_eq!(r.s.screen(), &Screen::Home);
+}
+
+#[test]
+fn an_idle_maintenance_panel_closes_by_itself() {
+    let mut r = Rig::new();
+    for _ in 0..5 {
+        r.touch(Action::SecretTap);
+    }
+    r.send(Event::PinChecked {
+        verdict: Verdict::Accepted,
+        at: 1_800_000_000,
+    });
+    let deadline = r.s.next_deadline(r.now).expect("a deadline");
+    let end = deadline.duration_since(r.t0).as_secs() + 60;
+    r.at(end).send(Event::Tick);
+    r.send(Event::Tick);
+    assert_eq!(r.s.screen(), &Screen::Home);
 }
