@@ -11,10 +11,15 @@ use kiosk_drivers::escpos::PaperWidth;
 use kiosk_drivers::printer::{PrinterAddress, UsbId};
 use serde::Deserialize;
 
+use kiosk_drivers::gpio::GpioConfig;
 use kiosk_drivers::idcard::UsbReaderAddress;
+use kiosk_drivers::scanner::{SerialScanner, Suffix};
 
+use crate::cabinet::GpioPort;
+use crate::camera_monitor::CameraSource;
 use crate::card_reader::ReaderPort;
 use crate::runtime::DeviceConfig;
+use crate::scanner_monitor::ScannerPort;
 use crate::session::{MIN_WARNING_GRACE, Settings};
 
 /// Where the configuration lives on a terminal.
@@ -65,6 +70,15 @@ pub struct KioskConfig {
     /// The receipt printer; absent when none is fitted.
     #[serde(default)]
     pub printer: Option<PrinterSection>,
+    /// The QR/barcode scanner; absent when none is fitted.
+    #[serde(default)]
+    pub scanner: Option<ScannerSection>,
+    /// The document camera (高拍仪); absent when none is fitted.
+    #[serde(default)]
+    pub camera: Option<CameraSection>,
+    /// The cabinet's GPIO (presence, door, status light, printer relay); absent when none.
+    #[serde(default)]
+    pub gpio: Option<GpioSection>,
     /// Session timing.
     #[serde(default)]
     pub session: SessionSection,
@@ -166,6 +180,92 @@ pub struct PrinterSection {
     pub route: PrintRoute,
 }
 
+/// `[scanner]`: a serial scanner (`port`) or a keyboard-wedge one (`wedge`), not both.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScannerSection {
+    /// Serial (USB CDC) device path, e.g. `/dev/ttyACM0`.
+    #[serde(default)]
+    pub port: Option<PathBuf>,
+    /// Baud rate of a serial `port` (default 9600, most modules' factory setting).
+    #[serde(default = "default_scanner_baud")]
+    pub baud: u32,
+    /// What ends each scan on a serial `port`: `"cr"` (the default), `"lf"` or `"crlf"`.
+    #[serde(default)]
+    pub suffix: Suffix,
+    /// Keyboard-wedge scanner: its evdev node, e.g. `/dev/input/by-id/usb-…-event-kbd`.
+    #[serde(default)]
+    pub wedge: Option<PathBuf>,
+}
+
+impl ScannerSection {
+    fn scanner_port(&self) -> Result<ScannerPort, String> {
+        match (&self.port, &self.wedge) {
+            (Some(path), None) => Ok(ScannerPort::Serial {
+                path: path.clone(),
+                baud: self.baud,
+                suffix: self.suffix,
+            }),
+            (None, Some(path)) => Ok(ScannerPort::Wedge { path: path.clone() }),
+            (Some(_), Some(_)) => Err("give either `port` (serial) or `wedge`, not both".into()),
+            (None, None) => Err("needs `port` (serial) or `wedge` (evdev node)".into()),
+        }
+    }
+}
+
+/// `[camera]`: a V4L2 `device` or a `folder` of photos, not both.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraSection {
+    /// V4L2 node of the 高拍仪, e.g. `/dev/video0`.
+    #[serde(default)]
+    pub device: Option<PathBuf>,
+    /// A folder of JPEG/PNG photos served as frames (the simulator).
+    #[serde(default)]
+    pub folder: Option<PathBuf>,
+    /// Seconds between idle probes (a frame grabbed) (default 10).
+    #[serde(default = "default_camera_probe")]
+    pub probe_secs: u64,
+}
+
+impl CameraSection {
+    fn source(&self) -> Result<CameraSource, String> {
+        match (&self.device, &self.folder) {
+            (Some(path), None) => Ok(CameraSource::V4l2(path.clone())),
+            (None, Some(path)) => Ok(CameraSource::Folder(path.clone())),
+            (Some(_), Some(_)) => Err("give either `device` or `folder`, not both".into()),
+            (None, None) => Err("needs `device` (V4L2 node) or `folder` (photos)".into()),
+        }
+    }
+}
+
+/// `[gpio]`: the simulator's `socket`, or the Pi's pins in `[gpio.pins]`, not both.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GpioSection {
+    /// Control socket of `kiosk-sim gpio`.
+    #[serde(default)]
+    pub simulator: Option<PathBuf>,
+    /// The wiring, BCM numbers: `[gpio.pins.presence]`, `.door`, `.light_ready`,
+    /// `.light_busy`, `.light_fault`, `.printer_relay` (see kiosk.example.toml).
+    #[serde(default)]
+    pub pins: Option<GpioConfig>,
+}
+
+impl GpioSection {
+    fn port(&self) -> Result<GpioPort, String> {
+        match (&self.simulator, &self.pins) {
+            (Some(path), None) => Ok(GpioPort::Simulator(path.clone())),
+            (None, Some(pins)) => {
+                pins.validate().map_err(|e| e.to_string())?;
+                Ok(GpioPort::Pins(*pins))
+            }
+            (Some(_), Some(_)) => Err("give either `simulator` or `pins`, not both".into()),
+            (None, None) => Err("needs `simulator` (socket) or `[gpio.pins]`".into()),
+        }
+    }
+}
+
 /// `[session]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -201,6 +301,12 @@ fn default_timeout() -> u64 {
 }
 fn default_baud() -> u32 {
     115_200
+}
+fn default_scanner_baud() -> u32 {
+    SerialScanner::DEFAULT_BAUD
+}
+fn default_camera_probe() -> u64 {
+    10
 }
 fn default_paper() -> u16 {
     576
@@ -279,6 +385,44 @@ impl KioskConfig {
                 return Err(invalid("printer.usb", &e.to_string()));
             }
         }
+        let sections = [
+            (
+                "scanner",
+                config
+                    .scanner
+                    .as_ref()
+                    .map(ScannerSection::scanner_port)
+                    .and_then(Result::err),
+            ),
+            (
+                "camera",
+                config
+                    .camera
+                    .as_ref()
+                    .map(CameraSection::source)
+                    .and_then(Result::err),
+            ),
+            (
+                "gpio",
+                config
+                    .gpio
+                    .as_ref()
+                    .map(GpioSection::port)
+                    .and_then(Result::err),
+            ),
+        ];
+        if let Some((key, Some(reason))) = sections.into_iter().find(|(_, e)| e.is_some()) {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                key,
+                reason,
+            });
+        }
+        if let Some(camera) = &config.camera
+            && !(1..=3600).contains(&camera.probe_secs)
+        {
+            return Err(invalid("camera.probe_secs", "must be 1 to 3600"));
+        }
         if config.session.warning_grace_secs < MIN_WARNING_GRACE.as_secs() {
             return Err(invalid(
                 "session.warning_grace_secs",
@@ -315,6 +459,14 @@ impl KioskConfig {
                 .printer
                 .as_ref()
                 .map_or(PrintRoute::Native, |p| p.route),
+            scanner: self.scanner.as_ref().and_then(|s| s.scanner_port().ok()),
+            camera: self.camera.as_ref().and_then(|c| c.source().ok()),
+            camera_probe: Duration::from_secs(
+                self.camera
+                    .as_ref()
+                    .map_or(default_camera_probe(), |c| c.probe_secs),
+            ),
+            gpio: self.gpio.as_ref().and_then(|g| g.port().ok()),
         }
     }
 }
@@ -387,6 +539,19 @@ paper_dots = 384
         assert_eq!(
             config.printer.as_ref().map(|p| p.paper_dots),
             Some(default_paper())
+        );
+        assert_eq!(
+            config.scanner.as_ref().map(|s| (s.baud, s.suffix)),
+            Some((default_scanner_baud(), Suffix::default()))
+        );
+        assert_eq!(
+            config.camera.as_ref().map(|c| c.probe_secs),
+            Some(default_camera_probe())
+        );
+        assert_eq!(
+            config.devices().gpio,
+            Some(GpioPort::Pins(GpioConfig::default())),
+            "the example shows the reference wiring"
         );
     }
 
@@ -495,6 +660,56 @@ paper_dots = 384
         ] {
             let err = parse(&bad).expect_err(why).to_string();
             assert!(err.contains("idcard") && err.contains(why), "{err}");
+        }
+    }
+
+    #[test]
+    fn scanner_camera_and_gpio_are_optional_and_checked() {
+        let bare = parse(GOOD).expect("valid").devices();
+        assert_eq!((bare.scanner, bare.camera, bare.gpio), (None, None, None));
+        let full = parse(&format!(
+            "{GOOD}[scanner]\nport = \"/dev/ttyACM0\"\nsuffix = \"crlf\"\n\
+             [camera]\nfolder = \"/var/lib/kiosk/frames\"\nprobe_secs = 3\n\
+             [gpio]\nsimulator = \"/run/kiosk/gpio.sock\"\n"
+        ))
+        .expect("valid")
+        .devices();
+        assert_eq!(
+            full.scanner,
+            Some(ScannerPort::Serial {
+                path: "/dev/ttyACM0".into(),
+                baud: 9600,
+                suffix: Suffix::CrLf
+            })
+        );
+        assert_eq!(
+            full.camera,
+            Some(CameraSource::Folder("/var/lib/kiosk/frames".into()))
+        );
+        assert_eq!(full.camera_probe, Duration::from_secs(3));
+        assert_eq!(
+            full.gpio,
+            Some(GpioPort::Simulator("/run/kiosk/gpio.sock".into()))
+        );
+        for (bad, key) in [
+            (format!("{GOOD}[scanner]\nbaud = 9600\n"), "`scanner`"),
+            (
+                format!("{GOOD}[scanner]\nport = \"/dev/a\"\nwedge = \"/dev/b\"\n"),
+                "not both",
+            ),
+            (
+                format!("{GOOD}[scanner]\nport = \"/dev/a\"\nsuffix = \"tab\"\n"),
+                "tab",
+            ),
+            (format!("{GOOD}[camera]\n"), "`camera`"),
+            (
+                format!("{GOOD}[camera]\ndevice = \"/dev/video0\"\nprobe_secs = 0\n"),
+                "camera.probe_secs",
+            ),
+            (format!("{GOOD}[gpio]\n"), "`gpio`"),
+        ] {
+            let err = parse(&bad).expect_err(key).to_string();
+            assert!(err.contains(key), "{err}");
         }
     }
 

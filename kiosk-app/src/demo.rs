@@ -109,6 +109,7 @@ fn devices(stage: &Stage) -> DeviceConfig {
         }),
         paper: PaperWidth::Dots576,
         printer_route: PrintRoute::Native,
+        ..DeviceConfig::default()
     }
 }
 

@@ -67,6 +67,8 @@ impl Display {
         kiosk.set_timeout_seconds(view.timeout_warning.map_or(-1, |s| s as i32));
         kiosk.set_card_reader_available(view.devices.card_reader);
         kiosk.set_printer_available(view.devices.printer);
+        kiosk.set_scanner_available(view.devices.scanner);
+        kiosk.set_attract(view.attract);
 
         if let Some(catalog) = &view.catalog {
             kiosk.set_themes(model(catalog.themes.iter().map(|t| ThemeItem {
@@ -109,6 +111,7 @@ impl Display {
                     IdentifyPrompt::Expired => UiPrompt::Expired,
                     IdentifyPrompt::Unreadable => UiPrompt::Unreadable,
                     IdentifyPrompt::ReaderUnavailable => UiPrompt::ReaderUnavailable,
+                    IdentifyPrompt::CodeNotAccepted => UiPrompt::CodeNotAccepted,
                 });
                 Page::Identify
             }
@@ -289,6 +292,7 @@ pub fn action_from(kind: &str, argument: &str) -> Option<Action> {
         "elder" => Action::ToggleElder,
         "speech" => Action::ToggleSpeech,
         "stay" => Action::StayActive,
+        "wake" => Action::Wake,
         _ => return None,
     })
 }
@@ -330,6 +334,7 @@ mod tests {
             "elder",
             "speech",
             "stay",
+            "wake",
         ] {
             assert!(
                 state.contains(&format!("\"{kind}\"")),

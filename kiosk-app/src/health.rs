@@ -22,6 +22,9 @@ pub enum DeviceKind {
     Scanner,
     /// Document camera (高拍仪).
     Camera,
+    /// The cabinet's GPIO: presence sensor, door switch (tamper alarm), status light, printer
+    /// power relay.
+    Gpio,
 }
 
 impl DeviceKind {
@@ -32,6 +35,7 @@ impl DeviceKind {
             DeviceKind::Printer => "printer",
             DeviceKind::Scanner => "scanner",
             DeviceKind::Camera => "camera",
+            DeviceKind::Gpio => "gpio",
         }
     }
 }
@@ -106,7 +110,14 @@ impl HealthBoard {
         DeviceAvailability {
             card_reader: usable(DeviceKind::CardReader),
             printer: usable(DeviceKind::Printer),
+            scanner: usable(DeviceKind::Scanner),
+            camera: usable(DeviceKind::Camera),
         }
+    }
+
+    /// The latest health of one device, if it reported.
+    pub fn get(&self, kind: DeviceKind) -> Option<&DeviceHealth> {
+        self.devices.get(&kind)
     }
 }
 
@@ -117,13 +128,7 @@ mod tests {
     #[test]
     fn availability_follows_the_latest_reports() {
         let mut board = HealthBoard::default();
-        assert_eq!(
-            board.availability(),
-            DeviceAvailability {
-                card_reader: true,
-                printer: true
-            }
-        );
+        assert_eq!(board.availability(), DeviceAvailability::default());
         assert!(board.record(DeviceHealth::new(
             DeviceKind::Printer,
             HealthState::Degraded,
@@ -149,7 +154,8 @@ mod tests {
             board.availability(),
             DeviceAvailability {
                 card_reader: false,
-                printer: false
+                printer: false,
+                ..DeviceAvailability::default()
             }
         );
         board.record(DeviceHealth::new(
@@ -158,12 +164,20 @@ mod tests {
             "ready",
         ));
         assert!(board.availability().card_reader);
-        // Scanner and camera health is kept for technicians; it does not gate these functions.
         board.record(DeviceHealth::new(
             DeviceKind::Camera,
             HealthState::Absent,
             "no device",
         ));
-        assert_eq!(board.devices().count(), 3);
+        let now = board.availability();
+        assert!(!now.camera && now.scanner && now.card_reader);
+        // The GPIO's state (a tamper alarm) is for technicians; it gates no citizen function.
+        board.record(DeviceHealth::new(
+            DeviceKind::Gpio,
+            HealthState::Faulted,
+            "tamper alarm: cabinet door open",
+        ));
+        assert_eq!(board.availability(), now);
+        assert_eq!(board.devices().count(), 4);
     }
 }

@@ -11,6 +11,7 @@
 //! | `door open` / `door closed` | the cabinet door |
 //! | `show` | answers the pins' state, e.g. `presence=off door=closed ready=on busy=off fault=off printer=on` |
 //! | `set ready\|busy\|fault\|printer on\|off` | switches an output, as the kiosk does |
+//! | `history ready\|busy\|fault\|printer` | answers every state the output has had, oldest first, e.g. `on off on` |
 //!
 //! Each line is answered `ok`, the state (for `show`), or `error: …`.
 //!
@@ -108,7 +109,7 @@ impl Gpio for SimGpio {
 /// Why a control line was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown command; expected presence on|off, door open|closed, set ready|busy|fault|printer on|off, or show"
+    "unknown command; expected presence on|off, door open|closed, set ready|busy|fault|printer on|off, history NAME, or show"
 )]
 pub struct UnknownControl;
 
@@ -150,6 +151,15 @@ impl SimPins {
             ["door", "open"] => self.set_input(Input::Door, true),
             ["door", "closed"] => self.set_input(Input::Door, false),
             ["show"] => return Ok(self.describe()),
+            ["history", name] => {
+                let output = output_named(name).ok_or(UnknownControl)?;
+                let states: Vec<&str> = self
+                    .history(output)
+                    .into_iter()
+                    .map(|on| if on { "on" } else { "off" })
+                    .collect();
+                return Ok(states.join(" "));
+            }
             ["set", name, level @ ("on" | "off")] => {
                 let output = output_named(name).ok_or(UnknownControl)?;
                 let mut pins = lock(&self.pins);
@@ -562,6 +572,7 @@ mod tests {
         let (_gpio, pins) = SimGpio::new(&GpioConfig::default()).expect("config");
         assert_eq!(pins.control("set busy on"), Ok("ok".into()));
         assert!(pins.output(Output::LightBusy));
+        assert_eq!(pins.control("history busy"), Ok("off on".into()));
         for bad in ["set", "set busy", "set horn on", "set busy dim"] {
             assert_eq!(pins.control(bad), Err(UnknownControl), "{bad:?}");
         }

@@ -58,6 +58,25 @@ pub trait ScanSource: Send {
     fn is_open(&self) -> bool;
 }
 
+/// A boxed transport is a transport, so a kiosk can choose serial or wedge from its
+/// configuration and still run one reader loop type.
+impl<T: ScanSource + ?Sized> ScanSource for Box<T> {
+    fn poll_lines(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Vec<Result<String, LineError>>, SourceError> {
+        (**self).poll_lines(timeout)
+    }
+
+    fn reopen(&mut self) -> Result<(), SourceError> {
+        (**self).reopen()
+    }
+
+    fn is_open(&self) -> bool {
+        (**self).is_open()
+    }
+}
+
 /// What the reader loop reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScannerEvent {

@@ -20,6 +20,8 @@ use kiosk_drivers::gpio::{GpioConfig, SimGpio};
 ///   presence on|off         (someone steps up / walks away)
 ///   door open|closed        (the cabinet door)
 ///   show                    (answers `ok` and the pins' state)
+///   history NAME            (answers `ok` and every state of ready, busy, fault or printer)
+///   set NAME on|off         (switches an output, as the kiosk does)
 ///   unplug                  (remove the socket, cut its connections)
 ///   replug                  (serve the socket again)
 ///   quit                    (also on end of input)
