@@ -19,9 +19,13 @@ fn config(dir: &Path, platform: &str) -> String {
         &path,
         format!(
             "terminal_id = \"LYG-TEST-0002\"\n[platform]\nurl = \"{platform}\"\ntimeout_secs = 2\n\
-             [idcard]\nport = \"{}\"\n[printer]\nport = \"{}\"\n",
+             [idcard]\nport = \"{}\"\n[printer]\nport = \"{}\"\n\
+             [scanner]\nport = \"{}\"\n[camera]\nfolder = \"{}\"\n[gpio]\nsimulator = \"{}\"\n",
             dir.join("idcard.tty").display(),
-            dir.join("printer.tty").display()
+            dir.join("printer.tty").display(),
+            dir.join("scanner.tty").display(),
+            dir.join("frames").display(),
+            dir.join("gpio.sock").display(),
         ),
     )
     .expect("write config");
@@ -65,6 +69,30 @@ fn a_technician_sees_each_device_and_what_failed() {
         "ready",
     )
     .expect("printer");
+    let (mut scanner, _) = Peer::start(
+        "scanner",
+        &sim,
+        &["scanner", "--link", &link("scanner.tty")],
+        "ready",
+    )
+    .expect("scanner");
+    let (mut gpio, _) = Peer::start(
+        "gpio",
+        &sim,
+        &["gpio", "--socket", &link("gpio.sock")],
+        "ready",
+    )
+    .expect("gpio");
+    let frames = dir.path().join("frames");
+    std::fs::create_dir_all(&frames).expect("dir");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../drivers/testdata/camera/page-02-left-7.jpg"
+        ),
+        frames.join("page.jpg"),
+    )
+    .expect("a photo");
     let config = config(dir.path(), &url);
 
     // Everything works: devices listed ok, self-test passes and prints the test page.
@@ -86,7 +114,16 @@ fn a_technician_sees_each_device_and_what_failed() {
             )
         })
         .collect();
-    assert_eq!(states, [("card_reader", "ok"), ("printer", "ok")]);
+    assert_eq!(
+        states,
+        [
+            ("card_reader", "ok"),
+            ("printer", "ok"),
+            ("scanner", "ok"),
+            ("camera", "ok"),
+            ("gpio", "ok")
+        ]
+    );
     let out = kiosk(&["selftest", "--test-page", "--config", &config]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -96,9 +133,12 @@ fn a_technician_sees_each_device_and_what_failed() {
     );
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("PASS")).count(),
-        4,
+        7,
         "{stdout}"
     );
+    assert!(stdout.contains("lights blinked"), "{stdout}");
+    let blinked = gpio.ask("history fault").expect("history");
+    assert!(blinked.contains("on"), "the fault lamp was lit: {blinked}");
     let page =
         std::fs::read_to_string(receipts.join("receipt-0001.txt")).expect("test page printed");
     assert!(page.contains("LYG-TEST-0002"), "{page}");
@@ -124,6 +164,49 @@ fn a_technician_sees_each_device_and_what_failed() {
         "{stderr}"
     );
 
+    // The scanner, camera and GPIO gone: each named.
+    scanner.control("unplug").expect("unplug");
+    std::fs::rename(&frames, dir.path().join("frames.gone")).expect("camera gone");
+    gpio.control("unplug").expect("unplug");
+    let out = kiosk(&["selftest", "--json", "--config", &config]);
+    assert!(!out.status.success());
+    let checks: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let failed: Vec<&str> = checks
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        ["card_reader", "printer", "scanner", "camera", "gpio"],
+        "{checks}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("self-test failed: card_reader, printer, scanner, camera, gpio"),
+        "{stderr}"
+    );
+    scanner.control("replug").expect("replug");
+    std::fs::rename(dir.path().join("frames.gone"), &frames).expect("camera back");
+    gpio.control("replug").expect("replug");
+
+    // The door open: a tamper alarm in the device list; the self-test still passes the GPIO
+    // (the technician opened it).
+    gpio.control("door open").expect("door");
+    let out = kiosk(&["devices", "--config", &config]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("gpio"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("faulted") && line.contains("tamper alarm"),
+        "{stdout}"
+    );
+    gpio.control("door closed").expect("door");
+
     // The platform gone: named too.
     drop(platform);
     idcard.control("replug").expect("replug");
@@ -131,9 +214,8 @@ fn a_technician_sees_each_device_and_what_failed() {
     let out = kiosk(&["selftest", "--config", &config]);
     assert!(!out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("PASS card_reader") && stdout.contains("PASS printer"),
-        "{stdout}"
-    );
+    for device in ["card_reader", "printer", "scanner", "camera", "gpio"] {
+        assert!(stdout.contains(&format!("PASS {device}")), "{stdout}");
+    }
     assert!(stdout.contains("FAIL platform"), "{stdout}");
 }
