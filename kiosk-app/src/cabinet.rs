@@ -263,7 +263,13 @@ impl<F: Fn(CabinetReport)> CabinetLoop<F> {
         if self.gpio.is_some() || Instant::now() < self.reopen_at {
             return;
         }
-        match self.port.open() {
+        // Opened is not enough: a board (or simulator) that cannot answer a read is not ready,
+        // and declaring it so would flap between ready and faulted on every reopen.
+        let opened = self
+            .port
+            .open()
+            .and_then(|gpio| read_inputs(&gpio).map(|_| gpio));
+        match opened {
             Ok(gpio) => {
                 tracing::info!(gpio = %self.port, "cabinet GPIO ready");
                 self.gpio = Some(gpio);
@@ -359,5 +365,51 @@ impl<F: Fn(CabinetReport)> CabinetLoop<F> {
             self.fail(&e);
             reason
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixListener;
+
+    fn next_health(rx: &Receiver<CabinetReport>) -> DeviceHealth {
+        loop {
+            match rx.recv_timeout(Duration::from_secs(10)) {
+                Ok(CabinetReport::Health(h)) => return h,
+                Ok(CabinetReport::Presence) => {}
+                Err(e) => panic!("no health report: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_simulator_talking_nonsense_is_a_fault_with_a_reason_not_a_panic() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("gpio.sock");
+        let listener = UnixListener::bind(&path).expect("bind");
+        // A misbehaving peer: answers every line with a state in no known words.
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let mut writer = stream.try_clone().expect("clone");
+                for _ in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if writer.write_all(b"presence=perhaps door=\x07\n").is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let (tx, rx) = mpsc::channel();
+        let cabinet = spawn(GpioPort::Simulator(path.clone()), move |r| {
+            let _ = tx.send(r);
+        });
+        // The socket answers, but not in the protocol: never ready, faulted with a reason.
+        let health = next_health(&rx);
+        assert_eq!(health.state, HealthState::Faulted, "{health:?}");
+        assert!(health.reason.contains("unexpected answer"), "{health:?}");
+        assert!(!health.reason.contains("perhaps"), "not echoed: {health:?}");
+        // The relay cannot be trusted to a GPIO that talks nonsense.
+        assert!(cabinet.power_cycle_printer().is_err());
     }
 }
