@@ -13,7 +13,10 @@ use kiosk_app::cabinet::GpioPort;
 use kiosk_app::camera_monitor::CameraSource;
 use kiosk_app::card_reader::ReaderPort;
 use kiosk_app::health::{DeviceKind, HealthState};
-use kiosk_app::peers::{Peer, sibling_program};
+mod common;
+
+use common::Simulators;
+use kiosk_app::peers::Peer;
 use kiosk_app::platform_link::PlatformLink;
 use kiosk_app::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
 use kiosk_app::scanner_monitor::ScannerPort;
@@ -40,12 +43,6 @@ struct Rig {
     _dir: tempfile::TempDir,
 }
 
-/// A photo of a page, as the 高拍仪 would see it.
-const PHOTO: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../drivers/testdata/camera/page-01-straight.jpg"
-);
-
 impl Rig {
     fn start() -> Rig {
         Rig::start_with(Duration::from_secs(3600))
@@ -54,61 +51,7 @@ impl Rig {
     /// Everything running; home falls into the attract screen after `attract_after`.
     fn start_with(attract_after: Duration) -> Rig {
         let dir = tempfile::tempdir().expect("temp dir");
-        let program =
-            |name| sibling_program(name).expect("run `cargo build --workspace --bins` first");
-        let db = format!("sqlite://{}", dir.path().join("platform.db").display());
-        let (platform, line) = Peer::start(
-            "platform",
-            &program("kiosk-platform"),
-            &["serve", "--listen", "127.0.0.1:0", "--db", &db],
-            "listening on",
-        )
-        .expect("platform");
-        let url = line.rsplit(' ').next().expect("url").to_owned();
-        let sim = program("kiosk-sim");
-        let idcard_link = dir.path().join("idcard.tty");
-        let (idcard, _) = Peer::start(
-            "reader",
-            &sim,
-            &["idcard", "--link", &idcard_link.to_string_lossy()],
-            "ready",
-        )
-        .expect("reader");
-        let printer_link = dir.path().join("printer.tty");
-        let receipts = dir.path().join("receipts");
-        std::fs::create_dir_all(&receipts).expect("receipts dir");
-        let (printer, _) = Peer::start(
-            "printer",
-            &sim,
-            &[
-                "printer",
-                "--link",
-                &printer_link.to_string_lossy(),
-                "--out",
-                &receipts.to_string_lossy(),
-            ],
-            "ready",
-        )
-        .expect("printer");
-        let scanner_link = dir.path().join("scanner.tty");
-        let (scanner, _) = Peer::start(
-            "scanner",
-            &sim,
-            &["scanner", "--link", &scanner_link.to_string_lossy()],
-            "ready",
-        )
-        .expect("scanner");
-        let gpio_socket = dir.path().join("gpio.sock");
-        let (gpio, _) = Peer::start(
-            "gpio",
-            &sim,
-            &["gpio", "--socket", &gpio_socket.to_string_lossy()],
-            "ready",
-        )
-        .expect("gpio");
-        let frames = dir.path().join("frames");
-        std::fs::create_dir_all(&frames).expect("frames dir");
-        std::fs::copy(PHOTO, frames.join("page.jpg")).expect("a photo");
+        let sims = Simulators::start(dir.path());
         let tokio = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -125,26 +68,26 @@ impl Rig {
                         ..Settings::default()
                     },
                     keys: KeySource::seeded(42),
-                    platform: PlatformLink::new(&url, Duration::from_secs(5)).expect("link"),
+                    platform: PlatformLink::new(&sims.url, Duration::from_secs(5)).expect("link"),
                     devices: DeviceConfig {
                         idcard: Some(ReaderPort::Serial {
-                            path: idcard_link,
+                            path: common::idcard_link(dir.path()),
                             baud: 115_200,
                         }),
                         printer: Some(PrinterAddress::Serial {
-                            path: printer_link,
+                            path: common::printer_link(dir.path()),
                             baud: 115_200,
                         }),
                         paper: PaperWidth::Dots576,
                         printer_route: PrintRoute::Native,
                         scanner: Some(ScannerPort::Serial {
-                            path: scanner_link,
+                            path: common::scanner_link(dir.path()),
                             baud: 9600,
                             suffix: Suffix::Cr,
                         }),
-                        camera: Some(CameraSource::Folder(frames.clone())),
+                        camera: Some(CameraSource::Folder(common::frames(dir.path()))),
                         camera_probe: Duration::from_millis(300),
-                        gpio: Some(GpioPort::Simulator(gpio_socket)),
+                        gpio: Some(GpioPort::Simulator(common::gpio_socket(dir.path()))),
                     },
                 },
                 move |view| {
@@ -156,12 +99,12 @@ impl Rig {
             views,
             last: None,
             session,
-            idcard,
-            printer,
-            scanner,
-            gpio,
-            frames,
-            _platform: platform,
+            idcard: sims.idcard,
+            printer: sims.printer,
+            scanner: sims.scanner,
+            gpio: sims.gpio,
+            frames: common::frames(dir.path()),
+            _platform: sims.platform,
             _tokio: tokio,
             _dir: dir,
         }

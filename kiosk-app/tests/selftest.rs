@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use kiosk_app::peers::{Peer, sibling_program};
+mod common;
+
+use common::Simulators;
 
 fn kiosk(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_kiosk"))
@@ -21,11 +23,11 @@ fn config(dir: &Path, platform: &str) -> String {
             "terminal_id = \"LYG-TEST-0002\"\n[platform]\nurl = \"{platform}\"\ntimeout_secs = 2\n\
              [idcard]\nport = \"{}\"\n[printer]\nport = \"{}\"\n\
              [scanner]\nport = \"{}\"\n[camera]\nfolder = \"{}\"\n[gpio]\nsimulator = \"{}\"\n",
-            dir.join("idcard.tty").display(),
-            dir.join("printer.tty").display(),
-            dir.join("scanner.tty").display(),
-            dir.join("frames").display(),
-            dir.join("gpio.sock").display(),
+            common::idcard_link(dir).display(),
+            common::printer_link(dir).display(),
+            common::scanner_link(dir).display(),
+            common::frames(dir).display(),
+            common::gpio_socket(dir).display(),
         ),
     )
     .expect("write config");
@@ -35,64 +37,16 @@ fn config(dir: &Path, platform: &str) -> String {
 #[test]
 fn a_technician_sees_each_device_and_what_failed() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let program = |name| sibling_program(name).expect("run `cargo build --workspace --bins` first");
-    let db = format!("sqlite://{}", dir.path().join("platform.db").display());
-    let (platform, line) = Peer::start(
-        "platform",
-        &program("kiosk-platform"),
-        &["serve", "--listen", "127.0.0.1:0", "--db", &db],
-        "listening on",
-    )
-    .expect("platform");
-    let url = line.rsplit(' ').next().expect("url").to_owned();
-    let sim = program("kiosk-sim");
-    let link = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
-    let (mut idcard, _) = Peer::start(
-        "reader",
-        &sim,
-        &["idcard", "--link", &link("idcard.tty")],
-        "ready",
-    )
-    .expect("reader");
-    let receipts = dir.path().join("receipts");
-    std::fs::create_dir_all(&receipts).expect("dir");
-    let (mut printer, _) = Peer::start(
-        "printer",
-        &sim,
-        &[
-            "printer",
-            "--link",
-            &link("printer.tty"),
-            "--out",
-            &receipts.to_string_lossy(),
-        ],
-        "ready",
-    )
-    .expect("printer");
-    let (mut scanner, _) = Peer::start(
-        "scanner",
-        &sim,
-        &["scanner", "--link", &link("scanner.tty")],
-        "ready",
-    )
-    .expect("scanner");
-    let (mut gpio, _) = Peer::start(
-        "gpio",
-        &sim,
-        &["gpio", "--socket", &link("gpio.sock")],
-        "ready",
-    )
-    .expect("gpio");
-    let frames = dir.path().join("frames");
-    std::fs::create_dir_all(&frames).expect("dir");
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../drivers/testdata/camera/page-02-left-7.jpg"
-        ),
-        frames.join("page.jpg"),
-    )
-    .expect("a photo");
+    let Simulators {
+        url,
+        platform,
+        mut idcard,
+        mut printer,
+        mut scanner,
+        mut gpio,
+    } = Simulators::start(dir.path());
+    let receipts = common::receipts(dir.path());
+    let frames = common::frames(dir.path());
     let config = config(dir.path(), &url);
 
     // Everything works: devices listed ok, self-test passes and prints the test page.
