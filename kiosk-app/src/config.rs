@@ -125,12 +125,12 @@ pub struct IdcardSection {
 impl IdcardSection {
     /// Where the reader is, checked.
     fn reader_port(&self) -> Result<ReaderPort, String> {
-        match (&self.port, &self.usb) {
-            (Some(path), None) => Ok(ReaderPort::Serial {
+        match one_of(("port", &self.port), ("usb", &self.usb))? {
+            Either::First(path) => Ok(ReaderPort::Serial {
                 path: path.clone(),
                 baud: self.baud,
             }),
-            (None, Some(ids)) => {
+            Either::Second(ids) => {
                 let (vid, pid) = ids
                     .split_once(':')
                     .and_then(|(v, p)| {
@@ -147,10 +147,6 @@ impl IdcardSection {
                 address.validate().map_err(|e| e.to_string())?;
                 Ok(ReaderPort::Usb(address))
             }
-            (Some(_), Some(_)) => {
-                Err("give either `port` (serial) or `usb` (VID:PID), not both".into())
-            }
-            (None, None) => Err("needs `port` (serial) or `usb` (VID:PID)".into()),
         }
     }
 }
@@ -200,16 +196,16 @@ pub struct ScannerSection {
 
 impl ScannerSection {
     fn scanner_port(&self) -> Result<ScannerPort, String> {
-        match (&self.port, &self.wedge) {
-            (Some(path), None) => Ok(ScannerPort::Serial {
-                path: path.clone(),
-                baud: self.baud,
-                suffix: self.suffix,
-            }),
-            (None, Some(path)) => Ok(ScannerPort::Wedge { path: path.clone() }),
-            (Some(_), Some(_)) => Err("give either `port` (serial) or `wedge`, not both".into()),
-            (None, None) => Err("needs `port` (serial) or `wedge` (evdev node)".into()),
-        }
+        Ok(
+            match one_of(("port", &self.port), ("wedge", &self.wedge))? {
+                Either::First(path) => ScannerPort::Serial {
+                    path: path.clone(),
+                    baud: self.baud,
+                    suffix: self.suffix,
+                },
+                Either::Second(path) => ScannerPort::Wedge { path: path.clone() },
+            },
+        )
     }
 }
 
@@ -230,12 +226,12 @@ pub struct CameraSection {
 
 impl CameraSection {
     fn source(&self) -> Result<CameraSource, String> {
-        match (&self.device, &self.folder) {
-            (Some(path), None) => Ok(CameraSource::V4l2(path.clone())),
-            (None, Some(path)) => Ok(CameraSource::Folder(path.clone())),
-            (Some(_), Some(_)) => Err("give either `device` or `folder`, not both".into()),
-            (None, None) => Err("needs `device` (V4L2 node) or `folder` (photos)".into()),
-        }
+        Ok(
+            match one_of(("device", &self.device), ("folder", &self.folder))? {
+                Either::First(path) => CameraSource::V4l2(path.clone()),
+                Either::Second(path) => CameraSource::Folder(path.clone()),
+            },
+        )
     }
 }
 
@@ -254,14 +250,12 @@ pub struct GpioSection {
 
 impl GpioSection {
     fn port(&self) -> Result<GpioPort, String> {
-        match (&self.simulator, &self.pins) {
-            (Some(path), None) => Ok(GpioPort::Simulator(path.clone())),
-            (None, Some(pins)) => {
+        match one_of(("simulator", &self.simulator), ("pins", &self.pins))? {
+            Either::First(path) => Ok(GpioPort::Simulator(path.clone())),
+            Either::Second(pins) => {
                 pins.validate().map_err(|e| e.to_string())?;
                 Ok(GpioPort::Pins(*pins))
             }
-            (Some(_), Some(_)) => Err("give either `simulator` or `pins`, not both".into()),
-            (None, None) => Err("needs `simulator` (socket) or `[gpio.pins]`".into()),
         }
     }
 }
@@ -294,6 +288,25 @@ pub struct DisplaySection {
     /// Landscape 1920×1080 instead of portrait 1080×1920.
     #[serde(default)]
     pub landscape: bool,
+}
+
+/// One of two alternative keys.
+enum Either<A, B> {
+    First(A),
+    Second(B),
+}
+
+/// Exactly one of two alternative keys (`port` or `usb`, `device` or `folder`…) must be given.
+fn one_of<'a, A, B>(
+    (first, a): (&str, &'a Option<A>),
+    (second, b): (&str, &'a Option<B>),
+) -> Result<Either<&'a A, &'a B>, String> {
+    match (a, b) {
+        (Some(a), None) => Ok(Either::First(a)),
+        (None, Some(b)) => Ok(Either::Second(b)),
+        (Some(_), Some(_)) => Err(format!("give either `{first}` or `{second}`, not both")),
+        (None, None) => Err(format!("needs `{first}` or `{second}`")),
+    }
 }
 
 fn default_timeout() -> u64 {

@@ -161,6 +161,15 @@ fn a_technician_sees_each_device_and_what_failed() {
     );
     gpio.control("door closed").expect("door");
 
+    // A wedged printer, by hand: the relay switches it off and on.
+    let out = kiosk(&["device", "gpio", "power-cycle-printer", "--config", &config]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(gpio.ask("history printer").expect("history"), "on off on");
+
     // The platform gone: named too.
     drop(platform);
     idcard.control("replug").expect("replug");
