@@ -67,7 +67,8 @@ impl Display {
         kiosk.set_timeout_seconds(view.timeout_warning.map_or(-1, |s| s as i32));
         kiosk.set_card_reader_available(view.devices.card_reader);
         kiosk.set_printer_available(view.devices.printer);
-        kiosk.set_scanner_available(view.devices.scanner);
+        // "Out of order" is for a scanner that is fitted and failing, not one never fitted.
+        kiosk.set_scanner_available(view.devices.scanner || !view.devices.scanner_fitted);
         kiosk.set_attract(view.attract);
 
         if let Some(catalog) = &view.catalog {

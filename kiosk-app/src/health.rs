@@ -50,8 +50,11 @@ pub enum HealthState {
     Degraded,
     /// Present but not working (paper out, cover open, security module failed…).
     Faulted,
-    /// Not connected.
+    /// Configured, but not connected.
     Absent,
+    /// Not in kiosk.toml: this kiosk has none. Not a fault, and never reported as one to
+    /// citizens.
+    NotFitted,
 }
 
 impl HealthState {
@@ -104,13 +107,19 @@ impl HealthBoard {
 
     /// What the session may count on. A device never reported yet counts as usable: it is
     /// being opened, and refusing service before the first probe helps nobody. A device that
-    /// is not configured at all is reported absent by its supervisor.
+    /// is not configured at all is reported not fitted by the session driver.
     pub fn availability(&self) -> DeviceAvailability {
         let usable = |kind| self.devices.get(&kind).is_none_or(|h| h.state.usable());
+        let fitted = |kind| {
+            self.devices
+                .get(&kind)
+                .is_none_or(|h| h.state != HealthState::NotFitted)
+        };
         DeviceAvailability {
             card_reader: usable(DeviceKind::CardReader),
             printer: usable(DeviceKind::Printer),
             scanner: usable(DeviceKind::Scanner),
+            scanner_fitted: fitted(DeviceKind::Scanner),
             camera: usable(DeviceKind::Camera),
         }
     }
@@ -171,6 +180,14 @@ mod tests {
         ));
         let now = board.availability();
         assert!(!now.camera && now.scanner && now.card_reader);
+        // A scanner that is not fitted is unusable, but not out of order.
+        board.record(DeviceHealth::new(
+            DeviceKind::Scanner,
+            HealthState::NotFitted,
+            "not configured in kiosk.toml",
+        ));
+        let now = board.availability();
+        assert!(!now.scanner && !now.scanner_fitted);
         // The GPIO's state (a tamper alarm) is for technicians; it gates no citizen function.
         board.record(DeviceHealth::new(
             DeviceKind::Gpio,
@@ -178,6 +195,6 @@ mod tests {
             "tamper alarm: cabinet door open",
         ));
         assert_eq!(board.availability(), now);
-        assert_eq!(board.devices().count(), 4);
+        assert_eq!(board.devices().count(), 5);
     }
 }

@@ -228,7 +228,7 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
 }
 
 fn not_fitted(kind: DeviceKind) -> DeviceHealth {
-    DeviceHealth::new(kind, HealthState::Absent, "not configured in kiosk.toml")
+    DeviceHealth::new(kind, HealthState::NotFitted, "not configured in kiosk.toml")
 }
 
 struct Driver {

@@ -44,7 +44,7 @@ pub fn devices(config: &KioskConfig) -> Vec<DeviceEntry> {
         DeviceEntry::new(
             kind,
             "not configured".into(),
-            DeviceHealth::new(kind, HealthState::Absent, "not in kiosk.toml"),
+            DeviceHealth::new(kind, HealthState::NotFitted, "not in kiosk.toml"),
         )
     };
     let reader = match &devices.idcard {
@@ -140,7 +140,7 @@ pub fn selftest(config: &KioskConfig, test_page: bool) -> Vec<Check> {
             }
             _ => Check {
                 name: d.kind.name().to_owned(),
-                ok: d.state.usable() || d.address == "not configured",
+                ok: d.state.usable() || d.state == HealthState::NotFitted,
                 detail: format!("{} ({}): {}", state_word(d.state), d.address, d.reason),
             },
         })
@@ -211,5 +211,6 @@ pub fn state_word(state: HealthState) -> &'static str {
         HealthState::Degraded => "degraded",
         HealthState::Faulted => "faulted",
         HealthState::Absent => "absent",
+        HealthState::NotFitted => "not fitted",
     }
 }

@@ -104,6 +104,8 @@ pub struct DeviceAvailability {
     pub printer: bool,
     /// The QR/barcode scanner is connected.
     pub scanner: bool,
+    /// This kiosk has a scanner at all: one without says nothing of it to citizens.
+    pub scanner_fitted: bool,
     /// The document camera gives pictures.
     pub camera: bool,
 }
@@ -116,6 +118,7 @@ impl Default for DeviceAvailability {
             card_reader: true,
             printer: true,
             scanner: true,
+            scanner_fitted: true,
             camera: true,
         }
     }
