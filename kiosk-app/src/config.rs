@@ -18,6 +18,8 @@ use kiosk_drivers::scanner::{SerialScanner, Suffix};
 use crate::cabinet::GpioPort;
 use crate::camera_monitor::CameraSource;
 use crate::card_reader::ReaderPort;
+use crate::identity::{IdentityError, TerminalIdentity};
+use crate::platform_link::{LinkError, PlatformLink};
 use crate::runtime::DeviceConfig;
 use crate::scanner_monitor::ScannerPort;
 use crate::session::{MIN_WARNING_GRACE, Settings};
@@ -60,9 +62,12 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KioskConfig {
-    /// This terminal's id, as enrolled on the platform (e.g. `LYG-HZ-0001`).
-    pub terminal_id: String,
+    /// Where the terminal keeps its identity (and, with it, nothing personal): default
+    /// `/var/lib/kiosk`. The terminal's id comes from enrollment, not from this file.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
     /// The platform link.
+    #[serde(default)]
     pub platform: PlatformSection,
     /// The ID-card reader; absent when none is fitted.
     #[serde(default)]
@@ -85,17 +90,53 @@ pub struct KioskConfig {
     /// The screen.
     #[serde(default)]
     pub display: DisplaySection,
+    /// The outbox.
+    #[serde(default)]
+    pub outbox: OutboxSection,
+}
+
+/// `[outbox]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSection {
+    /// Most items waiting for the platform (default 5000); when full, the terminal takes no
+    /// new applications until the platform is reachable again.
+    #[serde(default = "default_outbox_capacity")]
+    pub capacity: u32,
+}
+
+impl Default for OutboxSection {
+    fn default() -> Self {
+        Self {
+            capacity: default_outbox_capacity(),
+        }
+    }
+}
+
+fn default_outbox_capacity() -> u32 {
+    crate::outbox::DEFAULT_CAPACITY
 }
 
 /// `[platform]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlatformSection {
-    /// Base URL, e.g. `https://platform.example.gov.cn`.
-    pub url: String,
+    /// Base URL, e.g. `https://platform.example.gov.cn`. Optional: a terminal talks to the
+    /// platform it enrolled with; set this only when that platform has moved.
+    #[serde(default)]
+    pub url: Option<String>,
     /// Request timeout in seconds (default 10).
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+}
+
+impl Default for PlatformSection {
+    fn default() -> Self {
+        Self {
+            url: None,
+            timeout_secs: default_timeout(),
+        }
+    }
 }
 
 /// `[idcard]`: a serial reader (`port`) or a USB bulk reader (`usb`), not both.
@@ -309,6 +350,10 @@ fn one_of<'a, A, B>(
     }
 }
 
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("/var/lib/kiosk")
+}
+
 fn default_timeout() -> u64 {
     10
 }
@@ -357,16 +402,19 @@ impl KioskConfig {
             key,
             reason: reason.to_owned(),
         };
-        if config.terminal_id.trim().is_empty() || config.terminal_id.len() > 64 {
-            return Err(invalid("terminal_id", "must be 1 to 64 characters"));
+        if !config.data_dir.is_absolute() {
+            return Err(invalid("data_dir", "must be an absolute path"));
         }
-        if !(config.platform.url.starts_with("http://")
-            || config.platform.url.starts_with("https://"))
+        if let Some(url) = &config.platform.url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             return Err(invalid(
                 "platform.url",
                 "must start with http:// or https://",
             ));
+        }
+        if !(10..=1_000_000).contains(&config.outbox.capacity) {
+            return Err(invalid("outbox.capacity", "must be 10 to 1000000"));
         }
         if config.platform.timeout_secs == 0 || config.platform.timeout_secs > 120 {
             return Err(invalid("platform.timeout_secs", "must be 1 to 120"));
@@ -448,10 +496,47 @@ impl KioskConfig {
         Ok(config)
     }
 
-    /// Session settings from this file.
-    pub fn settings(&self) -> Settings {
+    /// This terminal's identity from the data folder.
+    pub fn identity(&self) -> Result<TerminalIdentity, IdentityError> {
+        TerminalIdentity::load(&self.data_dir)
+    }
+
+    /// The platform URL: this file's override, else the platform the terminal enrolled with.
+    pub fn platform_url(&self, identity: Option<&TerminalIdentity>) -> Option<String> {
+        self.platform
+            .url
+            .clone()
+            .or_else(|| identity.map(|i| i.platform.clone()))
+    }
+
+    /// Opens the outbox in the data folder.
+    pub fn outbox(&self) -> Result<crate::outbox::Outbox, crate::outbox::OutboxError> {
+        crate::outbox::Outbox::open(
+            &crate::outbox::Outbox::path_in(&self.data_dir),
+            self.outbox.capacity,
+        )
+    }
+
+    /// The request timeout towards the platform.
+    pub fn platform_timeout(&self) -> Duration {
+        Duration::from_secs(self.platform.timeout_secs)
+    }
+
+    /// The signed link of an enrolled terminal, towards [`KioskConfig::platform_url`].
+    pub fn platform_link(&self, identity: TerminalIdentity) -> Result<PlatformLink, LinkError> {
+        let url = self.platform_url(Some(&identity)).unwrap_or_default();
+        let identity = std::sync::Arc::new(identity);
+        let mut link = PlatformLink::enrolled(identity, self.platform_timeout())?;
+        if url != link.base() {
+            link = link.towards(&url);
+        }
+        Ok(link)
+    }
+
+    /// Session settings from this file, for the terminal `terminal_id`.
+    pub fn settings(&self, terminal_id: &str) -> Settings {
         Settings {
-            terminal_id: self.terminal_id.clone(),
+            terminal_id: terminal_id.to_owned(),
             idle_warning_after: Duration::from_secs(self.session.idle_warning_secs),
             warning_grace: Duration::from_secs(self.session.warning_grace_secs),
             ..Settings::default()
@@ -510,7 +595,7 @@ mod tests {
     use super::*;
 
     const GOOD: &str = r#"
-terminal_id = "LYG-HZ-0001"
+data_dir = "/var/lib/kiosk"
 [platform]
 url = "http://127.0.0.1:8080"
 [idcard]
@@ -537,7 +622,7 @@ paper_dots = 384
         );
         assert_eq!(config.devices().paper, PaperWidth::Dots384);
         assert_eq!(
-            config.settings().idle_warning_after,
+            config.settings("LYG-HZ-0001").idle_warning_after,
             Duration::from_secs(60)
         );
         assert!(!config.display.landscape);
@@ -738,7 +823,7 @@ paper_dots = 384
                 format!("{GOOD}[session]\nwarning_grace_secs = 5\n"),
                 "session.warning_grace_secs",
             ),
-            (GOOD.replace("LYG-HZ-0001", ""), "terminal_id"),
+            (GOOD.replace("/var/lib/kiosk", "kiosk-data"), "data_dir"),
         ] {
             let err = parse(&bad).expect_err(key).to_string();
             assert!(err.contains(key), "{err}");
@@ -747,7 +832,7 @@ paper_dots = 384
 
     #[test]
     fn broken_toml_and_missing_files_are_one_line_errors() {
-        let err = parse("terminal_id = \n").expect_err("syntax").to_string();
+        let err = parse("data_dir = \n").expect_err("syntax").to_string();
         assert!(!err.contains('\n'), "{err}");
         let err = KioskConfig::load(Path::new("/nonexistent/kiosk.toml"))
             .expect_err("missing")

@@ -16,7 +16,8 @@ use slint::ComponentHandle;
 
 use crate::card_reader::ReaderPort;
 use crate::display::Display;
-use crate::peers::{Peer, sibling_program};
+use crate::outbox::{DEFAULT_CAPACITY, Outbox};
+use crate::peers::{Peer, PlatformPeer, sibling_program};
 use crate::platform_link::PlatformLink;
 use crate::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
 use crate::session::{Action, KeySource, PrintStatus, Screen, Settings, View};
@@ -31,6 +32,9 @@ pub struct DemoOptions {
     pub size: (u32, u32),
     /// Use this platform instead of starting one.
     pub platform: Option<String>,
+    /// Enroll with this payload (`kiosk-platform token create`); needed with `platform`, made
+    /// by the demo itself for the platform it starts.
+    pub enrollment: Option<String>,
     /// Submit under this idempotency key instead of a fresh one.
     pub idempotency_key: Option<String>,
     /// Index of the test card the simulated citizen places.
@@ -39,29 +43,38 @@ pub struct DemoOptions {
 
 /// Everything running beside the kiosk for the demo.
 struct Stage {
-    _platform: Option<Peer>,
+    _platform: Option<PlatformPeer>,
     idcard: Peer,
     _printer: Peer,
     platform_url: String,
+    enrollment: String,
     work: PathBuf,
     receipts: PathBuf,
 }
 
-fn set_the_stage(work: &Path, platform: Option<String>) -> anyhow::Result<Stage> {
+fn set_the_stage(
+    work: &Path,
+    platform: Option<String>,
+    enrollment: Option<String>,
+) -> anyhow::Result<Stage> {
     std::fs::create_dir_all(work).with_context(|| format!("cannot create {}", work.display()))?;
-    let (platform_peer, platform_url) = match platform {
-        Some(url) => (None, url.trim_end_matches('/').to_owned()),
+    let (platform_peer, platform_url, enrollment) = match platform {
+        Some(url) => {
+            let enrollment = enrollment.ok_or_else(|| {
+                anyhow!(
+                    "with --platform, give --enrollment PAYLOAD too (`kiosk-platform token create` prints one)"
+                )
+            })?;
+            (None, url.trim_end_matches('/').to_owned(), enrollment)
+        }
         None => {
-            let db = work.join("platform.db");
-            let db_arg = format!("sqlite://{}", db.display());
-            let (peer, line) = Peer::start(
-                "platform",
-                &sibling_program("kiosk-platform")?,
-                &["serve", "--listen", "127.0.0.1:0", "--db", &db_arg],
-                "listening on",
-            )?;
-            let url = line.rsplit(' ').next().unwrap_or_default().to_owned();
-            (Some(peer), url)
+            let platform = PlatformPeer::start(&work.join("platform.db"))?;
+            let url = platform.url.clone();
+            let enrollment = match enrollment {
+                Some(payload) => payload,
+                None => platform.enrollment("demo")?,
+            };
+            (Some(platform), url, enrollment)
         }
     };
     let sim = sibling_program("kiosk-sim")?;
@@ -92,9 +105,40 @@ fn set_the_stage(work: &Path, platform: Option<String>) -> anyhow::Result<Stage>
         idcard,
         _printer: printer,
         platform_url,
+        enrollment,
         work: work.to_owned(),
         receipts,
     })
+}
+
+/// Enrolls the demo terminal like a technician would, keeping its identity beside the
+/// simulated devices. The demo's hardware serial is fixed per machine, so a second run
+/// re-enrolls the same terminal (new key, same id).
+async fn enroll(stage: &Stage) -> anyhow::Result<(PlatformLink, String)> {
+    let serial = format!("DEMO-{}", crate::identity::hardware_serial());
+    let serial = crate::identity::clean_serial(serial.as_bytes());
+    let provisioned = crate::provision::provision(
+        &stage.enrollment,
+        &stage.work.join("terminal"),
+        serial,
+        Duration::from_secs(10),
+        true,
+    )
+    .await
+    .map_err(|e| {
+        anyhow!(
+            "{e} (the platform at {} must be running)",
+            stage.platform_url
+        )
+    })?;
+    let link = provisioned.link.towards(&stage.platform_url);
+    Ok((link, provisioned.identity.terminal_id.clone()))
+}
+
+/// The demo terminal's outbox, beside its identity.
+fn open_outbox(stage: &Stage) -> anyhow::Result<std::sync::Arc<Outbox>> {
+    let path = Outbox::path_in(&stage.work.join("terminal"));
+    Ok(std::sync::Arc::new(Outbox::open(&path, DEFAULT_CAPACITY)?))
 }
 
 fn devices(stage: &Stage) -> DeviceConfig {
@@ -131,14 +175,6 @@ fn random_seed() -> u64 {
     u64::from_le_bytes(bytes)
 }
 
-async fn check_platform(url: &str) -> anyhow::Result<PlatformLink> {
-    let link = PlatformLink::new(url, Duration::from_secs(10))?;
-    link.health().await.map_err(|e| {
-        anyhow!("{e} (start one with `kiosk-platform serve`, or leave out --platform)")
-    })?;
-    Ok(link)
-}
-
 /// Runs the demo.
 pub fn run(options: DemoOptions) -> anyhow::Result<()> {
     if let Some(key) = &options.idempotency_key {
@@ -162,8 +198,12 @@ fn headless(
     tokio: &tokio::runtime::Runtime,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut stage = set_the_stage(&dir.join("devices"), options.platform.clone())?;
-    let platform = tokio.block_on(check_platform(&stage.platform_url))?;
+    let mut stage = set_the_stage(
+        &dir.join("devices"),
+        options.platform.clone(),
+        options.enrollment.clone(),
+    )?;
+    let (platform, terminal_id) = tokio.block_on(enroll(&stage))?;
     let (width, height) = options.size;
     let screen = Headless::install(width, height)?;
     let window = KioskWindow::new().map_err(|e| anyhow!("cannot create the kiosk window: {e}"))?;
@@ -171,7 +211,7 @@ fn headless(
         .show()
         .map_err(|e| anyhow!("cannot show the kiosk window: {e}"))?;
     let settings = Settings {
-        terminal_id: "LYG-DEMO-0001".into(),
+        terminal_id,
         idle_warning_after: Duration::from_secs(5),
         thanks_linger: Duration::from_secs(2),
         ..Settings::default()
@@ -186,6 +226,7 @@ fn headless(
                 keys: keys(options),
                 platform,
                 devices: devices(&stage),
+                outbox: open_outbox(&stage)?,
             },
             move |view| {
                 let _ = views_tx.send(view);
@@ -331,7 +372,10 @@ impl Citizen<'_> {
             matches!(&v.screen, Screen::Receipt { printing, .. } if *printing != PrintStatus::Printing)
                 || matches!(v.screen, Screen::SubmitFailed { .. })
         })?;
-        let Screen::Receipt { receipt, printing } = receipt.screen else {
+        let Screen::Receipt {
+            receipt, printing, ..
+        } = receipt.screen
+        else {
             bail!("the platform did not accept the application (see the platform's log)");
         };
         self.shot("receipt")?;
@@ -370,8 +414,8 @@ impl Citizen<'_> {
 
 fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     let work = std::env::temp_dir().join(format!("kiosk-demo-{}", std::process::id()));
-    let stage = set_the_stage(&work, options.platform.clone())?;
-    let platform = tokio.block_on(check_platform(&stage.platform_url))?;
+    let stage = set_the_stage(&work, options.platform.clone(), options.enrollment.clone())?;
+    let (platform, terminal_id) = tokio.block_on(enroll(&stage))?;
     let window = KioskWindow::new().map_err(|e| {
         anyhow!("cannot open a window ({e}); on a machine without a display use --headless DIR")
     })?;
@@ -380,7 +424,7 @@ fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyhow::R
         .window()
         .set_size(slint::PhysicalSize::new(width, height));
     let settings = Settings {
-        terminal_id: "LYG-DEMO-0001".into(),
+        terminal_id,
         ..Settings::default()
     };
     let display = Display::new(window.clone_strong(), &settings.terminal_id, width > height);
@@ -404,6 +448,7 @@ fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyhow::R
                 keys: keys(options),
                 platform,
                 devices: devices(&stage),
+                outbox: open_outbox(&stage)?,
             },
             Some(citizen_tx),
         )

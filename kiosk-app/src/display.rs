@@ -129,7 +129,11 @@ impl Display {
                 kiosk.set_submit_unreachable(*failure == SubmitFailure::Unreachable);
                 Page::SubmitFailed
             }
-            Screen::Receipt { receipt, printing } => {
+            Screen::Receipt {
+                receipt,
+                printing,
+                kept,
+            } => {
                 let matter = view
                     .catalog
                     .as_ref()
@@ -143,6 +147,7 @@ impl Display {
                         .map(|m| m.time_limit.label().get(lang).to_owned())
                         .unwrap_or_default()
                         .into(),
+                    kept: *kept,
                 });
                 kiosk.set_receipt_qr(self.qr_for(&receipt.progress_url));
                 kiosk.set_print_state(match printing {

@@ -1,14 +1,13 @@
 //! `kiosk`: the 连易办 terminal runtime.
 
+use std::io::Read;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
 use kiosk_app::config::{DEFAULT_PATH, KioskConfig};
 use kiosk_app::demo::{self, DemoOptions};
 use kiosk_app::display::Display;
-use kiosk_app::platform_link::PlatformLink;
 use kiosk_app::runtime::RuntimeConfig;
 use kiosk_app::session::KeySource;
 use kiosk_ui::KioskWindow;
@@ -64,8 +63,12 @@ enum Command {
         #[arg(long, default_value = "1080x1920", value_parser = parse_size)]
         size: (u32, u32),
         /// Use the platform at this URL instead of starting one.
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", requires = "enrollment")]
         platform: Option<String>,
+        /// Enroll the demo terminal with this payload from `kiosk-platform token create`
+        /// (needed with --platform; the demo makes its own for the platform it starts).
+        #[arg(long, value_name = "PAYLOAD")]
+        enrollment: Option<String>,
         /// Submit the application under this idempotency key (to show that a repeat stores one).
         #[arg(long, value_name = "KEY")]
         idempotency_key: Option<String>,
@@ -73,10 +76,47 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         card: usize,
     },
+    /// Enroll this terminal with the platform: the payload is what the enrollment QR code
+    /// carries (`kiosk-platform token create` prints it). Makes the terminal's key pair, enrolls,
+    /// checks the signed link, then runs the self-test.
+    Provision {
+        /// The enrollment payload (JSON), or `-` to read it from standard input.
+        payload: String,
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_PATH)]
+        config: PathBuf,
+        /// Enroll again even though this terminal has an identity (new key, same terminal).
+        #[arg(long)]
+        force: bool,
+    },
+    /// What waits in the outbox, and delivering it now.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Talk to one device directly: checks and diagnostics for technicians.
     Device {
         #[command(subcommand)]
         device: kiosk_app::device_cli::DeviceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// How many applications and ratings wait, the oldest's age and the last error.
+    Status {
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_PATH)]
+        config: PathBuf,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deliver everything waiting now; exits non-zero if something is still waiting.
+    Flush {
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_PATH)]
+        config: PathBuf,
     },
 }
 
@@ -99,7 +139,9 @@ fn main() {
         Command::Demo { .. }
         | Command::Device { .. }
         | Command::Devices { .. }
-        | Command::Selftest { .. } => "warn",
+        | Command::Selftest { .. }
+        | Command::Provision { .. }
+        | Command::Outbox { .. } => "warn",
         Command::Run { .. } => "info",
     };
     tracing_subscriber::fmt()
@@ -122,16 +164,24 @@ fn main() {
             headless,
             size,
             platform,
+            enrollment,
             idempotency_key,
             card,
         } => demo::run(DemoOptions {
             headless,
             size,
             platform,
+            enrollment,
             idempotency_key,
             card,
         }),
         Command::Device { device } => kiosk_app::device_cli::run(device),
+        Command::Outbox { command } => outbox(command),
+        Command::Provision {
+            payload,
+            config,
+            force,
+        } => provision(&payload, &config, force),
     };
     if let Err(e) = result {
         eprintln!("kiosk: {e:#}");
@@ -146,10 +196,9 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let platform = PlatformLink::new(
-        &config.platform.url,
-        Duration::from_secs(config.platform.timeout_secs),
-    )?;
+    let identity = config.identity()?;
+    let terminal_id = identity.terminal_id.clone();
+    let platform = config.platform_link(identity)?;
     let window = KioskWindow::new().map_err(|e| anyhow!("cannot open the kiosk window: {e}"))?;
     let landscape = config.display.landscape;
     let (width, height) = if landscape {
@@ -160,15 +209,16 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
     window
         .window()
         .set_size(slint::PhysicalSize::new(width, height));
-    let display = Display::new(window.clone_strong(), &config.terminal_id, landscape);
+    let display = Display::new(window.clone_strong(), &terminal_id, landscape);
     let mut seed = [0u8; 8];
     getrandom::fill(&mut seed)
         .map_err(|e| anyhow!("no OS random source for idempotency keys: {e}"))?;
     let runtime_config = RuntimeConfig {
-        settings: config.settings(),
+        settings: config.settings(&terminal_id),
         keys: KeySource::seeded(u64::from_le_bytes(seed)),
         platform,
         devices: config.devices(),
+        outbox: std::sync::Arc::new(config.outbox()?),
     };
     let _session = {
         let _guard = tokio.enter();
@@ -177,6 +227,86 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
     window
         .run()
         .map_err(|e| anyhow!("the kiosk window failed: {e}"))
+}
+
+fn provision(payload: &str, path: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    let config = KioskConfig::load(path)?;
+    let payload = if payload == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().take(4096), &mut text)
+            .context("cannot read the payload from standard input")?;
+        text
+    } else {
+        payload.to_owned()
+    };
+    let provisioned = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(kiosk_app::provision::provision(
+            &payload,
+            &config.data_dir,
+            kiosk_app::identity::hardware_serial(),
+            config.platform_timeout(),
+            force,
+        ))?;
+    println!(
+        "enrolled as {} with {} (catalog {})",
+        provisioned.identity.terminal_id,
+        provisioned.link.base(),
+        provisioned.catalog_version
+    );
+    selftest(path, false, false)
+}
+
+fn outbox(command: OutboxCommand) -> anyhow::Result<()> {
+    match command {
+        OutboxCommand::Status { config, json } => {
+            let config = KioskConfig::load(&config)?;
+            let status = config.outbox()?.status()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print_outbox_status(&status);
+            }
+            Ok(())
+        }
+        OutboxCommand::Flush { config } => {
+            let config = KioskConfig::load(&config)?;
+            let outbox = config.outbox()?;
+            let link = config.platform_link(config.identity()?)?;
+            outbox.retry_now()?;
+            let round = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?
+                .block_on(kiosk_app::outbox::deliver_due(&outbox, &link, |_, _| {}))?;
+            println!("delivered {}, refused {}", round.delivered, round.refused);
+            let status = outbox.status()?;
+            print_outbox_status(&status);
+            match round.stopped_by {
+                Some(error) => Err(anyhow!("{} items still waiting: {error}", status.depth)),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+fn print_outbox_status(status: &kiosk_app::outbox::OutboxStatus) {
+    println!(
+        "waiting: {} ({} applications, {} ratings) of {}",
+        status.depth - status.refused,
+        status.applications,
+        status.ratings,
+        status.capacity
+    );
+    println!("refused by the platform (kept aside): {}", status.refused);
+    if let Some(age) = status.oldest_secs {
+        println!("oldest: {age} s");
+    }
+    if let Some(error) = &status.last_error {
+        println!("last error: {error}");
+    }
 }
 
 fn list_devices(path: &std::path::Path, json: bool) -> anyhow::Result<()> {

@@ -147,6 +147,69 @@ impl Drop for Peer {
     }
 }
 
+/// A `kiosk-platform serve` process on a SQLite file, listening on a free loopback port.
+pub struct PlatformPeer {
+    /// The process; stopped when this drops.
+    pub peer: Peer,
+    /// Its base URL.
+    pub url: String,
+    /// Its database, as `sqlite://PATH`.
+    pub db: String,
+}
+
+impl PlatformPeer {
+    /// Starts a platform on the database file `db` (created when new).
+    pub fn start(db: &Path) -> anyhow::Result<Self> {
+        let db = format!("sqlite://{}", db.display());
+        let (peer, line) = Peer::start(
+            "platform",
+            &sibling_program("kiosk-platform")?,
+            &["serve", "--listen", "127.0.0.1:0", "--db", &db],
+            "listening on",
+        )?;
+        let url = line.rsplit(' ').next().unwrap_or_default().to_owned();
+        Ok(Self { peer, url, db })
+    }
+
+    /// A one-time enrollment payload for a terminal at `site`, made with the platform's own
+    /// command line as an operator would.
+    pub fn enrollment(&self, site: &str) -> anyhow::Result<String> {
+        enrollment_token(&self.db, &self.url, site)
+    }
+}
+
+/// Runs `kiosk-platform token create` on the database `db` (a `--db` URL) for the platform at
+/// `url` and returns the enrollment payload it prints.
+pub fn enrollment_token(db: &str, url: &str, site: &str) -> anyhow::Result<String> {
+    let output = Command::new(sibling_program("kiosk-platform")?)
+        .args([
+            "token",
+            "create",
+            "--db",
+            db,
+            "--platform-url",
+            url,
+            "--site",
+            site,
+            "--expires-in",
+            "30m",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run kiosk-platform token create")?;
+    if !output.status.success() {
+        bail!(
+            "kiosk-platform token create failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("payload: "))
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("kiosk-platform token create printed no payload"))
+}
+
 /// The path of a program installed next to the running `kiosk` binary.
 pub fn sibling_program(name: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot locate the kiosk binary")?;

@@ -1,12 +1,18 @@
 //! The terminal's HTTP link to the central platform.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kiosk_protocol::{
-    ApiError, ApplicationReceipt, ApplicationRequest, Catalog, Health, IDEMPOTENCY_KEY_HEADER,
-    RatingRequest,
+    ApiError, ApplicationReceipt, ApplicationRequest, Catalog, EnrollRequest, EnrollResponse,
+    Health, Heartbeat, HeartbeatResponse, IDEMPOTENCY_KEY_HEADER, RatingRequest, TerminalConfig,
+    sign_request,
 };
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::identity::TerminalIdentity;
 
 /// Why a platform call failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,14 +52,19 @@ impl LinkError {
 }
 
 /// Client of the platform's terminal API.
+///
+/// Every `/v1` request an enrolled terminal makes is signed with its key
+/// ([`kiosk_protocol::auth`]): the platform answers unsigned ones with 401. The link made with
+/// [`PlatformLink::new`] has no identity and can only check health and enroll.
 #[derive(Clone)]
 pub struct PlatformLink {
     base: String,
     http: reqwest::Client,
+    identity: Option<Arc<TerminalIdentity>>,
 }
 
 impl PlatformLink {
-    /// A link to the platform at `base` (e.g. `http://127.0.0.1:8080`).
+    /// A link to the platform at `base` (e.g. `http://127.0.0.1:8080`), not yet signing.
     pub fn new(base: &str, timeout: Duration) -> Result<Self, LinkError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
@@ -67,12 +78,38 @@ impl PlatformLink {
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             http,
+            identity: None,
         })
+    }
+
+    /// A link to the platform `identity` enrolled with, signing every request with its key.
+    pub fn enrolled(identity: Arc<TerminalIdentity>, timeout: Duration) -> Result<Self, LinkError> {
+        let mut link = Self::new(&identity.platform, timeout)?;
+        link.identity = Some(identity);
+        Ok(link)
+    }
+
+    /// The same link pointed at another base URL (the platform has moved).
+    pub fn towards(mut self, base: &str) -> Self {
+        self.base = base.trim_end_matches('/').to_owned();
+        self
     }
 
     /// The platform's base URL.
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// The platform's key applications are sealed to, as enrollment gave it.
+    pub fn sealing_key(&self) -> Option<&str> {
+        self.identity
+            .as_deref()
+            .and_then(|i| i.sealing_key.as_deref())
+    }
+
+    /// The terminal id requests are signed as, once enrolled.
+    pub fn terminal_id(&self) -> Option<&str> {
+        self.identity.as_deref().map(|i| i.terminal_id.as_str())
     }
 
     fn unreachable(&self, e: reqwest::Error) -> LinkError {
@@ -98,38 +135,90 @@ impl PlatformLink {
         }
     }
 
-    /// `GET /healthz`.
-    pub async fn health(&self) -> Result<Health, LinkError> {
-        let response = self
-            .http
-            .get(format!("{}/healthz", self.base))
-            .send()
+    /// Sends one request, signed when this link has an identity, and returns the answer when
+    /// it is a success.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> Result<reqwest::Response, LinkError> {
+        self.send_typed(method, path, body.map(|b| (b, "application/json")), headers)
             .await
-            .map_err(|e| self.unreachable(e))?;
-        if !response.status().is_success() {
-            return Err(Self::refused(response).await);
+    }
+
+    /// [`PlatformLink::send`] with a body of the given content type.
+    async fn send_typed(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(Vec<u8>, &str)>,
+        headers: &[(&str, &str)],
+    ) -> Result<reqwest::Response, LinkError> {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
+        if let Some(identity) = &self.identity {
+            let signed = sign_request(
+                identity.signing_key(),
+                &identity.terminal_id,
+                method.as_str(),
+                path,
+                unix_now(),
+                &fresh_nonce()?,
+                body.as_ref().map(|(b, _)| b.as_slice()).unwrap_or_default(),
+            );
+            for (name, value) in signed.pairs() {
+                request = request.header(name, value);
+            }
+        }
+        if let Some((body, content_type)) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body);
+        }
+        let response = request.send().await.map_err(|e| self.unreachable(e))?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(Self::refused(response).await)
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, LinkError> {
         response
             .json()
             .await
             .map_err(|e| LinkError::BadAnswer(e.to_string()))
     }
 
+    fn body(value: &impl Serialize) -> Result<Vec<u8>, LinkError> {
+        serde_json::to_vec(value).map_err(|e| LinkError::BadAnswer(e.to_string()))
+    }
+
+    /// `GET /healthz`.
+    pub async fn health(&self) -> Result<Health, LinkError> {
+        Self::json(self.send(Method::GET, "/healthz", None, &[]).await?).await
+    }
+
+    /// `POST /v1/enroll`: binds this terminal's new key to a terminal id, once per token.
+    pub async fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse, LinkError> {
+        let body = Self::body(request)?;
+        Self::json(
+            self.send(Method::POST, "/v1/enroll", Some(body), &[])
+                .await?,
+        )
+        .await
+    }
+
     /// `GET /v1/catalog`, validated before use.
     pub async fn catalog(&self) -> Result<Catalog, LinkError> {
-        let response = self
-            .http
-            .get(format!("{}/v1/catalog", self.base))
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
-        if !response.status().is_success() {
-            return Err(Self::refused(response).await);
-        }
-        let catalog: Catalog = response
-            .json()
-            .await
-            .map_err(|e| LinkError::BadAnswer(e.to_string()))?;
+        let catalog: Catalog =
+            Self::json(self.send(Method::GET, "/v1/catalog", None, &[]).await?).await?;
         catalog
             .validate()
             .map_err(|e| LinkError::BadAnswer(format!("catalog {}: {e}", catalog.version)))?;
@@ -142,36 +231,82 @@ impl PlatformLink {
         key: &str,
         request: &ApplicationRequest,
     ) -> Result<ApplicationReceipt, LinkError> {
+        let body = Self::body(request)?;
         let response = self
-            .http
-            .post(format!("{}/v1/applications", self.base))
-            .header(IDEMPOTENCY_KEY_HEADER, key)
-            .json(request)
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
+            .send(
+                Method::POST,
+                "/v1/applications",
+                Some(body),
+                &[(IDEMPOTENCY_KEY_HEADER, key)],
+            )
+            .await?;
         match response.status() {
-            StatusCode::OK | StatusCode::CREATED => response
-                .json()
-                .await
-                .map_err(|e| LinkError::BadAnswer(e.to_string())),
-            _ => Err(Self::refused(response).await),
+            StatusCode::OK | StatusCode::CREATED => Self::json(response).await,
+            other => Err(LinkError::BadAnswer(format!("unexpected status {other}"))),
         }
+    }
+
+    /// `GET /v1/config`: the terminal's merged configuration (also proves the signature works).
+    pub async fn config(&self) -> Result<TerminalConfig, LinkError> {
+        Self::json(self.send(Method::GET, "/v1/config", None, &[]).await?).await
+    }
+
+    /// `POST /v1/heartbeat`: versions, uptime, device health and outbox depth; the answer
+    /// carries the platform's clock and the commands waiting for this terminal.
+    pub async fn heartbeat(&self, heartbeat: &Heartbeat) -> Result<HeartbeatResponse, LinkError> {
+        let body = Self::body(heartbeat)?;
+        Self::json(
+            self.send(Method::POST, "/v1/heartbeat", Some(body), &[])
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /v1/applications` with a body already encoded (a sealed one from the outbox).
+    pub async fn submit_raw(
+        &self,
+        key: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<ApplicationReceipt, LinkError> {
+        let response = self
+            .send_typed(
+                Method::POST,
+                "/v1/applications",
+                Some((body, content_type)),
+                &[(IDEMPOTENCY_KEY_HEADER, key)],
+            )
+            .await?;
+        Self::json(response).await
+    }
+
+    /// `POST /v1/ratings` with a body already encoded as JSON.
+    pub async fn rate_raw(&self, body: Vec<u8>) -> Result<(), LinkError> {
+        self.send(Method::POST, "/v1/ratings", Some(body), &[])
+            .await?;
+        Ok(())
     }
 
     /// `POST /v1/ratings`.
     pub async fn rate(&self, rating: &RatingRequest) -> Result<(), LinkError> {
-        let response = self
-            .http
-            .post(format!("{}/v1/ratings", self.base))
-            .json(rating)
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(Self::refused(response).await)
-        }
+        let body = Self::body(rating)?;
+        self.send(Method::POST, "/v1/ratings", Some(body), &[])
+            .await?;
+        Ok(())
     }
+}
+
+/// Seconds since the Unix epoch by the terminal's clock (time-synced on the appliance).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A fresh request nonce: 16 random bytes as 32 hex digits.
+fn fresh_nonce() -> Result<String, LinkError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| LinkError::BadAnswer(format!("no OS random source for a nonce: {e}")))?;
+    Ok(kiosk_protocol::auth::hex_encode(&bytes))
 }

@@ -15,7 +15,7 @@ use crate::session::ReceiptContent;
 pub fn application_receipt(content: &ReceiptContent) -> ReceiptDocument {
     let zh = content.language == Language::Zh;
     let label = |zh_text: &'static str, en_text: &'static str| if zh { zh_text } else { en_text };
-    ReceiptDocument::new()
+    let document = ReceiptDocument::new()
         .title(label("受理回执", "Application Receipt"))
         .footer(label(
             "连云港市政务服务 · 连易办",
@@ -23,7 +23,11 @@ pub fn application_receipt(content: &ReceiptContent) -> ReceiptDocument {
         ))
         .rule()
         .row(
-            label("受理编号", "Application no."),
+            if content.kept {
+                label("终端参考号", "Reference no.")
+            } else {
+                label("受理编号", "Application no.")
+            },
             content.application_no.clone(),
         )
         .paragraph(format!(
@@ -48,9 +52,20 @@ pub fn application_receipt(content: &ReceiptContent) -> ReceiptDocument {
             content.time_limit.get(content.language).to_owned(),
         )
         .row(label("终端编号", "Terminal"), content.terminal_id.clone())
-        .rule()
-        .qr(content.progress_url.clone())
-        .footer(label("扫码查询办理进度", "Scan to follow the progress"))
+        .rule();
+    let document = if content.kept {
+        // No platform number yet, so no progress link: the citizen follows the application by
+        // ID card under 办件查询 at any terminal, or by the reference on the phone line.
+        document.paragraph(label(
+            "申请已保存在本终端，网络恢复后自动提交，无需重新办理。可凭身份证在“办件查询”中查看进度。",
+            "Your application is saved on this terminal and will be sent automatically when the network is back; you need not apply again. Follow it with your ID card under Track applications.",
+        ))
+    } else {
+        document
+            .qr(content.progress_url.clone())
+            .footer(label("扫码查询办理进度", "Scan to follow the progress"))
+    };
+    document
         .paragraph(label(
             "请妥善保管本回执。咨询投诉请拨打12345。",
             "Please keep this receipt. Enquiries and complaints: 12345.",
@@ -196,6 +211,7 @@ mod tests {
             progress_url: "http://127.0.0.1:8080/progress/LY20261122000001".into(),
             time_limit: LocalizedText::new("即办", "On the spot"),
             language,
+            kept: false,
         }
     }
 

@@ -12,17 +12,20 @@ use kiosk_drivers::escpos::{PaperWidth, PrinterState};
 use kiosk_drivers::gpio::StatusLight;
 use kiosk_drivers::printer::{PrintError, PrinterAddress};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::cabinet::{self, Cabinet, CabinetReport, GpioPort};
 use crate::camera_monitor::{self, CameraProbe, CameraSource};
 use crate::card_reader::{self, ReaderPort, ReaderReport, ReaderSwitch};
 use crate::health::{DeviceHealth, DeviceKind, HealthBoard, HealthState};
 use crate::hotplug::{self, Nudge, Subsystem};
-use crate::platform_link::{LinkError, PlatformLink};
+use crate::outbox::{self, Outbox, Outcome};
+use crate::platform_link::PlatformLink;
 use crate::printer_monitor::{self, PrinterPort};
 use crate::receipt;
 use crate::scanner_monitor::{self, ScannerPort, ScannerReport};
+use kiosk_protocol::ApplicationReceipt;
+
 use crate::session::{
     Action, CardEvent, Command, Event, KeySource, PrintFailure, ReceiptContent, Screen, Session,
     Settings, SubmitFailure, View,
@@ -76,7 +79,13 @@ pub struct RuntimeConfig {
     pub platform: PlatformLink,
     /// The devices.
     pub devices: DeviceConfig,
+    /// Where applications and ratings wait until the platform acknowledges them.
+    pub outbox: Arc<Outbox>,
 }
+
+/// How long a citizen waits for the platform's number before the receipt shows the terminal's
+/// reference instead (the application is safe in the outbox either way).
+const ACKNOWLEDGEMENT_WAIT: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// Handle to a running session driver: touches go in, device health comes out.
 #[derive(Clone)]
@@ -211,8 +220,15 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
     };
     hotplug::spawn(hotplug);
     let (board_tx, board_rx) = watch::channel(HealthBoard::default());
+    let (reports, _) = broadcast::channel(64);
+    outbox::spawn_sender(
+        config.outbox.clone(),
+        config.platform.clone(),
+        reports.clone(),
+    );
     let driver = Driver {
         config,
+        reports,
         events: tx.clone(),
         reader,
         printer_port,
@@ -233,6 +249,7 @@ fn not_fitted(kind: DeviceKind) -> DeviceHealth {
 
 struct Driver {
     config: RuntimeConfig,
+    reports: outbox::Reports,
     events: UnboundedSender<Event>,
     reader: Option<ReaderSwitch>,
     printer_port: PrinterPort,
@@ -360,26 +377,35 @@ impl Driver {
                 idempotency_key,
                 request,
             } => {
-                let link = self.config.platform.clone();
+                let outbox = self.config.outbox.clone();
+                let sealing_key = self.config.platform.sealing_key().map(str::to_owned);
                 let events = self.events.clone();
+                // Subscribed before the item exists, so its outcome cannot be missed.
+                let reports = self.reports.subscribe();
                 tokio::spawn(async move {
-                    let result = link.submit(&idempotency_key, &request).await;
-                    drop(request);
-                    let event = match result {
-                        Ok(receipt) => {
-                            tracing::info!(application_no = %receipt.application_no, replayed = receipt.replayed, "application accepted");
-                            Ok(receipt)
+                    let matter_id = request.matter_id.clone();
+                    let key = idempotency_key.clone();
+                    let kept = tokio::task::spawn_blocking(move || {
+                        let kept = outbox.keep_application(&key, &request, sealing_key.as_deref());
+                        drop(request);
+                        kept
+                    })
+                    .await;
+                    let event = match kept {
+                        Ok(Ok(reference)) => {
+                            tracing::info!(reference = %reference, "application kept in the outbox");
+                            await_outcome(reports, &idempotency_key, reference, matter_id).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::error!(error = %e, "application not kept");
+                            Event::Submitted(Err(SubmitFailure::Unreachable))
                         }
                         Err(e) => {
-                            tracing::warn!(error = %e, "application not accepted");
-                            Err(if e.is_transient() {
-                                SubmitFailure::Unreachable
-                            } else {
-                                SubmitFailure::Rejected
-                            })
+                            tracing::error!(error = %e, "outbox task failed");
+                            Event::Submitted(Err(SubmitFailure::Unreachable))
                         }
                     };
-                    let _ = events.send(Event::Submitted(event));
+                    let _ = events.send(event);
                 });
             }
             Command::PrintReceipt(content) => {
@@ -392,15 +418,10 @@ impl Driver {
                 });
             }
             Command::SendRating(rating) => {
-                let link = self.config.platform.clone();
-                tokio::spawn(async move {
-                    match link.rate(&rating).await {
-                        Ok(()) => tracing::info!(level = rating.level, "rating sent"),
-                        Err(e @ LinkError::Refused { .. }) => {
-                            tracing::warn!(error = %e, "rating refused")
-                        }
-                        Err(e) => tracing::warn!(error = %e, "rating not delivered"),
-                    }
+                let outbox = self.config.outbox.clone();
+                tokio::task::spawn_blocking(move || match outbox.keep_rating(&rating) {
+                    Ok(()) => tracing::info!(level = rating.level, "rating kept for delivery"),
+                    Err(e) => tracing::warn!(error = %e, "rating not kept"),
                 });
             }
             Command::WipePersonalData => {
@@ -410,6 +431,55 @@ impl Driver {
             }
         }
     }
+}
+
+/// Waits for the sender's word on the application under `key`: the platform's receipt, a
+/// refusal, or (unreachable, or no answer within [`ACKNOWLEDGEMENT_WAIT`]) acceptance under
+/// the terminal's reference, since the application is safe in the outbox.
+async fn await_outcome(
+    mut reports: tokio::sync::broadcast::Receiver<(String, Outcome)>,
+    key: &str,
+    reference: String,
+    matter_id: String,
+) -> Event {
+    let outcome = tokio::time::timeout(ACKNOWLEDGEMENT_WAIT, async {
+        loop {
+            match reports.recv().await {
+                Ok((k, outcome)) if k == key => return Some(outcome),
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+    .await
+    .ok()
+    .flatten();
+    match outcome {
+        Some(Outcome::Accepted(receipt)) => {
+            tracing::info!(application_no = %receipt.application_no, replayed = receipt.replayed, "application accepted");
+            Event::Submitted(Ok(receipt))
+        }
+        Some(Outcome::Refused(error)) => {
+            tracing::warn!(error = %error, "application refused by the platform");
+            Event::Submitted(Err(SubmitFailure::Rejected))
+        }
+        Some(Outcome::Waiting(_)) | None => Event::Kept(ApplicationReceipt {
+            application_no: reference,
+            matter_id,
+            accepted_at: beijing_now(),
+            progress_url: String::new(),
+            replayed: false,
+        }),
+    }
+}
+
+/// Now, RFC 3339 in Beijing time (how receipts state times).
+fn beijing_now() -> String {
+    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    time::OffsetDateTime::now_utc()
+        .to_offset(offset)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Prints the application receipt, opening the port afresh so a power-cycled printer is found.

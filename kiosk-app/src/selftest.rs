@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::card_reader::ReaderPort;
 use crate::config::KioskConfig;
 use crate::health::{DeviceHealth, DeviceKind, HealthState};
+use crate::identity::IdentityError;
 use crate::platform_link::PlatformLink;
 use crate::printer_monitor::{self, PrinterPort};
 use crate::receipt::{self, TestPageInfo};
@@ -155,7 +156,7 @@ pub fn selftest(config: &KioskConfig, test_page: bool) -> Vec<Check> {
 fn print_test_page(config: &KioskConfig, address: &PrinterAddress) -> Check {
     let devices = config.devices();
     let page = receipt::test_page(&TestPageInfo {
-        terminal_id: config.terminal_id.clone(),
+        terminal_id: terminal_label(config),
         software_version: env!("CARGO_PKG_VERSION").into(),
         connection: address.to_string(),
         paper: devices.paper,
@@ -181,27 +182,55 @@ fn check_platform(config: &KioskConfig) -> Check {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())
-        .and_then(|rt| {
-            rt.block_on(async {
-                let link = PlatformLink::new(
-                    &config.platform.url,
-                    Duration::from_secs(config.platform.timeout_secs),
-                )
-                .map_err(|e| e.to_string())?;
-                link.health().await.map_err(|e| e.to_string())
-            })
-        });
+        .and_then(|rt| rt.block_on(platform_answers(config)));
     Check {
         name: "platform".into(),
         ok: result.is_ok(),
-        detail: match result {
-            Ok(health) => format!(
-                "{} answers, catalog {}",
-                config.platform.url, health.catalog_version
-            ),
-            Err(e) => e,
-        },
+        detail: result.unwrap_or_else(|e| e),
     }
+}
+
+/// An enrolled terminal proves its link with a signed request; one not yet enrolled can only
+/// say whether the platform named in its file answers at all.
+async fn platform_answers(config: &KioskConfig) -> Result<String, String> {
+    match config.identity() {
+        Ok(identity) => {
+            let terminal_id = identity.terminal_id.clone();
+            let link = config.platform_link(identity).map_err(|e| e.to_string())?;
+            link.config().await.map_err(|e| e.to_string())?;
+            let health = link.health().await.map_err(|e| e.to_string())?;
+            Ok(format!(
+                "{} accepts {terminal_id}'s signed requests, catalog {}",
+                link.base(),
+                health.catalog_version
+            ))
+        }
+        Err(IdentityError::NotProvisioned { .. }) => {
+            let reachable = match &config.platform.url {
+                Some(url) => {
+                    let link = PlatformLink::new(url, config.platform_timeout())
+                        .map_err(|e| e.to_string())?;
+                    match link.health().await {
+                        Ok(_) => format!("; {url} answers"),
+                        Err(e) => format!("; {e}"),
+                    }
+                }
+                None => String::new(),
+            };
+            Err(format!(
+                "not provisioned: scan the enrollment QR code or run `kiosk provision PAYLOAD`{reachable}"
+            ))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The terminal's id for printed pages: its enrolled id, else its hardware serial.
+pub fn terminal_label(config: &KioskConfig) -> String {
+    config
+        .identity()
+        .map(|i| i.terminal_id.clone())
+        .unwrap_or_else(|_| crate::identity::hardware_serial())
 }
 
 /// A state in plain words.

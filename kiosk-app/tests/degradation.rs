@@ -16,8 +16,9 @@ use kiosk_app::health::{DeviceKind, HealthState};
 mod common;
 
 use common::Simulators;
-use kiosk_app::peers::Peer;
-use kiosk_app::platform_link::PlatformLink;
+use kiosk_app::outbox::Outbox;
+use kiosk_app::peers::{Peer, PlatformPeer};
+use kiosk_app::provision::provision;
 use kiosk_app::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
 use kiosk_app::scanner_monitor::ScannerPort;
 use kiosk_app::session::{
@@ -38,7 +39,7 @@ struct Rig {
     gpio: Peer,
     /// The camera's photos; renamed away to unplug it.
     frames: std::path::PathBuf,
-    _platform: Peer,
+    _platform: PlatformPeer,
     _tokio: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
 }
@@ -57,18 +58,30 @@ impl Rig {
             .enable_all()
             .build()
             .expect("tokio");
+        let enrolled = tokio
+            .block_on(provision(
+                &sims.platform.enrollment("test").expect("token"),
+                &dir.path().join("terminal"),
+                "SN-DEGRADATION-1".into(),
+                Duration::from_secs(5),
+                false,
+            ))
+            .expect("enrolled");
         let (tx, views) = mpsc::channel();
         let session = {
             let _guard = tokio.enter();
             runtime::start(
                 RuntimeConfig {
                     settings: Settings {
-                        terminal_id: "LYG-TEST-0001".into(),
+                        terminal_id: enrolled.identity.terminal_id.clone(),
                         attract_after,
                         ..Settings::default()
                     },
                     keys: KeySource::seeded(42),
-                    platform: PlatformLink::new(&sims.url, Duration::from_secs(5)).expect("link"),
+                    platform: enrolled.link,
+                    outbox: std::sync::Arc::new(
+                        Outbox::open(&dir.path().join("terminal/outbox.db"), 100).expect("outbox"),
+                    ),
                     devices: DeviceConfig {
                         idcard: Some(ReaderPort::Serial {
                             path: common::idcard_link(dir.path()),
@@ -251,7 +264,10 @@ fn a_printer_out_of_paper_costs_the_receipt_not_the_application() {
     let view = r.expect("the receipt screen", |v| {
         matches!(v.screen, Screen::Receipt { .. })
     });
-    let Screen::Receipt { receipt, printing } = view.screen else {
+    let Screen::Receipt {
+        receipt, printing, ..
+    } = view.screen
+    else {
         unreachable!()
     };
     assert!(

@@ -33,6 +33,7 @@ fn application_receipt() -> ReceiptDocument {
         progress_url: "https://zwfw.lyg.gov.cn/progress/LY20261122000001".into(),
         time_limit: LocalizedText::new("即办", "On the spot"),
         language: Language::Zh,
+        kept: false,
     })
 }
 

@@ -20,9 +20,10 @@ fn config(dir: &Path, platform: &str) -> String {
     std::fs::write(
         &path,
         format!(
-            "terminal_id = \"LYG-TEST-0002\"\n[platform]\nurl = \"{platform}\"\ntimeout_secs = 2\n\
+            "data_dir = \"{}\"\n[platform]\nurl = \"{platform}\"\ntimeout_secs = 2\n\
              [idcard]\nport = \"{}\"\n[printer]\nport = \"{}\"\n\
              [scanner]\nport = \"{}\"\n[camera]\nfolder = \"{}\"\n[gpio]\nsimulator = \"{}\"\n",
+            dir.join("terminal").display(),
             common::idcard_link(dir).display(),
             common::printer_link(dir).display(),
             common::scanner_link(dir).display(),
@@ -38,16 +39,51 @@ fn config(dir: &Path, platform: &str) -> String {
 fn a_technician_sees_each_device_and_what_failed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let Simulators {
-        url,
         platform,
         mut idcard,
         mut printer,
         mut scanner,
         mut gpio,
     } = Simulators::start(dir.path());
+    let url = platform.url.clone();
     let receipts = common::receipts(dir.path());
     let frames = common::frames(dir.path());
     let config = config(dir.path(), &url);
+
+    // Not yet enrolled: the self-test says so, and says the platform answers.
+    let out = kiosk(&["selftest", "--config", &config]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("FAIL platform") && stdout.contains("not provisioned"),
+        "{stdout}"
+    );
+
+    // The technician enrolls it with the payload the operator made; the self-test follows.
+    let payload = platform.enrollment("hall-1").expect("token");
+    let out = kiosk(&["provision", &payload, "--config", &config]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let terminal_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("enrolled as "))
+        .and_then(|l| l.split(' ').next())
+        .expect("enrolled as …")
+        .to_owned();
+    assert!(stdout.contains("PASS platform"), "{stdout}");
+    // The same token cannot enroll a second time, and a second enrollment needs --force.
+    let out = kiosk(&["provision", &payload, "--config", &config]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already enrolled"));
+    let out = kiosk(&["provision", &payload, "--config", &config, "--force"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refused the enrollment token"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Everything works: devices listed ok, self-test passes and prints the test page.
     let out = kiosk(&["devices", "--json", "--config", &config]);
@@ -95,7 +131,7 @@ fn a_technician_sees_each_device_and_what_failed() {
     assert!(blinked.contains("on"), "the fault lamp was lit: {blinked}");
     let page =
         std::fs::read_to_string(receipts.join("receipt-0001.txt")).expect("test page printed");
-    assert!(page.contains("LYG-TEST-0002"), "{page}");
+    assert!(page.contains(&terminal_id), "{page}");
 
     // Paper out and the reader unplugged: each is named, and the exit code says so.
     printer.control("state paper-out").expect("paper out");

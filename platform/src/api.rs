@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kiosk_protocol::{
     ApiError, ApplicationReceipt, ApplicationRequest, ApplicationStatus, Catalog, EnrollRequest,
-    EnrollResponse, Health, IDEMPOTENCY_KEY_HEADER, RatingRequest, validate_idempotency_key,
+    EnrollResponse, Health, IDEMPOTENCY_KEY_HEADER, RatingRequest,
+    sealing::SEALED_APPLICATION_CONTENT_TYPE, validate_idempotency_key,
 };
 
 use crate::auth::{Terminal, require_terminal};
@@ -336,7 +337,20 @@ pub async fn submit_application(
         })?
         .to_owned();
     validate_idempotency_key(&key).map_err(|e| Failure(StatusCode::BAD_REQUEST, e))?;
-    let request: ApplicationRequest = parse_body(&body, "application")?;
+    let sealed = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case(SEALED_APPLICATION_CONTENT_TYPE));
+    let opened;
+    let plain: &[u8] = if sealed {
+        opened = zeroize::Zeroizing::new(state.store.sealing_key().open(&body).map_err(|e| {
+            Failure::new(StatusCode::BAD_REQUEST, "unsealable_body", e.to_string())
+        })?);
+        &opened
+    } else {
+        &body
+    };
+    let request: ApplicationRequest = parse_body(plain, "application")?;
     request
         .validate()
         .map_err(|e| Failure(StatusCode::UNPROCESSABLE_ENTITY, e))?;
@@ -493,6 +507,7 @@ pub async fn enroll(
             terminal_id: enrolled.terminal_id,
             site: enrolled.site,
             config,
+            sealing_key: Some(state.store.sealing_key().public_hex()),
         }),
     )
         .into_response())

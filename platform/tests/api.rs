@@ -18,6 +18,7 @@ on_both_backends!(
     health_openapi_and_unknown_paths,
     two_instances_on_one_database_store_a_racing_application_once,
     concurrent_applications_and_ratings_commit_independently,
+    sealed_applications_are_opened_by_the_platform_alone,
 );
 
 /// A platform with one enrolled terminal.
@@ -444,4 +445,66 @@ async fn concurrent_applications_and_ratings_commit_independently(db: TestDb) {
         10
     );
     assert_eq!(p.store.rating_count().await.expect("count"), 10);
+}
+
+/// Sends `bytes` (already sealed) as an application under `key`, signed like any body.
+async fn submit_sealed(t: &TestTerminal, key: &str, bytes: &[u8]) -> (StatusCode, Value) {
+    let signed = kiosk_protocol::sign_request(
+        &t.key,
+        &t.id,
+        "POST",
+        "/v1/applications",
+        common::now(),
+        &common::nonce(),
+        bytes,
+    );
+    let mut request = t
+        .http
+        .post(format!("{}/v1/applications", t.base))
+        .header("Idempotency-Key", key)
+        .header(
+            "content-type",
+            kiosk_protocol::sealing::SEALED_APPLICATION_CONTENT_TYPE,
+        )
+        .body(bytes.to_vec());
+    for (name, value) in signed.pairs() {
+        request = request.header(name, value);
+    }
+    common::answer(request.send().await.expect("answer")).await
+}
+
+async fn sealed_applications_are_opened_by_the_platform_alone(db: TestDb) {
+    let p = platform(&db).await;
+    let (status, config) = p.t.send(reqwest::Method::GET, "/v1/config", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let public = kiosk_protocol::sealing::parse_sealing_key(
+        config["sealing_key"].as_str().expect("sealing key"),
+    )
+    .expect("key");
+    let mut body = application("lyg-hrss-0101");
+    body["terminal_id"] = json!(p.t.id);
+    let plain = serde_json::to_vec(&body).expect("json");
+    let sealed = kiosk_protocol::sealing::seal(&public, &plain).expect("sealed");
+    let (status, receipt) = submit_sealed(&p.t, "sealed-0000-0001", &sealed).await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    // Sealed again (different bytes, same application): the same number, one row.
+    let again = kiosk_protocol::sealing::seal(&public, &plain).expect("sealed");
+    let (status, replay) = submit_sealed(&p.t, "sealed-0000-0001", &again).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(replay["application_no"], receipt["application_no"]);
+    // Sealed to another key, or altered: a clear 400, nothing stored.
+    let stranger = kiosk_protocol::sealing::SealingKey::from_secret([9; 32]);
+    let wrong = kiosk_protocol::sealing::seal(
+        &kiosk_protocol::sealing::parse_sealing_key(&stranger.public_hex()).expect("key"),
+        &plain,
+    )
+    .expect("sealed");
+    let (status, error) = submit_sealed(&p.t, "sealed-0000-0002", &wrong).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["code"], "unsealable_body");
+    let mut altered = sealed.clone();
+    altered[50] ^= 0x40;
+    let (status, _) = submit_sealed(&p.t, "sealed-0000-0003", &altered).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(p.store.application_count().await.expect("count"), 1);
 }

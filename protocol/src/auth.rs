@@ -269,6 +269,10 @@ pub struct EnrollResponse {
     /// The terminal's configuration (global, site and terminal layers merged).
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
+    /// The platform's X25519 public key (64 hex digits) that application bodies are sealed to
+    /// ([`crate::sealing`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealing_key: Option<String>,
 }
 
 /// What `kiosk-platform token create` prints for the enrollment QR code a technician scans.

@@ -2,13 +2,15 @@
 //!
 //! Both sides compile against these types, and the platform's `/openapi.json` is generated from
 //! them, so a field renamed here is renamed everywhere at once. Everything is plain data: no I/O.
-//! [`auth`] holds the request-signing scheme both sides build the same way.
+//! [`auth`] holds the request-signing scheme both sides build the same way; [`sealing`] the
+//! sealed boxes that keep a citizen's data unreadable on the terminal that took it.
 
 pub mod application;
 pub mod auth;
 pub mod catalog;
 pub mod material;
 pub mod rating;
+pub mod sealing;
 pub mod terminal;
 pub mod text;
 

@@ -382,6 +382,9 @@ pub struct TerminalConfig {
     /// Global, site and terminal layers merged (objects key by key).
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
+    /// The platform's X25519 public key that application bodies are sealed to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealing_key: Option<String>,
 }
 
 #[cfg(test)]

@@ -81,6 +81,17 @@ impl PlatformProcess {
     }
 }
 
+impl PlatformProcess {
+    /// A one-time enrollment payload for one terminal, from `kiosk-platform token create`.
+    pub fn enrollment(&self) -> anyhow::Result<String> {
+        kiosk_app::peers::enrollment_token(
+            &format!("sqlite://{}", self.db.display()),
+            &self.url,
+            "e2e",
+        )
+    }
+}
+
 impl Drop for PlatformProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();

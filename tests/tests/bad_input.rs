@@ -23,6 +23,8 @@ fn an_unreachable_platform_is_named() {
             "/tmp/unused-shots",
             "--platform",
             "http://127.0.0.1:9",
+            "--enrollment",
+            r#"{"platform":"http://127.0.0.1:9","token":"0123456789abcdef0123","expires_at":"2026-01-01T00:00:00+08:00"}"#,
         ],
     );
     assert!(
@@ -59,22 +61,48 @@ fn config_errors_name_the_file_and_the_key() {
     let typo = dir.path().join("kiosk.toml");
     std::fs::write(
         &typo,
-        "terminal_id = \"LYG-1\"\n[platform]\nurl = \"http://127.0.0.1:8080\"\nurll = \"x\"\n",
+        "[platform]\nurl = \"http://127.0.0.1:8080\"\nurll = \"x\"\n",
     )
     .expect("write");
     let err = one_line_failure("kiosk", &["run", "--config", &typo.to_string_lossy()]);
     assert!(
-        err.contains("kiosk.toml") && err.contains("urll") && err.contains("line 4"),
+        err.contains("kiosk.toml") && err.contains("urll") && err.contains("line 3"),
         "{err}"
     );
 
-    std::fs::write(
-        &typo,
-        "terminal_id = \"LYG-1\"\n[platform]\nurl = \"ftp://x\"\n",
-    )
-    .expect("write");
+    std::fs::write(&typo, "[platform]\nurl = \"ftp://x\"\n").expect("write");
     let err = one_line_failure("kiosk", &["run", "--config", &typo.to_string_lossy()]);
     assert!(err.contains("platform.url"), "{err}");
+}
+
+#[test]
+fn a_terminal_without_identity_asks_to_be_provisioned_and_bad_payloads_are_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(&config, format!("data_dir = \"{}\"\n", data.display())).expect("write");
+    let config = config.to_string_lossy().into_owned();
+    let err = one_line_failure("kiosk", &["run", "--config", &config]);
+    assert!(
+        err.contains("not provisioned") && err.contains("kiosk provision"),
+        "{err}"
+    );
+    for (payload, expected) in [
+        ("not json", "enrollment payload is not valid"),
+        (
+            r#"{"platform":"javascript:alert(1)","token":"0123456789abcdef0123","expires_at":"x"}"#,
+            "http:// or https://",
+        ),
+        (
+            r#"{"platform":"http://127.0.0.1:9","token":"0123456789abcdef0123","expires_at":"x"}"#,
+            "cannot be reached",
+        ),
+    ] {
+        let err = one_line_failure("kiosk", &["provision", payload, "--config", &config]);
+        assert!(err.contains(expected), "{payload}: {err}");
+    }
+    // Nothing was half-written: still no identity.
+    assert!(!data.join("identity.json").exists());
 }
 
 #[test]

@@ -65,6 +65,7 @@ fn fill(window: &KioskWindow) {
         accepted_at: "2026-11-22 14:52".into(),
         progress_url: "http://127.0.0.1:8080/progress/LY20261122000001".into(),
         time_limit: "即办".into(),
+        kept: false,
     });
     if let Ok(qr) = kiosk_ui::qr::qr_image("http://127.0.0.1:8080/progress/LY20261122000001") {
         kiosk.set_receipt_qr(qr);

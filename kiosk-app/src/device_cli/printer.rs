@@ -200,11 +200,12 @@ fn explain(error: PrintError, address: &PrinterAddress) -> anyhow::Error {
     anyhow::Error::new(error).context(format!("nothing printed on the printer at {address}"))
 }
 
-/// The terminal's id from its configuration when there is one, else the host name.
+/// The terminal's enrolled id when there is one, else the host name.
 fn terminal_name() -> String {
     crate::config::KioskConfig::load(std::path::Path::new(crate::config::DEFAULT_PATH))
-        .map(|c| c.terminal_id)
         .ok()
+        .and_then(|c| c.identity().ok())
+        .map(|i| i.terminal_id.clone())
         .or_else(|| {
             std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .ok()

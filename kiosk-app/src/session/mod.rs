@@ -69,6 +69,10 @@ pub enum Event {
     Card(CardEvent),
     /// The platform answered a submission.
     Submitted(Result<ApplicationReceipt, SubmitFailure>),
+    /// The application is kept in the outbox (durably, sealed) and will be delivered when the
+    /// platform answers: accepted, under the terminal's reference instead of the platform's
+    /// number.
+    Kept(ApplicationReceipt),
     /// The printer finished (or failed) the receipt.
     Printed(Result<(), PrintFailure>),
     /// The devices' health changed.
@@ -243,6 +247,8 @@ pub struct ReceiptContent {
     pub time_limit: LocalizedText,
     /// Language the citizen used.
     pub language: Language,
+    /// The application waits in the outbox: the number is the terminal's reference.
+    pub kept: bool,
 }
 
 /// What the ID-card screen asks of the citizen.
@@ -317,10 +323,13 @@ pub enum Screen {
     },
     /// Accepted: the receipt.
     Receipt {
-        /// The platform's receipt.
+        /// The platform's receipt (or, when `kept`, the terminal's).
         receipt: ApplicationReceipt,
         /// Printing state.
         printing: PrintStatus,
+        /// The platform has not answered yet: the application waits in the outbox and the
+        /// number shown is the terminal's reference.
+        kept: bool,
     },
     /// 好差评.
     Rating {
@@ -541,7 +550,8 @@ impl Session {
             Event::Devices(devices) => self.devices_changed(devices),
             Event::Scan(code) => self.scanned(code, now),
             Event::Presence => self.wake(now),
-            Event::Submitted(result) => self.submitted(result, now, &mut out),
+            Event::Submitted(result) => self.submitted(result, false, now, &mut out),
+            Event::Kept(receipt) => self.submitted(Ok(receipt), true, now, &mut out),
             Event::Printed(result) => {
                 if let Screen::Receipt { printing, .. } = &mut self.screen {
                     *printing = match result {
@@ -830,6 +840,7 @@ impl Session {
     fn submitted(
         &mut self,
         result: Result<ApplicationReceipt, SubmitFailure>,
+        kept: bool,
         now: Instant,
         out: &mut Vec<Command>,
     ) {
@@ -859,10 +870,19 @@ impl Session {
                         progress_url: receipt.progress_url.clone(),
                         time_limit: found.map(|m| m.time_limit.label()).unwrap_or_default(),
                         language: self.language,
+                        kept,
                     }));
                 }
                 self.pending = None;
-                self.enter(Screen::Receipt { receipt, printing }, now, out);
+                self.enter(
+                    Screen::Receipt {
+                        receipt,
+                        printing,
+                        kept,
+                    },
+                    now,
+                    out,
+                );
             }
             Err(failure) => self.enter(Screen::SubmitFailed { matter, failure }, now, out),
         }

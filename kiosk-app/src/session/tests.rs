@@ -413,11 +413,41 @@ fn print_failure_is_shown_and_the_application_stands() {
     r.submit();
     r.send(Event::Submitted(Ok(receipt("LY1", "m1"))));
     r.send(Event::Printed(Err(PrintFailure::PaperOut)));
-    let Screen::Receipt { receipt, printing } = r.s.screen() else {
+    let Screen::Receipt {
+        receipt, printing, ..
+    } = r.s.screen()
+    else {
         panic!()
     };
     assert_eq!(receipt.application_no, "LY1");
     assert_eq!(*printing, PrintStatus::Failed(PrintFailure::PaperOut));
+}
+
+#[test]
+fn an_application_kept_offline_is_accepted_under_the_terminals_reference() {
+    let mut r = Rig::new();
+    r.submit();
+    let cmds = r.send(Event::Kept(receipt("LYT0A1B2C3D4E5F", "m1")));
+    let Some(Command::PrintReceipt(content)) =
+        cmds.iter().find(|c| matches!(c, Command::PrintReceipt(_)))
+    else {
+        panic!("no receipt printed: {cmds:?}")
+    };
+    assert!(content.kept);
+    assert_eq!(content.application_no, "LYT0A1B2C3D4E5F");
+    let Screen::Receipt { receipt, kept, .. } = r.s.screen() else {
+        panic!()
+    };
+    assert!(*kept);
+    assert_eq!(receipt.application_no, "LYT0A1B2C3D4E5F");
+    // The rating names the application by that reference (the outbox resolves it later).
+    r.touch(Action::Done);
+    r.touch(Action::Rate(4));
+    let cmds = r.touch(Action::SendRating);
+    assert!(
+        cmds.iter().any(|c| matches!(c, Command::SendRating(rating) if rating.application_no == "LYT0A1B2C3D4E5F")),
+        "{cmds:?}"
+    );
 }
 
 #[test]
@@ -743,6 +773,7 @@ fn without_a_printer_the_application_is_still_taken_and_nothing_is_printed() {
     let Screen::Receipt {
         receipt: shown,
         printing,
+        ..
     } = r.s.screen()
     else {
         panic!()

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kiosk_app::peers::{Peer, sibling_program};
+use kiosk_app::peers::{Peer, PlatformPeer, sibling_program};
 
 /// A photo of a page on a desk, as the 高拍仪 sees it: the camera simulator's frame.
 pub const PHOTO: &str = concat!(
@@ -14,9 +14,7 @@ pub const PHOTO: &str = concat!(
 
 /// The platform and every simulated device, running.
 pub struct Simulators {
-    /// The platform's base URL.
-    pub url: String,
-    pub platform: Peer,
+    pub platform: PlatformPeer,
     pub idcard: Peer,
     pub printer: Peer,
     pub scanner: Peer,
@@ -51,15 +49,7 @@ impl Simulators {
         let program =
             |name| sibling_program(name).expect("run `cargo build --workspace --bins` first");
         let text = |path: PathBuf| path.to_string_lossy().into_owned();
-        let db = format!("sqlite://{}", dir.join("platform.db").display());
-        let (platform, line) = Peer::start(
-            "platform",
-            &program("kiosk-platform"),
-            &["serve", "--listen", "127.0.0.1:0", "--db", &db],
-            "listening on",
-        )
-        .expect("platform");
-        let url = line.rsplit(' ').next().expect("url").to_owned();
+        let platform = PlatformPeer::start(&dir.join("platform.db")).expect("platform");
         let sim = program("kiosk-sim");
         let device = |name: &'static str, args: &[&str]| {
             Peer::start(name, &sim, args, "ready").expect(name).0
@@ -68,7 +58,6 @@ impl Simulators {
         std::fs::create_dir_all(frames(dir)).expect("frames dir");
         std::fs::copy(PHOTO, frames(dir).join("page.jpg")).expect("a photo");
         Simulators {
-            url,
             platform,
             idcard: device("reader", &["idcard", "--link", &text(idcard_link(dir))]),
             printer: device(

@@ -292,6 +292,19 @@ impl Store {
         kiosk_protocol::auth::hex_encode(&hash.finalize())
     }
 
+    /// The key pair terminals seal application bodies to, derived from this database's secret
+    /// (so every instance on one database opens what any terminal sealed).
+    pub fn sealing_key(&self) -> kiosk_protocol::sealing::SealingKey {
+        let pepper = match self {
+            Store::Sqlite(s) => s.pepper(),
+            Store::Postgres(p) => p.pepper(),
+        };
+        let mut hash = Sha256::new();
+        hash.update(b"LYB-SEALING-V1\n");
+        hash.update(pepper.as_bytes());
+        kiosk_protocol::sealing::SealingKey::from_secret(hash.finalize().into())
+    }
+
     /// Stores a new one-time enrollment token (only its hash is kept).
     pub async fn create_enrollment_token(
         &self,

@@ -1,0 +1,722 @@
+//! The outbox: what the terminal has promised to deliver, kept on disk until the platform
+//! acknowledges it.
+//!
+//! An application is written here — sealed to the platform's key, in one SQLite transaction
+//! with `synchronous=FULL` — before the citizen is told it is accepted. A sender delivers items
+//! in the order they were taken, retrying with backoff while the platform is unreachable, and
+//! deletes an item only after the platform has acknowledged it. Every application carries its
+//! idempotency key, so an item delivered just before a crash (acknowledged by the platform but
+//! not yet deleted here) is delivered again after restart and stored once.
+//!
+//! The terminal cannot read an application back: the body on disk is a sealed box only the
+//! platform opens ([`kiosk_protocol::sealing`]). Ratings carry no personal data and are kept as
+//! JSON; a rating of an application still waiting here names it by the terminal's reference and
+//! gets the platform's number when the application is delivered.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use kiosk_protocol::sealing::{SEALED_APPLICATION_CONTENT_TYPE, parse_sealing_key, seal};
+use kiosk_protocol::{ApplicationReceipt, ApplicationRequest, RatingRequest};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use tokio::sync::{Notify, broadcast};
+use zeroize::Zeroizing;
+
+use crate::platform_link::{LinkError, PlatformLink};
+
+/// File name of the outbox inside the data folder.
+pub const OUTBOX_FILE: &str = "outbox.db";
+
+/// Items the outbox holds at most (the default; a busy hall takes a few hundred a day).
+pub const DEFAULT_CAPACITY: u32 = 5_000;
+
+/// Longest wait between two attempts at one item.
+const MAX_BACKOFF_SECS: i64 = 300;
+
+/// Why the outbox cannot take or give an item.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// The outbox holds its maximum: the terminal must stop taking applications.
+    #[error("the outbox is full ({0} items waiting): the platform has not been reachable for long")]
+    Full(u32),
+    /// The database cannot be opened or written.
+    #[error("outbox {path}: {detail}")]
+    Storage {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        detail: String,
+    },
+    /// The terminal has no key to seal applications to.
+    #[error("the platform's sealing key is missing or invalid: enroll the terminal again")]
+    NoSealingKey,
+    /// The item cannot be encoded.
+    #[error("cannot encode the item: {0}")]
+    Encode(String),
+}
+
+/// What one item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// A sealed application.
+    Application,
+    /// A 好差评 rating.
+    Rating,
+}
+
+impl ItemKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Application => "application",
+            ItemKind::Rating => "rating",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "application" => Some(ItemKind::Application),
+            "rating" => Some(ItemKind::Rating),
+            _ => None,
+        }
+    }
+}
+
+/// One waiting item, as the sender sees it.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    /// Row id.
+    pub id: i64,
+    /// What it is.
+    pub kind: ItemKind,
+    /// Idempotency key (applications) or a unique key (ratings).
+    pub key: String,
+    /// The body exactly as it will be sent.
+    pub body: Vec<u8>,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
+/// How the outbox is doing, for `kiosk outbox status`, heartbeats and the technician.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxStatus {
+    /// Items waiting.
+    pub depth: u32,
+    /// Applications among them.
+    pub applications: u32,
+    /// Ratings among them.
+    pub ratings: u32,
+    /// Items the platform refused for good (kept for the technician, never retried).
+    pub refused: u32,
+    /// Age of the oldest waiting item, seconds.
+    pub oldest_secs: Option<i64>,
+    /// The last delivery error, if the newest attempt failed.
+    pub last_error: Option<String>,
+    /// The most items it holds.
+    pub capacity: u32,
+}
+
+/// The outbox database.
+pub struct Outbox {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    capacity: u32,
+    changed: Notify,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind            TEXT NOT NULL CHECK (kind IN ('application', 'rating')),
+    key             TEXT NOT NULL UNIQUE,
+    reference       TEXT UNIQUE,
+    depends_on      TEXT,
+    body            BLOB NOT NULL,
+    created_at      INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    refused         INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS items_due ON items (refused, next_attempt_at, id);
+";
+
+impl Outbox {
+    /// Opens (or creates) the outbox at `path`, holding at most `capacity` items.
+    pub fn open(path: &Path, capacity: u32) -> Result<Self, OutboxError> {
+        let storage = |e: rusqlite::Error| OutboxError::Storage {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| OutboxError::Storage {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            })?;
+        }
+        let conn = Connection::open(path).map_err(storage)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(storage)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(storage)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(storage)?;
+        conn.execute_batch(SCHEMA).map_err(storage)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+            capacity,
+            changed: Notify::new(),
+        })
+    }
+
+    /// The outbox file of the data folder `data_dir`.
+    pub fn path_in(data_dir: &Path) -> PathBuf {
+        data_dir.join(OUTBOX_FILE)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions roll
+        // back), so the connection stays usable.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn storage(&self, e: rusqlite::Error) -> OutboxError {
+        OutboxError::Storage {
+            path: self.path.clone(),
+            detail: e.to_string(),
+        }
+    }
+
+    /// Durably keeps an application, sealed to the platform's key (hex), under its idempotency
+    /// key; returns the terminal's reference for it. Keeping the same key twice keeps one item.
+    pub fn keep_application(
+        &self,
+        key: &str,
+        request: &ApplicationRequest,
+        sealing_key: Option<&str>,
+    ) -> Result<String, OutboxError> {
+        let platform = sealing_key
+            .and_then(|hex| parse_sealing_key(hex).ok())
+            .ok_or(OutboxError::NoSealingKey)?;
+        let plain = Zeroizing::new(
+            serde_json::to_vec(request).map_err(|e| OutboxError::Encode(e.to_string()))?,
+        );
+        let sealed = seal(&platform, &plain).map_err(|e| OutboxError::Encode(e.to_string()))?;
+        let reference = reference_for(key);
+        self.insert(ItemKind::Application, key, Some(&reference), None, &sealed)?;
+        Ok(reference)
+    }
+
+    /// Durably keeps a rating. A rating of an application still waiting here (named by its
+    /// reference) is sent after it, with the platform's number.
+    pub fn keep_rating(&self, rating: &RatingRequest) -> Result<(), OutboxError> {
+        let body = serde_json::to_vec(rating).map_err(|e| OutboxError::Encode(e.to_string()))?;
+        let key = format!("rating-{}", rating.application_no);
+        let depends_on: Option<String> = self
+            .lock()
+            .query_row(
+                "SELECT key FROM items WHERE reference = ?1 AND kind = 'application'",
+                params![rating.application_no],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.storage(e))?;
+        self.insert(ItemKind::Rating, &key, None, depends_on.as_deref(), &body)
+    }
+
+    fn insert(
+        &self,
+        kind: ItemKind,
+        key: &str,
+        reference: Option<&str>,
+        depends_on: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), OutboxError> {
+        {
+            let mut conn = self.lock();
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(|e| self.storage(e))?;
+            let depth: u32 = tx
+                .query_row("SELECT count(*) FROM items", [], |row| row.get(0))
+                .map_err(|e| self.storage(e))?;
+            let exists: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM items WHERE key = ?1)",
+                    params![key],
+                    |row| row.get(0),
+                )
+                .map_err(|e| self.storage(e))?;
+            if exists {
+                return Ok(());
+            }
+            if depth >= self.capacity {
+                return Err(OutboxError::Full(depth));
+            }
+            tx.execute(
+                "INSERT INTO items (kind, key, reference, depends_on, body, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![kind.as_str(), key, reference, depends_on, body, unix_now()],
+            )
+            .map_err(|e| self.storage(e))?;
+            tx.commit().map_err(|e| self.storage(e))?;
+        }
+        self.changed.notify_one();
+        Ok(())
+    }
+
+    /// The items due for delivery now, oldest first; an item waiting for another is not due.
+    pub fn due(&self, limit: u32) -> Result<Vec<OutboxItem>, OutboxError> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT id, kind, key, body, attempts FROM items
+                 WHERE refused = 0 AND next_attempt_at <= ?1
+                   AND (depends_on IS NULL OR depends_on NOT IN (SELECT key FROM items))
+                 ORDER BY id LIMIT ?2",
+            )
+            .map_err(|e| self.storage(e))?;
+        let rows = statement
+            .query_map(params![unix_now(), limit], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, Vec<u8>>(3)?,
+                    row.get::<_, u32>(4)?,
+                ))
+            })
+            .map_err(|e| self.storage(e))?;
+        let mut items = Vec::new();
+        for row in rows {
+            let (id, kind, key, body, attempts) = row.map_err(|e| self.storage(e))?;
+            let Some(kind) = ItemKind::parse(&kind) else {
+                continue;
+            };
+            items.push(OutboxItem {
+                id,
+                kind,
+                key,
+                body,
+                attempts,
+            });
+        }
+        Ok(items)
+    }
+
+    /// The platform acknowledged `item`: it is removed. An acknowledged application hands its
+    /// number to the ratings waiting for it.
+    pub fn acknowledge(
+        &self,
+        item: &OutboxItem,
+        receipt: Option<&ApplicationReceipt>,
+    ) -> Result<(), OutboxError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.storage(e))?;
+        if let Some(receipt) = receipt {
+            tx.execute(
+                "UPDATE items SET body = CAST(json_set(CAST(body AS TEXT), '$.application_no', ?2) AS BLOB)
+                 WHERE depends_on = ?1",
+                params![item.key, receipt.application_no],
+            )
+            .map_err(|e| self.storage(e))?;
+        }
+        tx.execute("DELETE FROM items WHERE id = ?1", params![item.id])
+            .map_err(|e| self.storage(e))?;
+        tx.commit().map_err(|e| self.storage(e))
+    }
+
+    /// Delivery failed for a reason that may pass: try again after a backoff that doubles
+    /// with every attempt (capped at five minutes).
+    pub fn postpone(&self, item: &OutboxItem, error: &str) -> Result<(), OutboxError> {
+        let attempts = item.attempts.saturating_add(1);
+        let wait = 1_i64
+            .checked_shl(attempts.min(16))
+            .unwrap_or(MAX_BACKOFF_SECS)
+            .min(MAX_BACKOFF_SECS);
+        self.lock()
+            .execute(
+                "UPDATE items SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
+                params![item.id, attempts, unix_now() + wait, error],
+            )
+            .map_err(|e| self.storage(e))?;
+        Ok(())
+    }
+
+    /// The platform refused the item for good: it is kept aside for the technician and never
+    /// sent again (a citizen's application is never silently dropped).
+    pub fn refuse(&self, item: &OutboxItem, error: &str) -> Result<(), OutboxError> {
+        self.lock()
+            .execute(
+                "UPDATE items SET refused = 1, attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+                params![item.id, error],
+            )
+            .map_err(|e| self.storage(e))?;
+        Ok(())
+    }
+
+    /// Makes every waiting item due now (`kiosk outbox flush`, or the platform came back).
+    pub fn retry_now(&self) -> Result<(), OutboxError> {
+        self.lock()
+            .execute("UPDATE items SET next_attempt_at = 0 WHERE refused = 0", [])
+            .map_err(|e| self.storage(e))?;
+        self.changed.notify_one();
+        Ok(())
+    }
+
+    /// How long until the earliest postponed item is due (`None`: nothing waits).
+    pub fn next_due_in(&self) -> Result<Option<Duration>, OutboxError> {
+        let at: Option<i64> = self
+            .lock()
+            .query_row(
+                "SELECT min(next_attempt_at) FROM items WHERE refused = 0",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.storage(e))?;
+        Ok(at.map(|at| Duration::from_secs(u64::try_from(at - unix_now()).unwrap_or(0))))
+    }
+
+    /// Whether the item under `key` is still waiting.
+    pub fn holds(&self, key: &str) -> Result<bool, OutboxError> {
+        self.lock()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM items WHERE key = ?1)",
+                params![key],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.storage(e))
+    }
+
+    /// How the outbox is doing.
+    pub fn status(&self) -> Result<OutboxStatus, OutboxError> {
+        let conn = self.lock();
+        conn.query_row(
+            "SELECT count(*),
+                    count(*) FILTER (WHERE kind = 'application' AND refused = 0),
+                    count(*) FILTER (WHERE kind = 'rating' AND refused = 0),
+                    count(*) FILTER (WHERE refused = 1),
+                    min(created_at),
+                    (SELECT last_error FROM items WHERE attempts > 0 ORDER BY id DESC LIMIT 1)
+             FROM items",
+            [],
+            |row| {
+                Ok(OutboxStatus {
+                    depth: row.get(0)?,
+                    applications: row.get(1)?,
+                    ratings: row.get(2)?,
+                    refused: row.get(3)?,
+                    oldest_secs: row
+                        .get::<_, Option<i64>>(4)?
+                        .map(|t| (unix_now() - t).max(0)),
+                    last_error: row.get(5)?,
+                    capacity: self.capacity,
+                })
+            },
+        )
+        .map_err(|e| self.storage(e))
+    }
+
+    /// Waits until something is added or a retry is asked for.
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
+}
+
+/// The terminal's reference for an application it keeps: printed on the receipt while the
+/// platform's number is not known yet, and how a rating names that application.
+pub fn reference_for(key: &str) -> String {
+    let hex: String = key
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    format!("LYT{hex}")
+}
+
+/// What one delivery round achieved.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Items the platform acknowledged.
+    pub delivered: u32,
+    /// Items the platform refused for good.
+    pub refused: u32,
+    /// The error that stopped the round (platform unreachable), if any.
+    pub stopped_by: Option<String>,
+}
+
+/// What became of one application the sender tried to deliver.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The platform acknowledged it with this receipt; it left the outbox.
+    Accepted(ApplicationReceipt),
+    /// The platform refused it for good (kept aside, never retried).
+    Refused(String),
+    /// The platform cannot be reached: it waits in the outbox.
+    Waiting(String),
+}
+
+/// Delivers every due item once, oldest first; stops at the first transient failure (the
+/// platform is down: the rest would fail the same way). `report` hears what became of each
+/// application tried, by idempotency key.
+pub async fn deliver_due(
+    outbox: &Outbox,
+    link: &PlatformLink,
+    mut report: impl FnMut(&str, Outcome),
+) -> Result<Delivery, OutboxError> {
+    let mut round = Delivery::default();
+    loop {
+        let items = outbox.due(32)?;
+        if items.is_empty() {
+            return Ok(round);
+        }
+        for item in items {
+            let result = match item.kind {
+                ItemKind::Application => link
+                    .submit_raw(
+                        &item.key,
+                        SEALED_APPLICATION_CONTENT_TYPE,
+                        item.body.clone(),
+                    )
+                    .await
+                    .map(Some),
+                ItemKind::Rating => link.rate_raw(item.body.clone()).await.map(|()| None),
+            };
+            match result {
+                Ok(receipt) => {
+                    outbox.acknowledge(&item, receipt.as_ref())?;
+                    if let Some(receipt) = receipt {
+                        report(&item.key, Outcome::Accepted(receipt));
+                    }
+                    round.delivered += 1;
+                }
+                // A rating already given is as good as delivered.
+                Err(LinkError::Refused { status: 409, .. }) if item.kind == ItemKind::Rating => {
+                    outbox.acknowledge(&item, None)?;
+                    round.delivered += 1;
+                }
+                Err(e) if e.is_transient() => {
+                    outbox.postpone(&item, &e.to_string())?;
+                    if item.kind == ItemKind::Application {
+                        report(&item.key, Outcome::Waiting(e.to_string()));
+                    }
+                    round.stopped_by = Some(e.to_string());
+                    return Ok(round);
+                }
+                Err(e) => {
+                    tracing::error!(kind = item.kind.as_str(), error = %e, "the platform refused an outbox item; kept aside");
+                    outbox.refuse(&item, &e.to_string())?;
+                    if item.kind == ItemKind::Application {
+                        report(&item.key, Outcome::Refused(e.to_string()));
+                    }
+                    round.refused += 1;
+                }
+            }
+        }
+    }
+}
+
+/// What the sender reports: each application it tried, by idempotency key.
+pub type Reports = broadcast::Sender<(String, Outcome)>;
+
+/// Runs the sender until the process ends: delivers whenever something is added, a retry is
+/// asked for, or the earliest backoff has passed. What becomes of each application goes to
+/// `reports` (the session waits there for the number it shows).
+pub fn spawn_sender(outbox: Arc<Outbox>, link: PlatformLink, reports: Reports) {
+    tokio::spawn(async move {
+        loop {
+            let round = deliver_due(&outbox, &link, |key, outcome| {
+                // Nobody listening (no citizen waiting) is normal.
+                let _ = reports.send((key.to_owned(), outcome));
+            })
+            .await;
+            if let Ok(Delivery {
+                stopped_by: Some(error),
+                ..
+            }) = &round
+            {
+                tracing::warn!(error = %error, "platform unreachable; outbox items wait");
+            }
+            if let Err(e) = &round {
+                tracing::error!(error = %e, "outbox unusable");
+            }
+            let wait = outbox
+                .next_due_in()
+                .ok()
+                .flatten()
+                .unwrap_or(Duration::from_secs(60))
+                .clamp(Duration::from_millis(200), Duration::from_secs(60));
+            tokio::select! {
+                () = outbox.changed() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    });
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiosk_protocol::sealing::SealingKey;
+
+    const NAME: &str = "王小明";
+    const NUMBER: &str = "320706199001010133";
+
+    fn request() -> ApplicationRequest {
+        serde_json::from_value(serde_json::json!({
+            "terminal_id": "LYG-T-0001",
+            "matter_id": "lyg-hrss-0101",
+            "applicant": {"name": NAME, "id_number": NUMBER, "document_kind": "resident"},
+            "language": "zh"
+        }))
+        .expect("request")
+    }
+
+    fn platform_key() -> (SealingKey, String) {
+        let key = SealingKey::from_secret([3; 32]);
+        let public = key.public_hex();
+        (key, public)
+    }
+
+    #[test]
+    fn an_application_on_disk_is_sealed_and_only_the_platform_reads_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join(OUTBOX_FILE);
+        let (platform, public) = platform_key();
+        let outbox = Outbox::open(&path, 10).expect("open");
+        let reference = outbox
+            .keep_application(
+                "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+                &request(),
+                Some(&public),
+            )
+            .expect("kept");
+        assert_eq!(reference, "LYT0A1B2C3D4E5F");
+        drop(outbox);
+        // Nothing personal in any file the outbox wrote (database, WAL, shared memory).
+        for entry in std::fs::read_dir(dir.path()).expect("dir").flatten() {
+            let bytes = std::fs::read(entry.path()).expect("read");
+            for secret in [NAME.as_bytes(), NUMBER.as_bytes()] {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret),
+                    "{} holds personal data",
+                    entry.path().display()
+                );
+            }
+        }
+        // Reopened (a restart): the item is still there, and the platform can open it.
+        let outbox = Outbox::open(&path, 10).expect("reopen");
+        let due = outbox.due(10).expect("due");
+        assert_eq!(due.len(), 1);
+        let opened: ApplicationRequest =
+            serde_json::from_slice(&platform.open(&due[0].body).expect("opens")).expect("json");
+        assert_eq!(opened.applicant.name, NAME);
+        // The terminal cannot: its own key is not the platform's.
+        assert!(SealingKey::from_secret([4; 32]).open(&due[0].body).is_err());
+    }
+
+    #[test]
+    fn the_same_key_is_kept_once_and_a_full_outbox_says_so() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (_, public) = platform_key();
+        let outbox = Outbox::open(&dir.path().join(OUTBOX_FILE), 10).expect("open");
+        for _ in 0..3 {
+            outbox
+                .keep_application("key-0000-0001", &request(), Some(&public))
+                .expect("kept");
+        }
+        assert_eq!(outbox.status().expect("status").depth, 1);
+        for n in 2..=10 {
+            outbox
+                .keep_application(&format!("key-0000-{n:04}"), &request(), Some(&public))
+                .expect("kept");
+        }
+        let err = outbox
+            .keep_application("key-0000-0011", &request(), Some(&public))
+            .expect_err("full");
+        assert!(matches!(err, OutboxError::Full(10)), "{err}");
+        assert!(err.to_string().contains("full"));
+        // Without the platform's key nothing is written in the clear.
+        let err = outbox
+            .keep_application("key-0000-0012", &request(), None)
+            .expect_err("no key");
+        assert!(matches!(err, OutboxError::NoSealingKey));
+    }
+
+    #[test]
+    fn items_leave_in_order_only_when_acknowledged_and_ratings_follow_their_application() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (_, public) = platform_key();
+        let outbox = Outbox::open(&dir.path().join(OUTBOX_FILE), 10).expect("open");
+        let reference = outbox
+            .keep_application("key-0000-0001", &request(), Some(&public))
+            .expect("kept");
+        outbox
+            .keep_rating(&RatingRequest {
+                application_no: reference.clone(),
+                matter_id: "lyg-hrss-0101".into(),
+                terminal_id: "LYG-T-0001".into(),
+                level: 5,
+                reason: None,
+            })
+            .expect("rating kept");
+        // The rating waits for its application.
+        let due = outbox.due(10).expect("due");
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].kind, ItemKind::Application);
+        // A failed attempt postpones it (backoff) and keeps it.
+        outbox
+            .postpone(&due[0], "connection refused")
+            .expect("postpone");
+        assert!(outbox.due(10).expect("due").is_empty());
+        let status = outbox.status().expect("status");
+        assert_eq!((status.applications, status.ratings), (1, 1));
+        assert_eq!(status.last_error.as_deref(), Some("connection refused"));
+        assert!(outbox.next_due_in().expect("next").is_some());
+        outbox.retry_now().expect("retry");
+        let due = outbox.due(10).expect("due");
+        assert_eq!(due[0].attempts, 1);
+        // Acknowledged: gone, and the rating now names the platform's number.
+        let receipt = ApplicationReceipt {
+            application_no: "LY20261122000042".into(),
+            matter_id: "lyg-hrss-0101".into(),
+            accepted_at: "2026-11-22T10:00:00+08:00".into(),
+            progress_url: String::new(),
+            replayed: false,
+        };
+        outbox.acknowledge(&due[0], Some(&receipt)).expect("ack");
+        assert!(!outbox.holds("key-0000-0001").expect("holds"));
+        let due = outbox.due(10).expect("due");
+        assert_eq!(due.len(), 1);
+        let rating: RatingRequest = serde_json::from_slice(&due[0].body).expect("rating");
+        assert_eq!(rating.application_no, "LY20261122000042");
+        // Refused for good: kept aside, never due again.
+        outbox.refuse(&due[0], "422").expect("refuse");
+        assert!(outbox.due(10).expect("due").is_empty());
+        assert_eq!(outbox.status().expect("status").refused, 1);
+    }
+
+    #[test]
+    fn a_file_that_is_not_an_outbox_is_named() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join(OUTBOX_FILE);
+        std::fs::write(
+            &path,
+            b"this is not a database at all, just text".repeat(50),
+        )
+        .expect("write");
+        let err = Outbox::open(&path, 10).err().expect("refused");
+        assert!(err.to_string().contains("outbox.db"), "{err}");
+    }
+}

@@ -1,0 +1,119 @@
+//! Provisioning: a new terminal becomes an enrolled one.
+//!
+//! The technician shows the terminal the enrollment QR code the ops console (or
+//! `kiosk-platform token create`) made, or types its payload. The terminal then makes its key
+//! pair, enrolls with the one-time token, keeps the identity in its data folder, and proves the
+//! link works with a signed request before it says it is done. Nothing here needs a keyboard or
+//! a shell on the terminal: the setup screen and `kiosk provision PAYLOAD` both come here.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::identity::{IdentityError, PendingEnrollment, TerminalIdentity, parse_enrollment};
+use crate::platform_link::{LinkError, PlatformLink};
+
+/// Why provisioning stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    /// The payload, the key or the identity file.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The platform cannot be reached.
+    #[error("{0}")]
+    Unreachable(LinkError),
+    /// The platform refused the token.
+    #[error(
+        "the platform refused the enrollment token (unknown, already used or expired): ask operations for a new enrollment QR code"
+    )]
+    TokenRefused,
+    /// The platform refused the enrollment otherwise, or its answer was not understood.
+    #[error("enrollment failed: {0}")]
+    Refused(LinkError),
+    /// Enrolled, but a signed request is not accepted.
+    #[error(
+        "enrolled as {terminal_id}, but the platform does not accept its signed requests: {source}"
+    )]
+    SignatureRejected {
+        /// The id the platform gave.
+        terminal_id: String,
+        /// The refusal.
+        source: LinkError,
+    },
+    /// The terminal has an identity already and re-enrollment was not asked for.
+    #[error(
+        "this terminal is already enrolled as {0}; to enroll it again (new key, same hardware), use --force"
+    )]
+    AlreadyEnrolled(String),
+}
+
+/// What provisioning achieved.
+pub struct Provisioned {
+    /// The new identity, saved in the data folder.
+    pub identity: Arc<TerminalIdentity>,
+    /// The signed link to the platform.
+    pub link: PlatformLink,
+    /// The version of the catalog the terminal will serve.
+    pub catalog_version: String,
+}
+
+/// Enrolls this terminal with the payload `text` (scanned or typed) and saves its identity in
+/// `data_dir`. With `force`, an existing identity is replaced (the platform recognises the same
+/// hardware serial and keeps the terminal's id).
+pub async fn provision(
+    text: &str,
+    data_dir: &Path,
+    hardware_serial: String,
+    timeout: Duration,
+    force: bool,
+) -> Result<Provisioned, ProvisionError> {
+    let payload = parse_enrollment(text)?;
+    match TerminalIdentity::load(data_dir) {
+        Ok(existing) if !force => {
+            return Err(ProvisionError::AlreadyEnrolled(existing.terminal_id));
+        }
+        Ok(_) | Err(IdentityError::NotProvisioned { .. } | IdentityError::Corrupt { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let open =
+        PlatformLink::new(&payload.platform, timeout).map_err(ProvisionError::Unreachable)?;
+    open.health().await.map_err(ProvisionError::Unreachable)?;
+    let pending = PendingEnrollment::new(hardware_serial)?;
+    let answer = match open.enroll(&pending.request(&payload.token)).await {
+        Ok(answer) => answer,
+        Err(LinkError::Refused { status: 401, .. }) => return Err(ProvisionError::TokenRefused),
+        Err(e) if e.is_transient() => return Err(ProvisionError::Unreachable(e)),
+        Err(e) => return Err(ProvisionError::Refused(e)),
+    };
+    let sealing_key = answer
+        .sealing_key
+        .filter(|hex| kiosk_protocol::sealing::parse_sealing_key(hex).is_ok())
+        .ok_or_else(|| {
+            ProvisionError::Refused(LinkError::BadAnswer(
+                "the enrollment answer has no valid sealing key".into(),
+            ))
+        })?;
+    let identity = pending.complete(
+        answer.terminal_id,
+        &payload.platform,
+        answer.site,
+        Some(sealing_key),
+    );
+    identity.save(data_dir)?;
+    tracing::info!(terminal = %identity.terminal_id, "terminal enrolled");
+    let identity = Arc::new(identity);
+    let link =
+        PlatformLink::enrolled(identity.clone(), timeout).map_err(ProvisionError::Unreachable)?;
+    link.config()
+        .await
+        .map_err(|source| ProvisionError::SignatureRejected {
+            terminal_id: identity.terminal_id.clone(),
+            source,
+        })?;
+    let catalog = link.catalog().await.map_err(ProvisionError::Refused)?;
+    Ok(Provisioned {
+        identity,
+        link,
+        catalog_version: catalog.version,
+    })
+}
