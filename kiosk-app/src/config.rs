@@ -446,33 +446,21 @@ impl KioskConfig {
                 return Err(invalid("printer.usb", &e.to_string()));
             }
         }
-        let sections = [
+        // Each optional device section, checked: the first refusal names its section.
+        let refused = [
             (
                 "scanner",
-                config
-                    .scanner
-                    .as_ref()
-                    .map(ScannerSection::scanner_port)
-                    .and_then(Result::err),
+                config.scanner.as_ref().map(|s| s.scanner_port().map(drop)),
             ),
             (
                 "camera",
-                config
-                    .camera
-                    .as_ref()
-                    .map(CameraSection::source)
-                    .and_then(Result::err),
+                config.camera.as_ref().map(|c| c.source().map(drop)),
             ),
-            (
-                "gpio",
-                config
-                    .gpio
-                    .as_ref()
-                    .map(GpioSection::port)
-                    .and_then(Result::err),
-            ),
-        ];
-        if let Some((key, Some(reason))) = sections.into_iter().find(|(_, e)| e.is_some()) {
+            ("gpio", config.gpio.as_ref().map(|g| g.port().map(drop))),
+        ]
+        .into_iter()
+        .find_map(|(key, checked)| Some((key, checked?.err()?)));
+        if let Some((key, reason)) = refused {
             return Err(ConfigError::Invalid {
                 path: path.to_owned(),
                 key,
