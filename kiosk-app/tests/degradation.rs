@@ -372,7 +372,8 @@ fn scanner_and_camera_unplugged_mid_journey_take_only_their_functions() {
 
 #[test]
 fn the_cabinet_wakes_alarms_lights_and_survives_its_gpio_going_away() {
-    let mut r = Rig::start_with(Duration::from_secs(1));
+    // Long enough that the walk below never meets the attract screen again.
+    let mut r = Rig::start_with(Duration::from_secs(3));
     r.expect("every device usable", Rig::all_usable);
     r.await_health(DeviceKind::Gpio, |s| s == HealthState::Ok);
     r.await_pins("ready=on busy=off fault=off");

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kiosk_app::health::HealthState;
 use kiosk_app::peers::{Peer, sibling_program};
 use kiosk_app::scanner_monitor::{self, ScannerPort, ScannerReport};
 use kiosk_app::session::ScannedCode;
@@ -81,6 +82,16 @@ fn scans_are_logged_by_kind_and_length_never_by_content() {
         }
     };
 
+    // Scan only once the port is open: the driver drops what sat in the line before it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if let ScannerReport::Health(h) = rx.recv_timeout(left).expect("the scanner opened")
+            && h.state == HealthState::Ok
+        {
+            break;
+        }
+    }
     let token = "SECRETq3ZxV9a7LmN0pQrStUvWxY";
     scanner
         .control(&format!("scan SFM1:{token}"))
