@@ -132,7 +132,6 @@ fn inputs_health(door_open: bool) -> DeviceHealth {
             HealthState::Faulted,
             "tamper alarm: cabinet door open",
         )
-        .with_code("door_open")
     } else {
         DeviceHealth::new(DeviceKind::Gpio, HealthState::Ok, "ready")
     }

@@ -73,9 +73,6 @@ pub struct DeviceHealth {
     pub state: HealthState,
     /// Why, for technicians (never shown to citizens as-is, never personal data).
     pub reason: String,
-    /// Why, as a machine code for the fleet's heartbeats (`paper_low`, `door_open`,
-    /// `no_answer`…); empty when the state says it all.
-    pub code: &'static str,
 }
 
 impl DeviceHealth {
@@ -85,48 +82,7 @@ impl DeviceHealth {
             kind,
             state,
             reason: reason.into(),
-            code: "",
         }
-    }
-
-    /// The same report with a machine code for heartbeats.
-    pub fn with_code(mut self, code: &'static str) -> Self {
-        self.code = code;
-        self
-    }
-
-    /// As a heartbeat reports it: the platform's device names and states, and the codes
-    /// (never the free text, which is for technicians on site). A not-fitted device is not
-    /// reported at all: it is no news.
-    pub fn to_heartbeat(&self) -> Option<kiosk_protocol::DeviceHealth> {
-        use kiosk_protocol::DeviceState;
-        let state = match self.state {
-            HealthState::Ok => DeviceState::Ok,
-            HealthState::Degraded => DeviceState::Degraded,
-            HealthState::Faulted => DeviceState::Faulted,
-            HealthState::Absent => DeviceState::Absent,
-            HealthState::NotFitted => return None,
-        };
-        let device = match (self.kind, self.code) {
-            // The platform's fleet view counts an opened cabinet as the door's fault.
-            (DeviceKind::Gpio, "door_open") => "door",
-            (DeviceKind::CardReader, _) => "idcard",
-            (kind, _) => kind.name(),
-        };
-        let code = match (self.code, self.state) {
-            ("", HealthState::Absent) => "not_detected",
-            ("", HealthState::Faulted) => "fault",
-            (code, _) => code,
-        };
-        Some(kiosk_protocol::DeviceHealth {
-            device: device.to_owned(),
-            state,
-            reasons: if code.is_empty() {
-                Vec::new()
-            } else {
-                vec![code.to_owned()]
-            },
-        })
     }
 }
 
@@ -147,14 +103,6 @@ impl HealthBoard {
     /// Every device's latest health.
     pub fn devices(&self) -> impl Iterator<Item = &DeviceHealth> {
         self.devices.values()
-    }
-
-    /// The devices as a heartbeat reports them (see [`DeviceHealth::to_heartbeat`]).
-    pub fn heartbeat_devices(&self) -> Vec<kiosk_protocol::DeviceHealth> {
-        self.devices
-            .values()
-            .filter_map(DeviceHealth::to_heartbeat)
-            .collect()
     }
 
     /// What the session may count on. A device never reported yet counts as usable: it is
@@ -248,60 +196,5 @@ mod tests {
         ));
         assert_eq!(board.availability(), now);
         assert_eq!(board.devices().count(), 5);
-    }
-
-    #[test]
-    fn heartbeats_carry_codes_not_words_and_pass_the_platform_checks() {
-        let mut board = HealthBoard::default();
-        for health in [
-            DeviceHealth::new(DeviceKind::CardReader, HealthState::Ok, "ready"),
-            DeviceHealth::new(
-                DeviceKind::Printer,
-                HealthState::Degraded,
-                "paper near end: replace the roll soon",
-            )
-            .with_code("paper_low"),
-            DeviceHealth::new(
-                DeviceKind::Scanner,
-                HealthState::NotFitted,
-                "not configured",
-            ),
-            DeviceHealth::new(DeviceKind::Camera, HealthState::Absent, "/dev/video0: gone"),
-            DeviceHealth::new(
-                DeviceKind::Gpio,
-                HealthState::Faulted,
-                "tamper alarm: cabinet door open",
-            )
-            .with_code("door_open"),
-        ] {
-            board.record(health);
-        }
-        let devices = board.heartbeat_devices();
-        let seen: Vec<(&str, Vec<&str>)> = devices
-            .iter()
-            .map(|d| {
-                (
-                    d.device.as_str(),
-                    d.reasons.iter().map(String::as_str).collect(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            seen,
-            [
-                ("idcard", vec![]),
-                ("printer", vec!["paper_low"]),
-                ("camera", vec!["not_detected"]),
-                ("door", vec!["door_open"]),
-            ]
-        );
-        let heartbeat = kiosk_protocol::Heartbeat {
-            versions: Default::default(),
-            uptime_secs: 1,
-            devices,
-            outbox_depth: 0,
-        };
-        assert!(heartbeat.validate().is_ok());
-        assert_eq!(heartbeat.overall(), kiosk_protocol::DeviceState::Faulted);
     }
 }

@@ -65,26 +65,7 @@ pub fn health_of(
             )
         }
     };
-    let code = match result {
-        Ok(s) => state_code(s),
-        Err(PrintError::NotReady(s)) => state_code(*s),
-        Err(PrintError::Timeout) => "no_answer",
-        Err(_) => "",
-    };
-    DeviceHealth::new(DeviceKind::Printer, state, reason).with_code(code)
-}
-
-/// A printer state as a heartbeat's reason code.
-fn state_code(state: PrinterState) -> &'static str {
-    match state {
-        PrinterState::Ready => "",
-        PrinterState::PaperNearEnd => "paper_low",
-        PrinterState::PaperOut => "paper_out",
-        PrinterState::CoverOpen => "cover_open",
-        PrinterState::CutterError => "cutter_error",
-        PrinterState::Offline => "offline",
-        PrinterState::Error => "printer_error",
-    }
+    DeviceHealth::new(DeviceKind::Printer, state, reason)
 }
 
 /// Opens the printer at `address` (fresh, to survive power cycles).
