@@ -27,6 +27,9 @@ use crate::session::{MIN_WARNING_GRACE, Settings};
 /// Where the configuration lives on a terminal.
 pub const DEFAULT_PATH: &str = "/etc/kiosk/kiosk.toml";
 
+/// Where the running kiosk keeps a copy of the last configuration it accepted.
+pub const DEFAULT_LAST_GOOD_PATH: &str = "/var/lib/kiosk/kiosk.last-good.toml";
+
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -93,6 +96,19 @@ pub struct KioskConfig {
     /// The outbox.
     #[serde(default)]
     pub outbox: OutboxSection,
+    /// Technician access.
+    #[serde(default)]
+    pub maintenance: MaintenanceSection,
+}
+
+/// `[maintenance]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceSection {
+    /// Argon2 hash of the technician PIN (`kiosk maintenance hash-pin`); without it the PIN
+    /// pad stays closed.
+    #[serde(default)]
+    pub pin_hash: Option<String>,
 }
 
 /// `[outbox]`.
@@ -350,6 +366,17 @@ fn one_of<'a, A, B>(
     }
 }
 
+/// Copies `from` to `to` through a temporary file and a rename, so `to` is never half written.
+fn copy_atomically(from: &Path, to: &Path) -> std::io::Result<()> {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let temporary = to.with_extension("tmp");
+    std::fs::copy(from, &temporary)?;
+    std::fs::File::open(&temporary)?.sync_all()?;
+    std::fs::rename(&temporary, to)
+}
+
 fn default_data_dir() -> PathBuf {
     PathBuf::from("/var/lib/kiosk")
 }
@@ -386,6 +413,28 @@ impl KioskConfig {
         Self::parse(&text, path)
     }
 
+    /// Loads `path` for the running service: a good file is also copied to `last_good`; a bad
+    /// one is reported precisely (the returned error) and the last good copy is used instead,
+    /// so a typo pushed to a terminal does not take it out of service. Without a good copy the
+    /// error stands.
+    pub fn load_or_last_good(
+        path: &Path,
+        last_good: &Path,
+    ) -> Result<(Self, Option<ConfigError>), ConfigError> {
+        match Self::load(path) {
+            Ok(config) => {
+                if let Err(e) = copy_atomically(path, last_good) {
+                    tracing::warn!(error = %e, copy = %last_good.display(), "cannot keep a copy of the good configuration");
+                }
+                Ok((config, None))
+            }
+            Err(refused) => match Self::load(last_good) {
+                Ok(config) => Ok((config, Some(refused))),
+                Err(_) => Err(refused),
+            },
+        }
+    }
+
     /// Parses and checks `text`; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let config: KioskConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
@@ -411,6 +460,14 @@ impl KioskConfig {
             return Err(invalid(
                 "platform.url",
                 "must start with http:// or https://",
+            ));
+        }
+        if let Some(hash) = &config.maintenance.pin_hash
+            && argon2::password_hash::PasswordHash::new(hash).is_err()
+        {
+            return Err(invalid(
+                "maintenance.pin_hash",
+                "is not an argon2 hash made by `kiosk maintenance hash-pin`",
             ));
         }
         if !(10..=1_000_000).contains(&config.outbox.capacity) {

@@ -16,6 +16,7 @@ use slint::ComponentHandle;
 
 use crate::card_reader::ReaderPort;
 use crate::display::Display;
+use crate::identity::TerminalIdentity;
 use crate::outbox::{DEFAULT_CAPACITY, Outbox};
 use crate::peers::{Peer, PlatformPeer, sibling_program};
 use crate::platform_link::PlatformLink;
@@ -39,6 +40,9 @@ pub struct DemoOptions {
     pub idempotency_key: Option<String>,
     /// Index of the test card the simulated citizen places.
     pub card: usize,
+    /// Keep the terminal's identity and outbox here instead of beside the simulated devices;
+    /// an identity already there is reused when no enrollment is given.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Everything running beside the kiosk for the demo.
@@ -47,32 +51,34 @@ struct Stage {
     idcard: Peer,
     _printer: Peer,
     platform_url: String,
-    enrollment: String,
+    enrollment: Option<String>,
+    data_dir: PathBuf,
     work: PathBuf,
     receipts: PathBuf,
 }
 
-fn set_the_stage(
-    work: &Path,
-    platform: Option<String>,
-    enrollment: Option<String>,
-) -> anyhow::Result<Stage> {
+fn set_the_stage(work: &Path, options: &DemoOptions) -> anyhow::Result<Stage> {
     std::fs::create_dir_all(work).with_context(|| format!("cannot create {}", work.display()))?;
-    let (platform_peer, platform_url, enrollment) = match platform {
+    let data_dir = options
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| work.join("terminal"));
+    let enrollment = options.enrollment.clone();
+    let (platform_peer, platform_url, enrollment) = match options.platform.clone() {
         Some(url) => {
-            let enrollment = enrollment.ok_or_else(|| {
-                anyhow!(
-                    "with --platform, give --enrollment PAYLOAD too (`kiosk-platform token create` prints one)"
-                )
-            })?;
+            if enrollment.is_none() && TerminalIdentity::load(&data_dir).is_err() {
+                bail!(
+                    "with --platform, give --enrollment PAYLOAD too (`kiosk-platform token create` prints one), or a --data-dir of an enrolled terminal"
+                );
+            }
             (None, url.trim_end_matches('/').to_owned(), enrollment)
         }
         None => {
             let platform = PlatformPeer::start(&work.join("platform.db"))?;
             let url = platform.url.clone();
             let enrollment = match enrollment {
-                Some(payload) => payload,
-                None => platform.enrollment("demo")?,
+                Some(payload) => Some(payload),
+                None => Some(platform.enrollment("demo")?),
             };
             (Some(platform), url, enrollment)
         }
@@ -106,20 +112,28 @@ fn set_the_stage(
         _printer: printer,
         platform_url,
         enrollment,
+        data_dir,
         work: work.to_owned(),
         receipts,
     })
 }
 
-/// Enrolls the demo terminal like a technician would, keeping its identity beside the
-/// simulated devices. The demo's hardware serial is fixed per machine, so a second run
-/// re-enrolls the same terminal (new key, same id).
+/// Enrolls the demo terminal like a technician would (or takes the identity it has). The
+/// demo's hardware serial is fixed per machine, so a second enrollment re-enrolls the same
+/// terminal (new key, same id).
 async fn enroll(stage: &Stage) -> anyhow::Result<(PlatformLink, String)> {
+    let Some(enrollment) = &stage.enrollment else {
+        let identity = TerminalIdentity::load(&stage.data_dir)?;
+        let terminal_id = identity.terminal_id.clone();
+        let link = PlatformLink::enrolled(std::sync::Arc::new(identity), Duration::from_secs(10))?
+            .towards(&stage.platform_url);
+        return Ok((link, terminal_id));
+    };
     let serial = format!("DEMO-{}", crate::identity::hardware_serial());
     let serial = crate::identity::clean_serial(serial.as_bytes());
     let provisioned = crate::provision::provision(
-        &stage.enrollment,
-        &stage.work.join("terminal"),
+        enrollment,
+        &stage.data_dir,
         serial,
         Duration::from_secs(10),
         true,
@@ -137,7 +151,7 @@ async fn enroll(stage: &Stage) -> anyhow::Result<(PlatformLink, String)> {
 
 /// The demo terminal's outbox, beside its identity.
 fn open_outbox(stage: &Stage) -> anyhow::Result<std::sync::Arc<Outbox>> {
-    let path = Outbox::path_in(&stage.work.join("terminal"));
+    let path = Outbox::path_in(&stage.data_dir);
     Ok(std::sync::Arc::new(Outbox::open(&path, DEFAULT_CAPACITY)?))
 }
 
@@ -198,11 +212,7 @@ fn headless(
     tokio: &tokio::runtime::Runtime,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut stage = set_the_stage(
-        &dir.join("devices"),
-        options.platform.clone(),
-        options.enrollment.clone(),
-    )?;
+    let mut stage = set_the_stage(&dir.join("devices"), options)?;
     let (platform, terminal_id) = tokio.block_on(enroll(&stage))?;
     let (width, height) = options.size;
     let screen = Headless::install(width, height)?;
@@ -373,7 +383,9 @@ impl Citizen<'_> {
                 || matches!(v.screen, Screen::SubmitFailed { .. })
         })?;
         let Screen::Receipt {
-            receipt, printing, ..
+            receipt,
+            printing,
+            kept,
         } = receipt.screen
         else {
             bail!("the platform did not accept the application (see the platform's log)");
@@ -408,13 +420,20 @@ impl Citizen<'_> {
         self.shot("timeout-warning")?;
         self.touch(Action::Home);
         self.expect("home", |v| v.screen == Screen::Home)?;
-        Ok(receipt.application_no)
+        Ok(if kept {
+            format!(
+                "{} (kept in the outbox until the platform answers)",
+                receipt.application_no
+            )
+        } else {
+            receipt.application_no
+        })
     }
 }
 
 fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     let work = std::env::temp_dir().join(format!("kiosk-demo-{}", std::process::id()));
-    let stage = set_the_stage(&work, options.platform.clone(), options.enrollment.clone())?;
+    let stage = set_the_stage(&work, options)?;
     let (platform, terminal_id) = tokio.block_on(enroll(&stage))?;
     let window = KioskWindow::new().map_err(|e| {
         anyhow!("cannot open a window ({e}); on a machine without a display use --headless DIR")

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
-use kiosk_app::config::{DEFAULT_PATH, KioskConfig};
+use kiosk_app::config::{DEFAULT_LAST_GOOD_PATH, DEFAULT_PATH, KioskConfig};
 use kiosk_app::demo::{self, DemoOptions};
 use kiosk_app::display::Display;
 use kiosk_app::runtime::RuntimeConfig;
@@ -31,6 +31,9 @@ enum Command {
         /// Configuration file.
         #[arg(long, default_value = DEFAULT_PATH)]
         config: PathBuf,
+        /// Copy of the last configuration accepted, used when the file above is refused.
+        #[arg(long, default_value = DEFAULT_LAST_GOOD_PATH)]
+        last_good: PathBuf,
     },
     /// List the configured devices and how each is doing.
     Devices {
@@ -63,7 +66,7 @@ enum Command {
         #[arg(long, default_value = "1080x1920", value_parser = parse_size)]
         size: (u32, u32),
         /// Use the platform at this URL instead of starting one.
-        #[arg(long, value_name = "URL", requires = "enrollment")]
+        #[arg(long, value_name = "URL")]
         platform: Option<String>,
         /// Enroll the demo terminal with this payload from `kiosk-platform token create`
         /// (needed with --platform; the demo makes its own for the platform it starts).
@@ -75,6 +78,10 @@ enum Command {
         /// Which simulated ID card the citizen places (index in the simulator's deck).
         #[arg(long, default_value_t = 0)]
         card: usize,
+        /// Keep the demo terminal's identity and outbox here (reused across runs when no
+        /// --enrollment is given); by default beside the simulated devices.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
     },
     /// Enroll this terminal with the platform: the payload is what the enrollment QR code
     /// carries (`kiosk-platform token create` prints it). Makes the terminal's key pair, enrolls,
@@ -89,6 +96,11 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Technician access.
+    Maintenance {
+        #[command(subcommand)]
+        command: MaintenanceCommand,
+    },
     /// What waits in the outbox, and delivering it now.
     Outbox {
         #[command(subcommand)]
@@ -99,6 +111,13 @@ enum Command {
         #[command(subcommand)]
         device: kiosk_app::device_cli::DeviceCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum MaintenanceCommand {
+    /// Reads a new technician PIN (6 to 12 digits) from standard input and prints its hash for
+    /// `[maintenance] pin_hash` in kiosk.toml.
+    HashPin,
 }
 
 #[derive(Subcommand)]
@@ -141,7 +160,8 @@ fn main() {
         | Command::Devices { .. }
         | Command::Selftest { .. }
         | Command::Provision { .. }
-        | Command::Outbox { .. } => "warn",
+        | Command::Outbox { .. }
+        | Command::Maintenance { .. } => "warn",
         Command::Run { .. } => "info",
     };
     tracing_subscriber::fmt()
@@ -153,7 +173,7 @@ fn main() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
-        Command::Run { config } => run(&config),
+        Command::Run { config, last_good } => run(&config, &last_good),
         Command::Devices { config, json } => list_devices(&config, json),
         Command::Selftest {
             config,
@@ -167,6 +187,7 @@ fn main() {
             enrollment,
             idempotency_key,
             card,
+            data_dir,
         } => demo::run(DemoOptions {
             headless,
             size,
@@ -174,9 +195,13 @@ fn main() {
             enrollment,
             idempotency_key,
             card,
+            data_dir,
         }),
         Command::Device { device } => kiosk_app::device_cli::run(device),
         Command::Outbox { command } => outbox(command),
+        Command::Maintenance {
+            command: MaintenanceCommand::HashPin,
+        } => hash_pin(),
         Command::Provision {
             payload,
             config,
@@ -189,8 +214,15 @@ fn main() {
     }
 }
 
-fn run(path: &std::path::Path) -> anyhow::Result<()> {
-    let config = KioskConfig::load(path)?;
+fn run(path: &std::path::Path, last_good: &std::path::Path) -> anyhow::Result<()> {
+    let (config, refused) = KioskConfig::load_or_last_good(path, last_good)?;
+    if let Some(refused) = refused {
+        tracing::error!(error = %refused, "configuration refused; running with the last good one");
+        eprintln!(
+            "kiosk: {refused}; running with the last good configuration ({})",
+            last_good.display()
+        );
+    }
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -257,6 +289,16 @@ fn provision(payload: &str, path: &std::path::Path, force: bool) -> anyhow::Resu
         provisioned.catalog_version
     );
     selftest(path, false, false)
+}
+
+fn hash_pin() -> anyhow::Result<()> {
+    let mut pin = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .take(64)
+        .read_to_string(&mut pin)
+        .context("cannot read the PIN from standard input")?;
+    println!("{}", kiosk_app::maintenance::hash_pin(pin.trim())?);
+    Ok(())
 }
 
 fn outbox(command: OutboxCommand) -> anyhow::Result<()> {

@@ -65,6 +65,8 @@ pub enum ItemKind {
     Application,
     /// A 好差评 rating.
     Rating,
+    /// An entry of the terminal's audit trail.
+    Event,
 }
 
 impl ItemKind {
@@ -72,6 +74,7 @@ impl ItemKind {
         match self {
             ItemKind::Application => "application",
             ItemKind::Rating => "rating",
+            ItemKind::Event => "event",
         }
     }
 
@@ -79,6 +82,7 @@ impl ItemKind {
         match text {
             "application" => Some(ItemKind::Application),
             "rating" => Some(ItemKind::Rating),
+            "event" => Some(ItemKind::Event),
             _ => None,
         }
     }
@@ -124,12 +128,17 @@ pub struct Outbox {
     path: PathBuf,
     capacity: u32,
     changed: Notify,
+    clock: Clock,
 }
+
+/// Unix seconds now; the wall clock in service, a controlled one when an outage of minutes is
+/// replayed in a test.
+pub type Clock = Box<dyn Fn() -> i64 + Send + Sync>;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind            TEXT NOT NULL CHECK (kind IN ('application', 'rating')),
+    kind            TEXT NOT NULL CHECK (kind IN ('application', 'rating', 'event')),
     key             TEXT NOT NULL UNIQUE,
     reference       TEXT UNIQUE,
     depends_on      TEXT,
@@ -168,7 +177,18 @@ impl Outbox {
             path: path.to_owned(),
             capacity,
             changed: Notify::new(),
+            clock: Box::new(unix_now),
         })
+    }
+
+    /// The same outbox reading time from `clock` (backoff and ages follow it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn now(&self) -> i64 {
+        (self.clock)()
     }
 
     /// The outbox file of the data folder `data_dir`.
@@ -228,6 +248,21 @@ impl Outbox {
         self.insert(ItemKind::Rating, &key, None, depends_on.as_deref(), &body)
     }
 
+    /// Durably keeps an entry of the audit trail (maintenance entered, a wrong PIN…).
+    pub fn keep_event(&self, kind: &str, detail: &str) -> Result<(), OutboxError> {
+        let at = self.now();
+        let event = kiosk_protocol::TerminalEvent {
+            kind: kind.to_owned(),
+            detail: detail.to_owned(),
+            at,
+        };
+        let body = serde_json::to_vec(&event).map_err(|e| OutboxError::Encode(e.to_string()))?;
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| OutboxError::Encode(e.to_string()))?;
+        let key = format!("event-{at}-{}", kiosk_protocol::auth::hex_encode(&nonce));
+        self.insert(ItemKind::Event, &key, None, None, &body)
+    }
+
     fn insert(
         &self,
         kind: ItemKind,
@@ -260,7 +295,7 @@ impl Outbox {
             tx.execute(
                 "INSERT INTO items (kind, key, reference, depends_on, body, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![kind.as_str(), key, reference, depends_on, body, unix_now()],
+                params![kind.as_str(), key, reference, depends_on, body, self.now()],
             )
             .map_err(|e| self.storage(e))?;
             tx.commit().map_err(|e| self.storage(e))?;
@@ -281,7 +316,7 @@ impl Outbox {
             )
             .map_err(|e| self.storage(e))?;
         let rows = statement
-            .query_map(params![unix_now(), limit], |row| {
+            .query_map(params![self.now(), limit], |row| {
                 Ok((
                     row.get::<_, i64>(0)?,
                     row.get::<_, String>(1)?,
@@ -341,7 +376,7 @@ impl Outbox {
         self.lock()
             .execute(
                 "UPDATE items SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
-                params![item.id, attempts, unix_now() + wait, error],
+                params![item.id, attempts, self.now() + wait, error],
             )
             .map_err(|e| self.storage(e))?;
         Ok(())
@@ -378,7 +413,7 @@ impl Outbox {
                 |row| row.get(0),
             )
             .map_err(|e| self.storage(e))?;
-        Ok(at.map(|at| Duration::from_secs(u64::try_from(at - unix_now()).unwrap_or(0))))
+        Ok(at.map(|at| Duration::from_secs(u64::try_from(at - self.now()).unwrap_or(0))))
     }
 
     /// Whether the item under `key` is still waiting.
@@ -412,7 +447,7 @@ impl Outbox {
                     refused: row.get(3)?,
                     oldest_secs: row
                         .get::<_, Option<i64>>(4)?
-                        .map(|t| (unix_now() - t).max(0)),
+                        .map(|t| (self.now() - t).max(0)),
                     last_error: row.get(5)?,
                     capacity: self.capacity,
                 })
@@ -486,6 +521,7 @@ pub async fn deliver_due(
                     .await
                     .map(Some),
                 ItemKind::Rating => link.rate_raw(item.body.clone()).await.map(|()| None),
+                ItemKind::Event => link.event_raw(item.body.clone()).await.map(|()| None),
             };
             match result {
                 Ok(receipt) => {
@@ -529,7 +565,16 @@ pub type Reports = broadcast::Sender<(String, Outcome)>;
 /// `reports` (the session waits there for the number it shows).
 pub fn spawn_sender(outbox: Arc<Outbox>, link: PlatformLink, reports: Reports) {
     tokio::spawn(async move {
+        let mut platform_down = false;
         loop {
+            // Items back off one by one; one cheap health check notices the platform's return
+            // and sends everything at once instead of waiting out each item's backoff.
+            if platform_down && link.health().await.is_ok() {
+                tracing::info!("platform reachable again; delivering the outbox");
+                if let Err(e) = outbox.retry_now() {
+                    tracing::error!(error = %e, "outbox unusable");
+                }
+            }
             let round = deliver_due(&outbox, &link, |key, outcome| {
                 // Nobody listening (no citizen waiting) is normal.
                 let _ = reports.send((key.to_owned(), outcome));
@@ -545,12 +590,24 @@ pub fn spawn_sender(outbox: Arc<Outbox>, link: PlatformLink, reports: Reports) {
             if let Err(e) = &round {
                 tracing::error!(error = %e, "outbox unusable");
             }
+            platform_down = matches!(
+                round,
+                Ok(Delivery {
+                    stopped_by: Some(_),
+                    ..
+                })
+            );
+            let longest = if platform_down {
+                Duration::from_secs(15)
+            } else {
+                Duration::from_secs(60)
+            };
             let wait = outbox
                 .next_due_in()
                 .ok()
                 .flatten()
-                .unwrap_or(Duration::from_secs(60))
-                .clamp(Duration::from_millis(200), Duration::from_secs(60));
+                .unwrap_or(longest)
+                .clamp(Duration::from_millis(200), longest);
             tokio::select! {
                 () = outbox.changed() => {}
                 () = tokio::time::sleep(wait) => {}

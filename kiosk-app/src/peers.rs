@@ -160,11 +160,16 @@ pub struct PlatformPeer {
 impl PlatformPeer {
     /// Starts a platform on the database file `db` (created when new).
     pub fn start(db: &Path) -> anyhow::Result<Self> {
+        Self::start_on(db, "127.0.0.1:0")
+    }
+
+    /// Starts a platform on `db` listening on `address` (`127.0.0.1:0`: any free port).
+    pub fn start_on(db: &Path, address: &str) -> anyhow::Result<Self> {
         let db = format!("sqlite://{}", db.display());
         let (peer, line) = Peer::start(
             "platform",
             &sibling_program("kiosk-platform")?,
-            &["serve", "--listen", "127.0.0.1:0", "--db", &db],
+            &["serve", "--listen", address, "--db", &db],
             "listening on",
         )?;
         let url = line.rsplit(' ').next().unwrap_or_default().to_owned();

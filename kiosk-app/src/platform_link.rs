@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kiosk_protocol::{
-    ApiError, ApplicationReceipt, ApplicationRequest, Catalog, EnrollRequest, EnrollResponse,
-    Health, Heartbeat, HeartbeatResponse, IDEMPOTENCY_KEY_HEADER, RatingRequest, TerminalConfig,
-    sign_request,
+    ApiError, ApplicationReceipt, ApplicationRequest, Catalog, CommandResult, EnrollRequest,
+    EnrollResponse, Health, Heartbeat, HeartbeatResponse, IDEMPOTENCY_KEY_HEADER, RatingRequest,
+    TerminalConfig, sign_request,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -280,10 +280,30 @@ impl PlatformLink {
         Self::json(response).await
     }
 
+    /// `POST /v1/events` with a body already encoded as JSON.
+    pub async fn event_raw(&self, body: Vec<u8>) -> Result<(), LinkError> {
+        self.send(Method::POST, "/v1/events", Some(body), &[])
+            .await?;
+        Ok(())
+    }
+
     /// `POST /v1/ratings` with a body already encoded as JSON.
     pub async fn rate_raw(&self, body: Vec<u8>) -> Result<(), LinkError> {
         self.send(Method::POST, "/v1/ratings", Some(body), &[])
             .await?;
+        Ok(())
+    }
+
+    /// `POST /v1/commands/{id}/result`.
+    pub async fn command_result(&self, id: i64, result: &CommandResult) -> Result<(), LinkError> {
+        let body = Self::body(result)?;
+        self.send(
+            Method::POST,
+            &format!("/v1/commands/{id}/result"),
+            Some(body),
+            &[],
+        )
+        .await?;
         Ok(())
     }
 

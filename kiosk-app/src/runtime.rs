@@ -18,6 +18,7 @@ use crate::cabinet::{self, Cabinet, CabinetReport, GpioPort};
 use crate::camera_monitor::{self, CameraProbe, CameraSource};
 use crate::card_reader::{self, ReaderPort, ReaderReport, ReaderSwitch};
 use crate::health::{DeviceHealth, DeviceKind, HealthBoard, HealthState};
+use crate::heartbeat::{self, CommandHost, Pulse};
 use crate::hotplug::{self, Nudge, Subsystem};
 use crate::outbox::{self, Outbox, Outcome};
 use crate::platform_link::PlatformLink;
@@ -226,8 +227,22 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
         config.platform.clone(),
         reports.clone(),
     );
+    let (in_session_tx, in_session) = watch::channel(false);
+    heartbeat::spawn(Pulse {
+        link: config.platform.clone(),
+        health: board_rx.clone(),
+        outbox: config.outbox.clone(),
+        in_session,
+        host: Arc::new(TerminalHost {
+            devices: config.devices.clone(),
+            printer_port: printer_port.clone(),
+            terminal_id: config.settings.terminal_id.clone(),
+        }),
+        started: Instant::now(),
+    });
     let driver = Driver {
         config,
+        in_session: in_session_tx,
         reports,
         events: tx.clone(),
         reader,
@@ -249,6 +264,7 @@ fn not_fitted(kind: DeviceKind) -> DeviceHealth {
 
 struct Driver {
     config: RuntimeConfig,
+    in_session: watch::Sender<bool>,
     reports: outbox::Reports,
     events: UnboundedSender<Event>,
     reader: Option<ReaderSwitch>,
@@ -312,6 +328,12 @@ impl Driver {
                 voice.follow(&view);
             }
             self.follow(&view);
+            let serving = !matches!(view.screen, Screen::Home | Screen::OutOfService);
+            self.in_session.send_if_modified(|was| {
+                let changed = *was != serving;
+                *was = serving;
+                changed
+            });
             show(view);
         }
     }
@@ -429,6 +451,75 @@ impl Driver {
                 // and the next view overwrites the UI's.
                 tracing::debug!("session ended; personal data wiped");
             }
+        }
+    }
+}
+
+/// What remote commands reach: the printer, the journal, the service manager.
+pub struct TerminalHost {
+    /// The devices (the printer for test pages).
+    pub devices: DeviceConfig,
+    /// The printer's port lock, shared with receipts and the printer monitor.
+    pub printer_port: PrinterPort,
+    /// Printed on test pages.
+    pub terminal_id: String,
+}
+
+impl CommandHost for TerminalHost {
+    fn print_test_page(&self) -> Result<String, String> {
+        let address = self
+            .devices
+            .printer
+            .as_ref()
+            .ok_or("no printer is configured on this terminal")?;
+        printer_monitor::print_test_page(
+            address,
+            self.devices.paper,
+            self.devices.printer_route,
+            &self.terminal_id,
+            Some(&self.printer_port),
+        )
+        .map(|()| format!("test page printed on {address}"))
+        .map_err(|e| format!("nothing printed on {address}: {e}"))
+    }
+
+    fn recent_logs(&self) -> Result<String, String> {
+        let output = std::process::Command::new("journalctl")
+            .args([
+                "--unit",
+                "kiosk.service",
+                "--lines",
+                "200",
+                "--no-pager",
+                "--output",
+                "short-iso",
+            ])
+            .output()
+            .map_err(|e| format!("the journal cannot be read: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "journalctl failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    fn restart(&self) {
+        tracing::info!("restarting on the platform's command");
+        // The service manager (Restart=always) starts the kiosk again.
+        std::process::exit(0);
+    }
+
+    fn reboot(&self) -> Result<(), String> {
+        let status = std::process::Command::new("systemctl")
+            .arg("reboot")
+            .status()
+            .map_err(|e| format!("cannot ask systemd to reboot: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("systemctl reboot failed ({status})"))
         }
     }
 }

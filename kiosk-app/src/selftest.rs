@@ -12,7 +12,6 @@ use crate::health::{DeviceHealth, DeviceKind, HealthState};
 use crate::identity::IdentityError;
 use crate::platform_link::PlatformLink;
 use crate::printer_monitor::{self, PrinterPort};
-use crate::receipt::{self, TestPageInfo};
 
 /// One line of the device list.
 #[derive(Debug, Clone, Serialize)]
@@ -155,18 +154,13 @@ pub fn selftest(config: &KioskConfig, test_page: bool) -> Vec<Check> {
 
 fn print_test_page(config: &KioskConfig, address: &PrinterAddress) -> Check {
     let devices = config.devices();
-    let page = receipt::test_page(&TestPageInfo {
-        terminal_id: terminal_label(config),
-        software_version: env!("CARGO_PKG_VERSION").into(),
-        connection: address.to_string(),
-        paper: devices.paper,
-        route: devices.printer_route,
-        printed_at: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-    });
-    let result = printer_monitor::open(address)
-        .and_then(|mut printer| printer.print_routed(&page, devices.paper, devices.printer_route));
+    let result = printer_monitor::print_test_page(
+        address,
+        devices.paper,
+        devices.printer_route,
+        &terminal_label(config),
+        None,
+    );
     Check {
         name: "printer test page".into(),
         ok: result.is_ok(),

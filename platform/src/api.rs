@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
             post(rate).layer(DefaultBodyLimit::max(4 * 1024)),
         )
         .route("/v1/heartbeat", post(terminal_api::heartbeat))
+        .route("/v1/events", post(terminal_api::event))
         .route("/v1/commands", get(terminal_api::commands))
         .route(
             "/v1/commands/{id}/result",

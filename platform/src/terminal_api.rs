@@ -11,8 +11,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kiosk_protocol::{
     ApiError, CertificateRequest, CheckInRequest, CheckInResponse, CommandResult, Heartbeat,
-    HeartbeatResponse, ProgressRequest, ProgressResponse, RemoteCommand, TerminalConfig, Ticket,
-    TicketRequest,
+    HeartbeatResponse, ProgressRequest, ProgressResponse, RemoteCommand, TerminalConfig,
+    TerminalEvent, Ticket, TicketRequest,
 };
 use serde_json::Value;
 
@@ -64,6 +64,35 @@ pub async fn heartbeat(
         server_time: now,
         commands,
     }))
+}
+
+/// Records one entry of the terminal's audit trail (shown in the console's terminal events).
+#[utoipa::path(post, path = "/v1/events",
+    request_body = TerminalEvent,
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    responses(
+        (status = 204, description = "Recorded"),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 422, description = "A field out of bounds", body = ApiError),
+))]
+pub async fn event(
+    State(state): State<AppState>,
+    Extension(terminal): Extension<Terminal>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, Failure> {
+    let event: TerminalEvent = take(body, "terminal event")?;
+    event.validate().map_err(invalid)?;
+    state
+        .store()
+        .add_event(
+            &terminal.id,
+            &format!("terminal.{}", event.kind),
+            &event.detail,
+            event.at,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Commands waiting for this terminal (also delivered in heartbeat answers).

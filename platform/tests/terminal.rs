@@ -19,6 +19,7 @@ on_both_backends!(
     certificates_are_real_pdfs,
     materials_upload_in_checked_chunks_within_limits,
     malformed_input_to_every_endpoint_gets_a_4xx,
+    a_terminals_audit_trail_reaches_its_events_and_nobody_elses,
 );
 
 async fn platform(db: &TestDb) -> Platform {
@@ -736,4 +737,41 @@ async fn malformed_input_to_every_endpoint_gets_a_4xx(db: TestDb) {
         }
     }
     assert!(checked > 150, "only {checked} requests");
+}
+
+async fn a_terminals_audit_trail_reaches_its_events_and_nobody_elses(db: TestDb) {
+    let p = platform(&db).await;
+    let t = TestTerminal::enroll(&p, "SN-AUDIT-1", None).await;
+    let other = TestTerminal::enroll(&p, "SN-AUDIT-2", None).await;
+    let event =
+        json!({"kind": "maintenance_entered", "detail": "PIN accepted", "at": 1_800_000_000});
+    let (status, _) = t.send(Method::POST, "/v1/events", Some(&event)).await;
+    assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
+    let events = p.store.events(&t.id).await.expect("events");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "terminal.maintenance_entered" && e.detail == "PIN accepted"),
+        "{events:?}"
+    );
+    assert!(
+        !p.store
+            .events(&other.id)
+            .await
+            .expect("events")
+            .iter()
+            .any(|e| e.kind.starts_with("terminal.")),
+    );
+    for bad in [
+        json!({"kind": "Maintenance Entered", "at": 1_800_000_000}),
+        json!({"kind": "x", "detail": "a\u{7}b", "at": 1_800_000_000}),
+        json!({"kind": "x", "at": 12}),
+    ] {
+        let (status, body) = t.send(Method::POST, "/v1/events", Some(&bad)).await;
+        assert_eq!(
+            status,
+            reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad} {body}"
+        );
+    }
 }

@@ -28,7 +28,7 @@ pub use rating::{RatingReason, RatingRequest, level_name};
 pub use terminal::{
     AppointmentInfo, CertificateRequest, CheckInRequest, CheckInResponse, CommandKind,
     CommandResult, DeviceHealth, DeviceState, Heartbeat, HeartbeatResponse, ProgressRequest,
-    ProgressResponse, RemoteCommand, TerminalConfig, Ticket, TicketRequest,
+    ProgressResponse, RemoteCommand, TerminalConfig, TerminalEvent, Ticket, TicketRequest,
 };
 pub use text::{Language, LocalizedText};
 

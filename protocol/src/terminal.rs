@@ -376,6 +376,38 @@ impl CertificateRequest {
     }
 }
 
+/// Body of `POST /v1/events`: one entry of a terminal's audit trail (maintenance entered, a
+/// wrong technician PIN, paper replaced…). Never personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TerminalEvent {
+    /// What happened, as a code: `maintenance_entered`, `pin_refused`, `paper_replaced`, …
+    pub kind: String,
+    /// Details for the operator (at most 500 characters).
+    #[serde(default)]
+    pub detail: String,
+    /// When it happened on the terminal, Unix seconds.
+    pub at: i64,
+}
+
+impl TerminalEvent {
+    /// Checks sizes and formats.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        if !is_code(&self.kind, 48) {
+            return Err(bad("kind", "1 to 48 of a-z 0-9 _ - ."));
+        }
+        if self.detail.chars().count() > 500 || self.detail.chars().any(char::is_control) {
+            return Err(bad(
+                "detail",
+                "at most 500 characters, no control characters",
+            ));
+        }
+        if !(1_500_000_000..=4_000_000_000).contains(&self.at) {
+            return Err(bad("at", "out of range"));
+        }
+        Ok(())
+    }
+}
+
 /// Answer of `GET /v1/config`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TerminalConfig {

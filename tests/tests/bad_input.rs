@@ -51,8 +51,19 @@ fn a_bad_idempotency_key_is_refused_before_anything_starts() {
 #[test]
 fn config_errors_name_the_file_and_the_key() {
     let dir = tempfile::tempdir().expect("temp dir");
+    let last_good = dir.path().join("last-good.toml");
+    let last_good = last_good.to_string_lossy().into_owned();
     let missing = dir.path().join("missing.toml");
-    let err = one_line_failure("kiosk", &["run", "--config", &missing.to_string_lossy()]);
+    let err = one_line_failure(
+        "kiosk",
+        &[
+            "run",
+            "--config",
+            &missing.to_string_lossy(),
+            "--last-good",
+            &last_good,
+        ],
+    );
     assert!(
         err.contains("cannot read") && err.contains("missing.toml"),
         "{err}"
@@ -64,15 +75,33 @@ fn config_errors_name_the_file_and_the_key() {
         "[platform]\nurl = \"http://127.0.0.1:8080\"\nurll = \"x\"\n",
     )
     .expect("write");
-    let err = one_line_failure("kiosk", &["run", "--config", &typo.to_string_lossy()]);
+    let typo_arg = typo.to_string_lossy().into_owned();
+    let run = ["run", "--config", &typo_arg, "--last-good", &last_good];
+    let err = one_line_failure("kiosk", &run);
     assert!(
         err.contains("kiosk.toml") && err.contains("urll") && err.contains("line 3"),
         "{err}"
     );
 
     std::fs::write(&typo, "[platform]\nurl = \"ftp://x\"\n").expect("write");
-    let err = one_line_failure("kiosk", &["run", "--config", &typo.to_string_lossy()]);
+    let err = one_line_failure("kiosk", &run);
     assert!(err.contains("platform.url"), "{err}");
+
+    // A terminal that once ran with a good file keeps running with it when a bad one arrives,
+    // and says precisely what was refused.
+    let data = dir.path().join("data");
+    std::fs::write(&typo, format!("data_dir = \"{}\"\n", data.display())).expect("write");
+    let err = one_line_failure("kiosk", &run);
+    assert!(err.contains("not provisioned"), "{err}");
+    std::fs::write(&typo, "data_dir = \"relative\"\n").expect("write");
+    let output = kiosk_tests::run("kiosk", &run, &[("RUST_LOG", "off")]).expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`data_dir` must be an absolute path")
+            && stderr.contains("running with the last good configuration"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not provisioned"), "{stderr}");
 }
 
 #[test]
@@ -82,7 +111,17 @@ fn a_terminal_without_identity_asks_to_be_provisioned_and_bad_payloads_are_named
     let config = dir.path().join("kiosk.toml");
     std::fs::write(&config, format!("data_dir = \"{}\"\n", data.display())).expect("write");
     let config = config.to_string_lossy().into_owned();
-    let err = one_line_failure("kiosk", &["run", "--config", &config]);
+    let last_good = dir.path().join("last-good.toml");
+    let err = one_line_failure(
+        "kiosk",
+        &[
+            "run",
+            "--config",
+            &config,
+            "--last-good",
+            &last_good.to_string_lossy(),
+        ],
+    );
     assert!(
         err.contains("not provisioned") && err.contains("kiosk provision"),
         "{err}"

@@ -1,0 +1,177 @@
+//! The outbox against a real platform process: an outage of minutes (replayed on a controlled
+//! clock, over real refused connections), a power cut between keeping and sending, and a crash
+//! after the platform stored an application but before the outbox let go of it. Counted in the
+//! platform's own database: everything arrives, nothing twice.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use kiosk_app::outbox::{Outbox, deliver_due};
+use kiosk_app::peers::PlatformPeer;
+use kiosk_app::platform_link::PlatformLink;
+use kiosk_app::provision::provision;
+use kiosk_protocol::ApplicationRequest;
+use kiosk_protocol::sealing::SEALED_APPLICATION_CONTENT_TYPE;
+
+fn application(terminal_id: &str, n: u32) -> ApplicationRequest {
+    serde_json::from_value(serde_json::json!({
+        "terminal_id": terminal_id,
+        "matter_id": "lyg-hrss-0101",
+        "applicant": {
+            "name": format!("测试{n}"),
+            "id_number": format!("3207061990010{n:05}"),
+            "document_kind": "resident"
+        },
+        "language": "zh"
+    }))
+    .expect("application")
+}
+
+fn stored(db: &Path) -> Vec<(String, i64)> {
+    let conn = rusqlite::Connection::open(db).expect("platform db");
+    let mut stmt = conn
+        .prepare("SELECT idempotency_key, count(*) FROM applications GROUP BY idempotency_key ORDER BY 1")
+        .expect("query");
+    stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+struct Rig {
+    dir: tempfile::TempDir,
+    platform: Option<PlatformPeer>,
+    link: PlatformLink,
+    terminal_id: String,
+    address: String,
+    tokio: tokio::runtime::Runtime,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        let dir = tempfile::tempdir().expect("dir");
+        let platform = PlatformPeer::start(&dir.path().join("platform.db")).expect("platform");
+        let tokio = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio");
+        let enrolled = tokio
+            .block_on(provision(
+                &platform.enrollment("outage").expect("token"),
+                &dir.path().join("terminal"),
+                "SN-OUTBOX-1".into(),
+                Duration::from_secs(2),
+                false,
+            ))
+            .expect("enrolled");
+        let address = platform.url.trim_start_matches("http://").to_owned();
+        Rig {
+            terminal_id: enrolled.identity.terminal_id.clone(),
+            link: enrolled.link,
+            platform: Some(platform),
+            address,
+            dir,
+            tokio,
+        }
+    }
+
+    fn db(&self) -> std::path::PathBuf {
+        self.dir.path().join("platform.db")
+    }
+
+    fn outbox(&self) -> Outbox {
+        Outbox::open(&self.dir.path().join("terminal/outbox.db"), 100).expect("outbox")
+    }
+
+    fn keep(&self, outbox: &Outbox, key: &str, n: u32) {
+        outbox
+            .keep_application(
+                key,
+                &application(&self.terminal_id, n),
+                self.link.sealing_key(),
+            )
+            .expect("kept");
+    }
+
+    fn deliver(&self, outbox: &Outbox) -> kiosk_app::outbox::Delivery {
+        self.tokio
+            .block_on(deliver_due(outbox, &self.link, |_, _| {}))
+            .expect("delivery round")
+    }
+}
+
+#[test]
+fn applications_taken_during_a_five_minute_outage_all_arrive_after_it_once() {
+    let mut rig = Rig::new();
+    let clock = Arc::new(AtomicI64::new(1_800_000_000));
+    let outbox = {
+        let clock = clock.clone();
+        rig.outbox()
+            .with_clock(Box::new(move || clock.load(Ordering::SeqCst)))
+    };
+    rig.platform = None; // the platform goes down
+    for minute in 0..5u32 {
+        for n in 0..2 {
+            rig.keep(&outbox, &format!("outage-{minute}-{n}"), minute * 2 + n);
+        }
+        let round = rig.deliver(&outbox);
+        assert_eq!(round.delivered, 0);
+        assert!(round.stopped_by.is_some(), "the platform is down");
+        clock.fetch_add(60, Ordering::SeqCst);
+    }
+    let status = outbox.status().expect("status");
+    assert_eq!(status.applications, 10);
+    assert_eq!(status.oldest_secs, Some(300));
+    assert!(status.last_error.is_some());
+
+    // Back on the same address after five minutes; the longest backoff has passed.
+    rig.platform = Some(PlatformPeer::start_on(&rig.db(), &rig.address).expect("platform back"));
+    clock.fetch_add(300, Ordering::SeqCst);
+    let round = rig.deliver(&outbox);
+    assert_eq!((round.delivered, round.refused), (10, 0), "{round:?}");
+    assert!(rig.deliver(&outbox).delivered == 0, "nothing left to send");
+    let rows = stored(&rig.db());
+    assert_eq!(rows.len(), 10);
+    assert!(rows.iter().all(|(_, count)| *count == 1), "{rows:?}");
+}
+
+#[test]
+fn a_power_cut_between_keeping_and_sending_loses_nothing() {
+    let rig = Rig::new();
+    {
+        let outbox = rig.outbox();
+        rig.keep(&outbox, "power-cut-0001", 1);
+        // The terminal dies here: kept, never sent.
+    }
+    let outbox = rig.outbox();
+    assert_eq!(outbox.status().expect("status").applications, 1);
+    assert!(stored(&rig.db()).is_empty());
+    assert_eq!(rig.deliver(&outbox).delivered, 1);
+    assert_eq!(stored(&rig.db()), vec![("power-cut-0001".to_owned(), 1)]);
+}
+
+#[test]
+fn a_crash_after_the_platform_stored_it_sends_it_again_and_it_is_stored_once() {
+    let rig = Rig::new();
+    {
+        let outbox = rig.outbox();
+        rig.keep(&outbox, "after-send-0001", 1);
+        let item = outbox.due(1).expect("due").remove(0);
+        // Sent and stored by the platform, but the terminal dies before deleting it.
+        let receipt = rig
+            .tokio
+            .block_on(rig.link.submit_raw(
+                &item.key,
+                SEALED_APPLICATION_CONTENT_TYPE,
+                item.body.clone(),
+            ))
+            .expect("stored");
+        assert!(!receipt.replayed);
+    }
+    let outbox = rig.outbox();
+    assert_eq!(rig.deliver(&outbox).delivered, 1);
+    assert_eq!(outbox.status().expect("status").depth, 0);
+    assert_eq!(stored(&rig.db()), vec![("after-send-0001".to_owned(), 1)]);
+}
