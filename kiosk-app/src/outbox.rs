@@ -191,6 +191,11 @@ impl Outbox {
         (self.clock)()
     }
 
+    /// The folder the outbox lives in (the terminal's data folder).
+    pub fn folder(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
     /// The outbox file of the data folder `data_dir`.
     pub fn path_in(data_dir: &Path) -> PathBuf {
         data_dir.join(OUTBOX_FILE)

@@ -373,16 +373,32 @@ impl Driver {
             Command::FetchCatalog => {
                 let link = self.config.platform.clone();
                 let events = self.events.clone();
+                let cache = self.config.outbox.folder().join(CATALOG_CACHE_FILE);
                 tokio::spawn(async move {
                     let event = match link.catalog().await {
                         Ok(catalog) => {
                             tracing::info!(version = %catalog.version, matters = catalog.matters.len(), "catalog loaded");
-                            Event::CatalogLoaded(Arc::new(catalog))
+                            let catalog = Arc::new(catalog);
+                            let copy = catalog.clone();
+                            let _ =
+                                tokio::task::spawn_blocking(move || keep_catalog(&cache, &copy))
+                                    .await;
+                            Event::CatalogLoaded(catalog)
                         }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "catalog unavailable");
-                            Event::CatalogUnavailable
-                        }
+                        Err(e) => match tokio::task::spawn_blocking(move || cached_catalog(&cache))
+                            .await
+                            .ok()
+                            .flatten()
+                        {
+                            Some(catalog) => {
+                                tracing::warn!(error = %e, version = %catalog.version, "platform unreachable; serving the cached catalog");
+                                Event::CatalogLoaded(Arc::new(catalog))
+                            }
+                            None => {
+                                tracing::warn!(error = %e, "catalog unavailable");
+                                Event::CatalogUnavailable
+                            }
+                        },
                     };
                     let _ = events.send(event);
                 });
@@ -453,6 +469,32 @@ impl Driver {
             }
         }
     }
+}
+
+/// The last catalog the platform served, kept in the data folder so the terminal can serve
+/// citizens (guides, and applications kept in the outbox) while the platform is unreachable.
+const CATALOG_CACHE_FILE: &str = "catalog.json";
+
+fn keep_catalog(path: &std::path::Path, catalog: &kiosk_protocol::Catalog) {
+    let written = serde_json::to_vec(catalog)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| {
+            let temporary = path.with_extension("tmp");
+            std::fs::write(&temporary, bytes)?;
+            std::fs::File::open(&temporary)?.sync_all()?;
+            std::fs::rename(&temporary, path)
+        });
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "cannot keep the catalog for offline use");
+    }
+}
+
+/// The cached catalog, if there is one and it still validates.
+fn cached_catalog(path: &std::path::Path) -> Option<kiosk_protocol::Catalog> {
+    let bytes = std::fs::read(path).ok()?;
+    let catalog: kiosk_protocol::Catalog = serde_json::from_slice(&bytes).ok()?;
+    catalog.validate().ok()?;
+    Some(catalog)
 }
 
 /// What remote commands reach: the printer, the journal, the service manager.

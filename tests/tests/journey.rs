@@ -200,3 +200,88 @@ fn the_demo_starts_its_own_platform_when_none_is_given() {
         1920
     );
 }
+
+#[test]
+fn a_citizen_is_served_while_the_platform_is_down_and_the_application_arrives_later() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let platform = PlatformProcess::start(work.path()).expect("platform");
+    let data = work.path().join("terminal");
+    let data_arg = data.to_string_lossy().into_owned();
+    // A first journey online: the terminal enrolls and keeps the catalog.
+    let online = run(
+        "kiosk",
+        &[
+            "demo",
+            "--headless",
+            &work.path().join("online").to_string_lossy(),
+            "--platform",
+            &platform.url,
+            "--enrollment",
+            &platform.enrollment().expect("token"),
+            "--data-dir",
+            &data_arg,
+        ],
+        &[],
+    )
+    .expect("demo");
+    assert!(online.status.success());
+
+    // The platform's address stops answering (nothing listens on port 9).
+    let offline_shots = work.path().join("offline");
+    let offline = run(
+        "kiosk",
+        &[
+            "demo",
+            "--headless",
+            &offline_shots.to_string_lossy(),
+            "--platform",
+            "http://127.0.0.1:9",
+            "--data-dir",
+            &data_arg,
+            "--idempotency-key",
+            "offline-journey-0001",
+        ],
+        &[("RUST_LOG", "kiosk_app=debug")],
+    )
+    .expect("demo");
+    let stdout = String::from_utf8_lossy(&offline.stdout);
+    assert!(
+        offline.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
+    let reference = application_number(&stdout);
+    assert!(
+        reference.starts_with("LYT") && reference.contains("kept in the outbox"),
+        "{reference}"
+    );
+    let receipt = std::fs::read_to_string(offline_shots.join("devices/receipts/receipt-0001.txt"))
+        .expect("printed receipt");
+    assert!(
+        receipt.contains("终端参考号") && receipt.contains("自动提交"),
+        "{receipt}"
+    );
+    assert_eq!(
+        applications(&platform.db).len(),
+        1,
+        "only the online one so far"
+    );
+
+    // The platform is reachable again (at the address the terminal enrolled with).
+    let config = work.path().join("kiosk.toml");
+    std::fs::write(&config, format!("data_dir = \"{data_arg}\"\n")).expect("config");
+    let flush = run(
+        "kiosk",
+        &["outbox", "flush", "--config", &config.to_string_lossy()],
+        &[],
+    )
+    .expect("flush");
+    assert!(
+        flush.status.success(),
+        "{}",
+        String::from_utf8_lossy(&flush.stderr)
+    );
+    let rows = applications(&platform.db);
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().any(|(_, key)| key == "offline-journey-0001"));
+}
