@@ -22,15 +22,28 @@ use crate::session::{CardEvent, DocumentKind, Identity};
 /// How often the reader is asked for a card while the identify screen shows.
 const POLL_INTERVAL: Duration = Duration::from_millis(150);
 
+/// What the reader thread is told.
+enum Control {
+    /// Start (`true`) or stop (`false`) polling for a card.
+    Poll(bool),
+    /// A serial or USB device came or went: check the reader now.
+    Probe,
+}
+
 /// On/off switch of the polling thread.
 #[derive(Clone)]
-pub struct ReaderSwitch(Sender<bool>);
+pub struct ReaderSwitch(Sender<Control>);
 
 impl ReaderSwitch {
     /// Starts (`true`) or stops (`false`) polling.
     pub fn set(&self, on: bool) {
         // The thread only ends with the process; a send cannot fail before that.
-        let _ = self.0.send(on);
+        let _ = self.0.send(Control::Poll(on));
+    }
+
+    /// Checks the reader at once instead of at the next probe (a hotplug event).
+    pub fn nudge(&self) {
+        let _ = self.0.send(Control::Probe);
     }
 }
 
@@ -123,7 +136,7 @@ impl<F: Fn(ReaderReport)> ReaderLoop<F> {
         }
     }
 
-    fn run(mut self, switch: &Receiver<bool>) {
+    fn run(mut self, switch: &Receiver<Control>) {
         self.ensure_open();
         loop {
             let wait = if self.polling {
@@ -132,7 +145,13 @@ impl<F: Fn(ReaderReport)> ReaderLoop<F> {
                 PROBE_INTERVAL
             };
             match switch.recv_timeout(wait) {
-                Ok(on) => {
+                Ok(Control::Probe) => {
+                    if self.ensure_open() && !self.polling {
+                        self.probe();
+                    }
+                    continue;
+                }
+                Ok(Control::Poll(on)) => {
                     self.polling = on;
                     if on && self.reader.is_none() {
                         // The citizen is waiting: say at once that the reader is out.

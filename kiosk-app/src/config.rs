@@ -11,12 +11,17 @@ use kiosk_drivers::escpos::PaperWidth;
 use kiosk_drivers::printer::{PrinterAddress, UsbId};
 use serde::Deserialize;
 
+use kiosk_drivers::gpio::GpioConfig;
 use kiosk_drivers::idcard::UsbReaderAddress;
+use kiosk_drivers::scanner::{SerialScanner, Suffix};
 
+use crate::cabinet::GpioPort;
+use crate::camera_monitor::CameraSource;
 use crate::card_reader::ReaderPort;
 use crate::identity::{IdentityError, TerminalIdentity};
 use crate::platform_link::{LinkError, PlatformLink};
 use crate::runtime::DeviceConfig;
+use crate::scanner_monitor::ScannerPort;
 use crate::session::{MIN_WARNING_GRACE, Settings};
 
 /// Where the configuration lives on a terminal.
@@ -73,6 +78,15 @@ pub struct KioskConfig {
     /// The receipt printer; absent when none is fitted.
     #[serde(default)]
     pub printer: Option<PrinterSection>,
+    /// The QR/barcode scanner; absent when none is fitted.
+    #[serde(default)]
+    pub scanner: Option<ScannerSection>,
+    /// The document camera (高拍仪); absent when none is fitted.
+    #[serde(default)]
+    pub camera: Option<CameraSection>,
+    /// The cabinet's GPIO (presence, door, status light, printer relay); absent when none.
+    #[serde(default)]
+    pub gpio: Option<GpioSection>,
     /// Session timing.
     #[serde(default)]
     pub session: SessionSection,
@@ -168,12 +182,12 @@ pub struct IdcardSection {
 impl IdcardSection {
     /// Where the reader is, checked.
     fn reader_port(&self) -> Result<ReaderPort, String> {
-        match (&self.port, &self.usb) {
-            (Some(path), None) => Ok(ReaderPort::Serial {
+        match one_of(("port", &self.port), ("usb", &self.usb))? {
+            Either::First(path) => Ok(ReaderPort::Serial {
                 path: path.clone(),
                 baud: self.baud,
             }),
-            (None, Some(ids)) => {
+            Either::Second(ids) => {
                 let (vid, pid) = ids
                     .split_once(':')
                     .and_then(|(v, p)| {
@@ -190,10 +204,6 @@ impl IdcardSection {
                 address.validate().map_err(|e| e.to_string())?;
                 Ok(ReaderPort::Usb(address))
             }
-            (Some(_), Some(_)) => {
-                Err("give either `port` (serial) or `usb` (VID:PID), not both".into())
-            }
-            (None, None) => Err("needs `port` (serial) or `usb` (VID:PID)".into()),
         }
     }
 }
@@ -221,6 +231,90 @@ pub struct PrinterSection {
     /// kiosk draws the receipt and sends one image: for printers without a Chinese font).
     #[serde(default)]
     pub route: PrintRoute,
+}
+
+/// `[scanner]`: a serial scanner (`port`) or a keyboard-wedge one (`wedge`), not both.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScannerSection {
+    /// Serial (USB CDC) device path, e.g. `/dev/ttyACM0`.
+    #[serde(default)]
+    pub port: Option<PathBuf>,
+    /// Baud rate of a serial `port` (default 9600, most modules' factory setting).
+    #[serde(default = "default_scanner_baud")]
+    pub baud: u32,
+    /// What ends each scan on a serial `port`: `"cr"` (the default), `"lf"` or `"crlf"`.
+    #[serde(default)]
+    pub suffix: Suffix,
+    /// Keyboard-wedge scanner: its evdev node, e.g. `/dev/input/by-id/usb-…-event-kbd`.
+    #[serde(default)]
+    pub wedge: Option<PathBuf>,
+}
+
+impl ScannerSection {
+    fn scanner_port(&self) -> Result<ScannerPort, String> {
+        Ok(
+            match one_of(("port", &self.port), ("wedge", &self.wedge))? {
+                Either::First(path) => ScannerPort::Serial {
+                    path: path.clone(),
+                    baud: self.baud,
+                    suffix: self.suffix,
+                },
+                Either::Second(path) => ScannerPort::Wedge { path: path.clone() },
+            },
+        )
+    }
+}
+
+/// `[camera]`: a V4L2 `device` or a `folder` of photos, not both.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraSection {
+    /// V4L2 node of the 高拍仪, e.g. `/dev/video0`.
+    #[serde(default)]
+    pub device: Option<PathBuf>,
+    /// A folder of JPEG/PNG photos served as frames (the simulator).
+    #[serde(default)]
+    pub folder: Option<PathBuf>,
+    /// Seconds between idle probes (a frame grabbed) (default 10).
+    #[serde(default = "default_camera_probe")]
+    pub probe_secs: u64,
+}
+
+impl CameraSection {
+    fn source(&self) -> Result<CameraSource, String> {
+        Ok(
+            match one_of(("device", &self.device), ("folder", &self.folder))? {
+                Either::First(path) => CameraSource::V4l2(path.clone()),
+                Either::Second(path) => CameraSource::Folder(path.clone()),
+            },
+        )
+    }
+}
+
+/// `[gpio]`: the simulator's `socket`, or the Pi's pins in `[gpio.pins]`, not both.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GpioSection {
+    /// Control socket of `kiosk-sim gpio`.
+    #[serde(default)]
+    pub simulator: Option<PathBuf>,
+    /// The wiring, BCM numbers: `[gpio.pins.presence]`, `.door`, `.light_ready`,
+    /// `.light_busy`, `.light_fault`, `.printer_relay` (see kiosk.example.toml).
+    #[serde(default)]
+    pub pins: Option<GpioConfig>,
+}
+
+impl GpioSection {
+    fn port(&self) -> Result<GpioPort, String> {
+        match one_of(("simulator", &self.simulator), ("pins", &self.pins))? {
+            Either::First(path) => Ok(GpioPort::Simulator(path.clone())),
+            Either::Second(pins) => {
+                pins.validate().map_err(|e| e.to_string())?;
+                Ok(GpioPort::Pins(*pins))
+            }
+        }
+    }
 }
 
 /// `[session]`.
@@ -253,6 +347,25 @@ pub struct DisplaySection {
     pub landscape: bool,
 }
 
+/// One of two alternative keys.
+enum Either<A, B> {
+    First(A),
+    Second(B),
+}
+
+/// Exactly one of two alternative keys (`port` or `usb`, `device` or `folder`…) must be given.
+fn one_of<'a, A, B>(
+    (first, a): (&str, &'a Option<A>),
+    (second, b): (&str, &'a Option<B>),
+) -> Result<Either<&'a A, &'a B>, String> {
+    match (a, b) {
+        (Some(a), None) => Ok(Either::First(a)),
+        (None, Some(b)) => Ok(Either::Second(b)),
+        (Some(_), Some(_)) => Err(format!("give either `{first}` or `{second}`, not both")),
+        (None, None) => Err(format!("needs `{first}` or `{second}`")),
+    }
+}
+
 /// Copies `from` to `to` through a temporary file and a rename, so `to` is never half written.
 fn copy_atomically(from: &Path, to: &Path) -> std::io::Result<()> {
     if let Some(dir) = to.parent() {
@@ -273,6 +386,12 @@ fn default_timeout() -> u64 {
 }
 fn default_baud() -> u32 {
     115_200
+}
+fn default_scanner_baud() -> u32 {
+    SerialScanner::DEFAULT_BAUD
+}
+fn default_camera_probe() -> u64 {
+    10
 }
 fn default_paper() -> u16 {
     576
@@ -384,6 +503,32 @@ impl KioskConfig {
                 return Err(invalid("printer.usb", &e.to_string()));
             }
         }
+        // Each optional device section, checked: the first refusal names its section.
+        let refused = [
+            (
+                "scanner",
+                config.scanner.as_ref().map(|s| s.scanner_port().map(drop)),
+            ),
+            (
+                "camera",
+                config.camera.as_ref().map(|c| c.source().map(drop)),
+            ),
+            ("gpio", config.gpio.as_ref().map(|g| g.port().map(drop))),
+        ]
+        .into_iter()
+        .find_map(|(key, checked)| Some((key, checked?.err()?)));
+        if let Some((key, reason)) = refused {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                key,
+                reason,
+            });
+        }
+        if let Some(camera) = &config.camera
+            && !(1..=3600).contains(&camera.probe_secs)
+        {
+            return Err(invalid("camera.probe_secs", "must be 1 to 3600"));
+        }
         if config.session.warning_grace_secs < MIN_WARNING_GRACE.as_secs() {
             return Err(invalid(
                 "session.warning_grace_secs",
@@ -457,6 +602,14 @@ impl KioskConfig {
                 .printer
                 .as_ref()
                 .map_or(PrintRoute::Native, |p| p.route),
+            scanner: self.scanner.as_ref().and_then(|s| s.scanner_port().ok()),
+            camera: self.camera.as_ref().and_then(|c| c.source().ok()),
+            camera_probe: Duration::from_secs(
+                self.camera
+                    .as_ref()
+                    .map_or(default_camera_probe(), |c| c.probe_secs),
+            ),
+            gpio: self.gpio.as_ref().and_then(|g| g.port().ok()),
         }
     }
 }
@@ -529,6 +682,19 @@ paper_dots = 384
         assert_eq!(
             config.printer.as_ref().map(|p| p.paper_dots),
             Some(default_paper())
+        );
+        assert_eq!(
+            config.scanner.as_ref().map(|s| (s.baud, s.suffix)),
+            Some((default_scanner_baud(), Suffix::default()))
+        );
+        assert_eq!(
+            config.camera.as_ref().map(|c| c.probe_secs),
+            Some(default_camera_probe())
+        );
+        assert_eq!(
+            config.devices().gpio,
+            Some(GpioPort::Pins(GpioConfig::default())),
+            "the example shows the reference wiring"
         );
     }
 
@@ -637,6 +803,56 @@ paper_dots = 384
         ] {
             let err = parse(&bad).expect_err(why).to_string();
             assert!(err.contains("idcard") && err.contains(why), "{err}");
+        }
+    }
+
+    #[test]
+    fn scanner_camera_and_gpio_are_optional_and_checked() {
+        let bare = parse(GOOD).expect("valid").devices();
+        assert_eq!((bare.scanner, bare.camera, bare.gpio), (None, None, None));
+        let full = parse(&format!(
+            "{GOOD}[scanner]\nport = \"/dev/ttyACM0\"\nsuffix = \"crlf\"\n\
+             [camera]\nfolder = \"/var/lib/kiosk/frames\"\nprobe_secs = 3\n\
+             [gpio]\nsimulator = \"/run/kiosk/gpio.sock\"\n"
+        ))
+        .expect("valid")
+        .devices();
+        assert_eq!(
+            full.scanner,
+            Some(ScannerPort::Serial {
+                path: "/dev/ttyACM0".into(),
+                baud: 9600,
+                suffix: Suffix::CrLf
+            })
+        );
+        assert_eq!(
+            full.camera,
+            Some(CameraSource::Folder("/var/lib/kiosk/frames".into()))
+        );
+        assert_eq!(full.camera_probe, Duration::from_secs(3));
+        assert_eq!(
+            full.gpio,
+            Some(GpioPort::Simulator("/run/kiosk/gpio.sock".into()))
+        );
+        for (bad, key) in [
+            (format!("{GOOD}[scanner]\nbaud = 9600\n"), "`scanner`"),
+            (
+                format!("{GOOD}[scanner]\nport = \"/dev/a\"\nwedge = \"/dev/b\"\n"),
+                "not both",
+            ),
+            (
+                format!("{GOOD}[scanner]\nport = \"/dev/a\"\nsuffix = \"tab\"\n"),
+                "tab",
+            ),
+            (format!("{GOOD}[camera]\n"), "`camera`"),
+            (
+                format!("{GOOD}[camera]\ndevice = \"/dev/video0\"\nprobe_secs = 0\n"),
+                "camera.probe_secs",
+            ),
+            (format!("{GOOD}[gpio]\n"), "`gpio`"),
+        ] {
+            let err = parse(&bad).expect_err(key).to_string();
+            assert!(err.contains(key), "{err}");
         }
     }
 

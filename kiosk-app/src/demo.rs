@@ -173,6 +173,7 @@ fn devices(stage: &Stage) -> DeviceConfig {
         }),
         paper: PaperWidth::Dots576,
         printer_route: PrintRoute::Native,
+        ..DeviceConfig::default()
     }
 }
 

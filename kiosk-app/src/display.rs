@@ -69,6 +69,9 @@ impl Display {
         kiosk.set_timeout_seconds(view.timeout_warning.map_or(-1, |s| s as i32));
         kiosk.set_card_reader_available(view.devices.card_reader);
         kiosk.set_printer_available(view.devices.printer);
+        // "Out of order" is for a scanner that is fitted and failing, not one never fitted.
+        kiosk.set_scanner_available(view.devices.scanner || !view.devices.scanner_fitted);
+        kiosk.set_attract(view.attract);
 
         if let Some(catalog) = &view.catalog {
             kiosk.set_themes(model(catalog.themes.iter().map(|t| ThemeItem {
@@ -111,6 +114,7 @@ impl Display {
                     IdentifyPrompt::Expired => UiPrompt::Expired,
                     IdentifyPrompt::Unreadable => UiPrompt::Unreadable,
                     IdentifyPrompt::ReaderUnavailable => UiPrompt::ReaderUnavailable,
+                    IdentifyPrompt::CodeNotAccepted => UiPrompt::CodeNotAccepted,
                 });
                 Page::Identify
             }
@@ -341,6 +345,7 @@ pub fn action_from(kind: &str, argument: &str) -> Option<Action> {
             "restart" => MaintenanceTask::Restart,
             _ => return None,
         }),
+        "wake" => Action::Wake,
         _ => return None,
     })
 }
@@ -382,6 +387,7 @@ mod tests {
             "elder",
             "speech",
             "stay",
+            "wake",
         ] {
             assert!(
                 state.contains(&format!("\"{kind}\"")),

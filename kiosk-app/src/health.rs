@@ -22,6 +22,9 @@ pub enum DeviceKind {
     Scanner,
     /// Document camera (高拍仪).
     Camera,
+    /// The cabinet's GPIO: presence sensor, door switch (tamper alarm), status light, printer
+    /// power relay.
+    Gpio,
 }
 
 impl DeviceKind {
@@ -32,6 +35,7 @@ impl DeviceKind {
             DeviceKind::Printer => "printer",
             DeviceKind::Scanner => "scanner",
             DeviceKind::Camera => "camera",
+            DeviceKind::Gpio => "gpio",
         }
     }
 }
@@ -46,8 +50,11 @@ pub enum HealthState {
     Degraded,
     /// Present but not working (paper out, cover open, security module failed…).
     Faulted,
-    /// Not connected.
+    /// Configured, but not connected.
     Absent,
+    /// Not in kiosk.toml: this kiosk has none. Not a fault, and never reported as one to
+    /// citizens.
+    NotFitted,
 }
 
 impl HealthState {
@@ -100,13 +107,26 @@ impl HealthBoard {
 
     /// What the session may count on. A device never reported yet counts as usable: it is
     /// being opened, and refusing service before the first probe helps nobody. A device that
-    /// is not configured at all is reported absent by its supervisor.
+    /// is not configured at all is reported not fitted by the session driver.
     pub fn availability(&self) -> DeviceAvailability {
         let usable = |kind| self.devices.get(&kind).is_none_or(|h| h.state.usable());
+        let fitted = |kind| {
+            self.devices
+                .get(&kind)
+                .is_none_or(|h| h.state != HealthState::NotFitted)
+        };
         DeviceAvailability {
             card_reader: usable(DeviceKind::CardReader),
             printer: usable(DeviceKind::Printer),
+            scanner: usable(DeviceKind::Scanner),
+            scanner_fitted: fitted(DeviceKind::Scanner),
+            camera: usable(DeviceKind::Camera),
         }
+    }
+
+    /// The latest health of one device, if it reported.
+    pub fn get(&self, kind: DeviceKind) -> Option<&DeviceHealth> {
+        self.devices.get(&kind)
     }
 }
 
@@ -117,13 +137,7 @@ mod tests {
     #[test]
     fn availability_follows_the_latest_reports() {
         let mut board = HealthBoard::default();
-        assert_eq!(
-            board.availability(),
-            DeviceAvailability {
-                card_reader: true,
-                printer: true
-            }
-        );
+        assert_eq!(board.availability(), DeviceAvailability::default());
         assert!(board.record(DeviceHealth::new(
             DeviceKind::Printer,
             HealthState::Degraded,
@@ -149,7 +163,8 @@ mod tests {
             board.availability(),
             DeviceAvailability {
                 card_reader: false,
-                printer: false
+                printer: false,
+                ..DeviceAvailability::default()
             }
         );
         board.record(DeviceHealth::new(
@@ -158,12 +173,28 @@ mod tests {
             "ready",
         ));
         assert!(board.availability().card_reader);
-        // Scanner and camera health is kept for technicians; it does not gate these functions.
         board.record(DeviceHealth::new(
             DeviceKind::Camera,
             HealthState::Absent,
             "no device",
         ));
-        assert_eq!(board.devices().count(), 3);
+        let now = board.availability();
+        assert!(!now.camera && now.scanner && now.card_reader);
+        // A scanner that is not fitted is unusable, but not out of order.
+        board.record(DeviceHealth::new(
+            DeviceKind::Scanner,
+            HealthState::NotFitted,
+            "not configured in kiosk.toml",
+        ));
+        let now = board.availability();
+        assert!(!now.scanner && !now.scanner_fitted);
+        // The GPIO's state (a tamper alarm) is for technicians; it gates no citizen function.
+        board.record(DeviceHealth::new(
+            DeviceKind::Gpio,
+            HealthState::Faulted,
+            "tamper alarm: cabinet door open",
+        ));
+        assert_eq!(board.availability(), now);
+        assert_eq!(board.devices().count(), 5);
     }
 }

@@ -71,7 +71,8 @@ fn wire_health(health: &DeviceHealth) -> WireHealth {
             HealthState::Ok => DeviceState::Ok,
             HealthState::Degraded => DeviceState::Degraded,
             HealthState::Faulted => DeviceState::Faulted,
-            HealthState::Absent => DeviceState::Absent,
+            // The platform's `absent` is "not fitted or not detected".
+            HealthState::Absent | HealthState::NotFitted => DeviceState::Absent,
         },
         reasons: reason_code(&health.reason).into_iter().collect(),
     }

@@ -2,10 +2,14 @@
 //!
 //! [`session`] is the pure citizen-session state machine; everything else in this crate is the
 //! edge that feeds it events and carries out its commands: [`runtime`] drives it, [`display`]
-//! and [`window`] show it, [`card_reader`] and [`receipt`] reach the devices, [`platform_link`]
+//! and [`window`] show it, [`card_reader`], [`printer_monitor`], [`scanner_monitor`],
+//! [`camera_monitor`] and [`cabinet`] supervise the devices ([`hotplug`] nudges them),
+//! [`receipt`] composes what is printed, [`platform_link`]
 //! the platform, and [`demo`] stages it all on simulated devices; [`device_cli`] is the
 //! technician's `kiosk device …` access to one device at a time.
 
+pub mod cabinet;
+pub mod camera_monitor;
 pub mod card_reader;
 pub mod config;
 pub mod demo;
@@ -13,6 +17,7 @@ pub mod device_cli;
 pub mod display;
 pub mod health;
 pub mod heartbeat;
+pub mod hotplug;
 pub mod identity;
 pub mod maintenance;
 pub mod outbox;
@@ -22,6 +27,7 @@ pub mod printer_monitor;
 pub mod provision;
 pub mod receipt;
 pub mod runtime;
+pub mod scanner_monitor;
 pub mod selftest;
 pub mod session;
 pub mod voice;

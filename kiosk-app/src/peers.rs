@@ -95,6 +95,12 @@ impl Peer {
 
     /// Sends one control command to a simulator and waits for its `ok`.
     pub fn control(&mut self, command: &str) -> anyhow::Result<()> {
+        self.ask(command).map(drop)
+    }
+
+    /// Sends one control command to a simulator and returns what followed its `ok` (a
+    /// simulator's answer to a question such as `show`).
+    pub fn ask(&mut self, command: &str) -> anyhow::Result<String> {
         let stdin = self
             .stdin
             .as_mut()
@@ -105,8 +111,8 @@ impl Peer {
             |l| l.starts_with("ok") || l.starts_with("error"),
             Duration::from_secs(10),
         )?;
-        if answer.starts_with("ok") {
-            Ok(())
+        if let Some(rest) = answer.strip_prefix("ok") {
+            Ok(rest.trim().to_owned())
         } else {
             bail!("the {} refused `{command}`: {answer}", self.name)
         }

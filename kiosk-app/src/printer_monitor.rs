@@ -6,6 +6,7 @@
 //! replugged, or refilled with paper is found again without restarting the kiosk.
 
 use std::path::Path;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -75,21 +76,56 @@ pub fn open(address: &PrinterAddress) -> Result<Printer<Box<dyn PrinterLink>>, P
 
 /// Asks the printer at `address` for its state, under the port lock.
 pub fn probe(address: &PrinterAddress, port: &PrinterPort) -> DeviceHealth {
-    let _guard = port.lock();
-    let result = open(address).and_then(|mut printer| printer.status().map(|s| s.state));
-    health_of(result.as_ref().map(|s| *s), address)
+    probe_answered(address, port).0
 }
 
-/// Starts the probing thread; each change of health goes to `report`.
+/// [`probe`], and whether the printer answered at all (false: open but silent, a printer
+/// that is switched off or wedged; an absent port is not "silent", a relay cannot help it).
+fn probe_answered(address: &PrinterAddress, port: &PrinterPort) -> (DeviceHealth, bool) {
+    let _guard = port.lock();
+    let result = open(address).and_then(|mut printer| printer.status().map(|s| s.state));
+    let answered = !matches!(result, Err(PrintError::Timeout));
+    (health_of(result.as_ref().map(|s| *s), address), answered)
+}
+
+/// Switches the printer's power off and on (the cabinet's relay); blocks until done.
+pub type PowerCycle = Box<dyn Fn() -> Result<(), String> + Send>;
+
+/// How many probes in a row the printer may leave unanswered before its power is cycled: one
+/// miss can be a busy printer, two are a wedged one.
+pub const SILENT_PROBES_BEFORE_POWER_CYCLE: u32 = 2;
+
+/// Wakes the printer monitor for an immediate probe (a hotplug event).
+#[derive(Clone)]
+pub struct PrinterNudge(Sender<()>);
+
+impl PrinterNudge {
+    /// Probe now instead of at the next interval.
+    pub fn nudge(&self) {
+        let _ = self.0.send(());
+    }
+}
+
+/// Starts the probing thread; each change of health goes to `report`. With `power`, a
+/// printer that stops answering (switched on but wedged) is power-cycled once, after
+/// [`SILENT_PROBES_BEFORE_POWER_CYCLE`] silent probes; again only after it has recovered.
 pub fn spawn(
     address: PrinterAddress,
     port: PrinterPort,
+    power: Option<PowerCycle>,
     report: impl Fn(DeviceHealth) + Send + 'static,
-) {
+) -> PrinterNudge {
+    let (tx, rx) = mpsc::channel();
     let started = std::thread::Builder::new().name("printer-monitor".into()).spawn(move || {
         let mut last: Option<DeviceHealth> = None;
+        let mut silent = 0;
+        let mut cycled = false;
         loop {
-            let health = probe(&address, &port);
+            let (health, answered) = probe_answered(&address, &port);
+            silent = if answered { 0 } else { silent + 1 };
+            if health.state.usable() {
+                cycled = false;
+            }
             if last.as_ref() != Some(&health) {
                 match health.state {
                     HealthState::Ok => tracing::info!(printer = %address, "printer ready"),
@@ -98,12 +134,26 @@ pub fn spawn(
                 last = Some(health.clone());
                 report(health);
             }
-            std::thread::sleep(PROBE_INTERVAL);
+            if let (Some(power), false, true) =
+                (&power, cycled, silent >= SILENT_PROBES_BEFORE_POWER_CYCLE)
+            {
+                cycled = true;
+                match power() {
+                    Ok(()) => tracing::warn!(printer = %address, "printer did not answer; its power was cycled"),
+                    Err(e) => tracing::warn!(printer = %address, error = %e, "printer did not answer; power-cycling it failed"),
+                }
+            }
+            match rx.recv_timeout(PROBE_INTERVAL) {
+                Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                // Nobody can nudge any more (no hotplug here): the timer alone paces probes.
+                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(PROBE_INTERVAL),
+            }
         }
     });
     if let Err(e) = started {
         tracing::error!(error = %e, "cannot start the printer monitor");
     }
+    PrinterNudge(tx)
 }
 
 /// Prints the technicians' test page on the printer at `address` (a self-test, or an

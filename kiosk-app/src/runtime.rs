@@ -5,22 +5,27 @@
 //! and only ever receives views and sends touches.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::escpos::{PaperWidth, PrinterState};
+use kiosk_drivers::gpio::StatusLight;
 use kiosk_drivers::printer::{PrintError, PrinterAddress};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::{broadcast, watch};
 
+use crate::cabinet::{self, Cabinet, CabinetReport, GpioPort};
+use crate::camera_monitor::{self, CameraProbe, CameraSource};
 use crate::card_reader::{self, ReaderPort, ReaderReport, ReaderSwitch};
 use crate::health::{DeviceHealth, DeviceKind, HealthBoard, HealthState};
 use crate::heartbeat::{self, CommandHost, Pulse};
+use crate::hotplug::{self, Nudge, Subsystem};
 use crate::maintenance::{PinGate, Verdict};
 use crate::outbox::{self, Outbox, Outcome};
 use crate::platform_link::PlatformLink;
 use crate::printer_monitor::{self, PrinterPort};
 use crate::receipt;
+use crate::scanner_monitor::{self, ScannerPort, ScannerReport};
 use kiosk_protocol::ApplicationReceipt;
 
 use crate::session::{
@@ -40,6 +45,30 @@ pub struct DeviceConfig {
     pub paper: PaperWidth,
     /// Whether receipts go as text commands or as one image (printers without Chinese fonts).
     pub printer_route: PrintRoute,
+    /// Where the QR/barcode scanner is (`None`: none fitted).
+    pub scanner: Option<ScannerPort>,
+    /// Where the document camera's pictures come from (`None`: none fitted).
+    pub camera: Option<CameraSource>,
+    /// How often an idle camera is probed.
+    pub camera_probe: Duration,
+    /// The cabinet's GPIO (`None`: none fitted).
+    pub gpio: Option<GpioPort>,
+}
+
+impl Default for DeviceConfig {
+    /// No device fitted; an 80 mm printer on its own fonts once one is.
+    fn default() -> Self {
+        Self {
+            idcard: None,
+            printer: None,
+            paper: PaperWidth::Dots576,
+            printer_route: PrintRoute::Native,
+            scanner: None,
+            camera: None,
+            camera_probe: Duration::from_secs(10),
+            gpio: None,
+        }
+    }
 }
 
 /// Everything the session driver needs.
@@ -86,18 +115,47 @@ impl SessionHandle {
 pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> SessionHandle {
     let (tx, rx) = unbounded_channel();
     let (health_tx, health_rx) = unbounded_channel();
+    let mut hotplug: Vec<(Vec<Subsystem>, Nudge)> = Vec::new();
+    // The cabinet first: the printer monitor may need its relay.
+    let cabinet = match config.devices.gpio.clone() {
+        Some(port) => {
+            let events = tx.clone();
+            let health = health_tx.clone();
+            let cabinet = cabinet::spawn(port, move |report| match report {
+                CabinetReport::Presence => {
+                    let _ = events.send(Event::Presence);
+                }
+                CabinetReport::Health(h) => {
+                    let _ = health.send(h);
+                }
+            });
+            let nudge = cabinet.clone();
+            hotplug.push((vec![Subsystem::Usb], Box::new(move || nudge.nudge())));
+            Some(cabinet)
+        }
+        None => {
+            let _ = health_tx.send(not_fitted(DeviceKind::Gpio));
+            None
+        }
+    };
     let reader = match config.devices.idcard.clone() {
         Some(port) => {
             let events = tx.clone();
             let health = health_tx.clone();
-            Some(card_reader::spawn(port, move |report| match report {
+            let switch = card_reader::spawn(port, move |report| match report {
                 ReaderReport::Card(card) => {
                     let _ = events.send(Event::Card(card));
                 }
                 ReaderReport::Health(h) => {
                     let _ = health.send(h);
                 }
-            }))
+            });
+            let nudge = switch.clone();
+            hotplug.push((
+                vec![Subsystem::Tty, Subsystem::Usb],
+                Box::new(move || nudge.nudge()),
+            ));
+            Some(switch)
         }
         None => {
             let _ = health_tx.send(not_fitted(DeviceKind::CardReader));
@@ -108,14 +166,63 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
     match config.devices.printer.clone() {
         Some(address) => {
             let health = health_tx.clone();
-            printer_monitor::spawn(address, printer_port.clone(), move |h| {
+            let power = cabinet.clone().map(|cabinet| {
+                Box::new(move || cabinet.power_cycle_printer()) as printer_monitor::PowerCycle
+            });
+            let nudge = printer_monitor::spawn(address, printer_port.clone(), power, move |h| {
                 let _ = health.send(h);
             });
+            hotplug.push((
+                vec![Subsystem::Tty, Subsystem::Usb],
+                Box::new(move || nudge.nudge()),
+            ));
         }
         None => {
             let _ = health_tx.send(not_fitted(DeviceKind::Printer));
         }
     }
+    match config.devices.scanner.clone() {
+        Some(port) => {
+            let events = tx.clone();
+            let health = health_tx.clone();
+            let nudge = scanner_monitor::spawn(port, move |report| match report {
+                ScannerReport::Scanned(code) => {
+                    let _ = events.send(Event::Scan(code));
+                }
+                ScannerReport::Health(h) => {
+                    let _ = health.send(h);
+                }
+            });
+            if let Some(nudge) = nudge {
+                hotplug.push((
+                    vec![Subsystem::Tty, Subsystem::Usb, Subsystem::Input],
+                    Box::new(move || nudge.nudge()),
+                ));
+            }
+        }
+        None => {
+            let _ = health_tx.send(not_fitted(DeviceKind::Scanner));
+        }
+    }
+    let camera = match config.devices.camera.clone() {
+        Some(source) => {
+            let health = health_tx.clone();
+            let probe = camera_monitor::spawn(source, config.devices.camera_probe, move |h| {
+                let _ = health.send(h);
+            });
+            let nudge = probe.clone();
+            hotplug.push((
+                vec![Subsystem::Video, Subsystem::Usb],
+                Box::new(move || nudge.nudge()),
+            ));
+            Some(probe)
+        }
+        None => {
+            let _ = health_tx.send(not_fitted(DeviceKind::Camera));
+            None
+        }
+    };
+    hotplug::spawn(hotplug);
     let (board_tx, board_rx) = watch::channel(HealthBoard::default());
     let (reports, _) = broadcast::channel(64);
     outbox::spawn_sender(
@@ -153,6 +260,8 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
         events: tx.clone(),
         reader,
         printer_port,
+        cabinet,
+        camera,
         board: board_tx,
     };
     tokio::spawn(driver.run(rx, health_rx, show));
@@ -163,7 +272,7 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
 }
 
 fn not_fitted(kind: DeviceKind) -> DeviceHealth {
-    DeviceHealth::new(kind, HealthState::Absent, "not configured in kiosk.toml")
+    DeviceHealth::new(kind, HealthState::NotFitted, "not configured in kiosk.toml")
 }
 
 struct Driver {
@@ -175,7 +284,21 @@ struct Driver {
     events: UnboundedSender<Event>,
     reader: Option<ReaderSwitch>,
     printer_port: PrinterPort,
+    cabinet: Option<Cabinet>,
+    camera: Option<CameraProbe>,
     board: watch::Sender<HealthBoard>,
+}
+
+/// What the status light shows for `view`: fault when the kiosk cannot serve (out of service,
+/// or the ID-card reader that applying needs is out), busy while a citizen is being served,
+/// ready otherwise. (An open cabinet door also shows fault; the cabinet sees to that.)
+pub fn status_light(view: &View) -> StatusLight {
+    match view.screen {
+        Screen::OutOfService => StatusLight::Fault,
+        _ if !view.devices.card_reader => StatusLight::Fault,
+        Screen::Home => StatusLight::Ready,
+        _ => StatusLight::Busy,
+    }
 }
 
 impl Driver {
@@ -195,6 +318,7 @@ impl Driver {
         if let Some(voice) = voice.as_mut() {
             voice.follow(&first);
         }
+        self.follow(&first);
         show(first);
         loop {
             let deadline = session.next_deadline(Instant::now());
@@ -218,6 +342,7 @@ impl Driver {
             if let Some(voice) = voice.as_mut() {
                 voice.follow(&view);
             }
+            self.follow(&view);
             let serving = !matches!(view.screen, Screen::Home | Screen::OutOfService);
             self.in_session.send_if_modified(|was| {
                 let changed = *was != serving;
@@ -242,6 +367,16 @@ impl Driver {
         } else {
             Event::Devices(after)
         })
+    }
+
+    /// The status light and the camera probe follow the session (both drop repeats).
+    fn follow(&self, view: &View) {
+        if let Some(cabinet) = &self.cabinet {
+            cabinet.show(status_light(view));
+        }
+        if let Some(camera) = &self.camera {
+            camera.set_idle(view.screen == Screen::Home);
+        }
     }
 
     fn send(&self, event: Event) {
@@ -427,12 +562,7 @@ async fn technician_status(
     outbox: &Outbox,
     link: &PlatformLink,
 ) -> TechnicianStatus {
-    let word = |state: HealthState| match state {
-        HealthState::Ok => "ok",
-        HealthState::Degraded => "degraded",
-        HealthState::Faulted => "faulted",
-        HealthState::Absent => "absent",
-    };
+    let word = crate::selftest::state_word;
     let mut lines: Vec<StatusLine> = board
         .devices()
         .map(|d| StatusLine {

@@ -58,6 +58,10 @@ pub fn instruction(view: &View) -> Option<LocalizedText> {
                 "读卡器暂时故障，请前往服务窗口办理。",
                 "The card reader is out of order. Please go to a service window.",
             ),
+            IdentifyPrompt::CodeNotAccepted => t(
+                "本机暂不支持扫码认证，请放置身份证。",
+                "QR codes cannot identify you here yet. Please place your ID card.",
+            ),
         },
         Screen::Confirm { .. } => t(
             "请核对您的信息，无误后点击确认提交。",
@@ -197,6 +201,7 @@ mod tests {
             devices: DeviceAvailability::default(),
             elder: false,
             speech: true,
+            attract: false,
         }
     }
 

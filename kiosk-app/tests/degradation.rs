@@ -1,22 +1,33 @@
 //! Devices failing mid-journey: only the functions that need them go away, nothing crashes,
 //! nothing is lost, and they come back by themselves when the device returns.
 //!
-//! The real session driver runs against the real platform process and the ID-card reader and
-//! printer simulators on real ptys; faults are injected through the simulators' controls.
+//! The real session driver runs against the real platform process and every device's
+//! simulator: the ID-card reader, printer and QR scanner on real ptys, the cabinet's GPIO
+//! behind its Unix socket, and the document camera as a folder of photos. Faults are injected
+//! through the simulators' controls (or by taking the photos away).
 
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
+use kiosk_app::cabinet::GpioPort;
+use kiosk_app::camera_monitor::CameraSource;
 use kiosk_app::card_reader::ReaderPort;
 use kiosk_app::health::{DeviceKind, HealthState};
+mod common;
+
+use common::Simulators;
 use kiosk_app::outbox::Outbox;
-use kiosk_app::peers::{Peer, PlatformPeer, sibling_program};
+use kiosk_app::peers::{Peer, PlatformPeer};
 use kiosk_app::provision::provision;
 use kiosk_app::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
-use kiosk_app::session::{Action, KeySource, PrintFailure, PrintStatus, Screen, Settings, View};
+use kiosk_app::scanner_monitor::ScannerPort;
+use kiosk_app::session::{
+    Action, IdentifyPrompt, KeySource, PrintFailure, PrintStatus, Screen, Settings, View,
+};
 use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::escpos::PaperWidth;
 use kiosk_drivers::printer::PrinterAddress;
+use kiosk_drivers::scanner::Suffix;
 
 struct Rig {
     views: Receiver<View>,
@@ -24,6 +35,10 @@ struct Rig {
     session: SessionHandle,
     idcard: Peer,
     printer: Peer,
+    scanner: Peer,
+    gpio: Peer,
+    /// The camera's photos; renamed away to unplug it.
+    frames: std::path::PathBuf,
     _platform: PlatformPeer,
     _tokio: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
@@ -31,35 +46,13 @@ struct Rig {
 
 impl Rig {
     fn start() -> Rig {
+        Rig::start_with(Duration::from_secs(3600))
+    }
+
+    /// Everything running; home falls into the attract screen after `attract_after`.
+    fn start_with(attract_after: Duration) -> Rig {
         let dir = tempfile::tempdir().expect("temp dir");
-        let program =
-            |name| sibling_program(name).expect("run `cargo build --workspace --bins` first");
-        let platform = PlatformPeer::start(&dir.path().join("platform.db")).expect("platform");
-        let sim = program("kiosk-sim");
-        let idcard_link = dir.path().join("idcard.tty");
-        let (idcard, _) = Peer::start(
-            "reader",
-            &sim,
-            &["idcard", "--link", &idcard_link.to_string_lossy()],
-            "ready",
-        )
-        .expect("reader");
-        let printer_link = dir.path().join("printer.tty");
-        let receipts = dir.path().join("receipts");
-        std::fs::create_dir_all(&receipts).expect("receipts dir");
-        let (printer, _) = Peer::start(
-            "printer",
-            &sim,
-            &[
-                "printer",
-                "--link",
-                &printer_link.to_string_lossy(),
-                "--out",
-                &receipts.to_string_lossy(),
-            ],
-            "ready",
-        )
-        .expect("printer");
+        let sims = Simulators::start(dir.path());
         let tokio = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -67,7 +60,7 @@ impl Rig {
             .expect("tokio");
         let enrolled = tokio
             .block_on(provision(
-                &platform.enrollment("test").expect("token"),
+                &sims.platform.enrollment("test").expect("token"),
                 &dir.path().join("terminal"),
                 "SN-DEGRADATION-1".into(),
                 Duration::from_secs(5),
@@ -81,6 +74,7 @@ impl Rig {
                 RuntimeConfig {
                     settings: Settings {
                         terminal_id: enrolled.identity.terminal_id.clone(),
+                        attract_after,
                         ..Settings::default()
                     },
                     keys: KeySource::seeded(42),
@@ -91,15 +85,23 @@ impl Rig {
                     pin_hash: None,
                     devices: DeviceConfig {
                         idcard: Some(ReaderPort::Serial {
-                            path: idcard_link,
+                            path: common::idcard_link(dir.path()),
                             baud: 115_200,
                         }),
                         printer: Some(PrinterAddress::Serial {
-                            path: printer_link,
+                            path: common::printer_link(dir.path()),
                             baud: 115_200,
                         }),
                         paper: PaperWidth::Dots576,
                         printer_route: PrintRoute::Native,
+                        scanner: Some(ScannerPort::Serial {
+                            path: common::scanner_link(dir.path()),
+                            baud: 9600,
+                            suffix: Suffix::Cr,
+                        }),
+                        camera: Some(CameraSource::Folder(common::frames(dir.path()))),
+                        camera_probe: Duration::from_millis(300),
+                        gpio: Some(GpioPort::Simulator(common::gpio_socket(dir.path()))),
                     },
                 },
                 move |view| {
@@ -111,9 +113,12 @@ impl Rig {
             views,
             last: None,
             session,
-            idcard,
-            printer,
-            _platform: platform,
+            idcard: sims.idcard,
+            printer: sims.printer,
+            scanner: sims.scanner,
+            gpio: sims.gpio,
+            frames: common::frames(dir.path()),
+            _platform: sims.platform,
             _tokio: tokio,
             _dir: dir,
         }
@@ -144,11 +149,43 @@ impl Rig {
     }
 
     fn health(&self, kind: DeviceKind) -> Option<HealthState> {
-        self.session
-            .health()
-            .devices()
-            .find(|h| h.kind == kind)
-            .map(|h| h.state)
+        self.session.health().get(kind).map(|h| h.state)
+    }
+
+    /// Waits until the health board shows `kind` in a state `wanted` accepts; returns its
+    /// reason. (Devices no citizen function depends on change no view, only the board.)
+    fn await_health(&self, kind: DeviceKind, wanted: impl Fn(HealthState) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(h) = self.session.health().get(kind)
+                && wanted(h.state)
+            {
+                return h.reason.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{kind:?} never reached the wanted state: {:?}",
+                self.session.health().get(kind)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until the cabinet's `show` answer contains `wanted` (e.g. `busy=on`).
+    fn await_pins(&mut self, wanted: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let pins = self.gpio.ask("show").expect("show");
+            if pins.contains(wanted) {
+                return pins;
+            }
+            assert!(Instant::now() < deadline, "never {wanted}: {pins}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn all_usable(v: &View) -> bool {
+        v.devices.card_reader && v.devices.printer && v.devices.scanner && v.devices.camera
     }
 
     fn walk_to_guide(&mut self) -> String {
@@ -172,9 +209,7 @@ impl Rig {
 #[test]
 fn unplugging_the_reader_stops_applying_only_until_it_returns() {
     let mut r = Rig::start();
-    r.expect("both devices usable", |v| {
-        v.devices.card_reader && v.devices.printer
-    });
+    r.expect("every device usable", Rig::all_usable);
     r.walk_to_guide();
 
     r.idcard.control("unplug").expect("unplug");
@@ -211,9 +246,7 @@ fn unplugging_the_reader_stops_applying_only_until_it_returns() {
 #[test]
 fn a_printer_out_of_paper_costs_the_receipt_not_the_application() {
     let mut r = Rig::start();
-    r.expect("both devices usable", |v| {
-        v.devices.card_reader && v.devices.printer
-    });
+    r.expect("every device usable", Rig::all_usable);
     r.printer.control("state paper-out").expect("paper out");
     let view = r.expect("the printer reported out of paper", |v| !v.devices.printer);
     assert!(view.devices.card_reader, "the reader is unaffected");
@@ -278,4 +311,130 @@ fn a_printer_out_of_paper_costs_the_receipt_not_the_application() {
             }
         )
     });
+}
+
+#[test]
+fn scanner_and_camera_unplugged_mid_journey_take_only_their_functions() {
+    let mut r = Rig::start();
+    r.expect("every device usable", Rig::all_usable);
+    r.walk_to_guide();
+
+    // The scanner is pulled: only scanning goes; the citizen applies all the same.
+    r.scanner.control("unplug").expect("unplug");
+    let view = r.expect("the scanner reported gone", |v| !v.devices.scanner);
+    assert!(view.devices.card_reader && view.devices.printer && view.devices.camera);
+    assert_eq!(r.health(DeviceKind::Scanner), Some(HealthState::Absent));
+    // The camera goes too, mid-journey: it is not probed while a citizen is served.
+    std::fs::rename(&r.frames, r.frames.with_extension("gone")).expect("camera unplugged");
+    r.touch(Action::Apply);
+    r.expect("the card screen", |v| {
+        matches!(v.screen, Screen::Identify { .. })
+    });
+
+    // Back and replugged: a scanned 苏服码 is answered on the card screen.
+    r.scanner.control("replug").expect("replug");
+    r.expect("the scanner back", |v| v.devices.scanner);
+    r.scanner
+        .control("scan SFM1:q3ZxV9_a-7LmN0pQrStUvWxY")
+        .expect("scan");
+    r.expect("the citizen told to use the card", |v| {
+        matches!(
+            v.screen,
+            Screen::Identify {
+                prompt: IdentifyPrompt::CodeNotAccepted,
+                ..
+            }
+        )
+    });
+    // Bad input: 10 KB of line noise, a code too long, control characters. Nothing breaks.
+    r.scanner.control("garbage 10240").expect("garbage");
+    r.scanner
+        .control(&format!("scan {}", "A".repeat(10 * 1024)))
+        .expect("too long");
+    r.scanner
+        .control("scan-hex 5959071b5b326a0d")
+        .expect("controls");
+    r.idcard.control("place 0").expect("place");
+    r.expect("the applicant's details", |v| {
+        matches!(v.screen, Screen::Confirm { .. })
+    });
+    assert_eq!(r.health(DeviceKind::Scanner), Some(HealthState::Ok));
+
+    // Home again: now the camera's absence is found, and only the camera is out.
+    r.touch(Action::Home);
+    let view = r.expect("the camera reported gone", |v| !v.devices.camera);
+    assert!(view.devices.scanner && view.devices.card_reader && view.devices.printer);
+    assert_eq!(r.health(DeviceKind::Camera), Some(HealthState::Absent));
+    std::fs::rename(r.frames.with_extension("gone"), &r.frames).expect("camera back");
+    r.expect("the camera back", |v| v.devices.camera);
+    let reason = r.await_health(DeviceKind::Camera, |s| s == HealthState::Ok);
+    assert!(reason.starts_with("frame "), "{reason}");
+}
+
+#[test]
+fn the_cabinet_wakes_alarms_lights_and_survives_its_gpio_going_away() {
+    // Long enough that the walk below never meets the attract screen again.
+    let mut r = Rig::start_with(Duration::from_secs(3));
+    r.expect("every device usable", Rig::all_usable);
+    r.await_health(DeviceKind::Gpio, |s| s == HealthState::Ok);
+    r.await_pins("ready=on busy=off fault=off");
+
+    // Nobody there: the attract screen; someone steps up: it lifts.
+    r.expect("the attract screen", |v| v.attract);
+    r.gpio.control("presence on").expect("presence");
+    r.expect("woken by the presence sensor", |v| !v.attract);
+    r.walk_to_guide();
+    r.await_pins("ready=off busy=on fault=off");
+
+    // The door opens mid-journey: a tamper alarm for technicians, fault light; the citizen
+    // goes on.
+    r.gpio.control("door open").expect("door");
+    let reason = r.await_health(DeviceKind::Gpio, |s| s == HealthState::Faulted);
+    assert!(reason.contains("tamper"), "{reason}");
+    r.await_pins("busy=off fault=on");
+    r.touch(Action::Apply);
+    r.expect("the card screen", |v| {
+        matches!(v.screen, Screen::Identify { .. })
+    });
+    r.gpio.control("door closed").expect("door");
+    r.await_health(DeviceKind::Gpio, |s| s == HealthState::Ok);
+    r.await_pins("busy=on fault=off");
+
+    // The GPIO goes away: reported, no citizen function lost; it comes back by itself.
+    r.gpio.control("unplug").expect("unplug");
+    r.await_health(DeviceKind::Gpio, |s| s == HealthState::Absent);
+    r.idcard.control("place 0").expect("place");
+    let view = r.expect("the applicant's details", |v| {
+        matches!(v.screen, Screen::Confirm { .. })
+    });
+    assert!(Rig::all_usable(&view));
+    r.gpio.control("replug").expect("replug");
+    r.await_health(DeviceKind::Gpio, |s| s == HealthState::Ok);
+    r.await_pins("busy=on");
+}
+
+#[test]
+fn a_printer_that_stops_answering_has_its_power_cycled_once() {
+    let mut r = Rig::start();
+    r.expect("every device usable", Rig::all_usable);
+    r.await_health(DeviceKind::Gpio, |s| s == HealthState::Ok);
+    r.printer.control("state off").expect("printer wedged");
+    r.expect("the printer reported", |v| !v.devices.printer);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let history = r.gpio.ask("history printer").expect("history");
+        if history == "on off on" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "relay never cycled: {history}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    r.printer.control("state ready").expect("printer back");
+    r.expect("the printer back", |v| v.devices.printer);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        r.gpio.ask("history printer").expect("history"),
+        "on off on",
+        "cycled once, not over and over"
+    );
 }

@@ -87,6 +87,7 @@ fn an_operators_commands_are_carried_out_and_answered_and_the_platform_sees_the_
                 }),
                 paper: PaperWidth::Dots576,
                 printer_route: PrintRoute::Native,
+                ..DeviceConfig::default()
             },
             printer_port: PrinterPort::default(),
             terminal_id: terminal_id.clone(),

@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use kiosk_app::peers::{Peer, PlatformPeer, sibling_program};
+mod common;
+
+use common::Simulators;
 
 fn kiosk(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_kiosk"))
@@ -19,10 +21,14 @@ fn config(dir: &Path, platform: &str) -> String {
         &path,
         format!(
             "data_dir = \"{}\"\n[platform]\nurl = \"{platform}\"\ntimeout_secs = 2\n\
-             [idcard]\nport = \"{}\"\n[printer]\nport = \"{}\"\n",
+             [idcard]\nport = \"{}\"\n[printer]\nport = \"{}\"\n\
+             [scanner]\nport = \"{}\"\n[camera]\nfolder = \"{}\"\n[gpio]\nsimulator = \"{}\"\n",
             dir.join("terminal").display(),
-            dir.join("idcard.tty").display(),
-            dir.join("printer.tty").display()
+            common::idcard_link(dir).display(),
+            common::printer_link(dir).display(),
+            common::scanner_link(dir).display(),
+            common::frames(dir).display(),
+            common::gpio_socket(dir).display(),
         ),
     )
     .expect("write config");
@@ -32,33 +38,16 @@ fn config(dir: &Path, platform: &str) -> String {
 #[test]
 fn a_technician_sees_each_device_and_what_failed() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let program = |name| sibling_program(name).expect("run `cargo build --workspace --bins` first");
-    let platform = PlatformPeer::start(&dir.path().join("platform.db")).expect("platform");
+    let Simulators {
+        platform,
+        mut idcard,
+        mut printer,
+        mut scanner,
+        mut gpio,
+    } = Simulators::start(dir.path());
     let url = platform.url.clone();
-    let sim = program("kiosk-sim");
-    let link = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
-    let (mut idcard, _) = Peer::start(
-        "reader",
-        &sim,
-        &["idcard", "--link", &link("idcard.tty")],
-        "ready",
-    )
-    .expect("reader");
-    let receipts = dir.path().join("receipts");
-    std::fs::create_dir_all(&receipts).expect("dir");
-    let (mut printer, _) = Peer::start(
-        "printer",
-        &sim,
-        &[
-            "printer",
-            "--link",
-            &link("printer.tty"),
-            "--out",
-            &receipts.to_string_lossy(),
-        ],
-        "ready",
-    )
-    .expect("printer");
+    let receipts = common::receipts(dir.path());
+    let frames = common::frames(dir.path());
     let config = config(dir.path(), &url);
 
     // Not yet enrolled: the self-test says so, and says the platform answers.
@@ -115,7 +104,16 @@ fn a_technician_sees_each_device_and_what_failed() {
             )
         })
         .collect();
-    assert_eq!(states, [("card_reader", "ok"), ("printer", "ok")]);
+    assert_eq!(
+        states,
+        [
+            ("card_reader", "ok"),
+            ("printer", "ok"),
+            ("scanner", "ok"),
+            ("camera", "ok"),
+            ("gpio", "ok")
+        ]
+    );
     let out = kiosk(&["selftest", "--test-page", "--config", &config]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -125,9 +123,12 @@ fn a_technician_sees_each_device_and_what_failed() {
     );
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("PASS")).count(),
-        4,
+        7,
         "{stdout}"
     );
+    assert!(stdout.contains("lights blinked"), "{stdout}");
+    let blinked = gpio.ask("history fault").expect("history");
+    assert!(blinked.contains("on"), "the fault lamp was lit: {blinked}");
     let page =
         std::fs::read_to_string(receipts.join("receipt-0001.txt")).expect("test page printed");
     assert!(page.contains(&terminal_id), "{page}");
@@ -153,6 +154,58 @@ fn a_technician_sees_each_device_and_what_failed() {
         "{stderr}"
     );
 
+    // The scanner, camera and GPIO gone: each named.
+    scanner.control("unplug").expect("unplug");
+    std::fs::rename(&frames, dir.path().join("frames.gone")).expect("camera gone");
+    gpio.control("unplug").expect("unplug");
+    let out = kiosk(&["selftest", "--json", "--config", &config]);
+    assert!(!out.status.success());
+    let checks: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let failed: Vec<&str> = checks
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        ["card_reader", "printer", "scanner", "camera", "gpio"],
+        "{checks}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("self-test failed: card_reader, printer, scanner, camera, gpio"),
+        "{stderr}"
+    );
+    scanner.control("replug").expect("replug");
+    std::fs::rename(dir.path().join("frames.gone"), &frames).expect("camera back");
+    gpio.control("replug").expect("replug");
+
+    // The door open: a tamper alarm in the device list; the self-test still passes the GPIO
+    // (the technician opened it).
+    gpio.control("door open").expect("door");
+    let out = kiosk(&["devices", "--config", &config]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("gpio"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("faulted") && line.contains("tamper alarm"),
+        "{stdout}"
+    );
+    gpio.control("door closed").expect("door");
+
+    // A wedged printer, by hand: the relay switches it off and on.
+    let out = kiosk(&["device", "gpio", "power-cycle-printer", "--config", &config]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(gpio.ask("history printer").expect("history"), "on off on");
+
     // The platform gone: named too.
     drop(platform);
     idcard.control("replug").expect("replug");
@@ -160,9 +213,8 @@ fn a_technician_sees_each_device_and_what_failed() {
     let out = kiosk(&["selftest", "--config", &config]);
     assert!(!out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("PASS card_reader") && stdout.contains("PASS printer"),
-        "{stdout}"
-    );
+    for device in ["card_reader", "printer", "scanner", "camera", "gpio"] {
+        assert!(stdout.contains(&format!("PASS {device}")), "{stdout}");
+    }
     assert!(stdout.contains("FAIL platform"), "{stdout}");
 }

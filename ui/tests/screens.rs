@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use kiosk_ui::headless::Headless;
 use kiosk_ui::{
-    GuideData, Kiosk, KioskWindow, MaterialRow, MatterItem, Page, ReceiptData, ThemeItem,
+    GuideData, IdentifyPrompt, Kiosk, KioskWindow, MaterialRow, MatterItem, Page, ReceiptData,
+    ThemeItem,
 };
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
@@ -110,5 +111,34 @@ fn every_page_renders_distinctly_in_both_languages() {
             let file = out.join(format!("{name}-{}.png", if english { "en" } else { "zh" }));
             kiosk_ui::headless::write_png(&file, 1080, 1920, &pixels).expect("png");
         }
+    }
+
+    // Device states, in Chinese: the scanner out of order on home, a scanned code answered on
+    // the card screen, and the attract veil over home. Each shows something no page above does.
+    kiosk_ui::select_language(false);
+    let kiosk = window.global::<Kiosk>();
+    kiosk.set_english(false);
+    let states: [(&str, &dyn Fn()); 3] = [
+        ("home-scanner-out", &|| {
+            kiosk.set_scanner_available(false);
+            kiosk.set_page(Page::Home);
+        }),
+        ("identify-code-scanned", &|| {
+            kiosk.set_scanner_available(true);
+            kiosk.set_identify_prompt(IdentifyPrompt::CodeNotAccepted);
+            kiosk.set_page(Page::Identify);
+        }),
+        ("home-attract", &|| {
+            kiosk.set_attract(true);
+            kiosk.set_page(Page::Home);
+        }),
+    ];
+    for (name, set_up) in states {
+        set_up();
+        let pixels = display.render();
+        let digest: Vec<u8> = pixels.iter().step_by(97).map(|p| p.r ^ p.g ^ p.b).collect();
+        assert!(seen.insert(digest), "{name} renders like another screen");
+        let file = out.join(format!("{name}-zh.png"));
+        kiosk_ui::headless::write_png(&file, 1080, 1920, &pixels).expect("png");
     }
 }

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 pub use config::{ConfigError, GpioConfig, InputConfig, OutputConfig, Pull};
 #[cfg(feature = "rppal-gpio")]
 pub use pi::PiGpio;
-pub use sim::SimGpio;
+pub use sim::{SimGpio, SocketGpio};
 
 /// An input of the cabinet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

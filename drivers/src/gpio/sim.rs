@@ -10,17 +10,24 @@
 //! | `presence on` / `presence off` | someone steps up / walks away |
 //! | `door open` / `door closed` | the cabinet door |
 //! | `show` | answers the pins' state, e.g. `presence=off door=closed ready=on busy=off fault=off printer=on` |
+//! | `set ready\|busy\|fault\|printer on\|off` | switches an output, as the kiosk does |
+//! | `history ready\|busy\|fault\|printer` | answers every state the output has had, oldest first, e.g. `on off on` |
 //!
 //! Each line is answered `ok`, the state (for `show`), or `error: …`.
+//!
+//! [`SocketGpio`] is the kiosk's side of that socket: a [`Gpio`] whose pins are in another
+//! process (`kiosk-sim gpio`), so a kiosk configured with the simulator's socket cannot tell it
+//! from a cabinet, and a socket that vanishes looks like a GPIO board that went away.
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use super::{Gpio, GpioConfig, GpioError, Input, Output};
 
@@ -101,7 +108,9 @@ impl Gpio for SimGpio {
 
 /// Why a control line was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown command; expected presence on|off, door open|closed, or show")]
+#[error(
+    "unknown command; expected presence on|off, door open|closed, set ready|busy|fault|printer on|off, history NAME, or show"
+)]
 pub struct UnknownControl;
 
 impl SimPins {
@@ -142,6 +151,24 @@ impl SimPins {
             ["door", "open"] => self.set_input(Input::Door, true),
             ["door", "closed"] => self.set_input(Input::Door, false),
             ["show"] => return Ok(self.describe()),
+            ["history", name] => {
+                let output = output_named(name).ok_or(UnknownControl)?;
+                let states: Vec<&str> = self
+                    .history(output)
+                    .into_iter()
+                    .map(|on| if on { "on" } else { "off" })
+                    .collect();
+                return Ok(states.join(" "));
+            }
+            ["set", name, level @ ("on" | "off")] => {
+                let output = output_named(name).ok_or(UnknownControl)?;
+                let mut pins = lock(&self.pins);
+                let history = pins.outputs.entry(output).or_default();
+                if history.len() >= HISTORY_LIMIT {
+                    history.remove(0);
+                }
+                history.push(*level == "on");
+            }
             _ => return Err(UnknownControl),
         }
         Ok("ok".into())
@@ -184,7 +211,8 @@ impl SimPins {
         }
         let listener = UnixListener::bind(&path)?;
         let stop = Arc::new(AtomicBool::new(false));
-        let (pins, flag) = (self.clone(), Arc::clone(&stop));
+        let connections: Arc<Mutex<Vec<UnixStream>>> = Arc::default();
+        let (pins, flag, open) = (self.clone(), Arc::clone(&stop), Arc::clone(&connections));
         let thread = std::thread::Builder::new()
             .name("sim-gpio-control".into())
             .spawn(move || {
@@ -193,6 +221,11 @@ impl SimPins {
                         return;
                     }
                     let Ok(stream) = stream else { continue };
+                    if let Ok(handle) = stream.try_clone() {
+                        open.lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .push(handle);
+                    }
                     let pins = pins.clone();
                     std::thread::spawn(move || serve_connection(&pins, stream));
                 }
@@ -200,6 +233,7 @@ impl SimPins {
         Ok(ControlSocket {
             path,
             stop,
+            connections,
             thread: Some(thread),
         })
     }
@@ -229,6 +263,9 @@ fn serve_connection(pins: &SimPins, stream: UnixStream) {
 pub struct ControlSocket {
     path: PathBuf,
     stop: Arc<AtomicBool>,
+    /// Every accepted connection, shut down when the socket goes, as a board's cable pulled
+    /// cuts every conversation with it.
+    connections: Arc<Mutex<Vec<UnixStream>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -247,6 +284,152 @@ impl Drop for ControlSocket {
             let _ = thread.join();
         }
         let _ = std::fs::remove_file(&self.path);
+        let open = std::mem::take(
+            &mut *self
+                .connections
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for connection in open {
+            let _ = connection.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+fn output_named(name: &str) -> Option<Output> {
+    match name {
+        "ready" => Some(Output::LightReady),
+        "busy" => Some(Output::LightBusy),
+        "fault" => Some(Output::LightFault),
+        "printer" => Some(Output::PrinterRelay),
+        _ => None,
+    }
+}
+
+fn output_word(output: Output) -> &'static str {
+    match output {
+        Output::LightReady => "ready",
+        Output::LightBusy => "busy",
+        Output::LightFault => "fault",
+        Output::PrinterRelay => "printer",
+    }
+}
+
+/// The longest answer accepted from the simulator: a `show` line is under 80 bytes.
+const MAX_ANSWER: usize = 256;
+
+/// How long the simulator has to answer one line.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The kiosk's side of a simulated cabinet in another process, over its control socket.
+///
+/// Each read asks `show` and each write says `set …`. Any failure (the socket gone, no answer
+/// in time, an answer that is not the protocol's) is an error; the caller then drops this
+/// connection and connects again, as it would reopen a GPIO board that reset.
+#[derive(Debug)]
+pub struct SocketGpio {
+    path: PathBuf,
+    stream: UnixStream,
+    answers: BufReader<UnixStream>,
+}
+
+impl SocketGpio {
+    /// Connects to the simulator's control socket at `path`.
+    pub fn connect(path: impl AsRef<Path>) -> Result<SocketGpio, GpioError> {
+        let path = path.as_ref().to_path_buf();
+        let unavailable = |e: io::Error| GpioError::Unavailable(format!("{}: {e}", path.display()));
+        let stream = UnixStream::connect(&path).map_err(unavailable)?;
+        stream
+            .set_read_timeout(Some(ANSWER_TIMEOUT))
+            .map_err(unavailable)?;
+        stream
+            .set_write_timeout(Some(ANSWER_TIMEOUT))
+            .map_err(unavailable)?;
+        let answers = BufReader::new(stream.try_clone().map_err(unavailable)?);
+        Ok(SocketGpio {
+            path,
+            stream,
+            answers,
+        })
+    }
+
+    /// Where the simulator is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sends one line and returns the one-line answer.
+    fn ask(&mut self, line: &str) -> Result<String, GpioError> {
+        let lost =
+            |what: String| GpioError::Unavailable(format!("{}: {what}", self.path.display()));
+        writeln!(self.stream, "{line}").map_err(|e| lost(e.to_string()))?;
+        let mut answer = Vec::new();
+        let read = (&mut self.answers)
+            .take(MAX_ANSWER as u64 + 1)
+            .read_until(b'\n', &mut answer)
+            .map_err(|e| lost(e.to_string()))?;
+        if read == 0 {
+            return Err(lost("the simulator closed the connection".into()));
+        }
+        if answer.last() != Some(&b'\n') {
+            return Err(lost(format!(
+                "unexpected answer: no line end within {MAX_ANSWER} bytes"
+            )));
+        }
+        String::from_utf8(answer)
+            .map(|text| text.trim_end().to_owned())
+            .map_err(|_| lost("unexpected answer: not text".into()))
+    }
+}
+
+/// Reads one input's level from a `show` answer (`presence=on door=closed …`).
+pub fn parse_input(answer: &str, input: Input) -> Option<bool> {
+    let (key, active, idle) = match input {
+        Input::Presence => ("presence", "on", "off"),
+        Input::Door => ("door", "open", "closed"),
+    };
+    answer.split_whitespace().find_map(|word| {
+        let (k, v) = word.split_once('=')?;
+        if k != key {
+            return None;
+        }
+        match v {
+            v if v == active => Some(true),
+            v if v == idle => Some(false),
+            _ => None,
+        }
+    })
+}
+
+impl Gpio for SocketGpio {
+    fn read(&mut self, input: Input) -> Result<bool, GpioError> {
+        let answer = self.ask("show")?;
+        parse_input(&answer, input).ok_or_else(|| {
+            // The answer's length only: it came from another process and is not ours to echo.
+            GpioError::Unavailable(format!(
+                "{}: unexpected answer to show ({} bytes) without the {}",
+                self.path.display(),
+                answer.len(),
+                input
+            ))
+        })
+    }
+
+    fn write(&mut self, output: Output, on: bool) -> Result<(), GpioError> {
+        let answer = self.ask(&format!(
+            "set {} {}",
+            output_word(output),
+            if on { "on" } else { "off" }
+        ))?;
+        if answer == "ok" {
+            Ok(())
+        } else {
+            Err(GpioError::Unavailable(format!(
+                "{}: the simulator refused to set the {output} ({} byte answer)",
+                self.path.display(),
+                answer.len()
+            )))
+        }
     }
 }
 
@@ -310,5 +493,97 @@ mod tests {
         drop(socket);
         assert!(!path.exists(), "the socket is removed");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn temp_socket(name: &str) -> (PathBuf, PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("kiosk-sim-gpio-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        (dir.join("gpio.sock"), dir)
+    }
+
+    #[test]
+    fn the_kiosk_drives_pins_in_another_place_through_the_socket() {
+        let (path, dir) = temp_socket("client");
+        let (_gpio, pins) = SimGpio::new(&GpioConfig::default()).expect("config");
+        let socket = pins.serve(&path).expect("serve");
+        let mut remote = SocketGpio::connect(&path).expect("connect");
+        assert!(!remote.read(Input::Door).expect("read"));
+        pins.set_input(Input::Door, true);
+        assert!(remote.read(Input::Door).expect("read"));
+        assert!(!remote.read(Input::Presence).expect("read"));
+        remote.write(Output::LightFault, true).expect("write");
+        assert!(pins.output(Output::LightFault));
+        remote.write(Output::PrinterRelay, false).expect("write");
+        assert!(!pins.output(Output::PrinterRelay));
+
+        // Unplugged: the open connection is cut and a new one refused.
+        drop(socket);
+        assert!(matches!(
+            remote.read(Input::Door),
+            Err(GpioError::Unavailable(_))
+        ));
+        assert!(matches!(
+            SocketGpio::connect(&path),
+            Err(GpioError::Unavailable(_))
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_bogus_answer_is_a_clear_error_not_a_panic() {
+        let (path, dir) = temp_socket("bogus");
+        let listener = UnixListener::bind(&path).expect("bind");
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("accept");
+            let mut line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            for answer in [
+                b"presence=maybe door=ajar\n".to_vec(),
+                vec![0xff, 0xfe, b'\n'],
+                vec![b'x'; 10 * 1024],
+            ] {
+                line.clear();
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                let _ = stream.write_all(&answer);
+            }
+        });
+        let mut remote = SocketGpio::connect(&path).expect("connect");
+        for expected in ["without the door switch", "not text", "no line end"] {
+            match remote.read(Input::Door) {
+                Err(GpioError::Unavailable(reason)) => {
+                    assert!(reason.contains(expected), "{reason}");
+                    assert!(
+                        !reason.contains("ajar"),
+                        "the answer is not echoed: {reason}"
+                    );
+                }
+                other => panic!("expected an error, got {other:?}"),
+            }
+        }
+        let _ = server.join();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn outputs_are_set_by_name_and_bad_names_refused() {
+        let (_gpio, pins) = SimGpio::new(&GpioConfig::default()).expect("config");
+        assert_eq!(pins.control("set busy on"), Ok("ok".into()));
+        assert!(pins.output(Output::LightBusy));
+        assert_eq!(pins.control("history busy"), Ok("off on".into()));
+        for bad in ["set", "set busy", "set horn on", "set busy dim"] {
+            assert_eq!(pins.control(bad), Err(UnknownControl), "{bad:?}");
+        }
+        assert_eq!(
+            parse_input("presence=on door=closed", Input::Presence),
+            Some(true)
+        );
+        assert_eq!(
+            parse_input("presence=on door=closed", Input::Door),
+            Some(false)
+        );
+        assert_eq!(parse_input("door=", Input::Door), None);
     }
 }

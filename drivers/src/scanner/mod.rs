@@ -28,6 +28,8 @@ pub mod wedge;
 pub use classify::{Scan, ScanKind, classify};
 pub use codec::{LineConfig, LineDecoder, LineError, MAX_PAYLOAD_LEN, Suffix};
 pub use debounce::Debouncer;
-pub use reader::{ReaderOptions, ScanSource, ScannerEvent, ScannerReader, SourceError};
+pub use reader::{
+    ReaderOptions, ReopenNudge, ScanSource, ScannerEvent, ScannerReader, SourceError,
+};
 pub use serial::SerialScanner;
 pub use wedge::{EvdevScanner, WedgeDecoder};

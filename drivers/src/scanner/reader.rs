@@ -58,6 +58,25 @@ pub trait ScanSource: Send {
     fn is_open(&self) -> bool;
 }
 
+/// A boxed transport is a transport, so a kiosk can choose serial or wedge from its
+/// configuration and still run one reader loop type.
+impl<T: ScanSource + ?Sized> ScanSource for Box<T> {
+    fn poll_lines(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Vec<Result<String, LineError>>, SourceError> {
+        (**self).poll_lines(timeout)
+    }
+
+    fn reopen(&mut self) -> Result<(), SourceError> {
+        (**self).reopen()
+    }
+
+    fn is_open(&self) -> bool {
+        (**self).is_open()
+    }
+}
+
 /// What the reader loop reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScannerEvent {
@@ -102,7 +121,21 @@ impl Default for ReaderOptions {
 #[derive(Debug)]
 pub struct ScannerReader {
     stop: Arc<AtomicBool>,
+    nudge: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Asks a reader loop that is waiting to reopen a lost scanner to try again at once, with
+/// its back-off reset: what a hotplug monitor calls when a device node appears, so a
+/// replugged scanner is back in milliseconds instead of after the longest back-off.
+#[derive(Debug, Clone)]
+pub struct ReopenNudge(Arc<AtomicBool>);
+
+impl ReopenNudge {
+    /// Try to reopen now (no effect while the scanner is connected).
+    pub fn nudge(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 impl ScannerReader {
@@ -114,14 +147,21 @@ impl ScannerReader {
         events: Sender<ScannerEvent>,
     ) -> io::Result<ScannerReader> {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
+        let nudge = Arc::new(AtomicBool::new(false));
+        let (flag, nudged) = (Arc::clone(&stop), Arc::clone(&nudge));
         let thread = std::thread::Builder::new()
             .name("scanner-reader".into())
-            .spawn(move || run(source, options, &events, &flag))?;
+            .spawn(move || run(source, options, &events, &flag, &nudged))?;
         Ok(ScannerReader {
             stop,
+            nudge,
             thread: Some(thread),
         })
+    }
+
+    /// A handle that makes the loop retry a lost scanner at once (see [`ReopenNudge`]).
+    pub fn reopen_nudge(&self) -> ReopenNudge {
+        ReopenNudge(Arc::clone(&self.nudge))
     }
 
     /// Stops the loop and waits for it (at most about one poll interval).
@@ -150,6 +190,7 @@ fn run<S: ScanSource>(
     options: ReaderOptions,
     events: &Sender<ScannerEvent>,
     stop: &AtomicBool,
+    nudge: &AtomicBool,
 ) {
     let mut debouncer = Debouncer::new(options.debounce);
     let mut connected = false;
@@ -185,8 +226,11 @@ fn run<S: ScanSource>(
                             return;
                         }
                     }
-                    sleep_unless_stopped(backoff, stop);
-                    backoff = (backoff * 2).min(options.reconnect_max);
+                    if sleep_unless_stopped(backoff, stop, nudge) {
+                        backoff = options.reconnect_min;
+                    } else {
+                        backoff = (backoff * 2).min(options.reconnect_max);
+                    }
                 }
             }
             continue;
@@ -230,16 +274,21 @@ fn run<S: ScanSource>(
     }
 }
 
-/// Sleeps `total` in short slices, returning early when asked to stop.
-fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
+/// Sleeps `total` in short slices, returning early when asked to stop or nudged; true when
+/// nudged.
+fn sleep_unless_stopped(total: Duration, stop: &AtomicBool, nudge: &AtomicBool) -> bool {
     let deadline = Instant::now() + total;
     while !stop.load(Ordering::Relaxed) {
+        if nudge.swap(false, Ordering::Relaxed) {
+            return true;
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return;
+            return false;
         }
         std::thread::sleep(left.min(Duration::from_millis(20)));
     }
+    false
 }
 
 #[cfg(test)]
@@ -348,6 +397,29 @@ mod tests {
             rx.recv_timeout(wait),
             Ok(ScannerEvent::Disconnected(_))
         ));
+        assert_eq!(rx.recv_timeout(wait).ok(), Some(ScannerEvent::Connected));
+    }
+
+    #[test]
+    fn a_nudge_retries_at_once_instead_of_after_the_back_off() {
+        let source = Scripted {
+            steps: VecDeque::new(),
+            open: false,
+            reopen_failures: 1,
+        };
+        let slow = ReaderOptions {
+            reconnect_min: Duration::from_secs(60),
+            reconnect_max: Duration::from_secs(60),
+            ..options()
+        };
+        let (tx, rx) = mpsc::channel();
+        let reader = ScannerReader::spawn(source, slow, tx).expect("spawn");
+        let wait = Duration::from_secs(5);
+        assert!(matches!(
+            rx.recv_timeout(wait),
+            Ok(ScannerEvent::Disconnected(_))
+        ));
+        reader.reopen_nudge().nudge();
         assert_eq!(rx.recv_timeout(wait).ok(), Some(ScannerEvent::Connected));
     }
 }

@@ -5,6 +5,7 @@
 //! customer's terminal, needs to see what one device says without booting the whole kiosk.
 //! Each device gets one subcommand group in its own module; this file only dispatches.
 
+pub mod gpio;
 pub mod idcard;
 pub mod printer;
 
@@ -17,6 +18,9 @@ pub enum DeviceCommand {
     /// The receipt printer: status, test page, or a raw ESC/POS file.
     #[command(subcommand)]
     Printer(printer::PrinterCommand),
+    /// The cabinet's GPIO: read the sensors, or power-cycle the printer through its relay.
+    #[command(subcommand)]
+    Gpio(gpio::GpioCommand),
 }
 
 /// Runs one device command to completion; errors are one line each, for the technician.
@@ -24,5 +28,6 @@ pub fn run(command: DeviceCommand) -> anyhow::Result<()> {
     match command {
         DeviceCommand::Idcard(command) => idcard::run(command),
         DeviceCommand::Printer(command) => printer::run(command),
+        DeviceCommand::Gpio(command) => gpio::run(command),
     }
 }

@@ -37,6 +37,9 @@ pub struct Settings {
     pub thanks_linger: Duration,
     /// Pause between catalog fetches while out of service.
     pub catalog_retry: Duration,
+    /// Quiet time at home before the attract screen ("touch to start") shows; someone
+    /// stepping up to the presence sensor, a touch or a scan wakes it.
+    pub attract_after: Duration,
 }
 
 impl Default for Settings {
@@ -47,6 +50,7 @@ impl Default for Settings {
             warning_grace: Duration::from_secs(30),
             thanks_linger: Duration::from_secs(8),
             catalog_retry: Duration::from_secs(30),
+            attract_after: Duration::from_secs(120),
         }
     }
 }
@@ -96,8 +100,24 @@ pub enum Event {
         /// What it said.
         detail: String,
     },
+    /// The QR/barcode scanner read a code, of this kind (the payload itself never enters
+    /// the session: nothing here can use it yet, and what is not held cannot leak).
+    Scan(ScannedCode),
+    /// The presence sensor saw someone step up to the kiosk.
+    Presence,
     /// Time passed: deadlines are checked.
     Tick,
+}
+
+/// What kind of code the scanner read, as far as the session cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScannedCode {
+    /// A 苏服码 or an e-licence: a code that names a person.
+    Identity,
+    /// An appointment code or a queue ticket.
+    Appointment,
+    /// Anything else (a URL, a product barcode, an unknown format).
+    Other,
 }
 
 /// Which devices the session can count on right now. The device manager sends a new one
@@ -109,6 +129,12 @@ pub struct DeviceAvailability {
     pub card_reader: bool,
     /// The receipt printer can print (paper present, cover closed, online).
     pub printer: bool,
+    /// The QR/barcode scanner is connected.
+    pub scanner: bool,
+    /// This kiosk has a scanner at all: one without says nothing of it to citizens.
+    pub scanner_fitted: bool,
+    /// The document camera gives pictures.
+    pub camera: bool,
 }
 
 impl Default for DeviceAvailability {
@@ -118,6 +144,9 @@ impl Default for DeviceAvailability {
         Self {
             card_reader: true,
             printer: true,
+            scanner: true,
+            scanner_fitted: true,
+            camera: true,
         }
     }
 }
@@ -198,6 +227,8 @@ pub enum Action {
     Pin(PinKey),
     /// A task on the maintenance panel.
     Maintenance(MaintenanceTask),
+    /// Attract screen: a touch anywhere wakes the kiosk.
+    Wake,
 }
 
 /// Work for the outside world.
@@ -275,6 +306,9 @@ pub enum IdentifyPrompt {
     Unreadable,
     /// The reader is out of order: identity-dependent functions are unavailable.
     ReaderUnavailable,
+    /// A QR code was scanned: codes cannot identify anyone at this terminal yet, the card is
+    /// needed.
+    CodeNotAccepted,
 }
 
 /// State of the receipt printing.
@@ -407,6 +441,8 @@ pub struct View {
     pub elder: bool,
     /// Each screen's main instruction is spoken.
     pub speech: bool,
+    /// The attract screen shows (home, nobody there for a while).
+    pub attract: bool,
 }
 
 /// An application between "confirm" and the platform's answer.
@@ -434,6 +470,7 @@ pub struct Session {
     speech: bool,
     secret_taps: technician::SecretTaps,
     pin: PinEntry,
+    attract: bool,
 }
 
 impl Session {
@@ -456,6 +493,7 @@ impl Session {
             speech: false,
             secret_taps: technician::SecretTaps::default(),
             pin: PinEntry::default(),
+            attract: false,
         }
     }
 
@@ -494,6 +532,7 @@ impl Session {
             devices: self.devices,
             elder: self.elder,
             speech: self.speech,
+            attract: self.attract,
         }
     }
 
@@ -502,6 +541,7 @@ impl Session {
         match &self.screen {
             Screen::Thanks => Some(self.entered_at + self.settings.thanks_linger),
             Screen::OutOfService => Some(self.entered_at + self.settings.catalog_retry),
+            Screen::Home if !self.attract => Some(self.last_activity + self.settings.attract_after),
             screen if screen.idles_out() => {
                 let warn_at = self.last_activity + self.idle_warning_after();
                 let end_at = warn_at + self.warning_grace();
@@ -577,6 +617,8 @@ impl Session {
                     out.push(Command::RefreshTechnicianStatus);
                 }
             }
+            Event::Scan(code) => self.scanned(code, now),
+            Event::Presence => self.wake(now),
             Event::Submitted(result) => self.submitted(result, false, now, &mut out),
             Event::Kept(receipt) => self.submitted(Ok(receipt), true, now, &mut out),
             Event::Printed(result) => {
@@ -602,6 +644,9 @@ impl Session {
                 self.entered_at = now;
                 out.push(Command::FetchCatalog);
             }
+            Screen::Home if now >= self.last_activity + self.settings.attract_after => {
+                self.attract = true;
+            }
             screen if screen.idles_out() => {
                 let end_at = self.last_activity + self.idle_warning_after() + self.warning_grace();
                 if now >= end_at {
@@ -614,6 +659,11 @@ impl Session {
 
     fn touch(&mut self, action: Action, now: Instant, out: &mut Vec<Command>) {
         self.last_activity = now;
+        if std::mem::take(&mut self.attract) || action == Action::Wake {
+            // The touch that wakes the screen does nothing else: the citizen has not seen
+            // what is under it.
+            return;
+        }
         if self.technician_touch(&action, now, out) {
             return;
         }
@@ -766,6 +816,32 @@ impl Session {
         }
     }
 
+    /// Someone stepped up (or scanned, or touched): leave the attract screen.
+    fn wake(&mut self, now: Instant) {
+        if self.screen == Screen::Home {
+            self.attract = false;
+            self.last_activity = now;
+        }
+    }
+
+    /// A code was scanned. Only the identify screen answers it: codes cannot identify a
+    /// citizen here yet (the platform has no 苏服码 resolution), so the citizen is told to use
+    /// the card instead of being left wondering why nothing happened.
+    /// Whatever its kind: the appointment and ticket journeys that will use the kind come
+    /// with the UI's journeys.
+    fn scanned(&mut self, _code: ScannedCode, now: Instant) {
+        match &mut self.screen {
+            Screen::Identify { prompt, .. } => {
+                self.last_activity = now;
+                if *prompt != IdentifyPrompt::ReaderUnavailable {
+                    *prompt = IdentifyPrompt::CodeNotAccepted;
+                }
+            }
+            Screen::Home => self.wake(now),
+            _ => {}
+        }
+    }
+
     fn card(&mut self, card: CardEvent, now: Instant, out: &mut Vec<Command>) {
         let Screen::Identify { matter, .. } = self.screen.clone() else {
             // A card placed anywhere else is ignored; its data is dropped here.
@@ -893,6 +969,7 @@ impl Session {
             out.push(Command::StopCardReader);
         }
         self.reader_running = wants_reader;
+        self.attract = false;
         self.screen = screen;
         self.entered_at = now;
         self.last_activity = now;

@@ -529,7 +529,11 @@ fn a_warning_shorter_than_twenty_seconds_is_refused() {
 #[test]
 fn home_and_out_of_service_never_time_out() {
     let r = Rig::new();
-    assert_eq!(r.s.next_deadline(r.now), None);
+    // Home's only deadline is the attract screen, which ends nothing.
+    assert_eq!(
+        r.s.next_deadline(r.now),
+        Some(r.now + Settings::default().attract_after)
+    );
     assert_eq!(
         r.s.view(r.now + Duration::from_secs(3600)).timeout_warning,
         None
@@ -697,6 +701,7 @@ fn devices(card_reader: bool, printer: bool) -> Event {
     Event::Devices(DeviceAvailability {
         card_reader,
         printer,
+        ..DeviceAvailability::default()
     })
 }
 
@@ -965,4 +970,58 @@ fn an_idle_maintenance_panel_closes_by_itself() {
     r.at(end).send(Event::Tick);
     r.send(Event::Tick);
     assert_eq!(r.s.screen(), &Screen::Home);
+}
+
+#[test]
+fn a_scanned_code_on_the_card_screen_is_answered_not_ignored() {
+    let mut r = Rig::new();
+    r.touch(Action::Begin);
+    r.touch(Action::OpenMatter("m1".into()));
+    r.touch(Action::Apply);
+    r.send(Event::Scan(ScannedCode::Identity));
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Identify {
+            matter: "m1".into(),
+            prompt: IdentifyPrompt::CodeNotAccepted
+        }
+    );
+    assert!(!r.s.holds_personal_data(), "a code identifies nobody here");
+    // The scanner failing takes nothing from the card path.
+    r.send(Event::Devices(DeviceAvailability {
+        scanner: false,
+        camera: false,
+        ..DeviceAvailability::default()
+    }));
+    assert!(r.s.view(r.now).devices.card_reader);
+    // Elsewhere a scan changes nothing.
+    r.touch(Action::Back);
+    r.send(Event::Scan(ScannedCode::Appointment));
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Guide {
+            matter: "m1".into()
+        }
+    );
+}
+
+#[test]
+fn home_falls_into_the_attract_screen_and_presence_wakes_it() {
+    let mut r = Rig::new();
+    let after = Settings::default().attract_after;
+    assert!(!r.s.view(r.now).attract);
+    let due = r.s.next_deadline(r.now).expect("the attract deadline");
+    assert_eq!(due, r.now + after);
+    r.now = due;
+    r.send(Event::Tick);
+    assert!(r.s.view(r.now).attract, "nobody there: attract");
+    r.send(Event::Presence);
+    assert!(!r.s.view(r.now).attract, "someone stepped up");
+    // A touch on the attract screen only wakes it.
+    r.now += after;
+    r.send(Event::Tick);
+    assert!(r.s.view(r.now).attract);
+    assert!(r.touch(Action::Begin).is_empty());
+    assert_eq!(r.s.screen(), &Screen::Home);
+    assert!(!r.s.view(r.now).attract);
 }

@@ -3,6 +3,7 @@
 //! One subcommand per device; each lives in its own module with its own arguments, and this
 //! file only dispatches.
 
+mod gpio;
 mod idcard;
 mod printer;
 mod scanner;
@@ -23,6 +24,8 @@ enum Cli {
     Printer(printer::PrinterArgs),
     /// A QR scanner in serial mode on a pty, scanning on command from stdin.
     Scanner(scanner::Args),
+    /// The cabinet's GPIO (presence, door, lamps, printer relay) behind a Unix socket.
+    Gpio(gpio::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Cli::Idcard(args) => idcard::run(args),
         Cli::Printer(args) => printer::run(args),
         Cli::Scanner(args) => scanner::run(args),
+        Cli::Gpio(args) => gpio::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,77 @@
+//! The cabinet of simulators the end-to-end tests run the kiosk against: the real platform
+//! process and every device's simulator, each at a fixed place in one folder (the places a
+//! `kiosk.toml` or a `DeviceConfig` names).
+
+use std::path::{Path, PathBuf};
+
+use kiosk_app::peers::{Peer, PlatformPeer, sibling_program};
+
+/// A photo of a page on a desk, as the 高拍仪 sees it: the camera simulator's frame.
+pub const PHOTO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../drivers/testdata/camera/page-01-straight.jpg"
+);
+
+/// The platform and every simulated device, running.
+pub struct Simulators {
+    pub platform: PlatformPeer,
+    pub idcard: Peer,
+    pub printer: Peer,
+    pub scanner: Peer,
+    pub gpio: Peer,
+}
+
+/// Where each device is, below the folder given to [`Simulators::start`].
+pub fn idcard_link(dir: &Path) -> PathBuf {
+    dir.join("idcard.tty")
+}
+pub fn printer_link(dir: &Path) -> PathBuf {
+    dir.join("printer.tty")
+}
+pub fn scanner_link(dir: &Path) -> PathBuf {
+    dir.join("scanner.tty")
+}
+pub fn gpio_socket(dir: &Path) -> PathBuf {
+    dir.join("gpio.sock")
+}
+/// The camera's photos: rename the folder away to unplug it.
+pub fn frames(dir: &Path) -> PathBuf {
+    dir.join("frames")
+}
+/// Where the printer simulator writes what it printed.
+pub fn receipts(dir: &Path) -> PathBuf {
+    dir.join("receipts")
+}
+
+impl Simulators {
+    /// Starts them all in `dir`.
+    pub fn start(dir: &Path) -> Simulators {
+        let program =
+            |name| sibling_program(name).expect("run `cargo build --workspace --bins` first");
+        let text = |path: PathBuf| path.to_string_lossy().into_owned();
+        let platform = PlatformPeer::start(&dir.join("platform.db")).expect("platform");
+        let sim = program("kiosk-sim");
+        let device = |name: &'static str, args: &[&str]| {
+            Peer::start(name, &sim, args, "ready").expect(name).0
+        };
+        std::fs::create_dir_all(receipts(dir)).expect("receipts dir");
+        std::fs::create_dir_all(frames(dir)).expect("frames dir");
+        std::fs::copy(PHOTO, frames(dir).join("page.jpg")).expect("a photo");
+        Simulators {
+            platform,
+            idcard: device("reader", &["idcard", "--link", &text(idcard_link(dir))]),
+            printer: device(
+                "printer",
+                &[
+                    "printer",
+                    "--link",
+                    &text(printer_link(dir)),
+                    "--out",
+                    &text(receipts(dir)),
+                ],
+            ),
+            scanner: device("scanner", &["scanner", "--link", &text(scanner_link(dir))]),
+            gpio: device("gpio", &["gpio", "--socket", &text(gpio_socket(dir))]),
+        }
+    }
+}
