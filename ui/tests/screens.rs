@@ -92,6 +92,8 @@ fn every_page_renders_distinctly_in_both_languages() {
         ("rating", Page::Rating),
         ("thanks", Page::Thanks),
         ("out-of-service", Page::OutOfService),
+        ("technician-pin", Page::TechnicianPin),
+        ("maintenance", Page::Maintenance),
     ];
     let mut seen = HashSet::new();
     for english in [false, true] {
