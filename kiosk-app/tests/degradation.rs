@@ -18,7 +18,6 @@ mod common;
 use common::Simulators;
 use kiosk_app::outbox::Outbox;
 use kiosk_app::peers::{Peer, PlatformPeer};
-use kiosk_app::provision::provision;
 use kiosk_app::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
 use kiosk_app::scanner_monitor::ScannerPort;
 use kiosk_app::session::{
@@ -58,15 +57,7 @@ impl Rig {
             .enable_all()
             .build()
             .expect("tokio");
-        let enrolled = tokio
-            .block_on(provision(
-                &sims.platform.enrollment("test").expect("token"),
-                &dir.path().join("terminal"),
-                "SN-DEGRADATION-1".into(),
-                Duration::from_secs(5),
-                false,
-            ))
-            .expect("enrolled");
+        let enrolled = common::enroll(&tokio, &sims.platform, dir.path(), "SN-DEGRADATION-1");
         let (tx, views) = mpsc::channel();
         let session = {
             let _guard = tokio.enter();

@@ -3,15 +3,15 @@
 //! after the platform stored an application but before the outbox let go of it. Counted in the
 //! platform's own database: everything arrives, nothing twice.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Duration;
 
 use kiosk_app::outbox::{Outbox, deliver_due};
 use kiosk_app::peers::PlatformPeer;
 use kiosk_app::platform_link::PlatformLink;
-use kiosk_app::provision::provision;
 use kiosk_protocol::ApplicationRequest;
 use kiosk_protocol::sealing::SEALED_APPLICATION_CONTENT_TYPE;
 
@@ -57,15 +57,7 @@ impl Rig {
             .enable_all()
             .build()
             .expect("tokio");
-        let enrolled = tokio
-            .block_on(provision(
-                &platform.enrollment("outage").expect("token"),
-                &dir.path().join("terminal"),
-                "SN-OUTBOX-1".into(),
-                Duration::from_secs(2),
-                false,
-            ))
-            .expect("enrolled");
+        let enrolled = common::enroll(&tokio, &platform, dir.path(), "SN-OUTBOX-1");
         let address = platform.url.trim_start_matches("http://").to_owned();
         Rig {
             terminal_id: enrolled.identity.terminal_id.clone(),

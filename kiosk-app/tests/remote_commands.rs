@@ -2,15 +2,15 @@
 //! the platform sees the terminal's devices and outbox, an operator's test page comes out of
 //! the printer, and every command's result is reported back.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kiosk_app::health::{DeviceHealth, DeviceKind, HealthBoard, HealthState};
 use kiosk_app::heartbeat::{Pulse, beat_once};
 use kiosk_app::outbox::Outbox;
-use kiosk_app::peers::{Peer, PlatformPeer, sibling_program};
 use kiosk_app::printer_monitor::PrinterPort;
-use kiosk_app::provision::provision;
 use kiosk_app::runtime::{DeviceConfig, TerminalHost};
 use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::escpos::PaperWidth;
@@ -20,38 +20,15 @@ use tokio::sync::watch;
 #[test]
 fn an_operators_commands_are_carried_out_and_answered_and_the_platform_sees_the_terminal() {
     let dir = tempfile::tempdir().expect("dir");
+    let sims = common::Simulators::start(dir.path());
     let db = dir.path().join("platform.db");
-    let platform = PlatformPeer::start(&db).expect("platform");
-    let receipts = dir.path().join("receipts");
-    std::fs::create_dir_all(&receipts).expect("dir");
-    let printer_link = dir.path().join("printer.tty");
-    let (_printer, _) = Peer::start(
-        "printer",
-        &sibling_program("kiosk-sim").expect("kiosk-sim built"),
-        &[
-            "printer",
-            "--link",
-            &printer_link.to_string_lossy(),
-            "--out",
-            &receipts.to_string_lossy(),
-        ],
-        "ready",
-    )
-    .expect("printer");
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio");
-    let enrolled = tokio
-        .block_on(provision(
-            &platform.enrollment("hall-2").expect("token"),
-            &dir.path().join("terminal"),
-            "SN-COMMANDS-1".into(),
-            Duration::from_secs(5),
-            false,
-        ))
-        .expect("enrolled");
+    let enrolled = common::enroll(&tokio, &sims.platform, dir.path(), "SN-COMMANDS-1");
     let terminal_id = enrolled.identity.terminal_id.clone();
+    let receipts = common::receipts(dir.path());
 
     // An operator queues three commands (as the console does).
     let conn = rusqlite::Connection::open(&db).expect("db");
@@ -82,7 +59,7 @@ fn an_operators_commands_are_carried_out_and_answered_and_the_platform_sees_the_
             devices: DeviceConfig {
                 idcard: None,
                 printer: Some(PrinterAddress::Serial {
-                    path: printer_link,
+                    path: common::printer_link(dir.path()),
                     baud: 115_200,
                 }),
                 paper: PaperWidth::Dots576,

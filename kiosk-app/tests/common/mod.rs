@@ -2,6 +2,9 @@
 //! process and every device's simulator, each at a fixed place in one folder (the places a
 //! `kiosk.toml` or a `DeviceConfig` names).
 
+// Each test binary uses part of this module.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 
 use kiosk_app::peers::{Peer, PlatformPeer, sibling_program};
@@ -19,6 +22,30 @@ pub struct Simulators {
     pub printer: Peer,
     pub scanner: Peer,
     pub gpio: Peer,
+}
+
+/// Enrolls a terminal with hardware serial `serial` on `platform`, keeping its identity (and
+/// outbox) in `dir/terminal`, as a technician's `kiosk provision` does.
+pub fn enroll(
+    tokio: &tokio::runtime::Runtime,
+    platform: &PlatformPeer,
+    dir: &Path,
+    serial: &str,
+) -> kiosk_app::provision::Provisioned {
+    tokio
+        .block_on(kiosk_app::provision::provision(
+            &platform.enrollment("test").expect("token"),
+            &terminal_dir(dir),
+            serial.into(),
+            std::time::Duration::from_secs(5),
+            false,
+        ))
+        .expect("enrolled")
+}
+
+/// The enrolled terminal's data folder (identity, outbox, PIN lockout).
+pub fn terminal_dir(dir: &Path) -> PathBuf {
+    dir.join("terminal")
 }
 
 /// Where each device is, below the folder given to [`Simulators::start`].
