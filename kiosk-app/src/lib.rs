@@ -18,6 +18,7 @@ pub mod printer_monitor;
 pub mod receipt;
 pub mod runtime;
 pub mod selftest;
+pub mod service_manager;
 pub mod session;
 pub mod voice;
 pub mod window;
