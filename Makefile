@@ -1,10 +1,15 @@
 # 连易办 kiosk: two commands (see README.md).
 #   make demo  installs what is missing, builds in release, runs the kiosk on simulated devices
 #   make test  formatting, lints, and every test (the platform's on SQLite and on PostgreSQL)
+# The appliance (docs/FIELD-GUIDE.md; not part of `make test`, which must fit CI's budget):
+#   make deb        Debian packages of the kiosk and the platform (amd64), in $(CARGO_TARGET_DIR)/debian
+#   make test-deb   install them into a clean Debian chroot and verify their units there
+#   make arm64      cross-build the kiosk for arm64 and run its unit tests under qemu-user
+#   make image      the amd64 terminal image;  make boot-test  boots it under KVM and checks the screen
 
 CARGO ?= cargo
 
-.PHONY: demo test deps
+.PHONY: demo test deps deb test-deb arm64 image boot-test
 
 deps:
 	@scripts/install-deps
@@ -15,6 +20,25 @@ demo: deps
 
 test: deps
 	$(CARGO) fmt --all --check
+	scripts/verify-units
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) build --workspace --bins
 	scripts/test-postgres $(CARGO) test --workspace
+
+# cargo-deb is a cargo subcommand: installed once, pinned, from crates.io.
+deb: deps
+	@command -v cargo-deb >/dev/null || $(CARGO) install cargo-deb --version 3.8.0 --locked
+	$(CARGO) deb -p kiosk-app
+	$(CARGO) deb -p kiosk-platform
+
+test-deb: deb
+	scripts/test-deb
+
+arm64: deps
+	scripts/build-arm64 --test
+
+image: deb
+	scripts/build-image
+
+boot-test: image
+	scripts/boot-test

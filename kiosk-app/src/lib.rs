@@ -29,6 +29,8 @@ pub mod receipt;
 pub mod runtime;
 pub mod scanner_monitor;
 pub mod selftest;
+pub mod service_manager;
 pub mod session;
+pub mod setup;
 pub mod voice;
 pub mod window;

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use kiosk_app::config::{DEFAULT_LAST_GOOD_PATH, DEFAULT_PATH, KioskConfig};
 use kiosk_app::demo::{self, DemoOptions};
 use kiosk_app::display::Display;
+use kiosk_app::identity::IdentityError;
 use kiosk_app::runtime::RuntimeConfig;
 use kiosk_app::session::KeySource;
 use kiosk_ui::KioskWindow;
@@ -228,12 +229,13 @@ fn run(path: &std::path::Path, last_good: &std::path::Path) -> anyhow::Result<()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let identity = config.identity()?;
-    let terminal_id = identity.terminal_id.clone();
-    let platform = config.platform_link(identity)?;
+    let identity = match config.identity() {
+        Ok(identity) => Some(identity),
+        Err(IdentityError::NotProvisioned { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
     let window = KioskWindow::new().map_err(|e| anyhow!("cannot open the kiosk window: {e}"))?;
-    let landscape = config.display.landscape;
-    let (width, height) = if landscape {
+    let (width, height) = if config.display.landscape {
         (1920, 1080)
     } else {
         (1080, 1920)
@@ -241,7 +243,29 @@ fn run(path: &std::path::Path, last_good: &std::path::Path) -> anyhow::Result<()
     window
         .window()
         .set_size(slint::PhysicalSize::new(width, height));
-    let display = Display::new(window.clone_strong(), &terminal_id, landscape);
+    match identity {
+        Some(identity) => start_service(&config, &window, tokio.handle(), identity)?,
+        None => setup(config, &window, tokio.handle().clone()),
+    }
+    window
+        .run()
+        .map_err(|e| anyhow!("the kiosk window failed: {e}"))
+}
+
+/// The citizen service in `window`, for the enrolled terminal `identity`.
+fn start_service(
+    config: &KioskConfig,
+    window: &KioskWindow,
+    tokio: &tokio::runtime::Handle,
+    identity: kiosk_app::identity::TerminalIdentity,
+) -> anyhow::Result<()> {
+    let terminal_id = identity.terminal_id.clone();
+    let platform = config.platform_link(identity)?;
+    let display = Display::new(
+        window.clone_strong(),
+        &terminal_id,
+        config.display.landscape,
+    );
     let mut seed = [0u8; 8];
     getrandom::fill(&mut seed)
         .map_err(|e| anyhow!("no OS random source for idempotency keys: {e}"))?;
@@ -253,13 +277,73 @@ fn run(path: &std::path::Path, last_good: &std::path::Path) -> anyhow::Result<()
         outbox: std::sync::Arc::new(config.outbox()?),
         pin_hash: config.maintenance.pin_hash.clone(),
     };
-    let _session = {
-        let _guard = tokio.enter();
-        kiosk_app::window::show_in_window(display, runtime_config, None)
+    let _guard = tokio.enter();
+    // The session lives on in the driver task and the window's touch handler.
+    kiosk_app::window::show_in_window(display, runtime_config, None);
+    Ok(())
+}
+
+/// The setup screen: the hardware serial and the enrollment QR code awaited from the scanner;
+/// once enrolled, the citizen service starts in the same window.
+fn setup(config: KioskConfig, window: &KioskWindow, tokio: tokio::runtime::Handle) {
+    use kiosk_app::setup::{Setup, SetupState};
+    use kiosk_ui::{Kiosk, Page, SetupState as UiState};
+
+    let serial = kiosk_app::identity::hardware_serial();
+    let kiosk = window.global::<Kiosk>();
+    kiosk.set_page(Page::Setup);
+    kiosk.set_setup_serial(serial.as_str().into());
+    kiosk_app::service_manager::announce_when_running();
+    let weak = window.as_weak();
+    let show = move |state: SetupState| {
+        let (ui, detail) = match &state {
+            SetupState::Waiting => (UiState::Waiting, String::new()),
+            SetupState::NoScanner => (UiState::NoScanner, String::new()),
+            SetupState::Enrolling => (UiState::Enrolling, String::new()),
+            SetupState::Failed(why) => (UiState::Failed, why.clone()),
+            SetupState::Enrolled(id) => (UiState::Enrolled, id.clone()),
+        };
+        let _ = weak.upgrade_in_event_loop(move |window| {
+            let kiosk = window.global::<Kiosk>();
+            kiosk.set_setup_state(ui);
+            kiosk.set_setup_detail(detail.into());
+        });
     };
-    window
-        .run()
-        .map_err(|e| anyhow!("the kiosk window failed: {e}"))
+    let Some(port) = config.devices().scanner else {
+        tracing::warn!("not provisioned and no scanner configured: run `kiosk provision PAYLOAD`");
+        show(SetupState::NoScanner);
+        return;
+    };
+    let weak = window.as_weak();
+    let started = std::thread::Builder::new()
+        .name("setup".into())
+        .spawn(move || {
+            let setup = Setup {
+                data_dir: config.data_dir.clone(),
+                hardware_serial: serial,
+                timeout: config.platform_timeout(),
+            };
+            match setup.enroll_from_scanner(&port, &tokio, &show) {
+                Ok(_) => {
+                    let _ = weak.upgrade_in_event_loop(move |window| {
+                        let started = config
+                            .identity()
+                            .map_err(anyhow::Error::from)
+                            .and_then(|identity| start_service(&config, &window, &tokio, identity));
+                        if let Err(e) = started {
+                            tracing::error!(error = %e, "enrolled, but the service cannot start");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "setup cannot read the scanner");
+                    show(SetupState::Failed(e));
+                }
+            }
+        });
+    if let Err(e) = started {
+        tracing::error!(error = %e, "cannot start setup");
+    }
 }
 
 fn provision(payload: &str, path: &std::path::Path, force: bool) -> anyhow::Result<()> {

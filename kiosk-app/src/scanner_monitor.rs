@@ -56,7 +56,7 @@ impl ScannerPort {
     }
 
     /// The transport, not opened yet (the reader loop opens it, and reopens it after a loss).
-    fn source(&self) -> Box<dyn ScanSource> {
+    pub(crate) fn source(&self) -> Box<dyn ScanSource> {
         match self {
             ScannerPort::Serial { path, baud, suffix } => Box::new(SerialScanner::unopened(
                 path,

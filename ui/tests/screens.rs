@@ -94,6 +94,7 @@ fn every_page_renders_distinctly_in_both_languages() {
         ("out-of-service", Page::OutOfService),
         ("technician-pin", Page::TechnicianPin),
         ("maintenance", Page::Maintenance),
+        ("setup", Page::Setup),
     ];
     let mut seen = HashSet::new();
     for english in [false, true] {
