@@ -38,7 +38,7 @@ arm64: deps
 	scripts/build-arm64 --test
 
 image: deb
-	scripts/build-image
+	image/build
 
 boot-test: image
 	scripts/boot-test
