@@ -366,15 +366,9 @@ fn one_of<'a, A, B>(
     }
 }
 
-/// Copies `from` to `to` through a temporary file and a rename, so `to` is never half written.
+/// Copies `from` to `to` so `to` is never half written.
 fn copy_atomically(from: &Path, to: &Path) -> std::io::Result<()> {
-    if let Some(dir) = to.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let temporary = to.with_extension("tmp");
-    std::fs::copy(from, &temporary)?;
-    std::fs::File::open(&temporary)?.sync_all()?;
-    std::fs::rename(&temporary, to)
+    crate::write_atomically(to, &std::fs::read(from)?)
 }
 
 fn default_data_dir() -> PathBuf {

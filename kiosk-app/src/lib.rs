@@ -34,3 +34,22 @@ pub mod session;
 pub mod setup;
 pub mod voice;
 pub mod window;
+
+/// Seconds since the Unix epoch by the terminal's clock (time-synced on the appliance).
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Replaces `path` with `bytes` through a temporary file, fsync and rename, so a power cut
+/// leaves the old content or the new, never half of either.
+pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, bytes)?;
+    std::fs::File::open(&temporary)?.sync_all()?;
+    std::fs::rename(&temporary, path)
+}

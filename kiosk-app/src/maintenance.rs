@@ -137,14 +137,10 @@ impl PinGate {
     }
 
     fn persist(&self) {
-        let path = &self.path;
         let Ok(bytes) = serde_json::to_vec(&self.state) else {
             return;
         };
-        let temporary = path.with_extension("tmp");
-        let written = std::fs::write(&temporary, bytes)
-            .and_then(|()| std::fs::File::open(&temporary)?.sync_all())
-            .and_then(|()| std::fs::rename(&temporary, path));
+        let written = crate::write_atomically(&self.path, &bytes);
         if let Err(e) = written {
             tracing::error!(error = %e, "cannot keep the PIN lockout state");
         }

@@ -25,6 +25,7 @@ use tokio::sync::{Notify, broadcast};
 use zeroize::Zeroizing;
 
 use crate::platform_link::{LinkError, PlatformLink};
+use crate::unix_now;
 
 /// File name of the outbox inside the data folder.
 pub const OUTBOX_FILE: &str = "outbox.db";
@@ -619,12 +620,6 @@ pub fn spawn_sender(outbox: Arc<Outbox>, link: PlatformLink, reports: Reports) {
             }
         }
     });
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::identity::TerminalIdentity;
+use crate::unix_now;
 
 /// Why a platform call failed.
 #[derive(Debug, thiserror::Error)]
@@ -314,13 +315,6 @@ impl PlatformLink {
             .await?;
         Ok(())
     }
-}
-
-/// Seconds since the Unix epoch by the terminal's clock (time-synced on the appliance).
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// A fresh request nonce: 16 random bytes as 32 hex digits.

@@ -26,6 +26,7 @@ use crate::platform_link::PlatformLink;
 use crate::printer_monitor::{self, PrinterPort};
 use crate::receipt;
 use crate::scanner_monitor::{self, ScannerPort, ScannerReport};
+use crate::unix_now;
 use kiosk_protocol::ApplicationReceipt;
 
 use crate::session::{
@@ -611,12 +612,6 @@ async fn technician_status(
     }
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// The last catalog the platform served, kept in the data folder so the terminal can serve
 /// citizens (guides, and applications kept in the outbox) while the platform is unreachable.
 const CATALOG_CACHE_FILE: &str = "catalog.json";
@@ -624,12 +619,7 @@ const CATALOG_CACHE_FILE: &str = "catalog.json";
 fn keep_catalog(path: &std::path::Path, catalog: &kiosk_protocol::Catalog) {
     let written = serde_json::to_vec(catalog)
         .map_err(std::io::Error::other)
-        .and_then(|bytes| {
-            let temporary = path.with_extension("tmp");
-            std::fs::write(&temporary, bytes)?;
-            std::fs::File::open(&temporary)?.sync_all()?;
-            std::fs::rename(&temporary, path)
-        });
+        .and_then(|bytes| crate::write_atomically(path, &bytes));
     if let Err(e) = written {
         tracing::warn!(error = %e, "cannot keep the catalog for offline use");
     }
