@@ -1,4 +1,5 @@
-//! Chunked upload of application materials (JPEG or PDF), with size and content checks.
+//! Chunked upload of application materials (JPEG or PDF, plain or sealed to the platform's
+//! key), with size and content checks.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -177,7 +178,9 @@ pub async fn put_chunk(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Checks and completes an upload: every chunk, the SHA-256, and the content type.
+/// Checks and completes an upload: every chunk, the SHA-256, and the content type. A sealed
+/// upload (`application/vnd.lyb.sealed+pdf` / `+jpeg`) is opened with the platform's sealing
+/// key, its content checked, and stored opened under its plain type.
 #[utoipa::path(post, path = "/v1/uploads/{upload_id}/complete",
     params(("upload_id" = String, Path, description = "Upload id")),
     security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
@@ -186,8 +189,8 @@ pub async fn put_chunk(
         (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
         (status = 404, description = "No such upload", body = ApiError),
         (status = 409, description = "Chunks are missing", body = ApiError),
-        (status = 415, description = "The bytes are not the declared type; the upload is discarded", body = ApiError),
-        (status = 422, description = "The SHA-256 does not match; the upload is discarded", body = ApiError),
+        (status = 415, description = "The bytes (opened, for a sealed type) are not the declared type; the upload is discarded", body = ApiError),
+        (status = 422, description = "The SHA-256 does not match, or a sealed file cannot be opened; the upload is discarded", body = ApiError),
 ))]
 pub async fn complete_upload(
     State(state): State<AppState>,
@@ -229,14 +232,47 @@ pub async fn complete_upload(
             "the file does not match its SHA-256; send it again",
         ));
     }
-    if !upload.content_type.matches(&file) {
+    if !upload.content_type.is_sealed() {
+        if !upload.content_type.matches(&file) {
+            store.delete_upload(&upload.id).await?;
+            return Err(Failure::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "wrong_content",
+                format!("the file is not a {}", upload.content_type.as_str()),
+            ));
+        }
+        store.complete_upload(&upload.id).await?;
+        return Ok(axum::Json(answer));
+    }
+    // A sealed material: opened with the platform's sealing secret (as sealed applications
+    // are), checked for what it says it is, and stored opened, like a plain upload.
+    let plain_type = upload.content_type.plain();
+    let opened = match store.sealing_key().open(&file) {
+        Ok(opened) => zeroize::Zeroizing::new(opened),
+        Err(e) => {
+            store.delete_upload(&upload.id).await?;
+            return Err(Failure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unsealable_body",
+                format!("{e}; the upload is discarded"),
+            ));
+        }
+    };
+    if !plain_type.matches(&opened) {
         store.delete_upload(&upload.id).await?;
         return Err(Failure::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "wrong_content",
-            format!("the file is not a {}", upload.content_type.as_str()),
+            format!("the sealed file is not a {}", plain_type.as_str()),
         ));
     }
-    store.complete_upload(&upload.id).await?;
-    Ok(axum::Json(answer))
+    let digest = kiosk_protocol::auth::hex_encode(&Sha256::digest(opened.as_slice()));
+    store
+        .complete_opened_upload(&upload, plain_type, &opened, &digest)
+        .await?;
+    Ok(axum::Json(UploadedMaterial {
+        content_type: plain_type,
+        size: opened.len() as u64,
+        ..answer
+    }))
 }

@@ -18,6 +18,7 @@ on_both_backends!(
     progress_shows_only_the_applicants_own_applications,
     certificates_are_real_pdfs,
     materials_upload_in_checked_chunks_within_limits,
+    sealed_materials_are_opened_checked_and_stored_plain,
     malformed_input_to_every_endpoint_gets_a_4xx,
     a_terminals_audit_trail_reaches_its_events_and_nobody_elses,
 );
@@ -774,4 +775,130 @@ async fn a_terminals_audit_trail_reaches_its_events_and_nobody_elses(db: TestDb)
             "{bad} {body}"
         );
     }
+}
+
+/// What the platform stores for an application's materials: (content type, size, sha256,
+/// the file reassembled from its chunks), completed uploads only.
+async fn stored_materials(
+    store: &kiosk_platform::Store,
+    upload_ids: &[&str],
+) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for id in upload_ids {
+        let chunks = store.chunks(id).await.expect("chunks");
+        let file: Vec<u8> = chunks.into_iter().flat_map(|(_, data)| data).collect();
+        out.push(((*id).to_owned(), file));
+    }
+    out
+}
+
+async fn upload_whole(
+    t: &TestTerminal,
+    number: &str,
+    kind: &str,
+    body: &[u8],
+) -> (StatusCode, Value) {
+    let (status, session) = t
+        .send(
+            Method::POST,
+            &format!("/v1/applications/{number}/materials"),
+            Some(&json!({"material_index": 1, "content_type": kind, "size": body.len(), "sha256": sha256_hex(body)})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    let id = session["upload_id"].as_str().expect("id").to_owned();
+    let chunk = session["chunk_size"].as_u64().expect("chunk") as usize;
+    for (n, part) in body.chunks(chunk).enumerate() {
+        assert_eq!(
+            put_chunk(t, &id, n as u64, part).await,
+            StatusCode::NO_CONTENT
+        );
+    }
+    let (status, mut done) = t
+        .send(Method::POST, &format!("/v1/uploads/{id}/complete"), None)
+        .await;
+    done["upload_id"] = json!(id);
+    (status, done)
+}
+
+async fn sealed_materials_are_opened_checked_and_stored_plain(db: TestDb) {
+    let p = platform(&db).await;
+    let a = TestTerminal::enroll(&p, "SN-SEAL", None).await;
+    let number = submit(&a, "sealed-material-1", "320706198802020228").await;
+    let platform_key =
+        kiosk_protocol::sealing::parse_sealing_key(&p.store.sealing_key().public_hex())
+            .expect("key");
+    let seal = |plain: &[u8]| kiosk_protocol::sealing::seal(&platform_key, plain).expect("sealed");
+
+    // A sealed PDF of two chunks: the platform stores the opened PDF, as a plain upload.
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    pdf.extend((0..400_000).map(|i| (i * 7 % 251) as u8));
+    pdf.extend_from_slice(b"\ntrailer\n%%EOF\n");
+    let sealed = seal(&pdf);
+    let (status, done) = upload_whole(&a, &number, "application/vnd.lyb.sealed+pdf", &sealed).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["content_type"], "application/pdf");
+    assert_eq!(done["size"], pdf.len());
+    let id = done["upload_id"].as_str().expect("id").to_owned();
+    let stored = stored_materials(&p.store, &[&id]).await;
+    assert!(stored[0].1 == pdf, "the stored file is the opened PDF");
+    let upload = p
+        .store
+        .upload(&a.id, &id)
+        .await
+        .expect("upload")
+        .expect("kept");
+    assert_eq!(
+        upload.content_type,
+        kiosk_protocol::MaterialContentType::Pdf
+    );
+    assert_eq!(upload.sha256, sha256_hex(&pdf));
+    assert!(upload.complete);
+    // Completing again answers the same, once.
+    let (status, again) = a
+        .send(Method::POST, &format!("/v1/uploads/{id}/complete"), None)
+        .await;
+    assert_eq!(
+        (status, &again["content_type"]),
+        (StatusCode::OK, &json!("application/pdf"))
+    );
+
+    // A sealed JPEG that is a PDF inside: 415, discarded.
+    let (status, answer) = upload_whole(
+        &a,
+        &number,
+        "application/vnd.lyb.sealed+jpeg",
+        &seal(&pdf[..2000]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{answer}");
+    assert_eq!(answer["code"], "wrong_content");
+    // Bytes not sealed to this platform: 422, discarded.
+    let other = kiosk_protocol::sealing::SealingKey::from_secret([9; 32]);
+    let foreign = kiosk_protocol::sealing::seal(
+        &kiosk_protocol::sealing::parse_sealing_key(&other.public_hex()).expect("key"),
+        &jpeg(5000),
+    )
+    .expect("sealed");
+    let (status, answer) =
+        upload_whole(&a, &number, "application/vnd.lyb.sealed+jpeg", &foreign).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["code"], "unsealable_body");
+    for discarded in [&answer["upload_id"]] {
+        let id = discarded.as_str().expect("id");
+        assert!(p.store.upload(&a.id, id).await.expect("read").is_none());
+    }
+    // A sealed JPEG: stored as image/jpeg.
+    let photo = jpeg(3000);
+    let (status, done) = upload_whole(
+        &a,
+        &number,
+        "application/vnd.lyb.sealed+jpeg",
+        &seal(&photo),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["content_type"], "image/jpeg");
+    let id = done["upload_id"].as_str().expect("id");
+    assert!(stored_materials(&p.store, &[id]).await[0].1 == photo);
 }

@@ -22,7 +22,18 @@ pub const MAX_MATERIALS_PER_APPLICATION: u64 = 20;
 /// Size of every chunk but the last.
 pub const UPLOAD_CHUNK_BYTES: u64 = 256 * 1024;
 
+/// Content type of a PDF material sealed to the platform's key ([`crate::sealing`]).
+pub const SEALED_PDF_CONTENT_TYPE: &str = "application/vnd.lyb.sealed+pdf";
+/// Content type of a JPEG material sealed to the platform's key ([`crate::sealing`]).
+pub const SEALED_JPEG_CONTENT_TYPE: &str = "application/vnd.lyb.sealed+jpeg";
+
 /// The file types a material may be.
+///
+/// The sealed types are the plain ones sealed to the platform's X25519 key as the terminal's
+/// outbox keeps them: the size and SHA-256 announced are those of the sealed bytes; on
+/// completion the platform opens the box, checks the inner bytes are of the named kind, and
+/// stores the plain file (so a sealed upload ends up stored as `image/jpeg` or
+/// `application/pdf`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub enum MaterialContentType {
     /// A photo from the document camera.
@@ -31,6 +42,12 @@ pub enum MaterialContentType {
     /// A PDF file.
     #[serde(rename = "application/pdf")]
     Pdf,
+    /// A JPEG sealed to the platform's key.
+    #[serde(rename = "application/vnd.lyb.sealed+jpeg")]
+    SealedJpeg,
+    /// A PDF sealed to the platform's key.
+    #[serde(rename = "application/vnd.lyb.sealed+pdf")]
+    SealedPdf,
 }
 
 impl MaterialContentType {
@@ -39,6 +56,8 @@ impl MaterialContentType {
         match self {
             MaterialContentType::Jpeg => "image/jpeg",
             MaterialContentType::Pdf => "application/pdf",
+            MaterialContentType::SealedJpeg => SEALED_JPEG_CONTENT_TYPE,
+            MaterialContentType::SealedPdf => SEALED_PDF_CONTENT_TYPE,
         }
     }
 
@@ -47,13 +66,47 @@ impl MaterialContentType {
         match mime {
             "image/jpeg" => Some(MaterialContentType::Jpeg),
             "application/pdf" => Some(MaterialContentType::Pdf),
+            SEALED_JPEG_CONTENT_TYPE => Some(MaterialContentType::SealedJpeg),
+            SEALED_PDF_CONTENT_TYPE => Some(MaterialContentType::SealedPdf),
             _ => None,
         }
     }
 
-    /// True when `bytes` look like a whole file of this type (magic numbers at both ends).
+    /// True for the sealed types.
+    pub fn is_sealed(self) -> bool {
+        matches!(
+            self,
+            MaterialContentType::SealedJpeg | MaterialContentType::SealedPdf
+        )
+    }
+
+    /// The plain type of the file (itself for a plain type; the type inside the box for a
+    /// sealed one).
+    pub fn plain(self) -> Self {
+        match self {
+            MaterialContentType::Jpeg | MaterialContentType::SealedJpeg => {
+                MaterialContentType::Jpeg
+            }
+            MaterialContentType::Pdf | MaterialContentType::SealedPdf => MaterialContentType::Pdf,
+        }
+    }
+
+    /// The sealed type carrying a file of this type.
+    pub fn sealed(self) -> Self {
+        match self.plain() {
+            MaterialContentType::Jpeg => MaterialContentType::SealedJpeg,
+            _ => MaterialContentType::SealedPdf,
+        }
+    }
+
+    /// True when `bytes` look like a whole file of this type (magic numbers at both ends). A
+    /// sealed box cannot be sniffed: a sealed type matches any box long enough to hold a seal;
+    /// its content is checked once opened.
     pub fn matches(self, bytes: &[u8]) -> bool {
         match self {
+            MaterialContentType::SealedJpeg | MaterialContentType::SealedPdf => {
+                bytes.len() > crate::sealing::SEAL_OVERHEAD
+            }
             MaterialContentType::Jpeg => {
                 bytes.len() >= 4 && bytes.starts_with(&[0xFF, 0xD8, 0xFF]) && {
                     // Some writers pad after the end-of-image marker.
@@ -76,7 +129,7 @@ impl MaterialContentType {
 pub struct UploadRequest {
     /// Index of the material in the matter's material list.
     pub material_index: u16,
-    /// `image/jpeg` or `application/pdf`.
+    /// `image/jpeg` or `application/pdf`, or their sealed forms.
     pub content_type: MaterialContentType,
     /// File size in bytes (1 to [`MAX_MATERIAL_BYTES`]).
     pub size: u64,
@@ -133,9 +186,10 @@ pub struct UploadedMaterial {
     pub application_no: String,
     /// Material index.
     pub material_index: u16,
-    /// Content type, checked against the bytes.
+    /// Content type, checked against the bytes (the plain type of a sealed upload, which is
+    /// stored opened).
     pub content_type: MaterialContentType,
-    /// Size in bytes.
+    /// Size in bytes (of the stored file: the opened one for a sealed upload).
     pub size: u64,
 }
 
@@ -153,6 +207,34 @@ mod tests {
         assert!(MaterialContentType::Pdf.matches(pdf));
         assert!(!MaterialContentType::Jpeg.matches(pdf));
         assert!(!MaterialContentType::Pdf.matches(b"MZ\x90\x00 not a pdf %%EOF"));
+    }
+
+    #[test]
+    fn sealed_types_name_their_plain_kind() {
+        for (plain, sealed, mime) in [
+            (
+                MaterialContentType::Pdf,
+                MaterialContentType::SealedPdf,
+                "application/vnd.lyb.sealed+pdf",
+            ),
+            (
+                MaterialContentType::Jpeg,
+                MaterialContentType::SealedJpeg,
+                "application/vnd.lyb.sealed+jpeg",
+            ),
+        ] {
+            assert_eq!(plain.sealed(), sealed);
+            assert_eq!(sealed.plain(), plain);
+            assert!(sealed.is_sealed() && !plain.is_sealed());
+            assert_eq!(MaterialContentType::parse(mime), Some(sealed));
+            assert_eq!(
+                serde_json::to_value(sealed).expect("json"),
+                serde_json::json!(mime)
+            );
+        }
+        // A box too short to hold a seal is not one.
+        assert!(!MaterialContentType::SealedPdf.matches(&[0; 48]));
+        assert!(MaterialContentType::SealedPdf.matches(&[0; 49]));
     }
 
     #[test]

@@ -163,6 +163,46 @@ impl Store {
         Ok(())
     }
 
+    /// Completes a sealed upload with the file it carried: in one transaction, the sealed
+    /// chunks are replaced by the opened file's (cut at the upload's chunk size) and the upload
+    /// takes the plain type, size and SHA-256, so it is stored exactly as a plain upload is.
+    pub async fn complete_opened_upload(
+        &self,
+        upload: &Upload,
+        content_type: MaterialContentType,
+        file: &[u8],
+        sha256: &str,
+    ) -> Result<(), StoreError> {
+        let chunk_size = usize::try_from(upload.chunk_size)
+            .unwrap_or(usize::MAX)
+            .max(1);
+        let mut statements = vec![(
+            "DELETE FROM upload_chunks WHERE upload_id = $1",
+            args![upload.id.as_str()],
+        )];
+        for (n, chunk) in file.chunks(chunk_size).enumerate() {
+            statements.push((
+                "INSERT INTO upload_chunks (upload_id, n, data) VALUES ($1, $2, $3)",
+                args![
+                    upload.id.as_str(),
+                    i64::try_from(n).unwrap_or(i64::MAX),
+                    chunk.to_vec()
+                ],
+            ));
+        }
+        statements.push((
+            "UPDATE uploads SET content_type = $2, size = $3, sha256 = $4, completed_at = $5 WHERE id = $1",
+            args![
+                upload.id.as_str(),
+                content_type.as_str(),
+                i64::try_from(file.len()).unwrap_or(i64::MAX),
+                sha256,
+                now_rfc3339()
+            ],
+        ));
+        self.exec_all(statements).await
+    }
+
     /// Forgets an upload and its chunks (a file that failed its checks).
     pub async fn delete_upload(&self, upload_id: &str) -> Result<(), StoreError> {
         self.exec(

@@ -429,6 +429,18 @@ impl Store {
         }
     }
 
+    /// Runs several statements (written with `$1` placeholders) in one transaction: all or
+    /// none.
+    pub(crate) async fn exec_all(
+        &self,
+        statements: Vec<(&'static str, Vec<sql::Arg>)>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => on_sqlite(s, move |s| s.exec_all(&statements)).await,
+            Store::Postgres(p) => p.exec_all(&statements).await,
+        }
+    }
+
     /// Like [`Store::exec`], for writes whose loss in a power cut is harmless: committed
     /// without waiting for the disk (SQLite `synchronous=NORMAL`, PostgreSQL
     /// `synchronous_commit=off`).

@@ -601,6 +601,20 @@ impl PgStore {
         Ok(client.execute(&statement, &params).await?)
     }
 
+    /// Runs several statements in one transaction.
+    pub(crate) async fn exec_all(&self, statements: &[(&str, Vec<Arg>)]) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        for (sql, args) in statements {
+            let statement = tx.prepare_cached(sql).await?;
+            let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                args.iter().map(|a| a as _).collect();
+            tx.execute(&statement, &params).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Runs one statement on a `synchronous_commit=off` connection (see [`PgStore`]).
     pub(crate) async fn exec_relaxed(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
         let client = self.relaxed.get().await?;

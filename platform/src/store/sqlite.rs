@@ -795,6 +795,18 @@ impl SqliteStore {
         Ok(statement.execute(rusqlite::params_from_iter(args.iter()))? as u64)
     }
 
+    /// Runs several statements in one transaction.
+    pub(crate) fn exec_all(&self, statements: &[(&str, Vec<Arg>)]) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        for (sql, args) in statements {
+            tx.prepare_cached(&sqlite_dialect(sql))?
+                .execute(rusqlite::params_from_iter(args.iter()))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Runs one statement whose loss in a power cut is harmless (a heartbeat's last-seen, a
     /// replay nonce): committed without waiting for the disk (`synchronous=NORMAL` in WAL mode
     /// still survives an application crash). Everything else stays `FULL`.
