@@ -12,15 +12,32 @@
 //! platform opens ([`kiosk_protocol::sealing`]). Ratings carry no personal data and are kept as
 //! JSON; a rating of an application still waiting here names it by the terminal's reference and
 //! gets the platform's number when the application is delivered.
+//!
+//! Materials (申请材料: one PDF of the document camera's pages each) are kept the same way,
+//! sealed, next to their application. The platform's upload API needs the application's
+//! number, which the terminal learns only when the application is delivered: acknowledging an
+//! application remembers its number (in the same transaction that deletes it), and only then
+//! are its materials uploaded — announced, sent in chunks, completed — each deleted only after
+//! the platform completed it. Where an upload stands (its id, the chunks sent) is kept here, so
+//! after a crash the same upload goes on from the first chunk not confirmed. A material whose
+//! application the platform refused is kept aside with it.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use kiosk_protocol::sealing::{SEALED_APPLICATION_CONTENT_TYPE, parse_sealing_key, seal};
-use kiosk_protocol::{ApplicationReceipt, ApplicationRequest, RatingRequest};
+use kiosk_protocol::material::{
+    MAX_APPLICATION_MATERIAL_BYTES, MAX_MATERIAL_BYTES, MAX_MATERIALS_PER_APPLICATION,
+};
+use kiosk_protocol::sealing::{
+    SEAL_OVERHEAD, SEALED_APPLICATION_CONTENT_TYPE, parse_sealing_key, seal,
+};
+use kiosk_protocol::{
+    ApplicationReceipt, ApplicationRequest, MaterialContentType, RatingRequest, UploadRequest,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, broadcast};
 use zeroize::Zeroizing;
 
@@ -35,6 +52,16 @@ pub const DEFAULT_CAPACITY: u32 = 5_000;
 
 /// Longest wait between two attempts at one item.
 const MAX_BACKOFF_SECS: i64 = 300;
+
+/// Most bytes of sealed materials the outbox holds at once (the data partition must keep room
+/// for everything else).
+pub const MAX_WAITING_MATERIAL_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Largest material (a PDF) the outbox takes: what the platform accepts, less the seal.
+pub const MAX_KEPT_MATERIAL_BYTES: u64 = MAX_MATERIAL_BYTES - SEAL_OVERHEAD as u64;
+
+/// How long the number of a delivered application is remembered for materials still to come.
+const DELIVERED_MEMORY_SECS: i64 = 7 * 24 * 3600;
 
 /// Why the outbox cannot take or give an item.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +83,19 @@ pub enum OutboxError {
     /// The item cannot be encoded.
     #[error("cannot encode the item: {0}")]
     Encode(String),
+    /// A material is larger than the platform takes.
+    #[error(
+        "the material is {size} bytes; a material can be at most {max} bytes (10 MiB with its seal): take fewer pages or a lower resolution"
+    )]
+    MaterialTooLarge {
+        /// Its size.
+        size: u64,
+        /// The largest size kept.
+        max: u64,
+    },
+    /// A material cannot be kept for another reason (not a PDF, no such application, too many).
+    #[error("the material cannot be kept: {0}")]
+    MaterialRefused(String),
 }
 
 /// What one item is.
@@ -113,6 +153,8 @@ pub struct OutboxStatus {
     pub applications: u32,
     /// Ratings among them.
     pub ratings: u32,
+    /// Materials among them (waiting for their application, or being uploaded).
+    pub materials: u32,
     /// Items the platform refused for good (kept for the technician, never retried).
     pub refused: u32,
     /// Age of the oldest waiting item, seconds.
@@ -151,7 +193,80 @@ CREATE TABLE IF NOT EXISTS items (
     refused         INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS items_due ON items (refused, next_attempt_at, id);
+CREATE TABLE IF NOT EXISTS materials (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    application_key  TEXT NOT NULL,
+    material_index   INTEGER NOT NULL,
+    content_type     TEXT NOT NULL,
+    body             BLOB NOT NULL,
+    sha256           TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    upload_id        TEXT,
+    chunk_size       INTEGER NOT NULL DEFAULT 0,
+    chunks_sent      INTEGER NOT NULL DEFAULT 0,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    refused          INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (application_key, material_index)
+);
+CREATE TABLE IF NOT EXISTS delivered (
+    key             TEXT PRIMARY KEY,
+    application_no  TEXT NOT NULL,
+    delivered_at    INTEGER NOT NULL
+);
 ";
+
+/// Materials due: not refused, their application delivered (its number known).
+const DUE_MATERIALS: &str = "
+SELECT m.id, m.application_key, d.application_no, m.material_index, m.content_type, m.body,
+       m.sha256, m.upload_id, m.chunk_size, m.chunks_sent, m.attempts
+FROM materials m JOIN delivered d ON d.key = m.application_key
+WHERE m.refused = 0 AND m.next_attempt_at <= ?1
+ORDER BY m.id LIMIT ?2";
+
+/// One waiting material whose application the platform has, as the sender sees it.
+#[derive(Clone)]
+pub struct MaterialItem {
+    /// Row id.
+    pub id: i64,
+    /// Idempotency key of its application.
+    pub application_key: String,
+    /// The platform's number of its application.
+    pub application_no: String,
+    /// Index in the matter's material list.
+    pub material_index: u16,
+    /// What it is (a sealed type).
+    pub content_type: MaterialContentType,
+    /// The sealed bytes, exactly as they are uploaded.
+    pub body: Vec<u8>,
+    /// Lower-case hex SHA-256 of `body`.
+    pub sha256: String,
+    /// The platform's upload under way, if one was started.
+    pub upload_id: Option<String>,
+    /// Bytes per chunk of that upload.
+    pub chunk_size: u64,
+    /// Chunks the platform confirmed.
+    pub chunks_sent: u64,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
+impl std::fmt::Debug for MaterialItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The body is sealed, but there is no reason to print kilobytes of it.
+        f.debug_struct("MaterialItem")
+            .field("id", &self.id)
+            .field("application_no", &self.application_no)
+            .field("material_index", &self.material_index)
+            .field("content_type", &self.content_type)
+            .field("size", &self.body.len())
+            .field("upload_id", &self.upload_id)
+            .field("chunks_sent", &self.chunks_sent)
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
 
 impl Outbox {
     /// Opens (or creates) the outbox at `path`, holding at most `capacity` items.
@@ -269,6 +384,255 @@ impl Outbox {
         self.insert(ItemKind::Event, &key, None, None, &body)
     }
 
+    /// Durably keeps material `material_index` (a PDF of its pages) of the application kept
+    /// under `application_key`, sealed to the platform's key (hex). Call it after
+    /// [`Outbox::keep_application`] for the same key and before the citizen is told the
+    /// application is accepted. Keeping the same material twice keeps one. Refused: a material
+    /// over [`MAX_KEPT_MATERIAL_BYTES`], one that is not a PDF, one of an application the
+    /// outbox never kept, too many or too much for one application, or the outbox's share of
+    /// the disk for materials is used up.
+    pub fn keep_material(
+        &self,
+        application_key: &str,
+        material_index: u16,
+        pdf: &[u8],
+        sealing_key: Option<&str>,
+    ) -> Result<(), OutboxError> {
+        let size = pdf.len() as u64;
+        if size > MAX_KEPT_MATERIAL_BYTES {
+            return Err(OutboxError::MaterialTooLarge {
+                size,
+                max: MAX_KEPT_MATERIAL_BYTES,
+            });
+        }
+        if !MaterialContentType::Pdf.matches(pdf) {
+            return Err(OutboxError::MaterialRefused(
+                "it is not a whole PDF file".to_owned(),
+            ));
+        }
+        let platform = sealing_key
+            .and_then(|hex| parse_sealing_key(hex).ok())
+            .ok_or(OutboxError::NoSealingKey)?;
+        let sealed = seal(&platform, pdf).map_err(|e| OutboxError::Encode(e.to_string()))?;
+        let sha256 = kiosk_protocol::auth::hex_encode(&Sha256::digest(&sealed));
+        {
+            let mut conn = self.lock();
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(|e| self.storage(e))?;
+            let exists: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM materials WHERE application_key = ?1 AND material_index = ?2)",
+                    params![application_key, material_index],
+                    |row| row.get(0),
+                )
+                .map_err(|e| self.storage(e))?;
+            if exists {
+                return Ok(());
+            }
+            // The application waits here (refused or not), or was delivered.
+            let waiting: Option<(bool, Option<String>)> = tx
+                .query_row(
+                    "SELECT refused, last_error FROM items WHERE key = ?1 AND kind = 'application'",
+                    params![application_key],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(|e| self.storage(e))?;
+            let delivered: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM delivered WHERE key = ?1)",
+                    params![application_key],
+                    |row| row.get(0),
+                )
+                .map_err(|e| self.storage(e))?;
+            if waiting.is_none() && !delivered {
+                return Err(OutboxError::MaterialRefused(
+                    "the outbox holds no application under this key: keep the application first"
+                        .to_owned(),
+                ));
+            }
+            let (files, bytes, all_bytes) = tx
+                .query_row(
+                    "SELECT count(*) FILTER (WHERE application_key = ?1),
+                            coalesce(sum(length(body)) FILTER (WHERE application_key = ?1), 0),
+                            coalesce(sum(length(body)), 0)
+                     FROM materials",
+                    params![application_key],
+                    |row| {
+                        let n = |i| row.get::<_, i64>(i).map(|v| v.max(0) as u64);
+                        Ok((n(0)?, n(1)?, n(2)?))
+                    },
+                )
+                .map_err(|e| self.storage(e))?;
+            if files >= MAX_MATERIALS_PER_APPLICATION {
+                return Err(OutboxError::MaterialRefused(format!(
+                    "an application has at most {MAX_MATERIALS_PER_APPLICATION} materials"
+                )));
+            }
+            let sealed_size = sealed.len() as u64;
+            if bytes + sealed_size > MAX_APPLICATION_MATERIAL_BYTES {
+                return Err(OutboxError::MaterialRefused(format!(
+                    "an application's materials total at most {} MiB",
+                    MAX_APPLICATION_MATERIAL_BYTES / (1024 * 1024)
+                )));
+            }
+            if all_bytes + sealed_size > MAX_WAITING_MATERIAL_BYTES {
+                let depth: u32 = tx
+                    .query_row("SELECT count(*) FROM materials", [], |row| row.get(0))
+                    .map_err(|e| self.storage(e))?;
+                return Err(OutboxError::Full(depth));
+            }
+            // A material of an application the platform refused is kept aside with it.
+            let (refused, last_error) = match waiting {
+                Some((true, error)) => (
+                    true,
+                    Some(format!(
+                        "its application was refused: {}",
+                        error.unwrap_or_default()
+                    )),
+                ),
+                _ => (false, None),
+            };
+            tx.execute(
+                "INSERT INTO materials (application_key, material_index, content_type, body, sha256,
+                                        created_at, refused, last_error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    application_key,
+                    material_index,
+                    MaterialContentType::SealedPdf.as_str(),
+                    sealed,
+                    sha256,
+                    self.now(),
+                    refused,
+                    last_error
+                ],
+            )
+            .map_err(|e| self.storage(e))?;
+            tx.commit().map_err(|e| self.storage(e))?;
+        }
+        self.changed.notify_one();
+        Ok(())
+    }
+
+    /// The materials due for upload now (their application delivered), oldest first.
+    pub fn due_materials(&self, limit: u32) -> Result<Vec<MaterialItem>, OutboxError> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare_cached(DUE_MATERIALS)
+            .map_err(|e| self.storage(e))?;
+        let rows = statement
+            .query_map(params![self.now(), limit], |row| {
+                Ok((
+                    MaterialItem {
+                        id: row.get(0)?,
+                        application_key: row.get(1)?,
+                        application_no: row.get(2)?,
+                        material_index: row.get(3)?,
+                        content_type: MaterialContentType::SealedPdf,
+                        body: row.get(5)?,
+                        sha256: row.get(6)?,
+                        upload_id: row.get(7)?,
+                        chunk_size: row.get::<_, i64>(8)?.max(0) as u64,
+                        chunks_sent: row.get::<_, i64>(9)?.max(0) as u64,
+                        attempts: row.get(10)?,
+                    },
+                    row.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(|e| self.storage(e))?;
+        let mut items = Vec::new();
+        for row in rows {
+            let (mut item, content_type) = row.map_err(|e| self.storage(e))?;
+            let Some(content_type) = MaterialContentType::parse(&content_type) else {
+                continue;
+            };
+            item.content_type = content_type;
+            items.push(item);
+        }
+        Ok(items)
+    }
+
+    /// The platform opened upload `upload_id` (chunks of `chunk_size` bytes) for `item`.
+    pub fn material_started(
+        &self,
+        item: &mut MaterialItem,
+        upload_id: &str,
+        chunk_size: u64,
+    ) -> Result<(), OutboxError> {
+        self.lock()
+            .execute(
+                "UPDATE materials SET upload_id = ?2, chunk_size = ?3, chunks_sent = 0 WHERE id = ?1",
+                params![item.id, upload_id, i64::try_from(chunk_size).unwrap_or(i64::MAX)],
+            )
+            .map_err(|e| self.storage(e))?;
+        item.upload_id = Some(upload_id.to_owned());
+        item.chunk_size = chunk_size;
+        item.chunks_sent = 0;
+        Ok(())
+    }
+
+    /// The platform confirmed the chunks of `item`'s upload before `chunks_sent`.
+    pub fn material_progress(
+        &self,
+        item: &mut MaterialItem,
+        chunks_sent: u64,
+    ) -> Result<(), OutboxError> {
+        self.lock()
+            .execute(
+                "UPDATE materials SET chunks_sent = ?2 WHERE id = ?1",
+                params![item.id, i64::try_from(chunks_sent).unwrap_or(i64::MAX)],
+            )
+            .map_err(|e| self.storage(e))?;
+        item.chunks_sent = chunks_sent;
+        Ok(())
+    }
+
+    /// The platform no longer knows `item`'s upload: the next attempt starts a new one.
+    pub fn material_restart(&self, item: &mut MaterialItem) -> Result<(), OutboxError> {
+        self.lock()
+            .execute(
+                "UPDATE materials SET upload_id = NULL, chunk_size = 0, chunks_sent = 0 WHERE id = ?1",
+                params![item.id],
+            )
+            .map_err(|e| self.storage(e))?;
+        item.upload_id = None;
+        item.chunks_sent = 0;
+        Ok(())
+    }
+
+    /// The platform completed `item`'s upload: it is removed.
+    pub fn acknowledge_material(&self, item: &MaterialItem) -> Result<(), OutboxError> {
+        self.lock()
+            .execute("DELETE FROM materials WHERE id = ?1", params![item.id])
+            .map_err(|e| self.storage(e))?;
+        Ok(())
+    }
+
+    /// Uploading `item` failed for a reason that may pass: backoff as for other items.
+    pub fn postpone_material(&self, item: &MaterialItem, error: &str) -> Result<(), OutboxError> {
+        let attempts = item.attempts.saturating_add(1);
+        self.lock()
+            .execute(
+                "UPDATE materials SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
+                params![item.id, attempts, self.now() + backoff(attempts), error],
+            )
+            .map_err(|e| self.storage(e))?;
+        Ok(())
+    }
+
+    /// The platform refused `item` for good: kept aside for the technician, never sent again.
+    pub fn refuse_material(&self, item: &MaterialItem, error: &str) -> Result<(), OutboxError> {
+        self.lock()
+            .execute(
+                "UPDATE materials SET refused = 1, attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+                params![item.id, error],
+            )
+            .map_err(|e| self.storage(e))?;
+        Ok(())
+    }
+
     fn insert(
         &self,
         kind: ItemKind,
@@ -366,6 +730,23 @@ impl Outbox {
             )
             .map_err(|e| self.storage(e))?;
         }
+        if let (ItemKind::Application, Some(receipt)) = (item.kind, receipt) {
+            // Its materials are uploaded under this number; forget numbers long delivered
+            // whose materials are all gone.
+            let now = self.now();
+            tx.execute(
+                "INSERT INTO delivered (key, application_no, delivered_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET application_no = excluded.application_no",
+                params![item.key, receipt.application_no, now],
+            )
+            .map_err(|e| self.storage(e))?;
+            tx.execute(
+                "DELETE FROM delivered WHERE delivered_at < ?1
+                   AND key NOT IN (SELECT application_key FROM materials)",
+                params![now - DELIVERED_MEMORY_SECS],
+            )
+            .map_err(|e| self.storage(e))?;
+        }
         tx.execute("DELETE FROM items WHERE id = ?1", params![item.id])
             .map_err(|e| self.storage(e))?;
         tx.commit().map_err(|e| self.storage(e))
@@ -375,14 +756,10 @@ impl Outbox {
     /// with every attempt (capped at five minutes).
     pub fn postpone(&self, item: &OutboxItem, error: &str) -> Result<(), OutboxError> {
         let attempts = item.attempts.saturating_add(1);
-        let wait = 1_i64
-            .checked_shl(attempts.min(16))
-            .unwrap_or(MAX_BACKOFF_SECS)
-            .min(MAX_BACKOFF_SECS);
         self.lock()
             .execute(
                 "UPDATE items SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
-                params![item.id, attempts, self.now() + wait, error],
+                params![item.id, attempts, self.now() + backoff(attempts), error],
             )
             .map_err(|e| self.storage(e))?;
         Ok(())
@@ -390,20 +767,32 @@ impl Outbox {
 
     /// The platform refused the item for good: it is kept aside for the technician and never
     /// sent again (a citizen's application is never silently dropped).
+    /// A refused application's materials are kept aside with it, never uploaded.
     pub fn refuse(&self, item: &OutboxItem, error: &str) -> Result<(), OutboxError> {
-        self.lock()
-            .execute(
-                "UPDATE items SET refused = 1, attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-                params![item.id, error],
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.storage(e))?;
+        tx.execute(
+            "UPDATE items SET refused = 1, attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            params![item.id, error],
+        )
+        .map_err(|e| self.storage(e))?;
+        if item.kind == ItemKind::Application {
+            tx.execute(
+                "UPDATE materials SET refused = 1, last_error = ?2 WHERE application_key = ?1",
+                params![item.key, format!("its application was refused: {error}")],
             )
             .map_err(|e| self.storage(e))?;
-        Ok(())
+        }
+        tx.commit().map_err(|e| self.storage(e))
     }
 
     /// Makes every waiting item due now (`kiosk outbox flush`, or the platform came back).
     pub fn retry_now(&self) -> Result<(), OutboxError> {
         self.lock()
-            .execute("UPDATE items SET next_attempt_at = 0 WHERE refused = 0", [])
+            .execute_batch(
+                "UPDATE items SET next_attempt_at = 0 WHERE refused = 0;
+                 UPDATE materials SET next_attempt_at = 0 WHERE refused = 0;",
+            )
             .map_err(|e| self.storage(e))?;
         self.changed.notify_one();
         Ok(())
@@ -414,7 +803,12 @@ impl Outbox {
         let at: Option<i64> = self
             .lock()
             .query_row(
-                "SELECT min(next_attempt_at) FROM items WHERE refused = 0",
+                "SELECT min(at) FROM (
+                     SELECT next_attempt_at AS at FROM items WHERE refused = 0
+                     UNION ALL
+                     SELECT m.next_attempt_at FROM materials m
+                       JOIN delivered d ON d.key = m.application_key
+                      WHERE m.refused = 0)",
                 [],
                 |row| row.get(0),
             )
@@ -437,12 +831,17 @@ impl Outbox {
     pub fn status(&self) -> Result<OutboxStatus, OutboxError> {
         let conn = self.lock();
         conn.query_row(
-            "SELECT count(*),
+            "SELECT count(*) + (SELECT count(*) FROM materials),
                     count(*) FILTER (WHERE kind = 'application' AND refused = 0),
                     count(*) FILTER (WHERE kind = 'rating' AND refused = 0),
-                    count(*) FILTER (WHERE refused = 1),
-                    min(created_at),
-                    (SELECT last_error FROM items WHERE attempts > 0 ORDER BY id DESC LIMIT 1)
+                    count(*) FILTER (WHERE refused = 1)
+                      + (SELECT count(*) FROM materials WHERE refused = 1),
+                    min(coalesce(min(created_at), (SELECT min(created_at) FROM materials)),
+                        coalesce((SELECT min(created_at) FROM materials), min(created_at))),
+                    coalesce(
+                      (SELECT last_error FROM items WHERE attempts > 0 ORDER BY id DESC LIMIT 1),
+                      (SELECT last_error FROM materials WHERE attempts > 0 ORDER BY id DESC LIMIT 1)),
+                    (SELECT count(*) FROM materials WHERE refused = 0)
              FROM items",
             [],
             |row| {
@@ -450,6 +849,7 @@ impl Outbox {
                     depth: row.get(0)?,
                     applications: row.get(1)?,
                     ratings: row.get(2)?,
+                    materials: row.get(6)?,
                     refused: row.get(3)?,
                     oldest_secs: row
                         .get::<_, Option<i64>>(4)?
@@ -466,6 +866,14 @@ impl Outbox {
     pub async fn changed(&self) {
         self.changed.notified().await;
     }
+}
+
+/// Seconds to wait before attempt `attempts + 1`: doubling, capped at five minutes.
+fn backoff(attempts: u32) -> i64 {
+    1_i64
+        .checked_shl(attempts.min(16))
+        .unwrap_or(MAX_BACKOFF_SECS)
+        .min(MAX_BACKOFF_SECS)
 }
 
 /// The terminal's reference for an application it keeps: printed on the receipt while the
@@ -514,6 +922,7 @@ pub async fn deliver_due(
     loop {
         let items = outbox.due(32)?;
         if items.is_empty() {
+            deliver_materials(outbox, link, &mut round).await?;
             return Ok(round);
         }
         for item in items {
@@ -560,6 +969,127 @@ pub async fn deliver_due(
                 }
             }
         }
+    }
+}
+
+/// What became of one attempt at uploading a material.
+enum Step {
+    /// The platform completed it.
+    Completed,
+    /// The platform no longer has the upload (or lost chunks): try again, from the start.
+    Again(String),
+    /// The platform cannot be reached.
+    Down(LinkError),
+    /// The platform refused it for good.
+    Refused(LinkError),
+}
+
+impl From<LinkError> for Step {
+    fn from(e: LinkError) -> Self {
+        if e.is_transient() {
+            Step::Down(e)
+        } else {
+            Step::Refused(e)
+        }
+    }
+}
+
+/// Uploads every due material (those whose application the platform has), oldest first;
+/// stops at the first transient failure, with `round.stopped_by` set.
+async fn deliver_materials(
+    outbox: &Outbox,
+    link: &PlatformLink,
+    round: &mut Delivery,
+) -> Result<(), OutboxError> {
+    loop {
+        let items = outbox.due_materials(8)?;
+        if items.is_empty() {
+            return Ok(());
+        }
+        for mut item in items {
+            match upload_material(outbox, link, &mut item).await? {
+                Step::Completed => {
+                    outbox.acknowledge_material(&item)?;
+                    round.delivered += 1;
+                }
+                Step::Again(why) => {
+                    outbox.material_restart(&mut item)?;
+                    outbox.postpone_material(&item, &why)?;
+                }
+                Step::Down(e) => {
+                    outbox.postpone_material(&item, &e.to_string())?;
+                    round.stopped_by = Some(e.to_string());
+                    return Ok(());
+                }
+                Step::Refused(e) => {
+                    tracing::error!(
+                        material_index = item.material_index,
+                        error = %e,
+                        "the platform refused a material; kept aside"
+                    );
+                    outbox.refuse_material(&item, &e.to_string())?;
+                    round.refused += 1;
+                }
+            }
+        }
+    }
+}
+
+/// One attempt at `item`: announces it (unless an upload is under way), sends the chunks the
+/// platform has not confirmed, completes it. Progress is recorded after every step.
+async fn upload_material(
+    outbox: &Outbox,
+    link: &PlatformLink,
+    item: &mut MaterialItem,
+) -> Result<Step, OutboxError> {
+    let upload_id = match item.upload_id.clone() {
+        Some(id) if item.chunk_size > 0 => id,
+        _ => {
+            let request = UploadRequest {
+                material_index: item.material_index,
+                content_type: item.content_type,
+                size: item.body.len() as u64,
+                sha256: item.sha256.clone(),
+            };
+            let session = match link
+                .start_material_upload(&item.application_no, &request)
+                .await
+            {
+                Ok(session) => session,
+                Err(e) => return Ok(e.into()),
+            };
+            if session.chunk_size == 0 {
+                return Ok(Step::Refused(LinkError::BadAnswer(
+                    "the platform asked for chunks of 0 bytes".to_owned(),
+                )));
+            }
+            outbox.material_started(item, &session.upload_id, session.chunk_size)?;
+            session.upload_id
+        }
+    };
+    let chunk_size = usize::try_from(item.chunk_size).unwrap_or(usize::MAX);
+    let chunks: Vec<Vec<u8>> = item.body.chunks(chunk_size).map(<[u8]>::to_vec).collect();
+    let first = usize::try_from(item.chunks_sent).unwrap_or(usize::MAX);
+    for (n, chunk) in chunks.into_iter().enumerate().skip(first) {
+        match link.put_material_chunk(&upload_id, n as u64, chunk).await {
+            Ok(()) => outbox.material_progress(item, n as u64 + 1)?,
+            Err(LinkError::Refused { status: 404, .. }) => {
+                return Ok(Step::Again("the platform no longer has the upload".into()));
+            }
+            // Completed already (the answer to `complete` was lost): complete again below.
+            Err(LinkError::Refused { status: 409, .. }) => break,
+            Err(e) => return Ok(e.into()),
+        }
+    }
+    match link.complete_material_upload(&upload_id).await {
+        Ok(_) => Ok(Step::Completed),
+        Err(LinkError::Refused { status: 404, .. }) => {
+            Ok(Step::Again("the platform no longer has the upload".into()))
+        }
+        Err(LinkError::Refused { status: 409, .. }) => {
+            Ok(Step::Again("the platform is missing chunks".into()))
+        }
+        Err(e) => Ok(e.into()),
     }
 }
 

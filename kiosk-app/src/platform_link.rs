@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kiosk_protocol::{
-    ApiError, ApplicationReceipt, ApplicationRequest, Catalog, CommandResult, EnrollRequest,
-    EnrollResponse, Health, Heartbeat, HeartbeatResponse, IDEMPOTENCY_KEY_HEADER, RatingRequest,
-    TerminalConfig, sign_request,
+    ApiError, ApplicationReceipt, ApplicationRequest, Catalog, CertificateRequest, CommandResult,
+    EnrollRequest, EnrollResponse, Health, Heartbeat, HeartbeatResponse, IDEMPOTENCY_KEY_HEADER,
+    RatingRequest, TerminalConfig, UploadRequest, UploadSession, UploadedMaterial, sign_request,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -314,6 +314,111 @@ impl PlatformLink {
         self.send(Method::POST, "/v1/ratings", Some(body), &[])
             .await?;
         Ok(())
+    }
+
+    // Materials and certificates.
+
+    /// `POST /v1/applications/{application_no}/materials`: announces a material file.
+    pub async fn start_material_upload(
+        &self,
+        application_no: &str,
+        request: &UploadRequest,
+    ) -> Result<UploadSession, LinkError> {
+        let application_no = path_segment(application_no, "application number")?;
+        let body = Self::body(request)?;
+        Self::json(
+            self.send(
+                Method::POST,
+                &format!("/v1/applications/{application_no}/materials"),
+                Some(body),
+                &[],
+            )
+            .await?,
+        )
+        .await
+    }
+
+    /// `PUT /v1/uploads/{upload_id}/chunks/{n}`: chunk `n` of an upload (again, to replace it).
+    pub async fn put_material_chunk(
+        &self,
+        upload_id: &str,
+        n: u64,
+        chunk: Vec<u8>,
+    ) -> Result<(), LinkError> {
+        let upload_id = path_segment(upload_id, "upload id")?;
+        self.send_typed(
+            Method::PUT,
+            &format!("/v1/uploads/{upload_id}/chunks/{n}"),
+            Some((chunk, "application/octet-stream")),
+            &[],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// `POST /v1/uploads/{upload_id}/complete`: the platform checks and stores the file.
+    pub async fn complete_material_upload(
+        &self,
+        upload_id: &str,
+    ) -> Result<UploadedMaterial, LinkError> {
+        let upload_id = path_segment(upload_id, "upload id")?;
+        Self::json(
+            self.send(
+                Method::POST,
+                &format!("/v1/uploads/{upload_id}/complete"),
+                None,
+                &[],
+            )
+            .await?,
+        )
+        .await
+    }
+
+    /// `POST /v1/certificates/{kind}?paper=roll80`: the certificate (e.g.
+    /// `application-record`, 办件记录证明) of the applicant in `request`, as a PDF laid out for
+    /// the 80 mm receipt roll. The bytes hold the applicant's name and ID number: keep them in
+    /// memory only.
+    pub async fn certificate(
+        &self,
+        kind: &str,
+        request: &CertificateRequest,
+    ) -> Result<Vec<u8>, LinkError> {
+        let kind = path_segment(kind, "certificate kind")?;
+        let body = Self::body(request)?;
+        let response = self
+            .send(
+                Method::POST,
+                &format!("/v1/certificates/{kind}?paper=roll80"),
+                Some(body),
+                &[],
+            )
+            .await?;
+        let is_pdf = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/pdf"));
+        if !is_pdf {
+            return Err(LinkError::BadAnswer(
+                "the certificate is not a PDF".to_owned(),
+            ));
+        }
+        let bytes = response.bytes().await.map_err(|e| self.unreachable(e))?;
+        Ok(bytes.to_vec())
+    }
+}
+
+/// `value` when it is safe as one path segment (letters, digits, `-`, `_`), so nothing a
+/// platform answer or a caller holds can change the path that is signed and sent.
+fn path_segment<'a>(value: &'a str, what: &str) -> Result<&'a str, LinkError> {
+    let safe = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if safe {
+        Ok(value)
+    } else {
+        Err(LinkError::BadAnswer(format!("not a valid {what}")))
     }
 }
 
