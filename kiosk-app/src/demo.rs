@@ -14,6 +14,7 @@ use kiosk_ui::KioskWindow;
 use kiosk_ui::headless::Headless;
 use slint::ComponentHandle;
 
+use crate::camera_monitor::CameraSource;
 use crate::card_reader::ReaderPort;
 use crate::display::Display;
 use crate::identity::TerminalIdentity;
@@ -21,12 +22,14 @@ use crate::outbox::{DEFAULT_CAPACITY, Outbox};
 use crate::peers::{Peer, PlatformPeer, sibling_program};
 use crate::platform_link::PlatformLink;
 use crate::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
+use crate::scanner_monitor::ScannerPort;
 use crate::session::{
-    Action, KeySource, MaintenanceTask, PinKey, PinMessage, PinPad, PrintStatus, Screen, Settings,
-    TaskOutcome, View,
+    Action, Errand, KeySource, MaintenanceTask, PinKey, PinMessage, PinPad, PrintStatus, Screen,
+    Settings, TaskOutcome, View,
 };
 use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::printer::PrinterAddress;
+use kiosk_drivers::scanner::Suffix;
 
 /// Options of `kiosk demo`.
 pub struct DemoOptions {
@@ -53,6 +56,9 @@ struct Stage {
     _platform: Option<PlatformPeer>,
     idcard: Peer,
     _printer: Peer,
+    scanner: Peer,
+    /// The appointment booked for the demo's citizen (on a platform the demo started).
+    appointment: Option<String>,
     platform_url: String,
     enrollment: Option<String>,
     data_dir: PathBuf,
@@ -81,7 +87,7 @@ fn set_the_stage(work: &Path, options: &DemoOptions) -> anyhow::Result<Stage> {
             let url = platform.url.clone();
             let enrollment = match enrollment {
                 Some(payload) => Some(payload),
-                None => Some(platform.enrollment("demo")?),
+                None => Some(platform.enrollment(DEMO_SITE)?),
             };
             (Some(platform), url, enrollment)
         }
@@ -109,10 +115,34 @@ fn set_the_stage(work: &Path, options: &DemoOptions) -> anyhow::Result<Stage> {
         ],
         "ready",
     )?;
+    let (scanner, _) = Peer::start(
+        "scanner simulator",
+        &sim,
+        &[
+            "scanner",
+            "--link",
+            &work.join("scanner.tty").to_string_lossy(),
+        ],
+        "ready",
+    )?;
+    // The document camera's simulator: a folder of photos of a page on a desk.
+    let frames = work.join("camera");
+    std::fs::create_dir_all(&frames)?;
+    for (name, bytes) in DEMO_PHOTOS {
+        std::fs::write(frames.join(name), bytes)
+            .with_context(|| format!("cannot write the demo photo {name}"))?;
+    }
+    // An appointment for today, booked as the portal would, so the citizen can check in.
+    let appointment = match &platform_peer {
+        Some(platform) => Some(platform.book_appointment(DEMO_SITE, DEMO_APPOINTMENT_MATTER)?),
+        None => None,
+    };
     Ok(Stage {
         _platform: platform_peer,
         idcard,
         _printer: printer,
+        scanner,
+        appointment,
         platform_url,
         enrollment,
         data_dir,
@@ -155,6 +185,30 @@ async fn enroll(stage: &Stage) -> anyhow::Result<(PlatformLink, String)> {
 /// The demo terminal's technician PIN (a real terminal's comes from its kiosk.toml as a hash).
 pub const DEMO_TECHNICIAN_PIN: &str = "24681357";
 
+/// The phone number the demo citizen types.
+const DEMO_PHONE: &str = "13912345678";
+
+/// What the demo citizen searches for: 社会保障卡申领 by its pinyin initials.
+const DEMO_SEARCH: &str = "shbzk";
+
+/// The site the demo terminal is enrolled at.
+const DEMO_SITE: &str = "demo";
+
+/// The matter of the demo citizen's appointment (城乡居民养老保险参保登记).
+const DEMO_APPOINTMENT_MATTER: &str = "lyg-hrss-0101";
+
+/// Photos the demo's document camera serves: a page on a desk, straight and turned.
+const DEMO_PHOTOS: [(&str, &[u8]); 2] = [
+    (
+        "page-01.jpg",
+        include_bytes!("../../drivers/testdata/camera/page-01-straight.jpg"),
+    ),
+    (
+        "page-02.jpg",
+        include_bytes!("../../drivers/testdata/camera/page-03-right-12.jpg"),
+    ),
+];
+
 /// The demo terminal's outbox, beside its identity.
 fn open_outbox(stage: &Stage) -> anyhow::Result<std::sync::Arc<Outbox>> {
     let path = Outbox::path_in(&stage.data_dir);
@@ -173,6 +227,12 @@ fn devices(stage: &Stage) -> DeviceConfig {
         }),
         paper: PaperWidth::Dots576,
         printer_route: PrintRoute::Native,
+        scanner: Some(ScannerPort::Serial {
+            path: stage.work.join("scanner.tty"),
+            baud: 9600,
+            suffix: Suffix::default(),
+        }),
+        camera: Some(CameraSource::Folder(stage.work.join("camera"))),
         ..DeviceConfig::default()
     }
 }
@@ -382,9 +442,18 @@ impl Citizen<'_> {
         self.expect("the applicant's details", |v| {
             matches!(v.screen, Screen::Confirm { .. })
         })?;
-        self.shot("confirm")?;
+        for digit in DEMO_PHONE.bytes() {
+            self.touch(Action::PhoneDigit(digit - b'0'));
+        }
+        self.expect("the phone typed", |v| v.phone == DEMO_PHONE)?;
+        self.shot("form")?;
 
         self.touch(Action::ConfirmApplicant);
+        self.gather_materials()?;
+        self.expect("the review", |v| matches!(v.screen, Screen::Review { .. }))?;
+        self.shot("review")?;
+
+        self.touch(Action::SubmitApplication);
         let receipt = self.expect("the printed receipt", |v| {
             matches!(&v.screen, Screen::Receipt { printing, .. } if *printing != PrintStatus::Printing)
                 || matches!(v.screen, Screen::SubmitFailed { .. })
@@ -428,6 +497,9 @@ impl Citizen<'_> {
         self.touch(Action::Home);
         self.expect("home", |v| v.screen == Screen::Home)?;
 
+        self.find_by_search_and_department()?;
+        self.errands(stage, card)?;
+
         // A technician visits: five taps on the footer, a wrong PIN, then the right one.
         self.technician_visit()?;
         Ok(if kept {
@@ -442,6 +514,159 @@ impl Citizen<'_> {
 }
 
 impl Citizen<'_> {
+    /// Photographs the first material (two pages), commits to hand in later what may be, and
+    /// photographs the rest.
+    fn gather_materials(&mut self) -> anyhow::Result<()> {
+        let mut shown_commitment = false;
+        loop {
+            let view = self.expect("the materials or the review", |v| {
+                matches!(
+                    v.screen,
+                    Screen::Materials {
+                        capturing: false,
+                        ..
+                    } | Screen::Review { .. }
+                )
+            })?;
+            let Screen::Materials { slot, matter, .. } = &view.screen else {
+                return Ok(());
+            };
+            let waivable = view
+                .catalog
+                .as_ref()
+                .and_then(|c| c.matter(matter))
+                .zip(view.materials.get(*slot))
+                .and_then(|(m, s)| m.materials.get(usize::from(s.index)))
+                .is_some_and(|m| m.waivable);
+            let slot = *slot;
+            if slot > 0 && waivable {
+                self.touch(Action::DeclareMissing);
+                self.expect("the commitment", |v| {
+                    matches!(v.screen, Screen::Commitment { .. })
+                })?;
+                if !shown_commitment {
+                    self.shot("commitment")?;
+                    shown_commitment = true;
+                }
+                self.touch(Action::Commit);
+                self.expect("the next step", |v| {
+                    !matches!(v.screen, Screen::Commitment { .. })
+                })?;
+                continue;
+            }
+            let pages = if slot == 0 { 2 } else { 1 };
+            for n in 1..=pages {
+                self.touch(Action::Capture);
+                self.expect("the page taken", |v| {
+                    v.materials.get(slot).is_some_and(|s| s.pages.len() >= n)
+                        && matches!(
+                            v.screen,
+                            Screen::Materials {
+                                capturing: false,
+                                ..
+                            }
+                        )
+                })?;
+            }
+            if slot == 0 {
+                self.expect("the camera's picture", |v| v.preview.is_some())?;
+                self.shot("materials")?;
+            }
+            self.touch(Action::NextMaterial);
+            self.expect(
+                "the next material",
+                |v| !matches!(&v.screen, Screen::Materials { slot: s, .. } if *s == slot),
+            )?;
+        }
+    }
+
+    /// Search by pinyin initials, then the catalog by department.
+    fn find_by_search_and_department(&mut self) -> anyhow::Result<()> {
+        self.touch(Action::OpenSearch);
+        self.expect("the search screen", |v| {
+            matches!(v.screen, Screen::Search { .. })
+        })?;
+        for key in DEMO_SEARCH.chars() {
+            self.touch(Action::SearchType(key.to_string()));
+        }
+        self.expect("search results", |v| {
+            matches!(&v.screen, Screen::Search { query } if query == DEMO_SEARCH)
+                && !v.search_results.is_empty()
+        })?;
+        self.shot("search")?;
+        self.touch(Action::Back);
+        self.expect("home", |v| v.screen == Screen::Home)?;
+        self.touch(Action::Begin);
+        self.touch(Action::ChooseDepartment(None));
+        self.expect("the departments", |v| {
+            matches!(v.screen, Screen::Departments { .. })
+        })?;
+        self.shot("departments")?;
+        self.touch(Action::Home);
+        self.expect("home", |v| v.screen == Screen::Home)?;
+        Ok(())
+    }
+
+    /// A queue number, an appointment check-in by its code, the progress of the application
+    /// just made, and the record of applications printed.
+    fn errands(&mut self, stage: &mut Stage, card: usize) -> anyhow::Result<()> {
+        let finished = |v: &View| {
+            matches!(&v.screen, Screen::ErrandResult { printing, .. }
+                if *printing != Some(PrintStatus::Printing))
+        };
+        self.touch(Action::Errand(Errand::Ticket));
+        let view = self.expect("the queue picker", |v| {
+            matches!(v.screen, Screen::QueuePick { .. })
+        })?;
+        let matter = view
+            .catalog
+            .as_ref()
+            .and_then(|c| c.matters.first())
+            .map(|m| m.id.clone())
+            .ok_or_else(|| anyhow!("no matter to queue for"))?;
+        self.touch(Action::OpenMatter(matter));
+        self.expect("the queue ticket", finished)?;
+        self.shot("ticket")?;
+        self.touch(Action::Done);
+        self.expect("home", |v| v.screen == Screen::Home)?;
+
+        if let Some(code) = stage.appointment.clone() {
+            self.touch(Action::Errand(Errand::CheckIn));
+            self.expect("the check-in screen", |v| {
+                matches!(v.screen, Screen::CheckIn { .. })
+            })?;
+            self.shot("check-in")?;
+            stage.scanner.control(&format!("scan {code}"))?;
+            self.expect("checked in", finished)?;
+            self.shot("checked-in")?;
+            self.touch(Action::Done);
+            self.expect("home", |v| v.screen == Screen::Home)?;
+        }
+
+        self.touch(Action::Errand(Errand::Progress));
+        self.expect("the card screen", |v| {
+            matches!(v.screen, Screen::IdentifyFor { .. })
+        })?;
+        stage.idcard.control(&format!("place {card}"))?;
+        self.expect("the applications", finished)?;
+        self.shot("progress")?;
+        stage.idcard.control("lift")?;
+        self.touch(Action::Done);
+        self.expect("home", |v| v.screen == Screen::Home)?;
+
+        self.touch(Action::Errand(Errand::Certificate));
+        self.expect("the card screen", |v| {
+            matches!(v.screen, Screen::IdentifyFor { .. })
+        })?;
+        stage.idcard.control(&format!("place {card}"))?;
+        self.expect("the certificate", finished)?;
+        self.shot("certificate")?;
+        stage.idcard.control("lift")?;
+        self.touch(Action::Done);
+        self.expect("home", |v| v.screen == Screen::Home)?;
+        Ok(())
+    }
+
     fn technician_visit(&mut self) -> anyhow::Result<()> {
         for _ in 0..crate::session::technician::SECRET_TAPS {
             self.touch(Action::SecretTap);
@@ -534,7 +759,10 @@ fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyhow::R
     std::thread::spawn(move || {
         let mut placed = false;
         for view in citizen_rx {
-            let wants_card = matches!(view.screen, Screen::Identify { .. });
+            let wants_card = matches!(
+                view.screen,
+                Screen::Identify { .. } | Screen::IdentifyFor { .. } | Screen::CheckIn { .. }
+            );
             if wants_card && !placed {
                 std::thread::sleep(Duration::from_secs(2));
                 placed = idcard.control(&format!("place {card}")).is_ok();

@@ -3,17 +3,22 @@
 
 use std::rc::Rc;
 
+use kiosk_protocol::{ApplicationState, Matter};
 use kiosk_protocol::{Catalog, Language, LocalizedText, RatingReason};
 use kiosk_ui::{
-    ApplicantData, GuideData, IdentifyPrompt as UiPrompt, Kiosk, KioskWindow, MaterialRow,
-    MatterItem, Page, PinNotice, PrintState, ReasonItem, ReceiptData, StatusRow, TaskState,
-    ThemeItem,
+    ApplicantData, Browse, CaptureNotice, Errand as UiErrand, ErrandResult, GuideData,
+    IdentifyPrompt as UiPrompt, Kiosk, KioskWindow, MaterialRow, MaterialState, MatterItem, Page,
+    PinNotice, PrintState, ProgressItem, ReasonItem, ReceiptData, StatusRow, TaskState, ThemeItem,
+    TicketData,
 };
-use slint::{ComponentHandle, Image, ModelRc, SharedString, VecModel};
+use slint::{
+    ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel,
+};
 
 use crate::session::{
-    Action, DocumentKind, IdentifyPrompt, MaintenanceTask, PinKey, PinMessage, PrintFailure,
-    PrintStatus, Screen, SubmitFailure, TaskOutcome, View,
+    Action, CaptureProblem, CheckInPrompt, DocumentKind, Errand, ErrandOutcome, IdentifyPrompt,
+    MaintenanceTask, Picture, PinKey, PinMessage, PrintFailure, PrintStatus, Screen, SubmitFailure,
+    TaskOutcome, View,
 };
 
 /// The window plus what it caches between views (the receipt's QR image, the language).
@@ -72,35 +77,131 @@ impl Display {
         // "Out of order" is for a scanner that is fitted and failing, not one never fitted.
         kiosk.set_scanner_available(view.devices.scanner || !view.devices.scanner_fitted);
         kiosk.set_attract(view.attract);
+        kiosk.set_camera_available(view.devices.camera);
+        kiosk.set_phone(view.phone.as_str().into());
+        kiosk.set_phone_problem(view.phone_problem);
+        kiosk.set_errand(match &view.screen {
+            Screen::QueuePick { .. } => UiErrand::Ticket,
+            Screen::CheckIn { .. } => UiErrand::CheckIn,
+            Screen::IdentifyFor { errand, .. }
+            | Screen::Working { errand }
+            | Screen::ErrandResult { errand, .. } => ui_errand(*errand),
+            _ => UiErrand::None,
+        });
 
         if let Some(catalog) = &view.catalog {
             kiosk.set_themes(model(catalog.themes.iter().map(|t| ThemeItem {
                 id: t.id.as_str().into(),
                 name: t.name.get(lang).into(),
             })));
+            kiosk.set_departments(model(catalog.departments.iter().map(|d| ThemeItem {
+                id: d.id.as_str().into(),
+                name: d.name.get(lang).into(),
+            })));
         }
+        self.show_materials(view);
 
         let page = match &view.screen {
             Screen::OutOfService => Page::OutOfService,
             Screen::Home => Page::Home,
-            Screen::Catalog { theme } => {
+            Screen::Catalog { theme } | Screen::QueuePick { theme } => {
+                let queue = matches!(view.screen, Screen::QueuePick { .. });
+                kiosk.set_browse(if queue { Browse::Queue } else { Browse::Topics });
                 kiosk.set_selected_theme(theme.clone().unwrap_or_default().into());
+                self.show_matters(view, |m| theme.as_ref().is_none_or(|t| &m.theme == t));
+                Page::Catalog
+            }
+            Screen::Departments { department } => {
+                kiosk.set_browse(Browse::Departments);
+                kiosk.set_selected_department(department.clone().unwrap_or_default().into());
+                self.show_matters(view, |m| {
+                    department.as_ref().is_none_or(|d| &m.department == d)
+                });
+                Page::Catalog
+            }
+            Screen::Search { query } => {
+                kiosk.set_search_query(query.as_str().into());
                 if let Some(catalog) = &view.catalog {
+                    let found: Vec<&Matter> = view
+                        .search_results
+                        .iter()
+                        .filter_map(|id| catalog.matter(id))
+                        .collect();
                     kiosk.set_matters(model(
+                        found.into_iter().map(|m| matter_item(catalog, m, lang)),
+                    ));
+                    kiosk.set_search_words(model(
                         catalog
-                            .matters
+                            .themes
                             .iter()
-                            .filter(|m| theme.as_ref().is_none_or(|t| &m.theme == t))
-                            .map(|m| MatterItem {
-                                id: m.id.as_str().into(),
-                                name: m.name.get(lang).into(),
-                                department: department_name(catalog, &m.department, lang),
-                                time_limit: m.time_limit.label().get(lang).into(),
-                                kiosk: m.kiosk_application,
-                            }),
+                            .take(SEARCH_WORDS)
+                            .filter_map(|t| search_word(t.name.get(Language::Zh)))
+                            .map(SharedString::from),
                     ));
                 }
-                Page::Catalog
+                Page::Search
+            }
+            Screen::Materials {
+                matter,
+                slot,
+                capturing,
+                problem,
+            } => {
+                self.show_guide(view, matter);
+                kiosk.set_material_slot(i32::try_from(*slot).unwrap_or(0));
+                kiosk.set_material_pages(model(
+                    view.materials
+                        .get(*slot)
+                        .into_iter()
+                        .flat_map(|s| s.pages.iter())
+                        .map(|p| picture_image(&p.thumbnail)),
+                ));
+                match &view.preview {
+                    Some(frame) => {
+                        kiosk.set_camera_preview(picture_image(frame));
+                        kiosk.set_has_preview(true);
+                    }
+                    None => {
+                        kiosk.set_camera_preview(Image::default());
+                        kiosk.set_has_preview(false);
+                    }
+                }
+                kiosk.set_capture_notice(match (capturing, problem) {
+                    (true, _) => CaptureNotice::Capturing,
+                    (false, None) => CaptureNotice::None,
+                    (false, Some(CaptureProblem::NoPage)) => CaptureNotice::NoPage,
+                    (false, Some(CaptureProblem::CameraFailed)) => CaptureNotice::CameraFailed,
+                    (false, Some(CaptureProblem::TooManyPages)) => CaptureNotice::TooManyPages,
+                });
+                Page::Materials
+            }
+            Screen::Commitment { matter, slot } => {
+                self.show_guide(view, matter);
+                kiosk.set_material_slot(i32::try_from(*slot).unwrap_or(0));
+                Page::Commitment
+            }
+            Screen::Review { matter } => {
+                self.show_guide(view, matter);
+                Page::Review
+            }
+            Screen::CheckIn { prompt, card } => {
+                kiosk.set_check_in_wrong_code(*prompt == CheckInPrompt::NotAnAppointmentCode);
+                kiosk.set_identify_prompt(ui_prompt(*card));
+                Page::CheckIn
+            }
+            Screen::IdentifyFor { prompt, .. } => {
+                kiosk.set_identify_prompt(ui_prompt(*prompt));
+                Page::Identify
+            }
+            Screen::Working { .. } => Page::Working,
+            Screen::ErrandResult {
+                outcome, printing, ..
+            } => {
+                self.show_outcome(view, outcome);
+                if let Some(printing) = printing {
+                    kiosk.set_print_state(print_state(*printing));
+                }
+                Page::ErrandResult
             }
             Screen::Guide { matter } => {
                 self.show_guide(view, matter);
@@ -108,14 +209,7 @@ impl Display {
             }
             Screen::Identify { matter, prompt } => {
                 self.show_guide(view, matter);
-                kiosk.set_identify_prompt(match prompt {
-                    IdentifyPrompt::PlaceCard => UiPrompt::PlaceCard,
-                    IdentifyPrompt::PlaceAgain => UiPrompt::PlaceAgain,
-                    IdentifyPrompt::Expired => UiPrompt::Expired,
-                    IdentifyPrompt::Unreadable => UiPrompt::Unreadable,
-                    IdentifyPrompt::ReaderUnavailable => UiPrompt::ReaderUnavailable,
-                    IdentifyPrompt::CodeNotAccepted => UiPrompt::CodeNotAccepted,
-                });
+                kiosk.set_identify_prompt(ui_prompt(*prompt));
                 Page::Identify
             }
             Screen::Confirm { matter } => {
@@ -152,12 +246,7 @@ impl Display {
                     kept: *kept,
                 });
                 kiosk.set_receipt_qr(self.qr_for(&receipt.progress_url));
-                kiosk.set_print_state(match printing {
-                    PrintStatus::Printing => PrintState::Printing,
-                    PrintStatus::Printed => PrintState::Printed,
-                    PrintStatus::Failed(PrintFailure::PaperOut) => PrintState::PaperOut,
-                    PrintStatus::Failed(PrintFailure::PrinterFault) => PrintState::PrinterFault,
-                });
+                kiosk.set_print_state(print_state(*printing));
                 Page::Receipt
             }
             Screen::Rating { level, reason, .. } => {
@@ -216,6 +305,98 @@ impl Display {
         kiosk.set_page(page);
     }
 
+    /// The catalog's matters that pass `keep`, in the catalog page's list.
+    fn show_matters(&self, view: &View, keep: impl Fn(&Matter) -> bool) {
+        let Some(catalog) = &view.catalog else { return };
+        self.window.global::<Kiosk>().set_matters(model(
+            catalog
+                .matters
+                .iter()
+                .filter(|m| keep(m))
+                .map(|m| matter_item(catalog, m, view.language)),
+        ));
+    }
+
+    /// The application's materials (names, pages taken, commitments).
+    fn show_materials(&self, view: &View) {
+        let lang = view.language;
+        let kiosk = self.window.global::<Kiosk>();
+        let matter = match &view.screen {
+            Screen::Materials { matter, .. }
+            | Screen::Commitment { matter, .. }
+            | Screen::Review { matter } => view.catalog.as_ref().and_then(|c| c.matter(matter)),
+            _ => None,
+        };
+        let Some(matter) = matter else {
+            // Overwrite: no thumbnail of the last citizen's papers stays in the UI.
+            kiosk.set_materials(model(std::iter::empty()));
+            kiosk.set_material_pages(model(std::iter::empty()));
+            kiosk.set_camera_preview(Image::default());
+            kiosk.set_has_preview(false);
+            return;
+        };
+        kiosk.set_materials(model(view.materials.iter().filter_map(|slot| {
+            let material = matter.materials.get(usize::from(slot.index))?;
+            Some(MaterialState {
+                name: material.name.get(lang).into(),
+                form: material.form.label().get(lang).into(),
+                copies: i32::from(material.copies),
+                pages: i32::try_from(slot.pages.len()).unwrap_or(0),
+                committed: slot.committed,
+                waivable: material.waivable,
+            })
+        })));
+    }
+
+    /// An errand's outcome: the ticket, the applications, or nothing more to show.
+    fn show_outcome(&self, view: &View, outcome: &ErrandOutcome) {
+        let lang = view.language;
+        let kiosk = self.window.global::<Kiosk>();
+        let matter_name = |id: &str| -> SharedString {
+            view.catalog
+                .as_ref()
+                .and_then(|c| c.matter(id))
+                .map(|m| m.name.get(lang))
+                .unwrap_or(id)
+                .into()
+        };
+        let result = match outcome {
+            ErrandOutcome::Ticket {
+                ticket,
+                appointment,
+            } => {
+                kiosk.set_ticket(TicketData {
+                    number: ticket.ticket_no.as_str().into(),
+                    window: ticket.window.as_str().into(),
+                    people_ahead: i32::try_from(ticket.people_ahead).unwrap_or(i32::MAX),
+                    matter: matter_name(&ticket.matter_id),
+                    appointment: appointment
+                        .as_ref()
+                        .map(|a| format!("{} {}", a.day, a.slot))
+                        .unwrap_or_default()
+                        .into(),
+                });
+                ErrandResult::Ticket
+            }
+            ErrandOutcome::NoAppointment => ErrandResult::NoAppointment,
+            ErrandOutcome::Progress(list) => {
+                kiosk.set_progress(model(list.iter().map(|a| ProgressItem {
+                    application_no: a.application_no.as_str().into(),
+                    matter: matter_name(&a.matter_id),
+                    accepted_at: display_time(&a.accepted_at).into(),
+                    state: a.state.label().get(lang).into(),
+                    done: a.state == ApplicationState::Approved,
+                })));
+                ErrandResult::Progress
+            }
+            ErrandOutcome::CertificatePrinted => ErrandResult::CertificatePrinted,
+            ErrandOutcome::Unreachable => ErrandResult::Unreachable,
+            ErrandOutcome::Refused => ErrandResult::Refused,
+            ErrandOutcome::PrinterFailed => ErrandResult::PrinterFailed,
+        };
+        kiosk.set_errand_result(result);
+    }
+
     fn show_guide(&self, view: &View, matter_id: &str) {
         let lang = view.language;
         let Some(catalog) = &view.catalog else { return };
@@ -267,6 +448,70 @@ impl Display {
 
 fn model<T: Clone + 'static>(items: impl Iterator<Item = T>) -> ModelRc<T> {
     ModelRc::new(VecModel::from(items.collect::<Vec<_>>()))
+}
+
+/// How many Chinese words the search screen offers to tap.
+const SEARCH_WORDS: usize = 4;
+
+/// A theme's name as a search word: its first part (社会保险 → 社会保险, 户籍·出入境 → 户籍).
+fn search_word(theme: &str) -> Option<&str> {
+    theme
+        .split(['·', '、', '/', ' '])
+        .next()
+        .filter(|w| !w.is_empty())
+}
+
+fn matter_item(catalog: &Catalog, m: &Matter, lang: Language) -> MatterItem {
+    MatterItem {
+        id: m.id.as_str().into(),
+        name: m.name.get(lang).into(),
+        department: department_name(catalog, &m.department, lang),
+        time_limit: m.time_limit.label().get(lang).into(),
+        kiosk: m.kiosk_application,
+    }
+}
+
+fn ui_prompt(prompt: IdentifyPrompt) -> UiPrompt {
+    match prompt {
+        IdentifyPrompt::PlaceCard => UiPrompt::PlaceCard,
+        IdentifyPrompt::PlaceAgain => UiPrompt::PlaceAgain,
+        IdentifyPrompt::Expired => UiPrompt::Expired,
+        IdentifyPrompt::Unreadable => UiPrompt::Unreadable,
+        IdentifyPrompt::ReaderUnavailable => UiPrompt::ReaderUnavailable,
+        IdentifyPrompt::CodeNotAccepted => UiPrompt::CodeNotAccepted,
+    }
+}
+
+fn ui_errand(errand: Errand) -> UiErrand {
+    match errand {
+        Errand::Ticket => UiErrand::Ticket,
+        Errand::CheckIn => UiErrand::CheckIn,
+        Errand::Progress => UiErrand::Progress,
+        Errand::Certificate => UiErrand::Certificate,
+    }
+}
+
+fn print_state(printing: PrintStatus) -> PrintState {
+    match printing {
+        PrintStatus::Printing => PrintState::Printing,
+        PrintStatus::Printed => PrintState::Printed,
+        PrintStatus::Failed(PrintFailure::PaperOut) => PrintState::PaperOut,
+        PrintStatus::Failed(PrintFailure::PrinterFault) => PrintState::PrinterFault,
+    }
+}
+
+/// A picture from the camera as a Slint image.
+fn picture_image(picture: &Picture) -> Image {
+    let expected = picture.width as usize * picture.height as usize * 3;
+    if picture.rgb.len() != expected {
+        return Image::default();
+    }
+    let buffer = SharedPixelBuffer::<Rgb8Pixel>::clone_from_slice(
+        &picture.rgb,
+        picture.width,
+        picture.height,
+    );
+    Image::from_rgb8(buffer)
 }
 
 fn department_name(catalog: &Catalog, id: &str, lang: Language) -> SharedString {
@@ -346,6 +591,22 @@ pub fn action_from(kind: &str, argument: &str) -> Option<Action> {
             _ => return None,
         }),
         "wake" => Action::Wake,
+        "department" => {
+            Action::ChooseDepartment(Some(argument.to_owned()).filter(|a| !a.is_empty()))
+        }
+        "search" => Action::OpenSearch,
+        "type" if !argument.is_empty() => Action::SearchType(argument.to_owned()),
+        "search-erase" => Action::SearchErase,
+        "search-clear" => Action::SearchClear,
+        "digit" => Action::PhoneDigit(argument.parse::<u8>().ok().filter(|d| *d <= 9)?),
+        "phone-erase" => Action::PhoneErase,
+        "capture" => Action::Capture,
+        "remove-page" => Action::RemovePage(argument.parse().ok()?),
+        "missing" => Action::DeclareMissing,
+        "commit" => Action::Commit,
+        "next-material" => Action::NextMaterial,
+        "submit" => Action::SubmitApplication,
+        "errand" => Action::Errand(Errand::parse(argument)?),
         _ => return None,
     })
 }
@@ -388,6 +649,16 @@ mod tests {
             "speech",
             "stay",
             "wake",
+            "department",
+            "search",
+            "search-erase",
+            "search-clear",
+            "phone-erase",
+            "capture",
+            "missing",
+            "commit",
+            "next-material",
+            "submit",
         ] {
             assert!(
                 state.contains(&format!("\"{kind}\"")),

@@ -9,6 +9,7 @@
 //! technician's `kiosk device …` access to one device at a time.
 
 pub mod cabinet;
+pub mod camera_desk;
 pub mod camera_monitor;
 pub mod card_reader;
 pub mod config;

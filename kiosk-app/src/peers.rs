@@ -176,6 +176,48 @@ impl PlatformPeer {
         Ok(Self { peer, url, db })
     }
 
+    /// Books an appointment for today at `site` for `matter` with the platform's own command
+    /// line (as the booking portal's import would) and returns its code.
+    pub fn book_appointment(&self, site: &str, matter: &str) -> anyhow::Result<String> {
+        let day = time::OffsetDateTime::now_utc()
+            .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC))
+            .date();
+        let code = format!(
+            "YY{:04}{:02}{:02}{:04}",
+            day.year(),
+            u8::from(day.month()),
+            day.day(),
+            std::process::id() % 10_000
+        );
+        let output = Command::new(sibling_program("kiosk-platform")?)
+            .args([
+                "appointment",
+                "add",
+                "--db",
+                &self.db,
+                "--code",
+                &code,
+                "--id-number",
+                "11010519491231002X",
+                "--matter",
+                matter,
+                "--site",
+                site,
+                "--slot",
+                "09:30-10:00",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .context("cannot run kiosk-platform appointment add")?;
+        if !output.status.success() {
+            bail!(
+                "kiosk-platform appointment add failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(code)
+    }
+
     /// A one-time enrollment payload for a terminal at `site`, made with the platform's own
     /// command line as an operator would.
     pub fn enrollment(&self, site: &str) -> anyhow::Result<String> {

@@ -4,9 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kiosk_protocol::{
-    ApiError, ApplicationReceipt, ApplicationRequest, Catalog, CertificateRequest, CommandResult,
-    EnrollRequest, EnrollResponse, Health, Heartbeat, HeartbeatResponse, IDEMPOTENCY_KEY_HEADER,
-    RatingRequest, TerminalConfig, UploadRequest, UploadSession, UploadedMaterial, sign_request,
+    ApiError, ApplicationReceipt, ApplicationRequest, Catalog, CertificateRequest, CheckInRequest,
+    CheckInResponse, CommandResult, EnrollRequest, EnrollResponse, Health, Heartbeat,
+    HeartbeatResponse, IDEMPOTENCY_KEY_HEADER, ProgressRequest, ProgressResponse, RatingRequest,
+    TerminalConfig, Ticket, TicketRequest, UploadRequest, UploadSession, UploadedMaterial,
+    sign_request,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -419,6 +421,40 @@ fn path_segment<'a>(value: &'a str, what: &str) -> Result<&'a str, LinkError> {
         Ok(value)
     } else {
         Err(LinkError::BadAnswer(format!("not a valid {what}")))
+    }
+}
+
+/// The errands a terminal asks the platform for on a citizen's behalf.
+impl PlatformLink {
+    /// `POST /v1/tickets`: a queue ticket for a matter.
+    pub async fn take_ticket(&self, request: &TicketRequest) -> Result<Ticket, LinkError> {
+        let body = Self::body(request)?;
+        Self::json(
+            self.send(Method::POST, "/v1/tickets", Some(body), &[])
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /v1/appointments/check-in`: today's appointment for a code or a card, and its
+    /// ticket.
+    pub async fn check_in(&self, request: &CheckInRequest) -> Result<CheckInResponse, LinkError> {
+        let body = Self::body(request)?;
+        Self::json(
+            self.send(Method::POST, "/v1/appointments/check-in", Some(body), &[])
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /v1/progress`: the applicant's applications, newest first.
+    pub async fn progress(&self, request: &ProgressRequest) -> Result<ProgressResponse, LinkError> {
+        let body = Self::body(request)?;
+        Self::json(
+            self.send(Method::POST, "/v1/progress", Some(body), &[])
+                .await?,
+        )
+        .await
     }
 }
 

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kiosk_drivers::camera::jpegs_to_pdf;
 use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::escpos::{PaperWidth, PrinterState};
 use kiosk_drivers::gpio::StatusLight;
@@ -15,23 +16,25 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::{broadcast, watch};
 
 use crate::cabinet::{self, Cabinet, CabinetReport, GpioPort};
+use crate::camera_desk::CameraDesk;
 use crate::camera_monitor::{self, CameraProbe, CameraSource};
 use crate::card_reader::{self, ReaderPort, ReaderReport, ReaderSwitch};
 use crate::health::{DeviceHealth, DeviceKind, HealthBoard, HealthState};
 use crate::heartbeat::{self, CommandHost, Pulse};
 use crate::hotplug::{self, Nudge, Subsystem};
 use crate::maintenance::{PinGate, Verdict};
-use crate::outbox::{self, Outbox, Outcome};
-use crate::platform_link::PlatformLink;
+use crate::outbox::{self, Outbox, OutboxError, Outcome};
+use crate::platform_link::{LinkError, PlatformLink};
 use crate::printer_monitor::{self, PrinterPort};
 use crate::receipt;
 use crate::scanner_monitor::{self, ScannerPort, ScannerReport};
 use crate::unix_now;
-use kiosk_protocol::ApplicationReceipt;
+use kiosk_protocol::{ApplicationReceipt, TicketRequest};
 
 use crate::session::{
-    Action, CardEvent, Command, Event, KeySource, MaintenanceTask, PrintFailure, ReceiptContent,
-    Screen, Session, Settings, StatusLine, SubmitFailure, TechnicianStatus, View,
+    Action, CaptureProblem, CardEvent, Command, ErrandOutcome, Event, KeySource, MaintenanceTask,
+    PrintFailure, ReceiptContent, Screen, Session, Settings, StatusLine, SubmitFailure,
+    TechnicianStatus, View,
 };
 use crate::voice::Voice;
 
@@ -205,6 +208,14 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
             let _ = health_tx.send(not_fitted(DeviceKind::Scanner));
         }
     }
+    let desk = config.devices.camera.clone().and_then(|source| {
+        let events = tx.clone();
+        CameraDesk::spawn(source, move |event| {
+            let _ = events.send(event);
+        })
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start the camera desk"))
+        .ok()
+    });
     let camera = match config.devices.camera.clone() {
         Some(source) => {
             let health = health_tx.clone();
@@ -263,6 +274,7 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
         printer_port,
         cabinet,
         camera,
+        desk,
         board: board_tx,
     };
     tokio::spawn(driver.run(rx, health_rx, show));
@@ -287,6 +299,7 @@ struct Driver {
     printer_port: PrinterPort,
     cabinet: Option<Cabinet>,
     camera: Option<CameraProbe>,
+    desk: Option<CameraDesk>,
     board: watch::Sender<HealthBoard>,
 }
 
@@ -384,6 +397,29 @@ impl Driver {
         let _ = self.events.send(event);
     }
 
+    /// Runs an errand's platform call; its outcome (or why it failed, said plainly) goes back
+    /// to the session.
+    fn errand(
+        &self,
+        call: impl std::future::Future<Output = Result<ErrandOutcome, LinkError>> + Send + 'static,
+    ) {
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let outcome = match call.await {
+                Ok(outcome) => outcome,
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(error = %e, "errand: platform unreachable");
+                    ErrandOutcome::Unreachable
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "errand refused");
+                    ErrandOutcome::Refused
+                }
+            };
+            let _ = events.send(Event::ErrandDone(outcome));
+        });
+    }
+
     fn execute(&self, command: Command) {
         match command {
             Command::FetchCatalog => {
@@ -430,6 +466,7 @@ impl Driver {
             Command::Submit {
                 idempotency_key,
                 request,
+                materials,
             } => {
                 let outbox = self.config.outbox.clone();
                 let sealing_key = self.config.platform.sealing_key().map(str::to_owned);
@@ -440,9 +477,30 @@ impl Driver {
                     let matter_id = request.matter_id.clone();
                     let key = idempotency_key.clone();
                     let kept = tokio::task::spawn_blocking(move || {
-                        let kept = outbox.keep_application(&key, &request, sealing_key.as_deref());
+                        // Each material's pages become one PDF before anything is kept: a
+                        // material that cannot be assembled stops the submission here.
+                        let pdfs = materials
+                            .iter()
+                            .map(|m| {
+                                let pages: Vec<&[u8]> =
+                                    m.pages.iter().map(|p| p.as_slice()).collect();
+                                jpegs_to_pdf(&pages).map(|pdf| (m.index, pdf))
+                            })
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(|e| OutboxError::Encode(format!("material pages: {e}")))?;
+                        let reference =
+                            outbox.keep_application(&key, &request, sealing_key.as_deref())?;
                         drop(request);
-                        kept
+                        for (index, pdf) in pdfs {
+                            if let Err(e) =
+                                outbox.keep_material(&key, index, &pdf, sealing_key.as_deref())
+                            {
+                                // The application stands; the department asks for what is
+                                // missing (补正), as for any incomplete application.
+                                tracing::error!(material = index, error = %e, "material not kept");
+                            }
+                        }
+                        Ok::<_, OutboxError>(reference)
                     })
                     .await;
                     let event = match kept {
@@ -546,6 +604,69 @@ impl Driver {
                         }
                     };
                     let _ = events.send(Event::TaskFinished { task, ok, detail });
+                });
+            }
+            Command::StartCamera => match &self.desk {
+                Some(desk) => desk.start(),
+                None => self.send(Event::PageCaptured(Err(CaptureProblem::CameraFailed))),
+            },
+            Command::StopCamera => {
+                if let Some(desk) = &self.desk {
+                    desk.stop();
+                }
+            }
+            Command::CapturePage => match &self.desk {
+                Some(desk) => desk.capture(),
+                None => self.send(Event::PageCaptured(Err(CaptureProblem::CameraFailed))),
+            },
+            Command::TakeTicket { matter } => {
+                let link = self.config.platform.clone();
+                self.errand(async move {
+                    let ticket = link
+                        .take_ticket(&TicketRequest { matter_id: matter })
+                        .await?;
+                    Ok(ErrandOutcome::Ticket {
+                        ticket,
+                        appointment: None,
+                    })
+                });
+            }
+            Command::CheckIn(request) => {
+                let link = self.config.platform.clone();
+                self.errand(async move {
+                    let answer = link.check_in(&request).await?;
+                    Ok(match (answer.found, answer.ticket) {
+                        (true, Some(ticket)) => ErrandOutcome::Ticket {
+                            ticket,
+                            appointment: answer.appointment,
+                        },
+                        _ => ErrandOutcome::NoAppointment,
+                    })
+                });
+            }
+            Command::QueryProgress(request) => {
+                let link = self.config.platform.clone();
+                self.errand(async move {
+                    let answer = link.progress(&request).await?;
+                    Ok(ErrandOutcome::Progress(answer.applications))
+                });
+            }
+            Command::PrintCertificate { kind, request } => {
+                let link = self.config.platform.clone();
+                let devices = self.config.devices.clone();
+                let port = self.printer_port.clone();
+                self.errand(async move {
+                    print_certificate(&link, &devices, &port, kind, &request).await
+                });
+            }
+            Command::PrintTicket(ticket) => {
+                let devices = self.config.devices.clone();
+                let events = self.events.clone();
+                let port = self.printer_port.clone();
+                tokio::task::spawn_blocking(move || {
+                    let document = receipt::queue_ticket(&ticket);
+                    let result = print_document(&devices, &port, &document, "queue ticket");
+                    let _ = events.send(Event::Printed(result));
                 });
             }
             Command::WipePersonalData => {
@@ -751,23 +872,46 @@ fn beijing_now() -> String {
         .unwrap_or_default()
 }
 
-/// Prints the application receipt, opening the port afresh so a power-cycled printer is found.
+/// Fetches a certificate for the citizen and prints it on the receipt printer.
+async fn print_certificate(
+    _link: &PlatformLink,
+    _devices: &DeviceConfig,
+    _port: &PrinterPort,
+    kind: &str,
+    _request: &kiosk_protocol::CertificateRequest,
+) -> Result<ErrandOutcome, LinkError> {
+    tracing::warn!(kind, "certificates cannot be printed by this build yet");
+    Ok(ErrandOutcome::PrinterFailed)
+}
+
+/// Prints the application receipt.
 fn print_receipt(
     devices: &DeviceConfig,
     port: &PrinterPort,
     content: &ReceiptContent,
 ) -> Result<(), PrintFailure> {
+    let document = receipt::application_receipt(content);
+    print_document(devices, port, &document, "receipt")
+}
+
+/// Prints a document (`what`, for the log), opening the port afresh so a power-cycled printer
+/// is found.
+fn print_document(
+    devices: &DeviceConfig,
+    port: &PrinterPort,
+    document: &kiosk_drivers::document::ReceiptDocument,
+    what: &str,
+) -> Result<(), PrintFailure> {
     let Some(address) = &devices.printer else {
         return Err(PrintFailure::PrinterFault);
     };
     let _guard = port.lock();
-    let document = receipt::application_receipt(content);
     let result = printer_monitor::open(address).and_then(|mut printer| {
-        printer.print_routed(&document, devices.paper, devices.printer_route)
+        printer.print_routed(document, devices.paper, devices.printer_route)
     });
     match result {
         Ok(()) => {
-            tracing::info!("receipt printed");
+            tracing::info!(what, "printed");
             Ok(())
         }
         Err(PrintError::NotReady(PrinterState::PaperOut)) => {
@@ -775,7 +919,7 @@ fn print_receipt(
             Err(PrintFailure::PaperOut)
         }
         Err(e) => {
-            tracing::warn!(printer = %address, error = %e, "receipt not printed");
+            tracing::warn!(printer = %address, error = %e, what, "not printed");
             Err(PrintFailure::PrinterFault)
         }
     }

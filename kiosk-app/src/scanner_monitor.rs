@@ -102,12 +102,14 @@ pub enum ScannerReport {
     Health(DeviceHealth),
 }
 
-/// What the session hears of a payload of `kind`.
-pub fn code_of(kind: ScanKind) -> ScannedCode {
+/// What the session hears of a payload `text` of `kind`: an appointment code is passed on
+/// (it checks its holder in and names a booking, not a person); of anything else, the kind
+/// only.
+pub fn code_of(kind: ScanKind, text: &str) -> ScannedCode {
     match kind {
         ScanKind::SuFuMa | ScanKind::ELicence => ScannedCode::Identity,
-        ScanKind::Appointment | ScanKind::QueueTicket => ScannedCode::Appointment,
-        ScanKind::Url | ScanKind::Unknown => ScannedCode::Other,
+        ScanKind::Appointment => ScannedCode::Appointment(text.to_owned()),
+        ScanKind::QueueTicket | ScanKind::Url | ScanKind::Unknown => ScannedCode::Other,
     }
 }
 
@@ -149,7 +151,7 @@ pub fn spawn(
                     ScannerEvent::Scanned(scan) => {
                         // Kind and length only: the payload may name a person.
                         tracing::info!(kind = %scan.kind(), len = scan.text().len(), "code scanned");
-                        report(ScannerReport::Scanned(code_of(scan.kind())));
+                        report(ScannerReport::Scanned(code_of(scan.kind(), scan.text())));
                     }
                     ScannerEvent::Rejected(why) => {
                         // The error holds sizes and code points only, never payload bytes.

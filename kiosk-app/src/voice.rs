@@ -9,7 +9,10 @@ use std::process::{Child, Command, Stdio};
 
 use kiosk_protocol::{Language, LocalizedText};
 
-use crate::session::{IdentifyPrompt, PrintFailure, PrintStatus, Screen, SubmitFailure, View};
+use crate::session::{
+    CaptureProblem, CheckInPrompt, Errand, ErrandOutcome, IdentifyPrompt, PrintFailure,
+    PrintStatus, Screen, SubmitFailure, View,
+};
 
 /// The sentence to speak for what `view` shows, if anything.
 pub fn instruction(view: &View) -> Option<LocalizedText> {
@@ -37,7 +40,7 @@ pub fn instruction(view: &View) -> Option<LocalizedText> {
             "这是办事指南。阅读后，点击在本机申请。",
             "This is the service guide. When you are ready, touch Apply here.",
         ),
-        Screen::Identify { prompt, .. } => match prompt {
+        Screen::Identify { prompt, .. } | Screen::IdentifyFor { prompt, .. } => match prompt {
             IdentifyPrompt::PlaceCard => t(
                 "请将身份证平放在屏幕下方的读卡区。",
                 "Please place your ID card flat on the reader below the screen.",
@@ -63,10 +66,98 @@ pub fn instruction(view: &View) -> Option<LocalizedText> {
                 "QR codes cannot identify you here yet. Please place your ID card.",
             ),
         },
-        Screen::Confirm { .. } => t(
-            "请核对您的信息，无误后点击确认提交。",
-            "Please check your details, then touch Submit application.",
+        Screen::Confirm { .. } if view.phone_problem => t(
+            "手机号码不正确，请重新输入。",
+            "That phone number is not right. Please type it again.",
         ),
+        Screen::Confirm { .. } => t(
+            "请核对您的信息，并输入手机号码，然后点击下一步。",
+            "Please check your details, type your phone number, then touch Next.",
+        ),
+        Screen::Departments { .. } => t(
+            "请选择部门，再选择事项。",
+            "Please choose a department, then the service.",
+        ),
+        Screen::Search { .. } => t(
+            "请输入事项名称的拼音首字母，例如社保缴费输入 s b j f。",
+            "Type the first letters of the service's pinyin, or English words.",
+        ),
+        Screen::Materials {
+            problem: Some(problem),
+            ..
+        } => match problem {
+            CaptureProblem::NoPage => t(
+                "没有找到材料，请将材料平放在拍摄区内再拍。",
+                "No document was found. Please lay it flat in the capture area and try again.",
+            ),
+            CaptureProblem::CameraFailed => t(
+                "高拍仪暂时故障，您可以选择容缺承诺或前往窗口。",
+                "The document camera failed. You may commit to hand it in later, or go to a window.",
+            ),
+            CaptureProblem::TooManyPages => t(
+                "此材料页数已满。",
+                "This material already has the most pages it may have.",
+            ),
+        },
+        Screen::Materials { .. } => t(
+            "请将材料平放在高拍仪下，点击拍照。每页拍一次。",
+            "Lay the document flat under the camera and touch Capture, once for each page.",
+        ),
+        Screen::Commitment { .. } => t(
+            "请阅读告知承诺书，同意后点击我承诺。",
+            "Please read the commitment, then touch I commit if you agree.",
+        ),
+        Screen::Review { .. } => t(
+            "请核对申请内容，无误后点击提交申请。",
+            "Please review your application, then touch Submit application.",
+        ),
+        Screen::QueuePick { .. } => t(
+            "请选择要排队办理的事项。",
+            "Please choose what you are queueing for.",
+        ),
+        Screen::CheckIn {
+            prompt: CheckInPrompt::NotAnAppointmentCode,
+            ..
+        } => t(
+            "这不是预约码，请扫描预约短信中的二维码，或放置身份证。",
+            "That is not an appointment code. Scan the code from your booking, or place your ID card.",
+        ),
+        Screen::CheckIn { .. } => t(
+            "请放置身份证，或扫描预约二维码。",
+            "Please place your ID card, or scan your appointment code.",
+        ),
+        Screen::Working { .. } => t("正在办理，请稍候。", "Working on it, please wait."),
+        Screen::ErrandResult {
+            errand, outcome, ..
+        } => match (errand, outcome) {
+            (_, ErrandOutcome::Ticket { .. }) => t(
+                "取号成功，请取走排队号，留意叫号。",
+                "Here is your queue ticket. Please wait to be called.",
+            ),
+            (_, ErrandOutcome::NoAppointment) => t(
+                "没有找到您今天在本中心的预约。",
+                "No appointment for today at this centre was found.",
+            ),
+            (_, ErrandOutcome::Progress(list)) if list.is_empty() => {
+                t("没有查到您的办件。", "No applications were found for you.")
+            }
+            (_, ErrandOutcome::Progress(_)) => t(
+                "这是您的办件进度。",
+                "Here is where your applications stand.",
+            ),
+            (_, ErrandOutcome::CertificatePrinted) => t(
+                "证明已打印，请取走。",
+                "Your certificate is printed. Please take it.",
+            ),
+            (Errand::Certificate, _) | (_, ErrandOutcome::PrinterFailed) => t(
+                "证明未能打印，请前往服务窗口。",
+                "The certificate could not be printed. Please go to a service window.",
+            ),
+            (_, ErrandOutcome::Unreachable | ErrandOutcome::Refused) => t(
+                "暂时无法办理，请稍后再试或前往服务窗口。",
+                "This cannot be done right now. Please try later or go to a service window.",
+            ),
+        },
         Screen::Submitting { .. } => t("正在提交，请稍候。", "Submitting, please wait."),
         Screen::SubmitFailed { failure, .. } => match failure {
             SubmitFailure::Unreachable => t(
@@ -202,6 +293,11 @@ mod tests {
             elder: false,
             speech: true,
             attract: false,
+            phone: String::new(),
+            phone_problem: false,
+            search_results: Vec::new(),
+            materials: Vec::new(),
+            preview: None,
         }
     }
 

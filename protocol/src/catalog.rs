@@ -93,6 +93,22 @@ pub struct Material {
     pub copies: u8,
     /// May be missing at acceptance on a written commitment (容缺受理 / 告知承诺).
     pub waivable: bool,
+    /// How the terminal obtains it (photographed unless the catalog says otherwise).
+    #[serde(default)]
+    pub supply: Supply,
+}
+
+/// How a self-service terminal obtains a material.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Supply {
+    /// Photographed page by page with the document camera (高拍仪).
+    #[default]
+    Capture,
+    /// Read from the applicant's ID card by the card reader.
+    IdCard,
+    /// Filled in on the terminal's own form (the 在线填写 tables).
+    OnlineForm,
 }
 
 /// Form a material is accepted in.
@@ -230,9 +246,60 @@ impl Catalog {
     pub fn theme(&self, id: &str) -> Option<&ThemeGroup> {
         self.themes.iter().find(|t| t.id == id)
     }
+
+    /// Matters matching what a citizen typed on the terminal's keyboard, best first: pinyin
+    /// initials (`sbjf` finds 社保缴费), Chinese text (社保), or English words. Matches at the
+    /// start of the name or initials rank before matches inside them; ties keep catalog order.
+    /// An empty query finds nothing.
+    pub fn search(&self, query: &str) -> Vec<&Matter> {
+        let query: String = query
+            .trim()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect();
+        if query.is_empty() {
+            return Vec::new();
+        }
+        let mut found: Vec<(u8, usize, &Matter)> = self
+            .matters
+            .iter()
+            .enumerate()
+            .filter_map(|(order, matter)| matter.search_rank(&query).map(|r| (r, order, matter)))
+            .collect();
+        found.sort_by_key(|&(rank, order, _)| (rank, order));
+        found.into_iter().map(|(_, _, matter)| matter).collect()
+    }
 }
 
 impl Matter {
+    /// How well `query` (lower case, no spaces) matches: 0 best; `None` not at all.
+    fn search_rank(&self, query: &str) -> Option<u8> {
+        let zh: String = self
+            .name
+            .zh
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let en: String = self
+            .name
+            .en
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect();
+        let initials = self.pinyin_initials.as_str();
+        if initials.starts_with(query) || zh.starts_with(query) || en.starts_with(query) {
+            Some(0)
+        } else if initials.contains(query) || zh.contains(query) {
+            Some(1)
+        } else if en.contains(query) {
+            Some(2)
+        } else {
+            None
+        }
+    }
+
     fn validate(&self, catalog: &Catalog) -> Result<(), CatalogError> {
         let owner = &self.id;
         if catalog.theme(&self.theme).is_none() {

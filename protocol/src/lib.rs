@@ -20,8 +20,8 @@ pub use application::{
 };
 pub use auth::{EnrollRequest, EnrollResponse, EnrollmentPayload, SignedHeaders, sign_request};
 pub use catalog::{
-    Catalog, CatalogError, Department, Material, MaterialForm, Matter, MatterId, ThemeGroup,
-    TimeLimit,
+    Catalog, CatalogError, Department, Material, MaterialForm, Matter, MatterId, Supply,
+    ThemeGroup, TimeLimit,
 };
 pub use material::{MaterialContentType, UploadRequest, UploadSession, UploadedMaterial};
 pub use rating::{RatingReason, RatingRequest, level_name};

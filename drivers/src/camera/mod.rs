@@ -19,7 +19,7 @@ pub mod v4l2;
 use std::io;
 use std::path::PathBuf;
 
-use image::RgbImage;
+pub use image::RgbImage;
 
 pub use document::{
     DocumentError, NoDocumentReason, PageQuad, ScannedPage, deskew, encode_jpeg, find_document,

@@ -5,6 +5,7 @@
 //! caller passes `now` with every call, so every journey is testable without a window, a
 //! device or a network, and deterministic under a mocked clock.
 
+mod errands;
 mod identity;
 mod keys;
 pub mod technician;
@@ -13,10 +14,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kiosk_protocol::{
-    ApplicantInfo, ApplicationReceipt, ApplicationRequest, Catalog, Language, LocalizedText,
-    MatterId, RatingReason, RatingRequest,
+    ApplicantInfo, ApplicationReceipt, ApplicationRequest, Catalog, CertificateRequest,
+    CheckInRequest, Language, LocalizedText, MatterId, ProgressRequest, RatingReason,
+    RatingRequest,
 };
+use zeroize::Zeroizing;
 
+use crate::receipt::QueueTicket;
+pub use errands::{
+    APPLICATION_RECORD, CaptureProblem, CapturedPage, CheckInPrompt, Errand, ErrandOutcome,
+    MAX_PAGES_PER_MATERIAL, MAX_PHONE_DIGITS, MAX_QUERY_CHARS, MaterialSlot, Picture,
+    materials_to_capture, phone_is_valid,
+};
 pub use identity::{DocumentKind, Identity, mask_id_number};
 pub use keys::KeySource;
 pub use technician::{
@@ -105,17 +114,24 @@ pub enum Event {
     Scan(ScannedCode),
     /// The presence sensor saw someone step up to the kiosk.
     Presence,
+    /// A preview frame from the document camera (while a material is being photographed).
+    CameraFrame(Arc<Picture>),
+    /// The document camera took (or failed to take) the page asked for.
+    PageCaptured(Result<CapturedPage, CaptureProblem>),
+    /// An errand (ticket, check-in, progress, certificate) came back from the platform.
+    ErrandDone(ErrandOutcome),
     /// Time passed: deadlines are checked.
     Tick,
 }
 
 /// What kind of code the scanner read, as far as the session cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScannedCode {
-    /// A 苏服码 or an e-licence: a code that names a person.
+    /// A 苏服码 or an e-licence: a code that names a person (its payload stays out).
     Identity,
-    /// An appointment code or a queue ticket.
-    Appointment,
+    /// An appointment code (预约码), which checks its holder in: it names a booking, not a
+    /// person, so it is carried.
+    Appointment(String),
     /// Anything else (a URL, a product barcode, an unknown format).
     Other,
 }
@@ -229,6 +245,34 @@ pub enum Action {
     Maintenance(MaintenanceTask),
     /// Attract screen: a touch anywhere wakes the kiosk.
     Wake,
+    /// Catalog: browse by department (`None`: the list of departments' matters, all).
+    ChooseDepartment(Option<String>),
+    /// Open the search screen with its keyboard.
+    OpenSearch,
+    /// Search keyboard: a letter, digit or a Chinese word from the suggestions.
+    SearchType(String),
+    /// Search keyboard: erase the last character.
+    SearchErase,
+    /// Search keyboard: clear the query.
+    SearchClear,
+    /// Application form: a digit of the contact phone.
+    PhoneDigit(u8),
+    /// Application form: erase the phone's last digit.
+    PhoneErase,
+    /// Materials: photograph a page of the current material.
+    Capture,
+    /// Materials: drop page `n` (0-based) of the current material, to take it again.
+    RemovePage(usize),
+    /// Materials: the current material is missing; read the commitment (告知承诺).
+    DeclareMissing,
+    /// Commitment: the citizen commits to hand the material in later.
+    Commit,
+    /// Materials: on to the next material (or the review).
+    NextMaterial,
+    /// Review: submit the application.
+    SubmitApplication,
+    /// Home: start an errand (取号, 预约签到, 办件查询, 证明打印).
+    Errand(Errand),
 }
 
 /// Work for the outside world.
@@ -246,6 +290,8 @@ pub enum Command {
         idempotency_key: String,
         /// The application.
         request: ApplicationRequest,
+        /// Its photographed materials.
+        materials: Vec<SubmittedMaterial>,
     },
     /// Print the application receipt.
     PrintReceipt(ReceiptContent),
@@ -266,6 +312,50 @@ pub enum Command {
     RefreshTechnicianStatus,
     /// Carry out a maintenance task.
     RunTask(MaintenanceTask),
+    /// Start sending document-camera preview frames.
+    StartCamera,
+    /// Stop the document camera.
+    StopCamera,
+    /// Photograph one page (answered by [`Event::PageCaptured`]).
+    CapturePage,
+    /// Take a queue ticket for a matter (answered by [`Event::ErrandDone`]).
+    TakeTicket {
+        /// The matter queued for.
+        matter: MatterId,
+    },
+    /// Check in for today's appointment (answered by [`Event::ErrandDone`]).
+    CheckIn(CheckInRequest),
+    /// Ask for the applicant's applications (answered by [`Event::ErrandDone`]).
+    QueryProgress(ProgressRequest),
+    /// Fetch a certificate and print it (answered by [`Event::ErrandDone`]).
+    PrintCertificate {
+        /// Certificate kind, e.g. [`APPLICATION_RECORD`].
+        kind: &'static str,
+        /// Whom it is for.
+        request: CertificateRequest,
+    },
+    /// Print a queue ticket (answered by [`Event::Printed`]).
+    PrintTicket(QueueTicket),
+}
+
+/// The photographed pages of one material, as submitted with the application.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SubmittedMaterial {
+    /// Index into the matter's materials.
+    pub index: u16,
+    /// The pages, JPEG.
+    pub pages: Vec<Arc<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for SubmittedMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SubmittedMaterial({}: {} pages)",
+            self.index,
+            self.pages.len()
+        )
+    }
 }
 
 /// What the printed receipt (受理回执) says. Holds masked data only.
@@ -390,6 +480,72 @@ pub enum Screen {
     TechnicianPin(PinPad),
     /// Maintenance mode.
     Maintenance(MaintenancePanel),
+    /// The catalog by handling department.
+    Departments {
+        /// Selected department (`None`: every matter).
+        department: Option<String>,
+    },
+    /// Search with the on-screen keyboard.
+    Search {
+        /// What was typed.
+        query: String,
+    },
+    /// Photograph (or declare missing) the matter's materials, one at a time.
+    Materials {
+        /// The matter applied for.
+        matter: MatterId,
+        /// Which of the materials to capture (index into the session's slots).
+        slot: usize,
+        /// A page is being taken.
+        capturing: bool,
+        /// What went wrong with the last capture.
+        problem: Option<CaptureProblem>,
+    },
+    /// The written commitment (告知承诺) for a material handed in later.
+    Commitment {
+        /// The matter applied for.
+        matter: MatterId,
+        /// The material's slot.
+        slot: usize,
+    },
+    /// Everything the application holds, before it is submitted.
+    Review {
+        /// The matter applied for.
+        matter: MatterId,
+    },
+    /// 取号: choose the matter to queue for.
+    QueuePick {
+        /// Selected theme.
+        theme: Option<String>,
+    },
+    /// 预约签到: place the card or scan the appointment code.
+    CheckIn {
+        /// What the citizen is asked.
+        prompt: CheckInPrompt,
+        /// What the card reader said, if it said anything wrong.
+        card: IdentifyPrompt,
+    },
+    /// Identify with the card for an errand (办件查询, 证明打印).
+    IdentifyFor {
+        /// The errand.
+        errand: Errand,
+        /// What the citizen is asked.
+        prompt: IdentifyPrompt,
+    },
+    /// Waiting for the platform (or the printer) on an errand.
+    Working {
+        /// The errand.
+        errand: Errand,
+    },
+    /// How the errand went.
+    ErrandResult {
+        /// The errand.
+        errand: Errand,
+        /// What came of it.
+        outcome: ErrandOutcome,
+        /// Printing of the ticket, when one was issued.
+        printing: Option<PrintStatus>,
+    },
 }
 
 impl Screen {
@@ -398,7 +554,11 @@ impl Screen {
     fn idles_out(&self) -> bool {
         !matches!(
             self,
-            Screen::Home | Screen::OutOfService | Screen::Submitting { .. } | Screen::Thanks
+            Screen::Home
+                | Screen::OutOfService
+                | Screen::Submitting { .. }
+                | Screen::Thanks
+                | Screen::Working { .. }
         )
     }
 }
@@ -443,6 +603,16 @@ pub struct View {
     pub speech: bool,
     /// The attract screen shows (home, nobody there for a while).
     pub attract: bool,
+    /// The contact phone typed on the application form.
+    pub phone: String,
+    /// The phone was refused when the citizen tried to go on.
+    pub phone_problem: bool,
+    /// The matters found by the search screen's query, best first.
+    pub search_results: Vec<MatterId>,
+    /// The materials being gathered for the application.
+    pub materials: Vec<MaterialSlot>,
+    /// The document camera's latest preview frame (while photographing).
+    pub preview: Option<Arc<Picture>>,
 }
 
 /// An application between "confirm" and the platform's answer.
@@ -450,6 +620,7 @@ pub struct View {
 struct Pending {
     key: String,
     request: ApplicationRequest,
+    materials: Vec<SubmittedMaterial>,
 }
 
 /// The citizen session state machine.
@@ -471,6 +642,15 @@ pub struct Session {
     secret_taps: technician::SecretTaps,
     pin: PinEntry,
     attract: bool,
+    phone: Zeroizing<String>,
+    phone_problem: bool,
+    slots: Vec<MaterialSlot>,
+    preview: Option<Arc<Picture>>,
+    camera_running: bool,
+    /// Where "back" from a guide leads (the catalog, departments or search it was opened from).
+    guide_return: Screen,
+    /// Where "back" from search leads.
+    search_return: Screen,
 }
 
 impl Session {
@@ -494,6 +674,13 @@ impl Session {
             secret_taps: technician::SecretTaps::default(),
             pin: PinEntry::default(),
             attract: false,
+            phone: Zeroizing::new(String::new()),
+            phone_problem: false,
+            slots: Vec::new(),
+            preview: None,
+            camera_running: false,
+            guide_return: Screen::Catalog { theme: None },
+            search_return: Screen::Home,
         }
     }
 
@@ -514,7 +701,11 @@ impl Session {
 
     /// True while personal data is held.
     pub fn holds_personal_data(&self) -> bool {
-        self.identity.is_some() || self.pending.is_some()
+        self.identity.is_some()
+            || self.pending.is_some()
+            || !self.phone.is_empty()
+            || self.slots.iter().any(|s| !s.pages.is_empty())
+            || self.preview.is_some()
     }
 
     /// What the UI should show at `now`.
@@ -533,6 +724,18 @@ impl Session {
             elder: self.elder,
             speech: self.speech,
             attract: self.attract,
+            phone: self.phone.to_string(),
+            phone_problem: self.phone_problem,
+            search_results: match (&self.screen, &self.catalog) {
+                (Screen::Search { query }, Some(catalog)) => catalog
+                    .search(query)
+                    .into_iter()
+                    .map(|m| m.id.clone())
+                    .collect(),
+                _ => Vec::new(),
+            },
+            materials: self.slots.clone(),
+            preview: self.preview.clone(),
         }
     }
 
@@ -617,16 +820,29 @@ impl Session {
                     out.push(Command::RefreshTechnicianStatus);
                 }
             }
-            Event::Scan(code) => self.scanned(code, now),
+            Event::Scan(code) => self.scanned(code, now, &mut out),
             Event::Presence => self.wake(now),
+            Event::CameraFrame(frame) => {
+                if matches!(self.screen, Screen::Materials { .. }) {
+                    self.preview = Some(frame);
+                }
+            }
+            Event::PageCaptured(result) => self.page_captured(result, now),
+            Event::ErrandDone(outcome) => self.errand_done(outcome, now, &mut out),
             Event::Submitted(result) => self.submitted(result, false, now, &mut out),
             Event::Kept(receipt) => self.submitted(Ok(receipt), true, now, &mut out),
             Event::Printed(result) => {
-                if let Screen::Receipt { printing, .. } = &mut self.screen {
-                    *printing = match result {
-                        Ok(()) => PrintStatus::Printed,
-                        Err(failure) => PrintStatus::Failed(failure),
-                    };
+                let done = match result {
+                    Ok(()) => PrintStatus::Printed,
+                    Err(failure) => PrintStatus::Failed(failure),
+                };
+                match &mut self.screen {
+                    Screen::Receipt { printing, .. } => *printing = done,
+                    Screen::ErrandResult {
+                        printing: Some(printing),
+                        ..
+                    } => *printing = done,
+                    _ => {}
                 }
             }
             Event::Tick => self.tick(now, &mut out),
@@ -686,28 +902,175 @@ impl Session {
             (Action::Home, Screen::Submitting { .. }) => {}
             (Action::Home, _) => self.go_home(now, out),
             (Action::Begin, Screen::Home) => self.enter(Screen::Catalog { theme: None }, now, out),
-            (Action::ChooseTheme(theme), Screen::Home | Screen::Catalog { .. }) => {
+            (
+                Action::ChooseTheme(theme),
+                Screen::Home | Screen::Catalog { .. } | Screen::Departments { .. },
+            ) => {
                 let theme = theme.filter(|id| catalog.theme(id).is_some());
                 self.enter(Screen::Catalog { theme }, now, out);
             }
-            (Action::OpenMatter(matter), Screen::Catalog { .. })
-                if catalog.matter(&matter).is_some() =>
-            {
+            (Action::ChooseTheme(theme), Screen::QueuePick { .. }) => {
+                let theme = theme.filter(|id| catalog.theme(id).is_some());
+                self.screen = Screen::QueuePick { theme };
+            }
+            (
+                Action::ChooseDepartment(department),
+                Screen::Home | Screen::Catalog { .. } | Screen::Departments { .. },
+            ) => {
+                let department = department.filter(|id| catalog.department(id).is_some());
+                self.enter(Screen::Departments { department }, now, out);
+            }
+            (
+                Action::OpenSearch,
+                screen @ (Screen::Home | Screen::Catalog { .. } | Screen::Departments { .. }),
+            ) => {
+                self.search_return = screen;
+                self.enter(
+                    Screen::Search {
+                        query: String::new(),
+                    },
+                    now,
+                    out,
+                );
+            }
+            (Action::SearchType(typed), Screen::Search { mut query }) => {
+                let allowed = typed
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ('\u{4e00}'..='\u{9fff}').contains(&c));
+                if allowed && query.chars().count() + typed.chars().count() <= MAX_QUERY_CHARS {
+                    query.extend(typed.chars().flat_map(char::to_lowercase));
+                }
+                self.screen = Screen::Search { query };
+            }
+            (Action::SearchErase, Screen::Search { mut query }) => {
+                query.pop();
+                self.screen = Screen::Search { query };
+            }
+            (Action::SearchClear, Screen::Search { .. }) => {
+                self.screen = Screen::Search {
+                    query: String::new(),
+                };
+            }
+            (
+                Action::OpenMatter(matter),
+                screen @ (Screen::Catalog { .. }
+                | Screen::Departments { .. }
+                | Screen::Search { .. }),
+            ) if catalog.matter(&matter).is_some() => {
+                self.guide_return = screen;
                 self.enter(Screen::Guide { matter }, now, out);
             }
+            (Action::OpenMatter(matter), Screen::QueuePick { .. })
+                if catalog.matter(&matter).is_some() =>
+            {
+                out.push(Command::TakeTicket { matter });
+                self.enter(
+                    Screen::Working {
+                        errand: Errand::Ticket,
+                    },
+                    now,
+                    out,
+                );
+            }
+            (Action::Errand(errand), Screen::Home) => self.start_errand(errand, now, out),
+            (Action::Done, Screen::ErrandResult { .. }) => self.enter(Screen::Thanks, now, out),
             (Action::Apply, Screen::Guide { matter })
                 if self.devices.card_reader
                     && catalog.matter(&matter).is_some_and(|m| m.kiosk_application) =>
             {
                 self.ask_for_card(matter, now, out);
             }
+            (Action::PhoneDigit(digit), Screen::Confirm { .. })
+                if digit <= 9 && self.phone.len() < MAX_PHONE_DIGITS =>
+            {
+                self.phone.push(char::from(b'0' + digit));
+                self.phone_problem = false;
+            }
+            (Action::PhoneErase, Screen::Confirm { .. }) => {
+                self.phone.pop();
+                self.phone_problem = false;
+            }
             (Action::ConfirmApplicant, Screen::Confirm { matter }) => {
+                if phone_is_valid(&self.phone) {
+                    self.slots = materials_to_capture(&catalog, &matter);
+                    self.to_material(matter, 0, now, out);
+                } else {
+                    self.phone_problem = true;
+                }
+            }
+            (
+                Action::Capture,
+                Screen::Materials {
+                    matter,
+                    slot,
+                    capturing: false,
+                    ..
+                },
+            ) if self.devices.camera => {
+                let full = self
+                    .slots
+                    .get(slot)
+                    .is_none_or(|s| s.pages.len() >= MAX_PAGES_PER_MATERIAL);
+                let problem = full.then_some(CaptureProblem::TooManyPages);
+                if !full {
+                    out.push(Command::CapturePage);
+                }
+                self.screen = Screen::Materials {
+                    matter,
+                    slot,
+                    capturing: !full,
+                    problem,
+                };
+            }
+            (
+                Action::RemovePage(page),
+                Screen::Materials {
+                    slot,
+                    capturing: false,
+                    ..
+                },
+            ) => {
+                if let Some(s) = self.slots.get_mut(slot)
+                    && page < s.pages.len()
+                {
+                    s.pages.remove(page);
+                }
+            }
+            (
+                Action::DeclareMissing,
+                Screen::Materials {
+                    matter,
+                    slot,
+                    capturing: false,
+                    ..
+                },
+            ) if self.waivable(&catalog, &matter, slot) => {
+                self.enter(Screen::Commitment { matter, slot }, now, out);
+            }
+            (Action::Commit, Screen::Commitment { matter, slot }) => {
+                if let Some(s) = self.slots.get_mut(slot) {
+                    s.committed = true;
+                    s.pages.clear();
+                }
+                self.to_material(matter, slot + 1, now, out);
+            }
+            (
+                Action::NextMaterial,
+                Screen::Materials {
+                    matter,
+                    slot,
+                    capturing: false,
+                    ..
+                },
+            ) if self.slots.get(slot).is_some_and(MaterialSlot::settled) => {
+                self.to_material(matter, slot + 1, now, out);
+            }
+            (Action::SubmitApplication, Screen::Review { matter }) => {
                 self.submit_new(matter, now, out)
             }
             (Action::Retry, Screen::SubmitFailed { matter, .. }) => self.resubmit(matter, now, out),
             (Action::Done, Screen::Receipt { receipt, .. }) => {
-                self.identity = None;
-                self.pending = None;
+                self.drop_application();
                 out.push(Command::WipePersonalData);
                 self.enter(
                     Screen::Rating {
@@ -779,16 +1142,45 @@ impl Session {
 
     fn back(&mut self, screen: Screen, now: Instant, out: &mut Vec<Command>) {
         let previous = match screen {
-            Screen::Catalog { .. } => Screen::Home,
-            Screen::Guide { .. } => Screen::Catalog { theme: None },
+            Screen::Catalog { .. }
+            | Screen::Departments { .. }
+            | Screen::QueuePick { .. }
+            | Screen::CheckIn { .. }
+            | Screen::IdentifyFor { .. }
+            | Screen::ErrandResult { .. } => Screen::Home,
+            Screen::Search { .. } => self.search_return.clone(),
+            Screen::Guide { .. } => self.guide_return.clone(),
             Screen::Identify { matter, .. } => Screen::Guide { matter },
             Screen::Confirm { matter } | Screen::SubmitFailed { matter, .. } => {
                 // Stepping back from the applicant's data drops it.
-                self.identity = None;
-                self.pending = None;
+                self.drop_application();
                 out.push(Command::WipePersonalData);
                 Screen::Guide { matter }
             }
+            Screen::Materials {
+                matter, slot: 0, ..
+            } => Screen::Confirm { matter },
+            Screen::Materials { matter, slot, .. } => Screen::Materials {
+                matter,
+                slot: slot - 1,
+                capturing: false,
+                problem: None,
+            },
+            Screen::Commitment { matter, slot } => Screen::Materials {
+                matter,
+                slot,
+                capturing: false,
+                problem: None,
+            },
+            Screen::Review { matter } => match self.slots.len() {
+                0 => Screen::Confirm { matter },
+                n => Screen::Materials {
+                    matter,
+                    slot: n - 1,
+                    capturing: false,
+                    problem: None,
+                },
+            },
             _ => return,
         };
         if previous == Screen::Home {
@@ -827,22 +1219,36 @@ impl Session {
     /// A code was scanned. Only the identify screen answers it: codes cannot identify a
     /// citizen here yet (the platform has no 苏服码 resolution), so the citizen is told to use
     /// the card instead of being left wondering why nothing happened.
-    /// Whatever its kind: the appointment and ticket journeys that will use the kind come
-    /// with the UI's journeys.
-    fn scanned(&mut self, _code: ScannedCode, now: Instant) {
-        match &mut self.screen {
-            Screen::Identify { prompt, .. } => {
+    /// An appointment code checks its holder in, on the check-in screen or straight from
+    /// home.
+    fn scanned(&mut self, code: ScannedCode, now: Instant, out: &mut Vec<Command>) {
+        match (&mut self.screen, code) {
+            (Screen::Identify { prompt, .. } | Screen::IdentifyFor { prompt, .. }, _) => {
                 self.last_activity = now;
                 if *prompt != IdentifyPrompt::ReaderUnavailable {
                     *prompt = IdentifyPrompt::CodeNotAccepted;
                 }
             }
-            Screen::Home => self.wake(now),
+            (Screen::CheckIn { .. }, ScannedCode::Appointment(code)) => {
+                self.check_in_with_code(code, now, out);
+            }
+            (Screen::CheckIn { prompt, .. }, _) => {
+                self.last_activity = now;
+                *prompt = CheckInPrompt::NotAnAppointmentCode;
+            }
+            (Screen::Home, ScannedCode::Appointment(code)) if self.catalog.is_some() => {
+                self.attract = false;
+                self.check_in_with_code(code, now, out);
+            }
+            (Screen::Home, _) => self.wake(now),
             _ => {}
         }
     }
 
     fn card(&mut self, card: CardEvent, now: Instant, out: &mut Vec<Command>) {
+        if self.errand_card(&card, now, out) {
+            return;
+        }
         let Screen::Identify { matter, .. } = self.screen.clone() else {
             // A card placed anywhere else is ignored; its data is dropped here.
             return;
@@ -879,18 +1285,34 @@ impl Session {
                 name: who.name().to_owned(),
                 id_number: who.id_number().to_owned(),
                 document_kind: who.kind().wire_name().to_owned(),
-                phone: None,
+                phone: Some(self.phone.to_string()).filter(|p| !p.is_empty()),
             },
             language: self.language,
-            committed_missing_materials: Vec::new(),
+            committed_missing_materials: self
+                .slots
+                .iter()
+                .filter(|s| s.committed)
+                .map(|s| s.index)
+                .collect(),
         };
+        let materials = self
+            .slots
+            .iter()
+            .filter(|s| !s.committed && !s.pages.is_empty())
+            .map(|s| SubmittedMaterial {
+                index: s.index,
+                pages: s.pages.iter().map(|p| p.jpeg.clone()).collect(),
+            })
+            .collect();
         let pending = Pending {
             key: self.keys.next_key(),
             request,
+            materials,
         };
         out.push(Command::Submit {
             idempotency_key: pending.key.clone(),
             request: pending.request.clone(),
+            materials: pending.materials.clone(),
         });
         self.pending = Some(pending);
         self.enter(Screen::Submitting { matter }, now, out);
@@ -902,6 +1324,7 @@ impl Session {
                 out.push(Command::Submit {
                     idempotency_key: pending.key.clone(),
                     request: pending.request.clone(),
+                    materials: pending.materials.clone(),
                 });
                 self.enter(Screen::Submitting { matter }, now, out);
             }
@@ -945,7 +1368,10 @@ impl Session {
                         kept,
                     }));
                 }
+                // Kept in the outbox (or delivered): the terminal's copies go.
                 self.pending = None;
+                self.slots.clear();
+                self.phone = Zeroizing::new(String::new());
                 self.enter(
                     Screen::Receipt {
                         receipt,
@@ -962,13 +1388,24 @@ impl Session {
 
     /// Moves to `screen`, starting or stopping the card reader as the new screen needs.
     fn enter(&mut self, screen: Screen, now: Instant, out: &mut Vec<Command>) {
-        let wants_reader = matches!(screen, Screen::Identify { .. });
+        let wants_reader = matches!(
+            screen,
+            Screen::Identify { .. } | Screen::IdentifyFor { .. } | Screen::CheckIn { .. }
+        );
         if wants_reader && !self.reader_running {
             out.push(Command::StartCardReader);
         } else if !wants_reader && self.reader_running {
             out.push(Command::StopCardReader);
         }
         self.reader_running = wants_reader;
+        let wants_camera = matches!(screen, Screen::Materials { .. });
+        if wants_camera && !self.camera_running {
+            out.push(Command::StartCamera);
+        } else if !wants_camera && self.camera_running {
+            out.push(Command::StopCamera);
+            self.preview = None;
+        }
+        self.camera_running = wants_camera;
         self.attract = false;
         self.screen = screen;
         self.entered_at = now;
@@ -1085,8 +1522,7 @@ impl Session {
     }
 
     fn go_home(&mut self, now: Instant, out: &mut Vec<Command>) {
-        self.identity = None;
-        self.pending = None;
+        self.drop_application();
         self.language = Language::Zh;
         self.elder = false;
         self.speech = false;

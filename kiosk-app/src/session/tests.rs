@@ -3,7 +3,10 @@
 
 use super::*;
 use crate::maintenance::Verdict;
-use kiosk_protocol::{Department, Material, MaterialForm, Matter, ThemeGroup, TimeLimit};
+use kiosk_protocol::{
+    ApplicationState, ApplicationStatus, AppointmentInfo, Department, Material, MaterialForm,
+    Matter, Supply, ThemeGroup, Ticket, TimeLimit,
+};
 
 fn text(s: &str) -> LocalizedText {
     LocalizedText::new(s, format!("{s} (en)"))
@@ -24,6 +27,7 @@ fn matter(id: &str, theme: &str, kiosk: bool) -> Matter {
             form: MaterialForm::Original,
             copies: 1,
             waivable: false,
+            supply: Supply::IdCard,
         }],
         procedure: vec![text("申请"), text("办结")],
         time_limit: TimeLimit::WorkingDays { days: 5 },
@@ -33,6 +37,27 @@ fn matter(id: &str, theme: &str, kiosk: bool) -> Matter {
         complaint_phone: "12345".into(),
         kiosk_application: kiosk,
     }
+}
+
+/// A matter with two materials to photograph (the second may be handed in later), one read
+/// from the card and one fetched by the platform.
+fn with_materials(mut m: Matter) -> Matter {
+    let material = |name: &str, form, waivable, supply| Material {
+        name: text(name),
+        form,
+        copies: 1,
+        waivable,
+        supply,
+    };
+    m.name = LocalizedText::new("社保缴费", "Social insurance payment");
+    m.pinyin_initials = "sbjf".into();
+    m.materials = vec![
+        material("身份证", MaterialForm::Original, false, Supply::IdCard),
+        material("户口簿", MaterialForm::Copy, false, Supply::Capture),
+        material("电子证照", MaterialForm::Electronic, false, Supply::Capture),
+        material("租赁合同", MaterialForm::Copy, true, Supply::Capture),
+    ];
+    m
 }
 
 fn catalog() -> Arc<Catalog> {
@@ -56,6 +81,7 @@ fn catalog() -> Arc<Catalog> {
             matter("m1", "si", true),
             matter("m2", "hf", true),
             matter("window-only", "si", false),
+            with_materials(matter("papers", "hf", true)),
         ],
     })
 }
@@ -122,16 +148,35 @@ impl Rig {
         );
     }
 
+    /// Types a mobile number on the form and goes on (to the review: `m1` has nothing to
+    /// photograph).
+    fn fill_form(&mut self) {
+        for d in [1, 3, 9, 1, 2, 3, 4, 5, 6, 7, 8] {
+            assert!(self.touch(Action::PhoneDigit(d)).is_empty());
+        }
+        self.touch(Action::ConfirmApplicant);
+    }
+
     fn submit(&mut self) -> String {
         self.walk_to_confirm();
-        let cmds = self.touch(Action::ConfirmApplicant);
+        self.fill_form();
+        assert_eq!(
+            self.s.screen(),
+            &Screen::Review {
+                matter: "m1".into()
+            }
+        );
+        let cmds = self.touch(Action::SubmitApplication);
         match cmds.as_slice() {
             [
                 Command::Submit {
                     idempotency_key,
                     request,
+                    materials,
                 },
             ] => {
+                assert!(materials.is_empty());
+                assert_eq!(request.applicant.phone.as_deref(), Some("13912345678"));
                 assert_eq!(request.matter_id, "m1");
                 assert_eq!(request.applicant.id_number, "320706199001011234");
                 idempotency_key.clone()
@@ -208,7 +253,8 @@ fn the_whole_journey_ends_home_with_nothing_personal_left() {
     assert_eq!(applicant.name, "张三");
     assert_eq!(applicant.id_number_masked, "3207**********1234");
 
-    let cmds = r.touch(Action::ConfirmApplicant);
+    r.fill_form();
+    let cmds = r.touch(Action::SubmitApplication);
     assert!(matches!(cmds.as_slice(), [Command::Submit { .. }]));
     assert_eq!(
         r.s.screen(),
@@ -683,7 +729,8 @@ fn language_switches_anywhere_and_resets_for_the_next_citizen() {
     r.touch(Action::ToggleLanguage);
     assert_eq!(r.s.language(), Language::Zh);
     r.touch(Action::ToggleLanguage);
-    let cmds = r.touch(Action::ConfirmApplicant);
+    r.fill_form();
+    let cmds = r.touch(Action::SubmitApplication);
     let [Command::Submit { request, .. }] = cmds.as_slice() else {
         panic!()
     };
@@ -996,7 +1043,7 @@ fn a_scanned_code_on_the_card_screen_is_answered_not_ignored() {
     assert!(r.s.view(r.now).devices.card_reader);
     // Elsewhere a scan changes nothing.
     r.touch(Action::Back);
-    r.send(Event::Scan(ScannedCode::Appointment));
+    r.send(Event::Scan(ScannedCode::Other));
     assert_eq!(
         r.s.screen(),
         &Screen::Guide {
@@ -1024,4 +1071,487 @@ fn home_falls_into_the_attract_screen_and_presence_wakes_it() {
     assert!(r.touch(Action::Begin).is_empty());
     assert_eq!(r.s.screen(), &Screen::Home);
     assert!(!r.s.view(r.now).attract);
+}
+
+fn page(bytes: &[u8]) -> CapturedPage {
+    CapturedPage {
+        jpeg: Arc::new(bytes.to_vec()),
+        thumbnail: Arc::new(Picture {
+            width: 1,
+            height: 1,
+            rgb: vec![9, 9, 9],
+        }),
+    }
+}
+
+#[test]
+fn search_finds_by_pinyin_initials_chinese_and_english_and_opens_the_guide() {
+    let mut r = Rig::new();
+    r.touch(Action::OpenSearch);
+    assert_eq!(r.s.screen(), &Screen::Search { query: "".into() });
+    for key in ["s", "b", "j", "f"] {
+        r.touch(Action::SearchType(key.into()));
+    }
+    assert_eq!(r.s.view(r.now).search_results, vec!["papers".to_owned()]);
+    r.touch(Action::SearchClear);
+    assert!(
+        r.s.view(r.now).search_results.is_empty(),
+        "nothing typed, nothing found"
+    );
+    r.touch(Action::SearchType("社保".into()));
+    assert_eq!(r.s.view(r.now).search_results, vec!["papers".to_owned()]);
+    r.touch(Action::SearchClear);
+    r.touch(Action::SearchType("S".into()));
+    r.touch(Action::SearchType("ocial".into()));
+    assert_eq!(r.s.view(r.now).search_results, vec!["papers".to_owned()]);
+    r.touch(Action::SearchErase);
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Search {
+            query: "socia".into()
+        }
+    );
+    // Control characters and symbols from a stray keyboard are not typed.
+    r.touch(Action::SearchType("\u{7}';".into()));
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Search {
+            query: "socia".into()
+        }
+    );
+    // A query cannot grow without end.
+    for _ in 0..40 {
+        r.touch(Action::SearchType("x".into()));
+    }
+    let Screen::Search { query } = r.s.screen() else {
+        panic!()
+    };
+    assert_eq!(query.chars().count(), MAX_QUERY_CHARS);
+    r.touch(Action::SearchClear);
+    r.touch(Action::SearchType("sbjf".into()));
+    r.touch(Action::OpenMatter("papers".into()));
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Guide {
+            matter: "papers".into()
+        }
+    );
+    // Back from the guide returns to the search it came from, and from there home.
+    r.touch(Action::Back);
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Search {
+            query: "sbjf".into()
+        }
+    );
+    r.touch(Action::Back);
+    assert_eq!(r.s.screen(), &Screen::Home);
+}
+
+#[test]
+fn the_catalog_browses_by_department_too() {
+    let mut r = Rig::new();
+    r.touch(Action::Begin);
+    r.touch(Action::ChooseDepartment(Some("dept".into())));
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Departments {
+            department: Some("dept".into())
+        }
+    );
+    r.touch(Action::ChooseDepartment(Some("no-such".into())));
+    assert_eq!(r.s.screen(), &Screen::Departments { department: None });
+    r.touch(Action::OpenMatter("m2".into()));
+    r.touch(Action::Back);
+    assert_eq!(r.s.screen(), &Screen::Departments { department: None });
+    r.touch(Action::ChooseTheme(Some("hf".into())));
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Catalog {
+            theme: Some("hf".into())
+        }
+    );
+}
+
+#[test]
+fn the_form_wants_a_real_phone_number() {
+    let mut r = Rig::new();
+    r.walk_to_confirm();
+    r.touch(Action::ConfirmApplicant);
+    assert!(r.s.view(r.now).phone_problem, "no phone: the form says so");
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Confirm {
+            matter: "m1".into()
+        }
+    );
+    for d in [2, 3, 4] {
+        r.touch(Action::PhoneDigit(d));
+    }
+    assert!(!r.s.view(r.now).phone_problem, "typing clears the warning");
+    assert!(r.touch(Action::ConfirmApplicant).is_empty());
+    assert!(r.s.view(r.now).phone_problem);
+    for _ in 0..3 {
+        r.touch(Action::PhoneErase);
+    }
+    // More digits than any phone has are not taken.
+    for _ in 0..20 {
+        r.touch(Action::PhoneDigit(1));
+    }
+    assert_eq!(r.s.view(r.now).phone.len(), MAX_PHONE_DIGITS);
+    assert!(r.touch(Action::PhoneDigit(10)).is_empty());
+    assert!(r.s.holds_personal_data());
+    // Stepping back from the form drops the phone with the card data.
+    r.touch(Action::Back);
+    assert!(!r.s.holds_personal_data());
+    assert_eq!(r.s.view(r.now).phone, "");
+}
+
+/// Up to the first material of `papers`.
+fn walk_to_materials(r: &mut Rig) {
+    r.touch(Action::Begin);
+    r.touch(Action::OpenMatter("papers".into()));
+    r.touch(Action::Apply);
+    r.send(Event::Card(CardEvent::Read(person())));
+    for d in [1, 8, 6, 0, 5, 1, 8, 0, 0, 0, 0] {
+        r.touch(Action::PhoneDigit(d));
+    }
+    assert_eq!(
+        r.touch(Action::ConfirmApplicant),
+        vec![Command::StartCamera]
+    );
+}
+
+#[test]
+fn materials_are_photographed_retaken_or_committed_to_and_go_with_the_application() {
+    let mut r = Rig::new();
+    walk_to_materials(&mut r);
+    let view = r.s.view(r.now);
+    // Only what the camera must take: not the card, not the electronic licence.
+    let slots: Vec<u16> = view.materials.iter().map(|m| m.index).collect();
+    assert_eq!(slots, vec![1, 3]);
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Materials {
+            matter: "papers".into(),
+            slot: 0,
+            capturing: false,
+            problem: None,
+        }
+    );
+    // The live picture shows; nothing settled yet, so "next" does nothing, and this
+    // material may not be handed in later.
+    r.send(Event::CameraFrame(Arc::new(Picture {
+        width: 2,
+        height: 1,
+        rgb: vec![0; 6],
+    })));
+    assert!(r.s.view(r.now).preview.is_some());
+    assert!(r.touch(Action::NextMaterial).is_empty());
+    r.touch(Action::DeclareMissing);
+    assert!(matches!(r.s.screen(), Screen::Materials { slot: 0, .. }));
+
+    // A capture that finds no page says so; the next one works; a second page; the first is
+    // removed to be retaken.
+    assert_eq!(r.touch(Action::Capture), vec![Command::CapturePage]);
+    assert!(r.touch(Action::Capture).is_empty(), "one capture at a time");
+    r.send(Event::PageCaptured(Err(CaptureProblem::NoPage)));
+    assert!(matches!(
+        r.s.screen(),
+        Screen::Materials {
+            problem: Some(CaptureProblem::NoPage),
+            capturing: false,
+            ..
+        }
+    ));
+    r.touch(Action::Capture);
+    r.send(Event::PageCaptured(Ok(page(b"page-one"))));
+    r.touch(Action::Capture);
+    r.send(Event::PageCaptured(Ok(page(b"page-two"))));
+    r.touch(Action::RemovePage(0));
+    r.touch(Action::RemovePage(7));
+    r.touch(Action::Capture);
+    r.send(Event::PageCaptured(Ok(page(b"page-one-again"))));
+    assert_eq!(r.s.view(r.now).materials[0].pages.len(), 2);
+    r.touch(Action::NextMaterial);
+    assert!(matches!(r.s.screen(), Screen::Materials { slot: 1, .. }));
+
+    // The lease may come later on a written commitment (the camera rests while it is read).
+    assert_eq!(r.touch(Action::DeclareMissing), vec![Command::StopCamera]);
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Commitment {
+            matter: "papers".into(),
+            slot: 1
+        }
+    );
+    assert!(r.touch(Action::Commit).is_empty());
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Review {
+            matter: "papers".into()
+        }
+    );
+    assert!(
+        r.s.view(r.now).preview.is_none(),
+        "the camera's picture goes with the camera"
+    );
+
+    let cmds = r.touch(Action::SubmitApplication);
+    let [
+        Command::Submit {
+            request, materials, ..
+        },
+    ] = cmds.as_slice()
+    else {
+        panic!("expected a submission, got {cmds:?}")
+    };
+    assert_eq!(request.committed_missing_materials, vec![3]);
+    assert_eq!(materials.len(), 1);
+    assert_eq!(materials[0].index, 1);
+    let pages: Vec<&[u8]> = materials[0].pages.iter().map(|p| p.as_slice()).collect();
+    assert_eq!(pages, vec![&b"page-two"[..], &b"page-one-again"[..]]);
+    assert!(
+        !format!("{cmds:?}").contains("page-two"),
+        "photos never print"
+    );
+    r.send(Event::Submitted(Ok(receipt("LY9", "papers"))));
+    assert!(
+        r.s.view(r.now).materials.is_empty(),
+        "kept in the outbox: the session's copy goes"
+    );
+}
+
+#[test]
+fn a_timeout_while_photographing_wipes_the_photos_and_stops_the_camera() {
+    let mut r = Rig::new();
+    walk_to_materials(&mut r);
+    r.touch(Action::Capture);
+    r.send(Event::PageCaptured(Ok(page(b"secret"))));
+    assert!(r.s.holds_personal_data());
+    r.at(3600);
+    let cmds = r.send(Event::Tick);
+    assert!(cmds.contains(&Command::StopCamera));
+    assert!(cmds.contains(&Command::WipePersonalData));
+    assert!(!r.s.holds_personal_data());
+    assert!(r.s.view(r.now).materials.is_empty());
+    // A page arriving late is dropped.
+    r.send(Event::PageCaptured(Ok(page(b"late"))));
+    assert!(!r.s.holds_personal_data());
+}
+
+fn ticket(no: &str) -> Ticket {
+    Ticket {
+        ticket_no: no.into(),
+        matter_id: "m1".into(),
+        window: "3号窗口".into(),
+        people_ahead: 4,
+        issued_at: "2026-11-22T10:00:00+08:00".into(),
+    }
+}
+
+#[test]
+fn a_queue_ticket_is_taken_for_a_matter_and_printed() {
+    let mut r = Rig::new();
+    r.touch(Action::Errand(Errand::Ticket));
+    assert_eq!(r.s.screen(), &Screen::QueuePick { theme: None });
+    r.touch(Action::ChooseTheme(Some("si".into())));
+    assert_eq!(
+        r.touch(Action::OpenMatter("m1".into())),
+        vec![Command::TakeTicket {
+            matter: "m1".into()
+        }]
+    );
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Working {
+            errand: Errand::Ticket
+        }
+    );
+    assert_eq!(
+        r.s.next_deadline(r.now),
+        None,
+        "waiting never times out by itself"
+    );
+    let cmds = r.send(Event::ErrandDone(ErrandOutcome::Ticket {
+        ticket: ticket("A015"),
+        appointment: None,
+    }));
+    let [Command::PrintTicket(slip)] = cmds.as_slice() else {
+        panic!("expected a ticket to print, got {cmds:?}")
+    };
+    assert_eq!(slip.number, "A015");
+    assert_eq!(slip.matter_name.zh, "m1");
+    assert_eq!(slip.people_ahead, 4);
+    r.send(Event::Printed(Ok(())));
+    assert!(matches!(
+        r.s.screen(),
+        Screen::ErrandResult {
+            printing: Some(PrintStatus::Printed),
+            ..
+        }
+    ));
+    r.touch(Action::Done);
+    assert_eq!(r.s.screen(), &Screen::Thanks);
+}
+
+#[test]
+fn a_ticket_without_a_printer_is_shown_not_printed() {
+    let mut r = Rig::new();
+    r.send(Event::Devices(DeviceAvailability {
+        printer: false,
+        ..DeviceAvailability::default()
+    }));
+    r.touch(Action::Errand(Errand::Ticket));
+    r.touch(Action::OpenMatter("m1".into()));
+    let cmds = r.send(Event::ErrandDone(ErrandOutcome::Ticket {
+        ticket: ticket("A016"),
+        appointment: None,
+    }));
+    assert!(cmds.is_empty());
+    assert!(matches!(
+        r.s.screen(),
+        Screen::ErrandResult {
+            printing: Some(PrintStatus::Failed(PrintFailure::PrinterFault)),
+            ..
+        }
+    ));
+    // And a certificate, which is only paper, is not offered.
+    r.touch(Action::Home);
+    assert!(r.touch(Action::Errand(Errand::Certificate)).is_empty());
+    assert_eq!(r.s.screen(), &Screen::Home);
+}
+
+#[test]
+fn check_in_by_card_or_by_code_and_a_wrong_code_is_explained() {
+    let mut r = Rig::new();
+    assert_eq!(
+        r.touch(Action::Errand(Errand::CheckIn)),
+        vec![Command::StartCardReader]
+    );
+    r.send(Event::Scan(ScannedCode::Other));
+    assert!(matches!(
+        r.s.screen(),
+        Screen::CheckIn {
+            prompt: CheckInPrompt::NotAnAppointmentCode,
+            ..
+        }
+    ));
+    let cmds = r.send(Event::Card(CardEvent::Read(person())));
+    assert_eq!(
+        cmds,
+        vec![
+            Command::CheckIn(CheckInRequest {
+                code: None,
+                id_number: Some("320706199001011234".into())
+            }),
+            Command::StopCardReader
+        ]
+    );
+    assert!(
+        !r.s.holds_personal_data(),
+        "the card's data went into the request only"
+    );
+    r.send(Event::ErrandDone(ErrandOutcome::NoAppointment));
+    assert!(matches!(
+        r.s.screen(),
+        Screen::ErrandResult {
+            outcome: ErrandOutcome::NoAppointment,
+            printing: None,
+            ..
+        }
+    ));
+    r.touch(Action::Home);
+
+    // From home, scanning the booking's code checks in at once.
+    let cmds = r.send(Event::Scan(ScannedCode::Appointment(
+        "YY202611220042".into(),
+    )));
+    assert_eq!(
+        cmds,
+        vec![Command::CheckIn(CheckInRequest {
+            code: Some("YY202611220042".into()),
+            id_number: None
+        })]
+    );
+    let cmds = r.send(Event::ErrandDone(ErrandOutcome::Ticket {
+        ticket: ticket("B003"),
+        appointment: Some(AppointmentInfo {
+            matter_id: "m1".into(),
+            day: "2026-11-22".into(),
+            slot: "09:30-10:00".into(),
+        }),
+    }));
+    assert!(matches!(cmds.as_slice(), [Command::PrintTicket(_)]));
+}
+
+#[test]
+fn progress_and_certificates_need_the_card_and_keep_nothing() {
+    let mut r = Rig::new();
+    assert_eq!(
+        r.touch(Action::Errand(Errand::Progress)),
+        vec![Command::StartCardReader]
+    );
+    r.send(Event::Card(CardEvent::Expired));
+    assert_eq!(
+        r.s.screen(),
+        &Screen::IdentifyFor {
+            errand: Errand::Progress,
+            prompt: IdentifyPrompt::Expired
+        }
+    );
+    let cmds = r.send(Event::Card(CardEvent::Read(person())));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Command::QueryProgress(q), Command::StopCardReader] if q.id_number == "320706199001011234"
+    ));
+    assert!(
+        !format!("{cmds:?}").contains("320706"),
+        "requests print redacted"
+    );
+    r.send(Event::ErrandDone(ErrandOutcome::Progress(vec![
+        ApplicationStatus {
+            application_no: "LY1".into(),
+            matter_id: "m1".into(),
+            accepted_at: "2026-11-20T10:00:00+08:00".into(),
+            state: ApplicationState::InReview,
+        },
+    ])));
+    assert!(matches!(
+        r.s.screen(),
+        Screen::ErrandResult {
+            errand: Errand::Progress,
+            outcome: ErrandOutcome::Progress(list),
+            ..
+        } if list.len() == 1
+    ));
+    r.touch(Action::Home);
+
+    r.touch(Action::Errand(Errand::Certificate));
+    let cmds = r.send(Event::Card(CardEvent::Read(person())));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Command::PrintCertificate { kind: APPLICATION_RECORD, request }, Command::StopCardReader]
+            if request.name == "张三"
+    ));
+    r.send(Event::ErrandDone(ErrandOutcome::Unreachable));
+    assert!(matches!(
+        r.s.screen(),
+        Screen::ErrandResult {
+            outcome: ErrandOutcome::Unreachable,
+            ..
+        }
+    ));
+    // The result screen times out like any other.
+    r.at(3600);
+    r.send(Event::Tick);
+    assert_eq!(r.s.screen(), &Screen::Home);
+
+    // Without a card reader neither is offered.
+    r.send(Event::Devices(DeviceAvailability {
+        card_reader: false,
+        ..DeviceAvailability::default()
+    }));
+    assert!(r.touch(Action::Errand(Errand::Progress)).is_empty());
+    assert_eq!(r.s.screen(), &Screen::Home);
 }
