@@ -12,6 +12,7 @@ pub mod cabinet;
 pub mod camera_desk;
 pub mod camera_monitor;
 pub mod card_reader;
+pub mod certificate_print;
 pub mod config;
 pub mod demo;
 pub mod device_cli;

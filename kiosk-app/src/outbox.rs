@@ -1002,7 +1002,8 @@ async fn deliver_materials(
     round: &mut Delivery,
 ) -> Result<(), OutboxError> {
     loop {
-        let items = outbox.due_materials(8)?;
+        // One at a time: a material is up to 10 MiB held in memory while it is sent.
+        let items = outbox.due_materials(1)?;
         if items.is_empty() {
             return Ok(());
         }
@@ -1292,6 +1293,67 @@ mod tests {
         outbox.refuse(&due[0], "422").expect("refuse");
         assert!(outbox.due(10).expect("due").is_empty());
         assert_eq!(outbox.status().expect("status").refused, 1);
+    }
+
+    #[test]
+    fn a_material_is_sealed_and_waits_for_its_applications_number() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join(OUTBOX_FILE);
+        let (platform, public) = platform_key();
+        let pdf = b"%PDF-1.4\n1 0 obj\n<< >>\nendobj\ntrailer\n<< >>\n%%EOF\n";
+        let outbox = Outbox::open(&path, 10).expect("open");
+        outbox
+            .keep_application("key-0000-0001", &request(), Some(&public))
+            .expect("kept");
+        outbox
+            .keep_material("key-0000-0001", 2, pdf, Some(&public))
+            .expect("material kept");
+        assert!(
+            outbox.due_materials(10).expect("due").is_empty(),
+            "no number yet"
+        );
+        assert_eq!(outbox.next_due_in().expect("next"), Some(Duration::ZERO));
+        let application = outbox.due(10).expect("due").remove(0);
+        let receipt = ApplicationReceipt {
+            application_no: "LY20261122000042".into(),
+            matter_id: "lyg-hrss-0101".into(),
+            accepted_at: "2026-11-22T10:00:00+08:00".into(),
+            progress_url: String::new(),
+            replayed: false,
+        };
+        outbox
+            .acknowledge(&application, Some(&receipt))
+            .expect("acknowledged");
+        drop(outbox);
+        let outbox = Outbox::open(&path, 10).expect("reopen");
+        let mut due = outbox.due_materials(10).expect("due");
+        assert_eq!(due.len(), 1);
+        let item = &mut due[0];
+        assert_eq!(item.application_no, "LY20261122000042");
+        assert_eq!(item.material_index, 2);
+        assert_eq!(item.content_type, MaterialContentType::SealedPdf);
+        assert_eq!(
+            item.sha256,
+            kiosk_protocol::auth::hex_encode(&Sha256::digest(&item.body))
+        );
+        assert_eq!(platform.open(&item.body).expect("opens"), pdf);
+        // Progress survives a restart; a lost upload starts again.
+        outbox.material_started(item, "abc123", 4).expect("started");
+        outbox.material_progress(item, 2).expect("progress");
+        let again = outbox.due_materials(10).expect("due").remove(0);
+        assert_eq!(
+            (
+                again.upload_id.as_deref(),
+                again.chunk_size,
+                again.chunks_sent
+            ),
+            (Some("abc123"), 4, 2)
+        );
+        outbox.material_restart(item).expect("restart");
+        assert_eq!(outbox.due_materials(10).expect("due")[0].upload_id, None);
+        assert_eq!(outbox.status().expect("status").materials, 1);
+        outbox.acknowledge_material(item).expect("done");
+        assert_eq!(outbox.status().expect("status").depth, 0);
     }
 
     #[test]

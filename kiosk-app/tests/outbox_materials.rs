@@ -380,3 +380,64 @@ fn an_upload_cut_between_chunks_goes_on_after_a_restart_and_completes_once() {
     assert!(*file == pdf, "the platform has the whole PDF");
     assert_eq!(rig.deliver(&outbox), Delivery::default());
 }
+
+#[test]
+fn a_material_kept_after_its_application_left_and_a_material_the_platform_refuses() {
+    let rig = Rig::new("SN-MAT-5");
+    let (pdf, _) = material(&PAGES[..1]);
+    let outbox = rig.outbox();
+    rig.keep(&outbox, "late-0001", "lyg-hrss-0101");
+    // The sender delivers the application before the runtime has kept its materials.
+    assert_eq!(rig.deliver(&outbox).delivered, 1);
+    outbox
+        .keep_material("late-0001", 0, &pdf, rig.link.sealing_key())
+        .expect("kept after its application was delivered");
+    // The matter has four materials: index 9 is refused by the platform (422), kept aside.
+    outbox
+        .keep_material("late-0001", 9, &pdf, rig.link.sealing_key())
+        .expect("kept");
+    let round = rig.deliver(&outbox);
+    assert_eq!((round.delivered, round.refused), (1, 1), "{round:?}");
+    let status = outbox.status().expect("status");
+    assert_eq!((status.materials, status.refused), (0, 1), "{status:?}");
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("422")),
+        "{status:?}"
+    );
+    outbox.retry_now().expect("retry");
+    assert_eq!(rig.deliver(&outbox), Delivery::default(), "never retried");
+    let uploads = stored_uploads(&rig.db());
+    assert_eq!(uploads.len(), 1);
+    assert!(uploads[0].3 && uploads[0].4 == pdf);
+}
+
+#[test]
+fn an_outage_between_the_application_and_its_materials_is_waited_out() {
+    let mut rig = Rig::new("SN-MAT-6");
+    let (pdf, _) = material(&PAGES[..1]);
+    let outbox = rig.outbox();
+    rig.keep(&outbox, "gap-0001", "lyg-hrss-0101");
+    assert_eq!(rig.deliver(&outbox).delivered, 1);
+    outbox
+        .keep_material("gap-0001", 0, &pdf, rig.link.sealing_key())
+        .expect("kept");
+    rig.platform = None;
+    let round = rig.deliver(&outbox);
+    assert_eq!((round.delivered, round.refused), (0, 0));
+    assert!(round.stopped_by.is_some(), "{round:?}");
+    let status = outbox.status().expect("status");
+    assert_eq!((status.materials, status.refused), (1, 0));
+    assert!(
+        outbox.next_due_in().expect("next").is_some(),
+        "the sender knows when to try again"
+    );
+    rig.platform = Some(PlatformPeer::start_on(&rig.db(), &rig.address).expect("platform back"));
+    outbox.retry_now().expect("retry");
+    assert_eq!(rig.deliver(&outbox).delivered, 1);
+    let uploads = stored_uploads(&rig.db());
+    assert_eq!(uploads.len(), 1);
+    assert!(uploads[0].3 && uploads[0].4 == pdf);
+}

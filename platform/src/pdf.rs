@@ -1,4 +1,5 @@
-//! A small PDF writer for certificates: A4 pages of Chinese and Latin text and rules.
+//! A small PDF writer for certificates: pages (A4, or a receipt roll's width) of Chinese and
+//! Latin text and rules.
 //!
 //! Text uses the Adobe-GB1 CID font `STSong-Light` with the `UniGB-UCS2-H` encoding, one of the
 //! fonts every PDF reader knows without embedding (readers substitute a system Song/Ming
@@ -9,6 +10,9 @@ use std::fmt::Write as _;
 
 /// Points on an A4 page.
 pub const A4: (f32, f32) = (595.0, 842.0);
+
+/// Points across the printable width of an 80 mm receipt roll: 72 mm (576 dots at 203 dpi).
+pub const ROLL80_WIDTH: f32 = 72.0 / 25.4 * 72.0;
 
 /// One page's drawing operations.
 #[derive(Debug, Default, Clone)]
@@ -65,8 +69,13 @@ pub fn text_width(text: &str, size: f32) -> f32 {
         * size
 }
 
-/// Assembles `pages` into a PDF file titled `title`.
+/// Assembles `pages` into an A4 PDF file titled `title`.
 pub fn document(title: &str, pages: &[Page]) -> Vec<u8> {
+    document_sized(title, pages, A4)
+}
+
+/// Assembles `pages`, each `size` points (width, height), into a PDF file titled `title`.
+pub fn document_sized(title: &str, pages: &[Page], size: (f32, f32)) -> Vec<u8> {
     let page_count = pages.len().max(1);
     // Objects: 1 catalog, 2 pages, 3 font, 4 CID font, 5 descriptor, 6 info, then per page a
     // page object and its content stream.
@@ -109,9 +118,9 @@ pub fn document(title: &str, pages: &[Page]) -> Vec<u8> {
     {
         objects.push(
             format!(
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {} {}] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
-                A4.0,
-                A4.1,
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {:.1} {:.1}] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+                size.0,
+                size.1,
                 8 + 2 * i
             )
             .into_bytes(),

@@ -6,7 +6,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kiosk_protocol::{
@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::api::{AppState, Failure, parse_body};
 use crate::auth::Terminal;
-use crate::certificate::{CertificateKind, application_record};
+use crate::certificate::{CertificateKind, Paper, application_record};
 use crate::store::{CheckInKey, ResultOutcome, unix_now};
 
 /// Largest JSON body of these endpoints.
@@ -319,8 +319,14 @@ pub async fn progress(
 ///
 /// POST, not GET: the applicant's name and ID number travel in the signed body, never in a URL
 /// that proxies log.
+///
+/// `?paper=roll80` lays it out for an 80 mm receipt roll (72 mm wide, as long as needed);
+/// without it, or with `paper=a4`, it is A4.
 #[utoipa::path(post, path = "/v1/certificates/{kind}",
-    params(("kind" = String, Path, description = "`application-record` (办件记录证明)")),
+    params(
+        ("kind" = String, Path, description = "`application-record` (办件记录证明)"),
+        ("paper" = Option<String>, Query, description = "`a4` (default) or `roll80` (72 mm wide, for the terminal's 80 mm receipt printer)"),
+    ),
     request_body = CertificateRequest,
     security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
     responses(
@@ -328,12 +334,13 @@ pub async fn progress(
         (status = 400, description = "Malformed request", body = ApiError),
         (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
         (status = 404, description = "No such certificate kind", body = ApiError),
-        (status = 422, description = "Malformed name or ID number", body = ApiError),
+        (status = 422, description = "Malformed name or ID number, or an unknown paper", body = ApiError),
 ))]
 pub async fn certificate(
     State(state): State<AppState>,
     Extension(_terminal): Extension<Terminal>,
     Path(kind): Path<String>,
+    RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Failure> {
     let Some(kind) = CertificateKind::parse(&kind) else {
@@ -343,6 +350,32 @@ pub async fn certificate(
             "no such certificate kind",
         ));
     };
+    let mut paper = Paper::default();
+    for pair in query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        match pair.split_once('=') {
+            Some(("paper", name)) => {
+                paper = Paper::parse(name).ok_or_else(|| {
+                    Failure::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "unknown_paper",
+                        "paper: a4 or roll80",
+                    )
+                })?;
+            }
+            _ => {
+                return Err(Failure::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    "the only query parameter is paper",
+                ));
+            }
+        }
+    }
     let request: CertificateRequest = take(body, "certificate request")?;
     request.validate().map_err(invalid)?;
     let pdf = match kind {
@@ -355,6 +388,7 @@ pub async fn certificate(
                 &applications,
                 &catalog,
                 &crate::store::rfc3339_at(unix_now()),
+                paper,
             )
         }
     };

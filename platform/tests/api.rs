@@ -295,6 +295,21 @@ async fn health_openapi_and_unknown_paths(db: TestDb) {
             "{schema} missing"
         );
     }
+    // Sealed materials and the certificate's paper are in the document.
+    let content_types = doc["components"]["schemas"]["MaterialContentType"].to_string();
+    for mime in [
+        "image/jpeg",
+        "application/pdf",
+        "application/vnd.lyb.sealed+jpeg",
+        "application/vnd.lyb.sealed+pdf",
+    ] {
+        assert!(
+            content_types.contains(mime),
+            "{mime} missing: {content_types}"
+        );
+    }
+    let certificate = doc["paths"]["/v1/certificates/{kind}"]["post"]["parameters"].to_string();
+    assert!(certificate.contains("\"paper\""), "{certificate}");
     for scheme in ["terminal_id", "timestamp", "nonce", "signature"] {
         assert!(
             doc["components"]["securitySchemes"][scheme].is_object(),

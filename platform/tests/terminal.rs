@@ -17,6 +17,7 @@ on_both_backends!(
     appointments_check_in_by_code_or_card_once,
     progress_shows_only_the_applicants_own_applications,
     certificates_are_real_pdfs,
+    certificates_come_on_a_roll_for_the_receipt_printer,
     materials_upload_in_checked_chunks_within_limits,
     sealed_materials_are_opened_checked_and_stored_plain,
     malformed_input_to_every_endpoint_gets_a_4xx,
@@ -901,4 +902,91 @@ async fn sealed_materials_are_opened_checked_and_stored_plain(db: TestDb) {
     assert_eq!(done["content_type"], "image/jpeg");
     let id = done["upload_id"].as_str().expect("id");
     assert!(stored_materials(&p.store, &[id]).await[0].1 == photo);
+}
+
+/// The page sizes (points) and text of a PDF, by poppler; `None` where poppler is missing.
+fn poppler_read(pdf: &[u8]) -> Option<(Vec<(f32, f32)>, String)> {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("certificate.pdf");
+    std::fs::write(&file, pdf).expect("write");
+    let info = std::process::Command::new("pdfinfo")
+        .args(["-f", "1", "-l", "99"])
+        .arg(&file)
+        .output()
+        .ok()?;
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    let sizes = info
+        .lines()
+        .filter(|l| l.starts_with("Page") && l.contains("size:"))
+        .map(|l| {
+            let numbers: Vec<f32> = l
+                .split_once("size:")
+                .map(|(_, rest)| rest)
+                .unwrap_or("")
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            (numbers[0], numbers[1])
+        })
+        .collect();
+    let text = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    Some((sizes, String::from_utf8_lossy(&text.stdout).into_owned()))
+}
+
+async fn certificates_come_on_a_roll_for_the_receipt_printer(db: TestDb) {
+    let p = platform(&db).await;
+    let a = TestTerminal::enroll(&p, "SN-ROLL", None).await;
+    for n in 0..3 {
+        submit(&a, &format!("roll-key-000{n}"), "320706198802020228").await;
+    }
+    let body = json!({"name": "王五", "id_number": "320706198802020228"});
+    let fetch = |path: &'static str| {
+        let request = a.request(Method::POST, path, Some(&body));
+        async move {
+            let response = request.send().await.expect("answer");
+            let status = response.status();
+            (status, response.bytes().await.expect("body").to_vec())
+        }
+    };
+    let (status, roll) = fetch("/v1/certificates/application-record?paper=roll80").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(roll.starts_with(b"%PDF-1.4"));
+    assert!(!roll.windows(18).any(|w| w == b"320706198802020228"));
+    let (status, a4) = fetch("/v1/certificates/application-record?paper=a4").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, default) = fetch("/v1/certificates/application-record").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, answer) = fetch("/v1/certificates/application-record?paper=a3").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(String::from_utf8_lossy(&answer).contains("unknown_paper"));
+    let (status, _) = fetch("/v1/certificates/application-record?colour=red").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let Some((sizes, text)) = poppler_read(&roll) else {
+        eprintln!("poppler not installed: the roll's layout was not measured");
+        return;
+    };
+    // 72 mm wide (204 points), as long as the content, one page for a few applications.
+    assert_eq!(sizes.len(), 1, "{sizes:?}");
+    let (width, height) = sizes[0];
+    assert!((width - 204.1).abs() < 0.5, "{width}");
+    assert!(height > 300.0 && height < 1600.0, "{height}");
+    for needle in ["办件记录证明", "王五", "320706********0228", "LY", "验证码"] {
+        assert!(text.contains(needle), "{needle} missing from {text}");
+    }
+    assert_eq!(text.matches("受理编号").count(), 3, "{text}");
+    // The smallest type on the roll is 9 points.
+    let smallest = String::from_utf8_lossy(&roll)
+        .split(" Tf ")
+        .filter_map(|before| before.rsplit("/F1 ").next()?.parse::<f32>().ok())
+        .fold(f32::MAX, f32::min);
+    assert!(smallest >= 9.0, "{smallest} pt");
+    for other in [&a4, &default] {
+        let (sizes, _) = poppler_read(other).expect("poppler");
+        assert_eq!(sizes, vec![(595.0, 842.0)], "A4 stays the default");
+    }
 }
