@@ -19,6 +19,7 @@ use crate::cabinet::{self, Cabinet, CabinetReport, GpioPort};
 use crate::camera_desk::CameraDesk;
 use crate::camera_monitor::{self, CameraProbe, CameraSource};
 use crate::card_reader::{self, ReaderPort, ReaderReport, ReaderSwitch};
+use crate::certificate_print;
 use crate::health::{DeviceHealth, DeviceKind, HealthBoard, HealthState};
 use crate::heartbeat::{self, CommandHost, Pulse};
 use crate::hotplug::{self, Nudge, Subsystem};
@@ -872,16 +873,36 @@ fn beijing_now() -> String {
         .unwrap_or_default()
 }
 
-/// Fetches a certificate for the citizen and prints it on the receipt printer.
+/// Fetches a certificate for the citizen and prints it on the receipt printer. The PDF holds
+/// the citizen's name: it stays in memory (piped to the renderer) and is dropped here.
 async fn print_certificate(
-    _link: &PlatformLink,
-    _devices: &DeviceConfig,
-    _port: &PrinterPort,
+    link: &PlatformLink,
+    devices: &DeviceConfig,
+    port: &PrinterPort,
     kind: &str,
-    _request: &kiosk_protocol::CertificateRequest,
+    request: &kiosk_protocol::CertificateRequest,
 ) -> Result<ErrandOutcome, LinkError> {
-    tracing::warn!(kind, "certificates cannot be printed by this build yet");
-    Ok(ErrandOutcome::PrinterFailed)
+    let Some(address) = devices.printer.clone() else {
+        return Ok(ErrandOutcome::PrinterFailed);
+    };
+    let pdf = zeroize::Zeroizing::new(link.certificate(kind, request).await?);
+    let port = port.clone();
+    let dots = u32::from(devices.paper.dots());
+    let printed = tokio::task::spawn_blocking(move || {
+        certificate_print::print_pdf(&pdf, &address, &port, dots)
+    })
+    .await;
+    Ok(match printed {
+        Ok(Ok(())) => ErrandOutcome::CertificatePrinted,
+        Ok(Err(e)) => {
+            tracing::warn!(kind, error = %e, "certificate not printed");
+            ErrandOutcome::PrinterFailed
+        }
+        Err(e) => {
+            tracing::error!(kind, error = %e, "certificate printing task failed");
+            ErrandOutcome::PrinterFailed
+        }
+    })
 }
 
 /// Prints the application receipt.
