@@ -89,7 +89,7 @@ fn run(source: &CameraSource, orders: &Receiver<Order>, events: &dyn Fn(Event)) 
                 camera = None;
             }
             Some(Order::Capture) => {
-                let result = open(source, &mut camera).and_then(|cam| capture_page(cam));
+                let result = open(source, &mut camera).and_then(capture_page);
                 if result.is_err() {
                     // Reopened on the next try: a camera that failed may have been replugged.
                     camera = None;

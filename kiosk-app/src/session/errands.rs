@@ -338,7 +338,7 @@ impl Session {
     }
 
     /// Shows material `slot`, or the review once every material is settled.
-    pub(super) fn to_material(
+    pub(super) fn show_material(
         &mut self,
         matter: MatterId,
         slot: usize,

@@ -993,7 +993,7 @@ impl Session {
             (Action::ConfirmApplicant, Screen::Confirm { matter }) => {
                 if phone_is_valid(&self.phone) {
                     self.slots = materials_to_capture(&catalog, &matter);
-                    self.to_material(matter, 0, now, out);
+                    self.show_material(matter, 0, now, out);
                 } else {
                     self.phone_problem = true;
                 }
@@ -1052,7 +1052,7 @@ impl Session {
                     s.committed = true;
                     s.pages.clear();
                 }
-                self.to_material(matter, slot + 1, now, out);
+                self.show_material(matter, slot + 1, now, out);
             }
             (
                 Action::NextMaterial,
@@ -1063,7 +1063,7 @@ impl Session {
                     ..
                 },
             ) if self.slots.get(slot).is_some_and(MaterialSlot::settled) => {
-                self.to_material(matter, slot + 1, now, out);
+                self.show_material(matter, slot + 1, now, out);
             }
             (Action::SubmitApplication, Screen::Review { matter }) => {
                 self.submit_new(matter, now, out)
