@@ -1,0 +1,365 @@
+//! What the UI tests share: the table of screens to render, the data that fills them, and the
+//! display modes (language, 长辈版, orientation) every screen is checked in.
+//!
+//! Adding a page to the checks is one line in [`SCREENS`] (plus a fill function when the page
+//! needs data of its own); the golden test then asks for its reference images.
+
+#![allow(dead_code)] // Each test binary uses its own part of this module.
+
+use kiosk_ui::headless::Headless;
+use kiosk_ui::{
+    ApplicantData, GuideData, IdentifyPrompt, Kiosk, KioskWindow, MaterialRow, MatterItem, Page,
+    PinNotice, PrintState, ReasonItem, ReceiptData, SetupState, StatusRow, TaskState, Theme,
+    ThemeItem,
+};
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+
+/// One screen to check: a file-name stem, the page, and what to fill in before showing it.
+pub struct Screen {
+    pub name: &'static str,
+    pub page: Page,
+    pub fill: fn(&KioskWindow),
+}
+
+/// Every screen the checks render. The busiest state of a page is the one worth checking.
+pub const SCREENS: &[Screen] = &[
+    Screen {
+        name: "home",
+        page: Page::Home,
+        fill: nothing,
+    },
+    Screen {
+        name: "catalog",
+        page: Page::Catalog,
+        fill: nothing,
+    },
+    Screen {
+        name: "guide",
+        page: Page::Guide,
+        fill: nothing,
+    },
+    Screen {
+        name: "identify",
+        page: Page::Identify,
+        fill: nothing,
+    },
+    Screen {
+        name: "confirm",
+        page: Page::Confirm,
+        fill: applicant,
+    },
+    Screen {
+        name: "submitting",
+        page: Page::Submitting,
+        fill: nothing,
+    },
+    Screen {
+        name: "submit-failed",
+        page: Page::SubmitFailed,
+        fill: nothing,
+    },
+    Screen {
+        name: "receipt",
+        page: Page::Receipt,
+        fill: paper_out,
+    },
+    Screen {
+        name: "rating",
+        page: Page::Rating,
+        fill: bad_rating,
+    },
+    Screen {
+        name: "thanks",
+        page: Page::Thanks,
+        fill: nothing,
+    },
+    Screen {
+        name: "out-of-service",
+        page: Page::OutOfService,
+        fill: nothing,
+    },
+    Screen {
+        name: "technician-pin",
+        page: Page::TechnicianPin,
+        fill: wrong_pin,
+    },
+    Screen {
+        name: "maintenance",
+        page: Page::Maintenance,
+        fill: maintenance,
+    },
+    Screen {
+        name: "setup",
+        page: Page::Setup,
+        fill: setup_failed,
+    },
+    Screen {
+        name: "timeout",
+        page: Page::Home,
+        fill: timeout_warning,
+    },
+];
+
+/// A display mode: language, 长辈版, and the panel's orientation.
+#[derive(Clone, Copy, Debug)]
+pub struct Mode {
+    pub english: bool,
+    pub elder: bool,
+    pub landscape: bool,
+}
+
+impl Mode {
+    /// zh, en and 长辈版 (in Chinese), each in portrait 1080×1920 and landscape 1920×1080.
+    pub const ALL: [Mode; 6] = [
+        Mode {
+            english: false,
+            elder: false,
+            landscape: false,
+        },
+        Mode {
+            english: true,
+            elder: false,
+            landscape: false,
+        },
+        Mode {
+            english: false,
+            elder: true,
+            landscape: false,
+        },
+        Mode {
+            english: false,
+            elder: false,
+            landscape: true,
+        },
+        Mode {
+            english: true,
+            elder: false,
+            landscape: true,
+        },
+        Mode {
+            english: false,
+            elder: true,
+            landscape: true,
+        },
+    ];
+
+    /// "zh-portrait", "en-landscape", "elder-portrait", …
+    pub fn label(&self) -> String {
+        let language = if self.elder {
+            "elder"
+        } else if self.english {
+            "en"
+        } else {
+            "zh"
+        };
+        let orientation = if self.landscape {
+            "landscape"
+        } else {
+            "portrait"
+        };
+        format!("{language}-{orientation}")
+    }
+
+    /// Panel size in pixels.
+    pub fn size(&self) -> (u32, u32) {
+        if self.landscape {
+            (1920, 1080)
+        } else {
+            (1080, 1920)
+        }
+    }
+
+    /// Puts the window in this mode, as the kiosk does: language and 长辈版 from the session,
+    /// `Theme.landscape` from the panel's shape.
+    pub fn apply(&self, display: &mut Headless, window: &KioskWindow) {
+        let (width, height) = self.size();
+        display.resize(width, height);
+        window.global::<Theme>().set_landscape(width > height);
+        window.global::<Theme>().set_elder(self.elder);
+        let kiosk = window.global::<Kiosk>();
+        kiosk.set_elder(self.elder);
+        kiosk.set_speech(self.elder);
+        kiosk.set_english(self.english);
+        kiosk_ui::select_language(self.english);
+    }
+}
+
+/// Shows `screen` on `window`: the common data, then the screen's own, then its page.
+pub fn show(window: &KioskWindow, screen: &Screen) {
+    fill(window);
+    (screen.fill)(window);
+    window.global::<Kiosk>().set_page(screen.page);
+}
+
+fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
+    ModelRc::new(VecModel::from(items))
+}
+
+/// The data every screen may show (a catalogue, a guide, a receipt), and the quiet state of
+/// everything else: no warning, no veil, every device working.
+pub fn fill(window: &KioskWindow) {
+    let kiosk = window.global::<Kiosk>();
+    kiosk.set_timeout_seconds(-1);
+    kiosk.set_attract(false);
+    kiosk.set_card_reader_available(true);
+    kiosk.set_printer_available(true);
+    kiosk.set_scanner_available(true);
+    kiosk.set_identify_prompt(IdentifyPrompt::PlaceCard);
+    kiosk.set_terminal_id("LYG-HZ-0001".into());
+    kiosk.set_themes(model(vec![
+        ThemeItem {
+            id: "si".into(),
+            name: "社会保险".into(),
+        },
+        ThemeItem {
+            id: "mi".into(),
+            name: "医疗保险".into(),
+        },
+        ThemeItem {
+            id: "hf".into(),
+            name: "住房公积金".into(),
+        },
+        ThemeItem {
+            id: "hh".into(),
+            name: "户籍办理".into(),
+        },
+        ThemeItem {
+            id: "ed".into(),
+            name: "教育服务".into(),
+        },
+        ThemeItem {
+            id: "tx".into(),
+            name: "税务服务".into(),
+        },
+    ]));
+    kiosk.set_selected_theme("si".into());
+    kiosk.set_matters(model(vec![
+        MatterItem {
+            id: "m1".into(),
+            name: "城乡居民养老保险参保登记".into(),
+            department: "连云港市人力资源和社会保障局".into(),
+            time_limit: "即办".into(),
+            kiosk: true,
+        },
+        MatterItem {
+            id: "m2".into(),
+            name: "城乡居民基本医疗保险参保信息变更登记".into(),
+            department: "连云港市医疗保障局".into(),
+            time_limit: "5个工作日".into(),
+            kiosk: false,
+        },
+    ]));
+    kiosk.set_guide(GuideData {
+        name: "城乡居民养老保险参保登记".into(),
+        department: "连云港市人力资源和社会保障局".into(),
+        applicant: "年满16周岁的城乡居民".into(),
+        office: "社保经办机构".into(),
+        conditions: model(vec![SharedString::from("未参加职工基本养老保险")]),
+        materials: model(vec![MaterialRow {
+            name: "居民身份证".into(),
+            form: "原件".into(),
+            copies: 1,
+            waivable: false,
+        }]),
+        procedure: model(vec![SharedString::from("申请"), SharedString::from("受理")]),
+        time_limit: "即办".into(),
+        fees: "不收费".into(),
+        place: "连云港市民中心".into(),
+        enquiry_phone: "12333".into(),
+        complaint_phone: "12345".into(),
+        kiosk: true,
+    });
+    kiosk.set_receipt(ReceiptData {
+        application_no: "LY20261122000001".into(),
+        matter: "城乡居民养老保险参保登记".into(),
+        accepted_at: "2026-11-22 14:52".into(),
+        progress_url: "http://127.0.0.1:8080/progress/LY20261122000001".into(),
+        time_limit: "即办".into(),
+        kept: false,
+    });
+    kiosk.set_print_state(PrintState::Printing);
+    if let Ok(qr) = kiosk_ui::qr::qr_image("http://127.0.0.1:8080/progress/LY20261122000001") {
+        kiosk.set_receipt_qr(qr);
+    }
+}
+
+fn nothing(_: &KioskWindow) {}
+
+fn applicant(window: &KioskWindow) {
+    window.global::<Kiosk>().set_applicant(ApplicantData {
+        name: "张三".into(),
+        id_masked: "3207**********1234".into(),
+        kind: "居民身份证".into(),
+    });
+}
+
+fn paper_out(window: &KioskWindow) {
+    window
+        .global::<Kiosk>()
+        .set_print_state(PrintState::PaperOut);
+}
+
+fn bad_rating(window: &KioskWindow) {
+    let kiosk = window.global::<Kiosk>();
+    let reasons = [
+        ("slow", "办理时间太长"),
+        ("hard", "操作不方便"),
+        ("device", "设备有故障"),
+        ("unclear", "指引说明不清楚"),
+        ("attitude", "服务态度不好"),
+        ("other", "其他原因"),
+    ];
+    kiosk.set_reasons(model(
+        reasons
+            .iter()
+            .map(|(code, label)| ReasonItem {
+                code: (*code).into(),
+                label: (*label).into(),
+            })
+            .collect(),
+    ));
+    kiosk.set_rating_level(2);
+    kiosk.set_rating_reason("device".into());
+}
+
+fn wrong_pin(window: &KioskWindow) {
+    let kiosk = window.global::<Kiosk>();
+    kiosk.set_pin_digits(4);
+    kiosk.set_pin_notice(PinNotice::Wrong);
+    kiosk.set_pin_number(2);
+}
+
+fn maintenance(window: &KioskWindow) {
+    let kiosk = window.global::<Kiosk>();
+    let rows = [
+        ("card-reader", "ok", "SAM 05.01-20260101, /dev/ttyUSB0"),
+        ("printer", "degraded", "paper near end"),
+        ("scanner", "ok", "/dev/ttyACM0"),
+        ("camera", "failed", "no UVC device found on USB"),
+        ("platform", "ok", "last answer 2 s ago"),
+        ("outbox", "degraded", "3 items waiting, oldest 12 min"),
+    ];
+    kiosk.set_technician_status(model(
+        rows.iter()
+            .map(|(name, state, detail)| StatusRow {
+                name: (*name).into(),
+                state: (*state).into(),
+                detail: (*detail).into(),
+            })
+            .collect(),
+    ));
+    kiosk.set_technician_version("0.1.0 (819adb6)".into());
+    kiosk.set_task_state(TaskState::Done);
+    kiosk.set_task_detail("test page printed".into());
+}
+
+fn setup_failed(window: &KioskWindow) {
+    let kiosk = window.global::<Kiosk>();
+    kiosk.set_setup_serial("LYB-2026-000123-AB".into());
+    kiosk.set_setup_state(SetupState::Failed);
+    kiosk.set_setup_detail("the enrollment token has expired".into());
+}
+
+fn timeout_warning(window: &KioskWindow) {
+    window.global::<Kiosk>().set_timeout_seconds(20);
+}
