@@ -96,7 +96,7 @@ impl Display {
             })));
             kiosk.set_departments(model(catalog.departments.iter().map(|d| ThemeItem {
                 id: d.id.as_str().into(),
-                name: d.name.get(lang).into(),
+                name: short_department(d.name.get(lang)).into(),
             })));
         }
         self.show_materials(view);
@@ -450,6 +450,16 @@ fn model<T: Clone + 'static>(items: impl Iterator<Item = T>) -> ModelRc<T> {
     ModelRc::new(VecModel::from(items.collect::<Vec<_>>()))
 }
 
+/// A department's name for its chip: without the city every department shares.
+fn short_department(name: &str) -> &str {
+    let short = name
+        .strip_prefix("连云港市")
+        .or_else(|| name.strip_prefix("Lianyungang Municipal "))
+        .or_else(|| name.strip_prefix("Lianyungang "))
+        .unwrap_or(name);
+    if short.is_empty() { name } else { short }
+}
+
 /// How many Chinese words the search screen offers to tap.
 const SEARCH_WORDS: usize = 4;
 
@@ -666,6 +676,20 @@ mod tests {
             );
             assert!(action_from(kind, "").is_some(), "{kind} is not understood");
         }
+    }
+
+    #[test]
+    fn department_chips_drop_the_city_every_department_shares() {
+        assert_eq!(short_department("连云港市医疗保障局"), "医疗保障局");
+        assert_eq!(
+            short_department("国家税务总局连云港市税务局"),
+            "国家税务总局连云港市税务局"
+        );
+        assert_eq!(
+            short_department("Lianyungang Municipal Healthcare Security Bureau"),
+            "Healthcare Security Bureau"
+        );
+        assert_eq!(short_department("连云港市"), "连云港市");
     }
 
     #[test]

@@ -8,11 +8,13 @@
 
 use kiosk_ui::headless::Headless;
 use kiosk_ui::{
-    ApplicantData, GuideData, IdentifyPrompt, Kiosk, KioskWindow, MaterialRow, MatterItem, Page,
-    PinNotice, PrintState, ReasonItem, ReceiptData, SetupState, StatusRow, TaskState, Theme,
-    ThemeItem,
+    ApplicantData, Browse, CaptureNotice, Errand, ErrandResult, GuideData, IdentifyPrompt, Kiosk,
+    KioskWindow, MaterialRow, MaterialState, MatterItem, Page, PinNotice, PrintState, ProgressItem,
+    ReasonItem, ReceiptData, SetupState, StatusRow, TaskState, Theme, ThemeItem, TicketData,
 };
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{
+    ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel,
+};
 
 /// One screen to check: a file-name stem, the page, and what to fill in before showing it.
 pub struct Screen {
@@ -97,6 +99,66 @@ pub const SCREENS: &[Screen] = &[
         name: "timeout",
         page: Page::Home,
         fill: timeout_warning,
+    },
+    Screen {
+        name: "departments",
+        page: Page::Catalog,
+        fill: by_department,
+    },
+    Screen {
+        name: "queue-pick",
+        page: Page::Catalog,
+        fill: queue_pick,
+    },
+    Screen {
+        name: "search",
+        page: Page::Search,
+        fill: search,
+    },
+    Screen {
+        name: "form",
+        page: Page::Confirm,
+        fill: wrong_phone,
+    },
+    Screen {
+        name: "materials",
+        page: Page::Materials,
+        fill: materials,
+    },
+    Screen {
+        name: "commitment",
+        page: Page::Commitment,
+        fill: materials,
+    },
+    Screen {
+        name: "review",
+        page: Page::Review,
+        fill: review,
+    },
+    Screen {
+        name: "check-in",
+        page: Page::CheckIn,
+        fill: nothing,
+    },
+    Screen {
+        name: "working",
+        page: Page::Working,
+        fill: certificate_errand,
+    },
+    Screen {
+        name: "ticket",
+        page: Page::ErrandResult,
+        fill: ticket,
+    },
+    Screen {
+        name: "progress",
+        page: Page::ErrandResult,
+        fill: progress,
+    },
+    Screen {
+        name: "no-appointment",
+        page: Page::ErrandResult,
+        fill: no_appointment,
     },
 ];
 
@@ -205,6 +267,13 @@ pub fn fill(window: &KioskWindow) {
     kiosk.set_printer_available(true);
     kiosk.set_scanner_available(true);
     kiosk.set_identify_prompt(IdentifyPrompt::PlaceCard);
+    kiosk.set_browse(Browse::Topics);
+    kiosk.set_errand(Errand::None);
+    kiosk.set_phone("".into());
+    kiosk.set_phone_problem(false);
+    kiosk.set_camera_available(true);
+    kiosk.set_capture_notice(CaptureNotice::None);
+    kiosk.set_check_in_wrong_code(false);
     kiosk.set_terminal_id("LYG-HZ-0001".into());
     kiosk.set_themes(model(vec![
         ThemeItem {
@@ -362,4 +431,151 @@ fn setup_failed(window: &KioskWindow) {
 
 fn timeout_warning(window: &KioskWindow) {
     window.global::<Kiosk>().set_timeout_seconds(20);
+}
+
+fn by_department(window: &KioskWindow) {
+    let kiosk = window.global::<Kiosk>();
+    kiosk.set_browse(Browse::Departments);
+    kiosk.set_departments(model(
+        [
+            ("hrss", "连云港市人力资源和社会保障局"),
+            ("hs", "连云港市医疗保障局"),
+            ("hpf", "连云港市住房公积金管理中心"),
+            ("nrp", "连云港市自然资源和规划局（市不动产登记中心）"),
+            ("psb", "连云港市公安局"),
+        ]
+        .iter()
+        .map(|(id, name)| ThemeItem {
+            id: (*id).into(),
+            name: (*name).into(),
+        })
+        .collect(),
+    ));
+    kiosk.set_selected_department("hrss".into());
+}
+
+fn queue_pick(window: &KioskWindow) {
+    window.global::<Kiosk>().set_browse(Browse::Queue);
+}
+
+fn search(window: &KioskWindow) {
+    let kiosk = window.global::<Kiosk>();
+    kiosk.set_search_query("cxjm".into());
+    kiosk.set_search_words(model(
+        ["社会保险", "医疗保险", "住房公积金", "不动产登记"]
+            .iter()
+            .map(|w| SharedString::from(*w))
+            .collect(),
+    ));
+}
+
+fn wrong_phone(window: &KioskWindow) {
+    applicant(window);
+    let kiosk = window.global::<Kiosk>();
+    kiosk.set_phone("139123".into());
+    kiosk.set_phone_problem(true);
+}
+
+/// A page thumbnail: a light page with a few dark lines, as the camera's pages look.
+fn page_picture() -> Image {
+    let (w, h) = (120u32, 170u32);
+    let mut buffer = SharedPixelBuffer::<Rgb8Pixel>::new(w, h);
+    for (i, p) in buffer.make_mut_slice().iter_mut().enumerate() {
+        let y = i as u32 / w;
+        let x = i as u32 % w;
+        let ink = y % 14 < 2 && (12..108).contains(&x) && y > 20;
+        *p = if ink {
+            Rgb8Pixel {
+                r: 40,
+                g: 40,
+                b: 50,
+            }
+        } else {
+            Rgb8Pixel {
+                r: 245,
+                g: 243,
+                b: 236,
+            }
+        };
+    }
+    Image::from_rgb8(buffer)
+}
+
+fn materials(window: &KioskWindow) {
+    applicant(window);
+    let kiosk = window.global::<Kiosk>();
+    kiosk.set_materials(model(vec![
+        MaterialState {
+            name: "居民户口簿".into(),
+            form: "原件".into(),
+            copies: 1,
+            pages: 2,
+            committed: false,
+            waivable: true,
+        },
+        MaterialState {
+            name: "本人社会保障卡或银行借记卡（用于缴费代扣和待遇发放）".into(),
+            form: "原件".into(),
+            copies: 1,
+            pages: 0,
+            committed: true,
+            waivable: true,
+        },
+    ]));
+    kiosk.set_material_slot(0);
+    kiosk.set_material_pages(model(vec![page_picture(), page_picture()]));
+    kiosk.set_camera_preview(page_picture());
+    kiosk.set_has_preview(true);
+    kiosk.set_capture_notice(CaptureNotice::NoPage);
+}
+
+fn review(window: &KioskWindow) {
+    materials(window);
+    window.global::<Kiosk>().set_phone("13912345678".into());
+}
+
+fn certificate_errand(window: &KioskWindow) {
+    window.global::<Kiosk>().set_errand(Errand::Certificate);
+}
+
+fn ticket(window: &KioskWindow) {
+    let kiosk = window.global::<Kiosk>();
+    kiosk.set_errand(Errand::CheckIn);
+    kiosk.set_errand_result(ErrandResult::Ticket);
+    kiosk.set_ticket(TicketData {
+        number: "A015".into(),
+        window: "综合窗口 3号".into(),
+        people_ahead: 4,
+        matter: "城乡居民养老保险参保登记".into(),
+        appointment: "2026-11-22 09:30-10:00".into(),
+    });
+    kiosk.set_print_state(PrintState::Printed);
+}
+
+fn progress(window: &KioskWindow) {
+    let kiosk = window.global::<Kiosk>();
+    kiosk.set_errand(Errand::Progress);
+    kiosk.set_errand_result(ErrandResult::Progress);
+    kiosk.set_progress(model(vec![
+        ProgressItem {
+            application_no: "LY20261122000001".into(),
+            matter: "城乡居民养老保险参保登记".into(),
+            accepted_at: "2026-11-22 14:52".into(),
+            state: "审核中".into(),
+            done: false,
+        },
+        ProgressItem {
+            application_no: "LY20261020000114".into(),
+            matter: "社会保障卡申领".into(),
+            accepted_at: "2026-10-20 09:05".into(),
+            state: "已办结".into(),
+            done: true,
+        },
+    ]));
+}
+
+fn no_appointment(window: &KioskWindow) {
+    let kiosk = window.global::<Kiosk>();
+    kiosk.set_errand(Errand::CheckIn);
+    kiosk.set_errand_result(ErrandResult::NoAppointment);
 }
