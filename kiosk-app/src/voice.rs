@@ -149,13 +149,13 @@ pub fn instruction(view: &View) -> Option<LocalizedText> {
                 "证明已打印，请取走。",
                 "Your certificate is printed. Please take it.",
             ),
-            (Errand::Certificate, _) | (_, ErrandOutcome::PrinterFailed) => t(
-                "证明未能打印，请前往服务窗口。",
-                "The certificate could not be printed. Please go to a service window.",
-            ),
             (_, ErrandOutcome::Unreachable | ErrandOutcome::Refused) => t(
                 "暂时无法办理，请稍后再试或前往服务窗口。",
                 "This cannot be done right now. Please try later or go to a service window.",
+            ),
+            (_, ErrandOutcome::PrinterFailed) => t(
+                "证明未能打印，请前往服务窗口。",
+                "The certificate could not be printed. Please go to a service window.",
             ),
         },
         Screen::Submitting { .. } => t("正在提交，请稍候。", "Submitting, please wait."),
@@ -329,12 +329,50 @@ mod tests {
                 reason: None,
             },
             Screen::Thanks,
+            Screen::Departments { department: None },
+            Screen::Search { query: "sb".into() },
+            Screen::Materials {
+                matter: "m".into(),
+                slot: 0,
+                capturing: false,
+                problem: Some(CaptureProblem::NoPage),
+            },
+            Screen::Commitment {
+                matter: "m".into(),
+                slot: 0,
+            },
+            Screen::Review { matter: "m".into() },
+            Screen::QueuePick { theme: None },
+            Screen::CheckIn {
+                prompt: CheckInPrompt::NotAnAppointmentCode,
+                card: IdentifyPrompt::PlaceCard,
+            },
+            Screen::IdentifyFor {
+                errand: Errand::Progress,
+                prompt: IdentifyPrompt::PlaceCard,
+            },
+            Screen::Working {
+                errand: Errand::Certificate,
+            },
+            Screen::ErrandResult {
+                errand: Errand::Ticket,
+                outcome: ErrandOutcome::NoAppointment,
+                printing: None,
+            },
+            Screen::ErrandResult {
+                errand: Errand::Certificate,
+                outcome: ErrandOutcome::Unreachable,
+                printing: None,
+            },
         ];
+        let mut said = std::collections::HashSet::new();
         for screen in screens {
             let text = instruction(&view(screen.clone()))
                 .unwrap_or_else(|| panic!("{screen:?} says nothing"));
             assert!(!text.is_incomplete(), "{screen:?}");
+            said.insert(text.zh);
         }
+        assert!(said.len() >= 20, "screens share their instructions: {said:?}");
     }
 
     #[test]
