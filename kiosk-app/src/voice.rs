@@ -10,8 +10,8 @@ use std::process::{Child, Command, Stdio};
 use kiosk_protocol::{Language, LocalizedText};
 
 use crate::session::{
-    CaptureProblem, CheckInPrompt, Errand, ErrandOutcome, IdentifyPrompt, PrintFailure,
-    PrintStatus, Screen, SubmitFailure, View,
+    CaptureProblem, CheckInPrompt, ErrandOutcome, IdentifyPrompt, PrintFailure, PrintStatus,
+    Screen, SubmitFailure, View,
 };
 
 /// The sentence to speak for what `view` shows, if anything.
@@ -280,7 +280,7 @@ impl Drop for Voice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::DeviceAvailability;
+    use crate::session::{DeviceAvailability, Errand};
 
     fn view(screen: Screen) -> View {
         View {
@@ -372,7 +372,10 @@ mod tests {
             assert!(!text.is_incomplete(), "{screen:?}");
             said.insert(text.zh);
         }
-        assert!(said.len() >= 20, "screens share their instructions: {said:?}");
+        assert!(
+            said.len() >= 20,
+            "screens share their instructions: {said:?}"
+        );
     }
 
     #[test]

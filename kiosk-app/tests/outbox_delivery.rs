@@ -9,9 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use kiosk_app::outbox::{Outbox, deliver_due};
-use kiosk_app::peers::PlatformPeer;
-use kiosk_app::platform_link::PlatformLink;
+use kiosk_app::outbox::Outbox;
 use kiosk_protocol::ApplicationRequest;
 use kiosk_protocol::sealing::SEALED_APPLICATION_CONTENT_TYPE;
 
@@ -40,43 +38,14 @@ fn stored(db: &Path) -> Vec<(String, i64)> {
         .expect("rows")
 }
 
-struct Rig {
-    dir: tempfile::TempDir,
-    platform: Option<PlatformPeer>,
-    link: PlatformLink,
-    terminal_id: String,
-    address: String,
-    tokio: tokio::runtime::Runtime,
+/// The outbox's bench, and how these tests keep an application.
+type Rig = common::EnrolledTerminal;
+
+trait Keep {
+    fn keep(&self, outbox: &Outbox, key: &str, n: u32);
 }
 
-impl Rig {
-    fn new() -> Rig {
-        let dir = tempfile::tempdir().expect("dir");
-        let platform = PlatformPeer::start(&dir.path().join("platform.db")).expect("platform");
-        let tokio = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio");
-        let enrolled = common::enroll(&tokio, &platform, dir.path(), "SN-OUTBOX-1");
-        let address = platform.url.trim_start_matches("http://").to_owned();
-        Rig {
-            terminal_id: enrolled.identity.terminal_id.clone(),
-            link: enrolled.link,
-            platform: Some(platform),
-            address,
-            dir,
-            tokio,
-        }
-    }
-
-    fn db(&self) -> std::path::PathBuf {
-        self.dir.path().join("platform.db")
-    }
-
-    fn outbox(&self) -> Outbox {
-        Outbox::open(&self.dir.path().join("terminal/outbox.db"), 100).expect("outbox")
-    }
-
+impl Keep for Rig {
     fn keep(&self, outbox: &Outbox, key: &str, n: u32) {
         outbox
             .keep_application(
@@ -86,17 +55,11 @@ impl Rig {
             )
             .expect("kept");
     }
-
-    fn deliver(&self, outbox: &Outbox) -> kiosk_app::outbox::Delivery {
-        self.tokio
-            .block_on(deliver_due(outbox, &self.link, |_, _| {}))
-            .expect("delivery round")
-    }
 }
 
 #[test]
 fn applications_taken_during_a_five_minute_outage_all_arrive_after_it_once() {
-    let mut rig = Rig::new();
+    let mut rig = Rig::new("SN-OUTBOX-1");
     let clock = Arc::new(AtomicI64::new(1_800_000_000));
     let outbox = {
         let clock = clock.clone();
@@ -119,7 +82,7 @@ fn applications_taken_during_a_five_minute_outage_all_arrive_after_it_once() {
     assert!(status.last_error.is_some());
 
     // Back on the same address after five minutes; the longest backoff has passed.
-    rig.platform = Some(PlatformPeer::start_on(&rig.db(), &rig.address).expect("platform back"));
+    rig.restart_platform();
     clock.fetch_add(300, Ordering::SeqCst);
     let round = rig.deliver(&outbox);
     assert_eq!((round.delivered, round.refused), (10, 0), "{round:?}");
@@ -131,7 +94,7 @@ fn applications_taken_during_a_five_minute_outage_all_arrive_after_it_once() {
 
 #[test]
 fn a_power_cut_between_keeping_and_sending_loses_nothing() {
-    let rig = Rig::new();
+    let rig = Rig::new("SN-OUTBOX-1");
     {
         let outbox = rig.outbox();
         rig.keep(&outbox, "power-cut-0001", 1);
@@ -146,7 +109,7 @@ fn a_power_cut_between_keeping_and_sending_loses_nothing() {
 
 #[test]
 fn a_crash_after_the_platform_stored_it_sends_it_again_and_it_is_stored_once() {
-    let rig = Rig::new();
+    let rig = Rig::new("SN-OUTBOX-1");
     {
         let outbox = rig.outbox();
         rig.keep(&outbox, "after-send-0001", 1);

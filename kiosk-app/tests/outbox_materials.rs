@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kiosk_app::outbox::{Delivery, MAX_KEPT_MATERIAL_BYTES, Outbox, OutboxError, deliver_due};
-use kiosk_app::peers::PlatformPeer;
-use kiosk_app::platform_link::PlatformLink;
 use kiosk_protocol::ApplicationRequest;
 
 const PAGES: [&str; 2] = [
@@ -85,58 +83,14 @@ fn stored_uploads(db: &Path) -> Stored {
         .collect()
 }
 
-fn application_numbers(db: &Path) -> Vec<(String, String)> {
-    let conn = rusqlite::Connection::open(db).expect("platform db");
-    let mut stmt = conn
-        .prepare("SELECT idempotency_key, application_no FROM applications ORDER BY 1")
-        .expect("query");
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("rows")
+/// The outbox's bench, and how these tests keep an application.
+type Rig = common::EnrolledTerminal;
+
+trait Keep {
+    fn keep(&self, outbox: &Outbox, key: &str, matter_id: &str);
 }
 
-struct Rig {
-    dir: tempfile::TempDir,
-    platform: Option<PlatformPeer>,
-    link: PlatformLink,
-    terminal_id: String,
-    address: String,
-    tokio: tokio::runtime::Runtime,
-}
-
-impl Rig {
-    fn new(serial: &str) -> Rig {
-        let dir = tempfile::tempdir().expect("dir");
-        let platform = PlatformPeer::start(&dir.path().join("platform.db")).expect("platform");
-        let tokio = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio");
-        let enrolled = common::enroll(&tokio, &platform, dir.path(), serial);
-        let address = platform.url.trim_start_matches("http://").to_owned();
-        Rig {
-            terminal_id: enrolled.identity.terminal_id.clone(),
-            link: enrolled.link,
-            platform: Some(platform),
-            address,
-            dir,
-            tokio,
-        }
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("platform.db")
-    }
-
-    fn outbox_path(&self) -> PathBuf {
-        self.dir.path().join("terminal/outbox.db")
-    }
-
-    fn outbox(&self) -> Outbox {
-        Outbox::open(&self.outbox_path(), 100).expect("outbox")
-    }
-
+impl Keep for Rig {
     fn keep(&self, outbox: &Outbox, key: &str, matter_id: &str) {
         outbox
             .keep_application(
@@ -145,12 +99,6 @@ impl Rig {
                 self.link.sealing_key(),
             )
             .expect("application kept");
-    }
-
-    fn deliver(&self, outbox: &Outbox) -> Delivery {
-        self.tokio
-            .block_on(deliver_due(outbox, &self.link, |_, _| {}))
-            .expect("delivery round")
     }
 }
 
@@ -221,7 +169,7 @@ fn materials_kept_during_an_outage_arrive_after_their_application_sealed_on_disk
     assert!(stored_uploads(&rig.db()).is_empty());
 
     // Back on the same address: the application first, then both materials.
-    rig.platform = Some(PlatformPeer::start_on(&rig.db(), &rig.address).expect("platform back"));
+    rig.restart_platform();
     outbox.retry_now().expect("retry");
     let round = rig.deliver(&outbox);
     assert_eq!((round.delivered, round.refused), (3, 0), "{round:?}");
@@ -229,7 +177,7 @@ fn materials_kept_during_an_outage_arrive_after_their_application_sealed_on_disk
     assert_eq!(outbox.status().expect("status").depth, 0);
     assert_eq!(rig.deliver(&outbox).delivered, 0, "nothing left");
 
-    let numbers = application_numbers(&rig.db());
+    let numbers = common::application_numbers(&rig.db());
     assert_eq!(numbers.len(), 1);
     let uploads = stored_uploads(&rig.db());
     assert_eq!(uploads.len(), 2, "each material once");
@@ -269,7 +217,7 @@ fn a_material_of_a_refused_application_is_kept_aside_and_never_uploaded() {
     outbox.retry_now().expect("retry");
     assert_eq!(rig.deliver(&outbox), Delivery::default());
     assert!(stored_uploads(&rig.db()).is_empty(), "nothing uploaded");
-    assert!(application_numbers(&rig.db()).is_empty());
+    assert!(common::application_numbers(&rig.db()).is_empty());
 }
 
 #[test]
@@ -434,7 +382,7 @@ fn an_outage_between_the_application_and_its_materials_is_waited_out() {
         outbox.next_due_in().expect("next").is_some(),
         "the sender knows when to try again"
     );
-    rig.platform = Some(PlatformPeer::start_on(&rig.db(), &rig.address).expect("platform back"));
+    rig.restart_platform();
     outbox.retry_now().expect("retry");
     assert_eq!(rig.deliver(&outbox).delivered, 1);
     let uploads = stored_uploads(&rig.db());

@@ -43,6 +43,84 @@ pub fn enroll(
         .expect("enrolled")
 }
 
+/// A terminal enrolled on a platform of its own, with its outbox, in one temporary folder: the
+/// outbox tests' bench. The platform can be stopped (`platform = None`) and started again on the
+/// same address and database.
+pub struct EnrolledTerminal {
+    pub dir: tempfile::TempDir,
+    pub platform: Option<PlatformPeer>,
+    pub link: kiosk_app::platform_link::PlatformLink,
+    pub terminal_id: String,
+    pub address: String,
+    pub tokio: tokio::runtime::Runtime,
+}
+
+impl EnrolledTerminal {
+    /// A fresh platform, and a terminal with hardware serial `serial` enrolled on it.
+    pub fn new(serial: &str) -> EnrolledTerminal {
+        let dir = tempfile::tempdir().expect("dir");
+        let platform = PlatformPeer::start(&dir.path().join("platform.db")).expect("platform");
+        let tokio = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio");
+        let enrolled = enroll(&tokio, &platform, dir.path(), serial);
+        let address = platform.url.trim_start_matches("http://").to_owned();
+        EnrolledTerminal {
+            terminal_id: enrolled.identity.terminal_id.clone(),
+            link: enrolled.link,
+            platform: Some(platform),
+            address,
+            dir,
+            tokio,
+        }
+    }
+
+    /// The platform's database file.
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("platform.db")
+    }
+
+    /// The terminal's outbox file.
+    pub fn outbox_path(&self) -> PathBuf {
+        terminal_dir(self.dir.path()).join("outbox.db")
+    }
+
+    /// The terminal's outbox, opened (again).
+    pub fn outbox(&self) -> kiosk_app::outbox::Outbox {
+        kiosk_app::outbox::Outbox::open(&self.outbox_path(), 100).expect("outbox")
+    }
+
+    /// Starts the platform again where it was.
+    pub fn restart_platform(&mut self) {
+        self.platform =
+            Some(PlatformPeer::start_on(&self.db(), &self.address).expect("platform back"));
+    }
+
+    /// One delivery round of the outbox's sender.
+    pub fn deliver(&self, outbox: &kiosk_app::outbox::Outbox) -> kiosk_app::outbox::Delivery {
+        self.tokio
+            .block_on(kiosk_app::outbox::deliver_due(
+                outbox,
+                &self.link,
+                |_, _| {},
+            ))
+            .expect("delivery round")
+    }
+}
+
+/// `(idempotency key, application number)` of every application the platform at `db` stored.
+pub fn application_numbers(db: &Path) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(db).expect("platform db");
+    let mut stmt = conn
+        .prepare("SELECT idempotency_key, application_no FROM applications ORDER BY 1")
+        .expect("query");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
 /// The enrolled terminal's data folder (identity, outbox, PIN lockout).
 pub fn terminal_dir(dir: &Path) -> PathBuf {
     dir.join("terminal")
