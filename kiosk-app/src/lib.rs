@@ -22,6 +22,7 @@ pub mod heartbeat;
 pub mod hotplug;
 pub mod identity;
 pub mod maintenance;
+pub mod memory;
 pub mod outbox;
 pub mod peers;
 pub mod platform_link;

@@ -154,6 +154,7 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 }
 
 fn main() {
+    kiosk_app::memory::limit_malloc_arenas();
     let cli = Cli::parse();
     let default_level = match cli.command {
         Command::Demo { .. }
