@@ -76,6 +76,7 @@ impl Display {
         kiosk.set_printer_available(view.devices.printer);
         // "Out of order" is for a scanner that is fitted and failing, not one never fitted.
         kiosk.set_scanner_available(view.devices.scanner || !view.devices.scanner_fitted);
+        kiosk.set_scanner_working(view.devices.scanner && view.devices.scanner_fitted);
         kiosk.set_attract(view.attract);
         kiosk.set_camera_available(view.devices.camera);
         kiosk.set_phone(view.phone.as_str().into());

@@ -108,6 +108,11 @@ impl Terminal {
         !self.controls(label).is_empty()
     }
 
+    /// Whether anything at all (a text, an image, a control) carries `label` on the screen now.
+    fn displays(&self, label: &str) -> bool {
+        ElementHandle::find_by_accessible_label(&self.window, label).any(|e| e.is_valid())
+    }
+
     fn take_commands(&mut self) -> Vec<Command> {
         std::mem::take(&mut self.commands)
     }
@@ -268,4 +273,19 @@ fn errands_and_search_are_reached_from_home_by_their_labels() {
     assert!(!k.shows("证明打印"), "no printer, no certificate");
     k.tap("办件查询");
     assert!(matches!(k.session.screen(), Screen::IdentifyFor { .. }));
+    k.tap("首页");
+
+    // A terminal without a scanner offers check-in by card only, and says so.
+    k.tap("预约签到");
+    assert!(k.displays("预约码对准扫码口"));
+    k.tap("首页");
+    k.event(Event::Devices(kiosk_app::session::DeviceAvailability {
+        scanner: false,
+        scanner_fitted: false,
+        ..Default::default()
+    }));
+    k.tap("预约签到");
+    assert!(k.displays("身份证放在读卡区"));
+    assert!(!k.displays("预约码对准扫码口"));
+    assert!(k.displays("请将身份证放在读卡区。"));
 }

@@ -266,6 +266,7 @@ pub fn fill(window: &KioskWindow) {
     kiosk.set_card_reader_available(true);
     kiosk.set_printer_available(true);
     kiosk.set_scanner_available(true);
+    kiosk.set_scanner_working(true);
     kiosk.set_identify_prompt(IdentifyPrompt::PlaceCard);
     kiosk.set_browse(Browse::Topics);
     kiosk.set_errand(Errand::None);
