@@ -352,6 +352,52 @@ impl Outbox {
         Ok(reference)
     }
 
+    /// Keeps an application and its materials (one PDF each, by material index) in one
+    /// transaction: after a power cut either all of them are here or none, so an application
+    /// never leaves without the pages the citizen photographed for it. Every material is
+    /// checked and sealed before anything is written; one that would be refused refuses the
+    /// whole, and nothing is kept.
+    pub fn keep_application_with_materials(
+        &self,
+        key: &str,
+        request: &ApplicationRequest,
+        materials: &[(u16, &[u8])],
+        sealing_key: Option<&str>,
+    ) -> Result<String, OutboxError> {
+        let platform = sealing_key
+            .and_then(|hex| parse_sealing_key(hex).ok())
+            .ok_or(OutboxError::NoSealingKey)?;
+        let plain = Zeroizing::new(
+            serde_json::to_vec(request).map_err(|e| OutboxError::Encode(e.to_string()))?,
+        );
+        let sealed = seal(&platform, &plain).map_err(|e| OutboxError::Encode(e.to_string()))?;
+        let sealed_materials = materials
+            .iter()
+            .map(|(index, pdf)| Ok((*index, seal_material(&platform, pdf)?)))
+            .collect::<Result<Vec<_>, OutboxError>>()?;
+        let reference = reference_for(key);
+        {
+            let mut conn = self.lock();
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(|e| self.storage(e))?;
+            self.insert_in(
+                &tx,
+                ItemKind::Application,
+                key,
+                Some(&reference),
+                None,
+                &sealed,
+            )?;
+            for (index, (body, sha256)) in &sealed_materials {
+                self.keep_material_in(&tx, key, *index, body, sha256)?;
+            }
+            tx.commit().map_err(|e| self.storage(e))?;
+        }
+        self.changed.notify_one();
+        Ok(reference)
+    }
+
     /// Durably keeps a rating. A rating of an application still waiting here (named by its
     /// reference) is sent after it, with the platform's number.
     pub fn keep_rating(&self, rating: &RatingRequest) -> Result<(), OutboxError> {
@@ -398,121 +444,122 @@ impl Outbox {
         pdf: &[u8],
         sealing_key: Option<&str>,
     ) -> Result<(), OutboxError> {
-        let size = pdf.len() as u64;
-        if size > MAX_KEPT_MATERIAL_BYTES {
-            return Err(OutboxError::MaterialTooLarge {
-                size,
-                max: MAX_KEPT_MATERIAL_BYTES,
-            });
-        }
-        if !MaterialContentType::Pdf.matches(pdf) {
-            return Err(OutboxError::MaterialRefused(
-                "it is not a whole PDF file".to_owned(),
-            ));
-        }
         let platform = sealing_key
             .and_then(|hex| parse_sealing_key(hex).ok())
             .ok_or(OutboxError::NoSealingKey)?;
-        let sealed = seal(&platform, pdf).map_err(|e| OutboxError::Encode(e.to_string()))?;
-        let sha256 = kiosk_protocol::auth::hex_encode(&Sha256::digest(&sealed));
+        let (sealed, sha256) = seal_material(&platform, pdf)?;
         {
             let mut conn = self.lock();
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(|e| self.storage(e))?;
-            let exists: bool = tx
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM materials WHERE application_key = ?1 AND material_index = ?2)",
-                    params![application_key, material_index],
-                    |row| row.get(0),
-                )
-                .map_err(|e| self.storage(e))?;
-            if exists {
-                return Ok(());
-            }
-            // The application waits here (refused or not), or was delivered.
-            let waiting: Option<(bool, Option<String>)> = tx
-                .query_row(
-                    "SELECT refused, last_error FROM items WHERE key = ?1 AND kind = 'application'",
-                    params![application_key],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()
-                .map_err(|e| self.storage(e))?;
-            let delivered: bool = tx
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM delivered WHERE key = ?1)",
-                    params![application_key],
-                    |row| row.get(0),
-                )
-                .map_err(|e| self.storage(e))?;
-            if waiting.is_none() && !delivered {
-                return Err(OutboxError::MaterialRefused(
-                    "the outbox holds no application under this key: keep the application first"
-                        .to_owned(),
-                ));
-            }
-            let (files, bytes, all_bytes) = tx
-                .query_row(
-                    "SELECT count(*) FILTER (WHERE application_key = ?1),
-                            coalesce(sum(length(body)) FILTER (WHERE application_key = ?1), 0),
-                            coalesce(sum(length(body)), 0)
-                     FROM materials",
-                    params![application_key],
-                    |row| {
-                        let n = |i| row.get::<_, i64>(i).map(|v| v.max(0) as u64);
-                        Ok((n(0)?, n(1)?, n(2)?))
-                    },
-                )
-                .map_err(|e| self.storage(e))?;
-            if files >= MAX_MATERIALS_PER_APPLICATION {
-                return Err(OutboxError::MaterialRefused(format!(
-                    "an application has at most {MAX_MATERIALS_PER_APPLICATION} materials"
-                )));
-            }
-            let sealed_size = sealed.len() as u64;
-            if bytes + sealed_size > MAX_APPLICATION_MATERIAL_BYTES {
-                return Err(OutboxError::MaterialRefused(format!(
-                    "an application's materials total at most {} MiB",
-                    MAX_APPLICATION_MATERIAL_BYTES / (1024 * 1024)
-                )));
-            }
-            if all_bytes + sealed_size > MAX_WAITING_MATERIAL_BYTES {
-                let depth: u32 = tx
-                    .query_row("SELECT count(*) FROM materials", [], |row| row.get(0))
-                    .map_err(|e| self.storage(e))?;
-                return Err(OutboxError::Full(depth));
-            }
-            // A material of an application the platform refused is kept aside with it.
-            let (refused, last_error) = match waiting {
-                Some((true, error)) => (
-                    true,
-                    Some(format!(
-                        "its application was refused: {}",
-                        error.unwrap_or_default()
-                    )),
-                ),
-                _ => (false, None),
-            };
-            tx.execute(
-                "INSERT INTO materials (application_key, material_index, content_type, body, sha256,
-                                        created_at, refused, last_error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    application_key,
-                    material_index,
-                    MaterialContentType::SealedPdf.as_str(),
-                    sealed,
-                    sha256,
-                    self.now(),
-                    refused,
-                    last_error
-                ],
-            )
-            .map_err(|e| self.storage(e))?;
+            self.keep_material_in(&tx, application_key, material_index, &sealed, &sha256)?;
             tx.commit().map_err(|e| self.storage(e))?;
         }
         self.changed.notify_one();
+        Ok(())
+    }
+
+    /// Keeps a sealed material in `tx` for the application under `application_key`, which must
+    /// be here (waiting or refused) or delivered; a material kept already is left as it is.
+    fn keep_material_in(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        application_key: &str,
+        material_index: u16,
+        sealed: &[u8],
+        sha256: &str,
+    ) -> Result<(), OutboxError> {
+        let exists: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM materials WHERE application_key = ?1 AND material_index = ?2)",
+                params![application_key, material_index],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.storage(e))?;
+        if exists {
+            return Ok(());
+        }
+        // The application waits here (refused or not), or was delivered.
+        let waiting: Option<(bool, Option<String>)> = tx
+            .query_row(
+                "SELECT refused, last_error FROM items WHERE key = ?1 AND kind = 'application'",
+                params![application_key],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.storage(e))?;
+        let delivered: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM delivered WHERE key = ?1)",
+                params![application_key],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.storage(e))?;
+        if waiting.is_none() && !delivered {
+            return Err(OutboxError::MaterialRefused(
+                "the outbox holds no application under this key: keep the application first"
+                    .to_owned(),
+            ));
+        }
+        let (files, bytes, all_bytes) = tx
+            .query_row(
+                "SELECT count(*) FILTER (WHERE application_key = ?1),
+                        coalesce(sum(length(body)) FILTER (WHERE application_key = ?1), 0),
+                        coalesce(sum(length(body)), 0)
+                 FROM materials",
+                params![application_key],
+                |row| {
+                    let n = |i| row.get::<_, i64>(i).map(|v| v.max(0) as u64);
+                    Ok((n(0)?, n(1)?, n(2)?))
+                },
+            )
+            .map_err(|e| self.storage(e))?;
+        if files >= MAX_MATERIALS_PER_APPLICATION {
+            return Err(OutboxError::MaterialRefused(format!(
+                "an application has at most {MAX_MATERIALS_PER_APPLICATION} materials"
+            )));
+        }
+        let sealed_size = sealed.len() as u64;
+        if bytes + sealed_size > MAX_APPLICATION_MATERIAL_BYTES {
+            return Err(OutboxError::MaterialRefused(format!(
+                "an application's materials total at most {} MiB",
+                MAX_APPLICATION_MATERIAL_BYTES / (1024 * 1024)
+            )));
+        }
+        if all_bytes + sealed_size > MAX_WAITING_MATERIAL_BYTES {
+            let depth: u32 = tx
+                .query_row("SELECT count(*) FROM materials", [], |row| row.get(0))
+                .map_err(|e| self.storage(e))?;
+            return Err(OutboxError::Full(depth));
+        }
+        // A material of an application the platform refused is kept aside with it.
+        let (refused, last_error) = match waiting {
+            Some((true, error)) => (
+                true,
+                Some(format!(
+                    "its application was refused: {}",
+                    error.unwrap_or_default()
+                )),
+            ),
+            _ => (false, None),
+        };
+        tx.execute(
+            "INSERT INTO materials (application_key, material_index, content_type, body, sha256,
+                                    created_at, refused, last_error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                application_key,
+                material_index,
+                MaterialContentType::SealedPdf.as_str(),
+                sealed,
+                sha256,
+                self.now(),
+                refused,
+                last_error
+            ],
+        )
+        .map_err(|e| self.storage(e))?;
         Ok(())
     }
 
@@ -646,31 +693,45 @@ impl Outbox {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(|e| self.storage(e))?;
-            let depth: u32 = tx
-                .query_row("SELECT count(*) FROM items", [], |row| row.get(0))
-                .map_err(|e| self.storage(e))?;
-            let exists: bool = tx
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM items WHERE key = ?1)",
-                    params![key],
-                    |row| row.get(0),
-                )
-                .map_err(|e| self.storage(e))?;
-            if exists {
-                return Ok(());
-            }
-            if depth >= self.capacity {
-                return Err(OutboxError::Full(depth));
-            }
-            tx.execute(
-                "INSERT INTO items (kind, key, reference, depends_on, body, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![kind.as_str(), key, reference, depends_on, body, self.now()],
-            )
-            .map_err(|e| self.storage(e))?;
+            self.insert_in(&tx, kind, key, reference, depends_on, body)?;
             tx.commit().map_err(|e| self.storage(e))?;
         }
         self.changed.notify_one();
+        Ok(())
+    }
+
+    /// Inserts an item in `tx` unless one with its key is there already.
+    fn insert_in(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        kind: ItemKind,
+        key: &str,
+        reference: Option<&str>,
+        depends_on: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), OutboxError> {
+        let depth: u32 = tx
+            .query_row("SELECT count(*) FROM items", [], |row| row.get(0))
+            .map_err(|e| self.storage(e))?;
+        let exists: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM items WHERE key = ?1)",
+                params![key],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.storage(e))?;
+        if exists {
+            return Ok(());
+        }
+        if depth >= self.capacity {
+            return Err(OutboxError::Full(depth));
+        }
+        tx.execute(
+            "INSERT INTO items (kind, key, reference, depends_on, body, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![kind.as_str(), key, reference, depends_on, body, self.now()],
+        )
+        .map_err(|e| self.storage(e))?;
         Ok(())
     }
 
@@ -874,6 +935,29 @@ fn backoff(attempts: u32) -> i64 {
         .checked_shl(attempts.min(16))
         .unwrap_or(MAX_BACKOFF_SECS)
         .min(MAX_BACKOFF_SECS)
+}
+
+/// Checks a material's PDF as the platform will (size, a whole PDF) and seals it to the
+/// platform's key; returns the sealed bytes and their SHA-256 (lower-case hex).
+fn seal_material(
+    platform: &kiosk_protocol::sealing::PublicKey,
+    pdf: &[u8],
+) -> Result<(Vec<u8>, String), OutboxError> {
+    let size = pdf.len() as u64;
+    if size > MAX_KEPT_MATERIAL_BYTES {
+        return Err(OutboxError::MaterialTooLarge {
+            size,
+            max: MAX_KEPT_MATERIAL_BYTES,
+        });
+    }
+    if !MaterialContentType::Pdf.matches(pdf) {
+        return Err(OutboxError::MaterialRefused(
+            "it is not a whole PDF file".to_owned(),
+        ));
+    }
+    let sealed = seal(platform, pdf).map_err(|e| OutboxError::Encode(e.to_string()))?;
+    let sha256 = kiosk_protocol::auth::hex_encode(&Sha256::digest(&sealed));
+    Ok((sealed, sha256))
 }
 
 /// The terminal's reference for an application it keeps: printed on the receipt while the

@@ -478,8 +478,8 @@ impl Driver {
                     let matter_id = request.matter_id.clone();
                     let key = idempotency_key.clone();
                     let kept = tokio::task::spawn_blocking(move || {
-                        // Each material's pages become one PDF before anything is kept: a
-                        // material that cannot be assembled stops the submission here.
+                        // Each material's pages become one PDF, kept with the application in
+                        // one transaction: all of it is kept, or nothing and the citizen is told.
                         let pdfs = materials
                             .iter()
                             .map(|m| {
@@ -489,18 +489,15 @@ impl Driver {
                             })
                             .collect::<Result<Vec<_>, _>>()
                             .map_err(|e| OutboxError::Encode(format!("material pages: {e}")))?;
-                        let reference =
-                            outbox.keep_application(&key, &request, sealing_key.as_deref())?;
+                        let pdfs: Vec<(u16, &[u8])> =
+                            pdfs.iter().map(|(i, pdf)| (*i, pdf.as_slice())).collect();
+                        let reference = outbox.keep_application_with_materials(
+                            &key,
+                            &request,
+                            &pdfs,
+                            sealing_key.as_deref(),
+                        )?;
                         drop(request);
-                        for (index, pdf) in pdfs {
-                            if let Err(e) =
-                                outbox.keep_material(&key, index, &pdf, sealing_key.as_deref())
-                            {
-                                // The application stands; the department asks for what is
-                                // missing (补正), as for any incomplete application.
-                                tracing::error!(material = index, error = %e, "material not kept");
-                            }
-                        }
                         Ok::<_, OutboxError>(reference)
                     })
                     .await;

@@ -389,3 +389,69 @@ fn an_outage_between_the_application_and_its_materials_is_waited_out() {
     assert_eq!(uploads.len(), 1);
     assert!(uploads[0].3 && uploads[0].4 == pdf);
 }
+
+#[test]
+fn an_application_and_its_materials_are_kept_together_or_not_at_all() {
+    let rig = Rig::new("SN-MAT-7");
+    let outbox = rig.outbox();
+    let (first, _) = material(&PAGES);
+    let (second, _) = material(&PAGES[1..]);
+    let request = application(&rig.terminal_id, "lyg-hrss-0101");
+
+    // One material the platform would refuse (not a PDF): nothing at all is kept.
+    let err = outbox
+        .keep_application_with_materials(
+            "together-0001",
+            &request,
+            &[(1, first.as_slice()), (3, b"GIF89a not a pdf".as_slice())],
+            rig.link.sealing_key(),
+        )
+        .expect_err("refused");
+    assert!(err.to_string().contains("not a whole PDF"), "{err}");
+    let status = outbox.status().expect("status");
+    assert_eq!(
+        (status.applications, status.materials),
+        (0, 0),
+        "{status:?}"
+    );
+
+    // Both good: the application and both materials are kept, and arrive.
+    let reference = outbox
+        .keep_application_with_materials(
+            "together-0001",
+            &request,
+            &[(1, first.as_slice()), (3, second.as_slice())],
+            rig.link.sealing_key(),
+        )
+        .expect("kept");
+    assert!(reference.starts_with("LYT"), "{reference}");
+    let status = outbox.status().expect("status");
+    assert_eq!(
+        (status.applications, status.materials),
+        (1, 2),
+        "{status:?}"
+    );
+    // Kept again under the same key (a retry): nothing doubles.
+    outbox
+        .keep_application_with_materials(
+            "together-0001",
+            &request,
+            &[(1, first.as_slice()), (3, second.as_slice())],
+            rig.link.sealing_key(),
+        )
+        .expect("kept again");
+    let status = outbox.status().expect("status");
+    assert_eq!(
+        (status.applications, status.materials),
+        (1, 2),
+        "{status:?}"
+    );
+
+    let mut delivered = 0;
+    for _ in 0..4 {
+        delivered += rig.deliver(&outbox).delivered;
+    }
+    assert!(delivered >= 3, "{delivered} items delivered");
+    let uploads = stored_uploads(&rig.db());
+    assert_eq!(uploads.len(), 2, "both materials on the platform");
+}

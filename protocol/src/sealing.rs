@@ -7,8 +7,9 @@
 //! platform's secret key can open. The terminal sends the sealed bytes as they are, with
 //! [`SEALED_APPLICATION_CONTENT_TYPE`]; the request signature covers them like any body.
 
+pub use crypto_box::PublicKey;
+use crypto_box::SecretKey;
 use crypto_box::aead::OsRng;
-use crypto_box::{PublicKey, SecretKey};
 
 use crate::auth::{hex_decode, hex_encode};
 
