@@ -659,14 +659,12 @@ impl Outbox {
 
     /// Uploading `item` failed for a reason that may pass: backoff as for other items.
     pub fn postpone_material(&self, item: &MaterialItem, error: &str) -> Result<(), OutboxError> {
-        let attempts = item.attempts.saturating_add(1);
-        self.lock()
-            .execute(
-                "UPDATE materials SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
-                params![item.id, attempts, self.now() + backoff(attempts), error],
-            )
-            .map_err(|e| self.storage(e))?;
-        Ok(())
+        self.postpone_row(
+            "UPDATE materials SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
+            item.id,
+            item.attempts,
+            error,
+        )
     }
 
     /// The platform refused `item` for good: kept aside for the technician, never sent again.
@@ -816,11 +814,28 @@ impl Outbox {
     /// Delivery failed for a reason that may pass: try again after a backoff that doubles
     /// with every attempt (capped at five minutes).
     pub fn postpone(&self, item: &OutboxItem, error: &str) -> Result<(), OutboxError> {
-        let attempts = item.attempts.saturating_add(1);
+        self.postpone_row(
+            "UPDATE items SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
+            item.id,
+            item.attempts,
+            error,
+        )
+    }
+
+    /// Records one more failed attempt of row `id` (`update` names the table) and when to try
+    /// again: the backoff doubles with every attempt.
+    fn postpone_row(
+        &self,
+        update: &str,
+        id: i64,
+        attempts: u32,
+        error: &str,
+    ) -> Result<(), OutboxError> {
+        let attempts = attempts.saturating_add(1);
         self.lock()
             .execute(
-                "UPDATE items SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
-                params![item.id, attempts, self.now() + backoff(attempts), error],
+                update,
+                params![id, attempts, self.now() + backoff(attempts), error],
             )
             .map_err(|e| self.storage(e))?;
         Ok(())

@@ -12,7 +12,6 @@ mod common;
 use std::time::Duration;
 
 use kiosk_app::certificate_print::{self, CertificateError};
-use kiosk_app::peers::PlatformPeer;
 use kiosk_app::printer_monitor::PrinterPort;
 use kiosk_drivers::printer::PrinterAddress;
 use kiosk_drivers::printer::sim::VirtualPrinterPty;
@@ -65,17 +64,11 @@ fn the_record_prints_on_the_roll_in_readable_chinese() {
         eprintln!("SKIP: pdftoppm is not installed (Debian poppler-utils, poppler-data)");
         return;
     }
-    let dir = tempfile::tempdir().expect("dir");
-    let platform = PlatformPeer::start(&dir.path().join("platform.db")).expect("platform");
-    let tokio = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio");
-    let enrolled = common::enroll(&tokio, &platform, dir.path(), "SN-CERT-1");
-    let link = enrolled.link;
+    let terminal = common::EnrolledTerminal::new("SN-CERT-1");
+    let (link, tokio, dir) = (&terminal.link, &terminal.tokio, &terminal.dir);
     for (n, matter) in ["lyg-hrss-0101", "lyg-hrss-0101"].iter().enumerate() {
         let request: ApplicationRequest = serde_json::from_value(serde_json::json!({
-            "terminal_id": enrolled.identity.terminal_id,
+            "terminal_id": terminal.terminal_id,
             "matter_id": matter,
             "applicant": {"name": NAME, "id_number": ID_NUMBER, "document_kind": "resident"},
             "language": "zh"
