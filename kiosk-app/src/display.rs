@@ -26,6 +26,10 @@ pub struct Display {
     window: KioskWindow,
     qr: Option<(String, Image)>,
     english: Option<bool>,
+    /// The catalog version and language the topic and department lists show.
+    lists_shown: Option<(String, Language)>,
+    /// The materials models hold an application's pages (cleared once it is over).
+    materials_shown: bool,
 }
 
 impl Display {
@@ -37,6 +41,8 @@ impl Display {
             window,
             qr: None,
             english: None,
+            lists_shown: None,
+            materials_shown: false,
         }
     }
 
@@ -90,7 +96,13 @@ impl Display {
             _ => UiErrand::None,
         });
 
-        if let Some(catalog) = &view.catalog {
+        if let Some(catalog) = &view.catalog
+            && !self
+                .lists_shown
+                .as_ref()
+                .is_some_and(|(version, shown)| *version == catalog.version && *shown == lang)
+        {
+            self.lists_shown = Some((catalog.version.clone(), lang));
             kiosk.set_themes(model(catalog.themes.iter().map(|t| ThemeItem {
                 id: t.id.as_str().into(),
                 name: t.name.get(lang).into(),
@@ -319,7 +331,7 @@ impl Display {
     }
 
     /// The application's materials (names, pages taken, commitments).
-    fn show_materials(&self, view: &View) {
+    fn show_materials(&mut self, view: &View) {
         let lang = view.language;
         let kiosk = self.window.global::<Kiosk>();
         let matter = match &view.screen {
@@ -329,6 +341,9 @@ impl Display {
             _ => None,
         };
         let Some(matter) = matter else {
+            if !std::mem::take(&mut self.materials_shown) {
+                return;
+            }
             // Overwrite: no thumbnail of the last citizen's papers stays in the UI.
             kiosk.set_materials(model(std::iter::empty()));
             kiosk.set_material_pages(model(std::iter::empty()));
@@ -336,6 +351,7 @@ impl Display {
             kiosk.set_has_preview(false);
             return;
         };
+        self.materials_shown = true;
         kiosk.set_materials(model(view.materials.iter().filter_map(|slot| {
             let material = matter.materials.get(usize::from(slot.index))?;
             Some(MaterialState {

@@ -340,16 +340,7 @@ impl Outbox {
         request: &ApplicationRequest,
         sealing_key: Option<&str>,
     ) -> Result<String, OutboxError> {
-        let platform = sealing_key
-            .and_then(|hex| parse_sealing_key(hex).ok())
-            .ok_or(OutboxError::NoSealingKey)?;
-        let plain = Zeroizing::new(
-            serde_json::to_vec(request).map_err(|e| OutboxError::Encode(e.to_string()))?,
-        );
-        let sealed = seal(&platform, &plain).map_err(|e| OutboxError::Encode(e.to_string()))?;
-        let reference = reference_for(key);
-        self.insert(ItemKind::Application, key, Some(&reference), None, &sealed)?;
-        Ok(reference)
+        self.keep_application_with_materials(key, request, &[], sealing_key)
     }
 
     /// Keeps an application and its materials (one PDF each, by material index) in one
@@ -376,13 +367,9 @@ impl Outbox {
             .map(|(index, pdf)| Ok((*index, seal_material(&platform, pdf)?)))
             .collect::<Result<Vec<_>, OutboxError>>()?;
         let reference = reference_for(key);
-        {
-            let mut conn = self.lock();
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(|e| self.storage(e))?;
+        self.write(|tx| {
             self.insert_in(
-                &tx,
+                tx,
                 ItemKind::Application,
                 key,
                 Some(&reference),
@@ -390,11 +377,10 @@ impl Outbox {
                 &sealed,
             )?;
             for (index, (body, sha256)) in &sealed_materials {
-                self.keep_material_in(&tx, key, *index, body, sha256)?;
+                self.keep_material_in(tx, key, *index, body, sha256)?;
             }
-            tx.commit().map_err(|e| self.storage(e))?;
-        }
-        self.changed.notify_one();
+            Ok(())
+        })?;
         Ok(reference)
     }
 
@@ -448,16 +434,9 @@ impl Outbox {
             .and_then(|hex| parse_sealing_key(hex).ok())
             .ok_or(OutboxError::NoSealingKey)?;
         let (sealed, sha256) = seal_material(&platform, pdf)?;
-        {
-            let mut conn = self.lock();
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(|e| self.storage(e))?;
-            self.keep_material_in(&tx, application_key, material_index, &sealed, &sha256)?;
-            tx.commit().map_err(|e| self.storage(e))?;
-        }
-        self.changed.notify_one();
-        Ok(())
+        self.write(|tx| {
+            self.keep_material_in(tx, application_key, material_index, &sealed, &sha256)
+        })
     }
 
     /// Keeps a sealed material in `tx` for the application under `application_key`, which must
@@ -686,12 +665,20 @@ impl Outbox {
         depends_on: Option<&str>,
         body: &[u8],
     ) -> Result<(), OutboxError> {
+        self.write(|tx| self.insert_in(tx, kind, key, reference, depends_on, body))
+    }
+
+    /// Runs `work` in one immediate (writing) transaction, commits it, and wakes the sender.
+    fn write(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), OutboxError>,
+    ) -> Result<(), OutboxError> {
         {
             let mut conn = self.lock();
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(|e| self.storage(e))?;
-            self.insert_in(&tx, kind, key, reference, depends_on, body)?;
+            work(&tx)?;
             tx.commit().map_err(|e| self.storage(e))?;
         }
         self.changed.notify_one();
