@@ -63,6 +63,7 @@ pub async fn heartbeat(
     Ok(axum::Json(HeartbeatResponse {
         server_time: now,
         commands,
+        update: None,
     }))
 }
 

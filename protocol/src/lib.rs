@@ -13,6 +13,7 @@ pub mod rating;
 pub mod sealing;
 pub mod terminal;
 pub mod text;
+pub mod update;
 
 pub use application::{
     ApiError, ApplicantInfo, ApplicationReceipt, ApplicationRequest, ApplicationState,
@@ -31,6 +32,10 @@ pub use terminal::{
     ProgressResponse, RemoteCommand, TerminalConfig, TerminalEvent, Ticket, TicketRequest,
 };
 pub use text::{Language, LocalizedText};
+pub use update::{
+    MaintenanceWindow, ReleaseKind, UpdateOffer, UpdateReport, UpdateState, compare_versions,
+    is_release_version,
+};
 
 /// Liveness answer of `GET /healthz`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]

@@ -137,6 +137,9 @@ pub struct HeartbeatResponse {
     pub server_time: i64,
     /// Commands waiting for this terminal.
     pub commands: Vec<RemoteCommand>,
+    /// The release a rollout wants this terminal to run, when it runs another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<crate::update::UpdateOffer>,
 }
 
 /// What an operator can ask a terminal to do.
