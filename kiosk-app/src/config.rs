@@ -99,6 +99,54 @@ pub struct KioskConfig {
     /// Technician access.
     #[serde(default)]
     pub maintenance: MaintenanceSection,
+    /// Software updates.
+    #[serde(default)]
+    pub updates: UpdatesSection,
+}
+
+/// `[updates]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatesSection {
+    /// Install releases the platform's rollouts offer, inside their maintenance window and
+    /// only while no citizen is being served (default true). Technicians can always use
+    /// `kiosk update apply`.
+    #[serde(default = "default_true")]
+    pub automatic: bool,
+    /// Seconds a new release has to prove itself healthy before the terminal goes back to
+    /// the one before (default 120).
+    #[serde(default = "default_health_deadline")]
+    pub health_deadline_secs: u64,
+    /// The trusted root of the signed release metadata; default `DATA_DIR/updates/root.json`,
+    /// which enrollment writes.
+    #[serde(default)]
+    pub root: Option<PathBuf>,
+    /// The `rauc` program that installs system images (default `rauc`).
+    #[serde(default = "default_rauc")]
+    pub rauc: PathBuf,
+}
+
+impl Default for UpdatesSection {
+    fn default() -> Self {
+        Self {
+            automatic: true,
+            health_deadline_secs: default_health_deadline(),
+            root: None,
+            rauc: default_rauc(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_health_deadline() -> u64 {
+    120
+}
+
+fn default_rauc() -> PathBuf {
+    PathBuf::from("rauc")
 }
 
 /// `[maintenance]`.
@@ -462,6 +510,12 @@ impl KioskConfig {
             return Err(invalid(
                 "maintenance.pin_hash",
                 "is not an argon2 hash made by `kiosk maintenance hash-pin`",
+            ));
+        }
+        if !(10..=3600).contains(&config.updates.health_deadline_secs) {
+            return Err(invalid(
+                "updates.health_deadline_secs",
+                "must be 10 to 3600 seconds",
             ));
         }
         if !(10..=1_000_000).contains(&config.outbox.capacity) {

@@ -304,6 +304,7 @@ fn headless(
                 devices: devices(&stage),
                 outbox: open_outbox(&stage)?,
                 pin_hash: Some(crate::maintenance::hash_pin(DEMO_TECHNICIAN_PIN)?),
+                updater: None,
             },
             move |view| {
                 let _ = views_tx.send(view);
@@ -750,6 +751,7 @@ fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyhow::R
                 devices: devices(&stage),
                 outbox: open_outbox(&stage)?,
                 pin_hash: Some(crate::maintenance::hash_pin(DEMO_TECHNICIAN_PIN)?),
+                updater: None,
             },
             Some(citizen_tx),
         )

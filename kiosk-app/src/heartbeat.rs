@@ -10,13 +10,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kiosk_protocol::{
-    CommandKind, CommandResult, DeviceHealth as WireHealth, DeviceState, Heartbeat, RemoteCommand,
+    CommandKind, CommandResult, DeviceHealth as WireHealth, DeviceState, Heartbeat, ReleaseKind,
+    RemoteCommand,
 };
 use tokio::sync::watch;
 
 use crate::health::{DeviceHealth, HealthBoard, HealthState};
 use crate::outbox::Outbox;
 use crate::platform_link::PlatformLink;
+use crate::update::Updater;
 
 /// How often the terminal reports.
 pub const INTERVAL: Duration = Duration::from_secs(30);
@@ -47,12 +49,20 @@ pub struct Pulse {
     pub host: Arc<dyn CommandHost>,
     /// When the kiosk started.
     pub started: Instant,
+    /// Installs releases the platform's rollouts offer and reports on them; `None` where
+    /// this kiosk does not update itself (the demo).
+    pub updater: Option<Arc<Updater>>,
 }
 
 /// The heartbeat for the current state.
-pub fn heartbeat(board: &HealthBoard, outbox_depth: u32, uptime: Duration) -> Heartbeat {
+pub fn heartbeat(
+    board: &HealthBoard,
+    outbox_depth: u32,
+    uptime: Duration,
+    app_version: &str,
+) -> Heartbeat {
     let mut versions = BTreeMap::new();
-    versions.insert("app".to_owned(), env!("CARGO_PKG_VERSION").to_owned());
+    versions.insert("app".to_owned(), app_version.to_owned());
     if let Some(os) = os_version() {
         versions.insert("os".to_owned(), os);
     }
@@ -131,11 +141,37 @@ pub fn spawn(pulse: Pulse) {
 /// One heartbeat and the commands it brings back.
 pub async fn beat_once(pulse: &Pulse) {
     let depth = pulse.outbox.status().map(|s| s.depth).unwrap_or(0);
-    let beat = heartbeat(&pulse.health.borrow(), depth, pulse.started.elapsed());
+    let version = pulse
+        .updater
+        .as_ref()
+        .map_or(env!("CARGO_PKG_VERSION"), |u| u.running_version());
+    let beat = heartbeat(
+        &pulse.health.borrow(),
+        depth,
+        pulse.started.elapsed(),
+        version,
+    );
     match pulse.link.heartbeat(&beat).await {
         Ok(answer) => {
+            crate::update::trial::SIGNALS.platform_reached();
             for command in answer.commands {
                 run_command(pulse, &command).await;
+            }
+            if let Some(updater) = &pulse.updater {
+                updater.send_reports().await;
+                if let Some(offer) = answer.update {
+                    let host = pulse.host.clone();
+                    updater
+                        .consider(offer, pulse.in_session.clone(), move |kind| match kind {
+                            ReleaseKind::App => host.restart(),
+                            ReleaseKind::Os => {
+                                if let Err(e) = host.reboot() {
+                                    tracing::error!(error = %e, "cannot reboot into the new system");
+                                }
+                            }
+                        })
+                        .await;
+                }
             }
         }
         Err(e) => tracing::warn!(error = %e, "heartbeat not delivered"),
@@ -218,7 +254,7 @@ mod tests {
             HealthState::Absent,
             "/dev/ttyUSB0: No such file or directory (os error 2)",
         ));
-        let beat = heartbeat(&board, 3, Duration::from_secs(90));
+        let beat = heartbeat(&board, 3, Duration::from_secs(90), "0.1.0");
         assert!(beat.validate().is_ok(), "{beat:?}");
         assert_eq!(beat.outbox_depth, 3);
         assert_eq!(beat.uptime_secs, 90);

@@ -35,6 +35,7 @@ pub mod selftest;
 pub mod service_manager;
 pub mod session;
 pub mod setup;
+pub mod update;
 pub mod voice;
 pub mod window;
 

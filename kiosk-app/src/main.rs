@@ -107,6 +107,11 @@ enum Command {
         #[command(subcommand)]
         command: OutboxCommand,
     },
+    /// Software updates: status, check, apply, rollback.
+    Update {
+        #[command(subcommand)]
+        command: kiosk_app::update::cli::UpdateCommand,
+    },
     /// Talk to one device directly: checks and diagnostics for technicians.
     Device {
         #[command(subcommand)]
@@ -163,7 +168,8 @@ fn main() {
         | Command::Selftest { .. }
         | Command::Provision { .. }
         | Command::Outbox { .. }
-        | Command::Maintenance { .. } => "warn",
+        | Command::Maintenance { .. }
+        | Command::Update { .. } => "warn",
         Command::Run { .. } => "info",
     };
     tracing_subscriber::fmt()
@@ -201,6 +207,7 @@ fn main() {
         }),
         Command::Device { device } => kiosk_app::device_cli::run(device),
         Command::Outbox { command } => outbox(command),
+        Command::Update { command } => kiosk_app::update::cli::run(command),
         Command::Maintenance {
             command: MaintenanceCommand::HashPin,
         } => hash_pin(),
@@ -225,6 +232,9 @@ fn run(path: &std::path::Path, last_good: &std::path::Path) -> anyhow::Result<()
             last_good.display()
         );
     }
+    // Before any thread starts: this may become the installed release's binary instead.
+    let running = kiosk_app::update::launch::hand_over(&config.data_dir);
+    tracing::info!(version = %running.version, slot = ?running.slot.map(|s| s.name()), trial = running.trial, "kiosk starting");
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -245,8 +255,8 @@ fn run(path: &std::path::Path, last_good: &std::path::Path) -> anyhow::Result<()
         .window()
         .set_size(slint::PhysicalSize::new(width, height));
     match identity {
-        Some(identity) => start_service(&config, &window, tokio.handle(), identity)?,
-        None => setup(config, &window, tokio.handle().clone()),
+        Some(identity) => start_service(&config, &window, tokio.handle(), identity, running)?,
+        None => setup(config, &window, tokio.handle().clone(), running),
     }
     window
         .run()
@@ -259,6 +269,7 @@ fn start_service(
     window: &KioskWindow,
     tokio: &tokio::runtime::Handle,
     identity: kiosk_app::identity::TerminalIdentity,
+    running: kiosk_app::update::launch::RunningRelease,
 ) -> anyhow::Result<()> {
     let terminal_id = identity.terminal_id.clone();
     let platform = config.platform_link(identity)?;
@@ -270,6 +281,11 @@ fn start_service(
     let mut seed = [0u8; 8];
     getrandom::fill(&mut seed)
         .map_err(|e| anyhow!("no OS random source for idempotency keys: {e}"))?;
+    let updater = std::sync::Arc::new(kiosk_app::update::Updater::new(
+        kiosk_app::update::UpdateSettings::from_config(config),
+        running,
+        platform.clone(),
+    ));
     let runtime_config = RuntimeConfig {
         settings: config.settings(&terminal_id),
         keys: KeySource::seeded(u64::from_le_bytes(seed)),
@@ -277,6 +293,7 @@ fn start_service(
         devices: config.devices(),
         outbox: std::sync::Arc::new(config.outbox()?),
         pin_hash: config.maintenance.pin_hash.clone(),
+        updater: Some(updater),
     };
     let _guard = tokio.enter();
     // The session lives on in the driver task and the window's touch handler.
@@ -286,7 +303,12 @@ fn start_service(
 
 /// The setup screen: the hardware serial and the enrollment QR code awaited from the scanner;
 /// once enrolled, the citizen service starts in the same window.
-fn setup(config: KioskConfig, window: &KioskWindow, tokio: tokio::runtime::Handle) {
+fn setup(
+    config: KioskConfig,
+    window: &KioskWindow,
+    tokio: tokio::runtime::Handle,
+    running: kiosk_app::update::launch::RunningRelease,
+) {
     use kiosk_app::setup::{Setup, SetupState};
     use kiosk_ui::{Kiosk, Page, SetupState as UiState};
 
@@ -327,10 +349,13 @@ fn setup(config: KioskConfig, window: &KioskWindow, tokio: tokio::runtime::Handl
             match setup.enroll_from_scanner(&port, &tokio, &show) {
                 Ok(_) => {
                     let _ = weak.upgrade_in_event_loop(move |window| {
-                        let started = config
-                            .identity()
-                            .map_err(anyhow::Error::from)
-                            .and_then(|identity| start_service(&config, &window, &tokio, identity));
+                        let started =
+                            config
+                                .identity()
+                                .map_err(anyhow::Error::from)
+                                .and_then(|identity| {
+                                    start_service(&config, &window, &tokio, identity, running)
+                                });
                         if let Err(e) = started {
                             tracing::error!(error = %e, "enrolled, but the service cannot start");
                         }

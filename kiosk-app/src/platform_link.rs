@@ -310,6 +310,17 @@ impl PlatformLink {
         Ok(())
     }
 
+    /// `POST /v1/updates/reports`: one step of an update, for the rollout that offered it.
+    pub async fn update_report(
+        &self,
+        report: &kiosk_protocol::UpdateReport,
+    ) -> Result<(), LinkError> {
+        let body = Self::body(report)?;
+        self.send(Method::POST, "/v1/updates/reports", Some(body), &[])
+            .await?;
+        Ok(())
+    }
+
     /// `POST /v1/ratings`.
     pub async fn rate(&self, rating: &RatingRequest) -> Result<(), LinkError> {
         let body = Self::body(rating)?;

@@ -90,6 +90,8 @@ pub struct RuntimeConfig {
     pub outbox: Arc<Outbox>,
     /// Argon2 hash of the technician PIN (`None`: the PIN pad stays closed).
     pub pin_hash: Option<String>,
+    /// The updater (`None` where the kiosk does not update itself: the demo, tests).
+    pub updater: Option<Arc<crate::update::Updater>>,
 }
 
 /// How long a citizen waits for the platform's number before the receipt shows the terminal's
@@ -256,7 +258,16 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
         in_session,
         host: host.clone(),
         started: Instant::now(),
+        updater: config.updater.clone(),
     });
+    if let Some(updater) = &config.updater {
+        let host = host.clone();
+        updater.watch_trial(
+            config.outbox.clone(),
+            in_session_tx.subscribe(),
+            move || host.exit_for_restart(1),
+        );
+    }
     let pin_gate = match PinGate::open(config.pin_hash.as_deref(), config.outbox.folder()) {
         Ok(gate) => Some(gate),
         Err(e) => {
@@ -762,6 +773,14 @@ pub struct TerminalHost {
     pub terminal_id: String,
 }
 
+impl TerminalHost {
+    /// Ends the process; the service manager (`Restart=always`) starts the kiosk again, and
+    /// the launcher picks the release that should run now.
+    pub fn exit_for_restart(&self, code: i32) {
+        std::process::exit(code);
+    }
+}
+
 impl CommandHost for TerminalHost {
     fn print_test_page(&self) -> Result<String, String> {
         let address = self
@@ -804,8 +823,7 @@ impl CommandHost for TerminalHost {
 
     fn restart(&self) {
         tracing::info!("restarting on the platform's command");
-        // The service manager (Restart=always) starts the kiosk again.
-        std::process::exit(0);
+        self.exit_for_restart(0);
     }
 
     fn reboot(&self) -> Result<(), String> {

@@ -28,31 +28,50 @@ pub fn ping_interval(usec: Option<&str>, pid: Option<&str>, own_pid: u32) -> Opt
     Some(Duration::from_micros(usec) / 2)
 }
 
+/// How often the UI thread shows it is alive when systemd runs no watchdog: the evidence a
+/// release on trial needs (`update::trial`).
+const LIVENESS_TICK: Duration = Duration::from_secs(5);
+
 /// Call on the UI thread before its event loop runs: schedules READY=1 for the loop's first
-/// turn and, when systemd set a watchdog, the pings. Does nothing outside systemd.
+/// turn and, when systemd set a watchdog, the pings. Outside systemd nothing is sent, but the
+/// same timer still leaves its evidence for the health check of a release on trial.
 pub fn announce_when_running() {
-    if std::env::var_os("NOTIFY_SOCKET").is_none() {
-        return;
-    }
-    slint::Timer::single_shot(Duration::ZERO, || {
-        send(&[NotifyState::Ready, NotifyState::Status("serving citizens")]);
-        tracing::info!("told systemd the kiosk is ready");
+    use crate::update::trial::SIGNALS;
+    let notify = std::env::var_os("NOTIFY_SOCKET").is_some();
+    slint::Timer::single_shot(Duration::ZERO, move || {
+        SIGNALS.ui_up();
+        if notify {
+            send(&[NotifyState::Ready, NotifyState::Status("serving citizens")]);
+            tracing::info!("told systemd the kiosk is ready");
+        }
     });
     let usec = std::env::var("WATCHDOG_USEC").ok();
     let pid = std::env::var("WATCHDOG_PID").ok();
-    if let Some(every) = ping_interval(usec.as_deref(), pid.as_deref(), std::process::id()) {
-        let timer = slint::Timer::default();
-        timer.start(slint::TimerMode::Repeated, every, || {
-            send(&[NotifyState::Watchdog]);
-        });
-        WATCHDOG.with(|cell| *cell.borrow_mut() = Some(timer));
+    let watchdog =
+        ping_interval(usec.as_deref(), pid.as_deref(), std::process::id()).filter(|_| notify);
+    if watchdog.is_some() {
+        SIGNALS.watchdog_expected();
+    }
+    let every = watchdog.unwrap_or(LIVENESS_TICK);
+    let timer = slint::Timer::default();
+    timer.start(slint::TimerMode::Repeated, every, move || {
+        let pinged = watchdog.is_some() && send(&[NotifyState::Watchdog]);
+        SIGNALS.ui_tick(pinged);
+    });
+    WATCHDOG.with(|cell| *cell.borrow_mut() = Some(timer));
+    if let Some(every) = watchdog {
         tracing::info!(every_ms = every.as_millis() as u64, "watchdog pings on");
     }
 }
 
-fn send(state: &[NotifyState]) {
-    if let Err(e) = sd_notify::notify(state) {
-        tracing::warn!("cannot notify systemd: {e}");
+/// Sends `state` to systemd; whether it went out.
+fn send(state: &[NotifyState]) -> bool {
+    match sd_notify::notify(state) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!("cannot notify systemd: {e}");
+            false
+        }
     }
 }
 

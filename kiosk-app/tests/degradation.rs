@@ -74,6 +74,7 @@ impl Rig {
                         Outbox::open(&dir.path().join("terminal/outbox.db"), 100).expect("outbox"),
                     ),
                     pin_hash: None,
+                    updater: None,
                     devices: DeviceConfig {
                         idcard: Some(ReaderPort::Serial {
                             path: common::idcard_link(dir.path()),

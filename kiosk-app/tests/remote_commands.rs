@@ -70,6 +70,7 @@ fn an_operators_commands_are_carried_out_and_answered_and_the_platform_sees_the_
             terminal_id: terminal_id.clone(),
         }),
         started: Instant::now(),
+        updater: None,
     };
     tokio.block_on(beat_once(&pulse));
 

@@ -1,0 +1,291 @@
+//! Which binary `kiosk run` becomes.
+//!
+//! systemd always starts the packaged `/usr/bin/kiosk`. Before it opens a window it reads the
+//! update record and, when a slot should run instead, replaces itself with that slot's binary
+//! (`exec`, same process id, so systemd's watchdog and notifications still reach it). A
+//! release on trial is counted each time it is started; one that has been started
+//! [`MAX_TRIAL_STARTS`] times without committing — it crashed, hung until the watchdog killed
+//! it, or lost power twice — is rolled back here, before it gets another chance. Anything
+//! unusable (a missing or altered file, a record that cannot be read or written) leaves the
+//! packaged binary running: it is on the read-only root and always starts.
+
+use std::path::Path;
+
+use super::slots::{Installed, MAX_TRIAL_STARTS, Slot, Slots, UpdateRecord, file_sha256};
+
+/// Set by the packaged binary for the slot binary it starts, so that one knows it was chosen
+/// and does not choose again.
+pub const SLOT_ENV: &str = "KIOSK_SLOT";
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Launch {
+    /// The packaged binary, this process.
+    Package,
+    /// The binary in `slot`; `trial` when it is on trial.
+    Slot {
+        /// The slot.
+        slot: Slot,
+        /// Whether it is the release on trial.
+        trial: bool,
+    },
+}
+
+/// Decides what to run and changes the record for it (a trial start counted, a trial rolled
+/// back). `usable` checks a slot's binary (present, executable, the signed hash).
+pub fn plan(
+    record: &mut UpdateRecord,
+    usable: impl Fn(&Installed) -> Result<(), String>,
+    now: i64,
+) -> Launch {
+    if let Some(trial) = &record.trial {
+        if trial.starts >= MAX_TRIAL_STARTS {
+            let reason = format!(
+                "crashed_on_start: started {} times without passing its health check",
+                trial.starts
+            );
+            record.roll_back_trial(&reason, now);
+        } else if let Err(why) = usable(&trial.release) {
+            record.roll_back_trial(&format!("slot_unusable: {why}"), now);
+        } else if let Some(trial) = record.trial.as_mut() {
+            trial.starts += 1;
+            return Launch::Slot {
+                slot: trial.release.slot,
+                trial: true,
+            };
+        }
+    }
+    if let Some(committed) = &record.committed {
+        match usable(committed) {
+            Ok(()) => {
+                return Launch::Slot {
+                    slot: committed.slot,
+                    trial: false,
+                };
+            }
+            Err(why) => {
+                tracing::error!(
+                    version = %committed.version,
+                    slot = committed.slot.name(),
+                    problem = %why,
+                    "the committed release cannot start; running the packaged kiosk"
+                );
+                record.committed = None;
+            }
+        }
+    }
+    Launch::Package
+}
+
+/// The release this process runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningRelease {
+    /// The release version (the packaged binary's own version when no slot runs).
+    pub version: String,
+    /// The slot it runs from; `None` for the packaged binary.
+    pub slot: Option<Slot>,
+    /// Whether it is on trial (it commits itself once healthy).
+    pub trial: bool,
+}
+
+impl RunningRelease {
+    /// The packaged binary.
+    pub fn package() -> Self {
+        Self {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            slot: None,
+            trial: false,
+        }
+    }
+}
+
+/// Checks that `installed`'s binary is there, executable and has its signed hash.
+pub fn usable(slots: &Slots, installed: &Installed) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = slots.binary(installed.slot);
+    let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.permissions().mode() & 0o111 == 0 {
+        return Err(format!("{} is not executable", path.display()));
+    }
+    let sha = file_sha256(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !sha.eq_ignore_ascii_case(&installed.sha256) {
+        return Err(format!("{} does not have its signed hash", path.display()));
+    }
+    Ok(())
+}
+
+/// Called first by `kiosk run`: becomes the slot binary that should run (does not return
+/// then), or says which release this process is.
+pub fn hand_over(data_dir: &Path) -> RunningRelease {
+    let slots = Slots::in_data_dir(data_dir);
+    if let Some(chosen) = std::env::var_os(SLOT_ENV) {
+        // SAFETY: called at the start of `kiosk run`, before any other thread exists.
+        unsafe { std::env::remove_var(SLOT_ENV) };
+        return running_from(&slots, &chosen.to_string_lossy());
+    }
+    let mut record = match slots.load() {
+        Ok(record) => record,
+        Err(e) => {
+            tracing::error!(error = %e, "update record unreadable; running the packaged kiosk");
+            return RunningRelease::package();
+        }
+    };
+    let launch = plan(&mut record, |i| usable(&slots, i), crate::unix_now());
+    if let Err(e) = slots.save(&record) {
+        // A trial start that cannot be counted must not run: it could crash forever.
+        tracing::error!(error = %e, "cannot record the start; running the packaged kiosk");
+        return RunningRelease::package();
+    }
+    let Launch::Slot { slot, trial } = launch else {
+        return RunningRelease::package();
+    };
+    let binary = slots.binary(slot);
+    tracing::info!(slot = slot.name(), trial, "starting the installed release");
+    let error = {
+        use std::os::unix::process::CommandExt;
+        std::process::Command::new(&binary)
+            .args(std::env::args_os().skip(1))
+            .env(SLOT_ENV, slot.name())
+            .exec()
+    };
+    // exec returns only when it failed.
+    tracing::error!(binary = %binary.display(), error = %error, "cannot start the installed release");
+    let why = format!("cannot_start: {error}");
+    let _ = slots.update(|record| {
+        if trial {
+            record.roll_back_trial(&why, crate::unix_now());
+        } else {
+            record.committed = None;
+        }
+    });
+    RunningRelease::package()
+}
+
+/// The release in slot `name`, as the record describes it.
+fn running_from(slots: &Slots, name: &str) -> RunningRelease {
+    let record = slots.load().unwrap_or_default();
+    let Some(slot) = Slot::parse(name) else {
+        return RunningRelease::package();
+    };
+    if let Some(trial) = record.trial.as_ref().filter(|t| t.release.slot == slot) {
+        return RunningRelease {
+            version: trial.release.version.clone(),
+            slot: Some(slot),
+            trial: true,
+        };
+    }
+    match record.committed.filter(|c| c.slot == slot) {
+        Some(committed) => RunningRelease {
+            version: committed.version,
+            slot: Some(slot),
+            trial: false,
+        },
+        None => RunningRelease {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            slot: Some(slot),
+            trial: false,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::update::slots::Trial;
+    use kiosk_protocol::UpdateState;
+
+    fn installed(slot: Slot, version: &str) -> Installed {
+        Installed {
+            slot,
+            version: version.into(),
+            sha256: "ab".repeat(32),
+        }
+    }
+
+    fn on_trial() -> UpdateRecord {
+        UpdateRecord {
+            committed: Some(installed(Slot::A, "0.2.0")),
+            trial: Some(Trial {
+                release: installed(Slot::B, "0.3.0"),
+                rollout_id: 7,
+                starts: 0,
+                switched_at: 0,
+            }),
+            ..UpdateRecord::default()
+        }
+    }
+
+    #[test]
+    fn a_trial_gets_two_starts_then_the_committed_release_comes_back() {
+        let mut record = on_trial();
+        let ok = |_: &Installed| Ok(());
+        for start in 1..=MAX_TRIAL_STARTS {
+            assert_eq!(
+                plan(&mut record, ok, 0),
+                Launch::Slot {
+                    slot: Slot::B,
+                    trial: true
+                }
+            );
+            assert_eq!(record.trial.as_ref().map(|t| t.starts), Some(start));
+        }
+        assert_eq!(
+            plan(&mut record, ok, 0),
+            Launch::Slot {
+                slot: Slot::A,
+                trial: false
+            }
+        );
+        assert!(record.trial.is_none());
+        assert!(record.has_failed("0.3.0"));
+        let report = record.reports.last().expect("a report");
+        assert_eq!(report.state, UpdateState::RolledBack);
+        assert_eq!(report.rollout_id, 7);
+        assert!(
+            report.detail.starts_with("crashed_on_start"),
+            "{}",
+            report.detail
+        );
+    }
+
+    #[test]
+    fn an_altered_trial_binary_is_never_started() {
+        let mut record = on_trial();
+        let launch = plan(
+            &mut record,
+            |i| {
+                if i.slot == Slot::B {
+                    Err("hash".into())
+                } else {
+                    Ok(())
+                }
+            },
+            0,
+        );
+        assert_eq!(
+            launch,
+            Launch::Slot {
+                slot: Slot::A,
+                trial: false
+            }
+        );
+        assert!(record.reports[0].detail.starts_with("slot_unusable"));
+    }
+
+    #[test]
+    fn an_unusable_committed_release_falls_back_to_the_package() {
+        let mut record = UpdateRecord {
+            committed: Some(installed(Slot::A, "0.2.0")),
+            ..UpdateRecord::default()
+        };
+        assert_eq!(
+            plan(&mut record, |_| Err("gone".into()), 0),
+            Launch::Package
+        );
+        assert!(record.committed.is_none());
+        assert_eq!(
+            plan(&mut UpdateRecord::default(), |_| Ok(()), 0),
+            Launch::Package
+        );
+    }
+}
