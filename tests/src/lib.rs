@@ -55,6 +55,11 @@ pub struct PlatformProcess {
 impl PlatformProcess {
     /// Starts a platform on a new database in `dir`.
     pub fn start(dir: &Path) -> anyhow::Result<Self> {
+        Self::start_with(dir, &[])
+    }
+
+    /// Starts a platform on a new database in `dir`, with more `serve` options.
+    pub fn start_with(dir: &Path, options: &[&str]) -> anyhow::Result<Self> {
         let db = dir.join("platform.db");
         let mut child = Command::new(program("kiosk-platform")?)
             .args([
@@ -64,6 +69,7 @@ impl PlatformProcess {
                 "--db",
                 &format!("sqlite://{}", db.display()),
             ])
+            .args(options)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,0 +1,542 @@
+//! Signed updates end to end: the real `kiosk-platform` signs and serves releases and runs the
+//! rollouts; the real `kiosk` installs them into its slots, restarts into them, commits or
+//! rolls back, and reports. The service manager's part (restarting the kiosk whenever it
+//! ends) is played by the test, and the display is an X server in memory (Xvfb).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use kiosk_tests::{PlatformProcess, program, run};
+use serde_json::Value;
+
+/// An X server in memory for the kiosk's window, stopped on drop.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Xvfb {
+        for n in 0..50u32 {
+            let number = 200 + (std::process::id() % 500) + n;
+            if Path::new(&format!("/tmp/.X{number}-lock")).exists() {
+                continue;
+            }
+            let child = Command::new("Xvfb")
+                .args([
+                    &format!(":{number}"),
+                    "-nolisten",
+                    "tcp",
+                    "-screen",
+                    "0",
+                    "1080x1920x24",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("Xvfb is not installed: scripts/install-deps installs the xvfb package");
+            let socket = format!("/tmp/.X11-unix/X{number}");
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(10) {
+                if Path::new(&socket).exists() {
+                    return Xvfb {
+                        child,
+                        display: format!(":{number}"),
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        panic!("no X display could be started");
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A platform that signs releases, and one terminal enrolled with it.
+struct Bench {
+    dir: tempfile::TempDir,
+    platform: PlatformProcess,
+    keys: PathBuf,
+    repo: PathBuf,
+    config: PathBuf,
+    data: PathBuf,
+}
+
+fn ok(output: std::process::Output, what: &str) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{what} failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+impl Bench {
+    fn new() -> Bench {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let keys = dir.path().join("keys");
+        let repo = dir.path().join("repository");
+        let p = |path: &Path| path.display().to_string();
+        ok(
+            run("kiosk-platform", &["release", "keygen", "--out", &p(&keys)], &[]).expect("run"),
+            "release keygen",
+        );
+        ok(
+            run(
+                "kiosk-platform",
+                &[
+                    "release",
+                    "init",
+                    "--repo",
+                    &p(&repo),
+                    "--root-key",
+                    &p(&keys.join("root.pem")),
+                    "--targets-key",
+                    &p(&keys.join("targets.pem")),
+                    "--snapshot-key",
+                    &p(&keys.join("snapshot.pem")),
+                    "--timestamp-key",
+                    &p(&keys.join("timestamp.pem")),
+                ],
+                &[],
+            )
+            .expect("run"),
+            "release init",
+        );
+        let platform = PlatformProcess::start_with(
+            dir.path(),
+            &[
+                "--updates-repo",
+                &p(&repo),
+                "--timestamp-key",
+                &p(&keys.join("timestamp.pem")),
+            ],
+        )
+        .expect("platform");
+        let data = dir.path().join("terminal");
+        let config = dir.path().join("kiosk.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "data_dir = \"{}\"\n[updates]\nhealth_deadline_secs = 40\n",
+                data.display()
+            ),
+        )
+        .expect("config");
+        let payload = platform.enrollment().expect("token");
+        ok(
+            run(
+                "kiosk",
+                &["provision", &payload, "--config", &p(&config)],
+                &[],
+            )
+            .expect("run"),
+            "kiosk provision",
+        );
+        assert!(
+            data.join("updates/root.json").is_file(),
+            "enrollment keeps the platform's release root"
+        );
+        Bench {
+            dir,
+            platform,
+            keys,
+            repo,
+            config,
+            data,
+        }
+    }
+
+    fn db(&self) -> String {
+        format!("sqlite://{}", self.platform.db.display())
+    }
+
+    /// Publishes `artifact` as application release `version`.
+    fn publish(&self, artifact: &Path, version: &str) {
+        let p = |path: &Path| path.display().to_string();
+        ok(
+            run(
+                "kiosk-platform",
+                &[
+                    "release",
+                    "publish",
+                    "--repo",
+                    &p(&self.repo),
+                    "--artifact",
+                    &p(artifact),
+                    "--version",
+                    version,
+                    "--kind",
+                    "app",
+                    "--arch",
+                    std::env::consts::ARCH,
+                    "--targets-key",
+                    &p(&self.keys.join("targets.pem")),
+                    "--snapshot-key",
+                    &p(&self.keys.join("snapshot.pem")),
+                    "--timestamp-key",
+                    &p(&self.keys.join("timestamp.pem")),
+                    "--db",
+                    &self.db(),
+                ],
+                &[],
+            )
+            .expect("run"),
+            "release publish",
+        );
+    }
+
+    fn kiosk(&self, args: &[&str]) -> std::process::Output {
+        let mut all: Vec<&str> = args.to_vec();
+        let config = self.config.display().to_string();
+        all.extend(["--config", &config]);
+        run("kiosk", &all, &[]).expect("run kiosk")
+    }
+
+    fn status(&self) -> Value {
+        let out = self.kiosk(&["update", "status", "--json"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let status: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "status is not JSON ({e}): {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        assert!(
+            out.status.success(),
+            "the slots are inconsistent: {status:#}"
+        );
+        status
+    }
+
+    fn rollout_start(&self, version: &str) {
+        ok(
+            run(
+                "kiosk-platform",
+                &[
+                    "rollout",
+                    "start",
+                    "--release",
+                    version,
+                    "--groups",
+                    "100",
+                    "--db",
+                    &self.db(),
+                ],
+                &[],
+            )
+            .expect("run"),
+            "rollout start",
+        );
+    }
+
+    fn rollouts(&self) -> Value {
+        let out = ok(
+            run(
+                "kiosk-platform",
+                &["rollout", "status", "--json", "--db", &self.db()],
+                &[],
+            )
+            .expect("run"),
+            "rollout status",
+        );
+        serde_json::from_str(&out).expect("rollout status JSON")
+    }
+}
+
+/// Plays systemd's `Restart=always` for `kiosk run`: starts it again whenever it ends, until
+/// dropped. Its log lines go to `log`.
+struct Service {
+    stop: Arc<AtomicBool>,
+    starts: Arc<AtomicU32>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Service {
+    fn start(bench: &Bench, display: &str) -> Service {
+        let stop = Arc::new(AtomicBool::new(false));
+        let starts = Arc::new(AtomicU32::new(0));
+        let kiosk = program("kiosk").expect("kiosk built");
+        let config = bench.config.clone();
+        let last_good = bench.dir.path().join("kiosk.last-good.toml");
+        let log = bench.dir.path().join("kiosk.log");
+        let display = display.to_owned();
+        let thread = {
+            let (stop, starts) = (stop.clone(), starts.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let file = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&log)
+                        .expect("log");
+                    let mut child = Command::new(&kiosk)
+                        .args(["run", "--config"])
+                        .arg(&config)
+                        .arg("--last-good")
+                        .arg(&last_good)
+                        .env("DISPLAY", &display)
+                        .env("RUST_LOG", "info")
+                        .stdin(Stdio::null())
+                        .stdout(file.try_clone().expect("log"))
+                        .stderr(file)
+                        .spawn()
+                        .expect("start kiosk");
+                    starts.fetch_add(1, Ordering::Relaxed);
+                    loop {
+                        if stop.load(Ordering::Relaxed) {
+                            let _ = child.kill();
+                            let _ = child.wait();
+                            return;
+                        }
+                        if let Ok(Some(_)) = child.try_wait() {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    // systemd's RestartSec, shortened.
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+            })
+        };
+        Service {
+            stop,
+            starts,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The group counts of the newest rollout for `version`.
+fn rollout_of(rollouts: &Value, version: &str) -> Value {
+    rollouts
+        .as_array()
+        .and_then(|all| {
+            all.iter()
+                .find(|r| r["release"] == version || r["version"] == version)
+        })
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn crashing_release(dir: &Path) -> PathBuf {
+    // A release whose binary dies at once, as one built for the wrong board or linked against
+    // a library the image lacks would.
+    let path = dir.join("kiosk-crashing");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\necho 'kiosk: error while loading shared libraries: libmissing.so.1' >&2\nexit 127\n",
+    )
+    .expect("write");
+    path
+}
+
+#[test]
+fn a_rollout_installs_and_commits_a_good_release_then_a_crashing_one_rolls_back_by_itself() {
+    let bench = Bench::new();
+    let x = Xvfb::start();
+    let good = bench.dir.path().join("kiosk-0.2.0");
+    std::fs::copy(program("kiosk").expect("kiosk"), &good).expect("copy");
+    bench.publish(&good, "0.2.0");
+    bench.rollout_start("0.2.0");
+    let service = Service::start(&bench, &x.display);
+
+    wait_for("0.2.0 to be committed", Duration::from_secs(240), || {
+        bench.status()["committed"]["version"] == "0.2.0"
+    });
+    wait_for(
+        "the rollout to count the commit",
+        Duration::from_secs(60),
+        || {
+            let r = rollout_of(&bench.rollouts(), "0.2.0");
+            r.to_string().contains("\"committed\":1")
+        },
+    );
+    let status = bench.status();
+    assert!(status["trial"].is_null(), "{status:#}");
+    assert_eq!(status["committed"]["slot"], "a");
+
+    let crashing = crashing_release(bench.dir.path());
+    bench.publish(&crashing, "0.3.0");
+    bench.rollout_start("0.3.0");
+    wait_for("0.3.0 to be rolled back", Duration::from_secs(240), || {
+        let status = bench.status();
+        status["failed"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|r| r["version"] == "0.3.0"))
+    });
+    let status = bench.status();
+    assert_eq!(status["committed"]["version"], "0.2.0", "{status:#}");
+    assert!(status["trial"].is_null(), "{status:#}");
+    let reason = status["failed"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("crashed_on_start"), "{status:#}");
+    wait_for(
+        "the rollout to hear of the rollback and stop",
+        Duration::from_secs(90),
+        || {
+            let r = rollout_of(&bench.rollouts(), "0.3.0");
+            let text = r.to_string();
+            text.contains("stopped") && text.contains("rolled_back")
+        },
+    );
+    // The committed release serves again: the kiosk started it after going back.
+    let starts_then = service.starts.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(
+        service.starts.load(Ordering::Relaxed),
+        starts_then,
+        "the kiosk keeps restarting after the rollback"
+    );
+    drop(service);
+    let log = std::fs::read_to_string(bench.dir.path().join("kiosk.log")).unwrap_or_default();
+    assert!(log.contains("new release healthy; committed"), "{log}");
+}
+
+/// Runs `kiosk update apply` and kills it when it prints its `kill_at`-th line (0-based);
+/// returns the lines it printed.
+fn apply_killed_at(bench: &Bench, kill_at: Option<usize>) -> Vec<String> {
+    let mut child = Command::new(program("kiosk").expect("kiosk"))
+        .args(["update", "apply", "--version", "0.2.0", "--no-restart", "--config"])
+        .arg(&bench.config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("apply");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        lines.push(line);
+        if Some(lines.len() - 1) == kill_at {
+            let _ = child.kill();
+            break;
+        }
+    }
+    let _ = child.wait();
+    lines
+}
+
+#[test]
+fn an_install_killed_at_any_step_leaves_a_consistent_terminal_that_finishes_later() {
+    let bench = Bench::new();
+    let good = bench.dir.path().join("kiosk-0.2.0");
+    std::fs::copy(program("kiosk").expect("kiosk"), &good).expect("copy");
+    bench.publish(&good, "0.2.0");
+
+    // One whole install, to learn its steps; then the same from scratch, killed at each.
+    let pristine = bench.dir.path().join("terminal-pristine");
+    copy_dir(&bench.data, &pristine);
+    let steps = apply_killed_at(&bench, None);
+    assert!(
+        steps.last().is_some_and(|l| l.starts_with("switched")),
+        "{steps:#?}"
+    );
+    let kinds: Vec<&str> = steps
+        .iter()
+        .map(|l| l.split(':').next().unwrap_or_default())
+        .collect();
+    for expected in ["checked", "downloading", "verified", "placed", "switched"] {
+        assert!(kinds.contains(&expected), "no {expected} step: {steps:#?}");
+    }
+    // Kill points: each step's first line, and the middle of the download.
+    let mut points: Vec<usize> = Vec::new();
+    for (i, kind) in kinds.iter().enumerate() {
+        if i == 0 || kinds[i - 1] != *kind {
+            points.push(i);
+        }
+    }
+    let downloading: Vec<usize> = (0..kinds.len())
+        .filter(|&i| kinds[i] == "downloading")
+        .collect();
+    points.push(downloading[downloading.len() / 2]);
+
+    for point in points {
+        std::fs::remove_dir_all(&bench.data).expect("reset");
+        copy_dir(&pristine, &bench.data);
+        let printed = apply_killed_at(&bench, Some(point));
+        let status = bench.status();
+        let starts = status["starts"].as_str().unwrap_or_default().to_owned();
+        assert!(
+            starts.starts_with("the packaged kiosk") || starts.contains("0.2.0 from slot a (on trial)"),
+            "killed after {:?}: {status:#}",
+            printed.last()
+        );
+        if kinds[point] == "downloading" && point != downloading[0] {
+            let partial = bench.data.join("updates/downloads");
+            let kept: u64 = std::fs::read_dir(&partial)
+                .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+                .unwrap_or(0);
+            assert!(kept > 0, "a download cut in the middle keeps what it has");
+        }
+        // Started again, the install finishes (or says the release is on trial already).
+        let again = bench.kiosk(&["update", "apply", "--version", "0.2.0", "--no-restart"]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&again.stdout),
+            String::from_utf8_lossy(&again.stderr)
+        );
+        assert!(
+            text.contains("switched") || text.contains("is on trial"),
+            "after a kill at {:?}: {text}",
+            printed.last()
+        );
+        if kinds[point] == "downloading" && point != downloading[0] {
+            let first = text
+                .lines()
+                .find(|l| l.starts_with("downloading"))
+                .unwrap_or_default()
+                .to_owned();
+            let done: u64 = first
+                .trim_start_matches("downloading: ")
+                .split('/')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            assert!(done > 0, "the download resumed, not restarted: {text}");
+        }
+        let status = bench.status();
+        assert_eq!(status["trial"]["release"]["version"], "0.2.0", "{status:#}");
+        assert_eq!(status["trial"]["starts"], 0, "{status:#}");
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
