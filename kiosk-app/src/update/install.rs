@@ -155,6 +155,9 @@ pub enum InstallError {
     /// RAUC refused the image.
     #[error("{0}")]
     Rauc(#[from] RaucError),
+    /// No HTTP client could be made (TLS or resolver set-up).
+    #[error("cannot make an HTTP client: {0}")]
+    Http(String),
     /// A file in the download folder.
     #[error("{what} ({path}): {source}")]
     Io {
@@ -174,6 +177,7 @@ impl InstallError {
             InstallError::Trust(e) => e.code().to_owned(),
             InstallError::NoRoot(_) => "no_trusted_root".into(),
             InstallError::Slots(_) | InstallError::Io { .. } => "slot_write_failed".into(),
+            InstallError::Http(_) => "transport".into(),
             InstallError::Busy(_) => "trial_in_progress".into(),
             InstallError::Unknown { .. } => "unknown_release".into(),
             InstallError::Downgrade { .. } => "downgrade_refused".into(),
@@ -185,7 +189,13 @@ impl InstallError {
     /// opposed to a passing condition (the network, a trial in progress).
     fn condemns_release(&self) -> bool {
         match self {
-            InstallError::Trust(e) => !e.is_transient(),
+            InstallError::Trust(e) => !matches!(
+                e,
+                TrustError::Transport { .. }
+                    | TrustError::Io { .. }
+                    | TrustError::Datastore { .. }
+                    | TrustError::ClockSteppedBack { .. }
+            ),
             InstallError::Unknown { .. } | InstallError::Downgrade { .. } => true,
             InstallError::Rauc(RaucError::Refused { .. }) => true,
             _ => false,
@@ -236,7 +246,7 @@ impl Installer {
             .read_timeout(Duration::from_secs(30))
             .user_agent(concat!("lianyibao-kiosk/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| TrustError::transport(format!("cannot make an HTTP client: {e}")))?;
+            .map_err(|e| InstallError::Http(e.to_string()))?;
         Ok(TrustedRepository::load(
             &root,
             &self.slots.root().join("tuf"),
