@@ -114,7 +114,7 @@ fn a_citizen_is_served_end_to_end_exactly_once_and_leaves_nothing_behind() {
     }
 
     // Nothing personal in any log line or in any file the kiosk and its devices wrote.
-    for (what, text) in [("stdout", stdout.as_ref()), ("trace log", stderr.as_ref())] {
+    for (what, text) in [("stdout", &*stdout), ("trace log", &*stderr)] {
         for secret in [CARD_NAME, CARD_NUMBER, CARD_ADDRESS] {
             assert!(
                 !text.contains(secret),

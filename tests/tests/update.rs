@@ -26,7 +26,7 @@ impl Xvfb {
             if Path::new(&format!("/tmp/.X{number}-lock")).exists() {
                 continue;
             }
-            let child = Command::new("Xvfb")
+            let mut child = Command::new("Xvfb")
                 .args([
                     &format!(":{number}"),
                     "-nolisten",
@@ -50,6 +50,8 @@ impl Xvfb {
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
+            let _ = child.kill();
+            let _ = child.wait();
         }
         panic!("no X display could be started");
     }
@@ -89,7 +91,12 @@ impl Bench {
         let repo = dir.path().join("repository");
         let p = |path: &Path| path.display().to_string();
         ok(
-            run("kiosk-platform", &["release", "keygen", "--out", &p(&keys)], &[]).expect("run"),
+            run(
+                "kiosk-platform",
+                &["release", "keygen", "--out", &p(&keys)],
+                &[],
+            )
+            .expect("run"),
             "release keygen",
         );
         ok(
@@ -424,7 +431,14 @@ fn a_rollout_installs_and_commits_a_good_release_then_a_crashing_one_rolls_back_
 /// returns the lines it printed.
 fn apply_killed_at(bench: &Bench, kill_at: Option<usize>) -> Vec<String> {
     let mut child = Command::new(program("kiosk").expect("kiosk"))
-        .args(["update", "apply", "--version", "0.2.0", "--no-restart", "--config"])
+        .args([
+            "update",
+            "apply",
+            "--version",
+            "0.2.0",
+            "--no-restart",
+            "--config",
+        ])
         .arg(&bench.config)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -486,14 +500,20 @@ fn an_install_killed_at_any_step_leaves_a_consistent_terminal_that_finishes_late
         let status = bench.status();
         let starts = status["starts"].as_str().unwrap_or_default().to_owned();
         assert!(
-            starts.starts_with("the packaged kiosk") || starts.contains("0.2.0 from slot a (on trial)"),
+            starts.starts_with("the packaged kiosk")
+                || starts.contains("0.2.0 from slot a (on trial)"),
             "killed after {:?}: {status:#}",
             printed.last()
         );
         if kinds[point] == "downloading" && point != downloading[0] {
             let partial = bench.data.join("updates/downloads");
             let kept: u64 = std::fs::read_dir(&partial)
-                .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+                .map(|d| {
+                    d.flatten()
+                        .filter_map(|e| e.metadata().ok())
+                        .map(|m| m.len())
+                        .sum()
+                })
                 .unwrap_or(0);
             assert!(kept > 0, "a download cut in the middle keeps what it has");
         }

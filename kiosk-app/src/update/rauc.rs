@@ -193,7 +193,10 @@ esac
         rauc.mark_good().expect("good");
         let calls = std::fs::read_to_string(log).expect("log");
         let lines: Vec<&str> = calls.lines().collect();
-        assert_eq!(lines[0], format!("info --output-format=json {}", bundle.display()));
+        assert_eq!(
+            lines[0],
+            format!("info --output-format=json {}", bundle.display())
+        );
         assert_eq!(lines[1], "status --output-format=json");
         assert_eq!(lines[2], format!("install {}", bundle.display()));
         assert_eq!(lines[3], "status mark-good");
