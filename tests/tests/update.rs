@@ -560,3 +560,76 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn a_release_whose_bytes_or_metadata_were_tampered_with_is_refused_and_nothing_changes() {
+    let bench = Bench::new();
+    let good = bench.dir.path().join("kiosk-0.2.0");
+    std::fs::copy(program("kiosk").expect("kiosk"), &good).expect("copy");
+    bench.publish(&good, "0.2.0");
+
+    // The served file swapped for other bytes of the same size (a mirror or disk gone bad).
+    let targets = bench.repo.join("targets");
+    let served = std::fs::read_dir(&targets)
+        .expect("targets")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("kiosk-0.2.0"))
+        .expect("the published file");
+    let original = std::fs::read(&served).expect("read");
+    let mut bad = original.clone();
+    let middle = bad.len() / 2;
+    bad[middle] ^= 0xff;
+    std::fs::write(&served, &bad).expect("tamper");
+    let out = bench.kiosk(&["update", "apply", "--version", "0.2.0", "--no-restart"]);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "a tampered release was installed");
+    assert!(said.contains("hash") || said.contains("SHA-256"), "{said}");
+    let status = bench.status();
+    assert!(status["trial"].is_null(), "{status:#}");
+    assert!(status["committed"].is_null(), "{status:#}");
+    assert!(
+        status["failed"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("hash_mismatch")),
+        "{status:#}"
+    );
+    assert_eq!(
+        std::fs::read_dir(bench.data.join("updates/downloads"))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0,
+        "the bad download is not kept"
+    );
+    std::fs::write(&served, &original).expect("restore");
+
+    // The signed release list altered on the server: its signature no longer holds.
+    let metadata = bench.repo.join("metadata");
+    let newest_targets = std::fs::read_dir(&metadata)
+        .expect("metadata")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".targets.json"))
+        .max_by_key(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split('.').next())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .expect("targets metadata");
+    let text = std::fs::read_to_string(&newest_targets).expect("read");
+    std::fs::write(&newest_targets, text.replace("0.2.0", "0.2.1")).expect("tamper");
+    let out = bench.kiosk(&["update", "check"]);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "altered metadata was believed");
+    assert!(
+        said.contains("signature") || said.contains("hash") || said.contains("snapshot"),
+        "{said}"
+    );
+    let status = bench.status();
+    assert!(
+        status["trial"].is_null() && status["committed"].is_null(),
+        "{status:#}"
+    );
+}
