@@ -654,6 +654,8 @@ impl Store {
     }
 
     /// Moves a rollout from `from` to `to` (pause, resume, cancel); the rollout afterwards.
+    /// A rollout already there is refused too, with its state: the operator learns that
+    /// someone else acted first.
     async fn change_rollout(
         &self,
         id: i64,
@@ -676,7 +678,7 @@ impl Store {
         let Some(row) = self.rollout(id).await? else {
             return Err(RolloutError::UnknownRollout(id));
         };
-        if changed == 0 && row.state != to {
+        if changed == 0 {
             return Err(RolloutError::WrongState {
                 id,
                 state: row.state.as_str(),
