@@ -332,17 +332,19 @@ pub struct GroupCounts {
 }
 
 impl GroupCounts {
-    /// Adds one terminal in `state` (`None`: no report yet), offered or not.
-    pub fn add(&mut self, state: Option<UpdateState>, offered: bool) {
-        self.size += 1;
-        self.offered += u64::from(offered);
+    /// Adds `n` terminals in `state` (`None`: no report yet), offered or not.
+    pub fn add(&mut self, state: Option<UpdateState>, offered: bool, n: u64) {
+        self.size += n;
+        if offered {
+            self.offered += n;
+        }
         match state {
             None => {}
-            Some(UpdateState::Downloading) => self.downloading += 1,
-            Some(UpdateState::Installing) => self.installing += 1,
-            Some(UpdateState::Committed) => self.committed += 1,
-            Some(UpdateState::RolledBack) => self.rolled_back += 1,
-            Some(UpdateState::Failed) => self.failed += 1,
+            Some(UpdateState::Downloading) => self.downloading += n,
+            Some(UpdateState::Installing) => self.installing += n,
+            Some(UpdateState::Committed) => self.committed += n,
+            Some(UpdateState::RolledBack) => self.rolled_back += n,
+            Some(UpdateState::Failed) => self.failed += n,
         }
     }
 

@@ -573,10 +573,13 @@ impl Store {
 
     async fn group_counts(&self, id: i64, groups: usize) -> Result<Vec<GroupCounts>, StoreError> {
         let mut counts = vec![GroupCounts::default(); groups];
+        // Counted by the database: every heartbeat of a member evaluates its rollout, and a
+        // rollout may hold thousands of terminals.
         let rows = self
             .rows(
-                "SELECT group_no, state, CASE WHEN offered_at IS NULL THEN 0 ELSE 1 END FROM rollout_terminals
-                 WHERE rollout_id = $1",
+                "SELECT group_no, state, CASE WHEN offered_at IS NULL THEN 0 ELSE 1 END, COUNT(*)
+                 FROM rollout_terminals WHERE rollout_id = $1
+                 GROUP BY group_no, state, CASE WHEN offered_at IS NULL THEN 0 ELSE 1 END",
                 args![id],
             )
             .await?;
@@ -584,8 +587,9 @@ impl Store {
             let group = usize::try_from(row.int(0)?).unwrap_or(usize::MAX);
             let state = update_state(row.opt_text(1)?)?;
             let offered = row.int(2)? == 1;
+            let n = u64::try_from(row.int(3)?).unwrap_or(0);
             if let Some(counts) = counts.get_mut(group) {
-                counts.add(state, offered);
+                counts.add(state, offered, n);
             } else {
                 return Err(damaged(format!(
                     "rollout #{id} has a terminal in group {group}"
@@ -734,6 +738,8 @@ impl Store {
     /// rollout's release counts as committed for it (it may have rebooted into the release
     /// before its report arrived). The offer is that of the oldest running rollout whose group
     /// started and which this terminal has not finished; it is remembered as offered.
+    /// Evaluating on every heartbeat is also what settles a decision two instances both missed
+    /// because each counted before the other's report was committed: no timer is needed.
     pub async fn update_offer(
         &self,
         terminal_id: &str,
