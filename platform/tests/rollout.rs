@@ -225,6 +225,15 @@ async fn a_canary_that_rolls_back_stops_the_rollout_before_anyone_else_is_offere
         p.store.resume_rollout(id).await,
         Err(RolloutError::WrongState { .. })
     ));
+    let audit = p.store.audit_log().await.expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|(_, who, action, detail)| who == "platform"
+                && action == "rollout_stop"
+                && detail.contains("error threshold")),
+        "{audit:?}"
+    );
     // Its terminals are free again: a fixed release can be rolled out to them.
     record_release(&p.store, "0.2.1", ReleaseKind::App).await;
     p.store
@@ -449,6 +458,44 @@ async fn filters_pick_terminals_by_site_tag_and_version_and_rollouts_do_not_over
         Err(RolloutError::UnknownRelease { .. })
     ));
     assert_eq!(p.store.rollouts().await.expect("rollouts").len(), 3);
+
+    // Two starts over the same terminals at once: one wins, the other is refused, and at most
+    // one of them holds the terminals.
+    let ganyu_next = RolloutSpec {
+        filter: Filter {
+            site: Some("ganyu".into()),
+            ..Filter::default()
+        },
+        ..spec("0.4.0", &[100])
+    };
+    record_release(&p.store, "0.4.0", ReleaseKind::App).await;
+    p.store
+        .cancel_rollout(2)
+        .await
+        .expect("the ganyu rollout called off");
+    let (a, b) = tokio::join!(
+        p.store.start_rollout(&ganyu_next, "one"),
+        p.store.start_rollout(&ganyu_next, "two")
+    );
+    assert_eq!(
+        [&a, &b].iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+    assert!(
+        [&a, &b]
+            .iter()
+            .any(|r| matches!(r, Err(RolloutError::Overlap { .. })))
+    );
+    let active = p
+        .store
+        .rollouts()
+        .await
+        .expect("rollouts")
+        .into_iter()
+        .filter(|r| r.kind == ReleaseKind::App && r.state.is_active())
+        .count();
+    assert_eq!(active, 2, "the haizhou rollout and one ganyu rollout");
 }
 
 async fn bad_reports_get_a_clear_4xx_and_change_nothing(db: TestDb) {

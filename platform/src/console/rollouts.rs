@@ -126,7 +126,8 @@ pub(super) async fn detail(
     render(&state, &session, &id, None).await
 }
 
-async fn render(state: &AppState, session: &Session, id: &str, notice: Option<&str>) -> Response {
+/// One rollout's page, with `refusal` (why a change was refused) above it.
+async fn render(state: &AppState, session: &Session, id: &str, refusal: Option<&str>) -> Response {
     let not_found = || error_page(StatusCode::NOT_FOUND, Some(session), "no such rollout");
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
@@ -194,8 +195,8 @@ async fn render(state: &AppState, session: &Session, id: &str, notice: Option<&s
         .unwrap_or_default();
     let body = format!(
         "{}{reason}<p>{} {} <code>{}</code> · {} · 发起 by {} · {}</p><p>{actions}</p>{}",
-        notice
-            .map(|n| format!("<p class=\"notice\">{}</p>", esc(n)))
+        refusal
+            .map(|n| format!("<p class=\"error\">{}</p>", esc(n)))
             .unwrap_or_default(),
         state_badge(r.state),
         esc(r.kind.as_str()),

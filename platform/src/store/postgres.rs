@@ -182,8 +182,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         action    TEXT NOT NULL,
         detail    TEXT NOT NULL
     );",
-    // 6: releases terminals may be updated to, terminal tags, and staged rollouts with the
-    // group and latest report of each of their terminals.
+    // 6: releases terminals may be updated to, terminal tags, staged rollouts with the group
+    // and latest report of each of their terminals, and the claim that serialises starting
+    // rollouts of one kind.
     "CREATE TABLE releases (
         version       TEXT NOT NULL,
         kind          TEXT NOT NULL CHECK (kind IN ('app', 'os')),
@@ -230,7 +231,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         updated_at   TEXT NOT NULL,
         PRIMARY KEY (rollout_id, terminal_id)
     );
-    CREATE INDEX rollout_terminals_terminal ON rollout_terminals(terminal_id);",
+    CREATE INDEX rollout_terminals_terminal ON rollout_terminals(terminal_id);
+    CREATE TABLE rollout_start_locks (
+        kind        TEXT PRIMARY KEY,
+        holder      TEXT NOT NULL,
+        claimed_at  BIGINT NOT NULL
+    );",
 ];
 
 /// Key of the advisory lock that serialises migrations across instances ("lyb-migr").

@@ -104,6 +104,9 @@ pub enum RolloutError {
         /// How many terminals both would hold.
         terminals: usize,
     },
+    /// Another start of a rollout of this kind held the claim for too long.
+    #[error("another {0} rollout is being started; try again in a moment")]
+    Busy(&'static str),
     /// No such rollout.
     #[error("no rollout #{0}")]
     UnknownRollout(i64),
@@ -203,6 +206,10 @@ impl RolloutStatus {
         })
     }
 }
+
+/// How long a claim to start a rollout holds before another start may take it over (the
+/// claimer crashed).
+const START_CLAIM_SECS: i64 = 60;
 
 /// What became of an update report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -409,6 +416,51 @@ impl Store {
         created_by: &str,
     ) -> Result<i64, RolloutError> {
         spec.validate()?;
+        let kind = spec.kind.as_str();
+        // Checking for overlap and recording the members must not interleave with another
+        // start of the same kind (another operator, another instance): starts of one kind take
+        // turns through a claim row. A claim left by a crashed process expires after a minute.
+        let holder = super::random_hex(8)?;
+        let mut waited = 0;
+        loop {
+            let now = super::unix_now();
+            let claimed = self
+                .exec(
+                    "INSERT INTO rollout_start_locks (kind, holder, claimed_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (kind) DO UPDATE SET holder = excluded.holder, claimed_at = excluded.claimed_at
+                     WHERE rollout_start_locks.claimed_at < $4",
+                    args![kind, holder.as_str(), now, now - START_CLAIM_SECS],
+                )
+                .await?;
+            if claimed == 1 {
+                break;
+            }
+            if waited >= 100 {
+                return Err(RolloutError::Busy(kind));
+            }
+            waited += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let started = self.start_claimed(spec, created_by).await;
+        if let Err(e) = self
+            .exec(
+                "DELETE FROM rollout_start_locks WHERE kind = $1 AND holder = $2",
+                args![kind, holder.as_str()],
+            )
+            .await
+        {
+            // The claim expires by itself; the start's own outcome is what the caller needs.
+            tracing::warn!(error = %e, kind, "the claim to start rollouts was not released");
+        }
+        started
+    }
+
+    /// [`Store::start_rollout`] once its claim is held.
+    async fn start_claimed(
+        &self,
+        spec: &RolloutSpec,
+        created_by: &str,
+    ) -> Result<i64, RolloutError> {
         let kind = spec.kind.as_str();
         let published = self
             .rows(
@@ -650,6 +702,16 @@ impl Store {
         };
         if changed == 1 {
             tracing::info!(rollout = id, decision = ?decision, "rollout moved on");
+            // What the platform decided by itself belongs in the audit log beside what
+            // operators did.
+            let entry = match &decision {
+                Decision::Stop(reason) => Some(("rollout_stop", format!("#{id}: {reason}"))),
+                Decision::Finish => Some(("rollout_finish", format!("#{id}"))),
+                _ => None,
+            };
+            if let Some((action, detail)) = entry {
+                self.audit("platform", action, &detail).await?;
+            }
         }
         Ok(self
             .rollout(id)
