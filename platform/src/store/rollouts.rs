@@ -827,7 +827,9 @@ impl Store {
             if versions.get(kind.as_str()) == Some(&version)
                 && !state.is_some_and(UpdateState::is_final)
             {
-                self.exec(
+                // Relaxed, like the heartbeat itself: lost in a power cut, the next heartbeat
+                // finds the release running again.
+                self.exec_relaxed(
                     "UPDATE rollout_terminals SET state = 'committed', detail = 'running the release (heartbeat)', updated_at = $3
                      WHERE rollout_id = $1 AND terminal_id = $2
                        AND (state IS NULL OR state NOT IN ('committed', 'rolled_back', 'failed'))",
@@ -841,7 +843,8 @@ impl Store {
             };
             if offer.is_none() && offers(rollout_state, active_group, group, state) {
                 if row.opt_text(6)?.is_none() {
-                    self.exec(
+                    // Only counted for operators; not worth a disk flush per terminal.
+                    self.exec_relaxed(
                         "UPDATE rollout_terminals SET offered_at = $3 WHERE rollout_id = $1 AND terminal_id = $2 AND offered_at IS NULL",
                         args![id, terminal_id, now_rfc3339()],
                     )
