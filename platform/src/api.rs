@@ -123,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/appointments/check-in", post(terminal_api::check_in))
         .route("/v1/progress", post(terminal_api::progress))
         .route("/v1/certificates/{kind}", post(terminal_api::certificate))
+        .route("/v1/updates/reports", post(terminal_api::update_report))
         .route(
             "/v1/applications/{application_no}/materials",
             post(materials_api::start_upload),

@@ -11,6 +11,7 @@ pub mod db_url;
 pub mod materials_api;
 pub mod openapi;
 pub mod pdf;
+pub mod rollout;
 pub mod seed;
 pub mod store;
 pub mod terminal_api;

@@ -1,5 +1,7 @@
 //! `kiosk-platform`: the central platform's terminal gateway.
 
+mod rollout_cli;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -63,6 +65,16 @@ enum Command {
     Appointment {
         #[command(subcommand)]
         command: AppointmentCommand,
+    },
+    /// Staged rollouts of a published release to the fleet.
+    Rollout {
+        #[command(subcommand)]
+        command: rollout_cli::RolloutCommand,
+    },
+    /// Terminals: tags for targeting rollouts.
+    Terminal {
+        #[command(subcommand)]
+        command: rollout_cli::TerminalCommand,
     },
 }
 
@@ -340,6 +352,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Appointment { command } => add_appointment(command),
+        Command::Rollout { command } => rollout_cli::rollout(command),
+        Command::Terminal { command } => rollout_cli::terminal(command),
     }
 }
 

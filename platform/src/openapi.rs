@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         crate::terminal_api::check_in,
         crate::terminal_api::progress,
         crate::terminal_api::certificate,
+        crate::terminal_api::update_report,
         crate::materials_api::start_upload,
         crate::materials_api::put_chunk,
         crate::materials_api::complete_upload,
@@ -64,6 +65,11 @@ use utoipa::{Modify, OpenApi};
         kiosk_protocol::UploadSession,
         kiosk_protocol::UploadedMaterial,
         kiosk_protocol::MaterialContentType,
+        kiosk_protocol::UpdateOffer,
+        kiosk_protocol::UpdateReport,
+        kiosk_protocol::UpdateState,
+        kiosk_protocol::ReleaseKind,
+        kiosk_protocol::MaintenanceWindow,
     ))
 )]
 struct ApiDoc;

@@ -12,14 +12,14 @@ use axum::response::{IntoResponse, Response};
 use kiosk_protocol::{
     ApiError, CertificateRequest, CheckInRequest, CheckInResponse, CommandResult, Heartbeat,
     HeartbeatResponse, ProgressRequest, ProgressResponse, RemoteCommand, TerminalConfig,
-    TerminalEvent, Ticket, TicketRequest,
+    TerminalEvent, Ticket, TicketRequest, UpdateReport,
 };
 use serde_json::Value;
 
 use crate::api::{AppState, Failure, parse_body};
 use crate::auth::Terminal;
 use crate::certificate::{CertificateKind, Paper, application_record};
-use crate::store::{CheckInKey, ResultOutcome, unix_now};
+use crate::store::{CheckInKey, ReportOutcome, ResultOutcome, unix_now};
 
 /// Largest JSON body of these endpoints.
 pub const MAX_TERMINAL_BODY: usize = 16 * 1024;
@@ -38,12 +38,13 @@ fn invalid(e: ApiError) -> Failure {
     Failure::from_api(StatusCode::UNPROCESSABLE_ENTITY, e)
 }
 
-/// Reports versions, uptime, device health and outbox depth; answers pending commands.
+/// Reports versions, uptime, device health and outbox depth; answers pending commands and,
+/// when a running rollout wants this terminal on another release, the update to install.
 #[utoipa::path(post, path = "/v1/heartbeat",
     request_body = Heartbeat,
     security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
     responses(
-        (status = 200, description = "Recorded; commands waiting for this terminal", body = HeartbeatResponse),
+        (status = 200, description = "Recorded; commands waiting for this terminal, and its update offer if any", body = HeartbeatResponse),
         (status = 400, description = "Malformed request", body = ApiError),
         (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
         (status = 422, description = "A field out of bounds", body = ApiError),
@@ -60,11 +61,81 @@ pub async fn heartbeat(
         .store()
         .heartbeat(&terminal.id, &heartbeat, now)
         .await?;
+    let update = state
+        .store()
+        .update_offer(&terminal.id, &heartbeat.versions)
+        .await?;
     Ok(axum::Json(HeartbeatResponse {
         server_time: now,
         commands,
-        update: None,
+        update,
     }))
+}
+
+/// One step of this terminal's update to the release a rollout offered it (or, with rollout
+/// 0, one a technician applied by hand). Repeating a report is harmless; a final state
+/// (committed, rolled back, failed) is never left. Each report re-evaluates the rollout: enough
+/// failures stop it for every terminal.
+#[utoipa::path(post, path = "/v1/updates/reports",
+    request_body = UpdateReport,
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    responses(
+        (status = 204, description = "Recorded, or already recorded"),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 404, description = "No such rollout, or it does not include this terminal", body = ApiError),
+        (status = 409, description = "Another version than the rollout's, a group not started yet, or the update already ended in another final state", body = ApiError),
+        (status = 422, description = "A field out of bounds", body = ApiError),
+))]
+pub async fn update_report(
+    State(state): State<AppState>,
+    Extension(terminal): Extension<Terminal>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, Failure> {
+    let report: UpdateReport = take(body, "update report")?;
+    report.validate().map_err(invalid)?;
+    let outcome = state
+        .store()
+        .record_update_report(&terminal.id, &report)
+        .await?;
+    match outcome {
+        ReportOutcome::Recorded | ReportOutcome::Unchanged => Ok(StatusCode::NO_CONTENT),
+        ReportOutcome::UnknownRollout => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "unknown_rollout",
+            format!("no rollout #{}", report.rollout_id),
+        )),
+        ReportOutcome::NotMember => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_in_rollout",
+            format!(
+                "rollout #{} does not include this terminal",
+                report.rollout_id
+            ),
+        )),
+        ReportOutcome::WrongVersion(expected) => Err(Failure::new(
+            StatusCode::CONFLICT,
+            "wrong_version",
+            format!(
+                "rollout #{} is for version {expected}, not {}",
+                report.rollout_id, report.version
+            ),
+        )),
+        ReportOutcome::NotOffered => Err(Failure::new(
+            StatusCode::CONFLICT,
+            "not_offered",
+            "this terminal's group of the rollout has not started",
+        )),
+        ReportOutcome::AlreadyFinal(final_state) => Err(Failure::new(
+            StatusCode::CONFLICT,
+            "already_final",
+            format!(
+                "this terminal's update already ended {}; it cannot become {}",
+                final_state.as_str(),
+                report.state.as_str()
+            ),
+        )),
+    }
 }
 
 /// Records one entry of the terminal's audit trail (shown in the console's terminal events).

@@ -14,6 +14,7 @@ on_both_backends!(
     login_sessions_and_logout,
     forms_need_the_sessions_csrf_token_and_the_right_role,
     pages_show_the_fleet_escaped_and_publish_catalogs,
+    rollouts_are_shown_to_everyone_and_paused_by_operators_only,
 );
 
 async fn platform(db: &TestDb) -> Platform {
@@ -367,6 +368,111 @@ async fn pages_show_the_fleet_escaped_and_publish_catalogs(db: TestDb) {
     assert!(stats.contains("<svg id=\"chart-applications\""));
     let (_, audit) = ada.get("/console/audit").await;
     for action in ["catalog_publish", "catalog_activate", "config_set"] {
+        assert!(audit.contains(action), "{action} not audited");
+    }
+}
+
+async fn rollouts_are_shown_to_everyone_and_paused_by_operators_only(db: TestDb) {
+    let p = platform(&db).await;
+    let t = TestTerminal::enroll(&p, "SN-ROLLOUT", Some("haizhou")).await;
+    p.store
+        .tag_terminal(&t.id, &["pilot".into()], &[])
+        .await
+        .expect("tagged");
+    p.store
+        .record_release(&kiosk_platform::store::ReleaseRecord {
+            version: "0.2.0".into(),
+            kind: kiosk_protocol::ReleaseKind::App,
+            arch: "x86_64".into(),
+            target: "kiosk-app-0.2.0-x86_64.tar".into(),
+            sha256: "a".repeat(64),
+            length: 4096,
+            published_at: "2026-11-22T10:00:00+08:00".into(),
+        })
+        .await
+        .expect("release");
+    let id = p
+        .store
+        .start_rollout(
+            &kiosk_platform::rollout::RolloutSpec::new("0.2.0", kiosk_protocol::ReleaseKind::App),
+            "cli",
+        )
+        .await
+        .expect("rollout");
+    let path = format!("/console/rollouts/{id}");
+    let vera = Browser::login(&p, "vera", "vera-password-1")
+        .await
+        .expect("viewer");
+    let otto = Browser::login(&p, "otto", "otto-password-1")
+        .await
+        .expect("operator");
+    // Everyone sees the list and the groups; viewers get no buttons.
+    let (status, list) = vera.get("/console/rollouts").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains(&format!("href=\"{path}\"")) && list.contains("0.2.0"));
+    let (status, page) = vera.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"rollout-groups\"") && page.contains("class=\"bar\""));
+    assert!(!page.contains("rollout-pause"));
+    let (_, terminal) = vera.get(&format!("/console/terminals/{}", t.id)).await;
+    assert!(terminal.contains("<code class=\"tag\">pilot</code>"));
+    assert_eq!(
+        vera.get("/console/rollouts/999").await.0,
+        StatusCode::NOT_FOUND
+    );
+    // Pausing needs the operator role and the session's CSRF token.
+    let pause = format!("{path}/pause");
+    let (status, html) = vera.post(&pause, &[("csrf", &vera.csrf)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("operator role"));
+    for csrf in ["", vera.csrf.as_str()] {
+        assert_eq!(
+            otto.post(&pause, &[("csrf", csrf)]).await.0,
+            StatusCode::FORBIDDEN
+        );
+    }
+    let running = kiosk_platform::rollout::RolloutState::Running;
+    assert_eq!(
+        p.store
+            .rollout(id)
+            .await
+            .expect("row")
+            .expect("rollout")
+            .state,
+        running
+    );
+    let (_, page) = otto.get(&path).await;
+    assert!(page.contains("id=\"rollout-pause\""));
+    assert_eq!(
+        otto.post(&pause, &[("csrf", &otto.csrf)]).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let (_, page) = otto.get(&path).await;
+    assert!(page.contains("data-state=\"paused\"") && page.contains("id=\"rollout-resume\""));
+    // Pausing twice says why it cannot; resuming brings it back.
+    let (status, html) = otto.post(&pause, &[("csrf", &otto.csrf)]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("only a running rollout can be paused"));
+    assert_eq!(
+        otto.post(&format!("{path}/resume"), &[("csrf", &otto.csrf)])
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        p.store
+            .rollout(id)
+            .await
+            .expect("row")
+            .expect("rollout")
+            .state,
+        running
+    );
+    let ada = Browser::login(&p, "ada", "ada-password-1")
+        .await
+        .expect("admin");
+    let (_, audit) = ada.get("/console/audit").await;
+    for action in ["rollout_pause", "rollout_resume"] {
         assert!(audit.contains(action), "{action} not audited");
     }
 }

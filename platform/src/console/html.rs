@@ -56,6 +56,8 @@ button{background:#0b4f8a;color:#fff;border:0;border-radius:4px;padding:6px 12px
 .card{background:#fff;border:1px solid #d0d7de;padding:10px 16px;min-width:120px}
 .card b{font-size:24px;display:block}
 code{background:#eaeef2;padding:1px 4px;word-break:break-all}
+.bar{display:flex;width:220px;height:14px;background:#eaeef2;border:1px solid #d0d7de}
+.bar span{display:block;height:100%}.bar .c{background:#2da44e}.bar .f{background:#cf222e}.bar .p{background:#bf8700}
 ";
 
 /// A whole console page.
@@ -65,7 +67,7 @@ pub fn page(title: &str, session: Option<&Session>, body: &str) -> String {
             let mut links = String::from(
                 "<a href=\"/console\">终端 Fleet</a><a href=\"/console/tokens\">注册令牌 Tokens</a>\
                  <a href=\"/console/catalog\">事项目录 Catalog</a><a href=\"/console/config\">配置 Config</a>\
-                 <a href=\"/console/stats\">统计 Statistics</a>",
+                 <a href=\"/console/stats\">统计 Statistics</a><a href=\"/console/rollouts\">升级发布 Rollouts</a>",
             );
             if s.role >= Role::Admin {
                 links.push_str("<a href=\"/console/audit\">审计 Audit</a>");

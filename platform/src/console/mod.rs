@@ -8,6 +8,7 @@
 //! configuration.
 
 pub mod html;
+mod rollouts;
 
 use std::collections::HashMap;
 
@@ -47,6 +48,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/config", get(config_page).post(save_config))
         .route("/console/stats", get(stats_page))
         .route("/console/audit", get(audit_page))
+        .route("/console/rollouts", get(rollouts::list))
+        .route("/console/rollouts/{id}", get(rollouts::detail))
+        .route("/console/rollouts/{id}/pause", post(rollouts::pause))
+        .route("/console/rollouts/{id}/resume", post(rollouts::resume))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
 
@@ -497,9 +502,13 @@ async fn terminal_page(
         Ok(None) => return error_page(StatusCode::NOT_FOUND, Some(&session), "no such terminal"),
         Err(e) => return internal(e),
     };
-    let (events, commands) = match (store.events(&id).await, store.commands_of(&id).await) {
-        (Ok(e), Ok(c)) => (e, c),
-        (Err(e), _) | (_, Err(e)) => return internal(e),
+    let (events, commands, tags) = match (
+        store.events(&id).await,
+        store.commands_of(&id).await,
+        store.terminal_tags(&id).await,
+    ) {
+        (Ok(e), Ok(c), Ok(t)) => (e, c, t),
+        (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => return internal(e),
     };
     let now = unix_now();
     let online = terminal
@@ -569,6 +578,7 @@ async fn terminal_page(
     };
     let body = format!(
         "<p>{} · 站点 site {} · 序列号 serial <code>{}</code> · 注册 enrolled {} · 最后心跳 last heartbeat {} · 健康 {}{}</p>\
+         <p id=\"tags\">标签 Tags: {}</p>\
          <h2>设备 Devices</h2>{}<h2>版本 Versions</h2>{}<h2>远程指令 Remote commands</h2>{command_form}{}<h2>事件 Events</h2>{}",
         state_badge(online),
         esc(terminal.site.as_deref().unwrap_or("—")),
@@ -583,6 +593,14 @@ async fn terminal_page(
                 h.uptime_secs, h.outbox_depth
             ))
             .unwrap_or_default(),
+        if tags.is_empty() {
+            "—".to_owned()
+        } else {
+            tags.iter()
+                .map(|t| format!("<code class=\"tag\">{}</code>", esc(t)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
         table(
             "devices",
             &["设备 Device", "状态 State", "原因 Reasons"],

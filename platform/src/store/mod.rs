@@ -13,6 +13,7 @@
 mod console;
 mod materials;
 pub mod postgres;
+mod rollouts;
 pub(crate) mod sql;
 mod terminal;
 
@@ -20,6 +21,7 @@ pub use console::{
     CatalogVersion, CommandRow, ConfigRow, Count, EventRow, FleetRow, Role, Session, TokenRow,
 };
 pub use materials::Upload;
+pub use rollouts::{ReleaseRecord, ReportOutcome, RolloutError, RolloutRow, RolloutStatus};
 
 pub use terminal::{CheckInKey, CommandState, FoundAppointment, ResultOutcome, rfc3339_at, today};
 pub mod sqlite;
@@ -97,6 +99,24 @@ pub enum StoreError {
     /// No catalog has been published yet.
     #[error("no catalog has been published")]
     NoCatalog,
+    /// A release record is malformed.
+    #[error("invalid release: {0}")]
+    InvalidRelease(String),
+    /// A release of this version, kind and architecture was recorded with other bytes.
+    #[error(
+        "{kind} release {version} for {arch} is already published with another hash or length: versions are immutable, publish a new version"
+    )]
+    ReleaseImmutable {
+        /// The version.
+        version: String,
+        /// Its kind.
+        kind: &'static str,
+        /// Its architecture.
+        arch: String,
+    },
+    /// A terminal tag is malformed.
+    #[error("tag `{0}`: 1 to 32 of a-z 0-9 - _ .")]
+    InvalidTag(String),
     /// Any other SQLite failure.
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),

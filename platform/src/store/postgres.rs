@@ -182,6 +182,61 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         action    TEXT NOT NULL,
         detail    TEXT NOT NULL
     );",
+    // 6: releases terminals may be updated to, terminal tags, staged rollouts with the group
+    // and latest report of each of their terminals, and the claim that serialises starting
+    // rollouts of one kind.
+    "CREATE TABLE releases (
+        version       TEXT NOT NULL,
+        kind          TEXT NOT NULL CHECK (kind IN ('app', 'os')),
+        arch          TEXT NOT NULL,
+        target        TEXT NOT NULL,
+        sha256        TEXT NOT NULL,
+        length        BIGINT NOT NULL,
+        published_at  TEXT NOT NULL,
+        PRIMARY KEY (version, kind, arch)
+    );
+    CREATE TABLE terminal_tags (
+        terminal_id  TEXT NOT NULL,
+        tag          TEXT NOT NULL,
+        PRIMARY KEY (terminal_id, tag)
+    );
+    CREATE INDEX terminal_tags_tag ON terminal_tags(tag);
+    CREATE TABLE rollouts (
+        id                 BIGSERIAL PRIMARY KEY,
+        version            TEXT NOT NULL,
+        kind               TEXT NOT NULL CHECK (kind IN ('app', 'os')),
+        filter_site        TEXT,
+        filter_version     TEXT,
+        filter_tag         TEXT,
+        groups_spec        TEXT NOT NULL,
+        success_threshold  BIGINT NOT NULL,
+        error_threshold    BIGINT NOT NULL,
+        window_spec        TEXT,
+        state              TEXT NOT NULL,
+        stop_reason        TEXT,
+        active_group       BIGINT NOT NULL DEFAULT 0,
+        created_by         TEXT NOT NULL,
+        created_at         TEXT NOT NULL,
+        updated_at         TEXT NOT NULL
+    );
+    CREATE INDEX rollouts_state ON rollouts(state);
+    CREATE TABLE rollout_terminals (
+        rollout_id   BIGINT NOT NULL REFERENCES rollouts(id),
+        terminal_id  TEXT NOT NULL,
+        group_no     BIGINT NOT NULL,
+        state        TEXT,
+        detail       TEXT NOT NULL DEFAULT '',
+        reported_at  BIGINT,
+        offered_at   TEXT,
+        updated_at   TEXT NOT NULL,
+        PRIMARY KEY (rollout_id, terminal_id)
+    );
+    CREATE INDEX rollout_terminals_terminal ON rollout_terminals(terminal_id);
+    CREATE TABLE rollout_start_locks (
+        kind        TEXT PRIMARY KEY,
+        holder      TEXT NOT NULL,
+        claimed_at  BIGINT NOT NULL
+    );",
 ];
 
 /// Key of the advisory lock that serialises migrations across instances ("lyb-migr").
