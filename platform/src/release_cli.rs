@@ -74,6 +74,28 @@ pub enum ReleaseCommand {
         #[command(flatten)]
         lifetimes: LifetimeArgs,
     },
+    /// Re-sign targets, snapshot and timestamp without a new release (before the targets
+    /// lifetime runs out; publishing does the same).
+    Renew {
+        #[command(flatten)]
+        repo: RepoArg,
+        /// The release managers' targets key.
+        #[arg(long)]
+        targets_key: PathBuf,
+        /// The online snapshot key.
+        #[arg(long)]
+        snapshot_key: PathBuf,
+        /// The online timestamp key.
+        #[arg(long)]
+        timestamp_key: PathBuf,
+        #[command(flatten)]
+        lifetimes: LifetimeArgs,
+    },
+    /// Print the TUF key id of a key file (to check which key root metadata lists).
+    KeyId {
+        /// The PEM key file.
+        key: PathBuf,
+    },
     /// Re-sign the timestamp now (the server does this by itself with --timestamp-key).
     RefreshTimestamp {
         #[command(flatten)]
@@ -248,6 +270,32 @@ async fn run_async(command: ReleaseCommand) -> anyhow::Result<()> {
                 "root version {version} written and cross-signed; terminals follow it at their next check. \
                  Move the old and new root keys back offline."
             );
+            Ok(())
+        }
+        ReleaseCommand::Renew {
+            repo,
+            targets_key,
+            snapshot_key,
+            timestamp_key,
+            lifetimes,
+        } => {
+            let keys = PublishKeys {
+                targets: targets_key,
+                snapshot: snapshot_key,
+                timestamp: timestamp_key,
+            };
+            let status = ReleaseRepository::open(&repo.repo)
+                .renew(&keys, &lifetimes.lifetimes())
+                .await
+                .context("cannot renew the release metadata")?;
+            println!(
+                "targets, snapshot and timestamp re-signed (timestamp version {})",
+                status.version
+            );
+            Ok(())
+        }
+        ReleaseCommand::KeyId { key } => {
+            println!("{}", kiosk_release::keys::key_id(&key)?);
             Ok(())
         }
         ReleaseCommand::RefreshTimestamp {

@@ -502,4 +502,33 @@ fn the_release_commands_make_keys_a_repository_and_releases() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    let out = platform_cli(&[
+        "release",
+        "renew",
+        "--repo",
+        &text(&repo),
+        "--targets-key",
+        &key("targets"),
+        "--snapshot-key",
+        &key("snapshot"),
+        "--timestamp-key",
+        &key("timestamp"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // key-id names the key as keygen did, and root metadata lists it.
+    let out = platform_cli(&["release", "key-id", &key("timestamp")]);
+    assert!(out.status.success());
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(id.len(), 64);
+    let root = std::fs::read_to_string(repo.join("metadata/root.json")).unwrap();
+    assert!(root.contains(&id));
+    let out = platform_cli(&["release", "key-id", &text(&artifact)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an Ed25519 private key"));
 }

@@ -381,6 +381,34 @@ impl ReleaseRepository {
         fsio::sync_parent(final_path).map_err(io("sync", &self.targets_dir()))
     }
 
+    /// Re-signs targets (same releases), snapshot and timestamp with fresh versions and
+    /// expiries. Targets and snapshot are otherwise re-signed only by a publish; a repository
+    /// without a release for longer than their lifetime would expire on every terminal.
+    pub async fn renew(
+        &self,
+        keys: &PublishKeys,
+        lifetimes: &Lifetimes,
+    ) -> Result<TimestampStatus, RepositoryError> {
+        let _lock = self.lock().await?;
+        let state = self.load_state()?;
+        let mut targets = state.targets.signed.clone();
+        targets.version = next(targets.version);
+        targets.expires = expiry(lifetimes.targets)?;
+        let chain = sign_chain(
+            &state.root.signed,
+            targets,
+            keys,
+            lifetimes,
+            Some(&state.timestamp),
+        )
+        .await?;
+        self.write_chain(&chain)?;
+        Ok(TimestampStatus {
+            version: chain.timestamp.signed().signed.version.get(),
+            expires: chain.timestamp.signed().signed.expires,
+        })
+    }
+
     /// Re-signs `timestamp.json` with a new version and expiry, pointing at the same snapshot.
     /// The platform calls this before the old one expires; a terminal refuses an expired
     /// timestamp, so an attacker replaying an old (frozen) repository is noticed.

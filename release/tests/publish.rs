@@ -276,3 +276,38 @@ async fn a_repository_is_created_once_with_four_distinct_keys() {
         "{result:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewing_extends_targets_and_snapshot_without_a_release() {
+    let bench = Bench::new().await;
+    let short = Lifetimes {
+        targets: Duration::from_secs(2),
+        snapshot: Duration::from_secs(2),
+        ..Lifetimes::default()
+    };
+    bench
+        .publish("1.0.0", ReleaseKind::App, b"build", &short)
+        .await;
+    bench.load("t1").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    let refused = bench.load("t1").await.expect_err("expired");
+    assert_eq!(refused.code(), "expired_metadata");
+    // The timestamp alone cannot help: snapshot and targets have run out.
+    bench
+        .repo
+        .refresh_timestamp(&bench.keys.timestamp, Duration::from_secs(3_600))
+        .await
+        .unwrap();
+    assert_eq!(
+        bench.load("t1").await.unwrap_err().code(),
+        "expired_metadata"
+    );
+    bench
+        .repo
+        .renew(&publish_keys(&bench.keys), &Lifetimes::default())
+        .await
+        .unwrap();
+    let repo = bench.load("t1").await.unwrap();
+    assert!(repo.release("1.0.0", ReleaseKind::App, "x86_64").is_some());
+    assert_eq!(timestamp_version(&bench), 4);
+}
