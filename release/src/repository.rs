@@ -237,6 +237,7 @@ impl ReleaseRepository {
         lifetimes: &Lifetimes,
     ) -> Result<Self, RepositoryError> {
         let repo = Self::open(dir);
+        std::fs::create_dir_all(&repo.dir).map_err(io("create", &repo.dir))?;
         let _lock = repo.lock().await?;
         let first_root = repo.metadata_dir().join("1.root.json");
         if first_root.exists() {
@@ -513,12 +514,18 @@ impl ReleaseRepository {
         Ok(version.get())
     }
 
-    /// Takes the repository's lock (released when the file is dropped).
+    /// Takes the repository's lock (released when the file is dropped). Only `init` creates
+    /// the directory; anything else on a missing one is [`RepositoryError::NotInitialized`]
+    /// (a mistyped `--repo` leaves nothing behind).
     async fn lock(&self) -> Result<std::fs::File, RepositoryError> {
+        if !self.dir.is_dir() {
+            return Err(RepositoryError::NotInitialized {
+                dir: self.dir.clone(),
+            });
+        }
         let dir = self.dir.clone();
         let path = dir.join(".lock");
         let held = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir)?;
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .truncate(false)

@@ -265,6 +265,10 @@ async fn a_repository_is_created_once_with_four_distinct_keys() {
         result,
         Err(RepositoryError::NotInitialized { .. })
     ));
+    assert!(
+        !tmp.path().join("nowhere").exists(),
+        "a mistyped --repo leaves nothing behind"
+    );
 
     // A damaged metadata file is reported, not signed over.
     std::fs::write(dir.join("metadata/timestamp.json"), b"{\"signed\":").unwrap();
