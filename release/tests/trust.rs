@@ -550,3 +550,27 @@ async fn a_damaged_trust_anchor_or_an_unreachable_platform_is_reported_as_such()
     bench.server.serve_dir(&empty);
     assert_eq!(code(bench.load("t1").await), "transport");
 }
+
+/// The terminal runs loads and downloads on tokio worker threads: their futures must be `Send`.
+#[test]
+fn loading_and_downloading_can_run_on_any_worker_thread() {
+    fn must_be_send<T: Send>(_: &T) {}
+    let anchor = Vec::new();
+    let load = kiosk_release::TrustedRepository::load(
+        &anchor,
+        std::path::Path::new("/nonexistent"),
+        "http://127.0.0.1:9/",
+        "http://127.0.0.1:9/",
+        reqwest::Client::new(),
+    );
+    must_be_send(&load);
+    drop(load);
+    fn download_is_send(repo: &kiosk_release::TrustedRepository, target: &ReleaseTarget) {
+        let mut count = 0u64;
+        let download = repo.download(target, std::path::Path::new("/nonexistent"), |done, _| {
+            count = done;
+        });
+        must_be_send(&download);
+    }
+    let _ = download_is_send;
+}
