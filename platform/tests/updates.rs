@@ -265,6 +265,15 @@ async fn without_a_repository_the_routes_answer_404() {
     let token = token(&store, None).await;
     let answer = enroll(&bench.url, &token).await;
     assert!(answer.get("update_root").is_none(), "{answer}");
+
+    // Documented either way.
+    let doc: Value = bench.get("/openapi.json", None).await.json().await.unwrap();
+    for path in [
+        "/v1/updates/tuf/metadata/{file}",
+        "/v1/updates/tuf/targets/{file}",
+    ] {
+        assert!(doc["paths"][path]["get"].is_object(), "{path} missing");
+    }
 }
 
 async fn enroll(url: &str, token: &str) -> Value {
