@@ -57,6 +57,31 @@ pub struct Provisioned {
     pub catalog_version: String,
 }
 
+/// Keeps the release repository's root metadata the platform handed over at enrollment as
+/// the terminal's trust anchor for updates (`updates/root.json`). Only a root document is
+/// kept; the signatures inside it are checked when the first update is verified.
+fn keep_update_root(data_dir: &Path, root: &str) -> Result<(), ProvisionError> {
+    let parsed: serde_json::Value = serde_json::from_str(root).map_err(|e| {
+        ProvisionError::Refused(LinkError::BadAnswer(format!(
+            "the enrollment answer's release root is not JSON: {e}"
+        )))
+    })?;
+    if parsed["signed"]["_type"] != "root" {
+        return Err(ProvisionError::Refused(LinkError::BadAnswer(
+            "the enrollment answer's release root is not TUF root metadata".into(),
+        )));
+    }
+    let path = crate::update::slots::Slots::in_data_dir(data_dir)
+        .root()
+        .join("root.json");
+    crate::write_atomically(&path, root.as_bytes()).map_err(|e| {
+        ProvisionError::Refused(LinkError::BadAnswer(format!(
+            "cannot keep the release root at {}: {e}",
+            path.display()
+        )))
+    })
+}
+
 /// Enrolls this terminal with the payload `text` (scanned or typed) and saves its identity in
 /// `data_dir`. With `force`, an existing identity is replaced (the platform recognises the same
 /// hardware serial and keeps the terminal's id).
@@ -99,6 +124,9 @@ pub async fn provision(
         answer.site,
         Some(sealing_key),
     );
+    if let Some(root) = &answer.update_root {
+        keep_update_root(data_dir, root)?;
+    }
     identity.save(data_dir)?;
     tracing::info!(terminal = %identity.terminal_id, "terminal enrolled");
     let identity = Arc::new(identity);

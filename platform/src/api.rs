@@ -28,6 +28,7 @@ pub struct AppState {
     progress_base: Arc<str>,
     parsed_catalog: Arc<RwLock<Option<Arc<Catalog>>>>,
     offline_after: i64,
+    updates: Option<Arc<kiosk_release::ReleaseRepository>>,
 }
 
 /// A terminal is shown offline after this many seconds without a heartbeat (three missed 30 s
@@ -42,7 +43,20 @@ impl AppState {
             progress_base: progress_base.into(),
             parsed_catalog: Arc::default(),
             offline_after: DEFAULT_OFFLINE_AFTER_SECS,
+            updates: None,
         }
+    }
+
+    /// The same state, serving the signed release repository `repo` under
+    /// `/v1/updates/tuf/` and handing its root to enrolling terminals.
+    pub fn with_updates_repo(mut self, repo: kiosk_release::ReleaseRepository) -> Self {
+        self.updates = Some(Arc::new(repo));
+        self
+    }
+
+    /// The release repository this platform serves, if any.
+    pub fn updates_repo(&self) -> Option<&kiosk_release::ReleaseRepository> {
+        self.updates.as_deref()
     }
 
     /// The same state, showing terminals offline after `secs` without a heartbeat.
@@ -98,7 +112,8 @@ impl AppState {
 
 /// The platform's router.
 ///
-/// `/healthz`, `/openapi.json`, `/v1/catalog` and `/v1/enroll` are open; every other `/v1`
+/// `/healthz`, `/openapi.json`, `/v1/catalog`, `/v1/enroll` and the signed release files under
+/// `/v1/updates/tuf/` are open; every other `/v1`
 /// route answers only requests signed by an enrolled terminal ([`require_terminal`]).
 pub fn router(state: AppState) -> Router {
     let terminal = Router::new()
@@ -151,6 +166,7 @@ pub fn router(state: AppState) -> Router {
             post(enroll).layer(DefaultBodyLimit::max(4 * 1024)),
         )
         .merge(terminal)
+        .merge(crate::updates_repo::router())
         .merge(crate::console::router())
         .fallback(not_found)
         .with_state(state)
@@ -510,6 +526,7 @@ pub async fn enroll(
             site: enrolled.site,
             config,
             sealing_key: Some(state.store.sealing_key().public_hex()),
+            update_root: crate::updates_repo::enrollment_root(&state),
         }),
     )
         .into_response())

@@ -11,10 +11,12 @@ pub mod db_url;
 pub mod materials_api;
 pub mod openapi;
 pub mod pdf;
+pub mod release_cli;
 pub mod rollout;
 pub mod seed;
 pub mod store;
 pub mod terminal_api;
+pub mod updates_repo;
 
 pub use db_url::DbUrl;
 pub use store::{Store, StoreError};

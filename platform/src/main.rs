@@ -39,6 +39,8 @@ enum Command {
         /// The console shows a terminal offline after this long without a heartbeat.
         #[arg(long, default_value = "90s", value_parser = parse_short_duration)]
         offline_after: i64,
+        #[command(flatten)]
+        updates: UpdatesArgs,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
@@ -76,6 +78,26 @@ enum Command {
         #[command(subcommand)]
         command: rollout_cli::TerminalCommand,
     },
+    /// The signed release repository: keys, publishing, key rotation.
+    Release {
+        #[command(subcommand)]
+        command: kiosk_platform::release_cli::ReleaseCommand,
+    },
+}
+
+/// `serve`'s signed release repository options.
+#[derive(clap::Args)]
+struct UpdatesArgs {
+    /// Serve this release repository under /v1/updates/tuf/ and hand its root to enrolling
+    /// terminals.
+    #[arg(long)]
+    updates_repo: Option<PathBuf>,
+    /// The online timestamp key: the server re-signs the timestamp before it expires.
+    #[arg(long, requires = "updates_repo")]
+    timestamp_key: Option<PathBuf>,
+    /// How long each re-signed timestamp stays valid.
+    #[arg(long, default_value = "1d", value_parser = kiosk_platform::release_cli::parse_lifetime)]
+    timestamp_lifetime: std::time::Duration,
 }
 
 #[derive(Subcommand)]
@@ -252,7 +274,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             db,
             public_url,
             offline_after,
-        } => serve(listen, &db, public_url, offline_after),
+            updates,
+        } => serve(listen, &db, public_url, offline_after, updates),
         Command::User {
             command: UserCommand::Add { name, role, db },
         } => {
@@ -354,6 +377,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Appointment { command } => add_appointment(command),
         Command::Rollout { command } => rollout_cli::rollout(command),
         Command::Terminal { command } => rollout_cli::terminal(command),
+        Command::Release { command } => kiosk_platform::release_cli::run(command),
     }
 }
 
@@ -441,6 +465,7 @@ fn serve(
     db: &DbUrl,
     public_url: Option<String>,
     offline_after: i64,
+    updates: UpdatesArgs,
 ) -> anyhow::Result<()> {
     block_on(async move {
         let store = open_with_seed(db).await?;
@@ -452,7 +477,26 @@ fn serve(
             })?;
         let local = listener.local_addr()?;
         let base = public_url.unwrap_or_else(|| format!("http://{local}"));
-        let app = router(AppState::new(store, &base).with_offline_after(offline_after));
+        let mut state = AppState::new(store, &base).with_offline_after(offline_after);
+        if let Some(dir) = updates.updates_repo {
+            let repo = kiosk_release::ReleaseRepository::open(&dir);
+            repo.root_json()
+                .with_context(|| format!("--updates-repo {}", dir.display()))?;
+            match updates.timestamp_key {
+                // Runs as long as the server's runtime does.
+                Some(key) => drop(kiosk_platform::updates_repo::spawn_timestamp_refresher(
+                    repo.clone(),
+                    key,
+                    updates.timestamp_lifetime,
+                )),
+                None => tracing::warn!(
+                    "serving release metadata without --timestamp-key: nothing re-signs the \
+                     timestamp, and terminals refuse updates once it expires"
+                ),
+            }
+            state = state.with_updates_repo(repo);
+        }
+        let app = router(state);
         println!("kiosk-platform listening on http://{local}");
         std::io::stdout().flush()?;
         axum::serve(listener, app)

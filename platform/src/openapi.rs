@@ -29,6 +29,8 @@ use utoipa::{Modify, OpenApi};
         crate::materials_api::start_upload,
         crate::materials_api::put_chunk,
         crate::materials_api::complete_upload,
+        crate::updates_repo::metadata,
+        crate::updates_repo::target,
     ),
     modifiers(&SignedRequests),
     components(schemas(

@@ -273,6 +273,11 @@ pub struct EnrollResponse {
     /// ([`crate::sealing`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealing_key: Option<String>,
+    /// The platform's release repository's newest TUF root metadata (`root.json`, as text):
+    /// the trust anchor the terminal keeps to verify every update it is offered. Absent when
+    /// the platform serves no release repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_root: Option<String>,
 }
 
 /// What `kiosk-platform token create` prints for the enrollment QR code a technician scans.

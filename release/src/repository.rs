@@ -237,6 +237,7 @@ impl ReleaseRepository {
         lifetimes: &Lifetimes,
     ) -> Result<Self, RepositoryError> {
         let repo = Self::open(dir);
+        std::fs::create_dir_all(&repo.dir).map_err(io("create", &repo.dir))?;
         let _lock = repo.lock().await?;
         let first_root = repo.metadata_dir().join("1.root.json");
         if first_root.exists() {
@@ -247,13 +248,12 @@ impl ReleaseRepository {
         }
         let root = build_root(keys, NonZeroU64::MIN, expiry(lifetimes.root)?)?;
         let signed_root = sign(root.clone(), &root, &[&keys.root], "root").await?;
-        repo.write_root(&signed_root)?;
         let targets = Targets::new(
             SPEC_VERSION.into(),
             NonZeroU64::MIN,
             expiry(lifetimes.targets)?,
         );
-        repo.write_chain(
+        let chain = sign_chain(
             &root,
             targets,
             &PublishKeys {
@@ -265,6 +265,8 @@ impl ReleaseRepository {
             None,
         )
         .await?;
+        repo.write_root(&signed_root)?;
+        repo.write_chain(&chain)?;
         Ok(repo)
     }
 
@@ -318,9 +320,8 @@ impl ReleaseRepository {
         let final_path = self
             .targets_dir()
             .join(format!("{}.{name}", published.sha256_hex));
-        std::fs::rename(&staged, &final_path).map_err(io("move into place", &final_path))?;
-        fsio::sync_parent(&final_path).map_err(io("sync", &self.targets_dir()))?;
         if unchanged {
+            self.place_target(&staged, &final_path)?;
             return Ok(published);
         }
 
@@ -347,7 +348,54 @@ impl ReleaseRepository {
                 detail: e.to_string(),
             })?;
         targets.add_target(target_name, target);
-        self.write_chain(
+        // Sign everything before anything is placed: a wrong key leaves no trace.
+        let chain = sign_chain(
+            &state.root.signed,
+            targets,
+            keys,
+            lifetimes,
+            Some(&state.timestamp),
+        )
+        .await;
+        let chain = match chain {
+            Ok(chain) => chain,
+            Err(e) => {
+                let _ = std::fs::remove_file(&staged);
+                return Err(e);
+            }
+        };
+        self.place_target(&staged, &final_path)?;
+        self.write_chain(&chain)?;
+        Ok(published)
+    }
+
+    /// Moves a staged release file to its published name.
+    fn place_target(&self, staged: &Path, final_path: &Path) -> Result<(), RepositoryError> {
+        if let Err(e) = std::fs::rename(staged, final_path) {
+            let _ = std::fs::remove_file(staged);
+            return Err(RepositoryError::Io {
+                action: "move into place",
+                path: final_path.to_path_buf(),
+                source: e,
+            });
+        }
+        fsio::sync_parent(final_path).map_err(io("sync", &self.targets_dir()))
+    }
+
+    /// Re-signs targets (same releases), snapshot and timestamp with fresh versions and
+    /// expiries. Targets and snapshot are otherwise re-signed only by a publish; a repository
+    /// without a release for longer than their lifetime would expire on every terminal.
+    pub async fn renew(
+        &self,
+        keys: &PublishKeys,
+        lifetimes: &Lifetimes,
+    ) -> Result<TimestampStatus, RepositoryError> {
+        let _lock = self.lock().await?;
+        let state = self.load_state()?;
+        let mut targets = state.targets.signed.clone();
+        targets.version = next(targets.version);
+        targets.expires = expiry(lifetimes.targets)?;
+        let chain = sign_chain(
             &state.root.signed,
             targets,
             keys,
@@ -355,7 +403,11 @@ impl ReleaseRepository {
             Some(&state.timestamp),
         )
         .await?;
-        Ok(published)
+        self.write_chain(&chain)?;
+        Ok(TimestampStatus {
+            version: chain.timestamp.signed().signed.version.get(),
+            expires: chain.timestamp.signed().signed.expires,
+        })
     }
 
     /// Re-signs `timestamp.json` with a new version and expiry, pointing at the same snapshot.
@@ -442,11 +494,10 @@ impl ReleaseRepository {
                     detail: format!("not signed as the {which} root requires: {e}"),
                 })?;
         }
-        self.write_root(&signed_root)?;
         let mut targets = state.targets.signed.clone();
         targets.version = next(targets.version);
         targets.expires = expiry(lifetimes.targets)?;
-        self.write_chain(
+        let chain = sign_chain(
             &new_root,
             targets,
             &PublishKeys {
@@ -458,15 +509,23 @@ impl ReleaseRepository {
             Some(&state.timestamp),
         )
         .await?;
+        self.write_root(&signed_root)?;
+        self.write_chain(&chain)?;
         Ok(version.get())
     }
 
-    /// Takes the repository's lock (released when the file is dropped).
+    /// Takes the repository's lock (released when the file is dropped). Only `init` creates
+    /// the directory; anything else on a missing one is [`RepositoryError::NotInitialized`]
+    /// (a mistyped `--repo` leaves nothing behind).
     async fn lock(&self) -> Result<std::fs::File, RepositoryError> {
+        if !self.dir.is_dir() {
+            return Err(RepositoryError::NotInitialized {
+                dir: self.dir.clone(),
+            });
+        }
         let dir = self.dir.clone();
         let path = dir.join(".lock");
         let held = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir)?;
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .truncate(false)
@@ -622,51 +681,17 @@ impl ReleaseRepository {
         Ok(false)
     }
 
-    /// Signs and writes `targets`, then a snapshot naming it and a timestamp naming that, each
-    /// one version after the previous (`previous` timestamp; none for a new repository).
-    async fn write_chain(
-        &self,
-        root: &Root,
-        targets: Targets,
-        keys: &PublishKeys,
-        lifetimes: &Lifetimes,
-        previous: Option<&Signed<Timestamp>>,
-    ) -> Result<(), RepositoryError> {
-        let signed_targets = sign(targets, root, &[&keys.targets], "targets").await?;
-        let (snapshot_version, timestamp_version) = match previous {
-            Some(timestamp) => (
-                next(meta_version(&timestamp.signed.meta, "snapshot.json")?),
-                next(timestamp.signed.version),
-            ),
-            None => (NonZeroU64::MIN, NonZeroU64::MIN),
-        };
-        let mut snapshot = Snapshot::new(
-            SPEC_VERSION.into(),
-            snapshot_version,
-            expiry(lifetimes.snapshot)?,
-        );
-        snapshot
-            .meta
-            .insert("targets.json".into(), metafile(&signed_targets));
-        let signed_snapshot = sign(snapshot, root, &[&keys.snapshot], "snapshot").await?;
-        let mut timestamp = Timestamp::new(
-            SPEC_VERSION.into(),
-            timestamp_version,
-            expiry(lifetimes.timestamp)?,
-        );
-        timestamp
-            .meta
-            .insert("snapshot.json".into(), metafile(&signed_snapshot));
-        let signed_timestamp = sign(timestamp, root, &[&keys.timestamp], "timestamp").await?;
+    /// Writes a signed chain: targets, then the snapshot naming it, then the timestamp.
+    fn write_chain(&self, chain: &SignedChain) -> Result<(), RepositoryError> {
         self.write_role(
-            &signed_targets,
-            &signed_targets.signed().signed.filename(true),
+            &chain.targets,
+            &chain.targets.signed().signed.filename(true),
         )?;
         self.write_role(
-            &signed_snapshot,
-            &signed_snapshot.signed().signed.filename(true),
+            &chain.snapshot,
+            &chain.snapshot.signed().signed.filename(true),
         )?;
-        self.write_role(&signed_timestamp, "timestamp.json")
+        self.write_role(&chain.timestamp, "timestamp.json")
     }
 
     /// Writes `N.root.json`, then `root.json` (the copy handed to terminals).
@@ -705,6 +730,55 @@ impl ReleaseRepository {
             detail: e.to_string(),
         })
     }
+}
+
+/// Targets with the snapshot and timestamp above it, signed, not yet written.
+struct SignedChain {
+    targets: SignedRole<Targets>,
+    snapshot: SignedRole<Snapshot>,
+    timestamp: SignedRole<Timestamp>,
+}
+
+/// Signs `targets`, a snapshot naming it and a timestamp naming that, each one version after
+/// the previous ones (`previous` timestamp; none for a new repository).
+async fn sign_chain(
+    root: &Root,
+    targets: Targets,
+    keys: &PublishKeys,
+    lifetimes: &Lifetimes,
+    previous: Option<&Signed<Timestamp>>,
+) -> Result<SignedChain, RepositoryError> {
+    let targets = sign(targets, root, &[&keys.targets], "targets").await?;
+    let (snapshot_version, timestamp_version) = match previous {
+        Some(timestamp) => (
+            next(meta_version(&timestamp.signed.meta, "snapshot.json")?),
+            next(timestamp.signed.version),
+        ),
+        None => (NonZeroU64::MIN, NonZeroU64::MIN),
+    };
+    let mut snapshot = Snapshot::new(
+        SPEC_VERSION.into(),
+        snapshot_version,
+        expiry(lifetimes.snapshot)?,
+    );
+    snapshot
+        .meta
+        .insert("targets.json".into(), metafile(&targets));
+    let snapshot = sign(snapshot, root, &[&keys.snapshot], "snapshot").await?;
+    let mut timestamp = Timestamp::new(
+        SPEC_VERSION.into(),
+        timestamp_version,
+        expiry(lifetimes.timestamp)?,
+    );
+    timestamp
+        .meta
+        .insert("snapshot.json".into(), metafile(&snapshot));
+    let timestamp = sign(timestamp, root, &[&keys.timestamp], "timestamp").await?;
+    Ok(SignedChain {
+        targets,
+        snapshot,
+        timestamp,
+    })
 }
 
 /// A root listing one key per role, each with threshold 1.
