@@ -346,10 +346,7 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 fn rollout_of(rollouts: &Value, version: &str) -> Value {
     rollouts
         .as_array()
-        .and_then(|all| {
-            all.iter()
-                .find(|r| r["release"] == version || r["version"] == version)
-        })
+        .and_then(|all| all.iter().find(|r| r["version"] == version))
         .cloned()
         .unwrap_or(Value::Null)
 }
@@ -384,7 +381,7 @@ fn a_rollout_installs_and_commits_a_good_release_then_a_crashing_one_rolls_back_
         Duration::from_secs(60),
         || {
             let r = rollout_of(&bench.rollouts(), "0.2.0");
-            r.to_string().contains("\"committed\":1")
+            r["groups"][0]["committed"] == 1 && r["state"] == "finished"
         },
     );
     let status = bench.status();
@@ -410,8 +407,7 @@ fn a_rollout_installs_and_commits_a_good_release_then_a_crashing_one_rolls_back_
         Duration::from_secs(90),
         || {
             let r = rollout_of(&bench.rollouts(), "0.3.0");
-            let text = r.to_string();
-            text.contains("stopped") && text.contains("rolled_back")
+            r["state"] == "stopped" && r["groups"][0]["rolled_back"] == 1
         },
     );
     // The committed release serves again: the kiosk started it after going back.
@@ -471,7 +467,7 @@ fn an_install_killed_at_any_step_leaves_a_consistent_terminal_that_finishes_late
     copy_dir(&bench.data, &pristine);
     let steps = apply_killed_at(&bench, None);
     assert!(
-        steps.last().is_some_and(|l| l.starts_with("switched")),
+        steps.iter().any(|l| l.starts_with("switched")),
         "{steps:#?}"
     );
     let kinds: Vec<&str> = steps
@@ -621,12 +617,13 @@ fn a_release_whose_bytes_or_metadata_were_tampered_with_is_refused_and_nothing_c
     let text = std::fs::read_to_string(&newest_targets).expect("read");
     std::fs::write(&newest_targets, text.replace("0.2.0", "0.2.1")).expect("tamper");
     let out = bench.kiosk(&["update", "check"]);
-    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    let said = String::from_utf8_lossy(&out.stderr).to_lowercase();
     assert!(!out.status.success(), "altered metadata was believed");
     assert!(
-        said.contains("signature") || said.contains("hash") || said.contains("snapshot"),
+        said.contains("not signed") || said.contains("signature"),
         "{said}"
     );
+    assert!(said.len() < 1000, "one readable line, not a wall: {said}");
     let status = bench.status();
     assert!(
         status["trial"].is_null() && status["committed"].is_null(),

@@ -121,7 +121,7 @@ impl fmt::Display for Step {
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
     /// The signed metadata or the download was refused.
-    #[error("{0}")]
+    #[error(transparent)]
     Trust(#[from] TrustError),
     /// No trusted root: the terminal was enrolled without one.
     #[error(
@@ -129,7 +129,7 @@ pub enum InstallError {
     )]
     NoRoot(PathBuf),
     /// The slots or their record.
-    #[error("{0}")]
+    #[error(transparent)]
     Slots(#[from] SlotError),
     /// A release is on trial already.
     #[error("release {0} is on trial; wait until it is committed or rolled back")]
@@ -153,7 +153,7 @@ pub enum InstallError {
         committed: String,
     },
     /// RAUC refused the image.
-    #[error("{0}")]
+    #[error(transparent)]
     Rauc(#[from] RaucError),
     /// No HTTP client could be made (TLS or resolver set-up).
     #[error("cannot make an HTTP client: {0}")]
