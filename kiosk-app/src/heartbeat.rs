@@ -141,16 +141,22 @@ pub fn spawn(pulse: Pulse) {
 /// One heartbeat and the commands it brings back.
 pub async fn beat_once(pulse: &Pulse) {
     let depth = pulse.outbox.status().map(|s| s.depth).unwrap_or(0);
-    let version = pulse
+    let (version, trial) = pulse
         .updater
         .as_ref()
-        .map_or(env!("CARGO_PKG_VERSION"), |u| u.running_version());
-    let beat = heartbeat(
+        .map_or((env!("CARGO_PKG_VERSION"), None), |u| {
+            u.heartbeat_versions()
+        });
+    let mut beat = heartbeat(
         &pulse.health.borrow(),
         depth,
         pulse.started.elapsed(),
         version,
     );
+    if let Some(trial) = trial {
+        beat.versions
+            .insert("app_trial".to_owned(), trial.to_owned());
+    }
     match pulse.link.heartbeat(&beat).await {
         Ok(answer) => {
             crate::update::trial::SIGNALS.platform_reached();

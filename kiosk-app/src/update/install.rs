@@ -275,18 +275,18 @@ impl Installer {
         let result = self
             .install_steps(wanted, kind, rollout_id, allow_downgrade, &mut progress)
             .await;
+        // Only a release at fault is reported failed (and not tried again by itself): a
+        // network blip or a full disk must not count against it in its rollout; the next
+        // offer tries again.
         if let Err(e) = &result
-            && !matches!(e, InstallError::Busy(_))
+            && e.condemns_release()
             && let Some(version) = version_hint
         {
             let now = crate::unix_now();
-            let condemn = e.condemns_release();
             let detail = format!("{}: {e}", e.code());
             let _ = self.slots.update(|record| {
                 record.report(rollout_id, &version, UpdateState::Failed, &detail, now);
-                if condemn {
-                    record.mark_failed(&version, &detail, now);
-                }
+                record.mark_failed(&version, &detail, now);
             });
         }
         result

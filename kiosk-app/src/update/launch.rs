@@ -86,6 +86,10 @@ pub struct RunningRelease {
     pub slot: Option<Slot>,
     /// Whether it is on trial (it commits itself once healthy).
     pub trial: bool,
+    /// The version the terminal counts as installed, which heartbeats report: this one, or
+    /// while it is on trial the committed one it would go back to (a platform must not count
+    /// a release as a success before its health check passed).
+    pub settled: String,
 }
 
 impl RunningRelease {
@@ -95,6 +99,7 @@ impl RunningRelease {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             slot: None,
             trial: false,
+            settled: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }
 }
@@ -167,24 +172,28 @@ fn running_from(slots: &Slots, name: &str) -> RunningRelease {
     let Some(slot) = Slot::parse(name) else {
         return RunningRelease::package();
     };
+    let committed = record
+        .committed
+        .as_ref()
+        .map_or(env!("CARGO_PKG_VERSION"), |c| c.version.as_str())
+        .to_owned();
     if let Some(trial) = record.trial.as_ref().filter(|t| t.release.slot == slot) {
         return RunningRelease {
             version: trial.release.version.clone(),
             slot: Some(slot),
             trial: true,
+            settled: committed,
         };
     }
-    match record.committed.filter(|c| c.slot == slot) {
-        Some(committed) => RunningRelease {
-            version: committed.version,
-            slot: Some(slot),
-            trial: false,
-        },
-        None => RunningRelease {
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            slot: Some(slot),
-            trial: false,
-        },
+    let version = record
+        .committed
+        .filter(|c| c.slot == slot)
+        .map_or_else(|| env!("CARGO_PKG_VERSION").to_owned(), |c| c.version);
+    RunningRelease {
+        settled: version.clone(),
+        version,
+        slot: Some(slot),
+        trial: false,
     }
 }
 
@@ -287,5 +296,19 @@ mod tests {
             plan(&mut UpdateRecord::default(), |_| Ok(()), 0),
             Launch::Package
         );
+    }
+
+    #[test]
+    fn a_release_on_trial_reports_the_committed_one_as_installed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let slots = Slots::in_data_dir(dir.path());
+        slots.save(&on_trial()).expect("saved");
+        let running = running_from(&slots, "b");
+        assert_eq!(running.version, "0.3.0");
+        assert!(running.trial);
+        assert_eq!(running.settled, "0.2.0");
+        let running = running_from(&slots, "a");
+        assert_eq!((running.version.as_str(), running.trial), ("0.2.0", false));
+        assert_eq!(running.settled, "0.2.0");
     }
 }

@@ -104,9 +104,13 @@ impl Updater {
         }
     }
 
-    /// The release version this process runs.
-    pub fn running_version(&self) -> &str {
-        &self.running.version
+    /// The versions heartbeats report: `app` is the settled release (while a new one is on
+    /// trial, the committed one it would go back to), `app_trial` the one on trial.
+    pub fn heartbeat_versions(&self) -> (&str, Option<&str>) {
+        (
+            &self.running.settled,
+            self.running.trial.then_some(self.running.version.as_str()),
+        )
     }
 
     /// Sends the reports the platform has not acknowledged, oldest first. A report the
