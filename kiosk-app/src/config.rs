@@ -604,10 +604,11 @@ impl KioskConfig {
 
     /// Opens the outbox in the data folder.
     pub fn outbox(&self) -> Result<crate::outbox::Outbox, crate::outbox::OutboxError> {
-        crate::outbox::Outbox::open(
+        crate::outbox::Outbox::open_or_quarantine(
             &crate::outbox::Outbox::path_in(&self.data_dir),
             self.outbox.capacity,
         )
+        .map(|(outbox, _)| outbox)
     }
 
     /// The request timeout towards the platform.

@@ -53,6 +53,11 @@ pub const DEFAULT_CAPACITY: u32 = 5_000;
 /// Longest wait between two attempts at one item.
 const MAX_BACKOFF_SECS: i64 = 300;
 
+/// Room kept free on the data folder's file system: new applications are refused before the
+/// disk is full, so deleting delivered items (which writes SQLite's journal first), ratings,
+/// audit events and logs still fit.
+pub const DISK_RESERVE_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Most bytes of sealed materials the outbox holds at once (the data partition must keep room
 /// for everything else).
 pub const MAX_WAITING_MATERIAL_BYTES: u64 = 1024 * 1024 * 1024;
@@ -72,6 +77,22 @@ pub enum OutboxError {
     /// The database cannot be opened or written.
     #[error("outbox {path}: {detail}")]
     Storage {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        detail: String,
+    },
+    /// The disk is (nearly) full: the terminal takes no new applications until there is room.
+    #[error(
+        "the terminal's disk is nearly full ({available} bytes free): no new applications until there is room"
+    )]
+    DiskFull {
+        /// Bytes free on the data folder's file system.
+        available: u64,
+    },
+    /// The database file is damaged (SQLite says it is corrupt or not a database).
+    #[error("outbox {path} is damaged: {detail}")]
+    Damaged {
         /// The file.
         path: PathBuf,
         /// What SQLite said.
@@ -222,7 +243,7 @@ const DUE_MATERIALS: &str = "
 SELECT m.id, m.application_key, d.application_no, m.material_index, m.content_type, m.body,
        m.sha256, m.upload_id, m.chunk_size, m.chunks_sent, m.attempts
 FROM materials m JOIN delivered d ON d.key = m.application_key
-WHERE m.refused = 0 AND m.next_attempt_at <= ?1
+WHERE m.refused = 0 AND (m.next_attempt_at <= ?1 OR m.next_attempt_at > ?1 + 300)
 ORDER BY m.id LIMIT ?2";
 
 /// One waiting material whose application the platform has, as the sender sees it.
@@ -271,10 +292,7 @@ impl std::fmt::Debug for MaterialItem {
 impl Outbox {
     /// Opens (or creates) the outbox at `path`, holding at most `capacity` items.
     pub fn open(path: &Path, capacity: u32) -> Result<Self, OutboxError> {
-        let storage = |e: rusqlite::Error| OutboxError::Storage {
-            path: path.to_owned(),
-            detail: e.to_string(),
-        };
+        let storage = |e: rusqlite::Error| storage_error(path, e);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| OutboxError::Storage {
                 path: path.to_owned(),
@@ -286,6 +304,10 @@ impl Outbox {
             .map_err(storage)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(storage)?;
+        // After each checkpoint the journal is cut back to 1 MiB, so it does not keep the
+        // largest size it ever reached on a small disk.
+        conn.pragma_update(None, "journal_size_limit", 1024 * 1024)
+            .map_err(storage)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(storage)?;
         conn.execute_batch(SCHEMA).map_err(storage)?;
         Ok(Self {
@@ -295,6 +317,122 @@ impl Outbox {
             changed: Notify::new(),
             clock: Box::new(unix_now),
         })
+    }
+
+    /// Opens the outbox at `path` for the running kiosk. A file SQLite finds damaged (a torn
+    /// write on a failing card, a file overwritten) is not left to fail every submission: it
+    /// is moved aside as `outbox.db.corrupt-UNIXTIME` (with its WAL), kept because its sealed
+    /// items may still be recovered by operations, and a new outbox is started holding an
+    /// `outbox_quarantined` event for the platform. Returns the outbox and, after a
+    /// quarantine, where the damaged file went. Other failures (permissions, a missing
+    /// folder) are errors as with [`Outbox::open`]: they are not the file's fault.
+    pub fn open_or_quarantine(
+        path: &Path,
+        capacity: u32,
+    ) -> Result<(Self, Option<PathBuf>), OutboxError> {
+        let damage = match Self::open(path, capacity).and_then(|outbox| {
+            outbox.check_integrity()?;
+            Ok(outbox)
+        }) {
+            Ok(outbox) => return Ok((outbox, None)),
+            Err(OutboxError::Damaged { detail, .. }) => detail,
+            Err(e) => return Err(e),
+        };
+        let name = path.file_name().map_or_else(
+            || OUTBOX_FILE.to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let aside = path.with_file_name(format!("{name}.corrupt-{}", unix_now()));
+        let move_aside = |from: &Path, to: &Path| match std::fs::rename(from, to) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(OutboxError::Storage {
+                path: from.to_owned(),
+                detail: format!("damaged ({damage}) and cannot be moved aside: {e}"),
+            }),
+        };
+        move_aside(path, &aside)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut from = path.as_os_str().to_owned();
+            from.push(suffix);
+            let mut to = aside.as_os_str().to_owned();
+            to.push(suffix);
+            move_aside(Path::new(&from), Path::new(&to))?;
+        }
+        tracing::error!(
+            damage = %damage,
+            kept_as = %aside.display(),
+            "the outbox was damaged; kept aside, and a new one started"
+        );
+        let outbox = Self::open(path, capacity)?;
+        outbox.keep_event(
+            "outbox_quarantined",
+            &format!(
+                "the outbox could not be read ({damage}); kept as {} on the terminal for recovery",
+                aside
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            ),
+        )?;
+        Ok((outbox, Some(aside)))
+    }
+
+    /// Refuses a new application (and its materials, `bytes` in all) while the data folder's
+    /// file system has less than [`DISK_RESERVE_BYTES`] free after it: that room is kept for
+    /// what a full disk would otherwise block — the outbox's own journal when the platform's
+    /// receipts delete items, ratings, audit events, logs.
+    fn check_disk_room(&self, bytes: u64) -> Result<(), OutboxError> {
+        match self.disk_room(bytes) {
+            Err(OutboxError::DiskFull { .. }) => {
+                // The journal may hold the room: fold it into the file and cut it to nothing.
+                let _ = self
+                    .lock()
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                self.disk_room(bytes)
+            }
+            other => other,
+        }
+    }
+
+    fn disk_room(&self, bytes: u64) -> Result<(), OutboxError> {
+        match nix::sys::statvfs::statvfs(self.folder()) {
+            Ok(fs) => {
+                // Pages the outbox freed (delivered items) are reused before the file grows.
+                let free_pages: u64 = self
+                    .lock()
+                    .query_row(
+                        "SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size",
+                        [],
+                        |row| row.get::<_, i64>(0),
+                    )
+                    .map_or(0, |b| b.max(0) as u64);
+                let available = (fs.blocks_available() as u64)
+                    .saturating_mul(fs.fragment_size() as u64)
+                    .saturating_add(free_pages);
+                if available < bytes.saturating_add(DISK_RESERVE_BYTES) {
+                    return Err(OutboxError::DiskFull { available });
+                }
+                Ok(())
+            }
+            // A file system that cannot say: SQLite still reports a full disk itself.
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// SQLite's quick check of every page; damage is [`OutboxError::Damaged`].
+    fn check_integrity(&self) -> Result<(), OutboxError> {
+        let verdict: String = self
+            .lock()
+            .query_row("PRAGMA quick_check", [], |row| row.get(0))
+            .map_err(|e| self.storage(e))?;
+        if verdict == "ok" {
+            Ok(())
+        } else {
+            Err(OutboxError::Damaged {
+                path: self.path.clone(),
+                detail: verdict.lines().next().unwrap_or_default().to_owned(),
+            })
+        }
     }
 
     /// The same outbox reading time from `clock` (backoff and ages follow it).
@@ -326,10 +464,7 @@ impl Outbox {
     }
 
     fn storage(&self, e: rusqlite::Error) -> OutboxError {
-        OutboxError::Storage {
-            path: self.path.clone(),
-            detail: e.to_string(),
-        }
+        storage_error(&self.path, e)
     }
 
     /// Durably keeps an application, sealed to the platform's key (hex), under its idempotency
@@ -366,6 +501,12 @@ impl Outbox {
             .iter()
             .map(|(index, pdf)| Ok((*index, seal_material(&platform, pdf)?)))
             .collect::<Result<Vec<_>, OutboxError>>()?;
+        let needed: u64 = sealed.len() as u64
+            + sealed_materials
+                .iter()
+                .map(|(_, (body, _))| body.len() as u64)
+                .sum::<u64>();
+        self.check_disk_room(needed)?;
         let reference = reference_for(key);
         self.write(|tx| {
             self.insert_in(
@@ -726,7 +867,9 @@ impl Outbox {
         let mut statement = conn
             .prepare_cached(
                 "SELECT id, kind, key, body, attempts FROM items
-                 WHERE refused = 0 AND next_attempt_at <= ?1
+                 WHERE refused = 0
+                   -- Due, or postponed further than any backoff can: the clock stepped back.
+                   AND (next_attempt_at <= ?1 OR next_attempt_at > ?1 + 300)
                    AND (depends_on IS NULL OR depends_on NOT IN (SELECT key FROM items))
                  ORDER BY id LIMIT ?2",
             )
@@ -876,7 +1019,16 @@ impl Outbox {
                 |row| row.get(0),
             )
             .map_err(|e| self.storage(e))?;
-        Ok(at.map(|at| Duration::from_secs(u64::try_from(at - self.now()).unwrap_or(0))))
+        // Never longer than the longest backoff: a wait beyond it means the clock stepped back
+        // after the item was postponed, and the item is due now.
+        Ok(at.map(|at| {
+            let wait = at - self.now();
+            Duration::from_secs(if wait > MAX_BACKOFF_SECS {
+                0
+            } else {
+                u64::try_from(wait).unwrap_or(0)
+            })
+        }))
     }
 
     /// Whether the item under `key` is still waiting.
@@ -932,6 +1084,25 @@ impl Outbox {
 }
 
 /// Seconds to wait before attempt `attempts + 1`: doubling, capped at five minutes.
+/// SQLite's error on `path` as the outbox reports it: damage apart from everything else.
+fn storage_error(path: &Path, e: rusqlite::Error) -> OutboxError {
+    let damaged = matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    );
+    if damaged {
+        OutboxError::Damaged {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        }
+    } else {
+        OutboxError::Storage {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        }
+    }
+}
+
 fn backoff(attempts: u32) -> i64 {
     1_i64
         .checked_shl(attempts.min(16))
