@@ -406,6 +406,8 @@ impl Outbox {
                         |row| row.get::<_, i64>(0),
                     )
                     .map_or(0, |b| b.max(0) as u64);
+                // fsblkcnt_t and c_ulong are 32 bits on some boards, 64 on others.
+                #[allow(clippy::unnecessary_cast)]
                 let available = (fs.blocks_available() as u64)
                     .saturating_mul(fs.fragment_size() as u64)
                     .saturating_add(free_pages);
