@@ -630,3 +630,102 @@ fn a_release_whose_bytes_or_metadata_were_tampered_with_is_refused_and_nothing_c
         "{status:#}"
     );
 }
+
+#[test]
+fn a_platform_serving_releases_signed_by_other_keys_cannot_push_them_to_a_terminal() {
+    let bench = Bench::new();
+    let good = bench.dir.path().join("kiosk-0.2.0");
+    std::fs::copy(program("kiosk").expect("kiosk"), &good).expect("copy");
+    bench.publish(&good, "0.2.0");
+
+    // Someone who took over the platform's server, but not the release keys, builds a
+    // repository of their own and serves it in place of the real one.
+    let p = |path: &Path| path.display().to_string();
+    let forged_keys = bench.dir.path().join("forged-keys");
+    let forged = bench.dir.path().join("forged-repository");
+    ok(
+        run(
+            "kiosk-platform",
+            &["release", "keygen", "--out", &p(&forged_keys)],
+            &[],
+        )
+        .expect("run"),
+        "forged keygen",
+    );
+    let key = |role: &str| p(&forged_keys.join(format!("{role}.pem")));
+    ok(
+        run(
+            "kiosk-platform",
+            &[
+                "release",
+                "init",
+                "--repo",
+                &p(&forged),
+                "--root-key",
+                &key("root"),
+                "--targets-key",
+                &key("targets"),
+                "--snapshot-key",
+                &key("snapshot"),
+                "--timestamp-key",
+                &key("timestamp"),
+            ],
+            &[],
+        )
+        .expect("run"),
+        "forged init",
+    );
+    let evil = crashing_release(bench.dir.path());
+    ok(
+        run(
+            "kiosk-platform",
+            &[
+                "release",
+                "publish",
+                "--repo",
+                &p(&forged),
+                "--artifact",
+                &p(&evil),
+                "--version",
+                "9.9.9",
+                "--kind",
+                "app",
+                "--arch",
+                std::env::consts::ARCH,
+                "--targets-key",
+                &key("targets"),
+                "--snapshot-key",
+                &key("snapshot"),
+                "--timestamp-key",
+                &key("timestamp"),
+                "--db",
+                &bench.db(),
+            ],
+            &[],
+        )
+        .expect("run"),
+        "forged publish",
+    );
+    std::fs::remove_dir_all(&bench.repo).expect("replace");
+    copy_dir(&forged, &bench.repo);
+
+    let out = bench.kiosk(&["update", "apply", "--version", "9.9.9", "--no-restart"]);
+    let said = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(
+        !out.status.success(),
+        "a forged release was installed: {said}"
+    );
+    assert!(
+        said.contains("sign") || said.contains("root"),
+        "the refusal names the signature: {said}"
+    );
+    let status = bench.status();
+    assert!(
+        status["trial"].is_null() && status["committed"].is_null(),
+        "{status:#}"
+    );
+    assert!(
+        !bench.data.join("updates/slots/a/kiosk").exists(),
+        "nothing of it reached a slot"
+    );
+}
