@@ -803,6 +803,40 @@ paper_dots = 384
     }
 
     #[test]
+    fn a_corrupt_file_falls_back_to_the_last_good_copy_and_says_why() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("kiosk.toml");
+        let last_good = dir.path().join("kiosk.last-good.toml");
+        std::fs::write(&path, GOOD).expect("write");
+        let (_, refused) = KioskConfig::load_or_last_good(&path, &last_good).expect("good");
+        assert!(refused.is_none());
+        assert_eq!(std::fs::read_to_string(&last_good).expect("copied"), GOOD);
+        // Half a file, as a push cut by a power loss leaves it.
+        std::fs::write(&path, &GOOD[..GOOD.len() / 2]).expect("cut");
+        let (config, refused) =
+            KioskConfig::load_or_last_good(&path, &last_good).expect("the last good copy runs");
+        assert!(
+            config.printer.is_some(),
+            "the last good configuration is the one used"
+        );
+        let why = refused.expect("the refusal is reported").to_string();
+        assert!(why.contains("kiosk.toml"), "{why}");
+        assert_eq!(
+            std::fs::read_to_string(&last_good).expect("kept"),
+            GOOD,
+            "a refused file never replaces the last good copy"
+        );
+        // Bytes that are not text at all.
+        std::fs::write(&path, [0xff, 0xfe, 0x00, 0x12]).expect("garbage");
+        assert!(
+            KioskConfig::load_or_last_good(&path, &last_good)
+                .expect("last good")
+                .1
+                .is_some()
+        );
+    }
+
+    #[test]
     fn a_typo_is_reported_with_its_line_not_defaulted() {
         let err = parse(&GOOD.replace("paper_dots", "papr_dots")).expect_err("typo");
         let text = err.to_string();

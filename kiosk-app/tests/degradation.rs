@@ -567,7 +567,10 @@ fn soak_inside() {
         }
         if (n + 1) % 500 == 0 {
             let (rss, fds, threads) = footprint();
-            println!("soak: after {} sessions {rss} KiB, {fds} fds, {threads} threads", n + 1);
+            println!(
+                "soak: after {} sessions {rss} KiB, {fds} fds, {threads} threads",
+                n + 1
+            );
         }
         if n + 1 > warm_up {
             let now = footprint();
