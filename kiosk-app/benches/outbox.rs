@@ -202,7 +202,7 @@ fn run() -> Result<(), String> {
             let t = Instant::now();
             outbox
                 .keep_application(
-                    &format!("bench-outbox-{i:06}"),
+                    &format!("{i:012}-outbox"),
                     &request,
                     Some(&rig.sealing_key),
                 )
@@ -262,7 +262,7 @@ fn run() -> Result<(), String> {
             let t = Instant::now();
             rig.tokio
                 .block_on(rig.link.submit_raw(
-                    &format!("bench-direct-{i:06}"),
+                    &format!("{i:012}-direct"),
                     SEALED_APPLICATION_CONTENT_TYPE,
                     body,
                 ))
