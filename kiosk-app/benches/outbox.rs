@@ -201,11 +201,7 @@ fn run() -> Result<(), String> {
             let request = application(&rig.terminal_id, i);
             let t = Instant::now();
             outbox
-                .keep_application(
-                    &format!("{i:012}-outbox"),
-                    &request,
-                    Some(&rig.sealing_key),
-                )
+                .keep_application(&format!("{i:012}-outbox"), &request, Some(&rig.sealing_key))
                 .map_err(|e| e.to_string())?;
             enqueue.latencies.push(t.elapsed());
         }
