@@ -10,6 +10,7 @@
 CARGO ?= cargo
 
 .PHONY: demo test deps deb test-deb arm64 image boot-test
+.PHONY: bench
 
 deps:
 	@scripts/install-deps
@@ -42,3 +43,10 @@ image: deb
 
 boot-test: image
 	scripts/boot-test
+
+# Release builds, then the screen vs Chromium, the card read, the receipt vs python-escpos, the
+# outbox and the platform under load (on PostgreSQL too when scripts/test-postgres can give it
+# a database); then docs/PERFORMANCE.md's tables from bench/results.json.
+bench: deps
+	scripts/test-postgres bench/run
+	bench/performance-doc

@@ -10,6 +10,9 @@
 //! to what `kiosk_app::receipt::application_receipt` composes (this package cannot depend on
 //! the kiosk without building its whole UI).
 //!
+//! It prints a table and, last, one JSON line on stdout (each route's mean time and bytes, and
+//! python-escpos's when it ran), which `bench/run` reads.
+//!
 //! Print-time assumptions, stated in the report: a 115200 baud 8N1 serial link (10 bits per
 //! byte on the wire) and an 80 mm thermal head at 250 mm/s with 8 dots per mm (203 dpi).
 
@@ -78,6 +81,7 @@ fn main() {
         "route", "per receipt", "bytes", "link time", "print time"
     );
     let mut native_mean = None;
+    let mut routes = serde_json::Map::new();
     for route in [PrintRoute::Native, PrintRoute::Raster] {
         let m = measure(&doc, route, Duration::from_secs(2));
         let link_s = m.bytes as f64 * BITS_PER_BYTE / BAUD;
@@ -92,21 +96,42 @@ fn main() {
         if route == PrintRoute::Native {
             native_mean = Some(m.mean);
         }
+        routes.insert(
+            route.to_string(),
+            serde_json::json!({"mean_ms": ms(m.mean), "bytes": m.bytes,
+                "link_s": link_s, "print_s": link_s.max(head_s)}),
+        );
     }
     println!("(print time: the slower of the link and the head, which work in parallel)");
     println!();
-    python_comparison(&fixture, native_mean.unwrap_or_default(), head_s);
+    let python = python_comparison(&fixture, native_mean.unwrap_or_default(), head_s);
+    let json = serde_json::json!({
+        "bench": "receipt_encode",
+        "paper_dots": PAPER.dots(),
+        "paper_mm": paper_mm,
+        "head_s": head_s,
+        "rust": routes,
+        "python_escpos": python.map(|(mean_s, bytes, version)| serde_json::json!({
+            "mean_ms": mean_s * 1e3, "bytes": bytes, "version": version,
+        })),
+    });
+    println!("{json}");
 }
 
-/// Runs `bench/python_escpos_receipt.py` on the same document and compares.
-fn python_comparison(fixture: &Path, native_mean: Duration, head_s: f64) {
+/// Runs `bench/python_escpos_receipt.py` on the same document and compares; returns its mean
+/// seconds per receipt, bytes and escpos version when it ran.
+fn python_comparison(
+    fixture: &Path,
+    native_mean: Duration,
+    head_s: f64,
+) -> Option<(f64, u64, String)> {
     let python = std::env::var("KIOSK_BENCH_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/python_escpos_receipt.py");
     let probe = Command::new(&python).args(["-c", "import escpos"]).output();
     match probe {
         Err(e) => {
             println!("python-escpos comparison skipped: cannot run {python} ({e})");
-            return;
+            return None;
         }
         Ok(out) if !out.status.success() => {
             println!(
@@ -114,7 +139,7 @@ fn python_comparison(fixture: &Path, native_mean: Duration, head_s: f64) {
                  (python3 -m venv /tmp/escpos-venv && /tmp/escpos-venv/bin/pip install \
                  python-escpos, then KIOSK_BENCH_PYTHON=/tmp/escpos-venv/bin/python)"
             );
-            return;
+            return None;
         }
         Ok(_) => {}
     }
@@ -130,18 +155,18 @@ fn python_comparison(fixture: &Path, native_mean: Duration, head_s: f64) {
                 "python-escpos comparison failed: {}",
                 String::from_utf8_lossy(&o.stderr).trim()
             );
-            return;
+            return None;
         }
         Err(e) => {
             println!("python-escpos comparison failed: {e}");
-            return;
+            return None;
         }
     };
     let report: serde_json::Value = match serde_json::from_slice(&output.stdout) {
         Ok(v) => v,
         Err(e) => {
             println!("python-escpos comparison failed: unreadable report ({e})");
-            return;
+            return None;
         }
     };
     let (Some(mean_s), Some(bytes), Some(version)) = (
@@ -150,7 +175,7 @@ fn python_comparison(fixture: &Path, native_mean: Duration, head_s: f64) {
         report["escpos_version"].as_str(),
     ) else {
         println!("python-escpos comparison failed: incomplete report {report}");
-        return;
+        return None;
     };
     let link_s = bytes as f64 * BITS_PER_BYTE / BAUD;
     println!(
@@ -163,4 +188,5 @@ fn python_comparison(fixture: &Path, native_mean: Duration, head_s: f64) {
     );
     let ratio = mean_s / native_mean.as_secs_f64().max(f64::MIN_POSITIVE);
     println!("rust native is {ratio:.1}x faster than python-escpos for the same receipt");
+    Some((mean_s, bytes, version.to_owned()))
 }

@@ -48,6 +48,10 @@ struct Args {
     /// Requests in flight at most (1 to 512).
     #[arg(long, default_value_t = 256)]
     concurrency: usize,
+    /// Also write the report as JSON to this file (per request kind: count, p50/p95/p99/max
+    /// in ms, per second; errors), for `make bench`.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
 }
 
 struct Terminal {
@@ -376,6 +380,12 @@ async fn load(args: Args) -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("statistics lock poisoned"))?
         .clone();
     let mut all: Vec<u32> = Vec::new();
+    let mut kinds = serde_json::Map::new();
+    let summary = |values: &[u32]| {
+        json!({"count": values.len(), "p50_ms": percentile(values, 0.50),
+            "p95_ms": percentile(values, 0.95), "p99_ms": percentile(values, 0.99),
+            "max_ms": percentile(values, 1.0), "per_second": values.len() as f64 / wall})
+    };
     println!(
         "{:<12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}",
         "request", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "per s"
@@ -391,6 +401,7 @@ async fn load(args: Args) -> anyhow::Result<()> {
             percentile(&values, 1.0),
             values.len() as f64 / wall
         );
+        kinds.insert(kind.to_owned(), summary(&values));
         all.extend(values);
     }
     all.sort_unstable();
@@ -411,6 +422,21 @@ async fn load(args: Args) -> anyhow::Result<()> {
     );
     for (what, count) in &errors {
         println!("  {count} × {what}");
+    }
+    if let Some(path) = &args.json {
+        kinds.insert("all".to_owned(), summary(&all));
+        let report = json!({
+            "terminals": args.terminals,
+            "duration_secs": args.duration,
+            "heartbeat_secs": args.heartbeat_secs,
+            "apps_per_sec": args.apps_per_sec,
+            "wall_secs": wall,
+            "requests": kinds,
+            "errors": error_count,
+            "late": stats.late.load(Ordering::Relaxed),
+        });
+        std::fs::write(path, format!("{report:#}\n"))
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if error_count > 0 {
         bail!("{error_count} requests failed");
