@@ -33,7 +33,10 @@ fuzz_target!(|input: &[u8]| {
         assert!(split.buffered() <= MAX_BUFFERED);
     }
     in_pieces.extend(split.finish());
-    assert_eq!(at_once, in_pieces, "elements depend on how the stream was split");
+    assert_eq!(
+        at_once, in_pieces,
+        "elements depend on how the stream was split"
+    );
 
     for element in &at_once {
         match element {

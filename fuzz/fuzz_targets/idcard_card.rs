@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
     assert!(card.address().is_none_or(|a| a.chars().count() <= 128));
     assert!(card.photo().len() <= data.len());
     let masked = card.id_number().masked();
-    assert_eq!(masked.chars().count(), card.id_number().expose().chars().count());
+    assert_eq!(
+        masked.chars().count(),
+        card.id_number().expose().chars().count()
+    );
     let _ = card.to_json(false);
     let _ = card.to_json(true);
     let _ = format!("{card:?}");

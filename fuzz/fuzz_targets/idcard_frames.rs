@@ -26,7 +26,10 @@ fuzz_target!(|input: &[u8]| {
             // writes SW1 SW2 = 00 00, so the bytes themselves may differ in those two).
             let mut again = FrameDecoder::new();
             again.push(&response.encode());
-            let decoded = again.next_response().expect("a whole frame").expect("valid");
+            let decoded = again
+                .next_response()
+                .expect("a whole frame")
+                .expect("valid");
             assert_eq!(decoded, response);
             assert_eq!(again.buffered_len(), 0);
             check_card(&response.data);

@@ -13,9 +13,9 @@
 use kiosk_protocol::auth::{self, SignedHeaders};
 use kiosk_protocol::sealing::SealingKey;
 use kiosk_protocol::{
-    ApplicationRequest, Catalog, CertificateRequest, CheckInRequest, CommandResult,
-    EnrollRequest, Heartbeat, MaintenanceWindow, ProgressRequest, RatingRequest, TerminalEvent,
-    TicketRequest, UpdateReport, UploadRequest, validate_idempotency_key,
+    ApplicationRequest, Catalog, CertificateRequest, CheckInRequest, CommandResult, EnrollRequest,
+    Heartbeat, MaintenanceWindow, ProgressRequest, RatingRequest, TerminalEvent, TicketRequest,
+    UpdateReport, UploadRequest, validate_idempotency_key,
 };
 use libfuzzer_sys::fuzz_target;
 use serde::Serialize;
@@ -101,9 +101,8 @@ fn headers(body: &[u8]) {
         signature: signature.to_owned(),
     };
     // RFC 8032's first test key.
-    let key = auth::parse_public_key(
-        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
-    )
-    .expect("a valid key");
+    let key =
+        auth::parse_public_key("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+            .expect("a valid key");
     let _ = auth::verify_request(&key, &headers, "POST", rest, rest.as_bytes());
 }
