@@ -25,6 +25,8 @@ test: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) build --workspace --bins
 	scripts/test-postgres $(CARGO) test --workspace
+	scripts/fuzz-smoke
+	scripts/api-fuzz
 
 # cargo-deb is a cargo subcommand: installed once, pinned, from crates.io.
 deb: deps

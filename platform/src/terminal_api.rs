@@ -194,6 +194,7 @@ pub async fn commands(
         (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
         (status = 404, description = "No such command for this terminal", body = ApiError),
         (status = 409, description = "The command has a result already", body = ApiError),
+        (status = 422, description = "Invalid field (a detail too long or with control characters)", body = ApiError),
 ))]
 pub async fn command_result(
     State(state): State<AppState>,

@@ -106,6 +106,22 @@ async fn heartbeats_record_health_and_carry_commands_to_their_terminal_only(db: 
             "{bad}"
         );
     }
+    // An invalid result is refused with 422, which the OpenAPI document lists (schemathesis,
+    // scripts/api-fuzz, found it answered but undocumented).
+    let invalid = json!({"ok": true, "detail": "a\u{7}b"});
+    let shot_path = format!("/v1/commands/{}/result", pending[0]["id"]);
+    assert_eq!(
+        a.send(Method::POST, &shot_path, Some(&invalid)).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let doc: Value = reqwest::get(format!("{}/openapi.json", p.url))
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("doc");
+    let documented = &doc["paths"]["/v1/commands/{id}/result"]["post"]["responses"];
+    assert!(documented.get("422").is_some(), "{documented}");
     // Bounds.
     let mut too_many = heartbeat("ok", &[]);
     too_many["devices"] = json!(vec![json!({"device": "x", "state": "ok"}); 17]);

@@ -113,7 +113,8 @@ impl MaintenanceWindow {
         let minute = |t: &str| -> Option<u16> {
             let (h, m) = t.trim().split_once(':')?;
             let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-            (h < 24 && m < 60 && t.trim().len() == 5).then_some(h * 60 + m)
+            // Lazily: `h * 60` overflows a u16 for hours the check refuses.
+            (h < 24 && m < 60 && t.trim().len() == 5).then(|| h * 60 + m)
         };
         let (start, end) = text
             .split_once('-')
@@ -309,6 +310,19 @@ mod tests {
         assert!(MaintenanceWindow::parse("2:00-5:00").is_err());
         assert!(MaintenanceWindow::parse("02:00-02:00").is_err());
         assert!(MaintenanceWindow::parse("soon").is_err());
+    }
+
+    /// Found by the `platform_bodies` fuzz target: hours whose minutes overflow a u16
+    /// (6910 × 60) panicked in builds with overflow checks instead of being refused.
+    #[test]
+    fn windows_refuse_hours_whose_minutes_overflow() {
+        for text in [
+            "T-0000000000000000000000000006910:22223",
+            "02:00-6910:22",
+            "9999:59-01:00",
+        ] {
+            assert!(MaintenanceWindow::parse(text).is_err(), "{text}");
+        }
     }
 
     #[test]
