@@ -84,50 +84,95 @@ fn ok(output: std::process::Output, what: &str) -> String {
     stdout
 }
 
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Four new role keys in `keys` and a release repository in `repo` listing them.
+fn new_repository(keys: &Path, repo: &Path) {
+    ok(
+        run(
+            "kiosk-platform",
+            &["release", "keygen", "--out", &path(keys)],
+            &[],
+        )
+        .expect("run"),
+        "release keygen",
+    );
+    let key = |role: &str| path(&keys.join(format!("{role}.pem")));
+    ok(
+        run(
+            "kiosk-platform",
+            &[
+                "release",
+                "init",
+                "--repo",
+                &path(repo),
+                "--root-key",
+                &key("root"),
+                "--targets-key",
+                &key("targets"),
+                "--snapshot-key",
+                &key("snapshot"),
+                "--timestamp-key",
+                &key("timestamp"),
+            ],
+            &[],
+        )
+        .expect("run"),
+        "release init",
+    );
+}
+
+/// Publishes `artifact` as application release `version` into `repo` with the keys in
+/// `keys`, recording it in the platform database `db`.
+fn publish(repo: &Path, keys: &Path, artifact: &Path, version: &str, db: &str) {
+    let key = |role: &str| path(&keys.join(format!("{role}.pem")));
+    ok(
+        run(
+            "kiosk-platform",
+            &[
+                "release",
+                "publish",
+                "--repo",
+                &path(repo),
+                "--artifact",
+                &path(artifact),
+                "--version",
+                version,
+                "--kind",
+                "app",
+                "--arch",
+                std::env::consts::ARCH,
+                "--targets-key",
+                &key("targets"),
+                "--snapshot-key",
+                &key("snapshot"),
+                "--timestamp-key",
+                &key("timestamp"),
+                "--db",
+                db,
+            ],
+            &[],
+        )
+        .expect("run"),
+        "release publish",
+    );
+}
+
 impl Bench {
     fn new() -> Bench {
         let dir = tempfile::tempdir().expect("temp dir");
         let keys = dir.path().join("keys");
         let repo = dir.path().join("repository");
-        let p = |path: &Path| path.display().to_string();
-        ok(
-            run(
-                "kiosk-platform",
-                &["release", "keygen", "--out", &p(&keys)],
-                &[],
-            )
-            .expect("run"),
-            "release keygen",
-        );
-        ok(
-            run(
-                "kiosk-platform",
-                &[
-                    "release",
-                    "init",
-                    "--repo",
-                    &p(&repo),
-                    "--root-key",
-                    &p(&keys.join("root.pem")),
-                    "--targets-key",
-                    &p(&keys.join("targets.pem")),
-                    "--snapshot-key",
-                    &p(&keys.join("snapshot.pem")),
-                    "--timestamp-key",
-                    &p(&keys.join("timestamp.pem")),
-                ],
-                &[],
-            )
-            .expect("run"),
-            "release init",
-        );
+        new_repository(&keys, &repo);
         let platform = PlatformProcess::start_with(
             dir.path(),
             &[
                 "--updates-repo",
-                &p(&repo),
+                &path(&repo),
                 "--timestamp-key",
-                &p(&keys.join("timestamp.pem")),
+                &path(&keys.join("timestamp.pem")),
             ],
         )
         .expect("platform");
@@ -145,7 +190,7 @@ impl Bench {
         ok(
             run(
                 "kiosk",
-                &["provision", &payload, "--config", &p(&config)],
+                &["provision", &payload, "--config", &path(&config)],
                 &[],
             )
             .expect("run"),
@@ -171,37 +216,7 @@ impl Bench {
 
     /// Publishes `artifact` as application release `version`.
     fn publish(&self, artifact: &Path, version: &str) {
-        let p = |path: &Path| path.display().to_string();
-        ok(
-            run(
-                "kiosk-platform",
-                &[
-                    "release",
-                    "publish",
-                    "--repo",
-                    &p(&self.repo),
-                    "--artifact",
-                    &p(artifact),
-                    "--version",
-                    version,
-                    "--kind",
-                    "app",
-                    "--arch",
-                    std::env::consts::ARCH,
-                    "--targets-key",
-                    &p(&self.keys.join("targets.pem")),
-                    "--snapshot-key",
-                    &p(&self.keys.join("snapshot.pem")),
-                    "--timestamp-key",
-                    &p(&self.keys.join("timestamp.pem")),
-                    "--db",
-                    &self.db(),
-                ],
-                &[],
-            )
-            .expect("run"),
-            "release publish",
-        );
+        publish(&self.repo, &self.keys, artifact, version, &self.db());
     }
 
     fn kiosk(&self, args: &[&str]) -> std::process::Output {
@@ -640,72 +655,11 @@ fn a_platform_serving_releases_signed_by_other_keys_cannot_push_them_to_a_termin
 
     // Someone who took over the platform's server, but not the release keys, builds a
     // repository of their own and serves it in place of the real one.
-    let p = |path: &Path| path.display().to_string();
     let forged_keys = bench.dir.path().join("forged-keys");
     let forged = bench.dir.path().join("forged-repository");
-    ok(
-        run(
-            "kiosk-platform",
-            &["release", "keygen", "--out", &p(&forged_keys)],
-            &[],
-        )
-        .expect("run"),
-        "forged keygen",
-    );
-    let key = |role: &str| p(&forged_keys.join(format!("{role}.pem")));
-    ok(
-        run(
-            "kiosk-platform",
-            &[
-                "release",
-                "init",
-                "--repo",
-                &p(&forged),
-                "--root-key",
-                &key("root"),
-                "--targets-key",
-                &key("targets"),
-                "--snapshot-key",
-                &key("snapshot"),
-                "--timestamp-key",
-                &key("timestamp"),
-            ],
-            &[],
-        )
-        .expect("run"),
-        "forged init",
-    );
+    new_repository(&forged_keys, &forged);
     let evil = crashing_release(bench.dir.path());
-    ok(
-        run(
-            "kiosk-platform",
-            &[
-                "release",
-                "publish",
-                "--repo",
-                &p(&forged),
-                "--artifact",
-                &p(&evil),
-                "--version",
-                "9.9.9",
-                "--kind",
-                "app",
-                "--arch",
-                std::env::consts::ARCH,
-                "--targets-key",
-                &key("targets"),
-                "--snapshot-key",
-                &key("snapshot"),
-                "--timestamp-key",
-                &key("timestamp"),
-                "--db",
-                &bench.db(),
-            ],
-            &[],
-        )
-        .expect("run"),
-        "forged publish",
-    );
+    publish(&forged, &forged_keys, &evil, "9.9.9", &bench.db());
     std::fs::remove_dir_all(&bench.repo).expect("replace");
     copy_dir(&forged, &bench.repo);
 
