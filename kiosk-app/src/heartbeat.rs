@@ -234,7 +234,8 @@ fn clip(text: &str) -> String {
     clean[clean.len().saturating_sub(2000)..].iter().collect()
 }
 
-async fn wait_for_no_citizen(mut in_session: watch::Receiver<bool>) {
+/// Returns once no citizen is being served (or the session driver is gone).
+pub(crate) async fn wait_for_no_citizen(mut in_session: watch::Receiver<bool>) {
     while *in_session.borrow_and_update() {
         if in_session.changed().await.is_err() {
             return;

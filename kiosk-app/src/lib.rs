@@ -46,8 +46,9 @@ pub(crate) fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// Replaces `path` with `bytes` through a temporary file, fsync and rename, so a power cut
-/// leaves the old content or the new, never half of either.
+/// Replaces `path` with `bytes` through a temporary file, fsync, rename and fsync of the
+/// folder, so a power cut leaves the old content or the new, never half of either, and the new
+/// one stays once this returns.
 pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -55,5 +56,16 @@ pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io:
     let temporary = path.with_extension("tmp");
     std::fs::write(&temporary, bytes)?;
     std::fs::File::open(&temporary)?.sync_all()?;
-    std::fs::rename(&temporary, path)
+    std::fs::rename(&temporary, path)?;
+    if let Some(dir) = path.parent() {
+        sync_folder(dir);
+    }
+    Ok(())
+}
+
+/// Flushes a folder's entries (a rename is durable only once its folder is).
+pub(crate) fn sync_folder(folder: &std::path::Path) {
+    if let Ok(dir) = std::fs::File::open(folder) {
+        let _ = dir.sync_all();
+    }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::UpdateSettings;
 use super::install::{ARCH, Outcome, Wanted};
-use super::launch::{Launch, plan, usable};
+use super::launch::{Launch, plan};
 use crate::config::KioskConfig;
 
 /// `kiosk update` subcommands.
@@ -116,7 +116,7 @@ fn status(config: &KioskConfig, json: bool) -> anyhow::Result<()> {
     let record = slots.load()?;
     let problems = slots.verify(&record);
     let mut preview = record.clone();
-    let starts = match plan(&mut preview, |i| usable(&slots, i), crate::unix_now()) {
+    let starts = match plan(&mut preview, |i| slots.check(i), crate::unix_now()) {
         Launch::Package => format!("the packaged kiosk {}", env!("CARGO_PKG_VERSION")),
         Launch::Slot { slot, trial } => {
             let version = if trial {

@@ -21,7 +21,7 @@ use kiosk_protocol::{ReleaseKind, UpdateState, compare_versions};
 use kiosk_release::client::{ReleaseTarget, TrustError, TrustedRepository};
 
 use super::rauc::{Rauc, RaucError};
-use super::slots::{Installed, Slot, SlotError, Slots, Trial, hex};
+use super::slots::{Installed, Slot, SlotError, Slots, Trial};
 
 /// Which release to install.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -350,7 +350,7 @@ impl Installer {
                 now,
             )
         })?;
-        let sha256 = hex(&target.sha256);
+        let sha256 = target.sha256_hex();
         match kind {
             ReleaseKind::App => {
                 let slot = record.inactive_slot();

@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use super::slots::{Installed, MAX_TRIAL_STARTS, Slot, Slots, UpdateRecord, file_sha256};
+use super::slots::{Installed, MAX_TRIAL_STARTS, Slot, Slots, UpdateRecord};
 
 /// Set by the packaged binary for the slot binary it starts, so that one knows it was chosen
 /// and does not choose again.
@@ -104,21 +104,6 @@ impl RunningRelease {
     }
 }
 
-/// Checks that `installed`'s binary is there, executable and has its signed hash.
-pub fn usable(slots: &Slots, installed: &Installed) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = slots.binary(installed.slot);
-    let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.permissions().mode() & 0o111 == 0 {
-        return Err(format!("{} is not executable", path.display()));
-    }
-    let sha = file_sha256(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if !sha.eq_ignore_ascii_case(&installed.sha256) {
-        return Err(format!("{} does not have its signed hash", path.display()));
-    }
-    Ok(())
-}
-
 /// Called first by `kiosk run`: becomes the slot binary that should run (does not return
 /// then), or says which release this process is.
 pub fn hand_over(data_dir: &Path) -> RunningRelease {
@@ -135,7 +120,7 @@ pub fn hand_over(data_dir: &Path) -> RunningRelease {
             return RunningRelease::package();
         }
     };
-    let launch = plan(&mut record, |i| usable(&slots, i), crate::unix_now());
+    let launch = plan(&mut record, |i| slots.check(i), crate::unix_now());
     if let Err(e) = slots.save(&record) {
         // A trial start that cannot be counted must not run: it could crash forever.
         tracing::error!(error = %e, "cannot record the start; running the packaged kiosk");

@@ -29,6 +29,7 @@ use kiosk_protocol::{ReleaseKind, UpdateOffer, UpdateState, compare_versions};
 use tokio::sync::watch;
 
 use crate::config::KioskConfig;
+use crate::heartbeat::wait_for_no_citizen;
 use crate::outbox::Outbox;
 use crate::platform_link::{LinkError, PlatformLink};
 use install::{Installer, Outcome, Wanted};
@@ -372,13 +373,5 @@ pub fn local_minute_of_day() -> u16 {
         (tm.tm_hour.clamp(0, 23) * 60 + tm.tm_min.clamp(0, 59)) as u16
     } else {
         ((now.rem_euclid(86_400)) / 60) as u16
-    }
-}
-
-async fn wait_for_no_citizen(mut in_session: watch::Receiver<bool>) {
-    while *in_session.borrow_and_update() {
-        if in_session.changed().await.is_err() {
-            return;
-        }
     }
 }

@@ -371,9 +371,9 @@ impl Slots {
             }
             Err(e) => return Err(io("cannot fill the slot", &target)(e)),
         }
-        sync_folder(&folder);
+        crate::sync_folder(&folder);
         if let Some(downloads) = download.parent() {
-            sync_folder(downloads);
+            crate::sync_folder(downloads);
         }
         Ok(())
     }
@@ -383,42 +383,41 @@ impl Slots {
         file_sha256(&self.binary(slot)).is_ok_and(|h| h.eq_ignore_ascii_case(sha256))
     }
 
-    /// Checks every slot the record points at: the file is there, executable, and has the
-    /// recorded hash. Returns the problems found, as lines for technicians.
+    /// Checks that `installed`'s binary is there, executable and has its signed hash; the
+    /// problem in words otherwise.
+    pub fn check(&self, installed: &Installed) -> Result<(), String> {
+        let path = self.binary(installed.slot);
+        let meta = fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if meta.permissions().mode() & 0o111 == 0 {
+            return Err(format!("{} is not executable", path.display()));
+        }
+        if !self.holds(installed.slot, &installed.sha256) {
+            return Err(format!("{} does not have its signed hash", path.display()));
+        }
+        Ok(())
+    }
+
+    /// Checks every slot the record points at ([`Slots::check`]). Returns the problems
+    /// found, as lines for technicians.
     pub fn verify(&self, record: &UpdateRecord) -> Vec<String> {
-        let mut problems = Vec::new();
-        let mut check = |what: &str, installed: &Installed| {
-            let path = self.binary(installed.slot);
-            match fs::metadata(&path) {
-                Err(e) => problems.push(format!(
-                    "{what} {} in slot {}: {} ({e})",
-                    installed.version,
-                    installed.slot.name(),
-                    path.display()
-                )),
-                Ok(meta) if meta.permissions().mode() & 0o111 == 0 => problems.push(format!(
-                    "{what} {} in slot {}: not executable",
-                    installed.version,
-                    installed.slot.name()
-                )),
-                Ok(_) if !self.holds(installed.slot, &installed.sha256) => problems.push(format!(
-                    "{what} {} in slot {}: its hash is not the signed one",
+        let trial = record.trial.as_ref().map(|t| &t.release);
+        [
+            ("committed release", record.committed.as_ref()),
+            ("release on trial", trial),
+            ("previous release", record.previous.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(what, installed)| {
+            let installed = installed?;
+            self.check(installed).err().map(|problem| {
+                format!(
+                    "{what} {} in slot {}: {problem}",
                     installed.version,
                     installed.slot.name()
-                )),
-                Ok(_) => {}
-            }
-        };
-        if let Some(committed) = &record.committed {
-            check("committed release", committed);
-        }
-        if let Some(trial) = &record.trial {
-            check("release on trial", &trial.release);
-        }
-        if let Some(previous) = &record.previous {
-            check("previous release", previous);
-        }
-        problems
+                )
+            })
+        })
+        .collect()
     }
 }
 
@@ -434,24 +433,7 @@ pub fn file_sha256(path: &Path) -> std::io::Result<String> {
         }
         hasher.update(&buffer[..n]);
     }
-    Ok(hex(&hasher.finalize()))
-}
-
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        use std::fmt::Write as _;
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
-
-/// Flushes a folder's entries (a rename is durable only once its folder is).
-pub(crate) fn sync_folder(folder: &Path) {
-    if let Ok(dir) = fs::File::open(folder) {
-        let _ = dir.sync_all();
-    }
+    Ok(kiosk_protocol::auth::hex_encode(&hasher.finalize()))
 }
 
 #[cfg(test)]
