@@ -14,6 +14,7 @@ mod console;
 mod materials;
 pub mod postgres;
 mod rollouts;
+mod schema;
 pub(crate) mod sql;
 mod terminal;
 
