@@ -37,7 +37,9 @@ pub use console::{
 };
 pub use gateway::{ConfigScope, EnrolledTerminal, PublishedCatalog, token_hash};
 pub use materials::Upload;
-pub use rollouts::{ReleaseRecord, ReportOutcome, RolloutError, RolloutRow, RolloutStatus};
+pub use rollouts::{
+    ReleaseError, ReleaseRecord, ReportOutcome, RolloutError, RolloutRow, RolloutStatus,
+};
 pub use terminal::{CheckInKey, CommandState, FoundAppointment, ResultOutcome, rfc3339_at, today};
 
 use std::path::PathBuf;
@@ -112,7 +114,7 @@ pub enum StoreError {
     NoCatalog,
     /// A release record is malformed.
     #[error("invalid release: {0}")]
-    InvalidRelease(String),
+    InvalidRelease(#[from] ReleaseError),
     /// A release of this version, kind and architecture was recorded with other bytes.
     #[error(
         "{kind} release {version} for {arch} is already published with another hash or length: versions are immutable, publish a new version"
