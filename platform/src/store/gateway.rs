@@ -342,16 +342,6 @@ struct NewApplication {
     accepted_at: OffsetDateTime,
 }
 
-/// The row an idempotent insert ends on: the new one, or the one stored first under the key.
-struct StoredApplication {
-    application_no: String,
-    matter_id: String,
-    body: String,
-    accepted_at: String,
-    /// True when the key was already taken and this is the first row.
-    replayed: bool,
-}
-
 impl Transaction for NewApplication {
     type Output = StoredApplication;
 
@@ -406,6 +396,16 @@ impl Transaction for NewApplication {
     }
 }
 
+/// The row an idempotent insert ends on: the new one, or the one stored first under the key.
+struct StoredApplication {
+    application_no: String,
+    matter_id: String,
+    body: String,
+    accepted_at: String,
+    /// True when the key was already taken and this is the first row.
+    replayed: bool,
+}
+
 /// A rating about to be stored.
 struct NewRating {
     application_no: String,
@@ -454,10 +454,15 @@ impl Transaction for NewRating {
 
 /// A terminal enrollment about to be stored.
 struct Enrollment {
+    /// See [`token_hash`].
     token_hash: String,
+    /// A serial enrolled before re-enrolls its terminal (same id, new key).
     hardware_serial: String,
+    /// The terminal's Ed25519 public key, hex.
     public_key: String,
+    /// The id a terminal new to this database gets.
     new_terminal_id: String,
+    /// Now, as Unix seconds (what the token's expiry is compared with) and as text.
     now: i64,
     now_text: String,
 }
