@@ -1,8 +1,16 @@
-//! The PostgreSQL backend: one database shared by any number of stateless platform instances.
+//! The PostgreSQL engine, for one database shared by any number of stateless platform
+//! instances: what it alone has. The queries it runs are the shared ones (see
+//! [`super::sql`]); this file holds how they reach the server.
 //!
-//! Connections come from a bounded pool with timeouts, so a slow or absent database turns into
-//! a clear error instead of a hung request. Migrations run under a transaction-scoped advisory
-//! lock: instances starting together apply each migration exactly once.
+//! - Opening: connections come from a bounded pool with timeouts, so a slow or absent database
+//!   turns into a clear error instead of a hung request. Migrations ([`super::schema`]) run
+//!   under a transaction-scoped advisory lock: instances starting together apply each once.
+//! - Durable work ([`super::sql::Transaction`]) runs in a transaction of its own; the server
+//!   batches commits itself, so there is no group-commit thread.
+//! - Writes whose loss in a server crash is harmless (heartbeats, replay nonces, a terminal
+//!   found running a release) go through a second, smaller pool whose connections run with
+//!   `synchronous_commit=off`: they do not wait for the WAL flush. Nothing is buffered in the
+//!   process, since another instance must see a nonce at once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -11,233 +19,14 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
-use super::sql::{Arg, Row, postgres_row};
-use super::{
-    EnrolledTerminal, Enrollment, NewApplication, NewRating, PublishedCatalog, StatusRow,
-    StoreError, StoredApplication,
-};
-use crate::db_url::PostgresUrl;
+use deadpool_postgres::GenericClient;
+use tokio_postgres::types::{ToSql, Type};
 
-/// Schema migrations, applied in order; `schema_migrations` records which ran.
-pub(crate) const MIGRATIONS: &[&str] = &[
-    // 1: catalog versions and applications.
-    "CREATE TABLE catalog_versions (
-        version      TEXT PRIMARY KEY,
-        body         TEXT NOT NULL,
-        published_at TEXT NOT NULL,
-        current      BOOLEAN NOT NULL DEFAULT FALSE
-    );
-    CREATE UNIQUE INDEX catalog_one_current ON catalog_versions(current) WHERE current;
-    CREATE TABLE applications (
-        id               BIGSERIAL PRIMARY KEY,
-        application_no   TEXT UNIQUE,
-        idempotency_key  TEXT NOT NULL UNIQUE,
-        terminal_id      TEXT NOT NULL,
-        matter_id        TEXT NOT NULL,
-        body             TEXT NOT NULL,
-        accepted_at      TEXT NOT NULL
-    );
-    CREATE TABLE ratings (
-        id              BIGSERIAL PRIMARY KEY,
-        application_no  TEXT NOT NULL UNIQUE REFERENCES applications(application_no),
-        matter_id       TEXT NOT NULL,
-        terminal_id     TEXT NOT NULL,
-        level           INTEGER NOT NULL CHECK (level BETWEEN 1 AND 5),
-        reason          TEXT,
-        rated_at        TEXT NOT NULL
-    );",
-    // 2: terminal identity (enrollment tokens, terminals and their keys, replay nonces),
-    // layered configuration, application states and the applicant key progress queries use.
-    "CREATE TABLE settings (
-        name   TEXT PRIMARY KEY,
-        value  TEXT NOT NULL
-    );
-    CREATE TABLE enrollment_tokens (
-        token_hash   TEXT PRIMARY KEY,
-        site         TEXT,
-        created_at   TEXT NOT NULL,
-        expires_at   BIGINT NOT NULL,
-        used_at      TEXT,
-        terminal_id  TEXT
-    );
-    CREATE TABLE terminals (
-        id               TEXT PRIMARY KEY,
-        hardware_serial  TEXT NOT NULL UNIQUE,
-        public_key       TEXT NOT NULL,
-        site             TEXT,
-        enrolled_at      TEXT NOT NULL,
-        last_seen        BIGINT,
-        heartbeat        TEXT
-    );
-    CREATE INDEX terminals_site ON terminals(site);
-    CREATE TABLE request_nonces (
-        terminal_id  TEXT NOT NULL,
-        nonce        TEXT NOT NULL,
-        seen_at      BIGINT NOT NULL,
-        PRIMARY KEY (terminal_id, nonce)
-    );
-    CREATE INDEX request_nonces_seen ON request_nonces(seen_at);
-    CREATE TABLE config_layers (
-        scope       TEXT NOT NULL CHECK (scope IN ('global', 'site', 'terminal')),
-        scope_key   TEXT NOT NULL,
-        body        TEXT NOT NULL,
-        updated_at  TEXT NOT NULL,
-        PRIMARY KEY (scope, scope_key)
-    );
-    ALTER TABLE applications ADD COLUMN state TEXT NOT NULL DEFAULT 'accepted';
-    ALTER TABLE applications ADD COLUMN applicant_key TEXT;
-    CREATE INDEX applications_terminal ON applications(terminal_id);
-    CREATE INDEX applications_applicant ON applications(applicant_key);",
-    // 3: the terminal API: events, queue tickets, appointments, remote commands, and the
-    // health summary fleet filters use.
-    "CREATE TABLE terminal_events (
-        id           BIGSERIAL PRIMARY KEY,
-        terminal_id  TEXT NOT NULL,
-        at           BIGINT NOT NULL,
-        kind         TEXT NOT NULL,
-        detail       TEXT NOT NULL
-    );
-    CREATE INDEX terminal_events_terminal ON terminal_events(terminal_id, id);
-    CREATE TABLE ticket_counters (
-        site  TEXT NOT NULL,
-        day   TEXT NOT NULL,
-        last  BIGINT NOT NULL,
-        PRIMARY KEY (site, day)
-    );
-    CREATE TABLE tickets (
-        id           BIGSERIAL PRIMARY KEY,
-        site         TEXT NOT NULL,
-        day          TEXT NOT NULL,
-        seq          BIGINT NOT NULL,
-        ticket_no    TEXT NOT NULL,
-        matter_id    TEXT NOT NULL,
-        window_name  TEXT NOT NULL,
-        terminal_id  TEXT NOT NULL,
-        issued_at    TEXT NOT NULL,
-        state        TEXT NOT NULL DEFAULT 'waiting',
-        UNIQUE (site, day, seq)
-    );
-    CREATE TABLE appointments (
-        id             BIGSERIAL PRIMARY KEY,
-        code           TEXT NOT NULL UNIQUE,
-        applicant_key  TEXT NOT NULL,
-        matter_id      TEXT NOT NULL,
-        site           TEXT NOT NULL,
-        day            TEXT NOT NULL,
-        slot           TEXT NOT NULL,
-        checked_in_at  TEXT,
-        ticket_no      TEXT
-    );
-    CREATE INDEX appointments_applicant ON appointments(applicant_key, day);
-    CREATE TABLE commands (
-        id            BIGSERIAL PRIMARY KEY,
-        terminal_id   TEXT NOT NULL,
-        kind          TEXT NOT NULL,
-        state         TEXT NOT NULL DEFAULT 'queued',
-        created_by    TEXT NOT NULL,
-        created_at    TEXT NOT NULL,
-        delivered_at  TEXT,
-        finished_at   TEXT,
-        result        TEXT
-    );
-    CREATE INDEX commands_terminal ON commands(terminal_id, state);
-    ALTER TABLE terminals ADD COLUMN health TEXT;",
-    // 4: materials uploaded in chunks for an application.
-    "CREATE TABLE uploads (
-        id              TEXT PRIMARY KEY,
-        terminal_id     TEXT NOT NULL,
-        application_no  TEXT NOT NULL,
-        material_index  BIGINT NOT NULL,
-        content_type    TEXT NOT NULL,
-        size            BIGINT NOT NULL,
-        sha256          TEXT NOT NULL,
-        chunk_size      BIGINT NOT NULL,
-        created_at      TEXT NOT NULL,
-        completed_at    TEXT
-    );
-    CREATE INDEX uploads_application ON uploads(application_no);
-    CREATE TABLE upload_chunks (
-        upload_id  TEXT NOT NULL,
-        n          BIGINT NOT NULL,
-        data       BYTEA NOT NULL,
-        PRIMARY KEY (upload_id, n)
-    );",
-    // 5: the ops console: operator accounts, their sessions, and the audit log.
-    "CREATE TABLE operators (
-        name           TEXT PRIMARY KEY,
-        password_hash  TEXT NOT NULL,
-        role           TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
-        created_at     TEXT NOT NULL
-    );
-    CREATE TABLE console_sessions (
-        token_hash  TEXT PRIMARY KEY,
-        operator    TEXT NOT NULL REFERENCES operators(name) ON DELETE CASCADE,
-        csrf        TEXT NOT NULL,
-        expires_at  BIGINT NOT NULL
-    );
-    CREATE TABLE audit_log (
-        id        BIGSERIAL PRIMARY KEY,
-        at        TEXT NOT NULL,
-        operator  TEXT NOT NULL,
-        action    TEXT NOT NULL,
-        detail    TEXT NOT NULL
-    );",
-    // 6: releases terminals may be updated to, terminal tags, staged rollouts with the group
-    // and latest report of each of their terminals, and the claim that serialises starting
-    // rollouts of one kind.
-    "CREATE TABLE releases (
-        version       TEXT NOT NULL,
-        kind          TEXT NOT NULL CHECK (kind IN ('app', 'os')),
-        arch          TEXT NOT NULL,
-        target        TEXT NOT NULL,
-        sha256        TEXT NOT NULL,
-        length        BIGINT NOT NULL,
-        published_at  TEXT NOT NULL,
-        PRIMARY KEY (version, kind, arch)
-    );
-    CREATE TABLE terminal_tags (
-        terminal_id  TEXT NOT NULL,
-        tag          TEXT NOT NULL,
-        PRIMARY KEY (terminal_id, tag)
-    );
-    CREATE INDEX terminal_tags_tag ON terminal_tags(tag);
-    CREATE TABLE rollouts (
-        id                 BIGSERIAL PRIMARY KEY,
-        version            TEXT NOT NULL,
-        kind               TEXT NOT NULL CHECK (kind IN ('app', 'os')),
-        filter_site        TEXT,
-        filter_version     TEXT,
-        filter_tag         TEXT,
-        groups_spec        TEXT NOT NULL,
-        success_threshold  BIGINT NOT NULL,
-        error_threshold    BIGINT NOT NULL,
-        window_spec        TEXT,
-        state              TEXT NOT NULL,
-        stop_reason        TEXT,
-        active_group       BIGINT NOT NULL DEFAULT 0,
-        created_by         TEXT NOT NULL,
-        created_at         TEXT NOT NULL,
-        updated_at         TEXT NOT NULL
-    );
-    CREATE INDEX rollouts_state ON rollouts(state);
-    CREATE TABLE rollout_terminals (
-        rollout_id   BIGINT NOT NULL REFERENCES rollouts(id),
-        terminal_id  TEXT NOT NULL,
-        group_no     BIGINT NOT NULL,
-        state        TEXT,
-        detail       TEXT NOT NULL DEFAULT '',
-        reported_at  BIGINT,
-        offered_at   TEXT,
-        updated_at   TEXT NOT NULL,
-        PRIMARY KEY (rollout_id, terminal_id)
-    );
-    CREATE INDEX rollout_terminals_terminal ON rollout_terminals(terminal_id);
-    CREATE TABLE rollout_start_locks (
-        kind        TEXT PRIMARY KEY,
-        holder      TEXT NOT NULL,
-        claimed_at  BIGINT NOT NULL
-    );",
-];
+use super::gateway::{FORGET_NONCES, INSERT_NONCE, NONCE_MEMORY_SECS, applicant_pepper};
+use super::sql::{Arg, Cell, Executor, Row, Transaction, args};
+use super::terminal::{HeartbeatUpdate, write_heartbeat};
+use super::{StoreError, schema};
+use crate::db_url::PostgresUrl;
 
 /// Key of the advisory lock that serialises migrations across instances ("lyb-migr").
 const MIGRATION_LOCK: i64 = 0x6c79_622d_6d69_6772;
@@ -305,51 +94,8 @@ impl PgStore {
             other => connect_error(other.to_string()),
         })?;
         let tx = client.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .await?;
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                version    INTEGER PRIMARY KEY,
-                applied_at TEXT NOT NULL
-            )",
-        )
-        .await?;
-        let found: i32 = tx
-            .query_one(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                &[],
-            )
-            .await?
-            .try_get(0)?;
-        let known = MIGRATIONS.len() as i32;
-        if found > known {
-            return Err(StoreError::TooNew {
-                database: url.to_string(),
-                found: i64::from(found),
-                known: i64::from(known),
-            });
-        }
-        for (index, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
-            tx.batch_execute(sql).await?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                &[&(index as i32 + 1), &super::now_rfc3339()],
-            )
-            .await?;
-        }
-        let fresh = super::random_hex(32)?;
-        tx.execute(
-            "INSERT INTO settings (name, value) VALUES ('applicant_pepper', $1) ON CONFLICT (name) DO NOTHING",
-            &[&fresh],
-        )
-        .await?;
-        let pepper: String = tx
-            .query_one(
-                "SELECT value FROM settings WHERE name = 'applicant_pepper'",
-                &[],
-            )
-            .await?
-            .try_get(0)?;
+        migrate(&tx, url).await?;
+        let pepper = applicant_pepper(&mut OnPostgres(&tx)).await?;
         tx.commit().await?;
         drop(client);
         store.pepper = Arc::from(pepper);
@@ -360,202 +106,39 @@ impl PgStore {
         &self.pepper
     }
 
-    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+    async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
         Ok(self.pool.get().await?)
     }
 
-    pub(crate) async fn publish_catalog(
+    /// Runs `work` (written once for both engines) in a transaction of its own.
+    pub(crate) async fn transaction<W: Transaction>(
         &self,
-        version: &str,
-        body: &str,
-        now: &str,
-    ) -> Result<(), StoreError> {
+        work: W,
+    ) -> Result<W::Output, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        // Publishing is rare: one lock on the table keeps two publishers from both ending current.
-        tx.batch_execute("LOCK TABLE catalog_versions IN SHARE ROW EXCLUSIVE MODE")
-            .await?;
-        tx.execute(
-            "UPDATE catalog_versions SET current = FALSE WHERE current",
-            &[],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO catalog_versions (version, body, published_at, current) VALUES ($1, $2, $3, TRUE)
-             ON CONFLICT (version) DO UPDATE SET body = excluded.body, published_at = excluded.published_at, current = TRUE",
-            &[&version, &body, &now],
-        )
-        .await?;
+        let output = work.run(&mut OnPostgres(&tx)).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(output)
     }
 
-    pub(crate) async fn current_catalog(&self) -> Result<PublishedCatalog, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT version, body FROM catalog_versions WHERE current",
-                &[],
-            )
-            .await?
-            .ok_or(StoreError::NoCatalog)?;
-        Ok(PublishedCatalog {
-            version: row.try_get(0)?,
-            body: row.try_get(1)?,
-        })
+    /// Runs one statement; the number of rows it changed.
+    pub(crate) async fn exec(&self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        OnPostgres(&self.client().await?).exec(sql, args).await
     }
 
-    pub(crate) async fn insert_application(
-        &self,
-        new: &NewApplication,
-    ) -> Result<StoredApplication, StoreError> {
-        let accepted_at = super::rfc3339(new.accepted_at);
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        // A concurrent insert of the same key (from this or another instance) waits on the
-        // unique index until the first commits, then does nothing: one row per key.
-        let inserted = tx
-            .query_opt(
-                "INSERT INTO applications (idempotency_key, terminal_id, matter_id, body, accepted_at, applicant_key)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-                &[
-                    &new.idempotency_key,
-                    &new.terminal_id,
-                    &new.matter_id,
-                    &new.body,
-                    &accepted_at,
-                    &new.applicant_key,
-                ],
-            )
-            .await?;
-        let Some(row) = inserted else {
-            let row = tx
-                .query_one(
-                    "SELECT application_no, matter_id, body, accepted_at FROM applications WHERE idempotency_key = $1",
-                    &[&new.idempotency_key],
-                )
-                .await?;
-            tx.commit().await?;
-            return Ok(StoredApplication {
-                application_no: row.try_get(0)?,
-                matter_id: row.try_get(1)?,
-                body: row.try_get(2)?,
-                accepted_at: row.try_get(3)?,
-                replayed: true,
-            });
-        };
-        let id: i64 = row.try_get(0)?;
-        let application_no = super::application_no(new.accepted_at, id);
-        tx.execute(
-            "UPDATE applications SET application_no = $1 WHERE id = $2",
-            &[&application_no, &id],
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(StoredApplication {
-            application_no,
-            matter_id: new.matter_id.clone(),
-            body: new.body.clone(),
-            accepted_at,
-            replayed: false,
-        })
+    /// Runs one statement on a `synchronous_commit=off` connection (see [`PgStore`]).
+    pub(crate) async fn exec_relaxed(&self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        OnPostgres(&self.relaxed.get().await?).exec(sql, args).await
     }
 
-    pub(crate) async fn insert_rating(&self, rating: &NewRating) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let known: Option<String> = tx
-            .query_opt(
-                "SELECT matter_id FROM applications WHERE application_no = $1 AND terminal_id = $2",
-                &[&rating.application_no, &rating.terminal_id],
-            )
-            .await?
-            .map(|row| row.try_get(0))
-            .transpose()?;
-        if known.as_deref() != Some(rating.matter_id.as_str()) {
-            return Err(StoreError::UnknownApplication);
-        }
-        let inserted = tx
-            .execute(
-                "INSERT INTO ratings (application_no, matter_id, terminal_id, level, reason, rated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (application_no) DO NOTHING",
-                &[
-                    &rating.application_no,
-                    &rating.matter_id,
-                    &rating.terminal_id,
-                    &rating.level,
-                    &rating.reason,
-                    &rating.rated_at,
-                ],
-            )
-            .await?;
-        if inserted == 0 {
-            return Err(StoreError::AlreadyRated);
-        }
-        tx.commit().await?;
-        Ok(())
+    /// Runs one statement that answers rows (a SELECT, or a change with RETURNING).
+    pub(crate) async fn rows(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
+        OnPostgres(&self.client().await?).rows(sql, args).await
     }
 
-    pub(crate) async fn create_enrollment_token(
-        &self,
-        hash: &str,
-        site: Option<&str>,
-        expires_at: i64,
-        now: &str,
-    ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO enrollment_tokens (token_hash, site, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-                &[&hash, &site, &now, &expires_at],
-            )
-            .await?;
-        Ok(())
-    }
-
-    pub(crate) async fn enroll(&self, e: &Enrollment) -> Result<EnrolledTerminal, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        // Spending the token is one conditional update: of two instances racing on one token,
-        // the second finds it used.
-        let Some(row) = tx
-            .query_opt(
-                "UPDATE enrollment_tokens SET used_at = $2
-                 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $3 RETURNING site",
-                &[&e.token_hash, &e.now_text, &e.now],
-            )
-            .await?
-        else {
-            return Err(StoreError::InvalidToken);
-        };
-        let site: Option<String> = row.try_get(0)?;
-        let terminal_id: String = tx
-            .query_one(
-                "INSERT INTO terminals (id, hardware_serial, public_key, site, enrolled_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (hardware_serial) DO UPDATE SET public_key = excluded.public_key,
-                     site = excluded.site, enrolled_at = excluded.enrolled_at
-                 RETURNING id",
-                &[&e.new_terminal_id, &e.hardware_serial, &e.public_key, &site, &e.now_text],
-            )
-            .await?
-            .try_get(0)?;
-        tx.execute(
-            "UPDATE enrollment_tokens SET terminal_id = $2 WHERE token_hash = $1",
-            &[&e.token_hash, &terminal_id],
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(EnrolledTerminal { terminal_id, site })
-    }
-
-    pub(crate) async fn terminal_key(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt("SELECT public_key FROM terminals WHERE id = $1", &[&id])
-            .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
-    }
-
+    /// Records a nonce (relaxed: a nonce lost in a server crash belongs to a request whose
+    /// answer was lost too), forgetting the old ones every 30 seconds or so.
     pub(crate) async fn record_nonce(
         &self,
         terminal_id: &str,
@@ -563,6 +146,7 @@ impl PgStore {
         now: i64,
     ) -> Result<bool, StoreError> {
         let client = self.relaxed.get().await?;
+        let mut on = OnPostgres(&client);
         let last = self.last_prune.load(Ordering::Relaxed);
         if now - last >= 30
             && self
@@ -570,144 +154,131 @@ impl PgStore {
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            client
-                .execute(
-                    "DELETE FROM request_nonces WHERE seen_at < $1",
-                    &[&(now - super::NONCE_MEMORY_SECS)],
-                )
+            on.exec(FORGET_NONCES, args![now - NONCE_MEMORY_SECS])
                 .await?;
         }
-        let inserted = client
-            .execute(
-                "INSERT INTO request_nonces (terminal_id, nonce, seen_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (terminal_id, nonce) DO NOTHING",
-                &[&terminal_id, &nonce, &now],
-            )
+        let inserted = on
+            .exec(INSERT_NONCE, args![terminal_id, nonce, now])
             .await?;
         Ok(inserted == 1)
     }
 
-    pub(crate) async fn terminal_application(
+    /// Writes a heartbeat at once, relaxed: lost in a server crash, the next heartbeat (a few
+    /// seconds later) writes it again, health-change event included.
+    pub(crate) async fn record_heartbeat(
         &self,
         terminal_id: &str,
-        application_no: &str,
-    ) -> Result<Option<StatusRow>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT application_no, matter_id, accepted_at, state FROM applications
-                 WHERE application_no = $1 AND terminal_id = $2",
-                &[&application_no, &terminal_id],
-            )
-            .await?;
-        row.map(|r| {
-            Ok(StatusRow {
-                application_no: r.try_get(0)?,
-                matter_id: r.try_get(1)?,
-                accepted_at: r.try_get(2)?,
-                state: r.try_get(3)?,
-            })
-        })
-        .transpose()
-    }
-
-    /// The configuration layers that apply to a terminal, global first.
-    pub(crate) async fn config_layers(&self, terminal_id: &str) -> Result<Vec<String>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT c.body FROM config_layers c
-                 WHERE (c.scope = 'global')
-                    OR (c.scope = 'site' AND c.scope_key = (SELECT site FROM terminals WHERE id = $1))
-                    OR (c.scope = 'terminal' AND c.scope_key = $1)
-                 ORDER BY CASE c.scope WHEN 'global' THEN 0 WHEN 'site' THEN 1 ELSE 2 END",
-                &[&terminal_id],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| r.try_get(0).map_err(StoreError::from))
-            .collect()
-    }
-
-    pub(crate) async fn set_config(
-        &self,
-        scope: &str,
-        key: &str,
-        body: &str,
-        now: &str,
+        update: &HeartbeatUpdate,
     ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO config_layers (scope, scope_key, body, updated_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (scope, scope_key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-                &[&scope, &key, &body, &now],
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// Runs one statement; the number of rows it changed.
-    pub(crate) async fn exec(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await?;
-        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-            args.iter().map(|a| a as _).collect();
-        Ok(client.execute(&statement, &params).await?)
-    }
-
-    /// Runs several statements in one transaction.
-    pub(crate) async fn exec_all(&self, statements: &[(&str, Vec<Arg>)]) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        for (sql, args) in statements {
-            let statement = tx.prepare_cached(sql).await?;
-            let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                args.iter().map(|a| a as _).collect();
-            tx.execute(&statement, &params).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Runs one statement on a `synchronous_commit=off` connection (see [`PgStore`]).
-    pub(crate) async fn exec_relaxed(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
         let client = self.relaxed.get().await?;
-        let statement = client.prepare_cached(sql).await?;
-        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-            args.iter().map(|a| a as _).collect();
-        Ok(client.execute(&statement, &params).await?)
+        if write_heartbeat(&mut OnPostgres(&client), terminal_id, update).await? {
+            Ok(())
+        } else {
+            Err(StoreError::UnknownTerminal)
+        }
     }
+}
 
-    /// Runs one statement that answers rows (a SELECT, or a change with RETURNING).
-    pub(crate) async fn rows(&self, sql: &str, args: &[Arg]) -> Result<Vec<Row>, StoreError> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await?;
-        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-            args.iter().map(|a| a as _).collect();
-        client
-            .query(&statement, &params)
+/// Applies the pending migrations of [`schema::MIGRATIONS`], under a lock that keeps instances
+/// starting together from applying one twice.
+async fn migrate(
+    tx: &deadpool_postgres::Transaction<'_>,
+    url: &PostgresUrl,
+) -> Result<(), StoreError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    INTEGER PRIMARY KEY,
+            applied_at TEXT NOT NULL
+        )",
+    )
+    .await?;
+    let found: i32 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    let known = schema::MIGRATIONS.len() as i32;
+    if found > known {
+        return Err(StoreError::TooNew {
+            database: url.to_string(),
+            found: i64::from(found),
+            known: i64::from(known),
+        });
+    }
+    for (index, migration) in schema::MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(found.max(0) as usize)
+    {
+        tx.batch_execute(migration).await?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+            &[&(index as i32 + 1), &super::now_rfc3339()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A PostgreSQL connection or transaction as the shared queries' [`Executor`].
+pub(crate) struct OnPostgres<'a, C>(pub &'a C);
+
+impl<C: GenericClient> Executor for OnPostgres<'_, C> {
+    async fn rows(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
+        let statement = self.0.prepare_cached(sql).await?;
+        self.0
+            .query(&statement, &params(&args))
             .await?
             .iter()
-            .map(postgres_row)
+            .map(read_row)
             .collect()
     }
 
-    /// Rows in one of the platform's tables (a fixed name, never user input).
-    pub(crate) async fn count(&self, table: &'static str) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        let n: i64 = client
-            .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
-            .await?
-            .try_get(0)?;
-        Ok(n.max(0) as u64)
+    async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        let statement = self.0.prepare_cached(sql).await?;
+        Ok(self.0.execute(&statement, &params(&args)).await?)
     }
 
-    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client.simple_query("SELECT 1").await?;
+    async fn lock_table(&mut self, table: &'static str) -> Result<(), StoreError> {
+        self.0
+            .batch_execute(&format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))
+            .await?;
         Ok(())
     }
+}
+
+fn params(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+}
+
+/// Reads a PostgreSQL row into cells.
+fn read_row(row: &tokio_postgres::Row) -> Result<Row, StoreError> {
+    let mut cells = Vec::with_capacity(row.len());
+    for (i, column) in row.columns().iter().enumerate() {
+        let ty = column.type_();
+        let cell = if *ty == Type::INT8 {
+            row.try_get::<_, Option<i64>>(i)?.map(Cell::Int)
+        } else if *ty == Type::INT4 {
+            row.try_get::<_, Option<i32>>(i)?
+                .map(|n| Cell::Int(i64::from(n)))
+        } else if *ty == Type::INT2 {
+            row.try_get::<_, Option<i16>>(i)?
+                .map(|n| Cell::Int(i64::from(n)))
+        } else if *ty == Type::BYTEA {
+            row.try_get::<_, Option<Vec<u8>>>(i)?.map(Cell::Bytes)
+        } else if *ty == Type::BOOL {
+            row.try_get::<_, Option<bool>>(i)?
+                .map(|b| Cell::Int(i64::from(b)))
+        } else {
+            row.try_get::<_, Option<String>>(i)?.map(Cell::Text)
+        };
+        cells.push(cell.unwrap_or(Cell::Null));
+    }
+    Ok(Row(cells))
 }
 
 /// A connection error with the server's own message when there is one.

@@ -38,12 +38,9 @@ pub struct ReleaseRecord {
 
 impl ReleaseRecord {
     /// Checks every field's format.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ReleaseError> {
         if !is_release_version(&self.version) {
-            return Err(format!(
-                "version `{}`: 1 to 32 of 0-9 a-z . -, starting with a digit",
-                self.version
-            ));
+            return Err(ReleaseError::Version(self.version.clone()));
         }
         if !(1..=32).contains(&self.arch.len())
             || !self
@@ -51,10 +48,10 @@ impl ReleaseRecord {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         {
-            return Err(format!("arch `{}`: 1 to 32 of a-z 0-9 _", self.arch));
+            return Err(ReleaseError::Arch(self.arch.clone()));
         }
         if !(1..=255).contains(&self.target.len()) || self.target.chars().any(char::is_control) {
-            return Err("target: 1 to 255 characters without control characters".into());
+            return Err(ReleaseError::Target);
         }
         if self.sha256.len() != 64
             || !self
@@ -62,13 +59,33 @@ impl ReleaseRecord {
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         {
-            return Err("sha256: 64 lowercase hex digits".into());
+            return Err(ReleaseError::Sha256);
         }
         if self.length == 0 || i64::try_from(self.length).is_err() {
-            return Err("length: at least one byte".into());
+            return Err(ReleaseError::Length);
         }
         Ok(())
     }
+}
+
+/// Which field of a [`ReleaseRecord`] is malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReleaseError {
+    /// The version is not a release version.
+    #[error("version `{0}`: 1 to 32 of 0-9 a-z . -, starting with a digit")]
+    Version(String),
+    /// The architecture name is malformed.
+    #[error("arch `{0}`: 1 to 32 of a-z 0-9 _")]
+    Arch(String),
+    /// The target name is empty, too long or holds control characters.
+    #[error("target: 1 to 255 characters without control characters")]
+    Target,
+    /// The hash is not lowercase hex SHA-256.
+    #[error("sha256: 64 lowercase hex digits")]
+    Sha256,
+    /// The length is zero or beyond what the database holds.
+    #[error("length: at least one byte")]
+    Length,
 }
 
 /// Why a rollout cannot be started or changed.
@@ -295,9 +312,8 @@ impl Store {
     /// different hash or length for a version, kind and architecture already recorded is
     /// refused: versions are immutable, and terminals trust a version to name one set of bytes.
     pub async fn record_release(&self, release: &ReleaseRecord) -> Result<(), StoreError> {
-        release.validate().map_err(StoreError::InvalidRelease)?;
-        let length = i64::try_from(release.length)
-            .map_err(|_| StoreError::InvalidRelease("length out of range".into()))?;
+        release.validate()?;
+        let length = i64::try_from(release.length).map_err(|_| ReleaseError::Length)?;
         let kind = release.kind.as_str();
         self.exec(
             "INSERT INTO releases (version, kind, arch, target, sha256, length, published_at)
@@ -474,6 +490,49 @@ impl Store {
                 kind,
             });
         }
+        let matching = self.matching_terminals(spec).await?;
+        self.refuse_overlap(kind, &matching).await?;
+        let now = now_rfc3339();
+        let id = self
+            .rows(
+                "INSERT INTO rollouts (version, kind, filter_site, filter_version, filter_tag, groups_spec,
+                     success_threshold, error_threshold, window_spec, state, active_group, created_by, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'running', 0, $10, $11, $11) RETURNING id",
+                args![
+                    spec.version.as_str(),
+                    kind,
+                    spec.filter.site.clone(),
+                    spec.filter.from_version.clone(),
+                    spec.filter.tag.clone(),
+                    format_groups(&spec.groups),
+                    i64::from(spec.success_threshold),
+                    i64::from(spec.error_threshold),
+                    spec.window.map(|w| w.to_string()),
+                    created_by,
+                    now.as_str()
+                ],
+            )
+            .await?
+            .first()
+            .ok_or_else(|| StoreError::Task("the new rollout has no id".into()))?
+            .int(0)?;
+        if let Err(e) = self.record_members(id, spec, &matching, &now).await {
+            // The rollout has no terminals: make sure it never counts as holding any.
+            let _ = self
+                .exec(
+                    "UPDATE rollouts SET state = 'cancelled', stop_reason = 'its terminals could not be recorded' WHERE id = $1",
+                    args![id],
+                )
+                .await;
+            return Err(e.into());
+        }
+        self.evaluate_rollout(id).await?;
+        Ok(id)
+    }
+
+    /// The enrolled terminals `spec`'s filter matches, by the versions of their last
+    /// heartbeat, their site and their tags.
+    async fn matching_terminals(&self, spec: &RolloutSpec) -> Result<Vec<Candidate>, RolloutError> {
         // Heartbeats buffered by the SQLite engine carry the versions the filter reads.
         self.flush().await?;
         let mut tags: HashMap<String, Vec<String>> = HashMap::new();
@@ -505,6 +564,16 @@ impl Store {
         if matching.is_empty() {
             return Err(RolloutError::NoTerminals(spec.filter.describe()));
         }
+        Ok(matching)
+    }
+
+    /// Refuses a start when any of `matching` is held by a running or paused rollout of the
+    /// same kind (naming the oldest such rollout).
+    async fn refuse_overlap(
+        &self,
+        kind: &'static str,
+        matching: &[Candidate],
+    ) -> Result<(), RolloutError> {
         let held = self
             .rows(
                 "SELECT rt.terminal_id, r.id, r.state FROM rollout_terminals rt JOIN rollouts r ON r.id = rt.rollout_id
@@ -523,38 +592,26 @@ impl Store {
                 }
             }
         }
-        if let Some((rollout_id, state)) = overlap {
-            return Err(RolloutError::Overlap {
+        match overlap {
+            Some((rollout_id, state)) => Err(RolloutError::Overlap {
                 rollout_id,
                 state: RolloutState::parse(&state).map_or("active", RolloutState::as_str),
                 kind,
                 terminals: overlapping,
-            });
+            }),
+            None => Ok(()),
         }
-        let now = now_rfc3339();
-        let id = self
-            .rows(
-                "INSERT INTO rollouts (version, kind, filter_site, filter_version, filter_tag, groups_spec,
-                     success_threshold, error_threshold, window_spec, state, active_group, created_by, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'running', 0, $10, $11, $11) RETURNING id",
-                args![
-                    spec.version.as_str(),
-                    kind,
-                    spec.filter.site.clone(),
-                    spec.filter.from_version.clone(),
-                    spec.filter.tag.clone(),
-                    format_groups(&spec.groups),
-                    i64::from(spec.success_threshold),
-                    i64::from(spec.error_threshold),
-                    spec.window.map(|w| w.to_string()),
-                    created_by,
-                    now.as_str()
-                ],
-            )
-            .await?
-            .first()
-            .ok_or_else(|| StoreError::Task("the new rollout has no id".into()))?
-            .int(0)?;
+    }
+
+    /// Records the members of rollout `id`, each in its group (in one transaction); a terminal
+    /// already running the release counts as committed.
+    async fn record_members(
+        &self,
+        id: i64,
+        spec: &RolloutSpec,
+        matching: &[Candidate],
+        now: &str,
+    ) -> Result<(), StoreError> {
         let versions: HashMap<&str, Option<&str>> = matching
             .iter()
             .map(|c| (c.id.as_str(), c.version.as_deref()))
@@ -578,22 +635,11 @@ impl Store {
                     i64::try_from(group).unwrap_or(i64::MAX),
                     state,
                     detail,
-                    now.as_str()
+                    now
                 ],
             ));
         }
-        if let Err(e) = self.exec_all(statements).await {
-            // The rollout has no terminals: make sure it never counts as holding any.
-            let _ = self
-                .exec(
-                    "UPDATE rollouts SET state = 'cancelled', stop_reason = 'its terminals could not be recorded' WHERE id = $1",
-                    args![id],
-                )
-                .await;
-            return Err(e.into());
-        }
-        self.evaluate_rollout(id).await?;
-        Ok(id)
+        self.exec_all(statements).await
     }
 
     /// Every rollout, newest first (at most 200).

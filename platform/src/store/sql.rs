@@ -1,7 +1,11 @@
-//! One statement, either engine: the small common layer the terminal-API and console queries
-//! use. Statements are written once in PostgreSQL's `$1` style (SQLite reads them as `?1`);
-//! arguments are text or 64-bit integers (columns are TEXT or BIGINT), answers come back as
-//! rows of [`Cell`]s. Multi-statement transactions stay in the engine modules.
+//! The query layer both engines share: every query of the store is written once, against this.
+//!
+//! Statements are written in PostgreSQL's `$1` style (SQLite reads them as `?1`, see
+//! [`sqlite_dialect`]); arguments are text, 64-bit integers or bytes (columns are TEXT, BIGINT
+//! or BYTEA/BLOB), answers come back as rows of [`Cell`]s. Work of several statements that must
+//! stand or fall together is a [`Transaction`], written once against an [`Executor`]; each
+//! engine provides the executor (a SQLite connection inside its group commit, a PostgreSQL
+//! transaction) and decides how the work is committed.
 
 use std::borrow::Cow;
 
@@ -9,6 +13,55 @@ use bytes::BytesMut;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 use super::StoreError;
+
+/// Runs statements: a connection or transaction of either engine.
+///
+/// The methods are `async` because PostgreSQL's are; SQLite's finish without waiting (its
+/// calls block the thread they run on, a blocking-pool or committer thread).
+pub(crate) trait Executor {
+    /// Runs one statement that answers rows (a SELECT, or a change with RETURNING).
+    async fn rows(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError>;
+
+    /// Runs one statement; the number of rows it changed.
+    async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError>;
+
+    /// Keeps every other writer of `table` out until this transaction ends, for a change that
+    /// reads and writes the same rows (publishing a catalog). A SQLite write transaction
+    /// already holds the database's one write lock; PostgreSQL locks the table.
+    async fn lock_table(&mut self, table: &'static str) -> Result<(), StoreError>;
+
+    /// Runs one statement and answers its first row, if any.
+    async fn row(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<Row>, StoreError> {
+        Ok(self.rows(sql, args).await?.into_iter().next())
+    }
+}
+
+/// Statements that stand or fall together: all of them commit, or (on an error) none.
+///
+/// Written once against an [`Executor`]; the store runs it inside a SQLite group commit or a
+/// PostgreSQL transaction (see `Store::transaction`).
+pub(crate) trait Transaction: Send + 'static {
+    /// What the work answers once committed.
+    type Output: Send + 'static;
+
+    /// Does the work; an error rolls all of it back.
+    async fn run(self, on: &mut impl Executor) -> Result<Self::Output, StoreError>;
+}
+
+/// Several independent statements in one transaction (tags added and removed together, a
+/// rollout's members, an upload completed).
+pub(crate) struct Statements(pub Vec<(&'static str, Vec<Arg>)>);
+
+impl Transaction for Statements {
+    type Output = ();
+
+    async fn run(self, on: &mut impl Executor) -> Result<(), StoreError> {
+        for (sql, args) in self.0 {
+            on.exec(sql, args).await?;
+        }
+        Ok(())
+    }
+}
 
 /// A statement argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +142,8 @@ impl ToSql for Arg {
     ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self {
             Arg::Text(v) => ToSql::to_sql(v, ty, out),
+            // The one INTEGER column (a rating's level, 1 to 5) takes a 32-bit value.
+            Arg::Int(Some(n)) if *ty == Type::INT4 => ToSql::to_sql(&i32::try_from(*n)?, ty, out),
             Arg::Int(v) => ToSql::to_sql(v, ty, out),
             Arg::Bytes(v) => ToSql::to_sql(v, ty, out),
         }
@@ -97,6 +152,7 @@ impl ToSql for Arg {
     fn accepts(ty: &Type) -> bool {
         <String as ToSql>::accepts(ty)
             || <i64 as ToSql>::accepts(ty)
+            || <i32 as ToSql>::accepts(ty)
             || <Vec<u8> as ToSql>::accepts(ty)
     }
 
@@ -176,48 +232,6 @@ pub(crate) fn sqlite_dialect(sql: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
-}
-
-/// Reads a SQLite row into cells.
-pub(crate) fn sqlite_row(row: &rusqlite::Row<'_>, columns: usize) -> rusqlite::Result<Row> {
-    use rusqlite::types::ValueRef;
-    let mut cells = Vec::with_capacity(columns);
-    for i in 0..columns {
-        cells.push(match row.get_ref(i)? {
-            ValueRef::Null => Cell::Null,
-            ValueRef::Integer(n) => Cell::Int(n),
-            ValueRef::Real(f) => Cell::Int(f as i64),
-            ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
-            ValueRef::Blob(b) => Cell::Bytes(b.to_vec()),
-        });
-    }
-    Ok(Row(cells))
-}
-
-/// Reads a PostgreSQL row into cells.
-pub(crate) fn postgres_row(row: &tokio_postgres::Row) -> Result<Row, StoreError> {
-    let mut cells = Vec::with_capacity(row.len());
-    for (i, column) in row.columns().iter().enumerate() {
-        let ty = column.type_();
-        let cell = if *ty == Type::INT8 {
-            row.try_get::<_, Option<i64>>(i)?.map(Cell::Int)
-        } else if *ty == Type::INT4 {
-            row.try_get::<_, Option<i32>>(i)?
-                .map(|n| Cell::Int(i64::from(n)))
-        } else if *ty == Type::INT2 {
-            row.try_get::<_, Option<i16>>(i)?
-                .map(|n| Cell::Int(i64::from(n)))
-        } else if *ty == Type::BYTEA {
-            row.try_get::<_, Option<Vec<u8>>>(i)?.map(Cell::Bytes)
-        } else if *ty == Type::BOOL {
-            row.try_get::<_, Option<bool>>(i)?
-                .map(|b| Cell::Int(i64::from(b)))
-        } else {
-            row.try_get::<_, Option<String>>(i)?.map(Cell::Text)
-        };
-        cells.push(cell.unwrap_or(Cell::Null));
-    }
-    Ok(Row(cells))
 }
 
 #[cfg(test)]

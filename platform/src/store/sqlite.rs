@@ -1,239 +1,34 @@
-//! The SQLite backend: the embedded default. One file in WAL mode with `synchronous=FULL`,
-//! created and migrated on open; every write is one `IMMEDIATE` transaction, so a crash never
-//! leaves half a row behind and writers never deadlock on lock upgrades.
+//! The SQLite engine, the embedded default: what it alone has. The queries it runs are the
+//! shared ones (see [`super::sql`]); this file holds how they reach the file.
+//!
+//! - Opening: one file in WAL mode with `synchronous=FULL`, created and migrated on open
+//!   (`PRAGMA user_version` counts the migrations of [`super::schema`] that ran).
+//! - Connections: one writer behind a lock (SQLite has one writer anyway) and a few read-only
+//!   connections, which in WAL mode never wait for the writer nor for its disk flushes.
+//! - Group commit: durable work ([`super::sql::Transaction`]s: applications, ratings,
+//!   enrollments) runs on a committer thread that takes all the work waiting and commits it
+//!   with one fsync, each piece under its own savepoint. Every write transaction is
+//!   `IMMEDIATE`, so writers never deadlock on lock upgrades and a crash never leaves half a
+//!   row behind.
+//! - Buffered writes: heartbeats and replay nonces are kept in memory and written every 200 ms
+//!   by a background thread (`synchronous=NORMAL`), which also checkpoints the WAL, so request
+//!   paths pay for neither.
+//!
+//! The shared queries are `async` (PostgreSQL's calls wait); on SQLite they run on a blocking
+//! or committer thread through [`OnSqlite`], whose calls block instead, and [`finish`] drives
+//! them to their end.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior};
 
-use super::sql::{Arg, Row, sqlite_dialect, sqlite_row};
-use super::{
-    EnrolledTerminal, Enrollment, NewApplication, NewRating, PublishedCatalog, StatusRow,
-    StoreError, StoredApplication,
-};
-
-/// Schema migrations, applied in order; `PRAGMA user_version` counts how many ran.
-pub(crate) const MIGRATIONS: &[&str] = &[
-    // 1: catalog versions and applications.
-    "CREATE TABLE catalog_versions (
-        version      TEXT PRIMARY KEY,
-        body         TEXT NOT NULL,
-        published_at TEXT NOT NULL,
-        current      INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE UNIQUE INDEX catalog_one_current ON catalog_versions(current) WHERE current = 1;
-    CREATE TABLE applications (
-        id               INTEGER PRIMARY KEY AUTOINCREMENT,
-        application_no   TEXT UNIQUE,
-        idempotency_key  TEXT NOT NULL UNIQUE,
-        terminal_id      TEXT NOT NULL,
-        matter_id        TEXT NOT NULL,
-        body             TEXT NOT NULL,
-        accepted_at      TEXT NOT NULL
-    );
-    CREATE TABLE ratings (
-        id              INTEGER PRIMARY KEY AUTOINCREMENT,
-        application_no  TEXT NOT NULL UNIQUE REFERENCES applications(application_no),
-        matter_id       TEXT NOT NULL,
-        terminal_id     TEXT NOT NULL,
-        level           INTEGER NOT NULL CHECK (level BETWEEN 1 AND 5),
-        reason          TEXT,
-        rated_at        TEXT NOT NULL
-    );",
-    // 2: terminal identity (enrollment tokens, terminals and their keys, replay nonces),
-    // layered configuration, application states and the applicant key progress queries use.
-    "CREATE TABLE settings (
-        name   TEXT PRIMARY KEY,
-        value  TEXT NOT NULL
-    );
-    CREATE TABLE enrollment_tokens (
-        token_hash   TEXT PRIMARY KEY,
-        site         TEXT,
-        created_at   TEXT NOT NULL,
-        expires_at   INTEGER NOT NULL,
-        used_at      TEXT,
-        terminal_id  TEXT
-    );
-    CREATE TABLE terminals (
-        id               TEXT PRIMARY KEY,
-        hardware_serial  TEXT NOT NULL UNIQUE,
-        public_key       TEXT NOT NULL,
-        site             TEXT,
-        enrolled_at      TEXT NOT NULL,
-        last_seen        INTEGER,
-        heartbeat        TEXT
-    );
-    CREATE INDEX terminals_site ON terminals(site);
-    CREATE TABLE request_nonces (
-        terminal_id  TEXT NOT NULL,
-        nonce        TEXT NOT NULL,
-        seen_at      INTEGER NOT NULL,
-        PRIMARY KEY (terminal_id, nonce)
-    );
-    CREATE INDEX request_nonces_seen ON request_nonces(seen_at);
-    CREATE TABLE config_layers (
-        scope       TEXT NOT NULL CHECK (scope IN ('global', 'site', 'terminal')),
-        scope_key   TEXT NOT NULL,
-        body        TEXT NOT NULL,
-        updated_at  TEXT NOT NULL,
-        PRIMARY KEY (scope, scope_key)
-    );
-    ALTER TABLE applications ADD COLUMN state TEXT NOT NULL DEFAULT 'accepted';
-    ALTER TABLE applications ADD COLUMN applicant_key TEXT;
-    CREATE INDEX applications_terminal ON applications(terminal_id);
-    CREATE INDEX applications_applicant ON applications(applicant_key);",
-    // 3: the terminal API: events, queue tickets, appointments, remote commands, and the
-    // health summary fleet filters use.
-    "CREATE TABLE terminal_events (
-        id           INTEGER PRIMARY KEY AUTOINCREMENT,
-        terminal_id  TEXT NOT NULL,
-        at           BIGINT NOT NULL,
-        kind         TEXT NOT NULL,
-        detail       TEXT NOT NULL
-    );
-    CREATE INDEX terminal_events_terminal ON terminal_events(terminal_id, id);
-    CREATE TABLE ticket_counters (
-        site  TEXT NOT NULL,
-        day   TEXT NOT NULL,
-        last  BIGINT NOT NULL,
-        PRIMARY KEY (site, day)
-    );
-    CREATE TABLE tickets (
-        id           INTEGER PRIMARY KEY AUTOINCREMENT,
-        site         TEXT NOT NULL,
-        day          TEXT NOT NULL,
-        seq          BIGINT NOT NULL,
-        ticket_no    TEXT NOT NULL,
-        matter_id    TEXT NOT NULL,
-        window_name  TEXT NOT NULL,
-        terminal_id  TEXT NOT NULL,
-        issued_at    TEXT NOT NULL,
-        state        TEXT NOT NULL DEFAULT 'waiting',
-        UNIQUE (site, day, seq)
-    );
-    CREATE TABLE appointments (
-        id             INTEGER PRIMARY KEY AUTOINCREMENT,
-        code           TEXT NOT NULL UNIQUE,
-        applicant_key  TEXT NOT NULL,
-        matter_id      TEXT NOT NULL,
-        site           TEXT NOT NULL,
-        day            TEXT NOT NULL,
-        slot           TEXT NOT NULL,
-        checked_in_at  TEXT,
-        ticket_no      TEXT
-    );
-    CREATE INDEX appointments_applicant ON appointments(applicant_key, day);
-    CREATE TABLE commands (
-        id            INTEGER PRIMARY KEY AUTOINCREMENT,
-        terminal_id   TEXT NOT NULL,
-        kind          TEXT NOT NULL,
-        state         TEXT NOT NULL DEFAULT 'queued',
-        created_by    TEXT NOT NULL,
-        created_at    TEXT NOT NULL,
-        delivered_at  TEXT,
-        finished_at   TEXT,
-        result        TEXT
-    );
-    CREATE INDEX commands_terminal ON commands(terminal_id, state);
-    ALTER TABLE terminals ADD COLUMN health TEXT;",
-    // 4: materials uploaded in chunks for an application.
-    "CREATE TABLE uploads (
-        id              TEXT PRIMARY KEY,
-        terminal_id     TEXT NOT NULL,
-        application_no  TEXT NOT NULL,
-        material_index  BIGINT NOT NULL,
-        content_type    TEXT NOT NULL,
-        size            BIGINT NOT NULL,
-        sha256          TEXT NOT NULL,
-        chunk_size      BIGINT NOT NULL,
-        created_at      TEXT NOT NULL,
-        completed_at    TEXT
-    );
-    CREATE INDEX uploads_application ON uploads(application_no);
-    CREATE TABLE upload_chunks (
-        upload_id  TEXT NOT NULL,
-        n          BIGINT NOT NULL,
-        data       BLOB NOT NULL,
-        PRIMARY KEY (upload_id, n)
-    );",
-    // 5: the ops console: operator accounts, their sessions, and the audit log.
-    "CREATE TABLE operators (
-        name           TEXT PRIMARY KEY,
-        password_hash  TEXT NOT NULL,
-        role           TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
-        created_at     TEXT NOT NULL
-    );
-    CREATE TABLE console_sessions (
-        token_hash  TEXT PRIMARY KEY,
-        operator    TEXT NOT NULL REFERENCES operators(name) ON DELETE CASCADE,
-        csrf        TEXT NOT NULL,
-        expires_at  BIGINT NOT NULL
-    );
-    CREATE TABLE audit_log (
-        id        INTEGER PRIMARY KEY AUTOINCREMENT,
-        at        TEXT NOT NULL,
-        operator  TEXT NOT NULL,
-        action    TEXT NOT NULL,
-        detail    TEXT NOT NULL
-    );",
-    // 6: releases terminals may be updated to, terminal tags, staged rollouts with the group
-    // and latest report of each of their terminals, and the claim that serialises starting
-    // rollouts of one kind.
-    "CREATE TABLE releases (
-        version       TEXT NOT NULL,
-        kind          TEXT NOT NULL CHECK (kind IN ('app', 'os')),
-        arch          TEXT NOT NULL,
-        target        TEXT NOT NULL,
-        sha256        TEXT NOT NULL,
-        length        BIGINT NOT NULL,
-        published_at  TEXT NOT NULL,
-        PRIMARY KEY (version, kind, arch)
-    );
-    CREATE TABLE terminal_tags (
-        terminal_id  TEXT NOT NULL,
-        tag          TEXT NOT NULL,
-        PRIMARY KEY (terminal_id, tag)
-    );
-    CREATE INDEX terminal_tags_tag ON terminal_tags(tag);
-    CREATE TABLE rollouts (
-        id                 INTEGER PRIMARY KEY AUTOINCREMENT,
-        version            TEXT NOT NULL,
-        kind               TEXT NOT NULL CHECK (kind IN ('app', 'os')),
-        filter_site        TEXT,
-        filter_version     TEXT,
-        filter_tag         TEXT,
-        groups_spec        TEXT NOT NULL,
-        success_threshold  BIGINT NOT NULL,
-        error_threshold    BIGINT NOT NULL,
-        window_spec        TEXT,
-        state              TEXT NOT NULL,
-        stop_reason        TEXT,
-        active_group       BIGINT NOT NULL DEFAULT 0,
-        created_by         TEXT NOT NULL,
-        created_at         TEXT NOT NULL,
-        updated_at         TEXT NOT NULL
-    );
-    CREATE INDEX rollouts_state ON rollouts(state);
-    CREATE TABLE rollout_terminals (
-        rollout_id   BIGINT NOT NULL REFERENCES rollouts(id),
-        terminal_id  TEXT NOT NULL,
-        group_no     BIGINT NOT NULL,
-        state        TEXT,
-        detail       TEXT NOT NULL DEFAULT '',
-        reported_at  BIGINT,
-        offered_at   TEXT,
-        updated_at   TEXT NOT NULL,
-        PRIMARY KEY (rollout_id, terminal_id)
-    );
-    CREATE INDEX rollout_terminals_terminal ON rollout_terminals(terminal_id);
-    CREATE TABLE rollout_start_locks (
-        kind        TEXT PRIMARY KEY,
-        holder      TEXT NOT NULL,
-        claimed_at  BIGINT NOT NULL
-    );",
-];
+use super::gateway::{FORGET_NONCES, INSERT_NONCE, NONCE_MEMORY_SECS, applicant_pepper};
+use super::sql::{Arg, Cell, Executor, Row, Transaction, sqlite_dialect};
+use super::terminal::{HeartbeatUpdate, write_heartbeat};
+use super::{StoreError, schema};
 
 /// Read-only connections kept beside the writer: in WAL mode readers never wait for the writer
 /// (nor for its disk flushes).
@@ -269,21 +64,11 @@ type Deliver = Box<dyn FnOnce(Option<&str>) + Send>;
 #[derive(Default)]
 struct Pending {
     /// The latest heartbeat of each terminal not yet written.
-    heartbeats: std::collections::HashMap<String, PendingHeartbeat>,
+    heartbeats: std::collections::HashMap<String, HeartbeatUpdate>,
     /// Nonces accepted by this process, with when (kept for the whole replay window).
     seen: std::collections::HashMap<(String, String), i64>,
     /// Nonces not yet written to `request_nonces` (where other processes see them).
     unwritten: Vec<(String, String, i64)>,
-}
-
-/// A heartbeat waiting to be written.
-#[derive(Debug, Clone)]
-pub(crate) struct PendingHeartbeat {
-    pub last_seen: i64,
-    pub body: String,
-    pub health: String,
-    /// What is not ok, for the event written when the health changes.
-    pub faults: String,
 }
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
@@ -409,7 +194,8 @@ impl SqliteStore {
             _alive: std::sync::Arc::new(()),
         };
         store.migrate(path)?;
-        store.pepper = store.applicant_pepper()?;
+        let pepper = finish(applicant_pepper(&mut OnSqlite(&store.lock())))?;
+        store.pepper = pepper;
         for _ in 0..READERS {
             let reader = open_connection(path)?;
             reader.pragma_update(None, "query_only", true)?;
@@ -448,7 +234,7 @@ impl SqliteStore {
             path: path.to_owned(),
             detail: e.to_string(),
         };
-        let known = MIGRATIONS.len() as i64;
+        let known = schema::MIGRATIONS.len() as i64;
         // The version is read under the write lock: two processes opening a fresh file at once
         // apply each migration once.
         let tx = conn
@@ -464,81 +250,26 @@ impl SqliteStore {
                 known,
             });
         }
-        for (index, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
-            tx.execute_batch(sql)?;
+        for (index, migration) in schema::MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(found.max(0) as usize)
+        {
+            tx.execute_batch(&schema::sqlite(migration))?;
             tx.pragma_update(None, "user_version", index as i64 + 1)?;
         }
         tx.commit()?;
         Ok(())
     }
 
-    /// The secret that keys applicant lookups, made once per database.
-    fn applicant_pepper(&self) -> Result<String, StoreError> {
-        let fresh = super::random_hex(32)?;
-        let conn = self.lock();
-        conn.execute(
-            "INSERT INTO settings (name, value) VALUES ('applicant_pepper', ?1) ON CONFLICT(name) DO NOTHING",
-            params![fresh],
-        )?;
-        Ok(conn.query_row(
-            "SELECT value FROM settings WHERE name = 'applicant_pepper'",
-            [],
-            |row| row.get(0),
-        )?)
-    }
-
     pub(crate) fn pepper(&self) -> &str {
         &self.pepper
     }
 
-    pub(crate) fn publish_catalog(
-        &self,
-        version: &str,
-        body: &str,
-        now: &str,
-    ) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "UPDATE catalog_versions SET current = 0 WHERE current = 1",
-            [],
-        )?;
-        tx.execute(
-            "INSERT INTO catalog_versions (version, body, published_at, current) VALUES (?1, ?2, ?3, 1)
-             ON CONFLICT(version) DO UPDATE SET body = excluded.body, published_at = excluded.published_at, current = 1",
-            params![version, body, now],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    pub(crate) fn current_catalog(&self) -> Result<PublishedCatalog, StoreError> {
-        let conn = self.read();
-        conn.query_row(
-            "SELECT version, body FROM catalog_versions WHERE current = 1",
-            [],
-            |row| {
-                Ok(PublishedCatalog {
-                    version: row.get(0)?,
-                    body: row.get(1)?,
-                })
-            },
-        )
-        .optional()?
-        .ok_or(StoreError::NoCatalog)
-    }
-
-    pub(crate) fn insert_application(
-        &self,
-        new: &NewApplication,
-    ) -> Result<StoredApplication, StoreError> {
-        let new = new.clone();
-        self.group_commit(move |conn| insert_application_in(conn, &new))
-    }
-
-    pub(crate) fn insert_rating(&self, rating: &NewRating) -> Result<(), StoreError> {
-        let rating = rating.clone();
-        self.group_commit(move |conn| insert_rating_in(conn, &rating))
+    /// Runs `work` (written once for both engines) in the next group commit; its durable
+    /// result.
+    pub(crate) fn transaction<W: Transaction>(&self, work: W) -> Result<W::Output, StoreError> {
+        self.group_commit(move |conn| finish(work.run(&mut OnSqlite(conn))))
     }
 
     /// Runs `work` inside the next group commit and waits for its durable result.
@@ -603,63 +334,6 @@ impl SqliteStore {
         }
     }
 
-    pub(crate) fn create_enrollment_token(
-        &self,
-        hash: &str,
-        site: Option<&str>,
-        expires_at: i64,
-        now: &str,
-    ) -> Result<(), StoreError> {
-        let conn = self.lock();
-        conn.execute(
-            "INSERT INTO enrollment_tokens (token_hash, site, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![hash, site, now, expires_at],
-        )?;
-        Ok(())
-    }
-
-    pub(crate) fn enroll(&self, e: &Enrollment) -> Result<EnrolledTerminal, StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // Spending the token is one conditional update: a used or expired token changes nothing.
-        let site: Option<Option<String>> = tx
-            .query_row(
-                "UPDATE enrollment_tokens SET used_at = ?2
-                 WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?3 RETURNING site",
-                params![e.token_hash, e.now_text, e.now],
-                |row| row.get(0),
-            )
-            .optional()?;
-        let Some(site) = site else {
-            return Err(StoreError::InvalidToken);
-        };
-        let terminal_id: String = tx.query_row(
-            "INSERT INTO terminals (id, hardware_serial, public_key, site, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(hardware_serial) DO UPDATE SET public_key = excluded.public_key,
-                 site = excluded.site, enrolled_at = excluded.enrolled_at
-             RETURNING id",
-            params![e.new_terminal_id, e.hardware_serial, e.public_key, site, e.now_text],
-            |row| row.get(0),
-        )?;
-        tx.execute(
-            "UPDATE enrollment_tokens SET terminal_id = ?2 WHERE token_hash = ?1",
-            params![e.token_hash, terminal_id],
-        )?;
-        tx.commit()?;
-        Ok(EnrolledTerminal { terminal_id, site })
-    }
-
-    pub(crate) fn terminal_key(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let conn = self.read();
-        Ok(conn
-            .query_row(
-                "SELECT public_key FROM terminals WHERE id = ?1",
-                params![id],
-                |row| row.get(0),
-            )
-            .optional()?)
-    }
-
     /// Records a nonce for this terminal; false when it was seen within the window (by this
     /// process, or by another one sharing the file once written).
     pub(crate) fn record_nonce(
@@ -668,15 +342,11 @@ impl SqliteStore {
         nonce: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let written: Option<i64> = self
-            .read()
-            .query_row(
-                "SELECT 1 FROM request_nonces WHERE terminal_id = ?1 AND nonce = ?2",
-                params![terminal_id, nonce],
-                |row| row.get(0),
-            )
-            .optional()?;
-        if written.is_some() {
+        let written = OnSqlite(&self.read()).rows_now(
+            "SELECT 1 FROM request_nonces WHERE terminal_id = $1 AND nonce = $2",
+            vec![Arg::from(terminal_id), Arg::from(nonce)],
+        )?;
+        if !written.is_empty() {
             return Ok(false);
         }
         let mut pending = self.pending();
@@ -698,7 +368,7 @@ impl SqliteStore {
     }
 
     /// Queues a heartbeat; the latest one per terminal is written at the next flush.
-    pub(crate) fn queue_heartbeat(&self, terminal_id: &str, heartbeat: PendingHeartbeat) {
+    pub(crate) fn queue_heartbeat(&self, terminal_id: &str, heartbeat: HeartbeatUpdate) {
         self.pending()
             .heartbeats
             .insert(terminal_id.to_owned(), heartbeat);
@@ -710,7 +380,7 @@ impl SqliteStore {
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
         let (heartbeats, nonces) = {
             let mut pending = self.pending();
-            let cutoff = super::unix_now() - super::NONCE_MEMORY_SECS;
+            let cutoff = super::unix_now() - NONCE_MEMORY_SECS;
             pending.seen.retain(|_, at| *at >= cutoff);
             (
                 std::mem::take(&mut pending.heartbeats),
@@ -734,54 +404,29 @@ impl SqliteStore {
 
     fn write_pending(
         &self,
-        heartbeats: &std::collections::HashMap<String, PendingHeartbeat>,
+        heartbeats: &std::collections::HashMap<String, HeartbeatUpdate>,
         nonces: &[(String, String, i64)],
     ) -> Result<(), StoreError> {
         let mut conn = self.lock();
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let result = (|| -> Result<(), StoreError> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut on = OnSqlite(&tx);
             for (terminal_id, nonce, at) in nonces {
-                tx.execute(
-                    "INSERT INTO request_nonces (terminal_id, nonce, seen_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(terminal_id, nonce) DO NOTHING",
-                    params![terminal_id, nonce, at],
+                on.exec_now(
+                    INSERT_NONCE,
+                    vec![terminal_id.into(), nonce.into(), (*at).into()],
                 )?;
             }
             for (terminal_id, heartbeat) in heartbeats {
-                let previous: Option<Option<String>> = tx
-                    .query_row(
-                        "SELECT health FROM terminals WHERE id = ?1",
-                        params![terminal_id],
-                        |row| row.get(0),
-                    )
-                    .optional()?;
-                let Some(previous) = previous else {
-                    continue;
-                };
-                tx.execute(
-                    "UPDATE terminals SET last_seen = ?2, heartbeat = ?3, health = ?4 WHERE id = ?1",
-                    params![terminal_id, heartbeat.last_seen, heartbeat.body, heartbeat.health],
-                )?;
-                if previous.as_deref() != Some(heartbeat.health.as_str()) {
-                    tx.execute(
-                        "INSERT INTO terminal_events (terminal_id, at, kind, detail) VALUES (?1, ?2, 'health', ?3)",
-                        params![
-                            terminal_id,
-                            heartbeat.last_seen,
-                            super::terminal::health_event(previous.as_deref(), &heartbeat.health, &heartbeat.faults)
-                        ],
-                    )?;
-                }
+                // A terminal removed meanwhile has nothing left to update.
+                finish(write_heartbeat(&mut on, terminal_id, heartbeat))?;
             }
             let now = super::unix_now();
             let last = self.last_prune.load(Ordering::Relaxed);
             if now - last >= 30 {
                 self.last_prune.store(now, Ordering::Relaxed);
-                tx.execute(
-                    "DELETE FROM request_nonces WHERE seen_at < ?1",
-                    params![now - super::NONCE_MEMORY_SECS],
-                )?;
+                on.exec_now(FORGET_NONCES, vec![(now - NONCE_MEMORY_SECS).into()])?;
             }
             tx.commit()?;
             Ok(())
@@ -790,197 +435,92 @@ impl SqliteStore {
         result
     }
 
-    pub(crate) fn terminal_application(
-        &self,
-        terminal_id: &str,
-        application_no: &str,
-    ) -> Result<Option<StatusRow>, StoreError> {
-        let conn = self.read();
-        Ok(conn
-            .query_row(
-                "SELECT application_no, matter_id, accepted_at, state FROM applications
-                 WHERE application_no = ?1 AND terminal_id = ?2",
-                params![application_no, terminal_id],
-                |row| {
-                    Ok(StatusRow {
-                        application_no: row.get(0)?,
-                        matter_id: row.get(1)?,
-                        accepted_at: row.get(2)?,
-                        state: row.get(3)?,
-                    })
-                },
-            )
-            .optional()?)
-    }
-
-    /// The configuration layers that apply to a terminal, global first.
-    pub(crate) fn config_layers(&self, terminal_id: &str) -> Result<Vec<String>, StoreError> {
-        let conn = self.read();
-        let mut statement = conn.prepare(
-            "SELECT c.body FROM config_layers c
-             WHERE (c.scope = 'global')
-                OR (c.scope = 'site' AND c.scope_key = (SELECT site FROM terminals WHERE id = ?1))
-                OR (c.scope = 'terminal' AND c.scope_key = ?1)
-             ORDER BY CASE c.scope WHEN 'global' THEN 0 WHEN 'site' THEN 1 ELSE 2 END",
-        )?;
-        let rows = statement.query_map(params![terminal_id], |row| row.get(0))?;
-        Ok(rows.collect::<Result<Vec<String>, _>>()?)
-    }
-
-    pub(crate) fn set_config(
-        &self,
-        scope: &str,
-        key: &str,
-        body: &str,
-        now: &str,
-    ) -> Result<(), StoreError> {
-        let conn = self.lock();
-        conn.execute(
-            "INSERT INTO config_layers (scope, scope_key, body, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(scope, scope_key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-            params![scope, key, body, now],
-        )?;
-        Ok(())
-    }
-
-    /// Runs one statement; the number of rows it changed.
-    pub(crate) fn exec(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
-        let conn = self.lock();
-        let mut statement = conn.prepare_cached(&sqlite_dialect(sql))?;
-        Ok(statement.execute(rusqlite::params_from_iter(args.iter()))? as u64)
-    }
-
-    /// Runs several statements in one transaction.
-    pub(crate) fn exec_all(&self, statements: &[(&str, Vec<Arg>)]) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        for (sql, args) in statements {
-            tx.prepare_cached(&sqlite_dialect(sql))?
-                .execute(rusqlite::params_from_iter(args.iter()))?;
-        }
-        tx.commit()?;
-        Ok(())
+    /// Runs one statement on the writer; the number of rows it changed.
+    pub(crate) fn exec(&self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        OnSqlite(&self.lock()).exec_now(sql, args)
     }
 
     /// Runs one statement whose loss in a power cut is harmless (a heartbeat's last-seen, a
     /// replay nonce): committed without waiting for the disk (`synchronous=NORMAL` in WAL mode
     /// still survives an application crash). Everything else stays `FULL`.
-    pub(crate) fn exec_relaxed(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
+    pub(crate) fn exec_relaxed(&self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
         let conn = self.lock();
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let result = conn
-            .prepare_cached(&sqlite_dialect(sql))
-            .and_then(|mut statement| statement.execute(rusqlite::params_from_iter(args.iter())));
+        let result = OnSqlite(&conn).exec_now(sql, args);
         conn.pragma_update(None, "synchronous", "FULL")?;
-        Ok(result? as u64)
+        result
     }
 
-    /// Runs one statement that answers rows (a SELECT, or a change with RETURNING).
-    pub(crate) fn rows(&self, sql: &str, args: &[Arg]) -> Result<Vec<Row>, StoreError> {
+    /// Runs one statement that answers rows: a SELECT on a reader, a change (with RETURNING)
+    /// on the writer.
+    pub(crate) fn rows(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
         let is_read = sql
             .trim_start()
             .get(..6)
             .is_some_and(|w| w.eq_ignore_ascii_case("select"));
         let conn = if is_read { self.read() } else { self.lock() };
-        let mut statement = conn.prepare_cached(&sqlite_dialect(sql))?;
+        OnSqlite(&conn).rows_now(sql, args)
+    }
+}
+
+/// A SQLite connection (or transaction) as the shared queries' [`Executor`].
+pub(crate) struct OnSqlite<'a>(pub &'a Connection);
+
+impl OnSqlite<'_> {
+    fn exec_now(&self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        let mut statement = self.0.prepare_cached(&sqlite_dialect(sql))?;
+        Ok(statement.execute(rusqlite::params_from_iter(&args))? as u64)
+    }
+
+    fn rows_now(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
+        let mut statement = self.0.prepare_cached(&sqlite_dialect(sql))?;
         let columns = statement.column_count();
-        let rows = statement.query_map(rusqlite::params_from_iter(args.iter()), |row| {
-            sqlite_row(row, columns)
+        let rows = statement.query_map(rusqlite::params_from_iter(&args), |row| {
+            read_row(row, columns)
         })?;
         Ok(rows.collect::<Result<Vec<Row>, _>>()?)
     }
+}
 
-    /// Rows in one of the platform's tables (a fixed name, never user input).
-    pub(crate) fn count(&self, table: &'static str) -> Result<u64, StoreError> {
-        let conn = self.read();
-        let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
-            row.get(0)
-        })?;
-        Ok(n.max(0) as u64)
+impl Executor for OnSqlite<'_> {
+    async fn rows(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
+        self.rows_now(sql, args)
     }
 
-    pub(crate) fn ping(&self) -> Result<(), StoreError> {
-        let conn = self.read();
-        conn.query_row("SELECT 1", [], |_| Ok(()))?;
+    async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        self.exec_now(sql, args)
+    }
+
+    async fn lock_table(&mut self, _table: &'static str) -> Result<(), StoreError> {
+        // Every write transaction here is IMMEDIATE: it holds the database's one write lock.
         Ok(())
     }
 }
 
-/// Stores an application once per idempotency key (inside a group commit).
-fn insert_application_in(
-    tx: &Connection,
-    new: &NewApplication,
-) -> Result<StoredApplication, StoreError> {
-    let accepted_at = super::rfc3339(new.accepted_at);
-    let inserted = tx.execute(
-            "INSERT INTO applications (idempotency_key, terminal_id, matter_id, body, accepted_at, applicant_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(idempotency_key) DO NOTHING",
-            params![
-                new.idempotency_key,
-                new.terminal_id,
-                new.matter_id,
-                new.body,
-                accepted_at,
-                new.applicant_key
-            ],
-        )?;
-    if inserted == 0 {
-        let first = tx.query_row(
-                "SELECT application_no, matter_id, body, accepted_at FROM applications WHERE idempotency_key = ?1",
-                params![new.idempotency_key],
-                |row| {
-                    Ok(StoredApplication {
-                        application_no: row.get(0)?,
-                        matter_id: row.get(1)?,
-                        body: row.get(2)?,
-                        accepted_at: row.get(3)?,
-                        replayed: true,
-                    })
-                },
-            )?;
-        return Ok(first);
+/// Drives work written for both engines to its end on this thread. On [`OnSqlite`] nothing
+/// waits (each call blocks until SQLite answers), so the work is done at its first poll.
+fn finish<T>(work: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    let mut work = std::pin::pin!(work);
+    match work.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(StoreError::Task(
+            "work on SQLite waited for something other than SQLite".into(),
+        )),
     }
-    let id = tx.last_insert_rowid();
-    let application_no = super::application_no(new.accepted_at, id);
-    tx.execute(
-        "UPDATE applications SET application_no = ?1 WHERE id = ?2",
-        params![application_no, id],
-    )?;
-    Ok(StoredApplication {
-        application_no,
-        matter_id: new.matter_id.clone(),
-        body: new.body.clone(),
-        accepted_at,
-        replayed: false,
-    })
 }
 
-/// Stores a rating (inside a group commit).
-fn insert_rating_in(tx: &Connection, rating: &NewRating) -> Result<(), StoreError> {
-    let known: Option<String> = tx
-        .query_row(
-            "SELECT matter_id FROM applications WHERE application_no = ?1 AND terminal_id = ?2",
-            params![rating.application_no, rating.terminal_id],
-            |row| row.get(0),
-        )
-        .optional()?;
-    if known.as_deref() != Some(rating.matter_id.as_str()) {
-        return Err(StoreError::UnknownApplication);
+/// Reads a SQLite row into cells.
+fn read_row(row: &rusqlite::Row<'_>, columns: usize) -> rusqlite::Result<Row> {
+    use rusqlite::types::ValueRef;
+    let mut cells = Vec::with_capacity(columns);
+    for i in 0..columns {
+        cells.push(match row.get_ref(i)? {
+            ValueRef::Null => Cell::Null,
+            ValueRef::Integer(n) => Cell::Int(n),
+            ValueRef::Real(f) => Cell::Int(f as i64),
+            ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+            ValueRef::Blob(b) => Cell::Bytes(b.to_vec()),
+        });
     }
-    let inserted = tx.execute(
-        "INSERT INTO ratings (application_no, matter_id, terminal_id, level, reason, rated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(application_no) DO NOTHING",
-        params![
-            rating.application_no,
-            rating.matter_id,
-            rating.terminal_id,
-            rating.level,
-            rating.reason,
-            rating.rated_at
-        ],
-    )?;
-    if inserted == 0 {
-        return Err(StoreError::AlreadyRated);
-    }
-    Ok(())
+    Ok(Row(cells))
 }

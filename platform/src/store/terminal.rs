@@ -7,8 +7,57 @@ use kiosk_protocol::{
     ApplicationStatus, AppointmentInfo, CommandKind, Heartbeat, RemoteCommand, Ticket,
 };
 
-use super::sql::{Row, args};
+use super::sql::{Executor, Row, args};
 use super::{StatusRow, Store, StoreError, now_beijing, now_rfc3339, rfc3339};
+
+/// A heartbeat about to be written: what [`write_heartbeat`] stores.
+#[derive(Debug, Clone)]
+pub(crate) struct HeartbeatUpdate {
+    pub last_seen: i64,
+    /// The heartbeat as JSON.
+    pub body: String,
+    /// Its overall health.
+    pub health: String,
+    /// What is not ok, for the event written when the health changes.
+    pub faults: String,
+}
+
+/// Writes one terminal's heartbeat, with an event when its overall health changed; false when
+/// there is no such terminal. Each engine calls it when its heartbeat writes are due (see
+/// `Store::record_heartbeat`).
+pub(crate) async fn write_heartbeat(
+    on: &mut impl Executor,
+    terminal_id: &str,
+    update: &HeartbeatUpdate,
+) -> Result<bool, StoreError> {
+    let Some(previous) = on
+        .row(
+            "SELECT health FROM terminals WHERE id = $1",
+            args![terminal_id],
+        )
+        .await?
+    else {
+        return Ok(false);
+    };
+    let previous = previous.opt_text(0)?;
+    on.exec(
+        "UPDATE terminals SET last_seen = $2, heartbeat = $3, health = $4 WHERE id = $1",
+        args![terminal_id, update.last_seen, &update.body, &update.health],
+    )
+    .await?;
+    if previous.as_deref() != Some(update.health.as_str()) {
+        on.exec(
+            "INSERT INTO terminal_events (terminal_id, at, kind, detail) VALUES ($1, $2, 'health', $3)",
+            args![
+                terminal_id,
+                update.last_seen,
+                health_event(previous.as_deref(), &update.health, &update.faults)
+            ],
+        )
+        .await?;
+    }
+    Ok(true)
+}
 
 /// Where a remote command stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,55 +149,17 @@ impl Store {
             .map(|d| format!("{} {} {}", d.device, d.state.as_str(), d.reasons.join(",")))
             .collect();
         let faults = faults.join("; ");
-        match self {
-            // SQLite: written by the background thread, so heartbeats never queue behind the
-            // disk flush of an application commit.
-            Store::Sqlite(s) => s.queue_heartbeat(
-                terminal_id,
-                super::sqlite::PendingHeartbeat {
-                    last_seen: now,
-                    body,
-                    health: overall.to_owned(),
-                    faults,
-                },
-            ),
-            Store::Postgres(_) => {
-                let previous = self
-                    .rows(
-                        "SELECT health FROM terminals WHERE id = $1",
-                        args![terminal_id],
-                    )
-                    .await?;
-                let previous = match previous.first() {
-                    Some(row) => row.opt_text(0)?,
-                    None => return Err(StoreError::UnknownTerminal),
-                };
-                self.exec_relaxed(
-                    "UPDATE terminals SET last_seen = $2, heartbeat = $3, health = $4 WHERE id = $1",
-                    args![terminal_id, now, body, overall],
-                )
-                .await?;
-                if previous.as_deref() != Some(overall) {
-                    self.add_event(
-                        terminal_id,
-                        "health",
-                        &health_event(previous.as_deref(), overall, &faults),
-                        now,
-                    )
-                    .await?;
-                }
-            }
-        }
+        self.record_heartbeat(
+            terminal_id,
+            HeartbeatUpdate {
+                last_seen: now,
+                body,
+                health: overall.to_owned(),
+                faults,
+            },
+        )
+        .await?;
         self.deliver_commands(terminal_id).await
-    }
-
-    /// Writes out what the SQLite engine buffers (heartbeats, nonces); PostgreSQL buffers
-    /// nothing. Pages that show heartbeat data call it first.
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(s) => super::on_sqlite(s, |s| s.flush()).await,
-            Store::Postgres(_) => Ok(()),
-        }
     }
 
     /// Commands waiting for a terminal (queued, or sent without a result yet), oldest first;
@@ -466,15 +477,7 @@ impl Store {
             )
             .await?;
         rows.iter()
-            .map(|row| {
-                StatusRow {
-                    application_no: row.text(0)?,
-                    matter_id: row.text(1)?,
-                    accepted_at: row.text(2)?,
-                    state: row.text(3)?,
-                }
-                .into_status()
-            })
+            .map(|row| StatusRow::read(row)?.into_status())
             .collect()
     }
 
@@ -502,7 +505,7 @@ pub fn rfc3339_at(unix: i64) -> String {
 }
 
 /// The detail of a health-change event: `ok → degraded: printer degraded paper_low`.
-pub(crate) fn health_event(previous: Option<&str>, now: &str, faults: &str) -> String {
+fn health_event(previous: Option<&str>, now: &str, faults: &str) -> String {
     format!(
         "{} → {now}{}{faults}",
         previous.unwrap_or("new"),

@@ -1,0 +1,276 @@
+//! The schema, written once for both engines.
+//!
+//! Each migration is PostgreSQL's text; SQLite runs it through [`sqlite`], which rewrites the
+//! only two type names SQLite spells differently (an auto-numbered key, a byte string). Every
+//! other type and construct is common to both: SQLite reads `BIGINT` and `BOOLEAN` with the
+//! integer affinity its own `INTEGER` has, and `TRUE`/`FALSE` as 1/0. So the two schemas cannot
+//! drift apart, and `tests/schema.rs` checks the catalogs of two freshly migrated databases
+//! agree.
+//!
+//! Databases created before the list was shared keep what they were created with (SQLite's
+//! `INTEGER` where this says `BIGINT` or `BOOLEAN`): the same affinity, so the same values.
+
+use std::borrow::Cow;
+
+/// Schema migrations, applied in order; each engine records how many ran (SQLite in
+/// `PRAGMA user_version`, PostgreSQL in `schema_migrations`).
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: catalog versions and applications.
+    "CREATE TABLE catalog_versions (
+        version      TEXT PRIMARY KEY,
+        body         TEXT NOT NULL,
+        published_at TEXT NOT NULL,
+        current      BOOLEAN NOT NULL DEFAULT FALSE
+    );
+    CREATE UNIQUE INDEX catalog_one_current ON catalog_versions(current) WHERE current;
+    CREATE TABLE applications (
+        id               BIGSERIAL PRIMARY KEY,
+        application_no   TEXT UNIQUE,
+        idempotency_key  TEXT NOT NULL UNIQUE,
+        terminal_id      TEXT NOT NULL,
+        matter_id        TEXT NOT NULL,
+        body             TEXT NOT NULL,
+        accepted_at      TEXT NOT NULL
+    );
+    CREATE TABLE ratings (
+        id              BIGSERIAL PRIMARY KEY,
+        application_no  TEXT NOT NULL UNIQUE REFERENCES applications(application_no),
+        matter_id       TEXT NOT NULL,
+        terminal_id     TEXT NOT NULL,
+        level           INTEGER NOT NULL CHECK (level BETWEEN 1 AND 5),
+        reason          TEXT,
+        rated_at        TEXT NOT NULL
+    );",
+    // 2: terminal identity (enrollment tokens, terminals and their keys, replay nonces),
+    // layered configuration, application states and the applicant key progress queries use.
+    "CREATE TABLE settings (
+        name   TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+    );
+    CREATE TABLE enrollment_tokens (
+        token_hash   TEXT PRIMARY KEY,
+        site         TEXT,
+        created_at   TEXT NOT NULL,
+        expires_at   BIGINT NOT NULL,
+        used_at      TEXT,
+        terminal_id  TEXT
+    );
+    CREATE TABLE terminals (
+        id               TEXT PRIMARY KEY,
+        hardware_serial  TEXT NOT NULL UNIQUE,
+        public_key       TEXT NOT NULL,
+        site             TEXT,
+        enrolled_at      TEXT NOT NULL,
+        last_seen        BIGINT,
+        heartbeat        TEXT
+    );
+    CREATE INDEX terminals_site ON terminals(site);
+    CREATE TABLE request_nonces (
+        terminal_id  TEXT NOT NULL,
+        nonce        TEXT NOT NULL,
+        seen_at      BIGINT NOT NULL,
+        PRIMARY KEY (terminal_id, nonce)
+    );
+    CREATE INDEX request_nonces_seen ON request_nonces(seen_at);
+    CREATE TABLE config_layers (
+        scope       TEXT NOT NULL CHECK (scope IN ('global', 'site', 'terminal')),
+        scope_key   TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (scope, scope_key)
+    );
+    ALTER TABLE applications ADD COLUMN state TEXT NOT NULL DEFAULT 'accepted';
+    ALTER TABLE applications ADD COLUMN applicant_key TEXT;
+    CREATE INDEX applications_terminal ON applications(terminal_id);
+    CREATE INDEX applications_applicant ON applications(applicant_key);",
+    // 3: the terminal API: events, queue tickets, appointments, remote commands, and the
+    // health summary fleet filters use.
+    "CREATE TABLE terminal_events (
+        id           BIGSERIAL PRIMARY KEY,
+        terminal_id  TEXT NOT NULL,
+        at           BIGINT NOT NULL,
+        kind         TEXT NOT NULL,
+        detail       TEXT NOT NULL
+    );
+    CREATE INDEX terminal_events_terminal ON terminal_events(terminal_id, id);
+    CREATE TABLE ticket_counters (
+        site  TEXT NOT NULL,
+        day   TEXT NOT NULL,
+        last  BIGINT NOT NULL,
+        PRIMARY KEY (site, day)
+    );
+    CREATE TABLE tickets (
+        id           BIGSERIAL PRIMARY KEY,
+        site         TEXT NOT NULL,
+        day          TEXT NOT NULL,
+        seq          BIGINT NOT NULL,
+        ticket_no    TEXT NOT NULL,
+        matter_id    TEXT NOT NULL,
+        window_name  TEXT NOT NULL,
+        terminal_id  TEXT NOT NULL,
+        issued_at    TEXT NOT NULL,
+        state        TEXT NOT NULL DEFAULT 'waiting',
+        UNIQUE (site, day, seq)
+    );
+    CREATE TABLE appointments (
+        id             BIGSERIAL PRIMARY KEY,
+        code           TEXT NOT NULL UNIQUE,
+        applicant_key  TEXT NOT NULL,
+        matter_id      TEXT NOT NULL,
+        site           TEXT NOT NULL,
+        day            TEXT NOT NULL,
+        slot           TEXT NOT NULL,
+        checked_in_at  TEXT,
+        ticket_no      TEXT
+    );
+    CREATE INDEX appointments_applicant ON appointments(applicant_key, day);
+    CREATE TABLE commands (
+        id            BIGSERIAL PRIMARY KEY,
+        terminal_id   TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        state         TEXT NOT NULL DEFAULT 'queued',
+        created_by    TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        delivered_at  TEXT,
+        finished_at   TEXT,
+        result        TEXT
+    );
+    CREATE INDEX commands_terminal ON commands(terminal_id, state);
+    ALTER TABLE terminals ADD COLUMN health TEXT;",
+    // 4: materials uploaded in chunks for an application.
+    "CREATE TABLE uploads (
+        id              TEXT PRIMARY KEY,
+        terminal_id     TEXT NOT NULL,
+        application_no  TEXT NOT NULL,
+        material_index  BIGINT NOT NULL,
+        content_type    TEXT NOT NULL,
+        size            BIGINT NOT NULL,
+        sha256          TEXT NOT NULL,
+        chunk_size      BIGINT NOT NULL,
+        created_at      TEXT NOT NULL,
+        completed_at    TEXT
+    );
+    CREATE INDEX uploads_application ON uploads(application_no);
+    CREATE TABLE upload_chunks (
+        upload_id  TEXT NOT NULL,
+        n          BIGINT NOT NULL,
+        data       BYTEA NOT NULL,
+        PRIMARY KEY (upload_id, n)
+    );",
+    // 5: the ops console: operator accounts, their sessions, and the audit log.
+    "CREATE TABLE operators (
+        name           TEXT PRIMARY KEY,
+        password_hash  TEXT NOT NULL,
+        role           TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+        created_at     TEXT NOT NULL
+    );
+    CREATE TABLE console_sessions (
+        token_hash  TEXT PRIMARY KEY,
+        operator    TEXT NOT NULL REFERENCES operators(name) ON DELETE CASCADE,
+        csrf        TEXT NOT NULL,
+        expires_at  BIGINT NOT NULL
+    );
+    CREATE TABLE audit_log (
+        id        BIGSERIAL PRIMARY KEY,
+        at        TEXT NOT NULL,
+        operator  TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        detail    TEXT NOT NULL
+    );",
+    // 6: releases terminals may be updated to, terminal tags, staged rollouts with the group
+    // and latest report of each of their terminals, and the claim that serialises starting
+    // rollouts of one kind.
+    "CREATE TABLE releases (
+        version       TEXT NOT NULL,
+        kind          TEXT NOT NULL CHECK (kind IN ('app', 'os')),
+        arch          TEXT NOT NULL,
+        target        TEXT NOT NULL,
+        sha256        TEXT NOT NULL,
+        length        BIGINT NOT NULL,
+        published_at  TEXT NOT NULL,
+        PRIMARY KEY (version, kind, arch)
+    );
+    CREATE TABLE terminal_tags (
+        terminal_id  TEXT NOT NULL,
+        tag          TEXT NOT NULL,
+        PRIMARY KEY (terminal_id, tag)
+    );
+    CREATE INDEX terminal_tags_tag ON terminal_tags(tag);
+    CREATE TABLE rollouts (
+        id                 BIGSERIAL PRIMARY KEY,
+        version            TEXT NOT NULL,
+        kind               TEXT NOT NULL CHECK (kind IN ('app', 'os')),
+        filter_site        TEXT,
+        filter_version     TEXT,
+        filter_tag         TEXT,
+        groups_spec        TEXT NOT NULL,
+        success_threshold  BIGINT NOT NULL,
+        error_threshold    BIGINT NOT NULL,
+        window_spec        TEXT,
+        state              TEXT NOT NULL,
+        stop_reason        TEXT,
+        active_group       BIGINT NOT NULL DEFAULT 0,
+        created_by         TEXT NOT NULL,
+        created_at         TEXT NOT NULL,
+        updated_at         TEXT NOT NULL
+    );
+    CREATE INDEX rollouts_state ON rollouts(state);
+    CREATE TABLE rollout_terminals (
+        rollout_id   BIGINT NOT NULL REFERENCES rollouts(id),
+        terminal_id  TEXT NOT NULL,
+        group_no     BIGINT NOT NULL,
+        state        TEXT,
+        detail       TEXT NOT NULL DEFAULT '',
+        reported_at  BIGINT,
+        offered_at   TEXT,
+        updated_at   TEXT NOT NULL,
+        PRIMARY KEY (rollout_id, terminal_id)
+    );
+    CREATE INDEX rollout_terminals_terminal ON rollout_terminals(terminal_id);
+    CREATE TABLE rollout_start_locks (
+        kind        TEXT PRIMARY KEY,
+        holder      TEXT NOT NULL,
+        claimed_at  BIGINT NOT NULL
+    );",
+];
+
+/// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`
+/// (a 64-bit key the database numbers) is SQLite's `INTEGER PRIMARY KEY AUTOINCREMENT` (which
+/// also never reuses a number), `BYTEA` is `BLOB`.
+const SQLITE_SPELLINGS: &[(&str, &str)] = &[
+    ("BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+    ("BYTEA", "BLOB"),
+];
+
+/// A migration as SQLite runs it.
+pub(crate) fn sqlite(migration: &str) -> Cow<'_, str> {
+    let mut text = Cow::Borrowed(migration);
+    for (postgres, sqlite) in SQLITE_SPELLINGS {
+        if text.contains(postgres) {
+            text = Cow::Owned(text.replace(postgres, sqlite));
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_spells_keys_and_bytes_its_own_way() {
+        let all: String = MIGRATIONS.iter().map(|m| sqlite(m)).collect();
+        assert!(!all.contains("BIGSERIAL") && !all.contains("BYTEA"));
+        assert!(all.contains("id               INTEGER PRIMARY KEY AUTOINCREMENT,"));
+        assert!(all.contains("data       BLOB NOT NULL"));
+    }
+
+    #[test]
+    fn every_migration_runs_on_sqlite() {
+        let conn = rusqlite::Connection::open_in_memory().expect("memory database");
+        for migration in MIGRATIONS {
+            conn.execute_batch(&sqlite(migration))
+                .expect("migration runs");
+        }
+    }
+}
