@@ -22,7 +22,7 @@ use kiosk_drivers::printer::{PrintError, Printer, PrinterAddress, PrinterLink};
 use kiosk_drivers::raster::DotImage;
 use zeroize::Zeroizing;
 
-use crate::printer_monitor::{self, PrinterPort};
+use crate::devices::printer_monitor::{self, PrinterPort};
 
 /// The renderer: Poppler's `pdftoppm`, found on `PATH`.
 pub const PDFTOPPM: &str = "pdftoppm";

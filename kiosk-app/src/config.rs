@@ -15,13 +15,13 @@ use kiosk_drivers::gpio::GpioConfig;
 use kiosk_drivers::idcard::UsbReaderAddress;
 use kiosk_drivers::scanner::{SerialScanner, Suffix};
 
-use crate::cabinet::GpioPort;
-use crate::camera_monitor::CameraSource;
-use crate::card_reader::ReaderPort;
+use crate::devices::DeviceConfig;
+use crate::devices::cabinet::GpioPort;
+use crate::devices::camera_monitor::CameraSource;
+use crate::devices::card_reader::ReaderPort;
+use crate::devices::scanner_monitor::ScannerPort;
 use crate::identity::{IdentityError, TerminalIdentity};
 use crate::platform_link::{LinkError, PlatformLink};
-use crate::runtime::DeviceConfig;
-use crate::scanner_monitor::ScannerPort;
 use crate::session::{MIN_WARNING_GRACE, Settings};
 
 /// Where the configuration lives on a terminal.

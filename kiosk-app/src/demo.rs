@@ -14,15 +14,16 @@ use kiosk_ui::KioskWindow;
 use kiosk_ui::headless::Headless;
 use slint::ComponentHandle;
 
-use crate::camera_monitor::CameraSource;
-use crate::card_reader::ReaderPort;
+use crate::devices::DeviceConfig;
+use crate::devices::camera_monitor::CameraSource;
+use crate::devices::card_reader::ReaderPort;
+use crate::devices::scanner_monitor::ScannerPort;
 use crate::display::Display;
 use crate::identity::TerminalIdentity;
 use crate::outbox::{DEFAULT_CAPACITY, Outbox};
 use crate::peers::{Peer, PlatformPeer, sibling_program};
 use crate::platform_link::PlatformLink;
-use crate::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
-use crate::scanner_monitor::ScannerPort;
+use crate::runtime::{self, RuntimeConfig, SessionHandle};
 use crate::session::{
     Action, Errand, KeySource, MaintenanceTask, PinKey, PinMessage, PinPad, PrintStatus, Screen,
     Settings, TaskOutcome, View,

@@ -15,7 +15,7 @@ use kiosk_protocol::{
 };
 use tokio::sync::watch;
 
-use crate::health::{DeviceHealth, HealthBoard, HealthState};
+use crate::devices::health::{DeviceHealth, HealthBoard, HealthState};
 use crate::outbox::Outbox;
 use crate::platform_link::PlatformLink;
 use crate::update::Updater;
@@ -246,7 +246,7 @@ pub(crate) async fn wait_for_no_citizen(mut in_session: watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::health::DeviceKind;
+    use crate::devices::health::DeviceKind;
 
     #[test]
     fn a_heartbeat_carries_versions_devices_and_outbox_depth_in_the_platforms_format() {

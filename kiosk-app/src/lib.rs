@@ -8,29 +8,22 @@
 //! the platform, and [`demo`] stages it all on simulated devices; [`device_cli`] is the
 //! technician's `kiosk device …` access to one device at a time.
 
-pub mod cabinet;
-pub mod camera_desk;
-pub mod camera_monitor;
-pub mod card_reader;
 pub mod certificate_print;
 pub mod config;
 pub mod demo;
 pub mod device_cli;
+pub mod devices;
 pub mod display;
-pub mod health;
 pub mod heartbeat;
-pub mod hotplug;
 pub mod identity;
 pub mod maintenance;
 pub mod memory;
 pub mod outbox;
 pub mod peers;
 pub mod platform_link;
-pub mod printer_monitor;
 pub mod provision;
 pub mod receipt;
 pub mod runtime;
-pub mod scanner_monitor;
 pub mod selftest;
 pub mod service_manager;
 pub mod session;

@@ -472,7 +472,7 @@ fn list_devices(path: &std::path::Path, json: bool) -> anyhow::Result<()> {
             println!(
                 "{:<12} {:<9} {:<28} {}",
                 d.kind.name(),
-                kiosk_app::selftest::state_word(d.state),
+                d.state.word(),
                 d.address,
                 d.reason
             );

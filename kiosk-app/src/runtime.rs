@@ -5,30 +5,24 @@
 //! and only ever receives views and sends touches.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kiosk_drivers::camera::jpegs_to_pdf;
-use kiosk_drivers::document::PrintRoute;
-use kiosk_drivers::escpos::{PaperWidth, PrinterState};
+use kiosk_drivers::escpos::PrinterState;
 use kiosk_drivers::gpio::StatusLight;
-use kiosk_drivers::printer::{PrintError, PrinterAddress};
+use kiosk_drivers::printer::PrintError;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::{broadcast, watch};
 
-use crate::cabinet::{self, Cabinet, CabinetReport, GpioPort};
-use crate::camera_desk::CameraDesk;
-use crate::camera_monitor::{self, CameraProbe, CameraSource};
-use crate::card_reader::{self, ReaderPort, ReaderReport, ReaderSwitch};
 use crate::certificate_print;
-use crate::health::{DeviceHealth, DeviceKind, HealthBoard, HealthState};
+use crate::devices::health::{DeviceHealth, DeviceKind, HealthBoard};
+use crate::devices::printer_monitor::{self, PrinterPort};
+use crate::devices::{self, DeviceConfig, Devices};
 use crate::heartbeat::{self, CommandHost, Pulse};
-use crate::hotplug::{self, Nudge, Subsystem};
 use crate::maintenance::{PinGate, Verdict};
 use crate::outbox::{self, Outbox, OutboxError, Outcome};
 use crate::platform_link::{LinkError, PlatformLink};
-use crate::printer_monitor::{self, PrinterPort};
 use crate::receipt;
-use crate::scanner_monitor::{self, ScannerPort, ScannerReport};
 use crate::unix_now;
 use kiosk_protocol::{ApplicationReceipt, TicketRequest};
 
@@ -38,43 +32,6 @@ use crate::session::{
     TechnicianStatus, View,
 };
 use crate::voice::Voice;
-
-/// Where the devices are.
-#[derive(Debug, Clone)]
-pub struct DeviceConfig {
-    /// Where the ID-card reader is attached (`None`: no reader fitted).
-    pub idcard: Option<ReaderPort>,
-    /// Where the receipt printer is (`None`: no printer fitted).
-    pub printer: Option<PrinterAddress>,
-    /// Paper width of the receipt printer.
-    pub paper: PaperWidth,
-    /// Whether receipts go as text commands or as one image (printers without Chinese fonts).
-    pub printer_route: PrintRoute,
-    /// Where the QR/barcode scanner is (`None`: none fitted).
-    pub scanner: Option<ScannerPort>,
-    /// Where the document camera's pictures come from (`None`: none fitted).
-    pub camera: Option<CameraSource>,
-    /// How often an idle camera is probed.
-    pub camera_probe: Duration,
-    /// The cabinet's GPIO (`None`: none fitted).
-    pub gpio: Option<GpioPort>,
-}
-
-impl Default for DeviceConfig {
-    /// No device fitted; an 80 mm printer on its own fonts once one is.
-    fn default() -> Self {
-        Self {
-            idcard: None,
-            printer: None,
-            paper: PaperWidth::Dots576,
-            printer_route: PrintRoute::Native,
-            scanner: None,
-            camera: None,
-            camera_probe: Duration::from_secs(10),
-            gpio: None,
-        }
-    }
-}
 
 /// Everything the session driver needs.
 pub struct RuntimeConfig {
@@ -122,122 +79,7 @@ impl SessionHandle {
 pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> SessionHandle {
     let (tx, rx) = unbounded_channel();
     let (health_tx, health_rx) = unbounded_channel();
-    let mut hotplug: Vec<(Vec<Subsystem>, Nudge)> = Vec::new();
-    // The cabinet first: the printer monitor may need its relay.
-    let cabinet = match config.devices.gpio.clone() {
-        Some(port) => {
-            let events = tx.clone();
-            let health = health_tx.clone();
-            let cabinet = cabinet::spawn(port, move |report| match report {
-                CabinetReport::Presence => {
-                    let _ = events.send(Event::Presence);
-                }
-                CabinetReport::Health(h) => {
-                    let _ = health.send(h);
-                }
-            });
-            let nudge = cabinet.clone();
-            hotplug.push((vec![Subsystem::Usb], Box::new(move || nudge.nudge())));
-            Some(cabinet)
-        }
-        None => {
-            let _ = health_tx.send(not_fitted(DeviceKind::Gpio));
-            None
-        }
-    };
-    let reader = match config.devices.idcard.clone() {
-        Some(port) => {
-            let events = tx.clone();
-            let health = health_tx.clone();
-            let switch = card_reader::spawn(port, move |report| match report {
-                ReaderReport::Card(card) => {
-                    let _ = events.send(Event::Card(card));
-                }
-                ReaderReport::Health(h) => {
-                    let _ = health.send(h);
-                }
-            });
-            let nudge = switch.clone();
-            hotplug.push((
-                vec![Subsystem::Tty, Subsystem::Usb],
-                Box::new(move || nudge.nudge()),
-            ));
-            Some(switch)
-        }
-        None => {
-            let _ = health_tx.send(not_fitted(DeviceKind::CardReader));
-            None
-        }
-    };
-    let printer_port = PrinterPort::default();
-    match config.devices.printer.clone() {
-        Some(address) => {
-            let health = health_tx.clone();
-            let power = cabinet.clone().map(|cabinet| {
-                Box::new(move || cabinet.power_cycle_printer()) as printer_monitor::PowerCycle
-            });
-            let nudge = printer_monitor::spawn(address, printer_port.clone(), power, move |h| {
-                let _ = health.send(h);
-            });
-            hotplug.push((
-                vec![Subsystem::Tty, Subsystem::Usb],
-                Box::new(move || nudge.nudge()),
-            ));
-        }
-        None => {
-            let _ = health_tx.send(not_fitted(DeviceKind::Printer));
-        }
-    }
-    match config.devices.scanner.clone() {
-        Some(port) => {
-            let events = tx.clone();
-            let health = health_tx.clone();
-            let nudge = scanner_monitor::spawn(port, move |report| match report {
-                ScannerReport::Scanned(code) => {
-                    let _ = events.send(Event::Scan(code));
-                }
-                ScannerReport::Health(h) => {
-                    let _ = health.send(h);
-                }
-            });
-            if let Some(nudge) = nudge {
-                hotplug.push((
-                    vec![Subsystem::Tty, Subsystem::Usb, Subsystem::Input],
-                    Box::new(move || nudge.nudge()),
-                ));
-            }
-        }
-        None => {
-            let _ = health_tx.send(not_fitted(DeviceKind::Scanner));
-        }
-    }
-    let desk = config.devices.camera.clone().and_then(|source| {
-        let events = tx.clone();
-        CameraDesk::spawn(source, move |event| {
-            let _ = events.send(event);
-        })
-        .inspect_err(|e| tracing::error!(error = %e, "cannot start the camera desk"))
-        .ok()
-    });
-    let camera = match config.devices.camera.clone() {
-        Some(source) => {
-            let health = health_tx.clone();
-            let probe = camera_monitor::spawn(source, config.devices.camera_probe, move |h| {
-                let _ = health.send(h);
-            });
-            let nudge = probe.clone();
-            hotplug.push((
-                vec![Subsystem::Video, Subsystem::Usb],
-                Box::new(move || nudge.nudge()),
-            ));
-            Some(probe)
-        }
-        None => {
-            let _ = health_tx.send(not_fitted(DeviceKind::Camera));
-            None
-        }
-    };
-    hotplug::spawn(hotplug);
+    let devices = devices::spawn_all(&config.devices, tx.clone(), health_tx);
     let (board_tx, board_rx) = watch::channel(HealthBoard::default());
     let (reports, _) = broadcast::channel(64);
     outbox::spawn_sender(
@@ -248,7 +90,7 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
     let (in_session_tx, in_session) = watch::channel(false);
     let host = Arc::new(TerminalHost {
         devices: config.devices.clone(),
-        printer_port: printer_port.clone(),
+        printer_port: devices.printer_port.clone(),
         terminal_id: config.settings.terminal_id.clone(),
     });
     heartbeat::spawn(Pulse {
@@ -282,11 +124,7 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
         in_session: in_session_tx,
         reports,
         events: tx.clone(),
-        reader,
-        printer_port,
-        cabinet,
-        camera,
-        desk,
+        devices,
         board: board_tx,
     };
     tokio::spawn(driver.run(rx, health_rx, show));
@@ -296,10 +134,6 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
     }
 }
 
-fn not_fitted(kind: DeviceKind) -> DeviceHealth {
-    DeviceHealth::new(kind, HealthState::NotFitted, "not configured in kiosk.toml")
-}
-
 struct Driver {
     host: Arc<TerminalHost>,
     pin_gate: Arc<std::sync::Mutex<Option<PinGate>>>,
@@ -307,11 +141,7 @@ struct Driver {
     in_session: watch::Sender<bool>,
     reports: outbox::Reports,
     events: UnboundedSender<Event>,
-    reader: Option<ReaderSwitch>,
-    printer_port: PrinterPort,
-    cabinet: Option<Cabinet>,
-    camera: Option<CameraProbe>,
-    desk: Option<CameraDesk>,
+    devices: Devices,
     board: watch::Sender<HealthBoard>,
 }
 
@@ -397,10 +227,10 @@ impl Driver {
 
     /// The status light and the camera probe follow the session (both drop repeats).
     fn follow(&self, view: &View) {
-        if let Some(cabinet) = &self.cabinet {
+        if let Some(cabinet) = &self.devices.cabinet {
             cabinet.show(status_light(view));
         }
-        if let Some(camera) = &self.camera {
+        if let Some(camera) = &self.devices.camera {
             camera.set_idle(view.screen == Screen::Home);
         }
     }
@@ -469,7 +299,7 @@ impl Driver {
             }
             Command::StartCardReader | Command::StopCardReader => {
                 let on = command == Command::StartCardReader;
-                match &self.reader {
+                match &self.devices.reader {
                     Some(reader) => reader.set(on),
                     None if on => self.send(Event::Card(CardEvent::ReaderFault)),
                     None => {}
@@ -532,7 +362,7 @@ impl Driver {
             Command::PrintReceipt(content) => {
                 let devices = self.config.devices.clone();
                 let events = self.events.clone();
-                let port = self.printer_port.clone();
+                let port = self.devices.printer_port.clone();
                 tokio::task::spawn_blocking(move || {
                     let result = print_receipt(&devices, &port, &content);
                     let _ = events.send(Event::Printed(result));
@@ -615,16 +445,16 @@ impl Driver {
                     let _ = events.send(Event::TaskFinished { task, ok, detail });
                 });
             }
-            Command::StartCamera => match &self.desk {
+            Command::StartCamera => match &self.devices.desk {
                 Some(desk) => desk.start(),
                 None => self.send(Event::PageCaptured(Err(CaptureProblem::CameraFailed))),
             },
             Command::StopCamera => {
-                if let Some(desk) = &self.desk {
+                if let Some(desk) = &self.devices.desk {
                     desk.stop();
                 }
             }
-            Command::CapturePage => match &self.desk {
+            Command::CapturePage => match &self.devices.desk {
                 Some(desk) => desk.capture(),
                 None => self.send(Event::PageCaptured(Err(CaptureProblem::CameraFailed))),
             },
@@ -663,7 +493,7 @@ impl Driver {
             Command::PrintCertificate { kind, request } => {
                 let link = self.config.platform.clone();
                 let devices = self.config.devices.clone();
-                let port = self.printer_port.clone();
+                let port = self.devices.printer_port.clone();
                 self.errand(async move {
                     print_certificate(&link, &devices, &port, kind, &request).await
                 });
@@ -671,7 +501,7 @@ impl Driver {
             Command::PrintTicket(ticket) => {
                 let devices = self.config.devices.clone();
                 let events = self.events.clone();
-                let port = self.printer_port.clone();
+                let port = self.devices.printer_port.clone();
                 tokio::task::spawn_blocking(move || {
                     let document = receipt::queue_ticket(&ticket);
                     let result = print_document(&devices, &port, &document, "queue ticket");
@@ -693,12 +523,11 @@ async fn technician_status(
     outbox: &Outbox,
     link: &PlatformLink,
 ) -> TechnicianStatus {
-    let word = crate::selftest::state_word;
     let mut lines: Vec<StatusLine> = board
         .devices()
         .map(|d| StatusLine {
             name: d.kind.name().to_owned(),
-            state: word(d.state).to_owned(),
+            state: d.state.word().to_owned(),
             detail: d.reason.clone(),
         })
         .collect();

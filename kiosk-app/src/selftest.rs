@@ -6,12 +6,12 @@ use std::time::Duration;
 use kiosk_drivers::printer::PrinterAddress;
 use serde::Serialize;
 
-use crate::card_reader::ReaderPort;
 use crate::config::KioskConfig;
-use crate::health::{DeviceHealth, DeviceKind, HealthState};
+use crate::devices::card_reader::ReaderPort;
+use crate::devices::health::{DeviceHealth, DeviceKind, HealthState};
+use crate::devices::printer_monitor::{self, PrinterPort};
 use crate::identity::IdentityError;
 use crate::platform_link::PlatformLink;
-use crate::printer_monitor::{self, PrinterPort};
 
 /// One line of the device list.
 #[derive(Debug, Clone, Serialize)]
@@ -128,11 +128,7 @@ pub fn selftest(config: &KioskConfig, test_page: bool) -> Vec<Check> {
                     ok: result.is_ok(),
                     detail: format!(
                         "{} ({}): {}",
-                        if result.is_ok() {
-                            "ok"
-                        } else {
-                            state_word(d.state)
-                        },
+                        if result.is_ok() { "ok" } else { d.state.word() },
                         d.address,
                         result.unwrap_or_else(|e| e)
                     ),
@@ -141,7 +137,7 @@ pub fn selftest(config: &KioskConfig, test_page: bool) -> Vec<Check> {
             _ => Check {
                 name: d.kind.name().to_owned(),
                 ok: d.state.usable() || d.state == HealthState::NotFitted,
-                detail: format!("{} ({}): {}", state_word(d.state), d.address, d.reason),
+                detail: format!("{} ({}): {}", d.state.word(), d.address, d.reason),
             },
         })
         .collect();
@@ -225,15 +221,4 @@ pub fn terminal_label(config: &KioskConfig) -> String {
         .identity()
         .map(|i| i.terminal_id.clone())
         .unwrap_or_else(|_| crate::identity::hardware_serial())
-}
-
-/// A state in plain words.
-pub fn state_word(state: HealthState) -> &'static str {
-    match state {
-        HealthState::Ok => "ok",
-        HealthState::Degraded => "degraded",
-        HealthState::Faulted => "faulted",
-        HealthState::Absent => "absent",
-        HealthState::NotFitted => "not fitted",
-    }
 }

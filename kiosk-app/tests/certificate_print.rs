@@ -12,7 +12,7 @@ mod common;
 use std::time::Duration;
 
 use kiosk_app::certificate_print::{self, CertificateError};
-use kiosk_app::printer_monitor::PrinterPort;
+use kiosk_app::devices::printer_monitor::PrinterPort;
 use kiosk_drivers::printer::PrinterAddress;
 use kiosk_drivers::printer::sim::VirtualPrinterPty;
 use kiosk_drivers::raster::DotImage;

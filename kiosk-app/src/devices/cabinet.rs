@@ -19,7 +19,7 @@ use kiosk_drivers::gpio::{
     SocketGpio, StatusLight, power_cycle, show_status,
 };
 
-use crate::health::{DeviceHealth, DeviceKind, HealthState};
+use crate::devices::health::{DeviceHealth, DeviceKind, HealthState};
 
 /// Where the cabinet's GPIO is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use kiosk_drivers::idcard::{
 use time::OffsetDateTime;
 use time::macros::offset;
 
-use crate::health::{DeviceHealth, DeviceKind, HealthState};
+use crate::devices::health::{DeviceHealth, DeviceKind, HealthState};
 use crate::session::{CardEvent, DocumentKind, Identity};
 
 /// How often the reader is asked for a card while the identify screen shows.

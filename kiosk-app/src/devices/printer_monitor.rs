@@ -13,7 +13,7 @@ use std::time::Duration;
 use kiosk_drivers::escpos::PrinterState;
 use kiosk_drivers::printer::{PrintError, Printer, PrinterAddress, PrinterLink};
 
-use crate::health::{DeviceHealth, DeviceKind, HealthState};
+use crate::devices::health::{DeviceHealth, DeviceKind, HealthState};
 
 /// How often the printer's status is asked for between prints.
 const PROBE_INTERVAL: Duration = Duration::from_secs(3);
