@@ -8,7 +8,6 @@
 //! the platform, and [`demo`] stages it all on simulated devices; [`device_cli`] is the
 //! technician's `kiosk device …` access to one device at a time.
 
-pub mod certificate_print;
 pub mod config;
 pub mod demo;
 pub mod device_cli;
@@ -21,8 +20,8 @@ pub mod memory;
 pub mod outbox;
 pub mod peers;
 pub mod platform_link;
+pub mod printing;
 pub mod provision;
-pub mod receipt;
 pub mod runtime;
 pub mod selftest;
 pub mod service_manager;

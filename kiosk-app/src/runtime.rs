@@ -8,28 +8,24 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kiosk_drivers::camera::jpegs_to_pdf;
-use kiosk_drivers::escpos::PrinterState;
 use kiosk_drivers::gpio::StatusLight;
-use kiosk_drivers::printer::PrintError;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::{broadcast, watch};
 
-use crate::certificate_print;
 use crate::devices::health::{DeviceHealth, DeviceKind, HealthBoard};
-use crate::devices::printer_monitor::{self, PrinterPort};
+use crate::devices::printer_monitor::PrinterPort;
 use crate::devices::{self, DeviceConfig, Devices};
 use crate::heartbeat::{self, CommandHost, Pulse};
 use crate::maintenance::{PinGate, Verdict};
 use crate::outbox::{self, Outbox, OutboxError, Outcome};
 use crate::platform_link::{LinkError, PlatformLink};
-use crate::receipt;
+use crate::printing;
 use crate::unix_now;
 use kiosk_protocol::{ApplicationReceipt, TicketRequest};
 
 use crate::session::{
     Action, CaptureProblem, CardEvent, Command, ErrandOutcome, Event, KeySource, MaintenanceTask,
-    PrintFailure, ReceiptContent, Screen, Session, Settings, StatusLine, SubmitFailure,
-    TechnicianStatus, View,
+    Screen, Session, Settings, StatusLine, SubmitFailure, TechnicianStatus, View,
 };
 use crate::voice::Voice;
 
@@ -364,7 +360,7 @@ impl Driver {
                 let events = self.events.clone();
                 let port = self.devices.printer_port.clone();
                 tokio::task::spawn_blocking(move || {
-                    let result = print_receipt(&devices, &port, &content);
+                    let result = printing::print_receipt(&devices, &port, &content);
                     let _ = events.send(Event::Printed(result));
                 });
             }
@@ -503,8 +499,7 @@ impl Driver {
                 let events = self.events.clone();
                 let port = self.devices.printer_port.clone();
                 tokio::task::spawn_blocking(move || {
-                    let document = receipt::queue_ticket(&ticket);
-                    let result = print_document(&devices, &port, &document, "queue ticket");
+                    let result = printing::print_queue_ticket(&devices, &port, &ticket);
                     let _ = events.send(Event::Printed(result));
                 });
             }
@@ -617,7 +612,7 @@ impl CommandHost for TerminalHost {
             .printer
             .as_ref()
             .ok_or("no printer is configured on this terminal")?;
-        printer_monitor::print_test_page(
+        printing::print_test_page(
             address,
             self.devices.paper,
             self.devices.printer_route,
@@ -733,7 +728,7 @@ async fn print_certificate(
     let port = port.clone();
     let dots = u32::from(devices.paper.dots());
     let printed = tokio::task::spawn_blocking(move || {
-        certificate_print::print_pdf(&pdf, &address, &port, dots)
+        printing::certificate::print_pdf(&pdf, &address, &port, dots)
     })
     .await;
     Ok(match printed {
@@ -747,45 +742,4 @@ async fn print_certificate(
             ErrandOutcome::PrinterFailed
         }
     })
-}
-
-/// Prints the application receipt.
-fn print_receipt(
-    devices: &DeviceConfig,
-    port: &PrinterPort,
-    content: &ReceiptContent,
-) -> Result<(), PrintFailure> {
-    let document = receipt::application_receipt(content);
-    print_document(devices, port, &document, "receipt")
-}
-
-/// Prints a document (`what`, for the log), opening the port afresh so a power-cycled printer
-/// is found.
-fn print_document(
-    devices: &DeviceConfig,
-    port: &PrinterPort,
-    document: &kiosk_drivers::document::ReceiptDocument,
-    what: &str,
-) -> Result<(), PrintFailure> {
-    let Some(address) = &devices.printer else {
-        return Err(PrintFailure::PrinterFault);
-    };
-    let _guard = port.lock();
-    let result = printer_monitor::open(address).and_then(|mut printer| {
-        printer.print_routed(document, devices.paper, devices.printer_route)
-    });
-    match result {
-        Ok(()) => {
-            tracing::info!(what, "printed");
-            Ok(())
-        }
-        Err(PrintError::NotReady(PrinterState::PaperOut)) => {
-            tracing::warn!("printer out of paper");
-            Err(PrintFailure::PaperOut)
-        }
-        Err(e) => {
-            tracing::warn!(printer = %address, error = %e, what, "not printed");
-            Err(PrintFailure::PrinterFault)
-        }
-    }
 }

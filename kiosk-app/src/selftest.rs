@@ -150,7 +150,7 @@ pub fn selftest(config: &KioskConfig, test_page: bool) -> Vec<Check> {
 
 fn print_test_page(config: &KioskConfig, address: &PrinterAddress) -> Check {
     let devices = config.devices();
-    let result = printer_monitor::print_test_page(
+    let result = crate::printing::print_test_page(
         address,
         devices.paper,
         devices.printer_route,

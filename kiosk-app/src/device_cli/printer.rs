@@ -12,7 +12,7 @@ use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::escpos::{PaperWidth, PrinterStatus};
 use kiosk_drivers::printer::{PrintError, Printer, PrinterAddress, PrinterLink, UsbId};
 
-use crate::receipt::{self, TestPageInfo};
+use crate::printing::receipt::{self, TestPageInfo};
 
 /// The printer subcommands.
 #[derive(Debug, Subcommand)]

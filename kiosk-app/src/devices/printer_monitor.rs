@@ -155,26 +155,3 @@ pub fn spawn(
     }
     PrinterNudge(tx)
 }
-
-/// Prints the technicians' test page on the printer at `address` (a self-test, or an
-/// operator's remote command), under the port lock when one is given.
-pub fn print_test_page(
-    address: &PrinterAddress,
-    paper: kiosk_drivers::escpos::PaperWidth,
-    route: kiosk_drivers::document::PrintRoute,
-    terminal_id: &str,
-    port: Option<&PrinterPort>,
-) -> Result<(), PrintError> {
-    let page = crate::receipt::test_page(&crate::receipt::TestPageInfo {
-        terminal_id: terminal_id.to_owned(),
-        software_version: env!("CARGO_PKG_VERSION").into(),
-        connection: address.to_string(),
-        paper,
-        route,
-        printed_at: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-    });
-    let _guard = port.map(PrinterPort::lock);
-    open(address).and_then(|mut printer| printer.print_routed(&page, paper, route))
-}

@@ -20,10 +20,9 @@ use kiosk_protocol::{
 };
 use zeroize::Zeroizing;
 
-use crate::receipt::QueueTicket;
 pub use errands::{
     APPLICATION_RECORD, CaptureProblem, CapturedPage, CheckInPrompt, Errand, ErrandOutcome,
-    MAX_PAGES_PER_MATERIAL, MAX_PHONE_DIGITS, MAX_QUERY_CHARS, MaterialSlot, Picture,
+    MAX_PAGES_PER_MATERIAL, MAX_PHONE_DIGITS, MAX_QUERY_CHARS, MaterialSlot, Picture, QueueTicket,
     materials_to_capture, phone_is_valid,
 };
 pub use identity::{DocumentKind, Identity, mask_id_number};
