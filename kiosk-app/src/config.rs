@@ -20,9 +20,9 @@ use crate::devices::cabinet::GpioPort;
 use crate::devices::camera_monitor::CameraSource;
 use crate::devices::card_reader::ReaderPort;
 use crate::devices::scanner_monitor::ScannerPort;
-use crate::identity::{IdentityError, TerminalIdentity};
-use crate::platform_link::{LinkError, PlatformLink};
 use crate::session::{MIN_WARNING_GRACE, Settings};
+use crate::uplink::identity::{IdentityError, TerminalIdentity};
+use crate::uplink::platform_link::{LinkError, PlatformLink};
 
 /// Where the configuration lives on a terminal.
 pub const DEFAULT_PATH: &str = "/etc/kiosk/kiosk.toml";
@@ -178,7 +178,7 @@ impl Default for OutboxSection {
 }
 
 fn default_outbox_capacity() -> u32 {
-    crate::outbox::DEFAULT_CAPACITY
+    crate::uplink::outbox::DEFAULT_CAPACITY
 }
 
 /// `[platform]`.
@@ -603,9 +603,11 @@ impl KioskConfig {
     }
 
     /// Opens the outbox in the data folder.
-    pub fn outbox(&self) -> Result<crate::outbox::Outbox, crate::outbox::OutboxError> {
-        crate::outbox::Outbox::open_or_quarantine(
-            &crate::outbox::Outbox::path_in(&self.data_dir),
+    pub fn outbox(
+        &self,
+    ) -> Result<crate::uplink::outbox::Outbox, crate::uplink::outbox::OutboxError> {
+        crate::uplink::outbox::Outbox::open_or_quarantine(
+            &crate::uplink::outbox::Outbox::path_in(&self.data_dir),
             self.outbox.capacity,
         )
         .map(|(outbox, _)| outbox)

@@ -19,15 +19,15 @@ use crate::devices::camera_monitor::CameraSource;
 use crate::devices::card_reader::ReaderPort;
 use crate::devices::scanner_monitor::ScannerPort;
 use crate::display::Display;
-use crate::identity::TerminalIdentity;
-use crate::outbox::{DEFAULT_CAPACITY, Outbox};
 use crate::peers::{Peer, PlatformPeer, sibling_program};
-use crate::platform_link::PlatformLink;
 use crate::runtime::{self, RuntimeConfig, SessionHandle};
 use crate::session::{
     Action, Errand, KeySource, MaintenanceTask, PinKey, PinMessage, PinPad, PrintStatus, Screen,
     Settings, TaskOutcome, View,
 };
+use crate::uplink::identity::TerminalIdentity;
+use crate::uplink::outbox::{DEFAULT_CAPACITY, Outbox};
+use crate::uplink::platform_link::PlatformLink;
 use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::printer::PrinterAddress;
 use kiosk_drivers::scanner::Suffix;
@@ -163,8 +163,8 @@ async fn enroll(stage: &Stage) -> anyhow::Result<(PlatformLink, String)> {
             .towards(&stage.platform_url);
         return Ok((link, terminal_id));
     };
-    let serial = format!("DEMO-{}", crate::identity::hardware_serial());
-    let serial = crate::identity::clean_serial(serial.as_bytes());
+    let serial = format!("DEMO-{}", crate::uplink::identity::hardware_serial());
+    let serial = crate::uplink::identity::clean_serial(serial.as_bytes());
     let provisioned = crate::provision::provision(
         enrollment,
         &stage.data_dir,

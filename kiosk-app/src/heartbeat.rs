@@ -16,9 +16,9 @@ use kiosk_protocol::{
 use tokio::sync::watch;
 
 use crate::devices::health::{DeviceHealth, HealthBoard, HealthState};
-use crate::outbox::Outbox;
-use crate::platform_link::PlatformLink;
 use crate::update::Updater;
+use crate::uplink::outbox::Outbox;
+use crate::uplink::platform_link::PlatformLink;
 
 /// How often the terminal reports.
 pub const INTERVAL: Duration = Duration::from_secs(30);

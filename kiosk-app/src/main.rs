@@ -8,9 +8,9 @@ use clap::{Parser, Subcommand};
 use kiosk_app::config::{DEFAULT_LAST_GOOD_PATH, DEFAULT_PATH, KioskConfig};
 use kiosk_app::demo::{self, DemoOptions};
 use kiosk_app::display::Display;
-use kiosk_app::identity::IdentityError;
 use kiosk_app::runtime::RuntimeConfig;
 use kiosk_app::session::KeySource;
+use kiosk_app::uplink::identity::IdentityError;
 use kiosk_ui::KioskWindow;
 use slint::ComponentHandle;
 
@@ -268,7 +268,7 @@ fn start_service(
     config: &KioskConfig,
     window: &KioskWindow,
     tokio: &tokio::runtime::Handle,
-    identity: kiosk_app::identity::TerminalIdentity,
+    identity: kiosk_app::uplink::identity::TerminalIdentity,
     running: kiosk_app::update::launch::RunningRelease,
 ) -> anyhow::Result<()> {
     let terminal_id = identity.terminal_id.clone();
@@ -312,7 +312,7 @@ fn setup(
     use kiosk_app::setup::{Setup, SetupState};
     use kiosk_ui::{Kiosk, Page, SetupState as UiState};
 
-    let serial = kiosk_app::identity::hardware_serial();
+    let serial = kiosk_app::uplink::identity::hardware_serial();
     let kiosk = window.global::<Kiosk>();
     kiosk.set_page(Page::Setup);
     kiosk.set_setup_serial(serial.as_str().into());
@@ -389,7 +389,7 @@ fn provision(payload: &str, path: &std::path::Path, force: bool) -> anyhow::Resu
         .block_on(kiosk_app::provision::provision(
             &payload,
             &config.data_dir,
-            kiosk_app::identity::hardware_serial(),
+            kiosk_app::uplink::identity::hardware_serial(),
             config.platform_timeout(),
             force,
         ))?;
@@ -433,7 +433,11 @@ fn outbox(command: OutboxCommand) -> anyhow::Result<()> {
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?
-                .block_on(kiosk_app::outbox::deliver_due(&outbox, &link, |_, _| {}))?;
+                .block_on(kiosk_app::uplink::outbox::deliver_due(
+                    &outbox,
+                    &link,
+                    |_, _| {},
+                ))?;
             println!("delivered {}, refused {}", round.delivered, round.refused);
             let status = outbox.status()?;
             print_outbox_status(&status);
@@ -445,7 +449,7 @@ fn outbox(command: OutboxCommand) -> anyhow::Result<()> {
     }
 }
 
-fn print_outbox_status(status: &kiosk_app::outbox::OutboxStatus) {
+fn print_outbox_status(status: &kiosk_app::uplink::outbox::OutboxStatus) {
     println!(
         "waiting: {} ({} applications, {} ratings) of {}",
         status.depth - status.refused,

@@ -10,8 +10,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::identity::{IdentityError, PendingEnrollment, TerminalIdentity, parse_enrollment};
-use crate::platform_link::{LinkError, PlatformLink};
+use crate::uplink::identity::{
+    IdentityError, PendingEnrollment, TerminalIdentity, parse_enrollment,
+};
+use crate::uplink::platform_link::{LinkError, PlatformLink};
 
 /// Why provisioning stopped.
 #[derive(Debug, thiserror::Error)]

@@ -17,10 +17,10 @@ use crate::devices::printer_monitor::PrinterPort;
 use crate::devices::{self, DeviceConfig, Devices};
 use crate::heartbeat::{self, CommandHost, Pulse};
 use crate::maintenance::{PinGate, Verdict};
-use crate::outbox::{self, Outbox, OutboxError, Outcome};
-use crate::platform_link::{LinkError, PlatformLink};
 use crate::printing;
 use crate::unix_now;
+use crate::uplink::outbox::{self, Outbox, OutboxError, Outcome};
+use crate::uplink::platform_link::{LinkError, PlatformLink};
 use kiosk_protocol::{ApplicationReceipt, TicketRequest};
 
 use crate::session::{

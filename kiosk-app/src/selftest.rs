@@ -10,8 +10,8 @@ use crate::config::KioskConfig;
 use crate::devices::card_reader::ReaderPort;
 use crate::devices::health::{DeviceHealth, DeviceKind, HealthState};
 use crate::devices::printer_monitor::{self, PrinterPort};
-use crate::identity::IdentityError;
-use crate::platform_link::PlatformLink;
+use crate::uplink::identity::IdentityError;
+use crate::uplink::platform_link::PlatformLink;
 
 /// One line of the device list.
 #[derive(Debug, Clone, Serialize)]
@@ -220,5 +220,5 @@ pub fn terminal_label(config: &KioskConfig) -> String {
     config
         .identity()
         .map(|i| i.terminal_id.clone())
-        .unwrap_or_else(|_| crate::identity::hardware_serial())
+        .unwrap_or_else(|_| crate::uplink::identity::hardware_serial())
 }

@@ -13,8 +13,8 @@ use std::time::Duration;
 use kiosk_drivers::scanner::{ReaderOptions, ScannerEvent, ScannerReader};
 
 use crate::devices::scanner_monitor::ScannerPort;
-use crate::identity::parse_enrollment;
 use crate::provision::provision;
+use crate::uplink::identity::parse_enrollment;
 
 /// Where setup stands, as the screen shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! 证明打印: a certificate the platform issues as a PDF, rasterised for the receipt printer.
 //!
 //! The platform lays the certificate out for the roll (`?paper=roll80`: 72 mm wide, type of
-//! 9 points or more; see [`crate::platform_link::PlatformLink::certificate`]). Poppler's
+//! 9 points or more; see [`crate::uplink::platform_link::PlatformLink::certificate`]). Poppler's
 //! `pdftoppm` (Debian `poppler-utils`; the CJK character maps of `poppler-data` and a Song or
 //! Sans CJK face such as `fonts-noto-cjk` for the reader font `STSong-Light` the PDF names)
 //! renders it: the PDF goes in on its standard input and the pages come back as 8-bit grey
@@ -335,7 +335,7 @@ pub fn print_certificate<L: PrinterLink>(
 
 /// Rasterises `pdf` for the printer at `address`, `dots_wide` dots wide, and prints it under
 /// the port lock printing and probing share. What the runtime calls (on a blocking thread)
-/// with the bytes [`crate::platform_link::PlatformLink::certificate`] returned.
+/// with the bytes [`crate::uplink::platform_link::PlatformLink::certificate`] returned.
 pub fn print_pdf(
     pdf: &[u8],
     address: &PrinterAddress,

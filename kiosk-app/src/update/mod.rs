@@ -30,8 +30,8 @@ use tokio::sync::watch;
 
 use crate::config::KioskConfig;
 use crate::heartbeat::wait_for_no_citizen;
-use crate::outbox::Outbox;
-use crate::platform_link::{LinkError, PlatformLink};
+use crate::uplink::outbox::Outbox;
+use crate::uplink::platform_link::{LinkError, PlatformLink};
 use install::{Installer, Outcome, Wanted};
 use launch::RunningRelease;
 use rauc::Rauc;

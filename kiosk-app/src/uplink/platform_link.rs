@@ -14,8 +14,8 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::identity::TerminalIdentity;
 use crate::unix_now;
+use crate::uplink::identity::TerminalIdentity;
 
 /// Why a platform call failed.
 #[derive(Debug, thiserror::Error)]

@@ -41,8 +41,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, broadcast};
 use zeroize::Zeroizing;
 
-use crate::platform_link::{LinkError, PlatformLink};
 use crate::unix_now;
+use crate::uplink::platform_link::{LinkError, PlatformLink};
 
 /// File name of the outbox inside the data folder.
 pub const OUTBOX_FILE: &str = "outbox.db";
