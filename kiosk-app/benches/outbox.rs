@@ -141,7 +141,7 @@ fn rig(dir: &Path) -> Result<Rig, String> {
         .enrollment("bench")
         .map_err(|e| format!("enrollment token: {e:#}"))?;
     let enrolled = tokio
-        .block_on(kiosk_app::provision::provision(
+        .block_on(kiosk_app::enrollment::provision(
             &token,
             &dir.join("terminal"),
             "SN-BENCH-OUTBOX".into(),

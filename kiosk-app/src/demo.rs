@@ -165,7 +165,7 @@ async fn enroll(stage: &Stage) -> anyhow::Result<(PlatformLink, String)> {
     };
     let serial = format!("DEMO-{}", crate::uplink::identity::hardware_serial());
     let serial = crate::uplink::identity::clean_serial(serial.as_bytes());
-    let provisioned = crate::provision::provision(
+    let provisioned = crate::enrollment::provision(
         enrollment,
         &stage.data_dir,
         serial,
@@ -304,7 +304,7 @@ fn headless(
                 platform,
                 devices: devices(&stage),
                 outbox: open_outbox(&stage)?,
-                pin_hash: Some(crate::maintenance::hash_pin(DEMO_TECHNICIAN_PIN)?),
+                pin_hash: Some(crate::technician::pin::hash_pin(DEMO_TECHNICIAN_PIN)?),
                 updater: None,
             },
             move |view| {
@@ -751,7 +751,7 @@ fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyhow::R
                 platform,
                 devices: devices(&stage),
                 outbox: open_outbox(&stage)?,
-                pin_hash: Some(crate::maintenance::hash_pin(DEMO_TECHNICIAN_PIN)?),
+                pin_hash: Some(crate::technician::pin::hash_pin(DEMO_TECHNICIAN_PIN)?),
                 updater: None,
             },
             Some(citizen_tx),

@@ -10,20 +10,17 @@
 
 pub mod config;
 pub mod demo;
-pub mod device_cli;
 pub mod devices;
 pub mod display;
+pub mod enrollment;
 pub mod heartbeat;
-pub mod maintenance;
 pub mod memory;
 pub mod peers;
 pub mod printing;
-pub mod provision;
 pub mod runtime;
-pub mod selftest;
 pub mod service_manager;
 pub mod session;
-pub mod setup;
+pub mod technician;
 pub mod update;
 pub mod uplink;
 pub mod voice;

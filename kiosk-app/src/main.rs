@@ -115,7 +115,7 @@ enum Command {
     /// Talk to one device directly: checks and diagnostics for technicians.
     Device {
         #[command(subcommand)]
-        device: kiosk_app::device_cli::DeviceCommand,
+        device: kiosk_app::technician::device_cli::DeviceCommand,
     },
 }
 
@@ -205,7 +205,7 @@ fn main() {
             card,
             data_dir,
         }),
-        Command::Device { device } => kiosk_app::device_cli::run(device),
+        Command::Device { device } => kiosk_app::technician::device_cli::run(device),
         Command::Outbox { command } => outbox(command),
         Command::Update { command } => kiosk_app::update::cli::run(command),
         Command::Maintenance {
@@ -309,7 +309,7 @@ fn setup(
     tokio: tokio::runtime::Handle,
     running: kiosk_app::update::launch::RunningRelease,
 ) {
-    use kiosk_app::setup::{Setup, SetupState};
+    use kiosk_app::enrollment::setup::{Setup, SetupState};
     use kiosk_ui::{Kiosk, Page, SetupState as UiState};
 
     let serial = kiosk_app::uplink::identity::hardware_serial();
@@ -386,7 +386,7 @@ fn provision(payload: &str, path: &std::path::Path, force: bool) -> anyhow::Resu
         .enable_all()
         .build()
         .context("cannot start the async runtime")?
-        .block_on(kiosk_app::provision::provision(
+        .block_on(kiosk_app::enrollment::provision(
             &payload,
             &config.data_dir,
             kiosk_app::uplink::identity::hardware_serial(),
@@ -408,7 +408,7 @@ fn hash_pin() -> anyhow::Result<()> {
         .take(64)
         .read_to_string(&mut pin)
         .context("cannot read the PIN from standard input")?;
-    println!("{}", kiosk_app::maintenance::hash_pin(pin.trim())?);
+    println!("{}", kiosk_app::technician::pin::hash_pin(pin.trim())?);
     Ok(())
 }
 
@@ -468,7 +468,7 @@ fn print_outbox_status(status: &kiosk_app::uplink::outbox::OutboxStatus) {
 
 fn list_devices(path: &std::path::Path, json: bool) -> anyhow::Result<()> {
     let config = KioskConfig::load(path)?;
-    let devices = kiosk_app::selftest::devices(&config);
+    let devices = kiosk_app::technician::selftest::devices(&config);
     if json {
         println!("{}", serde_json::to_string_pretty(&devices)?);
     } else {
@@ -487,7 +487,7 @@ fn list_devices(path: &std::path::Path, json: bool) -> anyhow::Result<()> {
 
 fn selftest(path: &std::path::Path, json: bool, test_page: bool) -> anyhow::Result<()> {
     let config = KioskConfig::load(path)?;
-    let checks = kiosk_app::selftest::selftest(&config, test_page);
+    let checks = kiosk_app::technician::selftest::selftest(&config, test_page);
     if json {
         println!("{}", serde_json::to_string_pretty(&checks)?);
     } else {

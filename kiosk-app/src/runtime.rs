@@ -16,8 +16,8 @@ use crate::devices::health::{DeviceHealth, DeviceKind, HealthBoard};
 use crate::devices::printer_monitor::PrinterPort;
 use crate::devices::{self, DeviceConfig, Devices};
 use crate::heartbeat::{self, CommandHost, Pulse};
-use crate::maintenance::{PinGate, Verdict};
 use crate::printing;
+use crate::technician::pin::PinGate;
 use crate::unix_now;
 use crate::uplink::outbox::{self, Outbox, OutboxError, Outcome};
 use crate::uplink::platform_link::{LinkError, PlatformLink};
@@ -25,7 +25,7 @@ use kiosk_protocol::{ApplicationReceipt, TicketRequest};
 
 use crate::session::{
     Action, CaptureProblem, CardEvent, Command, ErrandOutcome, Event, KeySource, MaintenanceTask,
-    Screen, Session, Settings, StatusLine, SubmitFailure, TechnicianStatus, View,
+    Screen, Session, Settings, StatusLine, SubmitFailure, TechnicianStatus, Verdict, View,
 };
 use crate::voice::Voice;
 

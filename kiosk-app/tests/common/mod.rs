@@ -31,9 +31,9 @@ pub fn enroll(
     platform: &PlatformPeer,
     dir: &Path,
     serial: &str,
-) -> kiosk_app::provision::Provisioned {
+) -> kiosk_app::enrollment::Provisioned {
     tokio
-        .block_on(kiosk_app::provision::provision(
+        .block_on(kiosk_app::enrollment::provision(
             &platform.enrollment("test").expect("token"),
             &terminal_dir(dir),
             serial.into(),

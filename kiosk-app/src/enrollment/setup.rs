@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use kiosk_drivers::scanner::{ReaderOptions, ScannerEvent, ScannerReader};
 
+use super::provision;
 use crate::devices::scanner_monitor::ScannerPort;
-use crate::provision::provision;
 use crate::uplink::identity::parse_enrollment;
 
 /// Where setup stands, as the screen shows it.
