@@ -13,12 +13,9 @@ pub mod demo;
 pub mod devices;
 pub mod display;
 pub mod enrollment;
-pub mod heartbeat;
-pub mod memory;
 pub mod peers;
 pub mod printing;
 pub mod runtime;
-pub mod service_manager;
 pub mod session;
 pub mod technician;
 pub mod update;
@@ -54,5 +51,16 @@ pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io:
 pub(crate) fn sync_folder(folder: &std::path::Path) {
     if let Ok(dir) = std::fs::File::open(folder) {
         let _ = dir.sync_all();
+    }
+}
+
+/// Returns once no citizen is being served (or the session driver is gone). What would end a
+/// citizen's session — a remote restart or reboot, an update's restart — waits here on the
+/// flag the session driver publishes.
+pub(crate) async fn wait_for_no_citizen(mut in_session: tokio::sync::watch::Receiver<bool>) {
+    while *in_session.borrow_and_update() {
+        if in_session.changed().await.is_err() {
+            return;
+        }
     }
 }

@@ -159,7 +159,7 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 }
 
 fn main() {
-    kiosk_app::memory::limit_malloc_arenas();
+    kiosk_app::runtime::memory::limit_malloc_arenas();
     let cli = Cli::parse();
     let default_level = match cli.command {
         Command::Demo { .. }
@@ -316,7 +316,7 @@ fn setup(
     let kiosk = window.global::<Kiosk>();
     kiosk.set_page(Page::Setup);
     kiosk.set_setup_serial(serial.as_str().into());
-    kiosk_app::service_manager::announce_when_running();
+    kiosk_app::runtime::service_manager::announce_when_running();
     let weak = window.as_weak();
     let show = move |state: SetupState| {
         let (ui, detail) = match &state {

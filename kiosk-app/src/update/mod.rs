@@ -29,9 +29,9 @@ use kiosk_protocol::{ReleaseKind, UpdateOffer, UpdateState, compare_versions};
 use tokio::sync::watch;
 
 use crate::config::KioskConfig;
-use crate::heartbeat::wait_for_no_citizen;
 use crate::uplink::outbox::Outbox;
 use crate::uplink::platform_link::{LinkError, PlatformLink};
+use crate::wait_for_no_citizen;
 use install::{Installer, Outcome, Wanted};
 use launch::RunningRelease;
 use rauc::Rauc;

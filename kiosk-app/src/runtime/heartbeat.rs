@@ -19,6 +19,7 @@ use crate::devices::health::{DeviceHealth, HealthBoard, HealthState};
 use crate::update::Updater;
 use crate::uplink::outbox::Outbox;
 use crate::uplink::platform_link::PlatformLink;
+use crate::wait_for_no_citizen;
 
 /// How often the terminal reports.
 pub const INTERVAL: Duration = Duration::from_secs(30);
@@ -232,15 +233,6 @@ fn clip(text: &str) -> String {
         .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
         .collect();
     clean[clean.len().saturating_sub(2000)..].iter().collect()
-}
-
-/// Returns once no citizen is being served (or the session driver is gone).
-pub(crate) async fn wait_for_no_citizen(mut in_session: watch::Receiver<bool>) {
-    while *in_session.borrow_and_update() {
-        if in_session.changed().await.is_err() {
-            return;
-        }
-    }
 }
 
 #[cfg(test)]

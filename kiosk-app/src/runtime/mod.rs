@@ -4,6 +4,10 @@
 //! It runs as one task on the tokio runtime (worker threads); the UI stays on the main thread
 //! and only ever receives views and sends touches.
 
+pub mod heartbeat;
+pub mod memory;
+pub mod service_manager;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,12 +19,12 @@ use tokio::sync::{broadcast, watch};
 use crate::devices::health::{DeviceHealth, DeviceKind, HealthBoard};
 use crate::devices::printer_monitor::PrinterPort;
 use crate::devices::{self, DeviceConfig, Devices};
-use crate::heartbeat::{self, CommandHost, Pulse};
 use crate::printing;
 use crate::technician::pin::PinGate;
 use crate::unix_now;
 use crate::uplink::outbox::{self, Outbox, OutboxError, Outcome};
 use crate::uplink::platform_link::{LinkError, PlatformLink};
+use heartbeat::{CommandHost, Pulse};
 use kiosk_protocol::{ApplicationReceipt, TicketRequest};
 
 use crate::session::{
