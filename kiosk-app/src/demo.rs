@@ -14,6 +14,7 @@ use kiosk_ui::KioskWindow;
 use kiosk_ui::headless::Headless;
 use slint::ComponentHandle;
 
+use crate::config::DEFAULT_OUTBOX_CAPACITY;
 use crate::devices::DeviceConfig;
 use crate::devices::camera_monitor::CameraSource;
 use crate::devices::card_reader::ReaderPort;
@@ -26,7 +27,7 @@ use crate::session::{
     Settings, TaskOutcome, View,
 };
 use crate::uplink::identity::TerminalIdentity;
-use crate::uplink::outbox::{DEFAULT_CAPACITY, Outbox};
+use crate::uplink::outbox::Outbox;
 use crate::uplink::platform_link::PlatformLink;
 use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::printer::PrinterAddress;
@@ -213,7 +214,10 @@ const DEMO_PHOTOS: [(&str, &[u8]); 2] = [
 /// The demo terminal's outbox, beside its identity.
 fn open_outbox(stage: &Stage) -> anyhow::Result<std::sync::Arc<Outbox>> {
     let path = Outbox::path_in(&stage.data_dir);
-    Ok(std::sync::Arc::new(Outbox::open(&path, DEFAULT_CAPACITY)?))
+    Ok(std::sync::Arc::new(Outbox::open(
+        &path,
+        DEFAULT_OUTBOX_CAPACITY,
+    )?))
 }
 
 fn devices(stage: &Stage) -> DeviceConfig {

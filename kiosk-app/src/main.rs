@@ -10,7 +10,9 @@ use kiosk_app::demo::{self, DemoOptions};
 use kiosk_app::display::Display;
 use kiosk_app::runtime::RuntimeConfig;
 use kiosk_app::session::KeySource;
-use kiosk_app::uplink::identity::IdentityError;
+use kiosk_app::uplink::identity::{IdentityError, TerminalIdentity};
+use kiosk_app::uplink::outbox::Outbox;
+use kiosk_app::uplink::platform_link::PlatformLink;
 use kiosk_ui::KioskWindow;
 use slint::ComponentHandle;
 
@@ -145,16 +147,23 @@ enum OutboxCommand {
     },
 }
 
-fn parse_size(s: &str) -> Result<(u32, u32), String> {
+/// A `--size` the demo cannot show.
+#[derive(Debug, thiserror::Error)]
+enum BadSize {
+    #[error("`{0}` is not WIDTHxHEIGHT, e.g. 1080x1920")]
+    NotWidthByHeight(String),
+    #[error("`{0}`: width and height must be 320 to 4096 pixels")]
+    OutOfRange(String),
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), BadSize> {
     let (w, h) = s
         .split_once('x')
-        .ok_or_else(|| format!("`{s}` is not WIDTHxHEIGHT, e.g. 1080x1920"))?;
+        .ok_or_else(|| BadSize::NotWidthByHeight(s.to_owned()))?;
     let parse = |v: &str| v.parse::<u32>().ok().filter(|n| (320..=4096).contains(n));
     match (parse(w), parse(h)) {
         (Some(w), Some(h)) => Ok((w, h)),
-        _ => Err(format!(
-            "`{s}`: width and height must be 320 to 4096 pixels"
-        )),
+        _ => Err(BadSize::OutOfRange(s.to_owned())),
     }
 }
 
@@ -240,7 +249,7 @@ fn run(path: &std::path::Path, last_good: &std::path::Path) -> anyhow::Result<()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let identity = match config.identity() {
+    let identity = match TerminalIdentity::load(&config.data_dir) {
         Ok(identity) => Some(identity),
         Err(IdentityError::NotProvisioned { .. }) => None,
         Err(e) => return Err(e.into()),
@@ -272,7 +281,7 @@ fn start_service(
     running: kiosk_app::update::launch::RunningRelease,
 ) -> anyhow::Result<()> {
     let terminal_id = identity.terminal_id.clone();
-    let platform = config.platform_link(identity)?;
+    let platform = PlatformLink::configured(config, identity)?;
     let display = Display::new(
         window.clone_strong(),
         &terminal_id,
@@ -291,7 +300,7 @@ fn start_service(
         keys: KeySource::seeded(u64::from_le_bytes(seed)),
         platform,
         devices: config.devices(),
-        outbox: std::sync::Arc::new(config.outbox()?),
+        outbox: std::sync::Arc::new(Outbox::open_configured(config)?),
         pin_hash: config.maintenance.pin_hash.clone(),
         updater: Some(updater),
     };
@@ -349,13 +358,11 @@ fn setup(
             match setup.enroll_from_scanner(&port, &tokio, &show) {
                 Ok(_) => {
                     let _ = weak.upgrade_in_event_loop(move |window| {
-                        let started =
-                            config
-                                .identity()
-                                .map_err(anyhow::Error::from)
-                                .and_then(|identity| {
-                                    start_service(&config, &window, &tokio, identity, running)
-                                });
+                        let started = TerminalIdentity::load(&config.data_dir)
+                            .map_err(anyhow::Error::from)
+                            .and_then(|identity| {
+                                start_service(&config, &window, &tokio, identity, running)
+                            });
                         if let Err(e) = started {
                             tracing::error!(error = %e, "enrolled, but the service cannot start");
                         }
@@ -363,7 +370,7 @@ fn setup(
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "setup cannot read the scanner");
-                    show(SetupState::Failed(e));
+                    show(SetupState::Failed(e.to_string()));
                 }
             }
         });
@@ -416,7 +423,7 @@ fn outbox(command: OutboxCommand) -> anyhow::Result<()> {
     match command {
         OutboxCommand::Status { config, json } => {
             let config = KioskConfig::load(&config)?;
-            let status = config.outbox()?.status()?;
+            let status = Outbox::open_configured(&config)?.status()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
@@ -426,8 +433,9 @@ fn outbox(command: OutboxCommand) -> anyhow::Result<()> {
         }
         OutboxCommand::Flush { config } => {
             let config = KioskConfig::load(&config)?;
-            let outbox = config.outbox()?;
-            let link = config.platform_link(config.identity()?)?;
+            let outbox = Outbox::open_configured(&config)?;
+            let link =
+                PlatformLink::configured(&config, TerminalIdentity::load(&config.data_dir)?)?;
             outbox.retry_now()?;
             let round = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -13,6 +13,7 @@ use std::time::Duration;
 use kiosk_drivers::escpos::PrinterState;
 use kiosk_drivers::printer::{PrintError, Printer, PrinterAddress, PrinterLink};
 
+use crate::devices::cabinet::PowerCycleError;
 use crate::devices::health::{DeviceHealth, DeviceKind, HealthState};
 
 /// How often the printer's status is asked for between prints.
@@ -89,7 +90,7 @@ fn probe_answered(address: &PrinterAddress, port: &PrinterPort) -> (DeviceHealth
 }
 
 /// Switches the printer's power off and on (the cabinet's relay); blocks until done.
-pub type PowerCycle = Box<dyn Fn() -> Result<(), String> + Send>;
+pub type PowerCycle = Box<dyn Fn() -> Result<(), PowerCycleError> + Send>;
 
 /// How many probes in a row the printer may leave unanswered before its power is cycled: one
 /// miss can be a busy printer, two are a wedged one.

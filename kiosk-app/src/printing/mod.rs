@@ -17,31 +17,11 @@ use kiosk_drivers::printer::{PrintError, PrinterAddress};
 
 use crate::devices::DeviceConfig;
 use crate::devices::printer_monitor::{self, PrinterPort};
-use crate::session::{PrintFailure, QueueTicket, ReceiptContent};
-
-/// Prints the application receipt.
-pub fn print_receipt(
-    devices: &DeviceConfig,
-    port: &PrinterPort,
-    content: &ReceiptContent,
-) -> Result<(), PrintFailure> {
-    let document = receipt::application_receipt(content);
-    print_document(devices, port, &document, "receipt")
-}
-
-/// Prints a queue ticket.
-pub fn print_queue_ticket(
-    devices: &DeviceConfig,
-    port: &PrinterPort,
-    ticket: &QueueTicket,
-) -> Result<(), PrintFailure> {
-    let document = receipt::queue_ticket(ticket);
-    print_document(devices, port, &document, "queue ticket")
-}
+use crate::session::PrintFailure;
 
 /// Prints a document (`what`, for the log), opening the port afresh so a power-cycled printer
-/// is found.
-fn print_document(
+/// is found. What a citizen is told of a failure is all the result says.
+pub fn print_document(
     devices: &DeviceConfig,
     port: &PrinterPort,
     document: &ReceiptDocument,

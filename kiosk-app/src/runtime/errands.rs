@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use kiosk_drivers::document::ReceiptDocument;
 use kiosk_protocol::{
     CertificateRequest, CheckInRequest, MatterId, ProgressRequest, TicketRequest,
 };
@@ -10,7 +11,7 @@ use kiosk_protocol::{
 use super::Driver;
 use crate::devices::DeviceConfig;
 use crate::devices::printer_monitor::PrinterPort;
-use crate::printing;
+use crate::printing::{self, receipt};
 use crate::session::{ErrandOutcome, Event, QueueTicket, ReceiptContent};
 use crate::uplink::platform_link::{LinkError, PlatformLink};
 
@@ -86,22 +87,26 @@ impl Driver {
 
     /// Prints the application receipt.
     pub(super) fn print_receipt(&self, content: ReceiptContent) {
-        let devices = self.config.devices.clone();
-        let events = self.events.clone();
-        let port = self.devices.printer_port.clone();
-        tokio::task::spawn_blocking(move || {
-            let result = printing::print_receipt(&devices, &port, &content);
-            let _ = events.send(Event::Printed(result));
-        });
+        self.print("receipt", move || receipt::application_receipt(&content));
     }
 
     /// Prints a queue ticket.
     pub(super) fn print_ticket(&self, ticket: QueueTicket) {
+        self.print("queue ticket", move || receipt::queue_ticket(&ticket));
+    }
+
+    /// Composes a document and prints it (`what`, for the log) on a blocking thread; how it
+    /// went goes back to the session.
+    fn print(
+        &self,
+        what: &'static str,
+        compose: impl FnOnce() -> ReceiptDocument + Send + 'static,
+    ) {
         let devices = self.config.devices.clone();
         let events = self.events.clone();
         let port = self.devices.printer_port.clone();
         tokio::task::spawn_blocking(move || {
-            let result = printing::print_queue_ticket(&devices, &port, &ticket);
+            let result = printing::print_document(&devices, &port, &compose(), what);
             let _ = events.send(Event::Printed(result));
         });
     }
