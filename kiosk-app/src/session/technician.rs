@@ -3,9 +3,10 @@
 //!
 //! A technician taps the terminal id in the footer five times within three seconds (a gesture
 //! no citizen makes by chance, and only honoured when no citizen's data is held); a PIN pad
-//! opens. The PIN is checked outside the core ([`Command::CheckPin`]) against its hash with a
-//! persisted lockout; every entry, refusal and task goes to the audit trail
-//! ([`Command::Audit`]).
+//! opens. The PIN is checked outside the core
+//! ([`Command::CheckPin`](super::Command::CheckPin)) against its hash with a persisted
+//! lockout; every entry, refusal and task goes to the audit trail
+//! ([`Command::Audit`](super::Command::Audit)).
 
 use std::time::{Duration, Instant};
 
