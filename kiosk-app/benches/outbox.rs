@@ -23,9 +23,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kiosk_app::outbox::{Outbox, deliver_due};
 use kiosk_app::peers::PlatformPeer;
-use kiosk_app::platform_link::PlatformLink;
+use kiosk_app::uplink::outbox::{Outbox, deliver_due};
+use kiosk_app::uplink::platform_link::PlatformLink;
 use kiosk_protocol::ApplicationRequest;
 use kiosk_protocol::sealing::{SEALED_APPLICATION_CONTENT_TYPE, parse_sealing_key, seal};
 
@@ -141,7 +141,7 @@ fn rig(dir: &Path) -> Result<Rig, String> {
         .enrollment("bench")
         .map_err(|e| format!("enrollment token: {e:#}"))?;
     let enrolled = tokio
-        .block_on(kiosk_app::provision::provision(
+        .block_on(kiosk_app::enrollment::provision(
             &token,
             &dir.join("terminal"),
             "SN-BENCH-OUTBOX".into(),

@@ -1,4 +1,8 @@
-//! The terminal's configuration file (`/etc/kiosk/kiosk.toml`).
+//! The terminal's configuration file (`/etc/kiosk/kiosk.toml`), as plain data.
+//!
+//! This module only reads and checks the file, and turns its sections into the settings the
+//! rooms take ([`crate::devices::DeviceConfig`], the session's [`Settings`]); opening what it
+//! names (the identity, the outbox, the platform link) is done by the rooms that own them.
 //!
 //! Every key has a documented default; unknown keys are refused (a typo must not silently fall
 //! back to a default), and every error names the file, the line and the key.
@@ -11,17 +15,15 @@ use kiosk_drivers::escpos::PaperWidth;
 use kiosk_drivers::printer::{PrinterAddress, UsbId};
 use serde::Deserialize;
 
-use kiosk_drivers::gpio::GpioConfig;
-use kiosk_drivers::idcard::UsbReaderAddress;
+use kiosk_drivers::gpio::{ConfigError as GpioConfigError, GpioConfig};
+use kiosk_drivers::idcard::{UsbError, UsbReaderAddress};
 use kiosk_drivers::scanner::{SerialScanner, Suffix};
 
-use crate::cabinet::GpioPort;
-use crate::camera_monitor::CameraSource;
-use crate::card_reader::ReaderPort;
-use crate::identity::{IdentityError, TerminalIdentity};
-use crate::platform_link::{LinkError, PlatformLink};
-use crate::runtime::DeviceConfig;
-use crate::scanner_monitor::ScannerPort;
+use crate::devices::DeviceConfig;
+use crate::devices::cabinet::GpioPort;
+use crate::devices::camera_monitor::CameraSource;
+use crate::devices::card_reader::ReaderPort;
+use crate::devices::scanner_monitor::ScannerPort;
 use crate::session::{MIN_WARNING_GRACE, Settings};
 
 /// Where the configuration lives on a terminal.
@@ -59,6 +61,47 @@ pub enum ConfigError {
         /// Why.
         reason: String,
     },
+    /// A device section does not say where its device is, or says it wrongly.
+    #[error("{path}: `{key}` {reason}")]
+    Section {
+        /// The file.
+        path: PathBuf,
+        /// The section.
+        key: &'static str,
+        /// Why.
+        #[source]
+        reason: SectionError,
+    },
+}
+
+/// Why a device section does not say where its device is.
+#[derive(Debug, thiserror::Error)]
+pub enum SectionError {
+    /// Both of two alternative keys are given.
+    #[error("give either `{first}` or `{second}`, not both")]
+    Both {
+        /// The first key.
+        first: &'static str,
+        /// The second key.
+        second: &'static str,
+    },
+    /// Neither of two alternative keys is given.
+    #[error("needs `{first}` or `{second}`")]
+    Neither {
+        /// The first key.
+        first: &'static str,
+        /// The second key.
+        second: &'static str,
+    },
+    /// A USB reader's ids are not `VID:PID`.
+    #[error("`{0}` is not VID:PID in hex, e.g. 0400:c35a")]
+    NotVidPid(String),
+    /// A USB reader's address is refused by the driver.
+    #[error("{0}")]
+    UsbReader(#[from] UsbError),
+    /// The GPIO wiring is refused by the driver.
+    #[error("{0}")]
+    Pins(#[from] GpioConfigError),
 }
 
 /// The whole file.
@@ -178,8 +221,11 @@ impl Default for OutboxSection {
 }
 
 fn default_outbox_capacity() -> u32 {
-    crate::outbox::DEFAULT_CAPACITY
+    DEFAULT_OUTBOX_CAPACITY
 }
+
+/// Items the outbox holds at most by default (a busy hall takes a few hundred a day).
+pub const DEFAULT_OUTBOX_CAPACITY: u32 = 5_000;
 
 /// `[platform]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -229,7 +275,7 @@ pub struct IdcardSection {
 
 impl IdcardSection {
     /// Where the reader is, checked.
-    fn reader_port(&self) -> Result<ReaderPort, String> {
+    fn reader_port(&self) -> Result<ReaderPort, SectionError> {
         match one_of(("port", &self.port), ("usb", &self.usb))? {
             Either::First(path) => Ok(ReaderPort::Serial {
                 path: path.clone(),
@@ -244,12 +290,12 @@ impl IdcardSection {
                             u16::from_str_radix(p, 16).ok()?,
                         ))
                     })
-                    .ok_or_else(|| format!("`{ids}` is not VID:PID in hex, e.g. 0400:c35a"))?;
+                    .ok_or_else(|| SectionError::NotVidPid(ids.clone()))?;
                 let mut address = UsbReaderAddress::new(vid, pid);
                 address.interface = self.usb_interface.unwrap_or(address.interface);
                 address.out_endpoint = self.usb_out_endpoint.unwrap_or(address.out_endpoint);
                 address.in_endpoint = self.usb_in_endpoint.unwrap_or(address.in_endpoint);
-                address.validate().map_err(|e| e.to_string())?;
+                address.validate()?;
                 Ok(ReaderPort::Usb(address))
             }
         }
@@ -300,7 +346,7 @@ pub struct ScannerSection {
 }
 
 impl ScannerSection {
-    fn scanner_port(&self) -> Result<ScannerPort, String> {
+    fn scanner_port(&self) -> Result<ScannerPort, SectionError> {
         Ok(
             match one_of(("port", &self.port), ("wedge", &self.wedge))? {
                 Either::First(path) => ScannerPort::Serial {
@@ -330,7 +376,7 @@ pub struct CameraSection {
 }
 
 impl CameraSection {
-    fn source(&self) -> Result<CameraSource, String> {
+    fn source(&self) -> Result<CameraSource, SectionError> {
         Ok(
             match one_of(("device", &self.device), ("folder", &self.folder))? {
                 Either::First(path) => CameraSource::V4l2(path.clone()),
@@ -354,11 +400,11 @@ pub struct GpioSection {
 }
 
 impl GpioSection {
-    fn port(&self) -> Result<GpioPort, String> {
+    fn port(&self) -> Result<GpioPort, SectionError> {
         match one_of(("simulator", &self.simulator), ("pins", &self.pins))? {
             Either::First(path) => Ok(GpioPort::Simulator(path.clone())),
             Either::Second(pins) => {
-                pins.validate().map_err(|e| e.to_string())?;
+                pins.validate()?;
                 Ok(GpioPort::Pins(*pins))
             }
         }
@@ -403,14 +449,14 @@ enum Either<A, B> {
 
 /// Exactly one of two alternative keys (`port` or `usb`, `device` or `folder`…) must be given.
 fn one_of<'a, A, B>(
-    (first, a): (&str, &'a Option<A>),
-    (second, b): (&str, &'a Option<B>),
-) -> Result<Either<&'a A, &'a B>, String> {
+    (first, a): (&'static str, &'a Option<A>),
+    (second, b): (&'static str, &'a Option<B>),
+) -> Result<Either<&'a A, &'a B>, SectionError> {
     match (a, b) {
         (Some(a), None) => Ok(Either::First(a)),
         (None, Some(b)) => Ok(Either::Second(b)),
-        (Some(_), Some(_)) => Err(format!("give either `{first}` or `{second}`, not both")),
-        (None, None) => Err(format!("needs `{first}` or `{second}`")),
+        (Some(_), Some(_)) => Err(SectionError::Both { first, second }),
+        (None, None) => Err(SectionError::Neither { first, second }),
     }
 }
 
@@ -527,7 +573,7 @@ impl KioskConfig {
         if let Some(idcard) = &config.idcard
             && let Err(reason) = idcard.reader_port()
         {
-            return Err(ConfigError::Invalid {
+            return Err(ConfigError::Section {
                 path: path.to_owned(),
                 key: "idcard",
                 reason,
@@ -566,7 +612,7 @@ impl KioskConfig {
         .into_iter()
         .find_map(|(key, checked)| Some((key, checked?.err()?)));
         if let Some((key, reason)) = refused {
-            return Err(ConfigError::Invalid {
+            return Err(ConfigError::Section {
                 path: path.to_owned(),
                 key,
                 reason,
@@ -589,42 +635,18 @@ impl KioskConfig {
         Ok(config)
     }
 
-    /// This terminal's identity from the data folder.
-    pub fn identity(&self) -> Result<TerminalIdentity, IdentityError> {
-        TerminalIdentity::load(&self.data_dir)
-    }
-
-    /// The platform URL: this file's override, else the platform the terminal enrolled with.
-    pub fn platform_url(&self, identity: Option<&TerminalIdentity>) -> Option<String> {
+    /// The platform URL: this file's override, else `enrolled_with`, the platform the
+    /// terminal enrolled with.
+    pub fn platform_url(&self, enrolled_with: Option<&str>) -> Option<String> {
         self.platform
             .url
             .clone()
-            .or_else(|| identity.map(|i| i.platform.clone()))
-    }
-
-    /// Opens the outbox in the data folder.
-    pub fn outbox(&self) -> Result<crate::outbox::Outbox, crate::outbox::OutboxError> {
-        crate::outbox::Outbox::open_or_quarantine(
-            &crate::outbox::Outbox::path_in(&self.data_dir),
-            self.outbox.capacity,
-        )
-        .map(|(outbox, _)| outbox)
+            .or_else(|| enrolled_with.map(str::to_owned))
     }
 
     /// The request timeout towards the platform.
     pub fn platform_timeout(&self) -> Duration {
         Duration::from_secs(self.platform.timeout_secs)
-    }
-
-    /// The signed link of an enrolled terminal, towards [`KioskConfig::platform_url`].
-    pub fn platform_link(&self, identity: TerminalIdentity) -> Result<PlatformLink, LinkError> {
-        let url = self.platform_url(Some(&identity)).unwrap_or_default();
-        let identity = std::sync::Arc::new(identity);
-        let mut link = PlatformLink::enrolled(identity, self.platform_timeout())?;
-        if url != link.base() {
-            link = link.towards(&url);
-        }
-        Ok(link)
     }
 
     /// Session settings from this file, for the terminal `terminal_id`.

@@ -14,19 +14,21 @@ use kiosk_ui::KioskWindow;
 use kiosk_ui::headless::Headless;
 use slint::ComponentHandle;
 
-use crate::camera_monitor::CameraSource;
-use crate::card_reader::ReaderPort;
+use crate::config::DEFAULT_OUTBOX_CAPACITY;
+use crate::devices::DeviceConfig;
+use crate::devices::camera_monitor::CameraSource;
+use crate::devices::card_reader::ReaderPort;
+use crate::devices::scanner_monitor::ScannerPort;
 use crate::display::Display;
-use crate::identity::TerminalIdentity;
-use crate::outbox::{DEFAULT_CAPACITY, Outbox};
 use crate::peers::{Peer, PlatformPeer, sibling_program};
-use crate::platform_link::PlatformLink;
-use crate::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
-use crate::scanner_monitor::ScannerPort;
+use crate::runtime::{self, RuntimeConfig, SessionHandle};
 use crate::session::{
     Action, Errand, KeySource, MaintenanceTask, PinKey, PinMessage, PinPad, PrintStatus, Screen,
     Settings, TaskOutcome, View,
 };
+use crate::uplink::identity::TerminalIdentity;
+use crate::uplink::outbox::Outbox;
+use crate::uplink::platform_link::PlatformLink;
 use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::printer::PrinterAddress;
 use kiosk_drivers::scanner::Suffix;
@@ -162,9 +164,9 @@ async fn enroll(stage: &Stage) -> anyhow::Result<(PlatformLink, String)> {
             .towards(&stage.platform_url);
         return Ok((link, terminal_id));
     };
-    let serial = format!("DEMO-{}", crate::identity::hardware_serial());
-    let serial = crate::identity::clean_serial(serial.as_bytes());
-    let provisioned = crate::provision::provision(
+    let serial = format!("DEMO-{}", crate::uplink::identity::hardware_serial());
+    let serial = crate::uplink::identity::clean_serial(serial.as_bytes());
+    let provisioned = crate::enrollment::provision(
         enrollment,
         &stage.data_dir,
         serial,
@@ -212,7 +214,10 @@ const DEMO_PHOTOS: [(&str, &[u8]); 2] = [
 /// The demo terminal's outbox, beside its identity.
 fn open_outbox(stage: &Stage) -> anyhow::Result<std::sync::Arc<Outbox>> {
     let path = Outbox::path_in(&stage.data_dir);
-    Ok(std::sync::Arc::new(Outbox::open(&path, DEFAULT_CAPACITY)?))
+    Ok(std::sync::Arc::new(Outbox::open(
+        &path,
+        DEFAULT_OUTBOX_CAPACITY,
+    )?))
 }
 
 fn devices(stage: &Stage) -> DeviceConfig {
@@ -303,7 +308,7 @@ fn headless(
                 platform,
                 devices: devices(&stage),
                 outbox: open_outbox(&stage)?,
-                pin_hash: Some(crate::maintenance::hash_pin(DEMO_TECHNICIAN_PIN)?),
+                pin_hash: Some(crate::technician::pin::hash_pin(DEMO_TECHNICIAN_PIN)?),
                 updater: None,
             },
             move |view| {
@@ -750,7 +755,7 @@ fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyhow::R
                 platform,
                 devices: devices(&stage),
                 outbox: open_outbox(&stage)?,
-                pin_hash: Some(crate::maintenance::hash_pin(DEMO_TECHNICIAN_PIN)?),
+                pin_hash: Some(crate::technician::pin::hash_pin(DEMO_TECHNICIAN_PIN)?),
                 updater: None,
             },
             Some(citizen_tx),

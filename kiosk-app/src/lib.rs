@@ -1,41 +1,58 @@
-//! The 连易办 kiosk runtime.
+//! The 连易办 kiosk runtime: the `kiosk` terminal binary's library.
 //!
-//! [`session`] is the pure citizen-session state machine; everything else in this crate is the
-//! edge that feeds it events and carries out its commands: [`runtime`] drives it, [`display`]
-//! and [`window`] show it, [`card_reader`], [`printer_monitor`], [`scanner_monitor`],
-//! [`camera_monitor`] and [`cabinet`] supervise the devices ([`hotplug`] nudges them),
-//! [`receipt`] composes what is printed, [`platform_link`]
-//! the platform, and [`demo`] stages it all on simulated devices; [`device_cli`] is the
-//! technician's `kiosk device …` access to one device at a time.
+//! One rule shapes the crate: [`session`] is the pure citizen-session state machine (events
+//! in, a view and commands out, no device, socket, file or clock) and imports nothing else of
+//! this crate; every other room is an edge that feeds it events or carries out its commands.
+//!
+//! Where a change belongs:
+//!
+//! | room | what it holds | change it when… |
+//! | --- | --- | --- |
+//! | [`session`] | screens, journeys, timeouts, the PIN pad and maintenance panel, the types the edges exchange with it | a citizen or technician should see or be able to do something new |
+//! | [`runtime`] | the session driver ([`runtime::start`]), one method per session command, the heartbeat and remote commands, systemd's protocol | a command must be carried out differently, or a new background task runs beside the session |
+//! | [`devices`] | one supervisor per device (card reader, printer, scanner, camera, cabinet GPIO), hotplug, device health, [`devices::DeviceConfig`] and [`devices::spawn_all`] | a device is driven, probed or reported differently |
+//! | [`printing`] | the receipt, queue ticket and test page, certificates from PDF, putting them on paper | something printed looks or prints differently |
+//! | [`uplink`] | the terminal's identity, the signed platform link, the outbox and its sender | how the terminal talks to the platform, or what it keeps until the platform has it |
+//! | [`enrollment`] | a new terminal becoming an enrolled one (`kiosk provision`, the setup screen) | enrollment |
+//! | [`update`] | signed releases, slots, trials, RAUC, `kiosk update` | software updates |
+//! | [`technician`] | the maintenance PIN gate, `kiosk selftest`/`devices`, `kiosk device …` | tools for technicians |
+//! | [`config`] | `kiosk.toml` as plain data, checked, and the device and session settings made from it | a setting is added or its rules change |
+//! | [`display`], [`window`], [`voice`] | the Slint screens fed from views, the window and its event loop, spoken instructions | how a view is shown or spoken |
+//! | [`demo`], [`peers`] | the kiosk on simulated devices against a real platform process | the demo |
+//!
+//! The flows: a card read goes `devices::card_reader` → session event → [`session`] → view →
+//! [`display`]; a submitted application goes [`session`] → `Submit` command → `runtime` →
+//! [`uplink::outbox`] (sealed, on disk) → its sender → [`uplink::platform_link`] → the platform.
+//!
+//! Imports run one way, each room using only rooms on the lines below it (the session core
+//! on none; `scripts/check-structure` keeps it so):
+//!
+//! ```text
+//! demo
+//! window
+//! runtime
+//! technician, enrollment
+//! update
+//! uplink, printing, display, voice
+//! config
+//! devices
+//! session
+//! ```
+//!
+//! The crate-root helpers below serve every room.
 
-pub mod cabinet;
-pub mod camera_desk;
-pub mod camera_monitor;
-pub mod card_reader;
-pub mod certificate_print;
 pub mod config;
 pub mod demo;
-pub mod device_cli;
+pub mod devices;
 pub mod display;
-pub mod health;
-pub mod heartbeat;
-pub mod hotplug;
-pub mod identity;
-pub mod maintenance;
-pub mod memory;
-pub mod outbox;
+pub mod enrollment;
 pub mod peers;
-pub mod platform_link;
-pub mod printer_monitor;
-pub mod provision;
-pub mod receipt;
+pub mod printing;
 pub mod runtime;
-pub mod scanner_monitor;
-pub mod selftest;
-pub mod service_manager;
 pub mod session;
-pub mod setup;
+pub mod technician;
 pub mod update;
+pub mod uplink;
 pub mod voice;
 pub mod window;
 
@@ -67,5 +84,16 @@ pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io:
 pub(crate) fn sync_folder(folder: &std::path::Path) {
     if let Ok(dir) = std::fs::File::open(folder) {
         let _ = dir.sync_all();
+    }
+}
+
+/// Returns once no citizen is being served (or the session driver is gone). What would end a
+/// citizen's session — a remote restart or reboot, an update's restart — waits here on the
+/// flag the session driver publishes.
+pub(crate) async fn wait_for_no_citizen(mut in_session: tokio::sync::watch::Receiver<bool>) {
+    while *in_session.borrow_and_update() {
+        if in_session.changed().await.is_err() {
+            return;
+        }
     }
 }

@@ -8,9 +8,11 @@ use clap::{Parser, Subcommand};
 use kiosk_app::config::{DEFAULT_LAST_GOOD_PATH, DEFAULT_PATH, KioskConfig};
 use kiosk_app::demo::{self, DemoOptions};
 use kiosk_app::display::Display;
-use kiosk_app::identity::IdentityError;
 use kiosk_app::runtime::RuntimeConfig;
 use kiosk_app::session::KeySource;
+use kiosk_app::uplink::identity::{IdentityError, TerminalIdentity};
+use kiosk_app::uplink::outbox::Outbox;
+use kiosk_app::uplink::platform_link::PlatformLink;
 use kiosk_ui::KioskWindow;
 use slint::ComponentHandle;
 
@@ -115,7 +117,7 @@ enum Command {
     /// Talk to one device directly: checks and diagnostics for technicians.
     Device {
         #[command(subcommand)]
-        device: kiosk_app::device_cli::DeviceCommand,
+        device: kiosk_app::technician::device_cli::DeviceCommand,
     },
 }
 
@@ -145,21 +147,28 @@ enum OutboxCommand {
     },
 }
 
-fn parse_size(s: &str) -> Result<(u32, u32), String> {
+/// A `--size` the demo cannot show.
+#[derive(Debug, thiserror::Error)]
+enum BadSize {
+    #[error("`{0}` is not WIDTHxHEIGHT, e.g. 1080x1920")]
+    NotWidthByHeight(String),
+    #[error("`{0}`: width and height must be 320 to 4096 pixels")]
+    OutOfRange(String),
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), BadSize> {
     let (w, h) = s
         .split_once('x')
-        .ok_or_else(|| format!("`{s}` is not WIDTHxHEIGHT, e.g. 1080x1920"))?;
+        .ok_or_else(|| BadSize::NotWidthByHeight(s.to_owned()))?;
     let parse = |v: &str| v.parse::<u32>().ok().filter(|n| (320..=4096).contains(n));
     match (parse(w), parse(h)) {
         (Some(w), Some(h)) => Ok((w, h)),
-        _ => Err(format!(
-            "`{s}`: width and height must be 320 to 4096 pixels"
-        )),
+        _ => Err(BadSize::OutOfRange(s.to_owned())),
     }
 }
 
 fn main() {
-    kiosk_app::memory::limit_malloc_arenas();
+    kiosk_app::runtime::memory::limit_malloc_arenas();
     let cli = Cli::parse();
     let default_level = match cli.command {
         Command::Demo { .. }
@@ -205,7 +214,7 @@ fn main() {
             card,
             data_dir,
         }),
-        Command::Device { device } => kiosk_app::device_cli::run(device),
+        Command::Device { device } => kiosk_app::technician::device_cli::run(device),
         Command::Outbox { command } => outbox(command),
         Command::Update { command } => kiosk_app::update::cli::run(command),
         Command::Maintenance {
@@ -240,7 +249,7 @@ fn run(path: &std::path::Path, last_good: &std::path::Path) -> anyhow::Result<()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let identity = match config.identity() {
+    let identity = match TerminalIdentity::load(&config.data_dir) {
         Ok(identity) => Some(identity),
         Err(IdentityError::NotProvisioned { .. }) => None,
         Err(e) => return Err(e.into()),
@@ -268,11 +277,11 @@ fn start_service(
     config: &KioskConfig,
     window: &KioskWindow,
     tokio: &tokio::runtime::Handle,
-    identity: kiosk_app::identity::TerminalIdentity,
+    identity: kiosk_app::uplink::identity::TerminalIdentity,
     running: kiosk_app::update::launch::RunningRelease,
 ) -> anyhow::Result<()> {
     let terminal_id = identity.terminal_id.clone();
-    let platform = config.platform_link(identity)?;
+    let platform = PlatformLink::configured(config, identity)?;
     let display = Display::new(
         window.clone_strong(),
         &terminal_id,
@@ -291,7 +300,7 @@ fn start_service(
         keys: KeySource::seeded(u64::from_le_bytes(seed)),
         platform,
         devices: config.devices(),
-        outbox: std::sync::Arc::new(config.outbox()?),
+        outbox: std::sync::Arc::new(Outbox::open_configured(config)?),
         pin_hash: config.maintenance.pin_hash.clone(),
         updater: Some(updater),
     };
@@ -309,14 +318,14 @@ fn setup(
     tokio: tokio::runtime::Handle,
     running: kiosk_app::update::launch::RunningRelease,
 ) {
-    use kiosk_app::setup::{Setup, SetupState};
+    use kiosk_app::enrollment::setup::{Setup, SetupState};
     use kiosk_ui::{Kiosk, Page, SetupState as UiState};
 
-    let serial = kiosk_app::identity::hardware_serial();
+    let serial = kiosk_app::uplink::identity::hardware_serial();
     let kiosk = window.global::<Kiosk>();
     kiosk.set_page(Page::Setup);
     kiosk.set_setup_serial(serial.as_str().into());
-    kiosk_app::service_manager::announce_when_running();
+    kiosk_app::runtime::service_manager::announce_when_running();
     let weak = window.as_weak();
     let show = move |state: SetupState| {
         let (ui, detail) = match &state {
@@ -349,13 +358,11 @@ fn setup(
             match setup.enroll_from_scanner(&port, &tokio, &show) {
                 Ok(_) => {
                     let _ = weak.upgrade_in_event_loop(move |window| {
-                        let started =
-                            config
-                                .identity()
-                                .map_err(anyhow::Error::from)
-                                .and_then(|identity| {
-                                    start_service(&config, &window, &tokio, identity, running)
-                                });
+                        let started = TerminalIdentity::load(&config.data_dir)
+                            .map_err(anyhow::Error::from)
+                            .and_then(|identity| {
+                                start_service(&config, &window, &tokio, identity, running)
+                            });
                         if let Err(e) = started {
                             tracing::error!(error = %e, "enrolled, but the service cannot start");
                         }
@@ -363,7 +370,7 @@ fn setup(
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "setup cannot read the scanner");
-                    show(SetupState::Failed(e));
+                    show(SetupState::Failed(e.to_string()));
                 }
             }
         });
@@ -386,10 +393,10 @@ fn provision(payload: &str, path: &std::path::Path, force: bool) -> anyhow::Resu
         .enable_all()
         .build()
         .context("cannot start the async runtime")?
-        .block_on(kiosk_app::provision::provision(
+        .block_on(kiosk_app::enrollment::provision(
             &payload,
             &config.data_dir,
-            kiosk_app::identity::hardware_serial(),
+            kiosk_app::uplink::identity::hardware_serial(),
             config.platform_timeout(),
             force,
         ))?;
@@ -408,7 +415,7 @@ fn hash_pin() -> anyhow::Result<()> {
         .take(64)
         .read_to_string(&mut pin)
         .context("cannot read the PIN from standard input")?;
-    println!("{}", kiosk_app::maintenance::hash_pin(pin.trim())?);
+    println!("{}", kiosk_app::technician::pin::hash_pin(pin.trim())?);
     Ok(())
 }
 
@@ -416,7 +423,7 @@ fn outbox(command: OutboxCommand) -> anyhow::Result<()> {
     match command {
         OutboxCommand::Status { config, json } => {
             let config = KioskConfig::load(&config)?;
-            let status = config.outbox()?.status()?;
+            let status = Outbox::open_configured(&config)?.status()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
@@ -426,14 +433,19 @@ fn outbox(command: OutboxCommand) -> anyhow::Result<()> {
         }
         OutboxCommand::Flush { config } => {
             let config = KioskConfig::load(&config)?;
-            let outbox = config.outbox()?;
-            let link = config.platform_link(config.identity()?)?;
+            let outbox = Outbox::open_configured(&config)?;
+            let link =
+                PlatformLink::configured(&config, TerminalIdentity::load(&config.data_dir)?)?;
             outbox.retry_now()?;
             let round = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?
-                .block_on(kiosk_app::outbox::deliver_due(&outbox, &link, |_, _| {}))?;
+                .block_on(kiosk_app::uplink::outbox::deliver_due(
+                    &outbox,
+                    &link,
+                    |_, _| {},
+                ))?;
             println!("delivered {}, refused {}", round.delivered, round.refused);
             let status = outbox.status()?;
             print_outbox_status(&status);
@@ -445,7 +457,7 @@ fn outbox(command: OutboxCommand) -> anyhow::Result<()> {
     }
 }
 
-fn print_outbox_status(status: &kiosk_app::outbox::OutboxStatus) {
+fn print_outbox_status(status: &kiosk_app::uplink::outbox::OutboxStatus) {
     println!(
         "waiting: {} ({} applications, {} ratings) of {}",
         status.depth - status.refused,
@@ -464,7 +476,7 @@ fn print_outbox_status(status: &kiosk_app::outbox::OutboxStatus) {
 
 fn list_devices(path: &std::path::Path, json: bool) -> anyhow::Result<()> {
     let config = KioskConfig::load(path)?;
-    let devices = kiosk_app::selftest::devices(&config);
+    let devices = kiosk_app::technician::selftest::devices(&config);
     if json {
         println!("{}", serde_json::to_string_pretty(&devices)?);
     } else {
@@ -472,7 +484,7 @@ fn list_devices(path: &std::path::Path, json: bool) -> anyhow::Result<()> {
             println!(
                 "{:<12} {:<9} {:<28} {}",
                 d.kind.name(),
-                kiosk_app::selftest::state_word(d.state),
+                d.state.word(),
                 d.address,
                 d.reason
             );
@@ -483,7 +495,7 @@ fn list_devices(path: &std::path::Path, json: bool) -> anyhow::Result<()> {
 
 fn selftest(path: &std::path::Path, json: bool, test_page: bool) -> anyhow::Result<()> {
     let config = KioskConfig::load(path)?;
-    let checks = kiosk_app::selftest::selftest(&config, test_page);
+    let checks = kiosk_app::technician::selftest::selftest(&config, test_page);
     if json {
         println!("{}", serde_json::to_string_pretty(&checks)?);
     } else {

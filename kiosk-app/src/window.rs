@@ -16,7 +16,7 @@ thread_local! {
 /// Starts the session driver (on the current tokio runtime) showing into `display`; each view
 /// is also copied to `observer` when given. Run the window's event loop afterwards; under
 /// systemd its first turn sends READY=1 and a timer on it pings the watchdog
-/// ([`crate::service_manager`]).
+/// ([`crate::runtime::service_manager`]).
 pub fn show_in_window(
     display: Display,
     config: RuntimeConfig,
@@ -40,6 +40,6 @@ pub fn show_in_window(
     let touches = handle.clone();
     display.on_action(move |action| touches.touch(action));
     DISPLAY.with(|cell| *cell.borrow_mut() = Some(display));
-    crate::service_manager::announce_when_running();
+    crate::runtime::service_manager::announce_when_running();
     handle
 }

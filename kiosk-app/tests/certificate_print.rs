@@ -11,8 +11,8 @@ mod common;
 
 use std::time::Duration;
 
-use kiosk_app::certificate_print::{self, CertificateError};
-use kiosk_app::printer_monitor::PrinterPort;
+use kiosk_app::devices::printer_monitor::PrinterPort;
+use kiosk_app::printing::certificate::{self, CertificateError};
 use kiosk_drivers::printer::PrinterAddress;
 use kiosk_drivers::printer::sim::VirtualPrinterPty;
 use kiosk_drivers::raster::DotImage;
@@ -23,7 +23,7 @@ const ID_NUMBER: &str = "320706198802020228";
 const DOTS: u32 = 576;
 
 fn renderer_installed() -> bool {
-    std::process::Command::new(certificate_print::PDFTOPPM)
+    std::process::Command::new(certificate::PDFTOPPM)
         .arg("-v")
         .output()
         .is_ok()
@@ -90,7 +90,7 @@ fn the_record_prints_on_the_roll_in_readable_chinese() {
     let text = String::from_utf8_lossy(&pdf);
     assert!(text.contains("/MediaBox [0 0 204.1 "), "not a roll page");
 
-    let pages = certificate_print::rasterise(&pdf, DOTS).expect("rasterised");
+    let pages = certificate::rasterise(&pdf, DOTS).expect("rasterised");
     assert_eq!(pages.len(), 1);
     let page = &pages[0];
     assert_eq!(page.width(), DOTS);
@@ -161,7 +161,7 @@ fn the_record_prints_on_the_roll_in_readable_chinese() {
     let link_path = dir.path().join("printer.tty");
     let (_printer, receipts) = VirtualPrinterPty::start(&link_path).expect("virtual printer");
     let address = PrinterAddress::from_device_path(&link_path, 115_200);
-    certificate_print::print_pdf(&pdf, &address, &PrinterPort::default(), DOTS).expect("printed");
+    certificate::print_pdf(&pdf, &address, &PrinterPort::default(), DOTS).expect("printed");
     let printed = receipts
         .recv_timeout(Duration::from_secs(10))
         .expect("the certificate comes out, cut");
@@ -185,17 +185,17 @@ fn a_malformed_pdf_or_a_missing_renderer_is_a_clear_error() {
             &b"%PDF-1.4\nthis is not really a PDF at all\n%%EOF\n"[..],
             &b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"[..],
         ] {
-            let err = certificate_print::rasterise(bad, DOTS).expect_err("malformed");
+            let err = certificate::rasterise(bad, DOTS).expect_err("malformed");
             assert!(matches!(err, CertificateError::Malformed(_)), "{err:?}");
             assert!(err.to_string().contains("not a readable PDF"), "{err}");
         }
     }
-    let err = certificate_print::rasterise(b"\x89PNG\r\n\x1a\n", DOTS).expect_err("not a pdf");
+    let err = certificate::rasterise(b"\x89PNG\r\n\x1a\n", DOTS).expect_err("not a pdf");
     assert!(
         err.to_string().contains("does not begin with %PDF-"),
         "{err}"
     );
-    let err = certificate_print::rasterise_with("pdftoppm-is-not-installed", b"%PDF-1.4\n", DOTS)
+    let err = certificate::rasterise_with("pdftoppm-is-not-installed", b"%PDF-1.4\n", DOTS)
         .expect_err("no renderer");
     assert!(
         matches!(err, CertificateError::RendererMissing { .. }),

@@ -9,20 +9,21 @@
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use kiosk_app::cabinet::GpioPort;
-use kiosk_app::camera_monitor::CameraSource;
-use kiosk_app::card_reader::ReaderPort;
-use kiosk_app::health::{DeviceKind, HealthState};
+use kiosk_app::devices::cabinet::GpioPort;
+use kiosk_app::devices::camera_monitor::CameraSource;
+use kiosk_app::devices::card_reader::ReaderPort;
+use kiosk_app::devices::health::{DeviceKind, HealthState};
 mod common;
 
 use common::Simulators;
-use kiosk_app::outbox::Outbox;
+use kiosk_app::devices::DeviceConfig;
+use kiosk_app::devices::scanner_monitor::ScannerPort;
 use kiosk_app::peers::{Peer, PlatformPeer};
-use kiosk_app::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
-use kiosk_app::scanner_monitor::ScannerPort;
+use kiosk_app::runtime::{self, RuntimeConfig, SessionHandle};
 use kiosk_app::session::{
     Action, IdentifyPrompt, KeySource, PrintFailure, PrintStatus, Screen, Settings, View,
 };
+use kiosk_app::uplink::outbox::Outbox;
 use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::escpos::PaperWidth;
 use kiosk_drivers::printer::PrinterAddress;

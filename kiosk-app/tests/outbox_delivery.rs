@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use kiosk_app::outbox::Outbox;
+use kiosk_app::uplink::outbox::Outbox;
 use kiosk_protocol::ApplicationRequest;
 use kiosk_protocol::sealing::SEALED_APPLICATION_CONTENT_TYPE;
 

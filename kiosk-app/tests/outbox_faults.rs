@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use kiosk_app::outbox::{Outbox, OutboxError};
+use kiosk_app::uplink::outbox::{Outbox, OutboxError};
 use kiosk_protocol::ApplicationRequest;
 use kiosk_protocol::sealing::SealingKey;
 

@@ -9,7 +9,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kiosk_app::outbox::{Delivery, MAX_KEPT_MATERIAL_BYTES, Outbox, OutboxError, deliver_due};
+use kiosk_app::uplink::outbox::{
+    Delivery, MAX_KEPT_MATERIAL_BYTES, Outbox, OutboxError, deliver_due,
+};
 use kiosk_protocol::ApplicationRequest;
 
 const PAGES: [&str; 2] = [

@@ -6,8 +6,8 @@
 
 use std::path::PathBuf;
 
-use kiosk_app::receipt::{self, QueueTicket, TestPageInfo};
-use kiosk_app::session::ReceiptContent;
+use kiosk_app::printing::receipt::{self, TestPageInfo};
+use kiosk_app::session::{QueueTicket, ReceiptContent};
 use kiosk_drivers::document::{PrintRoute, ReceiptDocument};
 use kiosk_drivers::escpos::{Element, PaperWidth};
 use kiosk_drivers::printer::sim::{PrintedReceipt, VirtualPrinter};

@@ -7,11 +7,12 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kiosk_app::health::{DeviceHealth, DeviceKind, HealthBoard, HealthState};
-use kiosk_app::heartbeat::{Pulse, beat_once};
-use kiosk_app::outbox::Outbox;
-use kiosk_app::printer_monitor::PrinterPort;
-use kiosk_app::runtime::{DeviceConfig, TerminalHost};
+use kiosk_app::devices::DeviceConfig;
+use kiosk_app::devices::health::{DeviceHealth, DeviceKind, HealthBoard, HealthState};
+use kiosk_app::devices::printer_monitor::PrinterPort;
+use kiosk_app::runtime::heartbeat::{Pulse, beat_once};
+use kiosk_app::runtime::host::TerminalHost;
+use kiosk_app::uplink::outbox::Outbox;
 use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::escpos::PaperWidth;
 use kiosk_drivers::printer::PrinterAddress;

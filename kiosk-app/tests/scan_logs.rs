@@ -9,9 +9,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kiosk_app::health::HealthState;
+use kiosk_app::devices::health::HealthState;
+use kiosk_app::devices::scanner_monitor::{self, ScannerPort, ScannerReport};
 use kiosk_app::peers::{Peer, sibling_program};
-use kiosk_app::scanner_monitor::{self, ScannerPort, ScannerReport};
 use kiosk_app::session::ScannedCode;
 use kiosk_drivers::scanner::Suffix;
 

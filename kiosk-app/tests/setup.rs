@@ -6,10 +6,10 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kiosk_app::identity::TerminalIdentity;
+use kiosk_app::devices::scanner_monitor::ScannerPort;
+use kiosk_app::enrollment::setup::{Setup, SetupState};
 use kiosk_app::peers::{Peer, PlatformPeer, sibling_program};
-use kiosk_app::scanner_monitor::ScannerPort;
-use kiosk_app::setup::{Setup, SetupState};
+use kiosk_app::uplink::identity::TerminalIdentity;
 use kiosk_drivers::scanner::Suffix;
 
 #[test]

@@ -8,13 +8,31 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kiosk_protocol::{
-    ApplicationStatus, AppointmentInfo, Catalog, CertificateRequest, CheckInRequest, MatterId,
-    ProgressRequest, Supply, Ticket,
+    ApplicationStatus, AppointmentInfo, Catalog, CertificateRequest, CheckInRequest, Language,
+    LocalizedText, MatterId, ProgressRequest, Supply, Ticket,
 };
 use zeroize::Zeroizing;
 
 use super::{CardEvent, Command, IdentifyPrompt, PrintFailure, PrintStatus, Screen, Session};
-use crate::receipt::QueueTicket;
+
+/// What a queue ticket says (printed by the edge; composed by `printing::receipt`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueTicket {
+    /// The ticket number called out in the hall, e.g. `A015`.
+    pub number: String,
+    /// The matter the citizen queues for.
+    pub matter_name: LocalizedText,
+    /// Where to go when called, e.g. `B区 12号窗口`.
+    pub window: String,
+    /// How many people are called before this ticket.
+    pub people_ahead: u32,
+    /// When the ticket was taken (RFC 3339).
+    pub issued_at: String,
+    /// Terminal id.
+    pub terminal_id: String,
+    /// Language the citizen used.
+    pub language: Language,
+}
 
 /// Longest search query the keyboard takes.
 pub const MAX_QUERY_CHARS: usize = 24;

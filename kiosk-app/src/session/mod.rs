@@ -20,17 +20,16 @@ use kiosk_protocol::{
 };
 use zeroize::Zeroizing;
 
-use crate::receipt::QueueTicket;
 pub use errands::{
     APPLICATION_RECORD, CaptureProblem, CapturedPage, CheckInPrompt, Errand, ErrandOutcome,
-    MAX_PAGES_PER_MATERIAL, MAX_PHONE_DIGITS, MAX_QUERY_CHARS, MaterialSlot, Picture,
+    MAX_PAGES_PER_MATERIAL, MAX_PHONE_DIGITS, MAX_QUERY_CHARS, MaterialSlot, Picture, QueueTicket,
     materials_to_capture, phone_is_valid,
 };
 pub use identity::{DocumentKind, Identity, mask_id_number};
 pub use keys::KeySource;
 pub use technician::{
     MaintenancePanel, MaintenanceTask, PinEntry, PinKey, PinMessage, PinPad, StatusLine,
-    TaskOutcome, TechnicianStatus,
+    TaskOutcome, TechnicianStatus, Verdict,
 };
 
 /// Timing and identity of the terminal running the session.
@@ -94,7 +93,7 @@ pub enum Event {
     /// The technician PIN was checked at Unix time `at`.
     PinChecked {
         /// The gate's answer.
-        verdict: crate::maintenance::Verdict,
+        verdict: Verdict,
         /// When (for the lockout's minutes left).
         at: i64,
     },
@@ -1482,28 +1481,20 @@ impl Session {
         }
     }
 
-    fn pin_checked(
-        &mut self,
-        verdict: crate::maintenance::Verdict,
-        at: i64,
-        now: Instant,
-        out: &mut Vec<Command>,
-    ) {
+    fn pin_checked(&mut self, verdict: Verdict, at: i64, now: Instant, out: &mut Vec<Command>) {
         let Screen::TechnicianPin(_) = self.screen else {
             return;
         };
         let (kind, detail) = match verdict {
-            crate::maintenance::Verdict::Accepted => ("maintenance_entered", String::new()),
-            crate::maintenance::Verdict::Refused { attempts_left } => {
+            Verdict::Accepted => ("maintenance_entered", String::new()),
+            Verdict::Refused { attempts_left } => {
                 ("pin_refused", format!("{attempts_left} attempts left"))
             }
-            crate::maintenance::Verdict::LockedOut { until } => {
-                ("pin_locked_out", format!("locked until {until}"))
-            }
-            crate::maintenance::Verdict::NotConfigured => ("pin_not_configured", String::new()),
+            Verdict::LockedOut { until } => ("pin_locked_out", format!("locked until {until}")),
+            Verdict::NotConfigured => ("pin_not_configured", String::new()),
         };
         out.push(Command::Audit { kind, detail });
-        if verdict == crate::maintenance::Verdict::Accepted {
+        if verdict == Verdict::Accepted {
             self.enter(
                 Screen::Maintenance(MaintenancePanel {
                     status: TechnicianStatus::default(),

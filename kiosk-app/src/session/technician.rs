@@ -3,15 +3,34 @@
 //!
 //! A technician taps the terminal id in the footer five times within three seconds (a gesture
 //! no citizen makes by chance, and only honoured when no citizen's data is held); a PIN pad
-//! opens. The PIN is checked outside the core ([`Command::CheckPin`]) against its hash with a
-//! persisted lockout; every entry, refusal and task goes to the audit trail
-//! ([`Command::Audit`]).
+//! opens. The PIN is checked outside the core
+//! ([`Command::CheckPin`](super::Command::CheckPin)) against its hash with a persisted
+//! lockout; every entry, refusal and task goes to the audit trail
+//! ([`Command::Audit`](super::Command::Audit)).
 
 use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
-use crate::maintenance::Verdict;
+/// The answer to one PIN attempt (given by the PIN gate outside the core, which keeps the
+/// lockout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Right PIN: maintenance mode opens.
+    Accepted,
+    /// Wrong PIN; this many attempts before the pad locks.
+    Refused {
+        /// Attempts left.
+        attempts_left: u32,
+    },
+    /// Locked (by this attempt or before it) until this Unix time; the PIN was not checked.
+    LockedOut {
+        /// When the pad opens again.
+        until: i64,
+    },
+    /// This terminal has no technician PIN configured.
+    NotConfigured,
+}
 
 /// Taps that open the PIN pad.
 pub const SECRET_TAPS: usize = 5;

@@ -2,7 +2,6 @@
 //! clock.
 
 use super::*;
-use crate::maintenance::Verdict;
 use kiosk_protocol::{
     ApplicationState, ApplicationStatus, AppointmentInfo, Department, Material, MaterialForm,
     Matter, Supply, ThemeGroup, Ticket, TimeLimit,

@@ -15,6 +15,7 @@ use super::UpdateSettings;
 use super::install::{ARCH, Outcome, Wanted};
 use super::launch::{Launch, plan};
 use crate::config::KioskConfig;
+use crate::uplink::identity::TerminalIdentity;
 
 /// `kiosk update` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -70,8 +71,13 @@ pub enum UpdateCommand {
     },
 }
 
-fn parse_kind(text: &str) -> Result<ReleaseKind, String> {
-    ReleaseKind::parse(text).ok_or_else(|| format!("`{text}`: the kind is `app` or `os`"))
+/// A `--kind` that is neither `app` nor `os`.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}`: the kind is `app` or `os`")]
+struct UnknownKind(String);
+
+fn parse_kind(text: &str) -> Result<ReleaseKind, UnknownKind> {
+    ReleaseKind::parse(text).ok_or_else(|| UnknownKind(text.to_owned()))
 }
 
 /// Runs one `kiosk update` command.
@@ -183,9 +189,9 @@ fn status(config: &KioskConfig, json: bool) -> anyhow::Result<()> {
 }
 
 fn platform_base(config: &KioskConfig) -> anyhow::Result<String> {
-    let identity = config.identity().ok();
+    let identity = TerminalIdentity::load(&config.data_dir).ok();
     config
-        .platform_url(identity.as_ref())
+        .platform_url(identity.as_ref().map(|i| i.platform.as_str()))
         .context("no platform: this terminal is not enrolled and kiosk.toml names none")
 }
 

@@ -21,7 +21,7 @@ use kiosk_protocol::{ReleaseKind, UpdateState, compare_versions};
 use kiosk_release::client::{ReleaseTarget, TrustError, TrustedRepository};
 
 use super::rauc::{Rauc, RaucError};
-use super::slots::{Installed, Slot, SlotError, Slots, Trial};
+use super::slots::{Installed, OsTrial, Slot, SlotError, Slots, Trial};
 
 /// Which release to install.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,33 +308,23 @@ impl Installer {
             return Err(InstallError::Busy(os.version.clone()));
         }
         let repository = self.repository().await?;
-        let target = match &wanted {
-            Wanted::Version(version) => repository.release(version, kind, ARCH),
-            Wanted::Newest => repository.newest(kind, ARCH),
-        }
-        .ok_or_else(|| InstallError::Unknown {
-            wanted: match &wanted {
-                Wanted::Version(v) => v.clone(),
-                Wanted::Newest => format!("of kind {}", kind.as_str()),
-            },
-            arch: ARCH.to_owned(),
-        })?;
+        let target = find_target(&repository, &wanted, kind)?;
         progress(Step::Checked {
             version: target.version.clone(),
             length: target.length,
         });
-        let committed_version = record
-            .committed
-            .as_ref()
-            .map(|c| c.version.clone())
-            .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned());
         if kind == ReleaseKind::App {
-            match compare_versions(&target.version, &committed_version) {
+            let committed = record
+                .committed
+                .as_ref()
+                .map(|c| c.version.clone())
+                .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned());
+            match compare_versions(&target.version, &committed) {
                 std::cmp::Ordering::Equal => return Ok(Outcome::AlreadyRunning),
                 std::cmp::Ordering::Less if !allow_downgrade => {
                     return Err(InstallError::Downgrade {
                         version: target.version.clone(),
-                        committed: committed_version,
+                        committed,
                     });
                 }
                 _ => {}
@@ -350,85 +340,114 @@ impl Installer {
                 now,
             )
         })?;
-        let sha256 = target.sha256_hex();
         match kind {
             ReleaseKind::App => {
                 let slot = record.inactive_slot();
-                if self.slots.holds(slot, &sha256) {
-                    progress(Step::Reused { slot });
-                } else {
-                    let partial = self.download(&repository, &target, progress).await?;
-                    progress(Step::Verified {
-                        sha256: sha256.clone(),
-                    });
-                    self.slots.place(&partial, slot)?;
-                    progress(Step::Placed { slot });
-                }
-                let now = crate::unix_now();
-                self.slots.update(|r| {
-                    r.trial = Some(Trial {
-                        release: Installed {
-                            slot,
-                            version: target.version.clone(),
-                            sha256: sha256.clone(),
-                        },
-                        rollout_id,
-                        starts: 0,
-                        switched_at: now,
-                    });
-                    r.report(
-                        rollout_id,
-                        &target.version,
-                        UpdateState::Installing,
-                        &format!("switched to slot {}", slot.name()),
-                        now,
-                    );
-                })?;
-                progress(Step::Switched { slot });
-                Ok(Outcome::Switched {
-                    version: target.version,
-                    slot,
-                })
+                self.switch_app(&repository, target, slot, rollout_id, progress)
+                    .await
             }
             ReleaseKind::Os => {
-                let bundle = self.download(&repository, &target, progress).await?;
-                progress(Step::Verified { sha256 });
-                let rauc = self.rauc.clone();
-                let path = bundle.clone();
-                let booted = tokio::task::spawn_blocking(move || {
-                    rauc.info(&path)?;
-                    let booted = rauc.booted()?;
-                    rauc.install(&path)?;
-                    Ok::<_, RaucError>(booted)
-                })
-                .await
-                .map_err(|e| RaucError::Unexpected {
-                    action: "install".into(),
-                    detail: e.to_string(),
-                })??;
-                let _ = std::fs::remove_file(&bundle);
-                let now = crate::unix_now();
-                self.slots.update(|r| {
-                    r.os_trial = Some(super::slots::OsTrial {
-                        version: target.version.clone(),
-                        rollout_id,
-                        booted_before: booted,
-                        installed_at: now,
-                    });
-                    r.report(
-                        rollout_id,
-                        &target.version,
-                        UpdateState::Installing,
-                        "installed by RAUC; rebooting",
-                        now,
-                    );
-                })?;
-                progress(Step::HandedToRauc);
-                Ok(Outcome::HandedToRauc {
-                    version: target.version,
-                })
+                self.hand_to_rauc(&repository, target, rollout_id, progress)
+                    .await
             }
         }
+    }
+
+    /// Steps 2 to 4 for the kiosk application: into `slot` (unless it holds the release
+    /// already), then the switch to it as the release on trial.
+    async fn switch_app(
+        &self,
+        repository: &TrustedRepository,
+        target: ReleaseTarget,
+        slot: Slot,
+        rollout_id: i64,
+        progress: &mut impl FnMut(Step),
+    ) -> Result<Outcome, InstallError> {
+        let sha256 = target.sha256_hex();
+        if self.slots.holds(slot, &sha256) {
+            progress(Step::Reused { slot });
+        } else {
+            let partial = self.download(repository, &target, progress).await?;
+            progress(Step::Verified {
+                sha256: sha256.clone(),
+            });
+            self.slots.place(&partial, slot)?;
+            progress(Step::Placed { slot });
+        }
+        let now = crate::unix_now();
+        self.slots.update(|r| {
+            r.trial = Some(Trial {
+                release: Installed {
+                    slot,
+                    version: target.version.clone(),
+                    sha256: sha256.clone(),
+                },
+                rollout_id,
+                starts: 0,
+                switched_at: now,
+            });
+            r.report(
+                rollout_id,
+                &target.version,
+                UpdateState::Installing,
+                &format!("switched to slot {}", slot.name()),
+                now,
+            );
+        })?;
+        progress(Step::Switched { slot });
+        Ok(Outcome::Switched {
+            version: target.version,
+            slot,
+        })
+    }
+
+    /// Step 2 for a system image, then RAUC installs it; the record remembers which system
+    /// booted before, so a boot loader falling back is noticed after the reboot.
+    async fn hand_to_rauc(
+        &self,
+        repository: &TrustedRepository,
+        target: ReleaseTarget,
+        rollout_id: i64,
+        progress: &mut impl FnMut(Step),
+    ) -> Result<Outcome, InstallError> {
+        let bundle = self.download(repository, &target, progress).await?;
+        progress(Step::Verified {
+            sha256: target.sha256_hex(),
+        });
+        let rauc = self.rauc.clone();
+        let path = bundle.clone();
+        let booted = tokio::task::spawn_blocking(move || {
+            rauc.info(&path)?;
+            let booted = rauc.booted()?;
+            rauc.install(&path)?;
+            Ok::<_, RaucError>(booted)
+        })
+        .await
+        .map_err(|e| RaucError::Unexpected {
+            action: "install".into(),
+            detail: e.to_string(),
+        })??;
+        let _ = std::fs::remove_file(&bundle);
+        let now = crate::unix_now();
+        self.slots.update(|r| {
+            r.os_trial = Some(OsTrial {
+                version: target.version.clone(),
+                rollout_id,
+                booted_before: booted,
+                installed_at: now,
+            });
+            r.report(
+                rollout_id,
+                &target.version,
+                UpdateState::Installing,
+                "installed by RAUC; rebooting",
+                now,
+            );
+        })?;
+        progress(Step::HandedToRauc);
+        Ok(Outcome::HandedToRauc {
+            version: target.version,
+        })
     }
 
     /// Downloads `target` into the download folder (resuming), verified; returns its path.
@@ -470,4 +489,24 @@ fn remove_other_downloads(folder: &Path, keep: &str) {
             }
         }
     }
+}
+
+/// The release `wanted` of `kind` for this terminal's architecture, as the signed metadata
+/// lists it.
+fn find_target(
+    repository: &TrustedRepository,
+    wanted: &Wanted,
+    kind: ReleaseKind,
+) -> Result<ReleaseTarget, InstallError> {
+    match wanted {
+        Wanted::Version(version) => repository.release(version, kind, ARCH),
+        Wanted::Newest => repository.newest(kind, ARCH),
+    }
+    .ok_or_else(|| InstallError::Unknown {
+        wanted: match wanted {
+            Wanted::Version(v) => v.clone(),
+            Wanted::Newest => format!("of kind {}", kind.as_str()),
+        },
+        arch: ARCH.to_owned(),
+    })
 }

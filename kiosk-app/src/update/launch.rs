@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use super::slots::{Installed, MAX_TRIAL_STARTS, Slot, Slots, UpdateRecord};
+use super::slots::{Installed, MAX_TRIAL_STARTS, Slot, SlotUnusable, Slots, UpdateRecord};
 
 /// Set by the packaged binary for the slot binary it starts, so that one knows it was chosen
 /// and does not choose again.
@@ -35,7 +35,7 @@ pub enum Launch {
 /// back). `usable` checks a slot's binary (present, executable, the signed hash).
 pub fn plan(
     record: &mut UpdateRecord,
-    usable: impl Fn(&Installed) -> Result<(), String>,
+    usable: impl Fn(&Installed) -> Result<(), SlotUnusable>,
     now: i64,
 ) -> Launch {
     if let Some(trial) = &record.trial {
@@ -249,7 +249,9 @@ mod tests {
             &mut record,
             |i| {
                 if i.slot == Slot::B {
-                    Err("hash".into())
+                    Err(SlotUnusable::Altered {
+                        path: "slot-b/kiosk".into(),
+                    })
                 } else {
                     Ok(())
                 }
@@ -273,7 +275,15 @@ mod tests {
             ..UpdateRecord::default()
         };
         assert_eq!(
-            plan(&mut record, |_| Err("gone".into()), 0),
+            plan(
+                &mut record,
+                |_| {
+                    Err(SlotUnusable::NotExecutable {
+                        path: "slot-a/kiosk".into(),
+                    })
+                },
+                0
+            ),
             Launch::Package
         );
         assert!(record.committed.is_none());

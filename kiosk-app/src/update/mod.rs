@@ -29,13 +29,13 @@ use kiosk_protocol::{ReleaseKind, UpdateOffer, UpdateState, compare_versions};
 use tokio::sync::watch;
 
 use crate::config::KioskConfig;
-use crate::heartbeat::wait_for_no_citizen;
-use crate::outbox::Outbox;
-use crate::platform_link::{LinkError, PlatformLink};
+use crate::uplink::outbox::Outbox;
+use crate::uplink::platform_link::{LinkError, PlatformLink};
+use crate::wait_for_no_citizen;
 use install::{Installer, Outcome, Wanted};
 use launch::RunningRelease;
 use rauc::Rauc;
-use slots::Slots;
+use slots::{OsTrial, Slots};
 use trial::{SIGNALS, Verdict};
 
 /// What the updater needs from `kiosk.toml`.
@@ -225,8 +225,7 @@ impl Updater {
         in_session: watch::Receiver<bool>,
         exit: impl FnOnce() + Send + 'static,
     ) {
-        let slots = self.settings.slots();
-        let record = match slots.load() {
+        let record = match self.settings.slots().load() {
             Ok(record) => record,
             Err(_) => return,
         };
@@ -235,40 +234,13 @@ impl Updater {
         if !app_trial && os_trial.is_none() {
             return;
         }
-        let rauc = Rauc::new(self.settings.rauc.clone());
-        let deadline = self.settings.health_deadline;
         let this = self.clone();
         tokio::spawn(async move {
-            if let Some(os) = &os_trial {
-                // The boot loader fell back: the new system never came up.
-                if let Ok(booted) = tokio::task::spawn_blocking({
-                    let rauc = rauc.clone();
-                    move || rauc.booted()
-                })
-                .await
-                .unwrap_or_else(|e| {
-                    Err(rauc::RaucError::Unexpected {
-                        action: "status".into(),
-                        detail: e.to_string(),
-                    })
-                }) && booted == os.booted_before
-                {
-                    let _ = slots.update(|r| {
-                        r.os_trial = None;
-                        r.mark_failed(&os.version, "os_fell_back", crate::unix_now());
-                        r.report(
-                            os.rollout_id,
-                            &os.version,
-                            UpdateState::RolledBack,
-                            "os_fell_back: the boot loader went back to the old system",
-                            crate::unix_now(),
-                        );
-                    });
-                    this.send_reports().await;
-                    if !app_trial {
-                        return;
-                    }
-                }
+            if let Some(os) = &os_trial
+                && this.os_fell_back(os).await
+                && !app_trial
+            {
+                return;
             }
             let started = Instant::now();
             let verdict = loop {
@@ -276,90 +248,117 @@ impl Updater {
                 match trial::judge(
                     &SIGNALS.snapshot(outbox_healthy),
                     started.elapsed(),
-                    deadline,
+                    this.settings.health_deadline,
                 ) {
                     Verdict::Waiting => tokio::time::sleep(Duration::from_secs(1)).await,
                     verdict => break verdict,
                 }
             };
-            let now = crate::unix_now();
-            let os_still = slots.load().ok().and_then(|r| r.os_trial);
             match verdict {
-                Verdict::Healthy => {
-                    if let Some(os) = os_still {
-                        let marked = tokio::task::spawn_blocking({
-                            let rauc = rauc.clone();
-                            move || rauc.mark_good()
-                        })
-                        .await;
-                        let _ = slots.update(|r| {
-                            r.os_trial = None;
-                            match marked {
-                                Ok(Ok(())) => r.report(
-                                    os.rollout_id,
-                                    &os.version,
-                                    UpdateState::Committed,
-                                    "health check passed; marked good",
-                                    now,
-                                ),
-                                Ok(Err(e)) => r.report(
-                                    os.rollout_id,
-                                    &os.version,
-                                    UpdateState::Failed,
-                                    &format!("mark_good_failed: {e}"),
-                                    now,
-                                ),
-                                Err(e) => r.report(
-                                    os.rollout_id,
-                                    &os.version,
-                                    UpdateState::Failed,
-                                    &format!("mark_good_failed: {e}"),
-                                    now,
-                                ),
-                            }
-                        });
-                    }
-                    if app_trial {
-                        match slots.update(|r| r.commit_trial(now)) {
-                            Ok(Some(release)) => {
-                                tracing::info!(version = %release.version, slot = release.slot.name(), "new release healthy; committed")
-                            }
-                            Ok(None) => {}
-                            Err(e) => tracing::error!(error = %e, "cannot commit the new release"),
-                        }
-                    }
-                    this.send_reports().await;
-                }
+                Verdict::Healthy => this.commit_trial(app_trial).await,
                 Verdict::Failed(why) => {
                     tracing::error!(reason = %why, "new release failed its health check; going back");
-                    if let Some(os) = os_still {
-                        let _ = tokio::task::spawn_blocking({
-                            let rauc = rauc.clone();
-                            move || rauc.mark_bad()
-                        })
-                        .await;
-                        let _ = slots.update(|r| {
-                            r.os_trial = None;
-                            r.mark_failed(&os.version, &why, now);
-                            r.report(
-                                os.rollout_id,
-                                &os.version,
-                                UpdateState::RolledBack,
-                                &why,
-                                now,
-                            );
-                        });
-                    }
-                    if app_trial {
-                        let _ = slots.update(|r| r.roll_back_trial(&why, now));
-                    }
-                    this.send_reports().await;
+                    this.go_back(app_trial, &why).await;
                     wait_for_no_citizen(in_session).await;
                     exit();
                 }
                 Verdict::Waiting => {}
             }
         });
+    }
+
+    /// Whether the boot loader fell back from the system image on trial `os` (the new system
+    /// never came up); if so, records it as failed and reports it.
+    async fn os_fell_back(&self, os: &OsTrial) -> bool {
+        let rauc = self.rauc();
+        let booted = tokio::task::spawn_blocking(move || rauc.booted())
+            .await
+            .unwrap_or_else(|e| {
+                Err(rauc::RaucError::Unexpected {
+                    action: "status".into(),
+                    detail: e.to_string(),
+                })
+            });
+        if !matches!(booted, Ok(booted) if booted == os.booted_before) {
+            return false;
+        }
+        let _ = self.settings.slots().update(|r| {
+            r.os_trial = None;
+            r.mark_failed(&os.version, "os_fell_back", crate::unix_now());
+            r.report(
+                os.rollout_id,
+                &os.version,
+                UpdateState::RolledBack,
+                "os_fell_back: the boot loader went back to the old system",
+                crate::unix_now(),
+            );
+        });
+        self.send_reports().await;
+        true
+    }
+
+    /// The trial passed its health check: a system image still on trial is marked good with
+    /// RAUC, the application on trial (`app_trial`) is committed, and both are reported.
+    async fn commit_trial(&self, app_trial: bool) {
+        let slots = self.settings.slots();
+        let now = crate::unix_now();
+        if let Some(os) = slots.load().ok().and_then(|r| r.os_trial) {
+            let rauc = self.rauc();
+            let marked = tokio::task::spawn_blocking(move || rauc.mark_good()).await;
+            let (state, detail) = match marked {
+                Ok(Ok(())) => (
+                    UpdateState::Committed,
+                    "health check passed; marked good".to_owned(),
+                ),
+                Ok(Err(e)) => (UpdateState::Failed, format!("mark_good_failed: {e}")),
+                Err(e) => (UpdateState::Failed, format!("mark_good_failed: {e}")),
+            };
+            let _ = slots.update(|r| {
+                r.os_trial = None;
+                r.report(os.rollout_id, &os.version, state, &detail, now);
+            });
+        }
+        if app_trial {
+            match slots.update(|r| r.commit_trial(now)) {
+                Ok(Some(release)) => {
+                    tracing::info!(version = %release.version, slot = release.slot.name(), "new release healthy; committed")
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "cannot commit the new release"),
+            }
+        }
+        self.send_reports().await;
+    }
+
+    /// The trial failed its health check (`why`): a system image still on trial is marked bad
+    /// with RAUC and recorded as failed, the application on trial (`app_trial`) is rolled
+    /// back, and both are reported.
+    async fn go_back(&self, app_trial: bool, why: &str) {
+        let slots = self.settings.slots();
+        let now = crate::unix_now();
+        if let Some(os) = slots.load().ok().and_then(|r| r.os_trial) {
+            let rauc = self.rauc();
+            let _ = tokio::task::spawn_blocking(move || rauc.mark_bad()).await;
+            let _ = slots.update(|r| {
+                r.os_trial = None;
+                r.mark_failed(&os.version, why, now);
+                r.report(
+                    os.rollout_id,
+                    &os.version,
+                    UpdateState::RolledBack,
+                    why,
+                    now,
+                );
+            });
+        }
+        if app_trial {
+            let _ = slots.update(|r| r.roll_back_trial(why, now));
+        }
+        self.send_reports().await;
+    }
+
+    fn rauc(&self) -> Rauc {
+        Rauc::new(self.settings.rauc.clone())
     }
 }
 

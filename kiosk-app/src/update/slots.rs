@@ -249,6 +249,31 @@ pub enum SlotError {
     State(String),
 }
 
+/// Why a slot's binary cannot be started.
+#[derive(Debug, thiserror::Error)]
+pub enum SlotUnusable {
+    /// The binary is missing or cannot be read.
+    #[error("{}: {source}", path.display())]
+    Unreadable {
+        /// The binary.
+        path: PathBuf,
+        /// The OS's answer.
+        source: std::io::Error,
+    },
+    /// The binary has no execute permission.
+    #[error("{} is not executable", path.display())]
+    NotExecutable {
+        /// The binary.
+        path: PathBuf,
+    },
+    /// The binary is not the one the release metadata signed.
+    #[error("{} does not have its signed hash", path.display())]
+    Altered {
+        /// The binary.
+        path: PathBuf,
+    },
+}
+
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> SlotError + 'a {
     move |source| SlotError::Io {
         what,
@@ -385,14 +410,17 @@ impl Slots {
 
     /// Checks that `installed`'s binary is there, executable and has its signed hash; the
     /// problem in words otherwise.
-    pub fn check(&self, installed: &Installed) -> Result<(), String> {
+    pub fn check(&self, installed: &Installed) -> Result<(), SlotUnusable> {
         let path = self.binary(installed.slot);
-        let meta = fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let meta = match fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(source) => return Err(SlotUnusable::Unreadable { path, source }),
+        };
         if meta.permissions().mode() & 0o111 == 0 {
-            return Err(format!("{} is not executable", path.display()));
+            return Err(SlotUnusable::NotExecutable { path });
         }
         if !self.holds(installed.slot, &installed.sha256) {
-            return Err(format!("{} does not have its signed hash", path.display()));
+            return Err(SlotUnusable::Altered { path });
         }
         Ok(())
     }

@@ -31,9 +31,9 @@ pub fn enroll(
     platform: &PlatformPeer,
     dir: &Path,
     serial: &str,
-) -> kiosk_app::provision::Provisioned {
+) -> kiosk_app::enrollment::Provisioned {
     tokio
-        .block_on(kiosk_app::provision::provision(
+        .block_on(kiosk_app::enrollment::provision(
             &platform.enrollment("test").expect("token"),
             &terminal_dir(dir),
             serial.into(),
@@ -49,7 +49,7 @@ pub fn enroll(
 pub struct EnrolledTerminal {
     pub dir: tempfile::TempDir,
     pub platform: Option<PlatformPeer>,
-    pub link: kiosk_app::platform_link::PlatformLink,
+    pub link: kiosk_app::uplink::platform_link::PlatformLink,
     pub terminal_id: String,
     pub address: String,
     pub tokio: tokio::runtime::Runtime,
@@ -87,8 +87,8 @@ impl EnrolledTerminal {
     }
 
     /// The terminal's outbox, opened (again).
-    pub fn outbox(&self) -> kiosk_app::outbox::Outbox {
-        kiosk_app::outbox::Outbox::open(&self.outbox_path(), 100).expect("outbox")
+    pub fn outbox(&self) -> kiosk_app::uplink::outbox::Outbox {
+        kiosk_app::uplink::outbox::Outbox::open(&self.outbox_path(), 100).expect("outbox")
     }
 
     /// Starts the platform again where it was.
@@ -98,9 +98,12 @@ impl EnrolledTerminal {
     }
 
     /// One delivery round of the outbox's sender.
-    pub fn deliver(&self, outbox: &kiosk_app::outbox::Outbox) -> kiosk_app::outbox::Delivery {
+    pub fn deliver(
+        &self,
+        outbox: &kiosk_app::uplink::outbox::Outbox,
+    ) -> kiosk_app::uplink::outbox::Delivery {
         self.tokio
-            .block_on(kiosk_app::outbox::deliver_due(
+            .block_on(kiosk_app::uplink::outbox::deliver_due(
                 outbox,
                 &self.link,
                 |_, _| {},

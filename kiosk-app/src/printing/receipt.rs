@@ -6,9 +6,9 @@
 
 use kiosk_drivers::document::{PrintRoute, ReceiptDocument};
 use kiosk_drivers::escpos::PaperWidth;
-use kiosk_protocol::{Language, LocalizedText};
+use kiosk_protocol::Language;
 
-use crate::session::ReceiptContent;
+use crate::session::{QueueTicket, ReceiptContent};
 
 /// The application receipt (受理回执): number, matter, masked applicant, time, terminal, and
 /// the progress QR code. Printed in the language the citizen used.
@@ -71,25 +71,6 @@ pub fn application_receipt(content: &ReceiptContent) -> ReceiptDocument {
             "Please keep this receipt. Enquiries and complaints: 12345.",
         ))
         .feed(2)
-}
-
-/// What a queue ticket says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueTicket {
-    /// The ticket number called out in the hall, e.g. `A015`.
-    pub number: String,
-    /// The matter the citizen queues for.
-    pub matter_name: LocalizedText,
-    /// Where to go when called, e.g. `B区 12号窗口`.
-    pub window: String,
-    /// How many people are called before this ticket.
-    pub people_ahead: u32,
-    /// When the ticket was taken (RFC 3339).
-    pub issued_at: String,
-    /// Terminal id.
-    pub terminal_id: String,
-    /// Language the citizen used.
-    pub language: Language,
 }
 
 /// The queue ticket (取号单): the number large enough to compare with the hall's display from
@@ -196,6 +177,7 @@ fn display_time(rfc3339: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiosk_protocol::LocalizedText;
 
     fn content(language: Language) -> ReceiptContent {
         ReceiptContent {

@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use kiosk_drivers::idcard::{
     CardKind, IdCard, ReadError, ReadOutcome, Reader, ReaderConfig, SerialTransport, Transport,
-    UsbReaderAddress, UsbTransport,
+    UsbError, UsbReaderAddress, UsbTransport,
 };
 use time::OffsetDateTime;
 use time::macros::offset;
 
-use crate::health::{DeviceHealth, DeviceKind, HealthState};
+use crate::devices::health::{DeviceHealth, DeviceKind, HealthState};
 use crate::session::{CardEvent, DocumentKind, Identity};
 
 /// How often the reader is asked for a card while the identify screen shows.
@@ -70,23 +70,32 @@ impl std::fmt::Display for ReaderPort {
     }
 }
 
+/// Why the reader cannot be opened (its health report's reason).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The serial port, or the reader's answer over it.
+    #[error("{0}")]
+    Serial(#[from] ReadError),
+    /// The USB device.
+    #[error("{0}")]
+    Usb(#[from] UsbError),
+}
+
 impl ReaderPort {
     /// Opens the port, checks the reader's security module, and closes it again.
-    pub fn open_checked(&self) -> Result<(), String> {
+    pub fn open_checked(&self) -> Result<(), OpenError> {
         self.open().map(drop)
     }
 
     /// Opens the port and checks the reader's security module.
-    fn open(&self) -> Result<Reader<Box<dyn Transport>>, String> {
+    fn open(&self) -> Result<Reader<Box<dyn Transport>>, OpenError> {
         let transport: Box<dyn Transport> = match self {
-            ReaderPort::Serial { path, baud } => Box::new(
-                SerialTransport::open(&path.to_string_lossy(), *baud).map_err(|e| e.to_string())?,
-            ),
-            ReaderPort::Usb(address) => {
-                Box::new(UsbTransport::open(*address).map_err(|e| e.to_string())?)
+            ReaderPort::Serial { path, baud } => {
+                Box::new(SerialTransport::open(&path.to_string_lossy(), *baud)?)
             }
+            ReaderPort::Usb(address) => Box::new(UsbTransport::open(*address)?),
         };
-        Reader::open(transport, ReaderConfig::default()).map_err(|e| e.to_string())
+        Ok(Reader::open(transport, ReaderConfig::default())?)
     }
 }
 
@@ -187,12 +196,12 @@ impl<F: Fn(ReaderReport)> ReaderLoop<F> {
                 self.set_health(HealthState::Ok, "ready".into());
                 true
             }
-            Err(reason) => {
+            Err(e) => {
                 let state = match &self.port {
                     ReaderPort::Serial { path, .. } if !path.exists() => HealthState::Absent,
                     _ => HealthState::Faulted,
                 };
-                self.set_health(state, reason);
+                self.set_health(state, e.to_string());
                 false
             }
         }

@@ -15,7 +15,7 @@ use kiosk_drivers::camera::document::{
 };
 use kiosk_drivers::camera::{Camera, downscale};
 
-use crate::camera_monitor::CameraSource;
+use crate::devices::camera_monitor::CameraSource;
 use crate::session::{CaptureProblem, CapturedPage, Event, Picture};
 
 /// Longest side of the live picture sent to the screen.

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use kiosk_drivers::scanner::{ReaderOptions, ScannerEvent, ScannerReader};
 
-use crate::identity::parse_enrollment;
-use crate::provision::provision;
-use crate::scanner_monitor::ScannerPort;
+use super::provision;
+use crate::devices::scanner_monitor::ScannerPort;
+use crate::uplink::identity::parse_enrollment;
 
 /// Where setup stands, as the screen shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +29,18 @@ pub enum SetupState {
     Failed(String),
     /// Enrolled under this terminal id.
     Enrolled(String),
+}
+
+/// Why setup cannot enroll from the scanner at all (a refused code is reported, and the next
+/// one read).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The scanner's reader cannot be started.
+    #[error("cannot read the scanner: {0}")]
+    Scanner(#[source] std::io::Error),
+    /// The scanner's reader ended before a code enrolled the terminal.
+    #[error("the scanner reader stopped")]
+    ReaderStopped,
 }
 
 /// What setup needs.
@@ -50,10 +62,10 @@ impl Setup {
         port: &ScannerPort,
         tokio: &tokio::runtime::Handle,
         report: impl Fn(SetupState),
-    ) -> Result<String, String> {
+    ) -> Result<String, SetupError> {
         let (tx, rx) = mpsc::channel();
         let reader = ScannerReader::spawn(port.source(), ReaderOptions::default(), tx)
-            .map_err(|e| format!("cannot read the scanner: {e}"))?;
+            .map_err(SetupError::Scanner)?;
         report(SetupState::Waiting);
         for event in rx {
             let ScannerEvent::Scanned(scan) = event else {
@@ -82,7 +94,7 @@ impl Setup {
                 Err(e) => report(SetupState::Failed(e.to_string())),
             }
         }
-        Err("the scanner reader stopped".into())
+        Err(SetupError::ReaderStopped)
     }
 
     /// The data folder.

@@ -14,7 +14,7 @@ use kiosk_drivers::scanner::{
     ScannerReader, SerialScanner, Suffix,
 };
 
-use crate::health::{DeviceHealth, DeviceKind, HealthState};
+use crate::devices::health::{DeviceHealth, DeviceKind, HealthState};
 use crate::session::ScannedCode;
 
 /// Where the scanner is attached.

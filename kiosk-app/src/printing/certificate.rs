@@ -1,7 +1,7 @@
 //! 证明打印: a certificate the platform issues as a PDF, rasterised for the receipt printer.
 //!
 //! The platform lays the certificate out for the roll (`?paper=roll80`: 72 mm wide, type of
-//! 9 points or more; see [`crate::platform_link::PlatformLink::certificate`]). Poppler's
+//! 9 points or more; see [`crate::uplink::platform_link::PlatformLink::certificate`]). Poppler's
 //! `pdftoppm` (Debian `poppler-utils`; the CJK character maps of `poppler-data` and a Song or
 //! Sans CJK face such as `fonts-noto-cjk` for the reader font `STSong-Light` the PDF names)
 //! renders it: the PDF goes in on its standard input and the pages come back as 8-bit grey
@@ -22,7 +22,7 @@ use kiosk_drivers::printer::{PrintError, Printer, PrinterAddress, PrinterLink};
 use kiosk_drivers::raster::DotImage;
 use zeroize::Zeroizing;
 
-use crate::printer_monitor::{self, PrinterPort};
+use crate::devices::printer_monitor::{self, PrinterPort};
 
 /// The renderer: Poppler's `pdftoppm`, found on `PATH`.
 pub const PDFTOPPM: &str = "pdftoppm";
@@ -256,8 +256,32 @@ impl GreyPage<'_> {
     }
 }
 
+/// Why the renderer's output is not the pages asked for.
+#[derive(Debug, thiserror::Error)]
+enum PgmError {
+    /// A page does not start as binary PGM.
+    #[error("page {0} is not a binary PGM")]
+    NotBinaryPgm(usize),
+    /// A header's width, height or maxval is missing.
+    #[error("a PGM header without its numbers")]
+    NoNumbers,
+    /// A header's numbers are out of range.
+    #[error("a PGM page {width}×{height} of {maxval} greys")]
+    BadHeader {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Greys.
+        maxval: u32,
+    },
+    /// The pixels end early.
+    #[error("a PGM page shorter than its header says")]
+    Short,
+}
+
 /// Splits binary PGM (`P5`, maxval below 256) pages written one after another.
-fn parse_pgm_pages(bytes: &[u8]) -> Result<Vec<GreyPage<'_>>, String> {
+fn parse_pgm_pages(bytes: &[u8]) -> Result<Vec<GreyPage<'_>>, PgmError> {
     let mut pages = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
@@ -265,7 +289,7 @@ fn parse_pgm_pages(bytes: &[u8]) -> Result<Vec<GreyPage<'_>>, String> {
             break;
         }
         if !bytes[at..].starts_with(b"P5") {
-            return Err(format!("page {} is not a binary PGM", pages.len() + 1));
+            return Err(PgmError::NotBinaryPgm(pages.len() + 1));
         }
         at += 2;
         let mut fields = [0u32; 3];
@@ -289,18 +313,20 @@ fn parse_pgm_pages(bytes: &[u8]) -> Result<Vec<GreyPage<'_>>, String> {
             *field = std::str::from_utf8(&bytes[start..at])
                 .ok()
                 .and_then(|s| s.parse().ok())
-                .ok_or("a PGM header without its numbers")?;
+                .ok_or(PgmError::NoNumbers)?;
         }
         let [width, height, maxval] = fields;
         if maxval == 0 || maxval > 255 || width == 0 || height == 0 {
-            return Err(format!("a PGM page {width}×{height} of {maxval} greys"));
+            return Err(PgmError::BadHeader {
+                width,
+                height,
+                maxval,
+            });
         }
         // Exactly one whitespace byte ends the header.
         at += 1;
         let size = width as usize * height as usize;
-        let pixels = bytes
-            .get(at..at + size)
-            .ok_or("a PGM page shorter than its header says")?;
+        let pixels = bytes.get(at..at + size).ok_or(PgmError::Short)?;
         at += size;
         pages.push(GreyPage {
             width,
@@ -335,7 +361,7 @@ pub fn print_certificate<L: PrinterLink>(
 
 /// Rasterises `pdf` for the printer at `address`, `dots_wide` dots wide, and prints it under
 /// the port lock printing and probing share. What the runtime calls (on a blocking thread)
-/// with the bytes [`crate::platform_link::PlatformLink::certificate`] returned.
+/// with the bytes [`crate::uplink::platform_link::PlatformLink::certificate`] returned.
 pub fn print_pdf(
     pdf: &[u8],
     address: &PrinterAddress,

@@ -12,7 +12,7 @@ use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::escpos::{PaperWidth, PrinterStatus};
 use kiosk_drivers::printer::{PrintError, Printer, PrinterAddress, PrinterLink, UsbId};
 
-use crate::receipt::{self, TestPageInfo};
+use crate::printing::receipt::{self, TestPageInfo};
 
 /// The printer subcommands.
 #[derive(Debug, Subcommand)]
@@ -88,10 +88,15 @@ impl Target {
     }
 }
 
-fn parse_width(s: &str) -> Result<u16, String> {
+/// A `--width` the printers do not have.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a paper width: use 384, 512 or 576")]
+struct NotAPaperWidth(String);
+
+fn parse_width(s: &str) -> Result<u16, NotAPaperWidth> {
     match s.parse::<u16>() {
         Ok(w @ (384 | 512 | 576)) => Ok(w),
-        _ => Err(format!("`{s}` is not a paper width: use 384, 512 or 576")),
+        _ => Err(NotAPaperWidth(s.to_owned())),
     }
 }
 
@@ -204,7 +209,7 @@ fn explain(error: PrintError, address: &PrinterAddress) -> anyhow::Error {
 fn terminal_name() -> String {
     crate::config::KioskConfig::load(std::path::Path::new(crate::config::DEFAULT_PATH))
         .ok()
-        .and_then(|c| c.identity().ok())
+        .and_then(|c| crate::uplink::identity::TerminalIdentity::load(&c.data_dir).ok())
         .map(|i| i.terminal_id.clone())
         .or_else(|| {
             std::fs::read_to_string("/proc/sys/kernel/hostname")

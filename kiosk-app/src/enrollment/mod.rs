@@ -1,17 +1,26 @@
-//! Provisioning: a new terminal becomes an enrolled one.
+//! Enrollment (provisioning): a new terminal becomes an enrolled one.
 //!
 //! The technician shows the terminal the enrollment QR code the ops console (or
 //! `kiosk-platform token create`) made, or types its payload. The terminal then makes its key
 //! pair, enrolls with the one-time token, keeps the identity in its data folder, and proves the
 //! link works with a signed request before it says it is done. Nothing here needs a keyboard or
-//! a shell on the terminal: the setup screen and `kiosk provision PAYLOAD` both come here.
+//! a shell on the terminal: the setup screen ([`setup`], reading the code from the scanner)
+//! and `kiosk provision PAYLOAD` both come here.
+//!
+//! Enrollment also keeps the release repository's root metadata as the trust anchor of
+//! software updates, which is why it is a room of its own beside `uplink` and `update` rather
+//! than part of either.
+
+pub mod setup;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::identity::{IdentityError, PendingEnrollment, TerminalIdentity, parse_enrollment};
-use crate::platform_link::{LinkError, PlatformLink};
+use crate::uplink::identity::{
+    IdentityError, PendingEnrollment, TerminalIdentity, parse_enrollment,
+};
+use crate::uplink::platform_link::{LinkError, PlatformLink};
 
 /// Why provisioning stopped.
 #[derive(Debug, thiserror::Error)]

@@ -62,6 +62,18 @@ impl HealthState {
     pub fn usable(self) -> bool {
         matches!(self, HealthState::Ok | HealthState::Degraded)
     }
+
+    /// The state in plain words, as `kiosk devices`, the self-test and the maintenance panel
+    /// print it.
+    pub fn word(self) -> &'static str {
+        match self {
+            HealthState::Ok => "ok",
+            HealthState::Degraded => "degraded",
+            HealthState::Faulted => "faulted",
+            HealthState::Absent => "absent",
+            HealthState::NotFitted => "not fitted",
+        }
+    }
 }
 
 /// One device's latest state, with the reason in plain words for technicians.

@@ -15,24 +15,60 @@ use kiosk_protocol::{
 };
 use tokio::sync::watch;
 
-use crate::health::{DeviceHealth, HealthBoard, HealthState};
-use crate::outbox::Outbox;
-use crate::platform_link::PlatformLink;
+use crate::devices::health::{DeviceHealth, HealthBoard, HealthState};
 use crate::update::Updater;
+use crate::uplink::outbox::Outbox;
+use crate::uplink::platform_link::PlatformLink;
+use crate::wait_for_no_citizen;
 
 /// How often the terminal reports.
 pub const INTERVAL: Duration = Duration::from_secs(30);
 
 /// What a command needs from the rest of the terminal.
 pub trait CommandHost: Send + Sync + 'static {
-    /// Prints the technicians' test page; the text says what was printed or why not.
-    fn print_test_page(&self) -> Result<String, String>;
+    /// Prints the technicians' test page; the text says what was printed.
+    fn print_test_page(&self) -> Result<String, CommandError>;
     /// Recent log lines of the kiosk (which never carry personal data).
-    fn recent_logs(&self) -> Result<String, String>;
+    fn recent_logs(&self) -> Result<String, CommandError>;
     /// Ends the process so the service manager starts it again.
     fn restart(&self);
     /// Asks the system to reboot.
-    fn reboot(&self) -> Result<(), String>;
+    fn reboot(&self) -> Result<(), CommandError>;
+}
+
+/// Why a remote command (or the same task from the maintenance panel) was not carried out;
+/// the platform shows the operator this text.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// There is no printer for a test page.
+    #[error("no printer is configured on this terminal")]
+    NoPrinter,
+    /// The printer did not print the test page.
+    #[error("nothing printed on {address}: {source}")]
+    NotPrinted {
+        /// Where the printer is.
+        address: String,
+        /// What the printer said.
+        source: kiosk_drivers::printer::PrintError,
+    },
+    /// `journalctl` cannot be run.
+    #[error("the journal cannot be read: {0}")]
+    JournalUnreadable(#[source] std::io::Error),
+    /// `journalctl` ran and failed.
+    #[error("journalctl failed: {0}")]
+    JournalFailed(String),
+    /// `systemctl reboot` cannot be run.
+    #[error("cannot ask systemd to reboot: {0}")]
+    RebootUnasked(#[source] std::io::Error),
+    /// `systemctl reboot` ran and failed.
+    #[error("systemctl reboot failed ({0})")]
+    RebootFailed(std::process::ExitStatus),
+    /// Screenshots may show a citizen's data: this terminal does not upload them.
+    #[error("this terminal version does not upload screenshots (they may show a citizen's data)")]
+    NoScreenshots,
+    /// The task carrying the command out ended abnormally.
+    #[error("the command failed: {0}")]
+    Aborted(#[source] tokio::task::JoinError),
 }
 
 /// Everything the heartbeat task reads.
@@ -200,21 +236,18 @@ async fn run_command(pulse: &Pulse, command: &RemoteCommand) {
         CommandKind::UploadLogs => host.recent_logs(),
         CommandKind::Reboot => host.reboot().map(|()| "rebooting".to_owned()),
         CommandKind::RestartApp => Ok("restarting the kiosk application".to_owned()),
-        CommandKind::CaptureScreenshot => Err(
-            "this terminal version does not upload screenshots (they may show a citizen's data)"
-                .to_owned(),
-        ),
+        CommandKind::CaptureScreenshot => Err(CommandError::NoScreenshots),
     })
     .await
-    .unwrap_or_else(|e| Err(format!("the command failed: {e}")));
+    .unwrap_or_else(|e| Err(CommandError::Aborted(e)));
     let result = match outcome {
         Ok(detail) => CommandResult {
             ok: true,
             detail: clip(&detail),
         },
-        Err(detail) => CommandResult {
+        Err(e) => CommandResult {
             ok: false,
-            detail: clip(&detail),
+            detail: clip(&e.to_string()),
         },
     };
     if let Err(e) = pulse.link.command_result(command.id, &result).await {
@@ -234,19 +267,10 @@ fn clip(text: &str) -> String {
     clean[clean.len().saturating_sub(2000)..].iter().collect()
 }
 
-/// Returns once no citizen is being served (or the session driver is gone).
-pub(crate) async fn wait_for_no_citizen(mut in_session: watch::Receiver<bool>) {
-    while *in_session.borrow_and_update() {
-        if in_session.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::health::DeviceKind;
+    use crate::devices::health::DeviceKind;
 
     #[test]
     fn a_heartbeat_carries_versions_devices_and_outbox_depth_in_the_platforms_format() {

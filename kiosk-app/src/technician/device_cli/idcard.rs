@@ -25,7 +25,7 @@ use kiosk_drivers::idcard::{
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use crate::card_reader::today;
+use crate::devices::card_reader::today;
 
 /// How often `read` asks the reader for a card while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);

@@ -66,20 +66,32 @@ pub fn spawn(targets: Vec<(Vec<Subsystem>, Nudge)>) {
     }
 }
 
+/// Why udev cannot be listened to (the probes carry on alone).
+#[derive(Debug, thiserror::Error)]
+enum UdevError {
+    /// No udev daemon: its netlink group would stay silent.
+    #[error("udev is not running here")]
+    NotRunning,
+    /// libudev refused a step of setting up the monitor.
+    #[error("{0}")]
+    Monitor(#[from] libudev::Error),
+    /// Waiting for udev's events failed.
+    #[error("polling udev failed: {0}")]
+    Poll(#[source] nix::errno::Errno),
+}
+
 /// Listens to udev until it fails; returns why.
-fn watch(targets: &[(Vec<Subsystem>, Nudge)]) -> Result<(), String> {
+fn watch(targets: &[(Vec<Subsystem>, Nudge)]) -> Result<(), UdevError> {
     // Without the daemon, the udev netlink group is silent: say so instead of waiting forever.
     if !Path::new("/run/udev/control").exists() {
-        return Err("udev is not running here".into());
+        return Err(UdevError::NotRunning);
     }
-    let context = libudev::Context::new().map_err(|e| e.to_string())?;
-    let mut monitor = libudev::Monitor::new(&context).map_err(|e| e.to_string())?;
+    let context = libudev::Context::new()?;
+    let mut monitor = libudev::Monitor::new(&context)?;
     for subsystem in Subsystem::ALL {
-        monitor
-            .match_subsystem(subsystem.udev_name())
-            .map_err(|e| e.to_string())?;
+        monitor.match_subsystem(subsystem.udev_name())?;
     }
-    let mut socket = monitor.listen().map_err(|e| e.to_string())?;
+    let mut socket = monitor.listen()?;
     tracing::info!("hotplug monitor listening to udev");
     loop {
         // SAFETY: the descriptor belongs to `socket`, which outlives this borrow.
@@ -87,7 +99,7 @@ fn watch(targets: &[(Vec<Subsystem>, Nudge)]) -> Result<(), String> {
         let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(format!("polling udev failed: {e}")),
+            Err(e) => return Err(UdevError::Poll(e)),
         }
         while let Some(event) = socket.receive_event() {
             let action = event.event_type();

@@ -13,7 +13,8 @@ use std::time::Duration;
 use kiosk_drivers::escpos::PrinterState;
 use kiosk_drivers::printer::{PrintError, Printer, PrinterAddress, PrinterLink};
 
-use crate::health::{DeviceHealth, DeviceKind, HealthState};
+use crate::devices::cabinet::PowerCycleError;
+use crate::devices::health::{DeviceHealth, DeviceKind, HealthState};
 
 /// How often the printer's status is asked for between prints.
 const PROBE_INTERVAL: Duration = Duration::from_secs(3);
@@ -89,7 +90,7 @@ fn probe_answered(address: &PrinterAddress, port: &PrinterPort) -> (DeviceHealth
 }
 
 /// Switches the printer's power off and on (the cabinet's relay); blocks until done.
-pub type PowerCycle = Box<dyn Fn() -> Result<(), String> + Send>;
+pub type PowerCycle = Box<dyn Fn() -> Result<(), PowerCycleError> + Send>;
 
 /// How many probes in a row the printer may leave unanswered before its power is cycled: one
 /// miss can be a busy printer, two are a wedged one.
@@ -154,27 +155,4 @@ pub fn spawn(
         tracing::error!(error = %e, "cannot start the printer monitor");
     }
     PrinterNudge(tx)
-}
-
-/// Prints the technicians' test page on the printer at `address` (a self-test, or an
-/// operator's remote command), under the port lock when one is given.
-pub fn print_test_page(
-    address: &PrinterAddress,
-    paper: kiosk_drivers::escpos::PaperWidth,
-    route: kiosk_drivers::document::PrintRoute,
-    terminal_id: &str,
-    port: Option<&PrinterPort>,
-) -> Result<(), PrintError> {
-    let page = crate::receipt::test_page(&crate::receipt::TestPageInfo {
-        terminal_id: terminal_id.to_owned(),
-        software_version: env!("CARGO_PKG_VERSION").into(),
-        connection: address.to_string(),
-        paper,
-        route,
-        printed_at: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-    });
-    let _guard = port.map(PrinterPort::lock);
-    open(address).and_then(|mut printer| printer.print_routed(&page, paper, route))
 }

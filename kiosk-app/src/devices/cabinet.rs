@@ -19,7 +19,7 @@ use kiosk_drivers::gpio::{
     SocketGpio, StatusLight, power_cycle, show_status,
 };
 
-use crate::health::{DeviceHealth, DeviceKind, HealthState};
+use crate::devices::health::{DeviceHealth, DeviceKind, HealthState};
 
 /// Where the cabinet's GPIO is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,14 +92,14 @@ impl GpioPort {
     /// The self-test: reads the inputs and blinks each lamp, then leaves the light off (the
     /// running kiosk sets it again within a second). The door being open is no failure here:
     /// the technician running this has usually opened it.
-    pub fn exercise(&self) -> Result<String, String> {
-        let gpio = self.open().map_err(|e| e.to_string())?;
-        let (presence, door) = read_inputs(&gpio).map_err(|e| e.to_string())?;
+    pub fn exercise(&self) -> Result<String, GpioError> {
+        let gpio = self.open()?;
+        let (presence, door) = read_inputs(&gpio)?;
         for light in [StatusLight::Ready, StatusLight::Busy, StatusLight::Fault] {
-            with_pins(&gpio, |pins| show_status(pins, light)).map_err(|e| e.to_string())?;
+            with_pins(&gpio, |pins| show_status(pins, light))?;
             std::thread::sleep(Duration::from_millis(300));
         }
-        with_pins(&gpio, |pins| show_status(pins, StatusLight::Off)).map_err(|e| e.to_string())?;
+        with_pins(&gpio, |pins| show_status(pins, StatusLight::Off))?;
         Ok(format!(
             "inputs read (presence {}, door {}), lights blinked",
             if presence { "on" } else { "off" },
@@ -146,9 +146,26 @@ pub enum CabinetReport {
     Health(DeviceHealth),
 }
 
+/// Why the printer's power was not cycled.
+#[derive(Debug, thiserror::Error)]
+pub enum PowerCycleError {
+    /// The cabinet's thread is gone (it only ends with the process).
+    #[error("the cabinet thread has stopped")]
+    Stopped,
+    /// The cabinet's thread did not say it was done in time.
+    #[error("the cabinet did not answer")]
+    NoAnswer,
+    /// The GPIO is not open (lost, or never found).
+    #[error("the cabinet's GPIO is not available")]
+    NoGpio,
+    /// Switching the relay failed.
+    #[error("{0}")]
+    Relay(#[source] GpioError),
+}
+
 enum Request {
     Light(StatusLight),
-    PowerCyclePrinter(Sender<Result<(), String>>),
+    PowerCyclePrinter(Sender<Result<(), PowerCycleError>>),
     Reopen,
 }
 
@@ -180,13 +197,13 @@ impl Cabinet {
     }
 
     /// Switches the printer's power off for [`MIN_POWER_OFF`] and on again; blocks until done.
-    pub fn power_cycle_printer(&self) -> Result<(), String> {
+    pub fn power_cycle_printer(&self) -> Result<(), PowerCycleError> {
         let (tx, rx) = mpsc::channel();
         self.0
             .send(Request::PowerCyclePrinter(tx))
-            .map_err(|_| "the cabinet thread has stopped".to_owned())?;
+            .map_err(|_| PowerCycleError::Stopped)?;
         rx.recv_timeout(MIN_POWER_OFF + Duration::from_secs(10))
-            .map_err(|_| "the cabinet did not answer".to_owned())?
+            .map_err(|_| PowerCycleError::NoAnswer)?
     }
 
     /// Try to reopen a lost GPIO at once (a hotplug event).
@@ -355,15 +372,14 @@ impl<F: Fn(CabinetReport)> CabinetLoop<F> {
         }
     }
 
-    fn power_cycle(&mut self) -> Result<(), String> {
+    fn power_cycle(&mut self) -> Result<(), PowerCycleError> {
         let Some(gpio) = self.gpio.clone() else {
-            return Err("the cabinet's GPIO is not available".into());
+            return Err(PowerCycleError::NoGpio);
         };
         tracing::warn!("power-cycling the receipt printer");
         power_cycle(&gpio, Output::PrinterRelay, MIN_POWER_OFF).map_err(|e| {
-            let reason = e.to_string();
             self.fail(&e);
-            reason
+            PowerCycleError::Relay(e)
         })
     }
 }

@@ -6,12 +6,12 @@ use std::time::Duration;
 use kiosk_drivers::printer::PrinterAddress;
 use serde::Serialize;
 
-use crate::card_reader::ReaderPort;
 use crate::config::KioskConfig;
-use crate::health::{DeviceHealth, DeviceKind, HealthState};
-use crate::identity::IdentityError;
-use crate::platform_link::PlatformLink;
-use crate::printer_monitor::{self, PrinterPort};
+use crate::devices::card_reader::ReaderPort;
+use crate::devices::health::{DeviceHealth, DeviceKind, HealthState};
+use crate::devices::printer_monitor::{self, PrinterPort};
+use crate::uplink::identity::{IdentityError, TerminalIdentity};
+use crate::uplink::platform_link::{LinkError, PlatformLink};
 
 /// One line of the device list.
 #[derive(Debug, Clone, Serialize)]
@@ -91,12 +91,12 @@ fn probe_reader(port: &ReaderPort) -> DeviceHealth {
             HealthState::Ok,
             "security module answers",
         ),
-        Err(reason) => {
+        Err(e) => {
             let state = match port {
                 ReaderPort::Serial { path, .. } if !path.exists() => HealthState::Absent,
                 _ => HealthState::Faulted,
             };
-            DeviceHealth::new(DeviceKind::CardReader, state, reason)
+            DeviceHealth::new(DeviceKind::CardReader, state, e.to_string())
         }
     }
 }
@@ -128,20 +128,16 @@ pub fn selftest(config: &KioskConfig, test_page: bool) -> Vec<Check> {
                     ok: result.is_ok(),
                     detail: format!(
                         "{} ({}): {}",
-                        if result.is_ok() {
-                            "ok"
-                        } else {
-                            state_word(d.state)
-                        },
+                        if result.is_ok() { "ok" } else { d.state.word() },
                         d.address,
-                        result.unwrap_or_else(|e| e)
+                        result.unwrap_or_else(|e| e.to_string())
                     ),
                 }
             }
             _ => Check {
                 name: d.kind.name().to_owned(),
                 ok: d.state.usable() || d.state == HealthState::NotFitted,
-                detail: format!("{} ({}): {}", state_word(d.state), d.address, d.reason),
+                detail: format!("{} ({}): {}", d.state.word(), d.address, d.reason),
             },
         })
         .collect();
@@ -154,7 +150,7 @@ pub fn selftest(config: &KioskConfig, test_page: bool) -> Vec<Check> {
 
 fn print_test_page(config: &KioskConfig, address: &PrinterAddress) -> Check {
     let devices = config.devices();
-    let result = printer_monitor::print_test_page(
+    let result = crate::printing::print_test_page(
         address,
         devices.paper,
         devices.printer_route,
@@ -175,24 +171,47 @@ fn check_platform(config: &KioskConfig) -> Check {
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(PlatformCheckError::Runtime)
         .and_then(|rt| rt.block_on(platform_answers(config)));
     Check {
         name: "platform".into(),
         ok: result.is_ok(),
-        detail: result.unwrap_or_else(|e| e),
+        detail: result.unwrap_or_else(|e| e.to_string()),
     }
+}
+
+/// Why the platform check failed.
+#[derive(Debug, thiserror::Error)]
+enum PlatformCheckError {
+    /// No async runtime to make the request on.
+    #[error("{0}")]
+    Runtime(#[source] std::io::Error),
+    /// The identity file cannot be used.
+    #[error("{0}")]
+    Identity(#[from] IdentityError),
+    /// The platform did not answer, or refused the signed request.
+    #[error("{0}")]
+    Link(#[from] LinkError),
+    /// The terminal is not enrolled; `reachable` says whether the platform named in the file
+    /// answers.
+    #[error(
+        "not provisioned: scan the enrollment QR code or run `kiosk provision PAYLOAD`{reachable}"
+    )]
+    NotProvisioned {
+        /// `; URL answers`, `; why not`, or nothing without a URL.
+        reachable: String,
+    },
 }
 
 /// An enrolled terminal proves its link with a signed request; one not yet enrolled can only
 /// say whether the platform named in its file answers at all.
-async fn platform_answers(config: &KioskConfig) -> Result<String, String> {
-    match config.identity() {
+async fn platform_answers(config: &KioskConfig) -> Result<String, PlatformCheckError> {
+    match TerminalIdentity::load(&config.data_dir) {
         Ok(identity) => {
             let terminal_id = identity.terminal_id.clone();
-            let link = config.platform_link(identity).map_err(|e| e.to_string())?;
-            link.config().await.map_err(|e| e.to_string())?;
-            let health = link.health().await.map_err(|e| e.to_string())?;
+            let link = PlatformLink::configured(config, identity)?;
+            link.config().await?;
+            let health = link.health().await?;
             Ok(format!(
                 "{} accepts {terminal_id}'s signed requests, catalog {}",
                 link.base(),
@@ -202,8 +221,7 @@ async fn platform_answers(config: &KioskConfig) -> Result<String, String> {
         Err(IdentityError::NotProvisioned { .. }) => {
             let reachable = match &config.platform.url {
                 Some(url) => {
-                    let link = PlatformLink::new(url, config.platform_timeout())
-                        .map_err(|e| e.to_string())?;
+                    let link = PlatformLink::new(url, config.platform_timeout())?;
                     match link.health().await {
                         Ok(_) => format!("; {url} answers"),
                         Err(e) => format!("; {e}"),
@@ -211,29 +229,15 @@ async fn platform_answers(config: &KioskConfig) -> Result<String, String> {
                 }
                 None => String::new(),
             };
-            Err(format!(
-                "not provisioned: scan the enrollment QR code or run `kiosk provision PAYLOAD`{reachable}"
-            ))
+            Err(PlatformCheckError::NotProvisioned { reachable })
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// The terminal's id for printed pages: its enrolled id, else its hardware serial.
 pub fn terminal_label(config: &KioskConfig) -> String {
-    config
-        .identity()
+    TerminalIdentity::load(&config.data_dir)
         .map(|i| i.terminal_id.clone())
-        .unwrap_or_else(|_| crate::identity::hardware_serial())
-}
-
-/// A state in plain words.
-pub fn state_word(state: HealthState) -> &'static str {
-    match state {
-        HealthState::Ok => "ok",
-        HealthState::Degraded => "degraded",
-        HealthState::Faulted => "faulted",
-        HealthState::Absent => "absent",
-        HealthState::NotFitted => "not fitted",
-    }
+        .unwrap_or_else(|_| crate::uplink::identity::hardware_serial())
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use kiosk_drivers::camera::{Camera, CameraError, FileCamera, V4l2Camera};
 
-use crate::health::{DeviceHealth, DeviceKind, HealthState};
+use crate::devices::health::{DeviceHealth, DeviceKind, HealthState};
 
 /// Where pictures come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

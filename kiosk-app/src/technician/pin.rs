@@ -13,6 +13,8 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use serde::{Deserialize, Serialize};
 
+use crate::session::Verdict;
+
 /// Wrong PINs in a row that lock the pad.
 pub const FAILURES_BEFORE_LOCKOUT: u32 = 5;
 /// The first lock's length, seconds; each later one doubles.
@@ -35,25 +37,6 @@ pub enum PinError {
     /// No OS randomness for the salt.
     #[error("no OS random source for the salt: {0}")]
     NoRandomness(String),
-}
-
-/// The answer to one attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Right PIN: maintenance mode opens.
-    Accepted,
-    /// Wrong PIN; this many attempts before the pad locks.
-    Refused {
-        /// Attempts left.
-        attempts_left: u32,
-    },
-    /// Locked (by this attempt or before it) until this Unix time; the PIN was not checked.
-    LockedOut {
-        /// When the pad opens again.
-        until: i64,
-    },
-    /// This terminal has no technician PIN configured.
-    NotConfigured,
 }
 
 /// Failures and locks, as kept on disk.

@@ -14,8 +14,9 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::identity::TerminalIdentity;
+use crate::config::KioskConfig;
 use crate::unix_now;
+use crate::uplink::identity::TerminalIdentity;
 
 /// Why a platform call failed.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +90,19 @@ impl PlatformLink {
     pub fn enrolled(identity: Arc<TerminalIdentity>, timeout: Duration) -> Result<Self, LinkError> {
         let mut link = Self::new(&identity.platform, timeout)?;
         link.identity = Some(identity);
+        Ok(link)
+    }
+
+    /// The signed link of an enrolled terminal, towards the platform `config` names (when it
+    /// has moved since enrollment) or the one the terminal enrolled with.
+    pub fn configured(config: &KioskConfig, identity: TerminalIdentity) -> Result<Self, LinkError> {
+        let url = config
+            .platform_url(Some(&identity.platform))
+            .unwrap_or_default();
+        let mut link = Self::enrolled(Arc::new(identity), config.platform_timeout())?;
+        if url != link.base() {
+            link = link.towards(&url);
+        }
         Ok(link)
     }
 
