@@ -5,12 +5,11 @@
 
 pub mod api;
 pub mod auth;
-pub mod certificate;
 pub mod console;
 pub mod db_url;
+pub mod documents;
 pub mod materials_api;
 pub mod openapi;
-pub mod pdf;
 pub mod release_cli;
 pub mod rollout;
 pub mod seed;

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::api::{AppState, Failure, parse_body};
 use crate::auth::Terminal;
-use crate::certificate::{CertificateKind, Paper, application_record};
+use crate::documents::certificate::{CertificateKind, Paper, application_record};
 use crate::store::{CheckInKey, ReportOutcome, ResultOutcome, unix_now};
 
 /// Largest JSON body of these endpoints.
