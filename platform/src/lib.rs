@@ -1,21 +1,24 @@
 //! The 连易办 central platform: the gateway terminals talk to, backed by one database.
 //!
-//! [`store`] owns persistence (SQLite by default), [`api`] the HTTP surface, [`openapi`] the
-//! generated API document, and [`seed`] the catalog a fresh platform starts with.
+//! [`store`] owns persistence (SQLite by default); [`http`] what every handler stands on (state,
+//! errors, extractors); [`api`] the terminal API, one module per area; [`app`] merges every
+//! area's routes; [`openapi`] the generated API document; and [`seed`] the catalog a fresh
+//! platform starts with.
 
 pub mod api;
-pub mod auth;
+pub mod app;
 pub mod console;
 pub mod db_url;
 pub mod documents;
-pub mod materials_api;
+pub mod health;
+pub mod http;
 pub mod openapi;
 pub mod release_cli;
 pub mod rollout;
 pub mod seed;
 pub mod store;
-pub mod terminal_api;
-pub mod updates_repo;
 
+pub use app::router;
 pub use db_url::DbUrl;
+pub use http::AppState;
 pub use store::{Store, StoreError};

@@ -8,8 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use kiosk_platform::api::{AppState, router};
-use kiosk_platform::{DbUrl, Store, seed};
+use kiosk_platform::{AppState, DbUrl, Store, router, seed};
 use kiosk_protocol::{Catalog, EnrollmentPayload};
 
 #[derive(Parser)]
@@ -484,11 +483,13 @@ fn serve(
                 .with_context(|| format!("--updates-repo {}", dir.display()))?;
             match updates.timestamp_key {
                 // Runs as long as the server's runtime does.
-                Some(key) => drop(kiosk_platform::updates_repo::spawn_timestamp_refresher(
-                    repo.clone(),
-                    key,
-                    updates.timestamp_lifetime,
-                )),
+                Some(key) => drop(
+                    kiosk_platform::api::updates_repo::spawn_timestamp_refresher(
+                        repo.clone(),
+                        key,
+                        updates.timestamp_lifetime,
+                    ),
+                ),
                 None => tracing::warn!(
                     "serving release metadata without --timestamp-key: nothing re-signs the \
                      timestamp, and terminals refuse updates once it expires"

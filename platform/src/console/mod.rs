@@ -20,7 +20,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use kiosk_protocol::{Catalog, CommandKind, EnrollmentPayload, Heartbeat};
 
-use crate::api::AppState;
+use crate::http::AppState;
 use crate::store::{ConfigScope, Role, Session, rfc3339_at, token_hash, unix_now};
 use html::{bar_chart, csrf_field, esc, page, table, url_component};
 

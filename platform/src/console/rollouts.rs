@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::html::{csrf_field, esc, page, table};
 use super::{Fields, error_page, internal, redirect, require, require_form};
-use crate::api::AppState;
+use crate::http::AppState;
 use crate::rollout::{GroupCounts, RolloutState, format_groups};
 use crate::store::{Role, RolloutError, RolloutRow, Session};
 

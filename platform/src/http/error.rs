@@ -1,0 +1,120 @@
+//! How a terminal's request is refused: [`Failure`], a status and an [`ApiError`] JSON body,
+//! the same shape on every endpoint. It converts from [`StoreError`], so handlers use `?` on
+//! the store and the mapping to an answer lives here, once.
+
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use kiosk_protocol::ApiError;
+
+use crate::store::StoreError;
+
+/// A terminal-API refusal: status plus an [`ApiError`] body.
+#[derive(Debug)]
+pub struct Failure(StatusCode, ApiError);
+
+impl Failure {
+    /// A refusal with `status`, a machine-readable `code` and a message for people.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Failure(status, ApiError::new(code, message))
+    }
+
+    /// A refusal with a body the protocol's validation produced.
+    pub fn from_api(status: StatusCode, error: ApiError) -> Self {
+        Failure(status, error)
+    }
+
+    /// 422: a field fails the protocol's validation.
+    pub fn invalid(error: ApiError) -> Self {
+        Failure(StatusCode::UNPROCESSABLE_ENTITY, error)
+    }
+
+    /// 500 without details (they are logged where they happen, never sent).
+    pub fn internal() -> Self {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the platform could not complete the request",
+        )
+    }
+
+    /// 404 for a route that does not exist.
+    pub fn no_endpoint() -> Self {
+        Failure::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    }
+
+    /// A body axum could not read (too large, or cut off): its status and reason.
+    pub fn body_rejected(rejection: BytesRejection) -> Self {
+        Failure::new(rejection.status(), "body_rejected", rejection.body_text())
+    }
+
+    /// 400 with the parser's reason, when a body is not a valid `what`.
+    pub fn malformed_body(what: &str, reason: impl std::fmt::Display) -> Self {
+        Failure::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            format!("the body is not a valid {what}: {reason}"),
+        )
+    }
+
+    /// Its machine-readable code.
+    pub fn code(&self) -> &str {
+        &self.1.code
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(self.1)).into_response()
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::KeyReused => Failure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different application",
+            ),
+            StoreError::UnknownApplication => Failure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_application",
+                "no application with this number and matter",
+            ),
+            StoreError::AlreadyRated => Failure::new(
+                StatusCode::CONFLICT,
+                "already_rated",
+                "this application has been rated already",
+            ),
+            StoreError::InvalidToken => Failure::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the enrollment token is unknown, used or expired",
+            ),
+            StoreError::UnknownTerminal => Failure::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "the request is not signed by an enrolled terminal",
+            ),
+            StoreError::NoCatalog => Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_catalog",
+                "no catalog has been published yet",
+            ),
+            // A value the database cannot hold (e.g. a NUL character in text) is the client's
+            // fault, never a server error.
+            StoreError::Postgres(e) if e.code().is_some_and(|c| c.code().starts_with("22")) => {
+                Failure::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_field",
+                    "a field holds a value that cannot be stored",
+                )
+            }
+            other => {
+                tracing::error!(error = %other, "store failure");
+                Failure::internal()
+            }
+        }
+    }
+}
