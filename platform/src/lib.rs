@@ -2,8 +2,9 @@
 //!
 //! [`store`] owns persistence (SQLite by default); [`http`] what every handler stands on (state,
 //! errors, extractors); [`api`] the terminal API, one module per area; [`app`] merges every
-//! area's routes; [`openapi`] the generated API document; and [`seed`] the catalog a fresh
-//! platform starts with.
+//! area's routes; [`console`] the ops console's handlers and [`html`] its page templates;
+//! [`openapi`] the generated API document; and [`seed`] the catalog a fresh platform starts
+//! with.
 
 pub mod api;
 pub mod app;
@@ -11,6 +12,7 @@ pub mod console;
 pub mod db_url;
 pub mod documents;
 pub mod health;
+pub mod html;
 pub mod http;
 pub mod openapi;
 pub mod release_cli;

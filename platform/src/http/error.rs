@@ -1,13 +1,17 @@
-//! How a terminal's request is refused: [`Failure`], a status and an [`ApiError`] JSON body,
-//! the same shape on every endpoint. It converts from [`StoreError`], so handlers use `?` on
-//! the store and the mapping to an answer lives here, once.
+//! How a request is refused.
+//!
+//! Terminals get [`Failure`]: a status and an [`ApiError`] JSON body, the same shape on every
+//! endpoint. People at the console get [`PageFailure`]: the login page, or an error page inside
+//! the console's frame. Both convert from [`StoreError`], so handlers use `?` on the store and
+//! the mapping to an answer lives here, once per audience.
 
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use kiosk_protocol::ApiError;
 
-use crate::store::StoreError;
+use crate::html;
+use crate::store::{Session, StoreError};
 
 /// A terminal-API refusal: status plus an [`ApiError`] body.
 #[derive(Debug)]
@@ -117,4 +121,63 @@ impl From<StoreError> for Failure {
             }
         }
     }
+}
+
+/// A console refusal, answered as a page a person reads.
+#[derive(Debug)]
+pub enum PageFailure {
+    /// No valid session: off to the login page.
+    LogIn,
+    /// An error page with `message`, inside the frame of `session`'s console when one is
+    /// logged in.
+    Refused {
+        status: StatusCode,
+        session: Option<Session>,
+        message: String,
+    },
+}
+
+impl PageFailure {
+    /// An error page for the logged-in `session`.
+    pub fn refused(status: StatusCode, session: &Session, message: impl Into<String>) -> Self {
+        PageFailure::Refused {
+            status,
+            session: Some(session.clone()),
+            message: message.into(),
+        }
+    }
+
+    /// 500, logging `error` (which is never shown).
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "console failure");
+        PageFailure::Refused {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            session: None,
+            message: "the platform could not complete the request".into(),
+        }
+    }
+}
+
+impl IntoResponse for PageFailure {
+    fn into_response(self) -> Response {
+        match self {
+            PageFailure::LogIn => see_other("/console/login"),
+            PageFailure::Refused {
+                status,
+                session,
+                message,
+            } => (status, Html(html::error_page(session.as_ref(), &message))).into_response(),
+        }
+    }
+}
+
+impl From<StoreError> for PageFailure {
+    fn from(e: StoreError) -> Self {
+        PageFailure::internal(e)
+    }
+}
+
+/// 303 to `to` (after a form, so a reload does not send it again).
+pub fn see_other(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
 }

@@ -1,7 +1,7 @@
 //! What a handler can ask of a request, each checked before the handler runs: the terminal
-//! that signed it ([`SignedTerminal`]), its `Idempotency-Key` ([`IdempotencyKey`]), and a JSON
-//! body that may be sealed to the platform's key ([`SealedBody`]) or must be plain
-//! ([`JsonBody`]).
+//! that signed it ([`SignedTerminal`]), its `Idempotency-Key` ([`IdempotencyKey`]), a JSON body
+//! that may be sealed to the platform's key ([`SealedBody`]) or must be plain ([`JsonBody`]),
+//! and the console operator with at least a given role ([`Operator`], [`OperatorForm`]).
 //!
 //! # Signed requests
 //!
@@ -12,8 +12,11 @@
 //! not used, and hands the body on unchanged. That way an unsigned request learns nothing
 //! else about the endpoint (not even that its body or headers are wrong).
 
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::extract::{Form, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
@@ -27,13 +30,16 @@ use kiosk_protocol::sealing::SEALED_APPLICATION_CONTENT_TYPE;
 use kiosk_protocol::{IDEMPOTENCY_KEY_HEADER, validate_idempotency_key};
 use serde::de::DeserializeOwned;
 
-use super::error::Failure;
+use super::error::{Failure, PageFailure};
 use super::state::AppState;
-use crate::store::unix_now;
+use crate::store::{Session, token_hash, unix_now};
 
 /// The largest body a signed request may carry (the body is read to check its hash; each
 /// endpoint then applies its own smaller limit).
 pub const MAX_SIGNED_BODY: usize = 2 * 1024 * 1024;
+
+/// Cookie holding the console session's token.
+pub const SESSION_COOKIE: &str = "lyb_console";
 
 /// The terminal a request was signed by; only routes behind [`verify_signature`] have one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,4 +270,148 @@ impl<T: Payload> FromRequest<AppState> for SealedBody<T> {
             })?);
         parse_payload(&opened).map(SealedBody)
     }
+}
+
+/// The roles a console route may require, as types (`Operator<role::Admin>`).
+pub mod role {
+    use crate::store::Role;
+
+    /// A role an [`Operator`](super::Operator) must have at least.
+    pub trait AtLeast: Send + Sync + 'static {
+        /// The least role let through.
+        const ROLE: Role;
+    }
+
+    /// Anyone logged in.
+    pub struct Viewer;
+    /// Operators and admins.
+    pub struct Operator;
+    /// Admins only.
+    pub struct Admin;
+
+    impl AtLeast for Viewer {
+        const ROLE: Role = Role::Viewer;
+    }
+    impl AtLeast for Operator {
+        const ROLE: Role = Role::Operator;
+    }
+    impl AtLeast for Admin {
+        const ROLE: Role = Role::Admin;
+    }
+}
+
+/// The logged-in console operator, with at least role `R`. Without a session the request is
+/// sent to the login page; with too small a role it gets 403.
+pub struct Operator<R: role::AtLeast = role::Viewer> {
+    /// Their session.
+    pub session: Session,
+    role: PhantomData<R>,
+}
+
+impl<R: role::AtLeast> std::ops::Deref for Operator<R> {
+    type Target = Session;
+
+    fn deref(&self) -> &Session {
+        &self.session
+    }
+}
+
+/// The session a request's cookie names, if it is valid now.
+pub async fn logged_in(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, PageFailure> {
+    let Some(token) = cookie(headers, SESSION_COOKIE).filter(|t| t.len() == 64) else {
+        return Ok(None);
+    };
+    Ok(state
+        .store()
+        .session(&token_hash(&token), unix_now())
+        .await?)
+}
+
+impl<R: role::AtLeast> FromRequestParts<AppState> for Operator<R> {
+    type Rejection = PageFailure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageFailure> {
+        let session = logged_in(state, &parts.headers)
+            .await?
+            .ok_or(PageFailure::LogIn)?;
+        if session.role < R::ROLE {
+            let message = format!("this needs the {} role", R::ROLE.as_str());
+            return Err(PageFailure::refused(
+                StatusCode::FORBIDDEN,
+                &session,
+                message,
+            ));
+        }
+        Ok(Operator {
+            session,
+            role: PhantomData,
+        })
+    }
+}
+
+/// The fields of a submitted console form.
+pub type Fields = HashMap<String, String>;
+
+/// A field of a form, empty when absent.
+pub fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
+    form.get(name).map(String::as_str).unwrap_or("")
+}
+
+/// A form that changes something, from an [`Operator`] with at least role `R`, carrying the
+/// session's CSRF token (checked before anything changes).
+pub struct OperatorForm<R: role::AtLeast = role::Viewer> {
+    /// Who sent it.
+    pub operator: Operator<R>,
+    /// Its fields.
+    pub fields: Fields,
+}
+
+impl<R: role::AtLeast> FromRequest<AppState> for OperatorForm<R> {
+    type Rejection = PageFailure;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, PageFailure> {
+        let (mut parts, body) = request.into_parts();
+        let operator = Operator::<R>::from_request_parts(&mut parts, state).await?;
+        let Ok(Form(fields)) =
+            Form::<Fields>::from_request(Request::from_parts(parts, body), state).await
+        else {
+            return Err(PageFailure::refused(
+                StatusCode::BAD_REQUEST,
+                &operator,
+                "the form could not be read",
+            ));
+        };
+        if !same(field(&fields, "csrf"), &operator.csrf) {
+            return Err(PageFailure::refused(
+                StatusCode::FORBIDDEN,
+                &operator,
+                "the form is stale or forged (CSRF token mismatch): reload the page",
+            ));
+        }
+        Ok(OperatorForm { operator, fields })
+    }
+}
+
+/// The value of cookie `name`.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Compares two secrets in time independent of where they differ.
+pub fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }

@@ -7,6 +7,6 @@ pub mod error;
 pub mod extract;
 pub mod state;
 
-pub use error::Failure;
-pub use extract::{IdempotencyKey, JsonBody, SealedBody, SignedTerminal};
+pub use error::{Failure, PageFailure};
+pub use extract::{IdempotencyKey, JsonBody, Operator, OperatorForm, SealedBody, SignedTerminal};
 pub use state::AppState;
