@@ -51,8 +51,8 @@ pub(super) fn heartbeat_of(json: Option<&str>) -> Option<Heartbeat> {
 /// The fleet, as the filters in `query` narrow it.
 pub(super) async fn list(
     State(state): State<AppState>,
-    operator: Operator,
     Query(query): Query<Fields>,
+    operator: Operator,
 ) -> PageAnswer {
     let terminals = state.store().fleet().await?;
     let now = unix_now();

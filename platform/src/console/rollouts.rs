@@ -109,8 +109,8 @@ pub(super) async fn list(State(state): State<AppState>, operator: Operator) -> P
 /// `GET /console/rollouts/{id}`: one rollout's groups.
 pub(super) async fn detail(
     State(state): State<AppState>,
-    operator: Operator,
     Path(id): Path<String>,
+    operator: Operator,
 ) -> PageAnswer {
     render(&state, &operator, &id, None).await
 }

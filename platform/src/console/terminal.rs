@@ -18,8 +18,8 @@ use crate::store::{
 /// `GET /console/terminals/{id}`.
 pub(super) async fn show(
     State(state): State<AppState>,
-    operator: Operator,
     Path(id): Path<String>,
+    operator: Operator,
 ) -> PageAnswer {
     let store = state.store();
     let terminal = store.terminal(&id).await?.ok_or_else(|| {
