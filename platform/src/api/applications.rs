@@ -113,7 +113,7 @@ pub async fn submit_application(
     let IdempotencyKey(key) = key?;
     let SealedBody(request) = body?;
     request.validate().map_err(Failure::invalid)?;
-    terminal.is_named(&request.terminal_id)?;
+    terminal.must_be(&request.terminal_id)?;
 
     let catalog = state.current_catalog().await?;
     let Some(matter) = catalog.matter(&request.matter_id) else {
@@ -174,7 +174,7 @@ pub async fn rate(
     JsonBody(rating): JsonBody<RatingRequest>,
 ) -> Result<StatusCode, Failure> {
     rating.validate().map_err(Failure::invalid)?;
-    terminal.is_named(&rating.terminal_id)?;
+    terminal.must_be(&rating.terminal_id)?;
     state.store().rate(&rating).await?;
     Ok(StatusCode::NO_CONTENT)
 }

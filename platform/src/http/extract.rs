@@ -50,7 +50,7 @@ pub struct SignedTerminal {
 
 impl SignedTerminal {
     /// Refuses a body that names a terminal other than the one that signed the request.
-    pub fn is_named(&self, named: &str) -> Result<(), Failure> {
+    pub fn must_be(&self, named: &str) -> Result<(), Failure> {
         if self.id == named {
             Ok(())
         } else {
