@@ -1,22 +1,40 @@
-//! The 连易办 central platform: the gateway terminals talk to, backed by one database.
+//! The 连易办 central platform: the gateway terminals talk to and the console operations staff
+//! use, backed by one database (SQLite or PostgreSQL).
 //!
-//! [`store`] owns persistence (SQLite by default), [`api`] the HTTP surface, [`openapi`] the
-//! generated API document, and [`seed`] the catalog a fresh platform starts with.
+//! The rooms, and which change belongs in which:
+//!
+//! | room | what lives there |
+//! | --- | --- |
+//! | [`app`] | the whole router: every area's routes merged in one place |
+//! | [`http`] | what handlers stand on: the shared [`AppState`], the error answers ([`http::Failure`] for terminals, [`http::PageFailure`] for people) and the extractors (signed terminal, idempotency key, sealed body, console operator of a role) |
+//! | [`api`] | the terminal API (`/v1`), one module per area: applications, enrollment, fleet (heartbeat, commands, configuration, update reports), errands (tickets, check-in, progress, certificates), materials, the release repository |
+//! | [`console`] | the ops console's handlers, one module per page |
+//! | [`html`] | the console's page frame and building blocks, as templates that escape by construction |
+//! | [`health`], [`openapi`] | `/healthz`, and the OpenAPI document with its route |
+//! | [`documents`] | PDF drawing and the certificates drawn with it |
+//! | [`store`] | persistence: one [`Store`] over either engine |
+//! | [`rollout`] | staged rollouts' rules: groups, thresholds, who is offered what |
+//! | [`seed`], [`db_url`] | the catalog a fresh platform publishes; database URLs |
+//!
+//! The command line (`kiosk-platform serve`, `user`, `token`, `release`, `rollout`, ...) is
+//! the binary's `cli` module tree, not part of this library. Handlers import [`http`], never
+//! each other's modules across areas, and [`http`] imports no handler, so the rooms stand in
+//! one direction: `app` → areas → `http` → `store`.
 
 pub mod api;
-pub mod auth;
-pub mod certificate;
+pub mod app;
 pub mod console;
 pub mod db_url;
-pub mod materials_api;
+pub mod documents;
+pub mod health;
+pub mod html;
+pub mod http;
 pub mod openapi;
-pub mod pdf;
-pub mod release_cli;
 pub mod rollout;
 pub mod seed;
 pub mod store;
-pub mod terminal_api;
-pub mod updates_repo;
 
+pub use app::router;
 pub use db_url::DbUrl;
+pub use http::AppState;
 pub use store::{Store, StoreError};

@@ -1,7 +1,18 @@
-//! The OpenAPI document, generated from the `kiosk-protocol` types and the handlers' annotations.
+//! The OpenAPI document, generated from the `kiosk-protocol` types and the handlers' annotations,
+//! and the route that serves it.
+//!
+//! Each operation names its tag (`crate::api`, `crate::terminal_api`, ...): the tags the
+//! document has always published, so clients generated from it keep their grouping whatever
+//! the modules the handlers live in are called.
 
+use axum::Router;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+
+use crate::http::{AppState, Failure};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -10,27 +21,27 @@ use utoipa::{Modify, OpenApi};
         description = "The API 连易办 terminals speak to the central platform."
     ),
     paths(
-        crate::api::healthz,
-        crate::api::catalog,
-        crate::api::enroll,
-        crate::api::submit_application,
-        crate::api::application_status,
-        crate::api::rate,
-        crate::terminal_api::heartbeat,
-        crate::terminal_api::event,
-        crate::terminal_api::commands,
-        crate::terminal_api::command_result,
-        crate::terminal_api::config,
-        crate::terminal_api::take_ticket,
-        crate::terminal_api::check_in,
-        crate::terminal_api::progress,
-        crate::terminal_api::certificate,
-        crate::terminal_api::update_report,
-        crate::materials_api::start_upload,
-        crate::materials_api::put_chunk,
-        crate::materials_api::complete_upload,
-        crate::updates_repo::metadata,
-        crate::updates_repo::target,
+        crate::health::healthz,
+        crate::api::applications::catalog,
+        crate::api::enrollment::enroll,
+        crate::api::applications::submit_application,
+        crate::api::applications::application_status,
+        crate::api::applications::rate,
+        crate::api::fleet::heartbeat,
+        crate::api::fleet::event,
+        crate::api::fleet::commands,
+        crate::api::fleet::command_result,
+        crate::api::fleet::config,
+        crate::api::errands::take_ticket,
+        crate::api::errands::check_in,
+        crate::api::errands::progress,
+        crate::api::errands::certificate,
+        crate::api::fleet::update_report,
+        crate::api::materials::start_upload,
+        crate::api::materials::put_chunk,
+        crate::api::materials::complete_upload,
+        crate::api::updates_repo::metadata,
+        crate::api::updates_repo::target,
     ),
     modifiers(&SignedRequests),
     components(schemas(
@@ -119,4 +130,16 @@ impl Modify for SignedRequests {
 /// The platform's OpenAPI document.
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// `GET /openapi.json`.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(openapi_json))
+}
+
+async fn openapi_json() -> Response {
+    match document().to_pretty_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(_) => Failure::internal().into_response(),
+    }
 }

@@ -1,17 +1,26 @@
 //! The catalog a fresh platform publishes: real Lianyungang matters with full service guides.
 
-use kiosk_protocol::Catalog;
+use kiosk_protocol::{Catalog, CatalogError};
 
 /// The seed catalog as shipped, JSON.
 pub const SEED_CATALOG_JSON: &str = include_str!("../catalog/lianyungang.json");
 
+/// Why the shipped seed catalog cannot be published (a build that ships a broken one fails its
+/// tests; this is for the record should one slip through).
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    /// Not a catalog at all.
+    #[error("the shipped seed catalog does not parse: {0}")]
+    Parse(serde_json::Error),
+    /// A catalog whose references or guides are incomplete.
+    #[error("the shipped seed catalog is invalid: {0}")]
+    Invalid(CatalogError),
+}
+
 /// Parses and validates the shipped seed catalog.
-pub fn seed_catalog() -> Result<Catalog, anyhow::Error> {
-    let catalog: Catalog = serde_json::from_str(SEED_CATALOG_JSON)
-        .map_err(|e| anyhow::anyhow!("the shipped seed catalog does not parse: {e}"))?;
-    catalog
-        .validate()
-        .map_err(|e| anyhow::anyhow!("the shipped seed catalog is invalid: {e}"))?;
+pub fn seed_catalog() -> Result<Catalog, SeedError> {
+    let catalog: Catalog = serde_json::from_str(SEED_CATALOG_JSON).map_err(SeedError::Parse)?;
+    catalog.validate().map_err(SeedError::Invalid)?;
     Ok(catalog)
 }
 

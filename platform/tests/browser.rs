@@ -10,8 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{TestDb, TestTerminal};
-use kiosk_platform::api::{AppState, router};
 use kiosk_platform::store::Role;
+use kiosk_platform::{AppState, router};
 use reqwest::Method;
 use serde_json::{Value, json};
 

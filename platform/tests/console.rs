@@ -39,8 +39,8 @@ fn encode(pairs: &[(&str, &str)]) -> String {
         .map(|(k, v)| {
             format!(
                 "{}={}",
-                kiosk_platform::console::html::url_component(k),
-                kiosk_platform::console::html::url_component(v)
+                kiosk_platform::html::url_component(k),
+                kiosk_platform::html::url_component(v)
             )
         })
         .collect::<Vec<_>>()

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{TestDb, token};
-use kiosk_platform::api::{AppState, router};
+use kiosk_platform::{AppState, router};
 use kiosk_protocol::update::ReleaseKind;
 use kiosk_release::keys::generate_key;
 use kiosk_release::{
@@ -353,7 +353,7 @@ async fn a_terminal_verifies_and_resumes_through_the_platform_and_the_timestamp_
 
     // The server's refresher keeps re-signing the 4 s timestamp: well past its first expiry,
     // terminals still accept the repository.
-    let refresher = kiosk_platform::updates_repo::spawn_timestamp_refresher(
+    let refresher = kiosk_platform::api::updates_repo::spawn_timestamp_refresher(
         bench.repo.clone(),
         bench.keys.timestamp.clone(),
         Duration::from_secs(4),

@@ -106,6 +106,21 @@ fn loopback_only(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Why a request got no answer (counted, by its text, among the report's errors).
+#[derive(Debug, thiserror::Error)]
+enum RequestError {
+    #[error("{0}")]
+    Encode(serde_json::Error),
+    #[error("{0:#}")]
+    Randomness(anyhow::Error),
+    #[error("timeout")]
+    Timeout,
+    #[error("transport: {0}")]
+    Transport(reqwest::Error),
+    #[error("body: {0}")]
+    Body(reqwest::Error),
+}
+
 async fn signed(
     http: &reqwest::Client,
     base: &str,
@@ -114,10 +129,10 @@ async fn signed(
     path: &str,
     body: &Value,
     idempotency_key: Option<&str>,
-) -> Result<(u16, Value), String> {
-    let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+) -> Result<(u16, Value), RequestError> {
+    let bytes = serde_json::to_vec(body).map_err(RequestError::Encode)?;
     let now = time_now();
-    let nonce = hex_encode(&random_bytes::<16>().map_err(|e| e.to_string())?);
+    let nonce = hex_encode(&random_bytes::<16>().map_err(RequestError::Randomness)?);
     let headers = kiosk_protocol::sign_request(
         &terminal.key,
         &terminal.id,
@@ -139,13 +154,13 @@ async fn signed(
     }
     let response = request.send().await.map_err(|e| {
         if e.is_timeout() {
-            "timeout".to_owned()
+            RequestError::Timeout
         } else {
-            format!("transport: {e}")
+            RequestError::Transport(e)
         }
     })?;
     let status = response.status().as_u16();
-    let body = response.bytes().await.map_err(|e| format!("body: {e}"))?;
+    let body = response.bytes().await.map_err(RequestError::Body)?;
     let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     Ok((status, value))
 }
@@ -209,9 +224,41 @@ async fn load(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("the platform at {base} does not answer"))?;
     let store = Store::open(&args.db).await?;
 
-    // Enrollment (not measured): a token each, made in the database, spent over HTTP.
     let started = Instant::now();
     let run_id = hex_encode(&random_bytes::<4>()?);
+    let terminals = enroll(&args, &http, &base, &store, &run_id).await?;
+    let matters = applicable_matters(&http, &base).await?;
+    println!(
+        "enrolled {} terminals in {:.1} s; loading for {} s: heartbeat every {} s ({:.0}/s), {} applications/s",
+        terminals.len(),
+        started.elapsed().as_secs_f64(),
+        args.duration,
+        args.heartbeat_secs,
+        f64::from(args.terminals) / args.heartbeat_secs as f64,
+        args.apps_per_sec
+    );
+    let fleet = Fleet {
+        http,
+        base,
+        terminals,
+        matters,
+        run_id,
+    };
+    let stats = Arc::new(Stats::default());
+    let start = Instant::now();
+    drive(&args, &fleet, &stats).await;
+    let wall = start.elapsed().as_secs_f64();
+    report(&args, &stats, wall)
+}
+
+/// Enrollment (not measured): a token each, made in the database, spent over HTTP.
+async fn enroll(
+    args: &Args,
+    http: &reqwest::Client,
+    base: &str,
+    store: &Store,
+    run_id: &str,
+) -> anyhow::Result<Vec<Arc<Terminal>>> {
     let gate = Arc::new(Semaphore::new(64));
     let mut enrolling = tokio::task::JoinSet::new();
     for i in 0..args.terminals {
@@ -220,7 +267,7 @@ async fn load(args: Args) -> anyhow::Result<()> {
             .create_enrollment_token(&token, Some(&format!("load-{}", i % 50)), time_now() + 3600)
             .await?;
         let key = SigningKey::from_bytes(&random_bytes::<32>()?);
-        let (http, base, gate) = (http.clone(), base.clone(), gate.clone());
+        let (http, base, gate) = (http.clone(), base.to_owned(), gate.clone());
         let serial = format!("LOAD-{run_id}-{i:05}");
         enrolling.spawn(async move {
             let _permit = gate.acquire_owned().await.ok()?;
@@ -253,6 +300,11 @@ async fn load(args: Args) -> anyhow::Result<()> {
             args.terminals
         );
     }
+    Ok(terminals)
+}
+
+/// The published matters a terminal can apply for.
+async fn applicable_matters(http: &reqwest::Client, base: &str) -> anyhow::Result<Vec<String>> {
     let catalog: Value = http
         .get(format!("{base}/v1/catalog"))
         .send()
@@ -271,22 +323,25 @@ async fn load(args: Args) -> anyhow::Result<()> {
     if matters.is_empty() {
         bail!("the published catalog has no matter terminals can apply for");
     }
-    println!(
-        "enrolled {} terminals in {:.1} s; loading for {} s: heartbeat every {} s ({:.0}/s), {} applications/s",
-        terminals.len(),
-        started.elapsed().as_secs_f64(),
-        args.duration,
-        args.heartbeat_secs,
-        f64::from(args.terminals) / args.heartbeat_secs as f64,
-        args.apps_per_sec
-    );
+    Ok(matters)
+}
 
-    // The load: heartbeats spread evenly over the period, applications at a steady rate.
-    let stats = Arc::new(Stats::default());
+/// The enrolled terminals and what they send.
+struct Fleet {
+    http: reqwest::Client,
+    base: String,
+    terminals: Vec<Arc<Terminal>>,
+    matters: Vec<String>,
+    run_id: String,
+}
+
+/// The load: heartbeats spread evenly over the period, applications at a steady rate, until
+/// the duration is over and every request has an answer.
+async fn drive(args: &Args, fleet: &Fleet, stats: &Arc<Stats>) {
     let inflight = Arc::new(Semaphore::new(args.concurrency));
     let start = Instant::now();
     let end = start + Duration::from_secs(args.duration);
-    let n = terminals.len() as u64;
+    let n = fleet.terminals.len() as u64;
     let (mut beats, mut apps) = (0u64, 0u64);
     let mut tasks = tokio::task::JoinSet::new();
     let mut tick = tokio::time::interval(Duration::from_millis(5));
@@ -308,67 +363,143 @@ async fn load(args: Args) -> anyhow::Result<()> {
                     }
                 }
             };
-            let (http, base, stats) = (http.clone(), base.clone(), stats.clone());
+            let (http, base, stats) = (fleet.http.clone(), fleet.base.clone(), stats.clone());
             if is_beat {
-                let terminal = terminals[(beats % n) as usize].clone();
+                let terminal = fleet.terminals[(beats % n) as usize].clone();
                 beats += 1;
                 tasks.spawn(async move {
                     let _permit = permit;
-                    let body = json!({"versions": {"app": "0.1.0", "os": "2026.11"},
-                        "uptime_secs": 3600, "outbox_depth": 0,
-                        "devices": [{"device": "printer", "state": "ok"}, {"device": "idcard", "state": "ok"}]});
-                    let sent = Instant::now();
-                    match signed(&http, &base, &terminal, reqwest::Method::POST, "/v1/heartbeat", &body, None).await {
-                        Ok((200, _)) => stats.record("heartbeat", sent.elapsed().as_micros() as u32),
-                        Ok((status, answer)) => stats.error(format!("heartbeat {status} {}", answer["code"])),
-                        Err(e) => stats.error(format!("heartbeat {e}")),
-                    }
+                    heartbeat(&http, &base, &terminal, &stats).await;
                 });
             } else {
                 let i = apps;
                 apps += 1;
-                let terminal = terminals[(i.wrapping_mul(7919) % n) as usize].clone();
-                let matter = matters[(i as usize) % matters.len()].clone();
-                let key = format!("load-{run_id}-{i:08}");
+                let terminal = fleet.terminals[(i.wrapping_mul(7919) % n) as usize].clone();
+                let matter = fleet.matters[(i as usize) % fleet.matters.len()].clone();
+                let key = format!("load-{}-{i:08}", fleet.run_id);
                 tasks.spawn(async move {
                     let _permit = permit;
-                    let body = json!({"terminal_id": terminal.id, "matter_id": matter,
-                        "applicant": {"name": "测试", "id_number": format!("3207061990{:08}", i % 100_000_000), "document_kind": "resident"},
-                        "language": "zh"});
-                    let sent = Instant::now();
-                    let number = match signed(&http, &base, &terminal, reqwest::Method::POST, "/v1/applications", &body, Some(&key)).await {
-                        Ok((201, receipt)) => {
-                            stats.record("application", sent.elapsed().as_micros() as u32);
-                            receipt["application_no"].as_str().map(str::to_owned)
-                        }
-                        Ok((status, answer)) => {
-                            stats.error(format!("application {status} {}", answer["code"]));
-                            None
-                        }
-                        Err(e) => {
-                            stats.error(format!("application {e}"));
-                            None
-                        }
+                    let application = Application {
+                        i,
+                        matter: &matter,
+                        key: &key,
                     };
-                    if let Some(number) = number.filter(|_| i % 2 == 0) {
-                        let rating = json!({"application_no": number, "matter_id": matter,
-                            "terminal_id": terminal.id, "level": 5});
-                        let sent = Instant::now();
-                        match signed(&http, &base, &terminal, reqwest::Method::POST, "/v1/ratings", &rating, None).await {
-                            Ok((204, _)) => stats.record("rating", sent.elapsed().as_micros() as u32),
-                            Ok((status, answer)) => stats.error(format!("rating {status} {}", answer["code"])),
-                            Err(e) => stats.error(format!("rating {e}")),
-                        }
-                    }
+                    apply(&http, &base, &terminal, application, &stats).await;
                 });
             }
         }
         while tasks.try_join_next().is_some() {}
     }
     while tasks.join_next().await.is_some() {}
-    let wall = start.elapsed().as_secs_f64();
+}
 
-    // Report.
+/// One signed POST of the load: what it is, where it goes, and the status that counts as
+/// success.
+struct Post<'a> {
+    kind: &'static str,
+    path: &'a str,
+    body: Value,
+    idempotency_key: Option<&'a str>,
+    success: u16,
+}
+
+/// Sends `post` from `terminal`, timing it on success and counting anything else as an error;
+/// the answer on success.
+async fn timed(
+    http: &reqwest::Client,
+    base: &str,
+    terminal: &Terminal,
+    post: Post<'_>,
+    stats: &Stats,
+) -> Option<Value> {
+    let kind = post.kind;
+    let sent = Instant::now();
+    let answer = signed(
+        http,
+        base,
+        terminal,
+        reqwest::Method::POST,
+        post.path,
+        &post.body,
+        post.idempotency_key,
+    )
+    .await;
+    match answer {
+        Ok((status, answer)) if status == post.success => {
+            stats.record(kind, sent.elapsed().as_micros() as u32);
+            Some(answer)
+        }
+        Ok((status, answer)) => {
+            stats.error(format!("{kind} {status} {}", answer["code"]));
+            None
+        }
+        Err(e) => {
+            stats.error(format!("{kind} {e}"));
+            None
+        }
+    }
+}
+
+/// One heartbeat, timed.
+async fn heartbeat(http: &reqwest::Client, base: &str, terminal: &Terminal, stats: &Stats) {
+    let body = json!({"versions": {"app": "0.1.0", "os": "2026.11"},
+        "uptime_secs": 3600, "outbox_depth": 0,
+        "devices": [{"device": "printer", "state": "ok"}, {"device": "idcard", "state": "ok"}]});
+    let post = Post {
+        kind: "heartbeat",
+        path: "/v1/heartbeat",
+        body,
+        idempotency_key: None,
+        success: 200,
+    };
+    timed(http, base, terminal, post, stats).await;
+}
+
+/// The `i`th application of the run.
+struct Application<'a> {
+    i: u64,
+    matter: &'a str,
+    key: &'a str,
+}
+
+/// One application, timed, and for every second one its rating.
+async fn apply(
+    http: &reqwest::Client,
+    base: &str,
+    terminal: &Terminal,
+    application: Application<'_>,
+    stats: &Stats,
+) {
+    let Application { i, matter, key } = application;
+    let body = json!({"terminal_id": terminal.id, "matter_id": matter,
+        "applicant": {"name": "测试", "id_number": format!("3207061990{:08}", i % 100_000_000), "document_kind": "resident"},
+        "language": "zh"});
+    let post = Post {
+        kind: "application",
+        path: "/v1/applications",
+        body,
+        idempotency_key: Some(key),
+        success: 201,
+    };
+    let receipt = timed(http, base, terminal, post, stats).await;
+    let number = receipt.and_then(|r| r["application_no"].as_str().map(str::to_owned));
+    if let Some(number) = number.filter(|_| i % 2 == 0) {
+        let rating = json!({"application_no": number, "matter_id": matter,
+            "terminal_id": terminal.id, "level": 5});
+        let post = Post {
+            kind: "rating",
+            path: "/v1/ratings",
+            body: rating,
+            idempotency_key: None,
+            success: 204,
+        };
+        timed(http, base, terminal, post, stats).await;
+    }
+}
+
+/// Prints the latency table and errors (and writes the JSON report if asked); fails when any
+/// request failed.
+fn report(args: &Args, stats: &Stats, wall: f64) -> anyhow::Result<()> {
     let latencies = stats
         .latencies
         .lock()
@@ -392,30 +523,13 @@ async fn load(args: Args) -> anyhow::Result<()> {
     );
     for (kind, mut values) in latencies {
         values.sort_unstable();
-        println!(
-            "{kind:<12} {:>8} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9.1}",
-            values.len(),
-            percentile(&values, 0.50),
-            percentile(&values, 0.95),
-            percentile(&values, 0.99),
-            percentile(&values, 1.0),
-            values.len() as f64 / wall
-        );
+        print_row(kind, &values, wall);
         kinds.insert(kind.to_owned(), summary(&values));
         all.extend(values);
     }
     all.sort_unstable();
     let error_count: u64 = errors.values().sum();
-    println!(
-        "{:<12} {:>8} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9.1}",
-        "all",
-        all.len(),
-        percentile(&all, 0.50),
-        percentile(&all, 0.95),
-        percentile(&all, 0.99),
-        percentile(&all, 1.0),
-        all.len() as f64 / wall
-    );
+    print_row("all", &all, wall);
     println!(
         "errors: {error_count}; requests that waited for a free slot: {}",
         stats.late.load(Ordering::Relaxed)
@@ -442,4 +556,17 @@ async fn load(args: Args) -> anyhow::Result<()> {
         bail!("{error_count} requests failed");
     }
     Ok(())
+}
+
+/// One line of the latency table.
+fn print_row(kind: &str, sorted: &[u32], wall: f64) {
+    println!(
+        "{kind:<12} {:>8} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9.1}",
+        sorted.len(),
+        percentile(sorted, 0.50),
+        percentile(sorted, 0.95),
+        percentile(sorted, 0.99),
+        percentile(sorted, 1.0),
+        sorted.len() as f64 / wall
+    );
 }

@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use kiosk_platform::api::{AppState, router};
+use kiosk_platform::{AppState, router};
 use kiosk_platform::{DbUrl, Store, seed};
 
 /// The environment variable naming the PostgreSQL database tests may use.

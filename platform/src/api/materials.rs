@@ -1,23 +1,45 @@
 //! Chunked upload of application materials (JPEG or PDF, plain or sealed to the platform's
 //! key), with size and content checks.
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{post, put};
 use kiosk_protocol::material::{
     MAX_APPLICATION_MATERIAL_BYTES, MAX_MATERIALS_PER_APPLICATION, UPLOAD_CHUNK_BYTES,
 };
 use kiosk_protocol::{ApiError, UploadRequest, UploadSession, UploadedMaterial};
 use sha2::{Digest, Sha256};
 
-use crate::api::{AppState, Failure, parse_body};
-use crate::auth::Terminal;
+use super::MAX_TERMINAL_BODY;
+use crate::http::extract::Payload;
+use crate::http::{AppState, Failure, JsonBody, SignedTerminal};
 use crate::store::Upload;
 
 /// Largest chunk body accepted (the chunk size, exactly, for all but the last).
 pub const MAX_CHUNK_BODY: usize = UPLOAD_CHUNK_BYTES as usize;
+
+impl Payload for UploadRequest {
+    const NAME: &'static str = "upload request";
+}
+
+/// The signed routes of this area.
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/applications/{application_no}/materials",
+            post(start_upload),
+        )
+        .route("/v1/uploads/{upload_id}/complete", post(complete_upload))
+        .layer(DefaultBodyLimit::max(MAX_TERMINAL_BODY))
+        .route(
+            "/v1/uploads/{upload_id}/chunks/{n}",
+            put(put_chunk).layer(DefaultBodyLimit::max(MAX_CHUNK_BODY)),
+        )
+}
 
 fn not_found(what: &str) -> Failure {
     Failure::new(
@@ -32,7 +54,7 @@ fn is_id(s: &str, max: usize) -> bool {
 }
 
 /// Announces a material file for an application this terminal took.
-#[utoipa::path(post, path = "/v1/applications/{application_no}/materials",
+#[utoipa::path(post, tag = "crate::materials_api", path = "/v1/applications/{application_no}/materials",
     params(("application_no" = String, Path, description = "Application number")),
     request_body = UploadRequest,
     security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
@@ -46,15 +68,14 @@ fn is_id(s: &str, max: usize) -> bool {
 ))]
 pub async fn start_upload(
     State(state): State<AppState>,
-    Extension(terminal): Extension<Terminal>,
+    terminal: SignedTerminal,
     Path(application_no): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<JsonBody<UploadRequest>, Failure>,
 ) -> Result<Response, Failure> {
     if !is_id(&application_no, 32) {
         return Err(not_found("application"));
     }
-    let body = body.map_err(|r| Failure::new(r.status(), "body_rejected", r.body_text()))?;
-    let request: UploadRequest = parse_body(&body, "upload request")?;
+    let JsonBody(request) = body?;
     request.validate().map_err(|e| {
         let status = if e.code == "file_too_large" {
             StatusCode::PAYLOAD_TOO_LARGE
@@ -117,7 +138,11 @@ pub async fn start_upload(
         .into_response())
 }
 
-async fn own_upload(state: &AppState, terminal: &Terminal, id: &str) -> Result<Upload, Failure> {
+async fn own_upload(
+    state: &AppState,
+    terminal: &SignedTerminal,
+    id: &str,
+) -> Result<Upload, Failure> {
     if !is_id(id, 64) {
         return Err(not_found("upload"));
     }
@@ -129,7 +154,7 @@ async fn own_upload(state: &AppState, terminal: &Terminal, id: &str) -> Result<U
 }
 
 /// Sends chunk `n` of an upload (again, to replace it).
-#[utoipa::path(put, path = "/v1/uploads/{upload_id}/chunks/{n}",
+#[utoipa::path(put, tag = "crate::materials_api", path = "/v1/uploads/{upload_id}/chunks/{n}",
     params(
         ("upload_id" = String, Path, description = "Upload id"),
         ("n" = u64, Path, description = "Chunk index, from 0"),
@@ -146,7 +171,7 @@ async fn own_upload(state: &AppState, terminal: &Terminal, id: &str) -> Result<U
 ))]
 pub async fn put_chunk(
     State(state): State<AppState>,
-    Extension(terminal): Extension<Terminal>,
+    terminal: SignedTerminal,
     Path((id, n)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, Failure> {
@@ -162,7 +187,7 @@ pub async fn put_chunk(
             "this upload is complete",
         ));
     }
-    let body = body.map_err(|r| Failure::new(r.status(), "body_rejected", r.body_text()))?;
+    let body = body.map_err(Failure::body_rejected)?;
     let expected = upload.chunk_len(n);
     if body.len() as u64 != expected {
         return Err(Failure::new(
@@ -181,7 +206,7 @@ pub async fn put_chunk(
 /// Checks and completes an upload: every chunk, the SHA-256, and the content type. A sealed
 /// upload (`application/vnd.lyb.sealed+pdf` / `+jpeg`) is opened with the platform's sealing
 /// key, its content checked, and stored opened under its plain type.
-#[utoipa::path(post, path = "/v1/uploads/{upload_id}/complete",
+#[utoipa::path(post, tag = "crate::materials_api", path = "/v1/uploads/{upload_id}/complete",
     params(("upload_id" = String, Path, description = "Upload id")),
     security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
     responses(
@@ -194,7 +219,7 @@ pub async fn put_chunk(
 ))]
 pub async fn complete_upload(
     State(state): State<AppState>,
-    Extension(terminal): Extension<Terminal>,
+    terminal: SignedTerminal,
     Path(id): Path<String>,
 ) -> Result<axum::Json<UploadedMaterial>, Failure> {
     let upload = own_upload(&state, &terminal, &id).await?;

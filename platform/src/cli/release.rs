@@ -7,9 +7,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use kiosk_platform::store::ReleaseRecord;
+use kiosk_platform::{DbUrl, Store};
 use kiosk_protocol::update::ReleaseKind;
 use kiosk_release::keys::generate_key;
 use kiosk_release::{Lifetimes, PublishKeys, ReleaseRepository, ReleaseSpec, RoleKeyFiles};
+
+use super::duration::metadata_lifetime;
 
 /// `kiosk-platform release …`.
 #[derive(Debug, Subcommand)]
@@ -61,7 +65,7 @@ pub enum ReleaseCommand {
         lifetimes: LifetimeArgs,
         /// The platform database the release is recorded in, for rollouts to offer it.
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
-        db: crate::DbUrl,
+        db: DbUrl,
     },
     /// Write a new root version listing new keys, signed by the current and the new root key,
     /// and re-sign targets, snapshot and timestamp with the keys it lists.
@@ -107,7 +111,7 @@ pub enum ReleaseCommand {
         #[arg(long)]
         timestamp_key: PathBuf,
         /// How long the new timestamp stays valid: e.g. 12h, 1d.
-        #[arg(long, default_value = "1d", value_parser = parse_lifetime)]
+        #[arg(long, default_value = "1d", value_parser = metadata_lifetime)]
         timestamp_lifetime: Duration,
     },
 }
@@ -152,16 +156,16 @@ impl RoleKeyArgs {
 #[derive(Debug, Args)]
 pub struct LifetimeArgs {
     /// Root metadata (signed at init and rotations).
-    #[arg(long, default_value = "365d", value_parser = parse_lifetime)]
+    #[arg(long, default_value = "365d", value_parser = metadata_lifetime)]
     root_lifetime: Duration,
     /// Targets metadata (signed at each publish: publish within this time).
-    #[arg(long, default_value = "90d", value_parser = parse_lifetime)]
+    #[arg(long, default_value = "90d", value_parser = metadata_lifetime)]
     targets_lifetime: Duration,
     /// Snapshot metadata (signed at each publish).
-    #[arg(long, default_value = "90d", value_parser = parse_lifetime)]
+    #[arg(long, default_value = "90d", value_parser = metadata_lifetime)]
     snapshot_lifetime: Duration,
     /// Timestamp metadata (the server re-signs it when half has passed).
-    #[arg(long, default_value = "1d", value_parser = parse_lifetime)]
+    #[arg(long, default_value = "1d", value_parser = metadata_lifetime)]
     timestamp_lifetime: Duration,
 }
 
@@ -174,25 +178,6 @@ impl LifetimeArgs {
             timestamp: self.timestamp_lifetime,
         }
     }
-}
-
-/// Parses `90s`, `30m`, `12h`, `7d` (1 second to 10 years).
-pub fn parse_lifetime(text: &str) -> Result<Duration, String> {
-    let err = || format!("`{text}` is not a duration like 90s, 30m, 12h or 7d");
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
-    let n: u64 = number.parse().map_err(|_| err())?;
-    let secs = match unit {
-        "s" => Some(n),
-        "m" => n.checked_mul(60),
-        "h" => n.checked_mul(3600),
-        "d" => n.checked_mul(86_400),
-        _ => None,
-    }
-    .ok_or_else(err)?;
-    if !(1..=3650 * 86_400).contains(&secs) {
-        return Err(format!("`{text}`: between 1 second and 10 years"));
-    }
-    Ok(Duration::from_secs(secs))
 }
 
 /// Runs one `release` command.
@@ -208,20 +193,7 @@ async fn run_async(command: ReleaseCommand) -> anyhow::Result<()> {
             repo,
             keys,
             lifetimes,
-        } => {
-            let repository =
-                ReleaseRepository::init(&repo.repo, &keys.files(), &lifetimes.lifetimes())
-                    .await
-                    .with_context(|| {
-                        format!("cannot create a repository in {}", repo.repo.display())
-                    })?;
-            println!(
-                "release repository ready in {}: serve it with `kiosk-platform serve --updates-repo {} --timestamp-key TIMESTAMP.pem`",
-                repository.dir().display(),
-                repository.dir().display()
-            );
-            Ok(())
-        }
+        } => init(&repo.repo, &keys, &lifetimes).await,
         ReleaseCommand::Publish {
             repo,
             artifact,
@@ -246,36 +218,14 @@ async fn run_async(command: ReleaseCommand) -> anyhow::Result<()> {
                 snapshot: snapshot_key,
                 timestamp: timestamp_key,
             };
-            let published = ReleaseRepository::open(&repo.repo)
-                .publish(&artifact, &spec, &keys, &lifetimes.lifetimes(), allow_older)
-                .await
-                .with_context(|| {
-                    format!(
-                        "cannot publish {} as {} {}",
-                        artifact.display(),
-                        spec.kind.as_str(),
-                        spec.version
-                    )
-                })?;
-            // The signed metadata is the truth; the database row lets rollouts name it. A
-            // repeated publish of the same bytes records nothing new.
-            let store = crate::Store::open(&db).await?;
-            store
-                .record_release(&crate::store::ReleaseRecord {
-                    version: published.version.clone(),
-                    kind: published.kind,
-                    arch: published.arch.clone(),
-                    target: published.target.clone(),
-                    sha256: published.sha256_hex.clone(),
-                    length: published.length,
-                    published_at: time::OffsetDateTime::now_utc()
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .context("cannot format the time")?,
-                })
-                .await
-                .context("published and signed, but not recorded for rollouts")?;
-            println!("{}", serde_json::to_string_pretty(&published)?);
-            Ok(())
+            let publishing = Publishing {
+                artifact: &artifact,
+                spec: &spec,
+                keys: &keys,
+                lifetimes: &lifetimes.lifetimes(),
+                allow_older,
+            };
+            publish(&repo.repo, publishing, &db).await
         }
         ReleaseCommand::RotateRoot {
             repo,
@@ -337,6 +287,70 @@ async fn run_async(command: ReleaseCommand) -> anyhow::Result<()> {
     }
 }
 
+/// `release init`: a new repository whose root lists `keys`.
+async fn init(dir: &Path, keys: &RoleKeyArgs, lifetimes: &LifetimeArgs) -> anyhow::Result<()> {
+    let repository = ReleaseRepository::init(dir, &keys.files(), &lifetimes.lifetimes())
+        .await
+        .with_context(|| format!("cannot create a repository in {}", dir.display()))?;
+    println!(
+        "release repository ready in {}: serve it with `kiosk-platform serve --updates-repo {} --timestamp-key TIMESTAMP.pem`",
+        repository.dir().display(),
+        repository.dir().display()
+    );
+    Ok(())
+}
+
+/// What `release publish` signs.
+struct Publishing<'a> {
+    artifact: &'a Path,
+    spec: &'a ReleaseSpec,
+    keys: &'a PublishKeys,
+    lifetimes: &'a Lifetimes,
+    allow_older: bool,
+}
+
+/// `release publish`: signs the artifact into the repository in `dir`, records it in the
+/// database for rollouts, and prints the published target.
+async fn publish(dir: &Path, publishing: Publishing<'_>, db: &DbUrl) -> anyhow::Result<()> {
+    let Publishing {
+        artifact,
+        spec,
+        keys,
+        lifetimes,
+        allow_older,
+    } = publishing;
+    let published = ReleaseRepository::open(dir)
+        .publish(artifact, spec, keys, lifetimes, allow_older)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot publish {} as {} {}",
+                artifact.display(),
+                spec.kind.as_str(),
+                spec.version
+            )
+        })?;
+    // The signed metadata is the truth; the database row lets rollouts name it. A
+    // repeated publish of the same bytes records nothing new.
+    let store = Store::open(db).await?;
+    store
+        .record_release(&ReleaseRecord {
+            version: published.version.clone(),
+            kind: published.kind,
+            arch: published.arch.clone(),
+            target: published.target.clone(),
+            sha256: published.sha256_hex.clone(),
+            length: published.length,
+            published_at: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .context("cannot format the time")?,
+        })
+        .await
+        .context("published and signed, but not recorded for rollouts")?;
+    println!("{}", serde_json::to_string_pretty(&published)?);
+    Ok(())
+}
+
 /// Writes the four role keys into `out`, refusing to touch any existing key.
 fn keygen(out: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
@@ -369,21 +383,4 @@ fn keygen(out: &Path) -> anyhow::Result<()> {
         out.join("root.pem").display()
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_lifetime;
-    use std::time::Duration;
-
-    #[test]
-    fn lifetimes_parse_within_bounds() {
-        assert_eq!(parse_lifetime("1d"), Ok(Duration::from_secs(86_400)));
-        assert_eq!(parse_lifetime("90s"), Ok(Duration::from_secs(90)));
-        assert!(parse_lifetime("0s").is_err());
-        assert!(parse_lifetime("3651d").is_err());
-        assert!(parse_lifetime("d").is_err());
-        assert!(parse_lifetime("-5d").is_err());
-        assert!(parse_lifetime("99999999999999999999d").is_err());
-    }
 }

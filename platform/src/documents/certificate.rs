@@ -4,7 +4,7 @@
 use kiosk_protocol::{ApplicationStatus, Catalog};
 use sha2::{Digest, Sha256};
 
-use crate::pdf::{self, Page};
+use super::pdf::{self, Page};
 
 /// The certificates the platform issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,6 +255,9 @@ impl RollLine {
     }
 }
 
+/// The left and right margin of a roll certificate, in points.
+const ROLL_MARGIN: f32 = 6.0;
+
 /// The record on a 72 mm-wide roll: the same content as the A4 page, one column, type of 9
 /// points or more (9 pt is 25 dots high at 203 dpi).
 fn application_record_roll(
@@ -264,9 +267,19 @@ fn application_record_roll(
     catalog: &Catalog,
     issued_at: &str,
 ) -> Vec<u8> {
-    let width = pdf::ROLL80_WIDTH;
-    let margin = 6.0;
-    let text_width = width - 2.0 * margin;
+    let lines = roll_lines(name, id_number, applications, catalog, issued_at);
+    roll_document(&lines)
+}
+
+/// The roll certificate's content, top to bottom, wrapped to the roll's width.
+fn roll_lines(
+    name: &str,
+    id_number: &str,
+    applications: &[ApplicationStatus],
+    catalog: &Catalog,
+    issued_at: &str,
+) -> Vec<RollLine> {
+    let text_width = pdf::ROLL80_WIDTH - 2.0 * ROLL_MARGIN;
     let mut lines: Vec<RollLine> = Vec::new();
     let text = |lines: &mut Vec<RollLine>, size: f32, content: &str, centred: bool| {
         for line in wrap(content, size, text_width) {
@@ -331,12 +344,17 @@ fn application_record_roll(
         false,
     );
     text(&mut lines, 9.0, "本证明由连易办自助终端打印", false);
+    lines
+}
 
-    // Cut into pages no longer than ROLL_PAGE_MAX, each as long as what it holds.
+/// `lines` cut into pages no longer than [`ROLL_PAGE_MAX`], all as long as the longest.
+fn roll_document(lines: &[RollLine]) -> Vec<u8> {
+    let width = pdf::ROLL80_WIDTH;
+    let margin = ROLL_MARGIN;
     let top = 10.0;
     let bottom = 10.0;
     let mut pages: Vec<(f32, Vec<&RollLine>)> = vec![(top + bottom, Vec::new())];
-    for line in &lines {
+    for line in lines {
         let Some(last) = pages.last_mut() else {
             break;
         };

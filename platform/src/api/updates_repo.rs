@@ -22,17 +22,17 @@ use kiosk_release::ReleaseRepository;
 use kiosk_release::names::{is_metadata_file_name, is_target_file_name};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::api::{AppState, Failure};
+use crate::http::{AppState, Failure};
 
-/// The routes serving the repository (answering 404 when the platform has none).
-pub fn router() -> Router<AppState> {
+/// The routes serving the repository (answering 404 when the platform has none); open.
+pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/updates/tuf/metadata/{file}", get(metadata))
         .route("/v1/updates/tuf/targets/{file}", get(target))
 }
 
 /// A TUF metadata file of the release repository.
-#[utoipa::path(get, path = "/v1/updates/tuf/metadata/{file}",
+#[utoipa::path(get, tag = "crate::updates_repo", path = "/v1/updates/tuf/metadata/{file}",
     params(("file" = String, Path, description = "timestamp.json, root.json, N.root.json, N.snapshot.json or N.targets.json")),
     responses(
         (status = 200, description = "The signed metadata file (JSON)"),
@@ -62,7 +62,7 @@ pub async fn metadata(
 }
 
 /// A release file of the repository, by its consistent-snapshot name `<sha256>.<target>`.
-#[utoipa::path(get, path = "/v1/updates/tuf/targets/{file}",
+#[utoipa::path(get, tag = "crate::updates_repo", path = "/v1/updates/tuf/targets/{file}",
     params(
         ("file" = String, Path, description = "<sha256 hex>.<target name>"),
         ("Range" = Option<String>, Header, description = "bytes=N- to resume after N bytes"),

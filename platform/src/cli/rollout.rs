@@ -1,6 +1,5 @@
-//! `kiosk-platform rollout …` and `kiosk-platform terminal tag …`: part of the binary, not of
-//! the library. Operators start, pause, resume, cancel and watch staged rollouts here and tag
-//! terminals for targeting; the decisions live in `kiosk_platform::rollout` and the store.
+//! `kiosk-platform rollout …`: operators start, pause, resume, cancel and watch staged
+//! rollouts here; the decisions live in `kiosk_platform::rollout` and the store.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -11,7 +10,7 @@ use kiosk_platform::rollout::{
 use kiosk_platform::store::RolloutStatus;
 use kiosk_protocol::{MaintenanceWindow, ReleaseKind};
 
-use crate::{block_on, open_with_seed};
+use super::{block_on, open_with_seed};
 
 #[derive(Subcommand)]
 pub enum RolloutCommand {
@@ -89,27 +88,8 @@ pub enum RolloutCommand {
     },
 }
 
-#[derive(Subcommand)]
-pub enum TerminalCommand {
-    /// Add or remove a terminal's tags (which rollouts can target); prints its tags.
-    Tag {
-        /// The terminal id.
-        #[arg(long)]
-        terminal: String,
-        /// Tag to add (1 to 32 of a-z 0-9 - _ .); may be repeated.
-        #[arg(long)]
-        add: Vec<String>,
-        /// Tag to remove; may be repeated.
-        #[arg(long)]
-        remove: Vec<String>,
-        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
-        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
-        db: DbUrl,
-    },
-}
-
 /// Runs one `rollout` subcommand.
-pub fn rollout(command: RolloutCommand) -> anyhow::Result<()> {
+pub fn run(command: RolloutCommand) -> anyhow::Result<()> {
     match command {
         RolloutCommand::Start {
             release,
@@ -262,45 +242,4 @@ fn render(status: &RolloutStatus) -> String {
         ));
     }
     out
-}
-
-/// Runs one `terminal` subcommand.
-pub fn terminal(command: TerminalCommand) -> anyhow::Result<()> {
-    let TerminalCommand::Tag {
-        terminal,
-        add,
-        remove,
-        db,
-    } = command;
-    let tags = block_on(async {
-        let store = open_with_seed(&db).await?;
-        let tags = store
-            .tag_terminal(&terminal, &add, &remove)
-            .await
-            .map_err(|e| match e {
-                kiosk_platform::StoreError::UnknownTerminal => {
-                    anyhow::anyhow!("no terminal {terminal}")
-                }
-                other => other.into(),
-            })?;
-        if !add.is_empty() || !remove.is_empty() {
-            store
-                .audit(
-                    "cli",
-                    "terminal_tag",
-                    &format!("{terminal}: +{} -{}", add.join(","), remove.join(",")),
-                )
-                .await?;
-        }
-        anyhow::Ok(tags)
-    })?;
-    println!(
-        "{terminal}: {}",
-        if tags.is_empty() {
-            "no tags".to_owned()
-        } else {
-            tags.join(", ")
-        }
-    );
-    Ok(())
 }

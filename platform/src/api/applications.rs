@@ -1,0 +1,213 @@
+//! Applications at a terminal: the catalog they are made against, submitting one (exactly once
+//! per `Idempotency-Key`, plain or sealed), its state, and the citizen's 好差评 rating.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kiosk_protocol::{
+    ApiError, ApplicationReceipt, ApplicationRequest, ApplicationStatus, Catalog, RatingRequest,
+};
+
+use crate::http::extract::Payload;
+use crate::http::{AppState, Failure, IdempotencyKey, JsonBody, SealedBody, SignedTerminal};
+
+/// Largest application body accepted (materials travel separately).
+pub const MAX_APPLICATION_BODY: usize = 64 * 1024;
+
+/// Largest rating body accepted.
+const MAX_RATING_BODY: usize = 4 * 1024;
+
+impl Payload for ApplicationRequest {
+    const NAME: &'static str = "application";
+}
+
+impl Payload for RatingRequest {
+    const NAME: &'static str = "rating";
+}
+
+/// `GET /v1/catalog`: open, so a terminal can show matters before it is enrolled.
+pub(super) fn open_routes() -> Router<AppState> {
+    Router::new().route("/v1/catalog", get(catalog))
+}
+
+/// The signed routes: submit, status, rate.
+pub(super) fn signed_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/applications",
+            post(submit_application).layer(DefaultBodyLimit::max(MAX_APPLICATION_BODY)),
+        )
+        .route("/v1/applications/{application_no}", get(application_status))
+        .route(
+            "/v1/ratings",
+            post(rate).layer(DefaultBodyLimit::max(MAX_RATING_BODY)),
+        )
+}
+
+/// The published service catalog, with its version as ETag.
+#[utoipa::path(get, tag = "crate::api", path = "/v1/catalog",
+    params(("If-None-Match" = Option<String>, Header, description = "ETag of the catalog the terminal holds")),
+    responses(
+        (status = 200, description = "The current catalog", body = Catalog),
+        (status = 304, description = "The terminal's copy is current"),
+        (status = 503, description = "Nothing published yet", body = ApiError),
+))]
+pub async fn catalog(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
+    let published = state.store().current_catalog().await?;
+    let etag = format!("\"{}\"", published.version);
+    let etag_value = HeaderValue::from_str(&etag).map_err(|_| Failure::internal())?;
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response());
+    }
+    Ok((
+        [
+            (header::ETAG, etag_value),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
+        published.body,
+    )
+        .into_response())
+}
+
+/// Accepts an application exactly once per `Idempotency-Key`.
+#[utoipa::path(post, tag = "crate::api", path = "/v1/applications",
+    request_body = ApplicationRequest,
+    params(("Idempotency-Key" = String, Header, description = "Unique per application; a retry reuses it")),
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    responses(
+        (status = 201, description = "Accepted", body = ApplicationReceipt),
+        (status = 200, description = "Already accepted under this key: the same receipt", body = ApplicationReceipt),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 403, description = "The body names another terminal", body = ApiError),
+        (status = 413, description = "Body too large", body = ApiError),
+        (status = 422, description = "Unknown matter, invalid field, or key reused for another application", body = ApiError),
+))]
+pub async fn submit_application(
+    State(state): State<AppState>,
+    terminal: SignedTerminal,
+    key: Result<IdempotencyKey, Failure>,
+    body: Result<SealedBody<ApplicationRequest>, Failure>,
+) -> Result<Response, Failure> {
+    // A body that cannot be read (too large, cut off) is refused before a missing key; a key
+    // is checked before the body is opened and parsed.
+    let body = match body {
+        Err(unread) if unread.code() == "body_rejected" => return Err(unread),
+        other => other,
+    };
+    let IdempotencyKey(key) = key?;
+    let SealedBody(request) = body?;
+    request.validate().map_err(Failure::invalid)?;
+    terminal.must_be(&request.terminal_id)?;
+
+    let catalog = state.current_catalog().await?;
+    let Some(matter) = catalog.matter(&request.matter_id) else {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_matter",
+            "no such matter in the published catalog",
+        ));
+    };
+    if !matter.kiosk_application {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_applicable_at_terminal",
+            "this matter cannot be applied for at a terminal",
+        ));
+    }
+    if let Some(&index) = request.committed_missing_materials.iter().find(|&&i| {
+        matter
+            .materials
+            .get(usize::from(i))
+            .is_none_or(|m| !m.waivable)
+    }) {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "material_not_waivable",
+            format!("material {index} does not exist or cannot be deferred under 容缺受理"),
+        ));
+    }
+
+    let receipt = state
+        .store()
+        .submit_application(&key, &request, state.progress_base())
+        .await?;
+    let status = if receipt.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    tracing::info!(application_no = %receipt.application_no, matter = %receipt.matter_id, replayed = receipt.replayed, "application accepted");
+    Ok((status, axum::Json(receipt)).into_response())
+}
+
+/// Records a 好差评 rating of a finished application (one per application).
+#[utoipa::path(post, tag = "crate::api", path = "/v1/ratings",
+    request_body = RatingRequest,
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    responses(
+        (status = 204, description = "Recorded"),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 403, description = "The body names another terminal", body = ApiError),
+        (status = 409, description = "Already rated", body = ApiError),
+        (status = 422, description = "Invalid level, missing reason, or unknown application", body = ApiError),
+))]
+pub async fn rate(
+    State(state): State<AppState>,
+    terminal: SignedTerminal,
+    JsonBody(rating): JsonBody<RatingRequest>,
+) -> Result<StatusCode, Failure> {
+    rating.validate().map_err(Failure::invalid)?;
+    terminal.must_be(&rating.terminal_id)?;
+    state.store().rate(&rating).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One application the calling terminal took: its state, no personal data.
+#[utoipa::path(get, tag = "crate::api", path = "/v1/applications/{application_no}",
+    params(("application_no" = String, Path, description = "Application number (受理编号)")),
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "The application", body = ApplicationStatus),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 404, description = "No such application taken at this terminal", body = ApiError),
+))]
+pub async fn application_status(
+    State(state): State<AppState>,
+    terminal: SignedTerminal,
+    Path(application_no): Path<String>,
+) -> Result<axum::Json<ApplicationStatus>, Failure> {
+    let found = if (1..=32).contains(&application_no.len())
+        && application_no.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        state
+            .store()
+            .terminal_application(&terminal.id, &application_no)
+            .await?
+    } else {
+        None
+    };
+    found.map(axum::Json).ok_or_else(|| {
+        Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such application taken at this terminal",
+        )
+    })
+}

@@ -1,0 +1,299 @@
+//! Errands a citizen runs at a terminal beyond applying: a queue ticket (取号), checking in an
+//! appointment, their applications' progress, and certificates printed on the spot.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use kiosk_protocol::{
+    ApiError, CertificateRequest, CheckInRequest, CheckInResponse, ProgressRequest,
+    ProgressResponse, Ticket, TicketRequest,
+};
+use serde_json::Value;
+
+use super::MAX_TERMINAL_BODY;
+use crate::documents::certificate::{CertificateKind, Paper, application_record};
+use crate::http::extract::Payload;
+use crate::http::{AppState, Failure, JsonBody, SignedTerminal};
+use crate::store::{CheckInKey, unix_now};
+
+impl Payload for TicketRequest {
+    const NAME: &'static str = "ticket request";
+}
+
+impl Payload for CheckInRequest {
+    const NAME: &'static str = "check-in";
+}
+
+impl Payload for ProgressRequest {
+    const NAME: &'static str = "progress query";
+}
+
+impl Payload for CertificateRequest {
+    const NAME: &'static str = "certificate request";
+}
+
+/// The signed routes of this area.
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/tickets", post(take_ticket))
+        .route("/v1/appointments/check-in", post(check_in))
+        .route("/v1/progress", post(progress))
+        .route("/v1/certificates/{kind}", post(certificate))
+        .layer(DefaultBodyLimit::max(MAX_TERMINAL_BODY))
+}
+
+/// Where a matter is served and how tickets are numbered, from the configuration:
+/// `queue.windows.<department>`, `queue.default_window`, `queue.prefix`.
+fn queue_settings(config: &Value, department: &str) -> (String, String) {
+    let queue = &config["queue"];
+    let window = queue["windows"][department]
+        .as_str()
+        .or_else(|| queue["default_window"].as_str())
+        .filter(|w| (1..=32).contains(&w.chars().count()))
+        .unwrap_or("综合窗口")
+        .to_owned();
+    let prefix = queue["prefix"]
+        .as_str()
+        .filter(|p| (1..=2).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_uppercase()))
+        .unwrap_or("A")
+        .to_owned();
+    (window, prefix)
+}
+
+async fn ticket_for(
+    state: &AppState,
+    terminal: &SignedTerminal,
+    matter_id: &str,
+) -> Result<Ticket, Failure> {
+    let catalog = state.current_catalog().await?;
+    let matter = catalog.matter(matter_id).ok_or_else(|| {
+        Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_matter",
+            "no such matter in the published catalog",
+        )
+    })?;
+    let config = state.store().merged_config(&terminal.id).await?;
+    let (window, prefix) = queue_settings(&config, &matter.department);
+    Ok(state
+        .store()
+        .issue_ticket(&terminal.id, &matter.id, &window, &prefix)
+        .await?)
+}
+
+/// Takes a queue ticket (取号) for a matter at this terminal's site.
+#[utoipa::path(post, tag = "crate::terminal_api", path = "/v1/tickets",
+    request_body = TicketRequest,
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    responses(
+        (status = 201, description = "The ticket", body = Ticket),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 422, description = "Unknown matter", body = ApiError),
+))]
+pub async fn take_ticket(
+    State(state): State<AppState>,
+    terminal: SignedTerminal,
+    JsonBody(request): JsonBody<TicketRequest>,
+) -> Result<Response, Failure> {
+    if request.matter_id.is_empty() || request.matter_id.len() > 64 {
+        return Err(Failure::invalid(ApiError::new(
+            "invalid_field",
+            "matter_id: 1 to 64 characters",
+        )));
+    }
+    let ticket = ticket_for(&state, &terminal, &request.matter_id).await?;
+    Ok((StatusCode::CREATED, axum::Json(ticket)).into_response())
+}
+
+/// Checks in today's appointment at this site, by code or by the ID number read from the card.
+#[utoipa::path(post, tag = "crate::terminal_api", path = "/v1/appointments/check-in",
+    request_body = CheckInRequest,
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "Found (with its ticket) or not found", body = CheckInResponse),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 422, description = "Neither or both keys, or a malformed one", body = ApiError),
+))]
+pub async fn check_in(
+    State(state): State<AppState>,
+    terminal: SignedTerminal,
+    JsonBody(request): JsonBody<CheckInRequest>,
+) -> Result<axum::Json<CheckInResponse>, Failure> {
+    request.validate().map_err(Failure::invalid)?;
+    let key = match (&request.code, &request.id_number) {
+        (Some(code), _) => CheckInKey::Code(code.to_ascii_uppercase()),
+        (None, Some(id)) => CheckInKey::Applicant(state.store().applicant_key(id)),
+        (None, None) => {
+            return Err(Failure::invalid(ApiError::new(
+                "invalid_field",
+                "code or id_number",
+            )));
+        }
+    };
+    let Some(found) = state.store().find_appointment(&terminal.id, &key).await? else {
+        return Ok(axum::Json(CheckInResponse {
+            found: false,
+            appointment: None,
+            ticket: None,
+        }));
+    };
+    let ticket = match &found.ticket_no {
+        Some(number) => state.store().ticket(&terminal.id, number).await?,
+        None => None,
+    };
+    let ticket = match ticket {
+        Some(ticket) => ticket,
+        None => {
+            let fresh = ticket_for(&state, &terminal, &found.info.matter_id).await?;
+            let standing = state.store().check_in(found.id, &fresh.ticket_no).await?;
+            if standing == fresh.ticket_no {
+                fresh
+            } else {
+                // Another check-in of the same appointment won the race: show its ticket.
+                state
+                    .store()
+                    .ticket(&terminal.id, &standing)
+                    .await?
+                    .unwrap_or(fresh)
+            }
+        }
+    };
+    Ok(axum::Json(CheckInResponse {
+        found: true,
+        appointment: Some(found.info),
+        ticket: Some(ticket),
+    }))
+}
+
+/// The applications of the applicant whose card is on the reader (only theirs).
+#[utoipa::path(post, tag = "crate::terminal_api", path = "/v1/progress",
+    request_body = ProgressRequest,
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "The applicant's applications, newest first", body = ProgressResponse),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 422, description = "Malformed ID number", body = ApiError),
+))]
+pub async fn progress(
+    State(state): State<AppState>,
+    _terminal: SignedTerminal,
+    JsonBody(request): JsonBody<ProgressRequest>,
+) -> Result<axum::Json<ProgressResponse>, Failure> {
+    request.validate().map_err(Failure::invalid)?;
+    Ok(axum::Json(ProgressResponse {
+        applications: state.store().applications_of(&request.id_number).await?,
+    }))
+}
+
+/// A certificate for the applicant whose card is on the reader, as a PDF.
+///
+/// POST, not GET: the applicant's name and ID number travel in the signed body, never in a URL
+/// that proxies log.
+///
+/// `?paper=roll80` lays it out for an 80 mm receipt roll (72 mm wide, as long as needed);
+/// without it, or with `paper=a4`, it is A4.
+#[utoipa::path(post, tag = "crate::terminal_api", path = "/v1/certificates/{kind}",
+    params(
+        ("kind" = String, Path, description = "`application-record` (办件记录证明)"),
+        ("paper" = Option<String>, Query, description = "`a4` (default) or `roll80` (72 mm wide, for the terminal's 80 mm receipt printer)"),
+    ),
+    request_body = CertificateRequest,
+    security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "The certificate", content_type = "application/pdf", body = Vec<u8>),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
+        (status = 404, description = "No such certificate kind", body = ApiError),
+        (status = 422, description = "Malformed name or ID number, or an unknown paper", body = ApiError),
+))]
+pub async fn certificate(
+    State(state): State<AppState>,
+    _terminal: SignedTerminal,
+    Path(kind): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Result<JsonBody<CertificateRequest>, Failure>,
+) -> Result<Response, Failure> {
+    let Some(kind) = CertificateKind::parse(&kind) else {
+        return Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "unknown_certificate",
+            "no such certificate kind",
+        ));
+    };
+    let mut paper = Paper::default();
+    for pair in query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        match pair.split_once('=') {
+            Some(("paper", name)) => {
+                paper = Paper::parse(name).ok_or_else(|| {
+                    Failure::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "unknown_paper",
+                        "paper: a4 or roll80",
+                    )
+                })?;
+            }
+            _ => {
+                return Err(Failure::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    "the only query parameter is paper",
+                ));
+            }
+        }
+    }
+    let JsonBody(request) = body?;
+    request.validate().map_err(Failure::invalid)?;
+    let pdf = match kind {
+        CertificateKind::ApplicationRecord => {
+            let applications = state.store().applications_of(&request.id_number).await?;
+            let catalog = state.current_catalog().await?;
+            application_record(
+                &request.name,
+                &request.id_number,
+                &applications,
+                &catalog,
+                &crate::store::rfc3339_at(unix_now()),
+                paper,
+            )
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn queue_settings_fall_back_and_refuse_odd_values() {
+        let config = json!({"queue": {"windows": {"lyg-hrss": "3号窗口"}, "prefix": "B"}});
+        assert_eq!(
+            queue_settings(&config, "lyg-hrss"),
+            ("3号窗口".into(), "B".into())
+        );
+        assert_eq!(
+            queue_settings(&config, "other"),
+            ("综合窗口".into(), "B".into())
+        );
+        let odd = json!({"queue": {"prefix": "<script>", "default_window": ""}});
+        assert_eq!(queue_settings(&odd, "x"), ("综合窗口".into(), "A".into()));
+    }
+}

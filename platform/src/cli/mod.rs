@@ -1,0 +1,135 @@
+//! `kiosk-platform`'s command line: one module per subcommand. Each parses its arguments
+//! with clap, checks them the way the platform will read them, and calls the library; errors
+//! end here, as `anyhow` reports printed by `main`.
+
+mod appointment;
+mod catalog;
+mod duration;
+mod release;
+mod rollout;
+mod serve;
+mod terminal;
+mod token;
+mod user;
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use kiosk_platform::{DbUrl, Store, StoreError, seed};
+
+#[derive(Parser)]
+#[command(
+    name = "kiosk-platform",
+    version,
+    about = "连易办 central platform: terminal gateway and management"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the terminal API (creates and migrates the database on first start).
+    Serve {
+        /// Address to listen on; port 0 picks a free one (the chosen address is printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
+        /// Public base URL printed in receipts' progress QR codes (default: http://LISTEN).
+        #[arg(long)]
+        public_url: Option<String>,
+        /// The console shows a terminal offline after this long without a heartbeat.
+        #[arg(long, default_value = "90s", value_parser = duration::offline_after)]
+        offline_after: i64,
+        #[command(flatten)]
+        updates: serve::UpdatesArgs,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate {
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
+    },
+    /// Manage the published service catalog.
+    Catalog {
+        #[command(subcommand)]
+        command: catalog::CatalogCommand,
+    },
+    /// Manage ops console accounts.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
+    /// Manage one-time terminal enrollment tokens.
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
+    /// Appointments booked elsewhere (the portal, the phone app), for terminals' check-in.
+    Appointment {
+        #[command(subcommand)]
+        command: appointment::AppointmentCommand,
+    },
+    /// Staged rollouts of a published release to the fleet.
+    Rollout {
+        #[command(subcommand)]
+        command: rollout::RolloutCommand,
+    },
+    /// Terminals: tags for targeting rollouts.
+    Terminal {
+        #[command(subcommand)]
+        command: terminal::TerminalCommand,
+    },
+    /// The signed release repository: keys, publishing, key rotation.
+    Release {
+        #[command(subcommand)]
+        command: release::ReleaseCommand,
+    },
+}
+
+/// Runs one command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            db,
+            public_url,
+            offline_after,
+            updates,
+        } => serve::serve(listen, &db, public_url, offline_after, updates),
+        Command::Migrate { db } => {
+            block_on(open_with_seed(&db))?;
+            println!("{db} is migrated");
+            Ok(())
+        }
+        Command::Catalog { command } => catalog::run(command),
+        Command::User { command } => user::run(command),
+        Command::Token { command } => token::run(command),
+        Command::Appointment { command } => appointment::run(command),
+        Command::Rollout { command } => rollout::run(command),
+        Command::Terminal { command } => terminal::run(command),
+        Command::Release { command } => release::run(command),
+    }
+}
+
+/// Runs one future to completion on a fresh runtime (the one-shot commands).
+fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Runtime::new()
+        .context("cannot start the async runtime")?
+        .block_on(future)
+}
+
+/// Opens the database and publishes the seed catalog when none is published yet.
+async fn open_with_seed(db: &DbUrl) -> anyhow::Result<Store> {
+    let store = Store::open(db).await?;
+    if matches!(store.current_catalog().await, Err(StoreError::NoCatalog)) {
+        let catalog = seed::seed_catalog()?;
+        store.publish_catalog(&catalog).await?;
+        tracing::info!(version = %catalog.version, matters = catalog.matters.len(), "published the seed catalog");
+    }
+    Ok(store)
+}

@@ -1,0 +1,102 @@
+//! `kiosk-platform serve`: the HTTP server, until SIGTERM or Ctrl-C.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use kiosk_platform::api::updates_repo::spawn_timestamp_refresher;
+use kiosk_platform::{AppState, DbUrl, router};
+
+use super::{block_on, duration, open_with_seed};
+
+/// `serve`'s signed release repository options.
+#[derive(clap::Args)]
+pub struct UpdatesArgs {
+    /// Serve this release repository under /v1/updates/tuf/ and hand its root to enrolling
+    /// terminals.
+    #[arg(long)]
+    updates_repo: Option<PathBuf>,
+    /// The online timestamp key: the server re-signs the timestamp before it expires.
+    #[arg(long, requires = "updates_repo")]
+    timestamp_key: Option<PathBuf>,
+    /// How long each re-signed timestamp stays valid.
+    #[arg(long, default_value = "1d", value_parser = duration::metadata_lifetime)]
+    timestamp_lifetime: std::time::Duration,
+}
+
+/// Serves the platform on `listen` until told to stop; prints the address it listens on.
+pub fn serve(
+    listen: SocketAddr,
+    db: &DbUrl,
+    public_url: Option<String>,
+    offline_after: i64,
+    updates: UpdatesArgs,
+) -> anyhow::Result<()> {
+    block_on(async move {
+        let store = open_with_seed(db).await?;
+        tracing::info!(engine = store.engine(), "database ready");
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| {
+                format!("cannot listen on {listen}: is another platform already running there?")
+            })?;
+        let local = listener.local_addr()?;
+        let base = public_url.unwrap_or_else(|| format!("http://{local}"));
+        let state = with_updates(
+            AppState::new(store, &base).with_offline_after(offline_after),
+            updates,
+        )?;
+        let app = router(state);
+        println!("kiosk-platform listening on http://{local}");
+        std::io::stdout().flush()?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        Ok(())
+    })
+}
+
+/// `state` serving the release repository `updates` names, if any, with the timestamp
+/// refresher running (it lives as long as the server's runtime).
+fn with_updates(state: AppState, updates: UpdatesArgs) -> anyhow::Result<AppState> {
+    let Some(dir) = updates.updates_repo else {
+        return Ok(state);
+    };
+    let repo = kiosk_release::ReleaseRepository::open(&dir);
+    repo.root_json()
+        .with_context(|| format!("--updates-repo {}", dir.display()))?;
+    match updates.timestamp_key {
+        Some(key) => drop(spawn_timestamp_refresher(
+            repo.clone(),
+            key,
+            updates.timestamp_lifetime,
+        )),
+        None => tracing::warn!(
+            "serving release metadata without --timestamp-key: nothing re-signs the \
+             timestamp, and terminals refuse updates once it expires"
+        ),
+    }
+    Ok(state.with_updates_repo(repo))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

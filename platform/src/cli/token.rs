@@ -1,0 +1,68 @@
+//! `kiosk-platform token create`: one-time enrollment tokens.
+
+use anyhow::Context;
+use clap::Subcommand;
+use kiosk_platform::DbUrl;
+use kiosk_platform::store::{random_hex, unix_now};
+use kiosk_protocol::EnrollmentPayload;
+
+use super::{block_on, duration, open_with_seed};
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a one-time enrollment token and print it with the enrollment payload (for the
+    /// QR code a technician shows the new terminal).
+    Create {
+        /// Site (hall, branch) the enrolled terminal belongs to.
+        #[arg(long)]
+        site: Option<String>,
+        /// How long the token stays usable: e.g. 30m, 24h, 7d.
+        #[arg(long, default_value = "24h", value_parser = duration::token_lifetime)]
+        expires_in: i64,
+        /// The platform's public base URL, put into the payload.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        platform_url: String,
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
+    },
+}
+
+/// Runs one `token` subcommand.
+pub fn run(command: TokenCommand) -> anyhow::Result<()> {
+    let TokenCommand::Create {
+        site,
+        expires_in,
+        platform_url,
+        db,
+    } = command;
+    if let Some(site) = &site
+        && (site.is_empty() || site.chars().count() > 64 || site.chars().any(char::is_control))
+    {
+        anyhow::bail!("--site must be 1 to 64 characters without control characters");
+    }
+    let token = random_hex(24)?;
+    let expires_at = unix_now() + expires_in;
+    block_on(async {
+        let store = open_with_seed(&db).await?;
+        store
+            .create_enrollment_token(&token, site.as_deref(), expires_at)
+            .await?;
+        anyhow::Ok(())
+    })?;
+    let expires = time::OffsetDateTime::from_unix_timestamp(expires_at)
+        .context("expiry out of range")?
+        .to_offset(time::macros::offset!(+8))
+        .format(&time::format_description::well_known::Rfc3339)
+        .context("cannot format the expiry")?;
+    let payload = EnrollmentPayload {
+        platform: platform_url.trim_end_matches('/').to_owned(),
+        token: token.clone(),
+        site,
+        expires_at: expires.clone(),
+    };
+    println!("token: {token}");
+    println!("expires: {expires} (one use)");
+    println!("payload: {}", serde_json::to_string(&payload)?);
+    Ok(())
+}

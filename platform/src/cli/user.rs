@@ -1,0 +1,93 @@
+//! `kiosk-platform user add`: console accounts.
+
+use anyhow::Context;
+use clap::Subcommand;
+use kiosk_platform::DbUrl;
+use kiosk_platform::console::hash_password;
+use kiosk_platform::store::Role;
+
+use super::{block_on, open_with_seed};
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create an operator account (or set a new password and role); the password is read from
+    /// standard input (asked for, without echo, on a terminal).
+    Add {
+        /// Login name: 1 to 64 letters, digits, `.`, `_` or `-`.
+        name: String,
+        /// viewer (reads), operator (also commands and tokens), admin (also catalog and config).
+        #[arg(long, value_parser = ["viewer", "operator", "admin"])]
+        role: String,
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
+    },
+}
+
+/// Runs one `user` subcommand.
+pub fn run(command: UserCommand) -> anyhow::Result<()> {
+    let UserCommand::Add { name, role, db } = command;
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
+        anyhow::bail!("the name must be 1 to 64 letters, digits, `.`, `_` or `-`");
+    }
+    let role = Role::parse(&role).context("the role must be viewer, operator or admin")?;
+    let password = read_password()?;
+    if password.chars().count() < 10 || password.len() > 256 {
+        anyhow::bail!("the password must be 10 to 256 characters");
+    }
+    let hash = hash_password(&password).context("cannot hash the password")?;
+    block_on(async {
+        let store = open_with_seed(&db).await?;
+        store.put_operator(&name, &hash, role).await?;
+        store
+            .audit("cli", "user_add", &format!("{name} as {}", role.as_str()))
+            .await?;
+        anyhow::Ok(())
+    })?;
+    println!("operator {name} can log in as {}", role.as_str());
+    Ok(())
+}
+
+/// Reads a password: without echo from a terminal (asked twice), else one line of stdin.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let read_line = || -> anyhow::Result<String> {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password")?;
+        Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+    };
+    if !stdin.is_terminal() {
+        return read_line();
+    }
+    let fd = std::io::stdin();
+    let saved = nix::sys::termios::tcgetattr(&fd).context("cannot read terminal settings")?;
+    let mut quiet = saved.clone();
+    quiet
+        .local_flags
+        .remove(nix::sys::termios::LocalFlags::ECHO);
+    nix::sys::termios::tcsetattr(&fd, nix::sys::termios::SetArg::TCSANOW, &quiet)
+        .context("cannot turn off echo")?;
+    let ask = |prompt: &str| -> anyhow::Result<String> {
+        eprint!("{prompt}");
+        let answer = read_line();
+        eprintln!();
+        answer
+    };
+    let first = ask("password: ");
+    let second = ask("again: ");
+    let _ = nix::sys::termios::tcsetattr(&fd, nix::sys::termios::SetArg::TCSANOW, &saved);
+    let (first, second) = (first?, second?);
+    if first != second {
+        anyhow::bail!("the two passwords differ");
+    }
+    Ok(first)
+}

@@ -1,0 +1,189 @@
+//! The console's page frame and building blocks as maud templates (HTML written as Rust,
+//! checked at compile time). Every `(value)` spliced into a template is escaped by
+//! construction; the only markup not built by `html!` is the style sheet below. No external
+//! scripts, styles or fonts.
+
+use std::fmt::Write as _;
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use crate::store::{Role, Session};
+
+/// Percent-encodes a query or path component.
+pub fn url_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+const STYLE: &str = "
+body{font-family:'Noto Sans CJK SC','Noto Sans',sans-serif;margin:0;color:#1b1f23;background:#f4f6f8}
+header{background:#0b4f8a;color:#fff;padding:10px 20px;display:flex;gap:18px;align-items:center;flex-wrap:wrap}
+header a{color:#fff;text-decoration:none;padding:4px 6px}header a:hover{text-decoration:underline}
+header .who{margin-left:auto;font-size:14px}
+main{padding:16px 20px;max-width:1280px}
+h1{font-size:22px;margin:8px 0 16px}h2{font-size:18px;margin:22px 0 10px}
+table{border-collapse:collapse;background:#fff;width:100%;font-size:14px;margin-bottom:12px}
+th,td{border:1px solid #d0d7de;padding:6px 8px;text-align:left;vertical-align:top}
+th{background:#eaeef2}
+.online{color:#116329;font-weight:bold}.offline{color:#a40e26;font-weight:bold}
+.ok{color:#116329}.degraded{color:#7d4e00;font-weight:bold}.faulted{color:#a40e26;font-weight:bold}.absent{color:#57606a}
+form.inline{display:inline}
+input,select,textarea,button{font:inherit;padding:4px 6px}
+textarea{width:100%;font-family:monospace;font-size:13px}
+button{background:#0b4f8a;color:#fff;border:0;border-radius:4px;padding:6px 12px;cursor:pointer}
+.notice{background:#dafbe1;border:1px solid #4ac26b;padding:8px 12px;margin-bottom:12px}
+.error{background:#ffebe9;border:1px solid #ff8182;padding:8px 12px;margin-bottom:12px}
+.cards{display:flex;gap:12px;flex-wrap:wrap;margin-bottom:12px}
+.card{background:#fff;border:1px solid #d0d7de;padding:10px 16px;min-width:120px}
+.card b{font-size:24px;display:block}
+code{background:#eaeef2;padding:1px 4px;word-break:break-all}
+.bar{display:flex;width:220px;height:14px;background:#eaeef2;border:1px solid #d0d7de}
+.bar span{display:block;height:100%}.bar .c{background:#2da44e}.bar .f{background:#cf222e}.bar .p{background:#bf8700}
+";
+
+/// A whole console page; `session` adds the navigation and the logout button.
+pub fn page(title: &str, session: Option<&Session>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · 连易办终端管理" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    strong { "连易办 终端一体化管理平台" }
+                    @if let Some(session) = session { (navigation(session)) }
+                }
+                main {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+fn navigation(session: &Session) -> Markup {
+    html! {
+        a href="/console" { "终端 Fleet" }
+        a href="/console/tokens" { "注册令牌 Tokens" }
+        a href="/console/catalog" { "事项目录 Catalog" }
+        a href="/console/config" { "配置 Config" }
+        a href="/console/stats" { "统计 Statistics" }
+        a href="/console/rollouts" { "升级发布 Rollouts" }
+        @if session.role >= Role::Admin {
+            a href="/console/audit" { "审计 Audit" }
+        }
+        span class="who" {
+            (session.operator) " (" (session.role.as_str()) ")"
+            form class="inline" method="post" action="/console/logout" {
+                (csrf_field(&session.csrf))
+                button type="submit" id="logout" { "退出 Log out" }
+            }
+        }
+    }
+}
+
+/// The error page: `message` inside the frame (with navigation when someone is logged in).
+pub fn error_page(session: Option<&Session>, message: &str) -> Markup {
+    page("出错了 Error", session, notice(Notice::Error, message))
+}
+
+/// How a notice above a page's content looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// Something was done.
+    Done,
+    /// Something was refused.
+    Error,
+}
+
+/// A one-paragraph notice.
+pub fn notice(kind: Notice, text: &str) -> Markup {
+    let class = match kind {
+        Notice::Done => "notice",
+        Notice::Error => "error",
+    };
+    html! { p class=(class) { (text) } }
+}
+
+/// The hidden CSRF field every form carries.
+pub fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// A table with a header row.
+pub fn table(id: &str, headers: &[&str], rows: &[Vec<Markup>]) -> Markup {
+    html! {
+        table id=(id) {
+            thead { tr { @for h in headers { th { (h) } } } }
+            tbody {
+                @for row in rows {
+                    tr { @for cell in row { td { (cell) } } }
+                }
+                @if rows.is_empty() {
+                    tr { td colspan=(headers.len()) { "（无 none）" } }
+                }
+            }
+        }
+    }
+}
+
+/// A cell (or any fragment) of plain text.
+pub fn text(value: impl AsRef<str>) -> Markup {
+    html! { (value.as_ref()) }
+}
+
+/// A horizontal bar chart as inline SVG: one bar per (label, value).
+pub fn bar_chart(id: &str, title: &str, bars: &[(String, i64)]) -> Markup {
+    let width = 640.0_f64;
+    let label_w = 150.0;
+    let row_h = 24.0;
+    let height = row_h * bars.len().max(1) as f64 + 30.0;
+    let max = bars.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1) as f64;
+    html! {
+        svg id=(id) role="img" aria-label=(title) width=(width) height=(height)
+            viewBox=(format!("0 0 {width} {height}")) xmlns="http://www.w3.org/2000/svg"
+            style="background:#fff;border:1px solid #d0d7de" {
+            title { (title) }
+            @for (i, (label, value)) in bars.iter().enumerate() {
+                @let y = 10.0 + i as f64 * row_h;
+                @let w = (width - label_w - 60.0) * (*value as f64) / max;
+                text x=(format!("{:.0}", label_w - 6.0)) y=(format!("{:.0}", y + 15.0))
+                    font-size="12" text-anchor="end" { (label) }
+                rect x=(label_w) y=(format!("{:.0}", y + 3.0)) width=(format!("{w:.1}"))
+                    height=(format!("{:.0}", row_h - 8.0)) fill="#0b4f8a" {
+                    title { (label) ": " (value) }
+                }
+                text x=(format!("{:.0}", label_w + w + 4.0)) y=(format!("{:.0}", y + 15.0))
+                    font-size="12" { (value) }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn everything_dynamic_is_escaped() {
+        assert_eq!(
+            text("<script>alert('x')</script>&\"").into_string(),
+            "&lt;script&gt;alert('x')&lt;/script&gt;&amp;&quot;"
+        );
+        assert_eq!(url_component("海州 a/b"), "%E6%B5%B7%E5%B7%9E%20a%2Fb");
+        let chart = bar_chart("c", "<t>", &[("<a>".into(), 3)]).into_string();
+        assert!(!chart.contains("<a>") && chart.contains("&lt;a&gt;"));
+    }
+}

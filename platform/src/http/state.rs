@@ -1,0 +1,99 @@
+//! The one context every handler receives: the database, the platform's public address, the
+//! parsed catalog cache and the release repository it serves.
+
+use std::sync::{Arc, RwLock};
+
+use kiosk_protocol::Catalog;
+
+use super::error::Failure;
+use crate::store::Store;
+
+/// A terminal is shown offline after this many seconds without a heartbeat (three missed 30 s
+/// heartbeats).
+pub const DEFAULT_OFFLINE_AFTER_SECS: i64 = 90;
+
+/// Shared state of every handler (cheap to clone: everything behind it is shared).
+#[derive(Clone)]
+pub struct AppState {
+    store: Store,
+    progress_base: Arc<str>,
+    parsed_catalog: Arc<RwLock<Option<Arc<Catalog>>>>,
+    offline_after: i64,
+    updates: Option<Arc<kiosk_release::ReleaseRepository>>,
+}
+
+impl AppState {
+    /// State over `store`; receipts point citizens at `progress_base`/progress/NO.
+    pub fn new(store: Store, progress_base: &str) -> Self {
+        Self {
+            store,
+            progress_base: progress_base.into(),
+            parsed_catalog: Arc::default(),
+            offline_after: DEFAULT_OFFLINE_AFTER_SECS,
+            updates: None,
+        }
+    }
+
+    /// The same state, serving the signed release repository `repo` under
+    /// `/v1/updates/tuf/` and handing its root to enrolling terminals.
+    pub fn with_updates_repo(mut self, repo: kiosk_release::ReleaseRepository) -> Self {
+        self.updates = Some(Arc::new(repo));
+        self
+    }
+
+    /// The release repository this platform serves, if any.
+    pub fn updates_repo(&self) -> Option<&kiosk_release::ReleaseRepository> {
+        self.updates.as_deref()
+    }
+
+    /// The same state, showing terminals offline after `secs` without a heartbeat.
+    pub fn with_offline_after(mut self, secs: i64) -> Self {
+        self.offline_after = secs.max(1);
+        self
+    }
+
+    /// Seconds without a heartbeat after which a terminal counts as offline.
+    pub fn offline_after(&self) -> i64 {
+        self.offline_after
+    }
+
+    /// The platform's public base URL.
+    pub fn public_base(&self) -> &str {
+        self.progress_base.trim_end_matches('/')
+    }
+
+    /// The base receipts' progress links are built on, as configured.
+    pub fn progress_base(&self) -> &str {
+        &self.progress_base
+    }
+
+    /// True when the console's cookies must be `Secure` (the platform is served over HTTPS).
+    pub fn secure_cookies(&self) -> bool {
+        self.progress_base.starts_with("https://")
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The catalog published now, parsed once per published version (every application and
+    /// ticket consults it; parsing the JSON each time would dominate their cost).
+    pub async fn current_catalog(&self) -> Result<Arc<Catalog>, Failure> {
+        let published = self.store.current_catalog().await?;
+        if let Ok(cache) = self.parsed_catalog.read()
+            && let Some(catalog) = cache.as_ref().filter(|c| c.version == published.version)
+        {
+            return Ok(catalog.clone());
+        }
+        let catalog: Arc<Catalog> =
+            Arc::new(serde_json::from_str(&published.body).map_err(|e| {
+                tracing::error!(error = %e, "published catalog does not parse");
+                Failure::internal()
+            })?);
+        if let Ok(mut cache) = self.parsed_catalog.write() {
+            *cache = Some(catalog.clone());
+        }
+        Ok(catalog)
+    }
+}
