@@ -5,7 +5,8 @@ use axum::Router;
 use crate::http::{AppState, Failure};
 
 /// The platform's router: the terminal API ([`crate::api`]), the ops console
-/// ([`crate::console`]), health and the OpenAPI document; anything else is a JSON 404.
+/// ([`crate::console`]), health and the OpenAPI document; anything else is a JSON 404. The body
+/// of a `GET` is read before any handler runs ([`crate::http::extract::read_unused_body`]).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::health::routes())
@@ -13,6 +14,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::api::router(&state))
         .merge(crate::console::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(
+            crate::http::extract::read_unused_body,
+        ))
         .with_state(state)
 }
 

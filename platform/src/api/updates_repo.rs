@@ -43,9 +43,6 @@ pub async fn metadata(
     State(state): State<AppState>,
     Path(file): Path<String>,
     headers: HeaderMap,
-    // Read (and ignored) so that a request that came with a body leaves its connection
-    // reusable: one answered with its body unread is closed under the client's next request.
-    _body: axum::body::Bytes,
 ) -> Result<Response, Failure> {
     let repo = configured(&state)?;
     if !is_metadata_file_name(&file) {
@@ -78,9 +75,6 @@ pub async fn target(
     State(state): State<AppState>,
     Path(file): Path<String>,
     headers: HeaderMap,
-    // Read (and ignored) so that a request that came with a body leaves its connection
-    // reusable: one answered with its body unread is closed under the client's next request.
-    _body: axum::body::Bytes,
 ) -> Result<Response, Failure> {
     let repo = configured(&state)?;
     if !is_target_file_name(&file) {

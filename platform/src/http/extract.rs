@@ -18,7 +18,7 @@ use std::marker::PhantomData;
 use axum::body::{Body, Bytes};
 use axum::extract::{Form, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kiosk_protocol::auth::{
@@ -414,4 +414,31 @@ pub fn same(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
+}
+
+/// Largest body a `GET` or `HEAD` request may carry (none of them uses one).
+pub const MAX_UNUSED_BODY: usize = 256 * 1024;
+
+/// Reads the body of a `GET` or `HEAD` request before its handler runs, so that a request sent
+/// with one leaves its connection reusable: hyper closes a connection whose request was answered
+/// with its body unread, under the client's next request or while it is still writing. The
+/// bytes are handed on (a signed request's signature covers them); a body over
+/// [`MAX_UNUSED_BODY`] is refused (413) rather than read.
+pub async fn read_unused_body(request: Request, next: Next) -> Response {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, MAX_UNUSED_BODY).await {
+        Ok(bytes) => {
+            let request = Request::from_parts(parts, Body::from(bytes));
+            next.run(request).await
+        }
+        Err(_) => Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_rejected",
+            "a GET or HEAD request carries no body",
+        )
+        .into_response(),
+    }
 }
