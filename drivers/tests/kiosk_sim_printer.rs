@@ -9,11 +9,11 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use common::TempDir;
-use kiosk_drivers::document::ReceiptDocument;
-use kiosk_drivers::escpos::{Element, PaperWidth, PrinterState};
+use kiosk_drivers::printer::document::ReceiptDocument;
+use kiosk_drivers::printer::escpos::{Element, PaperWidth, PrinterState};
+use kiosk_drivers::printer::raster::DotImage;
 use kiosk_drivers::printer::sim::PrintedReceipt;
 use kiosk_drivers::printer::{PrintError, Printer, SerialLink};
-use kiosk_drivers::raster::DotImage;
 
 const WAIT: Duration = Duration::from_secs(5);
 

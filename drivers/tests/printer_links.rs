@@ -11,8 +11,8 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
 use common::TempDir;
-use kiosk_drivers::document::{PrintRoute, ReceiptDocument};
-use kiosk_drivers::escpos::{Element, PaperWidth, PrinterState};
+use kiosk_drivers::printer::document::{PrintRoute, ReceiptDocument};
+use kiosk_drivers::printer::escpos::{Element, PaperWidth, PrinterState};
 use kiosk_drivers::printer::sim::{SimCondition, VirtualPrinterHost};
 use kiosk_drivers::printer::{PrintError, Printer, PrinterLink, TcpLink, UsbLpLink};
 

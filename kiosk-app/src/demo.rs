@@ -9,7 +9,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
-use kiosk_drivers::escpos::PaperWidth;
+use kiosk_drivers::printer::escpos::PaperWidth;
 use kiosk_ui::KioskWindow;
 use kiosk_ui::headless::Headless;
 use slint::ComponentHandle;
@@ -27,8 +27,8 @@ use crate::session::{
     Action, Errand, KeySource, MaintenanceTask, PinKey, PinMessage, PinPad, PrintStatus, Screen,
     Settings, TaskOutcome, View,
 };
-use kiosk_drivers::document::PrintRoute;
 use kiosk_drivers::printer::PrinterAddress;
+use kiosk_drivers::printer::document::PrintRoute;
 use kiosk_drivers::scanner::Suffix;
 
 /// Options of `kiosk demo`.

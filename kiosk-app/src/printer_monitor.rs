@@ -10,7 +10,7 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use kiosk_drivers::escpos::PrinterState;
+use kiosk_drivers::printer::escpos::PrinterState;
 use kiosk_drivers::printer::{PrintError, Printer, PrinterAddress, PrinterLink};
 
 use crate::health::{DeviceHealth, DeviceKind, HealthState};
@@ -160,8 +160,8 @@ pub fn spawn(
 /// operator's remote command), under the port lock when one is given.
 pub fn print_test_page(
     address: &PrinterAddress,
-    paper: kiosk_drivers::escpos::PaperWidth,
-    route: kiosk_drivers::document::PrintRoute,
+    paper: kiosk_drivers::printer::escpos::PaperWidth,
+    route: kiosk_drivers::printer::document::PrintRoute,
     terminal_id: &str,
     port: Option<&PrinterPort>,
 ) -> Result<(), PrintError> {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kiosk_drivers::camera::jpegs_to_pdf;
-use kiosk_drivers::document::PrintRoute;
-use kiosk_drivers::escpos::{PaperWidth, PrinterState};
 use kiosk_drivers::gpio::StatusLight;
+use kiosk_drivers::printer::document::PrintRoute;
+use kiosk_drivers::printer::escpos::{PaperWidth, PrinterState};
 use kiosk_drivers::printer::{PrintError, PrinterAddress};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::{broadcast, watch};
@@ -935,7 +935,7 @@ fn print_receipt(
 fn print_document(
     devices: &DeviceConfig,
     port: &PrinterPort,
-    document: &kiosk_drivers::document::ReceiptDocument,
+    document: &kiosk_drivers::printer::document::ReceiptDocument,
     what: &str,
 ) -> Result<(), PrintFailure> {
     let Some(address) = &devices.printer else {

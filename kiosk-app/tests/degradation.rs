@@ -23,9 +23,9 @@ use kiosk_app::scanner_monitor::ScannerPort;
 use kiosk_app::session::{
     Action, IdentifyPrompt, KeySource, PrintFailure, PrintStatus, Screen, Settings, View,
 };
-use kiosk_drivers::document::PrintRoute;
-use kiosk_drivers::escpos::PaperWidth;
 use kiosk_drivers::printer::PrinterAddress;
+use kiosk_drivers::printer::document::PrintRoute;
+use kiosk_drivers::printer::escpos::PaperWidth;
 use kiosk_drivers::scanner::Suffix;
 
 struct Rig {

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use kiosk_drivers::document::ReceiptDocument;
-use kiosk_drivers::escpos::PaperWidth;
-use kiosk_drivers::raster::DotImage;
+use kiosk_drivers::printer::document::ReceiptDocument;
+use kiosk_drivers::printer::escpos::PaperWidth;
+use kiosk_drivers::printer::raster::DotImage;
 
 const WAIT: Duration = Duration::from_secs(10);
 

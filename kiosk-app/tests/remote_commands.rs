@@ -12,9 +12,9 @@ use kiosk_app::heartbeat::{Pulse, beat_once};
 use kiosk_app::outbox::Outbox;
 use kiosk_app::printer_monitor::PrinterPort;
 use kiosk_app::runtime::{DeviceConfig, TerminalHost};
-use kiosk_drivers::document::PrintRoute;
-use kiosk_drivers::escpos::PaperWidth;
 use kiosk_drivers::printer::PrinterAddress;
+use kiosk_drivers::printer::document::PrintRoute;
+use kiosk_drivers::printer::escpos::PaperWidth;
 use tokio::sync::watch;
 
 #[test]
