@@ -4,9 +4,9 @@
 //! edge that feeds it events and carries out its commands: [`runtime`] drives it, [`display`]
 //! and [`window`] show it, [`card_reader`], [`printer_monitor`], [`scanner_monitor`],
 //! [`camera_monitor`] and [`cabinet`] supervise the devices ([`hotplug`] nudges them),
-//! [`receipt`] composes what is printed, [`platform_link`]
-//! the platform, and [`demo`] stages it all on simulated devices; [`device_cli`] is the
-//! technician's `kiosk device …` access to one device at a time.
+//! [`receipt`] composes what is printed, and [`platform_link`] talks to the platform;
+//! [`device_cli`] is the technician's `kiosk device …` access to one device at a time. The
+//! demo that stages it all on simulated devices is a program of its own, `kiosk-demo`.
 
 pub mod cabinet;
 pub mod camera_desk;
@@ -14,7 +14,6 @@ pub mod camera_monitor;
 pub mod card_reader;
 pub mod certificate_print;
 pub mod config;
-pub mod demo;
 pub mod device_cli;
 pub mod display;
 pub mod health;
@@ -24,7 +23,6 @@ pub mod identity;
 pub mod maintenance;
 pub mod memory;
 pub mod outbox;
-pub mod peers;
 pub mod platform_link;
 pub mod printer_monitor;
 pub mod provision;

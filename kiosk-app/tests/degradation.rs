@@ -17,7 +17,6 @@ mod common;
 
 use common::Simulators;
 use kiosk_app::outbox::Outbox;
-use kiosk_app::peers::{Peer, PlatformPeer};
 use kiosk_app::runtime::{self, DeviceConfig, RuntimeConfig, SessionHandle};
 use kiosk_app::scanner_monitor::ScannerPort;
 use kiosk_app::session::{
@@ -27,6 +26,7 @@ use kiosk_drivers::printer::PrinterAddress;
 use kiosk_drivers::printer::document::PrintRoute;
 use kiosk_drivers::printer::escpos::PaperWidth;
 use kiosk_drivers::scanner::Suffix;
+use kiosk_testkit::{Peer, PlatformPeer};
 
 struct Rig {
     views: Receiver<View>,
