@@ -19,7 +19,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use idcard_sim::Sim;
+use anyhow::{Context, anyhow, bail};
+use idcard_sim::IdcardSim;
 use kiosk_drivers::idcard::{
     ReadOutcome, Reader, ReaderConfig, SerialTransport, Transport, serial_wire_time,
 };
@@ -76,10 +77,10 @@ struct Sample {
 }
 
 /// CPU time used by this process so far.
-fn process_cpu_time() -> Result<Duration, String> {
+fn process_cpu_time() -> anyhow::Result<Duration> {
     clock_gettime(ClockId::CLOCK_PROCESS_CPUTIME_ID)
         .map(Duration::from)
-        .map_err(|e| format!("cannot read the process CPU clock: {e}"))
+        .context("cannot read the process CPU clock")
 }
 
 impl Sample {
@@ -112,7 +113,7 @@ fn p95(values: &[f64]) -> f64 {
 }
 
 /// `--reads N` from the command line; Cargo's own `--bench` flag and anything else ignored.
-fn reads_wanted() -> Result<usize, String> {
+fn reads_wanted() -> anyhow::Result<usize> {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--reads" {
@@ -120,22 +121,22 @@ fn reads_wanted() -> Result<usize, String> {
                 .next()
                 .and_then(|n| n.parse().ok())
                 .filter(|&n| n > 0)
-                .ok_or_else(|| "--reads needs a positive number".to_owned());
+                .ok_or_else(|| anyhow!("--reads needs a positive number"));
         }
     }
     Ok(DEFAULT_READS)
 }
 
-fn run() -> Result<(), String> {
+fn run() -> anyhow::Result<()> {
     let reads = reads_wanted()?;
-    let mut sim = Sim::start_with(|_| vec!["--pace-baud".into(), BAUD.to_string()]);
+    let mut sim = IdcardSim::start_with(|_| vec!["--pace-baud".into(), BAUD.to_string()]);
     let bytes = Arc::new(AtomicU64::new(0));
-    let transport = SerialTransport::open(sim.link(), BAUD).map_err(|e| e.to_string())?;
+    let transport = SerialTransport::open(sim.link(), BAUD)?;
     let counted = Counting {
         inner: transport,
         bytes: Arc::clone(&bytes),
     };
-    let mut reader = Reader::open(counted, ReaderConfig::default()).map_err(|e| e.to_string())?;
+    let mut reader = Reader::open(counted, ReaderConfig::default())?;
 
     let mut samples = Vec::with_capacity(reads);
     for i in 0..WARM_UP + reads {
@@ -149,8 +150,8 @@ fn run() -> Result<(), String> {
         let exchanged = bytes.load(Ordering::Relaxed) - before;
         match outcome {
             Ok(ReadOutcome::Card(card)) => drop(card),
-            Ok(other) => return Err(format!("read {i}: expected a card, got {other:?}")),
-            Err(e) => return Err(format!("read {i}: {e}")),
+            Ok(other) => bail!("read {i}: expected a card, got {other:?}"),
+            Err(e) => return Err(e).context(format!("read {i}")),
         }
         sim.ok("lift");
         if i >= WARM_UP {
@@ -219,7 +220,7 @@ fn run() -> Result<(), String> {
 
 fn main() {
     if let Err(e) = run() {
-        eprintln!("idcard_read: {e}");
+        eprintln!("idcard_read: {e:#}");
         std::process::exit(1);
     }
 }

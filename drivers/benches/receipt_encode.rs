@@ -21,9 +21,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use kiosk_drivers::document::{PrintRoute, ReceiptDocument};
-use kiosk_drivers::escpos::PaperWidth;
-use kiosk_drivers::raster::font::LINE_PITCH;
+use kiosk_drivers::printer::document::{PrintRoute, ReceiptDocument};
+use kiosk_drivers::printer::escpos::PaperWidth;
+use kiosk_drivers::printer::raster::font::LINE_PITCH;
 
 const PAPER: PaperWidth = PaperWidth::Dots576;
 const BAUD: f64 = 115_200.0;

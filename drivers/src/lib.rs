@@ -5,11 +5,8 @@
 //! the other side of the wire.
 
 pub mod camera;
-pub mod document;
-pub mod escpos;
 pub mod gpio;
 pub mod idcard;
 pub mod printer;
 pub mod pty;
-pub mod raster;
 pub mod scanner;

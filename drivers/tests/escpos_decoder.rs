@@ -1,10 +1,10 @@
 //! Decoder properties: robustness on arbitrary input, streams written by other libraries, and
 //! round trips of our own documents.
 
-use kiosk_drivers::document::ReceiptDocument;
-use kiosk_drivers::escpos::decode::MAX_BUFFERED;
-use kiosk_drivers::escpos::{Align, Decoder, EcLevel, Element, PaperWidth};
-use kiosk_drivers::raster::DotImage;
+use kiosk_drivers::printer::document::ReceiptDocument;
+use kiosk_drivers::printer::escpos::decode::MAX_BUFFERED;
+use kiosk_drivers::printer::escpos::{Align, Decoder, EcLevel, Element, PaperWidth};
+use kiosk_drivers::printer::raster::DotImage;
 use proptest::prelude::*;
 
 /// The two data bytes of the small raster logo in [`captured_stream`].
@@ -206,7 +206,7 @@ proptest! {
                 _ => None,
             }).collect();
             let expected_qrs: Vec<&str> = doc.elements.iter().filter_map(|e| match e {
-                kiosk_drivers::document::DocElement::Qr(p) => Some(p.as_str()),
+                kiosk_drivers::printer::document::DocElement::Qr(p) => Some(p.as_str()),
                 _ => None,
             }).collect();
             prop_assert_eq!(qrs, expected_qrs);

@@ -7,10 +7,11 @@ mod idcard_sim;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use idcard_sim::{Sim, scratch_dir};
+use idcard_sim::{IdcardSim, scratch_dir};
+use kiosk_testkit::Simulator;
 
 use kiosk_drivers::idcard::{
     CardKind, FrameError, IdCard, ReadError, ReadOutcome, Reader, ReaderConfig, SerialTransport,
@@ -42,7 +43,7 @@ fn expect_card(outcome: Result<ReadOutcome, ReadError>) -> IdCard {
 
 #[test]
 fn every_card_type_reads_through_the_pty() {
-    let mut sim = Sim::start();
+    let mut sim = IdcardSim::start();
     let mut reader = sim.reader(quick(1));
     let deck = deck();
     let mut kinds = Vec::new();
@@ -75,7 +76,7 @@ fn every_card_type_reads_through_the_pty() {
 
 #[test]
 fn no_card_then_card_then_awaiting_lift_until_placed_again() {
-    let mut sim = Sim::start();
+    let mut sim = IdcardSim::start();
     let mut reader = sim.reader(quick(0));
     assert!(matches!(reader.try_read(), Ok(ReadOutcome::NoCard)));
     sim.ok("place 0");
@@ -90,7 +91,7 @@ fn no_card_then_card_then_awaiting_lift_until_placed_again() {
 
 #[test]
 fn read_blocking_polls_until_a_card_or_the_deadline() {
-    let mut sim = Sim::start();
+    let mut sim = IdcardSim::start();
     let mut reader = sim.reader(quick(0));
     let start = Instant::now();
     let none = reader
@@ -140,7 +141,7 @@ fn describe(outcome: &Result<ReadOutcome, ReadError>) -> (&'static str, Option<S
 
 #[test]
 fn every_sw3_code_at_find_maps_to_the_right_outcome() {
-    let mut sim = Sim::start();
+    let mut sim = IdcardSim::start();
     let mut reader = sim.reader(quick(0));
     let codes = Sw3::ALL.into_iter().chain([Sw3::Unknown(0x55)]);
     for sw3 in codes {
@@ -164,7 +165,7 @@ fn every_sw3_code_at_find_maps_to_the_right_outcome() {
 
 #[test]
 fn sw3_codes_at_select_read_and_open() {
-    let mut sim = Sim::start();
+    let mut sim = IdcardSim::start();
     let mut reader = sim.reader(quick(0));
     let cases: [(&str, &str, Option<Sw3>); 7] = [
         ("status 81 select", "no card", None),
@@ -206,7 +207,7 @@ fn sw3_codes_at_select_read_and_open() {
 
 #[test]
 fn fault_sam_failure() {
-    let mut sim = Sim::start();
+    let mut sim = IdcardSim::start();
     sim.ok("place 0");
     let mut reader = sim.reader(quick(0));
     sim.ok("sam-fail");
@@ -226,7 +227,7 @@ fn fault_sam_failure() {
 
 #[test]
 fn fault_slow_reader() {
-    let mut sim = Sim::start();
+    let mut sim = IdcardSim::start();
     sim.ok("place 1");
     let reader = sim.reader(quick(0));
     drop(reader);
@@ -258,7 +259,7 @@ fn fault_slow_reader() {
 
 #[test]
 fn paced_replies_take_their_wire_time() {
-    let mut sim = Sim::start_with(|_| vec!["--pace-baud".into(), "115200".into()]);
+    let mut sim = IdcardSim::start_with(|_| vec!["--pace-baud".into(), "115200".into()]);
     let mut reader = sim.reader(quick(0));
     sim.ok("place 0");
     let start = Instant::now();
@@ -271,7 +272,7 @@ fn paced_replies_take_their_wire_time() {
 
 #[test]
 fn fault_garbage_before_reply() {
-    let mut sim = Sim::start();
+    let mut sim = IdcardSim::start();
     let mut reader = sim.reader(quick(0));
     sim.ok("place 2");
     sim.ok("garbage");
@@ -280,7 +281,7 @@ fn fault_garbage_before_reply() {
 
 #[test]
 fn fault_bad_checksum() {
-    let mut sim = Sim::start();
+    let mut sim = IdcardSim::start();
     let mut reader = sim.reader(quick(0));
     sim.ok("place 3");
     sim.ok("bad-checksum");
@@ -301,7 +302,7 @@ fn fault_bad_checksum() {
 
 #[test]
 fn fault_lift_mid_read() {
-    let mut sim = Sim::start();
+    let mut sim = IdcardSim::start();
     for retries in [0, 1] {
         let mut reader = sim.reader(quick(retries));
         sim.ok("place 0");
@@ -320,7 +321,7 @@ fn fault_lift_mid_read() {
 
 #[test]
 fn fault_unplug_and_replug() {
-    let mut sim = Sim::start();
+    let mut sim = IdcardSim::start();
     let mut reader = sim.reader(quick(0));
     sim.ok("place 5");
     sim.ok("unplug");
@@ -334,9 +335,9 @@ fn fault_unplug_and_replug() {
         sim.open(quick(0)).is_err(),
         "nothing to open while unplugged"
     );
-    assert!(sim.control("unplug").starts_with("error: "));
+    assert!(sim.command("unplug").starts_with("error: "));
     sim.ok("replug");
-    assert!(sim.control("replug").starts_with("error: "));
+    assert!(sim.command("replug").starts_with("error: "));
     drop(reader);
     let mut reader = sim.reader(quick(0));
     // A freshly powered reader sees the card lying on it as a new card.
@@ -345,11 +346,11 @@ fn fault_unplug_and_replug() {
 
 #[test]
 fn control_errors_are_answered_not_fatal() {
-    let mut sim = Sim::start();
-    assert!(sim.control("dance").starts_with("error: "));
-    assert!(sim.control("place 99").starts_with("error: "));
-    assert!(sim.control("slow fast").starts_with("error: "));
-    assert!(sim.control("status zz").starts_with("error: "));
+    let mut sim = IdcardSim::start();
+    assert!(sim.command("dance").starts_with("error: "));
+    assert!(sim.command("place 99").starts_with("error: "));
+    assert!(sim.command("slow fast").starts_with("error: "));
+    assert!(sim.command("status zz").starts_with("error: "));
     sim.ok("place 6");
     let mut reader = sim.reader(quick(0));
     assert_eq!(expect_card(reader.try_read()).kind(), CardKind::ForeignerY);
@@ -357,8 +358,8 @@ fn control_errors_are_answered_not_fatal() {
 
 #[test]
 fn stdin_eof_quits_without_a_control_socket() {
-    let mut sim = Sim::start();
-    drop(sim.stdin.take());
+    let mut sim = IdcardSim::start();
+    sim.close_input();
     assert!(sim.wait_exit(Duration::from_secs(5)).success());
     assert!(
         std::fs::symlink_metadata(&sim.link).is_err(),
@@ -369,16 +370,13 @@ fn stdin_eof_quits_without_a_control_socket() {
 #[test]
 fn control_socket_survives_stdin_eof() {
     let mut sock_path = PathBuf::new();
-    let mut sim = Sim::start_with(|dir| {
+    let mut sim = IdcardSim::start_with(|dir| {
         sock_path = dir.join("control.sock");
         vec!["--control".into(), sock_path.display().to_string()]
     });
-    drop(sim.stdin.take());
+    sim.close_input();
     std::thread::sleep(Duration::from_millis(100));
-    assert!(
-        sim.child.try_wait().expect("try_wait").is_none(),
-        "still running"
-    );
+    assert!(sim.is_running(), "still running");
 
     let stream = UnixStream::connect(&sock_path).expect("connect control socket");
     let mut answers = BufReader::new(stream.try_clone().expect("clone"));
@@ -409,7 +407,7 @@ fn control_socket_survives_stdin_eof() {
 
 #[test]
 fn client_reconnects_do_not_disturb_the_simulator() {
-    let mut sim = Sim::start();
+    let mut sim = IdcardSim::start();
     sim.ok("place 0");
     for _ in 0..3 {
         let reader = sim.reader(quick(0));
@@ -425,38 +423,26 @@ fn simulator_logs_hold_no_personal_data() {
     let link = dir.join("idcard");
     let log_path = dir.join("stderr.log");
     let log = std::fs::File::create(&log_path).expect("log file");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"));
+    command
         .arg("idcard")
         .arg("--link")
         .arg(&link)
         .env("RUST_LOG", "trace")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("spawn kiosk-sim");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("ready");
-    let mut control = |cmd: &str| {
-        writeln!(stdin, "{cmd}").expect("send");
-        line.clear();
-        stdout.read_line(&mut line).expect("answer");
-        assert_eq!(line.trim_end(), "ok", "{cmd}");
-    };
+        .stderr(log);
+    let mut sim = Simulator::spawn(command);
     {
         let transport =
             SerialTransport::open(link.to_str().expect("utf-8"), 115_200).expect("open port");
         let mut reader = Reader::open(transport, quick(0)).expect("open reader");
         for i in 0..deck().len() {
-            control(&format!("place {i}"));
+            sim.ok(&format!("place {i}"));
             expect_card(reader.try_read());
-            control("lift");
+            sim.ok("lift");
         }
     }
-    control("quit");
-    let _ = child.wait();
+    sim.ok("quit");
+    let _ = sim.wait_exit(Duration::from_secs(10));
     let text = std::fs::read_to_string(&log_path).expect("read log");
     assert!(text.contains("control"), "trace logging was on: {text}");
     for card in TestCard::default_deck().expect("deck") {

@@ -2,79 +2,22 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::TempDir;
-use kiosk_drivers::document::ReceiptDocument;
-use kiosk_drivers::escpos::{Element, PaperWidth, PrinterState};
+use kiosk_drivers::printer::document::ReceiptDocument;
+use kiosk_drivers::printer::escpos::{Element, PaperWidth, PrinterState};
+use kiosk_drivers::printer::raster::DotImage;
 use kiosk_drivers::printer::sim::PrintedReceipt;
 use kiosk_drivers::printer::{PrintError, Printer, SerialLink};
-use kiosk_drivers::raster::DotImage;
+use kiosk_testkit::{Simulator, wait_for_file};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-struct Sim {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-}
-
-impl Sim {
-    fn start(link: &Path, out: &Path) -> Sim {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
-            .arg("printer")
-            .arg("--link")
-            .arg(link)
-            .arg("--out")
-            .arg(out)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn kiosk-sim");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Sim {
-            child,
-            stdin,
-            lines,
-        }
-    }
-
-    fn line(&self) -> String {
-        self.lines
-            .recv_timeout(WAIT)
-            .expect("a line from kiosk-sim")
-    }
-
-    fn command(&mut self, command: &str) -> String {
-        writeln!(self.stdin, "{command}").expect("write command");
-        self.stdin.flush().expect("flush");
-        self.line()
-    }
-}
-
 fn wait_for(path: &Path) {
-    let deadline = Instant::now() + WAIT;
-    while !path.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_file(path, WAIT);
 }
 
 fn receipt() -> ReceiptDocument {
@@ -91,8 +34,17 @@ fn serves_a_pty_answers_commands_and_writes_receipts() {
     let dir = TempDir::new("cli");
     let link = dir.join("ttyPRINTER");
     let out = dir.join("out");
-    let mut sim = Sim::start(&link, &out);
-    assert_eq!(sim.line(), format!("printer ready at {}", link.display()));
+    let mut sim = Simulator::start(
+        env!("CARGO_BIN_EXE_kiosk-sim"),
+        &[
+            "printer",
+            "--link",
+            link.to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(sim.ready(), format!("printer ready at {}", link.display()));
 
     let mut printer = Printer::new(SerialLink::open(&link, 9600).expect("open link"))
         .with_reply_timeout(Duration::from_millis(300));
@@ -163,15 +115,7 @@ fn serves_a_pty_answers_commands_and_writes_receipts() {
     assert!(matches!(printer.status(), Err(PrintError::Timeout)));
 
     assert_eq!(sim.command("quit"), "ok");
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = sim.child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "kiosk-sim did not exit");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success());
+    assert!(sim.wait_exit(WAIT).success(), "kiosk-sim exits cleanly");
     assert!(!link.exists(), "the link is removed on quit");
 }
 

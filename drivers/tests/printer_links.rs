@@ -4,17 +4,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
 use common::TempDir;
-use kiosk_drivers::document::{PrintRoute, ReceiptDocument};
-use kiosk_drivers::escpos::{Element, PaperWidth, PrinterState};
+use kiosk_drivers::printer::document::{PrintRoute, ReceiptDocument};
+use kiosk_drivers::printer::escpos::{Element, PaperWidth, PrinterState};
 use kiosk_drivers::printer::sim::{SimCondition, VirtualPrinterHost};
 use kiosk_drivers::printer::{PrintError, Printer, PrinterLink, TcpLink, UsbLpLink};
+use kiosk_testkit::Simulator;
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -80,74 +78,33 @@ fn tcp_link_reports_a_printer_that_is_not_there() {
     assert!(matches!(printer.status(), Err(PrintError::Disconnected)));
 }
 
-struct SimProcess {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
+/// `kiosk-sim printer` listening on `tcp`, writing receipts to `out`.
+fn start_sim(tcp: &str, out: &Path) -> Simulator {
+    Simulator::start(
+        env!("CARGO_BIN_EXE_kiosk-sim"),
+        &[
+            "printer",
+            "--tcp",
+            tcp,
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+    )
 }
 
-impl SimProcess {
-    fn start(tcp: &str, out: &Path) -> SimProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
-            .args(["printer", "--tcp", tcp, "--out"])
-            .arg(out)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn kiosk-sim");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        SimProcess {
-            child,
-            stdin,
-            lines,
-        }
-    }
-
-    /// The address from `printer listening on ADDRESS`.
-    fn address(&self) -> String {
-        let line = self
-            .lines
-            .recv_timeout(WAIT)
-            .expect("kiosk-sim says where it listens");
-        line.strip_prefix("printer listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned()
-    }
-
-    fn command(&mut self, command: &str) -> String {
-        writeln!(self.stdin, "{command}").expect("write command");
-        self.stdin.flush().expect("flush");
-        self.lines.recv_timeout(WAIT).expect("an answer")
-    }
-
-    /// Pulls the power: the process dies without closing anything politely.
-    fn power_off(mut self) {
-        self.child.kill().expect("kill kiosk-sim");
-        self.child.wait().expect("reap kiosk-sim");
-    }
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The address from the simulator's `printer listening on ADDRESS`.
+fn listening_address(sim: &Simulator) -> String {
+    let line = sim.ready();
+    line.strip_prefix("printer listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned()
 }
 
 #[test]
 fn tcp_link_survives_the_simulator_being_power_cycled() {
     let dir = TempDir::new("tcp-power-cycle");
-    let mut sim = SimProcess::start("127.0.0.1:0", &dir.join("out"));
-    let address = sim.address();
+    let mut sim = start_sim("127.0.0.1:0", &dir.join("out"));
+    let address = listening_address(&sim);
     let mut printer = printer(TcpLink::connect(&address).expect("connect"));
     assert_eq!(printer.status().expect("status").state, PrinterState::Ready);
     assert_eq!(sim.command("state near-end"), "ok");
@@ -161,8 +118,8 @@ fn tcp_link_survives_the_simulator_being_power_cycled() {
     assert!(matches!(printer.status(), Err(PrintError::Disconnected)));
 
     // On again at the same address, in its power-up state: the same Printer just works.
-    let sim = SimProcess::start(&address, &dir.join("out"));
-    assert_eq!(sim.address(), address);
+    let sim = start_sim(&address, &dir.join("out"));
+    assert_eq!(listening_address(&sim), address);
     assert_eq!(
         printer.status().expect("status after power-cycle").state,
         PrinterState::Ready

@@ -5,8 +5,8 @@ mod common;
 use std::time::Duration;
 
 use common::TempDir;
-use kiosk_drivers::document::ReceiptDocument;
-use kiosk_drivers::escpos::{PaperWidth, PrinterState};
+use kiosk_drivers::printer::document::ReceiptDocument;
+use kiosk_drivers::printer::escpos::{PaperWidth, PrinterState};
 use kiosk_drivers::printer::sim::{SimCondition, VirtualPrinterPty};
 use kiosk_drivers::printer::{PrintError, Printer, PrinterLink, SerialLink};
 
@@ -59,7 +59,7 @@ fn prints_a_receipt_that_reads_back_identically() {
         );
         assert_eq!(
             printed.elements.last(),
-            Some(&kiosk_drivers::escpos::Element::Cut)
+            Some(&kiosk_drivers::printer::escpos::Element::Cut)
         );
     }
 }

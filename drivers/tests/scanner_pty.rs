@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
@@ -15,78 +13,32 @@ use kiosk_drivers::scanner::{
     LineConfig, LineError, MAX_PAYLOAD_LEN, ReaderOptions, ScanKind, ScannerEvent, ScannerReader,
     SerialScanner, Suffix,
 };
+use kiosk_testkit::Simulator;
 
 const WAIT: Duration = Duration::from_secs(5);
 /// Long enough for anything the simulator sent to have come through the reader.
 const QUIET: Duration = Duration::from_millis(400);
 const DEBOUNCE: Duration = Duration::from_millis(600);
 
-struct Sim {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-}
-
-impl Sim {
-    fn start(link: &Path, suffix: Suffix) -> Sim {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-sim"))
-            .args(["scanner", "--suffix", suffix.name(), "--link"])
-            .arg(link)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn kiosk-sim scanner");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let sim = Sim {
-            child,
-            stdin,
-            lines,
-        };
-        assert_eq!(sim.line(), format!("scanner ready at {}", link.display()));
-        sim
-    }
-
-    fn line(&self) -> String {
-        self.lines
-            .recv_timeout(WAIT)
-            .expect("a line from kiosk-sim")
-    }
-
-    fn command(&mut self, command: &str) -> String {
-        writeln!(self.stdin, "{command}").expect("write command");
-        self.stdin.flush().expect("flush");
-        self.line()
-    }
-
-    fn ok(&mut self, command: &str) {
-        let answer = self.command(command);
-        assert_eq!(answer, "ok", "{command}");
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let _ = self.stdin.flush();
-        if self.lines.recv_timeout(WAIT).is_err() {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
+/// `kiosk-sim scanner` at `link`, sending lines ended by `suffix`.
+fn start_sim(link: &Path, suffix: Suffix) -> Simulator {
+    let sim = Simulator::start(
+        env!("CARGO_BIN_EXE_kiosk-sim"),
+        &[
+            "scanner",
+            "--suffix",
+            suffix.name(),
+            "--link",
+            link.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(sim.ready(), format!("scanner ready at {}", link.display()));
+    sim
 }
 
 /// A simulator with the real driver reading it.
 struct Rig {
-    sim: Sim,
+    sim: Simulator,
     events: Receiver<ScannerEvent>,
     _reader: ScannerReader,
     _dir: TempDir,
@@ -96,7 +48,7 @@ impl Rig {
     fn start(suffix: Suffix) -> Rig {
         let dir = TempDir::new("scanner");
         let link = dir.join("ttyQR");
-        let sim = Sim::start(&link, suffix);
+        let sim = start_sim(&link, suffix);
         let scanner = SerialScanner::open(
             &link,
             SerialScanner::DEFAULT_BAUD,
@@ -310,7 +262,7 @@ fn a_scanner_plugged_in_after_boot_is_picked_up() {
         events.recv_timeout(WAIT),
         Ok(ScannerEvent::Disconnected(_))
     ));
-    let mut sim = Sim::start(&link, Suffix::Cr);
+    let mut sim = start_sim(&link, Suffix::Cr);
     assert_eq!(
         events.recv_timeout(WAIT).ok(),
         Some(ScannerEvent::Connected)

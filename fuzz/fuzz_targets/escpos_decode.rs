@@ -10,8 +10,8 @@
 
 #![no_main]
 
-use kiosk_drivers::escpos::decode::{MAX_BUFFERED, MAX_IMAGE_BYTES, MAX_LINE_CHARS};
-use kiosk_drivers::escpos::{Decoder, Element};
+use kiosk_drivers::printer::escpos::decode::{MAX_BUFFERED, MAX_IMAGE_BYTES, MAX_LINE_CHARS};
+use kiosk_drivers::printer::escpos::{Decoder, Element};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

@@ -6,8 +6,8 @@
 
 #![no_main]
 
-use kiosk_drivers::escpos::status::is_status_byte;
-use kiosk_drivers::escpos::{PrinterState, PrinterStatus};
+use kiosk_drivers::printer::escpos::status::is_status_byte;
+use kiosk_drivers::printer::escpos::{PrinterState, PrinterStatus};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

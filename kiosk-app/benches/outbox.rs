@@ -23,11 +23,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kiosk_app::peers::PlatformPeer;
+use anyhow::{Context, anyhow, bail};
+
 use kiosk_app::uplink::outbox::{Outbox, deliver_due};
 use kiosk_app::uplink::platform_link::PlatformLink;
 use kiosk_protocol::ApplicationRequest;
 use kiosk_protocol::sealing::{SEALED_APPLICATION_CONTENT_TYPE, parse_sealing_key, seal};
+use kiosk_testkit::PlatformPeer;
 
 /// Applications per side unless `--items N` says otherwise.
 const DEFAULT_ITEMS: usize = 400;
@@ -42,7 +44,7 @@ struct Options {
     dir: Option<PathBuf>,
 }
 
-fn options() -> Result<Options, String> {
+fn options() -> anyhow::Result<Options> {
     let mut options = Options {
         items: DEFAULT_ITEMS,
         rounds: DEFAULT_ROUNDS,
@@ -54,7 +56,7 @@ fn options() -> Result<Options, String> {
             args.next()
                 .and_then(|n| n.parse::<usize>().ok())
                 .filter(|&n| n > 0)
-                .ok_or_else(|| format!("{name} needs a positive number"))
+                .ok_or_else(|| anyhow!("{name} needs a positive number"))
         };
         match arg.as_str() {
             "--items" => options.items = number("--items")?,
@@ -63,7 +65,7 @@ fn options() -> Result<Options, String> {
                 options.dir = Some(
                     args.next()
                         .map(PathBuf::from)
-                        .ok_or("--dir needs a folder")?,
+                        .context("--dir needs a folder")?,
                 );
             }
             // Cargo's own `--bench`, and anything else.
@@ -130,16 +132,12 @@ struct Rig {
     tokio: tokio::runtime::Runtime,
 }
 
-fn rig(dir: &Path) -> Result<Rig, String> {
-    let platform =
-        PlatformPeer::start(&dir.join("platform.db")).map_err(|e| format!("platform: {e:#}"))?;
+fn rig(dir: &Path) -> anyhow::Result<Rig> {
+    let platform = PlatformPeer::start(&dir.join("platform.db")).context("platform")?;
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let token = platform
-        .enrollment("bench")
-        .map_err(|e| format!("enrollment token: {e:#}"))?;
+        .build()?;
+    let token = platform.enrollment("bench").context("enrollment token")?;
     let enrolled = tokio
         .block_on(kiosk_app::enrollment::provision(
             &token,
@@ -148,11 +146,11 @@ fn rig(dir: &Path) -> Result<Rig, String> {
             Duration::from_secs(10),
             false,
         ))
-        .map_err(|e| format!("enrollment: {e}"))?;
+        .context("enrollment")?;
     let sealing_key = enrolled
         .link
         .sealing_key()
-        .ok_or("the platform gave no sealing key")?
+        .context("the platform gave no sealing key")?
         .to_owned();
     Ok(Rig {
         _platform: platform,
@@ -163,28 +161,25 @@ fn rig(dir: &Path) -> Result<Rig, String> {
     })
 }
 
-fn run() -> Result<(), String> {
+fn run() -> anyhow::Result<()> {
     let options = options()?;
     // On the disk the target folder is on (not a tmpfs): flushes must reach a real device.
     let parent = options
         .dir
         .clone()
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
-    std::fs::create_dir_all(&parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    std::fs::create_dir_all(&parent).with_context(|| parent.display().to_string())?;
     let dir = tempfile::Builder::new()
         .prefix("bench-outbox-")
-        .tempdir_in(&parent)
-        .map_err(|e| e.to_string())?;
+        .tempdir_in(&parent)?;
     let rig = rig(dir.path())?;
-    let platform_key = parse_sealing_key(&rig.sealing_key).map_err(|e| e.to_string())?;
+    let platform_key = parse_sealing_key(&rig.sealing_key)?;
     let capacity = u32::try_from(options.items + 10).unwrap_or(u32::MAX);
-    let outbox = Outbox::open(&dir.path().join("terminal/outbox.db"), capacity)
-        .map_err(|e| e.to_string())?;
+    let outbox = Outbox::open(&dir.path().join("terminal/outbox.db"), capacity)?;
     let mut log = OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.path().join("baseline.log"))
-        .map_err(|e| e.to_string())?;
+        .open(dir.path().join("baseline.log"))?;
 
     let (mut enqueue, mut append) = (Side::default(), Side::default());
     let (mut drain, mut direct) = (Side::default(), Side::default());
@@ -200,9 +195,11 @@ fn run() -> Result<(), String> {
         for i in range.clone() {
             let request = application(&rig.terminal_id, i);
             let t = Instant::now();
-            outbox
-                .keep_application(&format!("{i:012}-outbox"), &request, Some(&rig.sealing_key))
-                .map_err(|e| e.to_string())?;
+            outbox.keep_application(
+                &format!("{i:012}-outbox"),
+                &request,
+                Some(&rig.sealing_key),
+            )?;
             enqueue.latencies.push(t.elapsed());
         }
         enqueue.wall += start.elapsed();
@@ -210,13 +207,12 @@ fn run() -> Result<(), String> {
         for i in range.clone() {
             let request = application(&rig.terminal_id, i);
             let t = Instant::now();
-            let plain =
-                zeroize::Zeroizing::new(serde_json::to_vec(&request).map_err(|e| e.to_string())?);
-            let sealed = seal(&platform_key, &plain).map_err(|e| e.to_string())?;
+            let plain = zeroize::Zeroizing::new(serde_json::to_vec(&request)?);
+            let sealed = seal(&platform_key, &plain)?;
             log.write_all(&(sealed.len() as u32).to_le_bytes())
                 .and_then(|()| log.write_all(&sealed))
                 .and_then(|()| log.sync_data())
-                .map_err(|e| format!("baseline append: {e}"))?;
+                .context("baseline append")?;
             append.latencies.push(t.elapsed());
         }
         append.wall += start.elapsed();
@@ -227,19 +223,16 @@ fn run() -> Result<(), String> {
         let mut round_delivered = 0u32;
         let expected = u32::try_from(range.len()).unwrap_or(u32::MAX);
         while round_delivered < expected {
-            let done = rig
-                .tokio
-                .block_on(deliver_due(&outbox, &rig.link, |_, _| {
-                    let now = Instant::now();
-                    drain.latencies.push(now - last);
-                    last = now;
-                }))
-                .map_err(|e| e.to_string())?;
+            let done = rig.tokio.block_on(deliver_due(&outbox, &rig.link, |_, _| {
+                let now = Instant::now();
+                drain.latencies.push(now - last);
+                last = now;
+            }))?;
             if let Some(why) = done.stopped_by {
-                return Err(format!("delivery stopped: {why}"));
+                bail!("delivery stopped: {why}");
             }
             if done.refused > 0 || done.delivered == 0 {
-                return Err(format!("delivery round {round}: {done:?}"));
+                bail!("delivery round {round}: {done:?}");
             }
             round_delivered += done.delivered;
         }
@@ -248,11 +241,10 @@ fn run() -> Result<(), String> {
         let bodies = range
             .clone()
             .map(|i| {
-                let plain = serde_json::to_vec(&application(&rig.terminal_id, i))
-                    .map_err(|e| e.to_string())?;
-                seal(&platform_key, &plain).map_err(|e| e.to_string())
+                let plain = serde_json::to_vec(&application(&rig.terminal_id, i))?;
+                Ok(seal(&platform_key, &plain)?)
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let start = Instant::now();
         for (i, body) in range.zip(bodies) {
             let t = Instant::now();
@@ -262,14 +254,14 @@ fn run() -> Result<(), String> {
                     SEALED_APPLICATION_CONTENT_TYPE,
                     body,
                 ))
-                .map_err(|e| format!("direct submission: {e}"))?;
+                .context("direct submission")?;
             direct.latencies.push(t.elapsed());
         }
         direct.wall += start.elapsed();
     }
-    let left = outbox.status().map_err(|e| e.to_string())?.depth;
+    let left = outbox.status()?.depth;
     if left != 0 {
-        return Err(format!("{left} items left in the outbox after draining"));
+        bail!("{left} items left in the outbox after draining");
     }
 
     println!(
@@ -306,7 +298,7 @@ fn run() -> Result<(), String> {
 
 fn main() {
     if let Err(e) = run() {
-        eprintln!("outbox bench: {e}");
+        eprintln!("outbox bench: {e:#}");
         std::process::exit(1);
     }
 }

@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kiosk_drivers::document::PrintRoute;
-use kiosk_drivers::escpos::PaperWidth;
+use kiosk_drivers::printer::document::PrintRoute;
+use kiosk_drivers::printer::escpos::PaperWidth;
 use kiosk_drivers::printer::{PrinterAddress, UsbId};
 use serde::Deserialize;
 

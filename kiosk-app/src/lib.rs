@@ -18,7 +18,6 @@
 //! | [`technician`] | the maintenance PIN gate, `kiosk selftest`/`devices`, `kiosk device …` | tools for technicians |
 //! | [`config`] | `kiosk.toml` as plain data, checked, and the device and session settings made from it | a setting is added or its rules change |
 //! | [`display`], [`window`], [`voice`] | the Slint screens fed from views, the window and its event loop, spoken instructions | how a view is shown or spoken |
-//! | [`demo`], [`peers`] | the kiosk on simulated devices against a real platform process | the demo |
 //!
 //! The flows: a card read goes `devices::card_reader` → session event → [`session`] → view →
 //! [`display`]; a submitted application goes [`session`] → `Submit` command → `runtime` →
@@ -28,7 +27,6 @@
 //! on none; `scripts/check-structure` keeps it so):
 //!
 //! ```text
-//! demo
 //! window
 //! runtime
 //! technician, enrollment
@@ -39,14 +37,15 @@
 //! session
 //! ```
 //!
+//! The demo that stages it all on simulated devices against a real platform process is a
+//! program of its own (`demo/`, `kiosk-demo`), which the production package does not build.
+//!
 //! The crate-root helpers below serve every room.
 
 pub mod config;
-pub mod demo;
 pub mod devices;
 pub mod display;
 pub mod enrollment;
-pub mod peers;
 pub mod printing;
 pub mod runtime;
 pub mod session;

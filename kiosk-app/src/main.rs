@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
 use kiosk_app::config::{DEFAULT_LAST_GOOD_PATH, DEFAULT_PATH, KioskConfig};
-use kiosk_app::demo::{self, DemoOptions};
 use kiosk_app::display::Display;
 use kiosk_app::runtime::RuntimeConfig;
 use kiosk_app::session::KeySource;
@@ -58,33 +57,6 @@ enum Command {
         /// Also print the printer's test page.
         #[arg(long)]
         test_page: bool,
-    },
-    /// Run the kiosk on simulated devices against a real platform process.
-    Demo {
-        /// Walk a scripted citizen through every screen and write one PNG per screen here,
-        /// instead of opening a window.
-        #[arg(long, value_name = "DIR")]
-        headless: Option<PathBuf>,
-        /// Screen size: 1080x1920 (portrait) or 1920x1080 (landscape).
-        #[arg(long, default_value = "1080x1920", value_parser = parse_size)]
-        size: (u32, u32),
-        /// Use the platform at this URL instead of starting one.
-        #[arg(long, value_name = "URL")]
-        platform: Option<String>,
-        /// Enroll the demo terminal with this payload from `kiosk-platform token create`
-        /// (needed with --platform; the demo makes its own for the platform it starts).
-        #[arg(long, value_name = "PAYLOAD")]
-        enrollment: Option<String>,
-        /// Submit the application under this idempotency key (to show that a repeat stores one).
-        #[arg(long, value_name = "KEY")]
-        idempotency_key: Option<String>,
-        /// Which simulated ID card the citizen places (index in the simulator's deck).
-        #[arg(long, default_value_t = 0)]
-        card: usize,
-        /// Keep the demo terminal's identity and outbox here (reused across runs when no
-        /// --enrollment is given); by default beside the simulated devices.
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
     },
     /// Enroll this terminal with the platform: the payload is what the enrollment QR code
     /// carries (`kiosk-platform token create` prints it). Makes the terminal's key pair, enrolls,
@@ -147,32 +119,11 @@ enum OutboxCommand {
     },
 }
 
-/// A `--size` the demo cannot show.
-#[derive(Debug, thiserror::Error)]
-enum BadSize {
-    #[error("`{0}` is not WIDTHxHEIGHT, e.g. 1080x1920")]
-    NotWidthByHeight(String),
-    #[error("`{0}`: width and height must be 320 to 4096 pixels")]
-    OutOfRange(String),
-}
-
-fn parse_size(s: &str) -> Result<(u32, u32), BadSize> {
-    let (w, h) = s
-        .split_once('x')
-        .ok_or_else(|| BadSize::NotWidthByHeight(s.to_owned()))?;
-    let parse = |v: &str| v.parse::<u32>().ok().filter(|n| (320..=4096).contains(n));
-    match (parse(w), parse(h)) {
-        (Some(w), Some(h)) => Ok((w, h)),
-        _ => Err(BadSize::OutOfRange(s.to_owned())),
-    }
-}
-
 fn main() {
     kiosk_app::runtime::memory::limit_malloc_arenas();
     let cli = Cli::parse();
     let default_level = match cli.command {
-        Command::Demo { .. }
-        | Command::Device { .. }
+        Command::Device { .. }
         | Command::Devices { .. }
         | Command::Selftest { .. }
         | Command::Provision { .. }
@@ -197,23 +148,6 @@ fn main() {
             json,
             test_page,
         } => selftest(&config, json, test_page),
-        Command::Demo {
-            headless,
-            size,
-            platform,
-            enrollment,
-            idempotency_key,
-            card,
-            data_dir,
-        } => demo::run(DemoOptions {
-            headless,
-            size,
-            platform,
-            enrollment,
-            idempotency_key,
-            card,
-            data_dir,
-        }),
         Command::Device { device } => kiosk_app::technician::device_cli::run(device),
         Command::Outbox { command } => outbox(command),
         Command::Update { command } => kiosk_app::update::cli::run(command),

@@ -14,8 +14,8 @@ use std::time::Duration;
 use kiosk_app::devices::printer_monitor::PrinterPort;
 use kiosk_app::printing::certificate::{self, CertificateError};
 use kiosk_drivers::printer::PrinterAddress;
+use kiosk_drivers::printer::raster::DotImage;
 use kiosk_drivers::printer::sim::VirtualPrinterPty;
-use kiosk_drivers::raster::DotImage;
 use kiosk_protocol::{ApplicationRequest, CertificateRequest};
 
 const NAME: &str = "周晓燕";
@@ -174,7 +174,7 @@ fn the_record_prints_on_the_roll_in_readable_chinese() {
     assert_eq!(differing, 0, "the paper is the rendered page, dot for dot");
     assert_eq!(
         printed.elements.last(),
-        Some(&kiosk_drivers::escpos::Element::Cut)
+        Some(&kiosk_drivers::printer::escpos::Element::Cut)
     );
 }
 

@@ -18,16 +18,16 @@ mod common;
 use common::Simulators;
 use kiosk_app::devices::DeviceConfig;
 use kiosk_app::devices::scanner_monitor::ScannerPort;
-use kiosk_app::peers::{Peer, PlatformPeer};
 use kiosk_app::runtime::{self, RuntimeConfig, SessionHandle};
 use kiosk_app::session::{
     Action, IdentifyPrompt, KeySource, PrintFailure, PrintStatus, Screen, Settings, View,
 };
 use kiosk_app::uplink::outbox::Outbox;
-use kiosk_drivers::document::PrintRoute;
-use kiosk_drivers::escpos::PaperWidth;
 use kiosk_drivers::printer::PrinterAddress;
+use kiosk_drivers::printer::document::PrintRoute;
+use kiosk_drivers::printer::escpos::PaperWidth;
 use kiosk_drivers::scanner::Suffix;
+use kiosk_testkit::{Peer, PlatformPeer};
 
 struct Rig {
     views: Receiver<View>,

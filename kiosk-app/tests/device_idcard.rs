@@ -10,9 +10,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use kiosk_app::peers::{Peer, sibling_program};
 use kiosk_drivers::idcard::frame::checksum;
 use kiosk_drivers::idcard::{IdCard, Sw3, TestCard, encode_response};
+use kiosk_testkit::{Simulator, program};
 use serde_json::Value;
 
 fn kiosk() -> Command {
@@ -23,7 +23,7 @@ fn kiosk() -> Command {
 
 /// `kiosk-sim` from the drivers package, which Cargo builds next to `kiosk` when asked to.
 fn kiosk_sim() -> PathBuf {
-    sibling_program("kiosk-sim").unwrap_or_else(|e| {
+    program("kiosk-sim").unwrap_or_else(|e| {
         panic!(
             "{e:#}; this test drives the simulated reader: run `cargo build --workspace --bins` \
              first"
@@ -48,40 +48,37 @@ fn deck() -> Vec<IdCard> {
         .collect()
 }
 
-/// A running `kiosk-sim idcard` (the demo's own [`Peer`] handle) and its pty's link.
-struct Sim {
+/// A running `kiosk-sim idcard` and its pty's link.
+struct SimulatedReader {
     /// `None` only while dropping: the simulator quits (removing its link) before its
     /// folder goes.
-    peer: Option<Peer>,
+    sim: Option<Simulator>,
     dir: PathBuf,
     link: PathBuf,
 }
 
-impl Sim {
-    fn start() -> Sim {
+impl SimulatedReader {
+    fn start() -> SimulatedReader {
         let dir = scratch_dir();
         let link = dir.join("idcard");
-        let link_arg = link.to_str().expect("utf-8 path");
-        let (peer, _) = Peer::start(
-            "simulated ID-card reader",
-            &kiosk_sim(),
-            &["idcard", "--link", link_arg],
-            "idcard reader ready",
-        )
-        .expect("start kiosk-sim idcard");
-        Sim {
-            peer: Some(peer),
+        let sim = Simulator::start(
+            kiosk_sim(),
+            &["idcard", "--link", link.to_str().expect("utf-8 path")],
+        );
+        assert!(
+            sim.ready().contains("idcard reader ready"),
+            "{}",
+            sim.ready()
+        );
+        SimulatedReader {
+            sim: Some(sim),
             dir,
             link,
         }
     }
 
     fn ok(&mut self, line: &str) {
-        self.peer
-            .as_mut()
-            .expect("running")
-            .control(line)
-            .unwrap_or_else(|e| panic!("control `{line}`: {e:#}"));
+        self.sim.as_mut().expect("running").ok(line);
     }
 
     /// `kiosk device idcard read --port <link> --timeout <secs>` plus `extra`.
@@ -96,9 +93,9 @@ impl Sim {
     }
 }
 
-impl Drop for Sim {
+impl Drop for SimulatedReader {
     fn drop(&mut self) {
-        drop(self.peer.take());
+        drop(self.sim.take());
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -140,7 +137,7 @@ fn json(text: &str) -> Value {
 
 #[test]
 fn read_prints_the_card_with_the_id_number_masked() {
-    let mut sim = Sim::start();
+    let mut sim = SimulatedReader::start();
     sim.ok("place 0");
     let out = succeeded(&sim.read(10, &[]));
     let card = &deck()[0];
@@ -164,7 +161,7 @@ fn read_prints_the_card_with_the_id_number_masked() {
 
 #[test]
 fn read_json_reveal_gives_every_field_in_full() {
-    let mut sim = Sim::start();
+    let mut sim = SimulatedReader::start();
     sim.ok("place 0");
     let value = json(&succeeded(&sim.read(10, &["--json", "--reveal"])));
     assert_eq!(value, deck()[0].to_json(true));
@@ -187,7 +184,7 @@ fn read_json_reveal_gives_every_field_in_full() {
 
 #[test]
 fn read_handles_every_card_of_the_deck() {
-    let mut sim = Sim::start();
+    let mut sim = SimulatedReader::start();
     for (i, card) in deck().iter().enumerate() {
         sim.ok(&format!("place {i}"));
         let value = json(&succeeded(&sim.read(10, &["--json"])));
@@ -200,7 +197,7 @@ fn read_handles_every_card_of_the_deck() {
 
 #[test]
 fn read_waits_for_a_card_placed_later() {
-    let mut sim = Sim::start();
+    let mut sim = SimulatedReader::start();
     let child = kiosk()
         .args(["device", "idcard", "read", "--json", "--port"])
         .arg(&sim.link)
@@ -217,7 +214,7 @@ fn read_waits_for_a_card_placed_later() {
 
 #[test]
 fn read_says_plainly_when_no_card_comes() {
-    let sim = Sim::start();
+    let sim = SimulatedReader::start();
     let start = Instant::now();
     let output = sim.read(1, &[]);
     assert_eq!(failure_line(&output), "kiosk: no card placed within 1 s");
@@ -227,7 +224,7 @@ fn read_says_plainly_when_no_card_comes() {
 
 #[test]
 fn read_reports_a_failed_security_module_and_a_missing_port() {
-    let mut sim = Sim::start();
+    let mut sim = SimulatedReader::start();
     sim.ok("sam-fail");
     let line = failure_line(&sim.read(2, &[]));
     assert!(

@@ -4,16 +4,15 @@
 //! `cargo test -p kiosk-app` builds `kiosk` but not `kiosk-sim` (another package's binary), so
 //! build both first: `cargo build --workspace --bins`.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use kiosk_drivers::document::ReceiptDocument;
-use kiosk_drivers::escpos::PaperWidth;
-use kiosk_drivers::raster::DotImage;
+use kiosk_drivers::printer::document::ReceiptDocument;
+use kiosk_drivers::printer::escpos::PaperWidth;
+use kiosk_drivers::printer::raster::DotImage;
+use kiosk_testkit::{Simulator, wait_for_file};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -53,77 +52,21 @@ impl Drop for Scratch {
     }
 }
 
-struct Sim {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-    out: PathBuf,
+/// `kiosk-sim printer` at `door` (`--link PATH` or `--tcp ADDRESS`), printing `width` dots
+/// wide into `out`.
+fn start_sim(door: &[&str], out: &Path, width: u16) -> Simulator {
+    let width = width.to_string();
+    let mut args = vec!["printer"];
+    args.extend_from_slice(door);
+    args.extend(["--out", out.to_str().expect("utf-8"), "--width", &width]);
+    Simulator::start(kiosk_sim(), &args)
 }
 
-impl Sim {
-    fn start(door: &[&str], out: &Path, width: u16) -> Sim {
-        let mut child = Command::new(kiosk_sim())
-            .arg("printer")
-            .args(door)
-            .arg("--out")
-            .arg(out)
-            .args(["--width", &width.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn kiosk-sim");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Sim {
-            child,
-            stdin,
-            lines,
-            out: out.to_path_buf(),
-        }
-    }
-
-    fn line(&self) -> String {
-        self.lines
-            .recv_timeout(WAIT)
-            .expect("a line from kiosk-sim")
-    }
-
-    fn command(&mut self, command: &str) -> String {
-        writeln!(self.stdin, "{command}").expect("write command");
-        self.stdin.flush().expect("flush");
-        self.line()
-    }
-
-    /// Waits for receipt `n` to be written completely and returns its stem path.
-    fn receipt(&self, n: u32) -> PathBuf {
-        let stem = self.out.join(format!("receipt-{n:04}"));
-        let json = stem.with_extension("json");
-        let deadline = Instant::now() + WAIT;
-        while !json.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "{} never appeared",
-                json.display()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        stem
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Waits for receipt `n` in `out` to be written completely and returns its stem path.
+fn receipt(out: &Path, n: u32) -> PathBuf {
+    let stem = out.join(format!("receipt-{n:04}"));
+    wait_for_file(&stem.with_extension("json"), WAIT);
+    stem
 }
 
 fn run(args: &[&str]) -> Output {
@@ -142,12 +85,12 @@ fn stderr(output: &Output) -> String {
 fn status_speaks_plainly_and_fails_unless_the_printer_can_print() {
     let scratch = Scratch::new("status");
     let link = scratch.0.join("ttyPRINTER");
-    let mut sim = Sim::start(
+    let mut sim = start_sim(
         &["--link", link.to_str().expect("utf-8")],
         &scratch.0.join("out"),
         576,
     );
-    assert_eq!(sim.line(), format!("printer ready at {}", link.display()));
+    assert_eq!(sim.ready(), format!("printer ready at {}", link.display()));
     let port = link.to_str().expect("utf-8");
     let status = || {
         run(&[
@@ -193,8 +136,9 @@ fn status_speaks_plainly_and_fails_unless_the_printer_can_print() {
 #[test]
 fn test_page_prints_by_both_routes_over_tcp() {
     let scratch = Scratch::new("test-page");
-    let sim = Sim::start(&["--tcp", "127.0.0.1:0"], &scratch.0.join("out"), 384);
-    let line = sim.line();
+    let out = scratch.0.join("out");
+    let sim = start_sim(&["--tcp", "127.0.0.1:0"], &out, 384);
+    let line = sim.ready();
     let address = line
         .strip_prefix("printer listening on ")
         .unwrap_or_else(|| panic!("unexpected {line:?}"))
@@ -209,7 +153,7 @@ fn test_page_prints_by_both_routes_over_tcp() {
             "{}",
             stdout(&output)
         );
-        let stem = sim.receipt(n);
+        let stem = receipt(&out, n);
         let text = std::fs::read_to_string(stem.with_extension("txt")).expect("txt");
         if route == "native" {
             assert!(text.contains("打印机测试页"), "{text}");
@@ -238,12 +182,8 @@ fn test_page_prints_by_both_routes_over_tcp() {
 fn print_sends_a_file_byte_for_byte() {
     let scratch = Scratch::new("print");
     let link = scratch.0.join("ttyPRINTER");
-    let mut sim = Sim::start(
-        &["--link", link.to_str().expect("utf-8")],
-        &scratch.0.join("out"),
-        576,
-    );
-    sim.line();
+    let out = scratch.0.join("out");
+    let mut sim = start_sim(&["--link", link.to_str().expect("utf-8")], &out, 576);
     let doc = ReceiptDocument::new()
         .title("取号单")
         .big_number("A015")
@@ -256,7 +196,7 @@ fn print_sends_a_file_byte_for_byte() {
 
     let output = run(&["device", "printer", "print", job_arg, "--port", port]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let text = std::fs::read_to_string(sim.receipt(1).with_extension("txt")).expect("txt");
+    let text = std::fs::read_to_string(receipt(&out, 1).with_extension("txt")).expect("txt");
     let expected: String = doc
         .lines(PaperWidth::Dots576)
         .expect("lays out")

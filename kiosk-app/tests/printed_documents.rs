@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use kiosk_app::printing::receipt::{self, TestPageInfo};
 use kiosk_app::session::{QueueTicket, ReceiptContent};
-use kiosk_drivers::document::{PrintRoute, ReceiptDocument};
-use kiosk_drivers::escpos::{Element, PaperWidth};
+use kiosk_drivers::printer::document::{PrintRoute, ReceiptDocument};
+use kiosk_drivers::printer::escpos::{Element, PaperWidth};
+use kiosk_drivers::printer::raster::DotImage;
 use kiosk_drivers::printer::sim::{PrintedReceipt, VirtualPrinter};
-use kiosk_drivers::raster::DotImage;
 use kiosk_protocol::{Language, LocalizedText};
 
 const PAPER: PaperWidth = PaperWidth::Dots576;
@@ -154,7 +154,7 @@ fn a_python_escpos_capture_prints_the_same_paper() {
     let capture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden/python-escpos-application-receipt.bin");
     let bytes = std::fs::read(&capture).expect("capture");
-    let mut decoder = kiosk_drivers::escpos::Decoder::with_chinese_default(true);
+    let mut decoder = kiosk_drivers::printer::escpos::Decoder::with_chinese_default(true);
     let mut elements = decoder.push(&bytes);
     elements.extend(decoder.finish());
     let receipt = PrintedReceipt { elements };
@@ -188,7 +188,7 @@ fn native_route_round_trips_text_qr_codes_and_the_cut() {
             .elements
             .iter()
             .filter_map(|e| match e {
-                kiosk_drivers::document::DocElement::Qr(p) => Some(p.as_str()),
+                kiosk_drivers::printer::document::DocElement::Qr(p) => Some(p.as_str()),
                 _ => None,
             })
             .collect();

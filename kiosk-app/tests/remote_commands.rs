@@ -13,9 +13,9 @@ use kiosk_app::devices::printer_monitor::PrinterPort;
 use kiosk_app::runtime::heartbeat::{Pulse, beat_once};
 use kiosk_app::runtime::host::TerminalHost;
 use kiosk_app::uplink::outbox::Outbox;
-use kiosk_drivers::document::PrintRoute;
-use kiosk_drivers::escpos::PaperWidth;
 use kiosk_drivers::printer::PrinterAddress;
+use kiosk_drivers::printer::document::PrintRoute;
+use kiosk_drivers::printer::escpos::PaperWidth;
 use tokio::sync::watch;
 
 #[test]

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use kiosk_app::devices::health::HealthState;
 use kiosk_app::devices::scanner_monitor::{self, ScannerPort, ScannerReport};
-use kiosk_app::peers::{Peer, sibling_program};
 use kiosk_app::session::ScannedCode;
 use kiosk_drivers::scanner::Suffix;
+use kiosk_testkit::{Peer, program};
 
 /// Every log line written, shared with the test.
 #[derive(Clone, Default)]
@@ -51,7 +51,7 @@ fn scans_are_logged_by_kind_and_length_never_by_content() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let link = dir.path().join("scanner.tty");
-    let sim = sibling_program("kiosk-sim").expect("run `cargo build --workspace --bins` first");
+    let sim = program("kiosk-sim").expect("run `cargo build --workspace --bins` first");
     let (mut scanner, _) = Peer::start(
         "scanner",
         &sim,

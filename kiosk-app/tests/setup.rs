@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use kiosk_app::devices::scanner_monitor::ScannerPort;
 use kiosk_app::enrollment::setup::{Setup, SetupState};
-use kiosk_app::peers::{Peer, PlatformPeer, sibling_program};
 use kiosk_app::uplink::identity::TerminalIdentity;
 use kiosk_drivers::scanner::Suffix;
+use kiosk_testkit::{Peer, PlatformPeer, program};
 
 #[test]
 fn the_setup_screen_enrolls_from_a_scanned_code_and_explains_a_wrong_one() {
@@ -19,7 +19,7 @@ fn the_setup_screen_enrolls_from_a_scanned_code_and_explains_a_wrong_one() {
     let link = common::scanner_link(dir.path());
     let (mut scanner, _) = Peer::start(
         "scanner",
-        &sibling_program("kiosk-sim").expect("kiosk-sim built"),
+        &program("kiosk-sim").expect("kiosk-sim built"),
         &["scanner", "--link", &link.to_string_lossy()],
         "ready",
     )

@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
+use kiosk_testkit::PlatformPeer;
 use reqwest::Method;
 use serde_json::json;
 
@@ -17,26 +17,12 @@ const PHONE: &str = "13912345678";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_id_numbers_and_phones_never_reach_the_log() {
     let dir = tempfile::tempdir().expect("dir");
-    let db = format!("sqlite://{}", dir.path().join("p.db").display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-platform"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
-        .env("RUST_LOG", "debug")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("platform starts");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut first = Vec::new();
-    let mut byte = [0u8; 1];
-    while stdout.read(&mut byte).map(|n| n == 1).unwrap_or(false) && byte[0] != b'\n' {
-        first.push(byte[0]);
-    }
-    let line = String::from_utf8_lossy(&first).into_owned();
-    let url = line
-        .strip_prefix("kiosk-platform listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let db_file = dir.path().join("p.db");
+    let db = format!("sqlite://{}", db_file.display());
+    let mut command = PlatformPeer::command(&db_file, "127.0.0.1:0").expect("kiosk-platform");
+    command.env("RUST_LOG", "debug").stderr(Stdio::piped());
+    let platform = PlatformPeer::spawn(command, &db_file).expect("platform starts");
+    let url = platform.url.clone();
 
     // A terminal, enrolled with a token made in the same database.
     let store = kiosk_platform::Store::open(&db.parse().expect("url"))
@@ -113,15 +99,7 @@ async fn names_id_numbers_and_phones_never_reach_the_log() {
         .send()
         .await;
 
-    let _ = child.kill();
-    let mut log = String::new();
-    if let Some(mut stderr) = child.stderr.take() {
-        let _ = stderr.read_to_string(&mut log);
-    }
-    let _ = child.wait();
-    let mut rest = String::new();
-    let _ = stdout.read_to_string(&mut rest);
-    log.push_str(&rest);
+    let log = platform.peer.kill_and_collect();
     assert!(
         log.contains("application accepted"),
         "the log is not being captured:\n{log}"

@@ -643,12 +643,9 @@ fn the_cli_refuses_unknown_releases_and_drives_rollouts() {
     let dir = tempfile::tempdir().expect("dir");
     let db = format!("sqlite://{}", dir.path().join("platform.db").display());
     let cli = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiosk-platform"))
-            .args(args)
-            .args(["--db", &db])
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("runs");
+        let args = [args, &["--db", db.as_str()]].concat();
+        let out =
+            kiosk_testkit::run("kiosk-platform", &args, &[("RUST_LOG", "warn")]).expect("runs");
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),

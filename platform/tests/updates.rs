@@ -369,11 +369,7 @@ async fn a_terminal_verifies_and_resumes_through_the_platform_and_the_timestamp_
 }
 
 fn platform_cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_kiosk-platform"))
-        .args(args)
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap()
+    kiosk_testkit::run("kiosk-platform", args, &[("RUST_LOG", "error")]).unwrap()
 }
 
 fn text(path: &Path) -> String {

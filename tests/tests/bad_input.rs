@@ -1,7 +1,7 @@
 //! Bad input to the binaries: a clear one-line error naming what is wrong, a non-zero exit,
 //! nothing half-written.
 
-use kiosk_tests::run;
+use kiosk_testkit::run;
 
 /// Runs a program that must fail; returns its single error line.
 fn one_line_failure(program: &str, args: &[&str]) -> String {
@@ -16,9 +16,8 @@ fn one_line_failure(program: &str, args: &[&str]) -> String {
 #[test]
 fn an_unreachable_platform_is_named() {
     let err = one_line_failure(
-        "kiosk",
+        "kiosk-demo",
         &[
-            "demo",
             "--headless",
             "/tmp/unused-shots",
             "--platform",
@@ -36,9 +35,8 @@ fn an_unreachable_platform_is_named() {
 #[test]
 fn a_bad_idempotency_key_is_refused_before_anything_starts() {
     let err = one_line_failure(
-        "kiosk",
+        "kiosk-demo",
         &[
-            "demo",
             "--headless",
             "/tmp/unused-shots",
             "--idempotency-key",
@@ -100,7 +98,7 @@ fn config_errors_name_the_file_and_the_key() {
         "{err}"
     );
     std::fs::write(&typo, "data_dir = \"relative\"\n").expect("write");
-    let output = kiosk_tests::run("kiosk", &run, &[("RUST_LOG", "off")]).expect("runs");
+    let output = kiosk_testkit::run("kiosk", &run, &[("RUST_LOG", "off")]).expect("runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("`data_dir` must be an absolute path")

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kiosk_tests::{PlatformProcess, program};
+use kiosk_testkit::{PlatformPeer, program};
 
 /// Applications stored per idempotency key.
 fn stored(db: &Path) -> Vec<(String, i64)> {
@@ -31,10 +31,10 @@ fn receipt_shown(shots: &Path) -> bool {
         .unwrap_or(false)
 }
 
-fn demo(platform: &PlatformProcess, shots: &Path, data: &Path, key: &str) -> Command {
-    let mut command = Command::new(program("kiosk").expect("kiosk built"));
+fn demo(platform: &PlatformPeer, shots: &Path, data: &Path, key: &str) -> Command {
+    let mut command = Command::new(program("kiosk-demo").expect("kiosk-demo built"));
     command
-        .args(["demo", "--headless"])
+        .arg("--headless")
         .arg(shots)
         .args(["--platform", &platform.url, "--data-dir"])
         .arg(data)
@@ -49,7 +49,7 @@ fn demo(platform: &PlatformProcess, shots: &Path, data: &Path, key: &str) -> Com
 #[test]
 fn a_kiosk_killed_at_any_point_loses_no_accepted_application_and_sends_none_twice() {
     let work = tempfile::tempdir().expect("temp dir");
-    let platform = PlatformProcess::start(work.path()).expect("platform");
+    let platform = PlatformPeer::start(&work.path().join("platform.db")).expect("platform");
     let data = work.path().join("terminal");
 
     // A first, whole run enrolls the terminal and shows how long a journey takes.
@@ -60,7 +60,7 @@ fn a_kiosk_killed_at_any_point_loses_no_accepted_application_and_sends_none_twic
         &data,
         "crash-key-0000",
     )
-    .args(["--enrollment", &platform.enrollment().expect("token")])
+    .args(["--enrollment", &platform.enrollment("e2e").expect("token")])
     .status()
     .expect("demo");
     assert!(first.success());

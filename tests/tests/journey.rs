@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use kiosk_tests::{PlatformProcess, run};
+use kiosk_testkit::{PlatformPeer, run};
 
 /// The simulator's first test card (drivers/testdata/cards.json), which the demo places.
 const CARD_NAME: &str = "张三";
@@ -46,25 +46,24 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn a_citizen_is_served_end_to_end_exactly_once_and_leaves_nothing_behind() {
     let work = tempfile::tempdir().expect("temp dir");
-    let platform = PlatformProcess::start(work.path()).expect("platform");
+    let platform = PlatformPeer::start(&work.path().join("platform.db")).expect("platform");
     let shots = work.path().join("shots");
     let key = "e2e-journey-0001";
     let demo = run(
-        "kiosk",
+        "kiosk-demo",
         &[
-            "demo",
             "--headless",
             &shots.to_string_lossy(),
             "--platform",
             &platform.url,
             "--enrollment",
-            &platform.enrollment().expect("enrollment token"),
+            &platform.enrollment("e2e").expect("enrollment token"),
             "--idempotency-key",
             key,
         ],
         &[("RUST_LOG", "trace")],
     )
-    .expect("kiosk demo");
+    .expect("kiosk-demo");
     let stdout = String::from_utf8_lossy(&demo.stdout);
     let stderr = String::from_utf8_lossy(&demo.stderr);
     assert!(demo.status.success(), "demo failed:\n{stdout}\n{stderr}");
@@ -186,21 +185,20 @@ fn a_citizen_is_served_end_to_end_exactly_once_and_leaves_nothing_behind() {
 
     // The same idempotency key again: the same number, still one row.
     let again = run(
-        "kiosk",
+        "kiosk-demo",
         &[
-            "demo",
             "--headless",
             &work.path().join("again").to_string_lossy(),
             "--platform",
             &platform.url,
             "--enrollment",
-            &platform.enrollment().expect("enrollment token"),
+            &platform.enrollment("e2e").expect("enrollment token"),
             "--idempotency-key",
             key,
         ],
         &[],
     )
-    .expect("kiosk demo");
+    .expect("kiosk-demo");
     assert!(
         again.status.success(),
         "{}",
@@ -222,9 +220,8 @@ fn the_demo_starts_its_own_platform_when_none_is_given() {
     let work = tempfile::tempdir().expect("temp dir");
     let shots = work.path().join("shots");
     let demo = run(
-        "kiosk",
+        "kiosk-demo",
         &[
-            "demo",
             "--headless",
             &shots.to_string_lossy(),
             "--size",
@@ -232,7 +229,7 @@ fn the_demo_starts_its_own_platform_when_none_is_given() {
         ],
         &[],
     )
-    .expect("kiosk demo");
+    .expect("kiosk-demo");
     let stdout = String::from_utf8_lossy(&demo.stdout);
     assert!(
         demo.status.success(),
@@ -254,20 +251,19 @@ fn the_demo_starts_its_own_platform_when_none_is_given() {
 #[test]
 fn a_citizen_is_served_while_the_platform_is_down_and_the_application_arrives_later() {
     let work = tempfile::tempdir().expect("temp dir");
-    let platform = PlatformProcess::start(work.path()).expect("platform");
+    let platform = PlatformPeer::start(&work.path().join("platform.db")).expect("platform");
     let data = work.path().join("terminal");
     let data_arg = data.to_string_lossy().into_owned();
     // A first journey online: the terminal enrolls and keeps the catalog.
     let online = run(
-        "kiosk",
+        "kiosk-demo",
         &[
-            "demo",
             "--headless",
             &work.path().join("online").to_string_lossy(),
             "--platform",
             &platform.url,
             "--enrollment",
-            &platform.enrollment().expect("token"),
+            &platform.enrollment("e2e").expect("token"),
             "--data-dir",
             &data_arg,
         ],
@@ -279,9 +275,8 @@ fn a_citizen_is_served_while_the_platform_is_down_and_the_application_arrives_la
     // The platform's address stops answering (nothing listens on port 9).
     let offline_shots = work.path().join("offline");
     let offline = run(
-        "kiosk",
+        "kiosk-demo",
         &[
-            "demo",
             "--headless",
             &offline_shots.to_string_lossy(),
             "--platform",

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use kiosk_tests::{PlatformProcess, program, run};
+use kiosk_testkit::{PlatformPeer, program, run};
 use serde_json::Value;
 
 /// An X server in memory for the kiosk's window, stopped on drop.
@@ -67,7 +67,7 @@ impl Drop for Xvfb {
 /// A platform that signs releases, and one terminal enrolled with it.
 struct Bench {
     dir: tempfile::TempDir,
-    platform: PlatformProcess,
+    platform: PlatformPeer,
     keys: PathBuf,
     repo: PathBuf,
     config: PathBuf,
@@ -166,8 +166,9 @@ impl Bench {
         let keys = dir.path().join("keys");
         let repo = dir.path().join("repository");
         new_repository(&keys, &repo);
-        let platform = PlatformProcess::start_with(
-            dir.path(),
+        let platform = PlatformPeer::start_with(
+            &dir.path().join("platform.db"),
+            "127.0.0.1:0",
             &[
                 "--updates-repo",
                 &path(&repo),
@@ -186,7 +187,7 @@ impl Bench {
             ),
         )
         .expect("config");
-        let payload = platform.enrollment().expect("token");
+        let payload = platform.enrollment("e2e").expect("token");
         ok(
             run(
                 "kiosk",

@@ -6,57 +6,32 @@
 //! "answered: out of paper", and survives the printer being power-cycled or replugged by
 //! reopening its link.
 //!
-//! [`sim`] holds the virtual printer that the tests and `kiosk-sim printer` run against.
+//! Everything the printer needs lives here:
+//! - [`document`]: a receipt as content, laid out for either print route;
+//! - [`escpos`]: the sans-IO ESC/POS encoder, decoder and status bytes;
+//! - [`raster`]: dot images, the CJK bitmap font and the paper the raster route draws on;
+//! - the links (serial or pty, USB printer class, raw USB, TCP) behind [`PrinterLink`];
+//! - [`sim`]: the virtual printer that the tests and `kiosk-sim printer` run against.
 
-mod address;
-mod serial;
+pub mod document;
+pub mod escpos;
+mod link;
+pub mod raster;
 pub mod sim;
 mod sim_host;
-mod tcp;
-mod usb;
-mod usblp;
 
 use std::io;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use crate::document::{DocumentError, PrintRoute, ReceiptDocument};
-use crate::escpos::encode::{EscPos, PaperWidth};
-use crate::escpos::status::{PrinterState, PrinterStatus, StatusRequest, is_status_byte};
+use document::{DocumentError, PrintRoute, ReceiptDocument};
+use escpos::encode::{EscPos, PaperWidth};
+use escpos::status::{PrinterState, PrinterStatus, StatusRequest, is_status_byte};
 
-pub use address::PrinterAddress;
-pub use serial::SerialLink;
-pub use tcp::TcpLink;
-pub use usb::{BadUsbId, UsbId, UsbLink};
-pub use usblp::UsbLpLink;
-
-/// A byte pipe to a printer: serial port or pty ([`SerialLink`]), the kernel's USB printer
-/// node ([`UsbLpLink`]), raw USB ([`UsbLink`]) or TCP port 9100 ([`TcpLink`]).
-///
-/// Links stay dumb on purpose; everything ESC/POS-specific lives in [`Printer`], so a new
-/// transport is a few dozen lines.
-pub trait PrinterLink: Send {
-    /// Sends all of `bytes`.
-    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()>;
-
-    /// Reads what is available, waiting at most `timeout` for the first byte. Returns at least
-    /// one byte, or an error of kind [`io::ErrorKind::TimedOut`] when nothing arrived.
-    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
-
-    /// Throws away bytes received but not yet read (late replies, automatic status pushes), so
-    /// the next reply read is the answer to the next question.
-    fn discard_input(&mut self) -> io::Result<()>;
-
-    /// Closes and reopens the underlying device, e.g. after the printer was power-cycled and
-    /// its device node came back. Links that cannot do that keep the default, which refuses.
-    fn reopen(&mut self) -> io::Result<()> {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "this printer link cannot be reopened",
-        ))
-    }
-}
+pub use link::{
+    BadUsbId, PrinterAddress, PrinterLink, SerialLink, TcpLink, UsbId, UsbLink, UsbLpLink,
+};
 
 /// Why printing or a status check failed, in words a technician understands.
 #[derive(Debug, Error)]

@@ -12,9 +12,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::escpos::decode::{Decoder, Element};
-use crate::escpos::status::{PrinterState, StatusRequest};
-use crate::raster::{DotImage, Paper};
+use crate::printer::escpos::decode::{Decoder, Element};
+use crate::printer::escpos::status::{PrinterState, StatusRequest};
+use crate::printer::raster::{DotImage, Paper};
 
 pub use super::sim_host::{HostConfig, VirtualPrinterHost, VirtualPrinterPty};
 
@@ -252,9 +252,9 @@ impl VirtualPrinter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::ReceiptDocument;
-    use crate::escpos::encode::{EscPos, PaperWidth};
-    use crate::escpos::status::PrinterStatus;
+    use crate::printer::document::ReceiptDocument;
+    use crate::printer::escpos::encode::{EscPos, PaperWidth};
+    use crate::printer::escpos::status::PrinterStatus;
 
     fn doc() -> ReceiptDocument {
         ReceiptDocument::new()

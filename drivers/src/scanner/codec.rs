@@ -24,6 +24,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
@@ -210,6 +211,62 @@ pub fn decode_payload(bytes: &[u8], max_len: usize) -> Result<Option<String>, Li
     Ok(Some(text))
 }
 
+/// How long a line may stay quiet in its middle, and since when the unfinished line has been
+/// quiet: the timing both transports (serial and keyboard wedge) share.
+///
+/// The decoders know nothing of time. A transport reads in bursts with a timeout; before each
+/// read it asks [`IdleGap::expired`] whether the partial line has been quiet for the whole gap
+/// (then it drops the line through its decoder's `interrupt`, so noise or a broken-off line is
+/// never glued onto the next code), and waits no longer than [`IdleGap::wait`] allows; after
+/// bytes arrived it tells [`IdleGap::heard`] whether a line is still unfinished.
+#[derive(Debug, Clone, Copy)]
+pub struct IdleGap {
+    gap: Duration,
+    /// When the last byte of a still-unfinished line arrived.
+    partial_since: Option<Instant>,
+}
+
+impl IdleGap {
+    /// A gap of `gap`, with no line under way.
+    pub fn new(gap: Duration) -> IdleGap {
+        IdleGap {
+            gap,
+            partial_since: None,
+        }
+    }
+
+    /// Whether the unfinished line has been quiet for the whole gap at `now`; once it has,
+    /// the line counts as dropped and the gap starts afresh.
+    pub fn expired(&mut self, now: Instant) -> bool {
+        let expired = self
+            .partial_since
+            .is_some_and(|since| (since + self.gap) <= now);
+        if expired {
+            self.partial_since = None;
+        }
+        expired
+    }
+
+    /// How long the next read may wait at `now`: `timeout`, or less when a partial line's gap
+    /// runs out sooner.
+    pub fn wait(&self, now: Instant, timeout: Duration) -> Duration {
+        match self.partial_since {
+            Some(since) => timeout.min((since + self.gap).saturating_duration_since(now)),
+            None => timeout,
+        }
+    }
+
+    /// Bytes arrived at `now`; `partial` says whether a line is left unfinished.
+    pub fn heard(&mut self, now: Instant, partial: bool) {
+        self.partial_since = partial.then_some(now);
+    }
+
+    /// Forgets the line under way (the link was closed or reopened).
+    pub fn clear(&mut self) {
+        self.partial_since = None;
+    }
+}
+
 /// The line decoder: push bytes as they arrive, get validated payloads out.
 ///
 /// It knows nothing of time; a transport that sees the line go quiet mid-line calls
@@ -333,6 +390,31 @@ pub fn encode_line(payload: &[u8], suffix: Suffix) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idle_gap_expires_only_a_quiet_partial_line() {
+        let start = Instant::now();
+        let gap = Duration::from_millis(250);
+        let mut idle = IdleGap::new(gap);
+        assert!(!idle.expired(start + gap * 4), "no line under way");
+        assert_eq!(
+            idle.wait(start, Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+        idle.heard(start, true);
+        assert_eq!(
+            idle.wait(start + gap / 5, Duration::from_secs(1)),
+            gap * 4 / 5
+        );
+        assert!(!idle.expired(start + gap / 2));
+        assert!(idle.expired(start + gap));
+        assert!(!idle.expired(start + gap * 2), "dropped once");
+        idle.heard(start, false);
+        assert!(
+            !idle.expired(start + gap * 2),
+            "a finished line never expires"
+        );
+    }
     use proptest::prelude::*;
 
     fn decoder(suffix: Suffix, max_len: usize) -> LineDecoder {

@@ -5,7 +5,8 @@
 //!
 //! - [`codec`]: the sans-IO line codec. Bytes in, bounded and validated payload text out;
 //!   over-long lines and control bytes are refused with a typed [`LineError`], and the codec
-//!   resynchronises at the next line suffix.
+//!   resynchronises at the next line suffix. [`IdleGap`] is the quiet time both transports
+//!   allow in the middle of a line before they drop it.
 //! - [`wedge`]: the keyboard-wedge codec. Linux `input_event` records in, the same kind of
 //!   lines out (US keymap, shift, Enter ends a scan), plus the evdev transport with an exclusive
 //!   grab so the scanner's keystrokes never reach the UI as typing.
@@ -26,7 +27,7 @@ pub mod sim;
 pub mod wedge;
 
 pub use classify::{Scan, ScanKind, classify};
-pub use codec::{LineConfig, LineDecoder, LineError, MAX_PAYLOAD_LEN, Suffix};
+pub use codec::{IdleGap, LineConfig, LineDecoder, LineError, MAX_PAYLOAD_LEN, Suffix};
 pub use debounce::Debouncer;
 pub use reader::{
     ReaderOptions, ReopenNudge, ScanSource, ScannerEvent, ScannerReader, SourceError,

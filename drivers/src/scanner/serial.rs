@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serialport::{ClearBuffer, SerialPort, TTYPort};
 use zeroize::Zeroize;
 
-use super::codec::{LineConfig, LineDecoder, LineError};
+use super::codec::{IdleGap, LineConfig, LineDecoder, LineError};
 use super::reader::{ScanSource, SourceError};
 
 /// A scanner on a serial port, reopenable after it disappears and comes back.
@@ -20,10 +20,8 @@ pub struct SerialScanner {
     path: PathBuf,
     baud: u32,
     decoder: LineDecoder,
-    idle_gap: Duration,
+    idle: IdleGap,
     port: Option<TTYPort>,
-    /// When the last byte of a still-unfinished line arrived.
-    partial_since: Option<Instant>,
 }
 
 impl SerialScanner {
@@ -55,15 +53,14 @@ impl SerialScanner {
             path: path.as_ref().to_path_buf(),
             baud,
             decoder: LineDecoder::new(config),
-            idle_gap: Self::DEFAULT_IDLE_GAP,
+            idle: IdleGap::new(Self::DEFAULT_IDLE_GAP),
             port: None,
-            partial_since: None,
         }
     }
 
     /// Sets how long a partial line may stay quiet (see [`Self::DEFAULT_IDLE_GAP`]).
     pub fn with_idle_gap(mut self, idle_gap: Duration) -> SerialScanner {
-        self.idle_gap = idle_gap;
+        self.idle = IdleGap::new(idle_gap);
         self
     }
 
@@ -78,7 +75,7 @@ impl SerialScanner {
             let _ = port.set_exclusive(false);
         }
         self.decoder.clear();
-        self.partial_since = None;
+        self.idle.clear();
     }
 
     fn disconnected(&mut self, why: impl std::fmt::Display) -> SourceError {
@@ -94,17 +91,11 @@ impl ScanSource for SerialScanner {
     ) -> Result<Vec<Result<String, LineError>>, SourceError> {
         let now = Instant::now();
         let mut lines = Vec::new();
-        // Wait no longer than the partial line's quiet time allows.
-        let mut wait = timeout;
-        if let Some(since) = self.partial_since {
-            let left = (since + self.idle_gap).saturating_duration_since(now);
-            if left.is_zero() {
-                self.partial_since = None;
-                lines.extend(self.decoder.interrupt().map(Err));
-            } else {
-                wait = wait.min(left);
-            }
+        if self.idle.expired(now) {
+            lines.extend(self.decoder.interrupt().map(Err));
         }
+        // Wait no longer than the partial line's quiet time allows.
+        let wait = self.idle.wait(now, timeout);
         let Some(port) = self.port.as_mut() else {
             return Err(SourceError::Disconnected(format!(
                 "{} is not open",
@@ -122,7 +113,7 @@ impl ScanSource for SerialScanner {
             Ok(n) => {
                 lines.extend(self.decoder.push(&buf[..n]));
                 buf.zeroize();
-                self.partial_since = self.decoder.has_partial().then(Instant::now);
+                self.idle.heard(Instant::now(), self.decoder.has_partial());
             }
             Err(e)
                 if matches!(

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use zeroize::Zeroize;
 
-use super::codec::{LineConfig, LineError, decode_payload};
+use super::codec::{IdleGap, LineConfig, LineError, decode_payload};
 use super::reader::{ScanSource, SourceError};
 
 /// `EV_SYN`: end of a batch of events.
@@ -373,8 +373,7 @@ pub struct EvdevScanner {
     decoder: WedgeDecoder,
     /// Bytes of an incomplete record (a device returns whole records, a pipe may not).
     pending: Vec<u8>,
-    idle_gap: Duration,
-    partial_since: Option<Instant>,
+    idle: IdleGap,
 }
 
 impl EvdevScanner {
@@ -396,8 +395,7 @@ impl EvdevScanner {
             file: None,
             decoder: WedgeDecoder::new(config),
             pending: Vec::new(),
-            idle_gap: Self::DEFAULT_IDLE_GAP,
-            partial_since: None,
+            idle: IdleGap::new(Self::DEFAULT_IDLE_GAP),
         }
     }
 
@@ -410,13 +408,12 @@ impl EvdevScanner {
             file: Some(file),
             decoder: WedgeDecoder::new(config),
             pending: Vec::new(),
-            idle_gap: Self::DEFAULT_IDLE_GAP,
-            partial_since: None,
+            idle: IdleGap::new(Self::DEFAULT_IDLE_GAP),
         }
     }
 
     pub fn with_idle_gap(mut self, idle_gap: Duration) -> EvdevScanner {
-        self.idle_gap = idle_gap;
+        self.idle = IdleGap::new(idle_gap);
         self
     }
 
@@ -432,7 +429,7 @@ impl EvdevScanner {
         self.file = None;
         self.pending.clear();
         self.decoder.clear();
-        self.partial_since = None;
+        self.idle.clear();
     }
 
     fn disconnected(&mut self, why: impl fmt::Display) -> SourceError {
@@ -478,16 +475,10 @@ impl ScanSource for EvdevScanner {
     ) -> Result<Vec<Result<String, LineError>>, SourceError> {
         let now = Instant::now();
         let mut lines = Vec::new();
-        let mut wait = timeout;
-        if let Some(since) = self.partial_since {
-            let left = (since + self.idle_gap).saturating_duration_since(now);
-            if left.is_zero() {
-                self.partial_since = None;
-                lines.extend(self.decoder.interrupt().map(Err));
-            } else {
-                wait = wait.min(left);
-            }
+        if self.idle.expired(now) {
+            lines.extend(self.decoder.interrupt().map(Err));
         }
+        let wait = self.idle.wait(now, timeout);
         let Some(file) = self.file.as_ref() else {
             return Err(SourceError::Disconnected(format!(
                 "{} is not open",
@@ -517,7 +508,7 @@ impl ScanSource for EvdevScanner {
                 let whole = self.pending.len() / InputEvent::SIZE * InputEvent::SIZE;
                 lines.extend(self.decoder.push_records(&self.pending[..whole]));
                 self.pending.drain(..whole);
-                self.partial_since = self.decoder.has_partial().then(Instant::now);
+                self.idle.heard(Instant::now(), self.decoder.has_partial());
             }
             Err(e)
                 if matches!(

@@ -28,9 +28,9 @@ pub mod scanner_monitor;
 
 use std::time::Duration;
 
-use kiosk_drivers::document::PrintRoute;
-use kiosk_drivers::escpos::PaperWidth;
 use kiosk_drivers::printer::PrinterAddress;
+use kiosk_drivers::printer::document::PrintRoute;
+use kiosk_drivers::printer::escpos::PaperWidth;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::session::Event;

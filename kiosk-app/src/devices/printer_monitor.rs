@@ -10,7 +10,7 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use kiosk_drivers::escpos::PrinterState;
+use kiosk_drivers::printer::escpos::PrinterState;
 use kiosk_drivers::printer::{PrintError, Printer, PrinterAddress, PrinterLink};
 
 use crate::devices::cabinet::PowerCycleError;

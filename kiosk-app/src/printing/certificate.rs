@@ -17,9 +17,9 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kiosk_drivers::escpos::{EncodeError, EscPos};
+use kiosk_drivers::printer::escpos::{EncodeError, EscPos};
+use kiosk_drivers::printer::raster::DotImage;
 use kiosk_drivers::printer::{PrintError, Printer, PrinterAddress, PrinterLink};
-use kiosk_drivers::raster::DotImage;
 use zeroize::Zeroizing;
 
 use crate::devices::printer_monitor::{self, PrinterPort};

@@ -11,8 +11,8 @@
 pub mod certificate;
 pub mod receipt;
 
-use kiosk_drivers::document::{PrintRoute, ReceiptDocument};
-use kiosk_drivers::escpos::{PaperWidth, PrinterState};
+use kiosk_drivers::printer::document::{PrintRoute, ReceiptDocument};
+use kiosk_drivers::printer::escpos::{PaperWidth, PrinterState};
 use kiosk_drivers::printer::{PrintError, PrinterAddress};
 
 use crate::devices::DeviceConfig;

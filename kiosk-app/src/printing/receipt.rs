@@ -4,8 +4,8 @@
 //! (取号单) and the technicians' test page. Each is a [`ReceiptDocument`]; the printer
 //! configuration decides whether it goes as text commands or as one image.
 
-use kiosk_drivers::document::{PrintRoute, ReceiptDocument};
-use kiosk_drivers::escpos::PaperWidth;
+use kiosk_drivers::printer::document::{PrintRoute, ReceiptDocument};
+use kiosk_drivers::printer::escpos::PaperWidth;
 use kiosk_protocol::Language;
 
 use crate::session::{QueueTicket, ReceiptContent};
@@ -243,7 +243,7 @@ mod tests {
         let doc = queue_ticket(&ticket);
         assert!(
             doc.elements
-                .contains(&kiosk_drivers::document::DocElement::BigNumber(
+                .contains(&kiosk_drivers::printer::document::DocElement::BigNumber(
                     "A015".into()
                 ))
         );

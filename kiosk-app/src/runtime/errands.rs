@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use kiosk_drivers::document::ReceiptDocument;
+use kiosk_drivers::printer::document::ReceiptDocument;
 use kiosk_protocol::{
     CertificateRequest, CheckInRequest, MatterId, ProgressRequest, TicketRequest,
 };

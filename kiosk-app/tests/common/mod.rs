@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kiosk_app::peers::{Peer, PlatformPeer, sibling_program};
+use kiosk_testkit::{Peer, PlatformPeer};
 
 /// A photo of a page on a desk, as the 高拍仪 sees it: the camera simulator's frame.
 pub const PHOTO: &str = concat!(
@@ -154,8 +154,9 @@ pub fn receipts(dir: &Path) -> PathBuf {
 impl Simulators {
     /// Starts them all in `dir`.
     pub fn start(dir: &Path) -> Simulators {
-        let program =
-            |name| sibling_program(name).expect("run `cargo build --workspace --bins` first");
+        let program = |name| {
+            kiosk_testkit::program(name).expect("run `cargo build --workspace --bins` first")
+        };
         let text = |path: PathBuf| path.to_string_lossy().into_owned();
         let platform = PlatformPeer::start(&dir.join("platform.db")).expect("platform");
         let sim = program("kiosk-sim");

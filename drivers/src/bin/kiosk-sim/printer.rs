@@ -9,9 +9,9 @@ use std::thread::JoinHandle;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use kiosk_drivers::escpos::{Decoder, Element};
+use kiosk_drivers::printer::escpos::{Decoder, Element};
+use kiosk_drivers::printer::raster::Paper;
 use kiosk_drivers::printer::sim::{HostConfig, PrintedReceipt, SimCondition, VirtualPrinterHost};
-use kiosk_drivers::raster::Paper;
 
 /// Virtual ESC/POS receipt printer on a pty and/or a TCP port
 ///
@@ -55,12 +55,17 @@ pub struct PrinterArgs {
 
 /// Print heads run from 2 inches (384 dots) to 4 inches (832 dots); anything in 8–2048 dots is
 /// accepted so captures from unusual printers can still be drawn.
-fn parse_width(s: &str) -> Result<u32, String> {
+fn parse_width(s: &str) -> Result<u32, BadWidth> {
     s.parse::<u32>()
         .ok()
         .filter(|w| (8..=2048).contains(w))
-        .ok_or_else(|| format!("`{s}` is not a print width in dots (8–2048, e.g. 384, 512, 576)"))
+        .ok_or_else(|| BadWidth(s.to_owned()))
 }
+
+/// A `--width` that is no print width.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a print width in dots (8–2048, e.g. 384, 512, 576)")]
+struct BadWidth(String);
 
 #[derive(Subcommand)]
 enum PrinterCommand {

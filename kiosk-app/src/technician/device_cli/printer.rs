@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use kiosk_drivers::document::PrintRoute;
-use kiosk_drivers::escpos::{PaperWidth, PrinterStatus};
+use kiosk_drivers::printer::document::PrintRoute;
+use kiosk_drivers::printer::escpos::{PaperWidth, PrinterStatus};
 use kiosk_drivers::printer::{PrintError, Printer, PrinterAddress, PrinterLink, UsbId};
 
 use crate::printing::receipt::{self, TestPageInfo};

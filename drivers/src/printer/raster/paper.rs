@@ -10,8 +10,8 @@ use qrcodegen::{QrCode, QrCodeEcc, QrSegment, Version};
 
 use super::DotImage;
 use super::font::{self, LINE_GAP, LINE_PITCH, TextStyle};
-use crate::escpos::decode::Element;
-use crate::escpos::encode::{Align, EcLevel};
+use crate::printer::escpos::decode::Element;
+use crate::printer::escpos::encode::{Align, EcLevel};
 
 /// Longest paper drawn for one receipt, in dots: about 12 m at 203 dpi. A peer that never cuts
 /// must not make the virtual printer allocate without bound; what lies beyond is not drawn
@@ -269,9 +269,9 @@ mod tests {
 
     #[test]
     fn native_and_raster_receipts_make_the_same_paper() {
-        use crate::document::ReceiptDocument;
-        use crate::escpos::decode::Decoder;
-        use crate::escpos::encode::PaperWidth;
+        use crate::printer::document::ReceiptDocument;
+        use crate::printer::escpos::decode::Decoder;
+        use crate::printer::escpos::encode::PaperWidth;
         let doc = ReceiptDocument::new()
             .title("受理回执")
             .row("受理编号", "LY-0001")

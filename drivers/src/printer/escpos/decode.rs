@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::ascii::{CAN, CR, DC4, DLE, ENQ, EOT, ESC, FF, FS, GS, HT, LF};
 use super::encode::{Align, EcLevel, char_columns};
 use super::qr_fn;
-use crate::raster::DotImage;
+use crate::printer::raster::DotImage;
 
 /// Most bytes the decoder ever holds back while waiting for the rest of a command.
 ///
@@ -973,7 +973,7 @@ const PC437_HIGH: [char; 128] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::escpos::encode::EscPos;
+    use crate::printer::escpos::encode::EscPos;
 
     fn text(line: &str) -> Element {
         Element::Text {

@@ -23,7 +23,7 @@ use u8g2_fonts::types::{FontColor, VerticalPosition};
 use u8g2_fonts::{FontRenderer, fonts};
 
 use super::DotImage;
-use crate::escpos::encode::char_columns;
+use crate::printer::escpos::encode::char_columns;
 
 /// Width of one text column in dots (font A).
 pub const CELL_WIDTH: u32 = 12;

@@ -14,10 +14,10 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::escpos::encode::{
+use crate::printer::escpos::encode::{
     Align, EcLevel, EncodeError, EscPos, PaperWidth, char_columns, text_columns,
 };
-use crate::raster::{DotImage, GreyImage, Paper, TextStyle};
+use crate::printer::raster::{DotImage, GreyImage, Paper, TextStyle};
 
 /// A receipt, top to bottom.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -652,7 +652,7 @@ impl Wrapper<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::escpos::decode::{Decoder, Element};
+    use crate::printer::escpos::decode::{Decoder, Element};
 
     fn sample() -> ReceiptDocument {
         ReceiptDocument::new()

@@ -11,7 +11,7 @@ use thiserror::Error;
 use super::ascii::{DLE, EOT, ESC, FS, GS, LF};
 use super::qr_fn;
 use super::status::StatusRequest;
-use crate::raster::DotImage;
+use crate::printer::raster::DotImage;
 
 /// Horizontal justification of a line (`ESC a n`).
 ///

@@ -1,0 +1,155 @@
+//! [`PlatformPeer`]: the platform as a real `kiosk-platform serve` process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, anyhow, bail};
+
+use crate::Peer;
+use crate::programs::program;
+
+/// A `kiosk-platform serve` process on a SQLite file, stopped when this drops.
+pub struct PlatformPeer {
+    /// The process.
+    pub peer: Peer,
+    /// Its base URL.
+    pub url: String,
+    /// Its database file.
+    pub db: PathBuf,
+}
+
+impl PlatformPeer {
+    /// Starts a platform on the database file `db` (created when new), listening on a free
+    /// loopback port.
+    pub fn start(db: &Path) -> anyhow::Result<Self> {
+        Self::start_with(db, "127.0.0.1:0", &[])
+    }
+
+    /// Starts a platform on `db` listening on `address` (`127.0.0.1:0`: any free port).
+    pub fn start_on(db: &Path, address: &str) -> anyhow::Result<Self> {
+        Self::start_with(db, address, &[])
+    }
+
+    /// Starts a platform on `db` listening on `address`, with more `serve` options.
+    pub fn start_with(db: &Path, address: &str, options: &[&str]) -> anyhow::Result<Self> {
+        let mut command = Self::command(db, address)?;
+        command.args(options);
+        Self::spawn(command, db)
+    }
+
+    /// The `kiosk-platform serve` command for `db` and `address`, for a caller that sets more
+    /// (options, environment, where stderr goes) before [`PlatformPeer::spawn`].
+    pub fn command(db: &Path, address: &str) -> anyhow::Result<Command> {
+        let mut command = Command::new(program("kiosk-platform")?);
+        command
+            .args(["serve", "--listen", address, "--db"])
+            .arg(database_url(db))
+            // The platform takes no commands: its end of input means nothing to it.
+            .stdin(Stdio::null());
+        Ok(command)
+    }
+
+    /// Spawns a platform `command` made by [`PlatformPeer::command`] (on the database `db`) and
+    /// waits until it says where it listens.
+    pub fn spawn(command: Command, db: &Path) -> anyhow::Result<Self> {
+        let mut peer = Peer::spawn("platform", command)?;
+        let line = peer.next_line(std::time::Duration::from_secs(30))?;
+        let url = line
+            .strip_prefix("kiosk-platform listening on ")
+            .ok_or_else(|| anyhow!("unexpected first line from kiosk-platform: {line:?}"))?
+            .to_owned();
+        Ok(Self {
+            peer,
+            url,
+            db: db.to_owned(),
+        })
+    }
+
+    /// Its database as a `--db` URL (`sqlite://PATH`).
+    pub fn db_url(&self) -> String {
+        database_url(&self.db)
+    }
+
+    /// Books an appointment for today at `site` for `matter` with the platform's own command
+    /// line (as the booking portal's import would) and returns its code.
+    pub fn book_appointment(&self, site: &str, matter: &str) -> anyhow::Result<String> {
+        let day = time::OffsetDateTime::now_utc()
+            .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC))
+            .date();
+        let code = format!(
+            "YY{:04}{:02}{:02}{:04}",
+            day.year(),
+            u8::from(day.month()),
+            day.day(),
+            std::process::id() % 10_000
+        );
+        platform_cli(&[
+            "appointment",
+            "add",
+            "--db",
+            &self.db_url(),
+            "--code",
+            &code,
+            "--id-number",
+            "11010519491231002X",
+            "--matter",
+            matter,
+            "--site",
+            site,
+            "--slot",
+            "09:30-10:00",
+        ])?;
+        Ok(code)
+    }
+
+    /// A one-time enrollment payload for a terminal at `site`, made with the platform's own
+    /// command line as an operator would.
+    pub fn enrollment(&self, site: &str) -> anyhow::Result<String> {
+        enrollment_token(&self.db_url(), &self.url, site)
+    }
+}
+
+fn database_url(db: &Path) -> String {
+    format!("sqlite://{}", db.display())
+}
+
+/// Runs `kiosk-platform token create` on the database `db` (a `--db` URL) for the platform at
+/// `url` and returns the enrollment payload it prints.
+fn enrollment_token(db: &str, url: &str, site: &str) -> anyhow::Result<String> {
+    let printed = platform_cli(&[
+        "token",
+        "create",
+        "--db",
+        db,
+        "--platform-url",
+        url,
+        "--site",
+        site,
+        "--expires-in",
+        "30m",
+    ])?;
+    printed
+        .lines()
+        .find_map(|l| l.strip_prefix("payload: "))
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("kiosk-platform token create printed no payload"))
+}
+
+/// Runs the platform's command line (`kiosk-platform ARGS…`) as an operator would, and returns
+/// what it printed; a failure carries the one line it printed on stderr.
+fn platform_cli(args: &[&str]) -> anyhow::Result<String> {
+    // The command's name (`token create`), without its options.
+    let what = args.get(..2).unwrap_or(args).join(" ");
+    let output = Command::new(program("kiosk-platform")?)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run kiosk-platform {what}"))?;
+    if !output.status.success() {
+        bail!(
+            "kiosk-platform {what} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
