@@ -9,7 +9,7 @@ use kiosk_ui::{
     ApplicantData, Browse, CaptureNotice, Errand as UiErrand, ErrandResult, GuideData,
     IdentifyPrompt as UiPrompt, Kiosk, KioskWindow, MaterialRow, MaterialState, MatterItem, Page,
     PinNotice, PrintState, ProgressItem, ReasonItem, ReceiptData, StatusRow, TaskState, ThemeItem,
-    TicketData,
+    TicketData, Touch,
 };
 use slint::{
     ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel,
@@ -56,8 +56,8 @@ impl Display {
         let sink = Rc::new(sink);
         self.window
             .global::<Kiosk>()
-            .on_action(move |kind, argument| {
-                if let Some(action) = action_from(&kind, &argument) {
+            .on_touched(move |touch, argument| {
+                if let Some(action) = action_from(touch, &argument) {
                     sink(action);
                 }
             });
@@ -580,61 +580,59 @@ fn reason_code(reason: RatingReason) -> &'static str {
     }
 }
 
-/// Maps a touch reported by the UI to a session action; unknown kinds are ignored.
-pub fn action_from(kind: &str, argument: &str) -> Option<Action> {
-    Some(match kind {
-        "begin" => Action::Begin,
-        "theme" => Action::ChooseTheme(Some(argument.to_owned()).filter(|a| !a.is_empty())),
-        "matter" => Action::OpenMatter(argument.to_owned()),
-        "apply" => Action::Apply,
-        "confirm" => Action::ConfirmApplicant,
-        "retry" => Action::Retry,
-        "done" => Action::Done,
-        "rate" => Action::Rate(argument.parse().ok()?),
-        "reason" => Action::Reason(
+/// Maps a touch the UI raised to a session action: the one table between the screens and the
+/// session core. `None` for an argument the touch cannot carry (a rating of "four").
+pub fn action_from(touch: Touch, argument: &str) -> Option<Action> {
+    let id = || Some(argument.to_owned()).filter(|a| !a.is_empty());
+    let digit = || argument.parse::<u8>().ok().filter(|d| *d <= 9);
+    Some(match touch {
+        Touch::Begin => Action::Begin,
+        Touch::Theme => Action::ChooseTheme(id()),
+        Touch::Department => Action::ChooseDepartment(id()),
+        Touch::Search => Action::OpenSearch,
+        Touch::Type => Action::SearchType(id()?),
+        Touch::SearchErase => Action::SearchErase,
+        Touch::SearchClear => Action::SearchClear,
+        Touch::Matter => Action::OpenMatter(argument.to_owned()),
+        Touch::Apply => Action::Apply,
+        Touch::Confirm => Action::ConfirmApplicant,
+        Touch::PhoneDigit => Action::PhoneDigit(digit()?),
+        Touch::PhoneErase => Action::PhoneErase,
+        Touch::Capture => Action::Capture,
+        Touch::RemovePage => Action::RemovePage(argument.parse().ok()?),
+        Touch::Missing => Action::DeclareMissing,
+        Touch::Commit => Action::Commit,
+        Touch::NextMaterial => Action::NextMaterial,
+        Touch::Submit => Action::SubmitApplication,
+        Touch::Retry => Action::Retry,
+        Touch::ErrandTicket => Action::Errand(Errand::Ticket),
+        Touch::ErrandCheckIn => Action::Errand(Errand::CheckIn),
+        Touch::ErrandProgress => Action::Errand(Errand::Progress),
+        Touch::ErrandCertificate => Action::Errand(Errand::Certificate),
+        Touch::Done => Action::Done,
+        Touch::Rate => Action::Rate(argument.parse().ok()?),
+        Touch::Reason => Action::Reason(
             RatingReason::ALL
                 .into_iter()
                 .find(|&r| reason_code(r) == argument)?,
         ),
-        "send-rating" => Action::SendRating,
-        "skip-rating" => Action::SkipRating,
-        "back" => Action::Back,
-        "home" => Action::Home,
-        "language" => Action::ToggleLanguage,
-        "elder" => Action::ToggleElder,
-        "speech" => Action::ToggleSpeech,
-        "stay" => Action::StayActive,
-        "secret-tap" => Action::SecretTap,
-        "pin" => Action::Pin(match argument {
-            "erase" => PinKey::Erase,
-            "submit" => PinKey::Submit,
-            digit => PinKey::Digit(digit.parse::<u8>().ok().filter(|d| *d <= 9)?),
-        }),
-        "task" => Action::Maintenance(match argument {
-            "test-page" => MaintenanceTask::PrintTestPage,
-            "paper" => MaintenanceTask::PaperReplaced,
-            "flush" => MaintenanceTask::FlushOutbox,
-            "restart" => MaintenanceTask::Restart,
-            _ => return None,
-        }),
-        "wake" => Action::Wake,
-        "department" => {
-            Action::ChooseDepartment(Some(argument.to_owned()).filter(|a| !a.is_empty()))
-        }
-        "search" => Action::OpenSearch,
-        "type" if !argument.is_empty() => Action::SearchType(argument.to_owned()),
-        "search-erase" => Action::SearchErase,
-        "search-clear" => Action::SearchClear,
-        "digit" => Action::PhoneDigit(argument.parse::<u8>().ok().filter(|d| *d <= 9)?),
-        "phone-erase" => Action::PhoneErase,
-        "capture" => Action::Capture,
-        "remove-page" => Action::RemovePage(argument.parse().ok()?),
-        "missing" => Action::DeclareMissing,
-        "commit" => Action::Commit,
-        "next-material" => Action::NextMaterial,
-        "submit" => Action::SubmitApplication,
-        "errand" => Action::Errand(Errand::parse(argument)?),
-        _ => return None,
+        Touch::SendRating => Action::SendRating,
+        Touch::SkipRating => Action::SkipRating,
+        Touch::Back => Action::Back,
+        Touch::Home => Action::Home,
+        Touch::Language => Action::ToggleLanguage,
+        Touch::Elder => Action::ToggleElder,
+        Touch::Speech => Action::ToggleSpeech,
+        Touch::Stay => Action::StayActive,
+        Touch::Wake => Action::Wake,
+        Touch::SecretTap => Action::SecretTap,
+        Touch::PinDigit => Action::Pin(PinKey::Digit(digit()?)),
+        Touch::PinErase => Action::Pin(PinKey::Erase),
+        Touch::PinSubmit => Action::Pin(PinKey::Submit),
+        Touch::PrintTestPage => Action::Maintenance(MaintenanceTask::PrintTestPage),
+        Touch::PaperReplaced => Action::Maintenance(MaintenanceTask::PaperReplaced),
+        Touch::FlushOutbox => Action::Maintenance(MaintenanceTask::FlushOutbox),
+        Touch::Restart => Action::Maintenance(MaintenanceTask::Restart),
     })
 }
 
@@ -644,54 +642,74 @@ mod tests {
 
     #[test]
     fn every_touch_the_screens_raise_maps_to_an_action() {
-        assert_eq!(action_from("theme", ""), Some(Action::ChooseTheme(None)));
         assert_eq!(
-            action_from("theme", "housing-fund"),
+            action_from(Touch::Theme, ""),
+            Some(Action::ChooseTheme(None))
+        );
+        assert_eq!(
+            action_from(Touch::Theme, "housing-fund"),
             Some(Action::ChooseTheme(Some("housing-fund".into())))
         );
-        assert_eq!(action_from("rate", "4"), Some(Action::Rate(4)));
-        assert_eq!(action_from("rate", "four"), None);
+        assert_eq!(action_from(Touch::Rate, "4"), Some(Action::Rate(4)));
+        assert_eq!(action_from(Touch::Rate, "four"), None);
         for reason in RatingReason::ALL {
             assert_eq!(
-                action_from("reason", reason_code(reason)),
+                action_from(Touch::Reason, reason_code(reason)),
                 Some(Action::Reason(reason))
             );
         }
-        assert_eq!(action_from("reason", "bogus"), None);
-        assert_eq!(action_from("self-destruct", ""), None);
-        // Every kind named in state.slint's callback documentation is understood.
-        let state = include_str!("../../ui/ui/state.slint");
-        for kind in [
-            "begin",
-            "apply",
-            "confirm",
-            "retry",
-            "done",
-            "send-rating",
-            "skip-rating",
-            "back",
-            "home",
-            "language",
-            "elder",
-            "speech",
-            "stay",
-            "wake",
-            "department",
-            "search",
-            "search-erase",
-            "search-clear",
-            "phone-erase",
-            "capture",
-            "missing",
-            "commit",
-            "next-material",
-            "submit",
+        assert_eq!(action_from(Touch::Reason, "bogus"), None);
+        assert_eq!(action_from(Touch::Type, ""), None);
+        assert_eq!(action_from(Touch::PinDigit, "10"), None);
+        assert_eq!(
+            action_from(Touch::PinDigit, "7"),
+            Some(Action::Pin(PinKey::Digit(7)))
+        );
+        assert_eq!(
+            action_from(Touch::ErrandCheckIn, ""),
+            Some(Action::Errand(Errand::CheckIn))
+        );
+        // The touches without an argument are all understood without one.
+        for touch in [
+            Touch::Begin,
+            Touch::Apply,
+            Touch::Confirm,
+            Touch::Retry,
+            Touch::Done,
+            Touch::SendRating,
+            Touch::SkipRating,
+            Touch::Back,
+            Touch::Home,
+            Touch::Language,
+            Touch::Elder,
+            Touch::Speech,
+            Touch::Stay,
+            Touch::Wake,
+            Touch::Department,
+            Touch::Search,
+            Touch::SearchErase,
+            Touch::SearchClear,
+            Touch::PhoneErase,
+            Touch::Capture,
+            Touch::Missing,
+            Touch::Commit,
+            Touch::NextMaterial,
+            Touch::Submit,
+            Touch::ErrandTicket,
+            Touch::ErrandProgress,
+            Touch::ErrandCertificate,
+            Touch::SecretTap,
+            Touch::PinErase,
+            Touch::PinSubmit,
+            Touch::PrintTestPage,
+            Touch::PaperReplaced,
+            Touch::FlushOutbox,
+            Touch::Restart,
         ] {
             assert!(
-                state.contains(&format!("\"{kind}\"")),
-                "{kind} is not documented in state.slint"
+                action_from(touch, "").is_some(),
+                "{touch:?} is not understood"
             );
-            assert!(action_from(kind, "").is_some(), "{kind} is not understood");
         }
     }
 
