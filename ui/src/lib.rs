@@ -7,6 +7,8 @@
 
 pub mod headless;
 pub mod qr;
+pub mod speech;
+pub mod translation;
 
 slint::include_modules!();
 
