@@ -15,220 +15,114 @@ use crate::translation::{CONTEXT_SEPARATOR, ZH_CN_PO, catalog};
 /// the same words on a screen.
 pub const CONTEXT: &str = "speech";
 
-/// One spoken instruction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Instruction {
+/// Declares [`Instruction`] with each sentence beside its name, and [`Instruction::ALL`] from
+/// the same list, so no instruction escapes the translation check.
+macro_rules! instructions {
+    ($($(#[doc = $doc:literal])* $name:ident => $english:literal,)*) => {
+        /// One spoken instruction.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Instruction {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl Instruction {
+            /// Every instruction, for the translation check.
+            pub const ALL: &[Instruction] = &[$(Instruction::$name,)*];
+
+            /// The English sentence, which is also the source string of its translation.
+            pub fn english(self) -> &'static str {
+                match self {
+                    $(Instruction::$name => $english,)*
+                }
+            }
+        }
+    };
+}
+
+instructions! {
     /// The terminal cannot serve.
-    OutOfService,
+    OutOfService => "This terminal is out of service. Please go to a service window.",
     /// Home: how to begin.
-    Home,
+    Home => "Welcome. Touch Start a service to begin.",
     /// The catalog by topic.
-    Catalog,
+    Catalog => "Please choose the service you need.",
     /// A service guide while the card reader is out of order.
-    GuideWithoutReader,
+    GuideWithoutReader => "This is the service guide. The card reader is out of order; please apply at a service window.",
     /// A service guide.
-    Guide,
+    Guide => "This is the service guide. When you are ready, touch Apply here.",
     /// Waiting for the ID card.
-    PlaceCard,
+    PlaceCard => "Please place your ID card flat on the reader below the screen.",
     /// The card was lifted before it was read.
-    PlaceAgain,
+    PlaceAgain => "The card was lifted too early. Please place it again.",
     /// The card has expired.
-    CardExpired,
+    CardExpired => "This ID card has expired and cannot be used here.",
     /// The card cannot be read.
-    CardUnreadable,
+    CardUnreadable => "This card cannot be read. Please place it again.",
     /// The card reader is out of order.
-    ReaderUnavailable,
+    ReaderUnavailable => "The card reader is out of order. Please go to a service window.",
     /// A QR code where an ID card is needed.
-    CodeNotAccepted,
+    CodeNotAccepted => "QR codes cannot identify you here yet. Please place your ID card.",
     /// The phone number typed is not valid.
-    PhoneWrong,
+    PhoneWrong => "That phone number is not right. Please type it again.",
     /// The applicant's details and phone number.
-    Confirm,
+    Confirm => "Please check your details, type your phone number, then touch Next.",
     /// The catalog by department.
-    Departments,
+    Departments => "Please choose a department, then the service.",
     /// The search keyboard.
-    Search,
+    Search => "Type the first letters of the service's pinyin, or English words.",
     /// The camera found no page.
-    NoPage,
+    NoPage => "No document was found. Please lay it flat in the capture area and try again.",
     /// The document camera failed.
-    CameraFailed,
+    CameraFailed => "The document camera failed. You may commit to hand it in later, or go to a window.",
     /// A material has all the pages it may have.
-    TooManyPages,
+    TooManyPages => "This material already has the most pages it may have.",
     /// Photographing a material.
-    Materials,
+    Materials => "Lay the document flat under the camera and touch Capture, once for each page.",
     /// The written commitment for a missing material.
-    Commitment,
+    Commitment => "Please read the commitment, then touch I commit if you agree.",
     /// The application before it is submitted.
-    Review,
+    Review => "Please review your application, then touch Submit application.",
     /// Choosing what to queue for.
-    QueuePick,
+    QueuePick => "Please choose what you are queueing for.",
     /// A scanned code that is no appointment.
-    NotAnAppointmentCode,
+    NotAnAppointmentCode => "That is not an appointment code. Scan the code from your booking, or place your ID card.",
     /// Appointment check-in.
-    CheckIn,
+    CheckIn => "Please place your ID card, or scan your appointment code.",
     /// An errand under way.
-    Working,
+    Working => "Working on it, please wait.",
     /// A queue ticket issued.
-    Ticket,
+    Ticket => "Here is your queue ticket. Please wait to be called.",
     /// No appointment today.
-    NoAppointment,
+    NoAppointment => "No appointment for today at this centre was found.",
     /// No applications found.
-    NoApplications,
+    NoApplications => "No applications were found for you.",
     /// The citizen's applications.
-    Progress,
+    Progress => "Here is where your applications stand.",
     /// A certificate printed.
-    CertificatePrinted,
+    CertificatePrinted => "Your certificate is printed. Please take it.",
     /// The platform cannot do the errand now.
-    ErrandUnavailable,
+    ErrandUnavailable => "This cannot be done right now. Please try later or go to a service window.",
     /// The certificate could not be printed.
-    CertificateNotPrinted,
+    CertificateNotPrinted => "The certificate could not be printed. Please go to a service window.",
     /// An application being submitted.
-    Submitting,
+    Submitting => "Submitting, please wait.",
     /// The platform could not be reached.
-    SubmitUnreachable,
+    SubmitUnreachable => "The platform cannot be reached. Your application was not submitted. You can try again.",
     /// The platform refused the application.
-    SubmitRejected,
+    SubmitRejected => "The platform could not accept this application. Please go to a service window.",
     /// Accepted; the receipt printing.
-    ReceiptPrinting,
+    ReceiptPrinting => "Your application is accepted. Printing your receipt.",
     /// Accepted; the receipt printed.
-    ReceiptPrinted,
+    ReceiptPrinted => "Your application is accepted. Please take your receipt.",
     /// Accepted; the receipt could not be printed.
-    ReceiptNotPrinted,
+    ReceiptNotPrinted => "Your application is accepted. The receipt could not be printed; scan the code on screen to follow it.",
     /// The rating.
-    Rating,
+    Rating => "Please rate this service.",
     /// The end of a visit.
-    Thanks,
+    Thanks => "All done, thank you. Please take your ID card and receipt.",
 }
 
 impl Instruction {
-    /// Every instruction, for the translation check.
-    pub const ALL: [Instruction; 40] = [
-        Instruction::OutOfService,
-        Instruction::Home,
-        Instruction::Catalog,
-        Instruction::GuideWithoutReader,
-        Instruction::Guide,
-        Instruction::PlaceCard,
-        Instruction::PlaceAgain,
-        Instruction::CardExpired,
-        Instruction::CardUnreadable,
-        Instruction::ReaderUnavailable,
-        Instruction::CodeNotAccepted,
-        Instruction::PhoneWrong,
-        Instruction::Confirm,
-        Instruction::Departments,
-        Instruction::Search,
-        Instruction::NoPage,
-        Instruction::CameraFailed,
-        Instruction::TooManyPages,
-        Instruction::Materials,
-        Instruction::Commitment,
-        Instruction::Review,
-        Instruction::QueuePick,
-        Instruction::NotAnAppointmentCode,
-        Instruction::CheckIn,
-        Instruction::Working,
-        Instruction::Ticket,
-        Instruction::NoAppointment,
-        Instruction::NoApplications,
-        Instruction::Progress,
-        Instruction::CertificatePrinted,
-        Instruction::ErrandUnavailable,
-        Instruction::CertificateNotPrinted,
-        Instruction::Submitting,
-        Instruction::SubmitUnreachable,
-        Instruction::SubmitRejected,
-        Instruction::ReceiptPrinting,
-        Instruction::ReceiptPrinted,
-        Instruction::ReceiptNotPrinted,
-        Instruction::Rating,
-        Instruction::Thanks,
-    ];
-
-    /// The English sentence, which is also the source string of its translation.
-    pub fn english(self) -> &'static str {
-        match self {
-            Instruction::OutOfService => {
-                "This terminal is out of service. Please go to a service window."
-            }
-            Instruction::Home => "Welcome. Touch Start a service to begin.",
-            Instruction::Catalog => "Please choose the service you need.",
-            Instruction::GuideWithoutReader => {
-                "This is the service guide. The card reader is out of order; please apply at a service window."
-            }
-            Instruction::Guide => {
-                "This is the service guide. When you are ready, touch Apply here."
-            }
-            Instruction::PlaceCard => {
-                "Please place your ID card flat on the reader below the screen."
-            }
-            Instruction::PlaceAgain => "The card was lifted too early. Please place it again.",
-            Instruction::CardExpired => "This ID card has expired and cannot be used here.",
-            Instruction::CardUnreadable => "This card cannot be read. Please place it again.",
-            Instruction::ReaderUnavailable => {
-                "The card reader is out of order. Please go to a service window."
-            }
-            Instruction::CodeNotAccepted => {
-                "QR codes cannot identify you here yet. Please place your ID card."
-            }
-            Instruction::PhoneWrong => "That phone number is not right. Please type it again.",
-            Instruction::Confirm => {
-                "Please check your details, type your phone number, then touch Next."
-            }
-            Instruction::Departments => "Please choose a department, then the service.",
-            Instruction::Search => {
-                "Type the first letters of the service's pinyin, or English words."
-            }
-            Instruction::NoPage => {
-                "No document was found. Please lay it flat in the capture area and try again."
-            }
-            Instruction::CameraFailed => {
-                "The document camera failed. You may commit to hand it in later, or go to a window."
-            }
-            Instruction::TooManyPages => "This material already has the most pages it may have.",
-            Instruction::Materials => {
-                "Lay the document flat under the camera and touch Capture, once for each page."
-            }
-            Instruction::Commitment => {
-                "Please read the commitment, then touch I commit if you agree."
-            }
-            Instruction::Review => "Please review your application, then touch Submit application.",
-            Instruction::QueuePick => "Please choose what you are queueing for.",
-            Instruction::NotAnAppointmentCode => {
-                "That is not an appointment code. Scan the code from your booking, or place your ID card."
-            }
-            Instruction::CheckIn => "Please place your ID card, or scan your appointment code.",
-            Instruction::Working => "Working on it, please wait.",
-            Instruction::Ticket => "Here is your queue ticket. Please wait to be called.",
-            Instruction::NoAppointment => "No appointment for today at this centre was found.",
-            Instruction::NoApplications => "No applications were found for you.",
-            Instruction::Progress => "Here is where your applications stand.",
-            Instruction::CertificatePrinted => "Your certificate is printed. Please take it.",
-            Instruction::ErrandUnavailable => {
-                "This cannot be done right now. Please try later or go to a service window."
-            }
-            Instruction::CertificateNotPrinted => {
-                "The certificate could not be printed. Please go to a service window."
-            }
-            Instruction::Submitting => "Submitting, please wait.",
-            Instruction::SubmitUnreachable => {
-                "The platform cannot be reached. Your application was not submitted. You can try again."
-            }
-            Instruction::SubmitRejected => {
-                "The platform could not accept this application. Please go to a service window."
-            }
-            Instruction::ReceiptPrinting => "Your application is accepted. Printing your receipt.",
-            Instruction::ReceiptPrinted => {
-                "Your application is accepted. Please take your receipt."
-            }
-            Instruction::ReceiptNotPrinted => {
-                "Your application is accepted. The receipt could not be printed; scan the code on screen to follow it."
-            }
-            Instruction::Rating => "Please rate this service.",
-            Instruction::Thanks => "All done, thank you. Please take your ID card and receipt.",
-        }
-    }
-
     /// The Chinese sentence from the bundled translation (the English one should a translation
     /// be missing, as the screens do).
     pub fn chinese(self) -> &'static str {

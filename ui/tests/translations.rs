@@ -41,17 +41,16 @@ fn every_ui_string_has_a_chinese_translation_with_the_same_placeholders() {
     sources(&root.join("ui"), &mut strings);
     assert!(strings.len() > 100, "the screens' strings were not found");
     // The spoken instructions, looked up in their own context.
-    let spoken = Instruction::ALL.map(|i| {
-        (
-            format!("{}{CONTEXT_SEPARATOR}{}", speech::CONTEXT, i.english()),
-            "src/speech.rs".to_owned(),
-        )
-    });
-    assert_eq!(
-        spoken.len(),
-        40,
-        "the spoken instructions were not all listed"
-    );
+    let spoken: Vec<(String, String)> = Instruction::ALL
+        .iter()
+        .map(|i| {
+            (
+                format!("{}{CONTEXT_SEPARATOR}{}", speech::CONTEXT, i.english()),
+                "src/speech.rs".to_owned(),
+            )
+        })
+        .collect();
+    assert!(spoken.len() >= 40, "the spoken instructions were not found");
     let mut problems = Vec::new();
     for (source, file) in strings.iter().chain(&spoken) {
         match zh.get(source) {
