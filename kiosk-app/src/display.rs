@@ -1,15 +1,17 @@
 //! Applies the session core's [`View`] to the Slint window, and turns touches back into
-//! [`Action`]s. Runs on the UI thread; everything here is a plain mapping.
+//! [`Action`]s. Runs on the UI thread; everything here is a plain mapping, one function per
+//! area of the UI's state (the kiosk as a whole, the devices, the catalog, the application,
+//! the errands, the technician).
 
 use std::rc::Rc;
 
 use kiosk_protocol::{ApplicationState, Matter};
 use kiosk_protocol::{Catalog, Language, LocalizedText, RatingReason};
 use kiosk_ui::{
-    ApplicantData, Browse, CaptureNotice, Errand as UiErrand, ErrandResult, GuideData,
-    IdentifyPrompt as UiPrompt, Kiosk, KioskWindow, MaterialRow, MaterialState, MatterItem, Page,
-    PinNotice, PrintState, ProgressItem, ReasonItem, ReceiptData, StatusRow, TaskState, ThemeItem,
-    TicketData,
+    ApplicantData, Application, Browse, CaptureNotice, Catalog as UiCatalog, Devices,
+    Errand as UiErrand, ErrandResult, Errands, GuideData, IdentifyPrompt as UiPrompt, Kiosk,
+    KioskWindow, MaterialRow, MaterialState, MatterItem, Page, PinNotice, PrintState, ProgressItem,
+    ReasonItem, ReceiptData, StatusRow, TaskState, Technician, ThemeItem, TicketData, Touch,
 };
 use slint::{
     ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel,
@@ -17,8 +19,8 @@ use slint::{
 
 use crate::session::{
     Action, CaptureProblem, CheckInPrompt, DocumentKind, Errand, ErrandOutcome, IdentifyPrompt,
-    MaintenanceTask, Picture, PinKey, PinMessage, PrintFailure, PrintStatus, Screen, SubmitFailure,
-    TaskOutcome, View,
+    MaintenancePanel, MaintenanceTask, Picture, PinKey, PinMessage, PinPad, PrintFailure,
+    PrintStatus, Screen, SubmitFailure, TaskOutcome, View,
 };
 
 /// The window plus what it caches between views (the receipt's QR image, the language).
@@ -56,272 +58,153 @@ impl Display {
         let sink = Rc::new(sink);
         self.window
             .global::<Kiosk>()
-            .on_action(move |kind, argument| {
-                if let Some(action) = action_from(&kind, &argument) {
+            .on_touched(move |touch, argument| {
+                if let Some(action) = action_from(touch, &argument) {
                     sink(action);
                 }
             });
     }
 
-    /// Shows `view`.
+    /// Shows `view`: the kiosk's modes and devices, the lists every page may use, then the
+    /// screen's own state (one function per screen), then its page.
     pub fn show(&mut self, view: &View) {
-        let english = view.language == Language::En;
-        if self.english != Some(english) {
-            kiosk_ui::select_language(english);
-            self.english = Some(english);
-        }
-        let lang = view.language;
-        let window = self.window.clone_strong();
-        let kiosk = window.global::<Kiosk>();
-        kiosk.set_english(english);
-        kiosk.set_elder(view.elder);
-        kiosk.set_speech(view.speech);
-        window.global::<kiosk_ui::Theme>().set_elder(view.elder);
-        kiosk.set_timeout_seconds(view.timeout_warning.map_or(-1, |s| s as i32));
-        kiosk.set_card_reader_available(view.devices.card_reader);
-        kiosk.set_printer_available(view.devices.printer);
-        // "Out of order" is for a scanner that is fitted and failing, not one never fitted.
-        kiosk.set_scanner_available(view.devices.scanner || !view.devices.scanner_fitted);
-        kiosk.set_scanner_working(view.devices.scanner && view.devices.scanner_fitted);
-        kiosk.set_attract(view.attract);
-        kiosk.set_camera_available(view.devices.camera);
-        kiosk.set_phone(view.phone.as_str().into());
-        kiosk.set_phone_problem(view.phone_problem);
-        kiosk.set_errand(match &view.screen {
-            Screen::QueuePick { .. } => UiErrand::Ticket,
-            Screen::CheckIn { .. } => UiErrand::CheckIn,
-            Screen::IdentifyFor { errand, .. }
-            | Screen::Working { errand }
-            | Screen::ErrandResult { errand, .. } => ui_errand(*errand),
-            _ => UiErrand::None,
-        });
-
-        if let Some(catalog) = &view.catalog
-            && !self
-                .lists_shown
-                .as_ref()
-                .is_some_and(|(version, shown)| *version == catalog.version && *shown == lang)
-        {
-            self.lists_shown = Some((catalog.version.clone(), lang));
-            kiosk.set_themes(model(catalog.themes.iter().map(|t| ThemeItem {
-                id: t.id.as_str().into(),
-                name: t.name.get(lang).into(),
-            })));
-            kiosk.set_departments(model(catalog.departments.iter().map(|d| ThemeItem {
-                id: d.id.as_str().into(),
-                name: short_department(d.name.get(lang)).into(),
-            })));
-        }
+        self.show_modes(view);
+        self.show_devices(view);
+        self.show_errand(view);
+        self.show_lists(view);
         self.show_materials(view);
-
         let page = match &view.screen {
             Screen::OutOfService => Page::OutOfService,
             Screen::Home => Page::Home,
-            Screen::Catalog { theme } | Screen::QueuePick { theme } => {
-                let queue = matches!(view.screen, Screen::QueuePick { .. });
-                kiosk.set_browse(if queue { Browse::Queue } else { Browse::Topics });
-                kiosk.set_selected_theme(theme.clone().unwrap_or_default().into());
-                self.show_matters(view, |m| theme.as_ref().is_none_or(|t| &m.theme == t));
-                Page::Catalog
-            }
+            Screen::Thanks => Page::Thanks,
+            Screen::Catalog { theme } => self.show_topics(view, theme.as_deref(), Browse::Topics),
+            Screen::QueuePick { theme } => self.show_topics(view, theme.as_deref(), Browse::Queue),
             Screen::Departments { department } => {
-                kiosk.set_browse(Browse::Departments);
-                kiosk.set_selected_department(department.clone().unwrap_or_default().into());
-                self.show_matters(view, |m| {
-                    department.as_ref().is_none_or(|d| &m.department == d)
-                });
-                Page::Catalog
+                self.show_departments(view, department.as_deref())
             }
-            Screen::Search { query } => {
-                kiosk.set_search_query(query.as_str().into());
-                if let Some(catalog) = &view.catalog {
-                    let found: Vec<&Matter> = view
-                        .search_results
-                        .iter()
-                        .filter_map(|id| catalog.matter(id))
-                        .collect();
-                    kiosk.set_matters(model(
-                        found.into_iter().map(|m| matter_item(catalog, m, lang)),
-                    ));
-                    kiosk.set_search_words(model(
-                        catalog
-                            .themes
-                            .iter()
-                            .take(SEARCH_WORDS)
-                            .filter_map(|t| search_word(t.name.get(Language::Zh)))
-                            .map(SharedString::from),
-                    ));
-                }
-                Page::Search
-            }
+            Screen::Search { query } => self.show_search(view, query),
+            Screen::Guide { matter } => self.show_matter(view, matter, Page::Guide),
+            Screen::Identify { matter, prompt } => self.show_identify(view, matter, *prompt),
+            Screen::Confirm { matter } => self.show_matter(view, matter, Page::Confirm),
             Screen::Materials {
                 matter,
                 slot,
                 capturing,
                 problem,
-            } => {
-                self.show_guide(view, matter);
-                kiosk.set_material_slot(i32::try_from(*slot).unwrap_or(0));
-                kiosk.set_material_pages(model(
-                    view.materials
-                        .get(*slot)
-                        .into_iter()
-                        .flat_map(|s| s.pages.iter())
-                        .map(|p| picture_image(&p.thumbnail)),
-                ));
-                match &view.preview {
-                    Some(frame) => {
-                        kiosk.set_camera_preview(picture_image(frame));
-                        kiosk.set_has_preview(true);
-                    }
-                    None => {
-                        kiosk.set_camera_preview(Image::default());
-                        kiosk.set_has_preview(false);
-                    }
-                }
-                kiosk.set_capture_notice(match (capturing, problem) {
-                    (true, _) => CaptureNotice::Capturing,
-                    (false, None) => CaptureNotice::None,
-                    (false, Some(CaptureProblem::NoPage)) => CaptureNotice::NoPage,
-                    (false, Some(CaptureProblem::CameraFailed)) => CaptureNotice::CameraFailed,
-                    (false, Some(CaptureProblem::TooManyPages)) => CaptureNotice::TooManyPages,
-                });
-                Page::Materials
-            }
-            Screen::Commitment { matter, slot } => {
-                self.show_guide(view, matter);
-                kiosk.set_material_slot(i32::try_from(*slot).unwrap_or(0));
-                Page::Commitment
-            }
-            Screen::Review { matter } => {
-                self.show_guide(view, matter);
-                Page::Review
-            }
-            Screen::CheckIn { prompt, card } => {
-                kiosk.set_check_in_wrong_code(*prompt == CheckInPrompt::NotAnAppointmentCode);
-                kiosk.set_identify_prompt(ui_prompt(*card));
-                Page::CheckIn
-            }
-            Screen::IdentifyFor { prompt, .. } => {
-                kiosk.set_identify_prompt(ui_prompt(*prompt));
-                Page::Identify
-            }
-            Screen::Working { .. } => Page::Working,
-            Screen::ErrandResult {
-                outcome, printing, ..
-            } => {
-                self.show_outcome(view, outcome);
-                if let Some(printing) = printing {
-                    kiosk.set_print_state(print_state(*printing));
-                }
-                Page::ErrandResult
-            }
-            Screen::Guide { matter } => {
-                self.show_guide(view, matter);
-                Page::Guide
-            }
-            Screen::Identify { matter, prompt } => {
-                self.show_guide(view, matter);
-                kiosk.set_identify_prompt(ui_prompt(*prompt));
-                Page::Identify
-            }
-            Screen::Confirm { matter } => {
-                self.show_guide(view, matter);
-                Page::Confirm
-            }
-            Screen::Submitting { matter } => {
-                self.show_guide(view, matter);
-                Page::Submitting
-            }
+            } => self.show_capture(view, matter, *slot, *capturing, *problem),
+            Screen::Commitment { matter, slot } => self.show_commitment(view, matter, *slot),
+            Screen::Review { matter } => self.show_matter(view, matter, Page::Review),
+            Screen::Submitting { matter } => self.show_matter(view, matter, Page::Submitting),
             Screen::SubmitFailed { matter, failure } => {
-                self.show_guide(view, matter);
-                kiosk.set_submit_unreachable(*failure == SubmitFailure::Unreachable);
-                Page::SubmitFailed
+                self.show_submit_failed(view, matter, *failure)
             }
             Screen::Receipt {
                 receipt,
                 printing,
                 kept,
-            } => {
-                let matter = view
-                    .catalog
-                    .as_ref()
-                    .and_then(|c| c.matter(&receipt.matter_id));
-                kiosk.set_receipt(ReceiptData {
-                    application_no: receipt.application_no.as_str().into(),
-                    matter: matter.map(|m| m.name.get(lang)).unwrap_or_default().into(),
-                    accepted_at: display_time(&receipt.accepted_at).into(),
-                    progress_url: receipt.progress_url.as_str().into(),
-                    time_limit: matter
-                        .map(|m| m.time_limit.label().get(lang).to_owned())
-                        .unwrap_or_default()
-                        .into(),
-                    kept: *kept,
-                });
-                kiosk.set_receipt_qr(self.qr_for(&receipt.progress_url));
-                kiosk.set_print_state(print_state(*printing));
-                Page::Receipt
+            } => self.show_receipt(view, receipt, *printing, *kept),
+            Screen::Rating { level, reason, .. } => self.show_rating(view, *level, *reason),
+            Screen::CheckIn { prompt, card } => self.show_check_in(*prompt, *card),
+            Screen::IdentifyFor { prompt, .. } => {
+                self.show_prompt(*prompt);
+                Page::Identify
             }
-            Screen::Rating { level, reason, .. } => {
-                kiosk.set_rating_level(level.map_or(0, i32::from));
-                kiosk.set_rating_reason(reason.map(reason_code).unwrap_or_default().into());
-                kiosk.set_reasons(model(RatingReason::ALL.iter().map(|&r| ReasonItem {
-                    code: reason_code(r).into(),
-                    label: r.label().get(lang).into(),
-                })));
-                Page::Rating
-            }
-            Screen::Thanks => Page::Thanks,
-            Screen::TechnicianPin(pad) => {
-                kiosk.set_pin_digits(i32::from(pad.digits));
-                let (notice, number) = match pad.message {
-                    PinMessage::Enter => (PinNotice::Enter, 0),
-                    PinMessage::Checking => (PinNotice::Checking, 0),
-                    PinMessage::Wrong { attempts_left } => (PinNotice::Wrong, attempts_left),
-                    PinMessage::Locked { minutes } => (PinNotice::Locked, minutes),
-                    PinMessage::NotConfigured => (PinNotice::NotConfigured, 0),
-                };
-                kiosk.set_pin_notice(notice);
-                kiosk.set_pin_number(i32::try_from(number).unwrap_or(i32::MAX));
-                Page::TechnicianPin
-            }
-            Screen::Maintenance(panel) => {
-                kiosk.set_technician_status(model(panel.status.lines.iter().map(|line| {
-                    StatusRow {
-                        name: line.name.as_str().into(),
-                        state: line.state.as_str().into(),
-                        detail: line.detail.as_str().into(),
-                    }
-                })));
-                kiosk.set_technician_version(panel.status.version.as_str().into());
-                let (state, detail) = match &panel.last_task {
-                    None => (TaskState::None, ""),
-                    Some((_, TaskOutcome::Running)) => (TaskState::Running, ""),
-                    Some((_, TaskOutcome::Done(detail))) => (TaskState::Done, detail.as_str()),
-                    Some((_, TaskOutcome::Failed(detail))) => (TaskState::Failed, detail.as_str()),
-                };
-                kiosk.set_task_state(state);
-                kiosk.set_task_detail(detail.into());
-                Page::Maintenance
-            }
+            Screen::Working { .. } => Page::Working,
+            Screen::ErrandResult {
+                outcome, printing, ..
+            } => self.show_errand_result(view, outcome, *printing),
+            Screen::TechnicianPin(pad) => self.show_pin(pad),
+            Screen::Maintenance(panel) => self.show_maintenance(panel),
         };
+        self.show_applicant(view);
+        self.window.global::<Kiosk>().set_page(page);
+    }
 
-        match &view.applicant {
-            Some(who) => kiosk.set_applicant(ApplicantData {
-                name: who.name.as_str().into(),
-                id_masked: who.id_number_masked.as_str().into(),
-                kind: document_label(who.kind).get(lang).into(),
-            }),
-            // Overwrite, so no copy of the last citizen's data stays in the UI's properties.
-            None => kiosk.set_applicant(ApplicantData::default()),
+    // The kiosk as a whole.
+
+    /// Language, 长辈版, speech, the timeout warning and the attract veil.
+    fn show_modes(&mut self, view: &View) {
+        let english = view.language == Language::En;
+        if self.english != Some(english) {
+            kiosk_ui::select_language(english);
+            self.english = Some(english);
         }
-        kiosk.set_page(page);
+        let kiosk = self.window.global::<Kiosk>();
+        kiosk.set_english(english);
+        kiosk.set_elder(view.elder);
+        kiosk.set_speech(view.speech);
+        self.window
+            .global::<kiosk_ui::Theme>()
+            .set_elder(view.elder);
+        kiosk.set_timeout_seconds(view.timeout_warning.map_or(-1, |s| s as i32));
+        kiosk.set_attract(view.attract);
+    }
+
+    /// What the devices allow now.
+    fn show_devices(&self, view: &View) {
+        let devices = self.window.global::<Devices>();
+        devices.set_card_reader_available(view.devices.card_reader);
+        devices.set_printer_available(view.devices.printer);
+        // "Out of order" is for a scanner that is fitted and failing, not one never fitted.
+        devices.set_scanner_available(view.devices.scanner || !view.devices.scanner_fitted);
+        devices.set_scanner_working(view.devices.scanner && view.devices.scanner_fitted);
+        devices.set_camera_available(view.devices.camera);
+    }
+
+    /// What the card reader asks of the citizen (applying and the errands alike).
+    fn show_prompt(&self, prompt: IdentifyPrompt) {
+        self.window
+            .global::<Devices>()
+            .set_identify_prompt(ui_prompt(prompt));
+    }
+
+    // The catalog.
+
+    /// The topic and department lists, when the catalog or the language changed.
+    fn show_lists(&mut self, view: &View) {
+        let lang = view.language;
+        let Some(catalog) = &view.catalog else { return };
+        if self
+            .lists_shown
+            .as_ref()
+            .is_some_and(|(version, shown)| *version == catalog.version && *shown == lang)
+        {
+            return;
+        }
+        self.lists_shown = Some((catalog.version.clone(), lang));
+        let ui = self.window.global::<UiCatalog>();
+        ui.set_themes(model(catalog.themes.iter().map(|t| ThemeItem {
+            id: t.id.as_str().into(),
+            name: t.name.get(lang).into(),
+        })));
+        ui.set_departments(model(catalog.departments.iter().map(|d| ThemeItem {
+            id: d.id.as_str().into(),
+            name: short_department(d.name.get(lang)).into(),
+        })));
+    }
+
+    /// The catalog by topic (or, for a queue number, which matter), `theme` chosen or all.
+    fn show_topics(&self, view: &View, theme: Option<&str>, browse: Browse) -> Page {
+        let ui = self.window.global::<UiCatalog>();
+        ui.set_browse(browse);
+        ui.set_selected_theme(theme.unwrap_or_default().into());
+        self.show_matters(view, |m| theme.is_none_or(|t| m.theme == t));
+        Page::Catalog
+    }
+
+    /// The catalog by department, `department` chosen or all.
+    fn show_departments(&self, view: &View, department: Option<&str>) -> Page {
+        let ui = self.window.global::<UiCatalog>();
+        ui.set_browse(Browse::Departments);
+        ui.set_selected_department(department.unwrap_or_default().into());
+        self.show_matters(view, |m| department.is_none_or(|d| m.department == d));
+        Page::Catalog
     }
 
     /// The catalog's matters that pass `keep`, in the catalog page's list.
     fn show_matters(&self, view: &View, keep: impl Fn(&Matter) -> bool) {
         let Some(catalog) = &view.catalog else { return };
-        self.window.global::<Kiosk>().set_matters(model(
+        self.window.global::<UiCatalog>().set_matters(model(
             catalog
                 .matters
                 .iter()
@@ -330,90 +213,29 @@ impl Display {
         ));
     }
 
-    /// The application's materials (names, pages taken, commitments).
-    fn show_materials(&mut self, view: &View) {
-        let lang = view.language;
-        let kiosk = self.window.global::<Kiosk>();
-        let matter = match &view.screen {
-            Screen::Materials { matter, .. }
-            | Screen::Commitment { matter, .. }
-            | Screen::Review { matter } => view.catalog.as_ref().and_then(|c| c.matter(matter)),
-            _ => None,
-        };
-        let Some(matter) = matter else {
-            if !std::mem::take(&mut self.materials_shown) {
-                return;
-            }
-            // Overwrite: no thumbnail of the last citizen's papers stays in the UI.
-            kiosk.set_materials(model(std::iter::empty()));
-            kiosk.set_material_pages(model(std::iter::empty()));
-            kiosk.set_camera_preview(Image::default());
-            kiosk.set_has_preview(false);
-            return;
-        };
-        self.materials_shown = true;
-        kiosk.set_materials(model(view.materials.iter().filter_map(|slot| {
-            let material = matter.materials.get(usize::from(slot.index))?;
-            Some(MaterialState {
-                name: material.name.get(lang).into(),
-                form: material.form.label().get(lang).into(),
-                copies: i32::from(material.copies),
-                pages: i32::try_from(slot.pages.len()).unwrap_or(0),
-                committed: slot.committed,
-                waivable: material.waivable,
-            })
-        })));
+    /// The search: what was typed, the matters found, and words to tap.
+    fn show_search(&self, view: &View, query: &str) -> Page {
+        let ui = self.window.global::<UiCatalog>();
+        ui.set_search_query(query.into());
+        if let Some(catalog) = &view.catalog {
+            let found = view
+                .search_results
+                .iter()
+                .filter_map(|id| catalog.matter(id));
+            ui.set_matters(model(found.map(|m| matter_item(catalog, m, view.language))));
+            ui.set_search_words(model(
+                catalog
+                    .themes
+                    .iter()
+                    .take(SEARCH_WORDS)
+                    .filter_map(|t| search_word(t.name.get(Language::Zh)))
+                    .map(SharedString::from),
+            ));
+        }
+        Page::Search
     }
 
-    /// An errand's outcome: the ticket, the applications, or nothing more to show.
-    fn show_outcome(&self, view: &View, outcome: &ErrandOutcome) {
-        let lang = view.language;
-        let kiosk = self.window.global::<Kiosk>();
-        let matter_name = |id: &str| -> SharedString {
-            view.catalog
-                .as_ref()
-                .and_then(|c| c.matter(id))
-                .map(|m| m.name.get(lang))
-                .unwrap_or(id)
-                .into()
-        };
-        let result = match outcome {
-            ErrandOutcome::Ticket {
-                ticket,
-                appointment,
-            } => {
-                kiosk.set_ticket(TicketData {
-                    number: ticket.ticket_no.as_str().into(),
-                    window: ticket.window.as_str().into(),
-                    people_ahead: i32::try_from(ticket.people_ahead).unwrap_or(i32::MAX),
-                    matter: matter_name(&ticket.matter_id),
-                    appointment: appointment
-                        .as_ref()
-                        .map(|a| format!("{} {}", a.day, a.slot))
-                        .unwrap_or_default()
-                        .into(),
-                });
-                ErrandResult::Ticket
-            }
-            ErrandOutcome::NoAppointment => ErrandResult::NoAppointment,
-            ErrandOutcome::Progress(list) => {
-                kiosk.set_progress(model(list.iter().map(|a| ProgressItem {
-                    application_no: a.application_no.as_str().into(),
-                    matter: matter_name(&a.matter_id),
-                    accepted_at: display_time(&a.accepted_at).into(),
-                    state: a.state.label().get(lang).into(),
-                    done: a.state == ApplicationState::Approved,
-                })));
-                ErrandResult::Progress
-            }
-            ErrandOutcome::CertificatePrinted => ErrandResult::CertificatePrinted,
-            ErrandOutcome::Unreachable => ErrandResult::Unreachable,
-            ErrandOutcome::Refused => ErrandResult::Refused,
-            ErrandOutcome::PrinterFailed => ErrandResult::PrinterFailed,
-        };
-        kiosk.set_errand_result(result);
-    }
-
+    /// A matter's guide, which the application's pages show too.
     fn show_guide(&self, view: &View, matter_id: &str) {
         let lang = view.language;
         let Some(catalog) = &view.catalog else { return };
@@ -422,7 +244,7 @@ impl Display {
         };
         let texts =
             |list: &[LocalizedText]| model(list.iter().map(|t| SharedString::from(t.get(lang))));
-        self.window.global::<Kiosk>().set_guide(GuideData {
+        self.window.global::<UiCatalog>().set_guide(GuideData {
             name: m.name.get(lang).into(),
             department: department_name(catalog, &m.department, lang),
             applicant: m.applicant.get(lang).into(),
@@ -442,6 +264,289 @@ impl Display {
             complaint_phone: m.complaint_phone.as_str().into(),
             kiosk: m.kiosk_application,
         });
+    }
+
+    /// A page that shows the open matter and nothing else of its own.
+    fn show_matter(&self, view: &View, matter: &str, page: Page) -> Page {
+        self.show_guide(view, matter);
+        page
+    }
+
+    // The application.
+
+    /// Who applies (overwritten when nobody does, so no copy of the last citizen's data stays
+    /// in the UI's properties), and the phone number typed.
+    fn show_applicant(&self, view: &View) {
+        let ui = self.window.global::<Application>();
+        ui.set_phone(view.phone.as_str().into());
+        ui.set_phone_problem(view.phone_problem);
+        ui.set_applicant(match &view.applicant {
+            Some(who) => ApplicantData {
+                name: who.name.as_str().into(),
+                id_masked: who.id_number_masked.as_str().into(),
+                kind: document_label(who.kind).get(view.language).into(),
+            },
+            None => ApplicantData::default(),
+        });
+    }
+
+    fn show_identify(&self, view: &View, matter: &str, prompt: IdentifyPrompt) -> Page {
+        self.show_guide(view, matter);
+        self.show_prompt(prompt);
+        Page::Identify
+    }
+
+    /// The application's materials (names, pages taken, commitments).
+    fn show_materials(&mut self, view: &View) {
+        let lang = view.language;
+        let ui = self.window.global::<Application>();
+        let matter = match &view.screen {
+            Screen::Materials { matter, .. }
+            | Screen::Commitment { matter, .. }
+            | Screen::Review { matter } => view.catalog.as_ref().and_then(|c| c.matter(matter)),
+            _ => None,
+        };
+        let Some(matter) = matter else {
+            if !std::mem::take(&mut self.materials_shown) {
+                return;
+            }
+            // Overwrite: no thumbnail of the last citizen's papers stays in the UI.
+            ui.set_materials(model(std::iter::empty()));
+            ui.set_material_pages(model(std::iter::empty()));
+            ui.set_camera_preview(Image::default());
+            ui.set_has_preview(false);
+            return;
+        };
+        self.materials_shown = true;
+        ui.set_materials(model(view.materials.iter().filter_map(|slot| {
+            let material = matter.materials.get(usize::from(slot.index))?;
+            Some(MaterialState {
+                name: material.name.get(lang).into(),
+                form: material.form.label().get(lang).into(),
+                copies: i32::from(material.copies),
+                pages: i32::try_from(slot.pages.len()).unwrap_or(0),
+                committed: slot.committed,
+                waivable: material.waivable,
+            })
+        })));
+    }
+
+    /// Photographing material `slot`: its pages, the camera's picture, how the last try went.
+    fn show_capture(
+        &self,
+        view: &View,
+        matter: &str,
+        slot: usize,
+        capturing: bool,
+        problem: Option<CaptureProblem>,
+    ) -> Page {
+        self.show_guide(view, matter);
+        let ui = self.window.global::<Application>();
+        ui.set_material_slot(i32::try_from(slot).unwrap_or(0));
+        ui.set_material_pages(model(
+            view.materials
+                .get(slot)
+                .into_iter()
+                .flat_map(|s| s.pages.iter())
+                .map(|p| picture_image(&p.thumbnail)),
+        ));
+        match &view.preview {
+            Some(frame) => {
+                ui.set_camera_preview(picture_image(frame));
+                ui.set_has_preview(true);
+            }
+            None => {
+                ui.set_camera_preview(Image::default());
+                ui.set_has_preview(false);
+            }
+        }
+        ui.set_capture_notice(match (capturing, problem) {
+            (true, _) => CaptureNotice::Capturing,
+            (false, None) => CaptureNotice::None,
+            (false, Some(CaptureProblem::NoPage)) => CaptureNotice::NoPage,
+            (false, Some(CaptureProblem::CameraFailed)) => CaptureNotice::CameraFailed,
+            (false, Some(CaptureProblem::TooManyPages)) => CaptureNotice::TooManyPages,
+        });
+        Page::Materials
+    }
+
+    fn show_commitment(&self, view: &View, matter: &str, slot: usize) -> Page {
+        self.show_guide(view, matter);
+        self.window
+            .global::<Application>()
+            .set_material_slot(i32::try_from(slot).unwrap_or(0));
+        Page::Commitment
+    }
+
+    fn show_submit_failed(&self, view: &View, matter: &str, failure: SubmitFailure) -> Page {
+        self.show_guide(view, matter);
+        self.window
+            .global::<Application>()
+            .set_submit_unreachable(failure == SubmitFailure::Unreachable);
+        Page::SubmitFailed
+    }
+
+    fn show_receipt(
+        &mut self,
+        view: &View,
+        receipt: &kiosk_protocol::ApplicationReceipt,
+        printing: PrintStatus,
+        kept: bool,
+    ) -> Page {
+        let lang = view.language;
+        let matter = view
+            .catalog
+            .as_ref()
+            .and_then(|c| c.matter(&receipt.matter_id));
+        let qr = self.qr_for(&receipt.progress_url);
+        let ui = self.window.global::<Application>();
+        ui.set_receipt(ReceiptData {
+            application_no: receipt.application_no.as_str().into(),
+            matter: matter.map(|m| m.name.get(lang)).unwrap_or_default().into(),
+            accepted_at: display_time(&receipt.accepted_at).into(),
+            progress_url: receipt.progress_url.as_str().into(),
+            time_limit: matter
+                .map(|m| m.time_limit.label().get(lang).to_owned())
+                .unwrap_or_default()
+                .into(),
+            kept,
+        });
+        ui.set_receipt_qr(qr);
+        self.window
+            .global::<Devices>()
+            .set_print_state(print_state(printing));
+        Page::Receipt
+    }
+
+    fn show_rating(&self, view: &View, level: Option<u8>, reason: Option<RatingReason>) -> Page {
+        let ui = self.window.global::<Application>();
+        ui.set_rating_level(level.map_or(0, i32::from));
+        ui.set_rating_reason(reason.map(reason_code).unwrap_or_default().into());
+        ui.set_reasons(model(RatingReason::ALL.iter().map(|&r| ReasonItem {
+            code: reason_code(r).into(),
+            label: r.label().get(view.language).into(),
+        })));
+        Page::Rating
+    }
+
+    // The errands.
+
+    /// Which errand is under way, if any.
+    fn show_errand(&self, view: &View) {
+        self.window
+            .global::<Errands>()
+            .set_errand(match &view.screen {
+                Screen::QueuePick { .. } => UiErrand::Ticket,
+                Screen::CheckIn { .. } => UiErrand::CheckIn,
+                Screen::IdentifyFor { errand, .. }
+                | Screen::Working { errand }
+                | Screen::ErrandResult { errand, .. } => ui_errand(*errand),
+                _ => UiErrand::None,
+            });
+    }
+
+    fn show_check_in(&self, prompt: CheckInPrompt, card: IdentifyPrompt) -> Page {
+        self.window
+            .global::<Errands>()
+            .set_check_in_wrong_code(prompt == CheckInPrompt::NotAnAppointmentCode);
+        self.show_prompt(card);
+        Page::CheckIn
+    }
+
+    /// An errand's outcome: the ticket, the applications, or nothing more to show.
+    fn show_errand_result(
+        &self,
+        view: &View,
+        outcome: &ErrandOutcome,
+        printing: Option<PrintStatus>,
+    ) -> Page {
+        let lang = view.language;
+        let ui = self.window.global::<Errands>();
+        let matter_name = |id: &str| -> SharedString {
+            view.catalog
+                .as_ref()
+                .and_then(|c| c.matter(id))
+                .map(|m| m.name.get(lang))
+                .unwrap_or(id)
+                .into()
+        };
+        let result = match outcome {
+            ErrandOutcome::Ticket {
+                ticket,
+                appointment,
+            } => {
+                ui.set_ticket(TicketData {
+                    number: ticket.ticket_no.as_str().into(),
+                    window: ticket.window.as_str().into(),
+                    people_ahead: i32::try_from(ticket.people_ahead).unwrap_or(i32::MAX),
+                    matter: matter_name(&ticket.matter_id),
+                    appointment: appointment
+                        .as_ref()
+                        .map(|a| format!("{} {}", a.day, a.slot))
+                        .unwrap_or_default()
+                        .into(),
+                });
+                ErrandResult::Ticket
+            }
+            ErrandOutcome::NoAppointment => ErrandResult::NoAppointment,
+            ErrandOutcome::Progress(list) => {
+                ui.set_progress(model(list.iter().map(|a| ProgressItem {
+                    application_no: a.application_no.as_str().into(),
+                    matter: matter_name(&a.matter_id),
+                    accepted_at: display_time(&a.accepted_at).into(),
+                    state: a.state.label().get(lang).into(),
+                    done: a.state == ApplicationState::Approved,
+                })));
+                ErrandResult::Progress
+            }
+            ErrandOutcome::CertificatePrinted => ErrandResult::CertificatePrinted,
+            ErrandOutcome::Unreachable => ErrandResult::Unreachable,
+            ErrandOutcome::Refused => ErrandResult::Refused,
+            ErrandOutcome::PrinterFailed => ErrandResult::PrinterFailed,
+        };
+        ui.set_errand_result(result);
+        if let Some(printing) = printing {
+            self.window
+                .global::<Devices>()
+                .set_print_state(print_state(printing));
+        }
+        Page::ErrandResult
+    }
+
+    // The technician.
+
+    fn show_pin(&self, pad: &PinPad) -> Page {
+        let ui = self.window.global::<Technician>();
+        ui.set_pin_digits(i32::from(pad.digits));
+        let (notice, number) = match pad.message {
+            PinMessage::Enter => (PinNotice::Enter, 0),
+            PinMessage::Checking => (PinNotice::Checking, 0),
+            PinMessage::Wrong { attempts_left } => (PinNotice::Wrong, attempts_left),
+            PinMessage::Locked { minutes } => (PinNotice::Locked, minutes),
+            PinMessage::NotConfigured => (PinNotice::NotConfigured, 0),
+        };
+        ui.set_pin_notice(notice);
+        ui.set_pin_number(i32::try_from(number).unwrap_or(i32::MAX));
+        Page::TechnicianPin
+    }
+
+    fn show_maintenance(&self, panel: &MaintenancePanel) -> Page {
+        let ui = self.window.global::<Technician>();
+        ui.set_technician_status(model(panel.status.lines.iter().map(|line| StatusRow {
+            name: line.name.as_str().into(),
+            state: line.state.as_str().into(),
+            detail: line.detail.as_str().into(),
+        })));
+        ui.set_technician_version(panel.status.version.as_str().into());
+        let (state, detail) = match &panel.last_task {
+            None => (TaskState::None, ""),
+            Some((_, TaskOutcome::Running)) => (TaskState::Running, ""),
+            Some((_, TaskOutcome::Done(detail))) => (TaskState::Done, detail.as_str()),
+            Some((_, TaskOutcome::Failed(detail))) => (TaskState::Failed, detail.as_str()),
+        };
+        ui.set_task_state(state);
+        ui.set_task_detail(detail.into());
+        Page::Maintenance
     }
 
     fn qr_for(&mut self, url: &str) -> Image {
@@ -580,61 +685,59 @@ fn reason_code(reason: RatingReason) -> &'static str {
     }
 }
 
-/// Maps a touch reported by the UI to a session action; unknown kinds are ignored.
-pub fn action_from(kind: &str, argument: &str) -> Option<Action> {
-    Some(match kind {
-        "begin" => Action::Begin,
-        "theme" => Action::ChooseTheme(Some(argument.to_owned()).filter(|a| !a.is_empty())),
-        "matter" => Action::OpenMatter(argument.to_owned()),
-        "apply" => Action::Apply,
-        "confirm" => Action::ConfirmApplicant,
-        "retry" => Action::Retry,
-        "done" => Action::Done,
-        "rate" => Action::Rate(argument.parse().ok()?),
-        "reason" => Action::Reason(
+/// Maps a touch the UI raised to a session action: the one table between the screens and the
+/// session core. `None` for an argument the touch cannot carry (a rating of "four").
+pub fn action_from(touch: Touch, argument: &str) -> Option<Action> {
+    let id = || Some(argument.to_owned()).filter(|a| !a.is_empty());
+    let digit = || argument.parse::<u8>().ok().filter(|d| *d <= 9);
+    Some(match touch {
+        Touch::Begin => Action::Begin,
+        Touch::Theme => Action::ChooseTheme(id()),
+        Touch::Department => Action::ChooseDepartment(id()),
+        Touch::Search => Action::OpenSearch,
+        Touch::Type => Action::SearchType(id()?),
+        Touch::SearchErase => Action::SearchErase,
+        Touch::SearchClear => Action::SearchClear,
+        Touch::Matter => Action::OpenMatter(argument.to_owned()),
+        Touch::Apply => Action::Apply,
+        Touch::Confirm => Action::ConfirmApplicant,
+        Touch::PhoneDigit => Action::PhoneDigit(digit()?),
+        Touch::PhoneErase => Action::PhoneErase,
+        Touch::Capture => Action::Capture,
+        Touch::RemovePage => Action::RemovePage(argument.parse().ok()?),
+        Touch::Missing => Action::DeclareMissing,
+        Touch::Commit => Action::Commit,
+        Touch::NextMaterial => Action::NextMaterial,
+        Touch::Submit => Action::SubmitApplication,
+        Touch::Retry => Action::Retry,
+        Touch::ErrandTicket => Action::Errand(Errand::Ticket),
+        Touch::ErrandCheckIn => Action::Errand(Errand::CheckIn),
+        Touch::ErrandProgress => Action::Errand(Errand::Progress),
+        Touch::ErrandCertificate => Action::Errand(Errand::Certificate),
+        Touch::Done => Action::Done,
+        Touch::Rate => Action::Rate(argument.parse().ok()?),
+        Touch::Reason => Action::Reason(
             RatingReason::ALL
                 .into_iter()
                 .find(|&r| reason_code(r) == argument)?,
         ),
-        "send-rating" => Action::SendRating,
-        "skip-rating" => Action::SkipRating,
-        "back" => Action::Back,
-        "home" => Action::Home,
-        "language" => Action::ToggleLanguage,
-        "elder" => Action::ToggleElder,
-        "speech" => Action::ToggleSpeech,
-        "stay" => Action::StayActive,
-        "secret-tap" => Action::SecretTap,
-        "pin" => Action::Pin(match argument {
-            "erase" => PinKey::Erase,
-            "submit" => PinKey::Submit,
-            digit => PinKey::Digit(digit.parse::<u8>().ok().filter(|d| *d <= 9)?),
-        }),
-        "task" => Action::Maintenance(match argument {
-            "test-page" => MaintenanceTask::PrintTestPage,
-            "paper" => MaintenanceTask::PaperReplaced,
-            "flush" => MaintenanceTask::FlushOutbox,
-            "restart" => MaintenanceTask::Restart,
-            _ => return None,
-        }),
-        "wake" => Action::Wake,
-        "department" => {
-            Action::ChooseDepartment(Some(argument.to_owned()).filter(|a| !a.is_empty()))
-        }
-        "search" => Action::OpenSearch,
-        "type" if !argument.is_empty() => Action::SearchType(argument.to_owned()),
-        "search-erase" => Action::SearchErase,
-        "search-clear" => Action::SearchClear,
-        "digit" => Action::PhoneDigit(argument.parse::<u8>().ok().filter(|d| *d <= 9)?),
-        "phone-erase" => Action::PhoneErase,
-        "capture" => Action::Capture,
-        "remove-page" => Action::RemovePage(argument.parse().ok()?),
-        "missing" => Action::DeclareMissing,
-        "commit" => Action::Commit,
-        "next-material" => Action::NextMaterial,
-        "submit" => Action::SubmitApplication,
-        "errand" => Action::Errand(Errand::parse(argument)?),
-        _ => return None,
+        Touch::SendRating => Action::SendRating,
+        Touch::SkipRating => Action::SkipRating,
+        Touch::Back => Action::Back,
+        Touch::Home => Action::Home,
+        Touch::Language => Action::ToggleLanguage,
+        Touch::Elder => Action::ToggleElder,
+        Touch::Speech => Action::ToggleSpeech,
+        Touch::Stay => Action::StayActive,
+        Touch::Wake => Action::Wake,
+        Touch::SecretTap => Action::SecretTap,
+        Touch::PinDigit => Action::Pin(PinKey::Digit(digit()?)),
+        Touch::PinErase => Action::Pin(PinKey::Erase),
+        Touch::PinSubmit => Action::Pin(PinKey::Submit),
+        Touch::PrintTestPage => Action::Maintenance(MaintenanceTask::PrintTestPage),
+        Touch::PaperReplaced => Action::Maintenance(MaintenanceTask::PaperReplaced),
+        Touch::FlushOutbox => Action::Maintenance(MaintenanceTask::FlushOutbox),
+        Touch::Restart => Action::Maintenance(MaintenanceTask::Restart),
     })
 }
 
@@ -644,54 +747,74 @@ mod tests {
 
     #[test]
     fn every_touch_the_screens_raise_maps_to_an_action() {
-        assert_eq!(action_from("theme", ""), Some(Action::ChooseTheme(None)));
         assert_eq!(
-            action_from("theme", "housing-fund"),
+            action_from(Touch::Theme, ""),
+            Some(Action::ChooseTheme(None))
+        );
+        assert_eq!(
+            action_from(Touch::Theme, "housing-fund"),
             Some(Action::ChooseTheme(Some("housing-fund".into())))
         );
-        assert_eq!(action_from("rate", "4"), Some(Action::Rate(4)));
-        assert_eq!(action_from("rate", "four"), None);
+        assert_eq!(action_from(Touch::Rate, "4"), Some(Action::Rate(4)));
+        assert_eq!(action_from(Touch::Rate, "four"), None);
         for reason in RatingReason::ALL {
             assert_eq!(
-                action_from("reason", reason_code(reason)),
+                action_from(Touch::Reason, reason_code(reason)),
                 Some(Action::Reason(reason))
             );
         }
-        assert_eq!(action_from("reason", "bogus"), None);
-        assert_eq!(action_from("self-destruct", ""), None);
-        // Every kind named in state.slint's callback documentation is understood.
-        let state = include_str!("../../ui/ui/state.slint");
-        for kind in [
-            "begin",
-            "apply",
-            "confirm",
-            "retry",
-            "done",
-            "send-rating",
-            "skip-rating",
-            "back",
-            "home",
-            "language",
-            "elder",
-            "speech",
-            "stay",
-            "wake",
-            "department",
-            "search",
-            "search-erase",
-            "search-clear",
-            "phone-erase",
-            "capture",
-            "missing",
-            "commit",
-            "next-material",
-            "submit",
+        assert_eq!(action_from(Touch::Reason, "bogus"), None);
+        assert_eq!(action_from(Touch::Type, ""), None);
+        assert_eq!(action_from(Touch::PinDigit, "10"), None);
+        assert_eq!(
+            action_from(Touch::PinDigit, "7"),
+            Some(Action::Pin(PinKey::Digit(7)))
+        );
+        assert_eq!(
+            action_from(Touch::ErrandCheckIn, ""),
+            Some(Action::Errand(Errand::CheckIn))
+        );
+        // The touches without an argument are all understood without one.
+        for touch in [
+            Touch::Begin,
+            Touch::Apply,
+            Touch::Confirm,
+            Touch::Retry,
+            Touch::Done,
+            Touch::SendRating,
+            Touch::SkipRating,
+            Touch::Back,
+            Touch::Home,
+            Touch::Language,
+            Touch::Elder,
+            Touch::Speech,
+            Touch::Stay,
+            Touch::Wake,
+            Touch::Department,
+            Touch::Search,
+            Touch::SearchErase,
+            Touch::SearchClear,
+            Touch::PhoneErase,
+            Touch::Capture,
+            Touch::Missing,
+            Touch::Commit,
+            Touch::NextMaterial,
+            Touch::Submit,
+            Touch::ErrandTicket,
+            Touch::ErrandProgress,
+            Touch::ErrandCertificate,
+            Touch::SecretTap,
+            Touch::PinErase,
+            Touch::PinSubmit,
+            Touch::PrintTestPage,
+            Touch::PaperReplaced,
+            Touch::FlushOutbox,
+            Touch::Restart,
         ] {
             assert!(
-                state.contains(&format!("\"{kind}\"")),
-                "{kind} is not documented in state.slint"
+                action_from(touch, "").is_some(),
+                "{touch:?} is not understood"
             );
-            assert!(action_from(kind, "").is_some(), "{kind} is not understood");
         }
     }
 

@@ -253,12 +253,13 @@ fn setup(
     running: kiosk_app::update::launch::RunningRelease,
 ) {
     use kiosk_app::enrollment::setup::{Setup, SetupState};
-    use kiosk_ui::{Kiosk, Page, SetupState as UiState};
+    use kiosk_ui::{Kiosk, Page, SetupState as UiState, Technician};
 
     let serial = kiosk_app::uplink::identity::hardware_serial();
-    let kiosk = window.global::<Kiosk>();
-    kiosk.set_page(Page::Setup);
-    kiosk.set_setup_serial(serial.as_str().into());
+    window.global::<Kiosk>().set_page(Page::Setup);
+    window
+        .global::<Technician>()
+        .set_setup_serial(serial.as_str().into());
     kiosk_app::runtime::service_manager::announce_when_running();
     let weak = window.as_weak();
     let show = move |state: SetupState| {
@@ -270,9 +271,9 @@ fn setup(
             SetupState::Enrolled(id) => (UiState::Enrolled, id.clone()),
         };
         let _ = weak.upgrade_in_event_loop(move |window| {
-            let kiosk = window.global::<Kiosk>();
-            kiosk.set_setup_state(ui);
-            kiosk.set_setup_detail(detail.into());
+            let technician = window.global::<Technician>();
+            technician.set_setup_state(ui);
+            technician.set_setup_detail(detail.into());
         });
     };
     let Some(port) = config.devices().scanner else {

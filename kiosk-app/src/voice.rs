@@ -8,186 +8,83 @@
 use std::process::{Child, Command, Stdio};
 
 use kiosk_protocol::{Language, LocalizedText};
+use kiosk_ui::speech::Instruction;
 
 use crate::session::{
     CaptureProblem, CheckInPrompt, ErrandOutcome, IdentifyPrompt, PrintFailure, PrintStatus,
     Screen, SubmitFailure, View,
 };
 
-/// The sentence to speak for what `view` shows, if anything.
+/// The sentence to speak for what `view` shows, if anything, in both languages.
 pub fn instruction(view: &View) -> Option<LocalizedText> {
-    let t = LocalizedText::new;
+    spoken(view).map(|i| LocalizedText::new(i.chinese(), i.english()))
+}
+
+/// Which instruction `view` calls for; the sentences themselves are kiosk-ui's, translated
+/// beside the screens' strings.
+fn spoken(view: &View) -> Option<Instruction> {
+    use Instruction as I;
     Some(match &view.screen {
         // The technician's screens are not announced to the hall.
         Screen::TechnicianPin(_) | Screen::Maintenance(_) => return None,
-        Screen::OutOfService => t(
-            "本终端暂停服务，请前往服务窗口办理。",
-            "This terminal is out of service. Please go to a service window.",
-        ),
-        Screen::Home => t(
-            "欢迎使用连易办。请点击开始办事。",
-            "Welcome. Touch Start a service to begin.",
-        ),
-        Screen::Catalog { .. } => t(
-            "请选择要办理的事项。",
-            "Please choose the service you need.",
-        ),
-        Screen::Guide { .. } if !view.devices.card_reader => t(
-            "这是办事指南。读卡器暂时故障，申请请前往服务窗口。",
-            "This is the service guide. The card reader is out of order; please apply at a service window.",
-        ),
-        Screen::Guide { .. } => t(
-            "这是办事指南。阅读后，点击在本机申请。",
-            "This is the service guide. When you are ready, touch Apply here.",
-        ),
+        Screen::OutOfService => I::OutOfService,
+        Screen::Home => I::Home,
+        Screen::Catalog { .. } => I::Catalog,
+        Screen::Guide { .. } if !view.devices.card_reader => I::GuideWithoutReader,
+        Screen::Guide { .. } => I::Guide,
         Screen::Identify { prompt, .. } | Screen::IdentifyFor { prompt, .. } => match prompt {
-            IdentifyPrompt::PlaceCard => t(
-                "请将身份证平放在屏幕下方的读卡区。",
-                "Please place your ID card flat on the reader below the screen.",
-            ),
-            IdentifyPrompt::PlaceAgain => t(
-                "身份证移开过早，请重新放置。",
-                "The card was lifted too early. Please place it again.",
-            ),
-            IdentifyPrompt::Expired => t(
-                "此身份证已过有效期，无法在本机使用。",
-                "This ID card has expired and cannot be used here.",
-            ),
-            IdentifyPrompt::Unreadable => t(
-                "无法读取此卡，请重新放置。",
-                "This card cannot be read. Please place it again.",
-            ),
-            IdentifyPrompt::ReaderUnavailable => t(
-                "读卡器暂时故障，请前往服务窗口办理。",
-                "The card reader is out of order. Please go to a service window.",
-            ),
-            IdentifyPrompt::CodeNotAccepted => t(
-                "本机暂不支持扫码认证，请放置身份证。",
-                "QR codes cannot identify you here yet. Please place your ID card.",
-            ),
+            IdentifyPrompt::PlaceCard => I::PlaceCard,
+            IdentifyPrompt::PlaceAgain => I::PlaceAgain,
+            IdentifyPrompt::Expired => I::CardExpired,
+            IdentifyPrompt::Unreadable => I::CardUnreadable,
+            IdentifyPrompt::ReaderUnavailable => I::ReaderUnavailable,
+            IdentifyPrompt::CodeNotAccepted => I::CodeNotAccepted,
         },
-        Screen::Confirm { .. } if view.phone_problem => t(
-            "手机号码不正确，请重新输入。",
-            "That phone number is not right. Please type it again.",
-        ),
-        Screen::Confirm { .. } => t(
-            "请核对您的信息，并输入手机号码，然后点击下一步。",
-            "Please check your details, type your phone number, then touch Next.",
-        ),
-        Screen::Departments { .. } => t(
-            "请选择部门，再选择事项。",
-            "Please choose a department, then the service.",
-        ),
-        Screen::Search { .. } => t(
-            "请输入事项名称的拼音首字母，例如社保缴费输入 s b j f。",
-            "Type the first letters of the service's pinyin, or English words.",
-        ),
+        Screen::Confirm { .. } if view.phone_problem => I::PhoneWrong,
+        Screen::Confirm { .. } => I::Confirm,
+        Screen::Departments { .. } => I::Departments,
+        Screen::Search { .. } => I::Search,
         Screen::Materials {
             problem: Some(problem),
             ..
         } => match problem {
-            CaptureProblem::NoPage => t(
-                "没有找到材料，请将材料平放在拍摄区内再拍。",
-                "No document was found. Please lay it flat in the capture area and try again.",
-            ),
-            CaptureProblem::CameraFailed => t(
-                "高拍仪暂时故障，您可以选择容缺承诺或前往窗口。",
-                "The document camera failed. You may commit to hand it in later, or go to a window.",
-            ),
-            CaptureProblem::TooManyPages => t(
-                "此材料页数已满。",
-                "This material already has the most pages it may have.",
-            ),
+            CaptureProblem::NoPage => I::NoPage,
+            CaptureProblem::CameraFailed => I::CameraFailed,
+            CaptureProblem::TooManyPages => I::TooManyPages,
         },
-        Screen::Materials { .. } => t(
-            "请将材料平放在高拍仪下，点击拍照。每页拍一次。",
-            "Lay the document flat under the camera and touch Capture, once for each page.",
-        ),
-        Screen::Commitment { .. } => t(
-            "请阅读告知承诺书，同意后点击我承诺。",
-            "Please read the commitment, then touch I commit if you agree.",
-        ),
-        Screen::Review { .. } => t(
-            "请核对申请内容，无误后点击提交申请。",
-            "Please review your application, then touch Submit application.",
-        ),
-        Screen::QueuePick { .. } => t(
-            "请选择要排队办理的事项。",
-            "Please choose what you are queueing for.",
-        ),
+        Screen::Materials { .. } => I::Materials,
+        Screen::Commitment { .. } => I::Commitment,
+        Screen::Review { .. } => I::Review,
+        Screen::QueuePick { .. } => I::QueuePick,
         Screen::CheckIn {
             prompt: CheckInPrompt::NotAnAppointmentCode,
             ..
-        } => t(
-            "这不是预约码，请扫描预约短信中的二维码，或放置身份证。",
-            "That is not an appointment code. Scan the code from your booking, or place your ID card.",
-        ),
-        Screen::CheckIn { .. } => t(
-            "请放置身份证，或扫描预约二维码。",
-            "Please place your ID card, or scan your appointment code.",
-        ),
-        Screen::Working { .. } => t("正在办理，请稍候。", "Working on it, please wait."),
-        Screen::ErrandResult {
-            errand, outcome, ..
-        } => match (errand, outcome) {
-            (_, ErrandOutcome::Ticket { .. }) => t(
-                "取号成功，请取走排队号，留意叫号。",
-                "Here is your queue ticket. Please wait to be called.",
-            ),
-            (_, ErrandOutcome::NoAppointment) => t(
-                "没有找到您今天在本中心的预约。",
-                "No appointment for today at this centre was found.",
-            ),
-            (_, ErrandOutcome::Progress(list)) if list.is_empty() => {
-                t("没有查到您的办件。", "No applications were found for you.")
-            }
-            (_, ErrandOutcome::Progress(_)) => t(
-                "这是您的办件进度。",
-                "Here is where your applications stand.",
-            ),
-            (_, ErrandOutcome::CertificatePrinted) => t(
-                "证明已打印，请取走。",
-                "Your certificate is printed. Please take it.",
-            ),
-            (_, ErrandOutcome::Unreachable | ErrandOutcome::Refused) => t(
-                "暂时无法办理，请稍后再试或前往服务窗口。",
-                "This cannot be done right now. Please try later or go to a service window.",
-            ),
-            (_, ErrandOutcome::PrinterFailed) => t(
-                "证明未能打印，请前往服务窗口。",
-                "The certificate could not be printed. Please go to a service window.",
-            ),
+        } => I::NotAnAppointmentCode,
+        Screen::CheckIn { .. } => I::CheckIn,
+        Screen::Working { .. } => I::Working,
+        Screen::ErrandResult { outcome, .. } => match outcome {
+            ErrandOutcome::Ticket { .. } => I::Ticket,
+            ErrandOutcome::NoAppointment => I::NoAppointment,
+            ErrandOutcome::Progress(list) if list.is_empty() => I::NoApplications,
+            ErrandOutcome::Progress(_) => I::Progress,
+            ErrandOutcome::CertificatePrinted => I::CertificatePrinted,
+            ErrandOutcome::Unreachable | ErrandOutcome::Refused => I::ErrandUnavailable,
+            ErrandOutcome::PrinterFailed => I::CertificateNotPrinted,
         },
-        Screen::Submitting { .. } => t("正在提交，请稍候。", "Submitting, please wait."),
+        Screen::Submitting { .. } => I::Submitting,
         Screen::SubmitFailed { failure, .. } => match failure {
-            SubmitFailure::Unreachable => t(
-                "暂时无法连接平台，申请尚未提交，您可以重试。",
-                "The platform cannot be reached. Your application was not submitted. You can try again.",
-            ),
-            SubmitFailure::Rejected => t(
-                "平台未能受理此申请，请前往服务窗口。",
-                "The platform could not accept this application. Please go to a service window.",
-            ),
+            SubmitFailure::Unreachable => I::SubmitUnreachable,
+            SubmitFailure::Rejected => I::SubmitRejected,
         },
         Screen::Receipt { printing, .. } => match printing {
-            PrintStatus::Printing => t(
-                "您的申请已受理，正在打印回执。",
-                "Your application is accepted. Printing your receipt.",
-            ),
-            PrintStatus::Printed => t(
-                "您的申请已受理，请取走回执。",
-                "Your application is accepted. Please take your receipt.",
-            ),
-            PrintStatus::Failed(PrintFailure::PaperOut | PrintFailure::PrinterFault) => t(
-                "您的申请已受理。回执未能打印，请扫描屏幕上的二维码查询进度。",
-                "Your application is accepted. The receipt could not be printed; scan the code on screen to follow it.",
-            ),
+            PrintStatus::Printing => I::ReceiptPrinting,
+            PrintStatus::Printed => I::ReceiptPrinted,
+            PrintStatus::Failed(PrintFailure::PaperOut | PrintFailure::PrinterFault) => {
+                I::ReceiptNotPrinted
+            }
         },
-        Screen::Rating { .. } => t("请为本次服务评价。", "Please rate this service."),
-        Screen::Thanks => t(
-            "办理完成，谢谢。请带好您的身份证和回执。",
-            "All done, thank you. Please take your ID card and receipt.",
-        ),
+        Screen::Rating { .. } => I::Rating,
+        Screen::Thanks => I::Thanks,
     })
 }
 
@@ -383,6 +280,60 @@ mod tests {
         let mut v = view(Screen::Guide { matter: "m".into() });
         v.devices.card_reader = false;
         assert!(instruction(&v).is_some_and(|t| t.zh.contains("读卡器")));
+    }
+
+    #[test]
+    fn what_espeak_is_asked_to_say_is_pinned_in_both_languages() {
+        let said = |screen: Screen, language: Language| {
+            let mut v = view(screen);
+            v.language = language;
+            instruction(&v)
+                .map(|t| t.get(language).to_owned())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            said(Screen::Home, Language::Zh),
+            "欢迎使用连易办。请点击开始办事。"
+        );
+        assert_eq!(
+            said(Screen::Home, Language::En),
+            "Welcome. Touch Start a service to begin."
+        );
+        let too_many = || Screen::Materials {
+            matter: "m".into(),
+            slot: 0,
+            capturing: false,
+            problem: Some(CaptureProblem::TooManyPages),
+        };
+        // The screen shows 此材料页数已达上限 for the same English; the voice keeps its words.
+        assert_eq!(said(too_many(), Language::Zh), "此材料页数已满。");
+        assert_eq!(
+            said(too_many(), Language::En),
+            "This material already has the most pages it may have."
+        );
+        let paper_out = || Screen::Receipt {
+            receipt: kiosk_protocol::ApplicationReceipt {
+                application_no: "LY1".into(),
+                matter_id: "m".into(),
+                accepted_at: String::new(),
+                progress_url: String::new(),
+                replayed: false,
+            },
+            printing: PrintStatus::Failed(PrintFailure::PaperOut),
+            kept: false,
+        };
+        assert_eq!(
+            said(paper_out(), Language::Zh),
+            "您的申请已受理。回执未能打印，请扫描屏幕上的二维码查询进度。"
+        );
+        assert_eq!(
+            said(paper_out(), Language::En),
+            "Your application is accepted. The receipt could not be printed; scan the code on screen to follow it."
+        );
+        assert_eq!(
+            said(Screen::Thanks, Language::Zh),
+            "办理完成，谢谢。请带好您的身份证和回执。"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use kiosk_app::session::{
     KeySource, Picture, Screen, Session, Settings,
 };
 use kiosk_protocol::{ApplicationReceipt, Catalog, Language};
-use kiosk_ui::{Kiosk, KioskWindow};
+use kiosk_ui::{Application, Errands, KioskWindow};
 use slint::ComponentHandle;
 
 fn catalog() -> Arc<Catalog> {
@@ -149,15 +149,18 @@ fn a_citizen_applies_by_touching_labelled_controls_in_chinese_then_english_then_
     k.tap("在本机申请");
     assert_eq!(k.take_commands(), vec![Command::StartCardReader]);
     k.event(Event::Card(CardEvent::Read(person())));
-    assert_eq!(k.window.global::<Kiosk>().get_applicant().name, "李四");
+    assert_eq!(
+        k.window.global::<Application>().get_applicant().name,
+        "李四"
+    );
 
     // The form: a wrong phone is refused, then the right one typed on the pad.
     k.tap("下一步");
-    assert!(k.window.global::<Kiosk>().get_phone_problem());
+    assert!(k.window.global::<Application>().get_phone_problem());
     for digit in "13912345678".chars() {
         k.tap(&digit.to_string());
     }
-    assert_eq!(k.window.global::<Kiosk>().get_phone(), "13912345678");
+    assert_eq!(k.window.global::<Application>().get_phone(), "13912345678");
     k.tap("下一步");
 
     // The first material photographed (a page taken, removed, taken again), the second
@@ -202,7 +205,10 @@ fn a_citizen_applies_by_touching_labelled_controls_in_chinese_then_english_then_
         replayed: false,
     })));
     assert_eq!(
-        k.window.global::<Kiosk>().get_receipt().application_no,
+        k.window
+            .global::<Application>()
+            .get_receipt()
+            .application_no,
         "LY20261122000009"
     );
     k.event(Event::Printed(Ok(())));
@@ -227,10 +233,10 @@ fn a_citizen_applies_by_touching_labelled_controls_in_chinese_then_english_then_
 
     // Nothing of the citizen is left on the screens.
     k.tap("Home");
-    let kiosk = k.window.global::<Kiosk>();
-    assert_eq!(kiosk.get_applicant().name, "");
-    assert_eq!(kiosk.get_phone(), "");
-    assert_eq!(slint::Model::row_count(&kiosk.get_materials()), 0);
+    let application = k.window.global::<Application>();
+    assert_eq!(application.get_applicant().name, "");
+    assert_eq!(application.get_phone(), "");
+    assert_eq!(slint::Model::row_count(&application.get_materials()), 0);
     assert!(k.shows("开始办事"), "home, in Chinese again");
 }
 
@@ -259,7 +265,7 @@ fn errands_and_search_are_reached_from_home_by_their_labels() {
     );
     k.event(Event::ErrandDone(ErrandOutcome::Unreachable));
     assert_eq!(
-        k.window.global::<Kiosk>().get_errand_result(),
+        k.window.global::<Errands>().get_errand_result(),
         kiosk_ui::ErrandResult::Unreachable
     );
     k.tap("首页");

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use kiosk_ui::headless::Headless;
-use kiosk_ui::{Kiosk, KioskWindow, Page, ThemeItem};
+use kiosk_ui::{Catalog, Kiosk, KioskWindow, Page, ThemeItem};
 use slint::{ComponentHandle, ModelRc, VecModel};
 
 /// A field of /proc/self/status, in kB.
@@ -69,7 +69,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         name: (*name).into(),
     })
     .collect();
-    kiosk.set_themes(ModelRc::new(VecModel::from(themes)));
+    window
+        .global::<Catalog>()
+        .set_themes(ModelRc::new(VecModel::from(themes)));
     kiosk.set_page(Page::Home);
     kiosk_ui::select_language(false);
     let pixels = display.render();

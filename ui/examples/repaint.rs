@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::{Mode, SCREENS};
 use kiosk_ui::headless::Headless;
-use kiosk_ui::{Kiosk, KioskWindow};
+use kiosk_ui::{Kiosk, KioskWindow, Technician};
 use slint::{ComponentHandle, Rgb8Pixel};
 
 struct Stats {
@@ -102,7 +102,9 @@ fn partial_repaints(rounds: usize) -> Result<(), Box<dyn std::error::Error>> {
             kiosk.set_timeout_seconds(20 - (i % 20) as i32);
         }),
         ("technician-pin", "pin-dot", &|i| {
-            kiosk.set_pin_digits(3 + (i % 2) as i32);
+            window
+                .global::<Technician>()
+                .set_pin_digits(3 + (i % 2) as i32);
         }),
     ];
     for (screen_name, what, change) in cases {

@@ -1,12 +1,16 @@
 //! The 连易办 touch UI.
 //!
 //! Screens live in `.slint` files under `ui/` (one file per page, shared widgets under
-//! `components/`, colours and sizes in the `Theme` global, state in the `Kiosk` global). This
-//! crate compiles them and adds the little Rust the screens need: language selection, QR
-//! images, and headless rendering into PNG files for screenshots and tests.
+//! `components/`, colours and sizes in the `Theme` global, state in one global per area under
+//! `state/`: `Kiosk` for the page, modes and the `touched(Touch, …)` callback, `Devices`,
+//! `Catalog`, `Application`, `Errands`, `Technician`). This crate compiles them and adds the
+//! little Rust the screens need: language selection, QR images, the spoken instructions and
+//! their translation, and headless rendering into PNG files for screenshots and tests.
 
 pub mod headless;
 pub mod qr;
+pub mod speech;
+pub mod translation;
 
 slint::include_modules!();
 

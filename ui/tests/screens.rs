@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use common::{Mode, SCREENS};
 use kiosk_ui::headless::Headless;
-use kiosk_ui::{IdentifyPrompt, Kiosk, KioskWindow, Page};
+use kiosk_ui::{Devices, IdentifyPrompt, Kiosk, KioskWindow, Page};
 use slint::ComponentHandle;
 
 #[test]
@@ -53,14 +53,15 @@ fn every_page_renders_distinctly_in_both_languages() {
     Mode::ALL[0].apply(&mut display, &window);
     common::fill(&window);
     let kiosk = window.global::<Kiosk>();
+    let devices = window.global::<Devices>();
     let states: [(&str, &dyn Fn()); 3] = [
         ("home-scanner-out", &|| {
-            kiosk.set_scanner_available(false);
+            devices.set_scanner_available(false);
             kiosk.set_page(Page::Home);
         }),
         ("identify-code-scanned", &|| {
-            kiosk.set_scanner_available(true);
-            kiosk.set_identify_prompt(IdentifyPrompt::CodeNotAccepted);
+            devices.set_scanner_available(true);
+            devices.set_identify_prompt(IdentifyPrompt::CodeNotAccepted);
             kiosk.set_page(Page::Identify);
         }),
         ("home-attract", &|| {

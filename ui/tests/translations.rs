@@ -1,27 +1,10 @@
-//! Every string a screen shows has its Chinese translation: a citizen reading Chinese never
-//! meets an English sentence because a translation was forgotten.
+//! Every string a screen shows or the voice says has its Chinese translation: a citizen reading
+//! or listening in Chinese never meets an English sentence because a translation was forgotten.
 
-use std::collections::HashMap;
 use std::path::Path;
 
-/// The `msgid` → `msgstr` pairs of a `.po` file (single-line entries, as ours are written; a
-/// plural entry counts by its one Chinese form).
-fn catalog(po: &str) -> HashMap<String, String> {
-    let mut pairs = HashMap::new();
-    let mut id: Option<String> = None;
-    for line in po.lines() {
-        if let Some(rest) = line.strip_prefix("msgid \"") {
-            id = rest.strip_suffix('"').map(str::to_owned);
-        } else if let Some(rest) = line
-            .strip_prefix("msgstr \"")
-            .or_else(|| line.strip_prefix("msgstr[0] \""))
-            && let (Some(key), Some(value)) = (id.take(), rest.strip_suffix('"'))
-        {
-            pairs.insert(key, value.to_owned());
-        }
-    }
-    pairs
-}
+use kiosk_ui::speech::{self, Instruction};
+use kiosk_ui::translation::{CONTEXT_SEPARATOR, catalog};
 
 /// Every `@tr("…")` source string in the `.slint` files under `dir`, with its file.
 fn sources(dir: &Path, found: &mut Vec<(String, String)>) {
@@ -57,8 +40,19 @@ fn every_ui_string_has_a_chinese_translation_with_the_same_placeholders() {
     let mut strings = Vec::new();
     sources(&root.join("ui"), &mut strings);
     assert!(strings.len() > 100, "the screens' strings were not found");
+    // The spoken instructions, looked up in their own context.
+    let spoken: Vec<(String, String)> = Instruction::ALL
+        .iter()
+        .map(|i| {
+            (
+                format!("{}{CONTEXT_SEPARATOR}{}", speech::CONTEXT, i.english()),
+                "src/speech.rs".to_owned(),
+            )
+        })
+        .collect();
+    assert!(spoken.len() >= 40, "the spoken instructions were not found");
     let mut problems = Vec::new();
-    for (source, file) in &strings {
+    for (source, file) in strings.iter().chain(&spoken) {
         match zh.get(source) {
             None => problems.push(format!("{file}: no translation of \"{source}\"")),
             Some(t) if t.trim().is_empty() => {

@@ -8,9 +8,10 @@
 
 use kiosk_ui::headless::Headless;
 use kiosk_ui::{
-    ApplicantData, Browse, CaptureNotice, Errand, ErrandResult, GuideData, IdentifyPrompt, Kiosk,
-    KioskWindow, MaterialRow, MaterialState, MatterItem, Page, PinNotice, PrintState, ProgressItem,
-    ReasonItem, ReceiptData, SetupState, StatusRow, TaskState, Theme, ThemeItem, TicketData,
+    ApplicantData, Application, Browse, CaptureNotice, Catalog, Devices, Errand, ErrandResult,
+    Errands, GuideData, IdentifyPrompt, Kiosk, KioskWindow, MaterialRow, MaterialState, MatterItem,
+    Page, PinNotice, PrintState, ProgressItem, ReasonItem, ReceiptData, SetupState, StatusRow,
+    TaskState, Technician, Theme, ThemeItem, TicketData,
 };
 use slint::{
     ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel,
@@ -260,23 +261,27 @@ fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
 /// The data every screen may show (a catalogue, a guide, a receipt), and the quiet state of
 /// everything else: no warning, no veil, every device working.
 pub fn fill(window: &KioskWindow) {
+    let errands = window.global::<Errands>();
+    let application = window.global::<Application>();
+    let catalog = window.global::<Catalog>();
+    let devices = window.global::<Devices>();
     let kiosk = window.global::<Kiosk>();
     kiosk.set_timeout_seconds(-1);
     kiosk.set_attract(false);
-    kiosk.set_card_reader_available(true);
-    kiosk.set_printer_available(true);
-    kiosk.set_scanner_available(true);
-    kiosk.set_scanner_working(true);
-    kiosk.set_identify_prompt(IdentifyPrompt::PlaceCard);
-    kiosk.set_browse(Browse::Topics);
-    kiosk.set_errand(Errand::None);
-    kiosk.set_phone("".into());
-    kiosk.set_phone_problem(false);
-    kiosk.set_camera_available(true);
-    kiosk.set_capture_notice(CaptureNotice::None);
-    kiosk.set_check_in_wrong_code(false);
+    devices.set_card_reader_available(true);
+    devices.set_printer_available(true);
+    devices.set_scanner_available(true);
+    devices.set_scanner_working(true);
+    devices.set_identify_prompt(IdentifyPrompt::PlaceCard);
+    catalog.set_browse(Browse::Topics);
+    errands.set_errand(Errand::None);
+    application.set_phone("".into());
+    application.set_phone_problem(false);
+    devices.set_camera_available(true);
+    application.set_capture_notice(CaptureNotice::None);
+    errands.set_check_in_wrong_code(false);
     kiosk.set_terminal_id("LYG-HZ-0001".into());
-    kiosk.set_themes(model(vec![
+    catalog.set_themes(model(vec![
         ThemeItem {
             id: "si".into(),
             name: "社会保险".into(),
@@ -302,8 +307,8 @@ pub fn fill(window: &KioskWindow) {
             name: "税务服务".into(),
         },
     ]));
-    kiosk.set_selected_theme("si".into());
-    kiosk.set_matters(model(vec![
+    catalog.set_selected_theme("si".into());
+    catalog.set_matters(model(vec![
         MatterItem {
             id: "m1".into(),
             name: "城乡居民养老保险参保登记".into(),
@@ -319,7 +324,7 @@ pub fn fill(window: &KioskWindow) {
             kiosk: false,
         },
     ]));
-    kiosk.set_guide(GuideData {
+    catalog.set_guide(GuideData {
         name: "城乡居民养老保险参保登记".into(),
         department: "连云港市人力资源和社会保障局".into(),
         applicant: "年满16周岁的城乡居民".into(),
@@ -339,7 +344,7 @@ pub fn fill(window: &KioskWindow) {
         complaint_phone: "12345".into(),
         kiosk: true,
     });
-    kiosk.set_receipt(ReceiptData {
+    application.set_receipt(ReceiptData {
         application_no: "LY20261122000001".into(),
         matter: "城乡居民养老保险参保登记".into(),
         accepted_at: "2026-11-22 14:52".into(),
@@ -347,16 +352,16 @@ pub fn fill(window: &KioskWindow) {
         time_limit: "即办".into(),
         kept: false,
     });
-    kiosk.set_print_state(PrintState::Printing);
+    devices.set_print_state(PrintState::Printing);
     if let Ok(qr) = kiosk_ui::qr::qr_image("http://127.0.0.1:8080/progress/LY20261122000001") {
-        kiosk.set_receipt_qr(qr);
+        application.set_receipt_qr(qr);
     }
 }
 
 fn nothing(_: &KioskWindow) {}
 
 fn applicant(window: &KioskWindow) {
-    window.global::<Kiosk>().set_applicant(ApplicantData {
+    window.global::<Application>().set_applicant(ApplicantData {
         name: "张三".into(),
         id_masked: "3207**********1234".into(),
         kind: "居民身份证".into(),
@@ -365,12 +370,12 @@ fn applicant(window: &KioskWindow) {
 
 fn paper_out(window: &KioskWindow) {
     window
-        .global::<Kiosk>()
+        .global::<Devices>()
         .set_print_state(PrintState::PaperOut);
 }
 
 fn bad_rating(window: &KioskWindow) {
-    let kiosk = window.global::<Kiosk>();
+    let application = window.global::<Application>();
     let reasons = [
         ("slow", "办理时间太长"),
         ("hard", "操作不方便"),
@@ -379,7 +384,7 @@ fn bad_rating(window: &KioskWindow) {
         ("attitude", "服务态度不好"),
         ("other", "其他原因"),
     ];
-    kiosk.set_reasons(model(
+    application.set_reasons(model(
         reasons
             .iter()
             .map(|(code, label)| ReasonItem {
@@ -388,19 +393,19 @@ fn bad_rating(window: &KioskWindow) {
             })
             .collect(),
     ));
-    kiosk.set_rating_level(2);
-    kiosk.set_rating_reason("device".into());
+    application.set_rating_level(2);
+    application.set_rating_reason("device".into());
 }
 
 fn wrong_pin(window: &KioskWindow) {
-    let kiosk = window.global::<Kiosk>();
-    kiosk.set_pin_digits(4);
-    kiosk.set_pin_notice(PinNotice::Wrong);
-    kiosk.set_pin_number(2);
+    let technician = window.global::<Technician>();
+    technician.set_pin_digits(4);
+    technician.set_pin_notice(PinNotice::Wrong);
+    technician.set_pin_number(2);
 }
 
 fn maintenance(window: &KioskWindow) {
-    let kiosk = window.global::<Kiosk>();
+    let technician = window.global::<Technician>();
     let rows = [
         ("card-reader", "ok", "SAM 05.01-20260101, /dev/ttyUSB0"),
         ("printer", "degraded", "paper near end"),
@@ -409,7 +414,7 @@ fn maintenance(window: &KioskWindow) {
         ("platform", "ok", "last answer 2 s ago"),
         ("outbox", "degraded", "3 items waiting, oldest 12 min"),
     ];
-    kiosk.set_technician_status(model(
+    technician.set_technician_status(model(
         rows.iter()
             .map(|(name, state, detail)| StatusRow {
                 name: (*name).into(),
@@ -418,16 +423,16 @@ fn maintenance(window: &KioskWindow) {
             })
             .collect(),
     ));
-    kiosk.set_technician_version("0.1.0 (819adb6)".into());
-    kiosk.set_task_state(TaskState::Done);
-    kiosk.set_task_detail("test page printed".into());
+    technician.set_technician_version("0.1.0 (819adb6)".into());
+    technician.set_task_state(TaskState::Done);
+    technician.set_task_detail("test page printed".into());
 }
 
 fn setup_failed(window: &KioskWindow) {
-    let kiosk = window.global::<Kiosk>();
-    kiosk.set_setup_serial("LYB-2026-000123-AB".into());
-    kiosk.set_setup_state(SetupState::Failed);
-    kiosk.set_setup_detail("the enrollment token has expired".into());
+    let technician = window.global::<Technician>();
+    technician.set_setup_serial("LYB-2026-000123-AB".into());
+    technician.set_setup_state(SetupState::Failed);
+    technician.set_setup_detail("the enrollment token has expired".into());
 }
 
 fn timeout_warning(window: &KioskWindow) {
@@ -435,9 +440,9 @@ fn timeout_warning(window: &KioskWindow) {
 }
 
 fn by_department(window: &KioskWindow) {
-    let kiosk = window.global::<Kiosk>();
-    kiosk.set_browse(Browse::Departments);
-    kiosk.set_departments(model(
+    let catalog = window.global::<Catalog>();
+    catalog.set_browse(Browse::Departments);
+    catalog.set_departments(model(
         [
             ("hrss", "连云港市人力资源和社会保障局"),
             ("hs", "连云港市医疗保障局"),
@@ -452,17 +457,17 @@ fn by_department(window: &KioskWindow) {
         })
         .collect(),
     ));
-    kiosk.set_selected_department("hrss".into());
+    catalog.set_selected_department("hrss".into());
 }
 
 fn queue_pick(window: &KioskWindow) {
-    window.global::<Kiosk>().set_browse(Browse::Queue);
+    window.global::<Catalog>().set_browse(Browse::Queue);
 }
 
 fn search(window: &KioskWindow) {
-    let kiosk = window.global::<Kiosk>();
-    kiosk.set_search_query("cxjm".into());
-    kiosk.set_search_words(model(
+    let catalog = window.global::<Catalog>();
+    catalog.set_search_query("cxjm".into());
+    catalog.set_search_words(model(
         ["社会保险", "医疗保险", "住房公积金", "不动产登记"]
             .iter()
             .map(|w| SharedString::from(*w))
@@ -471,10 +476,10 @@ fn search(window: &KioskWindow) {
 }
 
 fn wrong_phone(window: &KioskWindow) {
+    let application = window.global::<Application>();
     applicant(window);
-    let kiosk = window.global::<Kiosk>();
-    kiosk.set_phone("139123".into());
-    kiosk.set_phone_problem(true);
+    application.set_phone("139123".into());
+    application.set_phone_problem(true);
 }
 
 /// A page thumbnail: a light page with a few dark lines, as the camera's pages look.
@@ -503,9 +508,9 @@ fn page_picture() -> Image {
 }
 
 fn materials(window: &KioskWindow) {
+    let application = window.global::<Application>();
     applicant(window);
-    let kiosk = window.global::<Kiosk>();
-    kiosk.set_materials(model(vec![
+    application.set_materials(model(vec![
         MaterialState {
             name: "居民户口簿".into(),
             form: "原件".into(),
@@ -523,41 +528,45 @@ fn materials(window: &KioskWindow) {
             waivable: true,
         },
     ]));
-    kiosk.set_material_slot(0);
-    kiosk.set_material_pages(model(vec![page_picture(), page_picture()]));
-    kiosk.set_camera_preview(page_picture());
-    kiosk.set_has_preview(true);
-    kiosk.set_capture_notice(CaptureNotice::NoPage);
+    application.set_material_slot(0);
+    application.set_material_pages(model(vec![page_picture(), page_picture()]));
+    application.set_camera_preview(page_picture());
+    application.set_has_preview(true);
+    application.set_capture_notice(CaptureNotice::NoPage);
 }
 
 fn review(window: &KioskWindow) {
     materials(window);
-    window.global::<Kiosk>().set_phone("13912345678".into());
+    window
+        .global::<Application>()
+        .set_phone("13912345678".into());
 }
 
 fn certificate_errand(window: &KioskWindow) {
-    window.global::<Kiosk>().set_errand(Errand::Certificate);
+    window.global::<Errands>().set_errand(Errand::Certificate);
 }
 
 fn ticket(window: &KioskWindow) {
-    let kiosk = window.global::<Kiosk>();
-    kiosk.set_errand(Errand::CheckIn);
-    kiosk.set_errand_result(ErrandResult::Ticket);
-    kiosk.set_ticket(TicketData {
+    let errands = window.global::<Errands>();
+    errands.set_errand(Errand::CheckIn);
+    errands.set_errand_result(ErrandResult::Ticket);
+    errands.set_ticket(TicketData {
         number: "A015".into(),
         window: "综合窗口 3号".into(),
         people_ahead: 4,
         matter: "城乡居民养老保险参保登记".into(),
         appointment: "2026-11-22 09:30-10:00".into(),
     });
-    kiosk.set_print_state(PrintState::Printed);
+    window
+        .global::<Devices>()
+        .set_print_state(PrintState::Printed);
 }
 
 fn progress(window: &KioskWindow) {
-    let kiosk = window.global::<Kiosk>();
-    kiosk.set_errand(Errand::Progress);
-    kiosk.set_errand_result(ErrandResult::Progress);
-    kiosk.set_progress(model(vec![
+    let errands = window.global::<Errands>();
+    errands.set_errand(Errand::Progress);
+    errands.set_errand_result(ErrandResult::Progress);
+    errands.set_progress(model(vec![
         ProgressItem {
             application_no: "LY20261122000001".into(),
             matter: "城乡居民养老保险参保登记".into(),
@@ -576,7 +585,7 @@ fn progress(window: &KioskWindow) {
 }
 
 fn no_appointment(window: &KioskWindow) {
-    let kiosk = window.global::<Kiosk>();
-    kiosk.set_errand(Errand::CheckIn);
-    kiosk.set_errand_result(ErrandResult::NoAppointment);
+    let errands = window.global::<Errands>();
+    errands.set_errand(Errand::CheckIn);
+    errands.set_errand_result(ErrandResult::NoAppointment);
 }
