@@ -51,6 +51,8 @@ pub struct UpdateSettings {
     pub root: PathBuf,
     /// The `rauc` program.
     pub rauc: PathBuf,
+    /// The running system's `os-release`.
+    pub os_release: PathBuf,
 }
 
 impl UpdateSettings {
@@ -67,6 +69,7 @@ impl UpdateSettings {
                 .clone()
                 .unwrap_or_else(|| slots.root().join("root.json")),
             rauc: config.updates.rauc.clone(),
+            os_release: config.updates.os_release.clone(),
         }
     }
 
@@ -82,6 +85,7 @@ impl UpdateSettings {
             self.root.clone(),
             platform,
             Rauc::new(self.rauc.clone()),
+            self.os_release.clone(),
         )
     }
 }
