@@ -160,8 +160,9 @@ pub struct UpdatesSection {
     /// the one before (default 120).
     #[serde(default = "default_health_deadline")]
     pub health_deadline_secs: u64,
-    /// The trusted root of the signed release metadata; default `DATA_DIR/updates/root.json`,
-    /// which enrollment writes.
+    /// The trusted root of the signed release metadata where the image pins none
+    /// (`/usr/share/kiosk/release-root.json`, which wins); default `DATA_DIR/updates/root.json`,
+    /// which the first enrollment writes.
     #[serde(default)]
     pub root: Option<PathBuf>,
     /// The `rauc` program that installs system images (default `rauc`).
