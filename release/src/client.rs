@@ -28,7 +28,7 @@ use kiosk_protocol::update::{ReleaseKind, compare_versions};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tough::error::Error as ToughError;
-use tough::schema::{RoleType, Root, Signed};
+use tough::schema::{RoleType, Root, Signed, Targets};
 use tough::{
     Bytes, ExpirationEnforcement, RepositoryLoader, Transport, TransportError, TransportErrorKind,
     TransportStream, async_trait,
@@ -507,6 +507,31 @@ async fn chained_root(
     metadata_url: &Url,
     http: &reqwest::Client,
 ) -> Result<Vec<u8>, TrustError> {
+    let anchor = parse_anchor(trusted_root)?;
+    let chain_dir = datastore_dir.join(ROOT_CHAIN_DIR);
+    let first = anchor.signed.version.get();
+    let mut current = kept_chain(anchor, trusted_root.to_vec(), &chain_dir)?;
+    while let Some(next) = following_version(&current.0, first) {
+        let Some(fetched) = fetch_root(metadata_url, next, http).await? else {
+            break;
+        };
+        let root = next_root(&current.0, &fetched)?;
+        tokio::fs::create_dir_all(&chain_dir)
+            .await
+            .map_err(|e| TrustError::Datastore {
+                detail: format!("cannot create {}: {e}", chain_dir.display()),
+            })?;
+        let path = chain_dir.join(format!("{next}.root.json"));
+        crate::fsio::write_atomic(&path, &fetched, 0o644).map_err(|e| TrustError::Datastore {
+            detail: format!("cannot write {}: {e}", path.display()),
+        })?;
+        current = (root, fetched);
+    }
+    Ok(current.1)
+}
+
+/// The trust anchor, checked against its own root keys.
+fn parse_anchor(trusted_root: &[u8]) -> Result<Signed<Root>, TrustError> {
     let anchor: Signed<Root> =
         serde_json::from_slice(trusted_root).map_err(|e| TrustError::BadTrustAnchor {
             detail: e.to_string(),
@@ -517,12 +542,21 @@ async fn chained_root(
         .map_err(|e| TrustError::BadTrustAnchor {
             detail: format!("the root is not signed by its own root keys: {e}"),
         })?;
-    let chain_dir = datastore_dir.join(ROOT_CHAIN_DIR);
+    Ok(anchor)
+}
+
+/// `anchor` advanced through the roots kept in `chain_dir` as far as they chain, with the
+/// bytes of the last one. A kept root that does not chain ends the walk with a warning.
+fn kept_chain(
+    anchor: Signed<Root>,
+    anchor_bytes: Vec<u8>,
+    chain_dir: &Path,
+) -> Result<(Signed<Root>, Vec<u8>), TrustError> {
     let first = anchor.signed.version.get();
-    let mut current = (anchor, trusted_root.to_vec());
+    let mut current = (anchor, anchor_bytes);
     while let Some(next) = following_version(&current.0, first) {
         let path = chain_dir.join(format!("{next}.root.json"));
-        let kept = match tokio::fs::read(&path).await {
+        let kept = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
             Err(e) => {
@@ -543,23 +577,52 @@ async fn chained_root(
             }
         }
     }
-    while let Some(next) = following_version(&current.0, first) {
-        let Some(fetched) = fetch_root(metadata_url, next, http).await? else {
-            break;
-        };
-        let root = next_root(&current.0, &fetched)?;
-        tokio::fs::create_dir_all(&chain_dir)
-            .await
-            .map_err(|e| TrustError::Datastore {
-                detail: format!("cannot create {}: {e}", chain_dir.display()),
-            })?;
-        let path = chain_dir.join(format!("{next}.root.json"));
-        crate::fsio::write_atomic(&path, &fetched, 0o644).map_err(|e| TrustError::Datastore {
-            detail: format!("cannot write {}: {e}", path.display()),
+    Ok(current)
+}
+
+/// The release `version` of `kind` for `arch` as the targets metadata kept in
+/// `datastore_dir` by the last [`TrustedRepository::load`] signs it, without the network.
+///
+/// For checking an installed release before it starts: the targets metadata must be signed
+/// by the targets keys of the newest root that chains from `trusted_root` (kept in the same
+/// datastore). Expiry and freshness are not judged (a terminal without a network must still
+/// start what it installed), so whoever can write the datastore can at most point at another
+/// release the keys signed, never at bytes of their own.
+pub fn kept_release(
+    trusted_root: &[u8],
+    datastore_dir: &Path,
+    version: &str,
+    kind: ReleaseKind,
+    arch: &str,
+) -> Result<ReleaseTarget, TrustError> {
+    let anchor = parse_anchor(trusted_root)?;
+    let (root, _) = kept_chain(
+        anchor,
+        trusted_root.to_vec(),
+        &datastore_dir.join(ROOT_CHAIN_DIR),
+    )?;
+    let path = datastore_dir.join("targets.json");
+    let bytes = std::fs::read(&path).map_err(|e| TrustError::Datastore {
+        detail: format!("cannot read {}: {e}", path.display()),
+    })?;
+    let targets: Signed<Targets> =
+        serde_json::from_slice(&bytes).map_err(|e| TrustError::BadMetadata {
+            detail: format!("{}: {e}", path.display()),
         })?;
-        current = (root, fetched);
-    }
-    Ok(current.1)
+    root.signed
+        .verify_role(&targets)
+        .map_err(|e| TrustError::BadSignature {
+            detail: format!("{} is not signed by the targets keys: {e}", path.display()),
+        })?;
+    targets
+        .signed
+        .targets
+        .iter()
+        .filter_map(|(name, target)| release_target(name.raw(), target))
+        .find(|r| r.version == version && r.kind == kind && r.arch == arch)
+        .ok_or_else(|| TrustError::UnknownRelease {
+            target: target_name(kind, version, arch),
+        })
 }
 
 /// The version after `root`'s, unless the walk from version `first` has gone far enough.

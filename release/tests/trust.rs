@@ -567,6 +567,41 @@ async fn a_self_signed_newer_root_in_the_terminals_store_is_not_trusted() {
     assert!(repo.release("6.6.6", ReleaseKind::App, "x86_64").is_none());
 }
 
+/// Before an installed release starts, the terminal finds its hash in the signed metadata it
+/// kept, not in a record anyone who writes the data partition could change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installed_release_is_checked_against_the_kept_signed_metadata_offline() {
+    use kiosk_release::client::kept_release;
+    let bench = Bench::new().await;
+    bench
+        .publish(
+            "1.0.0",
+            ReleaseKind::App,
+            b"build one",
+            &Lifetimes::default(),
+        )
+        .await;
+    bench.load("t1").await.unwrap();
+    let store = bench.datastore("t1");
+    let kept = kept_release(&bench.anchor(), &store, "1.0.0", ReleaseKind::App, "x86_64").unwrap();
+    let expected: [u8; 32] = {
+        use sha2::Digest;
+        sha2::Sha256::digest(b"build one").into()
+    };
+    assert_eq!(kept.sha256, expected);
+    let unknown = kept_release(&bench.anchor(), &store, "9.9.9", ReleaseKind::App, "x86_64");
+    assert_eq!(code(unknown), "unknown_release");
+
+    // The kept targets metadata altered to list other bytes: its signature no longer holds.
+    let path = store.join("targets.json");
+    let mut targets: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    targets["signed"]["targets"]["kiosk-1.0.0-x86_64"]["hashes"]["sha256"] = "00".repeat(32).into();
+    std::fs::write(&path, serde_json::to_vec(&targets).unwrap()).unwrap();
+    let altered = kept_release(&bench.anchor(), &store, "1.0.0", ReleaseKind::App, "x86_64");
+    assert_eq!(code(altered), "bad_signature");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_trust_anchor_or_an_unreachable_platform_is_reported_as_such() {
     let bench = Bench::new().await;
