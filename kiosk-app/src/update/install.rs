@@ -266,7 +266,7 @@ impl Installer {
             .map_err(|e| InstallError::Http(e.to_string()))?;
         Ok(TrustedRepository::load(
             &root,
-            &self.slots.root().join("tuf"),
+            &self.slots.metadata_store(),
             &format!("{}/v1/updates/tuf/metadata/", self.platform),
             &format!("{}/v1/updates/tuf/targets/", self.platform),
             http,

@@ -272,6 +272,15 @@ pub enum SlotUnusable {
         /// The binary.
         path: PathBuf,
     },
+    /// The release is not in the signed metadata the terminal kept, or that metadata does not
+    /// verify against the trusted root.
+    #[error("{} is not a release the kept signed metadata lists: {detail}", path.display())]
+    NotSigned {
+        /// The binary.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> SlotError + 'a {
@@ -406,6 +415,12 @@ impl Slots {
     /// Whether `slot` holds a binary whose SHA-256 is `sha256` (hex).
     pub fn holds(&self, slot: Slot, sha256: &str) -> bool {
         file_sha256(&self.binary(slot)).is_ok_and(|h| h.eq_ignore_ascii_case(sha256))
+    }
+
+    /// Where the release metadata verified last is kept (`updates/tuf/`: the roots followed,
+    /// the last timestamp, snapshot and targets).
+    pub fn metadata_store(&self) -> PathBuf {
+        self.root.join("tuf")
     }
 
     /// Checks that `installed`'s binary is there, executable and has its signed hash; the
