@@ -572,21 +572,18 @@ async fn a_self_signed_newer_root_in_the_terminals_store_is_not_trusted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_installed_release_is_checked_against_the_kept_signed_metadata_offline() {
     use kiosk_release::client::kept_release;
+    const INSTALLED: &[u8] = b"build one";
     let bench = Bench::new().await;
+    let lifetimes = Lifetimes::default();
     bench
-        .publish(
-            "1.0.0",
-            ReleaseKind::App,
-            b"build one",
-            &Lifetimes::default(),
-        )
+        .publish("1.0.0", ReleaseKind::App, INSTALLED, &lifetimes)
         .await;
-    bench.load("t1").await.unwrap();
     let store = bench.datastore("t1");
+    bench.load("t1").await.unwrap();
     let kept = kept_release(&bench.anchor(), &store, "1.0.0", ReleaseKind::App, "x86_64").unwrap();
     let expected: [u8; 32] = {
         use sha2::Digest;
-        sha2::Sha256::digest(b"build one").into()
+        sha2::Sha256::digest(INSTALLED).into()
     };
     assert_eq!(kept.sha256, expected);
     let unknown = kept_release(&bench.anchor(), &store, "9.9.9", ReleaseKind::App, "x86_64");
