@@ -443,6 +443,16 @@ impl Slots {
     /// Checks every slot the record points at ([`Slots::check`]). Returns the problems
     /// found, as lines for technicians.
     pub fn verify(&self, record: &UpdateRecord) -> Vec<String> {
+        self.verify_with(record, |installed| self.check(installed))
+    }
+
+    /// Checks every slot the record points at with `usable` (the launcher's own check).
+    /// Returns the problems found, as lines for technicians.
+    pub fn verify_with(
+        &self,
+        record: &UpdateRecord,
+        usable: impl Fn(&Installed) -> Result<(), SlotUnusable>,
+    ) -> Vec<String> {
         let trial = record.trial.as_ref().map(|t| &t.release);
         [
             ("committed release", record.committed.as_ref()),
@@ -452,7 +462,7 @@ impl Slots {
         .into_iter()
         .filter_map(|(what, installed)| {
             let installed = installed?;
-            self.check(installed).err().map(|problem| {
+            usable(installed).err().map(|problem| {
                 format!(
                     "{what} {} in slot {}: {problem}",
                     installed.version,
