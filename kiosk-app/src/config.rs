@@ -160,13 +160,18 @@ pub struct UpdatesSection {
     /// the one before (default 120).
     #[serde(default = "default_health_deadline")]
     pub health_deadline_secs: u64,
-    /// The trusted root of the signed release metadata; default `DATA_DIR/updates/root.json`,
-    /// which enrollment writes.
+    /// The trusted root of the signed release metadata where the image pins none
+    /// (`/usr/share/kiosk/release-root.json`, which wins); default `DATA_DIR/updates/root.json`,
+    /// which the first enrollment writes.
     #[serde(default)]
     pub root: Option<PathBuf>,
     /// The `rauc` program that installs system images (default `rauc`).
     #[serde(default = "default_rauc")]
     pub rauc: PathBuf,
+    /// Where the running system states its release version (`IMAGE_VERSION=`), which an OS
+    /// release must not go below (default `/etc/os-release`, on the read-only root).
+    #[serde(default = "default_os_release")]
+    pub os_release: PathBuf,
 }
 
 impl Default for UpdatesSection {
@@ -176,6 +181,7 @@ impl Default for UpdatesSection {
             health_deadline_secs: default_health_deadline(),
             root: None,
             rauc: default_rauc(),
+            os_release: default_os_release(),
         }
     }
 }
@@ -190,6 +196,10 @@ fn default_health_deadline() -> u64 {
 
 fn default_rauc() -> PathBuf {
     PathBuf::from("rauc")
+}
+
+fn default_os_release() -> PathBuf {
+    PathBuf::from("/etc/os-release")
 }
 
 /// `[maintenance]`.

@@ -176,7 +176,9 @@ fn run(path: &std::path::Path, last_good: &std::path::Path) -> anyhow::Result<()
         );
     }
     // Before any thread starts: this may become the installed release's binary instead.
-    let running = kiosk_app::update::launch::hand_over(&config.data_dir);
+    let running = kiosk_app::update::launch::hand_over(
+        &kiosk_app::update::UpdateSettings::from_config(&config),
+    );
     tracing::info!(version = %running.version, slot = ?running.slot.map(|s| s.name()), trial = running.trial, "kiosk starting");
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

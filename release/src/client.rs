@@ -28,7 +28,7 @@ use kiosk_protocol::update::{ReleaseKind, compare_versions};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tough::error::Error as ToughError;
-use tough::schema::{RoleType, Root, Signed};
+use tough::schema::{RoleType, Root, Signed, Targets};
 use tough::{
     Bytes, ExpirationEnforcement, RepositoryLoader, Transport, TransportError, TransportErrorKind,
     TransportStream, async_trait,
@@ -157,10 +157,12 @@ pub struct TrustedRepository {
 impl TrustedRepository {
     /// Fetches and verifies the repository's metadata.
     ///
-    /// `trusted_root` is the root metadata the terminal trusts (received at enrollment); the
-    /// client follows signed root rotations from it, and from the newest root it verified
-    /// before (kept in `datastore_dir`, with the last timestamp and snapshot seen, so older
-    /// metadata is refused across restarts; created if missing). Expiry is judged by the
+    /// `trusted_root` is the root metadata the terminal trusts (pinned in its image, or
+    /// received at enrollment); the client follows signed root rotations from it, one version
+    /// at a time, each signed by the root keys before it and by its own. The roots it followed
+    /// are kept in `datastore_dir` with the last timestamp and snapshot seen, so older metadata
+    /// and retired keys are refused across restarts (created if missing); a kept root counts
+    /// only if it chains from `trusted_root`. Expiry is judged by the
     /// system clock. `metadata_url` and `targets_url` are the platform's
     /// `/v1/updates/tuf/metadata/` and `/v1/updates/tuf/targets/`.
     pub async fn load(
@@ -177,7 +179,7 @@ impl TrustedRepository {
             .map_err(|e| TrustError::Datastore {
                 detail: format!("cannot create {}: {e}", datastore_dir.display()),
             })?;
-        let anchor = newest_root(trusted_root, datastore_dir).await?;
+        let anchor = chained_root(trusted_root, datastore_dir, &metadata_url, &http).await?;
         let repository = RepositoryLoader::new(&anchor, metadata_url, targets_url.clone())
             .transport(HttpTransport { http: http.clone() })
             .datastore(datastore_dir)
@@ -480,31 +482,230 @@ fn release_target(name: &str, target: &tough::schema::Target) -> Option<ReleaseT
     })
 }
 
-/// The root to start from: the given anchor, or the newer root this terminal verified before.
-async fn newest_root(trusted_root: &[u8], datastore_dir: &Path) -> Result<Vec<u8>, TrustError> {
+/// Where, inside the datastore, the roots this terminal followed are kept: `N.root.json` for
+/// every version after the anchor. tough persists only the newest root (`root.json`), with
+/// nothing that proves how it was reached, so that file is never read back: anyone who can
+/// write the data partition could put a self-signed root of their own there.
+const ROOT_CHAIN_DIR: &str = "roots";
+/// The largest root metadata file accepted (tough's own default).
+const MAX_ROOT_SIZE: u64 = 1024 * 1024;
+/// The most root versions one load walks (tough's own default).
+const MAX_ROOT_UPDATES: u64 = 1024;
+
+/// The root to hand to tough: the anchor, advanced along the chain of rotations N → N+1 as
+/// far as it can be verified (TUF 5.3.4 and 5.3.5: root N+1 is signed by a threshold of root
+/// N's root keys and by a threshold of its own, and its version is exactly N+1).
+///
+/// The walk first goes through the roots kept in [`ROOT_CHAIN_DIR`] (so a platform that hides
+/// a newer root cannot take a terminal back to retired keys), then fetches the next versions
+/// from the repository and keeps each one verified. A kept root that does not chain is ignored
+/// with a warning and the walk goes on from the repository; a fetched one that does not chain
+/// is refused, as tough refuses it. tough then starts from the result (and finds no newer root).
+async fn chained_root(
+    trusted_root: &[u8],
+    datastore_dir: &Path,
+    metadata_url: &Url,
+    http: &reqwest::Client,
+) -> Result<Vec<u8>, TrustError> {
+    let anchor = parse_anchor(trusted_root)?;
+    let chain_dir = datastore_dir.join(ROOT_CHAIN_DIR);
+    let first = anchor.signed.version.get();
+    let mut current = kept_chain(anchor, trusted_root.to_vec(), &chain_dir)?;
+    while let Some(next) = following_version(&current.0, first) {
+        let Some(fetched) = fetch_root(metadata_url, next, http).await? else {
+            break;
+        };
+        let root = next_root(&current.0, &fetched)?;
+        tokio::fs::create_dir_all(&chain_dir)
+            .await
+            .map_err(|e| TrustError::Datastore {
+                detail: format!("cannot create {}: {e}", chain_dir.display()),
+            })?;
+        let path = chain_dir.join(format!("{next}.root.json"));
+        crate::fsio::write_atomic(&path, &fetched, 0o644).map_err(|e| TrustError::Datastore {
+            detail: format!("cannot write {}: {e}", path.display()),
+        })?;
+        current = (root, fetched);
+    }
+    Ok(current.1)
+}
+
+/// The trust anchor, checked against its own root keys.
+fn parse_anchor(trusted_root: &[u8]) -> Result<Signed<Root>, TrustError> {
     let anchor: Signed<Root> =
         serde_json::from_slice(trusted_root).map_err(|e| TrustError::BadTrustAnchor {
             detail: e.to_string(),
         })?;
-    let stored = match tokio::fs::read(datastore_dir.join("root.json")).await {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(trusted_root.to_vec()),
-        Err(e) => {
-            return Err(TrustError::Datastore {
-                detail: format!("cannot read root.json: {e}"),
-            });
+    anchor
+        .signed
+        .verify_role(&anchor)
+        .map_err(|e| TrustError::BadTrustAnchor {
+            detail: format!("the root is not signed by its own root keys: {e}"),
+        })?;
+    Ok(anchor)
+}
+
+/// `anchor` advanced through the roots kept in `chain_dir` as far as they chain, with the
+/// bytes of the last one. A kept root that does not chain ends the walk with a warning.
+fn kept_chain(
+    anchor: Signed<Root>,
+    anchor_bytes: Vec<u8>,
+    chain_dir: &Path,
+) -> Result<(Signed<Root>, Vec<u8>), TrustError> {
+    let first = anchor.signed.version.get();
+    let mut current = (anchor, anchor_bytes);
+    while let Some(next) = following_version(&current.0, first) {
+        let path = chain_dir.join(format!("{next}.root.json"));
+        let kept = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => {
+                return Err(TrustError::Datastore {
+                    detail: format!("cannot read {}: {e}", path.display()),
+                });
+            }
+        };
+        match next_root(&current.0, &kept) {
+            Ok(root) => current = (root, kept),
+            Err(why) => {
+                tracing::warn!(
+                    path = %path.display(),
+                    trusted_version = current.0.signed.version.get(),
+                    "a kept release root does not chain from the trusted one and is ignored: {why}"
+                );
+                break;
+            }
         }
+    }
+    Ok(current)
+}
+
+/// The release `version` of `kind` for `arch` as the targets metadata kept in
+/// `datastore_dir` by the last [`TrustedRepository::load`] signs it, without the network.
+///
+/// For checking an installed release before it starts: the targets metadata must be signed
+/// by the targets keys of the newest root that chains from `trusted_root` (kept in the same
+/// datastore). Expiry and freshness are not judged (a terminal without a network must still
+/// start what it installed), so whoever can write the datastore can at most point at another
+/// release the keys signed, never at bytes of their own.
+pub fn kept_release(
+    trusted_root: &[u8],
+    datastore_dir: &Path,
+    version: &str,
+    kind: ReleaseKind,
+    arch: &str,
+) -> Result<ReleaseTarget, TrustError> {
+    let anchor = parse_anchor(trusted_root)?;
+    let (root, _) = kept_chain(
+        anchor,
+        trusted_root.to_vec(),
+        &datastore_dir.join(ROOT_CHAIN_DIR),
+    )?;
+    let path = datastore_dir.join("targets.json");
+    let bytes = std::fs::read(&path).map_err(|e| TrustError::Datastore {
+        detail: format!("cannot read {}: {e}", path.display()),
+    })?;
+    let targets: Signed<Targets> =
+        serde_json::from_slice(&bytes).map_err(|e| TrustError::BadMetadata {
+            detail: format!("{}: {e}", path.display()),
+        })?;
+    root.signed
+        .verify_role(&targets)
+        .map_err(|e| TrustError::BadSignature {
+            detail: format!("{} is not signed by the targets keys: {e}", path.display()),
+        })?;
+    targets
+        .signed
+        .targets
+        .iter()
+        .filter_map(|(name, target)| release_target(name.raw(), target))
+        .find(|r| r.version == version && r.kind == kind && r.arch == arch)
+        .ok_or_else(|| TrustError::UnknownRelease {
+            target: target_name(kind, version, arch),
+        })
+}
+
+/// The version after `root`'s, unless the walk from version `first` has gone far enough.
+fn following_version(root: &Signed<Root>, first: u64) -> Option<u64> {
+    let version = root.signed.version.get();
+    (version < first.saturating_add(MAX_ROOT_UPDATES))
+        .then(|| version.checked_add(1))
+        .flatten()
+}
+
+/// `bytes` as the root that follows `trusted`, if it is signed by both and numbered N+1.
+fn next_root(trusted: &Signed<Root>, bytes: &[u8]) -> Result<Signed<Root>, TrustError> {
+    let next: Signed<Root> =
+        serde_json::from_slice(bytes).map_err(|e| TrustError::BadMetadata {
+            detail: format!("root metadata: {e}"),
+        })?;
+    let version = trusted.signed.version.get();
+    if next.signed.version.get() != version.saturating_add(1) {
+        return Err(TrustError::RollbackRefused {
+            detail: format!(
+                "root version {} cannot follow root version {version}",
+                next.signed.version
+            ),
+        });
+    }
+    trusted
+        .signed
+        .verify_role(&next)
+        .map_err(|e| TrustError::BadSignature {
+            detail: format!(
+                "root version {} is not signed by the root keys of version {version}: {e}",
+                next.signed.version
+            ),
+        })?;
+    next.signed
+        .verify_role(&next)
+        .map_err(|e| TrustError::BadSignature {
+            detail: format!(
+                "root version {} is not signed by its own root keys: {e}",
+                next.signed.version
+            ),
+        })?;
+    Ok(next)
+}
+
+/// `VERSION.root.json` from the repository, or `None` when the platform has none (or cannot
+/// be reached: the timestamp fetched next then says so, as tough does).
+async fn fetch_root(
+    metadata_url: &Url,
+    version: u64,
+    http: &reqwest::Client,
+) -> Result<Option<Vec<u8>>, TrustError> {
+    let name = format!("{version}.root.json");
+    let url = metadata_url
+        .join(&name)
+        .map_err(|e| TrustError::BadMetadata {
+            detail: format!("{name}: {e}"),
+        })?;
+    let Ok(mut response) = http.get(url.as_str()).send().await else {
+        return Ok(None);
     };
-    // The stored root was verified along the chain before tough wrote it; a damaged copy is
-    // ignored in favour of the anchor (the chain is then walked again from there).
-    match serde_json::from_slice::<Signed<Root>>(&stored) {
-        Ok(root)
-            if root.signed.version > anchor.signed.version
-                && root.signed.verify_role(&root).is_ok() =>
-        {
-            Ok(stored)
+    if !response.status().is_success() {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if (bytes.len() + chunk.len()) as u64 > MAX_ROOT_SIZE {
+                    return Err(TrustError::BadMetadata {
+                        detail: format!("{url} is larger than {MAX_ROOT_SIZE} bytes"),
+                    });
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(Some(bytes)),
+            Err(e) => {
+                return Err(TrustError::Transport {
+                    context: format!("fetching {url}"),
+                    detail: chain(&e),
+                });
+            }
         }
-        _ => Ok(trusted_root.to_vec()),
     }
 }
 

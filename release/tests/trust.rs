@@ -462,6 +462,8 @@ async fn terminals_follow_a_root_rotation_and_refuse_the_retired_timestamp_key()
     assert!(repo.release("1.0.0", ReleaseKind::App, "x86_64").is_some());
     // So does a terminal that only ever had root 1.
     assert_eq!(bench.load("t2").await.unwrap().root_version(), 2);
+    // Each keeps root 2, which chains from its anchor, for the next time.
+    assert!(bench.datastore("t1").join("roots/2.root.json").is_file());
 
     // Publishing goes on with the new keys; the retired timestamp key is useless.
     let keys_after = kiosk_release::PublishKeys {
@@ -507,6 +509,94 @@ async fn terminals_follow_a_root_rotation_and_refuse_the_retired_timestamp_key()
     bench.server.serve_dir(bench.repo.dir());
     let repo = bench.load("t1").await.unwrap();
     assert!(repo.release("1.1.0", ReleaseKind::App, "x86_64").is_some());
+}
+
+/// Someone who can write the terminal's data partition puts a root of their own, newer than
+/// the anchor and signed only by their key, where the terminal keeps the roots it followed,
+/// and serves a repository signed by their keys. The terminal trusts only what chains from
+/// its anchor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_signed_newer_root_in_the_terminals_store_is_not_trusted() {
+    let bench = Bench::new().await;
+    bench
+        .publish("1.0.0", ReleaseKind::App, b"genuine", &Lifetimes::default())
+        .await;
+    bench.load("t1").await.unwrap();
+
+    let evil = make_keys(&bench.tmp.path().join("keys"), "evil-");
+    let attacker = kiosk_release::ReleaseRepository::init(
+        bench.tmp.path().join("attacker"),
+        &evil,
+        &Lifetimes::default(),
+    )
+    .await
+    .unwrap();
+    let artifact = bench.artifact("evil", b"evil build");
+    attacker
+        .publish(
+            &artifact,
+            &common::spec("6.6.6", ReleaseKind::App),
+            &publish_keys(&evil),
+            &Lifetimes::default(),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        attacker
+            .rotate_root(&evil.root, &evil, &Lifetimes::default())
+            .await
+            .unwrap(),
+        2
+    );
+    let forged = attacker.root_json().unwrap();
+    let store = bench.datastore("t1");
+    std::fs::write(store.join("root.json"), &forged).unwrap();
+    std::fs::create_dir_all(store.join("roots")).unwrap();
+    std::fs::write(store.join("roots/2.root.json"), &forged).unwrap();
+
+    bench.server.serve_dir(attacker.dir());
+    assert_eq!(code(bench.load("t1").await), "bad_signature");
+    assert_eq!(code(bench.load("t2").await), "bad_signature");
+
+    // The real repository again: the forged root changed nothing.
+    bench.server.serve_dir(bench.repo.dir());
+    let repo = bench.load("t1").await.unwrap();
+    assert_eq!(repo.root_version(), 1);
+    assert!(repo.release("1.0.0", ReleaseKind::App, "x86_64").is_some());
+    assert!(repo.release("6.6.6", ReleaseKind::App, "x86_64").is_none());
+}
+
+/// Before an installed release starts, the terminal finds its hash in the signed metadata it
+/// kept, not in a record anyone who writes the data partition could change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installed_release_is_checked_against_the_kept_signed_metadata_offline() {
+    use kiosk_release::client::kept_release;
+    const INSTALLED: &[u8] = b"build one";
+    let bench = Bench::new().await;
+    let lifetimes = Lifetimes::default();
+    bench
+        .publish("1.0.0", ReleaseKind::App, INSTALLED, &lifetimes)
+        .await;
+    let store = bench.datastore("t1");
+    bench.load("t1").await.unwrap();
+    let kept = kept_release(&bench.anchor(), &store, "1.0.0", ReleaseKind::App, "x86_64").unwrap();
+    let expected: [u8; 32] = {
+        use sha2::Digest;
+        sha2::Sha256::digest(INSTALLED).into()
+    };
+    assert_eq!(kept.sha256, expected);
+    let unknown = kept_release(&bench.anchor(), &store, "9.9.9", ReleaseKind::App, "x86_64");
+    assert_eq!(code(unknown), "unknown_release");
+
+    // The kept targets metadata altered to list other bytes: its signature no longer holds.
+    let path = store.join("targets.json");
+    let mut targets: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    targets["signed"]["targets"]["kiosk-1.0.0-x86_64"]["hashes"]["sha256"] = "00".repeat(32).into();
+    std::fs::write(&path, serde_json::to_vec(&targets).unwrap()).unwrap();
+    let altered = kept_release(&bench.anchor(), &store, "1.0.0", ReleaseKind::App, "x86_64");
+    assert_eq!(code(altered), "bad_signature");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -127,6 +127,11 @@ fn new_repository(keys: &Path, repo: &Path) {
 /// Publishes `artifact` as application release `version` into `repo` with the keys in
 /// `keys`, recording it in the platform database `db`.
 fn publish(repo: &Path, keys: &Path, artifact: &Path, version: &str, db: &str) {
+    publish_kind(repo, keys, artifact, version, "app", db);
+}
+
+/// Publishes `artifact` as release `version` of `kind` (`app`, `os`), like [`publish`].
+fn publish_kind(repo: &Path, keys: &Path, artifact: &Path, version: &str, kind: &str, db: &str) {
     let key = |role: &str| path(&keys.join(format!("{role}.pem")));
     ok(
         run(
@@ -141,7 +146,7 @@ fn publish(repo: &Path, keys: &Path, artifact: &Path, version: &str, db: &str) {
                 "--version",
                 version,
                 "--kind",
-                "app",
+                kind,
                 "--arch",
                 std::env::consts::ARCH,
                 "--targets-key",
@@ -683,4 +688,96 @@ fn a_platform_serving_releases_signed_by_other_keys_cannot_push_them_to_a_termin
         !bench.data.join("updates/slots/a/kiosk").exists(),
         "nothing of it reached a slot"
     );
+}
+
+/// A stand-in for RAUC at the process boundary: it logs its arguments to `calls` and answers
+/// as RAUC does for a bundle of system version `version`.
+fn rauc_stand_in(dir: &Path, calls: &Path, version: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let program = dir.join("rauc");
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> {calls}\ncase \"$1 $2\" in\n  \"info --output-format=json\") echo '{{\"compatible\":\"lianyibao-terminal-amd64\",\"version\":\"{version}\"}}';;\n  \"status --output-format=json\") echo '{{\"booted\":\"A\"}}';;\nesac\n",
+            calls = calls.display()
+        ),
+    )
+    .expect("write rauc");
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("mode");
+    program
+}
+
+#[test]
+fn a_system_image_older_than_the_running_system_is_refused_unless_a_technician_allows_it() {
+    let bench = Bench::new();
+    let dir = bench.dir.path();
+    let calls = dir.join("rauc-calls");
+    let rauc = rauc_stand_in(dir, &calls, "2026.6.1");
+    let os_release = dir.join("os-release");
+    std::fs::write(
+        &os_release,
+        "ID=debian\nVERSION_ID=12\nIMAGE_ID=lianyibao-terminal\nIMAGE_VERSION=2026.11.2\n",
+    )
+    .expect("os-release");
+    std::fs::write(
+        &bench.config,
+        format!(
+            "data_dir = \"{}\"\n[updates]\nhealth_deadline_secs = 40\nrauc = \"{}\"\nos_release = \"{}\"\n",
+            bench.data.display(),
+            rauc.display(),
+            os_release.display()
+        ),
+    )
+    .expect("config");
+    // A platform (or whoever holds its keys for a moment) offers an older, validly signed
+    // system image, perhaps one with a known hole.
+    let bundle = dir.join("os-2026.6.1.raucb");
+    std::fs::write(&bundle, b"an older system image").expect("bundle");
+    publish_kind(
+        &bench.repo,
+        &bench.keys,
+        &bundle,
+        "2026.6.1",
+        "os",
+        &bench.db(),
+    );
+
+    let apply = [
+        "update",
+        "apply",
+        "--kind",
+        "os",
+        "--version",
+        "2026.6.1",
+        "--no-restart",
+    ];
+    let out = bench.kiosk(&apply);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "an older system image was installed");
+    assert!(said.contains("older than 2026.11.2"), "{said}");
+    let status = bench.status();
+    assert!(
+        status["failed"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("downgrade_refused")),
+        "{status:#}"
+    );
+    assert!(status["os_trial"].is_null(), "{status:#}");
+    assert!(
+        !std::fs::read_to_string(&calls)
+            .unwrap_or_default()
+            .contains("install"),
+        "RAUC was asked to install it"
+    );
+
+    // A technician may go back on purpose.
+    let mut allowed = apply.to_vec();
+    allowed.push("--allow-downgrade");
+    ok(
+        bench.kiosk(&allowed),
+        "kiosk update apply --allow-downgrade",
+    );
+    let said = std::fs::read_to_string(&calls).expect("rauc calls");
+    assert!(said.lines().any(|l| l.starts_with("install ")), "{said}");
+    assert_eq!(bench.status()["os_trial"]["version"], "2026.6.1");
 }

@@ -67,15 +67,21 @@ pub struct Provisioned {
 }
 
 /// Keeps the release repository's root metadata the platform handed over at enrollment as
-/// the terminal's trust anchor for updates (`updates/root.json`). Only a root document is
-/// kept; the signatures inside it are checked when the first update is verified.
+/// the terminal's trust anchor for updates (`updates/root.json`), unless one is there already.
+///
+/// The first enrollment's root is kept for good: a later enrollment (a re-keyed terminal, or
+/// someone holding a token and a platform of their own) must not be able to swap the root
+/// every release is checked against; the roots a terminal follows afterwards come from the
+/// repository, each signed by the one before. An image with a pinned root
+/// ([`crate::update::PINNED_ROOT`]) never uses this one. Only a root document is kept; the
+/// signatures inside it are checked when the first update is verified.
 fn keep_update_root(data_dir: &Path, root: &str) -> Result<(), ProvisionError> {
     let parsed: serde_json::Value = serde_json::from_str(root).map_err(|e| {
         ProvisionError::Refused(LinkError::BadAnswer(format!(
             "the enrollment answer's release root is not JSON: {e}"
         )))
     })?;
-    if parsed["signed"]["_type"] != "root" {
+    if !is_root_document(&parsed) {
         return Err(ProvisionError::Refused(LinkError::BadAnswer(
             "the enrollment answer's release root is not TUF root metadata".into(),
         )));
@@ -83,12 +89,28 @@ fn keep_update_root(data_dir: &Path, root: &str) -> Result<(), ProvisionError> {
     let path = crate::update::slots::Slots::in_data_dir(data_dir)
         .root()
         .join("root.json");
+    if let Ok(kept) = std::fs::read(&path)
+        && serde_json::from_slice::<serde_json::Value>(&kept).is_ok_and(|v| is_root_document(&v))
+    {
+        if kept != root.as_bytes() {
+            tracing::warn!(
+                path = %path.display(),
+                "the platform handed over another release root; the one received at the first enrollment is kept"
+            );
+        }
+        return Ok(());
+    }
     crate::write_atomically(&path, root.as_bytes()).map_err(|e| {
         ProvisionError::Refused(LinkError::BadAnswer(format!(
             "cannot keep the release root at {}: {e}",
             path.display()
         )))
     })
+}
+
+/// Whether `value` is TUF root metadata (by its type; signatures are checked on use).
+fn is_root_document(value: &serde_json::Value) -> bool {
+    value["signed"]["_type"] == "root"
 }
 
 /// Enrolls this terminal with the payload `text` (scanned or typed) and saves its identity in
@@ -153,4 +175,38 @@ pub async fn provision(
         link,
         catalog_version: catalog.version,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(marker: &str) -> String {
+        format!(
+            r#"{{"signed":{{"_type":"root","version":1,"marker":"{marker}"}},"signatures":[]}}"#
+        )
+    }
+
+    #[test]
+    fn a_later_enrollment_does_not_replace_the_release_root() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let kept = dir.path().join("updates/root.json");
+        keep_update_root(dir.path(), &root("first")).expect("first enrollment");
+        assert_eq!(std::fs::read_to_string(&kept).expect("kept"), root("first"));
+        keep_update_root(dir.path(), &root("second")).expect("re-enrollment");
+        assert_eq!(std::fs::read_to_string(&kept).expect("kept"), root("first"));
+        // Not root metadata: refused, and the kept root stays.
+        assert!(keep_update_root(dir.path(), r#"{"signed":{"_type":"targets"}}"#).is_err());
+        assert_eq!(std::fs::read_to_string(&kept).expect("kept"), root("first"));
+    }
+
+    #[test]
+    fn a_damaged_kept_root_is_replaced_by_the_next_enrollment() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let kept = dir.path().join("updates/root.json");
+        std::fs::create_dir_all(kept.parent().expect("folder")).expect("mkdir");
+        std::fs::write(&kept, b"{ half a fi").expect("write");
+        keep_update_root(dir.path(), &root("first")).expect("enrollment");
+        assert_eq!(std::fs::read_to_string(&kept).expect("kept"), root("first"));
+    }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::UpdateSettings;
 use super::install::{ARCH, Outcome, Wanted};
-use super::launch::{Launch, plan};
+use super::launch::{Launch, plan, signed_and_intact};
 use crate::config::KioskConfig;
 use crate::uplink::identity::TerminalIdentity;
 
@@ -118,11 +118,15 @@ struct StatusView {
 }
 
 fn status(config: &KioskConfig, json: bool) -> anyhow::Result<()> {
-    let slots = UpdateSettings::from_config(config).slots();
+    let settings = UpdateSettings::from_config(config);
+    let slots = settings.slots();
     let record = slots.load()?;
-    let problems = slots.verify(&record);
+    // The launcher's own check: the slot's hash must be the signed one.
+    let anchor = std::fs::read(&settings.root).ok();
+    let usable = |i: &super::slots::Installed| signed_and_intact(&slots, anchor.as_deref(), i);
+    let problems = slots.verify_with(&record, usable);
     let mut preview = record.clone();
-    let starts = match plan(&mut preview, |i| slots.check(i), crate::unix_now()) {
+    let starts = match plan(&mut preview, usable, crate::unix_now()) {
         Launch::Package => format!("the packaged kiosk {}", env!("CARGO_PKG_VERSION")),
         Launch::Slot { slot, trial } => {
             let version = if trial {

@@ -21,7 +21,7 @@ use kiosk_protocol::{ReleaseKind, UpdateState, compare_versions};
 use kiosk_release::client::{ReleaseTarget, TrustError, TrustedRepository};
 
 use super::rauc::{Rauc, RaucError};
-use super::slots::{Installed, OsTrial, Slot, SlotError, Slots, Trial};
+use super::slots::{Installed, OsTrial, Slot, SlotError, Slots, Trial, UpdateRecord};
 
 /// Which release to install.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +152,13 @@ pub enum InstallError {
         /// The committed one.
         committed: String,
     },
+    /// The running system does not state its release version, so an OS release cannot be
+    /// told from a downgrade.
+    #[error(
+        "{} states no IMAGE_VERSION, so the running system's release is unknown; a technician may install anyway with --allow-downgrade",
+        .0.display()
+    )]
+    OsVersionUnknown(PathBuf),
     /// RAUC refused the image.
     #[error(transparent)]
     Rauc(#[from] RaucError),
@@ -181,6 +188,7 @@ impl InstallError {
             InstallError::Busy(_) => "trial_in_progress".into(),
             InstallError::Unknown { .. } => "unknown_release".into(),
             InstallError::Downgrade { .. } => "downgrade_refused".into(),
+            InstallError::OsVersionUnknown(_) => "os_version_unknown".into(),
             InstallError::Rauc(_) => "rauc_refused".into(),
         }
     }
@@ -210,19 +218,28 @@ pub struct Installer {
     root: PathBuf,
     platform: String,
     rauc: Rauc,
+    os_release: PathBuf,
 }
 
 /// The architecture name releases are published for (`x86_64`, `aarch64`).
 pub const ARCH: &str = std::env::consts::ARCH;
 
 impl Installer {
-    /// An installer over `slots`, trusting `root`, fetching from the platform at `platform`.
-    pub fn new(slots: Slots, root: PathBuf, platform: &str, rauc: Rauc) -> Self {
+    /// An installer over `slots`, trusting `root`, fetching from the platform at `platform`;
+    /// the running system states its version in `os_release`.
+    pub fn new(
+        slots: Slots,
+        root: PathBuf,
+        platform: &str,
+        rauc: Rauc,
+        os_release: PathBuf,
+    ) -> Self {
         Self {
             slots,
             root,
             platform: platform.trim_end_matches('/').to_owned(),
             rauc,
+            os_release,
         }
     }
 
@@ -249,7 +266,7 @@ impl Installer {
             .map_err(|e| InstallError::Http(e.to_string()))?;
         Ok(TrustedRepository::load(
             &root,
-            &self.slots.root().join("tuf"),
+            &self.slots.metadata_store(),
             &format!("{}/v1/updates/tuf/metadata/", self.platform),
             &format!("{}/v1/updates/tuf/targets/", self.platform),
             http,
@@ -313,22 +330,8 @@ impl Installer {
             version: target.version.clone(),
             length: target.length,
         });
-        if kind == ReleaseKind::App {
-            let committed = record
-                .committed
-                .as_ref()
-                .map(|c| c.version.clone())
-                .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned());
-            match compare_versions(&target.version, &committed) {
-                std::cmp::Ordering::Equal => return Ok(Outcome::AlreadyRunning),
-                std::cmp::Ordering::Less if !allow_downgrade => {
-                    return Err(InstallError::Downgrade {
-                        version: target.version.clone(),
-                        committed,
-                    });
-                }
-                _ => {}
-            }
+        if self.runs_already(&record, &target, allow_downgrade)? {
+            return Ok(Outcome::AlreadyRunning);
         }
         let now = crate::unix_now();
         self.slots.update(|r| {
@@ -350,6 +353,38 @@ impl Installer {
                 self.hand_to_rauc(&repository, target, rollout_id, progress)
                     .await
             }
+        }
+    }
+
+    /// Whether `target` is what runs here already; refuses one older than what runs
+    /// ([`InstallError::Downgrade`]) unless a technician allows it. An application release is
+    /// compared with the committed one (or the packaged kiosk), a system image with the
+    /// version the running system states in its `os-release`.
+    fn runs_already(
+        &self,
+        record: &UpdateRecord,
+        target: &ReleaseTarget,
+        allow_downgrade: bool,
+    ) -> Result<bool, InstallError> {
+        let running = match target.kind {
+            ReleaseKind::App => record
+                .committed
+                .as_ref()
+                .map(|c| c.version.clone())
+                .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
+            ReleaseKind::Os => match running_os_version(&self.os_release) {
+                Some(version) => version,
+                None if allow_downgrade => return Ok(false),
+                None => return Err(InstallError::OsVersionUnknown(self.os_release.clone())),
+            },
+        };
+        match compare_versions(&target.version, &running) {
+            std::cmp::Ordering::Equal => Ok(true),
+            std::cmp::Ordering::Less if !allow_downgrade => Err(InstallError::Downgrade {
+                version: target.version.clone(),
+                committed: running,
+            }),
+            _ => Ok(false),
         }
     }
 
@@ -479,6 +514,22 @@ impl Installer {
     }
 }
 
+/// The release version of the running system: `IMAGE_VERSION=` in its `os-release`, which
+/// the image build writes on the read-only root (a system image's version is that of the
+/// image inside it), so neither the platform nor the kiosk user can change what it says.
+pub fn running_os_version(os_release: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(os_release).ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("IMAGE_VERSION="))
+        .map(|value| {
+            value
+                .trim()
+                .trim_matches(|c| c == '"' || c == '\'')
+                .to_owned()
+        })
+        .filter(|version| !version.is_empty())
+}
+
 /// Drops partial downloads of other releases: only the one being installed may resume.
 fn remove_other_downloads(folder: &Path, keep: &str) {
     let keep = format!("{keep}.partial");
@@ -509,4 +560,25 @@ fn find_target(
         },
         arch: ARCH.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_running_system_version_is_the_images_own() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("os-release");
+        std::fs::write(
+            &path,
+            "ID=debian\nVERSION_ID=12\nIMAGE_VERSION=\"2026.11.2\"\n",
+        )
+        .expect("write");
+        assert_eq!(running_os_version(&path).as_deref(), Some("2026.11.2"));
+        // VERSION_ID is Debian's, not the image's: no image version, no guess.
+        std::fs::write(&path, "ID=debian\nVERSION_ID=12\nIMAGE_VERSION=\n").expect("write");
+        assert_eq!(running_os_version(&path), None);
+        assert_eq!(running_os_version(&dir.path().join("missing")), None);
+    }
 }

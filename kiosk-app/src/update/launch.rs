@@ -9,8 +9,9 @@
 //! unusable (a missing or altered file, a record that cannot be read or written) leaves the
 //! packaged binary running: it is on the read-only root and always starts.
 
-use std::path::Path;
+use kiosk_protocol::ReleaseKind;
 
+use super::UpdateSettings;
 use super::slots::{Installed, MAX_TRIAL_STARTS, Slot, SlotUnusable, Slots, UpdateRecord};
 
 /// Set by the packaged binary for the slot binary it starts, so that one knows it was chosen
@@ -105,9 +106,10 @@ impl RunningRelease {
 }
 
 /// Called first by `kiosk run`: becomes the slot binary that should run (does not return
-/// then), or says which release this process is.
-pub fn hand_over(data_dir: &Path) -> RunningRelease {
-    let slots = Slots::in_data_dir(data_dir);
+/// then), or says which release this process is. A slot runs only when its binary has the
+/// hash the signed release metadata lists ([`signed_and_intact`]).
+pub fn hand_over(settings: &UpdateSettings) -> RunningRelease {
+    let slots = settings.slots();
     if let Some(chosen) = std::env::var_os(SLOT_ENV) {
         // SAFETY: called at the start of `kiosk run`, before any other thread exists.
         unsafe { std::env::remove_var(SLOT_ENV) };
@@ -120,7 +122,12 @@ pub fn hand_over(data_dir: &Path) -> RunningRelease {
             return RunningRelease::package();
         }
     };
-    let launch = plan(&mut record, |i| slots.check(i), crate::unix_now());
+    let anchor = std::fs::read(&settings.root).ok();
+    let launch = plan(
+        &mut record,
+        |i| signed_and_intact(&slots, anchor.as_deref(), i),
+        crate::unix_now(),
+    );
     if let Err(e) = slots.save(&record) {
         // A trial start that cannot be counted must not run: it could crash forever.
         tracing::error!(error = %e, "cannot record the start; running the packaged kiosk");
@@ -149,6 +156,43 @@ pub fn hand_over(data_dir: &Path) -> RunningRelease {
         }
     });
     RunningRelease::package()
+}
+
+/// Checks that `installed`'s binary is there, executable and has its hash ([`Slots::check`]),
+/// and that this hash is the one the signed targets metadata lists for its version.
+///
+/// The record naming the hash is in the data folder, writable by the kiosk user, and so are
+/// the slots: whoever can write there could put a binary of their own and its hash side by
+/// side. The targets metadata kept by the last verified check is signed by keys the terminal
+/// trusts through its anchor (`anchor`, the trusted root's bytes), so the most such a writer
+/// can do is point at another release those keys signed.
+pub fn signed_and_intact(
+    slots: &Slots,
+    anchor: Option<&[u8]>,
+    installed: &Installed,
+) -> Result<(), SlotUnusable> {
+    slots.check(installed)?;
+    let path = slots.binary(installed.slot);
+    let Some(anchor) = anchor else {
+        return Err(SlotUnusable::NotSigned {
+            path,
+            detail: "no trusted release root".into(),
+        });
+    };
+    match kiosk_release::client::kept_release(
+        anchor,
+        &slots.metadata_store(),
+        &installed.version,
+        ReleaseKind::App,
+        super::install::ARCH,
+    ) {
+        Ok(target) if target.sha256_hex().eq_ignore_ascii_case(&installed.sha256) => Ok(()),
+        Ok(_) => Err(SlotUnusable::Altered { path }),
+        Err(e) => Err(SlotUnusable::NotSigned {
+            path,
+            detail: e.to_string(),
+        }),
+    }
 }
 
 /// The release in slot `name`, as the record describes it.
@@ -187,6 +231,7 @@ mod tests {
     use super::*;
     use crate::update::slots::Trial;
     use kiosk_protocol::UpdateState;
+    use std::path::Path;
 
     fn installed(slot: Slot, version: &str) -> Installed {
         Installed {
@@ -305,5 +350,117 @@ mod tests {
         let running = running_from(&slots, "a");
         assert_eq!((running.version.as_str(), running.trial), ("0.2.0", false));
         assert_eq!(running.settled, "0.2.0");
+    }
+
+    /// A release repository with release `version` of `binary` published, and the terminal's
+    /// kept metadata as a verified check leaves it; returns the trusted root's bytes.
+    fn signed_store(dir: &Path, slots: &Slots, version: &str, binary: &[u8]) -> Vec<u8> {
+        use kiosk_release::{Lifetimes, PublishKeys, ReleaseRepository, ReleaseSpec, RoleKeyFiles};
+        let key = |role: &str| {
+            let path = dir.join(format!("{role}.pem"));
+            kiosk_release::keys::generate_key(&path).expect("key");
+            path
+        };
+        let keys = RoleKeyFiles {
+            root: key("root"),
+            targets: key("targets"),
+            snapshot: key("snapshot"),
+            timestamp: key("timestamp"),
+        };
+        let artifact = dir.join("artifact");
+        std::fs::write(&artifact, binary).expect("artifact");
+        let repo_dir = dir.join("repository");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let repo = ReleaseRepository::init(&repo_dir, &keys, &Lifetimes::default())
+                .await
+                .expect("init");
+            let spec = ReleaseSpec {
+                version: version.into(),
+                kind: ReleaseKind::App,
+                arch: super::super::install::ARCH.into(),
+            };
+            let publish = PublishKeys {
+                targets: keys.targets.clone(),
+                snapshot: keys.snapshot.clone(),
+                timestamp: keys.timestamp.clone(),
+            };
+            repo.publish(&artifact, &spec, &publish, &Lifetimes::default(), false)
+                .await
+                .expect("publish");
+        });
+        let metadata = repo_dir.join("metadata");
+        let newest_targets = std::fs::read_dir(&metadata)
+            .expect("metadata")
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let n: u64 = name.strip_suffix(".targets.json")?.parse().ok()?;
+                Some((n, e.path()))
+            })
+            .max()
+            .expect("targets metadata")
+            .1;
+        std::fs::create_dir_all(slots.metadata_store()).expect("store");
+        std::fs::copy(newest_targets, slots.metadata_store().join("targets.json")).expect("copy");
+        std::fs::read(metadata.join("1.root.json")).expect("root")
+    }
+
+    /// Someone who can write the data folder puts a binary of their own in a slot and its
+    /// hash in the record: the launcher does not start it, because the signed metadata lists
+    /// another hash for that release.
+    #[test]
+    fn a_slot_whose_binary_and_record_were_both_replaced_never_starts() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let slots = Slots::in_data_dir(&dir.path().join("data"));
+        let genuine = b"#!/bin/sh\necho genuine\n".to_vec();
+        let anchor = signed_store(dir.path(), &slots, "0.2.0", &genuine);
+        let binary = slots.binary(Slot::A);
+        std::fs::create_dir_all(binary.parent().expect("slot")).expect("mkdir");
+        let place = |bytes: &[u8]| {
+            std::fs::write(&binary, bytes).expect("write");
+            std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755))
+                .expect("mode");
+            Installed {
+                slot: Slot::A,
+                version: "0.2.0".into(),
+                sha256: super::super::slots::file_sha256(&binary).expect("hash"),
+            }
+        };
+
+        let installed = place(&genuine);
+        signed_and_intact(&slots, Some(&anchor), &installed).expect("the signed release starts");
+        assert!(matches!(
+            signed_and_intact(&slots, None, &installed),
+            Err(SlotUnusable::NotSigned { .. })
+        ));
+        let unlisted = Installed {
+            version: "0.3.0".into(),
+            ..installed.clone()
+        };
+        assert!(matches!(
+            signed_and_intact(&slots, Some(&anchor), &unlisted),
+            Err(SlotUnusable::NotSigned { .. })
+        ));
+
+        let forged = place(b"#!/bin/sh\necho forged\n");
+        assert!(matches!(
+            signed_and_intact(&slots, Some(&anchor), &forged),
+            Err(SlotUnusable::Altered { .. })
+        ));
+        let mut record = UpdateRecord {
+            committed: Some(forged),
+            ..UpdateRecord::default()
+        };
+        let launch = plan(
+            &mut record,
+            |i| signed_and_intact(&slots, Some(&anchor), i),
+            1,
+        );
+        assert_eq!(launch, Launch::Package);
     }
 }

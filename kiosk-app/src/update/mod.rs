@@ -20,7 +20,7 @@ pub mod rauc;
 pub mod slots;
 pub mod trial;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -38,6 +38,24 @@ use rauc::Rauc;
 use slots::{OsTrial, Slots};
 use trial::{SIGNALS, Verdict};
 
+/// Where the image pins the release repository's root metadata, on the read-only root file
+/// system (`image/build --release-root`).
+pub const PINNED_ROOT: &str = "/usr/share/kiosk/release-root.json";
+
+/// The root metadata every release is checked against, first found of: the root `pinned` in
+/// the image; the one `[updates] root` names; the one kept at the first enrollment
+/// (`enrolled`). The pin comes first, before the configuration, because `/etc/kiosk` lives
+/// on the data partition: whoever can write that must not be able to name another root.
+pub fn trust_anchor(pinned: &Path, configured: Option<&Path>, enrolled: PathBuf) -> PathBuf {
+    if pinned.is_file() {
+        pinned.to_path_buf()
+    } else if let Some(configured) = configured {
+        configured.to_path_buf()
+    } else {
+        enrolled
+    }
+}
+
 /// What the updater needs from `kiosk.toml`.
 #[derive(Debug, Clone)]
 pub struct UpdateSettings {
@@ -47,10 +65,12 @@ pub struct UpdateSettings {
     pub automatic: bool,
     /// How long a new release has to prove itself.
     pub health_deadline: Duration,
-    /// The trusted root metadata.
+    /// The trusted root metadata ([`trust_anchor`]).
     pub root: PathBuf,
     /// The `rauc` program.
     pub rauc: PathBuf,
+    /// The running system's `os-release`.
+    pub os_release: PathBuf,
 }
 
 impl UpdateSettings {
@@ -61,12 +81,13 @@ impl UpdateSettings {
             data_dir: config.data_dir.clone(),
             automatic: config.updates.automatic,
             health_deadline: Duration::from_secs(config.updates.health_deadline_secs),
-            root: config
-                .updates
-                .root
-                .clone()
-                .unwrap_or_else(|| slots.root().join("root.json")),
+            root: trust_anchor(
+                Path::new(PINNED_ROOT),
+                config.updates.root.as_deref(),
+                slots.root().join("root.json"),
+            ),
             rauc: config.updates.rauc.clone(),
+            os_release: config.updates.os_release.clone(),
         }
     }
 
@@ -82,6 +103,7 @@ impl UpdateSettings {
             self.root.clone(),
             platform,
             Rauc::new(self.rauc.clone()),
+            self.os_release.clone(),
         )
     }
 }
@@ -372,5 +394,29 @@ pub fn local_minute_of_day() -> u16 {
         (tm.tm_hour.clamp(0, 23) * 60 + tm.tm_min.clamp(0, 59)) as u16
     } else {
         ((now.rem_euclid(86_400)) / 60) as u16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_images_pinned_root_wins_over_the_configuration_and_enrollment() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pinned = dir.path().join("usr-share-kiosk-release-root.json");
+        let configured = dir.path().join("configured.json");
+        let enrolled = dir.path().join("updates/root.json");
+        assert_eq!(trust_anchor(&pinned, None, enrolled.clone()), enrolled);
+        assert_eq!(
+            trust_anchor(&pinned, Some(&configured), enrolled.clone()),
+            configured
+        );
+        std::fs::write(&pinned, b"{}").expect("pin");
+        assert_eq!(
+            trust_anchor(&pinned, Some(&configured), enrolled.clone()),
+            pinned
+        );
+        assert_eq!(trust_anchor(&pinned, None, enrolled), pinned);
     }
 }

@@ -272,6 +272,15 @@ pub enum SlotUnusable {
         /// The binary.
         path: PathBuf,
     },
+    /// The release is not in the signed metadata the terminal kept, or that metadata does not
+    /// verify against the trusted root.
+    #[error("{} is not a release the kept signed metadata lists: {detail}", path.display())]
+    NotSigned {
+        /// The binary.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> SlotError + 'a {
@@ -408,6 +417,12 @@ impl Slots {
         file_sha256(&self.binary(slot)).is_ok_and(|h| h.eq_ignore_ascii_case(sha256))
     }
 
+    /// Where the release metadata verified last is kept (`updates/tuf/`: the roots followed,
+    /// the last timestamp, snapshot and targets).
+    pub fn metadata_store(&self) -> PathBuf {
+        self.root.join("tuf")
+    }
+
     /// Checks that `installed`'s binary is there, executable and has its signed hash; the
     /// problem in words otherwise.
     pub fn check(&self, installed: &Installed) -> Result<(), SlotUnusable> {
@@ -428,6 +443,16 @@ impl Slots {
     /// Checks every slot the record points at ([`Slots::check`]). Returns the problems
     /// found, as lines for technicians.
     pub fn verify(&self, record: &UpdateRecord) -> Vec<String> {
+        self.verify_with(record, |installed| self.check(installed))
+    }
+
+    /// Checks every slot the record points at with `usable` (the launcher's own check).
+    /// Returns the problems found, as lines for technicians.
+    pub fn verify_with(
+        &self,
+        record: &UpdateRecord,
+        usable: impl Fn(&Installed) -> Result<(), SlotUnusable>,
+    ) -> Vec<String> {
         let trial = record.trial.as_ref().map(|t| &t.release);
         [
             ("committed release", record.committed.as_ref()),
@@ -437,7 +462,7 @@ impl Slots {
         .into_iter()
         .filter_map(|(what, installed)| {
             let installed = installed?;
-            self.check(installed).err().map(|problem| {
+            usable(installed).err().map(|problem| {
                 format!(
                     "{what} {} in slot {}: {problem}",
                     installed.version,
