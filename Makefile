@@ -22,6 +22,7 @@ demo: deps
 test: deps
 	$(CARGO) fmt --all --check
 	scripts/verify-units
+	scripts/check-structure
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) build --workspace --bins
 	scripts/test-postgres $(CARGO) test --workspace

@@ -5,8 +5,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
-use kiosk_app::display::Display;
 use kiosk_app::runtime::SessionHandle;
+use kiosk_app::screen::display::Display;
 use kiosk_app::session::{
     Action, Errand, MaintenanceTask, PinKey, PinMessage, PinPad, PrintStatus, Screen, Settings,
     TaskOutcome, View,

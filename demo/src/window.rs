@@ -5,7 +5,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use kiosk_app::display::Display;
+use kiosk_app::screen::display::Display;
 use kiosk_app::session::{Screen, Settings, View};
 use kiosk_ui::KioskWindow;
 use slint::ComponentHandle;

@@ -17,10 +17,11 @@
 //! | [`update`] | signed releases, slots, trials, RAUC, `kiosk update` | software updates |
 //! | [`technician`] | the maintenance PIN gate, `kiosk selftest`/`devices`, `kiosk device …` | tools for technicians |
 //! | [`config`] | `kiosk.toml` as plain data, checked, and the device and session settings made from it | a setting is added or its rules change |
-//! | [`display`], [`window`], [`voice`] | the Slint screens fed from views, the window and its event loop, spoken instructions | how a view is shown or spoken |
+//! | [`screen`] | views applied to the Slint screens of `kiosk-ui` and touches mapped back to actions ([`screen::display`]), spoken instructions ([`screen::voice`]) | how a view is shown or spoken |
+//! | [`window`] | the window's event loop on the main thread beside the session driver | how the kiosk runs in a window |
 //!
 //! The flows: a card read goes `devices::card_reader` → session event → [`session`] → view →
-//! [`display`]; a submitted application goes [`session`] → `Submit` command → `runtime` →
+//! [`screen::display`]; a submitted application goes [`session`] → `Submit` command → `runtime` →
 //! [`uplink::outbox`] (sealed, on disk) → its sender → [`uplink::platform_link`] → the platform.
 //!
 //! Imports run one way, each room using only rooms on the lines below it (the session core
@@ -31,7 +32,7 @@
 //! runtime
 //! technician, enrollment
 //! update
-//! uplink, printing, display, voice
+//! uplink, printing, screen
 //! config
 //! devices
 //! session
@@ -44,15 +45,14 @@
 
 pub mod config;
 pub mod devices;
-pub mod display;
 pub mod enrollment;
 pub mod printing;
 pub mod runtime;
+pub mod screen;
 pub mod session;
 pub mod technician;
 pub mod update;
 pub mod uplink;
-pub mod voice;
 pub mod window;
 
 /// Seconds since the Unix epoch by the terminal's clock (time-synced on the appliance).

@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 use std::sync::mpsc::Sender;
 
-use crate::display::Display;
 use crate::runtime::{self, RuntimeConfig, SessionHandle};
+use crate::screen::display::Display;
 use crate::session::View;
 
 thread_local! {

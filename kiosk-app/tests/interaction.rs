@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
-use kiosk_app::display::Display;
+use kiosk_app::screen::display::Display;
 use kiosk_app::session::{
     Action, CapturedPage, CardEvent, Command, DocumentKind, ErrandOutcome, Event, Identity,
     KeySource, Picture, Screen, Session, Settings,

@@ -7,8 +7,8 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::{Driver, status_light};
 use crate::devices::health::DeviceHealth;
+use crate::screen::voice::Voice;
 use crate::session::{CaptureProblem, CardEvent, Event, Screen, Session, View};
-use crate::voice::Voice;
 
 impl Driver {
     /// Runs the session until the event channel closes: every event (a touch, a device's
