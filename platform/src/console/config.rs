@@ -50,9 +50,8 @@ async fn render(state: &AppState, session: &Session, notice: Option<Markup>) -> 
 /// `POST /console/config`: sets one layer to a JSON object (admins).
 pub(super) async fn save(
     State(state): State<AppState>,
-    form: OperatorForm<role::Admin>,
+    OperatorForm { operator, fields }: OperatorForm<role::Admin>,
 ) -> PageAnswer {
-    let OperatorForm { operator, fields } = form;
     let key = field(&fields, "key").trim().to_owned();
     let scope = match field(&fields, "scope") {
         "global" => ConfigScope::Global,

@@ -64,8 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/audit", get(audit::show))
         .route("/console/rollouts", get(rollouts::list))
         .route("/console/rollouts/{id}", get(rollouts::detail))
-        .route("/console/rollouts/{id}/pause", post(rollouts::pause))
-        .route("/console/rollouts/{id}/resume", post(rollouts::resume))
+        .route("/console/rollouts/{id}/{verb}", post(rollouts::change))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
 

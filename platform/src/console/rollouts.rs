@@ -210,25 +210,17 @@ fn group_table(status: &RolloutStatus) -> Markup {
     )
 }
 
-/// `POST /console/rollouts/{id}/pause`.
-pub(super) async fn pause(
+/// `POST /console/rollouts/{id}/pause` and `…/resume` (operators); any other verb is no such
+/// page.
+pub(super) async fn change(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: OperatorForm<role::Operator>,
+    Path((id, verb)): Path<(String, String)>,
+    OperatorForm { operator, .. }: OperatorForm<role::Operator>,
 ) -> PageAnswer {
-    change(&state, &form.operator, &id, "pause").await
-}
-
-/// `POST /console/rollouts/{id}/resume`.
-pub(super) async fn resume(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: OperatorForm<role::Operator>,
-) -> PageAnswer {
-    change(&state, &form.operator, &id, "resume").await
-}
-
-async fn change(state: &AppState, session: &Session, id: &str, verb: &str) -> PageAnswer {
+    let session = &operator;
+    if verb != "pause" && verb != "resume" {
+        return Err(no_such_rollout(session));
+    }
     let number = id.parse::<i64>().map_err(|_| no_such_rollout(session))?;
     let store = state.store();
     let result = if verb == "pause" {
@@ -249,7 +241,7 @@ async fn change(state: &AppState, session: &Session, id: &str, verb: &str) -> Pa
         }
         Err(RolloutError::UnknownRollout(_)) => Err(no_such_rollout(session)),
         Err(e @ RolloutError::WrongState { .. }) => {
-            let shown = render(state, session, id, Some(&e.to_string())).await?;
+            let shown = render(&state, session, &id, Some(&e.to_string())).await?;
             Ok(with_status(StatusCode::CONFLICT, shown))
         }
         Err(e) => Err(PageFailure::internal(e)),

@@ -61,9 +61,8 @@ async fn render(state: &AppState, session: &Session, created: Option<Markup>) ->
 /// `POST /console/tokens`: makes a token for `site`, valid `hours` (operators).
 pub(super) async fn create(
     State(state): State<AppState>,
-    form: OperatorForm<role::Operator>,
+    OperatorForm { operator, fields }: OperatorForm<role::Operator>,
 ) -> PageAnswer {
-    let OperatorForm { operator, fields } = form;
     let site = field(&fields, "site").trim();
     let site = (!site.is_empty()).then_some(site);
     if site.is_some_and(|s| s.chars().count() > 64 || s.chars().any(char::is_control)) {
