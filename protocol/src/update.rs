@@ -98,6 +98,17 @@ pub struct MaintenanceWindow {
     pub end_minute: u16,
 }
 
+/// A maintenance window's text that [`MaintenanceWindow::parse`] refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadWindow {
+    #[error("`{0}` is not HH:MM-HH:MM, e.g. 02:00-05:00")]
+    NotARange(String),
+    #[error("`{0}` is not HH:MM-HH:MM with hours 00–23 and minutes 00–59")]
+    NotATime(String),
+    #[error("`{0}`: the window opens and closes at once")]
+    Empty(String),
+}
+
 impl MaintenanceWindow {
     /// Whether `minute_of_day` (0–1439, local) lies inside the window.
     pub fn contains(&self, minute_of_day: u16) -> bool {
@@ -109,7 +120,7 @@ impl MaintenanceWindow {
     }
 
     /// Parses `HH:MM-HH:MM` (24-hour, local time), e.g. `02:00-05:00` or `22:00-05:00`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, BadWindow> {
         let minute = |t: &str| -> Option<u16> {
             let (h, m) = t.trim().split_once(':')?;
             let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
@@ -118,16 +129,14 @@ impl MaintenanceWindow {
         };
         let (start, end) = text
             .split_once('-')
-            .ok_or_else(|| format!("`{text}` is not HH:MM-HH:MM, e.g. 02:00-05:00"))?;
+            .ok_or_else(|| BadWindow::NotARange(text.to_owned()))?;
         match (minute(start), minute(end)) {
             (Some(start_minute), Some(end_minute)) if start_minute != end_minute => Ok(Self {
                 start_minute,
                 end_minute,
             }),
-            (Some(_), Some(_)) => Err(format!("`{text}`: the window opens and closes at once")),
-            _ => Err(format!(
-                "`{text}` is not HH:MM-HH:MM with hours 00–23 and minutes 00–59"
-            )),
+            (Some(_), Some(_)) => Err(BadWindow::Empty(text.to_owned())),
+            _ => Err(BadWindow::NotATime(text.to_owned())),
         }
     }
 

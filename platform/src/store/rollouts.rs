@@ -284,7 +284,7 @@ fn rollout_row(row: &Row) -> Result<RolloutRow, StoreError> {
         error_threshold: percent(row, 8)?,
         window: row
             .opt_text(9)?
-            .map(|w| MaintenanceWindow::parse(&w).map_err(damaged))
+            .map(|w| MaintenanceWindow::parse(&w).map_err(|e| damaged(e.to_string())))
             .transpose()?,
         state: RolloutState::parse(&state).ok_or_else(|| damaged(format!("state {state}")))?,
         stop_reason: row.opt_text(11)?,
@@ -902,7 +902,7 @@ impl Store {
                     kind,
                     window: row
                         .opt_text(3)?
-                        .map(|w| MaintenanceWindow::parse(&w).map_err(damaged))
+                        .map(|w| MaintenanceWindow::parse(&w).map_err(|e| damaged(e.to_string())))
                         .transpose()?,
                 });
             }
