@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use kiosk_platform::api::updates_repo::spawn_timestamp_refresher;
+use kiosk_platform::http::limits::{self, ServerLimits};
 use kiosk_platform::{AppState, DbUrl, router};
 
 use super::{block_on, duration, open_with_seed};
@@ -25,6 +26,32 @@ pub struct UpdatesArgs {
     timestamp_lifetime: std::time::Duration,
 }
 
+/// `serve`'s limits on what one client may hold (see [`kiosk_platform::http::limits`]).
+#[derive(clap::Args)]
+pub struct LimitsArgs {
+    /// How long a client may take to send a request's headers; an idle kept-alive connection
+    /// is closed after as long.
+    #[arg(long, default_value = "15s", value_parser = duration::request_timeout)]
+    header_timeout: std::time::Duration,
+    /// How long a client may take to send a whole request body.
+    #[arg(long, default_value = "60s", value_parser = duration::request_timeout)]
+    body_timeout: std::time::Duration,
+    /// Connections served at once (the process needs as many file descriptors, and more);
+    /// the next ones wait in the listen backlog.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
+}
+
+impl From<LimitsArgs> for ServerLimits {
+    fn from(args: LimitsArgs) -> Self {
+        ServerLimits {
+            header_timeout: args.header_timeout,
+            body_timeout: args.body_timeout,
+            max_connections: args.max_connections as usize,
+        }
+    }
+}
+
 /// Serves the platform on `listen` until told to stop; prints the address it listens on.
 pub fn serve(
     listen: SocketAddr,
@@ -32,6 +59,7 @@ pub fn serve(
     public_url: Option<String>,
     offline_after: i64,
     updates: UpdatesArgs,
+    limits: LimitsArgs,
 ) -> anyhow::Result<()> {
     block_on(async move {
         let store = open_with_seed(db).await?;
@@ -50,9 +78,7 @@ pub fn serve(
         let app = router(state);
         println!("kiosk-platform listening on http://{local}");
         std::io::stdout().flush()?;
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        limits::serve(listener, app, limits.into(), shutdown_signal()).await?;
         Ok(())
     })
 }
