@@ -149,27 +149,27 @@ impl Browser {
         Ok(browser)
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let answer = self
+    /// The raw answer to `method path`, with this session's cookie (and a form `body`).
+    async fn answer(&self, method: Method, path: &str, body: Option<String>) -> reqwest::Response {
+        let mut request = self
             .http
-            .get(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .expect("answer");
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", &self.cookie);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+        }
+        request.send().await.expect("answer")
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let answer = self.answer(Method::GET, path, None).await;
         (answer.status(), answer.text().await.expect("html"))
     }
 
     async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
-        let answer = self
-            .http
-            .request(Method::POST, format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(encode(fields))
-            .send()
-            .await
-            .expect("answer");
+        let answer = self.answer(Method::POST, path, Some(encode(fields))).await;
         (answer.status(), answer.text().await.expect("html"))
     }
 }
@@ -231,16 +231,22 @@ async fn login_sessions_and_logout(db: TestDb) {
     }
 }
 
+/// Vera (a viewer) and Otto (an operator), logged in.
+async fn viewer_and_operator(p: &Platform) -> (Browser, Browser) {
+    let vera = Browser::login(p, "vera", "vera-password-1")
+        .await
+        .expect("viewer");
+    let otto = Browser::login(p, "otto", "otto-password-1")
+        .await
+        .expect("operator");
+    (vera, otto)
+}
+
 async fn forms_need_the_sessions_csrf_token_and_the_right_role(db: TestDb) {
     let p = platform(&db).await;
     let t = TestTerminal::enroll(&p, "SN-CONSOLE", Some("haizhou")).await;
     let path = format!("/console/terminals/{}/commands", t.id);
-    let vera = Browser::login(&p, "vera", "vera-password-1")
-        .await
-        .expect("viewer");
-    let otto = Browser::login(&p, "otto", "otto-password-1")
-        .await
-        .expect("operator");
+    let (vera, otto) = viewer_and_operator(&p).await;
     // No token, a wrong token, another session's token: refused, nothing queued.
     for csrf in ["", "0000", vera.csrf.as_str()] {
         let (status, _) = otto
@@ -431,12 +437,7 @@ async fn rollouts_are_shown_to_everyone_and_paused_by_operators_only(db: TestDb)
         .await
         .expect("rollout");
     let path = format!("/console/rollouts/{id}");
-    let vera = Browser::login(&p, "vera", "vera-password-1")
-        .await
-        .expect("viewer");
-    let otto = Browser::login(&p, "otto", "otto-password-1")
-        .await
-        .expect("operator");
+    let (vera, otto) = viewer_and_operator(&p).await;
     // Everyone sees the list and the groups; viewers get no buttons.
     let (status, list) = vera.get("/console/rollouts").await;
     assert_eq!(status, StatusCode::OK);
@@ -579,12 +580,7 @@ async fn failed_logins_are_throttled_per_account_and_per_address(db: TestDb) {
 
 async fn a_password_change_or_a_disabled_account_ends_its_sessions(db: TestDb) {
     let p = platform(&db).await;
-    let vera = Browser::login(&p, "vera", "vera-password-1")
-        .await
-        .expect("viewer");
-    let otto = Browser::login(&p, "otto", "otto-password-1")
-        .await
-        .expect("operator");
+    let (vera, otto) = viewer_and_operator(&p).await;
     assert_eq!(vera.get("/console").await.0, StatusCode::OK);
     // A new password (`user add` again): whoever held the old one is out.
     let hash = hash_password("vera-password-2").expect("hash");
@@ -687,13 +683,7 @@ async fn every_console_answer_forbids_scripts_framing_and_caching(db: TestDb) {
         "/console/rollouts/999".to_owned(),
     ];
     for path in &pages {
-        let answer = ada
-            .http
-            .get(format!("{}{path}", p.url))
-            .header("cookie", &ada.cookie)
-            .send()
-            .await
-            .expect("answer");
+        let answer = ada.answer(Method::GET, path, None).await;
         assert_guarded(path, answer.headers());
         let html = answer.text().await.expect("html");
         // Nothing the policy would have to allow: no script, no inline style or handler.
@@ -702,14 +692,8 @@ async fn every_console_answer_forbids_scripts_framing_and_caching(db: TestDb) {
         }
     }
     let refused = ada
-        .http
-        .post(format!("{}/console/config", p.url))
-        .header("cookie", &ada.cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("csrf=forged")
-        .send()
-        .await
-        .expect("answer");
+        .answer(Method::POST, "/console/config", Some("csrf=forged".into()))
+        .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_guarded("a refused form", refused.headers());
     let session = set_cookie(

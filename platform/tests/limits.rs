@@ -48,15 +48,22 @@ async fn until_closed(stream: &mut TcpStream, within: Duration) -> Option<String
         .map(|()| String::from_utf8_lossy(&all).into_owned())
 }
 
+/// A connection to `address` that has sent `bytes`, and when it started sending.
+async fn sending(address: &str, bytes: &[u8]) -> (TcpStream, Instant) {
+    let mut stream = TcpStream::connect(address).await.expect("connect");
+    let started = Instant::now();
+    stream.write_all(bytes).await.expect("write");
+    (stream, started)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_that_sends_half_its_headers_is_closed_after_the_timeout() {
     let (_db, address) = platform(SHORT).await;
-    let mut stream = TcpStream::connect(&address).await.expect("connect");
-    let started = Instant::now();
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: platform\r\nX-Slow: ")
-        .await
-        .expect("write");
+    let (mut stream, started) = sending(
+        &address,
+        b"GET /healthz HTTP/1.1\r\nHost: platform\r\nX-Slow: ",
+    )
+    .await;
     let closed = until_closed(&mut stream, Duration::from_secs(10)).await;
     assert!(closed.is_some(), "the connection is still open after 10 s");
     let after = started.elapsed();
@@ -78,15 +85,12 @@ async fn a_connection_that_sends_half_its_headers_is_closed_after_the_timeout() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_sent_too_slowly_is_refused_and_its_connection_closed() {
     let (_db, address) = platform(SHORT).await;
-    let mut stream = TcpStream::connect(&address).await.expect("connect");
-    let started = Instant::now();
-    stream
-        .write_all(
-            b"POST /console/login HTTP/1.1\r\nHost: platform\r\n\
-              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\nname=a",
-        )
-        .await
-        .expect("write");
+    let (mut stream, started) = sending(
+        &address,
+        b"POST /console/login HTTP/1.1\r\nHost: platform\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\nname=a",
+    )
+    .await;
     // One more byte now and then: an idle timeout would never fire.
     let trickle = async {
         for _ in 0..20 {
