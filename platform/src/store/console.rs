@@ -383,15 +383,18 @@ impl Store {
 
     /// A page of the audit log, newest first, with what `filter` asks.
     pub async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
+        // An absent condition is a NULL parameter (cast, so PostgreSQL knows its type).
         let terminal = filter
             .terminal
             .as_deref()
             .map(|t| format!("%{}%", like_escaped(t)));
         self.rows(
             "SELECT id, at, operator, action, detail FROM audit_log
-             WHERE ($1 IS NULL OR action = $1) AND ($2 IS NULL OR operator = $2)
-               AND ($3 IS NULL OR detail LIKE $3 ESCAPE '\\') AND ($4 IS NULL OR at >= $4)
-               AND ($5 IS NULL OR at < $5) AND ($6 IS NULL OR id < $6)
+             WHERE (CAST($1 AS TEXT) IS NULL OR action = $1)
+               AND (CAST($2 AS TEXT) IS NULL OR operator = $2)
+               AND (CAST($3 AS TEXT) IS NULL OR detail LIKE $3 ESCAPE '\\')
+               AND (CAST($4 AS TEXT) IS NULL OR at >= $4) AND (CAST($5 AS TEXT) IS NULL OR at < $5)
+               AND (CAST($6 AS BIGINT) IS NULL OR id < $6)
              ORDER BY id DESC LIMIT $7",
             args![
                 filter.kind.clone(),
