@@ -654,6 +654,7 @@ async fn every_console_answer_forbids_scripts_framing_and_caching(db: TestDb) {
         "/console",
         "/console/audit",
         "/console/style.css",
+        "/console/no-such-page",
     ];
     for path in anonymous {
         let answer = http

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Extension, Router};
 use maud::Markup;
 
@@ -93,9 +93,20 @@ pub fn router() -> Router<AppState> {
         .route("/console/rollouts", get(rollouts::list))
         .route("/console/rollouts/{id}", get(rollouts::detail))
         .route("/console/rollouts/{id}/{verb}", post(rollouts::change))
+        .route("/console/{*rest}", any(no_page))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(Extension(Arc::new(throttle::LoginGuard::default())))
         .layer(axum::middleware::map_response(with_security_headers))
+}
+
+/// Any other console address: a page saying so, with the console's headers (not the JSON 404
+/// terminals get).
+async fn no_page() -> PageFailure {
+    PageFailure::Refused {
+        status: StatusCode::NOT_FOUND,
+        session: None,
+        message: "该页面不存在 There is no such console page".into(),
+    }
 }
 
 /// Adds [`SECURITY_HEADERS`] to a console answer.
