@@ -180,3 +180,42 @@ async fn connections_past_the_cap_wait_until_one_ends() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_client_is_the_address_it_forwarded() {
+    use axum::extract::ConnectInfo;
+    use std::net::{IpAddr, SocketAddr};
+    let seen = |ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.ip().to_string() };
+    let app = |proxies: Vec<IpAddr>| {
+        axum::Router::new()
+            .route("/whoami", axum::routing::get(seen))
+            .layer(axum::middleware::from_fn_with_state(
+                std::sync::Arc::<[IpAddr]>::from(proxies),
+                kiosk_platform::http::limits::forwarded_client,
+            ))
+    };
+    let ask = |address: String| async move {
+        let (mut stream, _) = sending(
+            &address,
+            b"GET /whoami HTTP/1.1\r\nHost: p\r\nX-Forwarded-For: 10.9.9.9, 198.51.100.7\r\n\
+              Connection: close\r\n\r\n",
+        )
+        .await;
+        until_closed(&mut stream, Duration::from_secs(5))
+            .await
+            .expect("answered")
+    };
+    for (proxies, client) in [
+        (vec!["127.0.0.1".parse().expect("ip")], "198.51.100.7"),
+        // From a peer that is not a trusted proxy the header is the client's say: ignored.
+        (vec!["192.0.2.1".parse().expect("ip")], "127.0.0.1"),
+    ] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("addr").to_string();
+        tokio::spawn(serve(listener, app(proxies), SHORT, std::future::pending()));
+        let answer = ask(address).await;
+        assert!(answer.ends_with(client), "{answer}");
+    }
+}

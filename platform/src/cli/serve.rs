@@ -40,6 +40,12 @@ pub struct LimitsArgs {
     /// the next ones wait in the listen backlog.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     max_connections: u32,
+    /// A reverse proxy in front of the platform (repeatable): requests from it are taken to
+    /// come from the last address it appended to X-Forwarded-For (the console throttles
+    /// logins per client address). Without it every login behind a proxy counts as the
+    /// proxy's.
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl From<LimitsArgs> for ServerLimits {
@@ -75,7 +81,14 @@ pub fn serve(
             AppState::new(store, &base).with_offline_after(offline_after),
             updates,
         )?;
-        let app = router(state);
+        let mut app = router(state);
+        if !limits.trusted_proxies.is_empty() {
+            let proxies: std::sync::Arc<[std::net::IpAddr]> = limits.trusted_proxies.clone().into();
+            app = app.layer(axum::middleware::from_fn_with_state(
+                proxies,
+                limits::forwarded_client,
+            ));
+        }
         println!("kiosk-platform listening on http://{local}");
         std::io::stdout().flush()?;
         limits::serve(listener, app, limits.into(), shutdown_signal()).await?;

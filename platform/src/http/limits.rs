@@ -7,12 +7,13 @@
 //! connection builder: the header read timeout is hyper's (it needs a timer, which `axum::serve`
 //! does not give it), the connection cap a semaphore the accept loop waits on (so the kernel's
 //! backlog, not the process, holds the excess), and each request carries its peer's address as
-//! [`ConnectInfo`] (the console throttles logins by it). The body deadline is the layer
+//! [`ConnectInfo`] (the console throttles logins by it; behind a reverse proxy,
+//! [`forwarded_client`] puts the address the proxy saw there instead). The body deadline is the layer
 //! [`body_deadline`]: one deadline for the whole body, not an idle timeout a client can reset by
 //! trickling a byte at a time.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -129,8 +130,48 @@ impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for PeerServ
     }
 }
 
-/// Layer: the request's body must arrive whole within `deadline` of the handler asking for
-/// it; past that, reading it fails (the handler's extractor answers as for any unreadable body)
+/// Layer: behind a reverse proxy every connection comes from the proxy, so a request whose
+/// peer is one of `proxies` is taken to come from the address the proxy appended last to
+/// `X-Forwarded-For` (the one it saw; entries before it are the client's say and ignored).
+/// From anyone else the header is ignored: a client cannot pick its own address.
+pub async fn forwarded_client(
+    axum::extract::State(proxies): axum::extract::State<Arc<[IpAddr]>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| *peer);
+    if let Some(peer) = peer
+        && proxies.contains(&peer.ip())
+        && let Some(client) = last_forwarded(request.headers())
+    {
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(client, peer.port())));
+    }
+    next.run(request).await
+}
+
+/// The last address of the last `X-Forwarded-For` header, if it is one.
+fn last_forwarded(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
+    let last = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()?
+        .to_str()
+        .ok()?
+        .rsplit(',')
+        .next()?
+        .trim();
+    last.parse::<IpAddr>()
+        .ok()
+        .or_else(|| last.parse::<SocketAddr>().ok().map(|a| a.ip()))
+}
+
+/// Layer: the request's body must arrive whole within `deadline` of its headers; past that,
+/// reading it fails (the handler's extractor answers as for any unreadable body)
 /// and hyper closes the connection.
 pub async fn body_deadline(
     axum::extract::State(deadline): axum::extract::State<Duration>,
@@ -180,5 +221,24 @@ impl http_body::Body for DeadlineBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_proxys_own_entry_is_the_last_one() {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.append(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.7".parse().unwrap(),
+        );
+        assert_eq!(last_forwarded(&headers), "198.51.100.7".parse().ok());
+        headers.append("x-forwarded-for", "[2001:db8::1]:4711".parse().unwrap());
+        assert_eq!(last_forwarded(&headers), "2001:db8::1".parse().ok());
+        headers.insert("x-forwarded-for", "unknown".parse().unwrap());
+        assert_eq!(last_forwarded(&headers), None);
     }
 }
