@@ -1,10 +1,10 @@
 //! Logging in and out, and the password hashes accounts are checked against.
 
-use axum::extract::rejection::FormRejection;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Extension;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -201,13 +201,12 @@ fn refused(state: &AppState, refusal: Refusal) -> PageAnswer {
     let (status, wait, message) = match refusal {
         Refusal::Throttled { until } => {
             let wait = (until - unix_now()).max(1);
+            let at = crate::store::rfc3339_at(until);
             (
                 StatusCode::TOO_MANY_REQUESTS,
                 wait,
                 format!(
-                    "登录失败次数过多，请在 {wait} 秒后（{}）再试。Too many failed logins: try again in {wait} s (at {}).",
-                    crate::store::rfc3339_at(until),
-                    crate::store::rfc3339_at(until)
+                    "登录失败次数过多，请在 {wait} 秒后（{at}）再试。Too many failed logins: try again in {wait} s (at {at})."
                 ),
             )
         }
