@@ -31,14 +31,14 @@ pub struct UpdatesArgs {
 pub struct LimitsArgs {
     /// How long a client may take to send a request's headers; an idle kept-alive connection
     /// is closed after as long.
-    #[arg(long, default_value = "15s", value_parser = duration::request_timeout)]
+    #[arg(long, default_value = "10s", value_parser = duration::request_timeout)]
     header_timeout: std::time::Duration,
     /// How long a client may take to send a whole request body.
     #[arg(long, default_value = "60s", value_parser = duration::request_timeout)]
     body_timeout: std::time::Duration,
     /// Connections served at once (the process needs as many file descriptors, and more);
     /// the next ones wait in the listen backlog.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     max_connections: u32,
     /// A reverse proxy in front of the platform (repeatable): requests from it are taken to
     /// come from the last address it appended to X-Forwarded-For (the console throttles

@@ -46,7 +46,7 @@ impl Default for ServerLimits {
         Self {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(60),
-            max_connections: 10_000,
+            max_connections: 20_000,
         }
     }
 }
