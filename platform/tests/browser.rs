@@ -322,6 +322,14 @@ async fn an_operator_watches_publishes_and_commands_in_a_real_browser() {
     web.type_into("#password", "console-password-1").await;
     web.click("#login-button").await;
     web.wait_for_text("ada (admin)", false).await;
+    // The style sheet applies under the content security policy (it is a file of its own).
+    let header = web
+        .script(
+            "return getComputedStyle(document.querySelector('header')).backgroundColor;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(header, "rgb(11, 79, 138)");
 
     // A heartbeat now: the terminal is online with its printer warning; without heartbeats it
     // goes offline.
@@ -397,6 +405,15 @@ async fn an_operator_watches_publishes_and_commands_in_a_real_browser() {
         .await;
     assert_eq!(web.text(".cmd-state").await, "succeeded");
     web.screenshot("terminal-command").await;
+
+    // The audit log, filtered by kind in the page's form: only the command just sent.
+    web.go(&format!("{base}/console/audit")).await;
+    web.type_into("#audit-kind", "command").await;
+    web.click("#audit-apply").await;
+    web.wait_for_text("print_test_page", false).await;
+    let shown = web.text("#audit").await;
+    assert!(!shown.contains("login"), "{shown}");
+    web.screenshot("audit-filtered").await;
 
     let _ = http
         .delete(format!("{}/session/{session_id}", driver.url))

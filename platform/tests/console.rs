@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use common::{Platform, TestDb, TestTerminal, serve};
 use kiosk_platform::console::hash_password;
 use kiosk_platform::store::Role;
@@ -15,6 +17,10 @@ on_both_backends!(
     forms_need_the_sessions_csrf_token_and_the_right_role,
     pages_show_the_fleet_escaped_and_publish_catalogs,
     rollouts_are_shown_to_everyone_and_paused_by_operators_only,
+    failed_logins_are_throttled_per_account_and_per_address,
+    a_password_change_or_a_disabled_account_ends_its_sessions,
+    every_console_answer_forbids_scripts_framing_and_caching,
+    the_audit_log_pages_and_filters_and_a_flood_of_failures_stays_one_line,
 );
 
 async fn platform(db: &TestDb) -> Platform {
@@ -71,33 +77,58 @@ struct Browser {
     csrf: String,
 }
 
+/// A client that follows no redirects, its connections coming from `from` (a loopback
+/// address: every 127.x.y.z reaches the platform, each a client address of its own).
+fn client(from: Option<IpAddr>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(from)
+        .build()
+        .expect("client")
+}
+
+/// One login attempt: the login page, then the form posted with its pairing cookie.
+async fn attempt(
+    p: &Platform,
+    http: &reqwest::Client,
+    name: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = http
+        .get(format!("{}/console/login", p.url))
+        .send()
+        .await
+        .expect("answer");
+    let pairing = set_cookie(&page, "lyb_login").expect("login cookie");
+    let pairing = pairing.split(';').next().unwrap_or_default().to_owned();
+    let html = page.text().await.expect("html");
+    let login_csrf = hidden(&html, "login_csrf").expect("login csrf");
+    http.post(format!("{}/console/login", p.url))
+        .header("cookie", &pairing)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode(&[
+            ("login_csrf", &login_csrf),
+            ("name", name),
+            ("password", password),
+        ]))
+        .send()
+        .await
+        .expect("answer")
+}
+
 impl Browser {
     async fn login(p: &Platform, name: &str, password: &str) -> Result<Browser, StatusCode> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let page = http
-            .get(format!("{}/console/login", p.url))
-            .send()
-            .await
-            .expect("answer");
-        let pairing = set_cookie(&page, "lyb_login").expect("login cookie");
-        let pairing = pairing.split(';').next().unwrap_or_default().to_owned();
-        let html = page.text().await.expect("html");
-        let login_csrf = hidden(&html, "login_csrf").expect("login csrf");
-        let answer = http
-            .post(format!("{}/console/login", p.url))
-            .header("cookie", &pairing)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(encode(&[
-                ("login_csrf", &login_csrf),
-                ("name", name),
-                ("password", password),
-            ]))
-            .send()
-            .await
-            .expect("answer");
+        Self::login_from(p, None, name, password).await
+    }
+
+    async fn login_from(
+        p: &Platform,
+        from: Option<IpAddr>,
+        name: &str,
+        password: &str,
+    ) -> Result<Browser, StatusCode> {
+        let http = client(from);
+        let answer = attempt(p, &http, name, password).await;
         if answer.status() != StatusCode::SEE_OTHER {
             return Err(answer.status());
         }
@@ -118,27 +149,27 @@ impl Browser {
         Ok(browser)
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let answer = self
+    /// The raw answer to `method path`, with this session's cookie (and a form `body`).
+    async fn answer(&self, method: Method, path: &str, body: Option<String>) -> reqwest::Response {
+        let mut request = self
             .http
-            .get(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .expect("answer");
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", &self.cookie);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+        }
+        request.send().await.expect("answer")
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let answer = self.answer(Method::GET, path, None).await;
         (answer.status(), answer.text().await.expect("html"))
     }
 
     async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
-        let answer = self
-            .http
-            .request(Method::POST, format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(encode(fields))
-            .send()
-            .await
-            .expect("answer");
+        let answer = self.answer(Method::POST, path, Some(encode(fields))).await;
         (answer.status(), answer.text().await.expect("html"))
     }
 }
@@ -200,16 +231,22 @@ async fn login_sessions_and_logout(db: TestDb) {
     }
 }
 
+/// Vera (a viewer) and Otto (an operator), logged in.
+async fn viewer_and_operator(p: &Platform) -> (Browser, Browser) {
+    let vera = Browser::login(p, "vera", "vera-password-1")
+        .await
+        .expect("viewer");
+    let otto = Browser::login(p, "otto", "otto-password-1")
+        .await
+        .expect("operator");
+    (vera, otto)
+}
+
 async fn forms_need_the_sessions_csrf_token_and_the_right_role(db: TestDb) {
     let p = platform(&db).await;
     let t = TestTerminal::enroll(&p, "SN-CONSOLE", Some("haizhou")).await;
     let path = format!("/console/terminals/{}/commands", t.id);
-    let vera = Browser::login(&p, "vera", "vera-password-1")
-        .await
-        .expect("viewer");
-    let otto = Browser::login(&p, "otto", "otto-password-1")
-        .await
-        .expect("operator");
+    let (vera, otto) = viewer_and_operator(&p).await;
     // No token, a wrong token, another session's token: refused, nothing queued.
     for csrf in ["", "0000", vera.csrf.as_str()] {
         let (status, _) = otto
@@ -400,12 +437,7 @@ async fn rollouts_are_shown_to_everyone_and_paused_by_operators_only(db: TestDb)
         .await
         .expect("rollout");
     let path = format!("/console/rollouts/{id}");
-    let vera = Browser::login(&p, "vera", "vera-password-1")
-        .await
-        .expect("viewer");
-    let otto = Browser::login(&p, "otto", "otto-password-1")
-        .await
-        .expect("operator");
+    let (vera, otto) = viewer_and_operator(&p).await;
     // Everyone sees the list and the groups; viewers get no buttons.
     let (status, list) = vera.get("/console/rollouts").await;
     assert_eq!(status, StatusCode::OK);
@@ -475,4 +507,278 @@ async fn rollouts_are_shown_to_everyone_and_paused_by_operators_only(db: TestDb)
     for action in ["rollout_pause", "rollout_resume"] {
         assert!(audit.contains(action), "{action} not audited");
     }
+}
+
+/// A loopback client address of its own.
+fn loopback(last: u8) -> Option<IpAddr> {
+    Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)))
+}
+
+async fn failed_logins_are_throttled_per_account_and_per_address(db: TestDb) {
+    let p = platform(&db).await;
+    let http = client(loopback(11));
+    // An account's allowance: four failures are answered as such…
+    for _ in 0..4 {
+        let answer = attempt(&p, &http, "ada", "guess").await;
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
+    // …the fifth and every attempt after it must wait, even with the right password, and the
+    // refusal says until when.
+    assert_eq!(
+        attempt(&p, &http, "ada", "guess").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let started = std::time::Instant::now();
+    let refused = attempt(&p, &client(loopback(12)), "ada", "ada-password-1").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: i64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=2).contains(&wait), "{wait}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    let html = refused.text().await.expect("html");
+    assert!(
+        html.contains("请在") && html.contains("try again in"),
+        "{html}"
+    );
+    // Another account is not held up by this one.
+    assert!(Browser::login(&p, "otto", "otto-password-1").await.is_ok());
+    // Once the wait is over, the right password works again.
+    tokio::time::sleep(std::time::Duration::from_secs(wait as u64 + 1)).await;
+    assert!(
+        Browser::login_from(&p, loopback(12), "ada", "ada-password-1")
+            .await
+            .is_ok()
+    );
+
+    // An address trying many accounts waits too, whatever account it tries next.
+    let guesser = client(loopback(13));
+    let mut statuses = Vec::new();
+    for i in 0..20 {
+        statuses.push(
+            attempt(&p, &guesser, &format!("name{i}"), "guess")
+                .await
+                .status(),
+        );
+    }
+    assert_eq!(statuses[..19], [StatusCode::UNAUTHORIZED; 19]);
+    assert_eq!(statuses[19], StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        Browser::login_from(&p, loopback(13), "vera", "vera-password-1")
+            .await
+            .err(),
+        Some(StatusCode::TOO_MANY_REQUESTS)
+    );
+    assert!(
+        Browser::login_from(&p, loopback(14), "vera", "vera-password-1")
+            .await
+            .is_ok()
+    );
+}
+
+async fn a_password_change_or_a_disabled_account_ends_its_sessions(db: TestDb) {
+    let p = platform(&db).await;
+    let (vera, otto) = viewer_and_operator(&p).await;
+    assert_eq!(vera.get("/console").await.0, StatusCode::OK);
+    // A new password (`user add` again): whoever held the old one is out.
+    let hash = hash_password("vera-password-2").expect("hash");
+    p.store
+        .put_operator("vera", &hash, Role::Viewer)
+        .await
+        .expect("password");
+    assert_eq!(vera.get("/console").await.0, StatusCode::SEE_OTHER);
+    assert_eq!(otto.get("/console").await.0, StatusCode::OK);
+    assert!(Browser::login(&p, "vera", "vera-password-2").await.is_ok());
+    // Disabled: the session ends at once and the right password no longer logs in.
+    assert!(
+        p.store
+            .set_operator_disabled("otto", true)
+            .await
+            .expect("disable")
+    );
+    assert_eq!(otto.get("/console").await.0, StatusCode::SEE_OTHER);
+    let refused = attempt(&p, &client(None), "otto", "otto-password-1").await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.text().await.expect("html").contains("disabled"));
+    assert!(
+        p.store
+            .set_operator_disabled("otto", false)
+            .await
+            .expect("enable")
+    );
+    assert!(Browser::login(&p, "otto", "otto-password-1").await.is_ok());
+    // Removed: gone, sessions and all.
+    let again = Browser::login(&p, "otto", "otto-password-1")
+        .await
+        .expect("otto");
+    assert!(p.store.remove_operator("otto").await.expect("remove"));
+    assert_eq!(again.get("/console").await.0, StatusCode::SEE_OTHER);
+    assert!(!p.store.remove_operator("otto").await.expect("remove again"));
+    assert_eq!(
+        Browser::login(&p, "otto", "otto-password-1").await.err(),
+        Some(StatusCode::UNAUTHORIZED)
+    );
+}
+
+/// Asserts the console's security headers on one answer.
+fn assert_guarded(what: &str, headers: &reqwest::header::HeaderMap) {
+    let csp = headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("{what}: no content security policy"));
+    assert!(csp.contains("default-src 'none'"), "{what}: {csp}");
+    assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    for (name, value) in [
+        ("x-frame-options", "DENY"),
+        ("cache-control", "no-store"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+    ] {
+        assert_eq!(
+            headers.get(name).and_then(|v| v.to_str().ok()),
+            Some(value),
+            "{what}: {name}"
+        );
+    }
+}
+
+async fn every_console_answer_forbids_scripts_framing_and_caching(db: TestDb) {
+    let p = platform(&db).await;
+    let t = TestTerminal::enroll(&p, "SN-HEADERS", Some("haizhou")).await;
+    let http = client(None);
+    let anonymous = [
+        "/console/login",
+        "/console",
+        "/console/audit",
+        "/console/style.css",
+        "/console/no-such-page",
+    ];
+    for path in anonymous {
+        let answer = http
+            .get(format!("{}{path}", p.url))
+            .send()
+            .await
+            .expect("answer");
+        assert_guarded(path, answer.headers());
+    }
+    let failed = attempt(&p, &http, "ada", "wrong").await;
+    assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+    assert_guarded("a failed login", failed.headers());
+    let ada = Browser::login(&p, "ada", "ada-password-1")
+        .await
+        .expect("admin");
+    let pages = [
+        "/console".to_owned(),
+        format!("/console/terminals/{}", t.id),
+        "/console/terminals/T-NOWHERE".to_owned(),
+        "/console/tokens".to_owned(),
+        "/console/catalog".to_owned(),
+        "/console/config".to_owned(),
+        "/console/stats".to_owned(),
+        "/console/audit".to_owned(),
+        "/console/audit?from=yesterday".to_owned(),
+        "/console/rollouts".to_owned(),
+        "/console/rollouts/999".to_owned(),
+    ];
+    for path in &pages {
+        let answer = ada.answer(Method::GET, path, None).await;
+        assert_guarded(path, answer.headers());
+        let html = answer.text().await.expect("html");
+        // Nothing the policy would have to allow: no script, no inline style or handler.
+        for inline in ["<script", "<style", " style=", " onclick=", " onload="] {
+            assert!(!html.contains(inline), "{path} has {inline}");
+        }
+    }
+    let refused = ada
+        .answer(Method::POST, "/console/config", Some("csrf=forged".into()))
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_guarded("a refused form", refused.headers());
+    let session = set_cookie(
+        &attempt(&p, &http, "vera", "vera-password-1").await,
+        "lyb_console",
+    )
+    .expect("session");
+    // The test platform's public address is https://: its cookies are Secure.
+    assert!(session.contains("; Secure"), "{session}");
+}
+
+async fn the_audit_log_pages_and_filters_and_a_flood_of_failures_stays_one_line(db: TestDb) {
+    let p = platform(&db).await;
+    for i in 0..60 {
+        let (who, action, detail) = match i % 3 {
+            0 => ("otto", "command", format!("reboot #{i} to T-{i:04}")),
+            1 => ("ada", "config_set", format!("terminal T-{i:04}: {{}}")),
+            _ => ("cli", "user_add", format!("user{i} as viewer")),
+        };
+        p.store.audit(who, action, &detail).await.expect("audit");
+    }
+    // A flood of guesses at one account from one address: a few are counted, the rest refused
+    // before their password is looked at; the log gets one line, with the count.
+    let guesser = client(loopback(21));
+    for _ in 0..200 {
+        let status = attempt(&p, &guesser, "vera", "guess").await.status();
+        assert!(
+            [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(&status),
+            "{status}"
+        );
+    }
+    let ada = Browser::login_from(&p, loopback(22), "ada", "ada-password-1")
+        .await
+        .expect("admin");
+    let (status, first) = ada.get("/console/audit").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(first.matches("<td>login_failed</td>").count(), 1, "{first}");
+    assert!(first.contains("5 failed since"), "{first}");
+    assert!(first.contains("from 127.0.0.21"), "{first}");
+    // 50 lines a page, newest first; the next page continues where this one stops.
+    assert_eq!(first.matches("<tr><td>").count(), 50);
+    let older = first
+        .split("id=\"audit-older\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link to older lines")
+        .replace("&amp;", "&");
+    let (_, second) = ada.get(&older).await;
+    let rows = |html: &str| -> Vec<String> {
+        html.split("<tr><td>")
+            .skip(1)
+            .map(|r| r.split("</tr>").next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let (first_rows, second_rows) = (rows(&first), rows(&second));
+    assert!(!second_rows.is_empty());
+    assert!(second_rows.iter().all(|r| !first_rows.contains(r)));
+    assert!(second.contains("id=\"audit-newest\""));
+    // Filters: kind, operator, terminal, time; each combined with the others.
+    let (_, commands) = ada.get("/console/audit?kind=command").await;
+    assert_eq!(rows(&commands).len(), 20);
+    assert!(
+        rows(&commands)
+            .iter()
+            .all(|r| r.contains("<td>command</td>"))
+    );
+    let (_, by_ada) = ada.get("/console/audit?operator=ada&kind=config_set").await;
+    assert_eq!(rows(&by_ada).len(), 20);
+    let (_, one_terminal) = ada.get("/console/audit?terminal=T-0003").await;
+    assert_eq!(rows(&one_terminal).len(), 1, "{one_terminal}");
+    assert!(one_terminal.contains("reboot #3 to T-0003"));
+    let (_, wildcard) = ada.get("/console/audit?terminal=%25").await;
+    assert_eq!(rows(&wildcard).len(), 0, "a % is matched literally");
+    let today = kiosk_platform::store::rfc3339_at(kiosk_platform::store::unix_now());
+    let today = &today[..10];
+    let (_, from_today) = ada
+        .get(&format!("/console/audit?from={today}&kind=user_add"))
+        .await;
+    assert_eq!(rows(&from_today).len(), 20);
+    let (_, until_2020) = ada.get("/console/audit?until=2020-01-01").await;
+    assert_eq!(rows(&until_2020).len(), 0);
+    let (status, bad) = ada.get("/console/audit?from=yesterday").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(bad.contains("is not a time like"), "{bad}");
+    let (status, _) = ada.get("/console/audit?before=page2").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

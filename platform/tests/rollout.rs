@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use common::{Platform, TestDb, TestTerminal, serve};
 use kiosk_platform::Store;
 use kiosk_platform::rollout::{Filter, RolloutSpec, RolloutState};
-use kiosk_platform::store::{ReleaseRecord, RolloutError};
+use kiosk_platform::store::{AuditFilter, ReleaseRecord, RolloutError};
 use kiosk_protocol::{MaintenanceWindow, ReleaseKind};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -225,13 +225,18 @@ async fn a_canary_that_rolls_back_stops_the_rollout_before_anyone_else_is_offere
         p.store.resume_rollout(id).await,
         Err(RolloutError::WrongState { .. })
     ));
-    let audit = p.store.audit_log().await.expect("audit");
+    let audit = p
+        .store
+        .audit_log(&AuditFilter {
+            limit: 200,
+            ..AuditFilter::default()
+        })
+        .await
+        .expect("audit");
     assert!(
-        audit
-            .iter()
-            .any(|(_, who, action, detail)| who == "platform"
-                && action == "rollout_stop"
-                && detail.contains("error threshold")),
+        audit.iter().any(|line| line.operator == "platform"
+            && line.action == "rollout_stop"
+            && line.detail.contains("error threshold")),
         "{audit:?}"
     );
     // Its terminals are free again: a fixed release can be rolled out to them.

@@ -29,6 +29,11 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// The process id (to read its `/proc` entry).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts `program args…` with its stdin and stdout piped and waits until it prints a line
     /// containing `ready_marker`; returns the peer and that line.
     pub fn start(

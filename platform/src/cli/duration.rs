@@ -111,6 +111,19 @@ pub fn metadata_lifetime(text: &str) -> Result<Duration, DurationError> {
     seconds(text, &rule).map(|s| Duration::from_secs(s as u64))
 }
 
+/// `--header-timeout` and `--body-timeout`: `10s` or `2m` (1 second to 1 hour).
+pub fn request_timeout(text: &str) -> Result<Duration, DurationError> {
+    let rule = Rule {
+        number: Number::Unsigned,
+        days: false,
+        min_secs: 1,
+        max_secs: 3600,
+        examples: "10s or 2m",
+        bounds: "between 1 second and 1 hour",
+    };
+    seconds(text, &rule).map(|s| Duration::from_secs(s as u64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,6 +47,8 @@ enum Command {
         offline_after: i64,
         #[command(flatten)]
         updates: serve::UpdatesArgs,
+        #[command(flatten)]
+        limits: serve::LimitsArgs,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
@@ -100,7 +102,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
             offline_after,
             updates,
-        } => serve::serve(listen, &db, public_url, offline_after, updates),
+            limits,
+        } => serve::serve(listen, &db, public_url, offline_after, updates, limits),
         Command::Migrate { db } => {
             block_on(open_with_seed(&db))?;
             println!("{db} is migrated");

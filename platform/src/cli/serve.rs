@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use kiosk_platform::api::updates_repo::spawn_timestamp_refresher;
+use kiosk_platform::http::limits::{self, ServerLimits};
 use kiosk_platform::{AppState, DbUrl, router};
 
 use super::{block_on, duration, open_with_seed};
@@ -25,6 +26,38 @@ pub struct UpdatesArgs {
     timestamp_lifetime: std::time::Duration,
 }
 
+/// `serve`'s limits on what one client may hold (see [`kiosk_platform::http::limits`]).
+#[derive(clap::Args)]
+pub struct LimitsArgs {
+    /// How long a client may take to send a request's headers; an idle kept-alive connection
+    /// is closed after as long.
+    #[arg(long, default_value = "10s", value_parser = duration::request_timeout)]
+    header_timeout: std::time::Duration,
+    /// How long a client may take to send a whole request body.
+    #[arg(long, default_value = "60s", value_parser = duration::request_timeout)]
+    body_timeout: std::time::Duration,
+    /// Connections served at once (the process needs as many file descriptors, and more);
+    /// the next ones wait in the listen backlog.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
+    /// A reverse proxy in front of the platform (repeatable): requests from it are taken to
+    /// come from the last address it appended to X-Forwarded-For (the console throttles
+    /// logins per client address). Without it every login behind a proxy counts as the
+    /// proxy's.
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl From<LimitsArgs> for ServerLimits {
+    fn from(args: LimitsArgs) -> Self {
+        ServerLimits {
+            header_timeout: args.header_timeout,
+            body_timeout: args.body_timeout,
+            max_connections: args.max_connections as usize,
+        }
+    }
+}
+
 /// Serves the platform on `listen` until told to stop; prints the address it listens on.
 pub fn serve(
     listen: SocketAddr,
@@ -32,6 +65,7 @@ pub fn serve(
     public_url: Option<String>,
     offline_after: i64,
     updates: UpdatesArgs,
+    limits: LimitsArgs,
 ) -> anyhow::Result<()> {
     block_on(async move {
         let store = open_with_seed(db).await?;
@@ -47,12 +81,17 @@ pub fn serve(
             AppState::new(store, &base).with_offline_after(offline_after),
             updates,
         )?;
-        let app = router(state);
+        let mut app = router(state);
+        if !limits.trusted_proxies.is_empty() {
+            let proxies: std::sync::Arc<[std::net::IpAddr]> = limits.trusted_proxies.clone().into();
+            app = app.layer(axum::middleware::from_fn_with_state(
+                proxies,
+                limits::forwarded_client,
+            ));
+        }
         println!("kiosk-platform listening on http://{local}");
         std::io::stdout().flush()?;
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        limits::serve(listener, app, limits.into(), shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -1,4 +1,4 @@
-//! `kiosk-platform user add`: console accounts.
+//! `kiosk-platform user add|disable|enable|remove`: console accounts.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -22,11 +22,76 @@ pub enum UserCommand {
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
     },
+    /// Stop an account logging in, and end its sessions now (its audit lines stay).
+    Disable {
+        /// Login name.
+        name: String,
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
+    },
+    /// Let a disabled account log in again.
+    Enable {
+        /// Login name.
+        name: String,
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
+    },
+    /// Delete an account and end its sessions (its audit lines stay).
+    Remove {
+        /// Login name.
+        name: String,
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
+    },
 }
 
 /// Runs one `user` subcommand.
 pub fn run(command: UserCommand) -> anyhow::Result<()> {
-    let UserCommand::Add { name, role, db } = command;
+    match command {
+        UserCommand::Add { name, role, db } => add(name, &role, &db),
+        UserCommand::Disable { name, db } => change(&name, &db, Change::Disable),
+        UserCommand::Enable { name, db } => change(&name, &db, Change::Enable),
+        UserCommand::Remove { name, db } => change(&name, &db, Change::Remove),
+    }
+}
+
+/// What `disable`, `enable` and `remove` do to an account.
+#[derive(Clone, Copy)]
+enum Change {
+    Disable,
+    Enable,
+    Remove,
+}
+
+/// Applies `change` to the account `name`, audited; an unknown name is an error.
+fn change(name: &str, db: &DbUrl, change: Change) -> anyhow::Result<()> {
+    let (action, done) = match change {
+        Change::Disable => ("user_disable", "is disabled; its sessions are ended"),
+        Change::Enable => ("user_enable", "can log in again"),
+        Change::Remove => ("user_remove", "is removed; its sessions are ended"),
+    };
+    block_on(async {
+        let store = open_with_seed(db).await?;
+        let found = match change {
+            Change::Disable => store.set_operator_disabled(name, true).await?,
+            Change::Enable => store.set_operator_disabled(name, false).await?,
+            Change::Remove => store.remove_operator(name).await?,
+        };
+        if !found {
+            anyhow::bail!("there is no operator {name}");
+        }
+        store.audit("cli", action, name).await?;
+        anyhow::Ok(())
+    })?;
+    println!("operator {name} {done}");
+    Ok(())
+}
+
+/// `user add`: creates an account or sets its password and role (ending its sessions).
+fn add(name: String, role: &str, db: &DbUrl) -> anyhow::Result<()> {
     if name.is_empty()
         || name.len() > 64
         || !name
@@ -35,14 +100,14 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
     {
         anyhow::bail!("the name must be 1 to 64 letters, digits, `.`, `_` or `-`");
     }
-    let role = Role::parse(&role).context("the role must be viewer, operator or admin")?;
+    let role = Role::parse(role).context("the role must be viewer, operator or admin")?;
     let password = read_password()?;
     if password.chars().count() < 10 || password.len() > 256 {
         anyhow::bail!("the password must be 10 to 256 characters");
     }
     let hash = hash_password(&password).context("cannot hash the password")?;
     block_on(async {
-        let store = open_with_seed(&db).await?;
+        let store = open_with_seed(db).await?;
         store.put_operator(&name, &hash, role).await?;
         store
             .audit("cli", "user_add", &format!("{name} as {}", role.as_str()))

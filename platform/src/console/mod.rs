@@ -7,6 +7,11 @@
 //! audit log. Roles: viewers read, operators also send commands and create enrollment tokens,
 //! admins also publish catalogs and edit configuration; each handler names the role it needs
 //! in its [`Operator`](crate::http::Operator) argument. Pages are [`crate::html`] templates.
+//!
+//! Logins are throttled per account and per client address, and at most a few password
+//! hashes are computed at once ([`throttle`]). Every console answer, error pages included,
+//! carries [`SECURITY_HEADERS`]: no script may run, no other site may frame or be sent a page,
+//! and no page is kept by a cache.
 
 mod audit;
 mod catalog;
@@ -16,13 +21,16 @@ mod rollouts;
 mod session;
 mod stats;
 mod terminal;
+mod throttle;
 mod tokens;
 
-use axum::Router;
+use std::sync::Arc;
+
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
+use axum::{Extension, Router};
 use maud::Markup;
 
 use crate::html;
@@ -40,6 +48,23 @@ pub const LOGIN_COOKIE: &str = "lyb_login";
 pub const SESSION_SECS: i64 = 8 * 3600;
 /// Largest form (a catalog pasted for publishing).
 pub const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
+/// Largest login form (a name, a password and the form's nonce).
+pub const MAX_LOGIN_FORM_BYTES: usize = 4 * 1024;
+
+/// Headers on every console answer. The pages use no script at all and one style sheet of
+/// their own ([`html::STYLESHEET_PATH`]), so the policy allows nothing else: an injected
+/// `<script>`, inline handler or style would not run.
+pub const SECURITY_HEADERS: &[(HeaderName, &str)] = &[
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::CACHE_CONTROL, "no-store"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+];
 
 /// The console's routes.
 pub fn router() -> Router<AppState> {
@@ -47,8 +72,11 @@ pub fn router() -> Router<AppState> {
         .route("/console", get(fleet::list))
         .route(
             "/console/login",
-            get(session::login_page).post(session::login),
+            get(session::login_page)
+                .post(session::login)
+                .layer(DefaultBodyLimit::max(MAX_LOGIN_FORM_BYTES)),
         )
+        .route(html::STYLESHEET_PATH, get(stylesheet))
         .route("/console/logout", post(session::logout))
         .route("/console/terminals/{id}", get(terminal::show))
         .route(
@@ -65,7 +93,38 @@ pub fn router() -> Router<AppState> {
         .route("/console/rollouts", get(rollouts::list))
         .route("/console/rollouts/{id}", get(rollouts::detail))
         .route("/console/rollouts/{id}/{verb}", post(rollouts::change))
+        .route("/console/{*rest}", any(no_page))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(Extension(Arc::new(throttle::LoginGuard::default())))
+        .layer(axum::middleware::map_response(with_security_headers))
+}
+
+/// Any other console address: a page saying so, with the console's headers (not the JSON 404
+/// terminals get).
+async fn no_page() -> PageFailure {
+    PageFailure::Refused {
+        status: StatusCode::NOT_FOUND,
+        session: None,
+        message: "该页面不存在 There is no such console page".into(),
+    }
+}
+
+/// Adds [`SECURITY_HEADERS`] to a console answer.
+async fn with_security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(name.clone(), HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// `GET /console/style.css`: the pages' one style sheet.
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        html::STYLE,
+    )
+        .into_response()
 }
 
 /// A page of the logged-in console.

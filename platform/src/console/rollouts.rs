@@ -35,10 +35,11 @@ fn state_badge(state: RolloutState) -> Markup {
     }
 }
 
-/// A bar of one group: committed, failed, in progress and not yet reported, to scale.
+/// A bar of one group: committed, failed, in progress and not yet reported, to scale (SVG,
+/// so the widths are attributes, not the inline styles the content security policy refuses).
 fn progress_bar(g: &GroupCounts) -> Markup {
+    const WIDTH: f64 = 220.0;
     let size = g.size.max(1) as f64;
-    let width = |n: u64| format!("width:{:.1}%", 100.0 * n as f64 / size);
     let in_progress = g.downloading + g.installing;
     let label = format!(
         "{} committed, {} failed, {in_progress} updating of {}",
@@ -46,11 +47,24 @@ fn progress_bar(g: &GroupCounts) -> Markup {
         g.failures(),
         g.size
     );
+    let mut x = 0.0;
+    let mut segment = |n: u64| {
+        let width = WIDTH * n as f64 / size;
+        let at = x;
+        x += width;
+        (format!("{at:.1}"), format!("{width:.1}"))
+    };
+    let parts = [
+        ("c", segment(g.committed)),
+        ("f", segment(g.failures())),
+        ("p", segment(in_progress)),
+    ];
     html! {
-        div class="bar" role="img" aria-label=(label) {
-            span class="c" style=(width(g.committed)) {}
-            span class="f" style=(width(g.failures())) {}
-            span class="p" style=(width(in_progress)) {}
+        svg class="bar" role="img" aria-label=(label) width=(WIDTH) height="14"
+            xmlns="http://www.w3.org/2000/svg" {
+            @for (class, (at, width)) in parts {
+                rect class=(class) x=(at) y="0" width=(width) height="14" {}
+            }
         }
     }
 }

@@ -1,11 +1,16 @@
 //! Logging in and out, and the password hashes accounts are checked against.
 
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
+use super::throttle::{ClientAddress, LoginGuard, Refusal};
 use super::{LOGIN_COOKIE, PageAnswer, SESSION_COOKIE, SESSION_SECS, cookie_header};
 use crate::html::{Notice, notice, page};
 use crate::http::extract::{Fields, cookie, field, logged_in, role, same};
@@ -82,9 +87,13 @@ fn login_form(state: &AppState, message: Option<&str>) -> PageAnswer {
         .into_response())
 }
 
-/// `POST /console/login`.
+/// `POST /console/login`. An attempt the [`LoginGuard`] refuses is answered at once, before
+/// any password is hashed: 429 with the time to try again, or 503 while the hashing slots are
+/// taken.
 pub(super) async fn login(
     State(state): State<AppState>,
+    Extension(guard): Extension<Arc<LoginGuard>>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     form: Result<Form<Fields>, FormRejection>,
 ) -> PageAnswer {
@@ -100,27 +109,47 @@ pub(super) async fn login(
     if name.is_empty() || name.len() > 64 || password.len() > 256 {
         return login_form(&state, Some("wrong name or password"));
     }
+    let permit = match guard.admit(&name, address, unix_now()) {
+        Ok(permit) => permit,
+        Err(refusal) => return refused(&state, refusal),
+    };
     let store = state.store();
-    let verified = match store.operator(&name).await? {
-        Some((hash, _)) => tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .unwrap_or(false),
+    let account = store.operator(&name).await?;
+    let verified = match &account {
+        Some(account) => {
+            let hash = account.password_hash.clone();
+            tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+                .await
+                .unwrap_or(false)
+        }
         None => {
             // Spend the same time as a real check, so names cannot be probed by timing.
             let _ = tokio::task::spawn_blocking(move || hash_password(&password)).await;
             false
         }
     };
+    drop(permit);
     if !verified {
-        let _ = store.audit(&name, "login_failed", "").await;
+        let until = guard.failed(&name, address, unix_now());
+        audit_failure(&state, &guard, &name, address).await;
+        if until > unix_now() {
+            return refused(&state, Refusal::Throttled { until });
+        }
         return login_form(&state, Some("wrong name or password"));
+    }
+    guard.succeeded(&name);
+    if account.is_some_and(|a| a.disabled) {
+        let _ = store
+            .audit(&name, "login_refused", "account disabled")
+            .await;
+        return login_form(&state, Some("此账户已停用 This account is disabled"));
     }
     let token = random_hex(32)?;
     let csrf = random_hex(16)?;
     store
         .create_session(&token_hash(&token), &name, &csrf, unix_now() + SESSION_SECS)
         .await?;
-    let _ = store.audit(&name, "login", "").await;
+    let _ = store.audit(&name, "login", &from_address(address)).await;
     Ok((
         StatusCode::SEE_OTHER,
         [
@@ -132,6 +161,68 @@ pub(super) async fn login(
         ],
     )
         .into_response())
+}
+
+/// "from 192.0.2.7", or nothing when the address is not known.
+fn from_address(address: Option<IpAddr>) -> String {
+    address.map(|a| format!("from {a}")).unwrap_or_default()
+}
+
+/// Counts a failed login on its audit line: one line per account, address and window,
+/// rewritten with the count, so a flood of guesses leaves one line rather than pushing every
+/// other event off the page.
+async fn audit_failure(state: &AppState, guard: &LoginGuard, name: &str, address: Option<IpAddr>) {
+    let line = guard.audit_line(name, address, unix_now());
+    let detail = format!(
+        "{} failed since {} {}",
+        line.count,
+        crate::store::rfc3339_at(line.since),
+        from_address(address)
+    );
+    let store = state.store();
+    match line.id {
+        Some(id) => {
+            let _ = store.rewrite_audit(id, detail.trim_end()).await;
+        }
+        None => {
+            if let Ok(id) = store
+                .audit_line(name, "login_failed", detail.trim_end())
+                .await
+            {
+                guard.audit_line_written(name, address, id);
+            }
+        }
+    }
+}
+
+/// The login form again, saying why this attempt was not looked at: 429 with `Retry-After`
+/// while throttled, 503 while every hashing slot is taken.
+fn refused(state: &AppState, refusal: Refusal) -> PageAnswer {
+    let (status, wait, message) = match refusal {
+        Refusal::Throttled { until } => {
+            let wait = (until - unix_now()).max(1);
+            let at = crate::store::rfc3339_at(until);
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                wait,
+                format!(
+                    "登录失败次数过多，请在 {wait} 秒后（{at}）再试。Too many failed logins: try again in {wait} s (at {at})."
+                ),
+            )
+        }
+        Refusal::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            2,
+            "登录繁忙，请几秒后再试。Too many logins at once: try again in a few seconds."
+                .to_owned(),
+        ),
+    };
+    let mut response = login_form(state, Some(&message))?;
+    *response.status_mut() = status;
+    if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    Ok(response)
 }
 
 /// `POST /console/logout`: ends the session (CSRF-checked, so no page can log anyone out).

@@ -1,10 +1,12 @@
 //! What every handler stands on, and nothing that handles a route: the shared [`state`], the
-//! [`error`] answers, and the [`extract`]ors that check a request before its handler runs.
+//! [`error`] answers, the [`extract`]ors that check a request before its handler runs, and the
+//! [`limits`] the server holds every connection to.
 //! The routes themselves live with their areas ([`crate::api`], [`crate::console`], ...) and
 //! are merged in [`crate::app`].
 
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod state;
 
 pub use error::{Failure, PageFailure};

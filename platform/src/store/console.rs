@@ -36,6 +36,17 @@ impl Role {
     }
 }
 
+/// An operator's account, as a login checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The argon2 PHC string of their password.
+    pub password_hash: String,
+    /// Their role.
+    pub role: Role,
+    /// True when an administrator disabled the account: it cannot log in.
+    pub disabled: bool,
+}
+
 /// A logged-in operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -45,6 +56,52 @@ pub struct Session {
     pub role: Role,
     /// The CSRF token every form of this session carries.
     pub csrf: String,
+}
+
+/// A line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// Its id: newer lines have larger ones.
+    pub id: i64,
+    /// When (RFC 3339, Beijing time).
+    pub at: String,
+    /// Who (`cli` and `platform` for the command line and the platform itself).
+    pub operator: String,
+    /// What kind of change (`login`, `login_failed`, `config_set`, ...).
+    pub action: String,
+    /// What changed.
+    pub detail: String,
+}
+
+/// Which audit lines a page shows: every given condition holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// This action.
+    pub kind: Option<String>,
+    /// This operator.
+    pub operator: Option<String>,
+    /// Lines whose detail names this terminal.
+    pub terminal: Option<String>,
+    /// At or after this time (RFC 3339, Beijing time).
+    pub from: Option<String>,
+    /// Before this time (RFC 3339, Beijing time).
+    pub until: Option<String>,
+    /// Older than this line (the next page).
+    pub before: Option<i64>,
+    /// Lines per page (1 to 500).
+    pub limit: i64,
+}
+
+/// `text` matched literally by LIKE … ESCAPE '\\'.
+fn like_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A terminal as the fleet list shows it.
@@ -157,27 +214,33 @@ fn counts(rows: &[Row], with_sub: bool) -> Result<Vec<Count>, StoreError> {
 }
 
 impl Store {
-    /// Creates an operator (or replaces their password and role).
+    /// Creates an operator (or replaces their password and role, ending their sessions: a
+    /// password changed because it leaked must lock out whoever used it).
     pub async fn put_operator(
         &self,
         name: &str,
         password_hash: &str,
         role: Role,
     ) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO operators (name, password_hash, role, created_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role",
-            args![name, password_hash, role.as_str(), now_rfc3339()],
-        )
-        .await?;
-        Ok(())
+        self.exec_all(vec![
+            (
+                "INSERT INTO operators (name, password_hash, role, created_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role",
+                args![name, password_hash, role.as_str(), now_rfc3339()],
+            ),
+            (
+                "DELETE FROM console_sessions WHERE operator = $1",
+                args![name],
+            ),
+        ])
+        .await
     }
 
-    /// An operator's password hash and role.
-    pub async fn operator(&self, name: &str) -> Result<Option<(String, Role)>, StoreError> {
+    /// An operator's account.
+    pub async fn operator(&self, name: &str) -> Result<Option<Account>, StoreError> {
         let rows = self
             .rows(
-                "SELECT password_hash, role FROM operators WHERE name = $1",
+                "SELECT password_hash, role, disabled_at FROM operators WHERE name = $1",
                 args![name],
             )
             .await?;
@@ -185,10 +248,49 @@ impl Store {
             return Ok(None);
         };
         let role = row.text(1)?;
-        Ok(Some((
-            row.text(0)?,
-            Role::parse(&role).ok_or_else(|| StoreError::Task(format!("stored role {role}")))?,
-        )))
+        Ok(Some(Account {
+            password_hash: row.text(0)?,
+            role: Role::parse(&role)
+                .ok_or_else(|| StoreError::Task(format!("stored role {role}")))?,
+            disabled: row.opt_text(2)?.is_some(),
+        }))
+    }
+
+    /// Disables (`true`) or enables an operator's account; disabling ends their sessions.
+    /// False when there is no such operator.
+    pub async fn set_operator_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+    ) -> Result<bool, StoreError> {
+        // A session of a disabled account is refused by `session` already; deleting it only
+        // tidies up.
+        let changed = self
+            .exec(
+                "UPDATE operators SET disabled_at = $2 WHERE name = $1",
+                args![name, disabled.then(now_rfc3339)],
+            )
+            .await?;
+        self.exec(
+            "DELETE FROM console_sessions WHERE operator = $1",
+            args![name],
+        )
+        .await?;
+        Ok(changed > 0)
+    }
+
+    /// Removes an operator's account and sessions (their audit lines stay). False when there
+    /// is no such operator.
+    pub async fn remove_operator(&self, name: &str) -> Result<bool, StoreError> {
+        self.exec(
+            "DELETE FROM console_sessions WHERE operator = $1",
+            args![name],
+        )
+        .await?;
+        let removed = self
+            .exec("DELETE FROM operators WHERE name = $1", args![name])
+            .await?;
+        Ok(removed > 0)
     }
 
     /// Opens a console session (only the token's hash is stored).
@@ -217,7 +319,7 @@ impl Store {
         let rows = self
             .rows(
                 "SELECT s.operator, o.role, s.csrf FROM console_sessions s JOIN operators o ON o.name = s.operator
-                 WHERE s.token_hash = $1 AND s.expires_at > $2",
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND o.disabled_at IS NULL",
                 args![token_hash, now],
             )
             .await?;
@@ -250,23 +352,71 @@ impl Store {
         action: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO audit_log (at, operator, action, detail) VALUES ($1, $2, $3, $4)",
+        self.audit_line(operator, action, detail).await.map(drop)
+    }
+
+    /// Appends to the audit log; answers the line's id (for [`Store::rewrite_audit`]).
+    pub async fn audit_line(
+        &self,
+        operator: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<i64, StoreError> {
+        self.row(
+            "INSERT INTO audit_log (at, operator, action, detail) VALUES ($1, $2, $3, $4) RETURNING id",
             args![now_rfc3339(), operator, action, detail],
+        )
+        .await?
+        .ok_or_else(|| StoreError::Task("an audit line without its id".into()))?
+        .int(0)
+    }
+
+    /// Brings an audit line that counts repeated events up to date: its time becomes now.
+    pub async fn rewrite_audit(&self, id: i64, detail: &str) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE audit_log SET at = $2, detail = $3 WHERE id = $1",
+            args![id, now_rfc3339(), detail],
         )
         .await?;
         Ok(())
     }
 
-    /// The newest audit lines: (at, operator, action, detail).
-    pub async fn audit_log(&self) -> Result<Vec<(String, String, String, String)>, StoreError> {
+    /// A page of the audit log, newest first, with what `filter` asks.
+    pub async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
+        // An absent condition is a NULL parameter (cast, so PostgreSQL knows its type).
+        let terminal = filter
+            .terminal
+            .as_deref()
+            .map(|t| format!("%{}%", like_escaped(t)));
         self.rows(
-            "SELECT at, operator, action, detail FROM audit_log ORDER BY id DESC LIMIT 200",
-            args![],
+            "SELECT id, at, operator, action, detail FROM audit_log
+             WHERE (CAST($1 AS TEXT) IS NULL OR action = $1)
+               AND (CAST($2 AS TEXT) IS NULL OR operator = $2)
+               AND (CAST($3 AS TEXT) IS NULL OR detail LIKE $3 ESCAPE '\\')
+               AND (CAST($4 AS TEXT) IS NULL OR at >= $4) AND (CAST($5 AS TEXT) IS NULL OR at < $5)
+               AND (CAST($6 AS BIGINT) IS NULL OR id < $6)
+             ORDER BY id DESC LIMIT $7",
+            args![
+                filter.kind.clone(),
+                filter.operator.clone(),
+                terminal,
+                filter.from.clone(),
+                filter.until.clone(),
+                filter.before,
+                filter.limit.clamp(1, 500),
+            ],
         )
         .await?
         .iter()
-        .map(|r| Ok((r.text(0)?, r.text(1)?, r.text(2)?, r.text(3)?)))
+        .map(|r| {
+            Ok(AuditRow {
+                id: r.int(0)?,
+                at: r.text(1)?,
+                operator: r.text(2)?,
+                action: r.text(3)?,
+                detail: r.text(4)?,
+            })
+        })
         .collect()
     }
 

@@ -33,7 +33,8 @@ pub mod sqlite;
 mod terminal;
 
 pub use console::{
-    CatalogVersion, CommandRow, ConfigRow, Count, EventRow, FleetRow, Role, Session, TokenRow,
+    Account, AuditFilter, AuditRow, CatalogVersion, CommandRow, ConfigRow, Count, EventRow,
+    FleetRow, Role, Session, TokenRow,
 };
 pub use gateway::{ConfigScope, EnrolledTerminal, PublishedCatalog, token_hash};
 pub use materials::Upload;

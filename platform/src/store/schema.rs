@@ -232,6 +232,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         holder      TEXT NOT NULL,
         claimed_at  BIGINT NOT NULL
     );",
+    // 7: console accounts that can be disabled, and the audit log's filters (by kind and by
+    // operator, newest first).
+    "ALTER TABLE operators ADD COLUMN disabled_at TEXT;
+    CREATE INDEX audit_log_action ON audit_log(action, id);
+    CREATE INDEX audit_log_operator ON audit_log(operator, id);",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`

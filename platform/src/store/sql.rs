@@ -116,6 +116,12 @@ impl From<i64> for Arg {
     }
 }
 
+impl From<Option<i64>> for Arg {
+    fn from(n: Option<i64>) -> Self {
+        Arg::Int(n)
+    }
+}
+
 /// Builds a `Vec<Arg>` from values.
 macro_rules! args {
     ($($value:expr),* $(,)?) => {

@@ -116,7 +116,15 @@ pub async fn serve(store: Store) -> Platform {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = router(AppState::new(store.clone(), "https://lyg.example"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move {
+        kiosk_platform::http::limits::serve(
+            listener,
+            app,
+            Default::default(),
+            std::future::pending(),
+        )
+        .await
+    });
     Platform {
         url: format!("http://{addr}"),
         store,
