@@ -41,6 +41,29 @@ impl Page {
         self
     }
 
+    /// A QR code of `text` (error correction M), `side` points square with its lower left
+    /// corner at (`x`, `y`), quiet zone included: one filled square per dark module. Nothing
+    /// is drawn for text too long for any QR version.
+    pub fn qr(&mut self, x: f32, y: f32, side: f32, text: &str) -> &mut Self {
+        let Ok(code) = qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium) else {
+            return self;
+        };
+        let quiet = 4;
+        let modules = code.size() + 2 * quiet;
+        let module = side / modules as f32;
+        for row in 0..code.size() {
+            for column in 0..code.size() {
+                if code.get_module(column, row) {
+                    let left = x + (column + quiet) as f32 * module;
+                    let bottom = y + side - (row + quiet + 1) as f32 * module;
+                    let _ = writeln!(self.ops, "{left:.2} {bottom:.2} {module:.2} {module:.2} re");
+                }
+            }
+        }
+        let _ = writeln!(self.ops, "f");
+        self
+    }
+
     /// A rectangle outline.
     pub fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, width: f32) -> &mut Self {
         let _ = writeln!(self.ops, "{width:.2} w {x:.1} {y:.1} {w:.1} {h:.1} re S");

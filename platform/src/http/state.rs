@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use kiosk_protocol::Catalog;
 
 use super::error::Failure;
+use crate::documents::verification::CertificateKey;
 use crate::store::Store;
 
 /// A terminal is shown offline after this many seconds without a heartbeat (three missed 30 s
@@ -20,6 +21,7 @@ pub struct AppState {
     parsed_catalog: Arc<RwLock<Option<Arc<Catalog>>>>,
     offline_after: i64,
     updates: Option<Arc<kiosk_release::ReleaseRepository>>,
+    certificate_key: Arc<tokio::sync::OnceCell<CertificateKey>>,
 }
 
 impl AppState {
@@ -31,6 +33,7 @@ impl AppState {
             parsed_catalog: Arc::default(),
             offline_after: DEFAULT_OFFLINE_AFTER_SECS,
             updates: None,
+            certificate_key: Arc::default(),
         }
     }
 
@@ -75,6 +78,22 @@ impl AppState {
     /// The database.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The key certificates' verification codes are made and checked with, read once. The one
+    /// place that says where the key lives: today the database's `settings` (a random secret
+    /// made on first use); a key file or KMS replaces this function alone.
+    pub async fn certificate_key(&self) -> Result<CertificateKey, Failure> {
+        self.certificate_key
+            .get_or_try_init(|| async {
+                let hex = self.store.certificate_secret().await?;
+                CertificateKey::from_hex(&hex).ok_or_else(|| {
+                    tracing::error!("the stored certificate key is not 32 bytes of hex");
+                    Failure::internal()
+                })
+            })
+            .await
+            .cloned()
     }
 
     /// The catalog published now, parsed once per published version (every application and

@@ -232,6 +232,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         holder      TEXT NOT NULL,
         claimed_at  BIGINT NOT NULL
     );",
+    // 7: certificates issued, so the public verification page can say what one certifies:
+    // its code (a keyed MAC of the record), the record as printed (ID number and name
+    // masked), when and by which terminal.
+    "CREATE TABLE certificates (
+        code         TEXT PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        record       TEXT NOT NULL,
+        issued_at    TEXT NOT NULL,
+        terminal_id  TEXT NOT NULL
+    );
+    CREATE INDEX certificates_terminal ON certificates(terminal_id);",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`
