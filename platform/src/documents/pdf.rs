@@ -51,13 +51,22 @@ impl Page {
         let quiet = 4;
         let modules = code.size() + 2 * quiet;
         let module = side / modules as f32;
+        // One rectangle per horizontal run of dark modules keeps the file small.
         for row in 0..code.size() {
-            for column in 0..code.size() {
-                if code.get_module(column, row) {
-                    let left = x + (column + quiet) as f32 * module;
-                    let bottom = y + side - (row + quiet + 1) as f32 * module;
-                    let _ = writeln!(self.ops, "{left:.2} {bottom:.2} {module:.2} {module:.2} re");
+            let mut column = 0;
+            while column < code.size() {
+                if !code.get_module(column, row) {
+                    column += 1;
+                    continue;
                 }
+                let start = column;
+                while column < code.size() && code.get_module(column, row) {
+                    column += 1;
+                }
+                let left = x + (start + quiet) as f32 * module;
+                let bottom = y + side - (row + quiet + 1) as f32 * module;
+                let run = (column - start) as f32 * module;
+                let _ = writeln!(self.ops, "{left:.2} {bottom:.2} {run:.2} {module:.2} re");
             }
         }
         let _ = writeln!(self.ops, "f");
