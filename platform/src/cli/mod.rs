@@ -47,6 +47,10 @@ enum Command {
         offline_after: i64,
         #[command(flatten)]
         updates: serve::UpdatesArgs,
+        /// Refuse requests signed with the retired scheme LYB-ED25519-V1 (401
+        /// `signature_scheme_retired`): set once every terminal signs with V2.
+        #[arg(long)]
+        refuse_signature_v1: bool,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
@@ -100,7 +104,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
             offline_after,
             updates,
-        } => serve::serve(listen, &db, public_url, offline_after, updates),
+            refuse_signature_v1,
+        } => serve::serve(
+            listen,
+            &db,
+            public_url,
+            offline_after,
+            updates,
+            refuse_signature_v1,
+        ),
         Command::Migrate { db } => {
             block_on(open_with_seed(&db))?;
             println!("{db} is migrated");

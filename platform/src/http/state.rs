@@ -22,6 +22,7 @@ pub struct AppState {
     offline_after: i64,
     updates: Option<Arc<kiosk_release::ReleaseRepository>>,
     certificate_key: Arc<tokio::sync::OnceCell<CertificateKey>>,
+    signature_v1_accepted: bool,
 }
 
 impl AppState {
@@ -34,6 +35,7 @@ impl AppState {
             offline_after: DEFAULT_OFFLINE_AFTER_SECS,
             updates: None,
             certificate_key: Arc::default(),
+            signature_v1_accepted: true,
         }
     }
 
@@ -53,6 +55,19 @@ impl AppState {
     pub fn with_offline_after(mut self, secs: i64) -> Self {
         self.offline_after = secs.max(1);
         self
+    }
+
+    /// The same state, accepting requests signed with the retired scheme V1 or not (V2,
+    /// which also covers `Content-Type` and `Idempotency-Key`, is always accepted). V1 is
+    /// accepted by default during the transition, until every terminal signs with V2.
+    pub fn with_signature_v1_accepted(mut self, accepted: bool) -> Self {
+        self.signature_v1_accepted = accepted;
+        self
+    }
+
+    /// True while requests signed with scheme V1 are accepted.
+    pub fn signature_v1_accepted(&self) -> bool {
+        self.signature_v1_accepted
     }
 
     /// Seconds without a heartbeat after which a terminal counts as offline.
