@@ -227,6 +227,41 @@ mod tests {
     }
 
     #[test]
+    fn a_qr_code_is_drawn_module_for_module_the_right_way_up() {
+        let text = "https://lyg.example/verify/ABCD-EFGH-JKMN-PQRS";
+        let code =
+            qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium).expect("encodes");
+        let size = code.size();
+        let modules = size + 8;
+        let side = modules as f32 * 2.0;
+        let mut page = Page::default();
+        page.qr(10.0, 20.0, side, text);
+        // Read the drawn runs back into a grid (row 0 at the top, as a reader sees it).
+        let mut drawn = vec![vec![false; size as usize]; size as usize];
+        for line in page.ops.lines().filter(|l| l.ends_with(" re")) {
+            let n: Vec<f32> = line
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            let column = ((n[0] - 10.0) / 2.0).round() as i32 - 4;
+            let row = ((20.0 + side - n[1] - n[3]) / 2.0).round() as i32 - 4;
+            for c in column..column + (n[2] / 2.0).round() as i32 {
+                drawn[row as usize][c as usize] = true;
+            }
+        }
+        for row in 0..size {
+            for column in 0..size {
+                assert_eq!(
+                    drawn[row as usize][column as usize],
+                    code.get_module(column, row),
+                    "module ({column}, {row})"
+                );
+            }
+        }
+        assert!(page.ops.trim_end().ends_with('f'));
+    }
+
+    #[test]
     fn astral_characters_degrade_to_a_question_mark() {
         assert_eq!(ucs2_hex("A😀"), "0041003F");
     }
