@@ -17,7 +17,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-SCHEME = "LYB-ED25519-V1"
+SCHEME = "LYB-ED25519-V2"
 _HEADERS = ("X-Terminal-Id", "X-Timestamp", "X-Nonce", "X-Signature")
 _key = Ed25519PrivateKey.generate()
 _public = _key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
@@ -40,6 +40,16 @@ _terminal_id = _enroll()
 _send = requests.Session.send
 
 
+def _covered(request, name):
+    """A header scheme V2 signs: `name:value` as sent, the bare name when absent."""
+    value = request.headers.get(name)
+    if value is None:
+        return name
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return f"{name}:{value}"
+
+
 def _signed_send(self, request, **kwargs):
     # A request generated without one of the headers (a negative case) goes as it is: the
     # platform must refuse it.
@@ -51,7 +61,9 @@ def _signed_send(self, request, **kwargs):
     timestamp = str(int(time.time()))
     nonce = secrets.token_hex(16)
     text = "\n".join([SCHEME, _terminal_id, request.method.upper(), request.path_url, timestamp,
-                      nonce, hashlib.sha256(body).hexdigest()])
+                      nonce, _covered(request, "content-type"),
+                      _covered(request, "idempotency-key"), hashlib.sha256(body).hexdigest()])
+    request.headers["X-Signature-Scheme"] = SCHEME
     request.headers["X-Terminal-Id"] = _terminal_id
     request.headers["X-Timestamp"] = timestamp
     request.headers["X-Nonce"] = nonce

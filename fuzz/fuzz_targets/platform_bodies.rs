@@ -99,6 +99,7 @@ fn headers(body: &[u8]) {
         timestamp,
         nonce: nonce.to_owned(),
         signature: signature.to_owned(),
+        scheme: auth::SignatureScheme::V1,
     };
     // RFC 8032's first test key.
     let key =

@@ -13,6 +13,7 @@
 //! | [`health`], [`openapi`] | `/healthz`, and the OpenAPI document with its route |
 //! | [`documents`] | PDF drawing and the certificates drawn with it |
 //! | [`store`] | persistence: one [`Store`] over either engine |
+//! | [`verify`] | the public certificate verification page (`/verify/{code}`), no login |
 //! | [`rollout`] | staged rollouts' rules: groups, thresholds, who is offered what |
 //! | [`seed`], [`db_url`] | the catalog a fresh platform publishes; database URLs |
 //!
@@ -33,6 +34,7 @@ pub mod openapi;
 pub mod rollout;
 pub mod seed;
 pub mod store;
+pub mod verify;
 
 pub use app::router;
 pub use db_url::DbUrl;

@@ -116,7 +116,7 @@ impl Modify for SignedRequests {
             (
                 "signature",
                 SIGNATURE_HEADER,
-                "Hex Ed25519 signature, by the terminal's enrolled key, of the lines LYB-ED25519-V1, terminal id, METHOD, path?query, timestamp, nonce, hex SHA-256 of the body, joined by \\n.",
+                "Hex Ed25519 signature, by the terminal's enrolled key, of the lines LYB-ED25519-V2, terminal id, METHOD, path?query, timestamp, nonce, content-type:VALUE (or content-type when absent), idempotency-key:VALUE (or idempotency-key when absent), hex SHA-256 of the body, joined by \\n; sent with X-Signature-Scheme: LYB-ED25519-V2. The retired V1 (no X-Signature-Scheme, no header lines) is accepted unless the platform runs with --refuse-signature-v1.",
             ),
         ] {
             components.add_security_scheme(

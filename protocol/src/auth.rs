@@ -2,8 +2,8 @@
 //!
 //! A terminal makes its Ed25519 key pair itself at first boot and never lets the private half
 //! leave it. It enrolls once with a one-time token an operator created (`POST /v1/enroll`), which
-//! binds its public key to a terminal id. From then on every request it makes carries four
-//! headers:
+//! binds its public key to a terminal id. From then on every request it makes carries these
+//! headers (and `X-Signature-Scheme` for V2, below):
 //!
 //! | header | value |
 //! | --- | --- |
@@ -15,6 +15,12 @@
 //! The signed text binds the terminal, the method, the path with its query, the time, the nonce
 //! and the SHA-256 of the body, one per line. Nothing here does I/O: the terminal and the
 //! platform both build the same text with [`canonical_request`].
+//!
+//! Scheme [`SignatureScheme::V2`] (announced by `X-Signature-Scheme: LYB-ED25519-V2`; its
+//! absence means V1) also binds the `Content-Type` and `Idempotency-Key` headers
+//! ([`canonical_request_v2`]), so nobody on the path can replay a signed body under another
+//! idempotency key (a second application) or have it read as another type. The platform accepts
+//! V1 during a transition and refuses it once told to (`serve --refuse-signature-v1`).
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -35,6 +41,48 @@ pub const SIGNATURE_HEADER: &str = "X-Signature";
 pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
 /// First line of every signed text: names the scheme so it can change without ambiguity.
 pub const SIGNATURE_SCHEME: &str = "LYB-ED25519-V1";
+/// First line of a [`SignatureScheme::V2`] text, and the value of its `X-Signature-Scheme`.
+pub const SIGNATURE_SCHEME_V2: &str = "LYB-ED25519-V2";
+/// Header naming the scheme a request is signed with; absent for V1.
+pub const SIGNATURE_SCHEME_HEADER: &str = "X-Signature-Scheme";
+
+/// The versions of the signature scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignatureScheme {
+    /// `LYB-ED25519-V1`: terminal, method, target, time, nonce and body. Accepted during the
+    /// transition to V2.
+    #[default]
+    V1,
+    /// `LYB-ED25519-V2`: V1's fields and the `Content-Type` and `Idempotency-Key` headers.
+    V2,
+}
+
+impl SignatureScheme {
+    /// The scheme a request's `X-Signature-Scheme` names (`None`: V1); `Err` for a value that
+    /// names no scheme.
+    pub fn from_header(value: Option<&str>) -> Result<Self, AuthError> {
+        match value {
+            None => Ok(SignatureScheme::V1),
+            Some(SIGNATURE_SCHEME_V2) => Ok(SignatureScheme::V2),
+            Some(_) => Err(AuthError::Malformed(SIGNATURE_SCHEME_HEADER)),
+        }
+    }
+}
+
+/// What a request consists of, as a signature covers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedContent<'a> {
+    /// The method (any case; signed upper-case).
+    pub method: &'a str,
+    /// The request target exactly as sent (`/v1/commands?limit=5`).
+    pub path_and_query: &'a str,
+    /// The `Content-Type` header as sent, if any (covered by V2).
+    pub content_type: Option<&'a str>,
+    /// The `Idempotency-Key` header as sent, if any (covered by V2).
+    pub idempotency_key: Option<&'a str>,
+    /// The body.
+    pub body: &'a [u8],
+}
 
 /// Why a signature cannot be made sense of (the platform answers all of these with 401).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,7 +119,30 @@ pub fn canonical_request(
     )
 }
 
-/// The four authentication headers of one request, as (name, value) pairs.
+/// The text a terminal signs for one request under [`SignatureScheme::V2`]: V1's lines, then
+/// one line per covered header (`content-type:VALUE`, `idempotency-key:VALUE`; the name alone
+/// when the header is absent, so absent and empty differ), then the body's SHA-256.
+pub fn canonical_request_v2(
+    terminal_id: &str,
+    timestamp: i64,
+    nonce: &str,
+    content: &SignedContent<'_>,
+) -> String {
+    let covered = |name: &str, value: Option<&str>| match value {
+        Some(value) => format!("{name}:{value}"),
+        None => name.to_owned(),
+    };
+    format!(
+        "{SIGNATURE_SCHEME_V2}\n{terminal_id}\n{}\n{}\n{timestamp}\n{nonce}\n{}\n{}\n{}",
+        content.method.to_ascii_uppercase(),
+        content.path_and_query,
+        covered("content-type", content.content_type),
+        covered("idempotency-key", content.idempotency_key),
+        hex_encode(&Sha256::digest(content.body)),
+    )
+}
+
+/// The authentication headers of one request, as (name, value) pairs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedHeaders {
     /// `X-Terminal-Id`.
@@ -82,17 +153,23 @@ pub struct SignedHeaders {
     pub nonce: String,
     /// `X-Signature`, hex.
     pub signature: String,
+    /// The scheme signed with (`X-Signature-Scheme`, sent for V2 only).
+    pub scheme: SignatureScheme,
 }
 
 impl SignedHeaders {
     /// The headers as (name, value) pairs, ready to add to a request.
-    pub fn pairs(&self) -> [(&'static str, String); 4] {
-        [
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = vec![
             (TERMINAL_ID_HEADER, self.terminal_id.clone()),
             (TIMESTAMP_HEADER, self.timestamp.to_string()),
             (NONCE_HEADER, self.nonce.clone()),
             (SIGNATURE_HEADER, self.signature.clone()),
-        ]
+        ];
+        if self.scheme == SignatureScheme::V2 {
+            pairs.push((SIGNATURE_SCHEME_HEADER, SIGNATURE_SCHEME_V2.to_owned()));
+        }
+        pairs
     }
 }
 
@@ -114,10 +191,61 @@ pub fn sign_request(
         timestamp,
         nonce: nonce.to_owned(),
         signature: hex_encode(&signature.to_bytes()),
+        scheme: SignatureScheme::V1,
     }
 }
 
-/// Checks the signature in `headers` over the request against the terminal's public key.
+/// Signs one request under [`SignatureScheme::V2`] (the scheme terminals use), covering the
+/// `Content-Type` and `Idempotency-Key` headers too.
+pub fn sign_request_v2(
+    key: &SigningKey,
+    terminal_id: &str,
+    timestamp: i64,
+    nonce: &str,
+    content: &SignedContent<'_>,
+) -> SignedHeaders {
+    let text = canonical_request_v2(terminal_id, timestamp, nonce, content);
+    SignedHeaders {
+        terminal_id: terminal_id.to_owned(),
+        timestamp,
+        nonce: nonce.to_owned(),
+        signature: hex_encode(&key.sign(text.as_bytes()).to_bytes()),
+        scheme: SignatureScheme::V2,
+    }
+}
+
+/// Checks the signature in `headers` over `content`, under the scheme the headers name.
+pub fn verify_signed(
+    public_key: &VerifyingKey,
+    headers: &SignedHeaders,
+    content: &SignedContent<'_>,
+) -> Result<(), AuthError> {
+    let bytes: [u8; 64] = hex_decode(&headers.signature)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(AuthError::Malformed(SIGNATURE_HEADER))?;
+    let text = match headers.scheme {
+        SignatureScheme::V1 => canonical_request(
+            &headers.terminal_id,
+            content.method,
+            content.path_and_query,
+            headers.timestamp,
+            &headers.nonce,
+            content.body,
+        ),
+        SignatureScheme::V2 => canonical_request_v2(
+            &headers.terminal_id,
+            headers.timestamp,
+            &headers.nonce,
+            content,
+        ),
+    };
+    public_key
+        .verify_strict(text.as_bytes(), &Signature::from_bytes(&bytes))
+        .map_err(|_| AuthError::BadSignature)
+}
+
+/// Checks the signature in `headers` over the request against the terminal's public key
+/// (a request without `Content-Type` or `Idempotency-Key`; see [`verify_signed`]).
 pub fn verify_request(
     public_key: &VerifyingKey,
     headers: &SignedHeaders,
@@ -125,21 +253,17 @@ pub fn verify_request(
     path_and_query: &str,
     body: &[u8],
 ) -> Result<(), AuthError> {
-    let bytes: [u8; 64] = hex_decode(&headers.signature)
-        .and_then(|b| b.try_into().ok())
-        .ok_or(AuthError::Malformed(SIGNATURE_HEADER))?;
-    let signature = Signature::from_bytes(&bytes);
-    let text = canonical_request(
-        &headers.terminal_id,
-        method,
-        path_and_query,
-        headers.timestamp,
-        &headers.nonce,
-        body,
-    );
-    public_key
-        .verify_strict(text.as_bytes(), &signature)
-        .map_err(|_| AuthError::BadSignature)
+    verify_signed(
+        public_key,
+        headers,
+        &SignedContent {
+            method,
+            path_and_query,
+            content_type: None,
+            idempotency_key: None,
+            body,
+        },
+    )
 }
 
 /// Parses a hex-encoded Ed25519 public key (64 hex digits).
@@ -377,6 +501,85 @@ mod tests {
         assert_eq!(
             canonical_request("T-1", "get", "/v1/config", 12, "abcdefghijklmnop", b""),
             "LYB-ED25519-V1\nT-1\nGET\n/v1/config\n12\nabcdefghijklmnop\n\
+             e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn a_v2_signature_covers_the_content_type_and_the_idempotency_key() {
+        let k = key(7);
+        let content = SignedContent {
+            method: "POST",
+            path_and_query: "/v1/applications",
+            content_type: Some("application/json"),
+            idempotency_key: Some("key-0000000000000001"),
+            body: b"{}",
+        };
+        let signed = sign_request_v2(&k, "T-1", 1_700_000_000, "nonce-0000000001", &content);
+        let public = k.verifying_key();
+        assert_eq!(verify_signed(&public, &signed, &content), Ok(()));
+        for changed in [
+            SignedContent {
+                idempotency_key: Some("key-0000000000000002"),
+                ..content
+            },
+            SignedContent {
+                idempotency_key: None,
+                ..content
+            },
+            SignedContent {
+                content_type: Some("application/vnd.lyb.sealed+json"),
+                ..content
+            },
+            SignedContent {
+                content_type: None,
+                ..content
+            },
+            SignedContent {
+                body: b"{ }",
+                ..content
+            },
+        ] {
+            assert_eq!(
+                verify_signed(&public, &signed, &changed),
+                Err(AuthError::BadSignature),
+                "{changed:?}"
+            );
+        }
+        // Read as V1 (the scheme header stripped), the V2 signature does not verify either.
+        let downgraded = SignedHeaders {
+            scheme: SignatureScheme::V1,
+            ..signed.clone()
+        };
+        assert_eq!(
+            verify_signed(&public, &downgraded, &content),
+            Err(AuthError::BadSignature)
+        );
+        assert!(
+            signed
+                .pairs()
+                .contains(&(SIGNATURE_SCHEME_HEADER, SIGNATURE_SCHEME_V2.into()))
+        );
+        assert_eq!(
+            SignatureScheme::from_header(Some("LYB-ED25519-V3")),
+            Err(AuthError::Malformed(SIGNATURE_SCHEME_HEADER))
+        );
+        // Pinned so a terminal built from another revision signs the same text.
+        assert_eq!(
+            canonical_request_v2(
+                "T-1",
+                12,
+                "abcdefghijklmnop",
+                &SignedContent {
+                    method: "get",
+                    path_and_query: "/v1/config",
+                    content_type: None,
+                    idempotency_key: Some(""),
+                    body: b""
+                }
+            ),
+            "LYB-ED25519-V2\nT-1\nGET\n/v1/config\n12\nabcdefghijklmnop\ncontent-type\n\
+             idempotency-key:\n\
              e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
     }

@@ -19,7 +19,10 @@ pub use application::{
     ApiError, ApplicantInfo, ApplicationReceipt, ApplicationRequest, ApplicationState,
     ApplicationStatus, IDEMPOTENCY_KEY_HEADER, validate_idempotency_key,
 };
-pub use auth::{EnrollRequest, EnrollResponse, EnrollmentPayload, SignedHeaders, sign_request};
+pub use auth::{
+    EnrollRequest, EnrollResponse, EnrollmentPayload, SignedContent, SignedHeaders, sign_request,
+    sign_request_v2,
+};
 pub use catalog::{
     Catalog, CatalogError, Department, Material, MaterialForm, Matter, MatterId, Supply,
     ThemeGroup, TimeLimit,

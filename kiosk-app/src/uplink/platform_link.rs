@@ -7,8 +7,8 @@ use kiosk_protocol::{
     ApiError, ApplicationReceipt, ApplicationRequest, Catalog, CertificateRequest, CheckInRequest,
     CheckInResponse, CommandResult, EnrollRequest, EnrollResponse, Health, Heartbeat,
     HeartbeatResponse, IDEMPOTENCY_KEY_HEADER, ProgressRequest, ProgressResponse, RatingRequest,
-    TerminalConfig, Ticket, TicketRequest, UploadRequest, UploadSession, UploadedMaterial,
-    sign_request,
+    SignedContent, TerminalConfig, Ticket, TicketRequest, UploadRequest, UploadSession,
+    UploadedMaterial, sign_request_v2,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -180,14 +180,24 @@ impl PlatformLink {
             request = request.header(*name, *value);
         }
         if let Some(identity) = &self.identity {
-            let signed = sign_request(
+            // Scheme V2: the content type and idempotency key are signed with the body, so
+            // nobody on the path can resend it as another application or another type.
+            let content = SignedContent {
+                method: method.as_str(),
+                path_and_query: path,
+                content_type: body.as_ref().map(|(_, content_type)| *content_type),
+                idempotency_key: headers
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(IDEMPOTENCY_KEY_HEADER))
+                    .map(|(_, value)| *value),
+                body: body.as_ref().map(|(b, _)| b.as_slice()).unwrap_or_default(),
+            };
+            let signed = sign_request_v2(
                 identity.signing_key(),
                 &identity.terminal_id,
-                method.as_str(),
-                path,
                 unix_now(),
                 &fresh_nonce()?,
-                body.as_ref().map(|(b, _)| b.as_slice()).unwrap_or_default(),
+                &content,
             );
             for (name, value) in signed.pairs() {
                 request = request.header(name, value);

@@ -55,11 +55,20 @@ pub struct EnrolledTerminal {
     pub tokio: tokio::runtime::Runtime,
 }
 
+/// The platform refuses the retired signature scheme V1, so every request these tests see
+/// delivered proves the terminal signs with V2 (content type and idempotency key covered).
+const TERMINALS_SIGN_V2: &[&str] = &["--refuse-signature-v1"];
+
 impl EnrolledTerminal {
     /// A fresh platform, and a terminal with hardware serial `serial` enrolled on it.
     pub fn new(serial: &str) -> EnrolledTerminal {
         let dir = tempfile::tempdir().expect("dir");
-        let platform = PlatformPeer::start(&dir.path().join("platform.db")).expect("platform");
+        let platform = PlatformPeer::start_with(
+            &dir.path().join("platform.db"),
+            "127.0.0.1:0",
+            TERMINALS_SIGN_V2,
+        )
+        .expect("platform");
         let tokio = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -93,8 +102,10 @@ impl EnrolledTerminal {
 
     /// Starts the platform again where it was.
     pub fn restart_platform(&mut self) {
-        self.platform =
-            Some(PlatformPeer::start_on(&self.db(), &self.address).expect("platform back"));
+        self.platform = Some(
+            PlatformPeer::start_with(&self.db(), &self.address, TERMINALS_SIGN_V2)
+                .expect("platform back"),
+        );
     }
 
     /// One delivery round of the outbox's sender.

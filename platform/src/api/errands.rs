@@ -13,7 +13,9 @@ use kiosk_protocol::{
 use serde_json::Value;
 
 use super::MAX_TERMINAL_BODY;
-use crate::documents::certificate::{CertificateKind, Paper, application_record};
+use crate::documents::certificate::{
+    CertificateKind, Paper, Seal, application_record, certified_record,
+};
 use crate::http::extract::Payload;
 use crate::http::{AppState, Failure, JsonBody, SignedTerminal};
 use crate::store::{CheckInKey, unix_now};
@@ -213,7 +215,7 @@ pub async fn progress(
 ))]
 pub async fn certificate(
     State(state): State<AppState>,
-    _terminal: SignedTerminal,
+    terminal: SignedTerminal,
     Path(kind): Path<String>,
     RawQuery(query): RawQuery,
     body: Result<JsonBody<CertificateRequest>, Failure>,
@@ -257,12 +259,31 @@ pub async fn certificate(
         CertificateKind::ApplicationRecord => {
             let applications = state.store().applications_of(&request.id_number).await?;
             let catalog = state.current_catalog().await?;
-            application_record(
+            let issued_at = crate::store::rfc3339_at(unix_now());
+            let record = certified_record(
                 &request.name,
                 &request.id_number,
                 &applications,
                 &catalog,
-                &crate::store::rfc3339_at(unix_now()),
+                &issued_at,
+            );
+            let stored = record.to_stored();
+            let code = state.certificate_key().await?.code(&stored);
+            // Recorded before it is printed: every code on paper can be checked.
+            state
+                .store()
+                .record_certificate(
+                    code.as_str(),
+                    kind.name(),
+                    &stored,
+                    &issued_at,
+                    &terminal.id,
+                )
+                .await?;
+            application_record(
+                &request.name,
+                &record,
+                &Seal::new(code, state.public_base()),
                 paper,
             )
         }

@@ -133,15 +133,16 @@ async fn signed(
     let bytes = serde_json::to_vec(body).map_err(RequestError::Encode)?;
     let now = time_now();
     let nonce = hex_encode(&random_bytes::<16>().map_err(RequestError::Randomness)?);
-    let headers = kiosk_protocol::sign_request(
-        &terminal.key,
-        &terminal.id,
-        method.as_str(),
-        path,
-        now,
-        &nonce,
-        &bytes,
-    );
+    // Signed as terminals sign (scheme V2, content type and idempotency key included).
+    let content = kiosk_protocol::SignedContent {
+        method: method.as_str(),
+        path_and_query: path,
+        content_type: Some("application/json"),
+        idempotency_key,
+        body: &bytes,
+    };
+    let headers =
+        kiosk_protocol::sign_request_v2(&terminal.key, &terminal.id, now, &nonce, &content);
     let mut request = http
         .request(method, format!("{base}{path}"))
         .header("content-type", "application/json")

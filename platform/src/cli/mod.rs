@@ -49,6 +49,10 @@ enum Command {
         updates: serve::UpdatesArgs,
         #[command(flatten)]
         limits: serve::LimitsArgs,
+        /// Refuse requests signed with the retired scheme LYB-ED25519-V1 (401
+        /// `signature_scheme_retired`): set once every terminal signs with V2.
+        #[arg(long)]
+        refuse_signature_v1: bool,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
@@ -103,7 +107,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             offline_after,
             updates,
             limits,
-        } => serve::serve(listen, &db, public_url, offline_after, updates, limits),
+            refuse_signature_v1,
+        } => serve::serve(
+            listen,
+            &db,
+            public_url,
+            offline_after,
+            updates,
+            limits,
+            refuse_signature_v1,
+        ),
         Command::Migrate { db } => {
             block_on(open_with_seed(&db))?;
             println!("{db} is migrated");

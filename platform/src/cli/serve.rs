@@ -66,6 +66,7 @@ pub fn serve(
     offline_after: i64,
     updates: UpdatesArgs,
     limits: LimitsArgs,
+    refuse_signature_v1: bool,
 ) -> anyhow::Result<()> {
     block_on(async move {
         let store = open_with_seed(db).await?;
@@ -78,7 +79,9 @@ pub fn serve(
         let local = listener.local_addr()?;
         let base = public_url.unwrap_or_else(|| format!("http://{local}"));
         let state = with_updates(
-            AppState::new(store, &base).with_offline_after(offline_after),
+            AppState::new(store, &base)
+                .with_offline_after(offline_after)
+                .with_signature_v1_accepted(!refuse_signature_v1),
             updates,
         )?;
         let mut app = router(state);

@@ -2,9 +2,9 @@
 //! default, or a receipt roll's width ([`Paper::Roll80`]) for the terminal's 80 mm printer.
 
 use kiosk_protocol::{ApplicationStatus, Catalog};
-use sha2::{Digest, Sha256};
 
 use super::pdf::{self, Page};
+use super::verification::{CertifiedApplication, CertifiedRecord, VerificationCode, mask_name};
 
 /// The certificates the platform issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +19,13 @@ impl CertificateKind {
         match name {
             "application-record" => Some(CertificateKind::ApplicationRecord),
             _ => None,
+        }
+    }
+
+    /// The kind's name, as in the route and the certificate records.
+    pub fn name(self) -> &'static str {
+        match self {
+            CertificateKind::ApplicationRecord => "application-record",
         }
     }
 }
@@ -60,45 +67,71 @@ pub fn mask_id(id: &str) -> String {
     out
 }
 
-/// The verification code printed on a record: a digest of what it certifies.
-fn verification_code(
-    id_number: &str,
-    applications: &[ApplicationStatus],
-    issued_at: &str,
-) -> String {
-    let mut hash = Sha256::new();
-    hash.update(id_number.as_bytes());
-    hash.update(issued_at.as_bytes());
-    for application in applications {
-        hash.update(application.application_no.as_bytes());
-        hash.update(application.state.as_str().as_bytes());
-    }
-    kiosk_protocol::auth::hex_encode(&hash.finalize()[..8]).to_ascii_uppercase()
-}
-
-/// 办件记录证明 for `name` / `id_number` listing `applications` (matter names from `catalog`),
-/// laid out for `paper`.
-pub fn application_record(
+/// What a 办件记录证明 for `name` / `id_number` listing `applications` certifies, as it will be
+/// printed (matter names from `catalog`, the ID number masked) and recorded.
+pub fn certified_record(
     name: &str,
     id_number: &str,
     applications: &[ApplicationStatus],
     catalog: &Catalog,
     issued_at: &str,
+) -> CertifiedRecord {
+    CertifiedRecord {
+        issued_at: issued_at.to_owned(),
+        applicant: mask_name(name),
+        id_number: mask_id(id_number),
+        applications: applications
+            .iter()
+            .map(|application| CertifiedApplication {
+                application_no: application.application_no.clone(),
+                matter: catalog
+                    .matter(&application.matter_id)
+                    .map(|m| m.name.zh.clone())
+                    .unwrap_or_else(|| application.matter_id.clone()),
+                accepted_on: application.accepted_at.get(..10).unwrap_or("").to_owned(),
+                state: application.state,
+            })
+            .collect(),
+    }
+}
+
+/// How a printed certificate is checked: its verification code and the page that checks it.
+#[derive(Debug, Clone)]
+pub struct Seal {
+    /// The code, printed in groups.
+    pub code: VerificationCode,
+    /// The verification page's address (`{public base}/verify/{code}`), printed and as a QR
+    /// code.
+    pub url: String,
+}
+
+impl Seal {
+    /// The seal of `code` on a platform reachable at `public_base`.
+    pub fn new(code: VerificationCode, public_base: &str) -> Self {
+        let url = format!(
+            "{}/verify/{}",
+            public_base.trim_end_matches('/'),
+            code.grouped()
+        );
+        Seal { code, url }
+    }
+}
+
+/// 办件记录证明 for the applicant `name` (printed in full) certifying `record`, checked by
+/// `seal`, laid out for `paper`.
+pub fn application_record(
+    name: &str,
+    record: &CertifiedRecord,
+    seal: &Seal,
     paper: Paper,
 ) -> Vec<u8> {
     match paper {
-        Paper::A4 => application_record_a4(name, id_number, applications, catalog, issued_at),
-        Paper::Roll80 => application_record_roll(name, id_number, applications, catalog, issued_at),
+        Paper::A4 => application_record_a4(name, record, seal),
+        Paper::Roll80 => roll_document(&roll_lines(name, record, seal)),
     }
 }
 
-fn application_record_a4(
-    name: &str,
-    id_number: &str,
-    applications: &[ApplicationStatus],
-    catalog: &Catalog,
-    issued_at: &str,
-) -> Vec<u8> {
+fn application_record_a4(name: &str, record: &CertifiedRecord, seal: &Seal) -> Vec<u8> {
     let (width, height) = pdf::A4;
     let margin = 56.0;
     let mut pages = Vec::new();
@@ -132,14 +165,16 @@ fn application_record_a4(
         margin,
         height - 160.0,
         12.0,
-        &format!("证件号码 ID number: {}", mask_id(id_number)),
+        &format!("证件号码 ID number: {}", record.id_number),
     );
     page.text(
         margin,
         height - 180.0,
         12.0,
-        &format!("出具时间 Issued: {issued_at}"),
+        &format!("出具时间 Issued: {}", record.issued_at),
     );
+    // The verification page's QR code, right of the applicant's lines.
+    page.qr(width - margin - 76.0, height - 192.0, 76.0, &seal.url);
     let columns = [margin, margin + 130.0, margin + 330.0, margin + 430.0];
     let mut y = height - 215.0;
     let header = |page: &mut Page, y: f32| {
@@ -153,7 +188,7 @@ fn application_record_a4(
     };
     header(&mut page, y);
     y -= 24.0;
-    if applications.is_empty() {
+    if record.applications.is_empty() {
         page.text(
             margin,
             y,
@@ -162,41 +197,35 @@ fn application_record_a4(
         );
         y -= 20.0;
     }
-    for application in applications {
+    for application in &record.applications {
         if y < 110.0 {
             pages.push(std::mem::take(&mut page));
             y = height - 80.0;
             header(&mut page, y);
             y -= 24.0;
         }
-        let matter = catalog
-            .matter(&application.matter_id)
-            .map(|m| m.name.zh.clone())
-            .unwrap_or_else(|| application.matter_id.clone());
-        let matter: String = if matter.chars().count() > 12 {
-            matter.chars().take(11).chain(['…']).collect()
+        let matter: String = if application.matter.chars().count() > 12 {
+            application.matter.chars().take(11).chain(['…']).collect()
         } else {
-            matter
+            application.matter.clone()
         };
         page.text(columns[0], y, 10.0, &application.application_no);
         page.text(columns[1], y, 10.0, &matter);
-        page.text(
-            columns[2],
-            y,
-            10.0,
-            application.accepted_at.get(..10).unwrap_or(""),
-        );
+        page.text(columns[2], y, 10.0, &application.accepted_on);
         page.text(columns[3], y, 10.0, &application.state.label().zh);
         y -= 18.0;
     }
-    let code = verification_code(id_number, applications, issued_at);
     page.line((margin, 90.0), (width - margin, 90.0), 0.5);
     page.text(
         margin,
-        72.0,
+        76.0,
         9.0,
-        &format!("验证码 Verification code: {code}    本证明由连易办自助终端打印"),
+        &format!(
+            "验证码 Verification code: {}    本证明由连易办自助终端打印",
+            seal.code.grouped()
+        ),
     );
+    page.text(margin, 62.0, 9.0, &format!("验证 Verify at: {}", seal.url));
     page.rect(
         margin - 10.0,
         50.0,
@@ -242,7 +271,12 @@ enum RollLine {
     Rule(f32),
     /// Space, in points.
     Gap(f32),
+    /// A QR code of this text, centred, [`ROLL_QR_SIDE`] square.
+    Qr(String),
 }
+
+/// The side of a roll certificate's QR code, in points (about 35 mm).
+const ROLL_QR_SIDE: f32 = 100.0;
 
 impl RollLine {
     fn height(&self) -> f32 {
@@ -251,6 +285,7 @@ impl RollLine {
             RollLine::Text { size, .. } => size * 1.3,
             RollLine::Rule(_) => 6.0,
             RollLine::Gap(points) => *points,
+            RollLine::Qr(_) => ROLL_QR_SIDE,
         }
     }
 }
@@ -258,27 +293,10 @@ impl RollLine {
 /// The left and right margin of a roll certificate, in points.
 const ROLL_MARGIN: f32 = 6.0;
 
-/// The record on a 72 mm-wide roll: the same content as the A4 page, one column, type of 9
-/// points or more (9 pt is 25 dots high at 203 dpi).
-fn application_record_roll(
-    name: &str,
-    id_number: &str,
-    applications: &[ApplicationStatus],
-    catalog: &Catalog,
-    issued_at: &str,
-) -> Vec<u8> {
-    let lines = roll_lines(name, id_number, applications, catalog, issued_at);
-    roll_document(&lines)
-}
-
-/// The roll certificate's content, top to bottom, wrapped to the roll's width.
-fn roll_lines(
-    name: &str,
-    id_number: &str,
-    applications: &[ApplicationStatus],
-    catalog: &Catalog,
-    issued_at: &str,
-) -> Vec<RollLine> {
+/// The record on a 72 mm-wide roll, top to bottom, wrapped to the roll's width: the same
+/// content as the A4 page, one column, type of 9 points or more (9 pt is 25 dots high at
+/// 203 dpi).
+fn roll_lines(name: &str, record: &CertifiedRecord, seal: &Seal) -> Vec<RollLine> {
     let text_width = pdf::ROLL80_WIDTH - 2.0 * ROLL_MARGIN;
     let mut lines: Vec<RollLine> = Vec::new();
     let text = |lines: &mut Vec<RollLine>, size: f32, content: &str, centred: bool| {
@@ -301,35 +319,36 @@ fn roll_lines(
         false,
     );
     text(&mut lines, 10.0, "证件号码 ID number:", false);
-    text(&mut lines, 10.0, &mask_id(id_number), false);
+    text(&mut lines, 10.0, &record.id_number, false);
     text(&mut lines, 10.0, "出具时间 Issued:", false);
-    text(&mut lines, 10.0, issued_at, false);
+    text(&mut lines, 10.0, &record.issued_at, false);
     lines.push(RollLine::Rule(0.5));
-    if applications.is_empty() {
+    if record.applications.is_empty() {
         text(&mut lines, 10.0, "本平台无该申请人的办件记录。", false);
         text(&mut lines, 9.0, "No applications on record.", false);
     }
-    for (i, application) in applications.iter().enumerate() {
+    for (i, application) in record.applications.iter().enumerate() {
         if i > 0 {
             lines.push(RollLine::Gap(4.0));
         }
-        let matter = catalog
-            .matter(&application.matter_id)
-            .map(|m| m.name.zh.clone())
-            .unwrap_or_else(|| application.matter_id.clone());
         text(
             &mut lines,
             10.0,
             &format!("受理编号 {}", application.application_no),
             false,
         );
-        text(&mut lines, 10.0, &format!("事项名称 {matter}"), false);
+        text(
+            &mut lines,
+            10.0,
+            &format!("事项名称 {}", application.matter),
+            false,
+        );
         text(
             &mut lines,
             10.0,
             &format!(
                 "受理日期 {}  状态 {}",
-                application.accepted_at.get(..10).unwrap_or(""),
+                application.accepted_on,
                 application.state.label().zh
             ),
             false,
@@ -337,12 +356,17 @@ fn roll_lines(
     }
     lines.push(RollLine::Rule(0.5));
     text(&mut lines, 9.0, "验证码 Verification code:", false);
-    text(
-        &mut lines,
-        10.0,
-        &verification_code(id_number, applications, issued_at),
-        false,
-    );
+    text(&mut lines, 10.0, &seal.code.grouped(), false);
+    text(&mut lines, 9.0, "验证 Verify at:", false);
+    // The address too long for one line breaks before the code, never inside it.
+    match seal.url.rsplit_once('/') {
+        Some((base, code)) => {
+            text(&mut lines, 9.0, &format!("{base}/"), false);
+            text(&mut lines, 9.0, code, false);
+        }
+        None => text(&mut lines, 9.0, &seal.url, false),
+    }
+    lines.push(RollLine::Qr(seal.url.clone()));
     text(&mut lines, 9.0, "本证明由连易办自助终端打印", false);
     lines
 }
@@ -390,6 +414,10 @@ fn roll_document(lines: &[RollLine]) -> Vec<u8> {
                     page.line((margin, y - 3.0), (width - margin, y - 3.0), *thickness);
                 }
                 RollLine::Gap(_) => {}
+                RollLine::Qr(text) => {
+                    let side = ROLL_QR_SIDE;
+                    page.qr((width - side) / 2.0, y - side, side, text);
+                }
             }
             y -= line.height();
         }

@@ -41,6 +41,38 @@ impl Page {
         self
     }
 
+    /// A QR code of `text` (error correction M), `side` points square with its lower left
+    /// corner at (`x`, `y`), quiet zone included: one filled square per dark module. Nothing
+    /// is drawn for text too long for any QR version.
+    pub fn qr(&mut self, x: f32, y: f32, side: f32, text: &str) -> &mut Self {
+        let Ok(code) = qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium) else {
+            return self;
+        };
+        let quiet = 4;
+        let modules = code.size() + 2 * quiet;
+        let module = side / modules as f32;
+        // One rectangle per horizontal run of dark modules keeps the file small.
+        for row in 0..code.size() {
+            let mut column = 0;
+            while column < code.size() {
+                if !code.get_module(column, row) {
+                    column += 1;
+                    continue;
+                }
+                let start = column;
+                while column < code.size() && code.get_module(column, row) {
+                    column += 1;
+                }
+                let left = x + (start + quiet) as f32 * module;
+                let bottom = y + side - (row + quiet + 1) as f32 * module;
+                let run = (column - start) as f32 * module;
+                let _ = writeln!(self.ops, "{left:.2} {bottom:.2} {run:.2} {module:.2} re");
+            }
+        }
+        let _ = writeln!(self.ops, "f");
+        self
+    }
+
     /// A rectangle outline.
     pub fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, width: f32) -> &mut Self {
         let _ = writeln!(self.ops, "{width:.2} w {x:.1} {y:.1} {w:.1} {h:.1} re S");
@@ -192,6 +224,41 @@ mod tests {
             );
         }
         assert!(text.contains("<529E4EF68BB05F558BC1660E0020005200650063006F00720064>"));
+    }
+
+    #[test]
+    fn a_qr_code_is_drawn_module_for_module_the_right_way_up() {
+        let text = "https://lyg.example/verify/ABCD-EFGH-JKMN-PQRS";
+        let code =
+            qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium).expect("encodes");
+        let size = code.size();
+        let modules = size + 8;
+        let side = modules as f32 * 2.0;
+        let mut page = Page::default();
+        page.qr(10.0, 20.0, side, text);
+        // Read the drawn runs back into a grid (row 0 at the top, as a reader sees it).
+        let mut drawn = vec![vec![false; size as usize]; size as usize];
+        for line in page.ops.lines().filter(|l| l.ends_with(" re")) {
+            let n: Vec<f32> = line
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            let column = ((n[0] - 10.0) / 2.0).round() as i32 - 4;
+            let row = ((20.0 + side - n[1] - n[3]) / 2.0).round() as i32 - 4;
+            for c in column..column + (n[2] / 2.0).round() as i32 {
+                drawn[row as usize][c as usize] = true;
+            }
+        }
+        for row in 0..size {
+            for column in 0..size {
+                assert_eq!(
+                    drawn[row as usize][column as usize],
+                    code.get_module(column, row),
+                    "module ({column}, {row})"
+                );
+            }
+        }
+        assert!(page.ops.trim_end().ends_with('f'));
     }
 
     #[test]

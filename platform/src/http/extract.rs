@@ -22,9 +22,9 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kiosk_protocol::auth::{
-    AuthError, MAX_CLOCK_SKEW_SECS, NONCE_HEADER, SIGNATURE_HEADER, SignedHeaders,
-    TERMINAL_ID_HEADER, TIMESTAMP_HEADER, parse_public_key, validate_nonce, validate_terminal_id,
-    verify_request,
+    AuthError, MAX_CLOCK_SKEW_SECS, NONCE_HEADER, SIGNATURE_HEADER, SIGNATURE_SCHEME_HEADER,
+    SignatureScheme, SignedContent, SignedHeaders, TERMINAL_ID_HEADER, TIMESTAMP_HEADER,
+    parse_public_key, validate_nonce, validate_terminal_id, verify_signed,
 };
 use kiosk_protocol::sealing::SEALED_APPLICATION_CONTENT_TYPE;
 use kiosk_protocol::{IDEMPOTENCY_KEY_HEADER, validate_idempotency_key};
@@ -89,17 +89,29 @@ enum Rejection {
     Signature(AuthError),
     #[error("nonce reused")]
     Replay,
+    #[error("signed with the retired scheme V1")]
+    Retired,
 }
 
 fn unauthorized(why: Rejection) -> Failure {
     tracing::debug!(reason = %why, "unauthenticated terminal request");
-    let message = match why {
-        Rejection::Clock => format!(
-            "the request's X-Timestamp is more than {MAX_CLOCK_SKEW_SECS} s from the platform's clock"
+    let (code, message) = match why {
+        Rejection::Clock => (
+            "unauthorized",
+            format!(
+                "the request's X-Timestamp is more than {MAX_CLOCK_SKEW_SECS} s from the platform's clock"
+            ),
         ),
-        _ => "the request is not signed by an enrolled terminal".to_owned(),
+        Rejection::Retired => (
+            "signature_scheme_retired",
+            "this platform accepts only requests signed with LYB-ED25519-V2".to_owned(),
+        ),
+        _ => (
+            "unauthorized",
+            "the request is not signed by an enrolled terminal".to_owned(),
+        ),
     };
-    Failure::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    Failure::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
 fn auth_header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, Rejection> {
@@ -122,12 +134,38 @@ fn signed_headers(headers: &HeaderMap) -> Result<SignedHeaders, Rejection> {
     if signature.len() != 128 {
         return Err(Rejection::Header(AuthError::Malformed(SIGNATURE_HEADER)));
     }
+    let scheme = SignatureScheme::from_header(
+        headers
+            .get(SIGNATURE_SCHEME_HEADER)
+            .map(|v| v.to_str().unwrap_or("")),
+    )
+    .map_err(Rejection::Header)?;
     Ok(SignedHeaders {
         terminal_id: terminal_id.to_owned(),
         timestamp,
         nonce: nonce.to_owned(),
         signature: signature.to_owned(),
+        scheme,
     })
+}
+
+/// A header a V2 signature covers, as sent: absent, or exactly one value of visible ASCII
+/// (a second value could make the handler read another one than was signed).
+fn covered_header<'a>(
+    headers: &'a HeaderMap,
+    name: &'static str,
+) -> Result<Option<&'a str>, Rejection> {
+    let mut values = headers.get_all(name).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Rejection::Header(AuthError::Malformed(name)));
+    }
+    value
+        .to_str()
+        .map(Some)
+        .map_err(|_| Rejection::Header(AuthError::Malformed(name)))
 }
 
 /// Layer: lets through only requests signed by an enrolled terminal, with the
@@ -146,6 +184,9 @@ pub async fn verify_signature(
 async fn authenticate(state: &AppState, request: Request) -> Result<Request, Failure> {
     let (mut parts, body) = request.into_parts();
     let signed = signed_headers(&parts.headers).map_err(unauthorized)?;
+    if signed.scheme == SignatureScheme::V1 && !state.signature_v1_accepted() {
+        return Err(unauthorized(Rejection::Retired));
+    }
     let now = unix_now();
     if (now - signed.timestamp).abs() > MAX_CLOCK_SKEW_SECS {
         return Err(unauthorized(Rejection::Clock));
@@ -169,8 +210,19 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Request, Fai
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or_else(|| parts.uri.path());
-    verify_request(&key, &signed, parts.method.as_str(), target, &bytes)
-        .map_err(|e| unauthorized(Rejection::Signature(e)))?;
+    // V1 covers neither header: they are not even looked at.
+    let covered = |name| match signed.scheme {
+        SignatureScheme::V1 => Ok(None),
+        SignatureScheme::V2 => covered_header(&parts.headers, name).map_err(unauthorized),
+    };
+    let content = SignedContent {
+        method: parts.method.as_str(),
+        path_and_query: target,
+        content_type: covered("Content-Type")?,
+        idempotency_key: covered(IDEMPOTENCY_KEY_HEADER)?,
+        body: &bytes,
+    };
+    verify_signed(&key, &signed, &content).map_err(|e| unauthorized(Rejection::Signature(e)))?;
     // Only a valid signature may spend a nonce, so nobody can burn a terminal's nonces.
     if !state
         .store()

@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use kiosk_protocol::Catalog;
 
 use super::error::Failure;
+use crate::documents::verification::CertificateKey;
 use crate::store::Store;
 
 /// A terminal is shown offline after this many seconds without a heartbeat (three missed 30 s
@@ -20,6 +21,8 @@ pub struct AppState {
     parsed_catalog: Arc<RwLock<Option<Arc<Catalog>>>>,
     offline_after: i64,
     updates: Option<Arc<kiosk_release::ReleaseRepository>>,
+    certificate_key: Arc<tokio::sync::OnceCell<CertificateKey>>,
+    signature_v1_accepted: bool,
 }
 
 impl AppState {
@@ -31,6 +34,8 @@ impl AppState {
             parsed_catalog: Arc::default(),
             offline_after: DEFAULT_OFFLINE_AFTER_SECS,
             updates: None,
+            certificate_key: Arc::default(),
+            signature_v1_accepted: true,
         }
     }
 
@@ -50,6 +55,19 @@ impl AppState {
     pub fn with_offline_after(mut self, secs: i64) -> Self {
         self.offline_after = secs.max(1);
         self
+    }
+
+    /// The same state, accepting requests signed with the retired scheme V1 or not (V2,
+    /// which also covers `Content-Type` and `Idempotency-Key`, is always accepted). V1 is
+    /// accepted by default during the transition, until every terminal signs with V2.
+    pub fn with_signature_v1_accepted(mut self, accepted: bool) -> Self {
+        self.signature_v1_accepted = accepted;
+        self
+    }
+
+    /// True while requests signed with scheme V1 are accepted.
+    pub fn signature_v1_accepted(&self) -> bool {
+        self.signature_v1_accepted
     }
 
     /// Seconds without a heartbeat after which a terminal counts as offline.
@@ -75,6 +93,22 @@ impl AppState {
     /// The database.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The key certificates' verification codes are made and checked with, read once. The one
+    /// place that says where the key lives: today the database's `settings` (a random secret
+    /// made on first use); a key file or KMS replaces this function alone.
+    pub async fn certificate_key(&self) -> Result<CertificateKey, Failure> {
+        self.certificate_key
+            .get_or_try_init(|| async {
+                let hex = self.store.certificate_secret().await?;
+                CertificateKey::from_hex(&hex).ok_or_else(|| {
+                    tracing::error!("the stored certificate key is not 32 bytes of hex");
+                    Failure::internal()
+                })
+            })
+            .await
+            .cloned()
     }
 
     /// The catalog published now, parsed once per published version (every application and

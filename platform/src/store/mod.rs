@@ -9,8 +9,8 @@
 //! - [`sql`]: the query layer. Statements are written once, in PostgreSQL's `$1` style, with
 //!   typed arguments and rows; multi-statement work is a [`sql::Transaction`].
 //! - [`schema`]: the migrations, written once (SQLite's two spellings are derived).
-//! - [`gateway`], [`terminal`], [`materials`], [`console`], [`rollouts`]: every query of the
-//!   platform, by area, written once for both engines.
+//! - [`gateway`], [`terminal`], [`materials`], [`console`], [`rollouts`], [`certificates`]:
+//!   every query of the platform, by area, written once for both engines.
 //! - [`sqlite`] and [`postgres`]: what only one engine has: opening and migrating, connections
 //!   and pools, and how writes reach the disk. SQLite (the embedded default: one file, WAL)
 //!   has one writer, so it batches durable writes into group commits on a thread of its own and
@@ -22,6 +22,7 @@
 //! is UNIQUE and the insert is `ON CONFLICT DO NOTHING`, so two instances racing on one key
 //! store one row and both answer with its number.
 
+mod certificates;
 mod console;
 mod gateway;
 mod materials;
@@ -32,6 +33,7 @@ pub(crate) mod sql;
 pub mod sqlite;
 mod terminal;
 
+pub use certificates::IssuedCertificate;
 pub use console::{
     Account, AuditFilter, AuditRow, CatalogVersion, CommandRow, ConfigRow, Count, EventRow,
     FleetRow, Role, Session, TokenRow,

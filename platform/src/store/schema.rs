@@ -237,6 +237,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE operators ADD COLUMN disabled_at TEXT;
     CREATE INDEX audit_log_action ON audit_log(action, id);
     CREATE INDEX audit_log_operator ON audit_log(operator, id);",
+    // 8: certificates issued, so the public verification page can say what one certifies:
+    // its code (a keyed MAC of the record), the record as printed (ID number and name
+    // masked), when and by which terminal.
+    "CREATE TABLE certificates (
+        code         TEXT PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        record       TEXT NOT NULL,
+        issued_at    TEXT NOT NULL,
+        terminal_id  TEXT NOT NULL
+    );
+    CREATE INDEX certificates_terminal ON certificates(terminal_id);",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`

@@ -111,11 +111,19 @@ pub struct Platform {
 
 /// Serves `store` over real HTTP.
 pub async fn serve(store: Store) -> Platform {
+    serve_with(store, |state| state).await
+}
+
+/// Serves `store` over real HTTP with the state `configure` makes of the default one.
+pub async fn serve_with(store: Store, configure: impl FnOnce(AppState) -> AppState) -> Platform {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let app = router(AppState::new(store.clone(), "https://lyg.example"));
+    let app = router(configure(AppState::new(
+        store.clone(),
+        "https://lyg.example",
+    )));
     tokio::spawn(async move {
         kiosk_platform::http::limits::serve(
             listener,
