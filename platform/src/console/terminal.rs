@@ -1,4 +1,5 @@
-//! One terminal: its devices, versions, tags, remote commands (and sending one) and events.
+//! One terminal: its devices, versions, tags, trust (see [`super::trust`]), remote commands
+//! (and sending one) and events.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -6,7 +7,7 @@ use kiosk_protocol::{CommandKind, Heartbeat};
 use maud::{Markup, html};
 
 use super::fleet::{health_badge, heartbeat_of, state_badge};
-use super::{PageAnswer, ago, page};
+use super::{PageAnswer, ago, page, trust};
 use crate::html::{csrf_field, table, text, url_component};
 use crate::http::error::see_other;
 use crate::http::extract::{field, role};
@@ -21,19 +22,32 @@ pub(super) async fn show(
     Path(id): Path<String>,
     operator: Operator,
 ) -> PageAnswer {
+    render(&state, &operator, &id, None).await
+}
+
+/// Terminal `id`'s page, with `notice` (a new token) on top.
+pub(super) async fn render(
+    state: &AppState,
+    operator: &Session,
+    id: &str,
+    notice: Option<Markup>,
+) -> PageAnswer {
     let store = state.store();
-    let terminal = store.terminal(&id).await?.ok_or_else(|| {
-        PageFailure::refused(StatusCode::NOT_FOUND, &operator, "no such terminal")
-    })?;
-    let events = store.events(&id).await?;
-    let commands = store.commands_of(&id).await?;
-    let tags = store.terminal_tags(&id).await?;
+    let terminal = store
+        .terminal(id)
+        .await?
+        .ok_or_else(|| PageFailure::refused(StatusCode::NOT_FOUND, operator, "no such terminal"))?;
+    let events = store.events(id).await?;
+    let commands = store.commands_of(id).await?;
+    let tags = store.terminal_tags(id).await?;
+    let alarms = store.open_alarms(Some(id)).await?;
     let now = unix_now();
     let online = terminal
         .last_seen
         .is_some_and(|t| now - t <= state.offline_after());
     let heartbeat = heartbeat_of(terminal.heartbeat.as_deref());
     let body = html! {
+        @if let Some(notice) = notice { (notice) }
         (summary(&terminal, heartbeat.as_ref(), online, now))
         p id="tags" {
             "标签 Tags: "
@@ -43,17 +57,18 @@ pub(super) async fn show(
                 code class="tag" { (tag) }
             }
         }
+        (trust::section(&terminal, &alarms, operator))
         h2 { "设备 Devices" }
         (devices(heartbeat.as_ref()))
         h2 { "版本 Versions" }
         (versions(heartbeat.as_ref()))
         h2 { "远程指令 Remote commands" }
-        @if operator.role >= Role::Operator { (command_form(&terminal.id, &operator)) }
+        @if operator.role >= Role::Operator { (command_form(&terminal.id, operator)) }
         (command_table(&commands))
         h2 { "事件 Events" }
         (event_table(&events))
     };
-    Ok(page(&format!("终端 {}", terminal.id), &operator, body))
+    Ok(page(&format!("终端 {}", terminal.id), operator, body))
 }
 
 /// The line under the title: online, site, serial, enrollment, last heartbeat, health.

@@ -183,6 +183,16 @@ pub async fn token(store: &Store, site: Option<&str>) -> String {
     token
 }
 
+/// A one-time token that re-keys terminal `terminal_id`, valid for an hour.
+pub async fn rekey_token(store: &Store, terminal_id: &str) -> String {
+    let token = kiosk_platform::store::random_hex(24).expect("token");
+    store
+        .create_rekey_token(&token, terminal_id, now() + 3600)
+        .await
+        .expect("token stored");
+    token
+}
+
 /// An enrolled terminal that signs its requests like a real one.
 #[derive(Clone)]
 pub struct TestTerminal {
@@ -195,8 +205,20 @@ pub struct TestTerminal {
 impl TestTerminal {
     /// Enrolls a new terminal with serial `serial` at `site`.
     pub async fn enroll(p: &Platform, serial: &str, site: Option<&str>) -> TestTerminal {
-        let key = new_key();
         let token = token(&p.store, site).await;
+        match TestTerminal::try_enroll(p, serial, &token).await {
+            Ok(terminal) => terminal,
+            Err((status, body)) => panic!("enrollment refused: {status} {body}"),
+        }
+    }
+
+    /// Enrolls device `serial` with a fresh key and `token`; the refusal's status and body.
+    pub async fn try_enroll(
+        p: &Platform,
+        serial: &str,
+        token: &str,
+    ) -> Result<TestTerminal, (reqwest::StatusCode, serde_json::Value)> {
+        let key = new_key();
         let http = reqwest::Client::new();
         let response = http
             .post(format!("{}/v1/enroll", p.url))
@@ -208,14 +230,18 @@ impl TestTerminal {
             .send()
             .await
             .expect("answer");
-        assert_eq!(response.status(), reqwest::StatusCode::CREATED);
-        let answer: kiosk_protocol::EnrollResponse = response.json().await.expect("enrolled");
-        TestTerminal {
+        let (status, body) = answer(response).await;
+        if status != reqwest::StatusCode::CREATED {
+            return Err((status, body));
+        }
+        let answer: kiosk_protocol::EnrollResponse =
+            serde_json::from_value(body).expect("enrolled");
+        Ok(TestTerminal {
             id: answer.terminal_id,
             key,
             base: p.url.clone(),
             http,
-        }
+        })
     }
 
     /// The same terminal talking to another platform instance.
