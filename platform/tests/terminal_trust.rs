@@ -264,3 +264,99 @@ async fn a_revoked_terminal_is_refused_everywhere_until_restored(db: TestDb) {
         Err(kiosk_platform::StoreError::UnknownTerminal)
     ));
 }
+
+/// The command line makes re-key tokens for an enrolled terminal only, and revokes and
+/// restores terminals with a reason, audited as the CLI's.
+#[test]
+fn the_cli_makes_rekey_tokens_and_revokes_and_restores() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("platform.db").display());
+    let cli = |args: &[&str]| {
+        let args = [args, &["--db", db.as_str()]].concat();
+        let out =
+            kiosk_testkit::run("kiosk-platform", &args, &[("RUST_LOG", "warn")]).expect("runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let store =
+        runtime.block_on(async { Store::open(&db.parse().expect("url")).await.expect("store") });
+    let key = common::new_key();
+    let public = kiosk_protocol::auth::public_key_hex(&key.verifying_key());
+    let terminal = runtime.block_on(async {
+        let token = token(&store, Some("haizhou")).await;
+        store
+            .enroll(&token, "SN-CLI", &public, "TCLI0001")
+            .await
+            .expect("enrolled")
+            .terminal_id
+    });
+
+    let (ok, _, err) = cli(&["token", "create", "--terminal", "TNOBODY"]);
+    assert!(!ok && err.contains("no terminal TNOBODY"), "{err}");
+    let (ok, out, err) = cli(&["token", "create", "--terminal", &terminal]);
+    assert!(ok, "{err}");
+    assert!(out.contains(&format!("re-keys: {terminal} only")), "{out}");
+    let token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("token: "))
+        .expect("token printed")
+        .to_owned();
+    let (ok, _, err) = cli(&["terminal", "revoke", &terminal]);
+    assert!(!ok && err.contains("--reason"), "{err}");
+    let (ok, _, err) = cli(&["terminal", "revoke", &terminal, "--reason", " "]);
+    assert!(!ok && err.contains("--reason"), "{err}");
+    let (ok, out, err) = cli(&[
+        "terminal",
+        "revoke",
+        &terminal,
+        "--reason",
+        "lost in transit",
+    ]);
+    assert!(ok && out.contains("revoked"), "{err}");
+    let (ok, _, err) = cli(&["terminal", "revoke", "TNOBODY", "--reason", "x"]);
+    assert!(!ok && err.contains("no terminal TNOBODY"), "{err}");
+    runtime.block_on(async {
+        let credential = store
+            .terminal_key(&terminal)
+            .await
+            .expect("read")
+            .expect("terminal");
+        assert!(credential.revoked);
+        // The re-key token works on the revoked terminal, which stays revoked: a new key
+        // does not undo an operator's revocation.
+        let rekeyed = store
+            .enroll(&token, "SN-CLI", &public, "TUNUSED1")
+            .await
+            .expect("re-keyed");
+        assert_eq!(rekeyed.terminal_id, terminal);
+        assert!(
+            store
+                .terminal_key(&terminal)
+                .await
+                .expect("read")
+                .expect("terminal")
+                .revoked
+        );
+    });
+    let (ok, out, err) = cli(&["terminal", "restore", &terminal]);
+    assert!(ok && out.contains("restored"), "{err}");
+    runtime.block_on(async {
+        assert!(
+            !store
+                .terminal_key(&terminal)
+                .await
+                .expect("read")
+                .expect("terminal")
+                .revoked
+        );
+        let lines = format!("{:?}", store.audit_log().await.expect("audit"));
+        for action in ["token_rekey", "terminal_revoke", "terminal_restore"] {
+            assert!(lines.contains(action), "{action} in {lines}");
+        }
+        assert!(lines.contains("lost in transit") && !lines.contains(&token));
+    });
+}
