@@ -271,16 +271,7 @@ async fn a_revoked_terminal_is_refused_everywhere_until_restored(db: TestDb) {
 fn the_cli_makes_rekey_tokens_and_revokes_and_restores() {
     let dir = tempfile::tempdir().expect("dir");
     let db = format!("sqlite://{}", dir.path().join("platform.db").display());
-    let cli = |args: &[&str]| {
-        let args = [args, &["--db", db.as_str()]].concat();
-        let out =
-            kiosk_testkit::run("kiosk-platform", &args, &[("RUST_LOG", "warn")]).expect("runs");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let cli = |args: &[&str]| common::platform_cli(&db, args);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let store =
         runtime.block_on(async { Store::open(&db.parse().expect("url")).await.expect("store") });

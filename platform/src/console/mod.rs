@@ -58,7 +58,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/console/terminals/{id}/rekey-token",
-            post(trust::rekey_token),
+            post(terminal::rekey_token),
         )
         .route("/console/terminals/{id}/revoke", post(trust::revoke))
         .route("/console/terminals/{id}/restore", post(trust::restore))

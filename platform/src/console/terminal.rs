@@ -7,13 +7,15 @@ use kiosk_protocol::{CommandKind, Heartbeat};
 use maud::{Markup, html};
 
 use super::fleet::{health_badge, heartbeat_of, state_badge};
+use super::tokens::new_token;
 use super::{PageAnswer, ago, page, trust};
 use crate::html::{csrf_field, table, text, url_component};
 use crate::http::error::see_other;
 use crate::http::extract::{field, role};
 use crate::http::{AppState, Operator, OperatorForm, PageFailure};
 use crate::store::{
-    CommandRow, EventRow, FleetRow, Role, Session, StoreError, rfc3339_at, unix_now,
+    CommandRow, EventRow, FleetRow, Role, Session, StoreError, random_hex, rfc3339_at, token_hash,
+    token_id, unix_now,
 };
 
 /// `GET /console/terminals/{id}`.
@@ -171,6 +173,32 @@ fn event_table(events: &[EventRow]) -> Markup {
         .map(|e| vec![text(rfc3339_at(e.at)), text(&e.kind), text(&e.detail)])
         .collect();
     table("events", &["时间 At", "类型 Kind", "内容 Detail"], &rows)
+}
+
+/// How long a re-key token stays usable: a technician at the device the same day.
+const REKEY_TOKEN_SECS: i64 = 24 * 3600;
+
+/// `POST /console/terminals/{id}/rekey-token`: a one-time token that re-keys this terminal
+/// and nothing else, shown once (operators).
+pub(super) async fn rekey_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    OperatorForm { operator, .. }: OperatorForm<role::Operator>,
+) -> PageAnswer {
+    let token = random_hex(24)?;
+    let expires_at = unix_now() + REKEY_TOKEN_SECS;
+    let store = state.store();
+    let site = match store.create_rekey_token(&token, &id, expires_at).await {
+        Ok(site) => site,
+        Err(StoreError::UnknownTerminal) => return Err(trust::no_such_terminal(&operator)),
+        Err(e) => return Err(e.into()),
+    };
+    let detail = format!("token {} re-keys {id}", token_id(&token_hash(&token)));
+    let _ = store
+        .audit(&operator.operator, "token_rekey", &detail)
+        .await;
+    let created = new_token(&state, &token, site.as_deref(), expires_at);
+    render(&state, &operator, &id, Some(created)).await
 }
 
 /// `POST /console/terminals/{id}/commands`: queues a remote command (operators).

@@ -1,24 +1,17 @@
-//! Trust in one terminal: its open alarms (a refused takeover) and clearing them, a token
-//! that re-keys it (operators), and revoking or restoring it (admins, with a reason). Every
-//! change is audited.
+//! Trust in one terminal: its open alarms (a refused takeover) and clearing them (operators),
+//! and revoking or restoring it (admins, with a reason). Every change is audited. (The token
+//! that re-keys a terminal is made on its page, [`super::terminal`].)
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use maud::{Markup, html};
 
 use super::PageAnswer;
-use super::terminal::render;
-use super::tokens::new_token;
 use crate::html::{csrf_field, table, text, url_component};
 use crate::http::error::see_other;
 use crate::http::extract::{field, role};
 use crate::http::{AppState, OperatorForm, PageFailure};
-use crate::store::{
-    Alarm, FleetRow, Role, Session, StoreError, random_hex, token_hash, token_id, unix_now,
-};
-
-/// How long a re-key token stays usable: a technician at the device the same day.
-const REKEY_TOKEN_SECS: i64 = 24 * 3600;
+use crate::store::{Alarm, FleetRow, Role, Session, StoreError};
 
 /// The open alarms, each linking to its terminal and, for operators, with a clear button.
 pub(super) fn alarm_table(alarms: &[Alarm], session: &Session) -> Markup {
@@ -80,29 +73,6 @@ pub(super) fn section(t: &FleetRow, alarms: &[Alarm], session: &Session) -> Mark
             }
         }
     }
-}
-
-/// `POST /console/terminals/{id}/rekey-token`: a one-time token that re-keys this terminal
-/// and nothing else, shown once (operators).
-pub(super) async fn rekey_token(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    OperatorForm { operator, .. }: OperatorForm<role::Operator>,
-) -> PageAnswer {
-    let token = random_hex(24)?;
-    let expires_at = unix_now() + REKEY_TOKEN_SECS;
-    let store = state.store();
-    let site = match store.create_rekey_token(&token, &id, expires_at).await {
-        Ok(site) => site,
-        Err(StoreError::UnknownTerminal) => return Err(no_such_terminal(&operator)),
-        Err(e) => return Err(e.into()),
-    };
-    let detail = format!("token {} re-keys {id}", token_id(&token_hash(&token)));
-    let _ = store
-        .audit(&operator.operator, "token_rekey", &detail)
-        .await;
-    let created = new_token(&state, &token, site.as_deref(), expires_at);
-    render(&state, &operator, &id, Some(created)).await
 }
 
 /// `POST /console/terminals/{id}/revoke` (admins, reason required).
@@ -180,6 +150,6 @@ pub(super) async fn clear_alarm(
     )))
 }
 
-fn no_such_terminal(session: &Session) -> PageFailure {
+pub(super) fn no_such_terminal(session: &Session) -> PageFailure {
     PageFailure::refused(StatusCode::NOT_FOUND, session, "no such terminal")
 }

@@ -323,3 +323,14 @@ pub async fn answer(response: reqwest::Response) -> (reqwest::StatusCode, serde_
     };
     (status, body)
 }
+
+/// Runs `kiosk-platform ARGS… --db DB` as an operator would: success, stdout, stderr.
+pub fn platform_cli(db: &str, args: &[&str]) -> (bool, String, String) {
+    let args = [args, &["--db", db]].concat();
+    let out = kiosk_testkit::run("kiosk-platform", &args, &[("RUST_LOG", "warn")]).expect("runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
