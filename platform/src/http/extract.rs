@@ -10,7 +10,10 @@
 //! any extractor of the handler runs; it answers 401 — with one uniform body — to anything but
 //! a request signed within the clock window by an enrolled terminal's key with a nonce it has
 //! not used, and hands the body on unchanged. That way an unsigned request learns nothing
-//! else about the endpoint (not even that its body or headers are wrong).
+//! else about the endpoint (not even that its body or headers are wrong). The one other
+//! answer is 401 `terminal_revoked`, for a terminal an operator revoked, given as soon as the
+//! key lookup finds it so (before the body is read), so a genuine revoked terminal can show
+//! that it is out of service rather than retry a signature problem.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
