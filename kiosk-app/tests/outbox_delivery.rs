@@ -130,3 +130,55 @@ fn a_crash_after_the_platform_stored_it_sends_it_again_and_it_is_stored_once() {
     assert_eq!(outbox.status().expect("status").depth, 0);
     assert_eq!(stored(&rig.db()), vec![("after-send-0001".to_owned(), 1)]);
 }
+
+/// Runs `kiosk-platform ARGS… --db` on the rig's platform database, as an operator would.
+fn operator(rig: &Rig, args: &[&str]) {
+    let db = format!("sqlite://{}", rig.db().display());
+    let args = [args, &["--db", db.as_str()]].concat();
+    let out = kiosk_testkit::run("kiosk-platform", &args, &[("RUST_LOG", "warn")]).expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_revoked_terminals_applications_wait_in_the_outbox_until_it_is_restored() {
+    let rig = Rig::new("SN-OUTBOX-REVOKED");
+    let outbox = rig.outbox();
+    rig.keep(&outbox, "revoked-0", 0);
+    operator(
+        &rig,
+        &[
+            "terminal",
+            "revoke",
+            &rig.terminal_id,
+            "--reason",
+            "reported stolen",
+        ],
+    );
+    let round = rig.deliver(&outbox);
+    assert_eq!((round.delivered, round.refused), (0, 0));
+    assert!(
+        round
+            .stopped_by
+            .as_deref()
+            .is_some_and(|why| why.contains("terminal_revoked")),
+        "{:?}",
+        round.stopped_by
+    );
+    let status = outbox.status().expect("status");
+    assert_eq!(
+        (status.applications, status.refused),
+        (1, 0),
+        "kept, not set aside"
+    );
+    assert!(stored(&rig.db()).is_empty());
+
+    operator(&rig, &["terminal", "restore", &rig.terminal_id]);
+    outbox.retry_now().expect("due now");
+    let round = rig.deliver(&outbox);
+    assert_eq!(round.delivered, 1);
+    assert_eq!(stored(&rig.db()), [("revoked-0".to_owned(), 1)]);
+}

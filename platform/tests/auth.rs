@@ -109,8 +109,11 @@ async fn enrollment_input_is_checked(db: TestDb) {
 
 async fn re_enrolling_a_serial_keeps_its_id_and_retires_the_old_key(db: TestDb) {
     let p = platform(&db).await;
-    let first = TestTerminal::enroll(&p, "SN-REPLACED-DISK", None).await;
-    let second = TestTerminal::enroll(&p, "SN-REPLACED-DISK", Some("ganyu")).await;
+    let first = TestTerminal::enroll(&p, "SN-REPLACED-DISK", Some("haizhou")).await;
+    let token = common::rekey_token(&p.store, &first.id).await;
+    let second = TestTerminal::try_enroll(&p, "SN-REPLACED-DISK", &token)
+        .await
+        .expect("re-keyed with a token made for it");
     assert_eq!(first.id, second.id);
     let path = "/v1/applications/LY20260101000001";
     assert_eq!(
@@ -120,6 +123,22 @@ async fn re_enrolling_a_serial_keeps_its_id_and_retires_the_old_key(db: TestDb) 
     assert_eq!(
         second.send(Method::GET, path, None).await.0,
         StatusCode::NOT_FOUND
+    );
+    let shown = p
+        .store
+        .terminal(&first.id)
+        .await
+        .expect("read")
+        .expect("terminal");
+    assert_eq!(shown.site.as_deref(), Some("haizhou"));
+    // The token was spent; it re-keys nothing a second time.
+    let (status, body) = TestTerminal::try_enroll(&p, "SN-REPLACED-DISK", &token)
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
     );
 }
 

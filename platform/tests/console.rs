@@ -21,6 +21,7 @@ on_both_backends!(
     a_password_change_or_a_disabled_account_ends_its_sessions,
     every_console_answer_forbids_scripts_framing_and_caching,
     the_audit_log_pages_and_filters_and_a_flood_of_failures_stays_one_line,
+    admins_revoke_and_operators_rekey_and_clear_alarms,
 );
 
 async fn platform(db: &TestDb) -> Platform {
@@ -781,4 +782,127 @@ async fn the_audit_log_pages_and_filters_and_a_flood_of_failures_stays_one_line(
     assert!(bad.contains("is not a time like"), "{bad}");
     let (status, _) = ada.get("/console/audit?before=page2").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+async fn admins_revoke_and_operators_rekey_and_clear_alarms(db: TestDb) {
+    let p = platform(&db).await;
+    let t = TestTerminal::enroll(&p, "SN-TRUST", Some("haizhou")).await;
+    let beat = json!({"versions": {}, "uptime_secs": 1, "devices": [], "outbox_depth": 0});
+    let heartbeat = || t.send(Method::POST, "/v1/heartbeat", Some(&beat));
+    let page = format!("/console/terminals/{}", t.id);
+    let revoke = format!("{page}/revoke");
+    let browsers = [
+        ("vera", "vera-password-1"),
+        ("otto", "otto-password-1"),
+        ("ada", "ada-password-1"),
+    ];
+    let mut logged_in = Vec::new();
+    for (name, password) in browsers {
+        logged_in.push(Browser::login(&p, name, password).await.expect("login"));
+    }
+    let [vera, otto, ada] = <[Browser; 3]>::try_from(logged_in).ok().expect("three");
+
+    // Revoking needs an admin, the session's CSRF token and a reason.
+    let reason = ("reason", "reported stolen");
+    for (who, csrf) in [
+        (&vera, vera.csrf.as_str()),
+        (&otto, otto.csrf.as_str()),
+        (&ada, ""),
+        (&ada, otto.csrf.as_str()),
+    ] {
+        let (status, _) = who.post(&revoke, &[("csrf", csrf), reason]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (status, _) = ada
+        .post(&revoke, &[("csrf", &ada.csrf), ("reason", " ")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(heartbeat().await.0, StatusCode::OK);
+    let (_, html) = otto.get(&page).await;
+    assert!(
+        !html.contains("revoke-form"),
+        "operators see no revoke button"
+    );
+    let (status, _) = ada.post(&revoke, &[("csrf", &ada.csrf), reason]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(heartbeat().await.1["code"], "terminal_revoked");
+    let (_, html) = vera.get(&page).await;
+    assert!(html.contains("id=\"revoked\"") && html.contains("reported stolen"));
+    assert!(vera.get("/console").await.1.contains("revoked"));
+    let (status, _) = otto
+        .post(&format!("{page}/restore"), &[("csrf", &otto.csrf)])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = ada
+        .post(&format!("{page}/restore"), &[("csrf", &ada.csrf)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(heartbeat().await.0, StatusCode::OK);
+    let (status, _) = ada
+        .post(
+            "/console/terminals/TNOBODY/revoke",
+            &[("csrf", &ada.csrf), reason],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A takeover attempt shows as an alarm to everyone; viewers cannot clear it, operators can.
+    let foreign = common::token(&p.store, Some("elsewhere")).await;
+    let (status, _) = TestTerminal::try_enroll(&p, "SN-TRUST", &foreign)
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (_, fleet) = vera.get("/console").await;
+    assert!(
+        fleet.contains("takeover_refused") && !fleet.contains("clear-alarm"),
+        "{fleet}"
+    );
+    assert!(otto.get(&page).await.1.contains("takeover_refused"));
+    let alarm = p.store.open_alarms(Some(&t.id)).await.expect("alarms")[0].id;
+    let clear = format!("/console/alarms/{alarm}/clear");
+    assert_eq!(
+        vera.post(&clear, &[("csrf", &vera.csrf)]).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        otto.post(&clear, &[("csrf", "")]).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        otto.post(&clear, &[("csrf", &otto.csrf)]).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        otto.post(&clear, &[("csrf", &otto.csrf)]).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert!(!vera.get("/console").await.1.contains("takeover_refused"));
+
+    // Operators make a token that re-keys this terminal, shown once; viewers cannot.
+    let rekey = format!("{page}/rekey-token");
+    assert_eq!(
+        vera.post(&rekey, &[("csrf", &vera.csrf)]).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, html) = otto.post(&rekey, &[("csrf", &otto.csrf)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let at = html.find("New token: <code>").expect("token shown") + 17;
+    let token = &html[at..at + 48];
+    let rekeyed = TestTerminal::try_enroll(&p, "SN-TRUST", token)
+        .await
+        .expect("re-keyed");
+    assert_eq!(rekeyed.id, t.id);
+
+    // Every change is in the audit log.
+    let (_, audit) = ada.get("/console/audit").await;
+    for action in [
+        "terminal_revoke",
+        "terminal_restore",
+        "enroll_refused",
+        "alarm_clear",
+        "token_rekey",
+    ] {
+        assert!(audit.contains(action), "{action} audited");
+    }
 }

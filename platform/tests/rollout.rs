@@ -647,16 +647,7 @@ async fn releases_are_immutable(db: TestDb) {
 fn the_cli_refuses_unknown_releases_and_drives_rollouts() {
     let dir = tempfile::tempdir().expect("dir");
     let db = format!("sqlite://{}", dir.path().join("platform.db").display());
-    let cli = |args: &[&str]| {
-        let args = [args, &["--db", db.as_str()]].concat();
-        let out =
-            kiosk_testkit::run("kiosk-platform", &args, &[("RUST_LOG", "warn")]).expect("runs");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let cli = |args: &[&str]| common::platform_cli(&db, args);
     let (ok, _, err) = cli(&["rollout", "start", "--release", "9.9.9"]);
     assert!(!ok);
     assert!(

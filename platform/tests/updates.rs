@@ -263,7 +263,7 @@ async fn without_a_repository_the_routes_answer_404() {
     }
     let store = kiosk_platform::Store::open(&db.url).await.unwrap();
     let token = token(&store, None).await;
-    let answer = enroll(&bench.url, &token).await;
+    let answer = enroll(&bench.url, &token, "LYB-TEST-0001").await;
     assert!(answer.get("update_root").is_none(), "{answer}");
 
     // Documented either way.
@@ -276,13 +276,13 @@ async fn without_a_repository_the_routes_answer_404() {
     }
 }
 
-async fn enroll(url: &str, token: &str) -> Value {
+async fn enroll(url: &str, token: &str, serial: &str) -> Value {
     let key = common::new_key();
     let response = reqwest::Client::new()
         .post(format!("{url}/v1/enroll"))
         .json(&serde_json::json!({
             "token": token,
-            "hardware_serial": "LYB-TEST-0001",
+            "hardware_serial": serial,
             "public_key": kiosk_protocol::auth::public_key_hex(&key.verifying_key()),
         }))
         .send()
@@ -295,7 +295,7 @@ async fn enroll(url: &str, token: &str) -> Value {
 async fn enrollment_hands_out_the_repositorys_current_root(db: TestDb) {
     let bench = Bench::new(&db, Lifetimes::default(), true).await;
     let store = kiosk_platform::Store::open(&db.url).await.unwrap();
-    let answer = enroll(&bench.url, &token(&store, None).await).await;
+    let answer = enroll(&bench.url, &token(&store, None).await, "LYB-TEST-0001").await;
     let root = answer["update_root"].as_str().expect("update_root");
     assert_eq!(root.as_bytes(), bench.repo.root_json().unwrap());
     // The anchor it hands out is one a terminal can start from.
@@ -321,7 +321,7 @@ async fn enrollment_hands_out_the_repositorys_current_root(db: TestDb) {
         .rotate_root(&bench.keys.root, &rotated, &Lifetimes::default())
         .await
         .unwrap();
-    let answer = enroll(&bench.url, &token(&store, None).await).await;
+    let answer = enroll(&bench.url, &token(&store, None).await, "LYB-TEST-0002").await;
     let root: Value = serde_json::from_str(answer["update_root"].as_str().unwrap()).unwrap();
     assert_eq!(root["signed"]["version"], 2);
 }

@@ -105,7 +105,13 @@ impl PlatformPeer {
     /// A one-time enrollment payload for a terminal at `site`, made with the platform's own
     /// command line as an operator would.
     pub fn enrollment(&self, site: &str) -> anyhow::Result<String> {
-        enrollment_token(&self.db_url(), &self.url, site)
+        enrollment_token(&self.db_url(), &self.url, &["--site", site])
+    }
+
+    /// A one-time payload that re-keys the enrolled terminal `terminal_id` (and nothing
+    /// else), made with `token create --terminal` as an operator would.
+    pub fn rekey_enrollment(&self, terminal_id: &str) -> anyhow::Result<String> {
+        enrollment_token(&self.db_url(), &self.url, &["--terminal", terminal_id])
     }
 }
 
@@ -114,20 +120,15 @@ fn database_url(db: &Path) -> String {
 }
 
 /// Runs `kiosk-platform token create` on the database `db` (a `--db` URL) for the platform at
-/// `url` and returns the enrollment payload it prints.
-fn enrollment_token(db: &str, url: &str, site: &str) -> anyhow::Result<String> {
-    let printed = platform_cli(&[
-        "token",
-        "create",
-        "--db",
-        db,
-        "--platform-url",
-        url,
-        "--site",
-        site,
-        "--expires-in",
-        "30m",
-    ])?;
+/// `url`, for `target` (`--site S` or `--terminal ID`), and returns the payload it prints.
+fn enrollment_token(db: &str, url: &str, target: &[&str]) -> anyhow::Result<String> {
+    let args = [
+        &["token", "create", "--db", db, "--platform-url", url][..],
+        target,
+        &["--expires-in", "30m"],
+    ]
+    .concat();
+    let printed = platform_cli(&args)?;
     printed
         .lines()
         .find_map(|l| l.strip_prefix("payload: "))

@@ -36,6 +36,19 @@ pub enum ProvisionError {
         "the platform refused the enrollment token (unknown, already used or expired): ask operations for a new enrollment QR code"
     )]
     TokenRefused,
+    /// The platform has this hardware serial enrolled already, and the code is not one an
+    /// operator made to re-key that terminal (a takeover is refused the same way, and shows
+    /// as an alarm in the console).
+    #[error(
+        "the platform already has this device enrolled{}; to enroll it again, ask operations for an enrollment code made for this terminal (console: the terminal's page, \"Token to re-key this terminal\"; or `kiosk-platform token create --terminal ID`)",
+        .0.as_deref().map(|id| format!(" as {id}")).unwrap_or_default()
+    )]
+    TerminalExists(Option<String>),
+    /// The code re-keys another terminal than this device.
+    #[error(
+        "this enrollment code was made to re-key another terminal, not this device: ask operations for a code for this one"
+    )]
+    TokenForAnotherTerminal,
     /// The platform refused the enrollment otherwise, or its answer was not understood.
     #[error("enrollment failed: {0}")]
     Refused(LinkError),
@@ -51,7 +64,7 @@ pub enum ProvisionError {
     },
     /// The terminal has an identity already and re-enrollment was not asked for.
     #[error(
-        "this terminal is already enrolled as {0}; to enroll it again (new key, same hardware), use --force"
+        "this terminal is already enrolled as {0}; to enroll it again (new key, same hardware), use --force with an enrollment code made for this terminal"
     )]
     AlreadyEnrolled(String),
 }
@@ -114,8 +127,9 @@ fn is_root_document(value: &serde_json::Value) -> bool {
 }
 
 /// Enrolls this terminal with the payload `text` (scanned or typed) and saves its identity in
-/// `data_dir`. With `force`, an existing identity is replaced (the platform recognises the same
-/// hardware serial and keeps the terminal's id).
+/// `data_dir`. With `force`, an existing identity is replaced: the platform recognises the same
+/// hardware serial and keeps the terminal's id and site, provided the code was made to re-key
+/// this terminal (any other is refused, so nobody can take a terminal over with some token).
 pub async fn provision(
     text: &str,
     data_dir: &Path,
@@ -124,13 +138,14 @@ pub async fn provision(
     force: bool,
 ) -> Result<Provisioned, ProvisionError> {
     let payload = parse_enrollment(text)?;
-    match TerminalIdentity::load(data_dir) {
+    let known_id = match TerminalIdentity::load(data_dir) {
         Ok(existing) if !force => {
             return Err(ProvisionError::AlreadyEnrolled(existing.terminal_id));
         }
-        Ok(_) | Err(IdentityError::NotProvisioned { .. } | IdentityError::Corrupt { .. }) => {}
+        Ok(existing) => Some(existing.terminal_id),
+        Err(IdentityError::NotProvisioned { .. } | IdentityError::Corrupt { .. }) => None,
         Err(e) => return Err(e.into()),
-    }
+    };
     let open =
         PlatformLink::new(&payload.platform, timeout).map_err(ProvisionError::Unreachable)?;
     open.health().await.map_err(ProvisionError::Unreachable)?;
@@ -138,6 +153,16 @@ pub async fn provision(
     let answer = match open.enroll(&pending.request(&payload.token)).await {
         Ok(answer) => answer,
         Err(LinkError::Refused { status: 401, .. }) => return Err(ProvisionError::TokenRefused),
+        Err(LinkError::Refused {
+            status: 409, code, ..
+        }) if code == "terminal_exists" => {
+            return Err(ProvisionError::TerminalExists(known_id));
+        }
+        Err(LinkError::Refused {
+            status: 409, code, ..
+        }) if code == "token_for_another_terminal" => {
+            return Err(ProvisionError::TokenForAnotherTerminal);
+        }
         Err(e) if e.is_transient() => return Err(ProvisionError::Unreachable(e)),
         Err(e) => return Err(ProvisionError::Refused(e)),
     };

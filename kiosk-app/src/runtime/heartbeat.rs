@@ -162,20 +162,36 @@ fn os_version() -> Option<String> {
     (!version.is_empty()).then_some(version)
 }
 
-/// Sends heartbeats until the process ends, carrying out the commands that come back.
-pub fn spawn(pulse: Pulse) {
+/// What a heartbeat learned of this terminal's standing with the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// The platform took the heartbeat: the terminal is in service.
+    InService,
+    /// An operator revoked the terminal (`terminal_revoked`).
+    Revoked,
+    /// No answer that says either (the platform unreachable, say): nothing changes.
+    Unknown,
+}
+
+/// Sends heartbeats until the process ends, carrying out the commands that come back, and
+/// telling `revoked` whether the platform revoked this terminal each time it answers.
+pub fn spawn(pulse: Pulse, revoked: impl Fn(bool) + Send + 'static) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(INTERVAL);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            beat_once(&pulse).await;
+            match beat_once(&pulse).await {
+                Standing::InService => revoked(false),
+                Standing::Revoked => revoked(true),
+                Standing::Unknown => {}
+            }
         }
     });
 }
 
 /// One heartbeat and the commands it brings back.
-pub async fn beat_once(pulse: &Pulse) {
+pub async fn beat_once(pulse: &Pulse) -> Standing {
     let depth = pulse.outbox.status().map(|s| s.depth).unwrap_or(0);
     let (version, trial) = pulse
         .updater
@@ -215,8 +231,16 @@ pub async fn beat_once(pulse: &Pulse) {
                         .await;
                 }
             }
+            Standing::InService
         }
-        Err(e) => tracing::warn!(error = %e, "heartbeat not delivered"),
+        Err(e) if e.is_revoked() => {
+            tracing::warn!("this terminal is revoked: out of service, the outbox waits");
+            Standing::Revoked
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "heartbeat not delivered");
+            Standing::Unknown
+        }
     }
 }
 

@@ -97,15 +97,24 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
         printer_port: devices.printer_port.clone(),
         terminal_id: config.settings.terminal_id.clone(),
     });
-    heartbeat::spawn(Pulse {
-        link: config.platform.clone(),
-        health: board_rx.clone(),
-        outbox: config.outbox.clone(),
-        in_session,
-        host: host.clone(),
-        started: Instant::now(),
-        updater: config.updater.clone(),
-    });
+    heartbeat::spawn(
+        Pulse {
+            link: config.platform.clone(),
+            health: board_rx.clone(),
+            outbox: config.outbox.clone(),
+            in_session,
+            host: host.clone(),
+            started: Instant::now(),
+            updater: config.updater.clone(),
+        },
+        {
+            let events = tx.clone();
+            move |revoked| {
+                // Fails only once the driver has stopped.
+                let _ = events.send(Event::Revoked(revoked));
+            }
+        },
+    );
     if let Some(updater) = &config.updater {
         let host = host.clone();
         updater.watch_trial(

@@ -138,6 +138,7 @@ impl Display {
             .set_elder(view.elder);
         kiosk.set_timeout_seconds(view.timeout_warning.map_or(-1, |s| s as i32));
         kiosk.set_attract(view.attract);
+        kiosk.set_revoked(view.revoked);
     }
 
     /// What the devices allow now.

@@ -195,6 +195,7 @@ mod tests {
             search_results: Vec::new(),
             materials: Vec::new(),
             preview: None,
+            revoked: false,
         }
     }
 

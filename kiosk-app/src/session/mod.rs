@@ -76,6 +76,9 @@ pub enum Event {
     CatalogLoaded(Arc<Catalog>),
     /// The catalog could not be fetched and none is cached.
     CatalogUnavailable,
+    /// The platform answered a heartbeat: `true` when an operator revoked this terminal,
+    /// `false` once it serves the terminal again.
+    Revoked(bool),
     /// The citizen touched a control.
     Touch(Action),
     /// The ID-card reader reported.
@@ -612,6 +615,8 @@ pub struct View {
     pub materials: Vec<MaterialSlot>,
     /// The document camera's latest preview frame (while photographing).
     pub preview: Option<Arc<Picture>>,
+    /// An operator revoked this terminal: out of service, citizens go to another terminal.
+    pub revoked: bool,
 }
 
 /// An application between "confirm" and the platform's answer.
@@ -646,6 +651,8 @@ pub struct Session {
     slots: Vec<MaterialSlot>,
     preview: Option<Arc<Picture>>,
     camera_running: bool,
+    /// An operator revoked this terminal (the last heartbeat said so).
+    revoked: bool,
     /// Where "back" from a guide leads (the catalog, departments or search it was opened from).
     guide_return: Screen,
     /// Where "back" from search leads.
@@ -678,6 +685,7 @@ impl Session {
             slots: Vec::new(),
             preview: None,
             camera_running: false,
+            revoked: false,
             guide_return: Screen::Catalog { theme: None },
             search_return: Screen::Home,
         }
@@ -735,6 +743,7 @@ impl Session {
             },
             materials: self.slots.clone(),
             preview: self.preview.clone(),
+            revoked: self.revoked,
         }
     }
 
@@ -788,7 +797,7 @@ impl Session {
         match event {
             Event::CatalogLoaded(catalog) => {
                 self.catalog = Some(catalog);
-                if self.screen == Screen::OutOfService {
+                if self.screen == Screen::OutOfService && !self.revoked {
                     self.enter(Screen::Home, now, &mut out);
                 }
             }
@@ -797,6 +806,7 @@ impl Session {
                     self.enter(Screen::OutOfService, now, &mut out);
                 }
             }
+            Event::Revoked(revoked) => self.revoked_changed(revoked, now, &mut out),
             Event::Touch(action) => self.touch(action, now, &mut out),
             Event::Card(card) => self.card(card, now, &mut out),
             Event::Devices(devices) => self.devices_changed(devices),
@@ -1517,8 +1527,30 @@ impl Session {
         self.language = Language::Zh;
         self.elder = false;
         self.speech = false;
-        self.enter(Screen::Home, now, out);
+        let screen = if self.revoked {
+            Screen::OutOfService
+        } else {
+            Screen::Home
+        };
+        self.enter(screen, now, out);
         out.push(Command::WipePersonalData);
+    }
+
+    /// A revoked terminal goes out of service, but never under a citizen: one being served
+    /// finishes (what they submit waits in the outbox), and the session then ends on the
+    /// out-of-service screen instead of home. Restored, it serves again by itself.
+    fn revoked_changed(&mut self, revoked: bool, now: Instant, out: &mut Vec<Command>) {
+        if self.revoked == revoked {
+            return;
+        }
+        self.revoked = revoked;
+        match (revoked, &self.screen) {
+            (true, Screen::Home) => self.enter(Screen::OutOfService, now, out),
+            (false, Screen::OutOfService) if self.catalog.is_some() => {
+                self.enter(Screen::Home, now, out);
+            }
+            _ => {}
+        }
     }
 }
 

@@ -186,6 +186,34 @@ impl Rig {
 }
 
 #[test]
+fn a_revoked_terminal_goes_out_of_service_after_the_citizen_and_recovers_by_itself() {
+    let t0 = Instant::now();
+    let mut s = Session::new(Settings::default(), KeySource::seeded(1), t0);
+    s.start();
+    s.handle(Event::CatalogLoaded(catalog()), t0);
+    // A citizen is being served: they finish; the session then ends out of service.
+    s.handle(Event::Touch(Action::Begin), t0);
+    let serving = s.screen().clone();
+    assert_ne!(serving, Screen::Home);
+    s.handle(Event::Revoked(true), t0);
+    assert_eq!(s.screen(), &serving);
+    s.handle(Event::Touch(Action::Home), t0);
+    assert_eq!(s.screen(), &Screen::OutOfService);
+    assert!(s.view(t0).revoked);
+    // A catalog refresh does not put it back in service; nor do touches.
+    s.handle(Event::CatalogLoaded(catalog()), t0);
+    s.handle(Event::Touch(Action::Begin), t0);
+    assert_eq!(s.screen(), &Screen::OutOfService);
+    // The next successful heartbeat does.
+    s.handle(Event::Revoked(false), t0);
+    assert_eq!(s.screen(), &Screen::Home);
+    assert!(!s.view(t0).revoked);
+    // Revoked while idle at home: out of service at once.
+    s.handle(Event::Revoked(true), t0);
+    assert_eq!(s.screen(), &Screen::OutOfService);
+}
+
+#[test]
 fn catalog_outage_means_out_of_service_then_retries_and_recovers() {
     let t0 = Instant::now();
     let mut s = Session::new(Settings::default(), KeySource::seeded(1), t0);

@@ -151,6 +151,10 @@ impl Updater {
         for report in pending {
             match self.link.update_report(&report).await {
                 Ok(()) => {}
+                Err(e) if e.is_revoked() => {
+                    tracing::info!("update reports wait: this terminal is revoked");
+                    return;
+                }
                 Err(LinkError::Refused { status, code, .. }) if (400..500).contains(&status) => {
                     tracing::warn!(status, code = %code, version = %report.version, state = report.state.as_str(), "the platform refused an update report; dropped");
                 }

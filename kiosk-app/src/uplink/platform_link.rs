@@ -44,14 +44,26 @@ pub enum LinkError {
     BadAnswer(String),
 }
 
+/// The platform's code for a terminal an operator revoked (on every signed request).
+pub const TERMINAL_REVOKED: &str = "terminal_revoked";
+
 impl LinkError {
-    /// True when retrying later may succeed.
+    /// True when retrying later may succeed. A revoked terminal counts: an operator may
+    /// restore it, and what it holds (the outbox, update reports) must wait for that rather
+    /// than be set aside as refused.
     pub fn is_transient(&self) -> bool {
         match self {
             LinkError::Unreachable { .. } => true,
-            LinkError::Refused { status, .. } => *status >= 500 || *status == 429,
+            LinkError::Refused { status, .. } => {
+                *status >= 500 || *status == 429 || self.is_revoked()
+            }
             LinkError::BadAnswer(_) => false,
         }
+    }
+
+    /// True when the platform refused the request because an operator revoked this terminal.
+    pub fn is_revoked(&self) -> bool {
+        matches!(self, LinkError::Refused { status: 401, code, .. } if code == TERMINAL_REVOKED)
     }
 }
 

@@ -11,6 +11,7 @@ use kiosk_protocol::{ApiError, EnrollRequest, EnrollResponse};
 use super::updates_repo::enrollment_root;
 use crate::http::extract::Payload;
 use crate::http::{AppState, Failure, JsonBody};
+use crate::store::{AlarmKind, StoreError};
 
 /// Largest enrollment body accepted.
 const MAX_ENROLL_BODY: usize = 4 * 1024;
@@ -34,6 +35,7 @@ pub(super) fn routes() -> Router<AppState> {
         (status = 201, description = "Enrolled: the terminal's id and configuration", body = EnrollResponse),
         (status = 400, description = "Malformed request", body = ApiError),
         (status = 401, description = "Unknown, used or expired token", body = ApiError),
+        (status = 409, description = "The serial is an enrolled terminal and the token was not made to re-key it (`terminal_exists`), or the token re-keys another terminal (`token_for_another_terminal`)", body = ApiError),
         (status = 422, description = "Invalid serial or public key", body = ApiError),
 ))]
 pub async fn enroll(
@@ -43,14 +45,22 @@ pub async fn enroll(
     request.validate().map_err(Failure::invalid)?;
     let new_id = format!("T{}", crate::store::random_hex(8)?.to_ascii_uppercase());
     let store = state.store();
-    let enrolled = store
+    let enrolled = match store
         .enroll(
             &request.token,
             &request.hardware_serial,
             &request.public_key.to_ascii_lowercase(),
             &new_id,
         )
-        .await?;
+        .await
+    {
+        Ok(enrolled) => enrolled,
+        Err(StoreError::TerminalExists {
+            terminal_id,
+            token_id,
+        }) => return Err(refuse_takeover(&state, &terminal_id, &token_id).await),
+        Err(e) => return Err(e.into()),
+    };
     let config = store.merged_config(&enrolled.terminal_id).await?;
     store
         .add_event(
@@ -72,4 +82,31 @@ pub async fn enroll(
         }),
     )
         .into_response())
+}
+
+/// Someone tried to enroll over an existing terminal without a token made for it: whoever it
+/// is (a technician with the wrong QR code, or a thief who read the serial off the device),
+/// the terminal keeps its key and site, an operator sees an alarm, and the token is not spent.
+/// The first attempt with each token is audited; repeats count up the open alarm.
+async fn refuse_takeover(state: &AppState, terminal_id: &str, token_id: &str) -> Failure {
+    let store = state.store();
+    let detail =
+        format!("enrollment over {terminal_id} refused: token {token_id} was not made for it");
+    tracing::warn!(terminal = %terminal_id, token = %token_id, "enrollment over an existing terminal refused");
+    match store
+        .raise_alarm(terminal_id, AlarmKind::TakeoverRefused, token_id, &detail)
+        .await
+    {
+        Ok(true) => {
+            if let Err(e) = store.audit("platform", "enroll_refused", &detail).await {
+                tracing::error!(error = %e, "cannot audit a refused enrollment");
+            }
+        }
+        Ok(false) => {}
+        Err(e) => tracing::error!(error = %e, "cannot raise the takeover alarm"),
+    }
+    Failure::from(StoreError::TerminalExists {
+        terminal_id: terminal_id.to_owned(),
+        token_id: token_id.to_owned(),
+    })
 }

@@ -1,9 +1,10 @@
-//! `kiosk-platform token create`: one-time enrollment tokens.
+//! `kiosk-platform token create`: one-time enrollment tokens, for a new device or to re-key
+//! one enrolled terminal.
 
 use anyhow::Context;
 use clap::Subcommand;
-use kiosk_platform::DbUrl;
-use kiosk_platform::store::{random_hex, unix_now};
+use kiosk_platform::store::{random_hex, token_hash, token_id, unix_now};
+use kiosk_platform::{DbUrl, StoreError};
 use kiosk_protocol::EnrollmentPayload;
 
 use super::{block_on, duration, open_with_seed};
@@ -14,8 +15,13 @@ pub enum TokenCommand {
     /// QR code a technician shows the new terminal).
     Create {
         /// Site (hall, branch) the enrolled terminal belongs to.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "terminal")]
         site: Option<String>,
+        /// Make a token that re-keys this enrolled terminal (a replaced disk, a lost key) and
+        /// nothing else; the terminal keeps its id and site. Without it, the token enrolls
+        /// only a device new to the platform.
+        #[arg(long)]
+        terminal: Option<String>,
         /// How long the token stays usable: e.g. 30m, 24h, 7d.
         #[arg(long, default_value = "24h", value_parser = duration::token_lifetime)]
         expires_in: i64,
@@ -32,6 +38,7 @@ pub enum TokenCommand {
 pub fn run(command: TokenCommand) -> anyhow::Result<()> {
     let TokenCommand::Create {
         site,
+        terminal,
         expires_in,
         platform_url,
         db,
@@ -43,12 +50,30 @@ pub fn run(command: TokenCommand) -> anyhow::Result<()> {
     }
     let token = random_hex(24)?;
     let expires_at = unix_now() + expires_in;
-    block_on(async {
+    let site = block_on(async {
         let store = open_with_seed(&db).await?;
+        let Some(terminal) = &terminal else {
+            store
+                .create_enrollment_token(&token, site.as_deref(), expires_at)
+                .await?;
+            return anyhow::Ok(site);
+        };
+        let site = store
+            .create_rekey_token(&token, terminal, expires_at)
+            .await
+            .map_err(|e| match e {
+                StoreError::UnknownTerminal => anyhow::anyhow!("no terminal {terminal}"),
+                other => other.into(),
+            })?;
+        let token_id = token_id(&token_hash(&token));
         store
-            .create_enrollment_token(&token, site.as_deref(), expires_at)
+            .audit(
+                "cli",
+                "token_rekey",
+                &format!("token {token_id} re-keys {terminal}"),
+            )
             .await?;
-        anyhow::Ok(())
+        anyhow::Ok(site)
     })?;
     let expires = time::OffsetDateTime::from_unix_timestamp(expires_at)
         .context("expiry out of range")?
@@ -62,6 +87,12 @@ pub fn run(command: TokenCommand) -> anyhow::Result<()> {
         expires_at: expires.clone(),
     };
     println!("token: {token}");
+    if let Some(terminal) = &terminal {
+        println!(
+            "re-keys: {terminal} only (id {})",
+            token_id(&token_hash(&token))
+        );
+    }
     println!("expires: {expires} (one use)");
     println!("payload: {}", serde_json::to_string(&payload)?);
     Ok(())

@@ -55,6 +55,7 @@ pub(super) async fn list(
     operator: Operator,
 ) -> PageAnswer {
     let terminals = state.store().fleet().await?;
+    let alarms = state.store().open_alarms(None).await?;
     let now = unix_now();
     let offline_after = state.offline_after();
     let online = |last: Option<i64>| last.is_some_and(|t| now - t <= offline_after);
@@ -89,6 +90,10 @@ pub(super) async fn list(
             div class="card" { "离线 offline" b id="count-offline" { (total - online_count) } }
             div class="card" { "警告 degraded" b { (count("degraded")) } }
             div class="card" { "故障 faulted" b { (count("faulted")) } }
+        }
+        @if !alarms.is_empty() {
+            h2 { "告警 Alarms (" (alarms.len()) ")" }
+            (super::trust::alarm_table(&alarms, &operator))
         }
         (filters(&sites, site_filter, state_filter))
         p { "离线判定：超过 " (offline_after) " 秒无心跳 (offline after " (offline_after) " s without a heartbeat)" }
@@ -156,7 +161,10 @@ fn row(t: &FleetRow, online: bool, now: i64) -> Vec<Markup> {
     vec![
         html! { a href={ "/console/terminals/" (url_component(&t.id)) } { (t.id) } },
         text(t.site.as_deref().unwrap_or("—")),
-        html! { span data-terminal=(t.id) { (state_badge(online)) } },
+        html! {
+            span data-terminal=(t.id) { (state_badge(online)) }
+            @if t.revoked.is_some() { " " span class="offline revoked" { "已吊销 revoked" } }
+        },
         health_badge(t.health.as_deref()),
         devices,
         text(version),

@@ -4,8 +4,8 @@
 //! `kiosk-platform user add`); a session is a random token in an `HttpOnly`, `SameSite=Strict`
 //! cookie, stored hashed. Every form carries the session's CSRF token, checked before anything
 //! changes ([`OperatorForm`](crate::http::OperatorForm)), and every change is written to the
-//! audit log. Roles: viewers read, operators also send commands and create enrollment tokens,
-//! admins also publish catalogs and edit configuration; each handler names the role it needs
+//! audit log. Roles: viewers read, operators also send commands, create enrollment tokens and
+//! clear alarms, admins also publish catalogs, edit configuration and revoke terminals; each handler names the role it needs
 //! in its [`Operator`](crate::http::Operator) argument. Pages are [`crate::html`] templates.
 //!
 //! Logins are throttled per account and per client address, and at most a few password
@@ -23,6 +23,7 @@ mod stats;
 mod terminal;
 mod throttle;
 mod tokens;
+mod trust;
 
 use std::sync::Arc;
 
@@ -83,6 +84,13 @@ pub fn router() -> Router<AppState> {
             "/console/terminals/{id}/commands",
             post(terminal::send_command),
         )
+        .route(
+            "/console/terminals/{id}/rekey-token",
+            post(terminal::rekey_token),
+        )
+        .route("/console/terminals/{id}/revoke", post(trust::revoke))
+        .route("/console/terminals/{id}/restore", post(trust::restore))
+        .route("/console/alarms/{id}/clear", post(trust::clear_alarm))
         .route("/console/tokens", get(tokens::show).post(tokens::create))
         .route("/console/catalog", get(catalog::show))
         .route("/console/catalog/publish", post(catalog::publish))

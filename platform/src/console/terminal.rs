@@ -1,4 +1,5 @@
-//! One terminal: its devices, versions, tags, remote commands (and sending one) and events.
+//! One terminal: its devices, versions, tags, trust (see [`super::trust`]), remote commands
+//! (and sending one) and events.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -6,13 +7,15 @@ use kiosk_protocol::{CommandKind, Heartbeat};
 use maud::{Markup, html};
 
 use super::fleet::{health_badge, heartbeat_of, state_badge};
-use super::{PageAnswer, ago, page};
+use super::tokens::new_token;
+use super::{PageAnswer, ago, page, trust};
 use crate::html::{csrf_field, table, text, url_component};
 use crate::http::error::see_other;
 use crate::http::extract::{field, role};
 use crate::http::{AppState, Operator, OperatorForm, PageFailure};
 use crate::store::{
-    CommandRow, EventRow, FleetRow, Role, Session, StoreError, rfc3339_at, unix_now,
+    CommandRow, EventRow, FleetRow, Role, Session, StoreError, random_hex, rfc3339_at, token_hash,
+    token_id, unix_now,
 };
 
 /// `GET /console/terminals/{id}`.
@@ -21,19 +24,32 @@ pub(super) async fn show(
     Path(id): Path<String>,
     operator: Operator,
 ) -> PageAnswer {
+    render(&state, &operator, &id, None).await
+}
+
+/// Terminal `id`'s page, with `notice` (a new token) on top.
+pub(super) async fn render(
+    state: &AppState,
+    operator: &Session,
+    id: &str,
+    notice: Option<Markup>,
+) -> PageAnswer {
     let store = state.store();
-    let terminal = store.terminal(&id).await?.ok_or_else(|| {
-        PageFailure::refused(StatusCode::NOT_FOUND, &operator, "no such terminal")
-    })?;
-    let events = store.events(&id).await?;
-    let commands = store.commands_of(&id).await?;
-    let tags = store.terminal_tags(&id).await?;
+    let terminal = store
+        .terminal(id)
+        .await?
+        .ok_or_else(|| PageFailure::refused(StatusCode::NOT_FOUND, operator, "no such terminal"))?;
+    let events = store.events(id).await?;
+    let commands = store.commands_of(id).await?;
+    let tags = store.terminal_tags(id).await?;
+    let alarms = store.open_alarms(Some(id)).await?;
     let now = unix_now();
     let online = terminal
         .last_seen
         .is_some_and(|t| now - t <= state.offline_after());
     let heartbeat = heartbeat_of(terminal.heartbeat.as_deref());
     let body = html! {
+        @if let Some(notice) = notice { (notice) }
         (summary(&terminal, heartbeat.as_ref(), online, now))
         p id="tags" {
             "标签 Tags: "
@@ -43,17 +59,18 @@ pub(super) async fn show(
                 code class="tag" { (tag) }
             }
         }
+        (trust::section(&terminal, &alarms, operator))
         h2 { "设备 Devices" }
         (devices(heartbeat.as_ref()))
         h2 { "版本 Versions" }
         (versions(heartbeat.as_ref()))
         h2 { "远程指令 Remote commands" }
-        @if operator.role >= Role::Operator { (command_form(&terminal.id, &operator)) }
+        @if operator.role >= Role::Operator { (command_form(&terminal.id, operator)) }
         (command_table(&commands))
         h2 { "事件 Events" }
         (event_table(&events))
     };
-    Ok(page(&format!("终端 {}", terminal.id), &operator, body))
+    Ok(page(&format!("终端 {}", terminal.id), operator, body))
 }
 
 /// The line under the title: online, site, serial, enrollment, last heartbeat, health.
@@ -156,6 +173,32 @@ fn event_table(events: &[EventRow]) -> Markup {
         .map(|e| vec![text(rfc3339_at(e.at)), text(&e.kind), text(&e.detail)])
         .collect();
     table("events", &["时间 At", "类型 Kind", "内容 Detail"], &rows)
+}
+
+/// How long a re-key token stays usable: a technician at the device the same day.
+const REKEY_TOKEN_SECS: i64 = 24 * 3600;
+
+/// `POST /console/terminals/{id}/rekey-token`: a one-time token that re-keys this terminal
+/// and nothing else, shown once (operators).
+pub(super) async fn rekey_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    OperatorForm { operator, .. }: OperatorForm<role::Operator>,
+) -> PageAnswer {
+    let token = random_hex(24)?;
+    let expires_at = unix_now() + REKEY_TOKEN_SECS;
+    let store = state.store();
+    let site = match store.create_rekey_token(&token, &id, expires_at).await {
+        Ok(site) => site,
+        Err(StoreError::UnknownTerminal) => return Err(trust::no_such_terminal(&operator)),
+        Err(e) => return Err(e.into()),
+    };
+    let detail = format!("token {} re-keys {id}", token_id(&token_hash(&token)));
+    let _ = store
+        .audit(&operator.operator, "token_rekey", &detail)
+        .await;
+    let created = new_token(&state, &token, site.as_deref(), expires_at);
+    render(&state, &operator, &id, Some(created)).await
 }
 
 /// `POST /console/terminals/{id}/commands`: queues a remote command (operators).

@@ -10,7 +10,7 @@ use super::{PageAnswer, page};
 use crate::html::{csrf_field, table, text};
 use crate::http::extract::{field, role};
 use crate::http::{AppState, Operator, OperatorForm, PageFailure};
-use crate::store::{Role, Session, random_hex, rfc3339_at, unix_now};
+use crate::store::{Role, Session, random_hex, rfc3339_at, token_hash, token_id, unix_now};
 
 /// `GET /console/tokens`.
 pub(super) async fn show(State(state): State<AppState>, operator: Operator) -> PageAnswer {
@@ -28,6 +28,8 @@ async fn render(state: &AppState, session: &Session, created: Option<Markup>) ->
                 text(rfc3339_at(t.expires_at)),
                 text(t.used_at.as_deref().unwrap_or("未使用 unused")),
                 text(t.terminal_id.as_deref().unwrap_or("")),
+                text(t.for_terminal.as_deref().unwrap_or("新终端 new device")),
+                html! { code { (t.id) } },
             ]
         })
         .collect();
@@ -51,6 +53,8 @@ async fn render(state: &AppState, session: &Session, created: Option<Markup>) ->
                 "到期 Expires",
                 "使用 Used",
                 "终端 Terminal",
+                "用于 Enrolls",
+                "编号 Id",
             ],
             &rows,
         ))
@@ -92,21 +96,36 @@ pub(super) async fn create(
         .audit(
             &operator.operator,
             "token_create",
-            &format!("site {} for {hours} h", site.unwrap_or("—")),
+            &format!(
+                "token {} for site {} for {hours} h",
+                token_id(&token_hash(&token)),
+                site.unwrap_or("—")
+            ),
         )
         .await;
+    let created = new_token(&state, &token, site, expires_at);
+    render(&state, &operator, Some(created)).await
+}
+
+/// The notice that shows a new token once, with the payload its QR code carries.
+pub(super) fn new_token(
+    state: &AppState,
+    token: &str,
+    site: Option<&str>,
+    expires_at: i64,
+) -> Markup {
     let payload = EnrollmentPayload {
         platform: state.public_base().to_owned(),
-        token: token.clone(),
+        token: token.to_owned(),
         site: site.map(str::to_owned),
         expires_at: rfc3339_at(expires_at),
     };
     let payload = serde_json::to_string(&payload).unwrap_or_default();
-    let created = html! {
+    html! {
         div class="notice" id="new-token" {
-            "新令牌 New token: " code { (token) } br;
+            "新令牌 New token: " code { (token) }
+            " (编号 id " code { (token_id(&token_hash(token))) } ")" br;
             "注册内容 Enrollment payload (QR): " code { (payload) }
         }
-    };
-    render(&state, &operator, Some(created)).await
+    }
 }

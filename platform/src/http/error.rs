@@ -96,6 +96,16 @@ impl From<StoreError> for Failure {
                 "invalid_token",
                 "the enrollment token is unknown, used or expired",
             ),
+            StoreError::TerminalExists { .. } => Failure::new(
+                StatusCode::CONFLICT,
+                "terminal_exists",
+                "this device is enrolled already; re-enrolling it needs a token an operator made for this terminal",
+            ),
+            StoreError::TokenForAnotherTerminal(_) => Failure::new(
+                StatusCode::CONFLICT,
+                "token_for_another_terminal",
+                "this token re-keys another terminal, not this device",
+            ),
             StoreError::UnknownTerminal => Failure::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",

@@ -10,7 +10,10 @@
 //! any extractor of the handler runs; it answers 401 — with one uniform body — to anything but
 //! a request signed within the clock window by an enrolled terminal's key with a nonce it has
 //! not used, and hands the body on unchanged. That way an unsigned request learns nothing
-//! else about the endpoint (not even that its body or headers are wrong).
+//! else about the endpoint (not even that its body or headers are wrong). The one other
+//! answer is 401 `terminal_revoked`, for a terminal an operator revoked, given as soon as the
+//! key lookup finds it so (before the body is read), so a genuine revoked terminal can show
+//! that it is out of service rather than retry a signature problem.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -196,7 +199,18 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Request, Fai
         .terminal_key(&signed.terminal_id)
         .await?
         .ok_or_else(|| unauthorized(Rejection::UnknownTerminal))?;
-    let key = parse_public_key(&key).map_err(|e| {
+    // Refused here, once for every signed route and before the body is read: a revoked
+    // terminal (stolen, say) costs the platform one key lookup per request. The code tells a
+    // genuine terminal to show "out of service"; the request's id is all it reveals.
+    if key.revoked {
+        tracing::debug!(terminal = %signed.terminal_id, "request from a revoked terminal");
+        return Err(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "terminal_revoked",
+            "this terminal has been revoked by an operator",
+        ));
+    }
+    let key = parse_public_key(&key.public_key).map_err(|e| {
         tracing::error!(terminal = %signed.terminal_id, "stored public key is not valid");
         unauthorized(Rejection::Signature(e))
     })?;

@@ -121,6 +121,8 @@ pub struct FleetRow {
     pub heartbeat: Option<String>,
     /// When enrolled.
     pub enrolled_at: String,
+    /// When revoked and why; `None` for a terminal in service.
+    pub revoked: Option<(String, String)>,
 }
 
 /// A line of a terminal's event log.
@@ -175,6 +177,10 @@ pub struct TokenRow {
     pub used_at: Option<String>,
     /// The terminal it enrolled.
     pub terminal_id: Option<String>,
+    /// The terminal it re-keys; `None` for a token that enrolls new devices only.
+    pub for_terminal: Option<String>,
+    /// Its public id (see [`super::token_id`]).
+    pub id: String,
 }
 
 /// A configuration layer.
@@ -425,7 +431,8 @@ impl Store {
         self.flush().await?;
         let rows = self
             .rows(
-                "SELECT id, site, hardware_serial, last_seen, health, heartbeat, enrolled_at
+                "SELECT id, site, hardware_serial, last_seen, health, heartbeat, enrolled_at,
+                     revoked_at, revoked_reason
                  FROM terminals ORDER BY site, id LIMIT 5000",
                 args![],
             )
@@ -437,7 +444,9 @@ impl Store {
     pub async fn terminal(&self, id: &str) -> Result<Option<FleetRow>, StoreError> {
         self.flush().await?;
         self.rows(
-            "SELECT id, site, hardware_serial, last_seen, health, heartbeat, enrolled_at FROM terminals WHERE id = $1",
+            "SELECT id, site, hardware_serial, last_seen, health, heartbeat, enrolled_at,
+                 revoked_at, revoked_reason
+             FROM terminals WHERE id = $1",
             args![id],
         )
         .await?
@@ -520,8 +529,8 @@ impl Store {
     /// Enrollment tokens, newest first.
     pub async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
         self.rows(
-            "SELECT site, created_at, expires_at, used_at, terminal_id FROM enrollment_tokens
-             ORDER BY created_at DESC LIMIT 200",
+            "SELECT site, created_at, expires_at, used_at, terminal_id, for_terminal, token_hash
+             FROM enrollment_tokens ORDER BY created_at DESC LIMIT 200",
             args![],
         )
         .await?
@@ -533,6 +542,8 @@ impl Store {
                 expires_at: r.int(2)?,
                 used_at: r.opt_text(3)?,
                 terminal_id: r.opt_text(4)?,
+                for_terminal: r.opt_text(5)?,
+                id: super::token_id(&r.text(6)?),
             })
         })
         .collect()
@@ -619,5 +630,9 @@ fn fleet_row(r: &Row) -> Result<FleetRow, StoreError> {
         health: r.opt_text(4)?,
         heartbeat: r.opt_text(5)?,
         enrolled_at: r.text(6)?,
+        revoked: match r.opt_text(7)? {
+            Some(at) => Some((at, r.opt_text(8)?.unwrap_or_default())),
+            None => None,
+        },
     })
 }

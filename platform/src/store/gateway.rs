@@ -35,6 +35,15 @@ pub struct EnrolledTerminal {
     pub site: Option<String>,
 }
 
+/// A terminal's credential as the signature check reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalKey {
+    /// Its Ed25519 public key, hex.
+    pub public_key: String,
+    /// Revoked by an operator: every signed request is refused until restored.
+    pub revoked: bool,
+}
+
 /// Which configuration layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigScope {
@@ -240,15 +249,73 @@ impl Store {
         .await
     }
 
-    /// The enrolled public key (hex) of a terminal, if the terminal exists.
-    pub async fn terminal_key(&self, terminal_id: &str) -> Result<Option<String>, StoreError> {
-        let key = self
+    /// What the signature check needs of a terminal, if the terminal exists: its enrolled
+    /// public key (hex) and whether it is revoked.
+    pub async fn terminal_key(&self, terminal_id: &str) -> Result<Option<TerminalKey>, StoreError> {
+        let row = self
             .row(
-                "SELECT public_key FROM terminals WHERE id = $1",
+                "SELECT public_key, revoked_at FROM terminals WHERE id = $1",
                 args![terminal_id],
             )
             .await?;
-        key.map(|row| row.text(0)).transpose()
+        row.map(|row| {
+            Ok(TerminalKey {
+                public_key: row.text(0)?,
+                revoked: row.opt_text(1)?.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores a one-time token that re-keys terminal `terminal_id` (and nothing else); its
+    /// site is the terminal's. `UnknownTerminal` when there is no such terminal.
+    pub async fn create_rekey_token(
+        &self,
+        token: &str,
+        terminal_id: &str,
+        expires_at: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let row = self
+            .row(
+                "INSERT INTO enrollment_tokens (token_hash, site, created_at, expires_at, for_terminal)
+                 SELECT $1, site, $3, $4, id FROM terminals WHERE id = $2 RETURNING site",
+                args![token_hash(token), terminal_id, now_rfc3339(), expires_at],
+            )
+            .await?
+            .ok_or(StoreError::UnknownTerminal)?;
+        row.opt_text(0)
+    }
+
+    /// Revokes a terminal (`Some(reason)`) or restores it (`None`) in `operator`'s name,
+    /// written to its events and the audit log: a revoked terminal's signed requests are
+    /// refused while its key and rows stay, so restoring needs no re-enrollment.
+    /// `UnknownTerminal` when there is no such terminal.
+    pub async fn set_revoked(
+        &self,
+        terminal_id: &str,
+        reason: Option<&str>,
+        operator: &str,
+    ) -> Result<(), StoreError> {
+        let changed = self
+            .exec(
+                "UPDATE terminals SET revoked_at = $2, revoked_reason = $3 WHERE id = $1",
+                args![
+                    terminal_id,
+                    reason.map(|_| now_rfc3339()),
+                    reason.map(str::to_owned)
+                ],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::UnknownTerminal);
+        }
+        let (action, detail) = match reason {
+            Some(reason) => ("terminal_revoke", format!("{terminal_id}: {reason}")),
+            None => ("terminal_restore", terminal_id.to_owned()),
+        };
+        self.add_event(terminal_id, action, &detail, unix_now())
+            .await?;
+        self.audit(operator, action, &detail).await
     }
 
     /// One application as its terminal sees it; `None` when it does not exist or another
@@ -456,7 +523,8 @@ impl Transaction for NewRating {
 struct Enrollment {
     /// See [`token_hash`].
     token_hash: String,
-    /// A serial enrolled before re-enrolls its terminal (same id, new key).
+    /// The device's serial: new to the platform, or the serial of the terminal the token
+    /// was made to re-key.
     hardware_serial: String,
     /// The terminal's Ed25519 public key, hex.
     public_key: String,
@@ -472,41 +540,101 @@ impl Transaction for Enrollment {
 
     async fn run(self, on: &mut impl Executor) -> Result<EnrolledTerminal, StoreError> {
         // Spending the token is one conditional update: a used or expired token changes
-        // nothing, and of two instances racing on one token the second finds it used.
+        // nothing, and of two instances racing on one token the second finds it used. A
+        // refusal below returns an error, which rolls the whole transaction back: only a
+        // successful enrollment consumes the token.
         let Some(spent) = on
             .row(
                 "UPDATE enrollment_tokens SET used_at = $2
-                 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $3 RETURNING site",
+                 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $3
+                 RETURNING site, for_terminal",
                 args![&self.token_hash, &self.now_text, self.now],
             )
             .await?
         else {
             return Err(StoreError::InvalidToken);
         };
-        let site = spent.opt_text(0)?;
-        let terminal_id = on
+        let for_terminal = spent.opt_text(1)?;
+        let existing = on
             .row(
-                "INSERT INTO terminals (id, hardware_serial, public_key, site, enrolled_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (hardware_serial) DO UPDATE SET public_key = excluded.public_key,
-                     site = excluded.site, enrolled_at = excluded.enrolled_at
-                 RETURNING id",
-                args![
-                    self.new_terminal_id,
-                    self.hardware_serial,
-                    self.public_key,
-                    site.clone(),
-                    self.now_text
-                ],
+                "SELECT id, site FROM terminals WHERE hardware_serial = $1",
+                args![&self.hardware_serial],
             )
-            .await?
-            .ok_or_else(|| StoreError::Task("the enrolled terminal has no id".into()))?
-            .text(0)?;
+            .await?;
+        let enrolled = match (existing, for_terminal) {
+            // A known serial is re-keyed only by a token made for its terminal, and keeps its
+            // site: whoever holds some other token cannot take the terminal over.
+            (Some(row), Some(named)) if row.text(0)? == named => {
+                on.exec(
+                    "UPDATE terminals SET public_key = $2, enrolled_at = $3 WHERE id = $1",
+                    args![&named, &self.public_key, &self.now_text],
+                )
+                .await?;
+                EnrolledTerminal {
+                    terminal_id: named,
+                    site: row.opt_text(1)?,
+                }
+            }
+            (Some(row), _) => {
+                return Err(StoreError::TerminalExists {
+                    terminal_id: row.text(0)?,
+                    token_id: token_id(&self.token_hash),
+                });
+            }
+            (None, Some(named)) => return Err(StoreError::TokenForAnotherTerminal(named)),
+            (None, None) => self.insert_new(on, spent.opt_text(0)?).await?,
+        };
         on.exec(
             "UPDATE enrollment_tokens SET terminal_id = $2 WHERE token_hash = $1",
-            args![self.token_hash, &terminal_id],
+            args![self.token_hash, &enrolled.terminal_id],
         )
         .await?;
-        Ok(EnrolledTerminal { terminal_id, site })
+        Ok(enrolled)
+    }
+}
+
+impl Enrollment {
+    /// A terminal new to the platform, at the token's site. Another instance enrolling the
+    /// same serial at the same moment wins the UNIQUE serial; this one is then refused as a
+    /// second enrollment of an existing terminal.
+    async fn insert_new(
+        &self,
+        on: &mut impl Executor,
+        site: Option<String>,
+    ) -> Result<EnrolledTerminal, StoreError> {
+        let inserted = on
+            .row(
+                "INSERT INTO terminals (id, hardware_serial, public_key, site, enrolled_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (hardware_serial) DO NOTHING RETURNING id",
+                args![
+                    &self.new_terminal_id,
+                    &self.hardware_serial,
+                    &self.public_key,
+                    site.clone(),
+                    &self.now_text
+                ],
+            )
+            .await?;
+        match inserted {
+            Some(row) => Ok(EnrolledTerminal {
+                terminal_id: row.text(0)?,
+                site,
+            }),
+            None => {
+                let winner = on
+                    .row(
+                        "SELECT id FROM terminals WHERE hardware_serial = $1",
+                        args![&self.hardware_serial],
+                    )
+                    .await?
+                    .ok_or_else(|| StoreError::Task("a conflicting serial vanished".into()))?;
+                Err(StoreError::TerminalExists {
+                    terminal_id: winner.text(0)?,
+                    token_id: token_id(&self.token_hash),
+                })
+            }
+        }
     }
 }
 
@@ -528,6 +656,12 @@ fn progress_url(base: &str, application_no: &str) -> String {
 /// SHA-256 of an enrollment token, hex: what the database keeps instead of the token.
 pub fn token_hash(token: &str) -> String {
     kiosk_protocol::auth::hex_encode(&Sha256::digest(token.as_bytes()))
+}
+
+/// How a token is named in the console, the audit log and alarms: the first 12 hex digits of
+/// its hash, which tell tokens apart and reveal nothing that would enroll a terminal.
+pub fn token_id(token_hash: &str) -> String {
+    token_hash.get(..12).unwrap_or(token_hash).to_owned()
 }
 
 /// Overlays `layer` on `base`: objects merge key by key, anything else replaces.

@@ -22,6 +22,7 @@
 //! is UNIQUE and the insert is `ON CONFLICT DO NOTHING`, so two instances racing on one key
 //! store one row and both answer with its number.
 
+mod alarms;
 mod certificates;
 mod console;
 mod gateway;
@@ -33,12 +34,15 @@ pub(crate) mod sql;
 pub mod sqlite;
 mod terminal;
 
+pub use alarms::{Alarm, AlarmKind};
 pub use certificates::IssuedCertificate;
 pub use console::{
     Account, AuditFilter, AuditRow, CatalogVersion, CommandRow, ConfigRow, Count, EventRow,
     FleetRow, Role, Session, TokenRow,
 };
-pub use gateway::{ConfigScope, EnrolledTerminal, PublishedCatalog, token_hash};
+pub use gateway::{
+    ConfigScope, EnrolledTerminal, PublishedCatalog, TerminalKey, token_hash, token_id,
+};
 pub use materials::Upload;
 pub use rollouts::{
     ReleaseError, ReleaseRecord, ReportOutcome, RolloutError, RolloutRow, RolloutStatus,
@@ -112,6 +116,17 @@ pub enum StoreError {
     /// No such terminal.
     #[error("no such terminal")]
     UnknownTerminal,
+    /// The serial belongs to an enrolled terminal and the token was not made to re-key it.
+    #[error("terminal {terminal_id} is enrolled already; re-keying it needs a token made for it")]
+    TerminalExists {
+        /// The existing terminal.
+        terminal_id: String,
+        /// The token tried (its public id, see [`token_id`]).
+        token_id: String,
+    },
+    /// The token re-keys another terminal than the one with this serial.
+    #[error("this token re-keys terminal {0}, not a device with this serial")]
+    TokenForAnotherTerminal(String),
     /// No catalog has been published yet.
     #[error("no catalog has been published")]
     NoCatalog,

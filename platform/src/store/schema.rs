@@ -248,6 +248,25 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         terminal_id  TEXT NOT NULL
     );
     CREATE INDEX certificates_terminal ON certificates(terminal_id);",
+    // 9: trust in terminals: tokens that re-key one named terminal, revocation, and alarms an
+    // operator clears. One open alarm per terminal, kind and subject (a repeat counts up
+    // rather than adding rows, so a refused attacker cannot flood the table).
+    "ALTER TABLE enrollment_tokens ADD COLUMN for_terminal TEXT;
+    ALTER TABLE terminals ADD COLUMN revoked_at TEXT;
+    ALTER TABLE terminals ADD COLUMN revoked_reason TEXT;
+    CREATE TABLE alarms (
+        id           BIGSERIAL PRIMARY KEY,
+        terminal_id  TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        subject      TEXT NOT NULL,
+        detail       TEXT NOT NULL,
+        raised_at    TEXT NOT NULL,
+        last_at      TEXT NOT NULL,
+        occurrences  BIGINT NOT NULL DEFAULT 1,
+        cleared_at   TEXT,
+        cleared_by   TEXT
+    );
+    CREATE UNIQUE INDEX alarms_open ON alarms(terminal_id, kind, subject) WHERE cleared_at IS NULL;",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`

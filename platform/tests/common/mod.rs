@@ -199,6 +199,16 @@ pub async fn token(store: &Store, site: Option<&str>) -> String {
     token
 }
 
+/// A one-time token that re-keys terminal `terminal_id`, valid for an hour.
+pub async fn rekey_token(store: &Store, terminal_id: &str) -> String {
+    let token = kiosk_platform::store::random_hex(24).expect("token");
+    store
+        .create_rekey_token(&token, terminal_id, now() + 3600)
+        .await
+        .expect("token stored");
+    token
+}
+
 /// An enrolled terminal that signs its requests like a real one.
 #[derive(Clone)]
 pub struct TestTerminal {
@@ -211,8 +221,20 @@ pub struct TestTerminal {
 impl TestTerminal {
     /// Enrolls a new terminal with serial `serial` at `site`.
     pub async fn enroll(p: &Platform, serial: &str, site: Option<&str>) -> TestTerminal {
-        let key = new_key();
         let token = token(&p.store, site).await;
+        match TestTerminal::try_enroll(p, serial, &token).await {
+            Ok(terminal) => terminal,
+            Err((status, body)) => panic!("enrollment refused: {status} {body}"),
+        }
+    }
+
+    /// Enrolls device `serial` with a fresh key and `token`; the refusal's status and body.
+    pub async fn try_enroll(
+        p: &Platform,
+        serial: &str,
+        token: &str,
+    ) -> Result<TestTerminal, (reqwest::StatusCode, serde_json::Value)> {
+        let key = new_key();
         let http = reqwest::Client::new();
         let response = http
             .post(format!("{}/v1/enroll", p.url))
@@ -224,14 +246,18 @@ impl TestTerminal {
             .send()
             .await
             .expect("answer");
-        assert_eq!(response.status(), reqwest::StatusCode::CREATED);
-        let answer: kiosk_protocol::EnrollResponse = response.json().await.expect("enrolled");
-        TestTerminal {
+        let (status, body) = answer(response).await;
+        if status != reqwest::StatusCode::CREATED {
+            return Err((status, body));
+        }
+        let answer: kiosk_protocol::EnrollResponse =
+            serde_json::from_value(body).expect("enrolled");
+        Ok(TestTerminal {
             id: answer.terminal_id,
             key,
             base: p.url.clone(),
             http,
-        }
+        })
     }
 
     /// The same terminal talking to another platform instance.
@@ -312,4 +338,15 @@ pub async fn answer(response: reqwest::Response) -> (reqwest::StatusCode, serde_
         serde_json::from_slice(&bytes).expect("JSON body")
     };
     (status, body)
+}
+
+/// Runs `kiosk-platform ARGS… --db DB` as an operator would: success, stdout, stderr.
+pub fn platform_cli(db: &str, args: &[&str]) -> (bool, String, String) {
+    let args = [args, &["--db", db]].concat();
+    let out = kiosk_testkit::run("kiosk-platform", &args, &[("RUST_LOG", "warn")]).expect("runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -79,7 +79,12 @@ pub const SCREENS: &[Screen] = &[
     Screen {
         name: "out-of-service",
         page: Page::OutOfService,
-        fill: nothing,
+        fill: in_service,
+    },
+    Screen {
+        name: "out-of-service-revoked",
+        page: Page::OutOfService,
+        fill: revoked,
     },
     Screen {
         name: "technician-pin",
@@ -359,6 +364,17 @@ pub fn fill(window: &KioskWindow) {
 }
 
 fn nothing(_: &KioskWindow) {}
+
+/// Out of service because the platform cannot be reached (the revoked screen's flag, which
+/// stays set on the window, cleared).
+fn in_service(window: &KioskWindow) {
+    window.global::<Kiosk>().set_revoked(false);
+}
+
+/// Out of service because an operator revoked the terminal.
+fn revoked(window: &KioskWindow) {
+    window.global::<Kiosk>().set_revoked(true);
+}
 
 fn applicant(window: &KioskWindow) {
     window.global::<Application>().set_applicant(ApplicantData {
