@@ -183,7 +183,12 @@ fn a_citizen_is_served_end_to_end_exactly_once_and_leaves_nothing_behind() {
         );
     }
 
-    // The same idempotency key again: the same number, still one row.
+    // The same idempotency key again, from the same device enrolled afresh (a re-key token
+    // an operator made for it, as re-enrolling an enrolled device needs): the same number,
+    // still one row.
+    let terminal_id: String = conn
+        .query_row("SELECT id FROM terminals", [], |row| row.get(0))
+        .expect("the one terminal");
     let again = run(
         "kiosk-demo",
         &[
@@ -192,7 +197,9 @@ fn a_citizen_is_served_end_to_end_exactly_once_and_leaves_nothing_behind() {
             "--platform",
             &platform.url,
             "--enrollment",
-            &platform.enrollment("e2e").expect("enrollment token"),
+            &platform
+                .rekey_enrollment(&terminal_id)
+                .expect("re-key token"),
             "--idempotency-key",
             key,
         ],

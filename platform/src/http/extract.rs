@@ -180,8 +180,19 @@ pub async fn verify_signature(
 ) -> Response {
     match authenticate(&state, request).await {
         Ok(request) => next.run(request).await,
-        Err(failure) => failure.into_response(),
+        Err(failure) => closing(failure.into_response()),
     }
+}
+
+/// Marks an answer given before its request's body was read to the end: hyper closes such a
+/// connection, and a client that was not told would send its next request into the closed
+/// connection (`IncompleteMessage`) instead of opening a new one.
+fn closing(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 async fn authenticate(state: &AppState, request: Request) -> Result<Request, Failure> {
@@ -500,11 +511,13 @@ pub async fn read_unused_body(request: Request, next: Next) -> Response {
             let request = Request::from_parts(parts, Body::from(bytes));
             next.run(request).await
         }
-        Err(_) => Failure::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_rejected",
-            "a GET or HEAD request carries no body",
-        )
-        .into_response(),
+        Err(_) => closing(
+            Failure::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_rejected",
+                "a GET or HEAD request carries no body",
+            )
+            .into_response(),
+        ),
     }
 }
