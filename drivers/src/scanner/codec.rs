@@ -97,7 +97,7 @@ impl FromStr for Suffix {
 pub struct LineConfig {
     /// What ends a line; must match the scanner's setting.
     pub suffix: Suffix,
-    /// The longest payload accepted, in bytes (suffix excluded).
+    /// The longest payload accepted, in bytes (suffix excluded), as received and as UTF-8 text.
     pub max_len: usize,
 }
 
@@ -207,6 +207,13 @@ pub fn decode_payload(bytes: &[u8], max_len: usize) -> Result<Option<String>, Li
         let mut text = text;
         text.zeroize();
         return Err(LineError::ForbiddenCharacter { code: u32::from(c) });
+    }
+    // A GB18030 character of two bytes is three in UTF-8: the cap holds for the text handed
+    // on as well as for the bytes received.
+    if text.len() > max_len {
+        let mut text = text;
+        text.zeroize();
+        return Err(LineError::TooLong { limit: max_len });
     }
     Ok(Some(text))
 }
