@@ -203,19 +203,20 @@ pub fn decode_payload(bytes: &[u8], max_len: usize) -> Result<Option<String>, Li
             .ok_or(LineError::NotText)?
             .into_owned(),
     };
-    if let Some(c) = text.chars().find(|&c| is_forbidden_char(c)) {
-        let mut text = text;
-        text.zeroize();
-        return Err(LineError::ForbiddenCharacter { code: u32::from(c) });
+    let refusal = match text.chars().find(|&c| is_forbidden_char(c)) {
+        Some(c) => Some(LineError::ForbiddenCharacter { code: u32::from(c) }),
+        // A GB18030 character of two bytes is three in UTF-8: the cap holds for the text
+        // handed on as well as for the bytes received.
+        None => (text.len() > max_len).then_some(LineError::TooLong { limit: max_len }),
+    };
+    match refusal {
+        Some(error) => {
+            let mut text = text;
+            text.zeroize();
+            Err(error)
+        }
+        None => Ok(Some(text)),
     }
-    // A GB18030 character of two bytes is three in UTF-8: the cap holds for the text handed
-    // on as well as for the bytes received.
-    if text.len() > max_len {
-        let mut text = text;
-        text.zeroize();
-        return Err(LineError::TooLong { limit: max_len });
-    }
-    Ok(Some(text))
 }
 
 /// How long a line may stay quiet in its middle, and since when the unfinished line has been
