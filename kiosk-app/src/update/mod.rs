@@ -14,8 +14,11 @@
 //! reports the platform's rollouts count.
 
 pub mod cli;
+#[cfg(test)]
+mod fixtures;
 pub mod install;
 pub mod launch;
+pub mod place;
 pub mod rauc;
 pub mod slots;
 pub mod trial;
@@ -71,12 +74,27 @@ pub struct UpdateSettings {
     pub rauc: PathBuf,
     /// The running system's `os-release`.
     pub os_release: PathBuf,
+    /// The folder holding the slots.
+    pub slot_dir: PathBuf,
+    /// The user id owning it.
+    pub slot_owner: u32,
 }
 
 impl UpdateSettings {
     /// The settings of `config`.
     pub fn from_config(config: &KioskConfig) -> Self {
-        let slots = Slots::in_data_dir(&config.data_dir);
+        let slots = Slots::new(
+            &config.data_dir,
+            &config.updates.slot_dir,
+            config.updates.slot_owner,
+        );
+        // The enrollment's root, once the slot installer has kept a copy of its own.
+        let kept = slots.slot_dir().join("root.json");
+        let enrolled = if kept.is_file() {
+            kept
+        } else {
+            slots.root().join("root.json")
+        };
         Self {
             data_dir: config.data_dir.clone(),
             automatic: config.updates.automatic,
@@ -84,16 +102,44 @@ impl UpdateSettings {
             root: trust_anchor(
                 Path::new(PINNED_ROOT),
                 config.updates.root.as_deref(),
-                slots.root().join("root.json"),
+                enrolled,
             ),
             rauc: config.updates.rauc.clone(),
             os_release: config.updates.os_release.clone(),
+            slot_dir: config.updates.slot_dir.clone(),
+            slot_owner: config.updates.slot_owner,
         }
     }
 
     /// The slots.
     pub fn slots(&self) -> Slots {
-        Slots::in_data_dir(&self.data_dir)
+        Slots::new(&self.data_dir, &self.slot_dir, self.slot_owner)
+    }
+
+    /// The trusted root's bytes for the slot installer. Where the image pins no root and the
+    /// configuration names none, the enrollment's root (in the data folder, which the kiosk
+    /// user can write) is copied once into the slot folder and that copy is used from then
+    /// on, also by the launcher: a later change in the data folder cannot name another root.
+    pub fn placement_anchor(&self) -> Result<Vec<u8>, place::Refusal> {
+        let slots = self.slots();
+        let enrolled = slots.root().join("root.json");
+        let read = |path: &Path| {
+            std::fs::read(path)
+                .map_err(|e| place::Refusal::NoRoot(format!("{}: {e}", path.display())))
+        };
+        if self.root != enrolled {
+            return read(&self.root);
+        }
+        let bytes = read(&enrolled)?;
+        let kept = slots.slot_dir().join("root.json");
+        crate::write_atomically(&kept, &bytes).map_err(|source| place::Refusal::Io {
+            what: "cannot keep the trusted root",
+            path: kept.clone(),
+            source,
+        })?;
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o644));
+        Ok(bytes)
     }
 
     /// The installer for releases served by the platform at `platform` (its base URL).
