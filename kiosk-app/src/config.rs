@@ -200,8 +200,11 @@ impl Default for UpdatesSection {
     }
 }
 
+/// Where a terminal keeps its application slots: a folder only root writes.
+pub const SLOT_DIR: &str = "/var/lib/kiosk-slots";
+
 fn default_slot_dir() -> PathBuf {
-    PathBuf::from(crate::update::slots::SLOT_DIR)
+    PathBuf::from(SLOT_DIR)
 }
 
 fn default_true() -> bool {

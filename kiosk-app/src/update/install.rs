@@ -227,8 +227,7 @@ pub struct Installer {
     os_release: PathBuf,
 }
 
-/// The architecture name releases are published for (`x86_64`, `aarch64`).
-pub const ARCH: &str = std::env::consts::ARCH;
+pub use super::place::ARCH;
 
 impl Installer {
     /// An installer over `slots`, trusting `root`, fetching from the platform at `platform`;

@@ -33,6 +33,9 @@ use sha2::{Digest, Sha256};
 
 use super::slots::{Slot, Slots, UpdateRecord};
 
+/// The architecture name releases are published for (`x86_64`, `aarch64`).
+pub const ARCH: &str = std::env::consts::ARCH;
+
 /// The request file, in the update folder (`data_dir/updates`), which the kiosk writes.
 pub const REQUEST: &str = "place-request.json";
 
@@ -207,7 +210,7 @@ pub fn place(
         &slots.metadata_store(),
         &request.version,
         ReleaseKind::App,
-        super::install::ARCH,
+        ARCH,
     )
     .map_err(|e| Refusal::NotSigned {
         version: request.version.clone(),

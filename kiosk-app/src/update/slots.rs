@@ -299,9 +299,6 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
     }
 }
 
-/// Where a terminal keeps its application slots: a folder only root writes.
-pub const SLOT_DIR: &str = "/var/lib/kiosk-slots";
-
 /// The update folder `data_dir/updates` (record, downloads, kept metadata) and the slot
 /// folder holding the installed binaries.
 #[derive(Debug, Clone)]
@@ -313,9 +310,9 @@ pub struct Slots {
 
 impl Slots {
     /// The update folder under `data_dir` (`data_dir/updates`), with the terminal's slots in
-    /// [`SLOT_DIR`], owned by root.
+    /// [`crate::config::SLOT_DIR`], owned by root.
     pub fn in_data_dir(data_dir: &Path) -> Self {
-        Self::new(data_dir, Path::new(SLOT_DIR), 0)
+        Self::new(data_dir, Path::new(crate::config::SLOT_DIR), 0)
     }
 
     /// The update folder under `data_dir`, with the slots in `slot_dir`, which must belong to
