@@ -120,6 +120,9 @@ pub enum Refusal {
     /// The slot holds the committed release or the one on trial.
     #[error("slot {} holds the committed release or the one on trial", .0.name())]
     SlotInUse(Slot),
+    /// The kiosk's update record cannot be read, so the committed slot is unknown.
+    #[error("the update record cannot be read; nothing is placed until it can")]
+    RecordUnreadable,
     /// The slot folder could be changed by someone other than its owner.
     #[error("the slot folder is not protected: {0}")]
     SlotDirUnsafe(String),
@@ -157,6 +160,7 @@ impl Refusal {
             Refusal::Downgrade { .. } => "downgrade_refused",
             Refusal::SlotInUse(_) => "slot_in_use",
             Refusal::SlotDirUnsafe(_) => "slot_dir_unsafe",
+            Refusal::RecordUnreadable => "record_unreadable",
             Refusal::Unanswered => "installer_unreachable",
             Refusal::Io { .. } => "slot_write_failed",
             Refusal::Answered { code, .. } => code,
@@ -376,9 +380,11 @@ fn read_request(slots: &Slots) -> Result<Option<PlaceRequest>, Refusal> {
     file.take(MAX_REQUEST)
         .read_to_end(&mut bytes)
         .map_err(io("cannot read the placement request", &path))?;
+    // The parser's words stay out of the answer, which everyone may read: they could quote a
+    // file the request's path was made to lead to.
     serde_json::from_slice(&bytes)
         .map(Some)
-        .map_err(|e| Refusal::BadRequest(e.to_string()))
+        .map_err(|_| Refusal::BadRequest("not a placement request".into()))
 }
 
 /// The answer last written, if any.
@@ -406,10 +412,11 @@ pub fn serve(slots: &Slots, anchor: Result<&[u8], &Refusal>) -> Result<Vec<Place
         if read_answer(slots).is_some_and(|a| a.id == request.id) {
             break;
         }
-        let record = slots.load().unwrap_or_default();
-        let placed = match anchor {
-            Ok(anchor) => place(slots, anchor, &request, &record, false),
-            Err(why) => Err(Refusal::NoRoot(why.to_string())),
+        // Without the record, the committed slot and the downgrade floor are unknown.
+        let placed = match (anchor, slots.load()) {
+            (Err(why), _) => Err(Refusal::NoRoot(why.to_string())),
+            (_, Err(_)) => Err(Refusal::RecordUnreadable),
+            (Ok(anchor), Ok(record)) => place(slots, anchor, &request, &record, false),
         };
         let answer = match placed {
             Ok(placed) => PlaceAnswer {
@@ -497,7 +504,7 @@ pub async fn place_or_ask(
     let slots = slots.clone();
     let anchor = anchor.to_vec();
     tokio::task::spawn_blocking(move || {
-        let record = slots.load().unwrap_or_default();
+        let record = slots.load().map_err(|_| Refusal::RecordUnreadable)?;
         place(&slots, &anchor, &request, &record, allow_downgrade)
     })
     .await
@@ -831,5 +838,23 @@ mod tests {
             read_answer(&slots).map(|a| a.code).as_deref(),
             Some("no_trusted_root")
         );
+
+        // Without a readable record the committed slot is unknown: nothing is placed.
+        let asked = request("0.3.0", Slot::A, "x.partial");
+        crate::write_atomically(
+            &request_path(&slots),
+            &serde_json::to_vec(&asked).expect("json"),
+        )
+        .expect("request");
+        fs::write(slots.root().join("state.json"), b"{ not json").expect("corrupt");
+        let answers = serve(&slots, Ok(b"{}")).expect("served");
+        assert_eq!(answers.len(), 1);
+        assert_eq!(answers[0].code, "record_unreadable");
+        assert_eq!(answers[0].id, asked.id);
+
+        // A request that is not one gets no answer; its text is not repeated anywhere.
+        fs::write(request_path(&slots), b"secret: not json").expect("garbage");
+        assert!(serve(&slots, Ok(b"{}")).expect("served").is_empty());
+        assert_eq!(read_answer(&slots).map(|a| a.id), Some(asked.id));
     }
 }
