@@ -544,6 +544,23 @@ mod tests {
         }
     }
 
+    /// `place` of the download `download` as release `version` into `slot`.
+    fn try_place(
+        slots: &Slots,
+        anchor: &[u8],
+        record: &UpdateRecord,
+        (version, slot, download): (&str, Slot, &str),
+        allow_downgrade: bool,
+    ) -> Result<Placed, Refusal> {
+        place(
+            slots,
+            anchor,
+            &request(version, slot, download),
+            record,
+            allow_downgrade,
+        )
+    }
+
     fn installed(version: &str, slot: Slot, bytes: &[u8]) -> Installed {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("f");
@@ -565,58 +582,24 @@ mod tests {
         let record = UpdateRecord::default();
 
         download(&slots, "forged.partial", b"#!/bin/sh\necho forged\n");
-        let err = place(
-            &slots,
-            &anchor,
-            &request("0.3.0", Slot::A, "forged.partial"),
-            &record,
-            false,
-        )
-        .expect_err("forged");
-        assert_eq!(err.code(), "hash_mismatch", "{err}");
-        assert!(!slots.binary(Slot::A).exists());
-        assert!(!slots.binary(Slot::A).with_extension("new").exists());
         // The signed bytes followed by more are not the signed file either.
         download(&slots, "longer.partial", &[NEW, b"#"].concat());
-        let err = place(
-            &slots,
-            &anchor,
-            &request("0.3.0", Slot::A, "longer.partial"),
-            &record,
-            false,
-        )
-        .expect_err("longer");
-        assert_eq!(err.code(), "hash_mismatch", "{err}");
-
         download(&slots, "unlisted.partial", NEW);
-        let err = place(
-            &slots,
-            &anchor,
-            &request("0.9.0", Slot::A, "unlisted.partial"),
-            &record,
-            false,
-        )
-        .expect_err("unlisted");
-        assert_eq!(err.code(), "not_signed", "{err}");
-        let err = place(
-            &slots,
-            &anchor,
-            &request("0.3.0", Slot::A, "../state.json"),
-            &record,
-            false,
-        )
-        .expect_err("outside the downloads");
-        assert_eq!(err.code(), "bad_request", "{err}");
+        for (case, code) in [
+            (("0.3.0", Slot::A, "forged.partial"), "hash_mismatch"),
+            (("0.3.0", Slot::A, "longer.partial"), "hash_mismatch"),
+            (("0.9.0", Slot::A, "unlisted.partial"), "not_signed"),
+            (("0.3.0", Slot::A, "../state.json"), "bad_request"),
+        ] {
+            let err = try_place(&slots, &anchor, &record, case, false).expect_err("refused");
+            assert_eq!(err.code(), code, "{case:?}: {err}");
+            assert!(!slots.binary(Slot::A).exists());
+            assert!(!slots.binary(Slot::A).with_extension("new").exists());
+        }
 
         download(&slots, "kiosk-0.3.0.partial", NEW);
-        let placed = place(
-            &slots,
-            &anchor,
-            &request("0.3.0", Slot::A, "kiosk-0.3.0.partial"),
-            &record,
-            false,
-        )
-        .expect("the signed bytes are placed");
+        let genuine = ("0.3.0", Slot::A, "kiosk-0.3.0.partial");
+        let placed = try_place(&slots, &anchor, &record, genuine, false).expect("placed");
         assert_eq!((placed.slot, placed.reused), (Slot::A, false));
         assert_eq!(fs::read(slots.binary(Slot::A)).expect("slot"), NEW);
         let meta = fs::metadata(slots.binary(Slot::A)).expect("meta");
@@ -625,14 +608,7 @@ mod tests {
         assert!(slots.protected(Slot::A).is_ok());
         // The download stays the kiosk's; the slot holds a copy.
         assert!(slots.downloads().join("kiosk-0.3.0.partial").exists());
-        let again = place(
-            &slots,
-            &anchor,
-            &request("0.3.0", Slot::A, "kiosk-0.3.0.partial"),
-            &record,
-            false,
-        )
-        .expect("reused");
+        let again = try_place(&slots, &anchor, &record, genuine, false).expect("reused");
         assert!(again.reused);
     }
 
@@ -650,27 +626,17 @@ mod tests {
             ..UpdateRecord::default()
         };
         download(&slots, "kiosk-0.2.0.partial", OLD);
+        let older_into = |record: &UpdateRecord, slot: Slot, allow_downgrade: bool| {
+            let case = ("0.2.0", slot, "kiosk-0.2.0.partial");
+            try_place(&slots, &anchor, record, case, allow_downgrade)
+        };
 
-        let err = place(
-            &slots,
-            &anchor,
-            &request("0.2.0", Slot::B, "kiosk-0.2.0.partial"),
-            &record,
-            false,
-        )
-        .expect_err("older");
+        let err = older_into(&record, Slot::B, false).expect_err("older");
         assert_eq!(err.code(), "downgrade_refused", "{err}");
         assert!(err.condemns_release());
         assert!(!slots.binary(Slot::B).exists());
 
-        let err = place(
-            &slots,
-            &anchor,
-            &request("0.2.0", Slot::A, "kiosk-0.2.0.partial"),
-            &record,
-            true,
-        )
-        .expect_err("the committed slot");
+        let err = older_into(&record, Slot::A, true).expect_err("the committed slot");
         assert_eq!(err.code(), "slot_in_use", "{err}");
         assert_eq!(fs::read(slots.binary(Slot::A)).expect("slot"), NEW);
 
@@ -680,26 +646,12 @@ mod tests {
             starts: 0,
             switched_at: 0,
         });
-        let err = place(
-            &slots,
-            &anchor,
-            &request("0.2.0", Slot::B, "kiosk-0.2.0.partial"),
-            &record,
-            true,
-        )
-        .expect_err("the slot on trial");
+        let err = older_into(&record, Slot::B, true).expect_err("the slot on trial");
         assert_eq!(err.code(), "slot_in_use", "{err}");
 
         // A technician running as the slot owner may go back on purpose.
         record.trial = None;
-        let placed = place(
-            &slots,
-            &anchor,
-            &request("0.2.0", Slot::B, "kiosk-0.2.0.partial"),
-            &record,
-            true,
-        )
-        .expect("allowed downgrade");
+        let placed = older_into(&record, Slot::B, true).expect("allowed downgrade");
         assert_eq!(placed.slot, Slot::B);
         assert_eq!(fs::read(slots.binary(Slot::A)).expect("slot"), NEW);
     }
@@ -712,11 +664,11 @@ mod tests {
         let anchor = signed_store(dir.path(), &slots, &[("0.3.0", NEW)]);
         download(&slots, "kiosk-0.3.0.partial", NEW);
         protect(&dir.path().join("slots/b"), 0o777);
-        let err = place(
+        let err = try_place(
             &slots,
             &anchor,
-            &request("0.3.0", Slot::B, "kiosk-0.3.0.partial"),
             &UpdateRecord::default(),
+            ("0.3.0", Slot::B, "kiosk-0.3.0.partial"),
             false,
         )
         .expect_err("unprotected");
