@@ -428,14 +428,13 @@ impl Installer {
                     r.previous = None;
                 }
             })?;
-            let anchor = self.anchor()?;
             let request = PlaceRequest {
                 id: request_id(),
                 version: target.version.clone(),
                 slot,
                 download: format!("{}.partial", target.name),
             };
-            let placed = place_or_ask(&self.slots, &anchor, request, allow_downgrade).await?;
+            let placed = place_or_ask(&self.slots, &self.root, request, allow_downgrade).await?;
             if !placed.sha256.eq_ignore_ascii_case(&sha256) {
                 return Err(Refusal::HashMismatch(target.version.clone()).into());
             }

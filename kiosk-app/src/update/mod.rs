@@ -116,30 +116,9 @@ impl UpdateSettings {
         Slots::new(&self.data_dir, &self.slot_dir, self.slot_owner)
     }
 
-    /// The trusted root's bytes for the slot installer. Where the image pins no root and the
-    /// configuration names none, the enrollment's root (in the data folder, which the kiosk
-    /// user can write) is copied once into the slot folder and that copy is used from then
-    /// on, also by the launcher: a later change in the data folder cannot name another root.
+    /// The trusted root's bytes for the slot installer ([`place::kept_anchor`]).
     pub fn placement_anchor(&self) -> Result<Vec<u8>, place::Refusal> {
-        let slots = self.slots();
-        let enrolled = slots.root().join("root.json");
-        let read = |path: &Path| {
-            std::fs::read(path)
-                .map_err(|e| place::Refusal::NoRoot(format!("{}: {e}", path.display())))
-        };
-        if self.root != enrolled {
-            return read(&self.root);
-        }
-        let bytes = read(&enrolled)?;
-        let kept = slots.slot_dir().join("root.json");
-        crate::write_atomically(&kept, &bytes).map_err(|source| place::Refusal::Io {
-            what: "cannot keep the trusted root",
-            path: kept.clone(),
-            source,
-        })?;
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o644));
-        Ok(bytes)
+        place::kept_anchor(&self.slots(), &self.root)
     }
 
     /// The installer for releases served by the platform at `platform` (its base URL).

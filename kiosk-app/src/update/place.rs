@@ -488,11 +488,32 @@ pub async fn ask(
     }
 }
 
-/// Places `request` itself when this process runs as the slot owner (with `anchor`, the
-/// trusted root's bytes), or asks the installer.
+/// The trusted root's bytes for placing, from the anchor at `root` ([`super::trust_anchor`]).
+/// Where that is the enrollment's root (in the data folder, which the kiosk user can write:
+/// no pin in the image, none configured), it is copied once into the slot folder, and the
+/// copy is what the installer and the launcher use from then on: a later change in the data
+/// folder cannot name another root.
+pub fn kept_anchor(slots: &Slots, root: &Path) -> Result<Vec<u8>, Refusal> {
+    let read = |path: &Path| {
+        fs::read(path).map_err(|e| Refusal::NoRoot(format!("{}: {e}", path.display())))
+    };
+    let enrolled = slots.root().join("root.json");
+    if root != enrolled {
+        return read(root);
+    }
+    let bytes = read(&enrolled)?;
+    let kept = slots.slot_dir().join("root.json");
+    crate::write_atomically(&kept, &bytes).map_err(io("cannot keep the trusted root", &kept))?;
+    fs::set_permissions(&kept, fs::Permissions::from_mode(0o644))
+        .map_err(io("cannot keep the trusted root", &kept))?;
+    Ok(bytes)
+}
+
+/// Places `request` itself when this process runs as the slot owner (trusting the anchor at
+/// `root`, [`kept_anchor`]), or asks the installer.
 pub async fn place_or_ask(
     slots: &Slots,
-    anchor: &[u8],
+    root: &Path,
     request: PlaceRequest,
     allow_downgrade: bool,
 ) -> Result<Placed, Refusal> {
@@ -502,8 +523,9 @@ pub async fn place_or_ask(
         return ask(slots, &request, ANSWER_TIMEOUT).await;
     }
     let slots = slots.clone();
-    let anchor = anchor.to_vec();
+    let root = root.to_path_buf();
     tokio::task::spawn_blocking(move || {
+        let anchor = kept_anchor(&slots, &root)?;
         let record = slots.load().map_err(|_| Refusal::RecordUnreadable)?;
         place(&slots, &anchor, &request, &record, allow_downgrade)
     })
@@ -808,5 +830,46 @@ mod tests {
         fs::write(request_path(&slots), b"secret: not json").expect("garbage");
         assert!(serve(&slots, Ok(b"{}")).expect("served").is_empty());
         assert_eq!(read_answer(&slots).map(|a| a.id), Some(asked.id));
+    }
+
+    /// Without a pinned or configured root, the enrollment's root is kept in the slot folder
+    /// on first use; rewriting the one in the data folder afterwards changes nothing.
+    #[test]
+    fn the_enrollments_root_is_kept_where_the_kiosk_user_cannot_change_it() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let slots = own_slots(dir.path());
+        let config = crate::config::KioskConfig::parse(
+            &format!(
+                "data_dir = \"{}\"\n[updates]\nslot_dir = \"{}\"\nslot_owner = {}\n",
+                dir.path().join("data").display(),
+                slots.slot_dir().display(),
+                slots.slot_owner()
+            ),
+            &dir.path().join("kiosk.toml"),
+        )
+        .expect("config");
+        let enrolled = slots.root().join("root.json");
+        fs::create_dir_all(slots.root()).expect("updates");
+        fs::write(&enrolled, b"enrolled root").expect("root");
+        let settings = crate::update::UpdateSettings::from_config(&config);
+        if settings.root != enrolled {
+            // This machine's image pins a root: that one wins, nothing is kept.
+            return;
+        }
+        assert_eq!(
+            settings.placement_anchor().expect("anchor"),
+            b"enrolled root"
+        );
+        let kept = slots.slot_dir().join("root.json");
+        assert_eq!(fs::metadata(&kept).expect("kept").mode() & 0o777, 0o644);
+
+        fs::write(&enrolled, b"a root of the attacker's").expect("rewrite");
+        let settings = crate::update::UpdateSettings::from_config(&config);
+        assert_eq!(settings.root, kept);
+        assert_eq!(
+            settings.placement_anchor().expect("anchor"),
+            b"enrolled root"
+        );
     }
 }
