@@ -42,6 +42,9 @@ pub const REQUEST: &str = "place-request.json";
 /// The answer file, in the slot folder, which only the installer writes.
 pub const ANSWER: &str = "answer.json";
 
+/// How often an unanswered request is renamed into place again ([`ask`]).
+const ASK_AGAIN: Duration = Duration::from_secs(15);
+
 /// The largest request read: a version, a slot and a file name.
 const MAX_REQUEST: u64 = 4096;
 
@@ -456,7 +459,9 @@ pub fn serve(slots: &Slots, anchor: Result<&[u8], &Refusal>) -> Result<Vec<Place
 }
 
 /// Asks the installer to place `request` and waits for its answer (polling, up to
-/// `timeout`).
+/// `timeout`). The request is renamed into place again every [`ASK_AGAIN`] while no answer
+/// comes: a path unit does not start its service a second time for a change seen while that
+/// service still runs, and the installer answers each id once.
 pub async fn ask(
     slots: &Slots,
     request: &PlaceRequest,
@@ -464,9 +469,13 @@ pub async fn ask(
 ) -> Result<Placed, Refusal> {
     let path = request_path(slots);
     let bytes = serde_json::to_vec(request).map_err(|e| Refusal::BadRequest(e.to_string()))?;
-    crate::write_atomically(&path, &bytes)
-        .map_err(io("cannot write the placement request", &path))?;
+    let send = || {
+        crate::write_atomically(&path, &bytes)
+            .map_err(io("cannot write the placement request", &path))
+    };
+    send()?;
     let started = std::time::Instant::now();
+    let mut sent = started;
     loop {
         if let Some(answer) = read_answer(slots).filter(|a| a.id == request.id) {
             return match (answer.code.as_str(), answer.slot, answer.sha256) {
@@ -483,6 +492,10 @@ pub async fn ask(
         }
         if started.elapsed() >= timeout {
             return Err(Refusal::Unanswered);
+        }
+        if sent.elapsed() >= ASK_AGAIN {
+            send()?;
+            sent = std::time::Instant::now();
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
