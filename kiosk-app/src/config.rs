@@ -172,6 +172,18 @@ pub struct UpdatesSection {
     /// release must not go below (default `/etc/os-release`, on the read-only root).
     #[serde(default = "default_os_release")]
     pub os_release: PathBuf,
+    /// The folder holding the application slots `{a,b}/kiosk` (default
+    /// `/var/lib/kiosk-slots`). On a terminal it belongs to root and only the slot installer
+    /// (`kiosk-slot-install.service`) writes it, so nothing running as the kiosk user can
+    /// change what the launcher starts.
+    #[serde(default = "default_slot_dir")]
+    pub slot_dir: PathBuf,
+    /// The user id that must own the slot folder and its files (default 0, root). The
+    /// launcher refuses a slot owned by anyone else or writable by group or others. A
+    /// process running as this user places releases itself; any other asks the slot
+    /// installer. Development and tests set their own folder and user id here.
+    #[serde(default)]
+    pub slot_owner: u32,
 }
 
 impl Default for UpdatesSection {
@@ -182,8 +194,17 @@ impl Default for UpdatesSection {
             root: None,
             rauc: default_rauc(),
             os_release: default_os_release(),
+            slot_dir: default_slot_dir(),
+            slot_owner: 0,
         }
     }
+}
+
+/// Where a terminal keeps its application slots: a folder only root writes.
+pub const SLOT_DIR: &str = "/var/lib/kiosk-slots";
+
+fn default_slot_dir() -> PathBuf {
+    PathBuf::from(SLOT_DIR)
 }
 
 fn default_true() -> bool {

@@ -74,6 +74,19 @@ struct Bench {
     data: PathBuf,
 }
 
+/// `[updates]` lines for a slot folder of the test's own next to the terminal's data folder
+/// `data`, owned by the user running the tests (a terminal's belongs to root): the kiosk,
+/// running as its owner, places releases itself, as a development machine does.
+fn own_slots(data: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let parent = data.parent().expect("a parent folder");
+    let uid = std::fs::metadata(parent).expect("the test folder").uid();
+    format!(
+        "slot_dir = \"{}\"\nslot_owner = {uid}\n",
+        parent.join("slots").display()
+    )
+}
+
 fn ok(output: std::process::Output, what: &str) -> String {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
@@ -187,8 +200,9 @@ impl Bench {
         std::fs::write(
             &config,
             format!(
-                "data_dir = \"{}\"\n[updates]\nhealth_deadline_secs = 40\n",
-                data.display()
+                "data_dir = \"{}\"\n[updates]\nhealth_deadline_secs = 40\n{}",
+                data.display(),
+                own_slots(&data)
             ),
         )
         .expect("config");
@@ -512,6 +526,7 @@ fn an_install_killed_at_any_step_leaves_a_consistent_terminal_that_finishes_late
 
     for point in points {
         std::fs::remove_dir_all(&bench.data).expect("reset");
+        let _ = std::fs::remove_dir_all(bench.data.with_file_name("slots"));
         copy_dir(&pristine, &bench.data);
         let printed = apply_killed_at(&bench, Some(point));
         let status = bench.status();
@@ -685,7 +700,7 @@ fn a_platform_serving_releases_signed_by_other_keys_cannot_push_them_to_a_termin
         "{status:#}"
     );
     assert!(
-        !bench.data.join("updates/slots/a/kiosk").exists(),
+        !bench.data.with_file_name("slots").join("a/kiosk").exists(),
         "nothing of it reached a slot"
     );
 }
@@ -722,10 +737,11 @@ fn a_system_image_older_than_the_running_system_is_refused_unless_a_technician_a
     std::fs::write(
         &bench.config,
         format!(
-            "data_dir = \"{}\"\n[updates]\nhealth_deadline_secs = 40\nrauc = \"{}\"\nos_release = \"{}\"\n",
+            "data_dir = \"{}\"\n[updates]\nhealth_deadline_secs = 40\nrauc = \"{}\"\nos_release = \"{}\"\n{}",
             bench.data.display(),
             rauc.display(),
-            os_release.display()
+            os_release.display(),
+            own_slots(&bench.data)
         ),
     )
     .expect("config");

@@ -59,6 +59,14 @@ pub enum UpdateCommand {
         #[arg(long)]
         no_restart: bool,
     },
+    /// Answers the kiosk's request to place a downloaded release into a slot: checks it
+    /// against the signed release metadata itself and copies it into the root-owned slot
+    /// folder. Run as root by kiosk-slot-install.service when the kiosk asks.
+    Place {
+        /// Configuration file.
+        #[arg(long, default_value = "/etc/kiosk/kiosk.toml")]
+        config: PathBuf,
+    },
     /// Goes back: ends a trial, or returns to the release committed before this one (or the
     /// packaged kiosk), then restarts the kiosk service unless told not to.
     Rollback {
@@ -98,6 +106,7 @@ pub fn run(command: UpdateCommand) -> anyhow::Result<()> {
             allow_downgrade,
             no_restart,
         ),
+        UpdateCommand::Place { config } => place(&KioskConfig::load(&config)?),
         UpdateCommand::Rollback { config, no_restart } => {
             rollback(&KioskConfig::load(&config)?, no_restart)
         }
@@ -298,6 +307,19 @@ fn apply(
             }
         }
     }
+}
+
+fn place(config: &KioskConfig) -> anyhow::Result<()> {
+    let settings = UpdateSettings::from_config(config);
+    let anchor = settings.placement_anchor();
+    let answers = super::place::serve(&settings.slots(), anchor.as_deref())?;
+    if answers.is_empty() {
+        println!("no placement request waits");
+    }
+    for answer in answers {
+        println!("{}: {}", answer.code, answer.detail);
+    }
+    Ok(())
 }
 
 fn rollback(config: &KioskConfig, no_restart: bool) -> anyhow::Result<()> {

@@ -20,6 +20,7 @@ use std::time::Duration;
 use kiosk_protocol::{ReleaseKind, UpdateState, compare_versions};
 use kiosk_release::client::{ReleaseTarget, TrustError, TrustedRepository};
 
+use super::place::{PlaceRequest, Refusal, place_or_ask, request_id};
 use super::rauc::{Rauc, RaucError};
 use super::slots::{Installed, OsTrial, Slot, SlotError, Slots, Trial, UpdateRecord};
 
@@ -162,6 +163,9 @@ pub enum InstallError {
     /// RAUC refused the image.
     #[error(transparent)]
     Rauc(#[from] RaucError),
+    /// The slot installer did not place the release.
+    #[error(transparent)]
+    Placement(#[from] Refusal),
     /// No HTTP client could be made (TLS or resolver set-up).
     #[error("cannot make an HTTP client: {0}")]
     Http(String),
@@ -190,6 +194,7 @@ impl InstallError {
             InstallError::Downgrade { .. } => "downgrade_refused".into(),
             InstallError::OsVersionUnknown(_) => "os_version_unknown".into(),
             InstallError::Rauc(_) => "rauc_refused".into(),
+            InstallError::Placement(e) => e.code().to_owned(),
         }
     }
 
@@ -206,6 +211,7 @@ impl InstallError {
             ),
             InstallError::Unknown { .. } | InstallError::Downgrade { .. } => true,
             InstallError::Rauc(RaucError::Refused { .. }) => true,
+            InstallError::Placement(e) => e.condemns_release(),
             _ => false,
         }
     }
@@ -221,8 +227,7 @@ pub struct Installer {
     os_release: PathBuf,
 }
 
-/// The architecture name releases are published for (`x86_64`, `aarch64`).
-pub const ARCH: &str = std::env::consts::ARCH;
+pub use super::place::ARCH;
 
 impl Installer {
     /// An installer over `slots`, trusting `root`, fetching from the platform at `platform`;
@@ -243,21 +248,24 @@ impl Installer {
         }
     }
 
+    /// The trusted root's bytes.
+    fn anchor(&self) -> Result<Vec<u8>, InstallError> {
+        match std::fs::read(&self.root) {
+            Ok(root) => Ok(root),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(InstallError::NoRoot(self.root.clone()))
+            }
+            Err(source) => Err(InstallError::Io {
+                what: "cannot read the trusted root",
+                path: self.root.clone(),
+                source,
+            }),
+        }
+    }
+
     /// The verified repository: metadata checked against the trusted root.
     pub async fn repository(&self) -> Result<TrustedRepository, InstallError> {
-        let root = match std::fs::read(&self.root) {
-            Ok(root) => root,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(InstallError::NoRoot(self.root.clone()));
-            }
-            Err(source) => {
-                return Err(InstallError::Io {
-                    what: "cannot read the trusted root",
-                    path: self.root.clone(),
-                    source,
-                });
-            }
-        };
+        let root = self.anchor()?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(Duration::from_secs(30))
@@ -346,8 +354,15 @@ impl Installer {
         match kind {
             ReleaseKind::App => {
                 let slot = record.inactive_slot();
-                self.switch_app(&repository, target, slot, rollout_id, progress)
-                    .await
+                self.switch_app(
+                    &repository,
+                    target,
+                    slot,
+                    rollout_id,
+                    allow_downgrade,
+                    progress,
+                )
+                .await
             }
             ReleaseKind::Os => {
                 self.hand_to_rauc(&repository, target, rollout_id, progress)
@@ -396,17 +411,34 @@ impl Installer {
         target: ReleaseTarget,
         slot: Slot,
         rollout_id: i64,
+        allow_downgrade: bool,
         progress: &mut impl FnMut(Step),
     ) -> Result<Outcome, InstallError> {
         let sha256 = target.sha256_hex();
-        if self.slots.holds(slot, &sha256) {
+        if self.slots.protected(slot).is_ok() && self.slots.holds(slot, &sha256) {
             progress(Step::Reused { slot });
         } else {
             let partial = self.download(repository, &target, progress).await?;
             progress(Step::Verified {
                 sha256: sha256.clone(),
             });
-            self.slots.place(&partial, slot)?;
+            // The release kept for going back is about to be overwritten.
+            self.slots.update(|r| {
+                if r.previous.as_ref().is_some_and(|p| p.slot == slot) {
+                    r.previous = None;
+                }
+            })?;
+            let request = PlaceRequest {
+                id: request_id(),
+                version: target.version.clone(),
+                slot,
+                download: format!("{}.partial", target.name),
+            };
+            let placed = place_or_ask(&self.slots, &self.root, request, allow_downgrade).await?;
+            if !placed.sha256.eq_ignore_ascii_case(&sha256) {
+                return Err(Refusal::HashMismatch(target.version.clone()).into());
+            }
+            let _ = std::fs::remove_file(&partial);
             progress(Step::Placed { slot });
         }
         let now = crate::unix_now();

@@ -229,9 +229,9 @@ fn running_from(slots: &Slots, name: &str) -> RunningRelease {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::update::fixtures::{own_slots, protect, signed_store};
     use crate::update::slots::Trial;
     use kiosk_protocol::UpdateState;
-    use std::path::Path;
 
     fn installed(slot: Slot, version: &str) -> Installed {
         Installed {
@@ -341,7 +341,7 @@ mod tests {
     #[test]
     fn a_release_on_trial_reports_the_committed_one_as_installed() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let slots = Slots::in_data_dir(dir.path());
+        let slots = own_slots(dir.path());
         slots.save(&on_trial()).expect("saved");
         let running = running_from(&slots, "b");
         assert_eq!(running.version, "0.3.0");
@@ -352,63 +352,6 @@ mod tests {
         assert_eq!(running.settled, "0.2.0");
     }
 
-    /// A release repository with release `version` of `binary` published, and the terminal's
-    /// kept metadata as a verified check leaves it; returns the trusted root's bytes.
-    fn signed_store(dir: &Path, slots: &Slots, version: &str, binary: &[u8]) -> Vec<u8> {
-        use kiosk_release::{Lifetimes, PublishKeys, ReleaseRepository, ReleaseSpec, RoleKeyFiles};
-        let key = |role: &str| {
-            let path = dir.join(format!("{role}.pem"));
-            kiosk_release::keys::generate_key(&path).expect("key");
-            path
-        };
-        let keys = RoleKeyFiles {
-            root: key("root"),
-            targets: key("targets"),
-            snapshot: key("snapshot"),
-            timestamp: key("timestamp"),
-        };
-        let artifact = dir.join("artifact");
-        std::fs::write(&artifact, binary).expect("artifact");
-        let repo_dir = dir.join("repository");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async {
-            let repo = ReleaseRepository::init(&repo_dir, &keys, &Lifetimes::default())
-                .await
-                .expect("init");
-            let spec = ReleaseSpec {
-                version: version.into(),
-                kind: ReleaseKind::App,
-                arch: super::super::install::ARCH.into(),
-            };
-            let publish = PublishKeys {
-                targets: keys.targets.clone(),
-                snapshot: keys.snapshot.clone(),
-                timestamp: keys.timestamp.clone(),
-            };
-            repo.publish(&artifact, &spec, &publish, &Lifetimes::default(), false)
-                .await
-                .expect("publish");
-        });
-        let metadata = repo_dir.join("metadata");
-        let newest_targets = std::fs::read_dir(&metadata)
-            .expect("metadata")
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let n: u64 = name.strip_suffix(".targets.json")?.parse().ok()?;
-                Some((n, e.path()))
-            })
-            .max()
-            .expect("targets metadata")
-            .1;
-        std::fs::create_dir_all(slots.metadata_store()).expect("store");
-        std::fs::copy(newest_targets, slots.metadata_store().join("targets.json")).expect("copy");
-        std::fs::read(metadata.join("1.root.json")).expect("root")
-    }
-
     /// Someone who can write the data folder puts a binary of their own in a slot and its
     /// hash in the record: the launcher does not start it, because the signed metadata lists
     /// another hash for that release.
@@ -416,9 +359,9 @@ mod tests {
     fn a_slot_whose_binary_and_record_were_both_replaced_never_starts() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("temp dir");
-        let slots = Slots::in_data_dir(&dir.path().join("data"));
+        let slots = own_slots(dir.path());
         let genuine = b"#!/bin/sh\necho genuine\n".to_vec();
-        let anchor = signed_store(dir.path(), &slots, "0.2.0", &genuine);
+        let anchor = signed_store(dir.path(), &slots, &[("0.2.0", &genuine)]);
         let binary = slots.binary(Slot::A);
         std::fs::create_dir_all(binary.parent().expect("slot")).expect("mkdir");
         let place = |bytes: &[u8]| {
@@ -462,5 +405,77 @@ mod tests {
             1,
         );
         assert_eq!(launch, Launch::Package);
+    }
+
+    /// The slot files belong to root on a terminal: a slot file or folder that group or
+    /// others may write, or that belongs to another user, is never started, even with its
+    /// signed hash (its content could change between the check and the start).
+    #[test]
+    fn a_slot_anyone_but_its_owner_could_change_never_starts() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let slots = own_slots(dir.path());
+        let genuine = b"#!/bin/sh\necho genuine\n".to_vec();
+        let anchor = signed_store(dir.path(), &slots, &[("0.2.0", &genuine)]);
+        let binary = slots.binary(Slot::A);
+        std::fs::write(&binary, &genuine).expect("write");
+        protect(&binary, 0o755);
+        let installed = Installed {
+            slot: Slot::A,
+            version: "0.2.0".into(),
+            sha256: super::super::slots::file_sha256(&binary).expect("hash"),
+        };
+        let starts = |slots: &Slots| {
+            let mut record = UpdateRecord {
+                committed: Some(installed.clone()),
+                ..UpdateRecord::default()
+            };
+            plan(
+                &mut record,
+                |i| signed_and_intact(slots, Some(&anchor), i),
+                1,
+            )
+        };
+        let unprotected = |slots: &Slots| {
+            matches!(
+                signed_and_intact(slots, Some(&anchor), &installed),
+                Err(SlotUnusable::Unprotected { .. })
+            )
+        };
+        assert_eq!(
+            starts(&slots),
+            Launch::Slot {
+                slot: Slot::A,
+                trial: false
+            }
+        );
+
+        for mode in [0o775, 0o757] {
+            protect(&binary, mode);
+            assert!(unprotected(&slots), "binary mode {mode:o}");
+            assert_eq!(starts(&slots), Launch::Package);
+        }
+        protect(&binary, 0o755);
+        protect(&dir.path().join("slots/a"), 0o777);
+        assert!(unprotected(&slots), "a slot folder anyone may write");
+        assert_eq!(starts(&slots), Launch::Package);
+        protect(&dir.path().join("slots/a"), 0o755);
+        protect(&dir.path().join("slots"), 0o775);
+        assert!(unprotected(&slots), "a slot root the group may write");
+        protect(&dir.path().join("slots"), 0o755);
+
+        let someone_else = Slots::new(
+            &dir.path().join("data"),
+            &dir.path().join("slots"),
+            slots.slot_owner().wrapping_add(1),
+        );
+        assert!(unprotected(&someone_else), "owned by another user");
+        assert_eq!(starts(&someone_else), Launch::Package);
+        assert_eq!(
+            starts(&slots),
+            Launch::Slot {
+                slot: Slot::A,
+                trial: false
+            }
+        );
     }
 }

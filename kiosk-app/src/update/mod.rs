@@ -14,8 +14,11 @@
 //! reports the platform's rollouts count.
 
 pub mod cli;
+#[cfg(test)]
+mod fixtures;
 pub mod install;
 pub mod launch;
+pub mod place;
 pub mod rauc;
 pub mod slots;
 pub mod trial;
@@ -71,12 +74,27 @@ pub struct UpdateSettings {
     pub rauc: PathBuf,
     /// The running system's `os-release`.
     pub os_release: PathBuf,
+    /// The folder holding the slots.
+    pub slot_dir: PathBuf,
+    /// The user id owning it.
+    pub slot_owner: u32,
 }
 
 impl UpdateSettings {
     /// The settings of `config`.
     pub fn from_config(config: &KioskConfig) -> Self {
-        let slots = Slots::in_data_dir(&config.data_dir);
+        let slots = Slots::new(
+            &config.data_dir,
+            &config.updates.slot_dir,
+            config.updates.slot_owner,
+        );
+        // The enrollment's root, once the slot installer has kept a copy of its own.
+        let kept = slots.slot_dir().join("root.json");
+        let enrolled = if kept.is_file() {
+            kept
+        } else {
+            slots.root().join("root.json")
+        };
         Self {
             data_dir: config.data_dir.clone(),
             automatic: config.updates.automatic,
@@ -84,16 +102,23 @@ impl UpdateSettings {
             root: trust_anchor(
                 Path::new(PINNED_ROOT),
                 config.updates.root.as_deref(),
-                slots.root().join("root.json"),
+                enrolled,
             ),
             rauc: config.updates.rauc.clone(),
             os_release: config.updates.os_release.clone(),
+            slot_dir: config.updates.slot_dir.clone(),
+            slot_owner: config.updates.slot_owner,
         }
     }
 
     /// The slots.
     pub fn slots(&self) -> Slots {
-        Slots::in_data_dir(&self.data_dir)
+        Slots::new(&self.data_dir, &self.slot_dir, self.slot_owner)
+    }
+
+    /// The trusted root's bytes for the slot installer ([`place::kept_anchor`]).
+    pub fn placement_anchor(&self) -> Result<Vec<u8>, place::Refusal> {
+        place::kept_anchor(&self.slots(), &self.root)
     }
 
     /// The installer for releases served by the platform at `platform` (its base URL).

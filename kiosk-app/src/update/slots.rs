@@ -10,7 +10,7 @@
 
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use kiosk_protocol::{UpdateReport, UpdateState};
@@ -266,6 +266,14 @@ pub enum SlotUnusable {
         /// The binary.
         path: PathBuf,
     },
+    /// Someone other than the slot owner could change the binary.
+    #[error("{} {detail}; only the slot owner may be able to change a slot", path.display())]
+    Unprotected {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// The binary is not the one the release metadata signed.
     #[error("{} does not have its signed hash", path.display())]
     Altered {
@@ -291,23 +299,45 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
     }
 }
 
-/// The slots folder `data_dir/updates` and its record.
+/// The update folder `data_dir/updates` (record, downloads, kept metadata) and the slot
+/// folder holding the installed binaries.
 #[derive(Debug, Clone)]
 pub struct Slots {
     root: PathBuf,
+    slot_dir: PathBuf,
+    slot_owner: u32,
 }
 
 impl Slots {
-    /// The slots under `data_dir` (`data_dir/updates`).
+    /// The update folder under `data_dir` (`data_dir/updates`), with the terminal's slots in
+    /// [`crate::config::SLOT_DIR`], owned by root.
     pub fn in_data_dir(data_dir: &Path) -> Self {
+        Self::new(data_dir, Path::new(crate::config::SLOT_DIR), 0)
+    }
+
+    /// The update folder under `data_dir`, with the slots in `slot_dir`, which must belong to
+    /// the user `slot_owner`.
+    pub fn new(data_dir: &Path, slot_dir: &Path, slot_owner: u32) -> Self {
         Self {
             root: data_dir.join("updates"),
+            slot_dir: slot_dir.to_path_buf(),
+            slot_owner,
         }
     }
 
-    /// The folder holding the slots, the record, downloads and the trusted metadata.
+    /// The folder holding the record, downloads and the trusted metadata.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The folder holding the slots.
+    pub fn slot_dir(&self) -> &Path {
+        &self.slot_dir
+    }
+
+    /// The user id that owns the slots.
+    pub fn slot_owner(&self) -> u32 {
+        self.slot_owner
     }
 
     /// Where downloads are kept until verified.
@@ -317,7 +347,7 @@ impl Slots {
 
     /// The `kiosk` binary of `slot`.
     pub fn binary(&self, slot: Slot) -> PathBuf {
-        self.root.join("slots").join(slot.name()).join("kiosk")
+        self.slot_dir.join(slot.name()).join("kiosk")
     }
 
     fn record_path(&self) -> PathBuf {
@@ -363,55 +393,6 @@ impl Slots {
         Ok(out)
     }
 
-    /// Moves the verified file `download` into `slot` as its `kiosk` binary (mode 0755). The
-    /// record must not point at `slot`; `previous` is forgotten first when it does, since its
-    /// files are about to go.
-    pub fn place(&self, download: &Path, slot: Slot) -> Result<(), SlotError> {
-        let mut record = self.load()?;
-        if record.committed.as_ref().is_some_and(|c| c.slot == slot)
-            || record
-                .trial
-                .as_ref()
-                .is_some_and(|t| t.release.slot == slot)
-        {
-            return Err(SlotError::State(format!(
-                "slot {} holds the running release; install into the other one",
-                slot.name()
-            )));
-        }
-        if record.previous.as_ref().is_some_and(|p| p.slot == slot) {
-            record.previous = None;
-            self.save(&record)?;
-        }
-        let target = self.binary(slot);
-        let folder = target.parent().unwrap_or(&self.root).to_owned();
-        fs::create_dir_all(&folder).map_err(io("cannot make the slot folder", &folder))?;
-        let file = fs::File::open(download).map_err(io("cannot open the download", download))?;
-        file.sync_all()
-            .map_err(io("cannot flush the download", download))?;
-        fs::set_permissions(download, fs::Permissions::from_mode(0o755))
-            .map_err(io("cannot make the download executable", download))?;
-        match fs::rename(download, &target) {
-            Ok(()) => {}
-            // Another file system (a download folder elsewhere): copy, then rename in place.
-            Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
-                let staging = target.with_extension("new");
-                fs::copy(download, &staging).map_err(io("cannot copy into the slot", &staging))?;
-                fs::File::open(&staging)
-                    .and_then(|f| f.sync_all())
-                    .map_err(io("cannot flush the slot", &staging))?;
-                fs::rename(&staging, &target).map_err(io("cannot fill the slot", &target))?;
-                let _ = fs::remove_file(download);
-            }
-            Err(e) => return Err(io("cannot fill the slot", &target)(e)),
-        }
-        crate::sync_folder(&folder);
-        if let Some(downloads) = download.parent() {
-            crate::sync_folder(downloads);
-        }
-        Ok(())
-    }
-
     /// Whether `slot` holds a binary whose SHA-256 is `sha256` (hex).
     pub fn holds(&self, slot: Slot, sha256: &str) -> bool {
         file_sha256(&self.binary(slot)).is_ok_and(|h| h.eq_ignore_ascii_case(sha256))
@@ -423,14 +404,11 @@ impl Slots {
         self.root.join("tuf")
     }
 
-    /// Checks that `installed`'s binary is there, executable and has its signed hash; the
-    /// problem in words otherwise.
+    /// Checks that `installed`'s binary is there, protected ([`Slots::protected`]),
+    /// executable and has its signed hash; the problem in words otherwise.
     pub fn check(&self, installed: &Installed) -> Result<(), SlotUnusable> {
         let path = self.binary(installed.slot);
-        let meta = match fs::metadata(&path) {
-            Ok(meta) => meta,
-            Err(source) => return Err(SlotUnusable::Unreadable { path, source }),
-        };
+        let meta = self.protected(installed.slot)?;
         if meta.permissions().mode() & 0o111 == 0 {
             return Err(SlotUnusable::NotExecutable { path });
         }
@@ -438,6 +416,57 @@ impl Slots {
             return Err(SlotUnusable::Altered { path });
         }
         Ok(())
+    }
+
+    /// Checks that nobody but the slot owner can change `slot`'s binary: the slot folder, the
+    /// slot's own folder and the binary (a regular file, not a link) belong to the owner and
+    /// are writable by neither group nor others. Returns the binary's metadata.
+    ///
+    /// Whoever could write one of them could swap the binary between the launcher's hash
+    /// check and its `exec`, or replace it with an older signed release.
+    pub fn protected(&self, slot: Slot) -> Result<fs::Metadata, SlotUnusable> {
+        self.protected_folders(slot)?;
+        self.owned(&self.binary(slot), false)
+    }
+
+    /// Checks the slot folder and `slot`'s folder as [`Slots::protected`] does.
+    pub fn protected_folders(&self, slot: Slot) -> Result<(), SlotUnusable> {
+        self.owned(&self.slot_dir, true)?;
+        self.owned(&self.slot_dir.join(slot.name()), true)?;
+        Ok(())
+    }
+
+    /// Checks that `path` is a folder (`directory`) or a regular file, not a link, belongs
+    /// to the slot owner and is writable by neither group nor others.
+    fn owned(&self, path: &Path, directory: bool) -> Result<fs::Metadata, SlotUnusable> {
+        let meta = fs::symlink_metadata(path).map_err(|source| SlotUnusable::Unreadable {
+            path: path.to_owned(),
+            source,
+        })?;
+        let kind_ok = if directory {
+            meta.file_type().is_dir()
+        } else {
+            meta.file_type().is_file()
+        };
+        let problem = if !kind_ok {
+            format!(
+                "is a link or not a {}",
+                if directory { "folder" } else { "file" }
+            )
+        } else if meta.uid() != self.slot_owner {
+            format!("belongs to user {}, not {}", meta.uid(), self.slot_owner)
+        } else if meta.mode() & 0o022 != 0 {
+            format!(
+                "is writable by group or others (mode {:o})",
+                meta.mode() & 0o7777
+            )
+        } else {
+            return Ok(meta);
+        };
+        Err(SlotUnusable::Unprotected {
+            path: path.to_owned(),
+            detail: problem,
+        })
     }
 
     /// Checks every slot the record points at ([`Slots::check`]). Returns the problems
@@ -567,22 +596,12 @@ mod tests {
     }
 
     #[test]
-    fn a_slot_is_filled_atomically_and_never_the_running_one() {
+    fn a_slot_whose_file_changed_is_named_by_verify() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let slots = Slots::in_data_dir(dir.path());
-        fs::create_dir_all(slots.downloads()).expect("downloads");
-        let download = slots.downloads().join("kiosk-0.2.0.partial");
-        fs::write(&download, b"#!/bin/sh\nexit 0\n").expect("write");
-        slots.place(&download, Slot::A).expect("placed");
+        let slots = crate::update::fixtures::own_slots(dir.path());
+        fs::write(slots.binary(Slot::A), b"#!/bin/sh\nexit 0\n").expect("write");
+        crate::update::fixtures::protect(&slots.binary(Slot::A), 0o755);
         let sha = file_sha256(&slots.binary(Slot::A)).expect("hash");
-        assert!(slots.holds(Slot::A, &sha));
-        assert!(!download.exists());
-        let mode = fs::metadata(slots.binary(Slot::A))
-            .expect("meta")
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o755);
-
         slots
             .update(|r| {
                 r.committed = Some(Installed {
@@ -592,9 +611,6 @@ mod tests {
                 })
             })
             .expect("saved");
-        fs::write(&download, b"other").expect("write");
-        let err = slots.place(&download, Slot::A).expect_err("running slot");
-        assert!(err.to_string().contains("running release"), "{err}");
         assert!(slots.verify(&slots.load().expect("load")).is_empty());
 
         fs::write(slots.binary(Slot::A), b"tampered").expect("write");
@@ -606,7 +622,7 @@ mod tests {
     #[test]
     fn a_corrupt_record_is_kept_aside_and_named() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let slots = Slots::in_data_dir(dir.path());
+        let slots = crate::update::fixtures::own_slots(dir.path());
         fs::create_dir_all(slots.root()).expect("root");
         fs::write(slots.root().join("state.json"), b"{ not json").expect("write");
         let err = slots.load().expect_err("corrupt");
