@@ -22,6 +22,7 @@ use kiosk_release::client::{ReleaseTarget, TrustError, TrustedRepository};
 
 use super::rauc::{Rauc, RaucError};
 use super::slots::{Installed, OsTrial, Slot, SlotError, Slots, Trial, UpdateRecord};
+use crate::uplink::tls::PlatformTls;
 
 /// Which release to install.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,6 +218,7 @@ pub struct Installer {
     slots: Slots,
     root: PathBuf,
     platform: String,
+    tls: PlatformTls,
     rauc: Rauc,
     os_release: PathBuf,
 }
@@ -225,12 +227,14 @@ pub struct Installer {
 pub const ARCH: &str = std::env::consts::ARCH;
 
 impl Installer {
-    /// An installer over `slots`, trusting `root`, fetching from the platform at `platform`;
-    /// the running system states its version in `os_release`.
+    /// An installer over `slots`, trusting `root`, fetching from the platform at `platform`
+    /// (its certificate checked by `tls`, as the platform link checks it); the running system
+    /// states its version in `os_release`.
     pub fn new(
         slots: Slots,
         root: PathBuf,
         platform: &str,
+        tls: PlatformTls,
         rauc: Rauc,
         os_release: PathBuf,
     ) -> Self {
@@ -238,6 +242,7 @@ impl Installer {
             slots,
             root,
             platform: platform.trim_end_matches('/').to_owned(),
+            tls,
             rauc,
             os_release,
         }
@@ -258,7 +263,10 @@ impl Installer {
                 });
             }
         };
-        let http = reqwest::Client::builder()
+        let http = self
+            .tls
+            .client_builder()
+            .map_err(|e| InstallError::Http(e.to_string()))?
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(Duration::from_secs(30))
             .user_agent(concat!("lianyibao-kiosk/", env!("CARGO_PKG_VERSION")))
