@@ -179,9 +179,18 @@ impl PlatformLink {
                 url: self.base.clone(),
             };
         }
+        // reqwest's own message names only the request; the causes (refused connection,
+        // TLS alert, timeout) are what a technician needs.
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            detail.push_str(": ");
+            detail.push_str(&cause.to_string());
+            source = cause.source();
+        }
         LinkError::Unreachable {
             url: self.base.clone(),
-            detail: e.to_string(),
+            detail,
         }
     }
 

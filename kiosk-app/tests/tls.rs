@@ -1,0 +1,379 @@
+//! TLS everywhere, pinned: a terminal enrolls against a platform serving TLS with a
+//! certificate from a test-made CA, using the pin its enrollment code carries, and works
+//! (applications, heartbeats); a man-in-the-middle presenting another certificate for the
+//! same name gets nothing, not even the enrollment token; plain `http://` to another machine
+//! is refused before anything is sent.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use kiosk_app::enrollment::{ProvisionError, provision};
+use kiosk_app::uplink::identity::{IdentityError, TerminalIdentity};
+use kiosk_app::uplink::outbox::{Outbox, deliver_due};
+use kiosk_app::uplink::platform_link::{LinkError, PlatformLink};
+use kiosk_app::uplink::tls::{PlatformTls, TlsPin};
+use kiosk_protocol::{ApplicationRequest, Heartbeat};
+use kiosk_testkit::PlatformPeer;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+/// A test CA and the platform's certificate it issued (for `localhost` and `127.0.0.1`), as
+/// PEM files: the chain (leaf, then the CA) and the leaf's key.
+struct Pki {
+    chain: PathBuf,
+    key: PathBuf,
+    ca: PathBuf,
+}
+
+fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA")
+}
+
+/// A server certificate for this machine signed by `issuer`, written to `dir` as `name`.
+fn server_certificate(dir: &Path, name: &str, issuer: &CertifiedIssuer<'_, KeyPair>) -> Pki {
+    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .expect("params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "platform");
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let key = KeyPair::generate().expect("key");
+    let leaf = params.signed_by(&key, issuer).expect("certificate");
+    let pki = Pki {
+        chain: dir.join(format!("{name}-chain.pem")),
+        key: dir.join(format!("{name}-key.pem")),
+        ca: dir.join(format!("{name}-ca.pem")),
+    };
+    std::fs::write(&pki.chain, format!("{}{}", leaf.pem(), issuer.pem())).expect("chain");
+    std::fs::write(&pki.key, key.serialize_pem()).expect("key");
+    std::fs::write(&pki.ca, issuer.pem()).expect("ca");
+    pki
+}
+
+fn pin_of(pem: &Path) -> TlsPin {
+    let cert = CertificateDer::from_pem_file(pem).expect("certificate");
+    let parsed = rustls::server::ParsedCertificate::try_from(&cert).expect("parse");
+    TlsPin::of_public_key(parsed.subject_public_key_info().as_ref())
+}
+
+fn application(terminal_id: &str) -> ApplicationRequest {
+    serde_json::from_value(serde_json::json!({
+        "terminal_id": terminal_id,
+        "matter_id": "lyg-hrss-0101",
+        "applicant": {
+            "name": "测试",
+            "id_number": "320706199001010007",
+            "document_kind": "resident"
+        },
+        "language": "zh"
+    }))
+    .expect("application")
+}
+
+fn heartbeat() -> Heartbeat {
+    serde_json::from_value(serde_json::json!({"uptime_secs": 5, "outbox_depth": 0}))
+        .expect("heartbeat")
+}
+
+/// A man-in-the-middle TLS proxy: it presents its own certificate (another CA's, for the same
+/// names) and forwards what it decrypts to the real platform. It counts the requests it passes
+/// upstream (connections it opened there and bytes it forwarded).
+struct Interceptor {
+    address: SocketAddr,
+    upstream_connections: Arc<AtomicUsize>,
+    forwarded_bytes: Arc<AtomicUsize>,
+}
+
+impl Interceptor {
+    async fn start(own: &Pki, platform: SocketAddr, platform_ca: &Path) -> Interceptor {
+        let chain: Vec<_> = CertificateDer::pem_file_iter(&own.chain)
+            .expect("chain")
+            .collect::<Result<_, _>>()
+            .expect("chain");
+        let key = PrivateKeyDer::from_pem_file(&own.key).expect("key");
+        let server = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        // The proxy itself trusts the platform (an attacker can always reach the real one).
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_file(platform_ca).expect("ca"))
+            .expect("root");
+        let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let upstream_connections = Arc::new(AtomicUsize::new(0));
+        let forwarded_bytes = Arc::new(AtomicUsize::new(0));
+        let (connections, bytes) = (upstream_connections.clone(), forwarded_bytes.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (acceptor, connector) = (acceptor.clone(), connector.clone());
+                let (connections, bytes) = (connections.clone(), bytes.clone());
+                tokio::spawn(async move {
+                    let Ok(mut downstream) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let Ok(tcp) = tokio::net::TcpStream::connect(platform).await else {
+                        return;
+                    };
+                    let name = ServerName::try_from("localhost").expect("name");
+                    let Ok(mut upstream) = connector.connect(name, tcp).await else {
+                        return;
+                    };
+                    connections.fetch_add(1, Ordering::SeqCst);
+                    if let Ok((sent, _)) =
+                        tokio::io::copy_bidirectional(&mut downstream, &mut upstream).await
+                    {
+                        bytes.fetch_add(sent as usize, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        Interceptor {
+            address,
+            upstream_connections,
+            forwarded_bytes,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("https://{}", self.address)
+    }
+}
+
+fn socket_of(url: &str) -> SocketAddr {
+    url.trim_start_matches("https://")
+        .parse()
+        .expect("platform address")
+}
+
+#[test]
+fn a_pinned_terminal_works_over_tls_and_a_man_in_the_middle_gets_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let pki = server_certificate(dir.path(), "platform", &ca("Test platform CA"));
+    let chain = pki.chain.to_string_lossy().into_owned();
+    let key = pki.key.to_string_lossy().into_owned();
+    let platform = PlatformPeer::start_with(
+        &dir.path().join("platform.db"),
+        "127.0.0.1:0",
+        &["--tls-cert", &chain, "--tls-key", &key],
+    )
+    .expect("platform");
+    assert!(platform.url.starts_with("https://"), "{}", platform.url);
+    let tokio = tokio::runtime::Runtime::new().expect("tokio");
+    let data = common::terminal_dir(dir.path());
+
+    // The operator's enrollment code carries the pin of the platform's key.
+    let payload = platform
+        .pinned_enrollment("tls", &pki.chain)
+        .expect("token");
+    let pin = pin_of(&pki.chain);
+    assert!(payload.contains(&pin.hex()), "{payload}");
+
+    // A man-in-the-middle with a certificate for the same names from another CA, in front of
+    // the real platform: the terminal scanning the real code is refused at the handshake, and
+    // the token never reaches anyone.
+    let attacker = server_certificate(dir.path(), "attacker", &ca("Attacker CA"));
+    let interceptor = tokio.block_on(Interceptor::start(
+        &attacker,
+        socket_of(&platform.url),
+        &pki.ca,
+    ));
+    let intercepted = payload.replace(&platform.url, &interceptor.url());
+    let refused = tokio
+        .block_on(provision(
+            &intercepted,
+            &data,
+            "SN-TLS-1".into(),
+            Duration::from_secs(5),
+            false,
+        ))
+        .err()
+        .expect("the interceptor is refused");
+    assert!(
+        matches!(
+            refused,
+            ProvisionError::Unreachable(LinkError::UntrustedCertificate { .. })
+        ),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("证书"), "{refused}");
+    assert_eq!(interceptor.upstream_connections.load(Ordering::SeqCst), 0);
+    assert_eq!(interceptor.forwarded_bytes.load(Ordering::SeqCst), 0);
+    assert!(matches!(
+        TerminalIdentity::load(&data),
+        Err(IdentityError::NotProvisioned { .. })
+    ));
+    // The interceptor does forward a client that trusts it (so zero above means refused, not
+    // a broken proxy): a link pinned to the attacker's key gets through to the platform.
+    let fooled = PlatformLink::new(
+        &interceptor.url(),
+        Duration::from_secs(5),
+        PlatformTls::pinned(vec![pin_of(&attacker.chain)]),
+    )
+    .expect("link");
+    tokio.block_on(fooled.health()).expect("through the proxy");
+    assert_eq!(interceptor.upstream_connections.load(Ordering::SeqCst), 1);
+
+    // The real platform: enrollment with the pin, the pin kept, then a journey.
+    let enrolled = tokio
+        .block_on(provision(
+            &payload,
+            &data,
+            "SN-TLS-1".into(),
+            Duration::from_secs(5),
+            false,
+        ))
+        .expect("enrolled over TLS");
+    let identity = TerminalIdentity::load(&data).expect("identity");
+    assert_eq!(identity.tls_pins, vec![pin]);
+    let link = enrolled.link;
+    let terminal_id = enrolled.identity.terminal_id.clone();
+    let outbox = Outbox::open(&data.join("outbox.db"), 100).expect("outbox");
+    outbox
+        .keep_application(
+            "tls-application-1",
+            &application(&terminal_id),
+            link.sealing_key(),
+        )
+        .expect("kept");
+    let round = tokio
+        .block_on(deliver_due(&outbox, &link, |_, _| {}))
+        .expect("delivery");
+    assert_eq!(round.delivered, 1, "{round:?}");
+    let stored = common::application_numbers(&platform.db);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].0, "tls-application-1");
+    tokio
+        .block_on(link.heartbeat(&heartbeat()))
+        .expect("heartbeat");
+
+    // The enrolled terminal, pointed at the interceptor (a poisoned name, a moved platform):
+    // refused, nothing forwarded, and its next application waits in the outbox.
+    let before = interceptor.upstream_connections.load(Ordering::SeqCst);
+    let diverted = PlatformLink::enrolled(
+        Arc::new(TerminalIdentity::load(&data).expect("identity")),
+        Duration::from_secs(5),
+    )
+    .expect("link")
+    .towards(&interceptor.url())
+    .expect("https");
+    let err = tokio
+        .block_on(diverted.heartbeat(&heartbeat()))
+        .expect_err("refused");
+    assert!(
+        matches!(err, LinkError::UntrustedCertificate { .. }),
+        "{err}"
+    );
+    assert!(err.is_transient(), "what waits keeps waiting");
+    outbox
+        .keep_application(
+            "tls-application-2",
+            &application(&terminal_id),
+            link.sealing_key(),
+        )
+        .expect("kept");
+    let round = tokio.block_on(deliver_due(&outbox, &diverted, |_, _| {}));
+    assert!(round.is_ok(), "{round:?}");
+    assert!(
+        outbox.holds("tls-application-2").expect("outbox"),
+        "the application waits"
+    );
+    assert_eq!(
+        interceptor.upstream_connections.load(Ordering::SeqCst),
+        before
+    );
+    assert_eq!(common::application_numbers(&platform.db).len(), 1);
+
+    // A pin of the CA that issued the platform's certificate works as well (the CA is in the
+    // chain the platform presents); the system's roots alone do not trust a private CA.
+    let by_ca = PlatformLink::new(
+        &platform.url,
+        Duration::from_secs(5),
+        PlatformTls::pinned(vec![pin_of(&pki.ca)]),
+    )
+    .expect("link");
+    tokio.block_on(by_ca.health()).expect("CA pin");
+    let unpinned = PlatformLink::new(
+        &platform.url,
+        Duration::from_secs(5),
+        PlatformTls::default(),
+    )
+    .expect("link");
+    assert!(tokio.block_on(unpinned.health()).is_err());
+}
+
+#[test]
+fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = common::terminal_dir(dir.path());
+    let tokio = tokio::runtime::Runtime::new().expect("tokio");
+    let payload = r#"{"platform":"http://192.0.2.10:8080","token":"0123456789abcdef0123","expires_at":"2099-01-01T00:00:00+08:00"}"#;
+    let refused = tokio
+        .block_on(provision(
+            payload,
+            &data,
+            "SN-TLS-2".into(),
+            Duration::from_secs(5),
+            false,
+        ))
+        .err()
+        .expect("refused");
+    let message = refused.to_string();
+    assert!(
+        matches!(
+            refused,
+            ProvisionError::Identity(IdentityError::BadPayload(_))
+        ),
+        "{message}"
+    );
+    // In both languages, for the technician at the setup screen.
+    assert!(
+        message.contains("平台地址必须使用 https://") && message.contains("must use https://"),
+        "{message}"
+    );
+    assert!(!data.join("identity.json").exists());
+    let link = PlatformLink::new(
+        "http://192.0.2.10:8080",
+        Duration::from_secs(5),
+        PlatformTls::default(),
+    );
+    assert!(matches!(link, Err(LinkError::PlainHttp(_))));
+    // Loopback stays open to plain HTTP (the demo, tests).
+    assert!(
+        PlatformLink::new(
+            "http://127.0.0.1:8080",
+            Duration::from_secs(5),
+            PlatformTls::default()
+        )
+        .is_ok()
+    );
+}
