@@ -6,7 +6,7 @@ mod common;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use common::{Platform, TestDb, TestTerminal, serve};
+use common::{Platform, TestDb, TestTerminal, serve, serve_with};
 use kiosk_platform::console::hash_password;
 use kiosk_platform::store::Role;
 use reqwest::{Method, StatusCode};
@@ -22,6 +22,7 @@ on_both_backends!(
     every_console_answer_forbids_scripts_framing_and_caching,
     the_audit_log_pages_and_filters_and_a_flood_of_failures_stays_one_line,
     admins_revoke_and_operators_rekey_and_clear_alarms,
+    enrollment_codes_carry_the_tls_pin_of_a_platform_serving_tls,
 );
 
 async fn platform(db: &TestDb) -> Platform {
@@ -905,4 +906,33 @@ async fn admins_revoke_and_operators_rekey_and_clear_alarms(db: TestDb) {
     ] {
         assert!(audit.contains(action), "{action} audited");
     }
+}
+
+/// A platform serving TLS (`serve --tls-cert` puts its key's pin in the state) hands the pin
+/// out in every enrollment code its console makes, so terminals trust no other certificate.
+async fn enrollment_codes_carry_the_tls_pin_of_a_platform_serving_tls(db: TestDb) {
+    let pin = "5e".repeat(32);
+    let p = serve_with(db.store().await, |state| {
+        state.with_tls_pin(Some(pin.clone()))
+    })
+    .await;
+    let hash = hash_password("otto-password-1").expect("hash");
+    p.store
+        .put_operator("otto", &hash, Role::Operator)
+        .await
+        .expect("operator");
+    let otto = Browser::login(&p, "otto", "otto-password-1")
+        .await
+        .expect("login");
+    let (status, html) = otto
+        .post(
+            "/console/tokens",
+            &[("csrf", &otto.csrf), ("site", "ganyu"), ("hours", "2")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(&format!("tls_pin&quot;:&quot;{pin}&quot;")),
+        "{html}"
+    );
 }
