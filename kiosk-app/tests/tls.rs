@@ -377,3 +377,84 @@ fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
         .is_ok()
     );
 }
+
+#[test]
+fn a_terminal_follows_a_certificate_switch_the_platform_announced() {
+    let dir = tempfile::tempdir().expect("dir");
+    let first = server_certificate(dir.path(), "first", &ca("First CA"));
+    let second = server_certificate(dir.path(), "second", &ca("Second CA"));
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    let db = dir.path().join("platform.db");
+    // Serving the first certificate, announcing the second.
+    let platform = PlatformPeer::start_with(
+        &db,
+        "127.0.0.1:0",
+        &[
+            "--tls-cert",
+            &path(&first.chain),
+            "--tls-key",
+            &path(&first.key),
+            "--tls-next-cert",
+            &path(&second.chain),
+        ],
+    )
+    .expect("platform");
+    let address = platform.url.trim_start_matches("https://").to_owned();
+    let tokio = tokio::runtime::Runtime::new().expect("tokio");
+    let data = common::terminal_dir(dir.path());
+    let payload = platform
+        .pinned_enrollment("tls", &first.chain)
+        .expect("token");
+    let enrolled = tokio
+        .block_on(provision(
+            &payload,
+            &data,
+            "SN-TLS-3".into(),
+            Duration::from_secs(5),
+            false,
+        ))
+        .expect("enrolled");
+    let (pin1, pin2) = (pin_of(&first.chain), pin_of(&second.chain));
+    assert_eq!(enrolled.link.tls().pins(), vec![pin1]);
+    let link = enrolled.link;
+    tokio
+        .block_on(link.heartbeat(&heartbeat()))
+        .expect("heartbeat");
+    let kept = TerminalIdentity::load(&data).expect("identity").tls_pins;
+    assert!(kept.contains(&pin1) && kept.contains(&pin2), "{kept:?}");
+
+    // The switch: the same address and database, the second certificate.
+    drop(platform);
+    let platform = PlatformPeer::start_with(
+        &db,
+        &address,
+        &[
+            "--tls-cert",
+            &path(&second.chain),
+            "--tls-key",
+            &path(&second.key),
+        ],
+    )
+    .expect("platform after the switch");
+    // A terminal that never heard the announcement is refused (the pins are real) …
+    let unannounced = PlatformLink::new(
+        &platform.url,
+        Duration::from_secs(5),
+        PlatformTls::pinned(vec![pin1]),
+    )
+    .expect("link");
+    assert!(matches!(
+        tokio.block_on(unannounced.health()),
+        Err(LinkError::UntrustedCertificate { .. })
+    ));
+    // … the running terminal keeps working, and so does it after a restart.
+    tokio
+        .block_on(link.heartbeat(&heartbeat()))
+        .expect("heartbeat after the switch");
+    let restarted = PlatformLink::enrolled(
+        Arc::new(TerminalIdentity::load(&data).expect("identity")),
+        Duration::from_secs(5),
+    )
+    .expect("link");
+    tokio.block_on(restarted.config()).expect("signed request");
+}

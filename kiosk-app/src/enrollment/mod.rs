@@ -202,8 +202,9 @@ pub async fn provision(
     identity.save(data_dir)?;
     tracing::info!(terminal = %identity.terminal_id, "terminal enrolled");
     let identity = Arc::new(identity);
-    let link =
-        PlatformLink::enrolled(identity.clone(), timeout).map_err(ProvisionError::Unreachable)?;
+    let link = PlatformLink::enrolled(identity.clone(), timeout)
+        .map_err(ProvisionError::Unreachable)?
+        .keeping_pins_in(data_dir);
     link.config()
         .await
         .map_err(|source| ProvisionError::SignatureRejected {

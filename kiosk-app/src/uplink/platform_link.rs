@@ -1,5 +1,6 @@
 //! The terminal's HTTP link to the central platform.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use crate::config::KioskConfig;
 use crate::unix_now;
 use crate::uplink::identity::TerminalIdentity;
 use crate::uplink::tls::{
-    PlainHttpRefused, PlatformTls, check_platform_url, is_certificate_refusal,
+    PlainHttpRefused, PlatformTls, TlsPin, check_platform_url, is_certificate_refusal,
 };
 
 /// Why a platform call failed.
@@ -95,6 +96,8 @@ pub struct PlatformLink {
     tls: PlatformTls,
     http: reqwest::Client,
     identity: Option<Arc<TerminalIdentity>>,
+    /// The data folder whose identity file keeps pins the platform announces.
+    keeps_pins_in: Option<Arc<Path>>,
 }
 
 impl PlatformLink {
@@ -119,6 +122,7 @@ impl PlatformLink {
             tls,
             http,
             identity: None,
+            keeps_pins_in: None,
         })
     }
 
@@ -136,11 +140,19 @@ impl PlatformLink {
         let url = config
             .platform_url(Some(&identity.platform))
             .unwrap_or_default();
-        let mut link = Self::enrolled(Arc::new(identity), config.platform_timeout())?;
+        let mut link = Self::enrolled(Arc::new(identity), config.platform_timeout())?
+            .keeping_pins_in(&config.data_dir);
         if url != link.base() {
             link = link.towards(&url)?;
         }
         Ok(link)
+    }
+
+    /// The same link, keeping the TLS pins the platform announces in the identity file in
+    /// `data_dir` (so they hold after a restart).
+    pub fn keeping_pins_in(mut self, data_dir: &Path) -> Self {
+        self.keeps_pins_in = Some(data_dir.into());
+        self
     }
 
     /// The same link pointed at another base URL (the platform has moved), with the same
@@ -338,13 +350,42 @@ impl PlatformLink {
 
     /// `POST /v1/heartbeat`: versions, uptime, device health and outbox depth; the answer
     /// carries the platform's clock and the commands waiting for this terminal.
+    ///
+    /// Pins the answer announces (the platform's next certificate, before it switches) are
+    /// trusted from then on, and kept in the identity file when this link keeps them.
     pub async fn heartbeat(&self, heartbeat: &Heartbeat) -> Result<HeartbeatResponse, LinkError> {
         let body = Self::body(heartbeat)?;
-        Self::json(
+        let answer: HeartbeatResponse = Self::json(
             self.send(Method::POST, "/v1/heartbeat", Some(body), &[])
                 .await?,
         )
-        .await
+        .await?;
+        self.adopt_pins(&answer.tls_pins);
+        Ok(answer)
+    }
+
+    fn adopt_pins(&self, announced: &[String]) {
+        let announced: Vec<TlsPin> = announced
+            .iter()
+            .filter_map(|pin| TlsPin::parse(pin).ok())
+            .collect();
+        if !self.tls.adopt(&announced) {
+            return;
+        }
+        tracing::info!(
+            pins = self.tls.pins().len(),
+            "the platform announced a TLS pin"
+        );
+        let Some(dir) = &self.keeps_pins_in else {
+            return;
+        };
+        let kept = TerminalIdentity::load(dir).and_then(|mut identity| {
+            identity.tls_pins = self.tls.pins();
+            identity.save(dir)
+        });
+        if let Err(e) = kept {
+            tracing::warn!(error = %e, "the announced TLS pin is trusted but not kept on disk");
+        }
     }
 
     /// `POST /v1/applications` with a body already encoded (a sealed one from the outbox).

@@ -15,7 +15,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -74,29 +74,58 @@ impl fmt::Display for TlsPin {
     }
 }
 
+/// At most this many pins are kept: the enrolled one and the certificates announced since.
+pub const MAX_PINS: usize = 4;
+
 /// How the terminal checks the platform's certificate: by its pins, or (none yet) by the
-/// system's roots.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// system's roots. Clones share the pins, so a pin the platform announces (see
+/// [`PlatformTls::adopt`]) holds at once for every client made from them.
+#[derive(Debug, Clone, Default)]
 pub struct PlatformTls {
-    pins: Vec<TlsPin>,
+    pins: Arc<RwLock<Vec<TlsPin>>>,
 }
 
 impl PlatformTls {
     /// Trusts exactly the keys (or CA keys) `pins` names; without pins, the system's roots.
     pub fn pinned(pins: Vec<TlsPin>) -> Self {
-        Self { pins }
+        Self {
+            pins: Arc::new(RwLock::new(pins)),
+        }
     }
 
     /// The pins, empty when the system's roots are used.
-    pub fn pins(&self) -> &[TlsPin] {
-        &self.pins
+    pub fn pins(&self) -> Vec<TlsPin> {
+        self.pins
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Adds the pins the platform announced (its current certificate's and the next one's,
+    /// before it switches), newest first, keeping at most [`MAX_PINS`]. The announcement
+    /// came over a connection this terminal's pins authenticated, so it comes from whoever
+    /// holds a pinned key: the platform. A terminal without pins (system roots) adopts
+    /// nothing. Returns true when the set changed (and should be kept on disk).
+    pub fn adopt(&self, announced: &[TlsPin]) -> bool {
+        let mut pins = self.pins.write().unwrap_or_else(PoisonError::into_inner);
+        if pins.is_empty() || announced.iter().all(|pin| pins.contains(pin)) {
+            return false;
+        }
+        let mut next: Vec<TlsPin> = Vec::with_capacity(MAX_PINS);
+        for pin in announced.iter().chain(pins.iter()) {
+            if !next.contains(pin) && next.len() < MAX_PINS {
+                next.push(*pin);
+            }
+        }
+        *pins = next;
+        true
     }
 
     /// A client builder that speaks TLS with these rules (timeouts and the rest are the
     /// caller's).
     pub fn client_builder(&self) -> Result<reqwest::ClientBuilder, rustls::Error> {
         let builder = reqwest::Client::builder();
-        if self.pins.is_empty() {
+        if self.pins().is_empty() {
             return Ok(builder);
         }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -164,14 +193,17 @@ pub struct PlainHttpRefused {
 /// key, so presenting a pinned certificate without its private key gets nowhere.
 #[derive(Debug)]
 struct PinnedVerifier {
-    pins: Vec<TlsPin>,
+    pins: Arc<RwLock<Vec<TlsPin>>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
 impl PinnedVerifier {
     fn is_pinned(&self, certificate: &ParsedCertificate<'_>) -> bool {
         let pin = TlsPin::of_public_key(certificate.subject_public_key_info().as_ref());
-        self.pins.contains(&pin)
+        self.pins
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&pin)
     }
 }
 
@@ -278,6 +310,20 @@ mod tests {
         for bad in ["", "abcd", &"g".repeat(64), &"a".repeat(66)] {
             assert_eq!(TlsPin::parse(bad), Err(BadPin), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn announced_pins_are_added_newest_first_and_bounded() {
+        let pin = |n: u8| TlsPin::of_public_key(&[n]);
+        let unpinned = PlatformTls::default();
+        assert!(!unpinned.adopt(&[pin(1)]), "system roots stay system roots");
+        let tls = PlatformTls::pinned(vec![pin(0)]);
+        let shared = tls.clone();
+        assert!(tls.adopt(&[pin(0), pin(1)]));
+        assert_eq!(shared.pins(), vec![pin(0), pin(1)]);
+        assert!(!tls.adopt(&[pin(1)]), "nothing new");
+        assert!(tls.adopt(&[pin(2), pin(3), pin(4)]));
+        assert_eq!(shared.pins(), vec![pin(2), pin(3), pin(4), pin(0)]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use kiosk_platform::api::updates_repo::spawn_timestamp_refresher;
 use kiosk_platform::http::limits::{self, ServerLimits};
-use kiosk_platform::http::tls::ServerTls;
+use kiosk_platform::http::tls::{ServerTls, pins_of_certificate_file};
 use kiosk_platform::{AppState, DbUrl, router};
 
 use super::{block_on, duration, open_with_seed};
@@ -63,9 +63,21 @@ pub struct ListenArgs {
     /// The certificate's private key (PEM; readable by the platform's user only).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// The certificate (PEM) this platform will switch to: its pin is announced to terminals
+    /// in every heartbeat answer, so they trust it once it is served. Switch after every
+    /// terminal has heartbeated (the fleet page's last heartbeat).
+    #[arg(long, requires = "tls_cert")]
+    tls_next_cert: Option<PathBuf>,
 }
 
 impl ListenArgs {
+    fn next_pin(&self) -> anyhow::Result<Option<String>> {
+        match &self.tls_next_cert {
+            Some(file) => Ok(pins_of_certificate_file(file)?.into_iter().next()),
+            None => Ok(None),
+        }
+    }
+
     fn load(&self) -> anyhow::Result<Option<ServerTls>> {
         match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Ok(Some(ServerTls::load(cert, key)?)),
@@ -95,6 +107,7 @@ pub fn serve(
     refuse_signature_v1: bool,
 ) -> anyhow::Result<()> {
     let tls = listen.load()?;
+    let next_pin = listen.next_pin()?;
     let listen = listen.listen;
     block_on(async move {
         let store = open_with_seed(db).await?;
@@ -111,7 +124,8 @@ pub fn serve(
             AppState::new(store, &base)
                 .with_offline_after(offline_after)
                 .with_signature_v1_accepted(!refuse_signature_v1)
-                .with_tls_pin(tls.as_ref().map(|tls| tls.pin().to_owned())),
+                .with_tls_pin(tls.as_ref().map(|tls| tls.pin().to_owned()))
+                .with_tls_next_pin(next_pin),
             updates,
         )?;
         let mut app = router(state);
