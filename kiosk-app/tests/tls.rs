@@ -7,7 +7,7 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -19,48 +19,33 @@ use kiosk_app::uplink::platform_link::{LinkError, PlatformLink};
 use kiosk_app::uplink::tls::{PlatformTls, TlsPin};
 use kiosk_protocol::{ApplicationRequest, Heartbeat};
 use kiosk_testkit::PlatformPeer;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
+use kiosk_testkit::pki::{self, ServerCertificate, TestCa, client_trusting, test_ca};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
-/// A test CA and the platform's certificate it issued (for `localhost` and `127.0.0.1`), as
-/// PEM files: the chain (leaf, then the CA) and the leaf's key.
-struct Pki {
-    chain: PathBuf,
-    key: PathBuf,
-    ca: PathBuf,
-}
-
-fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA")
+fn ca(name: &str) -> TestCa {
+    test_ca(name).expect("CA")
 }
 
 /// A server certificate for this machine signed by `issuer`, written to `dir` as `name`.
-fn server_certificate(dir: &Path, name: &str, issuer: &CertifiedIssuer<'_, KeyPair>) -> Pki {
-    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .expect("params");
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "platform");
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let key = KeyPair::generate().expect("key");
-    let leaf = params.signed_by(&key, issuer).expect("certificate");
-    let pki = Pki {
-        chain: dir.join(format!("{name}-chain.pem")),
-        key: dir.join(format!("{name}-key.pem")),
-        ca: dir.join(format!("{name}-ca.pem")),
-    };
-    std::fs::write(&pki.chain, format!("{}{}", leaf.pem(), issuer.pem())).expect("chain");
-    std::fs::write(&pki.key, key.serialize_pem()).expect("key");
-    std::fs::write(&pki.ca, issuer.pem()).expect("ca");
-    pki
+fn server_certificate(dir: &Path, name: &str, issuer: &TestCa) -> ServerCertificate {
+    pki::server_certificate(dir, name, issuer).expect("certificate")
+}
+
+/// Enrolls this terminal (hardware serial `serial`, data in `data`) with `payload`.
+fn enroll(
+    tokio: &tokio::runtime::Runtime,
+    payload: &str,
+    data: &Path,
+    serial: &str,
+) -> Result<kiosk_app::enrollment::Provisioned, ProvisionError> {
+    tokio.block_on(provision(
+        payload,
+        data,
+        serial.into(),
+        Duration::from_secs(5),
+        false,
+    ))
 }
 
 fn pin_of(pem: &Path) -> TlsPin {
@@ -98,7 +83,11 @@ struct Interceptor {
 }
 
 impl Interceptor {
-    async fn start(own: &Pki, platform: SocketAddr, platform_ca: &Path) -> Interceptor {
+    async fn start(
+        own: &ServerCertificate,
+        platform: SocketAddr,
+        platform_ca: &Path,
+    ) -> Interceptor {
         let chain: Vec<_> = CertificateDer::pem_file_iter(&own.chain)
             .expect("chain")
             .collect::<Result<_, _>>()
@@ -114,17 +103,7 @@ impl Interceptor {
         .expect("server config");
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
         // The proxy itself trusts the platform (an attacker can always reach the real one).
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(CertificateDer::from_pem_file(platform_ca).expect("ca"))
-            .expect("root");
-        let client = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let client = client_trusting(platform_ca).expect("client");
         let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -208,14 +187,7 @@ fn a_pinned_terminal_works_over_tls_and_a_man_in_the_middle_gets_nothing() {
         &pki.ca,
     ));
     let intercepted = payload.replace(&platform.url, &interceptor.url());
-    let refused = tokio
-        .block_on(provision(
-            &intercepted,
-            &data,
-            "SN-TLS-1".into(),
-            Duration::from_secs(5),
-            false,
-        ))
+    let refused = enroll(&tokio, &intercepted, &data, "SN-TLS-1")
         .err()
         .expect("the interceptor is refused");
     assert!(
@@ -244,15 +216,7 @@ fn a_pinned_terminal_works_over_tls_and_a_man_in_the_middle_gets_nothing() {
     assert_eq!(interceptor.upstream_connections.load(Ordering::SeqCst), 1);
 
     // The real platform: enrollment with the pin, the pin kept, then a journey.
-    let enrolled = tokio
-        .block_on(provision(
-            &payload,
-            &data,
-            "SN-TLS-1".into(),
-            Duration::from_secs(5),
-            false,
-        ))
-        .expect("enrolled over TLS");
+    let enrolled = enroll(&tokio, &payload, &data, "SN-TLS-1").expect("enrolled over TLS");
     let identity = TerminalIdentity::load(&data).expect("identity");
     assert_eq!(identity.tls_pins, vec![pin]);
     let link = enrolled.link;
@@ -337,14 +301,7 @@ fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
     let data = common::terminal_dir(dir.path());
     let tokio = tokio::runtime::Runtime::new().expect("tokio");
     let payload = r#"{"platform":"http://192.0.2.10:8080","token":"0123456789abcdef0123","expires_at":"2099-01-01T00:00:00+08:00"}"#;
-    let refused = tokio
-        .block_on(provision(
-            payload,
-            &data,
-            "SN-TLS-2".into(),
-            Duration::from_secs(5),
-            false,
-        ))
+    let refused = enroll(&tokio, payload, &data, "SN-TLS-2")
         .err()
         .expect("refused");
     let message = refused.to_string();
@@ -405,15 +362,7 @@ fn a_terminal_follows_a_certificate_switch_the_platform_announced() {
     let payload = platform
         .pinned_enrollment("tls", &first.chain)
         .expect("token");
-    let enrolled = tokio
-        .block_on(provision(
-            &payload,
-            &data,
-            "SN-TLS-3".into(),
-            Duration::from_secs(5),
-            false,
-        ))
-        .expect("enrolled");
+    let enrolled = enroll(&tokio, &payload, &data, "SN-TLS-3").expect("enrolled");
     let (pin1, pin2) = (pin_of(&first.chain), pin_of(&second.chain));
     assert_eq!(enrolled.link.tls().pins(), vec![pin1]);
     let link = enrolled.link;

@@ -174,6 +174,12 @@ impl Browser {
         let answer = self.answer(Method::POST, path, Some(encode(fields))).await;
         (answer.status(), answer.text().await.expect("html"))
     }
+
+    /// A two-hour enrollment token for `site`, from the tokens page.
+    async fn create_token(&self, site: &str) -> (StatusCode, String) {
+        let fields = [("csrf", self.csrf.as_str()), ("site", site), ("hours", "2")];
+        self.post("/console/tokens", &fields).await
+    }
 }
 
 async fn login_sessions_and_logout(db: TestDb) {
@@ -294,12 +300,7 @@ async fn forms_need_the_sessions_csrf_token_and_the_right_role(db: TestDb) {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(otto.get("/console/audit").await.0, StatusCode::FORBIDDEN);
     // Tokens: operators may create them; the token is shown once.
-    let (status, html) = otto
-        .post(
-            "/console/tokens",
-            &[("csrf", &otto.csrf), ("site", "ganyu"), ("hours", "2")],
-        )
-        .await;
+    let (status, html) = otto.create_token("ganyu").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"new-token\""));
     let (_, again) = otto.get("/console/tokens").await;
@@ -924,12 +925,7 @@ async fn enrollment_codes_carry_the_tls_pin_of_a_platform_serving_tls(db: TestDb
     let otto = Browser::login(&p, "otto", "otto-password-1")
         .await
         .expect("login");
-    let (status, html) = otto
-        .post(
-            "/console/tokens",
-            &[("csrf", &otto.csrf), ("site", "ganyu"), ("hours", "2")],
-        )
-        .await;
+    let (status, html) = otto.create_token("ganyu").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains(&format!("tls_pin&quot;:&quot;{pin}&quot;")),

@@ -4,59 +4,33 @@
 //! header timeout, like one that stalls its headers.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kiosk_testkit::pki::{client_trusting, server_certificate, test_ca};
 use kiosk_testkit::{PlatformPeer, run};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair,
-};
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A test CA, and the platform's chain and key it issued for 127.0.0.1, written to `dir`.
-fn certificates(dir: &Path) {
-    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "Test CA");
-    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("key")).expect("CA");
-    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("params");
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let key = KeyPair::generate().expect("key");
-    let leaf = leaf.signed_by(&key, &ca).expect("certificate");
-    std::fs::write(dir.join("chain.pem"), format!("{}{}", leaf.pem(), ca.pem())).expect("chain");
-    std::fs::write(dir.join("key.pem"), key.serialize_pem()).expect("key");
-    std::fs::write(dir.join("ca.pem"), ca.pem()).expect("ca");
-}
-
-/// A client trusting only the test CA.
+/// A client trusting only the test CA in `ca`.
 fn client(ca: &Path) -> reqwest::Client {
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_file(ca).expect("ca"))
-        .expect("root");
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
     reqwest::Client::builder()
-        .use_preconfigured_tls(config)
+        .use_preconfigured_tls(client_trusting(ca).expect("tls"))
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
 }
 
+async fn healthz(http: &reqwest::Client, url: &str) -> u16 {
+    let answer = http.get(format!("{url}/healthz")).send().await;
+    answer.expect("https").status().as_u16()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_with_tls_prints_its_pin_sets_secure_cookies_and_times_out_stalled_handshakes() {
     let dir = tempfile::tempdir().expect("dir");
-    certificates(dir.path());
-    let chain = dir.path().join("chain.pem").to_string_lossy().into_owned();
-    let key = dir.path().join("key.pem").to_string_lossy().into_owned();
+    let ca = test_ca("Test CA").expect("CA");
+    let files = server_certificate(dir.path(), "platform", &ca).expect("certificate");
+    let chain = files.chain.to_string_lossy().into_owned();
+    let key = files.key.to_string_lossy().into_owned();
     let mut platform = PlatformPeer::start_with(
         &dir.path().join("platform.db"),
         "127.0.0.1:0",
@@ -85,13 +59,8 @@ async fn serve_with_tls_prints_its_pin_sets_secure_cookies_and_times_out_stalled
     assert_eq!(pins.lines().count(), 2, "the leaf's and the CA's");
     assert_eq!(pin.len(), 64);
 
-    let http = client(&dir.path().join("ca.pem"));
-    let health = http
-        .get(format!("{}/healthz", platform.url))
-        .send()
-        .await
-        .expect("https");
-    assert_eq!(health.status(), 200);
+    let http = client(&files.ca);
+    assert_eq!(healthz(&http, &platform.url).await, 200);
     let login = http
         .get(format!("{}/console/login", platform.url))
         .send()
@@ -133,10 +102,5 @@ async fn serve_with_tls_prints_its_pin_sets_secure_cookies_and_times_out_stalled
         started.elapsed()
     );
     // Others are still served.
-    let again = http
-        .get(format!("{}/healthz", platform.url))
-        .send()
-        .await
-        .expect("https");
-    assert_eq!(again.status(), 200);
+    assert_eq!(healthz(&http, &platform.url).await, 200);
 }
