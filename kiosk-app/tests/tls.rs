@@ -21,7 +21,7 @@ use kiosk_protocol::{ApplicationRequest, Heartbeat};
 use kiosk_testkit::PlatformPeer;
 use kiosk_testkit::pki::{self, ServerCertificate, TestCa, client_trusting, test_ca};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::{CertificateDer, ServerName};
 
 fn ca(name: &str) -> TestCa {
     test_ca(name).expect("CA")
@@ -88,19 +88,7 @@ impl Interceptor {
         platform: SocketAddr,
         platform_ca: &Path,
     ) -> Interceptor {
-        let chain: Vec<_> = CertificateDer::pem_file_iter(&own.chain)
-            .expect("chain")
-            .collect::<Result<_, _>>()
-            .expect("chain");
-        let key = PrivateKeyDer::from_pem_file(&own.key).expect("key");
-        let server = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .expect("server config");
+        let server = pki::server_config(own).expect("server config");
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
         // The proxy itself trusts the platform (an attacker can always reach the real one).
         let client = client_trusting(platform_ca).expect("client");

@@ -70,3 +70,15 @@ pub fn client_trusting(ca: &Path) -> anyhow::Result<rustls::ClientConfig> {
         .with_root_certificates(roots)
         .with_no_client_auth())
 }
+
+/// A TLS server configuration presenting `files`' chain and key (a test's own TLS endpoint:
+/// an interceptor, a database front).
+pub fn server_config(files: &ServerCertificate) -> anyhow::Result<rustls::ServerConfig> {
+    let chain = CertificateDer::pem_file_iter(&files.chain)?.collect::<Result<Vec<_>, _>>()?;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(&files.key)?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?)
+}
