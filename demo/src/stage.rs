@@ -132,7 +132,7 @@ pub async fn enroll(stage: &Stage) -> anyhow::Result<(PlatformLink, String)> {
         let identity = TerminalIdentity::load(&stage.data_dir)?;
         let terminal_id = identity.terminal_id.clone();
         let link = PlatformLink::enrolled(std::sync::Arc::new(identity), Duration::from_secs(10))?
-            .towards(&stage.platform_url);
+            .towards(&stage.platform_url)?;
         return Ok((link, terminal_id));
     };
     let serial = format!("DEMO-{}", kiosk_app::uplink::identity::hardware_serial());
@@ -151,7 +151,7 @@ pub async fn enroll(stage: &Stage) -> anyhow::Result<(PlatformLink, String)> {
             stage.platform_url
         )
     })?;
-    let link = provisioned.link.towards(&stage.platform_url);
+    let link = provisioned.link.towards(&stage.platform_url)?;
     Ok((link, provisioned.identity.terminal_id.clone()))
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use common::{Platform, TestDb, TestTerminal, serve};
+use common::{Platform, TestDb, TestTerminal, serve, serve_with};
 use kiosk_platform::console::hash_password;
 use kiosk_platform::store::Role;
 use reqwest::{Method, StatusCode};
@@ -22,6 +22,7 @@ on_both_backends!(
     every_console_answer_forbids_scripts_framing_and_caching,
     the_audit_log_pages_and_filters_and_a_flood_of_failures_stays_one_line,
     admins_revoke_and_operators_rekey_and_clear_alarms,
+    enrollment_codes_carry_the_tls_pin_of_a_platform_serving_tls,
 );
 
 async fn platform(db: &TestDb) -> Platform {
@@ -173,6 +174,12 @@ impl Browser {
         let answer = self.answer(Method::POST, path, Some(encode(fields))).await;
         (answer.status(), answer.text().await.expect("html"))
     }
+
+    /// A two-hour enrollment token for `site`, from the tokens page.
+    async fn create_token(&self, site: &str) -> (StatusCode, String) {
+        let fields = [("csrf", self.csrf.as_str()), ("site", site), ("hours", "2")];
+        self.post("/console/tokens", &fields).await
+    }
 }
 
 async fn login_sessions_and_logout(db: TestDb) {
@@ -293,12 +300,7 @@ async fn forms_need_the_sessions_csrf_token_and_the_right_role(db: TestDb) {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(otto.get("/console/audit").await.0, StatusCode::FORBIDDEN);
     // Tokens: operators may create them; the token is shown once.
-    let (status, html) = otto
-        .post(
-            "/console/tokens",
-            &[("csrf", &otto.csrf), ("site", "ganyu"), ("hours", "2")],
-        )
-        .await;
+    let (status, html) = otto.create_token("ganyu").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"new-token\""));
     let (_, again) = otto.get("/console/tokens").await;
@@ -905,4 +907,28 @@ async fn admins_revoke_and_operators_rekey_and_clear_alarms(db: TestDb) {
     ] {
         assert!(audit.contains(action), "{action} audited");
     }
+}
+
+/// A platform serving TLS (`serve --tls-cert` puts its key's pin in the state) hands the pin
+/// out in every enrollment code its console makes, so terminals trust no other certificate.
+async fn enrollment_codes_carry_the_tls_pin_of_a_platform_serving_tls(db: TestDb) {
+    let pin = "5e".repeat(32);
+    let p = serve_with(db.store().await, |state| {
+        state.with_tls_pin(Some(pin.clone()))
+    })
+    .await;
+    let hash = hash_password("otto-password-1").expect("hash");
+    p.store
+        .put_operator("otto", &hash, Role::Operator)
+        .await
+        .expect("operator");
+    let otto = Browser::login(&p, "otto", "otto-password-1")
+        .await
+        .expect("login");
+    let (status, html) = otto.create_token("ganyu").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(&format!("tls_pin&quot;:&quot;{pin}&quot;")),
+        "{html}"
+    );
 }

@@ -416,6 +416,11 @@ pub struct EnrollmentPayload {
     pub site: Option<String>,
     /// When the token stops working, RFC 3339.
     pub expires_at: String,
+    /// The SHA-256 of the platform's TLS public key (or of a CA key in its chain), 64 hex
+    /// digits: the terminal trusts no other certificate afterwards. Absent when the platform
+    /// does not serve TLS itself (the terminal then uses its system's roots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_pin: Option<String>,
 }
 
 #[cfg(test)]

@@ -140,6 +140,11 @@ pub struct HeartbeatResponse {
     /// The release a rollout wants this terminal to run, when it runs another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<crate::update::UpdateOffer>,
+    /// The pins (SHA-256 of the public key, 64 hex digits) of the certificate the platform
+    /// serves and, before a switch, of the next one: a pinned terminal trusts them from then
+    /// on. Empty when the platform does not serve TLS itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_pins: Vec<String>,
 }
 
 /// What an operator can ask a terminal to do.

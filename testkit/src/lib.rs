@@ -10,11 +10,13 @@
 //!   line for enrollment tokens and appointments.
 //! - [`Simulator`]: a `kiosk-sim` device simulator driven through its control commands, with
 //!   the panicking conveniences a test wants.
+//! - [`pki`]: a CA made for one test, the server certificates it issues, a client trusting it.
 //! - [`program`] and [`run`]: the workspace's built programs, found next to the running one.
 //!
 //! Suites take this crate as a dev-dependency only; no library depends on it.
 
 mod peer;
+pub mod pki;
 mod platform;
 mod programs;
 mod simulator;

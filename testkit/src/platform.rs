@@ -108,6 +108,18 @@ impl PlatformPeer {
         enrollment_token(&self.db_url(), &self.url, &["--site", site])
     }
 
+    /// A one-time enrollment payload for a terminal at `site` that pins the key of the first
+    /// certificate in `tls_cert` (`token create --tls-cert`), as an operator makes for a
+    /// platform serving TLS.
+    pub fn pinned_enrollment(&self, site: &str, tls_cert: &Path) -> anyhow::Result<String> {
+        let cert = tls_cert.to_string_lossy();
+        enrollment_token(
+            &self.db_url(),
+            &self.url,
+            &["--site", site, "--tls-cert", &cert],
+        )
+    }
+
     /// A one-time payload that re-keys the enrolled terminal `terminal_id` (and nothing
     /// else), made with `token create --terminal` as an operator would.
     pub fn rekey_enrollment(&self, terminal_id: &str) -> anyhow::Result<String> {

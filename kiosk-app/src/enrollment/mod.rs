@@ -21,6 +21,7 @@ use crate::uplink::identity::{
     IdentityError, PendingEnrollment, TerminalIdentity, parse_enrollment,
 };
 use crate::uplink::platform_link::{LinkError, PlatformLink};
+use crate::uplink::tls::{PlatformTls, TlsPin};
 
 /// Why provisioning stopped.
 #[derive(Debug, thiserror::Error)]
@@ -146,8 +147,22 @@ pub async fn provision(
         Err(IdentityError::NotProvisioned { .. } | IdentityError::Corrupt { .. }) => None,
         Err(e) => return Err(e.into()),
     };
-    let open =
-        PlatformLink::new(&payload.platform, timeout).map_err(ProvisionError::Unreachable)?;
+    // The pin (when the code has one) guards enrollment itself: the answer carries the keys
+    // that decide which software this terminal runs and to whom applications are sealed.
+    let tls_pins: Vec<TlsPin> = payload
+        .tls_pin
+        .as_deref()
+        .map(TlsPin::parse)
+        .transpose()
+        .map_err(|e| IdentityError::BadPayload(e.to_string()))?
+        .into_iter()
+        .collect();
+    let open = PlatformLink::new(
+        &payload.platform,
+        timeout,
+        PlatformTls::pinned(tls_pins.clone()),
+    )
+    .map_err(ProvisionError::Unreachable)?;
     open.health().await.map_err(ProvisionError::Unreachable)?;
     let pending = PendingEnrollment::new(hardware_serial)?;
     let answer = match open.enroll(&pending.request(&payload.token)).await {
@@ -179,6 +194,7 @@ pub async fn provision(
         &payload.platform,
         answer.site,
         Some(sealing_key),
+        tls_pins,
     );
     if let Some(root) = &answer.update_root {
         keep_update_root(data_dir, root)?;
@@ -186,8 +202,9 @@ pub async fn provision(
     identity.save(data_dir)?;
     tracing::info!(terminal = %identity.terminal_id, "terminal enrolled");
     let identity = Arc::new(identity);
-    let link =
-        PlatformLink::enrolled(identity.clone(), timeout).map_err(ProvisionError::Unreachable)?;
+    let link = PlatformLink::enrolled(identity.clone(), timeout)
+        .map_err(ProvisionError::Unreachable)?
+        .keeping_pins_in(data_dir);
     link.config()
         .await
         .map_err(|source| ProvisionError::SignatureRejected {

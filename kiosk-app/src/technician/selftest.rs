@@ -12,6 +12,7 @@ use crate::devices::health::{DeviceHealth, DeviceKind, HealthState};
 use crate::devices::printer_monitor::{self, PrinterPort};
 use crate::uplink::identity::{IdentityError, TerminalIdentity};
 use crate::uplink::platform_link::{LinkError, PlatformLink};
+use crate::uplink::tls::PlatformTls;
 
 /// One line of the device list.
 #[derive(Debug, Clone, Serialize)]
@@ -221,7 +222,8 @@ async fn platform_answers(config: &KioskConfig) -> Result<String, PlatformCheckE
         Err(IdentityError::NotProvisioned { .. }) => {
             let reachable = match &config.platform.url {
                 Some(url) => {
-                    let link = PlatformLink::new(url, config.platform_timeout())?;
+                    let link =
+                        PlatformLink::new(url, config.platform_timeout(), PlatformTls::default())?;
                     match link.health().await {
                         Ok(_) => format!("; {url} answers"),
                         Err(e) => format!("; {e}"),

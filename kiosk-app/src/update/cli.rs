@@ -16,6 +16,7 @@ use super::install::{ARCH, Outcome, Wanted};
 use super::launch::{Launch, plan, signed_and_intact};
 use crate::config::KioskConfig;
 use crate::uplink::identity::TerminalIdentity;
+use crate::uplink::tls::{PlatformTls, check_platform_url};
 
 /// `kiosk update` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -201,11 +202,16 @@ fn status(config: &KioskConfig, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn platform_base(config: &KioskConfig) -> anyhow::Result<String> {
+/// The platform releases come from, and how its certificate is checked (the enrolled
+/// identity's pins, or the system's roots before enrollment).
+fn platform_base(config: &KioskConfig) -> anyhow::Result<(String, PlatformTls)> {
     let identity = TerminalIdentity::load(&config.data_dir).ok();
-    config
+    let url = config
         .platform_url(identity.as_ref().map(|i| i.platform.as_str()))
-        .context("no platform: this terminal is not enrolled and kiosk.toml names none")
+        .context("no platform: this terminal is not enrolled and kiosk.toml names none")?;
+    check_platform_url(&url)?;
+    let tls = identity.map(|i| i.platform_tls()).unwrap_or_default();
+    Ok((url, tls))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -225,7 +231,10 @@ struct Published {
 
 fn check(config: &KioskConfig, json: bool) -> anyhow::Result<()> {
     let settings = UpdateSettings::from_config(config);
-    let installer = settings.installer(&platform_base(config)?);
+    let installer = {
+        let (platform, tls) = platform_base(config)?;
+        settings.installer(&platform, tls)
+    };
     let record = settings.slots().load()?;
     let committed = record
         .committed
@@ -279,7 +288,10 @@ fn apply(
     no_restart: bool,
 ) -> anyhow::Result<()> {
     let settings = UpdateSettings::from_config(config);
-    let installer = settings.installer(&platform_base(config)?);
+    let installer = {
+        let (platform, tls) = platform_base(config)?;
+        settings.installer(&platform, tls)
+    };
     let wanted = version.map_or(Wanted::Newest, Wanted::Version);
     let outcome =
         runtime()?.block_on(installer.install(wanted, kind, 0, allow_downgrade, |step| {

@@ -23,6 +23,7 @@ use kiosk_release::client::{ReleaseTarget, TrustError, TrustedRepository};
 use super::place::{PlaceRequest, Refusal, place_or_ask, request_id};
 use super::rauc::{Rauc, RaucError};
 use super::slots::{Installed, OsTrial, Slot, SlotError, Slots, Trial, UpdateRecord};
+use crate::uplink::tls::PlatformTls;
 
 /// Which release to install.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +224,7 @@ pub struct Installer {
     slots: Slots,
     root: PathBuf,
     platform: String,
+    tls: PlatformTls,
     rauc: Rauc,
     os_release: PathBuf,
 }
@@ -230,12 +232,14 @@ pub struct Installer {
 pub use super::place::ARCH;
 
 impl Installer {
-    /// An installer over `slots`, trusting `root`, fetching from the platform at `platform`;
-    /// the running system states its version in `os_release`.
+    /// An installer over `slots`, trusting `root`, fetching from the platform at `platform`
+    /// (its certificate checked by `tls`, as the platform link checks it); the running system
+    /// states its version in `os_release`.
     pub fn new(
         slots: Slots,
         root: PathBuf,
         platform: &str,
+        tls: PlatformTls,
         rauc: Rauc,
         os_release: PathBuf,
     ) -> Self {
@@ -243,6 +247,7 @@ impl Installer {
             slots,
             root,
             platform: platform.trim_end_matches('/').to_owned(),
+            tls,
             rauc,
             os_release,
         }
@@ -266,7 +271,10 @@ impl Installer {
     /// The verified repository: metadata checked against the trusted root.
     pub async fn repository(&self) -> Result<TrustedRepository, InstallError> {
         let root = self.anchor()?;
-        let http = reqwest::Client::builder()
+        let http = self
+            .tls
+            .client_builder()
+            .map_err(|e| InstallError::Http(e.to_string()))?
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(Duration::from_secs(30))
             .user_agent(concat!("lianyibao-kiosk/", env!("CARGO_PKG_VERSION")))

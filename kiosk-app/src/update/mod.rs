@@ -34,6 +34,7 @@ use tokio::sync::watch;
 use crate::config::KioskConfig;
 use crate::uplink::outbox::Outbox;
 use crate::uplink::platform_link::{LinkError, PlatformLink};
+use crate::uplink::tls::PlatformTls;
 use crate::wait_for_no_citizen;
 use install::{Installer, Outcome, Wanted};
 use launch::RunningRelease;
@@ -121,12 +122,14 @@ impl UpdateSettings {
         place::kept_anchor(&self.slots(), &self.root)
     }
 
-    /// The installer for releases served by the platform at `platform` (its base URL).
-    pub fn installer(&self, platform: &str) -> Installer {
+    /// The installer for releases served by the platform at `platform` (its base URL), whose
+    /// certificate `tls` checks.
+    pub fn installer(&self, platform: &str, tls: PlatformTls) -> Installer {
         Installer::new(
             self.slots(),
             self.root.clone(),
             platform,
+            tls,
             Rauc::new(self.rauc.clone()),
             self.os_release.clone(),
         )
@@ -225,7 +228,9 @@ impl Updater {
         }
         let this = self.clone();
         tokio::spawn(async move {
-            let installer = this.settings.installer(this.link.base());
+            let installer = this
+                .settings
+                .installer(this.link.base(), this.link.tls().clone());
             let outcome = installer
                 .install(
                     Wanted::Version(offer.version.clone()),

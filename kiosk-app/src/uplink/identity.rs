@@ -17,6 +17,8 @@ use kiosk_protocol::{EnrollRequest, EnrollmentPayload};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::uplink::tls::{PlatformTls, TlsPin, check_platform_url};
+
 /// File name of the identity inside the data folder.
 pub const IDENTITY_FILE: &str = "identity.json";
 
@@ -69,6 +71,9 @@ pub struct TerminalIdentity {
     pub hardware_serial: String,
     /// The platform's X25519 key that application bodies are sealed to (hex).
     pub sealing_key: Option<String>,
+    /// The platform's TLS pins from the enrollment code: once there is one, no other
+    /// certificate is trusted (see [`crate::uplink::tls`]).
+    pub tls_pins: Vec<TlsPin>,
     key: SigningKey,
 }
 
@@ -94,6 +99,8 @@ struct IdentityFile {
     hardware_serial: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sealing_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tls_pins: Vec<String>,
     public_key: String,
     secret_key: String,
 }
@@ -107,6 +114,11 @@ impl TerminalIdentity {
     /// The public key as hex, as the platform stores it.
     pub fn public_key_hex(&self) -> String {
         public_key_hex(&self.key.verifying_key())
+    }
+
+    /// How the link checks the platform's certificate.
+    pub fn platform_tls(&self) -> PlatformTls {
+        PlatformTls::pinned(self.tls_pins.clone())
     }
 
     /// Where the identity lives in `data_dir`.
@@ -145,6 +157,12 @@ impl TerminalIdentity {
         let key = SigningKey::from_bytes(&secret);
         let mut secret = secret;
         secret.zeroize();
+        let tls_pins = file
+            .tls_pins
+            .iter()
+            .map(|pin| TlsPin::parse(pin))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| corrupt(e.to_string()))?;
         if public_key_hex(&key.verifying_key()) != file.public_key.to_ascii_lowercase() {
             return Err(corrupt(
                 "the public key does not belong to the secret key".into(),
@@ -156,6 +174,7 @@ impl TerminalIdentity {
             site: file.site.clone(),
             hardware_serial: file.hardware_serial.clone(),
             sealing_key: file.sealing_key.clone(),
+            tls_pins,
             key,
         })
     }
@@ -177,6 +196,7 @@ impl TerminalIdentity {
             site: self.site.clone(),
             hardware_serial: self.hardware_serial.clone(),
             sealing_key: self.sealing_key.clone(),
+            tls_pins: self.tls_pins.iter().map(TlsPin::hex).collect(),
             public_key: self.public_key_hex(),
             secret_key: hex_encode(self.key.as_bytes()),
         };
@@ -238,13 +258,14 @@ impl PendingEnrollment {
     }
 
     /// The identity once the platform has answered with the terminal's id (and the key its
-    /// applications are sealed to).
+    /// applications are sealed to), keeping the TLS pins the enrollment code carried.
     pub fn complete(
         self,
         terminal_id: String,
         platform: &str,
         site: Option<String>,
         sealing_key: Option<String>,
+        tls_pins: Vec<TlsPin>,
     ) -> TerminalIdentity {
         TerminalIdentity {
             terminal_id,
@@ -252,6 +273,7 @@ impl PendingEnrollment {
             site,
             hardware_serial: self.hardware_serial,
             sealing_key,
+            tls_pins,
             key: self.key,
         }
     }
@@ -280,6 +302,10 @@ pub fn parse_enrollment(text: &str) -> Result<EnrollmentPayload, IdentityError> 
         return Err(IdentityError::BadPayload(
             "`platform` must be an http:// or https:// URL".into(),
         ));
+    }
+    check_platform_url(url).map_err(|e| IdentityError::BadPayload(e.to_string()))?;
+    if let Some(pin) = &payload.tls_pin {
+        TlsPin::parse(pin).map_err(|e| IdentityError::BadPayload(format!("`tls_pin`: {e}")))?;
     }
     if !(16..=128).contains(&payload.token.len()) {
         return Err(IdentityError::BadPayload(
@@ -328,6 +354,7 @@ mod tests {
                 "http://127.0.0.1:8080/",
                 None,
                 Some("ab".repeat(32)),
+                vec![TlsPin::of_public_key(b"platform key")],
             )
     }
 
@@ -345,6 +372,7 @@ mod tests {
         assert_eq!(loaded.platform, "http://127.0.0.1:8080");
         assert_eq!(loaded.public_key_hex(), original.public_key_hex());
         assert_eq!(loaded.sealing_key, original.sealing_key);
+        assert_eq!(loaded.tls_pins, original.tls_pins);
         // The debug form names the terminal and never shows the secret.
         let debug = format!("{loaded:?}");
         let secret = hex_encode(original.signing_key().as_bytes());
@@ -386,6 +414,9 @@ mod tests {
             r#"{"platform":"ftp://x","token":"0123456789abcdef0123","expires_at":"x"}"#,
             r#"{"platform":"http://","token":"0123456789abcdef0123","expires_at":"x"}"#,
             r#"{"platform":"http://x","token":"short","expires_at":"x"}"#,
+            // Plain HTTP to another machine, and a pin that is not one.
+            r#"{"platform":"http://10.1.2.3:8080","token":"0123456789abcdef0123","expires_at":"x"}"#,
+            r#"{"platform":"https://p.example","token":"0123456789abcdef0123","expires_at":"x","tls_pin":"abc"}"#,
         ] {
             assert!(
                 matches!(parse_enrollment(bad), Err(IdentityError::BadPayload(_))),

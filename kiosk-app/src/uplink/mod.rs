@@ -3,6 +3,8 @@
 //! - [`identity`]: the terminal's enrolled identity (its id and signing key) and the
 //!   enrollment payload's parsing.
 //! - [`platform_link`]: the signed HTTP link to the platform, one method per API call.
+//! - [`tls`]: which platform certificates the terminal trusts (the pins enrollment gave it) and
+//!   which URLs it may speak plain HTTP to.
 //! - [`outbox`]: applications, ratings, materials and audit events kept on disk until the
 //!   platform acknowledges them, and the sender that delivers them.
 //!
@@ -12,3 +14,4 @@
 pub mod identity;
 pub mod outbox;
 pub mod platform_link;
+pub mod tls;

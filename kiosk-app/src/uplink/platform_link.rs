@@ -1,5 +1,6 @@
 //! The terminal's HTTP link to the central platform.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,9 @@ use serde::de::DeserializeOwned;
 use crate::config::KioskConfig;
 use crate::unix_now;
 use crate::uplink::identity::TerminalIdentity;
+use crate::uplink::tls::{
+    PlainHttpRefused, PlatformTls, TlsPin, check_platform_url, is_certificate_refusal,
+};
 
 /// Why a platform call failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +46,18 @@ pub enum LinkError {
     /// The platform answered something this terminal does not understand.
     #[error("the platform's answer cannot be understood: {0}")]
     BadAnswer(String),
+    /// The URL is plain `http://` to another machine.
+    #[error(transparent)]
+    PlainHttp(#[from] PlainHttpRefused),
+    /// The server presented a certificate this terminal does not trust: not the pinned key
+    /// (or CA), or, before any pin, not one the system's roots vouch for. Nothing was sent.
+    #[error(
+        "平台证书不受信任（不是登记时固定的证书），未发送任何数据 / the certificate presented at {url} is not trusted (not the one pinned at enrollment); nothing was sent"
+    )]
+    UntrustedCertificate {
+        /// Platform base URL.
+        url: String,
+    },
 }
 
 /// The platform's code for a terminal an operator revoked (on every signed request).
@@ -53,11 +69,13 @@ impl LinkError {
     /// than be set aside as refused.
     pub fn is_transient(&self) -> bool {
         match self {
-            LinkError::Unreachable { .. } => true,
+            // An untrusted certificate may be a transient interception (or a certificate
+            // switched before its pin was announced): what waits must keep waiting.
+            LinkError::Unreachable { .. } | LinkError::UntrustedCertificate { .. } => true,
             LinkError::Refused { status, .. } => {
                 *status >= 500 || *status == 429 || self.is_revoked()
             }
-            LinkError::BadAnswer(_) => false,
+            LinkError::BadAnswer(_) | LinkError::PlainHttp(_) => false,
         }
     }
 
@@ -75,32 +93,43 @@ impl LinkError {
 #[derive(Clone)]
 pub struct PlatformLink {
     base: String,
+    tls: PlatformTls,
     http: reqwest::Client,
     identity: Option<Arc<TerminalIdentity>>,
+    /// The data folder whose identity file keeps pins the platform announces.
+    keeps_pins_in: Option<Arc<Path>>,
 }
 
 impl PlatformLink {
-    /// A link to the platform at `base` (e.g. `http://127.0.0.1:8080`), not yet signing.
-    pub fn new(base: &str, timeout: Duration) -> Result<Self, LinkError> {
-        let http = reqwest::Client::builder()
+    /// A link to the platform at `base` (e.g. `https://platform.example.cn`), not yet signing,
+    /// checking its certificate by `tls`. Plain `http://` is refused unless to loopback.
+    pub fn new(base: &str, timeout: Duration, tls: PlatformTls) -> Result<Self, LinkError> {
+        check_platform_url(base)?;
+        let unusable = |detail: String| LinkError::Unreachable {
+            url: base.to_owned(),
+            detail,
+        };
+        let http = tls
+            .client_builder()
+            .map_err(|e| unusable(e.to_string()))?
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("lianyibao-kiosk/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| LinkError::Unreachable {
-                url: base.to_owned(),
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| unusable(e.to_string()))?;
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
+            tls,
             http,
             identity: None,
+            keeps_pins_in: None,
         })
     }
 
-    /// A link to the platform `identity` enrolled with, signing every request with its key.
+    /// A link to the platform `identity` enrolled with, signing every request with its key
+    /// and trusting only the certificates its pins name.
     pub fn enrolled(identity: Arc<TerminalIdentity>, timeout: Duration) -> Result<Self, LinkError> {
-        let mut link = Self::new(&identity.platform, timeout)?;
+        let mut link = Self::new(&identity.platform, timeout, identity.platform_tls())?;
         link.identity = Some(identity);
         Ok(link)
     }
@@ -111,17 +140,32 @@ impl PlatformLink {
         let url = config
             .platform_url(Some(&identity.platform))
             .unwrap_or_default();
-        let mut link = Self::enrolled(Arc::new(identity), config.platform_timeout())?;
+        let mut link = Self::enrolled(Arc::new(identity), config.platform_timeout())?
+            .keeping_pins_in(&config.data_dir);
         if url != link.base() {
-            link = link.towards(&url);
+            link = link.towards(&url)?;
         }
         Ok(link)
     }
 
-    /// The same link pointed at another base URL (the platform has moved).
-    pub fn towards(mut self, base: &str) -> Self {
-        self.base = base.trim_end_matches('/').to_owned();
+    /// The same link, keeping the TLS pins the platform announces in the identity file in
+    /// `data_dir` (so they hold after a restart).
+    pub fn keeping_pins_in(mut self, data_dir: &Path) -> Self {
+        self.keeps_pins_in = Some(data_dir.into());
         self
+    }
+
+    /// The same link pointed at another base URL (the platform has moved), with the same
+    /// pins: a move keeps the platform's key or CA.
+    pub fn towards(mut self, base: &str) -> Result<Self, LinkError> {
+        check_platform_url(base)?;
+        self.base = base.trim_end_matches('/').to_owned();
+        Ok(self)
+    }
+
+    /// How this link checks the platform's certificate (the updater's downloads use the same).
+    pub fn tls(&self) -> &PlatformTls {
+        &self.tls
     }
 
     /// The platform's base URL.
@@ -142,9 +186,23 @@ impl PlatformLink {
     }
 
     fn unreachable(&self, e: reqwest::Error) -> LinkError {
+        if is_certificate_refusal(&e) {
+            return LinkError::UntrustedCertificate {
+                url: self.base.clone(),
+            };
+        }
+        // reqwest's own message names only the request; the causes (refused connection,
+        // TLS alert, timeout) are what a technician needs.
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            detail.push_str(": ");
+            detail.push_str(&cause.to_string());
+            source = cause.source();
+        }
         LinkError::Unreachable {
             url: self.base.clone(),
-            detail: e.to_string(),
+            detail,
         }
     }
 
@@ -292,13 +350,42 @@ impl PlatformLink {
 
     /// `POST /v1/heartbeat`: versions, uptime, device health and outbox depth; the answer
     /// carries the platform's clock and the commands waiting for this terminal.
+    ///
+    /// Pins the answer announces (the platform's next certificate, before it switches) are
+    /// trusted from then on, and kept in the identity file when this link keeps them.
     pub async fn heartbeat(&self, heartbeat: &Heartbeat) -> Result<HeartbeatResponse, LinkError> {
         let body = Self::body(heartbeat)?;
-        Self::json(
+        let answer: HeartbeatResponse = Self::json(
             self.send(Method::POST, "/v1/heartbeat", Some(body), &[])
                 .await?,
         )
-        .await
+        .await?;
+        self.adopt_pins(&answer.tls_pins);
+        Ok(answer)
+    }
+
+    fn adopt_pins(&self, announced: &[String]) {
+        let announced: Vec<TlsPin> = announced
+            .iter()
+            .filter_map(|pin| TlsPin::parse(pin).ok())
+            .collect();
+        if !self.tls.adopt(&announced) {
+            return;
+        }
+        tracing::info!(
+            pins = self.tls.pins().len(),
+            "the platform announced a TLS pin"
+        );
+        let Some(dir) = &self.keeps_pins_in else {
+            return;
+        };
+        let kept = TerminalIdentity::load(dir).and_then(|mut identity| {
+            identity.tls_pins = self.tls.pins();
+            identity.save(dir)
+        });
+        if let Err(e) = kept {
+            tracing::warn!(error = %e, "the announced TLS pin is trusted but not kept on disk");
+        }
     }
 
     /// `POST /v1/applications` with a body already encoded (a sealed one from the outbox).

@@ -74,6 +74,7 @@ pub async fn heartbeat(
         server_time: now,
         commands,
         update,
+        tls_pins: state.tls_pins(),
     }))
 }
 

@@ -27,7 +27,8 @@ use tokio::sync::Semaphore;
     about = "Simulate terminals against a platform on loopback and report latency"
 )]
 struct Args {
-    /// The platform's base URL (loopback only), e.g. http://127.0.0.1:8080.
+    /// The platform's base URL (loopback only), e.g. http://127.0.0.1:8080 (https:// with
+    /// --tls-ca).
     #[arg(long)]
     platform: String,
     /// The platform's database, to make enrollment tokens: sqlite://PATH or postgres://…
@@ -52,6 +53,10 @@ struct Args {
     /// in ms, per second; errors), for `make bench`.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+    /// For an https:// platform (`serve --tls-cert`): the PEM CA certificate(s) its
+    /// certificate chains to; nothing else is trusted.
+    #[arg(long)]
+    tls_ca: Option<std::path::PathBuf>,
 }
 
 struct Terminal {
@@ -89,7 +94,8 @@ fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
 fn loopback_only(url: &str) -> anyhow::Result<()> {
     let rest = url
         .strip_prefix("http://")
-        .context("--platform must be an http:// URL")?;
+        .or_else(|| url.strip_prefix("https://"))
+        .context("--platform must be an http:// or https:// URL")?;
     let host = rest.split(['/', '?']).next().unwrap_or_default();
     let host = match host.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
@@ -212,9 +218,32 @@ fn run(args: Args) -> anyhow::Result<()> {
         .block_on(load(args))
 }
 
+/// A TLS client trusting only the CA certificates in `ca`: the load runs against a platform
+/// serving a test certificate, as terminals with a pin would (each connection's handshake,
+/// then kept-alive requests).
+fn client_tls(ca: &std::path::Path) -> anyhow::Result<rustls::ClientConfig> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in
+        CertificateDer::pem_file_iter(ca).with_context(|| format!("--tls-ca {}", ca.display()))?
+    {
+        roots.add(cert.with_context(|| format!("--tls-ca {}", ca.display()))?)?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 async fn load(args: Args) -> anyhow::Result<()> {
     let base = args.platform.trim_end_matches('/').to_owned();
-    let http = reqwest::Client::builder()
+    let mut http = reqwest::Client::builder();
+    if let Some(ca) = &args.tls_ca {
+        http = http.use_preconfigured_tls(client_tls(ca)?);
+    }
+    let http = http
         .timeout(Duration::from_secs(10))
         .pool_max_idle_per_host(args.concurrency)
         .build()

@@ -9,10 +9,9 @@ mod release;
 mod rollout;
 mod serve;
 mod terminal;
+mod tls;
 mod token;
 mod user;
-
-use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -33,9 +32,8 @@ pub struct Cli {
 enum Command {
     /// Serve the terminal API (creates and migrates the database on first start).
     Serve {
-        /// Address to listen on; port 0 picks a free one (the chosen address is printed).
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
+        #[command(flatten)]
+        listen: serve::ListenArgs,
         /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
@@ -95,6 +93,11 @@ enum Command {
         #[command(subcommand)]
         command: release::ReleaseCommand,
     },
+    /// TLS: the pin terminals check the platform's certificate by.
+    Tls {
+        #[command(subcommand)]
+        command: tls::TlsCommand,
+    },
 }
 
 /// Runs one command line.
@@ -129,6 +132,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rollout { command } => rollout::run(command),
         Command::Terminal { command } => terminal::run(command),
         Command::Release { command } => release::run(command),
+        Command::Tls { command } => tls::run(command),
     }
 }
 

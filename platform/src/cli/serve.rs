@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use kiosk_platform::api::updates_repo::spawn_timestamp_refresher;
 use kiosk_platform::http::limits::{self, ServerLimits};
+use kiosk_platform::http::tls::{ServerTls, pins_of_certificate_file};
 use kiosk_platform::{AppState, DbUrl, router};
 
 use super::{block_on, duration, open_with_seed};
@@ -48,6 +49,43 @@ pub struct LimitsArgs {
     trusted_proxies: Vec<std::net::IpAddr>,
 }
 
+/// Where `serve` listens, and whether it speaks TLS there itself (see
+/// [`kiosk_platform::http::tls`]).
+#[derive(clap::Args)]
+pub struct ListenArgs {
+    /// Address to listen on; port 0 picks a free one (the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first). Its key's pin is logged at
+    /// start and carried by the enrollment codes the console makes.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM; readable by the platform's user only).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The certificate (PEM) this platform will switch to: its pin is announced to terminals
+    /// in every heartbeat answer, so they trust it once it is served. Switch after every
+    /// terminal has heartbeated (the fleet page's last heartbeat).
+    #[arg(long, requires = "tls_cert")]
+    tls_next_cert: Option<PathBuf>,
+}
+
+impl ListenArgs {
+    fn next_pin(&self) -> anyhow::Result<Option<String>> {
+        match &self.tls_next_cert {
+            Some(file) => Ok(pins_of_certificate_file(file)?.into_iter().next()),
+            None => Ok(None),
+        }
+    }
+
+    fn load(&self) -> anyhow::Result<Option<ServerTls>> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some(ServerTls::load(cert, key)?)),
+            _ => Ok(None),
+        }
+    }
+}
+
 impl From<LimitsArgs> for ServerLimits {
     fn from(args: LimitsArgs) -> Self {
         ServerLimits {
@@ -60,7 +98,7 @@ impl From<LimitsArgs> for ServerLimits {
 
 /// Serves the platform on `listen` until told to stop; prints the address it listens on.
 pub fn serve(
-    listen: SocketAddr,
+    listen: ListenArgs,
     db: &DbUrl,
     public_url: Option<String>,
     offline_after: i64,
@@ -68,6 +106,9 @@ pub fn serve(
     limits: LimitsArgs,
     refuse_signature_v1: bool,
 ) -> anyhow::Result<()> {
+    let tls = listen.load()?;
+    let next_pin = listen.next_pin()?;
+    let listen = listen.listen;
     block_on(async move {
         let store = open_with_seed(db).await?;
         tracing::info!(engine = store.engine(), "database ready");
@@ -77,11 +118,14 @@ pub fn serve(
                 format!("cannot listen on {listen}: is another platform already running there?")
             })?;
         let local = listener.local_addr()?;
-        let base = public_url.unwrap_or_else(|| format!("http://{local}"));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base = public_url.unwrap_or_else(|| format!("{scheme}://{local}"));
         let state = with_updates(
             AppState::new(store, &base)
                 .with_offline_after(offline_after)
-                .with_signature_v1_accepted(!refuse_signature_v1),
+                .with_signature_v1_accepted(!refuse_signature_v1)
+                .with_tls_pin(tls.as_ref().map(|tls| tls.pin().to_owned()))
+                .with_tls_next_pin(next_pin),
             updates,
         )?;
         let mut app = router(state);
@@ -92,9 +136,21 @@ pub fn serve(
                 limits::forwarded_client,
             ));
         }
-        println!("kiosk-platform listening on http://{local}");
-        std::io::stdout().flush()?;
-        limits::serve(listener, app, limits.into(), shutdown_signal()).await?;
+        println!("kiosk-platform listening on {scheme}://{local}");
+        match tls {
+            Some(tls) => {
+                println!("tls pin: {}", tls.pin());
+                tracing::info!(pin = tls.pin(), "serving TLS");
+                std::io::stdout().flush()?;
+                let acceptor = tls.acceptor();
+                limits::serve_tls(listener, app, limits.into(), acceptor, shutdown_signal())
+                    .await?;
+            }
+            None => {
+                std::io::stdout().flush()?;
+                limits::serve(listener, app, limits.into(), shutdown_signal()).await?;
+            }
+        }
         Ok(())
     })
 }

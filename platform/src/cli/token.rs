@@ -1,8 +1,11 @@
 //! `kiosk-platform token create`: one-time enrollment tokens, for a new device or to re-key
 //! one enrolled terminal.
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 use clap::Subcommand;
+use kiosk_platform::http::tls::pins_of_certificate_file;
 use kiosk_platform::store::{random_hex, token_hash, token_id, unix_now};
 use kiosk_platform::{DbUrl, StoreError};
 use kiosk_protocol::EnrollmentPayload;
@@ -28,6 +31,10 @@ pub enum TokenCommand {
         /// The platform's public base URL, put into the payload.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         platform_url: String,
+        /// The certificate (PEM) the platform serves, or its CA's: the payload carries the
+        /// pin of its first certificate's key, and the terminal trusts no other afterwards.
+        #[arg(long)]
+        tls_cert: Option<PathBuf>,
         /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
@@ -41,8 +48,13 @@ pub fn run(command: TokenCommand) -> anyhow::Result<()> {
         terminal,
         expires_in,
         platform_url,
+        tls_cert,
         db,
     } = command;
+    let tls_pin = match &tls_cert {
+        Some(file) => pins_of_certificate_file(file)?.into_iter().next(),
+        None => None,
+    };
     if let Some(site) = &site
         && (site.is_empty() || site.chars().count() > 64 || site.chars().any(char::is_control))
     {
@@ -85,6 +97,7 @@ pub fn run(command: TokenCommand) -> anyhow::Result<()> {
         token: token.clone(),
         site,
         expires_at: expires.clone(),
+        tls_pin,
     };
     println!("token: {token}");
     if let Some(terminal) = &terminal {

@@ -119,6 +119,7 @@ pub(super) fn new_token(
         token: token.to_owned(),
         site: site.map(str::to_owned),
         expires_at: rfc3339_at(expires_at),
+        tls_pin: state.tls_pin().map(str::to_owned),
     };
     let payload = serde_json::to_string(&payload).unwrap_or_default();
     html! {

@@ -10,7 +10,9 @@
 //! [`ConnectInfo`] (the console throttles logins by it; behind a reverse proxy,
 //! [`forwarded_client`] puts the address the proxy saw there instead). The body deadline is the layer
 //! [`body_deadline`]: one deadline for the whole body, not an idle timeout a client can reset by
-//! trickling a byte at a time.
+//! trickling a byte at a time. Over TLS ([`serve_tls`]) the handshake happens in the
+//! connection's own task, within the header timeout, so a slow handshake holds neither the
+//! accept loop nor a slot for long.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -28,6 +30,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 /// The server's limits (`serve --header-timeout --body-timeout --max-connections`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +62,29 @@ pub async fn serve(
     limits: ServerLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    accept_loop(listener, app, limits, None, shutdown).await
+}
+
+/// [`serve`] over TLS: each connection's handshake must complete within the header timeout
+/// (a client that stalls it holds a connection slot no longer than one that stalls its
+/// headers), then the same limits hold for its requests.
+pub async fn serve_tls(
+    listener: TcpListener,
+    app: Router,
+    limits: ServerLimits,
+    tls: TlsAcceptor,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    accept_loop(listener, app, limits, Some(tls), shutdown).await
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    app: Router,
+    limits: ServerLimits,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let app = app.layer(axum::middleware::from_fn_with_state(
         limits.body_timeout,
         body_deadline,
@@ -69,6 +95,7 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
     builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
     let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -95,13 +122,30 @@ pub async fn serve(
             app: app.clone(),
             peer,
         };
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let handshake_timeout = limits.header_timeout;
+        let tls = tls.clone();
         tokio::spawn(async move {
-            // A client that goes away or times out ends its connection; nothing to report.
-            let _ = connection.await;
+            // A client that goes away, times out or fails its handshake ends its connection;
+            // nothing to report.
+            match tls {
+                None => {
+                    let connection = builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                        .into_owned();
+                    let _ = watcher.watch(connection).await;
+                }
+                Some(tls) => {
+                    let handshake = tokio::time::timeout(handshake_timeout, tls.accept(stream));
+                    if let Ok(Ok(stream)) = handshake.await {
+                        let connection = builder
+                            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                            .into_owned();
+                        let _ = watcher.watch(connection).await;
+                    }
+                }
+            }
             drop(permit);
         });
     }

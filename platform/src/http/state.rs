@@ -23,6 +23,8 @@ pub struct AppState {
     updates: Option<Arc<kiosk_release::ReleaseRepository>>,
     certificate_key: Arc<tokio::sync::OnceCell<CertificateKey>>,
     signature_v1_accepted: bool,
+    tls_pin: Option<Arc<str>>,
+    tls_next_pin: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -36,6 +38,8 @@ impl AppState {
             updates: None,
             certificate_key: Arc::default(),
             signature_v1_accepted: true,
+            tls_pin: None,
+            tls_next_pin: None,
         }
     }
 
@@ -63,6 +67,34 @@ impl AppState {
     pub fn with_signature_v1_accepted(mut self, accepted: bool) -> Self {
         self.signature_v1_accepted = accepted;
         self
+    }
+
+    /// The same state, with the pin of the TLS key this platform serves (enrollment codes
+    /// carry it, so terminals trust no other certificate).
+    pub fn with_tls_pin(mut self, pin: Option<String>) -> Self {
+        self.tls_pin = pin.map(Into::into);
+        self
+    }
+
+    /// The same state, announcing the pin of the certificate it will switch to (`serve
+    /// --tls-next-cert`) in every heartbeat answer, so terminals trust it before the switch.
+    pub fn with_tls_next_pin(mut self, pin: Option<String>) -> Self {
+        self.tls_next_pin = pin.map(Into::into);
+        self
+    }
+
+    /// The pins heartbeat answers announce: the served certificate's and the next one's.
+    pub fn tls_pins(&self) -> Vec<String> {
+        [&self.tls_pin, &self.tls_next_pin]
+            .into_iter()
+            .flatten()
+            .map(|pin| pin.to_string())
+            .collect()
+    }
+
+    /// The pin enrollment codes carry, when this platform serves TLS itself.
+    pub fn tls_pin(&self) -> Option<&str> {
+        self.tls_pin.as_deref()
     }
 
     /// True while requests signed with scheme V1 are accepted.

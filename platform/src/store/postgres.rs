@@ -26,7 +26,41 @@ use super::gateway::{FORGET_NONCES, INSERT_NONCE, NONCE_MEMORY_SECS, applicant_p
 use super::sql::{Arg, Cell, Executor, Row, Transaction, args};
 use super::terminal::{HeartbeatUpdate, write_heartbeat};
 use super::{StoreError, schema};
-use crate::db_url::PostgresUrl;
+use crate::db_url::{PgTransport, PostgresUrl};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use rustls_platform_verifier::BuilderVerifierExt;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+/// The TLS connector `url` asks for (see [`PgTransport`]): `None` for plain TCP; otherwise
+/// rustls checking the server against `sslrootcert` or the system's roots.
+fn tls_connector(url: &PostgresUrl) -> Result<Option<MakeRustlsConnect>, String> {
+    let PgTransport::Verified { root_cert } = url.transport() else {
+        return Ok(None);
+    };
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let config = match root_cert {
+        Some(file) => {
+            let unreadable =
+                |e: &dyn std::fmt::Display| format!("sslrootcert {}: {e}", file.display());
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_file_iter(file).map_err(|e| unreadable(&e))? {
+                roots
+                    .add(cert.map_err(|e| unreadable(&e))?)
+                    .map_err(|e| unreadable(&e))?;
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        None => builder
+            .with_platform_verifier()
+            .map_err(|e| format!("the system's root certificates: {e}"))?
+            .with_no_client_auth(),
+    };
+    Ok(Some(MakeRustlsConnect::new(config)))
+}
 
 /// Key of the advisory lock that serialises migrations across instances ("lyb-migr").
 const MIGRATION_LOCK: i64 = 0x6c79_622d_6d69_6772;
@@ -64,14 +98,15 @@ impl PgStore {
             Some(options) => format!("{options} -c synchronous_commit=off"),
             None => "-c synchronous_commit=off".to_owned(),
         });
+        let tls = tls_connector(url).map_err(connect_error)?;
         let build = |config: tokio_postgres::Config, size: usize| {
-            let manager = Manager::from_config(
-                config,
-                NoTls,
-                ManagerConfig {
-                    recycling_method: RecyclingMethod::Fast,
-                },
-            );
+            let recycling = ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            };
+            let manager = match &tls {
+                None => Manager::from_config(config, NoTls, recycling),
+                Some(tls) => Manager::from_config(config, tls.clone(), recycling),
+            };
             Pool::builder(manager)
                 .max_size(size)
                 .runtime(Runtime::Tokio1)
