@@ -803,7 +803,10 @@ async fn stored_materials(
     let mut out = Vec::new();
     for id in upload_ids {
         let chunks = store.chunks(id).await.expect("chunks");
-        let file: Vec<u8> = chunks.into_iter().flat_map(|(_, data)| data).collect();
+        let file: Vec<u8> = chunks
+            .iter()
+            .flat_map(|(_, data)| data.iter().copied())
+            .collect();
         out.push(((*id).to_owned(), file));
     }
     out
@@ -842,9 +845,10 @@ async fn sealed_materials_are_opened_checked_and_stored_plain(db: TestDb) {
     let p = platform(&db).await;
     let a = TestTerminal::enroll(&p, "SN-SEAL", None).await;
     let number = submit(&a, "sealed-material-1", "320706198802020228").await;
-    let platform_key =
-        kiosk_protocol::sealing::parse_sealing_key(&p.store.sealing_key().public_hex())
-            .expect("key");
+    let platform_key = kiosk_protocol::sealing::parse_sealing_key(
+        &p.store.keys().expect("keys").sealing_public_key(),
+    )
+    .expect("key");
     let seal = |plain: &[u8]| kiosk_protocol::sealing::seal(&platform_key, plain).expect("sealed");
 
     // A sealed PDF of two chunks: the platform stores the opened PDF, as a plain upload.

@@ -244,11 +244,13 @@ pub async fn complete_upload(
             format!("chunks missing: {missing:?}"),
         ));
     }
-    let mut file = Vec::with_capacity(usize::try_from(upload.size).unwrap_or(0));
+    let mut file = zeroize::Zeroizing::new(Vec::with_capacity(
+        usize::try_from(upload.size).unwrap_or(0),
+    ));
     for (_, data) in chunks {
         file.extend_from_slice(&data);
     }
-    let digest = kiosk_protocol::auth::hex_encode(&Sha256::digest(&file));
+    let digest = kiosk_protocol::auth::hex_encode(&Sha256::digest(file.as_slice()));
     if file.len() as u64 != upload.size || digest != upload.sha256 {
         store.delete_upload(&upload.id).await?;
         return Err(Failure::new(
@@ -272,8 +274,8 @@ pub async fn complete_upload(
     // A sealed material: opened with the platform's sealing secret (as sealed applications
     // are), checked for what it says it is, and stored opened, like a plain upload.
     let plain_type = upload.content_type.plain();
-    let opened = match store.sealing_key().open(&file) {
-        Ok(opened) => zeroize::Zeroizing::new(opened),
+    let opened = match store.keys()?.open_sealed(&file) {
+        Ok(opened) => opened,
         Err(e) => {
             store.delete_upload(&upload.id).await?;
             return Err(Failure::new(

@@ -58,18 +58,22 @@ impl From<LimitsArgs> for ServerLimits {
     }
 }
 
-/// Serves the platform on `listen` until told to stop; prints the address it listens on.
+/// Serves the platform on `listen`, over the database `db` whose keys are in `key_file`, until told to stop; prints the address it listens on.
 pub fn serve(
     listen: SocketAddr,
-    db: &DbUrl,
+    (db, key_file): (&DbUrl, &std::path::Path),
     public_url: Option<String>,
     offline_after: i64,
     updates: UpdatesArgs,
     limits: LimitsArgs,
     refuse_signature_v1: bool,
 ) -> anyhow::Result<()> {
+    // Refused before anything else: a missing or exposed key file is the operator's to fix.
+    let keys =
+        super::keys::load(key_file).with_context(|| format!("--keys {}", key_file.display()))?;
     block_on(async move {
         let store = open_with_seed(db).await?;
+        store.use_keys(keys).await?;
         tracing::info!(engine = store.engine(), "database ready");
         let listener = tokio::net::TcpListener::bind(listen)
             .await
