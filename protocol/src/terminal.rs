@@ -140,6 +140,10 @@ pub struct HeartbeatResponse {
     /// The release a rollout wants this terminal to run, when it runs another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<crate::update::UpdateOffer>,
+    /// The platform's newest sealing key (hex), as `/v1/config` gives it: a terminal seals
+    /// what it keeps from now on to this one once the platform rotated its keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealing_key: Option<String>,
 }
 
 /// What an operator can ask a terminal to do.

@@ -77,6 +77,9 @@ pub struct PlatformLink {
     base: String,
     http: reqwest::Client,
     identity: Option<Arc<TerminalIdentity>>,
+    /// The sealing key the platform last published (heartbeat answers), shared by every clone
+    /// of this link; `None` until it did, when enrollment's key is used.
+    published_sealing_key: Arc<std::sync::RwLock<Option<String>>>,
 }
 
 impl PlatformLink {
@@ -95,6 +98,7 @@ impl PlatformLink {
             base: base.trim_end_matches('/').to_owned(),
             http,
             identity: None,
+            published_sealing_key: Arc::default(),
         })
     }
 
@@ -129,11 +133,30 @@ impl PlatformLink {
         &self.base
     }
 
-    /// The platform's key applications are sealed to, as enrollment gave it.
-    pub fn sealing_key(&self) -> Option<&str> {
-        self.identity
-            .as_deref()
-            .and_then(|i| i.sealing_key.as_deref())
+    /// The platform's key applications are sealed to: the newest it published, else the one
+    /// enrollment gave.
+    pub fn sealing_key(&self) -> Option<String> {
+        let published = self
+            .published_sealing_key
+            .read()
+            .map(|k| k.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+        published.or_else(|| self.identity.as_deref().and_then(|i| i.sealing_key.clone()))
+    }
+
+    /// Takes the sealing key the platform published (after `keys rotate`): what is kept from
+    /// now on is sealed to it. A key that does not parse is ignored. True when it changed.
+    pub fn adopt_sealing_key(&self, hex: &str) -> bool {
+        if kiosk_protocol::sealing::parse_sealing_key(hex).is_err()
+            || self.sealing_key().as_deref() == Some(hex)
+        {
+            return false;
+        }
+        match self.published_sealing_key.write() {
+            Ok(mut key) => *key = Some(hex.to_owned()),
+            Err(poisoned) => *poisoned.into_inner() = Some(hex.to_owned()),
+        }
+        true
     }
 
     /// The terminal id requests are signed as, once enrolled.

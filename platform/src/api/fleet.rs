@@ -74,6 +74,7 @@ pub async fn heartbeat(
         server_time: now,
         commands,
         update,
+        sealing_key: Some(state.store().keys()?.sealing_public_key()),
     }))
 }
 
