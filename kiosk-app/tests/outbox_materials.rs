@@ -51,38 +51,54 @@ fn application(terminal_id: &str, matter_id: &str) -> ApplicationRequest {
     .expect("application")
 }
 
-/// (application_no, material_index, content_type, completed, file) of every upload the
-/// platform holds, in the order announced.
-type Stored = Vec<(String, i64, String, bool, Vec<u8>)>;
+/// (application_no, material_index, content_type, completed, SHA-256 of the file) of every
+/// upload the platform holds, in the order announced. The platform keeps the file's chunks
+/// encrypted (none of them is readable as the file), and the SHA-256 of what it checked.
+type Stored = Vec<(String, i64, String, bool, String)>;
 
 fn stored_uploads(db: &Path) -> Stored {
     let conn = rusqlite::Connection::open(db).expect("platform db");
     let mut stmt = conn
         .prepare(
-            "SELECT id, application_no, material_index, content_type, completed_at IS NOT NULL
+            "SELECT id, application_no, material_index, content_type, completed_at IS NOT NULL, sha256
              FROM uploads ORDER BY created_at, material_index",
         )
         .expect("query");
-    let rows: Vec<(String, String, i64, String, bool)> = stmt
+    let rows: Vec<(String, String, i64, String, bool, String)> = stmt
         .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })
         .expect("rows")
         .collect::<Result<_, _>>()
         .expect("rows");
     rows.into_iter()
-        .map(|(id, no, index, kind, done)| {
+        .map(|(id, no, index, kind, done, sha256)| {
             let mut chunks = conn
                 .prepare("SELECT data FROM upload_chunks WHERE upload_id = ?1 ORDER BY n")
                 .expect("chunks");
-            let file: Vec<u8> = chunks
+            for chunk in chunks
                 .query_map([&id], |r| r.get::<_, Vec<u8>>(0))
                 .expect("chunks")
-                .flat_map(|c| c.expect("chunk"))
-                .collect();
-            (no, index, kind, done, file)
+            {
+                assert!(
+                    !chunk.expect("chunk").starts_with(b"%PDF"),
+                    "stored in clear"
+                );
+            }
+            (no, index, kind, done, sha256)
         })
         .collect()
+}
+
+fn sha256_hex(file: &[u8]) -> String {
+    kiosk_protocol::auth::hex_encode(&<sha2::Sha256 as sha2::Digest>::digest(file))
 }
 
 /// The outbox's bench, and how these tests keep an application.
@@ -206,7 +222,7 @@ fn materials_kept_during_an_outage_arrive_after_their_application_sealed_on_disk
         assert_eq!(kind, "application/pdf", "stored opened, as a plain upload");
         assert!(*done);
         assert!(
-            file == want,
+            *file == sha256_hex(want),
             "material {index}: the platform has the camera's PDF"
         );
     }
@@ -347,7 +363,7 @@ fn an_upload_cut_between_chunks_goes_on_after_a_restart_and_completes_once() {
     assert_eq!(uploads.len(), 1, "one upload, not a second one");
     let (_, index, kind, done, file) = &uploads[0];
     assert_eq!((*index, kind.as_str(), *done), (0, "application/pdf", true));
-    assert!(*file == pdf, "the platform has the whole PDF");
+    assert!(*file == sha256_hex(&pdf), "the platform has the whole PDF");
     assert_eq!(rig.deliver(&outbox), Delivery::default());
 }
 
@@ -381,7 +397,7 @@ fn a_material_kept_after_its_application_left_and_a_material_the_platform_refuse
     assert_eq!(rig.deliver(&outbox), Delivery::default(), "never retried");
     let uploads = stored_uploads(&rig.db());
     assert_eq!(uploads.len(), 1);
-    assert!(uploads[0].3 && uploads[0].4 == pdf);
+    assert!(uploads[0].3 && uploads[0].4 == sha256_hex(&pdf));
 }
 
 #[test]
@@ -409,7 +425,7 @@ fn an_outage_between_the_application_and_its_materials_is_waited_out() {
     assert_eq!(rig.deliver(&outbox).delivered, 1);
     let uploads = stored_uploads(&rig.db());
     assert_eq!(uploads.len(), 1);
-    assert!(uploads[0].3 && uploads[0].4 == pdf);
+    assert!(uploads[0].3 && uploads[0].4 == sha256_hex(&pdf));
 }
 
 #[test]

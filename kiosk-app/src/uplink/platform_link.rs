@@ -287,18 +287,28 @@ impl PlatformLink {
         Ok(catalog)
     }
 
-    /// `POST /v1/applications` with its idempotency key.
+    /// `POST /v1/applications` with its idempotency key, the body sealed to the platform's
+    /// key (the platform refuses plain ones).
     pub async fn submit(
         &self,
         key: &str,
         request: &ApplicationRequest,
     ) -> Result<ApplicationReceipt, LinkError> {
-        let body = Self::body(request)?;
+        let platform = self
+            .sealing_key()
+            .and_then(|hex| kiosk_protocol::sealing::parse_sealing_key(&hex).ok())
+            .ok_or_else(|| LinkError::BadAnswer("the platform gave no sealing key".into()))?;
+        let plain = zeroize::Zeroizing::new(Self::body(request)?);
+        let body = kiosk_protocol::sealing::seal(&platform, &plain)
+            .map_err(|e| LinkError::BadAnswer(e.to_string()))?;
         let response = self
-            .send(
+            .send_typed(
                 Method::POST,
                 "/v1/applications",
-                Some(body),
+                Some((
+                    body,
+                    kiosk_protocol::sealing::SEALED_APPLICATION_CONTENT_TYPE,
+                )),
                 &[(IDEMPOTENCY_KEY_HEADER, key)],
             )
             .await?;
