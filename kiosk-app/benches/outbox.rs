@@ -150,8 +150,7 @@ fn rig(dir: &Path) -> anyhow::Result<Rig> {
     let sealing_key = enrolled
         .link
         .sealing_key()
-        .context("the platform gave no sealing key")?
-        .to_owned();
+        .context("the platform gave no sealing key")?;
     Ok(Rig {
         _platform: platform,
         terminal_id: enrolled.identity.terminal_id.clone(),

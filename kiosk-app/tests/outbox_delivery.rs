@@ -51,7 +51,7 @@ impl Keep for Rig {
             .keep_application(
                 key,
                 &application(&self.terminal_id, n),
-                self.link.sealing_key(),
+                self.link.sealing_key().as_deref(),
             )
             .expect("kept");
     }
@@ -181,4 +181,60 @@ fn a_revoked_terminals_applications_wait_in_the_outbox_until_it_is_restored() {
     let round = rig.deliver(&outbox);
     assert_eq!(round.delivered, 1);
     assert_eq!(stored(&rig.db()), [("revoked-0".to_owned(), 1)]);
+}
+
+#[test]
+fn after_a_key_rotation_new_applications_are_sealed_to_the_new_key_and_old_ones_still_arrive() {
+    let mut rig = Rig::new("SN-ROTATE-1");
+    let outbox = rig.outbox();
+    let old = rig.link.sealing_key().expect("enrollment's sealing key");
+    rig.keep(&outbox, "before-rotation-0001", 1);
+
+    // The operator rotates the sealing key and restarts the platform.
+    let keys = kiosk_testkit::PlatformPeer::key_file(&rig.db()).expect("key file");
+    let rotated = kiosk_testkit::run(
+        "kiosk-platform",
+        &["keys", "rotate", "--file", &keys.to_string_lossy()],
+        &[],
+    )
+    .expect("keys rotate");
+    let printed = String::from_utf8_lossy(&rotated.stdout);
+    assert!(rotated.status.success(), "{printed}");
+    let new = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("sealing key 2 added and published: "))
+        .unwrap_or_else(|| panic!("no new key in {printed}"))
+        .to_owned();
+    assert_ne!(new, old);
+    rig.platform = None;
+    rig.restart_platform();
+
+    // The next heartbeat brings the new key; the terminal seals to it from then on.
+    let beat = kiosk_app::runtime::heartbeat::heartbeat(
+        &kiosk_app::devices::health::HealthBoard::default(),
+        1,
+        std::time::Duration::from_secs(60),
+        "0.1.0",
+    );
+    // The first request may still go out on a pooled connection to the stopped process.
+    let answer = (0..3)
+        .find_map(|_| rig.tokio.block_on(rig.link.heartbeat(&beat)).ok())
+        .expect("heartbeat");
+    assert_eq!(answer.sealing_key.as_deref(), Some(new.as_str()));
+    let config = rig.tokio.block_on(rig.link.config()).expect("config");
+    assert_eq!(config.sealing_key.as_deref(), Some(new.as_str()));
+    assert!(rig.link.adopt_sealing_key(&new));
+    assert_eq!(rig.link.sealing_key().as_deref(), Some(new.as_str()));
+    rig.keep(&outbox, "after-rotation-0001", 2);
+
+    // Both arrive: the one sealed to the old key still opens.
+    let round = rig.deliver(&outbox);
+    assert_eq!((round.delivered, round.refused), (2, 0), "{round:?}");
+    assert_eq!(
+        stored(&rig.db()),
+        vec![
+            ("after-rotation-0001".to_owned(), 1),
+            ("before-rotation-0001".to_owned(), 1)
+        ]
+    );
 }

@@ -51,38 +51,54 @@ fn application(terminal_id: &str, matter_id: &str) -> ApplicationRequest {
     .expect("application")
 }
 
-/// (application_no, material_index, content_type, completed, file) of every upload the
-/// platform holds, in the order announced.
-type Stored = Vec<(String, i64, String, bool, Vec<u8>)>;
+/// (application_no, material_index, content_type, completed, SHA-256 of the file) of every
+/// upload the platform holds, in the order announced. The platform keeps the file's chunks
+/// encrypted (none of them is readable as the file), and the SHA-256 of what it checked.
+type Stored = Vec<(String, i64, String, bool, String)>;
 
 fn stored_uploads(db: &Path) -> Stored {
     let conn = rusqlite::Connection::open(db).expect("platform db");
     let mut stmt = conn
         .prepare(
-            "SELECT id, application_no, material_index, content_type, completed_at IS NOT NULL
+            "SELECT id, application_no, material_index, content_type, completed_at IS NOT NULL, sha256
              FROM uploads ORDER BY created_at, material_index",
         )
         .expect("query");
-    let rows: Vec<(String, String, i64, String, bool)> = stmt
+    let rows: Vec<(String, String, i64, String, bool, String)> = stmt
         .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })
         .expect("rows")
         .collect::<Result<_, _>>()
         .expect("rows");
     rows.into_iter()
-        .map(|(id, no, index, kind, done)| {
+        .map(|(id, no, index, kind, done, sha256)| {
             let mut chunks = conn
                 .prepare("SELECT data FROM upload_chunks WHERE upload_id = ?1 ORDER BY n")
                 .expect("chunks");
-            let file: Vec<u8> = chunks
+            for chunk in chunks
                 .query_map([&id], |r| r.get::<_, Vec<u8>>(0))
                 .expect("chunks")
-                .flat_map(|c| c.expect("chunk"))
-                .collect();
-            (no, index, kind, done, file)
+            {
+                assert!(
+                    !chunk.expect("chunk").starts_with(b"%PDF"),
+                    "stored in clear"
+                );
+            }
+            (no, index, kind, done, sha256)
         })
         .collect()
+}
+
+fn sha256_hex(file: &[u8]) -> String {
+    kiosk_protocol::auth::hex_encode(&<sha2::Sha256 as sha2::Digest>::digest(file))
 }
 
 /// The outbox's bench, and how these tests keep an application.
@@ -98,7 +114,7 @@ impl Keep for Rig {
             .keep_application(
                 key,
                 &application(&self.terminal_id, matter_id),
-                self.link.sealing_key(),
+                self.link.sealing_key().as_deref(),
             )
             .expect("application kept");
     }
@@ -129,14 +145,29 @@ fn materials_kept_during_an_outage_arrive_after_their_application_sealed_on_disk
     let outbox = rig.outbox();
     rig.keep(&outbox, "materials-0001", "lyg-hrss-0101");
     outbox
-        .keep_material("materials-0001", 0, &first, rig.link.sealing_key())
+        .keep_material(
+            "materials-0001",
+            0,
+            &first,
+            rig.link.sealing_key().as_deref(),
+        )
         .expect("first material kept");
     outbox
-        .keep_material("materials-0001", 1, &second, rig.link.sealing_key())
+        .keep_material(
+            "materials-0001",
+            1,
+            &second,
+            rig.link.sealing_key().as_deref(),
+        )
         .expect("second material kept");
     // Keeping the same material again keeps one.
     outbox
-        .keep_material("materials-0001", 1, &second, rig.link.sealing_key())
+        .keep_material(
+            "materials-0001",
+            1,
+            &second,
+            rig.link.sealing_key().as_deref(),
+        )
         .expect("kept again");
     let status = outbox.status().expect("status");
     assert_eq!(
@@ -191,7 +222,7 @@ fn materials_kept_during_an_outage_arrive_after_their_application_sealed_on_disk
         assert_eq!(kind, "application/pdf", "stored opened, as a plain upload");
         assert!(*done);
         assert!(
-            file == want,
+            *file == sha256_hex(want),
             "material {index}: the platform has the camera's PDF"
         );
     }
@@ -205,7 +236,7 @@ fn a_material_of_a_refused_application_is_kept_aside_and_never_uploaded() {
     // A matter the platform does not offer: the application is refused for good.
     rig.keep(&outbox, "refused-0001", "lyg-no-such-matter");
     outbox
-        .keep_material("refused-0001", 0, &pdf, rig.link.sealing_key())
+        .keep_material("refused-0001", 0, &pdf, rig.link.sealing_key().as_deref())
         .expect("kept");
     let round = rig.deliver(&outbox);
     assert_eq!((round.delivered, round.refused), (0, 1), "{round:?}");
@@ -213,7 +244,7 @@ fn a_material_of_a_refused_application_is_kept_aside_and_never_uploaded() {
     assert_eq!((status.refused, status.materials), (2, 0), "{status:?}");
     // Kept after the refusal: aside at once.
     outbox
-        .keep_material("refused-0001", 1, &pdf, rig.link.sealing_key())
+        .keep_material("refused-0001", 1, &pdf, rig.link.sealing_key().as_deref())
         .expect("kept");
     assert_eq!(outbox.status().expect("status").refused, 3);
     outbox.retry_now().expect("retry");
@@ -234,7 +265,7 @@ fn a_material_too_large_or_without_its_application_is_refused_when_kept() {
     );
     huge.extend_from_slice(b"%%EOF\n");
     let err = outbox
-        .keep_material("large-0001", 0, &huge, rig.link.sealing_key())
+        .keep_material("large-0001", 0, &huge, rig.link.sealing_key().as_deref())
         .expect_err("too large");
     assert!(
         matches!(err, OutboxError::MaterialTooLarge { size, max } if size == max + 1),
@@ -246,16 +277,21 @@ fn a_material_too_large_or_without_its_application_is_refused_when_kept() {
     // One byte less fits.
     huge.remove(20);
     outbox
-        .keep_material("large-0001", 0, &huge, rig.link.sealing_key())
+        .keep_material("large-0001", 0, &huge, rig.link.sealing_key().as_deref())
         .expect("the largest material is kept");
     // Not a PDF; no such application; no key to seal to.
     let err = outbox
-        .keep_material("large-0001", 1, b"GIF89a not a pdf", rig.link.sealing_key())
+        .keep_material(
+            "large-0001",
+            1,
+            b"GIF89a not a pdf",
+            rig.link.sealing_key().as_deref(),
+        )
         .expect_err("not a pdf");
     assert!(err.to_string().contains("not a whole PDF"), "{err}");
     let (pdf, _) = material(&PAGES[..1]);
     let err = outbox
-        .keep_material("never-kept", 0, &pdf, rig.link.sealing_key())
+        .keep_material("never-kept", 0, &pdf, rig.link.sealing_key().as_deref())
         .expect_err("no application");
     assert!(
         err.to_string().contains("keep the application first"),
@@ -289,7 +325,7 @@ fn an_upload_cut_between_chunks_goes_on_after_a_restart_and_completes_once() {
         let outbox = rig.outbox();
         rig.keep(&outbox, "cut-0001", "lyg-hrss-0101");
         outbox
-            .keep_material("cut-0001", 0, &pdf, rig.link.sealing_key())
+            .keep_material("cut-0001", 0, &pdf, rig.link.sealing_key().as_deref())
             .expect("kept");
         // The terminal dies once the platform has confirmed the first chunk: the delivery
         // is abandoned mid-upload, as a killed process abandons it.
@@ -327,7 +363,7 @@ fn an_upload_cut_between_chunks_goes_on_after_a_restart_and_completes_once() {
     assert_eq!(uploads.len(), 1, "one upload, not a second one");
     let (_, index, kind, done, file) = &uploads[0];
     assert_eq!((*index, kind.as_str(), *done), (0, "application/pdf", true));
-    assert!(*file == pdf, "the platform has the whole PDF");
+    assert!(*file == sha256_hex(&pdf), "the platform has the whole PDF");
     assert_eq!(rig.deliver(&outbox), Delivery::default());
 }
 
@@ -340,11 +376,11 @@ fn a_material_kept_after_its_application_left_and_a_material_the_platform_refuse
     // The sender delivers the application before the runtime has kept its materials.
     assert_eq!(rig.deliver(&outbox).delivered, 1);
     outbox
-        .keep_material("late-0001", 0, &pdf, rig.link.sealing_key())
+        .keep_material("late-0001", 0, &pdf, rig.link.sealing_key().as_deref())
         .expect("kept after its application was delivered");
     // The matter has four materials: index 9 is refused by the platform (422), kept aside.
     outbox
-        .keep_material("late-0001", 9, &pdf, rig.link.sealing_key())
+        .keep_material("late-0001", 9, &pdf, rig.link.sealing_key().as_deref())
         .expect("kept");
     let round = rig.deliver(&outbox);
     assert_eq!((round.delivered, round.refused), (1, 1), "{round:?}");
@@ -361,7 +397,7 @@ fn a_material_kept_after_its_application_left_and_a_material_the_platform_refuse
     assert_eq!(rig.deliver(&outbox), Delivery::default(), "never retried");
     let uploads = stored_uploads(&rig.db());
     assert_eq!(uploads.len(), 1);
-    assert!(uploads[0].3 && uploads[0].4 == pdf);
+    assert!(uploads[0].3 && uploads[0].4 == sha256_hex(&pdf));
 }
 
 #[test]
@@ -372,7 +408,7 @@ fn an_outage_between_the_application_and_its_materials_is_waited_out() {
     rig.keep(&outbox, "gap-0001", "lyg-hrss-0101");
     assert_eq!(rig.deliver(&outbox).delivered, 1);
     outbox
-        .keep_material("gap-0001", 0, &pdf, rig.link.sealing_key())
+        .keep_material("gap-0001", 0, &pdf, rig.link.sealing_key().as_deref())
         .expect("kept");
     rig.platform = None;
     let round = rig.deliver(&outbox);
@@ -389,7 +425,7 @@ fn an_outage_between_the_application_and_its_materials_is_waited_out() {
     assert_eq!(rig.deliver(&outbox).delivered, 1);
     let uploads = stored_uploads(&rig.db());
     assert_eq!(uploads.len(), 1);
-    assert!(uploads[0].3 && uploads[0].4 == pdf);
+    assert!(uploads[0].3 && uploads[0].4 == sha256_hex(&pdf));
 }
 
 #[test]
@@ -406,7 +442,7 @@ fn an_application_and_its_materials_are_kept_together_or_not_at_all() {
             "together-0001",
             &request,
             &[(1, first.as_slice()), (3, b"GIF89a not a pdf".as_slice())],
-            rig.link.sealing_key(),
+            rig.link.sealing_key().as_deref(),
         )
         .expect_err("refused");
     assert!(err.to_string().contains("not a whole PDF"), "{err}");
@@ -423,7 +459,7 @@ fn an_application_and_its_materials_are_kept_together_or_not_at_all() {
             "together-0001",
             &request,
             &[(1, first.as_slice()), (3, second.as_slice())],
-            rig.link.sealing_key(),
+            rig.link.sealing_key().as_deref(),
         )
         .expect("kept");
     assert!(reference.starts_with("LYT"), "{reference}");
@@ -439,7 +475,7 @@ fn an_application_and_its_materials_are_kept_together_or_not_at_all() {
             "together-0001",
             &request,
             &[(1, first.as_slice()), (3, second.as_slice())],
-            rig.link.sealing_key(),
+            rig.link.sealing_key().as_deref(),
         )
         .expect("kept again");
     let status = outbox.status().expect("status");

@@ -214,7 +214,7 @@ fn a_pinned_terminal_works_over_tls_and_a_man_in_the_middle_gets_nothing() {
         .keep_application(
             "tls-application-1",
             &application(&terminal_id),
-            link.sealing_key(),
+            link.sealing_key().as_deref(),
         )
         .expect("kept");
     let round = tokio
@@ -250,7 +250,7 @@ fn a_pinned_terminal_works_over_tls_and_a_man_in_the_middle_gets_nothing() {
         .keep_application(
             "tls-application-2",
             &application(&terminal_id),
-            link.sealing_key(),
+            link.sealing_key().as_deref(),
         )
         .expect("kept");
     let round = tokio.block_on(deliver_due(&outbox, &diverted, |_, _| {}));

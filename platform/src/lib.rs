@@ -15,6 +15,7 @@
 //! | [`store`] | persistence: one [`Store`] over either engine |
 //! | [`verify`] | the public certificate verification page (`/verify/{code}`), no login |
 //! | [`rollout`] | staged rollouts' rules: groups, thresholds, who is offered what |
+//! | [`keys`] | the platform's secrets, kept out of the database: the key ring (a file today) that encrypts personal data at rest, keys applicant lookups, opens sealed bodies and makes certificate codes |
 //! | [`seed`], [`db_url`] | the catalog a fresh platform publishes; database URLs |
 //!
 //! The command line (`kiosk-platform serve`, `user`, `token`, `release`, `rollout`, ...) is
@@ -30,6 +31,7 @@ pub mod documents;
 pub mod health;
 pub mod html;
 pub mod http;
+pub mod keys;
 pub mod openapi;
 pub mod rollout;
 pub mod seed;

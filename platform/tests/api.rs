@@ -361,11 +361,7 @@ fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
 async fn two_instances_on_one_database_store_a_racing_application_once(db: TestDb) {
     // Both instances start at once on the fresh database: each opens its own pool (or
     // connection) and runs the migrations, which must apply exactly once.
-    let (first, second) = tokio::join!(Store::open(&db.url), Store::open(&db.url));
-    let (first, second) = (
-        first.expect("first instance"),
-        second.expect("second instance"),
-    );
+    let (first, second) = tokio::join!(db.instance(), db.instance());
     first
         .publish_catalog(&seed::seed_catalog().expect("seed"))
         .await

@@ -383,7 +383,7 @@ async fn one_terminal_cannot_see_or_act_for_another(db: TestDb) {
 /// is refused (nonces live in the database; SQLite writes them within a fraction of a second).
 async fn a_replay_through_another_instance_is_refused_too(db: TestDb) {
     let a = platform(&db).await;
-    let b = serve(kiosk_platform::Store::open(&db.url).await.expect("second")).await;
+    let b = serve(db.instance().await).await;
     let t = TestTerminal::enroll(&a, "SN-REPLAY", None).await;
     let once = common::nonce();
     let heartbeat = json!({"uptime_secs": 1});

@@ -28,6 +28,8 @@ async fn names_id_numbers_and_phones_never_reach_the_log() {
     let store = kiosk_platform::Store::open(&db.parse().expect("url"))
         .await
         .expect("store");
+    let keys = kiosk_platform::keys::KeyFile::load(&db_file.with_extension("keys")).expect("keys");
+    store.use_keys(keys.into_keys()).await.expect("keys fit");
     let p = common::Platform {
         url: url.clone(),
         store: store.clone(),

@@ -34,7 +34,9 @@ fn submission(
     (signed_key, sent_key): (&str, &str),
     (signed_type, sent_type): (&str, &str),
 ) -> reqwest::RequestBuilder {
-    let bytes = serde_json::to_vec(&application(t)).expect("json");
+    let plain = serde_json::to_vec(&application(t)).expect("json");
+    let platform = kiosk_protocol::sealing::parse_sealing_key(&t.sealing_key).expect("key");
+    let bytes = kiosk_protocol::sealing::seal(&platform, &plain).expect("sealed");
     let content = SignedContent {
         method: "POST",
         path_and_query: PATH,
@@ -58,7 +60,7 @@ fn submission(
 async fn a_changed_idempotency_key_or_content_type_is_refused_under_v2(db: TestDb) {
     let p = serve(db.store().await).await;
     let a = TestTerminal::enroll(&p, "SN-V2", None).await;
-    let json = "application/json";
+    let json = kiosk_protocol::sealing::SEALED_APPLICATION_CONTENT_TYPE;
     let key = "v2-key-000000000001";
     for (what, request) in [
         (
@@ -67,12 +69,7 @@ async fn a_changed_idempotency_key_or_content_type_is_refused_under_v2(db: TestD
         ),
         (
             "content type changed",
-            submission(
-                &a,
-                &p,
-                (key, key),
-                (json, "application/json; charset=utf-8"),
-            ),
+            submission(&a, &p, (key, key), (json, "application/json")),
         ),
         (
             "idempotency key sent twice",
@@ -108,7 +105,7 @@ async fn v1_is_accepted_in_the_transition_and_refused_after_it(db: TestDb) {
     let (status, answer) = a.send(Method::GET, "/v1/config", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
     assert_eq!(answer["code"], "signature_scheme_retired");
-    let json = "application/json";
+    let json = kiosk_protocol::sealing::SEALED_APPLICATION_CONTENT_TYPE;
     let key = "v2-key-000000000003";
     let (status, receipt) = common::answer(
         submission(&a, &strict, (key, key), (json, json))

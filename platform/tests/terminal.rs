@@ -502,13 +502,17 @@ async fn materials_upload_in_checked_chunks_within_limits(db: TestDb) {
     let b = TestTerminal::enroll(&p, "SN-B", None).await;
     let number = submit(&a, "material-key-1", "320706198802020228").await;
     let start = format!("/v1/applications/{number}/materials");
-    let file = jpeg(300_000);
+    let platform_key = kiosk_protocol::sealing::parse_sealing_key(&a.sealing_key).expect("key");
+    let seal = |plain: &[u8]| kiosk_protocol::sealing::seal(&platform_key, plain).expect("sealed");
+    let photo = jpeg(300_000);
+    let file = seal(&photo);
+    let sealed_jpeg = "application/vnd.lyb.sealed+jpeg";
     let announce = |size: usize, sha: String, kind: &str, index: u16| json!({"material_index": index, "content_type": kind, "size": size, "sha256": sha});
     let (status, session) = a
         .send(
             Method::POST,
             &start,
-            Some(&announce(file.len(), sha256_hex(&file), "image/jpeg", 0)),
+            Some(&announce(file.len(), sha256_hex(&file), sealed_jpeg, 0)),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{session}");
@@ -548,14 +552,14 @@ async fn materials_upload_in_checked_chunks_within_limits(db: TestDb) {
     let (status, done) = a.send(Method::POST, &complete, None).await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["content_type"], "image/jpeg");
-    assert_eq!(done["size"], file.len());
+    assert_eq!(done["size"], photo.len());
     assert_eq!(
         put_chunk(&a, &id, 0, &file[..chunk]).await,
         StatusCode::CONFLICT
     );
 
     // A "PDF" that is a JPEG, and a file that does not match its hash: discarded.
-    let small = jpeg(1000);
+    let small = seal(&jpeg(1000));
     let (_, lie) = a
         .send(
             Method::POST,
@@ -563,7 +567,7 @@ async fn materials_upload_in_checked_chunks_within_limits(db: TestDb) {
             Some(&announce(
                 small.len(),
                 sha256_hex(&small),
-                "application/pdf",
+                "application/vnd.lyb.sealed+pdf",
                 0,
             )),
         )
@@ -592,7 +596,7 @@ async fn materials_upload_in_checked_chunks_within_limits(db: TestDb) {
         .send(
             Method::POST,
             &start,
-            Some(&announce(small.len(), "0".repeat(64), "image/jpeg", 0)),
+            Some(&announce(small.len(), "0".repeat(64), sealed_jpeg, 0)),
         )
         .await;
     let wrong_id = wrong["upload_id"].as_str().expect("id");
@@ -615,7 +619,7 @@ async fn materials_upload_in_checked_chunks_within_limits(db: TestDb) {
     let sha = "0".repeat(64);
     for (body, status) in [
         (
-            announce(10 * 1024 * 1024 + 1, sha.clone(), "image/jpeg", 0),
+            announce(10 * 1024 * 1024 + 1, sha.clone(), sealed_jpeg, 0),
             StatusCode::PAYLOAD_TOO_LARGE,
         ),
         (
@@ -623,11 +627,15 @@ async fn materials_upload_in_checked_chunks_within_limits(db: TestDb) {
             StatusCode::BAD_REQUEST,
         ),
         (
-            announce(100, sha.clone(), "image/jpeg", 999),
+            announce(100, sha.clone(), "image/jpeg", 0),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            announce(100, sha.clone(), sealed_jpeg, 999),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
-            announce(100, "xyz".into(), "image/jpeg", 0),
+            announce(100, "xyz".into(), sealed_jpeg, 0),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
     ] {
@@ -638,7 +646,7 @@ async fn materials_upload_in_checked_chunks_within_limits(db: TestDb) {
         );
     }
     // Another terminal's application, and one that does not exist.
-    let body = announce(100, sha.clone(), "image/jpeg", 0);
+    let body = announce(100, sha.clone(), sealed_jpeg, 0);
     assert_eq!(
         b.send(Method::POST, &start, Some(&body)).await.0,
         StatusCode::NOT_FOUND
@@ -654,7 +662,7 @@ async fn materials_upload_in_checked_chunks_within_limits(db: TestDb) {
         StatusCode::NOT_FOUND
     );
     // The per-application total: 300 KB stored, then 10 MB files until the 30 MB cap.
-    let ten = announce(10 * 1024 * 1024, sha.clone(), "image/jpeg", 0);
+    let ten = announce(10 * 1024 * 1024, sha.clone(), sealed_jpeg, 0);
     assert_eq!(
         a.send(Method::POST, &start, Some(&ten)).await.0,
         StatusCode::CREATED
@@ -803,7 +811,10 @@ async fn stored_materials(
     let mut out = Vec::new();
     for id in upload_ids {
         let chunks = store.chunks(id).await.expect("chunks");
-        let file: Vec<u8> = chunks.into_iter().flat_map(|(_, data)| data).collect();
+        let file: Vec<u8> = chunks
+            .iter()
+            .flat_map(|(_, data)| data.iter().copied())
+            .collect();
         out.push(((*id).to_owned(), file));
     }
     out
@@ -842,9 +853,10 @@ async fn sealed_materials_are_opened_checked_and_stored_plain(db: TestDb) {
     let p = platform(&db).await;
     let a = TestTerminal::enroll(&p, "SN-SEAL", None).await;
     let number = submit(&a, "sealed-material-1", "320706198802020228").await;
-    let platform_key =
-        kiosk_protocol::sealing::parse_sealing_key(&p.store.sealing_key().public_hex())
-            .expect("key");
+    let platform_key = kiosk_protocol::sealing::parse_sealing_key(
+        &p.store.keys().expect("keys").sealing_public_key(),
+    )
+    .expect("key");
     let seal = |plain: &[u8]| kiosk_protocol::sealing::seal(&platform_key, plain).expect("sealed");
 
     // A sealed PDF of two chunks: the platform stores the opened PDF, as a plain upload.

@@ -145,6 +145,10 @@ pub struct HeartbeatResponse {
     /// on. Empty when the platform does not serve TLS itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tls_pins: Vec<String>,
+    /// The platform's newest sealing key (hex), as `/v1/config` gives it: a terminal seals
+    /// what it keeps from now on to this one once the platform rotated its keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealing_key: Option<String>,
 }
 
 /// What an operator can ask a terminal to do.

@@ -40,10 +40,13 @@ impl PlatformPeer {
     /// The `kiosk-platform serve` command for `db` and `address`, for a caller that sets more
     /// (options, environment, where stderr goes) before [`PlatformPeer::spawn`].
     pub fn command(db: &Path, address: &str) -> anyhow::Result<Command> {
+        let keys = Self::key_file(db)?;
         let mut command = Command::new(program("kiosk-platform")?);
         command
             .args(["serve", "--listen", address, "--db"])
             .arg(database_url(db))
+            .arg("--keys")
+            .arg(keys)
             // The platform takes no commands: its end of input means nothing to it.
             .stdin(Stdio::null());
         Ok(command)
@@ -63,6 +66,17 @@ impl PlatformPeer {
             url,
             db: db.to_owned(),
         })
+    }
+
+    /// The key file of the platform on `db` (`DB.keys` beside it), made with `kiosk-platform
+    /// keys init` as an operator would the first time.
+    pub fn key_file(db: &Path) -> anyhow::Result<PathBuf> {
+        let path = db.with_extension("keys");
+        if !path.exists() {
+            let file = path.display().to_string();
+            platform_cli(&["keys", "init", "--file", &file])?;
+        }
+        Ok(path)
     }
 
     /// Its database as a `--db` URL (`sqlite://PATH`).
@@ -98,6 +112,8 @@ impl PlatformPeer {
             site,
             "--slot",
             "09:30-10:00",
+            "--keys",
+            &Self::key_file(&self.db)?.display().to_string(),
         ])?;
         Ok(code)
     }

@@ -140,9 +140,19 @@ fn a_corrupt_platform_database_is_reported_and_left_alone() {
     let junk = b"SQLite format 2\0 but not really".repeat(40);
     std::fs::write(&db, &junk).expect("write");
     let url = format!("sqlite://{}", db.display());
+    let keys = kiosk_testkit::PlatformPeer::key_file(&db).expect("key file");
+    let keys = keys.display().to_string();
     let err = one_line_failure(
         "kiosk-platform",
-        &["serve", "--listen", "127.0.0.1:0", "--db", &url],
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            &url,
+            "--keys",
+            &keys,
+        ],
     );
     assert!(
         err.contains("platform.db") && err.contains("not a usable platform database"),

@@ -212,6 +212,13 @@ pub async fn beat_once(pulse: &Pulse) -> Standing {
     match pulse.link.heartbeat(&beat).await {
         Ok(answer) => {
             crate::update::trial::SIGNALS.platform_reached();
+            if let Some(key) = &answer.sealing_key
+                && pulse.link.adopt_sealing_key(key)
+            {
+                tracing::info!(
+                    "the platform published a new sealing key: sealing to it from now on"
+                );
+            }
             for command in answer.commands {
                 run_command(pulse, &command).await;
             }

@@ -24,7 +24,7 @@ impl Driver {
         materials: Vec<SubmittedMaterial>,
     ) {
         let outbox = self.config.outbox.clone();
-        let sealing_key = self.config.platform.sealing_key().map(str::to_owned);
+        let sealing_key = self.config.platform.sealing_key();
         let events = self.events.clone();
         // Subscribed before the item exists, so its outcome cannot be missed.
         let reports = self.reports.subscribe();

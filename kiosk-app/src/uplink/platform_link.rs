@@ -98,6 +98,9 @@ pub struct PlatformLink {
     identity: Option<Arc<TerminalIdentity>>,
     /// The data folder whose identity file keeps pins the platform announces.
     keeps_pins_in: Option<Arc<Path>>,
+    /// The sealing key the platform last published (heartbeat answers), shared by every clone
+    /// of this link; `None` until it did, when enrollment's key is used.
+    published_sealing_key: Arc<std::sync::RwLock<Option<String>>>,
 }
 
 impl PlatformLink {
@@ -123,6 +126,7 @@ impl PlatformLink {
             http,
             identity: None,
             keeps_pins_in: None,
+            published_sealing_key: Arc::default(),
         })
     }
 
@@ -173,11 +177,30 @@ impl PlatformLink {
         &self.base
     }
 
-    /// The platform's key applications are sealed to, as enrollment gave it.
-    pub fn sealing_key(&self) -> Option<&str> {
-        self.identity
-            .as_deref()
-            .and_then(|i| i.sealing_key.as_deref())
+    /// The platform's key applications are sealed to: the newest it published, else the one
+    /// enrollment gave.
+    pub fn sealing_key(&self) -> Option<String> {
+        let published = self
+            .published_sealing_key
+            .read()
+            .map(|k| k.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+        published.or_else(|| self.identity.as_deref().and_then(|i| i.sealing_key.clone()))
+    }
+
+    /// Takes the sealing key the platform published (after `keys rotate`): what is kept from
+    /// now on is sealed to it. A key that does not parse is ignored. True when it changed.
+    pub fn adopt_sealing_key(&self, hex: &str) -> bool {
+        if kiosk_protocol::sealing::parse_sealing_key(hex).is_err()
+            || self.sealing_key().as_deref() == Some(hex)
+        {
+            return false;
+        }
+        match self.published_sealing_key.write() {
+            Ok(mut key) => *key = Some(hex.to_owned()),
+            Err(poisoned) => *poisoned.into_inner() = Some(hex.to_owned()),
+        }
+        true
     }
 
     /// The terminal id requests are signed as, once enrolled.
@@ -322,18 +345,28 @@ impl PlatformLink {
         Ok(catalog)
     }
 
-    /// `POST /v1/applications` with its idempotency key.
+    /// `POST /v1/applications` with its idempotency key, the body sealed to the platform's
+    /// key (the platform refuses plain ones).
     pub async fn submit(
         &self,
         key: &str,
         request: &ApplicationRequest,
     ) -> Result<ApplicationReceipt, LinkError> {
-        let body = Self::body(request)?;
+        let platform = self
+            .sealing_key()
+            .and_then(|hex| kiosk_protocol::sealing::parse_sealing_key(&hex).ok())
+            .ok_or_else(|| LinkError::BadAnswer("the platform gave no sealing key".into()))?;
+        let plain = zeroize::Zeroizing::new(Self::body(request)?);
+        let body = kiosk_protocol::sealing::seal(&platform, &plain)
+            .map_err(|e| LinkError::BadAnswer(e.to_string()))?;
         let response = self
-            .send(
+            .send_typed(
                 Method::POST,
                 "/v1/applications",
-                Some(body),
+                Some((
+                    body,
+                    kiosk_protocol::sealing::SEALED_APPLICATION_CONTENT_TYPE,
+                )),
                 &[(IDEMPOTENCY_KEY_HEADER, key)],
             )
             .await?;

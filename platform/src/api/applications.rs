@@ -96,6 +96,7 @@ pub async fn catalog(
         (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
         (status = 403, description = "The body names another terminal", body = ApiError),
         (status = 413, description = "Body too large", body = ApiError),
+        (status = 415, description = "The body is not sealed to the platform's key (`unsealed_body`)", body = ApiError),
         (status = 422, description = "Unknown matter, invalid field, or key reused for another application", body = ApiError),
 ))]
 pub async fn submit_application(

@@ -77,7 +77,7 @@ pub async fn enroll(
             terminal_id: enrolled.terminal_id,
             site: enrolled.site,
             config,
-            sealing_key: Some(store.sealing_key().public_hex()),
+            sealing_key: Some(store.keys()?.sealing_public_key()),
             update_root: enrollment_root(&state),
         }),
     )

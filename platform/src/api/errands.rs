@@ -128,7 +128,7 @@ pub async fn check_in(
     request.validate().map_err(Failure::invalid)?;
     let key = match (&request.code, &request.id_number) {
         (Some(code), _) => CheckInKey::Code(code.to_ascii_uppercase()),
-        (None, Some(id)) => CheckInKey::Applicant(state.store().applicant_key(id)),
+        (None, Some(id)) => CheckInKey::Applicant(state.store().applicant_key(id)?),
         (None, None) => {
             return Err(Failure::invalid(ApiError::new(
                 "invalid_field",

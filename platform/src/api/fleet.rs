@@ -75,6 +75,7 @@ pub async fn heartbeat(
         commands,
         update,
         tls_pins: state.tls_pins(),
+        sealing_key: Some(state.store().keys()?.sealing_public_key()),
     }))
 }
 
@@ -244,6 +245,6 @@ pub async fn config(
 ) -> Result<axum::Json<TerminalConfig>, Failure> {
     Ok(axum::Json(TerminalConfig {
         config: state.store().merged_config(&terminal.id).await?,
-        sealing_key: Some(state.store().sealing_key().public_hex()),
+        sealing_key: Some(state.store().keys()?.sealing_public_key()),
     }))
 }

@@ -64,6 +64,7 @@ fn is_id(s: &str, max: usize) -> bool {
         (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
         (status = 404, description = "No such application at this terminal", body = ApiError),
         (status = 413, description = "File or application total too large, or too many files", body = ApiError),
+        (status = 415, description = "A plain (unsealed) content type (`unsealed_body`)", body = ApiError),
         (status = 422, description = "No such material for the matter, or a bad hash", body = ApiError),
 ))]
 pub async fn start_upload(
@@ -84,6 +85,15 @@ pub async fn start_upload(
         };
         Failure::from_api(status, e)
     })?;
+    // A citizen's documents travel sealed to the platform's key only, as application bodies
+    // do: a plain photo would be readable on the way and in any proxy's buffers.
+    if !request.content_type.is_sealed() {
+        return Err(Failure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsealed_body",
+            "materials must be sealed to the platform's key: announce application/vnd.lyb.sealed+pdf or +jpeg",
+        ));
+    }
     let store = state.store();
     let matter_id = store
         .application_matter(&terminal.id, &application_no)
@@ -244,11 +254,13 @@ pub async fn complete_upload(
             format!("chunks missing: {missing:?}"),
         ));
     }
-    let mut file = Vec::with_capacity(usize::try_from(upload.size).unwrap_or(0));
+    let mut file = zeroize::Zeroizing::new(Vec::with_capacity(
+        usize::try_from(upload.size).unwrap_or(0),
+    ));
     for (_, data) in chunks {
         file.extend_from_slice(&data);
     }
-    let digest = kiosk_protocol::auth::hex_encode(&Sha256::digest(&file));
+    let digest = kiosk_protocol::auth::hex_encode(&Sha256::digest(file.as_slice()));
     if file.len() as u64 != upload.size || digest != upload.sha256 {
         store.delete_upload(&upload.id).await?;
         return Err(Failure::new(
@@ -272,8 +284,8 @@ pub async fn complete_upload(
     // A sealed material: opened with the platform's sealing secret (as sealed applications
     // are), checked for what it says it is, and stored opened, like a plain upload.
     let plain_type = upload.content_type.plain();
-    let opened = match store.sealing_key().open(&file) {
-        Ok(opened) => zeroize::Zeroizing::new(opened),
+    let opened = match store.keys()?.open_sealed(&file) {
+        Ok(opened) => opened,
         Err(e) => {
             store.delete_upload(&upload.id).await?;
             return Err(Failure::new(

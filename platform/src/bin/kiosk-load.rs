@@ -62,6 +62,8 @@ struct Args {
 struct Terminal {
     id: String,
     key: SigningKey,
+    /// The platform's key application bodies are sealed to, as enrollment gave it.
+    sealing_key: kiosk_protocol::sealing::PublicKey,
 }
 
 #[derive(Default)]
@@ -117,6 +119,8 @@ fn loopback_only(url: &str) -> anyhow::Result<()> {
 enum RequestError {
     #[error("{0}")]
     Encode(serde_json::Error),
+    #[error("sealing: {0}")]
+    Seal(String),
     #[error("{0:#}")]
     Randomness(anyhow::Error),
     #[error("timeout")]
@@ -136,14 +140,23 @@ async fn signed(
     body: &Value,
     idempotency_key: Option<&str>,
 ) -> Result<(u16, Value), RequestError> {
-    let bytes = serde_json::to_vec(body).map_err(RequestError::Encode)?;
+    let mut bytes = serde_json::to_vec(body).map_err(RequestError::Encode)?;
+    // Application bodies go sealed to the platform's key, as terminals send them (the platform
+    // refuses plain ones): the load includes opening them.
+    let content_type = if path == "/v1/applications" {
+        bytes = kiosk_protocol::sealing::seal(&terminal.sealing_key, &bytes)
+            .map_err(|e| RequestError::Seal(e.to_string()))?;
+        kiosk_protocol::sealing::SEALED_APPLICATION_CONTENT_TYPE
+    } else {
+        "application/json"
+    };
     let now = time_now();
     let nonce = hex_encode(&random_bytes::<16>().map_err(RequestError::Randomness)?);
     // Signed as terminals sign (scheme V2, content type and idempotency key included).
     let content = kiosk_protocol::SignedContent {
         method: method.as_str(),
         path_and_query: path,
-        content_type: Some("application/json"),
+        content_type: Some(content_type),
         idempotency_key,
         body: &bytes,
     };
@@ -151,7 +164,7 @@ async fn signed(
         kiosk_protocol::sign_request_v2(&terminal.key, &terminal.id, now, &nonce, &content);
     let mut request = http
         .request(method, format!("{base}{path}"))
-        .header("content-type", "application/json")
+        .header("content-type", content_type)
         .body(bytes);
     for (name, value) in headers.pairs() {
         request = request.header(name, value);
@@ -314,6 +327,10 @@ async fn enroll(
             Some(Terminal {
                 id: answer["terminal_id"].as_str()?.to_owned(),
                 key,
+                sealing_key: kiosk_protocol::sealing::parse_sealing_key(
+                    answer["sealing_key"].as_str()?,
+                )
+                .ok()?,
             })
         });
     }

@@ -34,6 +34,9 @@ pub enum AppointmentCommand {
         /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
+        /// The platform's key file (the ID number is indexed with its applicant key).
+        #[arg(long = "keys", value_name = "PATH")]
+        key_file: std::path::PathBuf,
     },
 }
 
@@ -47,6 +50,7 @@ pub fn run(command: AppointmentCommand) -> anyhow::Result<()> {
         day,
         slot,
         db,
+        key_file,
     } = command;
     let code = code.to_ascii_uppercase();
     kiosk_protocol::CheckInRequest {
@@ -78,6 +82,7 @@ pub fn run(command: AppointmentCommand) -> anyhow::Result<()> {
     );
     block_on(async {
         let store = open_with_seed(&db).await?;
+        store.use_keys(super::keys::load(&key_file)?).await?;
         let published = store.current_catalog().await?;
         let catalog: Catalog =
             serde_json::from_str(&published.body).context("the published catalog is unreadable")?;

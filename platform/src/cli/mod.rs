@@ -5,6 +5,7 @@
 mod appointment;
 mod catalog;
 mod duration;
+mod keys;
 mod release;
 mod rollout;
 mod serve;
@@ -37,6 +38,10 @@ enum Command {
         /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
+        /// The platform's key file (`kiosk-platform keys init`), readable by its user only:
+        /// the data key personal data is encrypted with, the sealing and applicant keys.
+        #[arg(long = "keys", value_name = "PATH")]
+        key_file: std::path::PathBuf,
         /// Public base URL printed in receipts' progress QR codes (default: http://LISTEN).
         #[arg(long)]
         public_url: Option<String>,
@@ -57,6 +62,11 @@ enum Command {
         /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
+    },
+    /// The platform's key file: create it, rotate the sealing key.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
     },
     /// Manage the published service catalog.
     Catalog {
@@ -106,6 +116,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             listen,
             db,
+            key_file,
             public_url,
             offline_after,
             updates,
@@ -113,7 +124,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             refuse_signature_v1,
         } => serve::serve(
             listen,
-            &db,
+            (&db, &key_file),
             public_url,
             offline_after,
             updates,
@@ -125,6 +136,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{db} is migrated");
             Ok(())
         }
+        Command::Keys { command } => keys::run(command),
         Command::Catalog { command } => catalog::run(command),
         Command::User { command } => user::run(command),
         Command::Token { command } => token::run(command),

@@ -96,21 +96,25 @@ impl From<LimitsArgs> for ServerLimits {
     }
 }
 
-/// Serves the platform on `listen` until told to stop; prints the address it listens on.
+/// Serves the platform on `listen`, over the database `db` whose keys are in `key_file`, until told to stop; prints the address it listens on.
 pub fn serve(
     listen: ListenArgs,
-    db: &DbUrl,
+    (db, key_file): (&DbUrl, &std::path::Path),
     public_url: Option<String>,
     offline_after: i64,
     updates: UpdatesArgs,
     limits: LimitsArgs,
     refuse_signature_v1: bool,
 ) -> anyhow::Result<()> {
+    // Refused before anything else: a missing or exposed key file is the operator's to fix.
+    let keys =
+        super::keys::load(key_file).with_context(|| format!("--keys {}", key_file.display()))?;
     let tls = listen.load()?;
     let next_pin = listen.next_pin()?;
     let listen = listen.listen;
     block_on(async move {
         let store = open_with_seed(db).await?;
+        store.use_keys(keys).await?;
         tracing::info!(engine = store.engine(), "database ready");
         let listener = tokio::net::TcpListener::bind(listen)
             .await

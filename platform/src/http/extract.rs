@@ -321,8 +321,9 @@ impl<S: Send + Sync, T: Payload> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// A JSON body sent plain or, with the sealed content type, sealed to the platform's key
-/// (opened here; the opened bytes are wiped once parsed).
+/// A JSON body sealed to the platform's key (opened here; the opened bytes are wiped once
+/// parsed). A body sent plain is refused (415 `unsealed_body`): every terminal seals, and a
+/// plain one would carry personal data readable on the way and in any proxy's buffers.
 #[derive(Debug)]
 pub struct SealedBody<T>(pub T);
 
@@ -339,12 +340,18 @@ impl<T: Payload> FromRequest<AppState> for SealedBody<T> {
             .await
             .map_err(Failure::body_rejected)?;
         if !sealed {
-            return parse_payload(&body).map(SealedBody);
+            return Err(Failure::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsealed_body",
+                format!(
+                    "the body must be sealed to the platform's key and sent as {SEALED_APPLICATION_CONTENT_TYPE}"
+                ),
+            ));
         }
         let opened =
-            zeroize::Zeroizing::new(state.store().sealing_key().open(&body).map_err(|e| {
+            state.store().keys()?.open_sealed(&body).map_err(|e| {
                 Failure::new(StatusCode::BAD_REQUEST, "unsealable_body", e.to_string())
-            })?);
+            })?;
         parse_payload(&opened).map(SealedBody)
     }
 }

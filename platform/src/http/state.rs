@@ -127,13 +127,12 @@ impl AppState {
         &self.store
     }
 
-    /// The key certificates' verification codes are made and checked with, read once. The one
-    /// place that says where the key lives: today the database's `settings` (a random secret
-    /// made on first use); a key file or KMS replaces this function alone.
+    /// The key certificates' verification codes are made and checked with, read once from
+    /// the platform's key ring ([`crate::keys`]).
     pub async fn certificate_key(&self) -> Result<CertificateKey, Failure> {
         self.certificate_key
             .get_or_try_init(|| async {
-                let hex = self.store.certificate_secret().await?;
+                let hex = self.store.keys()?.certificate_secret();
                 CertificateKey::from_hex(&hex).ok_or_else(|| {
                     tracing::error!("the stored certificate key is not 32 bytes of hex");
                     Failure::internal()

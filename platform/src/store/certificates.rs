@@ -1,5 +1,5 @@
 //! Certificates issued at terminals, kept so the public verification page can answer for
-//! them, and the secret their verification codes are keyed with.
+//! them (the secret their codes are keyed with is in the key file, [`crate::keys`]).
 
 use super::sql::args;
 use super::{Store, StoreError};
@@ -16,25 +16,6 @@ pub struct IssuedCertificate {
 }
 
 impl Store {
-    /// The secret verification codes are keyed with, as hex: 32 random bytes made once per
-    /// database (by whichever instance asks first) and kept in `settings`, beside the
-    /// applicant key secret. Nothing public goes into it.
-    pub async fn certificate_secret(&self) -> Result<String, StoreError> {
-        const READ: &str = "SELECT value FROM settings WHERE name = 'certificate_key'";
-        if let Some(row) = self.row(READ, args![]).await? {
-            return row.text(0);
-        }
-        self.exec(
-            "INSERT INTO settings (name, value) VALUES ('certificate_key', $1) ON CONFLICT (name) DO NOTHING",
-            args![super::random_hex(32)?],
-        )
-        .await?;
-        self.row(READ, args![])
-            .await?
-            .ok_or_else(|| StoreError::Task("the certificate key vanished".into()))?
-            .text(0)
-    }
-
     /// Records a certificate issued by `terminal_id`. The code is a MAC of the record, so the
     /// same code again is the same certificate and is kept once.
     pub async fn record_certificate(

@@ -14,6 +14,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use super::at_rest::{application_row, decrypt_text, encrypt_text};
 use super::sql::{Executor, Transaction, args};
 use super::{StatusRow, Store, StoreError, now_beijing, now_rfc3339, rfc3339, unix_now};
 
@@ -77,23 +78,6 @@ pub(crate) const FORGET_NONCES: &str = "DELETE FROM request_nonces WHERE seen_at
 /// How long a nonce is remembered: the signature window both ways, plus a margin.
 pub(crate) const NONCE_MEMORY_SECS: i64 = 2 * kiosk_protocol::auth::MAX_CLOCK_SKEW_SECS + 60;
 
-/// The secret that keys applicant lookups, made once per database (by whichever instance opens
-/// it first).
-pub(crate) async fn applicant_pepper(on: &mut impl Executor) -> Result<String, StoreError> {
-    on.exec(
-        "INSERT INTO settings (name, value) VALUES ('applicant_pepper', $1) ON CONFLICT (name) DO NOTHING",
-        args![super::random_hex(32)?],
-    )
-    .await?;
-    on.row(
-        "SELECT value FROM settings WHERE name = 'applicant_pepper'",
-        args![],
-    )
-    .await?
-    .ok_or_else(|| StoreError::Task("the applicant key secret vanished".into()))?
-    .text(0)
-}
-
 impl Store {
     /// Publishes `catalog` as the current version (validated by the caller).
     pub async fn publish_catalog(&self, catalog: &Catalog) -> Result<(), StoreError> {
@@ -130,17 +114,20 @@ impl Store {
         request: &ApplicationRequest,
         progress_base: &str,
     ) -> Result<ApplicationReceipt, StoreError> {
+        let keys = self.keys()?;
+        let body = zeroize::Zeroizing::new(serde_json::to_string(request)?);
         let new = NewApplication {
-            applicant_key: self.applicant_key(&request.applicant.id_number),
+            applicant_key: keys.applicant_index(&request.applicant.id_number),
             idempotency_key: idempotency_key.to_owned(),
             terminal_id: request.terminal_id.clone(),
             matter_id: request.matter_id.clone(),
-            body: serde_json::to_string(request)?,
+            body: encrypt_text(keys, &application_row(idempotency_key), &body)?,
             accepted_at: now_beijing(),
         };
         let stored = self.transaction(new).await?;
         if stored.replayed {
-            let first: ApplicationRequest = serde_json::from_str(&stored.body)?;
+            let opened = decrypt_text(keys, &application_row(idempotency_key), &stored.body)?;
+            let first: ApplicationRequest = serde_json::from_str(&opened)?;
             if &first != request {
                 return Err(StoreError::KeyReused);
             }
@@ -193,25 +180,11 @@ impl Store {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// The key under which an applicant's applications are found again: a keyed SHA-256 of
-    /// the ID number (the key is a random secret of this database), so the number itself is
-    /// not an index anyone can read.
-    pub fn applicant_key(&self, id_number: &str) -> String {
-        let mut hash = Sha256::new();
-        hash.update(b"LYB-APPLICANT-V1\n");
-        hash.update(self.pepper().as_bytes());
-        hash.update(b"\n");
-        hash.update(id_number.to_ascii_uppercase().as_bytes());
-        kiosk_protocol::auth::hex_encode(&hash.finalize())
-    }
-
-    /// The key pair terminals seal application bodies to, derived from this database's secret
-    /// (so every instance on one database opens what any terminal sealed).
-    pub fn sealing_key(&self) -> kiosk_protocol::sealing::SealingKey {
-        let mut hash = Sha256::new();
-        hash.update(b"LYB-SEALING-V1\n");
-        hash.update(self.pepper().as_bytes());
-        kiosk_protocol::sealing::SealingKey::from_secret(hash.finalize().into())
+    /// The key under which an applicant's applications are found again: a keyed hash of the
+    /// ID number under the key file's applicant key ([`crate::keys::KeyRing::applicant_index`]),
+    /// so the number itself is not an index anyone can read.
+    pub fn applicant_key(&self, id_number: &str) -> Result<String, StoreError> {
+        Ok(self.keys()?.applicant_index(id_number))
     }
 
     /// Stores a new one-time enrollment token (only its hash is kept).
@@ -404,7 +377,7 @@ struct NewApplication {
     idempotency_key: String,
     terminal_id: String,
     matter_id: String,
-    /// The request as JSON.
+    /// The request as JSON, encrypted under the data key (see [`super::at_rest`]).
     body: String,
     accepted_at: OffsetDateTime,
 }

@@ -3,6 +3,9 @@
 
 use kiosk_protocol::{MaterialContentType, UploadRequest};
 
+use zeroize::Zeroizing;
+
+use super::at_rest::chunk_row;
 use super::sql::args;
 use super::{Store, StoreError, now_rfc3339};
 
@@ -125,31 +128,39 @@ impl Store {
         }))
     }
 
-    /// Stores (or replaces) chunk `n` of an upload.
+    /// Stores (or replaces) chunk `n` of an upload, encrypted under the data key.
     pub async fn put_chunk(
         &self,
         upload_id: &str,
         n: u64,
         data: Vec<u8>,
     ) -> Result<(), StoreError> {
+        let data = self.keys()?.encrypt(&chunk_row(upload_id, n), &data)?;
         self.exec(
-            "INSERT INTO upload_chunks (upload_id, n, data) VALUES ($1, $2, $3)
-             ON CONFLICT (upload_id, n) DO UPDATE SET data = excluded.data",
+            "INSERT INTO upload_chunks (upload_id, n, data, encrypted) VALUES ($1, $2, $3, TRUE)
+             ON CONFLICT (upload_id, n) DO UPDATE SET data = excluded.data, encrypted = TRUE",
             args![upload_id, i64::try_from(n).unwrap_or(i64::MAX), data],
         )
         .await?;
         Ok(())
     }
 
-    /// The chunks of an upload, in order, as (index, bytes).
-    pub async fn chunks(&self, upload_id: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    /// The chunks of an upload, in order, as (index, bytes), opened.
+    pub async fn chunks(
+        &self,
+        upload_id: &str,
+    ) -> Result<Vec<(u64, Zeroizing<Vec<u8>>)>, StoreError> {
+        let keys = self.keys()?;
         self.rows(
             "SELECT n, data FROM upload_chunks WHERE upload_id = $1 ORDER BY n",
             args![upload_id],
         )
         .await?
         .iter()
-        .map(|row| Ok((row.int(0)?.max(0) as u64, row.bytes(1)?)))
+        .map(|row| {
+            let n = row.int(0)?.max(0) as u64;
+            Ok((n, keys.decrypt(&chunk_row(upload_id, n), &row.bytes(1)?)?))
+        })
         .collect()
     }
 
@@ -180,14 +191,12 @@ impl Store {
             "DELETE FROM upload_chunks WHERE upload_id = $1",
             args![upload.id.as_str()],
         )];
+        let keys = self.keys()?;
         for (n, chunk) in file.chunks(chunk_size).enumerate() {
+            let data = keys.encrypt(&chunk_row(&upload.id, n as u64), chunk)?;
             statements.push((
-                "INSERT INTO upload_chunks (upload_id, n, data) VALUES ($1, $2, $3)",
-                args![
-                    upload.id.as_str(),
-                    i64::try_from(n).unwrap_or(i64::MAX),
-                    chunk.to_vec()
-                ],
+                "INSERT INTO upload_chunks (upload_id, n, data, encrypted) VALUES ($1, $2, $3, TRUE)",
+                args![upload.id.as_str(), i64::try_from(n).unwrap_or(i64::MAX), data],
             ));
         }
         statements.push((

@@ -23,6 +23,7 @@
 //! store one row and both answer with its number.
 
 mod alarms;
+mod at_rest;
 mod certificates;
 mod console;
 mod gateway;
@@ -160,6 +161,23 @@ pub enum StoreError {
     /// A blocking database task died.
     #[error("database task failed: {0}")]
     Task(String),
+    /// The platform's keys cannot be loaded or used.
+    #[error("{0}")]
+    Keys(#[from] crate::keys::KeyError),
+    /// This work needs the platform's keys and the store was opened without them.
+    #[error("this needs the platform's key file: pass --keys PATH")]
+    NoKeys,
+    /// The database still keeps the secrets a key file now holds, and the key file given does
+    /// not carry them.
+    #[error(
+        "this database was made before key files and still keeps its secrets; carry them into a key file first: `kiosk-platform keys init --from-database --db URL --file PATH` (docs/OPERATIONS.md, \"Key file\")"
+    )]
+    KeysNotImported,
+    /// The key file is not the one this database's personal data was encrypted with.
+    #[error(
+        "the key file does not open this database's personal data: it belongs to another database (use the key file this database was made with)"
+    )]
+    WrongKeys,
     /// A stored document no longer parses.
     #[error("stored data is damaged: {0}")]
     Damaged(#[from] serde_json::Error),
@@ -221,12 +239,20 @@ impl Store {
         }
     }
 
-    /// This database's random secret (made on first open), which keys applicant lookups and
-    /// the sealing key.
-    fn pepper(&self) -> &str {
+    /// Drops what the engine keeps of pages since rewritten: SQLite truncates its write-ahead
+    /// log (which held them in full) after a checkpoint; PostgreSQL's dead rows are not in a
+    /// dump and go at the next vacuum.
+    async fn drop_old_pages(&self) -> Result<(), StoreError> {
         match self {
-            Store::Sqlite(s) => s.pepper(),
-            Store::Postgres(p) => p.pepper(),
+            Store::Sqlite(s) => {
+                on_sqlite(s, |s| {
+                    s.lock()
+                        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                        .map_err(StoreError::from)
+                })
+                .await
+            }
+            Store::Postgres(_) => Ok(()),
         }
     }
 

@@ -22,7 +22,7 @@ use tokio_postgres::NoTls;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::{ToSql, Type};
 
-use super::gateway::{FORGET_NONCES, INSERT_NONCE, NONCE_MEMORY_SECS, applicant_pepper};
+use super::gateway::{FORGET_NONCES, INSERT_NONCE, NONCE_MEMORY_SECS};
 use super::sql::{Arg, Cell, Executor, Row, Transaction, args};
 use super::terminal::{HeartbeatUpdate, write_heartbeat};
 use super::{StoreError, schema};
@@ -75,7 +75,8 @@ pub struct PgStore {
     /// Connections with `synchronous_commit=off`, for writes whose loss in a server crash is
     /// harmless (heartbeats' last-seen, replay nonces): they do not wait for the WAL flush.
     relaxed: Pool,
-    pepper: Arc<str>,
+    /// The platform's keys, once given ([`super::Store::use_keys`]).
+    pub(crate) keys: Arc<std::sync::OnceLock<crate::keys::Keys>>,
     last_prune: Arc<AtomicI64>,
 }
 
@@ -118,10 +119,10 @@ impl PgStore {
         };
         let pool = build(config, POOL_SIZE)?;
         let relaxed = build(relaxed_config, POOL_SIZE / 2)?;
-        let mut store = PgStore {
+        let store = PgStore {
             pool,
             relaxed,
-            pepper: Arc::from(""),
+            keys: Arc::default(),
             last_prune: Arc::new(AtomicI64::new(0)),
         };
         let mut client = store.pool.get().await.map_err(|e| match e {
@@ -130,15 +131,9 @@ impl PgStore {
         })?;
         let tx = client.transaction().await?;
         migrate(&tx, url).await?;
-        let pepper = applicant_pepper(&mut OnPostgres(&tx)).await?;
         tx.commit().await?;
         drop(client);
-        store.pepper = Arc::from(pepper);
         Ok(store)
-    }
-
-    pub(crate) fn pepper(&self) -> &str {
-        &self.pepper
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {

@@ -267,6 +267,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         cleared_by   TEXT
     );
     CREATE UNIQUE INDEX alarms_open ON alarms(terminal_id, kind, subject) WHERE cleared_at IS NULL;",
+    // 10: material chunks encrypted under the key file's data key; the ones stored in clear
+    // before are encrypted at the next start (`Store::use_keys`), which this marks.
+    "ALTER TABLE upload_chunks ADD COLUMN encrypted BOOLEAN NOT NULL DEFAULT FALSE;",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`

@@ -25,7 +25,7 @@ use std::task::{Context, Poll, Waker};
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::gateway::{FORGET_NONCES, INSERT_NONCE, NONCE_MEMORY_SECS, applicant_pepper};
+use super::gateway::{FORGET_NONCES, INSERT_NONCE, NONCE_MEMORY_SECS};
 use super::sql::{Arg, Cell, Executor, Row, Transaction, sqlite_dialect};
 use super::terminal::{HeartbeatUpdate, write_heartbeat};
 use super::{StoreError, schema};
@@ -41,7 +41,8 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
-    pepper: String,
+    /// The platform's keys, once given ([`super::Store::use_keys`]).
+    pub(crate) keys: std::sync::OnceLock<crate::keys::Keys>,
     last_prune: AtomicI64,
     /// Heartbeats and replay nonces waiting to be written (see [`SqliteStore::flush`]).
     pending: Mutex<Pending>,
@@ -76,7 +77,10 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
         path: path.to_owned(),
         detail: e.to_string(),
     })?;
+    // Freed pages (a deleted upload, the clear text a row held before it was encrypted) are
+    // overwritten with zeros rather than left in the file for a copy of it to yield.
     conn.busy_timeout(std::time::Duration::from_secs(5))
+        .and_then(|()| conn.pragma_update(None, "secure_delete", "ON"))
         .map_err(|e| StoreError::Open {
             path: path.to_owned(),
             detail: e.to_string(),
@@ -176,6 +180,8 @@ impl SqliteStore {
             .map_err(corrupt)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(corrupt)?;
+        conn.pragma_update(None, "secure_delete", "ON")
+            .map_err(corrupt)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(corrupt)?;
         // The background checkpointer does the work; this is only a backstop.
@@ -186,7 +192,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             readers: Vec::new(),
             next_reader: std::sync::atomic::AtomicUsize::new(0),
-            pepper: String::new(),
+            keys: std::sync::OnceLock::new(),
             last_prune: AtomicI64::new(0),
             pending: Mutex::new(Pending::default()),
             jobs: Mutex::new(jobs),
@@ -194,8 +200,6 @@ impl SqliteStore {
             _alive: std::sync::Arc::new(()),
         };
         store.migrate(path)?;
-        let pepper = finish(applicant_pepper(&mut OnSqlite(&store.lock())))?;
-        store.pepper = pepper;
         for _ in 0..READERS {
             let reader = open_connection(path)?;
             reader.pragma_update(None, "query_only", true)?;
@@ -260,10 +264,6 @@ impl SqliteStore {
         }
         tx.commit()?;
         Ok(())
-    }
-
-    pub(crate) fn pepper(&self) -> &str {
-        &self.pepper
     }
 
     /// Runs `work` (written once for both engines) in the next group commit; its durable

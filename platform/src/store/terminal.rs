@@ -395,7 +395,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.exec(
             "INSERT INTO appointments (code, applicant_key, matter_id, site, day, slot) VALUES ($1, $2, $3, $4, $5, $6)",
-            args![code, self.applicant_key(id_number), matter_id, site, day, slot],
+            args![code, self.applicant_key(id_number)?, matter_id, site, day, slot],
         )
         .await?;
         Ok(())
@@ -473,7 +473,7 @@ impl Store {
             .rows(
                 "SELECT application_no, matter_id, accepted_at, state FROM applications
                  WHERE applicant_key = $1 ORDER BY id DESC LIMIT 50",
-                args![self.applicant_key(id_number)],
+                args![self.applicant_key(id_number)?],
             )
             .await?;
         rows.iter()

@@ -26,7 +26,18 @@ pub enum Backend {
 pub struct TestDb {
     pub url: DbUrl,
     pub backend: Backend,
+    /// The platform's key file for this database (`keys init`), in a folder of its own.
+    pub key_file: std::path::PathBuf,
     _dir: Option<tempfile::TempDir>,
+    _keys: tempfile::TempDir,
+}
+
+/// A fresh key file in a folder of its own.
+fn fresh_key_file() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("key dir");
+    let path = dir.path().join("platform.keys");
+    kiosk_platform::keys::KeyFile::create(&path, None).expect("key file");
+    (dir, path)
 }
 
 impl TestDb {
@@ -35,10 +46,13 @@ impl TestDb {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
+                let (keys, key_file) = fresh_key_file();
                 Some(TestDb {
                     url: DbUrl::Sqlite(dir.path().join("platform.db")),
                     backend,
+                    key_file,
                     _dir: Some(dir),
+                    _keys: keys,
                 })
             }
             Backend::Postgres => {
@@ -59,10 +73,13 @@ impl TestDb {
                 let schema = fresh_schema(&base).await;
                 let sep = if base.contains('?') { '&' } else { '?' };
                 let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                let (keys, key_file) = fresh_key_file();
                 Some(TestDb {
                     url: url.parse().expect("test PostgreSQL URL"),
                     backend,
+                    key_file,
                     _dir: None,
+                    _keys: keys,
                 })
             }
         }
@@ -70,11 +87,21 @@ impl TestDb {
 
     /// Opens the database (migrating it) with the seed catalog published.
     pub async fn store(&self) -> Store {
-        let store = Store::open(&self.url).await.expect("store opens");
+        let store = self.instance().await;
         store
             .publish_catalog(&seed::seed_catalog().expect("seed"))
             .await
             .expect("publish");
+        store
+    }
+}
+
+impl TestDb {
+    /// One more platform instance on this database (migrating it when new), with its key file.
+    pub async fn instance(&self) -> Store {
+        let store = Store::open(&self.url).await.expect("store opens");
+        let keys = kiosk_platform::keys::KeyFile::load(&self.key_file).expect("keys");
+        store.use_keys(keys.into_keys()).await.expect("keys fit");
         store
     }
 }
@@ -216,6 +243,9 @@ pub struct TestTerminal {
     pub key: ed25519_dalek::SigningKey,
     pub base: String,
     pub http: reqwest::Client,
+    /// The platform's sealing key enrollment gave (application bodies go sealed, as the kiosk
+    /// sends them).
+    pub sealing_key: String,
 }
 
 impl TestTerminal {
@@ -257,6 +287,7 @@ impl TestTerminal {
             key,
             base: p.url.clone(),
             http,
+            sealing_key: answer.sealing_key.expect("sealing key"),
         })
     }
 
@@ -287,9 +318,16 @@ impl TestTerminal {
         timestamp: i64,
         nonce: &str,
     ) -> reqwest::RequestBuilder {
-        let bytes = body
+        let mut bytes = body
             .map(|b| serde_json::to_vec(b).expect("json"))
             .unwrap_or_default();
+        let sealed =
+            body.is_some() && method == reqwest::Method::POST && path == "/v1/applications";
+        if sealed {
+            let platform =
+                kiosk_protocol::sealing::parse_sealing_key(&self.sealing_key).expect("sealing key");
+            bytes = kiosk_protocol::sealing::seal(&platform, &bytes).expect("sealed");
+        }
         let signed = kiosk_protocol::sign_request(
             &self.key,
             &self.id,
@@ -304,9 +342,12 @@ impl TestTerminal {
             request = request.header(name, value);
         }
         if body.is_some() {
-            request = request
-                .header("content-type", "application/json")
-                .body(bytes);
+            let content_type = if sealed {
+                kiosk_protocol::sealing::SEALED_APPLICATION_CONTENT_TYPE
+            } else {
+                "application/json"
+            };
+            request = request.header("content-type", content_type).body(bytes);
         }
         request
     }
@@ -342,7 +383,12 @@ pub async fn answer(response: reqwest::Response) -> (reqwest::StatusCode, serde_
 
 /// Runs `kiosk-platform ARGS… --db DB` as an operator would: success, stdout, stderr.
 pub fn platform_cli(db: &str, args: &[&str]) -> (bool, String, String) {
-    let args = [args, &["--db", db]].concat();
+    platform_cli_with(db, args, &[])
+}
+
+/// [`platform_cli`] with more options after `--db DB` (`--keys PATH`).
+pub fn platform_cli_with(db: &str, args: &[&str], more: &[&str]) -> (bool, String, String) {
+    let args = [args, &["--db", db], more].concat();
     let out = kiosk_testkit::run("kiosk-platform", &args, &[("RUST_LOG", "warn")]).expect("runs");
     (
         out.status.success(),
