@@ -90,6 +90,7 @@ fn navigation(session: &Session) -> Markup {
         a href="/console/rollouts" { "升级发布 Rollouts" }
         @if session.role >= Role::Admin {
             a href="/console/audit" { "审计 Audit" }
+            a href="/console/records" { "记录查询 Record queries" }
         }
         span class="who" {
             (session.operator) " (" (session.role.as_str()) ")"

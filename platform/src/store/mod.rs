@@ -28,6 +28,7 @@ mod console;
 mod gateway;
 mod materials;
 pub mod postgres;
+mod records;
 mod rollouts;
 mod schema;
 pub(crate) mod sql;
@@ -44,6 +45,10 @@ pub use gateway::{
     ConfigScope, EnrolledTerminal, PublishedCatalog, TerminalKey, token_hash, token_id,
 };
 pub use materials::Upload;
+pub use records::{
+    RECORD_QUERIES_PER_HOUR, RECORD_SUBJECTS_PER_HOUR, RECORD_WINDOW_SECS, RecordGate, RecordQuery,
+    RecordQueryKind, normalise_name,
+};
 pub use rollouts::{
     ReleaseError, ReleaseRecord, ReportOutcome, RolloutError, RolloutRow, RolloutStatus,
 };
@@ -197,7 +202,7 @@ async fn on_sqlite<T: Send + 'static>(
 impl Store {
     /// Opens (creating and migrating when needed) the database named by `url`.
     pub async fn open(url: &DbUrl) -> Result<Self, StoreError> {
-        match url {
+        let store = match url {
             DbUrl::Sqlite(path) => {
                 let path = path.clone();
                 let store = tokio::task::spawn_blocking(move || {
@@ -207,10 +212,12 @@ impl Store {
                 })
                 .await
                 .map_err(|e| StoreError::Task(e.to_string()))??;
-                Ok(Store::Sqlite(store))
+                Store::Sqlite(store)
             }
-            DbUrl::Postgres(url) => Ok(Store::Postgres(postgres::PgStore::open(url).await?)),
-        }
+            DbUrl::Postgres(url) => Store::Postgres(postgres::PgStore::open(url).await?),
+        };
+        store.backfill_holder_keys().await?;
+        Ok(store)
     }
 
     /// The engine's name, for logs.

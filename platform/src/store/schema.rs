@@ -267,6 +267,24 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         cleared_by   TEXT
     );
     CREATE UNIQUE INDEX alarms_open ON alarms(terminal_id, kind, subject) WHERE cleared_at IS NULL;",
+    // Citizens' records only for the card holder: a digest of the keyed ID number and the
+    // name beside the applicant key (filled for old applications at start), and the trail of
+    // record queries, which also counts the citizens each terminal asked about.
+    "ALTER TABLE applications ADD COLUMN holder_key TEXT;
+    CREATE INDEX applications_holder ON applications(holder_key);
+    ALTER TABLE appointments ADD COLUMN holder_key TEXT;
+    CREATE INDEX appointments_holder ON appointments(holder_key, day);
+    CREATE TABLE record_queries (
+        id           BIGSERIAL PRIMARY KEY,
+        terminal_id  TEXT NOT NULL,
+        at           BIGINT NOT NULL,
+        kind         TEXT NOT NULL,
+        matter       TEXT,
+        outcome      TEXT NOT NULL,
+        records      BIGINT NOT NULL,
+        subject      TEXT
+    );
+    CREATE INDEX record_queries_terminal ON record_queries(terminal_id, at);",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`
