@@ -130,6 +130,33 @@ pub fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }
 
+/// The links of a list shown a page at a time, newest first: to the newest page (when this
+/// is an older one, `paged`) and, when `lines` fill a page of `page_lines`, to the next, older
+/// one (`before=` the last line's id). `filters` (`&name=value…`, encoded) are kept; the
+/// links' ids are `{id}-newest` and `{id}-older`.
+pub fn pager<T>(
+    (path, id): (&str, &str),
+    filters: &str,
+    paged: bool,
+    (lines, page_lines): (&[T], i64),
+    line_id: impl Fn(&T) -> i64,
+) -> Markup {
+    let older_than = lines
+        .last()
+        .filter(|_| i64::try_from(lines.len()).is_ok_and(|n| n == page_lines))
+        .map(line_id);
+    html! {
+        p class="pages" {
+            @if paged {
+                a id={ (id) "-newest" } href={ (path) "?" (filters.trim_start_matches('&')) } { "最新 Newest" }
+            }
+            @if let Some(before) = older_than {
+                a id={ (id) "-older" } href={ (path) "?before=" (before) (filters) } { "较早 Older →" }
+            }
+        }
+    }
+}
+
 /// A table with a header row.
 pub fn table(id: &str, headers: &[&str], rows: &[Vec<Markup>]) -> Markup {
     html! {

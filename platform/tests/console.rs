@@ -738,12 +738,7 @@ async fn the_audit_log_pages_and_filters_and_a_flood_of_failures_stays_one_line(
     assert!(first.contains("from 127.0.0.21"), "{first}");
     // 50 lines a page, newest first; the next page continues where this one stops.
     assert_eq!(first.matches("<tr><td>").count(), 50);
-    let older = first
-        .split("id=\"audit-older\" href=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a link to older lines")
-        .replace("&amp;", "&");
+    let older = link(&first, "audit-older");
     let (_, second) = ada.get(&older).await;
     let rows = |html: &str| -> Vec<String> {
         html.split("<tr><td>")
@@ -927,9 +922,9 @@ async fn the_record_query_trail_pages_without_numbers_or_names(db: TestDb) {
         assert_eq!(ask(n).await, StatusCode::OK);
     }
     assert_eq!(ask(999).await, StatusCode::TOO_MANY_REQUESTS);
-    let ada = Browser::login_from(&p, loopback(31), "ada", "ada-password-1")
-        .await
-        .expect("admin");
+    let Ok(ada) = Browser::login(&p, "ada", "ada-password-1").await else {
+        panic!("the admin logs in");
+    };
     let (status, first) = ada.get("/console/records").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(first.matches("<tr><td>").count(), 50, "{first}");
@@ -938,12 +933,7 @@ async fn the_record_query_trail_pages_without_numbers_or_names(db: TestDb) {
     for secret in ["3207061990", "某人甲"] {
         assert!(!first.contains(secret), "{secret} on the trail");
     }
-    let older = first
-        .split("id=\"records-older\" href=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a link to older queries")
-        .replace("&amp;", "&");
+    let older = link(&first, "records-older");
     let (_, second) = ada.get(&older).await;
     assert_eq!(second.matches("<tr><td>").count(), 11, "61 queries in all");
     let (_, other) = ada.get("/console/records?terminal=T-none").await;
@@ -972,4 +962,13 @@ async fn the_record_query_trail_pages_without_numbers_or_names(db: TestDb) {
         StatusCode::SEE_OTHER
     );
     assert_eq!(ask(1000).await, StatusCode::OK, "queries work again");
+}
+
+/// Where the link with id `id` on `html` leads.
+fn link(html: &str, id: &str) -> String {
+    html.split(&format!("id=\"{id}\" href=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no link {id}"))
+        .replace("&amp;", "&")
 }

@@ -23,30 +23,23 @@ on_both_backends!(
 const ID_NUMBER: &str = "320706198802020228";
 const NAME: &str = "测试";
 
-async fn platform(db: &TestDb) -> Platform {
-    serve(db.store().await).await
+async fn submit(t: &TestTerminal, key: &str) -> String {
+    common::file_application(t, key, NAME, ID_NUMBER).await
 }
 
-async fn submit(t: &TestTerminal, key: &str) -> String {
-    let body = json!({
-        "terminal_id": t.id,
-        "matter_id": "lyg-hrss-0101",
-        "applicant": {"name": NAME, "id_number": ID_NUMBER, "document_kind": "resident"},
-        "language": "zh"
-    });
-    let (status, receipt) = common::answer(
-        t.request(Method::POST, "/v1/applications", Some(&body))
-            .header("Idempotency-Key", key)
-            .send()
-            .await
-            .expect("answer"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{receipt}");
-    receipt["application_no"]
-        .as_str()
-        .expect("number")
-        .to_owned()
+/// A signed record query: `path` asked about `id_number` and `name`.
+async fn query(t: &TestTerminal, path: &str, id_number: &str, name: &str) -> (StatusCode, Value) {
+    let card = json!({"id_number": id_number, "name": name});
+    t.send(Method::POST, path, Some(&card)).await
+}
+
+/// Whether the terminal has an open alarm.
+async fn alarmed(p: &Platform, t: &TestTerminal) -> bool {
+    !p.store
+        .open_alarms(Some(&t.id))
+        .await
+        .expect("alarms")
+        .is_empty()
 }
 
 async fn book(p: &Platform, code: &str) {
@@ -88,29 +81,17 @@ fn lists(pdf: &[u8], number: &str) -> bool {
 }
 
 async fn the_right_number_with_another_name_gets_nothing(db: TestDb) {
-    let p = platform(&db).await;
+    let p = serve(db.store().await).await;
     let t = TestTerminal::enroll(&p, "SN-REC-1", Some("haizhou")).await;
     let number = submit(&t, "records-key-0001").await;
     book(&p, "YYREC001").await;
 
     // The card holder: their application, their appointment, their certificate.
-    let (status, mine) = t
-        .send(
-            Method::POST,
-            "/v1/progress",
-            Some(&json!({"id_number": ID_NUMBER, "name": NAME})),
-        )
-        .await;
+    let (status, mine) = query(&t, "/v1/progress", ID_NUMBER, NAME).await;
     assert_eq!(status, StatusCode::OK, "{mine}");
     assert_eq!(mine["applications"][0]["application_no"], number.as_str());
     // The name as another spelling of the same card text still matches.
-    let (_, spaced) = t
-        .send(
-            Method::POST,
-            "/v1/progress",
-            Some(&json!({"id_number": ID_NUMBER.to_ascii_lowercase(), "name": " 测 试 "})),
-        )
-        .await;
+    let (_, spaced) = query(&t, "/v1/progress", ID_NUMBER, " 测 试 ").await;
     assert_eq!(spaced["applications"], mine["applications"]);
     let (status, pdf) = raw(
         &t,
@@ -143,18 +124,12 @@ async fn the_right_number_with_another_name_gets_nothing(db: TestDb) {
         .await;
     assert_eq!(away, json!({"found": false}));
     assert_eq!(away, nobody);
-    let (_, found) = t
-        .send(
-            Method::POST,
-            "/v1/appointments/check-in",
-            Some(&json!({"id_number": ID_NUMBER, "name": NAME})),
-        )
-        .await;
+    let (_, found) = query(&t, "/v1/appointments/check-in", ID_NUMBER, NAME).await;
     assert_eq!(found["found"], true, "{found}");
 }
 
 async fn a_request_without_the_cards_name_gets_name_required(db: TestDb) {
-    let p = platform(&db).await;
+    let p = serve(db.store().await).await;
     let t = TestTerminal::enroll(&p, "SN-REC-OLD", Some("haizhou")).await;
     submit(&t, "records-key-0002").await;
     book(&p, "YYREC002").await;
@@ -176,19 +151,16 @@ async fn a_request_without_the_cards_name_gets_name_required(db: TestDb) {
         .await;
     assert!(status.is_client_error(), "{status}");
     // The appointment code needs no name: it names a booking, not a person.
+    let by_code = json!({"code": "YYREC002"});
     let (status, by_code) = t
-        .send(
-            Method::POST,
-            "/v1/appointments/check-in",
-            Some(&json!({"code": "YYREC002"})),
-        )
+        .send(Method::POST, "/v1/appointments/check-in", Some(&by_code))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(by_code["found"], true);
 }
 
 async fn record_answers_never_carry_the_full_id_number(db: TestDb) {
-    let p = platform(&db).await;
+    let p = serve(db.store().await).await;
     let t = TestTerminal::enroll(&p, "SN-REC-MASK", Some("haizhou")).await;
     submit(&t, "records-key-0003").await;
     book(&p, "YYREC003").await;
@@ -248,18 +220,13 @@ async fn record_answers_never_carry_the_full_id_number(db: TestDb) {
 
 /// A progress query for citizen `n` (a distinct, well-formed number each).
 async fn ask_about(t: &TestTerminal, n: i64) -> (StatusCode, Value) {
-    t.send(
-        Method::POST,
-        "/v1/progress",
-        Some(&json!({"id_number": format!("3207061990{n:08}"), "name": "某人"})),
-    )
-    .await
+    query(t, "/v1/progress", &format!("3207061990{n:08}"), "某人").await
 }
 
 async fn asking_about_too_many_citizens_suspends_the_terminal_until_an_operator_clears_it(
     db: TestDb,
 ) {
-    let p = platform(&db).await;
+    let p = serve(db.store().await).await;
     let thief = TestTerminal::enroll(&p, "SN-REC-STOLEN", Some("haizhou")).await;
     let honest = TestTerminal::enroll(&p, "SN-REC-HONEST", Some("haizhou")).await;
     let number = submit(&honest, "records-key-0004").await;
@@ -271,13 +238,7 @@ async fn asking_about_too_many_citizens_suspends_the_terminal_until_an_operator_
             assert_eq!(status, StatusCode::OK, "citizen {n}: {body}");
         }
     }
-    assert!(
-        p.store
-            .open_alarms(Some(&thief.id))
-            .await
-            .expect("alarms")
-            .is_empty()
-    );
+    assert!(!alarmed(&p, &thief).await);
     // One more is more than can have stood there.
     let (status, body) = ask_about(&thief, RECORD_SUBJECTS_PER_HOUR).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
@@ -302,13 +263,7 @@ async fn asking_about_too_many_citizens_suspends_the_terminal_until_an_operator_
     assert_eq!(alarms.len(), 1, "{alarms:?}");
     assert_eq!(alarms[0].kind, "record_queries_suspended");
     assert_eq!(alarms[0].occurrences, 4);
-    assert!(
-        p.store
-            .open_alarms(Some(&honest.id))
-            .await
-            .expect("alarms")
-            .is_empty()
-    );
+    assert!(!alarmed(&p, &honest).await);
     let audit = p
         .store
         .audit_log(&AuditFilter {
@@ -351,7 +306,7 @@ async fn asking_about_too_many_citizens_suspends_the_terminal_until_an_operator_
 }
 
 async fn asking_too_often_suspends_the_terminal_too(db: TestDb) {
-    let p = platform(&db).await;
+    let p = serve(db.store().await).await;
     let t = TestTerminal::enroll(&p, "SN-REC-LOOP", Some("haizhou")).await;
     // Far more queries than a queue of citizens runs, about one citizen only.
     for n in 0..RECORD_QUERIES_PER_HOUR {

@@ -18,7 +18,7 @@ use crate::documents::certificate::{
 };
 use crate::http::extract::Payload;
 use crate::http::{AppState, Failure, JsonBody, SignedTerminal};
-use crate::store::{CheckInKey, RecordGate, RecordQueryKind, unix_now};
+use crate::store::{CheckInKey, RecordGate, RecordQueryKind, TrailEntry, unix_now};
 
 impl Payload for TicketRequest {
     const NAME: &'static str = "ticket request";
@@ -132,15 +132,15 @@ impl<'a> RecordQuery<'a> {
         let outcome = if records > 0 { "found" } else { "nothing" };
         self.state
             .store()
-            .log_record_query(
-                &self.terminal.id,
-                self.kind,
+            .log_record_query(TrailEntry {
+                terminal_id: &self.terminal.id,
+                kind: self.kind,
                 matter,
                 outcome,
                 records,
-                Some(&self.subject),
-                self.at,
-            )
+                subject: Some(&self.subject),
+                at: self.at,
+            })
             .await?;
         Ok(())
     }

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use maud::{Markup, html};
 
 use super::{PageAnswer, page, with_status};
-use crate::html::{Notice, notice, table, text, url_component};
+use crate::html::{Notice, notice, pager, table, text, url_component};
 use crate::http::extract::role;
 use crate::http::{AppState, Operator};
 use crate::store::RecordQuery;
@@ -66,12 +66,14 @@ pub(super) async fn show(
         ))
         (pages(terminal, before.is_some(), &lines))
     };
-    let shown = page("记录查询 Record queries", &operator, body);
-    Ok(if refusal.is_some() {
-        with_status(StatusCode::BAD_REQUEST, shown)
-    } else {
-        shown
-    })
+    let status = match refusal {
+        Some(_) => StatusCode::BAD_REQUEST,
+        None => StatusCode::OK,
+    };
+    Ok(with_status(
+        status,
+        page("记录查询 Record queries", &operator, body),
+    ))
 }
 
 fn row(q: &RecordQuery) -> Vec<Markup> {
@@ -90,18 +92,11 @@ fn pages(terminal: Option<&str>, paged: bool, lines: &[RecordQuery]) -> Markup {
     let filter = terminal
         .map(|t| format!("&terminal={}", url_component(t)))
         .unwrap_or_default();
-    let older = lines
-        .last()
-        .filter(|_| lines.len() as i64 == RECORD_PAGE_LINES)
-        .map(|last| format!("/console/records?before={}{filter}", last.id));
-    html! {
-        p class="pages" {
-            @if paged {
-                a id="records-newest" href={ "/console/records?" (filter.trim_start_matches('&')) } { "最新 Newest" }
-            }
-            @if let Some(older) = older {
-                a id="records-older" href=(older) { "较早 Older →" }
-            }
-        }
-    }
+    pager(
+        ("/console/records", "records"),
+        &filter,
+        paged,
+        (lines, RECORD_PAGE_LINES),
+        |line| line.id,
+    )
 }

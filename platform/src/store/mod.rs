@@ -47,7 +47,7 @@ pub use gateway::{
 pub use materials::Upload;
 pub use records::{
     RECORD_QUERIES_PER_HOUR, RECORD_SUBJECTS_PER_HOUR, RECORD_WINDOW_SECS, RecordGate, RecordQuery,
-    RecordQueryKind, normalise_name,
+    RecordQueryKind, TrailEntry, normalise_name,
 };
 pub use rollouts::{
     ReleaseError, ReleaseRecord, ReportOutcome, RolloutError, RolloutRow, RolloutStatus,

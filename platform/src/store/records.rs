@@ -78,6 +78,26 @@ pub enum RecordGate {
     Suspended,
 }
 
+/// One record query as it is written to the trail.
+#[derive(Debug, Clone, Copy)]
+pub struct TrailEntry<'a> {
+    /// The asking terminal.
+    pub terminal_id: &'a str,
+    /// What it asked for.
+    pub kind: RecordQueryKind,
+    /// The matter (a found appointment's) or certificate kind, when there is one.
+    pub matter: Option<&'a str>,
+    /// `found`, `nothing` or `suspended`.
+    pub outcome: &'a str,
+    /// How many records the answer held.
+    pub records: usize,
+    /// The keyed digest the query is counted by, kept only for the hour it counts (none for a
+    /// refusal, which counts nothing).
+    pub subject: Option<&'a str>,
+    /// When, Unix seconds.
+    pub at: i64,
+}
+
 /// One record query as the console lists it: never the number or the name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordQuery {
@@ -189,8 +209,10 @@ impl Store {
                     return Ok(RecordGate::Suspended);
                 }
                 Some(cleared) => {
+                    // Clearing is kept to the second: what was asked in that second came
+                    // before it (the queries that tripped the alarm may share it).
                     if let Ok(cleared) = OffsetDateTime::parse(&cleared, &Rfc3339) {
-                        since = since.max(cleared.unix_timestamp());
+                        since = since.max(cleared.unix_timestamp() + 1);
                     }
                 }
             }
@@ -248,8 +270,16 @@ impl Store {
             )
             .await?;
         if opened {
-            self.log_record_query(terminal_id, kind, None, "suspended", 0, None, now)
-                .await?;
+            self.log_record_query(TrailEntry {
+                terminal_id,
+                kind,
+                matter: None,
+                outcome: "suspended",
+                records: 0,
+                subject: None,
+                at: now,
+            })
+            .await?;
             self.audit(
                 "platform",
                 "record_queries_suspended",
@@ -260,31 +290,20 @@ impl Store {
         Ok(())
     }
 
-    /// Writes one record query to the trail: terminal, time, kind, matter, outcome, how many
-    /// records were answered, and (for counting, forgotten after the window) its subject's
-    /// keyed digest. Never a number or a name.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn log_record_query(
-        &self,
-        terminal_id: &str,
-        kind: RecordQueryKind,
-        matter: Option<&str>,
-        outcome: &str,
-        records: usize,
-        subject: Option<&str>,
-        at: i64,
-    ) -> Result<(), StoreError> {
+    /// Writes one record query to the trail (see [`TrailEntry`]). Never a number or a name.
+    pub async fn log_record_query(&self, entry: TrailEntry<'_>) -> Result<(), StoreError> {
+        let records = i64::try_from(entry.records).unwrap_or(i64::MAX);
         self.exec(
             "INSERT INTO record_queries (terminal_id, at, kind, matter, outcome, records, subject)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
             args![
-                terminal_id,
-                at,
-                kind.as_str(),
-                matter,
-                outcome,
-                i64::try_from(records).unwrap_or(i64::MAX),
-                subject
+                entry.terminal_id,
+                entry.at,
+                entry.kind.as_str(),
+                entry.matter,
+                entry.outcome,
+                records,
+                entry.subject
             ],
         )
         .await?;
