@@ -320,3 +320,29 @@ async fn asking_too_often_suspends_the_terminal_too(db: TestDb) {
         "record_queries_suspended"
     );
 }
+
+/// A database from before holder keys: its applications are given theirs when the platform
+/// starts, and their card holders find them again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_filed_before_holder_keys_are_found_after_a_restart() {
+    let db = TestDb::new(common::Backend::Sqlite)
+        .await
+        .expect("a SQLite database");
+    let p = serve(db.store().await).await;
+    let t = TestTerminal::enroll(&p, "SN-REC-OLDDB", None).await;
+    let number = submit(&t, "records-key-0005").await;
+    let kiosk_platform::DbUrl::Sqlite(path) = &db.url else {
+        panic!("not SQLite");
+    };
+    rusqlite::Connection::open(path)
+        .and_then(|c| c.execute("UPDATE applications SET holder_key = NULL", []))
+        .expect("the application as stored before");
+    let (_, before) = query(&t, "/v1/progress", ID_NUMBER, NAME).await;
+    assert_eq!(before, json!({"applications": []}));
+    let restarted = serve(db.store().await).await;
+    let (status, after) = query(&t.via(&restarted), "/v1/progress", ID_NUMBER, NAME).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(after["applications"][0]["application_no"], number.as_str());
+    let (_, stranger) = query(&t.via(&restarted), "/v1/progress", ID_NUMBER, "王五").await;
+    assert_eq!(stranger, json!({"applications": []}));
+}

@@ -269,9 +269,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX alarms_open ON alarms(terminal_id, kind, subject) WHERE cleared_at IS NULL;",
     // Citizens' records only for the card holder: a digest of the keyed ID number and the
     // name beside the applicant key (filled for old applications at start), and the trail of
-    // record queries, which also counts the citizens each terminal asked about.
+    // record queries, which also counts the citizens each terminal asked about. The partial
+    // index keeps the fill at start from reading every application once all have their key.
     "ALTER TABLE applications ADD COLUMN holder_key TEXT;
     CREATE INDEX applications_holder ON applications(holder_key);
+    CREATE INDEX applications_without_holder ON applications(id) WHERE holder_key IS NULL;
     ALTER TABLE appointments ADD COLUMN holder_key TEXT;
     CREATE INDEX appointments_holder ON appointments(holder_key, day);
     CREATE TABLE record_queries (
