@@ -90,6 +90,7 @@ fn navigation(session: &Session) -> Markup {
         a href="/console/rollouts" { "升级发布 Rollouts" }
         @if session.role >= Role::Admin {
             a href="/console/audit" { "审计 Audit" }
+            a href="/console/records" { "记录查询 Record queries" }
         }
         span class="who" {
             (session.operator) " (" (session.role.as_str()) ")"
@@ -127,6 +128,33 @@ pub fn notice(kind: Notice, text: &str) -> Markup {
 /// The hidden CSRF field every form carries.
 pub fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// The links of a list shown a page at a time, newest first: to the newest page (when this
+/// is an older one, `paged`) and, when `lines` fill a page of `page_lines`, to the next, older
+/// one (`before=` the last line's id). `filters` (`&name=value…`, encoded) are kept; the
+/// links' ids are `{id}-newest` and `{id}-older`.
+pub fn pager<T>(
+    (path, id): (&str, &str),
+    filters: &str,
+    paged: bool,
+    (lines, page_lines): (&[T], i64),
+    line_id: impl Fn(&T) -> i64,
+) -> Markup {
+    let older_than = lines
+        .last()
+        .filter(|_| i64::try_from(lines.len()).is_ok_and(|n| n == page_lines))
+        .map(line_id);
+    html! {
+        p class="pages" {
+            @if paged {
+                a id={ (id) "-newest" } href={ (path) "?" (filters.trim_start_matches('&')) } { "最新 Newest" }
+            }
+            @if let Some(before) = older_than {
+                a id={ (id) "-older" } href={ (path) "?before=" (before) (filters) } { "较早 Older →" }
+            }
+        }
+    }
 }
 
 /// A table with a header row.

@@ -23,6 +23,7 @@ on_both_backends!(
     the_audit_log_pages_and_filters_and_a_flood_of_failures_stays_one_line,
     admins_revoke_and_operators_rekey_and_clear_alarms,
     enrollment_codes_carry_the_tls_pin_of_a_platform_serving_tls,
+    the_record_query_trail_pages_without_numbers_or_names,
 );
 
 async fn platform(db: &TestDb) -> Platform {
@@ -739,12 +740,7 @@ async fn the_audit_log_pages_and_filters_and_a_flood_of_failures_stays_one_line(
     assert!(first.contains("from 127.0.0.21"), "{first}");
     // 50 lines a page, newest first; the next page continues where this one stops.
     assert_eq!(first.matches("<tr><td>").count(), 50);
-    let older = first
-        .split("id=\"audit-older\" href=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a link to older lines")
-        .replace("&amp;", "&");
+    let older = link(&first, "audit-older");
     let (_, second) = ada.get(&older).await;
     let rows = |html: &str| -> Vec<String> {
         html.split("<tr><td>")
@@ -931,4 +927,74 @@ async fn enrollment_codes_carry_the_tls_pin_of_a_platform_serving_tls(db: TestDb
         html.contains(&format!("tls_pin&quot;:&quot;{pin}&quot;")),
         "{html}"
     );
+}
+
+async fn the_record_query_trail_pages_without_numbers_or_names(db: TestDb) {
+    let p = platform(&db).await;
+    let thief = TestTerminal::enroll(&p, "SN-TRAIL-1", Some("haizhou")).await;
+    let ask = |n: i64| {
+        let t = thief.clone();
+        async move {
+            t.send(
+                Method::POST,
+                "/v1/progress",
+                Some(&json!({"id_number": format!("3207061990{n:08}"), "name": "某人甲"})),
+            )
+            .await
+            .0
+        }
+    };
+    for n in 0..kiosk_platform::store::RECORD_SUBJECTS_PER_HOUR {
+        assert_eq!(ask(n).await, StatusCode::OK);
+    }
+    assert_eq!(ask(999).await, StatusCode::TOO_MANY_REQUESTS);
+    let Ok(ada) = Browser::login(&p, "ada", "ada-password-1").await else {
+        panic!("the admin logs in");
+    };
+    let (status, first) = ada.get("/console/records").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(first.matches("<tr><td>").count(), 50, "{first}");
+    assert!(first.contains("<td>suspended</td>"), "{first}");
+    assert!(first.contains("<td>progress</td>"));
+    for secret in ["3207061990", "某人甲"] {
+        assert!(!first.contains(secret), "{secret} on the trail");
+    }
+    let older = link(&first, "records-older");
+    let (_, second) = ada.get(&older).await;
+    assert_eq!(second.matches("<tr><td>").count(), 11, "61 queries in all");
+    let (_, other) = ada.get("/console/records?terminal=T-none").await;
+    assert_eq!(other.matches("<tr><td>").count(), 0);
+    let (status, _) = ada.get("/console/records?before=x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The audit log holds one line for the suspension, not one per query.
+    let (_, audit) = ada.get("/console/audit").await;
+    assert_eq!(
+        audit.matches("<td>record_queries_suspended</td>").count(),
+        1
+    );
+    // Viewers do not read the trail; an operator clears the alarm on the terminal's page.
+    let (vera, otto) = viewer_and_operator(&p).await;
+    assert_eq!(vera.get("/console/records").await.0, StatusCode::FORBIDDEN);
+    let (_, page) = otto.get(&format!("/console/terminals/{}", thief.id)).await;
+    assert!(page.contains("record_queries_suspended"), "{page}");
+    let alarm = p.store.open_alarms(Some(&thief.id)).await.expect("alarms")[0].id;
+    assert_eq!(
+        otto.post(
+            &format!("/console/alarms/{alarm}/clear"),
+            &[("csrf", &otto.csrf)]
+        )
+        .await
+        .0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(ask(1000).await, StatusCode::OK, "queries work again");
+}
+
+/// Where the link with id `id` on `html` leads.
+fn link(html: &str, id: &str) -> String {
+    html.split(&format!("id=\"{id}\" href=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no link {id}"))
+        .replace("&amp;", "&")
 }

@@ -158,7 +158,10 @@ async fn a_database_made_before_key_files_keeps_everything_across_the_upgrade() 
         store.legacy_secrets().await.expect("read").is_none(),
         "secrets left the database"
     );
-    let found = store.applications_of(ID_NUMBER).await.expect("progress");
+    let found = store
+        .applications_of(ID_NUMBER, NAME)
+        .await
+        .expect("progress");
     assert_eq!(found.len(), 1, "the applicant's record is found as before");
     assert_eq!(
         ring.open_sealed(&outbox_item).expect("opens").as_slice(),
@@ -181,7 +184,7 @@ async fn a_database_made_before_key_files_keeps_everything_across_the_upgrade() 
     store.use_keys(ring).await.expect("again");
     assert_eq!(
         store
-            .applications_of(ID_NUMBER)
+            .applications_of(ID_NUMBER, NAME)
             .await
             .expect("progress")
             .len(),

@@ -39,6 +39,7 @@ async fn names_id_numbers_and_phones_never_reach_the_log() {
         .create_appointment(
             "YYLOG001",
             ID_NUMBER,
+            NAME,
             "lyg-hrss-0101",
             "haizhou",
             &kiosk_platform::store::today(),
@@ -75,15 +76,22 @@ async fn names_id_numbers_and_phones_never_reach_the_log() {
         .send()
         .await;
     for (path, body) in [
+        (
+            "/v1/progress",
+            json!({"id_number": ID_NUMBER, "name": NAME}),
+        ),
         ("/v1/progress", json!({"id_number": ID_NUMBER})),
-        ("/v1/appointments/check-in", json!({"id_number": ID_NUMBER})),
+        (
+            "/v1/appointments/check-in",
+            json!({"id_number": ID_NUMBER, "name": NAME}),
+        ),
         (
             "/v1/certificates/application-record",
             json!({"name": NAME, "id_number": ID_NUMBER}),
         ),
         (
             "/v1/progress",
-            json!({"id_number": format!("{ID_NUMBER}{NAME}")}),
+            json!({"id_number": format!("{ID_NUMBER}{NAME}"), "name": NAME}),
         ),
     ] {
         let status = t

@@ -226,6 +226,7 @@ async fn appointments_check_in_by_code_or_card_once(db: TestDb) {
         .create_appointment(
             "YY2026AB",
             "320706198802020228",
+            "王五",
             "lyg-hrss-0101",
             "haizhou",
             &day,
@@ -237,6 +238,7 @@ async fn appointments_check_in_by_code_or_card_once(db: TestDb) {
         .create_appointment(
             "YY2026CD",
             "32070619900101013X",
+            "赵六",
             "lyg-hrss-0101",
             "haizhou",
             &day,
@@ -261,7 +263,7 @@ async fn appointments_check_in_by_code_or_card_once(db: TestDb) {
         .send(
             Method::POST,
             "/v1/appointments/check-in",
-            Some(&json!({"id_number": "320706198802020228"})),
+            Some(&json!({"id_number": "320706198802020228", "name": "王五"})),
         )
         .await;
     assert_eq!(by_card["found"], true);
@@ -270,7 +272,7 @@ async fn appointments_check_in_by_code_or_card_once(db: TestDb) {
         .send(
             Method::POST,
             "/v1/appointments/check-in",
-            Some(&json!({"id_number": "32070619900101013x"})),
+            Some(&json!({"id_number": "32070619900101013x", "name": "赵六"})),
         )
         .await;
     assert_eq!(other["ticket"]["ticket_no"], "A002");
@@ -287,7 +289,7 @@ async fn appointments_check_in_by_code_or_card_once(db: TestDb) {
         .send(
             Method::POST,
             "/v1/appointments/check-in",
-            Some(&json!({"id_number": "110101199003070011"})),
+            Some(&json!({"id_number": "110101199003070011", "name": "王五"})),
         )
         .await;
     assert_eq!(nobody["found"], false);
@@ -353,7 +355,7 @@ async fn progress_shows_only_the_applicants_own_applications(db: TestDb) {
         .send(
             Method::POST,
             "/v1/progress",
-            Some(&json!({"id_number": "320706198802020228"})),
+            Some(&json!({"id_number": "320706198802020228", "name": "测试"})),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -373,7 +375,7 @@ async fn progress_shows_only_the_applicants_own_applications(db: TestDb) {
         .send(
             Method::POST,
             "/v1/progress",
-            Some(&json!({"id_number": "110101199003070011"})),
+            Some(&json!({"id_number": "110101199003070011", "name": "测试"})),
         )
         .await;
     assert_eq!(none["applications"], json!([]));
@@ -381,7 +383,7 @@ async fn progress_shows_only_the_applicants_own_applications(db: TestDb) {
         a.send(
             Method::POST,
             "/v1/progress",
-            Some(&json!({"id_number": "' OR 1=1 --"}))
+            Some(&json!({"id_number": "' OR 1=1 --", "name": "测试"}))
         )
         .await
         .0,
@@ -397,7 +399,7 @@ async fn certificates_are_real_pdfs(db: TestDb) {
         .request(
             Method::POST,
             "/v1/certificates/application-record",
-            Some(&json!({"name": "王五", "id_number": "320706198802020228"})),
+            Some(&json!({"name": "测试", "id_number": "320706198802020228"})),
         )
         .send()
         .await
@@ -447,7 +449,7 @@ async fn certificates_are_real_pdfs(db: TestDb) {
         .send(
             Method::POST,
             "/v1/certificates/birth-certificate",
-            Some(&json!({"name": "王五", "id_number": "320706198802020228"})),
+            Some(&json!({"name": "测试", "id_number": "320706198802020228"})),
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -971,7 +973,7 @@ async fn certificates_come_on_a_roll_for_the_receipt_printer(db: TestDb) {
     for n in 0..3 {
         submit(&a, &format!("roll-key-000{n}"), "320706198802020228").await;
     }
-    let body = json!({"name": "王五", "id_number": "320706198802020228"});
+    let body = json!({"name": "测试", "id_number": "320706198802020228"});
     let fetch = |path: &'static str| {
         let request = a.request(Method::POST, path, Some(&body));
         async move {
@@ -1003,7 +1005,7 @@ async fn certificates_come_on_a_roll_for_the_receipt_printer(db: TestDb) {
     let (width, height) = sizes[0];
     assert!((width - 204.1).abs() < 0.5, "{width}");
     assert!(height > 300.0 && height < 1600.0, "{height}");
-    for needle in ["办件记录证明", "王五", "320706********0228", "LY", "验证码"] {
+    for needle in ["办件记录证明", "测试", "320706********0228", "LY", "验证码"] {
         assert!(text.contains(needle), "{needle} missing from {text}");
     }
     assert_eq!(text.matches("受理编号").count(), 3, "{text}");

@@ -31,8 +31,9 @@ pub use material::{MaterialContentType, UploadRequest, UploadSession, UploadedMa
 pub use rating::{RatingReason, RatingRequest, level_name};
 pub use terminal::{
     AppointmentInfo, CertificateRequest, CheckInRequest, CheckInResponse, CommandKind,
-    CommandResult, DeviceHealth, DeviceState, Heartbeat, HeartbeatResponse, ProgressRequest,
-    ProgressResponse, RemoteCommand, TerminalConfig, TerminalEvent, Ticket, TicketRequest,
+    CommandResult, DeviceHealth, DeviceState, Heartbeat, HeartbeatResponse, NAME_REQUIRED,
+    ProgressRequest, ProgressResponse, RECORD_QUERIES_SUSPENDED, RemoteCommand, TerminalConfig,
+    TerminalEvent, Ticket, TicketRequest,
 };
 pub use text::{Language, LocalizedText};
 pub use update::{

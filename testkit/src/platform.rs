@@ -106,6 +106,8 @@ impl PlatformPeer {
             &code,
             "--id-number",
             "11010519491231002X",
+            "--name",
+            "预约测试",
             "--matter",
             matter,
             "--site",

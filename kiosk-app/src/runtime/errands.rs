@@ -26,6 +26,14 @@ impl Driver {
         tokio::spawn(async move {
             let outcome = match call.await {
                 Ok(outcome) => outcome,
+                // Told plainly, as a refusal: this terminal cannot do it, another terminal or
+                // a service window can. Nothing of the citizen is kept for a retry.
+                Err(e) if e.is_record_queries_suspended() => {
+                    tracing::warn!(
+                        "errand refused: this terminal's record queries are suspended until an operator clears the alarm"
+                    );
+                    ErrandOutcome::Refused
+                }
                 Err(e) if e.is_transient() => {
                     tracing::warn!(error = %e, "errand: platform unreachable");
                     ErrandOutcome::Unreachable

@@ -95,7 +95,8 @@ pub enum ErrandOutcome {
     CertificatePrinted,
     /// The platform could not be reached: nothing can be done offline.
     Unreachable,
-    /// The platform refused (a code in a wrong format, an unknown matter…).
+    /// The platform refused (a code in a wrong format, an unknown matter, this terminal's
+    /// record queries suspended…): the citizen is sent to a service window.
     Refused,
     /// The printer failed while printing the certificate.
     PrinterFailed,
@@ -250,20 +251,24 @@ impl Session {
         self.last_activity = now;
         let prompt = match card {
             CardEvent::Read(who) => {
-                // The card's data goes into the one request and is not kept.
+                // The card's data goes into the one request and is not kept. The platform
+                // answers only for the number *and* the name read from the same card, so that
+                // a number alone (typed, leaked, guessed) opens no one's records.
                 let id_number = who.id_number().to_owned();
+                let name = who.name().to_owned();
                 out.push(match errand {
                     Errand::CheckIn | Errand::Ticket => Command::CheckIn(CheckInRequest {
                         code: None,
                         id_number: Some(id_number),
+                        name: Some(name),
                     }),
-                    Errand::Progress => Command::QueryProgress(ProgressRequest { id_number }),
+                    Errand::Progress => Command::QueryProgress(ProgressRequest {
+                        id_number,
+                        name: Some(name),
+                    }),
                     Errand::Certificate => Command::PrintCertificate {
                         kind: APPLICATION_RECORD,
-                        request: CertificateRequest {
-                            name: who.name().to_owned(),
-                            id_number,
-                        },
+                        request: CertificateRequest { name, id_number },
                     },
                 });
                 self.enter(Screen::Working { errand }, now, out);
@@ -291,6 +296,7 @@ impl Session {
         out.push(Command::CheckIn(CheckInRequest {
             code: Some(code),
             id_number: None,
+            name: None,
         }));
         self.enter(
             Screen::Working {

@@ -1470,7 +1470,8 @@ fn check_in_by_card_or_by_code_and_a_wrong_code_is_explained() {
         vec![
             Command::CheckIn(CheckInRequest {
                 code: None,
-                id_number: Some("320706199001011234".into())
+                id_number: Some("320706199001011234".into()),
+                name: Some("张三".into()),
             }),
             Command::StopCardReader
         ]
@@ -1498,7 +1499,8 @@ fn check_in_by_card_or_by_code_and_a_wrong_code_is_explained() {
         cmds,
         vec![Command::CheckIn(CheckInRequest {
             code: Some("YY202611220042".into()),
-            id_number: None
+            id_number: None,
+            name: None,
         })]
     );
     let cmds = r.send(Event::ErrandDone(ErrandOutcome::Ticket {
@@ -1530,10 +1532,11 @@ fn progress_and_certificates_need_the_card_and_keep_nothing() {
     let cmds = r.send(Event::Card(CardEvent::Read(person())));
     assert!(matches!(
         cmds.as_slice(),
-        [Command::QueryProgress(q), Command::StopCardReader] if q.id_number == "320706199001011234"
+        [Command::QueryProgress(q), Command::StopCardReader]
+            if q.id_number == "320706199001011234" && q.name.as_deref() == Some("张三")
     ));
     assert!(
-        !format!("{cmds:?}").contains("320706"),
+        !format!("{cmds:?}").contains("320706") && !format!("{cmds:?}").contains("张三"),
         "requests print redacted"
     );
     r.send(Event::ErrandDone(ErrandOutcome::Progress(vec![

@@ -83,6 +83,14 @@ impl LinkError {
     pub fn is_revoked(&self) -> bool {
         matches!(self, LinkError::Refused { status: 401, code, .. } if code == TERMINAL_REVOKED)
     }
+
+    /// True when the platform suspended this terminal's queries of citizens' records (it asked
+    /// about more citizens than stand at a terminal) until an operator clears the alarm:
+    /// waiting a little does not help the citizen in front of it.
+    pub fn is_record_queries_suspended(&self) -> bool {
+        matches!(self, LinkError::Refused { status: 429, code, .. }
+            if code == kiosk_protocol::RECORD_QUERIES_SUSPENDED)
+    }
 }
 
 /// Client of the platform's terminal API.

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use kiosk_protocol::{
     ApiError, CertificateRequest, CheckInRequest, CheckInResponse, ProgressRequest,
-    ProgressResponse, Ticket, TicketRequest,
+    ProgressResponse, RECORD_QUERIES_SUSPENDED, Ticket, TicketRequest,
 };
 use serde_json::Value;
 
@@ -18,7 +18,7 @@ use crate::documents::certificate::{
 };
 use crate::http::extract::Payload;
 use crate::http::{AppState, Failure, JsonBody, SignedTerminal};
-use crate::store::{CheckInKey, unix_now};
+use crate::store::{CheckInKey, RecordGate, RecordQueryKind, TrailEntry, unix_now};
 
 impl Payload for TicketRequest {
     const NAME: &'static str = "ticket request";
@@ -85,6 +85,67 @@ async fn ticket_for(
         .await?)
 }
 
+/// A record query about to be answered: admitted by the terminal's limits, and logged with
+/// how it went once answered.
+struct RecordQuery<'a> {
+    state: &'a AppState,
+    terminal: &'a SignedTerminal,
+    kind: RecordQueryKind,
+    /// The keyed digest the terminal's citizens are counted by.
+    subject: String,
+    at: i64,
+}
+
+impl<'a> RecordQuery<'a> {
+    /// Admits a query about `subject` (what the ID number or code is counted as: its keyed
+    /// digest, never the text) or answers 429 `record_queries_suspended`.
+    async fn admit(
+        state: &'a AppState,
+        terminal: &'a SignedTerminal,
+        kind: RecordQueryKind,
+        subject: String,
+    ) -> Result<Self, Failure> {
+        let at = unix_now();
+        match state
+            .store()
+            .admit_record_query(&terminal.id, kind, &subject, at)
+            .await?
+        {
+            RecordGate::Open => Ok(RecordQuery {
+                state,
+                terminal,
+                kind,
+                subject,
+                at,
+            }),
+            RecordGate::Suspended => Err(Failure::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                RECORD_QUERIES_SUSPENDED,
+                "this terminal asked about more citizens than stand at a terminal: its record \
+                 queries are suspended until an operator clears the alarm",
+            )),
+        }
+    }
+
+    /// Logs the answer: `records` records given, about `matter` when there is one.
+    async fn answered(self, matter: Option<&str>, records: usize) -> Result<(), Failure> {
+        let outcome = if records > 0 { "found" } else { "nothing" };
+        self.state
+            .store()
+            .log_record_query(TrailEntry {
+                terminal_id: &self.terminal.id,
+                kind: self.kind,
+                matter,
+                outcome,
+                records,
+                subject: Some(&self.subject),
+                at: self.at,
+            })
+            .await?;
+        Ok(())
+    }
+}
+
 /// Takes a queue ticket (取号) for a matter at this terminal's site.
 #[utoipa::path(post, tag = "crate::terminal_api", path = "/v1/tickets",
     request_body = TicketRequest,
@@ -110,7 +171,8 @@ pub async fn take_ticket(
     Ok((StatusCode::CREATED, axum::Json(ticket)).into_response())
 }
 
-/// Checks in today's appointment at this site, by code or by the ID number read from the card.
+/// Checks in today's appointment at this site, by code or by the ID number and name read from
+/// the card (a booking under another name is not found, as if there were none).
 #[utoipa::path(post, tag = "crate::terminal_api", path = "/v1/appointments/check-in",
     request_body = CheckInRequest,
     security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
@@ -118,7 +180,8 @@ pub async fn take_ticket(
         (status = 200, description = "Found (with its ticket) or not found", body = CheckInResponse),
         (status = 400, description = "Malformed request", body = ApiError),
         (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
-        (status = 422, description = "Neither or both keys, or a malformed one", body = ApiError),
+        (status = 422, description = "Neither or both keys, a malformed one, or the ID number without the card's name (`name_required`)", body = ApiError),
+        (status = 429, description = "This terminal's record queries are suspended (`record_queries_suspended`)", body = ApiError),
 ))]
 pub async fn check_in(
     State(state): State<AppState>,
@@ -126,17 +189,38 @@ pub async fn check_in(
     JsonBody(request): JsonBody<CheckInRequest>,
 ) -> Result<axum::Json<CheckInResponse>, Failure> {
     request.validate().map_err(Failure::invalid)?;
-    let key = match (&request.code, &request.id_number) {
-        (Some(code), _) => CheckInKey::Code(code.to_ascii_uppercase()),
-        (None, Some(id)) => CheckInKey::Applicant(state.store().applicant_key(id)?),
-        (None, None) => {
+    let store = state.store();
+    let (key, kind, subject) = match (&request.code, &request.id_number, &request.name) {
+        (Some(code), _, _) => {
+            let code = code.to_ascii_uppercase();
+            let subject = store.applicant_key(&format!("appointment-code:{code}"))?;
+            (
+                CheckInKey::Code(code),
+                RecordQueryKind::CheckInByCode,
+                subject,
+            )
+        }
+        (None, Some(id), Some(name)) => (
+            CheckInKey::Holder(store.holder_key(id, name)?),
+            RecordQueryKind::CheckInByCard,
+            store.applicant_key(id)?,
+        ),
+        _ => {
             return Err(Failure::invalid(ApiError::new(
                 "invalid_field",
-                "code or id_number",
+                "code, or id_number with name",
             )));
         }
     };
-    let Some(found) = state.store().find_appointment(&terminal.id, &key).await? else {
+    let query = RecordQuery::admit(&state, &terminal, kind, subject).await?;
+    let found = store.find_appointment(&terminal.id, &key).await?;
+    query
+        .answered(
+            found.as_ref().map(|f| f.info.matter_id.as_str()),
+            usize::from(found.is_some()),
+        )
+        .await?;
+    let Some(found) = found else {
         return Ok(axum::Json(CheckInResponse {
             found: false,
             appointment: None,
@@ -171,7 +255,8 @@ pub async fn check_in(
     }))
 }
 
-/// The applications of the applicant whose card is on the reader (only theirs).
+/// The applications of the applicant whose card is on the reader (only theirs: filed under
+/// the card's ID number *and* name; another name gets the empty list an unknown number gets).
 #[utoipa::path(post, tag = "crate::terminal_api", path = "/v1/progress",
     request_body = ProgressRequest,
     security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
@@ -179,20 +264,29 @@ pub async fn check_in(
         (status = 200, description = "The applicant's applications, newest first", body = ProgressResponse),
         (status = 400, description = "Malformed request", body = ApiError),
         (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
-        (status = 422, description = "Malformed ID number", body = ApiError),
+        (status = 422, description = "Malformed ID number or name, or no name (`name_required`)", body = ApiError),
+        (status = 429, description = "This terminal's record queries are suspended (`record_queries_suspended`)", body = ApiError),
 ))]
 pub async fn progress(
     State(state): State<AppState>,
-    _terminal: SignedTerminal,
+    terminal: SignedTerminal,
     JsonBody(request): JsonBody<ProgressRequest>,
 ) -> Result<axum::Json<ProgressResponse>, Failure> {
     request.validate().map_err(Failure::invalid)?;
-    Ok(axum::Json(ProgressResponse {
-        applications: state.store().applications_of(&request.id_number).await?,
-    }))
+    let name = request.name.as_deref().unwrap_or_default();
+    let subject = state.store().applicant_key(&request.id_number)?;
+    let query = RecordQuery::admit(&state, &terminal, RecordQueryKind::Progress, subject).await?;
+    let applications = state
+        .store()
+        .applications_of(&request.id_number, name)
+        .await?;
+    query.answered(None, applications.len()).await?;
+    Ok(axum::Json(ProgressResponse { applications }))
 }
 
-/// A certificate for the applicant whose card is on the reader, as a PDF.
+/// A certificate for the applicant whose card is on the reader, as a PDF: it lists the
+/// applications filed under the card's ID number *and* name (another name gets the certificate
+/// of no applications an unknown number gets).
 ///
 /// POST, not GET: the applicant's name and ID number travel in the signed body, never in a URL
 /// that proxies log.
@@ -212,6 +306,7 @@ pub async fn progress(
         (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
         (status = 404, description = "No such certificate kind", body = ApiError),
         (status = 422, description = "Malformed name or ID number, or an unknown paper", body = ApiError),
+        (status = 429, description = "This terminal's record queries are suspended (`record_queries_suspended`)", body = ApiError),
 ))]
 pub async fn certificate(
     State(state): State<AppState>,
@@ -255,9 +350,18 @@ pub async fn certificate(
     }
     let JsonBody(request) = body?;
     request.validate().map_err(Failure::invalid)?;
+    let subject = state.store().applicant_key(&request.id_number)?;
+    let query =
+        RecordQuery::admit(&state, &terminal, RecordQueryKind::Certificate, subject).await?;
     let pdf = match kind {
         CertificateKind::ApplicationRecord => {
-            let applications = state.store().applications_of(&request.id_number).await?;
+            let applications = state
+                .store()
+                .applications_of(&request.id_number, &request.name)
+                .await?;
+            query
+                .answered(Some(kind.name()), applications.len())
+                .await?;
             let catalog = state.current_catalog().await?;
             let issued_at = crate::store::rfc3339_at(unix_now());
             let record = certified_record(

@@ -19,6 +19,10 @@ pub enum AppointmentCommand {
         /// The citizen's ID number (stored only as a keyed hash).
         #[arg(long)]
         id_number: String,
+        /// The citizen's name as on their ID card (stored only inside a keyed hash with the
+        /// ID number): checking in by card needs the card's number and name to match.
+        #[arg(long)]
+        name: String,
         /// The matter booked.
         #[arg(long)]
         matter: String,
@@ -45,6 +49,7 @@ pub fn run(command: AppointmentCommand) -> anyhow::Result<()> {
     let AppointmentCommand::Add {
         code,
         id_number,
+        name,
         matter,
         site,
         day,
@@ -56,14 +61,16 @@ pub fn run(command: AppointmentCommand) -> anyhow::Result<()> {
     kiosk_protocol::CheckInRequest {
         code: Some(code.clone()),
         id_number: None,
+        name: None,
     }
     .validate()
     .map_err(|e| anyhow::anyhow!("--code: {}", e.message))?;
     kiosk_protocol::ProgressRequest {
         id_number: id_number.clone(),
+        name: Some(name.clone()),
     }
     .validate()
-    .map_err(|e| anyhow::anyhow!("--id-number: {}", e.message))?;
+    .map_err(|e| anyhow::anyhow!("--id-number, --name: {}", e.message))?;
     let day = day.unwrap_or_else(kiosk_platform::store::today);
     let valid_day = day.len() == 10
         && time::Date::parse(
@@ -91,7 +98,7 @@ pub fn run(command: AppointmentCommand) -> anyhow::Result<()> {
             "--matter: no matter `{matter}` in the published catalog"
         );
         store
-            .create_appointment(&code, &id_number, &matter, &site, &day, &slot)
+            .create_appointment(&code, &id_number, &name, &matter, &site, &day, &slot)
             .await
             .with_context(|| format!("cannot book {code} (is the code already booked?)"))?;
         anyhow::Ok(())

@@ -10,7 +10,7 @@ use time::macros::{format_description, offset};
 use time::{Date, Duration, PrimitiveDateTime, Time};
 
 use super::{PageAnswer, page, with_status};
-use crate::html::{Notice, notice, table, text, url_component};
+use crate::html::{Notice, notice, pager, table, text, url_component};
 use crate::http::extract::role;
 use crate::http::{AppState, Operator};
 use crate::store::{AuditFilter, AuditRow};
@@ -153,20 +153,13 @@ fn pages(query: &HashMap<String, String>, lines: &[AuditRow]) -> Markup {
                 .map(|v| format!("&{name}={}", url_component(v)))
         })
         .collect();
-    let older = lines
-        .last()
-        .filter(|_| lines.len() as i64 == AUDIT_PAGE_LINES)
-        .map(|last| format!("/console/audit?before={}{filters}", last.id));
-    html! {
-        p class="pages" {
-            @if query.contains_key("before") {
-                a id="audit-newest" href={ "/console/audit?" (filters.trim_start_matches('&')) } { "最新 Newest" }
-            }
-            @if let Some(older) = older {
-                a id="audit-older" href=(older) { "较早 Older →" }
-            }
-        }
-    }
+    pager(
+        ("/console/audit", "audit"),
+        &filters,
+        query.contains_key("before"),
+        (lines, AUDIT_PAGE_LINES),
+        |line| line.id,
+    )
 }
 
 #[cfg(test)]

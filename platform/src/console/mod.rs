@@ -17,6 +17,7 @@ mod audit;
 mod catalog;
 mod config;
 mod fleet;
+mod records;
 mod rollouts;
 mod session;
 mod stats;
@@ -98,6 +99,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/config", get(config::show).post(config::save))
         .route("/console/stats", get(stats::show))
         .route("/console/audit", get(audit::show))
+        .route("/console/records", get(records::show))
         .route("/console/rollouts", get(rollouts::list))
         .route("/console/rollouts/{id}", get(rollouts::detail))
         .route("/console/rollouts/{id}/{verb}", post(rollouts::change))

@@ -1,4 +1,5 @@
-//! Alarms: something an operator must look at (a refused takeover of a terminal), raised by
+//! Alarms: something an operator must look at (a refused takeover of a terminal, a terminal
+//! asking about too many citizens), raised by
 //! the platform and cleared by an operator. One alarm stays open per terminal, kind and
 //! subject: a repeat counts up the open alarm instead of adding rows, so whoever triggers it
 //! over and over costs one row update each time, not a growing table.
@@ -12,6 +13,10 @@ pub enum AlarmKind {
     /// A device tried to enroll with a known terminal's serial and a token not made for that
     /// terminal (the subject is the token's id).
     TakeoverRefused,
+    /// A terminal asked about more citizens' records than its citizens can present; its
+    /// record queries stay suspended until the alarm is cleared (the subject is fixed: one
+    /// per terminal).
+    RecordQueriesSuspended,
 }
 
 impl AlarmKind {
@@ -19,6 +24,7 @@ impl AlarmKind {
     pub fn as_str(self) -> &'static str {
         match self {
             AlarmKind::TakeoverRefused => "takeover_refused",
+            AlarmKind::RecordQueriesSuspended => "record_queries_suspended",
         }
     }
 }

@@ -111,7 +111,13 @@ impl Store {
             Store::Sqlite(s) => s.keys.set(keys),
             Store::Postgres(p) => p.keys.set(keys),
         };
-        installed.map_err(|_| StoreError::Task("the store has its keys already".into()))
+        installed.map_err(|_| StoreError::Task("the store has its keys already".into()))?;
+        // Applications stored before holder keys existed get theirs from their bodies.
+        let filled = self.backfill_holder_keys().await?;
+        if filled > 0 {
+            tracing::info!(rows = filled, "gave older applications their holder keys");
+        }
+        Ok(())
     }
 
     /// The secrets a database made before key files kept in `settings`, if it still does.

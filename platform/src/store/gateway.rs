@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::at_rest::{application_row, decrypt_text, encrypt_text};
+use super::records::holder_digest;
 use super::sql::{Executor, Transaction, args};
 use super::{StatusRow, Store, StoreError, now_beijing, now_rfc3339, rfc3339, unix_now};
 
@@ -118,6 +119,10 @@ impl Store {
         let body = zeroize::Zeroizing::new(serde_json::to_string(request)?);
         let new = NewApplication {
             applicant_key: keys.applicant_index(&request.applicant.id_number),
+            holder_key: holder_digest(
+                &keys.applicant_index(&request.applicant.id_number),
+                &request.applicant.name,
+            ),
             idempotency_key: idempotency_key.to_owned(),
             terminal_id: request.terminal_id.clone(),
             matter_id: request.matter_id.clone(),
@@ -374,6 +379,8 @@ impl Transaction for Publication {
 struct NewApplication {
     /// See [`Store::applicant_key`].
     applicant_key: String,
+    /// See [`Store::holder_key`].
+    holder_key: String,
     idempotency_key: String,
     terminal_id: String,
     matter_id: String,
@@ -391,15 +398,16 @@ impl Transaction for NewApplication {
         // unique index until the first commits, then does nothing: one row per key.
         let inserted = on
             .row(
-                "INSERT INTO applications (idempotency_key, terminal_id, matter_id, body, accepted_at, applicant_key)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+                "INSERT INTO applications (idempotency_key, terminal_id, matter_id, body, accepted_at, applicant_key, holder_key)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
                 args![
                     &self.idempotency_key,
                     &self.terminal_id,
                     &self.matter_id,
                     &self.body,
                     &accepted_at,
-                    self.applicant_key
+                    self.applicant_key,
+                    self.holder_key
                 ],
             )
             .await?;

@@ -29,6 +29,7 @@ mod console;
 mod gateway;
 mod materials;
 pub mod postgres;
+mod records;
 mod rollouts;
 mod schema;
 pub(crate) mod sql;
@@ -45,6 +46,10 @@ pub use gateway::{
     ConfigScope, EnrolledTerminal, PublishedCatalog, TerminalKey, token_hash, token_id,
 };
 pub use materials::Upload;
+pub use records::{
+    RECORD_QUERIES_PER_HOUR, RECORD_SUBJECTS_PER_HOUR, RECORD_WINDOW_SECS, RecordGate, RecordQuery,
+    RecordQueryKind, TrailEntry, normalise_name,
+};
 pub use rollouts::{
     ReleaseError, ReleaseRecord, ReportOutcome, RolloutError, RolloutRow, RolloutStatus,
 };
@@ -215,7 +220,7 @@ async fn on_sqlite<T: Send + 'static>(
 impl Store {
     /// Opens (creating and migrating when needed) the database named by `url`.
     pub async fn open(url: &DbUrl) -> Result<Self, StoreError> {
-        match url {
+        let store = match url {
             DbUrl::Sqlite(path) => {
                 let path = path.clone();
                 let store = tokio::task::spawn_blocking(move || {
@@ -225,10 +230,11 @@ impl Store {
                 })
                 .await
                 .map_err(|e| StoreError::Task(e.to_string()))??;
-                Ok(Store::Sqlite(store))
+                Store::Sqlite(store)
             }
-            DbUrl::Postgres(url) => Ok(Store::Postgres(postgres::PgStore::open(url).await?)),
-        }
+            DbUrl::Postgres(url) => Store::Postgres(postgres::PgStore::open(url).await?),
+        };
+        Ok(store)
     }
 
     /// The engine's name, for logs.

@@ -270,6 +270,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // 10: material chunks encrypted under the key file's data key; the ones stored in clear
     // before are encrypted at the next start (`Store::use_keys`), which this marks.
     "ALTER TABLE upload_chunks ADD COLUMN encrypted BOOLEAN NOT NULL DEFAULT FALSE;",
+    // 11: citizens' records only for the card holder: a digest of the keyed ID number and the
+    // name beside the applicant key (filled for old applications at start), and the trail of
+    // record queries, which also counts the citizens each terminal asked about. The partial
+    // index keeps the fill at start from reading every application once all have their key.
+    "ALTER TABLE applications ADD COLUMN holder_key TEXT;
+    CREATE INDEX applications_holder ON applications(holder_key);
+    CREATE INDEX applications_without_holder ON applications(id) WHERE holder_key IS NULL;
+    ALTER TABLE appointments ADD COLUMN holder_key TEXT;
+    CREATE INDEX appointments_holder ON appointments(holder_key, day);
+    CREATE TABLE record_queries (
+        id           BIGSERIAL PRIMARY KEY,
+        terminal_id  TEXT NOT NULL,
+        at           BIGINT NOT NULL,
+        kind         TEXT NOT NULL,
+        matter       TEXT,
+        outcome      TEXT NOT NULL,
+        records      BIGINT NOT NULL,
+        subject      TEXT
+    );
+    CREATE INDEX record_queries_terminal ON record_queries(terminal_id, at);",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`

@@ -100,8 +100,9 @@ pub enum ResultOutcome {
 pub enum CheckInKey {
     /// By the appointment code.
     Code(String),
-    /// By the applicant key of the ID number read from the card.
-    Applicant(String),
+    /// By the holder key of the ID number and name read from the card
+    /// ([`Store::holder_key`]).
+    Holder(String),
 }
 
 /// An appointment found at check-in.
@@ -383,19 +384,32 @@ impl Store {
         Ok(Some(ticket_from(row, ahead)?))
     }
 
-    /// Books an appointment (what the portal and the phone app do; the console and tests too).
+    /// Books an appointment (what the portal and the phone app do; the console and tests too)
+    /// for the citizen with this ID number and name (kept only as keyed digests): checking in
+    /// by card needs both.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_appointment(
         &self,
         code: &str,
         id_number: &str,
+        name: &str,
         matter_id: &str,
         site: &str,
         day: &str,
         slot: &str,
     ) -> Result<(), StoreError> {
         self.exec(
-            "INSERT INTO appointments (code, applicant_key, matter_id, site, day, slot) VALUES ($1, $2, $3, $4, $5, $6)",
-            args![code, self.applicant_key(id_number)?, matter_id, site, day, slot],
+            "INSERT INTO appointments (code, applicant_key, holder_key, matter_id, site, day, slot)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            args![
+                code,
+                self.applicant_key(id_number)?,
+                self.holder_key(id_number, name)?,
+                matter_id,
+                site,
+                day,
+                slot
+            ],
         )
         .await?;
         Ok(())
@@ -418,11 +432,11 @@ impl Store {
                 )
                 .await?
             }
-            CheckInKey::Applicant(applicant) => {
+            CheckInKey::Holder(holder) => {
                 self.rows(
                     "SELECT id, matter_id, day, slot, ticket_no FROM appointments
-                     WHERE applicant_key = $1 AND site = $2 AND day = $3 ORDER BY slot LIMIT 1",
-                    args![applicant.as_str(), site.as_str(), day.as_str()],
+                     WHERE holder_key = $1 AND site = $2 AND day = $3 ORDER BY slot LIMIT 1",
+                    args![holder.as_str(), site.as_str(), day.as_str()],
                 )
                 .await?
             }
@@ -464,16 +478,18 @@ impl Store {
         .text(0)
     }
 
-    /// An applicant's applications, newest first (at most 50).
+    /// A card holder's applications, newest first (at most 50): those filed under this ID
+    /// number *and* this name. Another name finds nothing, as an unknown number does.
     pub async fn applications_of(
         &self,
         id_number: &str,
+        name: &str,
     ) -> Result<Vec<ApplicationStatus>, StoreError> {
         let rows = self
             .rows(
                 "SELECT application_no, matter_id, accepted_at, state FROM applications
-                 WHERE applicant_key = $1 ORDER BY id DESC LIMIT 50",
-                args![self.applicant_key(id_number)?],
+                 WHERE holder_key = $1 ORDER BY id DESC LIMIT 50",
+                args![self.holder_key(id_number, name)?],
             )
             .await?;
         rows.iter()

@@ -381,6 +381,29 @@ pub async fn answer(response: reqwest::Response) -> (reqwest::StatusCode, serde_
     (status, body)
 }
 
+/// Files an application for matter `lyg-hrss-0101` from terminal `t` for the card holder
+/// `name` / `id_number` under idempotency key `key`; its application number.
+pub async fn file_application(t: &TestTerminal, key: &str, name: &str, id_number: &str) -> String {
+    let body = serde_json::json!({
+        "terminal_id": t.id,
+        "matter_id": "lyg-hrss-0101",
+        "applicant": {"name": name, "id_number": id_number, "document_kind": "resident"},
+        "language": "zh"
+    });
+    let response = t
+        .request(reqwest::Method::POST, "/v1/applications", Some(&body))
+        .header("Idempotency-Key", key)
+        .send()
+        .await
+        .expect("answer");
+    let (status, receipt) = answer(response).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{receipt}");
+    receipt["application_no"]
+        .as_str()
+        .expect("number")
+        .to_owned()
+}
+
 /// Runs `kiosk-platform ARGS… --db DB` as an operator would: success, stdout, stderr.
 pub fn platform_cli(db: &str, args: &[&str]) -> (bool, String, String) {
     platform_cli_with(db, args, &[])
