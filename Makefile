@@ -51,5 +51,5 @@ boot-test: image
 # outbox and the platform under load (on PostgreSQL too when scripts/test-postgres can give it
 # a database); then docs/PERFORMANCE.md's tables from bench/results.json.
 bench: deps
-	scripts/test-postgres bench/run
+	scripts/test-postgres bench/run --tls --capacity
 	bench/performance-doc

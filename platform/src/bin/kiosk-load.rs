@@ -4,9 +4,10 @@
 //! Each simulated terminal has its own Ed25519 key, enrolls with a token made directly in the
 //! platform's database (`--db`, the same URL the platform serves), then sends a signed
 //! heartbeat every 30 s (spread evenly), while applications arrive at `--apps-per-sec` from
-//! random terminals and every second application is rated. Everything is bounded: at most
-//! 20,000 terminals, 500 applications/s, 600 s, 512 requests in flight, and only loopback
-//! addresses are accepted as targets.
+//! random terminals and every second application is rated. With `--steps` it measures
+//! capacity: the same load at growing fleet sizes until the p99 passes a limit. Everything is
+//! bounded: at most 200,000 terminals, 500 applications/s, 600 s a step, 512 requests in
+//! flight, and only loopback addresses are accepted as targets.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,7 +58,24 @@ struct Args {
     /// certificate chains to; nothing else is trusted.
     #[arg(long)]
     tls_ca: Option<std::path::PathBuf>,
+    /// Every request on a connection of its own, opened (and over TLS, handshaken) for it:
+    /// what terminals do, whose heartbeats 30 s apart find the platform closed their idle
+    /// connection. Without it requests share kept-alive connections.
+    #[arg(long)]
+    reconnect: bool,
+    /// Capacity: run the load at each of these fleet sizes in turn (e.g.
+    /// 10000,30000,100000,200000), enrolling more terminals between steps, and stop after the
+    /// first step whose p99 over all requests passes --p99-limit-ms. Replaces --terminals.
+    #[arg(long, value_delimiter = ',')]
+    steps: Vec<u32>,
+    /// The p99 (ms) a capacity step must stay within for the next one to run.
+    #[arg(long, default_value_t = 100.0)]
+    p99_limit_ms: f64,
 }
+
+/// The most terminals one run simulates: the fleet the platform is sized for (200,000
+/// terminals, 6,667 heartbeats/s at one every 30 s).
+const MAX_TERMINALS: u32 = 200_000;
 
 struct Terminal {
     id: String,
@@ -209,8 +227,13 @@ fn main() {
 
 fn run(args: Args) -> anyhow::Result<()> {
     loopback_only(&args.platform)?;
-    if !(1..=20_000).contains(&args.terminals) {
-        bail!("--terminals must be 1 to 20000");
+    if !(1..=MAX_TERMINALS).contains(&args.terminals) {
+        bail!("--terminals must be 1 to {MAX_TERMINALS}");
+    }
+    if args.steps.iter().any(|n| !(1..=MAX_TERMINALS).contains(n))
+        || args.steps.windows(2).any(|w| w[0] >= w[1])
+    {
+        bail!("--steps must rise, each 1 to {MAX_TERMINALS}");
     }
     if !(1..=600).contains(&args.duration) {
         bail!("--duration must be 1 to 600 seconds");
@@ -256,9 +279,10 @@ async fn load(args: Args) -> anyhow::Result<()> {
     if let Some(ca) = &args.tls_ca {
         http = http.use_preconfigured_tls(client_tls(ca)?);
     }
+    let idle = if args.reconnect { 0 } else { args.concurrency };
     let http = http
         .timeout(Duration::from_secs(10))
-        .pool_max_idle_per_host(args.concurrency)
+        .pool_max_idle_per_host(idle)
         .build()
         .context("cannot build the HTTP client")?;
     http.get(format!("{base}/healthz"))
@@ -267,53 +291,90 @@ async fn load(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("the platform at {base} does not answer"))?;
     let store = Store::open(&args.db).await?;
 
-    let started = Instant::now();
     let run_id = hex_encode(&random_bytes::<4>()?);
-    let terminals = enroll(&args, &http, &base, &store, &run_id).await?;
+    let steps = if args.steps.is_empty() {
+        vec![args.terminals]
+    } else {
+        args.steps.clone()
+    };
     let matters = applicable_matters(&http, &base).await?;
-    println!(
-        "enrolled {} terminals in {:.1} s; loading for {} s: heartbeat every {} s ({:.0}/s), {} applications/s",
-        terminals.len(),
-        started.elapsed().as_secs_f64(),
-        args.duration,
-        args.heartbeat_secs,
-        f64::from(args.terminals) / args.heartbeat_secs as f64,
-        args.apps_per_sec
-    );
-    let fleet = Fleet {
+    let mut fleet = Fleet {
         http,
         base,
-        terminals,
+        terminals: Vec::new(),
         matters,
         run_id,
     };
-    let stats = Arc::new(Stats::default());
-    let start = Instant::now();
-    drive(&args, &fleet, &stats).await;
-    let wall = start.elapsed().as_secs_f64();
-    report(&args, &stats, wall)
+    let mut reports = Vec::new();
+    for (step, &size) in steps.iter().enumerate() {
+        let started = Instant::now();
+        let more = size - fleet.terminals.len() as u32;
+        let enrolled = enroll(&fleet, more, &store, fleet.terminals.len() as u32).await?;
+        fleet.terminals.extend(enrolled);
+        println!(
+            "enrolled {more} terminals in {:.1} s; loading {size} for {} s: heartbeat every {} s ({:.0}/s), {} applications/s{}",
+            started.elapsed().as_secs_f64(),
+            args.duration,
+            args.heartbeat_secs,
+            f64::from(size) / args.heartbeat_secs as f64,
+            args.apps_per_sec,
+            if args.reconnect {
+                ", a connection per request"
+            } else {
+                ""
+            }
+        );
+        let stats = Arc::new(Stats::default());
+        let start = Instant::now();
+        drive(&args, &fleet, &stats).await;
+        let wall = start.elapsed().as_secs_f64();
+        let (report, errors) = summarize(&args, size, &stats, wall)?;
+        let p99 = report["requests"]["all"]["p99_ms"]
+            .as_f64()
+            .unwrap_or(f64::MAX);
+        reports.push(report);
+        if args.steps.is_empty() {
+            break;
+        }
+        if p99 > args.p99_limit_ms || errors > 0 {
+            println!(
+                "step {} of {}: p99 {p99:.1} ms, {errors} errors: the capacity is below {size} terminals",
+                step + 1,
+                steps.len()
+            );
+            break;
+        }
+    }
+    write_report(&args, reports)
 }
 
 /// Enrollment (not measured): a token each, made in the database, spent over HTTP.
 async fn enroll(
-    args: &Args,
-    http: &reqwest::Client,
-    base: &str,
+    fleet: &Fleet,
+    count: u32,
     store: &Store,
-    run_id: &str,
+    first: u32,
 ) -> anyhow::Result<Vec<Arc<Terminal>>> {
     let gate = Arc::new(Semaphore::new(64));
     let mut enrolling = tokio::task::JoinSet::new();
-    for i in 0..args.terminals {
+    for i in first..first + count {
         let token = hex_encode(&random_bytes::<24>()?);
-        store
-            .create_enrollment_token(&token, Some(&format!("load-{}", i % 50)), time_now() + 3600)
-            .await?;
         let key = SigningKey::from_bytes(&random_bytes::<32>()?);
-        let (http, base, gate) = (http.clone(), base.to_owned(), gate.clone());
-        let serial = format!("LOAD-{run_id}-{i:05}");
+        let (http, base, gate) = (fleet.http.clone(), fleet.base.clone(), gate.clone());
+        let store = store.clone();
+        let serial = format!("LOAD-{}-{i:06}", fleet.run_id);
         enrolling.spawn(async move {
             let _permit = gate.acquire_owned().await.ok()?;
+            // Made in the database as an operator's command would, many at once (the
+            // store's writes are grouped), so a large fleet enrolls in minutes.
+            store
+                .create_enrollment_token(
+                    &token,
+                    Some(&format!("load-{}", i % 50)),
+                    time_now() + 3600,
+                )
+                .await
+                .ok()?;
             let answer: Value = http
                 .post(format!("{base}/v1/enroll"))
                 .json(&json!({"token": token, "hardware_serial": serial,
@@ -334,18 +395,14 @@ async fn enroll(
             })
         });
     }
-    let mut terminals = Vec::with_capacity(args.terminals as usize);
+    let mut terminals = Vec::with_capacity(count as usize);
     while let Some(done) = enrolling.join_next().await {
         if let Ok(Some(t)) = done {
             terminals.push(Arc::new(t));
         }
     }
-    if terminals.len() != args.terminals as usize {
-        bail!(
-            "only {} of {} terminals enrolled",
-            terminals.len(),
-            args.terminals
-        );
+    if terminals.len() != count as usize {
+        bail!("only {} of {count} terminals enrolled", terminals.len());
     }
     Ok(terminals)
 }
@@ -544,9 +601,14 @@ async fn apply(
     }
 }
 
-/// Prints the latency table and errors (and writes the JSON report if asked); fails when any
-/// request failed.
-fn report(args: &Args, stats: &Stats, wall: f64) -> anyhow::Result<()> {
+/// Prints one step's latency table and errors; its report (per request kind: count,
+/// p50/p95/p99/max in ms, per second) and how many requests failed.
+fn summarize(
+    args: &Args,
+    terminals: u32,
+    stats: &Stats,
+    wall: f64,
+) -> anyhow::Result<(Value, u64)> {
     let latencies = stats
         .latencies
         .lock()
@@ -584,23 +646,50 @@ fn report(args: &Args, stats: &Stats, wall: f64) -> anyhow::Result<()> {
     for (what, count) in &errors {
         println!("  {count} × {what}");
     }
+    kinds.insert("all".to_owned(), summary(&all));
+    let report = json!({
+        "terminals": terminals,
+        "duration_secs": args.duration,
+        "heartbeat_secs": args.heartbeat_secs,
+        "apps_per_sec": args.apps_per_sec,
+        "reconnect": args.reconnect,
+        "wall_secs": wall,
+        "requests": kinds,
+        "errors": error_count,
+        "late": stats.late.load(Ordering::Relaxed),
+    });
+    Ok((report, error_count))
+}
+
+/// Writes the JSON report if asked: one step's report as it is, or with --steps every step's
+/// and the largest fleet within the p99 limit. Fails when a single run had errors (a capacity
+/// run ends at its failing step instead).
+fn write_report(args: &Args, mut reports: Vec<Value>) -> anyhow::Result<()> {
+    let errors = reports
+        .last()
+        .and_then(|r| r["errors"].as_u64())
+        .unwrap_or(0);
+    let report = if args.steps.is_empty() {
+        reports.pop().unwrap_or(Value::Null)
+    } else {
+        let within = reports
+            .iter()
+            .filter(|r| {
+                r["errors"] == 0
+                    && r["requests"]["all"]["p99_ms"]
+                        .as_f64()
+                        .is_some_and(|p| p <= args.p99_limit_ms)
+            })
+            .filter_map(|r| r["terminals"].as_u64())
+            .max();
+        json!({"p99_limit_ms": args.p99_limit_ms, "capacity_terminals": within, "steps": reports})
+    };
     if let Some(path) = &args.json {
-        kinds.insert("all".to_owned(), summary(&all));
-        let report = json!({
-            "terminals": args.terminals,
-            "duration_secs": args.duration,
-            "heartbeat_secs": args.heartbeat_secs,
-            "apps_per_sec": args.apps_per_sec,
-            "wall_secs": wall,
-            "requests": kinds,
-            "errors": error_count,
-            "late": stats.late.load(Ordering::Relaxed),
-        });
         std::fs::write(path, format!("{report:#}\n"))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    if error_count > 0 {
-        bail!("{error_count} requests failed");
+    if args.steps.is_empty() && errors > 0 {
+        bail!("{errors} requests failed");
     }
     Ok(())
 }
