@@ -303,10 +303,13 @@ async fn load(args: Args) -> anyhow::Result<()> {
         base,
         terminals: Vec::new(),
         matters,
-        run_id,
+        run_id: run_id.clone(),
     };
     let mut reports = Vec::new();
     for (step, &size) in steps.iter().enumerate() {
+        // Each step's applications get idempotency keys of their own (a key used again would be
+        // a replay).
+        fleet.run_id = format!("{run_id}{step}");
         let started = Instant::now();
         let more = size - fleet.terminals.len() as u32;
         let enrolled = enroll(&fleet, more, &store, fleet.terminals.len() as u32).await?;
