@@ -141,6 +141,9 @@ struct Opened {
     certificate_key: Zeroizing<String>,
     /// Newest first.
     sealing: Vec<(u32, SealingKey)>,
+    /// The newest sealing key's public half, hex: every heartbeat answer carries it, and
+    /// deriving it is a scalar multiplication, so it is derived once.
+    published: String,
 }
 
 /// The secrets a database made before key files kept in its `settings` table, carried into a
@@ -313,11 +316,7 @@ impl KeyRing for KeyFile {
     }
 
     fn sealing_public_key(&self) -> String {
-        self.current()
-            .sealing
-            .first()
-            .map(|(_, key)| key.public_hex())
-            .unwrap_or_default()
+        self.current().published.clone()
     }
 
     fn open_sealed(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
@@ -397,11 +396,16 @@ fn opened(path: &Path, body: &KeyFileBody) -> Result<Opened, KeyError> {
         return Err(malformed("it has no sealing key"));
     }
     sealing.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
+    let published = sealing
+        .first()
+        .map(|(_, key)| key.public_hex())
+        .unwrap_or_default();
     Ok(Opened {
         cipher: XChaCha20Poly1305::new(data_key.as_ref().into()),
         applicant_key: Zeroizing::new(body.applicant_key.clone()),
         certificate_key: Zeroizing::new(body.certificate_key.clone()),
         sealing,
+        published,
     })
 }
 
