@@ -752,7 +752,23 @@ async fn malformed_input_to_every_endpoint_gets_a_4xx(db: TestDb) {
                     for (name, value) in signed.pairs() {
                         request = request.header(name, value);
                     }
-                    let response = request.send().await.expect("answer");
+                    let response = match request.send().await {
+                        Ok(response) => response,
+                        // A body over the route's limit is refused as soon as the limit is
+                        // passed, and the connection closed: a client still writing the rest
+                        // may see its write fail rather than the 413. The platform must still
+                        // serve the next request.
+                        Err(e) if body.len() > 4096 && e.is_request() => {
+                            let alive = t.http.get(format!("{}/healthz", p.url)).send().await;
+                            assert!(
+                                alive.is_ok_and(|r| r.status().is_success()),
+                                "{method} {target}: the platform stopped serving after {e}"
+                            );
+                            checked += 1;
+                            continue;
+                        }
+                        Err(e) => panic!("{method} {target}: no answer: {e}"),
+                    };
                     let status = response.status();
                     assert!(
                         !status.is_server_error(),
