@@ -98,8 +98,7 @@ impl Store {
             args![],
         )
         .await?;
-        let moved = self.encrypt_clear_applications(keys.as_ref()).await?
-            + self.encrypt_clear_chunks(keys.as_ref()).await?;
+        let moved = self.encrypt_clear_rows(keys.as_ref()).await?;
         if moved > 0 {
             tracing::info!(
                 rows = moved,
@@ -162,6 +161,29 @@ impl Store {
             Ok(text) if text.as_str() == KEY_CHECK => Ok(()),
             _ => Err(StoreError::WrongKeys),
         }
+    }
+
+    /// Encrypts what a database made before key files kept in clear, once: a marker in
+    /// `settings` says it was done, so later starts do not scan every application and chunk
+    /// (what is stored since is encrypted as it is written).
+    async fn encrypt_clear_rows(&self, keys: &dyn KeyRing) -> Result<u64, StoreError> {
+        let done = self
+            .row(
+                "SELECT value FROM settings WHERE name = 'clear_rows_encrypted'",
+                args![],
+            )
+            .await?;
+        if done.is_some() {
+            return Ok(0);
+        }
+        let moved =
+            self.encrypt_clear_applications(keys).await? + self.encrypt_clear_chunks(keys).await?;
+        self.exec(
+            "INSERT INTO settings (name, value) VALUES ('clear_rows_encrypted', $1) ON CONFLICT (name) DO NOTHING",
+            args![super::now_rfc3339()],
+        )
+        .await?;
+        Ok(moved)
     }
 
     async fn encrypt_clear_applications(&self, keys: &dyn KeyRing) -> Result<u64, StoreError> {
