@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::form::FormAnswers;
 use crate::text::Language;
 
 /// HTTP header carrying the idempotency key of a submission.
@@ -30,6 +31,13 @@ pub struct ApplicationRequest {
     /// each covered by the citizen's written commitment (告知承诺).
     #[serde(default)]
     pub committed_missing_materials: Vec<u16>,
+    /// Version of the catalog whose form the citizen filled in (absent from terminals that
+    /// predate forms: their answers are checked against the current catalog).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_version: Option<String>,
+    /// The answers to the matter's form, by field id (personal data).
+    #[serde(default, skip_serializing_if = "FormAnswers::is_empty")]
+    pub answers: FormAnswers,
 }
 
 impl std::fmt::Debug for ApplicationRequest {
@@ -43,6 +51,8 @@ impl std::fmt::Debug for ApplicationRequest {
                 "committed_missing_materials",
                 &self.committed_missing_materials,
             )
+            .field("catalog_version", &self.catalog_version)
+            .field("answers", &self.answers)
             .finish()
     }
 }
@@ -149,6 +159,14 @@ impl ApplicationRequest {
         }
         if self.committed_missing_materials.len() > 64 {
             return bad("committed_missing_materials", "at most 64 entries");
+        }
+        if let Some(version) = &self.catalog_version
+            && (version.is_empty() || version.len() > 64 || version.chars().any(char::is_control))
+        {
+            return bad("catalog_version", "1 to 64 printable characters");
+        }
+        if self.answers.0.len() > crate::form::definition::MAX_FIELDS {
+            return bad("answers", "more answers than a form has fields");
         }
         Ok(())
     }

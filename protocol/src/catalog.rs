@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::form::{FormDefinition, Region};
 use crate::text::LocalizedText;
 
 /// Stable identifier of a matter, e.g. `lyg-hrss-0101`.
@@ -25,6 +26,9 @@ pub struct Catalog {
     pub departments: Vec<Department>,
     /// Every matter a terminal may show.
     pub matters: Vec<Matter>,
+    /// The districts, counties and townships an address on a form is picked from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<Region>,
 }
 
 /// A theme citizens browse by.
@@ -80,6 +84,9 @@ pub struct Matter {
     pub complaint_phone: String,
     /// True when the whole matter can be applied for at the terminal.
     pub kiosk_application: bool,
+    /// The application form the terminal asks the citizen to fill in, if the matter has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<FormDefinition>,
 }
 
 /// One required material of a matter.
@@ -192,6 +199,16 @@ pub enum CatalogError {
         /// Field name.
         field: &'static str,
     },
+    /// A matter's form or the catalog's regions cannot be filled in or picked from.
+    #[error("`{owner}`: {path}: {reason}")]
+    Form {
+        /// The matter id (or `regions`).
+        owner: String,
+        /// Where in the form, e.g. `form.sections[family].fields[relation].options`.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A field holds a value outside its range.
     #[error("`{owner}`: field `{field}` is invalid: {reason}")]
     Invalid {
@@ -210,6 +227,11 @@ impl Catalog {
         if self.version.trim().is_empty() {
             return Err(CatalogError::NoVersion);
         }
+        Region::check_all(&self.regions).map_err(|(path, reason)| CatalogError::Form {
+            owner: "regions".to_owned(),
+            path,
+            reason,
+        })?;
         let mut ids = HashSet::new();
         for theme in &self.themes {
             if !ids.insert(format!("theme:{}", theme.id)) {
@@ -360,6 +382,14 @@ impl Matter {
         }
         if let TimeLimit::WorkingDays { days: 0 } = self.time_limit {
             return invalid(owner, "time_limit", "zero working days: use `immediate`");
+        }
+        if let Some(form) = &self.form {
+            form.check(&catalog.regions)
+                .map_err(|e| CatalogError::Form {
+                    owner: owner.clone(),
+                    path: format!("form.{}", e.path),
+                    reason: e.reason,
+                })?;
         }
         Ok(())
     }

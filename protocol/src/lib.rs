@@ -8,6 +8,7 @@
 pub mod application;
 pub mod auth;
 pub mod catalog;
+pub mod form;
 pub mod material;
 pub mod rating;
 pub mod sealing;

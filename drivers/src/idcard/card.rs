@@ -462,26 +462,9 @@ impl PersonalDate {
 #[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct IdNumber(String);
 
-/// ISO 7064 MOD 11-2 weights of GB 11643-1999.
-const GB11643_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-
-/// The check character for a weighted sum mod 11.
-const GB11643_CHECK: [u8; 11] = *b"10X98765432";
-
-/// The GB 11643 check character for the first 17 characters of an ID number, or `None` if
-/// they are not 17 ASCII digits.
-pub fn gb11643_check_digit(first17: &str) -> Option<char> {
-    let digits = first17.as_bytes();
-    if digits.len() != 17 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let sum: u32 = digits
-        .iter()
-        .zip(GB11643_WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    Some(char::from(GB11643_CHECK[(sum % 11) as usize]))
-}
+/// The GB 11643 check character: one implementation, shared with the forms that ask for
+/// another person's ID number.
+pub use kiosk_protocol::form::numbers::gb11643_check_digit;
 
 impl IdNumber {
     /// A GB 11643-1999 citizen identity number: 6-digit area, 8-digit birth date, 3-digit

@@ -1303,6 +1303,8 @@ impl Session {
                 .filter(|s| s.committed)
                 .map(|s| s.index)
                 .collect(),
+            catalog_version: self.catalog.as_ref().map(|c| c.version.clone()),
+            answers: Default::default(),
         };
         let materials = self
             .slots

@@ -35,6 +35,7 @@ fn matter(id: &str, theme: &str, kiosk: bool) -> Matter {
         enquiry_phone: "12345".into(),
         complaint_phone: "12345".into(),
         kiosk_application: kiosk,
+        form: None,
     }
 }
 
@@ -76,6 +77,7 @@ fn catalog() -> Arc<Catalog> {
             id: "dept".into(),
             name: text("部门"),
         }],
+        regions: Vec::new(),
         matters: vec![
             matter("m1", "si", true),
             matter("m2", "hf", true),
