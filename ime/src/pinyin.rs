@@ -198,13 +198,27 @@ fn c_path(path: &Path) -> Result<CString, ImeError> {
 }
 
 /// Writes the configuration and the schema patch, leaving files that already say the same
-/// untouched (rime redeploys when a source is newer than its build).
+/// untouched (rime redeploys when a source is newer than its build), and removes any user
+/// dictionary found (`*.userdb`, `*.userdb.txt`: learnt by a rime configured otherwise, or
+/// copied in), so no earlier typing survives on the terminal.
 fn write_configuration(user: &Path) -> Result<(), ImeError> {
     let error = |source| ImeError::UserDir {
         path: user.to_path_buf(),
         source,
     };
     std::fs::create_dir_all(user).map_err(error)?;
+    for entry in std::fs::read_dir(user).map_err(error)? {
+        let path = entry.map_err(error)?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.ends_with(".userdb") || name.ends_with(".userdb.txt") {
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(error)?;
+        }
+    }
     for (name, content) in [
         // A configuration of the user directory's own would shadow the patched default.
         ("default.yaml", None),
