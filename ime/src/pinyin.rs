@@ -304,7 +304,8 @@ impl Composer<'_> {
         Ok(())
     }
 
-    /// Removes the last key; false when nothing is being composed.
+    /// Removes the last key, or, right after a partial choice, undoes that choice (as rime
+    /// does); false when nothing is being composed.
     pub fn erase(&mut self) -> bool {
         if self.input().is_empty() {
             return false;
@@ -313,8 +314,7 @@ impl Composer<'_> {
         true
     }
 
-    /// The keys typed so far and not yet committed (`nihao`, or `yungang` after choosing 连 of
-    /// `lianyungang`).
+    /// The keys typed since the last commit (`lianyungang`, also after 连 was chosen of it).
     pub fn input(&self) -> String {
         let _calls = self.engine.lock();
         // SAFETY: the session is live; the pointer is read before any other call.

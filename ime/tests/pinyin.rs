@@ -80,6 +80,11 @@ fn a_partial_choice_keeps_composing_the_rest() {
         composer.preedit()
     );
     assert!(composer.is_composing());
+    assert_eq!(composer.input(), "lianyungang");
+    // Erasing right after a partial choice undoes it, as rime does.
+    assert!(composer.erase());
+    assert!(!composer.preedit().contains('连'), "{}", composer.preedit());
+    assert_eq!(composer.choose(lian), None);
     let yun = position(&composer, "云");
     assert_eq!(composer.choose(yun), None);
     let gang = position(&composer, "港");
