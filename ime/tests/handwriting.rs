@@ -67,6 +67,9 @@ fn garbage_strokes_are_ignored() {
     assert!(
         hw.recognize(&one, PAD, PAD, usize::MAX).len() <= kiosk_ime::handwriting::MAX_CANDIDATES
     );
+    // A tap (a stroke of one point) and a stroke standing still are strokes like any other.
+    let taps = vec![vec![(150.0, 150.0)], vec![(100.0, 100.0); 50]];
+    assert!(hw.recognize(&taps, PAD, PAD, 5).len() <= 5);
     // Garbage mixed into a real character is dropped and the character still reads.
     let (_, mut ten) = characters().swap_remove(1);
     ten.insert(0, vec![(f32::NAN, f32::NAN)]);
