@@ -5,9 +5,11 @@
 //! `state/`: `Kiosk` for the page, modes and the `touched(Touch, …)` callback, `Devices`,
 //! `Catalog`, `Application`, `Errands`, `Technician`). This crate compiles them and adds the
 //! little Rust the screens need: language selection, QR images, the spoken instructions and
-//! their translation, and headless rendering into PNG files for screenshots and tests.
+//! their translation, the handwriting pad's strokes ([`ink::Ink`]), and headless rendering
+//! into PNG files for screenshots and tests.
 
 pub mod headless;
+pub mod ink;
 pub mod qr;
 pub mod speech;
 pub mod translation;
