@@ -6,13 +6,11 @@
 mod common;
 
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use kiosk_app::devices::DeviceConfig;
-use kiosk_app::runtime::{self, RuntimeConfig};
-use kiosk_app::session::{Action, KeySource, Screen, Settings, View};
-use kiosk_app::uplink::outbox::Outbox;
+use kiosk_app::session::{Action, Screen, Settings, View};
 use kiosk_app::uplink::platform_link::CatalogAnswer;
 use kiosk_protocol::Catalog;
 use kiosk_testkit::PlatformPeer;
@@ -116,30 +114,13 @@ fn a_published_catalog_reaches_a_running_terminal_between_citizens() {
     let base = tokio
         .block_on(enrolled.link.catalog())
         .expect("the seed catalog");
-    let (tx, views) = mpsc::channel();
-    let session = {
-        let _guard = tokio.enter();
-        runtime::start(
-            RuntimeConfig {
-                settings: Settings {
-                    terminal_id: terminal_id.clone(),
-                    ..Settings::default()
-                },
-                keys: KeySource::seeded(7),
-                platform: enrolled.link,
-                devices: DeviceConfig::default(),
-                outbox: std::sync::Arc::new(
-                    Outbox::open(&common::terminal_dir(dir.path()).join("outbox.db"), 100)
-                        .expect("outbox"),
-                ),
-                pin_hash: None,
-                updater: None,
-            },
-            move |view| {
-                let _ = tx.send(view);
-            },
-        )
-    };
+    let (session, views) = common::start_session(
+        &tokio,
+        enrolled,
+        dir.path(),
+        Settings::default(),
+        DeviceConfig::default(),
+    );
     let mut screens = Screens { views, last: None };
     screens.expect("home with the catalog", HINT_LATENCY, |v| {
         v.screen == Screen::Home && shown(v) == Some(base.version.clone())

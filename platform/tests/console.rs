@@ -178,6 +178,18 @@ impl Browser {
     }
 
     /// A two-hour enrollment token for `site`, from the tokens page.
+    /// Publishes the seed catalog under `version` through the console's form.
+    async fn publish_seed_as(&self, version: &str) -> (StatusCode, String) {
+        let mut catalog = kiosk_platform::seed::seed_catalog().expect("seed");
+        catalog.version = version.into();
+        let text = serde_json::to_string(&catalog).expect("json");
+        self.post(
+            "/console/catalog/publish",
+            &[("csrf", &self.csrf), ("catalog", &text)],
+        )
+        .await
+    }
+
     async fn create_token(&self, site: &str) -> (StatusCode, String) {
         let fields = [("csrf", self.csrf.as_str()), ("site", site), ("hours", "2")];
         self.post("/console/tokens", &fields).await
@@ -342,16 +354,8 @@ async fn pages_show_the_fleet_escaped_and_publish_catalogs(db: TestDb) {
     );
 
     // Publish a new catalog version, refuse a broken one, then roll back.
-    let mut catalog = kiosk_platform::seed::seed_catalog().expect("seed");
-    let old = catalog.version.clone();
-    catalog.version = "2099.1.1".into();
-    let text = serde_json::to_string(&catalog).expect("json");
-    let (status, html) = ada
-        .post(
-            "/console/catalog/publish",
-            &[("csrf", &ada.csrf), ("catalog", &text)],
-        )
-        .await;
+    let old = p.store.current_catalog().await.expect("seeded").version;
+    let (status, html) = ada.publish_seed_as("2099.1.1").await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert_eq!(
         p.store.current_catalog().await.expect("current").version,
@@ -1022,15 +1026,7 @@ async fn heartbeats_hint_the_catalog_to_run_and_the_fleet_shows_who_lags(db: Tes
     assert!(!fleet.contains(&format!(">{}<", t.id)), "{fleet}");
     assert!(fleet.contains("id=\"count-catalog-behind\">0<"), "{fleet}");
 
-    let mut catalog = kiosk_platform::seed::seed_catalog().expect("seed");
-    catalog.version = "2099.2.1".into();
-    let text = serde_json::to_string(&catalog).expect("json");
-    let (status, _) = ada
-        .post(
-            "/console/catalog/publish",
-            &[("csrf", &ada.csrf), ("catalog", &text)],
-        )
-        .await;
+    let (status, _) = ada.publish_seed_as("2099.2.1").await;
     assert_eq!(status, StatusCode::OK);
 
     // The next heartbeat hints the new version; the terminal still shows the old one.
