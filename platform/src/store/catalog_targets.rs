@@ -60,6 +60,18 @@ impl Store {
         })
     }
 
+    /// The version of the catalog currently published, without its body (what a terminal's
+    /// conditional `GET /v1/catalog` is answered from).
+    pub async fn current_catalog_version(&self) -> Result<Option<String>, StoreError> {
+        self.row(
+            "SELECT version FROM catalog_versions WHERE current",
+            args![],
+        )
+        .await?
+        .map(|row| row.text(0))
+        .transpose()
+    }
+
     async fn current_target(&self) -> Result<Option<CatalogTarget>, StoreError> {
         let Some(row) = self
             .row(
