@@ -73,12 +73,27 @@ impl CatalogSource {
         }
     }
 
-    /// Fetches the whole catalog (at start, and while out of service for want of one); while
-    /// the platform is unreachable, the copy kept on disk.
-    async fn load(&self) {
+    /// Asks for the catalog unless it is the version held (at start, while out of service,
+    /// on the timer and on the platform's hint); a new one goes to the session. A failure (the
+    /// platform unreachable, a catalog that does not validate) keeps the one held; with none
+    /// held yet, the copy kept on disk serves.
+    async fn check(&self) {
         let _one = self.asking.lock().await;
-        let event = match self.link.catalog().await {
-            Ok(catalog) => self.take(catalog).await,
+        let held = self.held();
+        let event = match self.link.catalog_unless(held.as_deref()).await {
+            Ok(CatalogAnswer::Changed(catalog)) => self.take(catalog).await,
+            // The session has the version held already.
+            Ok(CatalogAnswer::Unchanged) => {
+                tracing::debug!(
+                    version = held.as_deref().unwrap_or("-"),
+                    "catalog unchanged"
+                );
+                return;
+            }
+            Err(e) if held.is_some() => {
+                tracing::warn!(error = %e, "catalog not refreshed; keeping the one held");
+                return;
+            }
             Err(e) => {
                 let cache = self.cache.clone();
                 match tokio::task::spawn_blocking(move || cached_catalog(&cache))
@@ -99,29 +114,6 @@ impl CatalogSource {
             }
         };
         let _ = self.events.send(event);
-    }
-
-    /// Asks whether the catalog changed since the version held; a new one goes to the
-    /// session. A failure (platform unreachable, a catalog that does not validate) keeps the
-    /// one held.
-    async fn refresh(&self) {
-        let _one = self.asking.lock().await;
-        let held = self.held();
-        match self.link.catalog_unless(held.as_deref()).await {
-            Ok(CatalogAnswer::Unchanged) => {
-                tracing::debug!(
-                    version = held.as_deref().unwrap_or("-"),
-                    "catalog unchanged"
-                );
-            }
-            Ok(CatalogAnswer::Changed(catalog)) => {
-                let event = self.take(catalog).await;
-                let _ = self.events.send(event);
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, version = held.as_deref().unwrap_or("-"), "catalog not refreshed; keeping the one held");
-            }
-        }
     }
 
     /// Holds a catalog the platform served and keeps it on disk for offline starts.
@@ -159,7 +151,7 @@ impl CatalogSource {
                         tracing::info!(offered = offer.as_deref().unwrap_or("-"), held = held.as_deref().unwrap_or("-"), "the platform offers another catalog");
                     }
                 }
-                self.refresh().await;
+                self.check().await;
             }
         });
     }
@@ -169,7 +161,7 @@ impl Driver {
     /// Fetches the catalog; while the platform is unreachable, the last one it served.
     pub(super) fn fetch_catalog(&self) {
         let source = self.catalogs.clone();
-        tokio::spawn(async move { source.load().await });
+        tokio::spawn(async move { source.check().await });
     }
 }
 
