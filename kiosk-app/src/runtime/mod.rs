@@ -8,8 +8,9 @@
 //! - [`start`] (here) wires it all: the device supervisors, the outbox's sender, the heartbeat,
 //!   the updater's trial watch and the driver.
 //! - `driver`: the loop, and [`Command`] dispatched to one method each, kept in the file of
-//!   its concern: [`catalog`] (also its live refresh), `submit` (applications and ratings), `errands` (tickets,
-//!   check-in, progress, printing), `maintenance` (PIN, audit, technician tasks).
+//!   its concern: [`catalog`] (also its live refresh), `submit` (applications and ratings),
+//!   `errands` (tickets, check-in, progress, printing), `maintenance` (PIN, audit, technician
+//!   tasks).
 //! - [`host`]: what the platform's remote commands reach (test page, logs, restart, reboot).
 //! - [`heartbeat`]: the terminal's report every 30 s and the remote commands it brings back.
 //! - [`service_manager`]: systemd's READY/WATCHDOG protocol; [`memory`]: malloc arenas.
