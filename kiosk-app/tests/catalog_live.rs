@@ -205,3 +205,57 @@ fn catalog_checks_cost_a_304_while_nothing_changed_and_a_broken_catalog_is_refus
         .expect_err("refused");
     assert!(refused.to_string().contains("2099.9.9"), "{refused}");
 }
+
+#[test]
+fn a_terminal_restarted_while_the_platform_is_down_serves_the_catalog_it_kept() {
+    let dir = tempfile::tempdir().expect("dir");
+    let platform = PlatformPeer::start(&dir.path().join("platform.db")).expect("platform");
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio")
+    };
+    let first = runtime();
+    let enrolled = common::enroll(&first, &platform, dir.path(), "SN-CATALOG-KEPT");
+    let base = first
+        .block_on(enrolled.link.catalog())
+        .expect("the seed catalog");
+    publish(&platform, dir.path(), &base, "2099.3.1");
+    let again = kiosk_app::enrollment::Provisioned {
+        identity: enrolled.identity.clone(),
+        link: enrolled.link.clone(),
+        catalog_version: enrolled.catalog_version.clone(),
+    };
+    let (_session, views) = common::start_session(
+        &first,
+        enrolled,
+        dir.path(),
+        Settings::default(),
+        DeviceConfig::default(),
+    );
+    Screens { views, last: None }.expect("home with 2099.3.1", HINT_LATENCY, |v| {
+        v.screen == Screen::Home && shown(v).as_deref() == Some("2099.3.1")
+    });
+    wait_until("kept 2099.3.1", Duration::from_secs(5), || {
+        kept(dir.path()).as_deref() == Some("2099.3.1")
+    });
+
+    // The kiosk stops, the platform goes away, the kiosk starts again: it serves at once.
+    first.shutdown_background();
+    drop(platform);
+    let second = runtime();
+    let (_session, views) = common::start_session(
+        &second,
+        again,
+        dir.path(),
+        Settings::default(),
+        DeviceConfig::default(),
+    );
+    let home = Screens { views, last: None }.expect("a catalog or none", HINT_LATENCY, |v| {
+        shown(v).is_some() || v.screen == Screen::OutOfService
+    });
+    assert_eq!(home.screen, Screen::Home);
+    assert_eq!(shown(&home).as_deref(), Some("2099.3.1"));
+}
