@@ -6,7 +6,7 @@
 //! behind its Unix socket, and the document camera as a folder of photos. Faults are injected
 //! through the simulators' controls (or by taking the photos away).
 
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use kiosk_app::devices::cabinet::GpioPort;
@@ -18,11 +18,10 @@ mod common;
 use common::Simulators;
 use kiosk_app::devices::DeviceConfig;
 use kiosk_app::devices::scanner_monitor::ScannerPort;
-use kiosk_app::runtime::{self, RuntimeConfig, SessionHandle};
+use kiosk_app::runtime::SessionHandle;
 use kiosk_app::session::{
-    Action, IdentifyPrompt, KeySource, PrintFailure, PrintStatus, Screen, Settings, View,
+    Action, IdentifyPrompt, PrintFailure, PrintStatus, Screen, Settings, View,
 };
-use kiosk_app::uplink::outbox::Outbox;
 use kiosk_drivers::printer::PrinterAddress;
 use kiosk_drivers::printer::document::PrintRoute;
 use kiosk_drivers::printer::escpos::PaperWidth;
@@ -59,49 +58,35 @@ impl Rig {
             .build()
             .expect("tokio");
         let enrolled = common::enroll(&tokio, &sims.platform, dir.path(), "SN-DEGRADATION-1");
-        let (tx, views) = mpsc::channel();
-        let session = {
-            let _guard = tokio.enter();
-            runtime::start(
-                RuntimeConfig {
-                    settings: Settings {
-                        terminal_id: enrolled.identity.terminal_id.clone(),
-                        attract_after,
-                        ..Settings::default()
-                    },
-                    keys: KeySource::seeded(42),
-                    platform: enrolled.link,
-                    outbox: std::sync::Arc::new(
-                        Outbox::open(&dir.path().join("terminal/outbox.db"), 100).expect("outbox"),
-                    ),
-                    pin_hash: None,
-                    updater: None,
-                    devices: DeviceConfig {
-                        idcard: Some(ReaderPort::Serial {
-                            path: common::idcard_link(dir.path()),
-                            baud: 115_200,
-                        }),
-                        printer: Some(PrinterAddress::Serial {
-                            path: common::printer_link(dir.path()),
-                            baud: 115_200,
-                        }),
-                        paper: PaperWidth::Dots576,
-                        printer_route: PrintRoute::Native,
-                        scanner: Some(ScannerPort::Serial {
-                            path: common::scanner_link(dir.path()),
-                            baud: 9600,
-                            suffix: Suffix::Cr,
-                        }),
-                        camera: Some(CameraSource::Folder(common::frames(dir.path()))),
-                        camera_probe: Duration::from_millis(300),
-                        gpio: Some(GpioPort::Simulator(common::gpio_socket(dir.path()))),
-                    },
-                },
-                move |view| {
-                    let _ = tx.send(view);
-                },
-            )
-        };
+        let (session, views) = common::start_session(
+            &tokio,
+            enrolled,
+            dir.path(),
+            Settings {
+                attract_after,
+                ..Settings::default()
+            },
+            DeviceConfig {
+                idcard: Some(ReaderPort::Serial {
+                    path: common::idcard_link(dir.path()),
+                    baud: 115_200,
+                }),
+                printer: Some(PrinterAddress::Serial {
+                    path: common::printer_link(dir.path()),
+                    baud: 115_200,
+                }),
+                paper: PaperWidth::Dots576,
+                printer_route: PrintRoute::Native,
+                scanner: Some(ScannerPort::Serial {
+                    path: common::scanner_link(dir.path()),
+                    baud: 9600,
+                    suffix: Suffix::Cr,
+                }),
+                camera: Some(CameraSource::Folder(common::frames(dir.path()))),
+                camera_probe: Duration::from_millis(300),
+                gpio: Some(GpioPort::Simulator(common::gpio_socket(dir.path()))),
+            },
+        );
         Rig {
             views,
             last: None,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use kiosk_app::devices::DeviceConfig;
 use kiosk_app::devices::health::{DeviceHealth, DeviceKind, HealthBoard, HealthState};
 use kiosk_app::devices::printer_monitor::PrinterPort;
+use kiosk_app::runtime::catalog::CatalogReport;
 use kiosk_app::runtime::heartbeat::{Pulse, beat_once};
 use kiosk_app::runtime::host::TerminalHost;
 use kiosk_app::uplink::outbox::Outbox;
@@ -49,6 +50,8 @@ fn an_operators_commands_are_carried_out_and_answered_and_the_platform_sees_the_
     ));
     let (_board_tx, health) = watch::channel(board);
     let (_session_tx, in_session) = watch::channel(false);
+    let (_shown_tx, shown) = watch::channel(Some("2020.1.1".to_owned()));
+    let (offered, offers) = watch::channel(None);
     let pulse = Pulse {
         link: enrolled.link,
         health,
@@ -72,6 +75,7 @@ fn an_operators_commands_are_carried_out_and_answered_and_the_platform_sees_the_
         }),
         started: Instant::now(),
         updater: None,
+        catalog: CatalogReport { shown, offered },
     };
     tokio.block_on(beat_once(&pulse));
 
@@ -115,4 +119,14 @@ fn an_operators_commands_are_carried_out_and_answered_and_the_platform_sees_the_
     let beat: serde_json::Value = serde_json::from_str(&heartbeat).expect("json");
     assert_eq!(beat["outbox_depth"], 0);
     assert_eq!(beat["devices"][0]["reasons"][0], "paper_near_end", "{beat}");
+    // It reported the catalog it shows, and the answer named the one it should run.
+    assert_eq!(beat["versions"]["catalog"], "2020.1.1", "{beat}");
+    let current: String = conn
+        .query_row(
+            "SELECT version FROM catalog_versions WHERE current",
+            [],
+            |row| row.get(0),
+        )
+        .expect("a published catalog");
+    assert_eq!(offers.borrow().as_deref(), Some(current.as_str()));
 }

@@ -24,6 +24,7 @@ on_both_backends!(
     admins_revoke_and_operators_rekey_and_clear_alarms,
     enrollment_codes_carry_the_tls_pin_of_a_platform_serving_tls,
     the_record_query_trail_pages_without_numbers_or_names,
+    heartbeats_hint_the_catalog_to_run_and_the_fleet_shows_who_lags,
 );
 
 async fn platform(db: &TestDb) -> Platform {
@@ -177,6 +178,18 @@ impl Browser {
     }
 
     /// A two-hour enrollment token for `site`, from the tokens page.
+    /// Publishes the seed catalog under `version` through the console's form.
+    async fn publish_seed_as(&self, version: &str) -> (StatusCode, String) {
+        let mut catalog = kiosk_platform::seed::seed_catalog().expect("seed");
+        catalog.version = version.into();
+        let text = serde_json::to_string(&catalog).expect("json");
+        self.post(
+            "/console/catalog/publish",
+            &[("csrf", &self.csrf), ("catalog", &text)],
+        )
+        .await
+    }
+
     async fn create_token(&self, site: &str) -> (StatusCode, String) {
         let fields = [("csrf", self.csrf.as_str()), ("site", site), ("hours", "2")];
         self.post("/console/tokens", &fields).await
@@ -341,16 +354,8 @@ async fn pages_show_the_fleet_escaped_and_publish_catalogs(db: TestDb) {
     );
 
     // Publish a new catalog version, refuse a broken one, then roll back.
-    let mut catalog = kiosk_platform::seed::seed_catalog().expect("seed");
-    let old = catalog.version.clone();
-    catalog.version = "2099.1.1".into();
-    let text = serde_json::to_string(&catalog).expect("json");
-    let (status, html) = ada
-        .post(
-            "/console/catalog/publish",
-            &[("csrf", &ada.csrf), ("catalog", &text)],
-        )
-        .await;
+    let old = p.store.current_catalog().await.expect("seeded").version;
+    let (status, html) = ada.publish_seed_as("2099.1.1").await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert_eq!(
         p.store.current_catalog().await.expect("current").version,
@@ -997,4 +1002,59 @@ fn link(html: &str, id: &str) -> String {
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_else(|| panic!("no link {id}"))
         .replace("&amp;", "&")
+}
+
+/// The heartbeat answer names the catalog version to run; once an operator publishes another,
+/// a terminal still reporting the old one is listed as behind (with how long) until its
+/// heartbeat reports the new one.
+async fn heartbeats_hint_the_catalog_to_run_and_the_fleet_shows_who_lags(db: TestDb) {
+    let p = platform(&db).await;
+    let t = TestTerminal::enroll(&p, "SN-CATALOG-LAG", Some("ganyu")).await;
+    let first = p.store.current_catalog().await.expect("seeded").version;
+    let beat =
+        |catalog: &str| json!({"versions": {"app": "0.1.0", "catalog": catalog}, "uptime_secs": 5});
+    let (status, answer) = t
+        .send(Method::POST, "/v1/heartbeat", Some(&beat(&first)))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["catalog_version"], first.as_str());
+
+    let ada = Browser::login(&p, "ada", "ada-password-1")
+        .await
+        .expect("admin");
+    let (_, fleet) = ada.get("/console?state=catalog_behind").await;
+    assert!(!fleet.contains(&format!(">{}<", t.id)), "{fleet}");
+    assert!(fleet.contains("id=\"count-catalog-behind\">0<"), "{fleet}");
+
+    let (status, _) = ada.publish_seed_as("2099.2.1").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The next heartbeat hints the new version; the terminal still shows the old one.
+    let (_, answer) = t
+        .send(Method::POST, "/v1/heartbeat", Some(&beat(&first)))
+        .await;
+    assert_eq!(answer["catalog_version"], "2099.2.1");
+    let (_, fleet) = ada.get("/console?state=catalog_behind").await;
+    assert!(fleet.contains(&format!(">{}<", t.id)), "{fleet}");
+    assert!(fleet.contains("id=\"count-catalog-behind\">1<"), "{fleet}");
+    assert!(
+        fleet.contains("落后 behind") && fleet.contains("2099.2.1"),
+        "{fleet}"
+    );
+    let (_, detail) = ada.get(&format!("/console/terminals/{}", t.id)).await;
+    assert!(
+        detail.contains("落后 behind") && detail.contains("应运行 should run"),
+        "{detail}"
+    );
+
+    // Once it reports the new version it no longer lags.
+    t.send(Method::POST, "/v1/heartbeat", Some(&beat("2099.2.1")))
+        .await;
+    let (_, fleet) = ada.get("/console?state=catalog_behind").await;
+    assert!(!fleet.contains(&format!(">{}<", t.id)), "{fleet}");
+    let (_, all) = ada.get("/console").await;
+    assert!(
+        all.contains("2099.2.1") && !all.contains("落后 behind"),
+        "{all}"
+    );
 }

@@ -149,6 +149,11 @@ pub struct HeartbeatResponse {
     /// what it keeps from now on to this one once the platform rotated its keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealing_key: Option<String>,
+    /// The catalog version the platform serves this terminal (the ETag of `GET /v1/catalog`):
+    /// a terminal holding another asks for it at once rather than at its next timed check,
+    /// so a publication reaches the fleet within a heartbeat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_version: Option<String>,
 }
 
 /// What an operator can ask a terminal to do.

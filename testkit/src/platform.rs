@@ -120,6 +120,13 @@ impl PlatformPeer {
         Ok(code)
     }
 
+    /// Publishes the catalog in `file` as the current version with the platform's own command
+    /// line (`catalog import`), as an operator does, while the platform runs.
+    pub fn publish_catalog(&self, file: &Path) -> anyhow::Result<()> {
+        let file = file.to_string_lossy();
+        platform_cli(&["catalog", "import", &file, "--db", &self.db_url()]).map(drop)
+    }
+
     /// A one-time enrollment payload for a terminal at `site`, made with the platform's own
     /// command line as an operator would.
     pub fn enrollment(&self, site: &str) -> anyhow::Result<String> {

@@ -61,6 +61,14 @@ impl Driver {
                 *was = serving;
                 changed
             });
+            let shown = view.catalog.as_ref().map(|c| &c.version);
+            self.catalog_shown.send_if_modified(|was| {
+                let changed = was.as_ref() != shown;
+                if changed {
+                    *was = shown.cloned();
+                }
+                changed
+            });
             show(view);
         }
     }

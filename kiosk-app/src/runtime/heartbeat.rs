@@ -1,7 +1,9 @@
 //! Heartbeats and remote commands.
 //!
-//! Every 30 s the terminal tells the platform its versions, uptime, each device's health and
-//! how many items wait in its outbox; the answer carries the commands operators queued for it.
+//! Every 30 s the terminal tells the platform its versions (the app's, the system's and the
+//! catalog's it shows), uptime, each device's health and how many items wait in its outbox;
+//! the answer carries the commands operators queued for it and the catalog version it should
+//! run (a different one is fetched at once, see [`super::catalog`]).
 //! Each command is carried out and its result reported. Commands that would end a citizen's
 //! session (restart, reboot) wait until nobody is being served.
 
@@ -15,6 +17,7 @@ use kiosk_protocol::{
 };
 use tokio::sync::watch;
 
+use super::catalog::CatalogReport;
 use crate::devices::health::{DeviceHealth, HealthBoard, HealthState};
 use crate::update::Updater;
 use crate::uplink::outbox::Outbox;
@@ -88,6 +91,8 @@ pub struct Pulse {
     /// Installs releases the platform's rollouts offer and reports on them; `None` where
     /// this kiosk does not update itself (the demo).
     pub updater: Option<Arc<Updater>>,
+    /// The catalog version reported, and where the platform's offer goes.
+    pub catalog: CatalogReport,
 }
 
 /// The heartbeat for the current state.
@@ -140,6 +145,12 @@ pub fn reason_code(reason: &str) -> Option<String> {
     }
     let code = code.trim_end_matches('_').to_owned();
     (!code.is_empty()).then_some(code)
+}
+
+/// A version the platform's heartbeat check accepts (1 to 64 printable ASCII characters); a
+/// catalog version outside that is left out rather than lose the whole heartbeat.
+fn reportable(version: &str) -> bool {
+    (1..=64).contains(&version.len()) && version.bytes().all(|b| b.is_ascii_graphic())
 }
 
 fn os_version() -> Option<String> {
@@ -209,9 +220,15 @@ pub async fn beat_once(pulse: &Pulse) -> Standing {
         beat.versions
             .insert("app_trial".to_owned(), trial.to_owned());
     }
+    let shown = pulse.catalog.shown.borrow().clone();
+    if let Some(catalog) = shown.filter(|v| reportable(v)) {
+        beat.versions.insert("catalog".to_owned(), catalog);
+    }
     match pulse.link.heartbeat(&beat).await {
         Ok(answer) => {
             crate::update::trial::SIGNALS.platform_reached();
+            // Every answer, even a repeated offer: a check that failed is tried again.
+            pulse.catalog.offered.send_replace(answer.catalog_version);
             if let Some(key) = &answer.sealing_key
                 && pulse.link.adopt_sealing_key(key)
             {

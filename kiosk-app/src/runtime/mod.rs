@@ -8,13 +8,14 @@
 //! - [`start`] (here) wires it all: the device supervisors, the outbox's sender, the heartbeat,
 //!   the updater's trial watch and the driver.
 //! - `driver`: the loop, and [`Command`] dispatched to one method each, kept in the file of
-//!   its concern: `catalog`, `submit` (applications and ratings), `errands` (tickets,
-//!   check-in, progress, printing), `maintenance` (PIN, audit, technician tasks).
+//!   its concern: [`catalog`] (also its live refresh), `submit` (applications and ratings),
+//!   `errands` (tickets, check-in, progress, printing), `maintenance` (PIN, audit, technician
+//!   tasks).
 //! - [`host`]: what the platform's remote commands reach (test page, logs, restart, reboot).
 //! - [`heartbeat`]: the terminal's report every 30 s and the remote commands it brings back.
 //! - [`service_manager`]: systemd's READY/WATCHDOG protocol; [`memory`]: malloc arenas.
 
-mod catalog;
+pub mod catalog;
 mod driver;
 mod errands;
 pub mod heartbeat;
@@ -38,6 +39,7 @@ use crate::technician::pin::PinGate;
 use crate::update::Updater;
 use crate::uplink::outbox::{self, Outbox};
 use crate::uplink::platform_link::PlatformLink;
+use catalog::{CatalogReport, CatalogSource};
 use heartbeat::Pulse;
 use host::TerminalHost;
 
@@ -92,6 +94,10 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
         reports.clone(),
     );
     let (in_session_tx, in_session) = watch::channel(false);
+    let (catalog_shown, shown) = watch::channel(None);
+    let (offered, offers) = watch::channel(None);
+    let catalogs = CatalogSource::new(config.platform.clone(), config.outbox.folder(), tx.clone());
+    catalogs.clone().spawn_refresh(offers);
     let host = Arc::new(TerminalHost {
         devices: config.devices.clone(),
         printer_port: devices.printer_port.clone(),
@@ -106,6 +112,7 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
             host: host.clone(),
             started: Instant::now(),
             updater: config.updater.clone(),
+            catalog: CatalogReport { shown, offered },
         },
         {
             let events = tx.clone();
@@ -135,6 +142,8 @@ pub fn start(config: RuntimeConfig, show: impl Fn(View) + Send + 'static) -> Ses
         pin_gate: Arc::new(Mutex::new(pin_gate)),
         config,
         in_session: in_session_tx,
+        catalog_shown,
+        catalogs,
         reports,
         events: tx.clone(),
         devices,
@@ -153,6 +162,9 @@ struct Driver {
     pin_gate: Arc<Mutex<Option<PinGate>>>,
     config: RuntimeConfig,
     in_session: watch::Sender<bool>,
+    /// The catalog version the session shows, for the heartbeat.
+    catalog_shown: watch::Sender<Option<String>>,
+    catalogs: Arc<CatalogSource>,
     reports: outbox::Reports,
     events: UnboundedSender<Event>,
     devices: Devices,

@@ -72,7 +72,8 @@ pub const MIN_WARNING_GRACE: Duration = Duration::from_secs(20);
 /// Something that happened.
 #[derive(Debug)]
 pub enum Event {
-    /// The platform's catalog arrived.
+    /// The platform's catalog arrived (at start, or a newer version later): shown at once when
+    /// nobody is being served, otherwise when the session ends.
     CatalogLoaded(Arc<Catalog>),
     /// The catalog could not be fetched and none is cached.
     CatalogUnavailable,
@@ -635,6 +636,10 @@ pub struct Session {
     screen: Screen,
     language: Language,
     catalog: Option<Arc<Catalog>>,
+    /// A newer catalog that arrived while a citizen was being served: the screens they are
+    /// on must not change under them (a matter gone, a form grown), so it is shown when the
+    /// session ends.
+    waiting_catalog: Option<Arc<Catalog>>,
     identity: Option<Identity>,
     pending: Option<Pending>,
     last_activity: Instant,
@@ -669,6 +674,7 @@ impl Session {
             screen: Screen::Home,
             language: Language::Zh,
             catalog: None,
+            waiting_catalog: None,
             identity: None,
             pending: None,
             last_activity: now,
@@ -796,7 +802,10 @@ impl Session {
         let mut out = Vec::new();
         match event {
             Event::CatalogLoaded(catalog) => {
-                self.catalog = Some(catalog);
+                self.waiting_catalog = Some(catalog);
+                if self.catalog.is_none() || self.at_rest() {
+                    self.take_waiting_catalog();
+                }
                 if self.screen == Screen::OutOfService && !self.revoked {
                     self.enter(Screen::Home, now, &mut out);
                 }
@@ -1421,6 +1430,22 @@ impl Session {
         self.screen = screen;
         self.entered_at = now;
         self.last_activity = now;
+        if self.at_rest() {
+            self.take_waiting_catalog();
+        }
+    }
+
+    /// Nobody is being served: home (or out of service) with no citizen's data held, where a
+    /// new catalog may replace the one shown.
+    fn at_rest(&self) -> bool {
+        matches!(self.screen, Screen::Home | Screen::OutOfService) && !self.holds_personal_data()
+    }
+
+    /// Shows the catalog that waited for the session to end, if one did.
+    fn take_waiting_catalog(&mut self) {
+        if let Some(catalog) = self.waiting_catalog.take() {
+            self.catalog = Some(catalog);
+        }
     }
 
     /// Ends the session: home, language back to Chinese, every personal datum wiped.

@@ -1587,3 +1587,79 @@ fn progress_and_certificates_need_the_card_and_keep_nothing() {
     assert!(r.touch(Action::Errand(Errand::Progress)).is_empty());
     assert_eq!(r.s.screen(), &Screen::Home);
 }
+
+/// The catalog `catalog()` becomes in a later publication: version `version`, `m1` renamed.
+fn republished(version: &str) -> Arc<Catalog> {
+    let mut next = (*catalog()).clone();
+    next.version = version.into();
+    next.matters[0].name = text("新名称");
+    Arc::new(next)
+}
+
+fn shown_version(s: &Session, now: Instant) -> String {
+    s.view(now).catalog.expect("a catalog").version.clone()
+}
+
+#[test]
+fn a_catalog_arriving_mid_application_changes_nothing_until_the_session_ends() {
+    let mut r = Rig::new();
+    r.walk_to_confirm();
+    let before = r.s.view(r.now);
+    assert!(r.send(Event::CatalogLoaded(republished("t2"))).is_empty());
+    let during = r.s.view(r.now);
+    assert_eq!(during.screen, before.screen);
+    assert_eq!(shown_version(&r.s, r.now), "t1");
+    assert_eq!(during.catalog.expect("catalog").matters[0].name, text("m1"));
+    // A still newer one replaces the one waiting; the citizen goes on undisturbed.
+    r.send(Event::CatalogLoaded(republished("t3")));
+    r.fill_form();
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Review {
+            matter: "m1".into()
+        }
+    );
+    assert_eq!(shown_version(&r.s, r.now), "t1");
+    // The session ends: home shows the newest catalog.
+    r.touch(Action::Home);
+    assert_eq!(r.s.screen(), &Screen::Home);
+    assert_eq!(shown_version(&r.s, r.now), "t3");
+    assert_eq!(
+        r.s.view(r.now).catalog.expect("catalog").matters[0].name,
+        text("新名称")
+    );
+}
+
+#[test]
+fn a_citizen_only_browsing_is_not_disturbed_either_and_a_timeout_applies_it() {
+    let mut r = Rig::new();
+    r.touch(Action::Begin);
+    r.touch(Action::OpenMatter("m1".into()));
+    r.send(Event::CatalogLoaded(republished("t2")));
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Guide {
+            matter: "m1".into()
+        }
+    );
+    assert_eq!(shown_version(&r.s, r.now), "t1");
+    // Walking away: the session times out to home, which shows the new catalog.
+    r.at(200).send(Event::Tick);
+    assert_eq!(r.s.screen(), &Screen::Home);
+    assert_eq!(shown_version(&r.s, r.now), "t2");
+}
+
+#[test]
+fn at_home_or_on_the_attract_screen_a_new_catalog_shows_at_once() {
+    let mut r = Rig::new();
+    r.send(Event::CatalogLoaded(republished("t2")));
+    assert_eq!(shown_version(&r.s, r.now), "t2");
+    // The attract screen stays up: nothing wakes it but a person.
+    r.at(3600).send(Event::Tick);
+    assert!(r.s.view(r.now).attract);
+    r.send(Event::CatalogLoaded(republished("t3")));
+    let view = r.s.view(r.now);
+    assert!(view.attract);
+    assert_eq!(view.screen, Screen::Home);
+    assert_eq!(shown_version(&r.s, r.now), "t3");
+}

@@ -60,6 +60,15 @@ pub enum LinkError {
     },
 }
 
+/// What a conditional catalog request brought back.
+#[derive(Debug)]
+pub enum CatalogAnswer {
+    /// The version held is still the one to run (304).
+    Unchanged,
+    /// Another catalog, valid.
+    Changed(Catalog),
+}
+
 /// The platform's code for a terminal an operator revoked (on every signed request).
 pub const TERMINAL_REVOKED: &str = "terminal_revoked";
 
@@ -274,6 +283,23 @@ impl PlatformLink {
         body: Option<(Vec<u8>, &str)>,
         headers: &[(&str, &str)],
     ) -> Result<reqwest::Response, LinkError> {
+        let response = self.dispatch(method, path, body, headers).await?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(Self::refused(response).await)
+        }
+    }
+
+    /// Sends one request, signed when this link has an identity, and returns whatever the
+    /// platform answered.
+    async fn dispatch(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(Vec<u8>, &str)>,
+        headers: &[(&str, &str)],
+    ) -> Result<reqwest::Response, LinkError> {
         let mut request = self
             .http
             .request(method.clone(), format!("{}{path}", self.base));
@@ -309,12 +335,7 @@ impl PlatformLink {
                 .header(reqwest::header::CONTENT_TYPE, content_type)
                 .body(body);
         }
-        let response = request.send().await.map_err(|e| self.unreachable(e))?;
-        if response.status().is_success() {
-            Ok(response)
-        } else {
-            Err(Self::refused(response).await)
-        }
+        request.send().await.map_err(|e| self.unreachable(e))
     }
 
     async fn json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, LinkError> {
@@ -345,12 +366,48 @@ impl PlatformLink {
 
     /// `GET /v1/catalog`, validated before use.
     pub async fn catalog(&self) -> Result<Catalog, LinkError> {
-        let catalog: Catalog =
-            Self::json(self.send(Method::GET, "/v1/catalog", None, &[]).await?).await?;
+        match self.catalog_unless(None).await? {
+            CatalogAnswer::Changed(catalog) => Ok(catalog),
+            CatalogAnswer::Unchanged => Err(LinkError::BadAnswer(
+                "304 Not Modified to an unconditional catalog request".into(),
+            )),
+        }
+    }
+
+    /// `GET /v1/catalog` with `If-None-Match` on the version `held` (its ETag): the platform
+    /// answers 304 without a body while that version is still the one to run, so checking
+    /// often costs next to nothing. A new catalog is validated before use; one that is not
+    /// valid is refused (and the one held kept).
+    pub async fn catalog_unless(&self, held: Option<&str>) -> Result<CatalogAnswer, LinkError> {
+        // A version that cannot travel in a header (the platform never serves one) is not
+        // asked about: the request is then unconditional.
+        let tag = held
+            .map(|v| format!("\"{v}\""))
+            .filter(|t| reqwest::header::HeaderValue::from_str(t).is_ok());
+        let headers: Vec<(&str, &str)> = tag
+            .iter()
+            .map(|t| (reqwest::header::IF_NONE_MATCH.as_str(), t.as_str()))
+            .collect();
+        let response = self
+            .dispatch(Method::GET, "/v1/catalog", None, &headers)
+            .await?;
+        if response.status() == StatusCode::NOT_MODIFIED {
+            return if tag.is_some() {
+                Ok(CatalogAnswer::Unchanged)
+            } else {
+                Err(LinkError::BadAnswer(
+                    "304 Not Modified to an unconditional catalog request".into(),
+                ))
+            };
+        }
+        if !response.status().is_success() {
+            return Err(Self::refused(response).await);
+        }
+        let catalog: Catalog = Self::json(response).await?;
         catalog
             .validate()
             .map_err(|e| LinkError::BadAnswer(format!("catalog {}: {e}", catalog.version)))?;
-        Ok(catalog)
+        Ok(CatalogAnswer::Changed(catalog))
     }
 
     /// `POST /v1/applications` with its idempotency key, the body sealed to the platform's

@@ -195,3 +195,41 @@ impl Simulators {
         }
     }
 }
+
+/// Starts the real session driver for the terminal `enrolled` (its outbox in `dir/terminal`)
+/// on `tokio`, with `devices` and `settings` (the terminal id filled in); every view it shows
+/// arrives on the receiver.
+pub fn start_session(
+    tokio: &tokio::runtime::Runtime,
+    enrolled: kiosk_app::enrollment::Provisioned,
+    dir: &Path,
+    settings: kiosk_app::session::Settings,
+    devices: kiosk_app::devices::DeviceConfig,
+) -> (
+    kiosk_app::runtime::SessionHandle,
+    std::sync::mpsc::Receiver<kiosk_app::session::View>,
+) {
+    let (tx, views) = std::sync::mpsc::channel();
+    let _guard = tokio.enter();
+    let session = kiosk_app::runtime::start(
+        kiosk_app::runtime::RuntimeConfig {
+            settings: kiosk_app::session::Settings {
+                terminal_id: enrolled.identity.terminal_id.clone(),
+                ..settings
+            },
+            keys: kiosk_app::session::KeySource::seeded(42),
+            platform: enrolled.link,
+            outbox: std::sync::Arc::new(
+                kiosk_app::uplink::outbox::Outbox::open(&terminal_dir(dir).join("outbox.db"), 100)
+                    .expect("outbox"),
+            ),
+            pin_hash: None,
+            updater: None,
+            devices,
+        },
+        move |view| {
+            let _ = tx.send(view);
+        },
+    );
+    (session, views)
+}

@@ -44,8 +44,9 @@ pub(super) fn routes() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_TERMINAL_BODY))
 }
 
-/// Reports versions, uptime, device health and outbox depth; answers pending commands and,
-/// when a running rollout wants this terminal on another release, the update to install.
+/// Reports versions (`catalog`: the catalog version the terminal shows), uptime, device health
+/// and outbox depth; answers pending commands, the catalog version this terminal should run
+/// and, when a running rollout wants this terminal on another release, the update to install.
 #[utoipa::path(post, tag = "crate::terminal_api", path = "/v1/heartbeat",
     request_body = Heartbeat,
     security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
@@ -70,12 +71,14 @@ pub async fn heartbeat(
         .store()
         .update_offer(&terminal.id, &heartbeat.versions)
         .await?;
+    let catalog = state.store().catalog_target(&terminal.id).await?;
     Ok(axum::Json(HeartbeatResponse {
         server_time: now,
         commands,
         update,
         tls_pins: state.tls_pins(),
         sealing_key: Some(state.store().keys()?.sealing_public_key()),
+        catalog_version: catalog.map(|c| c.version),
     }))
 }
 

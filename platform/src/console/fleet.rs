@@ -1,4 +1,5 @@
-//! `GET /console`: every terminal with its state, filterable by site and state.
+//! `GET /console`: every terminal with its state, filterable by site and state; terminals whose
+//! catalog lags the version they should run are marked with how long (filter `catalog_behind`).
 
 use axum::extract::{Query, State};
 use kiosk_protocol::Heartbeat;
@@ -8,16 +9,17 @@ use super::{PageAnswer, ago, page};
 use crate::html::{table, text, url_component};
 use crate::http::extract::{Fields, field};
 use crate::http::{AppState, Operator};
-use crate::store::{FleetRow, unix_now};
+use crate::store::{CatalogTarget, FleetRow, unix_now};
 
 /// The state filter's choices: (value, label).
-const STATE_FILTERS: [(&str, &str); 6] = [
+const STATE_FILTERS: [(&str, &str); 7] = [
     ("", "全部 all"),
     ("online", "在线 online"),
     ("offline", "离线 offline"),
     ("ok", "正常 ok"),
     ("degraded", "警告 degraded"),
     ("faulted", "故障 faulted"),
+    ("catalog_behind", "目录落后 catalog behind"),
 ];
 
 /// "● online" or "○ offline".
@@ -48,6 +50,38 @@ pub(super) fn heartbeat_of(json: Option<&str>) -> Option<Heartbeat> {
     json.and_then(|h| serde_json::from_str(h).ok())
 }
 
+/// The catalog version a heartbeat reports the terminal shows.
+pub(super) fn reported_catalog(heartbeat: Option<&Heartbeat>) -> Option<&str> {
+    heartbeat.and_then(|h| h.versions.get("catalog").map(String::as_str))
+}
+
+/// "v (落后 behind 12 min, should run w)" for a lagging terminal, the version alone otherwise.
+pub(super) fn catalog_cell(
+    reported: Option<&str>,
+    target: Option<&CatalogTarget>,
+    now: i64,
+) -> Markup {
+    let lag = target.and_then(|t| t.lag(reported, now).map(|secs| (t, secs)));
+    html! {
+        (reported.unwrap_or("未报告 not reported"))
+        @if let Some((target, secs)) = lag {
+            " " span class="degraded catalog-behind" {
+                "落后 behind " (duration_text(secs)) " → " (target.version)
+            }
+        }
+    }
+}
+
+/// "45 s", "12 min", "3 h 5 min", "2 d 4 h".
+fn duration_text(secs: i64) -> String {
+    match secs {
+        ..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs / 60),
+        3600..86_400 => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+        _ => format!("{} d {} h", secs / 86_400, secs % 86_400 / 3600),
+    }
+}
+
 /// The fleet, as the filters in `query` narrow it.
 pub(super) async fn list(
     State(state): State<AppState>,
@@ -55,6 +89,7 @@ pub(super) async fn list(
     operator: Operator,
 ) -> PageAnswer {
     let terminals = state.store().fleet().await?;
+    let targets = state.store().catalog_targets().await?;
     let alarms = state.store().open_alarms(None).await?;
     let now = unix_now();
     let offline_after = state.offline_after();
@@ -69,6 +104,14 @@ pub(super) async fn list(
     };
     let total = terminals.len();
     let online_count = terminals.iter().filter(|t| online(t.last_seen)).count();
+    let behind = |t: &FleetRow| {
+        let heartbeat = heartbeat_of(t.heartbeat.as_deref());
+        targets
+            .for_site(t.site.as_deref())
+            .and_then(|target| target.lag(reported_catalog(heartbeat.as_ref()), now))
+            .is_some()
+    };
+    let behind_count = terminals.iter().filter(|t| behind(t)).count();
     let rows: Vec<Vec<Markup>> = terminals
         .iter()
         .filter(|t| site_filter.is_empty() || t.site.as_deref() == Some(site_filter))
@@ -76,9 +119,17 @@ pub(super) async fn list(
             "online" => online(t.last_seen),
             "offline" => !online(t.last_seen),
             "ok" | "degraded" | "faulted" => t.health.as_deref() == Some(state_filter),
+            "catalog_behind" => behind(t),
             _ => true,
         })
-        .map(|t| row(t, online(t.last_seen), now))
+        .map(|t| {
+            row(
+                t,
+                online(t.last_seen),
+                targets.for_site(t.site.as_deref()),
+                now,
+            )
+        })
         .collect();
     let mut sites: Vec<&str> = terminals.iter().filter_map(|t| t.site.as_deref()).collect();
     sites.sort_unstable();
@@ -90,6 +141,7 @@ pub(super) async fn list(
             div class="card" { "离线 offline" b id="count-offline" { (total - online_count) } }
             div class="card" { "警告 degraded" b { (count("degraded")) } }
             div class="card" { "故障 faulted" b { (count("faulted")) } }
+            div class="card" { "目录落后 catalog behind" b id="count-catalog-behind" { (behind_count) } }
         }
         @if !alarms.is_empty() {
             h2 { "告警 Alarms (" (alarms.len()) ")" }
@@ -106,6 +158,7 @@ pub(super) async fn list(
                 "健康 Health",
                 "设备 Devices",
                 "版本 Version",
+                "目录 Catalog",
                 "最后心跳 Last heartbeat",
                 "待发 Outbox",
             ],
@@ -139,7 +192,7 @@ fn filters(sites: &[&str], site_filter: &str, state_filter: &str) -> Markup {
 }
 
 /// One terminal's row.
-fn row(t: &FleetRow, online: bool, now: i64) -> Vec<Markup> {
+fn row(t: &FleetRow, online: bool, target: Option<&CatalogTarget>, now: i64) -> Vec<Markup> {
     let heartbeat = heartbeat_of(t.heartbeat.as_deref());
     let devices = html! {
         @if let Some(h) = &heartbeat {
@@ -168,6 +221,7 @@ fn row(t: &FleetRow, online: bool, now: i64) -> Vec<Markup> {
         health_badge(t.health.as_deref()),
         devices,
         text(version),
+        catalog_cell(reported_catalog(heartbeat.as_ref()), target, now),
         text(ago(now, t.last_seen)),
         text(outbox),
     ]

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use kiosk_protocol::{CommandKind, Heartbeat};
 use maud::{Markup, html};
 
-use super::fleet::{health_badge, heartbeat_of, state_badge};
+use super::fleet::{catalog_cell, health_badge, heartbeat_of, reported_catalog, state_badge};
 use super::tokens::new_token;
 use super::{PageAnswer, ago, page, trust};
 use crate::html::{csrf_field, table, text, url_component};
@@ -43,6 +43,7 @@ pub(super) async fn render(
     let commands = store.commands_of(id).await?;
     let tags = store.terminal_tags(id).await?;
     let alarms = store.open_alarms(Some(id)).await?;
+    let catalog_target = store.catalog_target(id).await?;
     let now = unix_now();
     let online = terminal
         .last_seen
@@ -64,6 +65,13 @@ pub(super) async fn render(
         (devices(heartbeat.as_ref()))
         h2 { "版本 Versions" }
         (versions(heartbeat.as_ref()))
+        p id="catalog" {
+            "目录 Catalog: "
+            (catalog_cell(reported_catalog(heartbeat.as_ref()), catalog_target.as_ref(), now))
+            @if let Some(target) = &catalog_target {
+                " · 应运行 should run " code { (target.version) }
+            }
+        }
         h2 { "远程指令 Remote commands" }
         @if operator.role >= Role::Operator { (command_form(&terminal.id, operator)) }
         (command_table(&commands))

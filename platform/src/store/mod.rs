@@ -24,6 +24,7 @@
 
 mod alarms;
 mod at_rest;
+mod catalog_targets;
 mod certificates;
 mod console;
 mod gateway;
@@ -37,6 +38,7 @@ pub mod sqlite;
 mod terminal;
 
 pub use alarms::{Alarm, AlarmKind};
+pub use catalog_targets::{CatalogTarget, CatalogTargets};
 pub use certificates::IssuedCertificate;
 pub use console::{
     Account, AuditFilter, AuditRow, CatalogVersion, CommandRow, ConfigRow, Count, EventRow,
