@@ -78,6 +78,7 @@ fn catalog() -> Arc<Catalog> {
             name: text("部门"),
         }],
         regions: Vec::new(),
+        notes: Vec::new(),
         matters: vec![
             matter("m1", "si", true),
             matter("m2", "hf", true),

@@ -43,7 +43,8 @@ pub use console::{
     FleetRow, Role, Session, TokenRow,
 };
 pub use gateway::{
-    ConfigScope, EnrolledTerminal, PublishedCatalog, TerminalKey, token_hash, token_id,
+    CatalogStanding, ConfigScope, EnrolledTerminal, PublishedCatalog, TerminalKey, token_hash,
+    token_id,
 };
 pub use materials::Upload;
 pub use records::{
