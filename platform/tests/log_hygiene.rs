@@ -40,7 +40,7 @@ async fn names_id_numbers_and_phones_never_reach_the_log() {
             "YYLOG001",
             ID_NUMBER,
             NAME,
-            "lyg-hrss-0101",
+            "lyg-health-0701",
             "haizhou",
             &kiosk_platform::store::today(),
             "09:00-09:30",
@@ -48,7 +48,7 @@ async fn names_id_numbers_and_phones_never_reach_the_log() {
         .await
         .expect("appointment");
     let application = json!({
-        "terminal_id": t.id, "matter_id": "lyg-hrss-0101", "language": "zh",
+        "terminal_id": t.id, "matter_id": "lyg-health-0701", "language": "zh",
         "applicant": {"name": NAME, "id_number": ID_NUMBER, "document_kind": "resident", "phone": PHONE}
     });
     let (status, _) = common::answer(

@@ -1548,6 +1548,7 @@ fn progress_and_certificates_need_the_card_and_keep_nothing() {
             matter_id: "m1".into(),
             accepted_at: "2026-11-20T10:00:00+08:00".into(),
             state: ApplicationState::InReview,
+            answers: Vec::new(),
         },
     ])));
     assert!(matches!(

@@ -11,12 +11,12 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use kiosk_protocol::form::{AnswerContext, AnswerError, FormAnswers};
-use kiosk_protocol::{Catalog, Matter};
+use kiosk_protocol::form::{AnswerContext, AnswerError, FormAnswers, Numbers};
+use kiosk_protocol::{ApplicationStatus, Catalog, Matter};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::http::{AppState, Failure};
-use crate::store::CatalogStanding;
+use crate::store::{CatalogStanding, FiledAnswers};
 
 /// China Standard Time, in which the citizen's "today" is counted.
 const CHINA: UtcOffset = time::macros::offset!(+8);
@@ -86,6 +86,39 @@ pub(super) fn check(
         let named: Vec<String> = errors.iter().map(describe).collect();
         invalid(&named)
     })
+}
+
+/// Adds to each of the card holder's applications its form answers in words, labelled by the
+/// form of the catalog version they were filled in with (the current one when that version is
+/// gone), card and ID numbers masked: what 办件查询 shows the citizen whose card is on the reader.
+pub(super) async fn read_back(
+    state: &AppState,
+    applications: &mut [ApplicationStatus],
+    filed: Vec<FiledAnswers>,
+) -> Result<(), Failure> {
+    let current = state.current_catalog().await?;
+    for filed in filed {
+        let Some(status) = applications
+            .iter_mut()
+            .find(|a| a.application_no == filed.application_no)
+        else {
+            continue;
+        };
+        let catalog = match filed.catalog_version.as_deref() {
+            Some(version) if version != current.version => state
+                .retired_catalog(version)
+                .await?
+                .unwrap_or_else(|| current.clone()),
+            _ => current.clone(),
+        };
+        if let Some(form) = catalog
+            .matter(&filed.matter_id)
+            .and_then(|m| m.form.as_ref())
+        {
+            status.answers = form.answer_lines(&filed.answers, &catalog.regions, Numbers::Masked);
+        }
+    }
+    Ok(())
 }
 
 /// `answers.level: unknown_option`, with the rule's bound where it has one.

@@ -54,7 +54,9 @@ pub use records::{
 pub use rollouts::{
     ReleaseError, ReleaseRecord, ReportOutcome, RolloutError, RolloutRow, RolloutStatus,
 };
-pub use terminal::{CheckInKey, CommandState, FoundAppointment, ResultOutcome, rfc3339_at, today};
+pub use terminal::{
+    CheckInKey, CommandState, FiledAnswers, FoundAppointment, ResultOutcome, rfc3339_at, today,
+};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -436,6 +438,7 @@ impl StatusRow {
             matter_id: self.matter_id,
             accepted_at: self.accepted_at,
             state,
+            answers: Vec::new(),
         })
     }
 }
