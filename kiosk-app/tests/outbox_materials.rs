@@ -434,7 +434,8 @@ fn an_application_and_its_materials_are_kept_together_or_not_at_all() {
     let outbox = rig.outbox();
     let (first, _) = material(&PAGES);
     let (second, _) = material(&PAGES[1..]);
-    let request = application(&rig.terminal_id, "lyg-health-0701");
+    // A matter with four materials and no form (the skills-training subsidy).
+    let request = application(&rig.terminal_id, "lyg-hrss-0903");
 
     // One material the platform would refuse (not a PDF): nothing at all is kept.
     let err = outbox
