@@ -20,6 +20,11 @@ use crate::stage::{
     DEMO_PHONE, DEMO_SEARCH, DEMO_TECHNICIAN_PIN, Stage, enroll, runtime_config, set_the_stage,
 };
 
+/// The matter the demo citizen applies for: the senior card (敬老卡) has a photo to capture and
+/// a household register that may be handed in later. The demo types no form answers, so it
+/// applies for a matter without a form.
+const DEMO_MATTER: &str = "lyg-health-0701";
+
 pub fn headless(
     options: &DemoOptions,
     dir: &Path,
@@ -126,13 +131,14 @@ impl Citizen<'_> {
             v.screen == Screen::Home && v.catalog.is_some()
         })?;
         let catalog = home.catalog.clone().ok_or_else(|| anyhow!("no catalog"))?;
+        let without_form = |m: &&kiosk_protocol::Matter| m.kiosk_application && m.form.is_none();
         let matter = catalog
-            .matters
-            .iter()
-            .find(|m| m.kiosk_application)
+            .matter(DEMO_MATTER)
+            .filter(without_form)
+            .or_else(|| catalog.matters.iter().find(without_form))
             .ok_or_else(|| {
                 anyhow!(
-                    "the platform's catalog has no matter that can be applied for at a terminal"
+                    "the platform's catalog has no matter without a form that can be applied for at a terminal"
                 )
             })?
             .clone();

@@ -66,7 +66,7 @@ fn the_record_prints_on_the_roll_in_readable_chinese() {
     }
     let terminal = common::EnrolledTerminal::new("SN-CERT-1");
     let (link, tokio, dir) = (&terminal.link, &terminal.tokio, &terminal.dir);
-    for (n, matter) in ["lyg-hrss-0101", "lyg-hrss-0101"].iter().enumerate() {
+    for (n, matter) in ["lyg-health-0701", "lyg-health-0701"].iter().enumerate() {
         let request: ApplicationRequest = serde_json::from_value(serde_json::json!({
             "terminal_id": terminal.terminal_id,
             "matter_id": matter,

@@ -28,6 +28,10 @@ use kiosk_drivers::printer::escpos::PaperWidth;
 use kiosk_drivers::scanner::Suffix;
 use kiosk_testkit::{Peer, PlatformPeer};
 
+/// The matter applied for: the senior card (敬老卡) has a photo to capture and a household
+/// register that may be handed in later, and no form (this rig types no form answers).
+const APPLIED_FOR: &str = "lyg-health-0701";
+
 struct Rig {
     views: Receiver<View>,
     last: Option<View>,
@@ -222,7 +226,8 @@ impl Rig {
         let matter = home
             .catalog
             .as_ref()
-            .and_then(|c| c.matters.iter().find(|m| m.kiosk_application))
+            .and_then(|c| c.matter(APPLIED_FOR))
+            .filter(|m| m.kiosk_application && m.form.is_none())
             .expect("matter");
         let id = matter.id.clone();
         self.touch(Action::Begin);

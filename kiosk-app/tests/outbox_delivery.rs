@@ -16,7 +16,7 @@ use kiosk_protocol::sealing::SEALED_APPLICATION_CONTENT_TYPE;
 fn application(terminal_id: &str, n: u32) -> ApplicationRequest {
     serde_json::from_value(serde_json::json!({
         "terminal_id": terminal_id,
-        "matter_id": "lyg-hrss-0101",
+        "matter_id": "lyg-health-0701",
         "applicant": {
             "name": format!("测试{n}"),
             "id_number": format!("3207061990010{n:05}"),

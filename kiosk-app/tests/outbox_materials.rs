@@ -143,7 +143,7 @@ fn materials_kept_during_an_outage_arrive_after_their_application_sealed_on_disk
 
     rig.platform = None; // the platform goes down
     let outbox = rig.outbox();
-    rig.keep(&outbox, "materials-0001", "lyg-hrss-0101");
+    rig.keep(&outbox, "materials-0001", "lyg-health-0701");
     outbox
         .keep_material(
             "materials-0001",
@@ -257,7 +257,7 @@ fn a_material_of_a_refused_application_is_kept_aside_and_never_uploaded() {
 fn a_material_too_large_or_without_its_application_is_refused_when_kept() {
     let rig = Rig::new("SN-MAT-3");
     let outbox = rig.outbox();
-    rig.keep(&outbox, "large-0001", "lyg-hrss-0101");
+    rig.keep(&outbox, "large-0001", "lyg-health-0701");
     let mut huge = b"%PDF-1.4\n".to_vec();
     huge.resize(
         usize::try_from(MAX_KEPT_MATERIAL_BYTES).expect("size") + 1 - 6,
@@ -323,7 +323,7 @@ fn an_upload_cut_between_chunks_goes_on_after_a_restart_and_completes_once() {
     assert!(chunks >= 3, "{chunks} chunks");
     {
         let outbox = rig.outbox();
-        rig.keep(&outbox, "cut-0001", "lyg-hrss-0101");
+        rig.keep(&outbox, "cut-0001", "lyg-health-0701");
         outbox
             .keep_material("cut-0001", 0, &pdf, rig.link.sealing_key().as_deref())
             .expect("kept");
@@ -372,7 +372,7 @@ fn a_material_kept_after_its_application_left_and_a_material_the_platform_refuse
     let rig = Rig::new("SN-MAT-5");
     let (pdf, _) = material(&PAGES[..1]);
     let outbox = rig.outbox();
-    rig.keep(&outbox, "late-0001", "lyg-hrss-0101");
+    rig.keep(&outbox, "late-0001", "lyg-health-0701");
     // The sender delivers the application before the runtime has kept its materials.
     assert_eq!(rig.deliver(&outbox).delivered, 1);
     outbox
@@ -405,7 +405,7 @@ fn an_outage_between_the_application_and_its_materials_is_waited_out() {
     let mut rig = Rig::new("SN-MAT-6");
     let (pdf, _) = material(&PAGES[..1]);
     let outbox = rig.outbox();
-    rig.keep(&outbox, "gap-0001", "lyg-hrss-0101");
+    rig.keep(&outbox, "gap-0001", "lyg-health-0701");
     assert_eq!(rig.deliver(&outbox).delivered, 1);
     outbox
         .keep_material("gap-0001", 0, &pdf, rig.link.sealing_key().as_deref())
@@ -434,7 +434,8 @@ fn an_application_and_its_materials_are_kept_together_or_not_at_all() {
     let outbox = rig.outbox();
     let (first, _) = material(&PAGES);
     let (second, _) = material(&PAGES[1..]);
-    let request = application(&rig.terminal_id, "lyg-hrss-0101");
+    // A matter with four materials and no form (the skills-training subsidy).
+    let request = application(&rig.terminal_id, "lyg-hrss-0903");
 
     // One material the platform would refuse (not a PDF): nothing at all is kept.
     let err = outbox

@@ -19,7 +19,7 @@ fn records_answer_the_cards_number_and_name_and_a_suspension_is_recognised() {
     let (link, tokio) = (&terminal.link, &terminal.tokio);
     let request: ApplicationRequest = serde_json::from_value(serde_json::json!({
         "terminal_id": terminal.terminal_id,
-        "matter_id": "lyg-hrss-0101",
+        "matter_id": "lyg-health-0701",
         "applicant": {"name": NAME, "id_number": ID_NUMBER, "document_kind": "resident"},
         "language": "zh"
     }))

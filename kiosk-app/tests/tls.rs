@@ -57,7 +57,7 @@ fn pin_of(pem: &Path) -> TlsPin {
 fn application(terminal_id: &str) -> ApplicationRequest {
     serde_json::from_value(serde_json::json!({
         "terminal_id": terminal_id,
-        "matter_id": "lyg-hrss-0101",
+        "matter_id": "lyg-health-0701",
         "applicant": {
             "name": "测试",
             "id_number": "320706199001010007",

@@ -25,6 +25,7 @@
 
 pub mod api;
 pub mod app;
+pub mod catalog_text;
 pub mod console;
 pub mod db_url;
 pub mod documents;

@@ -68,7 +68,7 @@ async fn submit_as(t: &TestTerminal, key: Option<&str>, body: &Value) -> (Status
 
 async fn the_same_key_twice_gives_the_same_number_and_one_row(db: TestDb) {
     let p = platform(&db).await;
-    let body = application("lyg-hrss-0101");
+    let body = application("lyg-health-0701");
     let (first_status, first) = submit(&p, Some("key-0000-0001"), &body).await;
     assert_eq!(first_status, StatusCode::CREATED);
     let number = first["application_no"].as_str().expect("number").to_owned();
@@ -90,8 +90,8 @@ async fn the_same_key_twice_gives_the_same_number_and_one_row(db: TestDb) {
 
 async fn a_key_reused_for_another_application_is_refused(db: TestDb) {
     let p = platform(&db).await;
-    submit(&p, Some("key-0000-0001"), &application("lyg-hrss-0101")).await;
-    let mut other = application("lyg-hrss-0101");
+    submit(&p, Some("key-0000-0001"), &application("lyg-health-0701")).await;
+    let mut other = application("lyg-health-0701");
     other["applicant"]["name"] = json!("李四");
     let (status, body) = submit(&p, Some("key-0000-0001"), &other).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -101,7 +101,7 @@ async fn a_key_reused_for_another_application_is_refused(db: TestDb) {
 
 async fn bad_applications_get_a_clear_4xx_and_store_nothing(db: TestDb) {
     let p = platform(&db).await;
-    let good = application("lyg-hrss-0101");
+    let good = application("lyg-health-0701");
     let mut cases: Vec<(Option<&str>, Value, StatusCode, &str)> = vec![
         (
             None,
@@ -216,13 +216,13 @@ async fn the_catalog_is_served_with_an_etag_and_not_resent_when_current(db: Test
 
 async fn one_rating_per_application_and_bad_ratings_need_a_reason(db: TestDb) {
     let p = platform(&db).await;
-    let (_, receipt) = submit(&p, Some("key-0000-0001"), &application("lyg-hrss-0101")).await;
+    let (_, receipt) = submit(&p, Some("key-0000-0001"), &application("lyg-health-0701")).await;
     let number = receipt["application_no"].as_str().expect("number");
     let rate = |body: Value| {
         p.t.request(reqwest::Method::POST, "/v1/ratings", Some(&body))
             .send()
     };
-    let rating = |level: u8, reason: Option<&str>| json!({"application_no": number, "matter_id": "lyg-hrss-0101", "terminal_id": p.t.id, "level": level, "reason": reason});
+    let rating = |level: u8, reason: Option<&str>| json!({"application_no": number, "matter_id": "lyg-health-0701", "terminal_id": p.t.id, "level": level, "reason": reason});
     assert_eq!(
         rate(rating(2, None)).await.expect("answer").status(),
         StatusCode::UNPROCESSABLE_ENTITY
@@ -370,7 +370,7 @@ async fn two_instances_on_one_database_store_a_racing_application_once(db: TestD
     // One terminal, enrolled through the first instance, talks to both.
     let t = TestTerminal::enroll(&a, "SN-RACE-1", None).await;
     let (ta, tb) = (t.via(&a), t.via(&b));
-    let body = application("lyg-hrss-0101");
+    let body = application("lyg-health-0701");
     for round in 0..20 {
         let key = format!("race-key-{round:04}");
         let (first, second) = tokio::join!(
@@ -398,7 +398,7 @@ async fn two_instances_on_one_database_store_a_racing_application_once(db: TestD
 /// or refused on its own — a refused rating never takes another's work with it.
 async fn concurrent_applications_and_ratings_commit_independently(db: TestDb) {
     let p = platform(&db).await;
-    let body = application("lyg-hrss-0101");
+    let body = application("lyg-health-0701");
     let mut submissions = tokio::task::JoinSet::new();
     for round in 0..2 {
         for i in 0..30 {
@@ -427,7 +427,7 @@ async fn concurrent_applications_and_ratings_commit_independently(db: TestDb) {
     let mut ratings = tokio::task::JoinSet::new();
     for (i, number) in numbers.iter().take(10) {
         for _ in 0..2 {
-            let rating = json!({"application_no": number, "matter_id": "lyg-hrss-0101",
+            let rating = json!({"application_no": number, "matter_id": "lyg-health-0701",
                 "terminal_id": p.t.id, "level": 1 + (i % 5), "reason": "other"});
             let t = p.t.clone();
             ratings.spawn(async move {
@@ -492,7 +492,7 @@ async fn sealed_applications_are_opened_by_the_platform_alone(db: TestDb) {
         config["sealing_key"].as_str().expect("sealing key"),
     )
     .expect("key");
-    let mut body = application("lyg-hrss-0101");
+    let mut body = application("lyg-health-0701");
     body["terminal_id"] = json!(p.t.id);
     let plain = serde_json::to_vec(&body).expect("json");
     let sealed = kiosk_protocol::sealing::seal(&public, &plain).expect("sealed");

@@ -45,7 +45,7 @@ fn enrollment(token: &str, serial: &str) -> Value {
 fn application(t: &TestTerminal) -> Value {
     json!({
         "terminal_id": t.id,
-        "matter_id": "lyg-hrss-0101",
+        "matter_id": "lyg-health-0701",
         "applicant": {"name": "王五", "id_number": "320706198802020228", "document_kind": "resident"},
         "language": "zh"
     })
@@ -357,7 +357,7 @@ async fn one_terminal_cannot_see_or_act_for_another(db: TestDb) {
         (status, answer_b["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("terminal_mismatch"))
     );
-    let rating = |t: &TestTerminal| json!({"application_no": number, "matter_id": "lyg-hrss-0101", "terminal_id": t.id, "level": 5});
+    let rating = |t: &TestTerminal| json!({"application_no": number, "matter_id": "lyg-health-0701", "terminal_id": t.id, "level": 5});
     assert_eq!(
         b.send(Method::POST, "/v1/ratings", Some(&rating(&b)))
             .await

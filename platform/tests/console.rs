@@ -368,6 +368,29 @@ async fn pages_show_the_fleet_escaped_and_publish_catalogs(db: TestDb) {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A form whose visibility rule names no field of it is refused at its path.
+    let mut broken = serde_json::to_value(&catalog).expect("json");
+    broken["version"] = json!("2099.1.2");
+    let pension = broken["matters"]
+        .as_array_mut()
+        .and_then(|m| m.iter_mut().find(|m| m["id"] == "lyg-hrss-0101"))
+        .expect("pension");
+    pension["form"]["sections"][0]["fields"][0]["visible_when"] = json!({"field": "nowhere"});
+    let (status, html) = ada
+        .post(
+            "/console/catalog/publish",
+            &[("csrf", &ada.csrf), ("catalog", &broken.to_string())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("matters[lyg-hrss-0101].form.sections[person].fields[name].visible_when"),
+        "{html}"
+    );
+    assert_eq!(
+        p.store.current_catalog().await.expect("current").version,
+        "2099.1.1"
+    );
     let (status, _) = ada
         .post(
             "/console/catalog/activate",

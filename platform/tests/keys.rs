@@ -73,7 +73,7 @@ fn serve_refuses_a_missing_or_exposed_key_file_and_init_never_overwrites() {
 fn plant_legacy_rows(path: &std::path::Path, pepper: &str) {
     let conn = rusqlite::Connection::open(path).expect("db");
     let body = serde_json::json!({
-        "terminal_id": "T1", "matter_id": "lyg-hrss-0101", "language": "zh",
+        "terminal_id": "T1", "matter_id": "lyg-health-0701", "language": "zh",
         "applicant": {"name": NAME, "id_number": ID_NUMBER, "document_kind": "resident"}
     })
     .to_string();
@@ -93,7 +93,7 @@ fn plant_legacy_rows(path: &std::path::Path, pepper: &str) {
     .expect("legacy settings");
     conn.execute(
         "INSERT INTO applications (application_no, idempotency_key, terminal_id, matter_id, body, accepted_at, applicant_key)
-         VALUES ('LY20260101000001', 'legacy-0001', 'T1', 'lyg-hrss-0101', ?1, '2026-01-01T09:00:00+08:00', ?2)",
+         VALUES ('LY20260101000001', 'legacy-0001', 'T1', 'lyg-health-0701', ?1, '2026-01-01T09:00:00+08:00', ?2)",
         rusqlite::params![body, kiosk_platform::keys::legacy_applicant_index(pepper, ID_NUMBER)],
     )
     .expect("legacy application");
@@ -206,7 +206,7 @@ async fn an_unsealed_application_body_is_refused_with_415(db: TestDb) {
     let p = serve(db.store().await).await;
     let t = TestTerminal::enroll(&p, "SN-PLAIN-1", None).await;
     let body = serde_json::to_vec(&serde_json::json!({
-        "terminal_id": t.id, "matter_id": "lyg-hrss-0101", "language": "zh",
+        "terminal_id": t.id, "matter_id": "lyg-health-0701", "language": "zh",
         "applicant": {"name": NAME, "id_number": ID_NUMBER, "document_kind": "resident"}
     }))
     .expect("json");

@@ -1,6 +1,7 @@
 //! Personal data never reaches a log: the real `kiosk-platform serve` binary, logging at debug
 //! level, takes applications, progress queries, check-ins, certificates and malformed requests
-//! carrying names, ID numbers and phones; none of them appears in what it printed.
+//! carrying names, ID numbers, phones and form answers (bank cards, addresses, another person's
+//! ID number); none of them appears in what it printed.
 
 mod common;
 
@@ -13,6 +14,10 @@ use serde_json::json;
 const NAME: &str = "欧阳娜娜";
 const ID_NUMBER: &str = "32070619851231002X";
 const PHONE: &str = "13912345678";
+const BANK_CARD: &str = "6222021001116245702";
+const STREET: &str = "朝阳东路88号3幢201室";
+const SPOUSE: &str = "司马相如";
+const SPOUSE_ID: &str = "11010519491231002X";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_id_numbers_and_phones_never_reach_the_log() {
@@ -40,7 +45,7 @@ async fn names_id_numbers_and_phones_never_reach_the_log() {
             "YYLOG001",
             ID_NUMBER,
             NAME,
-            "lyg-hrss-0101",
+            "lyg-health-0701",
             "haizhou",
             &kiosk_platform::store::today(),
             "09:00-09:30",
@@ -48,7 +53,7 @@ async fn names_id_numbers_and_phones_never_reach_the_log() {
         .await
         .expect("appointment");
     let application = json!({
-        "terminal_id": t.id, "matter_id": "lyg-hrss-0101", "language": "zh",
+        "terminal_id": t.id, "matter_id": "lyg-health-0701", "language": "zh",
         "applicant": {"name": NAME, "id_number": ID_NUMBER, "document_kind": "resident", "phone": PHONE}
     });
     let (status, _) = common::answer(
@@ -75,6 +80,39 @@ async fn names_id_numbers_and_phones_never_reach_the_log() {
         .header("Idempotency-Key", "log-key-0002")
         .send()
         .await;
+    // Form answers with a bank card, an address and another person's ID number, accepted and
+    // refused (a wrong card number, an answer for no field, a hidden field answered).
+    let answers = json!({
+        "name": NAME, "phone": PHONE, "method": "actual_rent", "monthly_rent": "1500",
+        "lease_start": "2026-01-01", "lease_end": "2027-01-01",
+        "rented_address": {"region": "320706010", "street": STREET},
+        "marital_status": "married", "spouse_name": SPOUSE, "spouse_id_number": SPOUSE_ID,
+        "bank": "icbc", "bank_card": BANK_CARD, "declaration": true
+    });
+    let rent = |answers: &serde_json::Value| {
+        json!({"terminal_id": t.id, "matter_id": "lyg-hpf-0303", "language": "zh",
+               "applicant": {"name": NAME, "id_number": ID_NUMBER, "document_kind": "resident"},
+               "answers": answers})
+    };
+    let mut wrong = answers.clone();
+    wrong["bank_card"] = json!(format!("{BANK_CARD}1"));
+    wrong[format!("{STREET}{SPOUSE_ID}")] = json!(SPOUSE);
+    let mut hidden = answers.clone();
+    hidden["method"] = json!("fixed");
+    for (key, answers) in [
+        ("log-form-0001", &answers),
+        ("log-form-0002", &wrong),
+        ("log-form-0003", &hidden),
+    ] {
+        let status = t
+            .request(Method::POST, "/v1/applications", Some(&rent(answers)))
+            .header("Idempotency-Key", key)
+            .send()
+            .await
+            .expect("answer")
+            .status();
+        assert!(status.as_u16() < 500, "{key}: {status}");
+    }
     for (path, body) in [
         (
             "/v1/progress",
@@ -120,6 +158,10 @@ async fn names_id_numbers_and_phones_never_reach_the_log() {
         &ID_NUMBER.to_ascii_lowercase(),
         PHONE,
         "13900000000",
+        BANK_CARD,
+        STREET,
+        SPOUSE,
+        SPOUSE_ID,
     ] {
         assert!(!log.contains(secret), "{secret} reached the log:\n{log}");
     }

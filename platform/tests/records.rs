@@ -48,7 +48,7 @@ async fn book(p: &Platform, code: &str) {
             code,
             ID_NUMBER,
             NAME,
-            "lyg-hrss-0101",
+            "lyg-health-0701",
             "haizhou",
             &today(),
             "09:30-10:00",
@@ -210,7 +210,7 @@ async fn record_answers_never_carry_the_full_id_number(db: TestDb) {
         ]
     );
     assert_eq!(trail[0].matter.as_deref(), Some("application-record"));
-    assert_eq!(trail[3].matter.as_deref(), Some("lyg-hrss-0101"));
+    assert_eq!(trail[3].matter.as_deref(), Some("lyg-health-0701"));
     let shown = format!("{trail:?}");
     assert!(
         !shown.contains(ID_NUMBER) && !shown.contains(NAME),

@@ -20,7 +20,7 @@ const PATH: &str = "/v1/applications";
 fn application(t: &TestTerminal) -> Value {
     json!({
         "terminal_id": t.id,
-        "matter_id": "lyg-hrss-0101",
+        "matter_id": "lyg-health-0701",
         "applicant": {"name": "测试", "id_number": "320706198802020228", "document_kind": "resident"},
         "language": "zh"
     })

@@ -227,7 +227,7 @@ async fn appointments_check_in_by_code_or_card_once(db: TestDb) {
             "YY2026AB",
             "320706198802020228",
             "王五",
-            "lyg-hrss-0101",
+            "lyg-health-0701",
             "haizhou",
             &day,
             "09:30-10:00",
@@ -239,7 +239,7 @@ async fn appointments_check_in_by_code_or_card_once(db: TestDb) {
             "YY2026CD",
             "32070619900101013X",
             "赵六",
-            "lyg-hrss-0101",
+            "lyg-health-0701",
             "haizhou",
             &day,
             "10:00-10:30",
@@ -311,7 +311,7 @@ async fn appointments_check_in_by_code_or_card_once(db: TestDb) {
 fn application(t: &TestTerminal, id_number: &str) -> Value {
     json!({
         "terminal_id": t.id,
-        "matter_id": "lyg-hrss-0101",
+        "matter_id": "lyg-health-0701",
         "applicant": {"name": "测试", "id_number": id_number, "document_kind": "resident"},
         "language": "zh"
     })

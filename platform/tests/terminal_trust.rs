@@ -194,7 +194,7 @@ async fn a_revoked_terminal_is_refused_everywhere_until_restored(db: TestDb) {
     let other = TestTerminal::enroll(&p, "SN-OTHER", Some("haizhou")).await;
     let application = json!({
         "terminal_id": t.id,
-        "matter_id": "lyg-hrss-0101",
+        "matter_id": "lyg-health-0701",
         "applicant": {"name": "王五", "id_number": "320706198802020228", "document_kind": "resident"},
         "language": "zh"
     });

@@ -26,7 +26,7 @@ async fn platform(db: &TestDb) -> Platform {
 async fn submit(t: &TestTerminal, key: &str) -> String {
     let body = json!({
         "terminal_id": t.id,
-        "matter_id": "lyg-hrss-0101",
+        "matter_id": "lyg-health-0701",
         "applicant": {"name": NAME, "id_number": ID_NUMBER, "document_kind": "resident"},
         "language": "zh"
     });

@@ -242,7 +242,8 @@ impl ApplicationState {
     }
 }
 
-/// One application as its terminal or its applicant may see it: no personal data.
+/// One application as its terminal or its applicant may see it: its state, and personal data (the
+/// form's answers) only when its applicant asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApplicationStatus {
     /// Application number (受理编号).
@@ -253,4 +254,8 @@ pub struct ApplicationStatus {
     pub accepted_at: String,
     /// Where it stands.
     pub state: ApplicationState,
+    /// The form's answers in words, card and ID numbers masked: only to the card holder
+    /// (办件查询 with their card on the reader), never in the terminal's own status query.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<crate::form::AnswerLine>,
 }

@@ -29,6 +29,11 @@ pub struct Catalog {
     /// The districts, counties and townships an address on a form is picked from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<Region>,
+    /// Editors' notes on where the catalog's content comes from and what could not be
+    /// confirmed (a township code, a published list that was not found): for reviewers, never
+    /// shown to citizens.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A theme citizens browse by.
@@ -200,11 +205,12 @@ pub enum CatalogError {
         field: &'static str,
     },
     /// A matter's form or the catalog's regions cannot be filled in or picked from.
-    #[error("`{owner}`: {path}: {reason}")]
+    #[error("{path}: {reason}")]
     Form {
         /// The matter id (or `regions`).
         owner: String,
-        /// Where in the form, e.g. `form.sections[family].fields[relation].options`.
+        /// Where in the catalog, e.g.
+        /// `matters[lyg-civil-0602].form.sections[family].fields[relation].options`.
         path: String,
         /// What is wrong.
         reason: String,
@@ -387,7 +393,7 @@ impl Matter {
             form.check(&catalog.regions)
                 .map_err(|e| CatalogError::Form {
                     owner: owner.clone(),
-                    path: format!("form.{}", e.path),
+                    path: format!("matters[{owner}].form.{}", e.path),
                     reason: e.reason,
                 })?;
         }

@@ -78,6 +78,7 @@ fn catalog() -> Arc<Catalog> {
             name: text("部门"),
         }],
         regions: Vec::new(),
+        notes: Vec::new(),
         matters: vec![
             matter("m1", "si", true),
             matter("m2", "hf", true),
@@ -1547,6 +1548,7 @@ fn progress_and_certificates_need_the_card_and_keep_nothing() {
             matter_id: "m1".into(),
             accepted_at: "2026-11-20T10:00:00+08:00".into(),
             state: ApplicationState::InReview,
+            answers: Vec::new(),
         },
     ])));
     assert!(matches!(

@@ -1,6 +1,8 @@
 //! Applications at a terminal: the catalog they are made against, submitting one (exactly once
 //! per `Idempotency-Key`, plain or sealed), its state, and the citizen's 好差评 rating.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -10,6 +12,7 @@ use kiosk_protocol::{
     ApiError, ApplicationReceipt, ApplicationRequest, ApplicationStatus, Catalog, RatingRequest,
 };
 
+use super::answers;
 use crate::http::extract::Payload;
 use crate::http::{AppState, Failure, IdempotencyKey, JsonBody, SealedBody, SignedTerminal};
 
@@ -111,7 +114,8 @@ pub async fn catalog(
         (status = 403, description = "The body names another terminal", body = ApiError),
         (status = 413, description = "Body too large", body = ApiError),
         (status = 415, description = "The body is not sealed to the platform's key (`unsealed_body`)", body = ApiError),
-        (status = 422, description = "Unknown matter, invalid field, or key reused for another application", body = ApiError),
+        (status = 409, description = "The catalog version the answers were made against stopped being current longer ago than the grace period (`catalog_version_expired`)", body = ApiError),
+        (status = 422, description = "Unknown matter, invalid field, an answer the matter's form refuses (`invalid_answer`, naming `answers.<field>`), a catalog version never published (`unknown_catalog_version`), or key reused for another application", body = ApiError),
 ))]
 pub async fn submit_application(
     State(state): State<AppState>,
@@ -130,8 +134,8 @@ pub async fn submit_application(
     request.validate().map_err(Failure::invalid)?;
     terminal.must_be(&request.terminal_id)?;
 
-    let catalog = state.current_catalog().await?;
-    let Some(matter) = catalog.matter(&request.matter_id) else {
+    let current = state.current_catalog().await?;
+    let Some(matter) = current.matter(&request.matter_id) else {
         return Err(Failure::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unknown_matter",
@@ -158,6 +162,18 @@ pub async fn submit_application(
         ));
     }
 
+    if let Err(refused) = check_answers(&state, current.clone(), &request).await {
+        // A retry of what was accepted before (its version has since expired) keeps its receipt.
+        return match state
+            .store()
+            .stored_receipt(&key, &request, state.progress_base())
+            .await?
+        {
+            Some(receipt) => Ok((StatusCode::OK, axum::Json(receipt)).into_response()),
+            None => Err(refused),
+        };
+    }
+
     let receipt = state
         .store()
         .submit_application(&key, &request, state.progress_base())
@@ -169,6 +185,23 @@ pub async fn submit_application(
     };
     tracing::info!(application_no = %receipt.application_no, matter = %receipt.matter_id, replayed = receipt.replayed, "application accepted");
     Ok((status, axum::Json(receipt)).into_response())
+}
+
+/// The answers checked against the matter's form in the catalog version the terminal used.
+async fn check_answers(
+    state: &AppState,
+    current: Arc<Catalog>,
+    request: &ApplicationRequest,
+) -> Result<(), Failure> {
+    let used = answers::catalog_used(state, current, request.catalog_version.as_deref()).await?;
+    let matter = used.matter(&request.matter_id).ok_or_else(|| {
+        Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_matter",
+            "no such matter in the catalog version the application names",
+        )
+    })?;
+    answers::check(state, &used, matter, &request.answers)
 }
 
 /// Records a 好差评 rating of a finished application (one per application).

@@ -12,7 +12,7 @@ use kiosk_protocol::{
 };
 use serde_json::Value;
 
-use super::MAX_TERMINAL_BODY;
+use super::{MAX_TERMINAL_BODY, answers};
 use crate::documents::certificate::{
     CertificateKind, Paper, Seal, application_record, certified_record,
 };
@@ -261,7 +261,7 @@ pub async fn check_in(
     request_body = ProgressRequest,
     security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
     responses(
-        (status = 200, description = "The applicant's applications, newest first", body = ProgressResponse),
+        (status = 200, description = "The applicant's applications, newest first, each with its form answers in words (card and ID numbers masked)", body = ProgressResponse),
         (status = 400, description = "Malformed request", body = ApiError),
         (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
         (status = 422, description = "Malformed ID number or name, or no name (`name_required`)", body = ApiError),
@@ -276,10 +276,12 @@ pub async fn progress(
     let name = request.name.as_deref().unwrap_or_default();
     let subject = state.store().applicant_key(&request.id_number)?;
     let query = RecordQuery::admit(&state, &terminal, RecordQueryKind::Progress, subject).await?;
-    let applications = state
+    let mut applications = state
         .store()
         .applications_of(&request.id_number, name)
         .await?;
+    let filed = state.store().answers_of(&request.id_number, name).await?;
+    answers::read_back(&state, &mut applications, filed).await?;
     query.answered(None, applications.len()).await?;
     Ok(axum::Json(ProgressResponse { applications }))
 }

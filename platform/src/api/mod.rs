@@ -5,6 +5,7 @@
 //! behind [`verify_signature`], and their handlers take the
 //! [`SignedTerminal`](crate::http::SignedTerminal) it found.
 
+mod answers;
 pub mod applications;
 pub mod enrollment;
 pub mod errands;

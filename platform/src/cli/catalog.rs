@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Subcommand;
 use kiosk_platform::DbUrl;
-use kiosk_protocol::Catalog;
+use kiosk_platform::catalog_text::read_catalog;
 
 use super::{block_on, open_with_seed};
 
@@ -26,11 +26,8 @@ pub fn run(command: CatalogCommand) -> anyhow::Result<()> {
     let CatalogCommand::Import { file, db } = command;
     let text = std::fs::read_to_string(&file)
         .with_context(|| format!("cannot read {}", file.display()))?;
-    let catalog: Catalog = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a catalog", file.display()))?;
-    catalog
-        .validate()
-        .with_context(|| format!("{} cannot be published", file.display()))?;
+    let catalog =
+        read_catalog(&text).with_context(|| format!("{} cannot be published", file.display()))?;
     block_on(async {
         let store = open_with_seed(&db).await?;
         store.publish_catalog(&catalog).await?;

@@ -111,6 +111,19 @@ pub fn metadata_lifetime(text: &str) -> Result<Duration, DurationError> {
     seconds(text, &rule).map(|s| Duration::from_secs(s as u64))
 }
 
+/// `--catalog-grace`: `0s` to `90d`, in seconds.
+pub fn catalog_grace(text: &str) -> Result<i64, DurationError> {
+    let rule = Rule {
+        number: Number::Signed,
+        days: true,
+        min_secs: 0,
+        max_secs: 90 * 86_400,
+        examples: "24h or 7d",
+        bounds: "between 0 seconds and 90 days",
+    };
+    seconds(text, &rule).map(|s| s as i64)
+}
+
 /// `--header-timeout` and `--body-timeout`: `10s` or `2m` (1 second to 1 hour).
 pub fn request_timeout(text: &str) -> Result<Duration, DurationError> {
     let rule = Rule {

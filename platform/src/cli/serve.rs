@@ -27,7 +27,8 @@ pub struct UpdatesArgs {
     timestamp_lifetime: std::time::Duration,
 }
 
-/// `serve`'s limits on what one client may hold (see [`kiosk_platform::http::limits`]).
+/// `serve`'s limits on what one client may hold (see [`kiosk_platform::http::limits`]) and on
+/// how old a catalog an application may be filled in with.
 #[derive(clap::Args)]
 pub struct LimitsArgs {
     /// How long a client may take to send a request's headers; an idle kept-alive connection
@@ -47,6 +48,11 @@ pub struct LimitsArgs {
     /// proxy's.
     #[arg(long = "trusted-proxy", value_name = "IP")]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// How long after a catalog version stops being current applications filled in with it
+    /// are still accepted (from terminals' outboxes); later ones are refused with
+    /// `catalog_version_expired`.
+    #[arg(long, default_value = "7d", value_parser = duration::catalog_grace)]
+    catalog_grace: i64,
 }
 
 /// Where `serve` listens, and whether it speaks TLS there itself (see
@@ -127,6 +133,7 @@ pub fn serve(
         let state = with_updates(
             AppState::new(store, &base)
                 .with_offline_after(offline_after)
+                .with_catalog_grace(limits.catalog_grace)
                 .with_signature_v1_accepted(!refuse_signature_v1)
                 .with_tls_pin(tls.as_ref().map(|tls| tls.pin().to_owned()))
                 .with_tls_next_pin(next_pin),

@@ -7,6 +7,7 @@ use kiosk_protocol::Catalog;
 use maud::{Markup, html};
 
 use super::{PageAnswer, page, with_status};
+use crate::catalog_text::read_catalog;
 use crate::html::{Notice, csrf_field, notice, table, text};
 use crate::http::extract::{field, role};
 use crate::http::{AppState, Operator, OperatorForm, PageFailure};
@@ -70,17 +71,13 @@ pub(super) async fn publish(
     form: OperatorForm<role::Admin>,
 ) -> PageAnswer {
     let OperatorForm { operator, fields } = form;
-    let catalog: Catalog = match serde_json::from_str(field(&fields, "catalog")) {
+    let catalog = match read_catalog(field(&fields, "catalog")) {
         Ok(c) => c,
         Err(e) => {
-            let why = format!("不是有效的目录 Not a catalog: {e}");
+            let why = format!("目录无法发布 Cannot publish: {e}");
             return unpublishable(&state, &operator, &why).await;
         }
     };
-    if let Err(e) = catalog.validate() {
-        let why = format!("目录无法发布 Cannot publish: {e}");
-        return unpublishable(&state, &operator, &why).await;
-    }
     let store = state.store();
     store.publish_catalog(&catalog).await?;
     let _ = store

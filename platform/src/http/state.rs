@@ -13,12 +13,22 @@ use crate::store::Store;
 /// heartbeats).
 pub const DEFAULT_OFFLINE_AFTER_SECS: i64 = 90;
 
+/// Answers made against a catalog version are accepted for this long after it stopped being
+/// current: a terminal offline over a long weekend still delivers its outbox.
+pub const DEFAULT_CATALOG_GRACE_SECS: i64 = 7 * 86_400;
+
+/// Retired catalog versions kept parsed (answers from terminals that have not yet taken the
+/// current one arrive against the last few; each is parsed once, not per application).
+const RETIRED_CATALOGS_KEPT: usize = 4;
+
 /// Shared state of every handler (cheap to clone: everything behind it is shared).
 #[derive(Clone)]
 pub struct AppState {
     store: Store,
     progress_base: Arc<str>,
     parsed_catalog: Arc<RwLock<Option<Arc<Catalog>>>>,
+    retired_catalogs: Arc<RwLock<Vec<Arc<Catalog>>>>,
+    catalog_grace: i64,
     offline_after: i64,
     updates: Option<Arc<kiosk_release::ReleaseRepository>>,
     certificate_key: Arc<tokio::sync::OnceCell<CertificateKey>>,
@@ -34,6 +44,8 @@ impl AppState {
             store,
             progress_base: progress_base.into(),
             parsed_catalog: Arc::default(),
+            retired_catalogs: Arc::default(),
+            catalog_grace: DEFAULT_CATALOG_GRACE_SECS,
             offline_after: DEFAULT_OFFLINE_AFTER_SECS,
             updates: None,
             certificate_key: Arc::default(),
@@ -59,6 +71,19 @@ impl AppState {
     pub fn with_offline_after(mut self, secs: i64) -> Self {
         self.offline_after = secs.max(1);
         self
+    }
+
+    /// The same state, accepting answers made against a retired catalog version for `secs`
+    /// after it stopped being current (0: only the current version).
+    pub fn with_catalog_grace(mut self, secs: i64) -> Self {
+        self.catalog_grace = secs.max(0);
+        self
+    }
+
+    /// Seconds after a catalog version stopped being current during which answers made
+    /// against it are still accepted.
+    pub fn catalog_grace(&self) -> i64 {
+        self.catalog_grace
     }
 
     /// The same state, accepting requests signed with the retired scheme V1 or not (V2,
@@ -160,5 +185,29 @@ impl AppState {
             *cache = Some(catalog.clone());
         }
         Ok(catalog)
+    }
+
+    /// A catalog version no longer current, parsed once while it is among the last few asked
+    /// for; `None` when it was never published.
+    pub async fn retired_catalog(&self, version: &str) -> Result<Option<Arc<Catalog>>, Failure> {
+        if let Ok(cache) = self.retired_catalogs.read()
+            && let Some(catalog) = cache.iter().find(|c| c.version == version)
+        {
+            return Ok(Some(catalog.clone()));
+        }
+        let Some(body) = self.store.catalog_body(version).await? else {
+            return Ok(None);
+        };
+        let catalog: Arc<Catalog> = Arc::new(serde_json::from_str(&body).map_err(|e| {
+            tracing::error!(error = %e, version, "a stored catalog does not parse");
+            Failure::internal()
+        })?);
+        if let Ok(mut cache) = self.retired_catalogs.write() {
+            if cache.len() >= RETIRED_CATALOGS_KEPT {
+                cache.remove(0);
+            }
+            cache.push(catalog.clone());
+        }
+        Ok(Some(catalog))
     }
 }

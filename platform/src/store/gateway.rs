@@ -28,6 +28,18 @@ pub struct PublishedCatalog {
     pub body: String,
 }
 
+/// Where a published catalog version stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogStanding {
+    /// Terminals are served this version now.
+    Current,
+    /// Another version replaced it at `at`.
+    Retired {
+        /// When it stopped being current.
+        at: OffsetDateTime,
+    },
+}
+
 /// The terminal an enrollment produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrolledTerminal {
@@ -105,6 +117,33 @@ impl Store {
         })
     }
 
+    /// Whether catalog `version` was ever published, and whether it is current or since when
+    /// it is not (`None`: never published).
+    pub async fn catalog_standing(
+        &self,
+        version: &str,
+    ) -> Result<Option<CatalogStanding>, StoreError> {
+        let Some(row) = self
+            .row(
+                "SELECT CASE WHEN current THEN 1 ELSE 0 END, COALESCE(retired_at, published_at)
+                 FROM catalog_versions WHERE version = $1",
+                args![version],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        if row.int(0)? == 1 {
+            return Ok(Some(CatalogStanding::Current));
+        }
+        let retired = row.text(1)?;
+        let at = OffsetDateTime::parse(&retired, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| {
+                StoreError::Task(format!("catalog {version} has a bad retirement time"))
+            })?;
+        Ok(Some(CatalogStanding::Retired { at }))
+    }
+
     /// Stores an application once per idempotency key and returns its receipt.
     ///
     /// The same key with the same request answers the first receipt again (`replayed = true`);
@@ -130,7 +169,49 @@ impl Store {
             accepted_at: now_beijing(),
         };
         let stored = self.transaction(new).await?;
+        self.receipt_for(stored, idempotency_key, request, progress_base)
+    }
+
+    /// The receipt of `request` if it was accepted already under `idempotency_key`: a retry
+    /// from a terminal's outbox gets its receipt even when the request would not be accepted
+    /// now (its catalog version has since expired), so nothing accepted is lost.
+    pub async fn stored_receipt(
+        &self,
+        idempotency_key: &str,
+        request: &ApplicationRequest,
+        progress_base: &str,
+    ) -> Result<Option<ApplicationReceipt>, StoreError> {
+        let Some(first) = self
+            .row(
+                "SELECT application_no, matter_id, body, accepted_at FROM applications
+                 WHERE idempotency_key = $1 AND application_no IS NOT NULL",
+                args![idempotency_key],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let stored = StoredApplication {
+            application_no: first.text(0)?,
+            matter_id: first.text(1)?,
+            body: first.text(2)?,
+            accepted_at: first.text(3)?,
+            replayed: true,
+        };
+        self.receipt_for(stored, idempotency_key, request, progress_base)
+            .map(Some)
+    }
+
+    /// The receipt of a stored row; a replayed row must hold the same request.
+    fn receipt_for(
+        &self,
+        stored: StoredApplication,
+        idempotency_key: &str,
+        request: &ApplicationRequest,
+        progress_base: &str,
+    ) -> Result<ApplicationReceipt, StoreError> {
         if stored.replayed {
+            let keys = self.keys()?;
             let opened = decrypt_text(keys, &application_row(idempotency_key), &stored.body)?;
             let first: ApplicationRequest = serde_json::from_str(&opened)?;
             if &first != request {
@@ -360,14 +441,16 @@ impl Transaction for Publication {
     async fn run(self, on: &mut impl Executor) -> Result<(), StoreError> {
         // Publishing is rare: keeping other publishers out keeps two from both ending current.
         on.lock_table("catalog_versions").await?;
+        // The version that stops being current records when, so answers made against it are
+        // still accepted from terminals' outboxes for the grace period after.
         on.exec(
-            "UPDATE catalog_versions SET current = FALSE WHERE current",
-            args![],
+            "UPDATE catalog_versions SET current = FALSE, retired_at = $1 WHERE current",
+            args![&self.now],
         )
         .await?;
         on.exec(
             "INSERT INTO catalog_versions (version, body, published_at, current) VALUES ($1, $2, $3, TRUE)
-             ON CONFLICT (version) DO UPDATE SET body = excluded.body, published_at = excluded.published_at, current = TRUE",
+             ON CONFLICT (version) DO UPDATE SET body = excluded.body, published_at = excluded.published_at, current = TRUE, retired_at = NULL",
             args![self.version, self.body, self.now],
         )
         .await?;

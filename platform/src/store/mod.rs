@@ -45,7 +45,8 @@ pub use console::{
     FleetRow, Role, Session, TokenRow,
 };
 pub use gateway::{
-    ConfigScope, EnrolledTerminal, PublishedCatalog, TerminalKey, token_hash, token_id,
+    CatalogStanding, ConfigScope, EnrolledTerminal, PublishedCatalog, TerminalKey, token_hash,
+    token_id,
 };
 pub use materials::Upload;
 pub use records::{
@@ -55,7 +56,9 @@ pub use records::{
 pub use rollouts::{
     ReleaseError, ReleaseRecord, ReportOutcome, RolloutError, RolloutRow, RolloutStatus,
 };
-pub use terminal::{CheckInKey, CommandState, FoundAppointment, ResultOutcome, rfc3339_at, today};
+pub use terminal::{
+    CheckInKey, CommandState, FiledAnswers, FoundAppointment, ResultOutcome, rfc3339_at, today,
+};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -437,6 +440,7 @@ impl StatusRow {
             matter_id: self.matter_id,
             accepted_at: self.accepted_at,
             state,
+            answers: Vec::new(),
         })
     }
 }

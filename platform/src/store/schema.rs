@@ -290,6 +290,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         subject      TEXT
     );
     CREATE INDEX record_queries_terminal ON record_queries(terminal_id, at);",
+    // 12: when each catalog version stopped being current, so answers made against it may
+    // still arrive from a terminal's outbox within a grace period. A version retired before
+    // this was recorded is taken to have retired when the next one was published.
+    "ALTER TABLE catalog_versions ADD COLUMN retired_at TEXT;
+    UPDATE catalog_versions SET retired_at = COALESCE(
+        (SELECT MIN(later.published_at) FROM catalog_versions later
+          WHERE later.published_at > catalog_versions.published_at),
+        published_at)
+     WHERE NOT current;",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`

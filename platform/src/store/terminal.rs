@@ -4,9 +4,11 @@
 //! decides (counter upserts, conditional updates).
 
 use kiosk_protocol::{
-    ApplicationStatus, AppointmentInfo, CommandKind, Heartbeat, RemoteCommand, Ticket,
+    ApplicationRequest, ApplicationStatus, AppointmentInfo, CommandKind, Heartbeat, RemoteCommand,
+    Ticket,
 };
 
+use super::at_rest::{application_row, decrypt_text};
 use super::sql::{Executor, Row, args};
 use super::{StatusRow, Store, StoreError, now_beijing, now_rfc3339, rfc3339};
 
@@ -497,6 +499,38 @@ impl Store {
             .collect()
     }
 
+    /// The form answers of the applications [`Store::applications_of`] lists (those that have
+    /// any), by application number, with the catalog version they were filled in with: opened
+    /// from the encrypted bodies only for the card holder's own query.
+    pub async fn answers_of(
+        &self,
+        id_number: &str,
+        name: &str,
+    ) -> Result<Vec<FiledAnswers>, StoreError> {
+        let keys = self.keys()?;
+        let rows = self
+            .rows(
+                "SELECT application_no, idempotency_key, body FROM applications
+                 WHERE holder_key = $1 ORDER BY id DESC LIMIT 50",
+                args![self.holder_key(id_number, name)?],
+            )
+            .await?;
+        let mut filed = Vec::new();
+        for row in &rows {
+            let body = decrypt_text(keys, &application_row(&row.text(1)?), &row.text(2)?)?;
+            let request: ApplicationRequest = serde_json::from_str(&body)?;
+            if !request.answers.is_empty() {
+                filed.push(FiledAnswers {
+                    application_no: row.text(0)?,
+                    matter_id: request.matter_id,
+                    catalog_version: request.catalog_version,
+                    answers: request.answers,
+                });
+            }
+        }
+        Ok(filed)
+    }
+
     /// Sets an application's state (the departments' systems do this; the console and tests too).
     pub async fn set_application_state(
         &self,
@@ -511,6 +545,19 @@ impl Store {
             .await?
             == 1)
     }
+}
+
+/// One application's form answers as filed (see [`Store::answers_of`]).
+#[derive(Debug, Clone)]
+pub struct FiledAnswers {
+    /// Its number.
+    pub application_no: String,
+    /// The matter applied for.
+    pub matter_id: String,
+    /// The catalog version the form was filled in with (none: the one current then).
+    pub catalog_version: Option<String>,
+    /// The answers (personal data: `Debug` lists field ids only).
+    pub answers: kiosk_protocol::form::FormAnswers,
 }
 
 /// RFC 3339 of Unix seconds in Beijing time.

@@ -381,12 +381,12 @@ pub async fn answer(response: reqwest::Response) -> (reqwest::StatusCode, serde_
     (status, body)
 }
 
-/// Files an application for matter `lyg-hrss-0101` from terminal `t` for the card holder
+/// Files an application for matter `lyg-health-0701` from terminal `t` for the card holder
 /// `name` / `id_number` under idempotency key `key`; its application number.
 pub async fn file_application(t: &TestTerminal, key: &str, name: &str, id_number: &str) -> String {
     let body = serde_json::json!({
         "terminal_id": t.id,
-        "matter_id": "lyg-hrss-0101",
+        "matter_id": "lyg-health-0701",
         "applicant": {"name": name, "id_number": id_number, "document_kind": "resident"},
         "language": "zh"
     });

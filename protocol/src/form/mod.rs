@@ -10,12 +10,14 @@
 //! - [`answers`]: a citizen's [`FormAnswers`], [`FormDefinition::check_answers`] and the
 //!   [`FieldProblem`]s shown next to a field in the citizen's language;
 //! - [`numbers`]: the check digits of ID numbers (GB 11643) and bank cards (Luhn), phone numbers;
-//! - [`region`]: the administrative areas an address picks from.
+//! - [`region`]: the administrative areas an address picks from;
+//! - [`review`]: the answers read back in words (review screen, 办件查询).
 
 pub mod answers;
 pub mod definition;
 pub mod numbers;
 pub mod region;
+pub mod review;
 
 pub use answers::{AddressAnswer, Answer, AnswerContext, AnswerError, FieldProblem, FormAnswers};
 pub use definition::{
@@ -23,6 +25,7 @@ pub use definition::{
     FormSection, Prefill, VisibleWhen,
 };
 pub use region::Region;
+pub use review::{AnswerLine, Numbers};
 
 #[cfg(test)]
 mod tests;

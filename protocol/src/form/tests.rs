@@ -317,3 +317,46 @@ fn an_address_field_needs_townships_in_the_catalog() {
     let blank = LocalizedText::new("", "");
     assert!(blank.is_incomplete());
 }
+
+/// Answers read back in words: an option's label, a township's name, a unit after a number,
+/// card and ID numbers masked where others may see the screen; hidden and blank fields left out.
+#[test]
+fn answers_are_read_back_in_words() {
+    let regions = regions();
+    let mut value = good();
+    value["note"] = json!("");
+    let lines = form().answer_lines(&answers(value), &regions, Numbers::Masked);
+    let shown = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l.field == id)
+            .map(|l| (l.value.zh.clone(), l.value.en.clone()))
+    };
+    assert_eq!(shown("sex"), Some(("男".into(), "Male".into())));
+    assert_eq!(shown("level"), Some(("500元".into(), "500 yuan".into())));
+    assert_eq!(
+        shown("channels"),
+        Some(("短信、邮寄".into(), "SMS, Post".into()))
+    );
+    assert_eq!(
+        shown("mail_to"),
+        Some((
+            "海州区新浦街道朝阳东路1号".into(),
+            "朝阳东路1号, Xinpu Subdistrict, Haizhou District".into()
+        ))
+    );
+    assert_eq!(shown("area"), Some(("88.5平方米".into(), "88.5 m²".into())));
+    assert_eq!(shown("card").map(|s| s.0), Some("****5702".into()));
+    assert_eq!(shown("agent_id").map(|s| s.0), Some("****002X".into()));
+    assert_eq!(shown("agree").map(|s| s.0), Some("同意".into()));
+    assert_eq!(shown("note"), None);
+    assert_eq!(lines.first().map(|l| l.field.as_str()), Some("name"));
+    let whole = form().answer_lines(&answers(good()), &regions, Numbers::Whole);
+    assert!(whole.iter().any(|l| l.value.zh == "6222021001116245702"));
+    // Posting not chosen: the mailing address is hidden, and not read back.
+    let mut value = good();
+    value["channels"] = json!(["sms"]);
+    let lines = form().answer_lines(&answers(value), &regions, Numbers::Masked);
+    assert!(lines.iter().all(|l| l.field != "mail_to"));
+    assert!(!format!("{lines:?}").contains("朝阳"));
+}
