@@ -2,15 +2,15 @@
 //! per `Idempotency-Key`, plain or sealed), its state, and the citizen's 好差评 rating.
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kiosk_protocol::{
     ApiError, ApplicationReceipt, ApplicationRequest, ApplicationStatus, Catalog, RatingRequest,
 };
 
-use crate::http::extract::Payload;
+use crate::http::extract::{Payload, signer_of};
 use crate::http::{AppState, Failure, IdempotencyKey, JsonBody, SealedBody, SignedTerminal};
 
 /// Largest application body accepted (materials travel separately).
@@ -46,7 +46,9 @@ pub(super) fn signed_routes() -> Router<AppState> {
         )
 }
 
-/// The published service catalog, with its version as ETag.
+/// The published service catalog, with its version as ETag. A request signed by an enrolled
+/// terminal gets the version chosen for its site, if its site has one; any other request (an
+/// unenrolled terminal, a bad signature) gets the current version.
 #[utoipa::path(get, tag = "crate::api", path = "/v1/catalog",
     params(("If-None-Match" = Option<String>, Header, description = "ETag of the catalog the terminal holds")),
     responses(
@@ -54,11 +56,12 @@ pub(super) fn signed_routes() -> Router<AppState> {
         (status = 304, description = "The terminal's copy is current"),
         (status = 503, description = "Nothing published yet", body = ApiError),
 ))]
-pub async fn catalog(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, Failure> {
-    let published = state.store().current_catalog().await?;
+pub async fn catalog(State(state): State<AppState>, request: Request) -> Result<Response, Failure> {
+    let headers = request.headers().clone();
+    let published = match signer_of(&state, request).await {
+        Some(terminal) => state.store().catalog_for_terminal(&terminal).await?,
+        None => state.store().current_catalog().await?,
+    };
     let etag = format!("\"{}\"", published.version);
     let etag_value = HeaderValue::from_str(&etag).map_err(|_| Failure::internal())?;
     let matches = headers

@@ -26,6 +26,7 @@ mod alarms;
 mod at_rest;
 mod certificates;
 mod console;
+mod editor;
 mod gateway;
 mod materials;
 pub mod postgres;
@@ -42,6 +43,7 @@ pub use console::{
     Account, AuditFilter, AuditRow, CatalogVersion, CommandRow, ConfigRow, Count, EventRow,
     FleetRow, Role, Session, TokenRow,
 };
+pub use editor::{MatterDraft, SiteCatalog};
 pub use gateway::{
     ConfigScope, EnrolledTerminal, PublishedCatalog, TerminalKey, token_hash, token_id,
 };
