@@ -85,6 +85,9 @@ fn navigation(session: &Session) -> Markup {
         a href="/console" { "终端 Fleet" }
         a href="/console/tokens" { "注册令牌 Tokens" }
         a href="/console/catalog" { "事项目录 Catalog" }
+        @if session.role == Role::Editor || session.role >= Role::Admin {
+            a href="/console/editor" id="nav-editor" { "事项编辑 Editor" }
+        }
         a href="/console/config" { "配置 Config" }
         a href="/console/stats" { "统计 Statistics" }
         a href="/console/rollouts" { "升级发布 Rollouts" }
