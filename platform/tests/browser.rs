@@ -50,6 +50,8 @@ fn chromedriver() -> Option<String> {
 struct Session {
     http: reqwest::Client,
     base: String,
+    /// The WebDriver session's id.
+    id: String,
 }
 
 impl Session {
@@ -215,46 +217,9 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_watches_publishes_and_commands_in_a_real_browser() {
-    let driver_path = chromedriver();
-    if !std::path::Path::new(CHROMIUM).is_file() || driver_path.is_none() {
-        let why = "Chromium or chromedriver is not installed (apt-get install chromium chromium-driver; scripts/install-deps does it)";
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{why}");
-        }
-        eprintln!("skipped: {why}");
-        return;
-    }
-    let driver_path = driver_path.unwrap_or_default();
-
-    // The platform, with terminals counted offline after 3 s without a heartbeat.
-    let db = TestDb::new(common::Backend::Sqlite).await.expect("sqlite");
-    let store = db.store().await;
-    let hash = kiosk_platform::console::hash_password("console-password-1").expect("hash");
-    store
-        .put_operator("ada", &hash, Role::Admin)
-        .await
-        .expect("operator");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let base = format!("http://{addr}");
-    let app = router(AppState::new(store.clone(), &base).with_offline_after(3));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let p = common::Platform {
-        url: base.clone(),
-        store: store.clone(),
-    };
-    let terminal = TestTerminal::enroll(&p, "SN-BROWSER-1", Some("haizhou")).await;
-    let heartbeat = json!({"versions": {"app": "0.1.0"}, "uptime_secs": 60,
-        "devices": [{"device": "printer", "state": "degraded", "reasons": ["paper_low"]}]});
-    let (status, _) = terminal
-        .send(Method::POST, "/v1/heartbeat", Some(&heartbeat))
-        .await;
-    assert!(status.is_success());
-
+/// chromedriver on a free loopback port, and a headless Chromium session in a fresh profile
+/// (kept until the returned directory is dropped).
+async fn open_browser(driver_path: &str) -> (Driver, Session, tempfile::TempDir) {
     // chromedriver on a free loopback port.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -313,7 +278,54 @@ async fn an_operator_watches_publishes_and_commands_in_a_real_browser() {
     let web = Session {
         http: http.clone(),
         base: format!("{}/session/{session_id}", driver.url),
+        id: session_id,
     };
+    (driver, web, profile)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_watches_publishes_and_commands_in_a_real_browser() {
+    let driver_path = chromedriver();
+    if !std::path::Path::new(CHROMIUM).is_file() || driver_path.is_none() {
+        let why = "Chromium or chromedriver is not installed (apt-get install chromium chromium-driver; scripts/install-deps does it)";
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{why}");
+        }
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let driver_path = driver_path.unwrap_or_default();
+
+    // The platform, with terminals counted offline after 3 s without a heartbeat.
+    let db = TestDb::new(common::Backend::Sqlite).await.expect("sqlite");
+    let store = db.store().await;
+    let hash = kiosk_platform::console::hash_password("console-password-1").expect("hash");
+    store
+        .put_operator("ada", &hash, Role::Admin)
+        .await
+        .expect("operator");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let base = format!("http://{addr}");
+    let app = router(AppState::new(store.clone(), &base).with_offline_after(3));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let p = common::Platform {
+        url: base.clone(),
+        store: store.clone(),
+    };
+    let terminal = TestTerminal::enroll(&p, "SN-BROWSER-1", Some("haizhou")).await;
+    let heartbeat = json!({"versions": {"app": "0.1.0"}, "uptime_secs": 60,
+        "devices": [{"device": "printer", "state": "degraded", "reasons": ["paper_low"]}]});
+    let (status, _) = terminal
+        .send(Method::POST, "/v1/heartbeat", Some(&heartbeat))
+        .await;
+    assert!(status.is_success());
+
+    let (driver, web, _profile) = open_browser(&driver_path).await;
+    let http = web.http.clone();
+    let session_id = web.id.clone();
 
     // Log in.
     web.go(&format!("{base}/console")).await;
@@ -417,6 +429,121 @@ async fn an_operator_watches_publishes_and_commands_in_a_real_browser() {
 
     let _ = http
         .delete(format!("{}/session/{session_id}", driver.url))
+        .send()
+        .await;
+}
+
+/// Whether `kiosk-preview` is where the platform looks for it (built beside the tests by
+/// `cargo build --workspace --bins`, as `make test` does first).
+fn preview_program_built() -> bool {
+    std::env::var_os("KIOSK_PREVIEW").is_some()
+        || std::env::current_exe().is_ok_and(|exe| {
+            exe.ancestors()
+                .skip(1)
+                .take(2)
+                .any(|dir| dir.join("kiosk-preview").is_file())
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_changes_a_guide_and_sees_the_terminals_preview_in_a_real_browser() {
+    let driver_path = chromedriver();
+    let missing = if !std::path::Path::new(CHROMIUM).is_file() || driver_path.is_none() {
+        Some("Chromium or chromedriver is not installed (scripts/install-deps)")
+    } else if !preview_program_built() {
+        Some("kiosk-preview is not built (cargo build --workspace --bins)")
+    } else {
+        None
+    };
+    if let Some(why) = missing {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{why}");
+        }
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let driver_path = driver_path.unwrap_or_default();
+
+    let db = TestDb::new(common::Backend::Sqlite).await.expect("sqlite");
+    let store = db.store().await;
+    let hash = kiosk_platform::console::hash_password("editor-password-1").expect("hash");
+    store
+        .put_operator("edna", &hash, Role::Editor)
+        .await
+        .expect("editor");
+    store
+        .set_editor_departments("edna", &["lyg-hrss".to_owned()])
+        .await
+        .expect("departments");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = router(AppState::new(store.clone(), &base));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (driver, web, _profile) = open_browser(&driver_path).await;
+
+    web.go(&format!("{base}/console")).await;
+    web.wait_for_text("Log in", false).await;
+    web.type_into("#name", "edna").await;
+    web.type_into("#password", "editor-password-1").await;
+    web.click("#login-button").await;
+    web.wait_for_text("edna (editor)", false).await;
+    web.click("#nav-editor").await;
+    web.click("a.matter[href$='lyg-hrss-0101']").await;
+    web.wait_for_text("lyg-hrss-0101", false).await;
+
+    // Change the fees in both languages and save: a draft, shown as saved.
+    for (name, value) in [("fees.zh", "收费10元"), ("fees.en", "CNY 10")] {
+        let css = format!("input[name='{name}']");
+        let id = web.find(&css).await;
+        web.call(
+            Method::POST,
+            &format!("/element/{id}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        web.type_into(&css, value).await;
+    }
+    web.click("#save").await;
+    web.wait_for_text("Draft saved", false).await;
+    let drafts = store.drafts().await.expect("drafts");
+    assert_eq!(drafts.len(), 1);
+    assert!(drafts[0].body.contains("收费10元"));
+
+    // The four pictures the terminal's own screen code drew load in the page.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let sizes = loop {
+        let sizes = web
+            .script(
+                "return Array.from(document.querySelectorAll('img.preview'))
+                    .map(i => i.complete ? [i.naturalWidth, i.naturalHeight] : null);",
+                json!([]),
+            )
+            .await;
+        let all: Vec<Value> = sizes.as_array().cloned().unwrap_or_default();
+        if all.len() == 4 && all.iter().all(|s| s.is_array()) {
+            break all;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the previews did not load: {sizes}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(
+        sizes,
+        vec![
+            json!([1080, 1920]),
+            json!([1080, 1920]),
+            json!([1920, 1080]),
+            json!([1920, 1080])
+        ]
+    );
+    web.screenshot("editor-preview").await;
+    let _ = web
+        .http
+        .delete(format!("{}/session/{}", driver.url, web.id))
         .send()
         .await;
 }
