@@ -225,7 +225,7 @@ async fn open_browser(driver_path: &str) -> (Driver, Session, tempfile::TempDir)
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    let child = Command::new(&driver_path)
+    let child = Command::new(driver_path)
         .arg(format!("--port={port}"))
         .process_group(0)
         .stdout(Stdio::null())

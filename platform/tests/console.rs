@@ -1048,7 +1048,73 @@ fn matter_fields(matter: &kiosk_protocol::Matter) -> Vec<(String, String)> {
     if matter.kiosk_application {
         out.push(("kiosk_application".into(), "on".into()));
     }
+    for (s, section) in matter
+        .form
+        .iter()
+        .flat_map(|f| f.sections.iter())
+        .enumerate()
+    {
+        out.push((format!("form.{s}.id"), section.id.clone()));
+        pair(&mut out, &format!("form.{s}.title"), &section.title);
+        for (f, field) in section.fields.iter().enumerate() {
+            let row = format!("form.{s}.{f}");
+            let kind = serde_json::to_value(field).expect("field");
+            out.push((format!("{row}.id"), field.id.clone()));
+            out.push((
+                format!("{row}.kind"),
+                kind["kind"].as_str().unwrap_or_default().into(),
+            ));
+            pair(&mut out, &format!("{row}.label"), &field.label);
+            if field.required {
+                out.push((format!("{row}.required"), "on".into()));
+            }
+            for rule in ["min_len", "max_len", "min", "max"] {
+                if let Some(n) = kind[rule].as_u64() {
+                    out.push((format!("{row}.{rule}"), n.to_string()));
+                }
+            }
+            let options: Vec<String> = kind["options"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|o| {
+                    format!(
+                        "{} | {} | {}",
+                        o["value"].as_str().unwrap_or_default(),
+                        o["label"]["zh"].as_str().unwrap_or_default(),
+                        o["label"]["en"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect();
+            out.push((format!("{row}.options"), options.join("\n")));
+            if let Some(when) = &field.visible_when {
+                out.push((format!("{row}.visible_field"), when.field.clone()));
+                out.push((
+                    format!("{row}.visible_equals"),
+                    when.equals.clone().unwrap_or_default(),
+                ));
+            }
+        }
+    }
     out
+}
+
+/// A one-page form: a contribution level to choose, and a note shown for one of them.
+fn contribution_form(note_shown_when: &str) -> kiosk_protocol::form::FormDefinition {
+    serde_json::from_value(json!({"sections": [{
+    "id": "contribution",
+    "title": {"zh": "缴费档次", "en": "Contribution level"},
+    "fields": [
+        {"id": "level", "kind": "choice", "required": true,
+         "label": {"zh": "缴费档次", "en": "Level"},
+         "options": [
+            {"value": "level_1", "label": {"zh": "200元", "en": "CNY 200"}},
+            {"value": "level_2", "label": {"zh": "300元", "en": "CNY 300"}}]},
+        {"id": "note", "kind": "text", "max_len": 50,
+         "label": {"zh": "备注", "en": "Note"},
+         "visible_when": {"field": note_shown_when, "equals": "level_2"}}
+    ]}]}))
+    .expect("form")
 }
 
 impl Browser {
@@ -1161,11 +1227,29 @@ async fn an_editor_changes_publishes_and_activates_only_their_departments(db: Te
     assert!(page.contains("id=\"problem-applicant\""), "{page}");
     assert!(p.store.drafts().await.expect("drafts").is_empty());
 
+    // A form whose visibility rule names a missing field: refused, the problem beside the field.
+    let mut bad = mine.clone();
+    bad.form = Some(contribution_form("levle"));
+    let (status, page) = edna.save_matter(&bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("id=\"problem-form.sections[contribution].fields[note]"),
+        "{page}"
+    );
+    assert!(p.store.drafts().await.expect("drafts").is_empty());
+
     // A good one is a draft; publishing shows the change and makes a version, current nowhere.
     let mut edited = mine.clone();
     edited.fees = kiosk_protocol::LocalizedText::new("收费10元", "CNY 10");
+    edited.form = Some(contribution_form("level"));
     let (status, page) = edna.save_matter(&edited).await;
     assert_eq!(status, StatusCode::OK, "{page}");
+    let saved: kiosk_protocol::Matter =
+        serde_json::from_str(&p.store.drafts().await.expect("drafts")[0].body).expect("draft");
+    assert_eq!(
+        saved, edited,
+        "the draft is the matter as edited, form included"
+    );
     let (_, review) = edna.get("/console/editor/publish").await;
     assert!(
         review.contains("fees.zh") && review.contains("收费10元"),

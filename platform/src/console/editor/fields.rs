@@ -2,7 +2,8 @@
 //! (name, applicant, office, conditions, materials, procedure, time limit, fees, place,
 //! phones, whether it is applied for at a terminal) in both languages. Lists show their rows
 //! plus one empty row: a row filled in is added when saved, a row emptied is removed. The
-//! matter's id, department and form definition are never taken from the posted fields.
+//! matter's id and department are never taken from the posted fields (its application form
+//! is [`super::form_fields`]).
 
 use std::collections::HashMap;
 

@@ -10,6 +10,7 @@
 
 mod diff;
 mod fields;
+mod form_fields;
 mod preview;
 mod scope;
 mod sites;
@@ -187,6 +188,7 @@ fn matter_page(
         form method="post" action=(base) id="matter-form" {
             (csrf_field(&session.csrf))
             (fields::guide_fields(matter, problems))
+            (form_fields::form_fields(matter.form.as_ref(), problems))
             @if let Some(why) = problems.get("form") {
                 p class="error field-error" id="problem-form" { (why) }
             }
@@ -224,6 +226,8 @@ fn problems_of(error: &CatalogError) -> Problems {
         CatalogError::Incomplete { field, .. } | CatalogError::Invalid { field, .. } => {
             (*field).to_owned()
         }
+        // The form's own path when it names a section or field, so the problem shows beside it.
+        CatalogError::Form { path, .. } if path.starts_with("form.sections[") => path.clone(),
         CatalogError::Form { .. } => "form".to_owned(),
         _ => "catalog".to_owned(),
     };
@@ -255,11 +259,19 @@ async fn save(
         ));
     }
     let mut matter = fields::matter_from(&fields, drafted(published, &drafts));
-    // Never from the form: which matter, whose it is, and its form definition.
+    // Never from the form: which matter, and whose it is.
     matter.id = published.id.clone();
     matter.department = published.department.clone();
-    if let Err(e) = with_matters(&catalog, [&matter]).validate() {
-        let problems = problems_of(&e);
+    let checked = match form_fields::form_from(&fields) {
+        Ok(form) => {
+            matter.form = form;
+            with_matters(&catalog, [&matter])
+                .validate()
+                .map_err(|e| problems_of(&e))
+        }
+        Err(problems) => Err(problems),
+    };
+    if let Err(problems) = checked {
         let shown = matter_page(&operator, &matter, false, &problems, None);
         return Ok(with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
