@@ -217,6 +217,44 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// chromedriver's path when Chromium, chromedriver and (`preview`) kiosk-preview are there;
+/// otherwise `None` after saying why (a failure under `CI=true`).
+fn tools_or_skip(preview: bool) -> Option<String> {
+    let driver_path = chromedriver();
+    let why = if !std::path::Path::new(CHROMIUM).is_file() || driver_path.is_none() {
+        "Chromium or chromedriver is not installed (apt-get install chromium chromium-driver; scripts/install-deps does it)"
+    } else if preview && !preview_program_built() {
+        "kiosk-preview is not built (cargo build --workspace --bins)"
+    } else {
+        return driver_path;
+    };
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{why}");
+    }
+    eprintln!("skipped: {why}");
+    None
+}
+
+/// The platform over `store` on a loopback port, with one console account; its base URL.
+async fn console_platform(
+    store: &kiosk_platform::store::Store,
+    (name, password, role): (&str, &str, Role),
+    configure: impl FnOnce(AppState) -> AppState,
+) -> String {
+    let hash = kiosk_platform::console::hash_password(password).expect("hash");
+    store
+        .put_operator(name, &hash, role)
+        .await
+        .expect("operator");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = router(configure(AppState::new(store.clone(), &base)));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
 /// chromedriver on a free loopback port, and a headless Chromium session in a fresh profile
 /// (kept until the returned directory is dropped).
 async fn open_browser(driver_path: &str) -> (Driver, Session, tempfile::TempDir) {
@@ -285,32 +323,17 @@ async fn open_browser(driver_path: &str) -> (Driver, Session, tempfile::TempDir)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_watches_publishes_and_commands_in_a_real_browser() {
-    let driver_path = chromedriver();
-    if !std::path::Path::new(CHROMIUM).is_file() || driver_path.is_none() {
-        let why = "Chromium or chromedriver is not installed (apt-get install chromium chromium-driver; scripts/install-deps does it)";
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{why}");
-        }
-        eprintln!("skipped: {why}");
+    let Some(driver_path) = tools_or_skip(false) else {
         return;
-    }
-    let driver_path = driver_path.unwrap_or_default();
+    };
 
     // The platform, with terminals counted offline after 3 s without a heartbeat.
     let db = TestDb::new(common::Backend::Sqlite).await.expect("sqlite");
     let store = db.store().await;
-    let hash = kiosk_platform::console::hash_password("console-password-1").expect("hash");
-    store
-        .put_operator("ada", &hash, Role::Admin)
-        .await
-        .expect("operator");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let base = format!("http://{addr}");
-    let app = router(AppState::new(store.clone(), &base).with_offline_after(3));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = console_platform(&store, ("ada", "console-password-1", Role::Admin), |s| {
+        s.with_offline_after(3)
+    })
+    .await;
     let p = common::Platform {
         url: base.clone(),
         store: store.clone(),
@@ -447,40 +470,16 @@ fn preview_program_built() -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_editor_changes_a_guide_and_sees_the_terminals_preview_in_a_real_browser() {
-    let driver_path = chromedriver();
-    let missing = if !std::path::Path::new(CHROMIUM).is_file() || driver_path.is_none() {
-        Some("Chromium or chromedriver is not installed (scripts/install-deps)")
-    } else if !preview_program_built() {
-        Some("kiosk-preview is not built (cargo build --workspace --bins)")
-    } else {
-        None
-    };
-    if let Some(why) = missing {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{why}");
-        }
-        eprintln!("skipped: {why}");
+    let Some(driver_path) = tools_or_skip(true) else {
         return;
-    }
-    let driver_path = driver_path.unwrap_or_default();
-
+    };
     let db = TestDb::new(common::Backend::Sqlite).await.expect("sqlite");
     let store = db.store().await;
-    let hash = kiosk_platform::console::hash_password("editor-password-1").expect("hash");
-    store
-        .put_operator("edna", &hash, Role::Editor)
-        .await
-        .expect("editor");
+    let base = console_platform(&store, ("edna", "editor-password-1", Role::Editor), |s| s).await;
     store
         .set_editor_departments("edna", &["lyg-hrss".to_owned()])
         .await
         .expect("departments");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = router(AppState::new(store.clone(), &base));
-    tokio::spawn(async move { axum::serve(listener, app).await });
     let (driver, web, _profile) = open_browser(&driver_path).await;
 
     web.go(&format!("{base}/console")).await;

@@ -45,22 +45,6 @@ const CARD_FIELDS: &[(CardField, &str, &str)] = &[
     (CardField::IdNumber, "id_number", "身份号码 ID number"),
 ];
 
-fn kind_key(kind: &FieldKind) -> &'static str {
-    match kind {
-        FieldKind::Text { .. } => "text",
-        FieldKind::LongText { .. } => "long_text",
-        FieldKind::Number { .. } => "number",
-        FieldKind::Date { .. } => "date",
-        FieldKind::Choice { .. } => "choice",
-        FieldKind::MultiChoice { .. } => "multi_choice",
-        FieldKind::Phone => "phone",
-        FieldKind::Address { .. } => "address",
-        FieldKind::BankCard => "bank_card",
-        FieldKind::IdNumber => "id_number",
-        FieldKind::Consent { .. } => "consent",
-    }
-}
-
 /// The form the posted fields describe (`None` when they describe no section).
 pub(super) fn form_from(fields: &Fields) -> Result<Option<FormDefinition>, Problems> {
     let mut problems = Problems::new();
@@ -321,7 +305,7 @@ fn field_fields(row: &str, path: &str, f: &FormField, problems: &Problems) -> Ma
         div class="form-field" {
             label { "字段编号 Field id " (input("id", &f.id)) }
             select name={ (row) ".kind" } {
-                @for (key, label) in KINDS { option value=(key) selected[*key == kind_key(&f.kind)] { (label) } }
+                @for (key, label) in KINDS { option value=(key) selected[*key == f.kind.name()] { (label) } }
             }
             label { input type="checkbox" name={ (row) ".required" } checked[f.required]; " 必填 Required" }
             div { "问题 Label " (pair("label", &f.label)) }
