@@ -539,6 +539,11 @@ async fn an_editor_changes_a_guide_and_sees_the_terminals_preview_in_a_real_brow
             json!([1920, 1080])
         ]
     );
+    web.script(
+        "document.querySelector('.previews').scrollIntoView();",
+        json!([]),
+    )
+    .await;
     web.screenshot("editor-preview").await;
     let _ = web
         .http
