@@ -53,6 +53,15 @@ code{background:#eaeef2;padding:1px 4px;word-break:break-all}
 .bar .c{fill:#2da44e}.bar .f{fill:#cf222e}.bar .p{fill:#bf8700}
 .chart{background:#fff;border:1px solid #d0d7de}
 .pages{display:flex;gap:12px;margin-top:12px}
+fieldset{background:#fff;border:1px solid #d0d7de;margin:0 0 12px;padding:8px 14px}
+.field{margin:8px 0}.field>label{display:block;font-weight:bold;margin-bottom:2px}
+.field input[type=text]{width:40%}.field li input[type=text]{width:45%}
+.form-section{background:#f6f8fa}.form-field{border-left:3px solid #0b4f8a;padding:4px 10px;margin:10px 0;background:#fff}
+.rules label{display:inline-block;margin:2px 10px 2px 0;font-size:13px}.rules input{width:90px}
+.field-error{margin:4px 0}.draft{color:#7d4e00}
+.previews{display:flex;gap:12px;flex-wrap:wrap;align-items:flex-start}
+.previews figure{margin:0}img.preview{border:1px solid #d0d7de;background:#fff;height:auto}
+del{color:#a40e26}ins{color:#116329;text-decoration:none}
 ";
 
 /// A whole console page; `session` adds the navigation and the logout button.
@@ -85,6 +94,9 @@ fn navigation(session: &Session) -> Markup {
         a href="/console" { "终端 Fleet" }
         a href="/console/tokens" { "注册令牌 Tokens" }
         a href="/console/catalog" { "事项目录 Catalog" }
+        @if session.role == Role::Editor || session.role >= Role::Admin {
+            a href="/console/editor" id="nav-editor" { "事项编辑 Editor" }
+        }
         a href="/console/config" { "配置 Config" }
         a href="/console/stats" { "统计 Statistics" }
         a href="/console/rollouts" { "升级发布 Rollouts" }

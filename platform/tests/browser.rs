@@ -50,6 +50,8 @@ fn chromedriver() -> Option<String> {
 struct Session {
     http: reqwest::Client,
     base: String,
+    /// The WebDriver session's id.
+    id: String,
 }
 
 impl Session {
@@ -215,52 +217,53 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_watches_publishes_and_commands_in_a_real_browser() {
+/// chromedriver's path when Chromium, chromedriver and (`preview`) kiosk-preview are there;
+/// otherwise `None` after saying why (a failure under `CI=true`).
+fn tools_or_skip(preview: bool) -> Option<String> {
     let driver_path = chromedriver();
-    if !std::path::Path::new(CHROMIUM).is_file() || driver_path.is_none() {
-        let why = "Chromium or chromedriver is not installed (apt-get install chromium chromium-driver; scripts/install-deps does it)";
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{why}");
-        }
-        eprintln!("skipped: {why}");
-        return;
+    let why = if !std::path::Path::new(CHROMIUM).is_file() || driver_path.is_none() {
+        "Chromium or chromedriver is not installed (apt-get install chromium chromium-driver; scripts/install-deps does it)"
+    } else if preview && !preview_program_built() {
+        "kiosk-preview is not built (cargo build --workspace --bins)"
+    } else {
+        return driver_path;
+    };
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{why}");
     }
-    let driver_path = driver_path.unwrap_or_default();
+    eprintln!("skipped: {why}");
+    None
+}
 
-    // The platform, with terminals counted offline after 3 s without a heartbeat.
-    let db = TestDb::new(common::Backend::Sqlite).await.expect("sqlite");
-    let store = db.store().await;
-    let hash = kiosk_platform::console::hash_password("console-password-1").expect("hash");
+/// The platform over `store` on a loopback port, with one console account; its base URL.
+async fn console_platform(
+    store: &kiosk_platform::store::Store,
+    (name, password, role): (&str, &str, Role),
+    configure: impl FnOnce(AppState) -> AppState,
+) -> String {
+    let hash = kiosk_platform::console::hash_password(password).expect("hash");
     store
-        .put_operator("ada", &hash, Role::Admin)
+        .put_operator(name, &hash, role)
         .await
         .expect("operator");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let base = format!("http://{addr}");
-    let app = router(AppState::new(store.clone(), &base).with_offline_after(3));
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = router(configure(AppState::new(store.clone(), &base)));
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let p = common::Platform {
-        url: base.clone(),
-        store: store.clone(),
-    };
-    let terminal = TestTerminal::enroll(&p, "SN-BROWSER-1", Some("haizhou")).await;
-    let heartbeat = json!({"versions": {"app": "0.1.0"}, "uptime_secs": 60,
-        "devices": [{"device": "printer", "state": "degraded", "reasons": ["paper_low"]}]});
-    let (status, _) = terminal
-        .send(Method::POST, "/v1/heartbeat", Some(&heartbeat))
-        .await;
-    assert!(status.is_success());
+    base
+}
 
+/// chromedriver on a free loopback port, and a headless Chromium session in a fresh profile
+/// (kept until the returned directory is dropped).
+async fn open_browser(driver_path: &str) -> (Driver, Session, tempfile::TempDir) {
     // chromedriver on a free loopback port.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    let child = Command::new(&driver_path)
+    let child = Command::new(driver_path)
         .arg(format!("--port={port}"))
         .process_group(0)
         .stdout(Stdio::null())
@@ -313,7 +316,39 @@ async fn an_operator_watches_publishes_and_commands_in_a_real_browser() {
     let web = Session {
         http: http.clone(),
         base: format!("{}/session/{session_id}", driver.url),
+        id: session_id,
     };
+    (driver, web, profile)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_watches_publishes_and_commands_in_a_real_browser() {
+    let Some(driver_path) = tools_or_skip(false) else {
+        return;
+    };
+
+    // The platform, with terminals counted offline after 3 s without a heartbeat.
+    let db = TestDb::new(common::Backend::Sqlite).await.expect("sqlite");
+    let store = db.store().await;
+    let base = console_platform(&store, ("ada", "console-password-1", Role::Admin), |s| {
+        s.with_offline_after(3)
+    })
+    .await;
+    let p = common::Platform {
+        url: base.clone(),
+        store: store.clone(),
+    };
+    let terminal = TestTerminal::enroll(&p, "SN-BROWSER-1", Some("haizhou")).await;
+    let heartbeat = json!({"versions": {"app": "0.1.0"}, "uptime_secs": 60,
+        "devices": [{"device": "printer", "state": "degraded", "reasons": ["paper_low"]}]});
+    let (status, _) = terminal
+        .send(Method::POST, "/v1/heartbeat", Some(&heartbeat))
+        .await;
+    assert!(status.is_success());
+
+    let (driver, web, _profile) = open_browser(&driver_path).await;
+    let http = web.http.clone();
+    let session_id = web.id.clone();
 
     // Log in.
     web.go(&format!("{base}/console")).await;
@@ -417,6 +452,102 @@ async fn an_operator_watches_publishes_and_commands_in_a_real_browser() {
 
     let _ = http
         .delete(format!("{}/session/{session_id}", driver.url))
+        .send()
+        .await;
+}
+
+/// Whether `kiosk-preview` is where the platform looks for it (built beside the tests by
+/// `cargo build --workspace --bins`, as `make test` does first).
+fn preview_program_built() -> bool {
+    std::env::var_os("KIOSK_PREVIEW").is_some()
+        || std::env::current_exe().is_ok_and(|exe| {
+            exe.ancestors()
+                .skip(1)
+                .take(2)
+                .any(|dir| dir.join("kiosk-preview").is_file())
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_changes_a_guide_and_sees_the_terminals_preview_in_a_real_browser() {
+    let Some(driver_path) = tools_or_skip(true) else {
+        return;
+    };
+    let db = TestDb::new(common::Backend::Sqlite).await.expect("sqlite");
+    let store = db.store().await;
+    let base = console_platform(&store, ("edna", "editor-password-1", Role::Editor), |s| s).await;
+    store
+        .set_editor_departments("edna", &["lyg-hrss".to_owned()])
+        .await
+        .expect("departments");
+    let (driver, web, _profile) = open_browser(&driver_path).await;
+
+    web.go(&format!("{base}/console")).await;
+    web.wait_for_text("Log in", false).await;
+    web.type_into("#name", "edna").await;
+    web.type_into("#password", "editor-password-1").await;
+    web.click("#login-button").await;
+    web.wait_for_text("edna (editor)", false).await;
+    web.click("#nav-editor").await;
+    web.click("a.matter[href$='lyg-hrss-0101']").await;
+    web.wait_for_text("lyg-hrss-0101", false).await;
+
+    // Change the fees in both languages and save: a draft, shown as saved.
+    for (name, value) in [("fees.zh", "收费10元"), ("fees.en", "CNY 10")] {
+        let css = format!("input[name='{name}']");
+        let id = web.find(&css).await;
+        web.call(
+            Method::POST,
+            &format!("/element/{id}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        web.type_into(&css, value).await;
+    }
+    web.click("#save").await;
+    web.wait_for_text("Draft saved", false).await;
+    let drafts = store.drafts().await.expect("drafts");
+    assert_eq!(drafts.len(), 1);
+    assert!(drafts[0].body.contains("收费10元"));
+
+    // The four pictures the terminal's own screen code drew load in the page.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let sizes = loop {
+        let sizes = web
+            .script(
+                "return Array.from(document.querySelectorAll('img.preview'))
+                    .map(i => i.complete ? [i.naturalWidth, i.naturalHeight] : null);",
+                json!([]),
+            )
+            .await;
+        let all: Vec<Value> = sizes.as_array().cloned().unwrap_or_default();
+        if all.len() == 4 && all.iter().all(|s| s.is_array()) {
+            break all;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the previews did not load: {sizes}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(
+        sizes,
+        vec![
+            json!([1080, 1920]),
+            json!([1080, 1920]),
+            json!([1920, 1080]),
+            json!([1920, 1080])
+        ]
+    );
+    web.script(
+        "document.querySelector('.previews').scrollIntoView();",
+        json!([]),
+    )
+    .await;
+    web.screenshot("editor-preview").await;
+    let _ = web
+        .http
+        .delete(format!("{}/session/{}", driver.url, web.id))
         .send()
         .await;
 }

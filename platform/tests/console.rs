@@ -25,6 +25,7 @@ on_both_backends!(
     enrollment_codes_carry_the_tls_pin_of_a_platform_serving_tls,
     the_record_query_trail_pages_without_numbers_or_names,
     heartbeats_hint_the_catalog_to_run_and_the_fleet_shows_who_lags,
+    an_editor_changes_publishes_and_activates_only_their_departments,
 );
 
 async fn platform(db: &TestDb) -> Platform {
@@ -1079,5 +1080,326 @@ async fn heartbeats_hint_the_catalog_to_run_and_the_fleet_shows_who_lags(db: Tes
     assert!(
         all.contains("2099.2.1") && !all.contains("落后 behind"),
         "{all}"
+    );
+}
+
+/// The edit form's fields for `matter`, as the editor page names them.
+fn matter_fields(matter: &kiosk_protocol::Matter) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let pair =
+        |out: &mut Vec<(String, String)>, name: &str, text: &kiosk_protocol::LocalizedText| {
+            out.push((format!("{name}.zh"), text.zh.clone()));
+            out.push((format!("{name}.en"), text.en.clone()));
+        };
+    pair(&mut out, "name", &matter.name);
+    pair(&mut out, "applicant", &matter.applicant);
+    pair(&mut out, "handling_office", &matter.handling_office);
+    pair(&mut out, "fees", &matter.fees);
+    pair(&mut out, "place_and_hours", &matter.place_and_hours);
+    for (i, c) in matter.conditions.iter().enumerate() {
+        pair(&mut out, &format!("conditions.{i}"), c);
+    }
+    for (i, s) in matter.procedure.iter().enumerate() {
+        pair(&mut out, &format!("procedure.{i}"), s);
+    }
+    for (i, m) in matter.materials.iter().enumerate() {
+        pair(&mut out, &format!("materials.{i}.name"), &m.name);
+        let form = serde_json::to_value(m.form).expect("form");
+        let supply = serde_json::to_value(m.supply).expect("supply");
+        out.push((
+            format!("materials.{i}.form"),
+            form.as_str().unwrap_or_default().into(),
+        ));
+        out.push((format!("materials.{i}.copies"), m.copies.to_string()));
+        out.push((
+            format!("materials.{i}.supply"),
+            supply.as_str().unwrap_or_default().into(),
+        ));
+        if m.waivable {
+            out.push((format!("materials.{i}.waivable"), "on".into()));
+        }
+    }
+    let (kind, days) = match matter.time_limit {
+        kiosk_protocol::TimeLimit::Immediate => ("immediate", 1),
+        kiosk_protocol::TimeLimit::WorkingDays { days } => ("working_days", days),
+    };
+    out.push(("time_limit.kind".into(), kind.into()));
+    out.push(("time_limit.days".into(), days.to_string()));
+    out.push(("pinyin_initials".into(), matter.pinyin_initials.clone()));
+    out.push(("enquiry_phone".into(), matter.enquiry_phone.clone()));
+    out.push(("complaint_phone".into(), matter.complaint_phone.clone()));
+    if matter.kiosk_application {
+        out.push(("kiosk_application".into(), "on".into()));
+    }
+    for (s, section) in matter
+        .form
+        .iter()
+        .flat_map(|f| f.sections.iter())
+        .enumerate()
+    {
+        out.push((format!("form.{s}.id"), section.id.clone()));
+        pair(&mut out, &format!("form.{s}.title"), &section.title);
+        for (f, field) in section.fields.iter().enumerate() {
+            let row = format!("form.{s}.{f}");
+            let kind = serde_json::to_value(field).expect("field");
+            out.push((format!("{row}.id"), field.id.clone()));
+            out.push((
+                format!("{row}.kind"),
+                kind["kind"].as_str().unwrap_or_default().into(),
+            ));
+            pair(&mut out, &format!("{row}.label"), &field.label);
+            if field.required {
+                out.push((format!("{row}.required"), "on".into()));
+            }
+            for rule in ["min_len", "max_len", "min", "max"] {
+                if let Some(n) = kind[rule].as_u64() {
+                    out.push((format!("{row}.{rule}"), n.to_string()));
+                }
+            }
+            let options: Vec<String> = kind["options"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|o| {
+                    format!(
+                        "{} | {} | {}",
+                        o["value"].as_str().unwrap_or_default(),
+                        o["label"]["zh"].as_str().unwrap_or_default(),
+                        o["label"]["en"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect();
+            out.push((format!("{row}.options"), options.join("\n")));
+            if let Some(when) = &field.visible_when {
+                out.push((format!("{row}.visible_field"), when.field.clone()));
+                out.push((
+                    format!("{row}.visible_equals"),
+                    when.equals.clone().unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// A one-page form: a contribution level to choose, and a note shown for one of them.
+fn contribution_form(note_shown_when: &str) -> kiosk_protocol::form::FormDefinition {
+    serde_json::from_value(json!({"sections": [{
+    "id": "contribution",
+    "title": {"zh": "缴费档次", "en": "Contribution level"},
+    "fields": [
+        {"id": "level", "kind": "choice", "required": true,
+         "label": {"zh": "缴费档次", "en": "Level"},
+         "options": [
+            {"value": "level_1", "label": {"zh": "200元", "en": "CNY 200"}},
+            {"value": "level_2", "label": {"zh": "300元", "en": "CNY 300"}}]},
+        {"id": "note", "kind": "text", "max_len": 50,
+         "label": {"zh": "备注", "en": "Note"},
+         "visible_when": {"field": note_shown_when, "equals": "level_2"}}
+    ]}]}))
+    .expect("form")
+}
+
+impl Browser {
+    /// Posts `matter`'s fields (with this session's CSRF token) to the editor.
+    async fn save_matter(&self, matter: &kiosk_protocol::Matter) -> (StatusCode, String) {
+        let mut fields = matter_fields(matter);
+        fields.push(("csrf".into(), self.csrf.clone()));
+        fields.push(("action".into(), "save".into()));
+        let borrowed: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.post(&format!("/console/editor/matters/{}", matter.id), &borrowed)
+            .await
+    }
+
+    /// Reviews and publishes this user's drafts; the new version's name.
+    async fn publish_drafts(&self) -> String {
+        let (status, review) = self.get("/console/editor/publish").await;
+        assert_eq!(status, StatusCode::OK, "{review}");
+        let reviewed = hidden(&review, "reviewed").expect("a publish form");
+        let (status, done) = self
+            .post(
+                "/console/editor/publish",
+                &[("csrf", &self.csrf), ("reviewed", &reviewed)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        let at = done.find("Published ").expect("published") + "Published ".len();
+        done[at..].split(':').next().unwrap_or_default().to_owned()
+    }
+
+    async fn activate(&self, site: &str, version: &str) -> (StatusCode, String) {
+        self.post(
+            "/console/editor/sites",
+            &[
+                ("csrf", &self.csrf),
+                ("site", site),
+                ("version", version),
+                ("action", "activate"),
+            ],
+        )
+        .await
+    }
+}
+
+/// The catalog version `terminal` gets from a signed `GET /v1/catalog`.
+async fn version_for(terminal: &TestTerminal) -> (String, serde_json::Value) {
+    let (status, catalog) = terminal.send(Method::GET, "/v1/catalog", None).await;
+    assert_eq!(status, StatusCode::OK);
+    (
+        catalog["version"].as_str().unwrap_or_default().to_owned(),
+        catalog,
+    )
+}
+
+async fn an_editor_changes_publishes_and_activates_only_their_departments(db: TestDb) {
+    let p = platform(&db).await;
+    let hash = hash_password("edna-password-1").expect("hash");
+    p.store
+        .put_operator("edna", &hash, Role::Editor)
+        .await
+        .expect("editor");
+    p.store
+        .set_editor_departments("edna", &["lyg-hrss".to_owned()])
+        .await
+        .expect("departments");
+    let haizhou = TestTerminal::enroll(&p, "SN-ED-1", Some("haizhou")).await;
+    let ganyu = TestTerminal::enroll(&p, "SN-ED-2", Some("ganyu")).await;
+    let catalog = kiosk_platform::seed::seed_catalog().expect("seed");
+    let first = p.store.current_catalog().await.expect("current").version;
+    let mine = catalog
+        .matter("lyg-hrss-0101")
+        .expect("hrss matter")
+        .clone();
+    let theirs = catalog
+        .matters
+        .iter()
+        .find(|m| m.department == "lyg-civil")
+        .expect("civil matter")
+        .clone();
+
+    // Only editors (of their departments) and admins edit.
+    let edna = Browser::login(&p, "edna", "edna-password-1")
+        .await
+        .expect("edna");
+    let (status, list) = edna.get("/console/editor").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains(&mine.id) && !list.contains(&theirs.id));
+    let (vera, otto) = viewer_and_operator(&p).await;
+    assert_eq!(vera.get("/console/editor").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(otto.save_matter(&mine).await.0, StatusCode::FORBIDDEN);
+    // Another department's matter, by its id: refused, nothing saved.
+    assert_eq!(
+        edna.get(&format!("/console/editor/matters/{}", theirs.id))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let mut hijack = theirs.clone();
+    hijack.fees.zh = "收费999元".into();
+    assert_eq!(edna.save_matter(&hijack).await.0, StatusCode::FORBIDDEN);
+    assert!(p.store.drafts().await.expect("drafts").is_empty());
+
+    // A bad guide is refused with the field named, and not saved.
+    let mut bad = mine.clone();
+    bad.applicant.en.clear();
+    let (status, page) = edna.save_matter(&bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("id=\"problem-applicant\""), "{page}");
+    assert!(p.store.drafts().await.expect("drafts").is_empty());
+
+    // A form whose visibility rule names a missing field: refused, the problem beside the field.
+    let mut bad = mine.clone();
+    bad.form = Some(contribution_form("levle"));
+    let (status, page) = edna.save_matter(&bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("id=\"problem-form.sections[contribution].fields[note]"),
+        "{page}"
+    );
+    assert!(p.store.drafts().await.expect("drafts").is_empty());
+
+    // A good one is a draft; publishing shows the change and makes a version, current nowhere.
+    let mut edited = mine.clone();
+    edited.fees = kiosk_protocol::LocalizedText::new("收费10元", "CNY 10");
+    edited.form = Some(contribution_form("level"));
+    let (status, page) = edna.save_matter(&edited).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let saved: kiosk_protocol::Matter =
+        serde_json::from_str(&p.store.drafts().await.expect("drafts")[0].body).expect("draft");
+    assert_eq!(
+        saved, edited,
+        "the draft is the matter as edited, form included"
+    );
+    let (_, review) = edna.get("/console/editor/publish").await;
+    assert!(
+        review.contains("fees.zh") && review.contains("收费10元"),
+        "{review}"
+    );
+    let second = edna.publish_drafts().await;
+    assert!(
+        second.starts_with(&kiosk_platform::store::today()),
+        "{second}"
+    );
+    assert!(p.store.drafts().await.expect("drafts").is_empty());
+    assert_eq!(version_for(&haizhou).await.0, first);
+
+    // Given to one site: its terminals get it, the others keep theirs, so does anyone unsigned.
+    assert_eq!(edna.activate("haizhou", &second).await.0, StatusCode::OK);
+    let (version, got) = version_for(&haizhou).await;
+    assert_eq!(version, second);
+    let fees = got["matters"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["id"] == mine.id))
+        .map(|m| m["fees"]["zh"].clone());
+    assert_eq!(fees, Some(json!("收费10元")));
+    assert_eq!(version_for(&ganyu).await.0, first);
+    let (_, open) = common::answer(
+        reqwest::get(format!("{}/v1/catalog", p.url))
+            .await
+            .expect("open"),
+    )
+    .await;
+    assert_eq!(open["version"], first.as_str());
+
+    // A version that also changes another department's matter: not hers to give to a site.
+    let ada = Browser::login(&p, "ada", "ada-password-1")
+        .await
+        .expect("admin");
+    assert_eq!(ada.save_matter(&hijack).await.0, StatusCode::OK);
+    let third = ada.publish_drafts().await;
+    assert_eq!(
+        edna.activate("ganyu", &third).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(version_for(&ganyu).await.0, first);
+
+    // Rollback: the site gets the first version again.
+    assert_eq!(edna.activate("haizhou", &first).await.0, StatusCode::OK);
+    assert_eq!(version_for(&haizhou).await.0, first);
+
+    let audit = p
+        .store
+        .audit_log(&kiosk_platform::store::AuditFilter {
+            operator: Some("edna".into()),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    for action in [
+        "editor_draft_save",
+        "catalog_publish",
+        "catalog_site_activate",
+    ] {
+        assert!(actions.contains(&action), "{actions:?}");
+    }
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.detail.contains(&format!("haizhou: {second} → {first}")))
     );
 }

@@ -187,3 +187,63 @@ async fn a_flood_of_bad_logins_stays_small_and_an_operator_still_logs_in() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no operator nobody"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_account_is_made_with_the_departments_it_edits() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("p.db");
+    let refused = |args: &[&str], why: &str| {
+        let out = user(&db, args, Some("edna-password-1"));
+        assert!(!out.status.success(), "{args:?} was accepted");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains(why), "{args:?}: {said}");
+    };
+    refused(
+        &["add", "edna", "--role", "editor"],
+        "at least one --department",
+    );
+    refused(
+        &[
+            "add",
+            "edna",
+            "--role",
+            "editor",
+            "--department",
+            "lyg-nowhere",
+        ],
+        "no department lyg-nowhere",
+    );
+    refused(
+        &[
+            "add",
+            "vera",
+            "--role",
+            "viewer",
+            "--department",
+            "lyg-hrss",
+        ],
+        "only an editor",
+    );
+    let args = [
+        "add",
+        "edna",
+        "--role",
+        "editor",
+        "--department",
+        "lyg-hrss",
+        "--department",
+        "lyg-civil",
+    ];
+    let added = user(&db, &args, Some("edna-password-1"));
+    assert!(added.status.success(), "{added:?}");
+    assert!(String::from_utf8_lossy(&added.stdout).contains("as editor"));
+    let url = kiosk_platform::DbUrl::Sqlite(db.clone());
+    let store = kiosk_platform::store::Store::open(&url)
+        .await
+        .expect("store");
+    assert_eq!(
+        store.editor_departments("edna").await.expect("departments"),
+        ["lyg-civil", "lyg-hrss"]
+    );
+    assert!(store.operator("vera").await.expect("read").is_none());
+}

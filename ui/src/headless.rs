@@ -168,13 +168,22 @@ pub fn write_png(
         detail,
     };
     let file = std::fs::File::create(path).map_err(|e| fail(e.to_string()))?;
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width, height);
+    encode_png(std::io::BufWriter::new(file), width, height, pixels).map_err(fail)
+}
+
+/// Encodes RGB pixels as PNG into `out` (a file, or a pipe to another process: the console's
+/// preview reads the terminal's screens from one).
+pub fn encode_png(
+    out: impl std::io::Write,
+    width: u32,
+    height: u32,
+    pixels: &[Rgb8Pixel],
+) -> Result<(), String> {
+    let mut encoder = png::Encoder::new(out, width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| fail(e.to_string()))?;
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
     let bytes: Vec<u8> = pixels.iter().flat_map(|p| [p.r, p.g, p.b]).collect();
-    writer
-        .write_image_data(&bytes)
-        .map_err(|e| fail(e.to_string()))?;
-    writer.finish().map_err(|e| fail(e.to_string()))
+    writer.write_image_data(&bytes).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())
 }

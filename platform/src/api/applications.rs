@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kiosk_protocol::{
@@ -13,7 +13,7 @@ use kiosk_protocol::{
 };
 
 use super::answers;
-use crate::http::extract::Payload;
+use crate::http::extract::{Payload, signer_of};
 use crate::http::{AppState, Failure, IdempotencyKey, JsonBody, SealedBody, SignedTerminal};
 
 /// Largest application body accepted (materials travel separately).
@@ -49,7 +49,9 @@ pub(super) fn signed_routes() -> Router<AppState> {
         )
 }
 
-/// The published service catalog, with its version as ETag.
+/// The published service catalog, with its version as ETag. A request signed by an enrolled
+/// terminal gets the version chosen for its site, if its site has one; any other request (an
+/// unenrolled terminal, a bad signature) gets the current version.
 #[utoipa::path(get, tag = "crate::api", path = "/v1/catalog",
     params(("If-None-Match" = Option<String>, Header, description = "ETag of the catalog the terminal holds")),
     responses(
@@ -57,31 +59,39 @@ pub(super) fn signed_routes() -> Router<AppState> {
         (status = 304, description = "The terminal's copy is current"),
         (status = 503, description = "Nothing published yet", body = ApiError),
 ))]
-pub async fn catalog(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, Failure> {
-    let held = headers
+pub async fn catalog(State(state): State<AppState>, request: Request) -> Result<Response, Failure> {
+    let held = request
+        .headers()
         .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok());
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let unchanged = |etag: &str| {
-        held.is_some_and(|v| {
+        held.as_deref().is_some_and(|v| {
             v.split(',')
                 .any(|tag| tag.trim() == etag || tag.trim() == "*")
         })
     };
-    // Terminals check every few minutes and mostly hold the current version: the version
-    // alone answers them, without reading the catalog's body.
-    if held.is_some()
-        && let Some(version) = state.store().current_catalog_version().await?
-    {
-        let etag = format!("\"{version}\"");
-        if unchanged(&etag) {
-            let etag_value = HeaderValue::from_str(&etag).map_err(|_| Failure::internal())?;
-            return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response());
+    // A signed request gets its terminal's site's version; anyone else the current one.
+    let terminal = signer_of(&state, request).await;
+    // Terminals check every few minutes and mostly hold the version they should: the
+    // version alone answers them, without reading the catalog's body.
+    if held.is_some() {
+        let version = match &terminal {
+            Some(id) => state.store().catalog_target(id).await?.map(|t| t.version),
+            None => state.store().current_catalog_version().await?,
+        };
+        if let Some(version) = version {
+            let etag = format!("\"{version}\"");
+            if unchanged(&etag) {
+                let etag_value = HeaderValue::from_str(&etag).map_err(|_| Failure::internal())?;
+                return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response());
+            }
         }
     }
-    let published = state.store().current_catalog().await?;
+    let published = match &terminal {
+        Some(id) => state.store().catalog_for_terminal(id).await?,
+        None => state.store().current_catalog().await?,
+    };
     let etag = format!("\"{}\"", published.version);
     let etag_value = HeaderValue::from_str(&etag).map_err(|_| Failure::internal())?;
     if unchanged(&etag) {

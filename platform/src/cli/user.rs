@@ -15,9 +15,13 @@ pub enum UserCommand {
     Add {
         /// Login name: 1 to 64 letters, digits, `.`, `_` or `-`.
         name: String,
-        /// viewer (reads), operator (also commands and tokens), admin (also catalog and config).
-        #[arg(long, value_parser = ["viewer", "operator", "admin"])]
+        /// viewer (reads), editor (also edits and publishes the matters of their departments),
+        /// operator (also commands and tokens), admin (also catalog and config).
+        #[arg(long, value_parser = ["viewer", "editor", "operator", "admin"])]
         role: String,
+        /// A department id an editor may edit the matters of (repeat for several; editors only).
+        #[arg(long = "department")]
+        departments: Vec<String>,
         /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
@@ -51,7 +55,12 @@ pub enum UserCommand {
 /// Runs one `user` subcommand.
 pub fn run(command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Add { name, role, db } => add(name, &role, &db),
+        UserCommand::Add {
+            name,
+            role,
+            departments,
+            db,
+        } => add(name, &role, &departments, &db),
         UserCommand::Disable { name, db } => change(&name, &db, Change::Disable),
         UserCommand::Enable { name, db } => change(&name, &db, Change::Enable),
         UserCommand::Remove { name, db } => change(&name, &db, Change::Remove),
@@ -91,7 +100,7 @@ fn change(name: &str, db: &DbUrl, change: Change) -> anyhow::Result<()> {
 }
 
 /// `user add`: creates an account or sets its password and role (ending its sessions).
-fn add(name: String, role: &str, db: &DbUrl) -> anyhow::Result<()> {
+fn add(name: String, role: &str, departments: &[String], db: &DbUrl) -> anyhow::Result<()> {
     if name.is_empty()
         || name.len() > 64
         || !name
@@ -100,7 +109,15 @@ fn add(name: String, role: &str, db: &DbUrl) -> anyhow::Result<()> {
     {
         anyhow::bail!("the name must be 1 to 64 letters, digits, `.`, `_` or `-`");
     }
-    let role = Role::parse(role).context("the role must be viewer, operator or admin")?;
+    let role = Role::parse(role).context("the role must be viewer, editor, operator or admin")?;
+    match (role, departments.is_empty()) {
+        (Role::Editor, true) => {
+            anyhow::bail!("an editor needs at least one --department whose matters they edit")
+        }
+        (Role::Editor, false) => {}
+        (_, false) => anyhow::bail!("only an editor has departments (--department)"),
+        (_, true) => {}
+    }
     let password = read_password()?;
     if password.chars().count() < 10 || password.len() > 256 {
         anyhow::bail!("the password must be 10 to 256 characters");
@@ -108,9 +125,28 @@ fn add(name: String, role: &str, db: &DbUrl) -> anyhow::Result<()> {
     let hash = hash_password(&password).context("cannot hash the password")?;
     block_on(async {
         let store = open_with_seed(db).await?;
+        if let Ok(published) = store.current_catalog().await {
+            let catalog: kiosk_protocol::Catalog = serde_json::from_str(&published.body)?;
+            if let Some(unknown) = departments
+                .iter()
+                .find(|d| !catalog.departments.iter().any(|known| &known.id == *d))
+            {
+                anyhow::bail!("the current catalog has no department {unknown}");
+            }
+        }
         store.put_operator(&name, &hash, role).await?;
+        store.set_editor_departments(&name, departments).await?;
+        let scope = if departments.is_empty() {
+            String::new()
+        } else {
+            format!(" of {}", departments.join(", "))
+        };
         store
-            .audit("cli", "user_add", &format!("{name} as {}", role.as_str()))
+            .audit(
+                "cli",
+                "user_add",
+                &format!("{name} as {}{scope}", role.as_str()),
+            )
             .await?;
         anyhow::Ok(())
     })?;

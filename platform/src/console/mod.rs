@@ -16,6 +16,7 @@
 mod audit;
 mod catalog;
 mod config;
+mod editor;
 mod fleet;
 mod records;
 mod rollouts;
@@ -103,9 +104,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/rollouts", get(rollouts::list))
         .route("/console/rollouts/{id}", get(rollouts::detail))
         .route("/console/rollouts/{id}/{verb}", post(rollouts::change))
+        .merge(editor::routes())
         .route("/console/{*rest}", any(no_page))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(Extension(Arc::new(throttle::LoginGuard::default())))
+        .layer(Extension(Arc::new(editor::Previews::default())))
         .layer(axum::middleware::map_response(with_security_headers))
 }
 

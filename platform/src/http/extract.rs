@@ -195,6 +195,20 @@ fn closing(mut response: Response) -> Response {
     response
 }
 
+/// The terminal that signed `request`, for an open route whose answer depends on who asks
+/// (the catalog a site's terminals get): `None` for an unsigned request or one whose signature
+/// does not hold, which gets what anyone gets.
+pub async fn signer_of(state: &AppState, request: Request) -> Option<String> {
+    if !request.headers().contains_key(SIGNATURE_HEADER) {
+        return None;
+    }
+    let request = authenticate(state, request).await.ok()?;
+    request
+        .extensions()
+        .get::<SignedTerminal>()
+        .map(|t| t.id.clone())
+}
+
 async fn authenticate(state: &AppState, request: Request) -> Result<Request, Failure> {
     let (mut parts, body) = request.into_parts();
     let signed = signed_headers(&parts.headers).map_err(unauthorized)?;

@@ -1,8 +1,8 @@
 //! Which catalog version each terminal should run, and since when: what a heartbeat answer
 //! hints to the terminal and what the console compares the terminal's report with.
 //!
-//! This is the one place that decides it. Today every terminal should run the current
-//! version; a per-site activation changes these two functions and nothing that reads them.
+//! This is the one place that decides it: a terminal whose site was given a version by an
+//! editor (`site_catalogs`) should run that one, every other terminal the current version.
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -34,13 +34,22 @@ impl CatalogTarget {
 #[derive(Debug, Clone, Default)]
 pub struct CatalogTargets {
     everywhere: Option<CatalogTarget>,
+    sites: std::collections::HashMap<String, CatalogTarget>,
 }
 
 impl CatalogTargets {
     /// The version a terminal at `site` should run; `None` while nothing is published.
-    pub fn for_site(&self, _site: Option<&str>) -> Option<&CatalogTarget> {
-        self.everywhere.as_ref()
+    pub fn for_site(&self, site: Option<&str>) -> Option<&CatalogTarget> {
+        site.and_then(|s| self.sites.get(s))
+            .or(self.everywhere.as_ref())
     }
+}
+
+fn target(version: String, at: &str) -> Result<CatalogTarget, StoreError> {
+    let since = OffsetDateTime::parse(at, &Rfc3339)
+        .map_err(|e| StoreError::Task(format!("catalog activation time {at}: {e}")))?
+        .unix_timestamp();
+    Ok(CatalogTarget { version, since })
 }
 
 impl Store {
@@ -48,15 +57,37 @@ impl Store {
     /// `None` while nothing is published.
     pub async fn catalog_target(
         &self,
-        _terminal_id: &str,
+        terminal_id: &str,
     ) -> Result<Option<CatalogTarget>, StoreError> {
-        self.current_target().await
+        let site = self
+            .row(
+                "SELECT s.version, s.activated_at FROM terminals t
+                 JOIN site_catalogs s ON s.site = t.site
+                 WHERE t.id = $1",
+                args![terminal_id],
+            )
+            .await?;
+        match site {
+            Some(row) => Ok(Some(target(row.text(0)?, &row.text(1)?)?)),
+            None => self.current_target().await,
+        }
     }
 
     /// The versions every terminal should run, for the fleet page.
     pub async fn catalog_targets(&self) -> Result<CatalogTargets, StoreError> {
+        let mut sites = std::collections::HashMap::new();
+        for row in self
+            .rows(
+                "SELECT site, version, activated_at FROM site_catalogs",
+                args![],
+            )
+            .await?
+        {
+            sites.insert(row.text(0)?, target(row.text(1)?, &row.text(2)?)?);
+        }
         Ok(CatalogTargets {
             everywhere: self.current_target().await?,
+            sites,
         })
     }
 
@@ -82,14 +113,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let published_at = row.text(1)?;
-        let since = OffsetDateTime::parse(&published_at, &Rfc3339)
-            .map_err(|e| StoreError::Task(format!("catalog published_at {published_at}: {e}")))?
-            .unix_timestamp();
-        Ok(Some(CatalogTarget {
-            version: row.text(0)?,
-            since,
-        }))
+        Ok(Some(target(row.text(0)?, &row.text(1)?)?))
     }
 }
 

@@ -9,6 +9,9 @@ use super::{Store, StoreError, now_rfc3339};
 pub enum Role {
     /// Reads everything, changes nothing.
     Viewer,
+    /// Reads like a viewer, and edits and publishes the matters of their departments only
+    /// (see `Store::editor_departments`).
+    Editor,
     /// Also sends remote commands and creates enrollment tokens.
     Operator,
     /// Also publishes catalogs, edits configuration, reads the audit log.
@@ -20,6 +23,7 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Viewer => "viewer",
+            Role::Editor => "editor",
             Role::Operator => "operator",
             Role::Admin => "admin",
         }
@@ -29,6 +33,7 @@ impl Role {
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "viewer" => Some(Role::Viewer),
+            "editor" => Some(Role::Editor),
             "operator" => Some(Role::Operator),
             "admin" => Some(Role::Admin),
             _ => None,

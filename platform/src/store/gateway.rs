@@ -117,15 +117,18 @@ impl Store {
         })
     }
 
-    /// Whether catalog `version` was ever published, and whether it is current or since when
-    /// it is not (`None`: never published).
+    /// Whether catalog `version` was ever published, and whether it is current (everywhere,
+    /// or for a site an editor gave it to) or since when it is not (`None`: never published).
     pub async fn catalog_standing(
         &self,
         version: &str,
     ) -> Result<Option<CatalogStanding>, StoreError> {
         let Some(row) = self
             .row(
-                "SELECT CASE WHEN current THEN 1 ELSE 0 END, COALESCE(retired_at, published_at)
+                "SELECT CASE WHEN current OR EXISTS (
+                            SELECT 1 FROM site_catalogs s WHERE s.version = catalog_versions.version
+                        ) THEN 1 ELSE 0 END,
+                        COALESCE(retired_at, published_at)
                  FROM catalog_versions WHERE version = $1",
                 args![version],
             )

@@ -27,6 +27,7 @@ mod at_rest;
 mod catalog_targets;
 mod certificates;
 mod console;
+mod editor;
 mod gateway;
 mod materials;
 pub mod postgres;
@@ -44,6 +45,7 @@ pub use console::{
     Account, AuditFilter, AuditRow, CatalogVersion, CommandRow, ConfigRow, Count, EventRow,
     FleetRow, Role, Session, TokenRow,
 };
+pub use editor::{MatterDraft, SiteCatalog};
 pub use gateway::{
     CatalogStanding, ConfigScope, EnrolledTerminal, PublishedCatalog, TerminalKey, token_hash,
     token_id,

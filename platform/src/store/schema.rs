@@ -299,6 +299,48 @@ pub(crate) const MIGRATIONS: &[&str] = &[
           WHERE later.published_at > catalog_versions.published_at),
         published_at)
      WHERE NOT current;",
+    // 13: the matter editor. The role check gains `editor`, which no engine can alter in
+    // place the same way, so the accounts are copied into a new table (sessions are dropped:
+    // everyone logs in again once). An editor's departments; one draft per matter (the whole
+    // matter as JSON, the department it belongs to); and the catalog version a site's
+    // terminals get instead of the current one.
+    "DROP TABLE console_sessions;
+    CREATE TABLE operators_v12 (
+        name           TEXT PRIMARY KEY,
+        password_hash  TEXT NOT NULL,
+        role           TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'operator', 'admin')),
+        created_at     TEXT NOT NULL,
+        disabled_at    TEXT
+    );
+    INSERT INTO operators_v12 (name, password_hash, role, created_at, disabled_at)
+        SELECT name, password_hash, role, created_at, disabled_at FROM operators;
+    DROP TABLE operators;
+    ALTER TABLE operators_v12 RENAME TO operators;
+    CREATE TABLE console_sessions (
+        token_hash  TEXT PRIMARY KEY,
+        operator    TEXT NOT NULL REFERENCES operators(name) ON DELETE CASCADE,
+        csrf        TEXT NOT NULL,
+        expires_at  BIGINT NOT NULL
+    );
+    CREATE TABLE operator_departments (
+        operator    TEXT NOT NULL REFERENCES operators(name) ON DELETE CASCADE,
+        department  TEXT NOT NULL,
+        PRIMARY KEY (operator, department)
+    );
+    CREATE TABLE matter_drafts (
+        matter_id   TEXT PRIMARY KEY,
+        department  TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        saved_by    TEXT NOT NULL,
+        saved_at    TEXT NOT NULL
+    );
+    CREATE INDEX matter_drafts_department ON matter_drafts(department);
+    CREATE TABLE site_catalogs (
+        site          TEXT PRIMARY KEY,
+        version       TEXT NOT NULL REFERENCES catalog_versions(version),
+        activated_by  TEXT NOT NULL,
+        activated_at  TEXT NOT NULL
+    );",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`
