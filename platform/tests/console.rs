@@ -370,6 +370,7 @@ async fn pages_show_the_fleet_escaped_and_publish_catalogs(db: TestDb) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     // A form whose visibility rule names no field of it is refused at its path.
+    let catalog = kiosk_platform::seed::seed_catalog().expect("seed");
     let mut broken = serde_json::to_value(&catalog).expect("json");
     broken["version"] = json!("2099.1.2");
     let pension = broken["matters"]
