@@ -510,7 +510,7 @@ impl FieldKind {
                 max_len,
                 pattern,
             } => {
-                check_lengths(at, *min_len, *max_len)?;
+                check_lengths(at, "max_len", *min_len, *max_len)?;
                 if let Some(pattern) = pattern {
                     compile_pattern(pattern).map_err(|reason| DefinitionError {
                         path: format!("{at}.pattern"),
@@ -519,7 +519,9 @@ impl FieldKind {
                 }
                 Ok(())
             }
-            FieldKind::LongText { min_len, max_len } => check_lengths(at, *min_len, *max_len),
+            FieldKind::LongText { min_len, max_len } => {
+                check_lengths(at, "max_len", *min_len, *max_len)
+            }
             FieldKind::Number {
                 min,
                 max,
@@ -563,7 +565,7 @@ impl FieldKind {
                 Ok(())
             }
             FieldKind::Address { street_max_len } => {
-                check_lengths(at, 0, *street_max_len)?;
+                check_lengths(at, "street_max_len", 0, *street_max_len)?;
                 if !regions.iter().any(Region::is_township) {
                     return fail(at, "the catalog lists no townships to pick an address from");
                 }
@@ -587,10 +589,10 @@ pub(crate) fn compile_pattern(pattern: &str) -> Result<regex::Regex, String> {
         .map_err(|e| format!("not a regular expression: {e}"))
 }
 
-fn check_lengths(at: &str, min: u16, max: u16) -> Result<(), DefinitionError> {
+fn check_lengths(at: &str, name: &str, min: u16, max: u16) -> Result<(), DefinitionError> {
     if max == 0 || max > MAX_TEXT_LEN {
         return fail(
-            &format!("{at}.max_len"),
+            &format!("{at}.{name}"),
             format!("must be 1 to {MAX_TEXT_LEN}"),
         );
     }

@@ -226,9 +226,15 @@ fn problems_of(error: &CatalogError) -> Problems {
         CatalogError::Incomplete { field, .. } | CatalogError::Invalid { field, .. } => {
             (*field).to_owned()
         }
-        // The form's own path when it names a section or field, so the problem shows beside it.
-        CatalogError::Form { path, .. } if path.starts_with("form.sections[") => path.clone(),
-        CatalogError::Form { .. } => "form".to_owned(),
+        // The form's own path (after `matters[<id>].`) when it names a section or field, so the
+        // problem shows beside it.
+        CatalogError::Form { owner, path, .. } => {
+            let prefix = format!("matters[{owner}].");
+            match path.strip_prefix(&prefix) {
+                Some(inner) if inner.starts_with("form.sections[") => inner.to_owned(),
+                _ => "form".to_owned(),
+            }
+        }
         _ => "catalog".to_owned(),
     };
     Problems::from([(place, error.to_string())])
