@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod material;
 pub mod rating;
 pub mod sealing;
+pub mod search;
 pub mod terminal;
 pub mod text;
 pub mod update;
@@ -29,6 +30,7 @@ pub use catalog::{
 };
 pub use material::{MaterialContentType, UploadRequest, UploadSession, UploadedMaterial};
 pub use rating::{RatingReason, RatingRequest, level_name};
+pub use search::{Abbreviation, SearchKey};
 pub use terminal::{
     AppointmentInfo, CertificateRequest, CheckInRequest, CheckInResponse, CommandKind,
     CommandResult, DeviceHealth, DeviceState, Heartbeat, HeartbeatResponse, NAME_REQUIRED,

@@ -16,6 +16,8 @@ fn matter(id: &str, theme: &str, kiosk: bool) -> Matter {
         id: id.into(),
         name: text(id),
         pinyin_initials: "abc".into(),
+        aliases: Vec::new(),
+        search_keys: Vec::new(),
         theme: theme.into(),
         department: "dept".into(),
         applicant: text("自然人"),
@@ -82,6 +84,7 @@ fn catalog() -> Arc<Catalog> {
             matter("window-only", "si", false),
             with_materials(matter("papers", "hf", true)),
         ],
+        abbreviations: Vec::new(),
     })
 }
 
