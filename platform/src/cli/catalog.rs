@@ -4,14 +4,15 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use kiosk_platform::DbUrl;
+use kiosk_platform::{DbUrl, search_keys};
 use kiosk_protocol::Catalog;
 
 use super::{block_on, open_with_seed};
 
 #[derive(Subcommand)]
 pub enum CatalogCommand {
-    /// Validate a catalog JSON file and publish it as the current version.
+    /// Validate a catalog JSON file, spell its matters' pinyin for search and publish it as
+    /// the current version.
     Import {
         /// The catalog file.
         file: PathBuf,
@@ -26,8 +27,9 @@ pub fn run(command: CatalogCommand) -> anyhow::Result<()> {
     let CatalogCommand::Import { file, db } = command;
     let text = std::fs::read_to_string(&file)
         .with_context(|| format!("cannot read {}", file.display()))?;
-    let catalog: Catalog = serde_json::from_str(&text)
+    let mut catalog: Catalog = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a catalog", file.display()))?;
+    search_keys::fill(&mut catalog);
     catalog
         .validate()
         .with_context(|| format!("{} cannot be published", file.display()))?;

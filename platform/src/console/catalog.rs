@@ -10,6 +10,7 @@ use super::{PageAnswer, page, with_status};
 use crate::html::{Notice, csrf_field, notice, table, text};
 use crate::http::extract::{field, role};
 use crate::http::{AppState, Operator, OperatorForm, PageFailure};
+use crate::search_keys;
 use crate::store::{CatalogVersion, Role, Session};
 
 /// `GET /console/catalog`.
@@ -70,13 +71,14 @@ pub(super) async fn publish(
     form: OperatorForm<role::Admin>,
 ) -> PageAnswer {
     let OperatorForm { operator, fields } = form;
-    let catalog: Catalog = match serde_json::from_str(field(&fields, "catalog")) {
+    let mut catalog: Catalog = match serde_json::from_str(field(&fields, "catalog")) {
         Ok(c) => c,
         Err(e) => {
             let why = format!("不是有效的目录 Not a catalog: {e}");
             return unpublishable(&state, &operator, &why).await;
         }
     };
+    search_keys::fill(&mut catalog);
     if let Err(e) = catalog.validate() {
         let why = format!("目录无法发布 Cannot publish: {e}");
         return unpublishable(&state, &operator, &why).await;
@@ -114,7 +116,9 @@ pub(super) async fn activate(
     let body = store.catalog_body(version).await?.ok_or_else(|| {
         PageFailure::refused(StatusCode::NOT_FOUND, &operator, "no such catalog version")
     })?;
-    let catalog: Catalog = serde_json::from_str(&body).map_err(PageFailure::internal)?;
+    let mut catalog: Catalog = serde_json::from_str(&body).map_err(PageFailure::internal)?;
+    // A version published before keys were spelt gets them now.
+    search_keys::fill(&mut catalog);
     store.publish_catalog(&catalog).await?;
     let _ = store
         .audit(&operator.operator, "catalog_activate", version)
