@@ -33,7 +33,7 @@ const QUERIES: [&str; 7] = [
     "sbk",
     "shebaoka",
     "shebk",
-    "zhufanggongjijintiqu",
+    "zhufanggongjijin",
     "社保卡",
     "social security card",
     "qqqqqq",

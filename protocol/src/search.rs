@@ -123,16 +123,20 @@ fn latin_rank(m: &Matter, query: &[u8], scratch: &mut Scratch) -> Option<Rank> {
         .search_keys
         .iter()
         .filter_map(|key| pinyin_rank(query, &key.syllables, scratch));
-    let initials = initials_rank(query, &m.pinyin_initials);
-    let en: String = m
-        .name
-        .en
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect();
-    let english = text_rank(&en, std::str::from_utf8(query).unwrap_or_default());
-    keys.chain(initials).chain(english).min()
+    let best = keys.chain(initials_rank(query, &m.pinyin_initials)).min();
+    scratch.english.clear();
+    scratch.english.extend(
+        m.name
+            .en
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase),
+    );
+    let english = text_rank(
+        &scratch.english,
+        std::str::from_utf8(query).unwrap_or_default(),
+    );
+    best.into_iter().chain(english).min()
 }
 
 /// Chinese, typed or written: inside the name, an alias or a key's text (the abbreviated
@@ -203,6 +207,8 @@ struct Scratch {
     /// For each position in the query: the fewest partial pieces that reach it, if any.
     now: Vec<Option<usize>>,
     next: Vec<Option<usize>>,
+    /// The English name, lower case and without spaces.
+    english: String,
 }
 
 /// Whether `query` splits into pieces that are non-empty prefixes of consecutive syllables of
