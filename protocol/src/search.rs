@@ -233,7 +233,8 @@ fn pinyin_rank(query: &[u8], syllables: &[Vec<String>], scratch: &mut Scratch) -
         };
         let rank = Rank { place, partial };
         best = Some(best.map_or(rank, |b| b.min(rank)));
-        if start == 0 && partial == 0 {
+        // A match at the start beats any inside; inside, none beats one without partial pieces.
+        if start == 0 || partial == 0 {
             break;
         }
     }
