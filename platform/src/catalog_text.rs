@@ -1,5 +1,5 @@
 //! A catalog as an operator hands it in (a file to `catalog import`, the console's publish
-//! form): parsed and validated, and when refused, refused with the path of what is wrong.
+//! form): parsed, given its search keys, and validated, and when refused, refused with the path of what is wrong.
 //!
 //! A catalog is tens of matters with forms of dozens of fields; "unknown variant `adress`" or
 //! "invalid type" alone would leave the editor searching. Both a JSON error (an unknown field
@@ -32,13 +32,16 @@ pub enum CatalogRefusal {
 /// Parses and validates a catalog handed in as JSON text.
 pub fn read_catalog(text: &str) -> Result<Catalog, CatalogRefusal> {
     let value: Value = serde_json::from_str(text).map_err(CatalogRefusal::Syntax)?;
-    let catalog: Catalog = serde_path_to_error::deserialize(&value).map_err(|e| {
+    let mut catalog: Catalog = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = named_path(&value, e.path());
         CatalogRefusal::Shape {
             path,
             reason: e.into_inner().to_string(),
         }
     })?;
+    // Search keys are the platform's to compute: a catalog exported from another system has
+    // none, and a hand-written one may be stale.
+    crate::search_keys::fill(&mut catalog);
     catalog.validate().map_err(CatalogRefusal::Invalid)?;
     Ok(catalog)
 }

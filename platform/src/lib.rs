@@ -17,6 +17,7 @@
 //! | [`rollout`] | staged rollouts' rules: groups, thresholds, who is offered what |
 //! | [`keys`] | the platform's secrets, kept out of the database: the key ring (a file today) that encrypts personal data at rest, keys applicant lookups, opens sealed bodies and makes certificate codes |
 //! | [`seed`], [`db_url`] | the catalog a fresh platform publishes; database URLs |
+//! | [`search_keys`] | the pinyin of every matter's name and aliases, spelt when a catalog is imported or published |
 //!
 //! The command line (`kiosk-platform serve`, `user`, `token`, `release`, `rollout`, ...) is
 //! the binary's `cli` module tree, not part of this library. Handlers import [`http`], never
@@ -35,6 +36,7 @@ pub mod http;
 pub mod keys;
 pub mod openapi;
 pub mod rollout;
+pub mod search_keys;
 pub mod seed;
 pub mod store;
 pub mod verify;

@@ -17,9 +17,10 @@ pub enum SeedError {
     Invalid(CatalogError),
 }
 
-/// Parses and validates the shipped seed catalog.
+/// Parses the shipped seed catalog, spells its search keys and validates it.
 pub fn seed_catalog() -> Result<Catalog, SeedError> {
-    let catalog: Catalog = serde_json::from_str(SEED_CATALOG_JSON).map_err(SeedError::Parse)?;
+    let mut catalog: Catalog = serde_json::from_str(SEED_CATALOG_JSON).map_err(SeedError::Parse)?;
+    crate::search_keys::fill(&mut catalog);
     catalog.validate().map_err(SeedError::Invalid)?;
     Ok(catalog)
 }

@@ -519,3 +519,77 @@ async fn sealed_applications_are_opened_by_the_platform_alone(db: TestDb) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(p.store.application_count().await.expect("count"), 1);
 }
+
+/// A catalog exported from another system has no pinyin: `catalog import` spells it, and what
+/// terminals fetch finds 社会保障卡申领 by initials, full pinyin and Chinese, and polyphones by
+/// any of their readings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_catalog_without_pinyin_is_searchable_by_pinyin_and_chinese() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("platform.db").display());
+    let mut json: Value = serde_json::from_str(seed::SEED_CATALOG_JSON).expect("seed json");
+    json["version"] = json!("2099.1.1");
+    for m in json["matters"].as_array_mut().expect("matters") {
+        let m = m.as_object_mut().expect("matter");
+        m.remove("pinyin_initials");
+        m.remove("aliases");
+    }
+    let file = dir.path().join("catalog.json");
+    std::fs::write(&file, json.to_string()).expect("write");
+    let path = file.display().to_string();
+    let (ok, out, err) = tokio::task::spawn_blocking(move || {
+        common::platform_cli(&db, &["catalog", "import", &path])
+    })
+    .await
+    .expect("cli");
+    assert!(ok, "{err}");
+    assert!(out.contains("published catalog 2099.1.1"), "{out}");
+
+    let url: DbUrl = format!("sqlite://{}", dir.path().join("platform.db").display())
+        .parse()
+        .expect("url");
+    let p = serve(Store::open(&url).await.expect("store")).await;
+    let catalog: kiosk_protocol::Catalog = reqwest::get(format!("{}/v1/catalog", p.url))
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("catalog");
+    assert_eq!(catalog.version, "2099.1.1");
+    catalog.validate().expect("valid");
+    let finds = |query: &str, zh: &str| {
+        let found: Vec<&str> = catalog
+            .search(query)
+            .iter()
+            .map(|m| m.name.zh.as_str())
+            .collect();
+        assert!(found.contains(&zh), "{query} → {found:?}");
+        found
+    };
+    for query in ["sbk", "shebaoka", "shebk", "社保", "社保卡"] {
+        assert_eq!(
+            finds(query, "社会保障卡申领")[0],
+            "社会保障卡申领",
+            "{query}"
+        );
+    }
+    // Polyphones: 重 in 重度 (zhong), 参 in 参保 (can), 长 read either way, 行 as hang.
+    finds("zhongducanji", "困难残疾人生活补贴和重度残疾人护理补贴申领");
+    finds("canbaodengji", "城乡居民养老保险参保登记");
+    finds("gongjijin", "住房公积金缴存证明打印");
+    finds("gjj", "住房公积金缴存证明打印");
+    finds("dibao", "最低生活保障申请");
+    finds("医保", "城乡居民基本医疗保险参保登记");
+    finds("social security card", "社会保障卡申领");
+    // The terminals of an earlier release still get initials they can search by.
+    let card = catalog
+        .matters
+        .iter()
+        .find(|m| m.name.zh == "社会保障卡申领")
+        .expect("card");
+    assert!(
+        card.pinyin_initials.starts_with("sh"),
+        "{}",
+        card.pinyin_initials
+    );
+}

@@ -355,13 +355,27 @@ async fn pages_show_the_fleet_escaped_and_publish_catalogs(db: TestDb) {
     );
 
     // Publish a new catalog version, refuse a broken one, then roll back.
-    let old = p.store.current_catalog().await.expect("seeded").version;
-    let (status, html) = ada.publish_seed_as("2099.1.1").await;
+    // Pasted without any pinyin: the platform spells it, and 社会保障卡申领 is found by `sbk`.
+    let mut catalog = kiosk_platform::seed::seed_catalog().expect("seed");
+    let old = catalog.version.clone();
+    catalog.version = "2099.1.1".into();
+    for m in &mut catalog.matters {
+        m.pinyin_initials.clear();
+        m.search_keys.clear();
+    }
+    let text = serde_json::to_string(&catalog).expect("json");
+    let (status, html) = ada
+        .post(
+            "/console/catalog/publish",
+            &[("csrf", &ada.csrf), ("catalog", &text)],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{html}");
-    assert_eq!(
-        p.store.current_catalog().await.expect("current").version,
-        "2099.1.1"
-    );
+    let published = p.store.current_catalog().await.expect("current");
+    assert_eq!(published.version, "2099.1.1");
+    let published: kiosk_protocol::Catalog =
+        serde_json::from_str(&published.body).expect("catalog");
+    assert_eq!(published.search("sbk")[0].name.zh, "社会保障卡申领");
     let (status, _) = ada
         .post(
             "/console/catalog/publish",

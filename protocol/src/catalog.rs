@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::form::{FormDefinition, Region};
+use crate::search::{Abbreviation, SearchKey};
 use crate::text::LocalizedText;
 
 /// Stable identifier of a matter, e.g. `lyg-hrss-0101`.
@@ -34,6 +35,9 @@ pub struct Catalog {
     /// shown to citizens.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What citizens say for what names spell out (社保 → 社会保险), for search.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub abbreviations: Vec<Abbreviation>,
 }
 
 /// A theme citizens browse by.
@@ -61,8 +65,17 @@ pub struct Matter {
     pub id: MatterId,
     /// Matter name (事项名称).
     pub name: LocalizedText,
-    /// Lower-case pinyin initials of the Chinese name, for on-screen search (社保缴费 → `sbjf`).
+    /// Lower-case pinyin initials of the Chinese name (社保缴费 → `sbjf`), searched besides the
+    /// keys. Optional in a catalog; the platform fills it in when it is missing, for terminals
+    /// that know no [`SearchKey`] yet.
+    #[serde(default)]
     pub pinyin_initials: String,
+    /// Other names citizens know the matter by (社保卡 for 社会保障卡申领), for search.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// The pinyin of the name and aliases, computed by the platform at import and publish.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub search_keys: Vec<SearchKey>,
     /// Theme id.
     pub theme: String,
     /// Department id.
@@ -257,7 +270,7 @@ impl Catalog {
             }
             matter.validate(self)?;
         }
-        Ok(())
+        crate::search::check_abbreviations(&self.abbreviations)
     }
 
     /// The matter with this id.
@@ -274,60 +287,9 @@ impl Catalog {
     pub fn theme(&self, id: &str) -> Option<&ThemeGroup> {
         self.themes.iter().find(|t| t.id == id)
     }
-
-    /// Matters matching what a citizen typed on the terminal's keyboard, best first: pinyin
-    /// initials (`sbjf` finds 社保缴费), Chinese text (社保), or English words. Matches at the
-    /// start of the name or initials rank before matches inside them; ties keep catalog order.
-    /// An empty query finds nothing.
-    pub fn search(&self, query: &str) -> Vec<&Matter> {
-        let query: String = query
-            .trim()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .flat_map(char::to_lowercase)
-            .collect();
-        if query.is_empty() {
-            return Vec::new();
-        }
-        let mut found: Vec<(u8, usize, &Matter)> = self
-            .matters
-            .iter()
-            .enumerate()
-            .filter_map(|(order, matter)| matter.search_rank(&query).map(|r| (r, order, matter)))
-            .collect();
-        found.sort_by_key(|&(rank, order, _)| (rank, order));
-        found.into_iter().map(|(_, _, matter)| matter).collect()
-    }
 }
 
 impl Matter {
-    /// How well `query` (lower case, no spaces) matches: 0 best; `None` not at all.
-    fn search_rank(&self, query: &str) -> Option<u8> {
-        let zh: String = self
-            .name
-            .zh
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let en: String = self
-            .name
-            .en
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .flat_map(char::to_lowercase)
-            .collect();
-        let initials = self.pinyin_initials.as_str();
-        if initials.starts_with(query) || zh.starts_with(query) || en.starts_with(query) {
-            Some(0)
-        } else if initials.contains(query) || zh.contains(query) {
-            Some(1)
-        } else if en.contains(query) {
-            Some(2)
-        } else {
-            None
-        }
-    }
-
     fn validate(&self, catalog: &Catalog) -> Result<(), CatalogError> {
         let owner = &self.id;
         if catalog.theme(&self.theme).is_none() {
@@ -375,9 +337,7 @@ impl Matter {
                 "at least one procedure step is required",
             );
         }
-        if !is_pinyin_initials(&self.pinyin_initials) {
-            return invalid(owner, "pinyin_initials", "must be lower-case ASCII letters");
-        }
+        crate::search::check_matter(self)?;
         for (field, phone) in [
             ("enquiry_phone", &self.enquiry_phone),
             ("complaint_phone", &self.complaint_phone),
@@ -417,10 +377,6 @@ fn invalid(owner: &str, field: &'static str, reason: &str) -> Result<(), Catalog
         field,
         reason: reason.to_owned(),
     })
-}
-
-fn is_pinyin_initials(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase())
 }
 
 fn is_phone(s: &str) -> bool {

@@ -12,6 +12,7 @@ pub mod form;
 pub mod material;
 pub mod rating;
 pub mod sealing;
+pub mod search;
 pub mod terminal;
 pub mod text;
 pub mod update;
@@ -30,6 +31,7 @@ pub use catalog::{
 };
 pub use material::{MaterialContentType, UploadRequest, UploadSession, UploadedMaterial};
 pub use rating::{RatingReason, RatingRequest, level_name};
+pub use search::{Abbreviation, SearchKey};
 pub use terminal::{
     AppointmentInfo, CertificateRequest, CheckInRequest, CheckInResponse, CommandKind,
     CommandResult, DeviceHealth, DeviceState, Heartbeat, HeartbeatResponse, NAME_REQUIRED,

@@ -922,7 +922,10 @@ impl Session {
             (Action::Begin, Screen::Home) => self.enter(Screen::Catalog { theme: None }, now, out),
             (
                 Action::ChooseTheme(theme),
-                Screen::Home | Screen::Catalog { .. } | Screen::Departments { .. },
+                Screen::Home
+                | Screen::Catalog { .. }
+                | Screen::Departments { .. }
+                | Screen::Search { .. },
             ) => {
                 let theme = theme.filter(|id| catalog.theme(id).is_some());
                 self.enter(Screen::Catalog { theme }, now, out);

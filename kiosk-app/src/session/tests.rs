@@ -16,6 +16,8 @@ fn matter(id: &str, theme: &str, kiosk: bool) -> Matter {
         id: id.into(),
         name: text(id),
         pinyin_initials: "abc".into(),
+        aliases: Vec::new(),
+        search_keys: Vec::new(),
         theme: theme.into(),
         department: "dept".into(),
         applicant: text("自然人"),
@@ -85,6 +87,7 @@ fn catalog() -> Arc<Catalog> {
             matter("window-only", "si", false),
             with_materials(matter("papers", "hf", true)),
         ],
+        abbreviations: Vec::new(),
     })
 }
 
@@ -1176,6 +1179,27 @@ fn search_finds_by_pinyin_initials_chinese_and_english_and_opens_the_guide() {
     );
     r.touch(Action::Back);
     assert_eq!(r.s.screen(), &Screen::Home);
+}
+
+#[test]
+fn a_search_that_finds_nothing_leads_to_the_topics() {
+    let mut r = Rig::new();
+    r.touch(Action::OpenSearch);
+    r.touch(Action::SearchType("qqq".into()));
+    assert!(r.s.view(r.now).search_results.is_empty());
+    // The screen offers the topics; the citizen taps one and browses its matters.
+    r.touch(Action::ChooseTheme(Some("hf".into())));
+    assert_eq!(
+        r.s.screen(),
+        &Screen::Catalog {
+            theme: Some("hf".into())
+        }
+    );
+    // A topic the catalog does not have shows them all rather than nothing.
+    r.touch(Action::OpenSearch);
+    r.touch(Action::SearchType("qqq".into()));
+    r.touch(Action::ChooseTheme(Some("no-such-theme".into())));
+    assert_eq!(r.s.screen(), &Screen::Catalog { theme: None });
 }
 
 #[test]

@@ -11,7 +11,8 @@ use super::{block_on, open_with_seed};
 
 #[derive(Subcommand)]
 pub enum CatalogCommand {
-    /// Validate a catalog JSON file and publish it as the current version.
+    /// Validate a catalog JSON file, spell its matters' pinyin for search and publish it as
+    /// the current version.
     Import {
         /// The catalog file.
         file: PathBuf,

@@ -11,6 +11,7 @@ use crate::catalog_text::read_catalog;
 use crate::html::{Notice, csrf_field, notice, table, text};
 use crate::http::extract::{field, role};
 use crate::http::{AppState, Operator, OperatorForm, PageFailure};
+use crate::search_keys;
 use crate::store::{CatalogVersion, Role, Session};
 
 /// `GET /console/catalog`.
@@ -111,7 +112,9 @@ pub(super) async fn activate(
     let body = store.catalog_body(version).await?.ok_or_else(|| {
         PageFailure::refused(StatusCode::NOT_FOUND, &operator, "no such catalog version")
     })?;
-    let catalog: Catalog = serde_json::from_str(&body).map_err(PageFailure::internal)?;
+    let mut catalog: Catalog = serde_json::from_str(&body).map_err(PageFailure::internal)?;
+    // A version published before keys were spelt gets them now.
+    search_keys::fill(&mut catalog);
     store.publish_catalog(&catalog).await?;
     let _ = store
         .audit(&operator.operator, "catalog_activate", version)

@@ -122,6 +122,11 @@ pub const SCREENS: &[Screen] = &[
         fill: search,
     },
     Screen {
+        name: "search-none",
+        page: Page::Search,
+        fill: search_found_nothing,
+    },
+    Screen {
         name: "form",
         page: Page::Confirm,
         fill: wrong_phone,
@@ -489,6 +494,14 @@ fn search(window: &KioskWindow) {
             .map(|w| SharedString::from(*w))
             .collect(),
     ));
+}
+
+/// A query that finds nothing: the topics are offered instead.
+fn search_found_nothing(window: &KioskWindow) {
+    search(window);
+    let catalog = window.global::<Catalog>();
+    catalog.set_search_query("xyz".into());
+    catalog.set_matters(model(Vec::new()));
 }
 
 fn wrong_phone(window: &KioskWindow) {

@@ -435,6 +435,8 @@ async fn publish(State(state): State<AppState>, form: OperatorForm) -> PageAnswe
         .await?
         + 1;
     proposal.catalog.version = format!("{day}.{n}");
+    // Edited names and aliases are spelled anew for search.
+    crate::search_keys::fill(&mut proposal.catalog);
     if let Err(e) = proposal.catalog.validate() {
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
