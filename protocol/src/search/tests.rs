@@ -42,6 +42,7 @@ fn matter(id: &str, zh: &str, en: &str, keys: Vec<SearchKey>) -> Matter {
         enquiry_phone: "12345".into(),
         complaint_phone: "12345".into(),
         kiosk_application: false,
+        form: None,
     }
 }
 
@@ -67,6 +68,8 @@ fn catalog() -> Catalog {
             id: "d".into(),
             name: LocalizedText::new("人社局", "HRSS"),
         }],
+        regions: Vec::new(),
+        notes: Vec::new(),
         matters: vec![
             matter(
                 "pension",
