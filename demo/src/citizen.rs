@@ -98,7 +98,11 @@ fn report(summary: &Summary, dir: &Path, answers: &Path) -> anyhow::Result<()> {
         .application_no
         .as_deref()
         .ok_or_else(|| anyhow!("the script reached no receipt"))?;
-    println!("application number: {number}");
+    if summary.kept {
+        println!("application number: {number} (kept in the outbox until the platform answers)");
+    } else {
+        println!("application number: {number}");
+    }
     println!("{} screenshots in {}", summary.screenshots, dir.display());
     Ok(())
 }

@@ -82,6 +82,8 @@ pub struct Summary {
     pub refused: usize,
     /// The last application number a receipt showed.
     pub application_no: Option<String>,
+    /// That receipt was the terminal's: the application waits in the outbox.
+    pub kept: bool,
     /// Screenshots written.
     pub screenshots: usize,
 }
@@ -257,8 +259,9 @@ impl Driver<'_> {
     fn apply(&mut self, view: View) {
         self.display.show(&view);
         self.masking.learn(&view);
-        if let Screen::Receipt { receipt, .. } = &view.screen {
+        if let Screen::Receipt { receipt, kept, .. } = &view.screen {
             self.summary.application_no = Some(receipt.application_no.clone());
+            self.summary.kept = *kept;
         }
         self.last = Some(view);
     }
@@ -470,9 +473,12 @@ impl Driver<'_> {
     ) -> Result<(), DriveError> {
         self.summary.steps += 1;
         slint::platform::update_timers_and_animations();
-        let screen = self.last.as_ref().map(|view| {
-            report::screen_json(view, &screen_reader::read(&self.window), &self.masking)
-        });
+        let reading = screen_reader::read(&self.window);
+        self.masking.learn_fields(&reading);
+        let screen = self
+            .last
+            .as_ref()
+            .map(|view| report::screen_json(view, &reading, &self.masking));
         let answer = match result {
             Ok(step) => json!({ "line": number, "step": step, "screen": screen }),
             Err(refusal) => {

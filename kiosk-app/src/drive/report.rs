@@ -2,8 +2,8 @@
 //! texts, the fields and the controls, with personal data masked unless `--reveal`.
 //!
 //! Masking works two ways, so that no screen can forget it: every personal value the session
-//! has shown in this run (the card holder's name, the phone typed; later a form's answers) is
-//! masked wherever it appears, and any standalone run of digits that is a valid citizen ID
+//! has shown in this run (the card holder's name, whatever was typed into a field) is masked
+//! wherever it appears, and any standalone run of digits that is a valid citizen ID
 //! number, bank card number or mobile number is masked whatever its source. A field's value is
 //! always masked: whatever a citizen types is theirs.
 
@@ -158,6 +158,17 @@ impl Masking {
         self.remember(&view.phone, 3);
     }
 
+    /// Learns what the citizen typed into the screen's fields, so that it stays masked where
+    /// a later screen shows it as text (the review lists every answer). A value of digits
+    /// only is remembered from its third digit, so the first digits of a phone do not mask
+    /// every number on the screen.
+    pub fn learn_fields(&mut self, reading: &Reading) {
+        for field in &reading.fields {
+            let digits = field.value.chars().all(|c| c.is_ascii_digit());
+            self.remember(&field.value, if digits { 3 } else { 2 });
+        }
+    }
+
     /// A text as the output shows it.
     pub fn text(&self, text: &str) -> String {
         if self.reveal {
@@ -293,6 +304,16 @@ mod tests {
         masking.remember("张三丰", 1);
         masking.remember("张三", 1);
         assert_eq!(masking.text("张三丰，您好；张三"), "•••，您好；••");
+        // What was typed into a field stays masked where the review shows it as text.
+        masking.learn_fields(&Reading {
+            fields: vec![kiosk_ui::screen_reader::FieldReading {
+                label: "地址".into(),
+                value: "幸福路88号".into(),
+                error: None,
+            }],
+            ..Reading::default()
+        });
+        assert_eq!(masking.text("地址：幸福路88号"), "地址：••••••");
         assert_eq!(masking.value("139"), "•••");
         let revealed = Masking::new(true);
         assert_eq!(revealed.text("张三丰"), "张三丰");

@@ -16,14 +16,29 @@ use anyhow::Context;
 /// A control line on its way to the serving thread, with where to send the answer.
 pub struct Request {
     pub line: String,
-    pub answer: mpsc::Sender<Answer>,
+    answer: mpsc::Sender<Answer>,
+}
+
+impl Request {
+    /// Sends the answer; after `quit`, waits (a little) until the requester has written it,
+    /// so the process does not exit before the client has read its `ok`.
+    pub fn reply(self, text: String, quit: bool) {
+        let (ack_tx, ack_rx) = mpsc::channel();
+        let answer = Answer {
+            text,
+            ack: quit.then_some(ack_tx),
+        };
+        if self.answer.send(answer).is_ok() && quit {
+            let _ = ack_rx.recv_timeout(std::time::Duration::from_secs(2));
+        }
+    }
 }
 
 /// The answer to a control line. After `quit`, the requester acknowledges once the answer is
 /// written, so the process does not exit before the client has read its `ok`.
 pub struct Answer {
-    pub text: String,
-    pub ack: Option<mpsc::Sender<()>>,
+    text: String,
+    ack: Option<mpsc::Sender<()>>,
 }
 
 /// Where control lines are queued: the serving thread's channel, and the pipe that wakes it

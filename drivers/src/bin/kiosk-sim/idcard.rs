@@ -23,7 +23,7 @@ use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use zeroize::Zeroize;
 
-use crate::control::{self, Answer, Queue, Request, bind_control};
+use crate::control::{self, Queue, Request, bind_control};
 
 /// How long a reply may wait for room in the pty before the rest is dropped, as a UART would
 /// overrun when the host stops reading.
@@ -250,14 +250,7 @@ impl Server {
             Ok(other) => (self.apply(other), false),
         };
         tracing::info!(command = %request.line.trim(), answer = %text, "control");
-        let (ack_tx, ack_rx) = mpsc::channel();
-        let answer = Answer {
-            text,
-            ack: quit.then_some(ack_tx),
-        };
-        if request.answer.send(answer).is_ok() && quit {
-            let _ = ack_rx.recv_timeout(Duration::from_secs(2));
-        }
+        request.reply(text, quit);
         quit
     }
 

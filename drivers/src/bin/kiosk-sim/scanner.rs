@@ -19,7 +19,7 @@ use kiosk_drivers::scanner::sim::{ScannerControl, SimScanner};
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
-use crate::control::{self, Answer, Queue, Request, bind_control};
+use crate::control::{self, Queue, Request, bind_control};
 
 /// How long a scan may wait for the driver to make room in the pty before the rest is
 /// dropped, as a UART overruns when nobody reads.
@@ -75,14 +75,7 @@ pub fn run(args: Args) -> Result<()> {
                 let _ = std::fs::remove_file(path);
             }
         }
-        let (ack_tx, ack_rx) = mpsc::channel();
-        let answer = Answer {
-            text,
-            ack: quit.then_some(ack_tx),
-        };
-        if request.answer.send(answer).is_ok() && quit {
-            let _ = ack_rx.recv_timeout(Duration::from_secs(2));
-        }
+        request.reply(text, quit);
         if quit {
             break;
         }
