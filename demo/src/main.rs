@@ -1,7 +1,7 @@
 //! `kiosk-demo`: the kiosk on simulated devices against a real platform process.
 //!
-//! With `--headless DIR`, a scripted citizen walks the whole journey and every screen is
-//! written to DIR as a PNG; otherwise a window opens and a person drives it, while the
+//! With `--headless DIR`, a scripted citizen (a script for `kiosk drive`, in `demo/scripts/`)
+//! walks the whole journey and every screen is written to DIR as a PNG; otherwise a window opens and a person drives it, while the
 //! simulated citizen only places the ID card when the kiosk asks for it.
 //!
 //! A program of its own, built beside `kiosk` but never shipped with it: the demo starts child
@@ -37,6 +37,10 @@ pub struct DemoOptions {
     /// Submit the application under this idempotency key (to show that a repeat stores one).
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
+    /// With --headless: run this `kiosk drive` script (JSON lines) instead of the demo's
+    /// citizen; its `screenshot` steps write into the --headless folder.
+    #[arg(long, value_name = "FILE", requires = "headless")]
+    pub script: Option<PathBuf>,
     /// Which simulated ID card the citizen places (index in the simulator's deck).
     #[arg(long, default_value_t = 0)]
     pub card: usize,

@@ -29,7 +29,7 @@ pub struct Stage {
     _platform: Option<PlatformPeer>,
     pub idcard: Peer,
     _printer: Peer,
-    pub scanner: Peer,
+    _scanner: Peer,
     /// The appointment booked for the demo's citizen (on a platform the demo started).
     pub appointment: Option<String>,
     pub platform_url: String,
@@ -70,7 +70,13 @@ pub fn set_the_stage(work: &Path, options: &DemoOptions) -> anyhow::Result<Stage
     let (idcard, _) = Peer::start(
         "ID-card reader simulator",
         &sim,
-        &["idcard", "--link", &idcard_link.to_string_lossy()],
+        &[
+            "idcard",
+            "--link",
+            &idcard_link.to_string_lossy(),
+            "--control",
+            &work.join(IDCARD_CONTROL).to_string_lossy(),
+        ],
         "ready",
     )?;
     let receipts = work.join("receipts");
@@ -95,6 +101,8 @@ pub fn set_the_stage(work: &Path, options: &DemoOptions) -> anyhow::Result<Stage
             "scanner",
             "--link",
             &work.join("scanner.tty").to_string_lossy(),
+            "--control",
+            &work.join(SCANNER_CONTROL).to_string_lossy(),
         ],
         "ready",
     )?;
@@ -114,7 +122,7 @@ pub fn set_the_stage(work: &Path, options: &DemoOptions) -> anyhow::Result<Stage
         _platform: platform_peer,
         idcard,
         _printer: printer,
-        scanner,
+        _scanner: scanner,
         appointment,
         platform_url,
         enrollment,
@@ -155,14 +163,15 @@ pub async fn enroll(stage: &Stage) -> anyhow::Result<(PlatformLink, String)> {
     Ok((link, provisioned.identity.terminal_id.clone()))
 }
 
+/// The card reader simulator's control socket in the work folder (`place N`, `lift`), which
+/// the scripted citizen's `card` steps go through.
+pub const IDCARD_CONTROL: &str = "idcard.control";
+
+/// The scanner simulator's control socket in the work folder (`scan TEXT`).
+pub const SCANNER_CONTROL: &str = "scanner.control";
+
 /// The demo terminal's technician PIN (a real terminal's comes from its kiosk.toml as a hash).
 pub const DEMO_TECHNICIAN_PIN: &str = "24681357";
-
-/// The phone number the demo citizen types.
-pub const DEMO_PHONE: &str = "13912345678";
-
-/// What the demo citizen searches for: 社会保障卡申领 by its pinyin initials.
-pub const DEMO_SEARCH: &str = "shbzk";
 
 /// The site the demo terminal is enrolled at.
 const DEMO_SITE: &str = "demo";

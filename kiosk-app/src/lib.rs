@@ -19,6 +19,7 @@
 //! | [`config`] | `kiosk.toml` as plain data, checked, and the device and session settings made from it | a setting is added or its rules change |
 //! | [`screen`] | views applied to the Slint screens of `kiosk-ui` and touches mapped back to actions ([`screen::display`]), spoken instructions ([`screen::voice`]) | how a view is shown or spoken |
 //! | [`window`] | the window's event loop on the main thread beside the session driver | how the kiosk runs in a window |
+//! | [`drive`] | `kiosk drive`: the session and runtime drawn headlessly and driven by JSON-line steps, each screen printed as JSON with personal data masked | how a script drives the terminal or what it is told |
 //!
 //! The flows: a card read goes `devices::card_reader` → session event → [`session`] → view →
 //! [`screen::display`]; a submitted application goes [`session`] → `Submit` command → `runtime` →
@@ -28,7 +29,7 @@
 //! on none; `scripts/check-structure` keeps it so):
 //!
 //! ```text
-//! window
+//! window, drive
 //! runtime
 //! technician, enrollment
 //! update
@@ -45,6 +46,7 @@
 
 pub mod config;
 pub mod devices;
+pub mod drive;
 pub mod enrollment;
 pub mod printing;
 pub mod runtime;

@@ -91,6 +91,32 @@ enum Command {
         #[command(subcommand)]
         device: kiosk_app::technician::device_cli::DeviceCommand,
     },
+    /// Run the terminal headless, driven by JSON-line steps on standard input (tap, type,
+    /// write, card, lift, scan, wait, screenshot, read); each step is answered on standard
+    /// output with the screen as JSON, personal data masked. Exits 3 if a step was refused.
+    Drive(DriveArgs),
+}
+
+#[derive(clap::Args)]
+struct DriveArgs {
+    /// Configuration file (the terminal must be enrolled; stop kiosk.service first, as both
+    /// would open the same devices).
+    #[arg(long, default_value = DEFAULT_PATH)]
+    config: PathBuf,
+    /// Print personal data (names, ID numbers, phones, answers) as shown instead of masked.
+    #[arg(long)]
+    reveal: bool,
+    /// Allow `screenshot` steps, writing PNGs into this folder (they show the screen as the
+    /// citizen sees it, personal data included).
+    #[arg(long, value_name = "DIR")]
+    screenshots: Option<PathBuf>,
+    /// Control socket of the ID-card reader simulator (`kiosk-sim idcard --control`), for
+    /// `card` and `lift` steps.
+    #[arg(long, value_name = "SOCKET")]
+    card_control: Option<PathBuf>,
+    /// Control socket of the scanner simulator (`kiosk-sim scanner --control`), for `scan`.
+    #[arg(long, value_name = "SOCKET")]
+    scanner_control: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -129,7 +155,8 @@ fn main() {
         | Command::Provision { .. }
         | Command::Outbox { .. }
         | Command::Maintenance { .. }
-        | Command::Update { .. } => "warn",
+        | Command::Update { .. }
+        | Command::Drive(_) => "warn",
         Command::Run { .. } => "info",
     };
     tracing_subscriber::fmt()
@@ -159,6 +186,7 @@ fn main() {
             config,
             force,
         } => provision(&payload, &config, force),
+        Command::Drive(args) => drive(args),
     };
     if let Err(e) = result {
         eprintln!("kiosk: {e:#}");
@@ -314,6 +342,57 @@ fn setup(
     if let Err(e) = started {
         tracing::error!(error = %e, "cannot start setup");
     }
+}
+
+/// `kiosk drive`: the enrolled terminal of `args.config`, headless, driven from stdin.
+fn drive(args: DriveArgs) -> anyhow::Result<()> {
+    let config = KioskConfig::load(&args.config)?;
+    if let Some(dir) = &args.screenshots {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let identity = TerminalIdentity::load(&config.data_dir)
+        .context("kiosk drive runs an enrolled terminal (kiosk provision first)")?;
+    let terminal_id = identity.terminal_id.clone();
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed)
+        .map_err(|e| anyhow!("no OS random source for idempotency keys: {e}"))?;
+    let runtime_config = RuntimeConfig {
+        settings: config.settings(&terminal_id),
+        keys: KeySource::seeded(u64::from_le_bytes(seed)),
+        platform: PlatformLink::configured(&config, identity)?,
+        devices: config.devices(),
+        outbox: std::sync::Arc::new(Outbox::open_configured(&config)?),
+        pin_hash: config.maintenance.pin_hash.clone(),
+        // A driven terminal never installs a release under the script's feet.
+        updater: None,
+    };
+    let options = kiosk_app::drive::DriveOptions {
+        reveal: args.reveal,
+        screenshots: args.screenshots,
+        card_control: args.card_control,
+        scanner_control: args.scanner_control,
+        size: kiosk_app::drive::DriveOptions::screen(config.display.landscape),
+    };
+    let _guard = tokio.enter();
+    let summary = kiosk_app::drive::run(
+        runtime_config,
+        options,
+        std::io::BufReader::new(std::io::stdin()),
+        &mut std::io::stdout().lock(),
+    )?;
+    if summary.refused > 0 {
+        eprintln!(
+            "kiosk drive: {} of {} steps refused or failed",
+            summary.refused, summary.steps
+        );
+        std::process::exit(3);
+    }
+    Ok(())
 }
 
 fn provision(payload: &str, path: &std::path::Path, force: bool) -> anyhow::Result<()> {

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use kiosk_testkit::{PlatformPeer, run};
 
 /// The simulator's first test card (drivers/testdata/cards.json) and the phone the demo's
-/// citizen types (demo/src/stage.rs).
+/// citizen types (demo/scripts/citizen.jsonl).
 const SECRETS: [(&str, &str); 3] = [
     ("name", "张三"),
     ("ID number", "320706198503120133"),

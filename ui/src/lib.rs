@@ -5,12 +5,14 @@
 //! `state/`: `Kiosk` for the page, modes and the `touched(Touch, …)` callback, `Devices`,
 //! `Catalog`, `Application`, `Errands`, `Technician`). This crate compiles them and adds the
 //! little Rust the screens need: language selection, QR images, the spoken instructions and
-//! their translation, the handwriting pad's strokes ([`ink::Ink`]), and headless rendering
-//! into PNG files for screenshots and tests.
+//! their translation, the handwriting pad's strokes ([`ink::Ink`]), headless rendering into
+//! PNG files for screenshots and tests, and the screen as assistive technology reads it
+//! (`screen_reader`, what `kiosk drive` sees).
 
 pub mod headless;
 pub mod ink;
 pub mod qr;
+pub mod screen_reader;
 pub mod speech;
 pub mod translation;
 

@@ -7,14 +7,11 @@
 //! ordered with respect to traffic: a control command answered `ok` is in force for the next
 //! byte the driver sends.
 //!
-//! Control lines come from stdin and, with `--control`, from a Unix socket (any number of
-//! connections); each gets `ok` or `error: …`. EOF on stdin means `quit` unless a control
-//! socket is in use, so a test harness can close stdin and keep driving the simulator.
+//! Control lines come from stdin and, with `--control`, from a Unix socket (see
+//! [`crate::control`]).
 
-use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::os::fd::AsFd;
-use std::os::unix::fs::FileTypeExt;
-use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -25,6 +22,8 @@ use kiosk_drivers::pty::LinkedPty;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use zeroize::Zeroize;
+
+use crate::control::{self, Queue, Request, bind_control};
 
 /// How long a reply may wait for room in the pty before the rest is dropped, as a UART would
 /// overrun when the host stops reading.
@@ -68,19 +67,6 @@ impl WirePace {
     }
 }
 
-/// A control line on its way to the serving thread, with where to send the answer.
-struct Request {
-    line: String,
-    answer: mpsc::Sender<Answer>,
-}
-
-/// The answer to a control line. After `quit`, the requester acknowledges once the answer is
-/// written, so the process does not exit before the client has read its `ok`.
-struct Answer {
-    text: String,
-    ack: Option<mpsc::Sender<()>>,
-}
-
 /// Runs the simulator until `quit` (or EOF on stdin without a control socket).
 pub fn run(args: Args) -> anyhow::Result<()> {
     // Logs go to stderr; stdout carries only the ready line and control answers.
@@ -117,28 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     tracing::info!(link = %args.link.display(), "idcard reader ready");
 
-    let quit_on_eof = listener.is_none();
-    {
-        let tx = tx.clone();
-        let wake = wake_tx.try_clone()?;
-        std::thread::spawn(move || {
-            serve_lines(io::stdin().lock(), io::stdout(), &tx, &wake);
-            if quit_on_eof {
-                let (answer_tx, answer_rx) = mpsc::channel();
-                if submit(&tx, &wake, "quit", answer_tx)
-                    && let Ok(Answer { ack: Some(ack), .. }) = answer_rx.recv()
-                {
-                    let _ = ack.send(());
-                }
-            }
-        });
-    }
-    if let Some(listener) = listener {
-        let tx = tx.clone();
-        let wake = wake_tx.try_clone()?;
-        std::thread::spawn(move || accept_controls(listener, tx, wake));
-    }
-    drop(tx);
+    control::listen(Queue::new(tx, Some(wake_tx)), listener)?;
 
     let mut server = Server {
         sim,
@@ -162,83 +127,6 @@ fn plug(link: &Path) -> anyhow::Result<LinkedPty> {
     let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
     fcntl(pty.master(), FcntlArg::F_SETFL(flags)).context("making the pty non-blocking")?;
     Ok(pty)
-}
-
-/// Binds the control socket, replacing a stale socket but never any other kind of file.
-fn bind_control(path: &Path) -> anyhow::Result<UnixListener> {
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        anyhow::ensure!(
-            meta.file_type().is_socket(),
-            "{} exists and is not a socket; refusing to replace it",
-            path.display()
-        );
-        std::fs::remove_file(path)
-            .with_context(|| format!("removing the stale socket {}", path.display()))?;
-    }
-    UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))
-}
-
-fn accept_controls(listener: UnixListener, tx: mpsc::Sender<Request>, wake: io::PipeWriter) {
-    for stream in listener.incoming() {
-        let stream = match stream {
-            Ok(stream) => stream,
-            Err(e) => {
-                tracing::warn!("control socket accept failed: {e}");
-                continue;
-            }
-        };
-        let (tx, wake) = (tx.clone(), wake.try_clone());
-        let Ok(wake) = wake else {
-            tracing::warn!("could not share the wake-up pipe with a control connection");
-            continue;
-        };
-        std::thread::spawn(move || match stream.try_clone() {
-            Ok(reader) => serve_lines(BufReader::new(reader), stream, &tx, &wake),
-            Err(e) => tracing::warn!("control connection unusable: {e}"),
-        });
-    }
-}
-
-/// Queues one control line for the serving thread and wakes it. `false` once it has stopped.
-fn submit(
-    tx: &mpsc::Sender<Request>,
-    mut wake: &io::PipeWriter,
-    line: &str,
-    answer: mpsc::Sender<Answer>,
-) -> bool {
-    let request = Request {
-        line: line.to_owned(),
-        answer,
-    };
-    tx.send(request).is_ok() && wake.write_all(&[1]).is_ok()
-}
-
-/// Answers control lines from one source until it closes, or until it asked to quit.
-fn serve_lines(
-    input: impl BufRead,
-    mut output: impl Write,
-    tx: &mpsc::Sender<Request>,
-    wake: &io::PipeWriter,
-) {
-    for line in input.lines() {
-        let Ok(line) = line else { return };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (answer_tx, answer_rx) = mpsc::channel();
-        if !submit(tx, wake, &line, answer_tx) {
-            return;
-        }
-        let Ok(answer) = answer_rx.recv() else { return };
-        let written = writeln!(output, "{}", answer.text).and_then(|()| output.flush());
-        if let Some(ack) = answer.ack {
-            let _ = ack.send(());
-            return;
-        }
-        if written.is_err() {
-            return;
-        }
-    }
 }
 
 /// The serving thread's state: the protocol core and the pty it is reachable through
@@ -362,14 +250,7 @@ impl Server {
             Ok(other) => (self.apply(other), false),
         };
         tracing::info!(command = %request.line.trim(), answer = %text, "control");
-        let (ack_tx, ack_rx) = mpsc::channel();
-        let answer = Answer {
-            text,
-            ack: quit.then_some(ack_tx),
-        };
-        if request.answer.send(answer).is_ok() && quit {
-            let _ = ack_rx.recv_timeout(Duration::from_secs(2));
-        }
+        request.reply(text, quit);
         quit
     }
 

@@ -3,6 +3,7 @@
 //! One subcommand per device; each lives in its own module with its own arguments, and this
 //! file only dispatches.
 
+mod control;
 mod gpio;
 mod idcard;
 mod printer;
@@ -22,7 +23,8 @@ enum Cli {
     Idcard(idcard::Args),
     /// An ESC/POS receipt printer on a pty, or offline decoding of a captured stream.
     Printer(printer::PrinterArgs),
-    /// A QR scanner in serial mode on a pty, scanning on command from stdin.
+    /// A QR scanner in serial mode on a pty, scanning on command from stdin (and optionally a
+    /// socket).
     Scanner(scanner::Args),
     /// The cabinet's GPIO (presence, door, lamps, printer relay) behind a Unix socket.
     Gpio(gpio::Args),

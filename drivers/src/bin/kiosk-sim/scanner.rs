@@ -1,13 +1,15 @@
 //! `kiosk-sim scanner`: a QR scanner in serial (USB CDC) mode on a pty, scanning on command.
 //!
 //! The bytes come from [`SimScanner`], which frames them with the driver's own line codec;
-//! this module only owns the pty and the control channel. The scanner only talks, so there is
-//! nothing to read from the pty and one thread suffices: each control line is carried out
-//! before it is answered, so `ok` means the bytes are on the wire.
+//! this module only owns the pty and the control channel ([`crate::control`]: stdin and, with
+//! `--control`, a Unix socket). The scanner only talks, so there is nothing to read from the
+//! pty and one thread serves the queued control lines: each is carried out before it is
+//! answered, so `ok` means the bytes are on the wire.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -17,6 +19,8 @@ use kiosk_drivers::scanner::sim::{ScannerControl, SimScanner};
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use crate::control::{self, Queue, Request, bind_control};
+
 /// How long a scan may wait for the driver to make room in the pty before the rest is
 /// dropped, as a UART overruns when nobody reads.
 const WRITE_STALL: Duration = Duration::from_millis(500);
@@ -25,13 +29,14 @@ const WRITE_STALL: Duration = Duration::from_millis(500);
 ///
 /// Creates a pty, symlinks its device at --link and prints `scanner ready at PATH`.
 ///
-/// Control commands, one per line on stdin, each answered `ok` or `error: …`:
+/// Control commands, one per line on stdin (or the --control socket), each answered `ok` or
+/// `error: …`:
 ///   scan TEXT       (TEXT, UTF-8, then the suffix)
 ///   scan-hex HEX    (exactly these bytes, no suffix added)
 ///   garbage N       (N bytes of line noise, never CR or LF)
 ///   unplug          (close the pty, remove the link)
 ///   replug          (new pty at the same link)
-///   quit            (also on end of input)
+///   quit            (also on end of stdin, unless there is a control socket)
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -41,30 +46,36 @@ pub struct Args {
     /// What ends each scan: cr, lf or crlf
     #[arg(long, default_value_t = Suffix::Cr)]
     suffix: Suffix,
+    /// A Unix socket to accept control commands on, besides stdin
+    #[arg(long)]
+    control: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let mut sim = SimScanner::new(args.suffix);
+    let listener = args.control.as_deref().map(bind_control).transpose()?;
     let mut pty = Some(plug(&args.link)?);
-    let mut stdout = io::stdout().lock();
-    writeln!(stdout, "scanner ready at {}", args.link.display())?;
-    stdout.flush()?;
-    for line in io::stdin().lock().lines() {
-        let line = line.context("reading control commands")?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (answer, quit) = match control(&mut sim, &mut pty, &args.link, &line) {
+    {
+        let mut stdout = io::stdout().lock();
+        writeln!(stdout, "scanner ready at {}", args.link.display())?;
+        stdout.flush()?;
+    }
+    let (tx, requests) = mpsc::channel::<Request>();
+    control::listen(Queue::new(tx, None), listener)?;
+    for request in requests {
+        let (text, quit) = match control(&mut sim, &mut pty, &args.link, &request.line) {
             Ok(quit) => ("ok".to_owned(), quit),
             Err(e) => (format!("error: {e:#}"), false),
         };
-        tracing::info!(answer = %answer, "control");
+        tracing::info!(answer = %text, "control");
         if quit {
-            // Close the pty before answering, so that `ok` means the link is gone.
+            // Close the pty and the socket before answering, so that `ok` means they are gone.
             pty = None;
+            if let Some(path) = &args.control {
+                let _ = std::fs::remove_file(path);
+            }
         }
-        writeln!(stdout, "{answer}")?;
-        stdout.flush()?;
+        request.reply(text, quit);
         if quit {
             break;
         }

@@ -1,0 +1,261 @@
+//! `kiosk drive` end to end: the real `kiosk` binary of an enrolled terminal's kiosk.toml,
+//! headless, against the real `kiosk-platform serve`, with the card reader and printer
+//! simulators on real ptys and a folder of photos as the document camera. A script applies
+//! for 老年人优待证（敬老卡） to its receipt; the application is on the platform; bad lines
+//! and an unknown label are answered with errors and the run goes on; the card's name, ID
+//! number and the phone typed are masked unless `--reveal`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use kiosk_testkit::{PlatformPeer, Simulator, program, run};
+use serde_json::Value;
+
+/// The simulator's first test card (drivers/testdata/cards.json).
+const CARD_NAME: &str = "张三";
+const CARD_NUMBER: &str = "320706198503120133";
+const PHONE: &str = "13912345678";
+
+/// The terminal, its devices and the platform, as a test drives them.
+struct Bench {
+    dir: tempfile::TempDir,
+    platform: PlatformPeer,
+    _idcard: Simulator,
+    _printer: Simulator,
+}
+
+impl Bench {
+    fn config(&self) -> std::path::PathBuf {
+        self.dir.path().join("kiosk.toml")
+    }
+
+    fn card_control(&self) -> std::path::PathBuf {
+        self.dir.path().join("idcard.control")
+    }
+}
+
+fn text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+fn bench() -> Bench {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let work = dir.path();
+    let platform = PlatformPeer::start(&work.join("platform.db")).expect("platform");
+    let sim = program("kiosk-sim").expect("kiosk-sim");
+    let idcard = Simulator::start(
+        &sim,
+        &[
+            "idcard",
+            "--link",
+            &text(&work.join("idcard.tty")),
+            "--control",
+            &text(&work.join("idcard.control")),
+        ],
+    );
+    std::fs::create_dir_all(work.join("receipts")).expect("receipts");
+    let printer = Simulator::start(
+        &sim,
+        &[
+            "printer",
+            "--link",
+            &text(&work.join("printer.tty")),
+            "--out",
+            &text(&work.join("receipts")),
+        ],
+    );
+    let camera = work.join("camera");
+    std::fs::create_dir_all(&camera).expect("camera folder");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../drivers/testdata/camera/page-01-straight.jpg"),
+        camera.join("page-01.jpg"),
+    )
+    .expect("camera photo");
+    let config = format!(
+        "data_dir = \"{}\"\n[idcard]\nport = \"{}\"\n[printer]\nport = \"{}\"\n[camera]\nfolder = \"{}\"\n",
+        work.join("terminal").display(),
+        work.join("idcard.tty").display(),
+        work.join("printer.tty").display(),
+        camera.display(),
+    );
+    std::fs::write(work.join("kiosk.toml"), config).expect("config");
+    let payload = platform.enrollment("e2e").expect("token");
+    let enrolled = run(
+        "kiosk",
+        &[
+            "provision",
+            &payload,
+            "--config",
+            &text(&work.join("kiosk.toml")),
+        ],
+        &[],
+    )
+    .expect("kiosk provision");
+    assert!(
+        enrolled.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&enrolled.stdout),
+        String::from_utf8_lossy(&enrolled.stderr)
+    );
+    Bench {
+        dir,
+        platform,
+        _idcard: idcard,
+        _printer: printer,
+    }
+}
+
+/// Runs `kiosk drive` with `script` on stdin; its exit code and its answers.
+fn drive(bench: &Bench, extra: &[&str], script: &str) -> (Option<i32>, String, Vec<Value>) {
+    let mut child = Command::new(program("kiosk").expect("kiosk"))
+        .arg("drive")
+        .arg("--config")
+        .arg(bench.config())
+        .arg("--card-control")
+        .arg(bench.card_control())
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kiosk drive");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("script");
+    let output = child.wait_with_output().expect("kiosk drive output");
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8 answers");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let answers = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{stderr}")))
+        .collect();
+    (output.status.code(), stdout + &stderr, answers)
+}
+
+/// The answer to script line `line`.
+fn answer(answers: &[Value], line: u64) -> &Value {
+    answers
+        .iter()
+        .find(|a| a["line"] == line)
+        .unwrap_or_else(|| panic!("no answer to line {line}: {answers:#?}"))
+}
+
+fn error_code(answers: &[Value], line: u64) -> &str {
+    answer(answers, line)["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("line {line} did not fail: {}", answer(answers, line)))
+}
+
+fn screen(answers: &[Value], line: u64) -> &str {
+    let a = answer(answers, line);
+    assert!(a["error"].is_null(), "line {line} failed: {a}");
+    a["screen"]["name"].as_str().expect("screen name")
+}
+
+const APPLY: &str = r#"{"wait": "home"}
+{"tap": "开始办事"}
+{"tap": "没有这个按钮"}
+this line is not JSON
+# a comment, not a step
+{"tap": "老年人服务"}
+{"tap": "老年人优待证（敬老卡）办理"}
+{"tap": "在本机申请"}
+{"wait": "identify"}
+{"card": 0}
+{"wait": "confirm"}
+{"type": "13912345678"}
+{"tap": "下一步"}
+{"wait": "materials"}
+{"tap": "拍照"}
+{"tap": "下一步"}
+{"tap": "容缺后补"}
+{"tap": "我承诺"}
+{"wait": "review"}
+{"write": [[[10, 10], [40, 40]]]}
+{"tap": "确认提交"}
+{"wait": "receipt"}
+{"screenshot": "receipt.png"}
+{"lift": true}
+{"tap": "办理完成"}
+"#;
+
+#[test]
+fn a_script_applies_through_kiosk_drive_and_personal_data_stays_masked() {
+    let bench = bench();
+    let (code, output, answers) = drive(&bench, &[], APPLY);
+
+    // One answer per step (the comment is none), in order, and the run went on past errors.
+    assert_eq!(answers.len(), 24, "{output}");
+    assert_eq!(screen(&answers, 1), "home");
+    assert_eq!(screen(&answers, 2), "catalog");
+    assert_eq!(error_code(&answers, 3), "unknown_label");
+    assert_eq!(answer(&answers, 3)["screen"]["name"], "catalog");
+    assert_eq!(error_code(&answers, 4), "bad_json");
+    assert_eq!(screen(&answers, 6), "catalog");
+    assert_eq!(screen(&answers, 10), "confirm");
+    // The phone, typed on the number pad, is in its field, masked.
+    let confirm = &answer(&answers, 12)["screen"];
+    assert_eq!(confirm["fields"][0]["value"], "•".repeat(11), "{confirm}");
+    assert_eq!(confirm["fields"][0]["error"], Value::Null);
+    // No handwriting pad on the review screen; screenshots are off without --screenshots.
+    assert_eq!(error_code(&answers, 20), "no_handwriting_pad");
+    assert_eq!(screen(&answers, 22), "receipt");
+    assert_eq!(error_code(&answers, 23), "screenshot");
+    assert_eq!(screen(&answers, 25), "rating");
+    assert_eq!(code, Some(3), "refused steps make the exit status 3");
+
+    // The application reached the platform under the number the receipt showed.
+    let receipt = &answer(&answers, 22)["screen"]["receipt"];
+    let number = receipt["application_no"]
+        .as_str()
+        .expect("application number");
+    assert_eq!(receipt["kept"], false);
+    let conn = rusqlite::Connection::open(&bench.platform.db).expect("platform db");
+    let stored: String = conn
+        .query_row("SELECT application_no FROM applications", [], |row| {
+            row.get(0)
+        })
+        .expect("one application");
+    assert_eq!(stored, number);
+
+    // The card's name and number and the phone are nowhere in the answers or the log.
+    for secret in [CARD_NAME, CARD_NUMBER, PHONE] {
+        assert!(
+            !output.contains(secret),
+            "{secret} in the output:\n{output}"
+        );
+    }
+
+    // With --reveal, the same screen shows the name as the citizen sees it.
+    let (code, output, answers) = drive(
+        &bench,
+        &["--reveal"],
+        r#"{"wait": "home"}
+{"tap": "开始办事"}
+{"tap": "老年人服务"}
+{"tap": "老年人优待证（敬老卡）办理"}
+{"tap": "在本机申请"}
+{"card": 0}
+{"type": "139"}
+{"tap": "下一步"}
+{"lift": true}
+"#,
+    );
+    assert_eq!(code, Some(0), "{output}");
+    assert_eq!(screen(&answers, 6), "confirm");
+    let texts = answer(&answers, 6)["screen"]["texts"].to_string();
+    assert!(texts.contains(CARD_NAME), "{texts}");
+    // A phone too short is refused next to its field.
+    let field = &answer(&answers, 8)["screen"]["fields"][0];
+    assert_eq!(field["value"], "139");
+    assert!(
+        field["error"].as_str().is_some_and(|e| e.contains("11")),
+        "{field}"
+    );
+}
