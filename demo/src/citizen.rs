@@ -38,11 +38,6 @@ fn script(card: usize, appointment: Option<&str>) -> String {
     script
 }
 
-/// The matter the demo citizen applies for: the senior card (敬老卡) has a photo to capture and
-/// a household register that may be handed in later. The demo types no form answers, so it
-/// applies for a matter without a form.
-const DEMO_MATTER: &str = "lyg-health-0701";
-
 pub fn headless(
     options: &DemoOptions,
     dir: &Path,
