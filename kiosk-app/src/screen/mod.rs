@@ -5,4 +5,5 @@
 //! the screens beside the session driver is [`crate::window`].
 
 pub mod display;
+pub mod input;
 pub mod voice;
