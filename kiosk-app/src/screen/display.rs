@@ -600,6 +600,7 @@ impl Display {
         let Some(f) = focused else { return };
         let kind = &f.field.kind;
         ui.set_focused_label(f.field.label.get(lang).into());
+        ui.set_focused_value(field_item(f, regions, lang).value);
         ui.set_input(field_input(kind));
         ui.set_point_key(matches!(kind, FieldKind::Number { decimals, .. } if *decimals > 0));
         ui.set_minus_key(matches!(kind, FieldKind::Number { min, .. } if *min < 0));
@@ -630,6 +631,13 @@ impl Display {
         ui.set_townships(model(
             Region::townships(regions, county).map(|r| option(r, r.code == chosen)),
         ));
+        ui.set_county(county.into());
+        ui.set_place(
+            Region::full_name(regions, chosen)
+                .filter(|_| !chosen.is_empty())
+                .map(|p| SharedString::from(p.get(lang)))
+                .unwrap_or_default(),
+        );
     }
 
     // The technician.

@@ -477,8 +477,9 @@ impl FormState {
         self.settle();
     }
 
-    /// In the focused address field's picker: a district or county lists its townships; a
-    /// township is the address's region.
+    /// In the focused address field's picker: a district or county lists its townships (and
+    /// undoes a township picked before, so the picker shows again); a township is the
+    /// address's region.
     pub fn pick_region(&mut self, code: &str) {
         let Some(field) = self.focused() else {
             return;
@@ -507,11 +508,8 @@ impl FormState {
         };
         match &region.parent {
             None => {
-                let in_county = Region::townships(&self.catalog.regions, &region.code)
-                    .any(|t| t.code == address.region);
-                if !in_county {
-                    address.region.clear();
-                }
+                // A district (again): its townships to pick from; the street stays.
+                address.region.clear();
                 self.county = Some(region.code);
             }
             Some(parent) => {

@@ -397,7 +397,7 @@ fn the_region_picker_goes_from_district_to_township_then_the_street() {
     r.touch(Action::FormRegion("320707".into()));
     assert_eq!(form(&r).county.as_deref(), Some("320707"));
     r.touch(Action::FormRegion("320707100".into()));
-    // Another district clears a township not in it.
+    // A district again undoes the township (the street stays).
     r.touch(Action::FormRegion("320706".into()));
     let Some(Answer::Address(address)) = answer(&r, "mail_address") else {
         panic!("an address answer")
