@@ -132,6 +132,17 @@ impl Terminal {
             .unwrap_or_default()
     }
 
+    /// The pension matter's materials: the first photographed (one page), the second handed
+    /// in later on the commitment; the review follows.
+    fn photograph_one_and_commit_the_other(&mut self) {
+        self.tap("拍照");
+        self.event(Event::PageCaptured(Ok(page())));
+        self.tap("下一步");
+        self.tap("容缺后补");
+        self.tap("我承诺");
+        assert!(matches!(self.session.screen(), Screen::Review { .. }));
+    }
+
     fn shows(&self, label: &str) -> bool {
         !self.controls(label).is_empty()
     }
@@ -261,12 +272,7 @@ fn a_citizen_applies_by_touching_labelled_controls_in_chinese_then_english_then_
     assert!(k.shows("删除第 1 页"));
     k.tap("删除第 1 页");
     assert!(!k.shows("删除第 1 页"));
-    k.tap("拍照");
-    k.event(Event::PageCaptured(Ok(page())));
-    k.tap("下一步");
-    k.tap("容缺后补");
-    k.tap("我承诺");
-    assert!(matches!(k.session.screen(), Screen::Review { .. }));
+    k.photograph_one_and_commit_the_other();
 
     // Review in English, then submit.
     k.tap("English");
@@ -385,12 +391,7 @@ fn a_citizen_fills_the_enrolment_form_by_its_labels_and_the_answers_are_submitte
 
     // The materials, then the review lists the answers in words, the card masked.
     assert!(matches!(k.session.screen(), Screen::Materials { .. }));
-    k.tap("拍照");
-    k.event(Event::PageCaptured(Ok(page())));
-    k.tap("下一步");
-    k.tap("容缺后补");
-    k.tap("我承诺");
-    assert!(matches!(k.session.screen(), Screen::Review { .. }));
+    k.photograph_one_and_commit_the_other();
     for shown in [
         "每年500元",
         "邮寄到家",

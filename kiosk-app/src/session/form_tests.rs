@@ -112,17 +112,23 @@ fn person() -> Identity {
     })
 }
 
-/// A session on the form's first page.
-fn on_form() -> Rig {
+/// A session where `who` applied for `matter`, typed a phone and confirmed.
+fn confirmed(matter: &str, who: Identity) -> Rig {
     let mut r = Rig::with_catalog(catalog());
     r.touch(Action::Begin);
-    r.touch(Action::OpenMatter("pension".into()));
+    r.touch(Action::OpenMatter(matter.into()));
     r.touch(Action::Apply);
-    r.send(Event::Card(CardEvent::Read(person())));
+    r.send(Event::Card(CardEvent::Read(who)));
     for d in [1, 3, 9, 1, 2, 3, 4, 5, 6, 7, 8] {
         r.touch(Action::PhoneDigit(d));
     }
     r.touch(Action::ConfirmApplicant);
+    r
+}
+
+/// A session on the form's first page.
+fn on_form() -> Rig {
+    let r = confirmed("pension", person());
     assert_eq!(
         r.s.screen(),
         &Screen::Form {
@@ -215,10 +221,6 @@ fn the_card_fills_its_fields_and_those_not_to_be_changed_cannot_be() {
 
 #[test]
 fn a_card_without_the_datum_leaves_the_field_to_the_citizen() {
-    let mut r = Rig::with_catalog(catalog());
-    r.touch(Action::Begin);
-    r.touch(Action::OpenMatter("pension".into()));
-    r.touch(Action::Apply);
     // A foreigner's card: no nation, no address, no stated sex.
     let foreigner = Identity::new(
         "JOHN DOE".into(),
@@ -230,11 +232,7 @@ fn a_card_without_the_datum_leaves_the_field_to_the_citizen() {
         read_on: Some(today()),
         ..CardDetails::default()
     });
-    r.send(Event::Card(CardEvent::Read(foreigner)));
-    for d in [1, 3, 9, 1, 2, 3, 4, 5, 6, 7, 8] {
-        r.touch(Action::PhoneDigit(d));
-    }
-    r.touch(Action::ConfirmApplicant);
+    let mut r = confirmed("pension", foreigner);
     let page = form(&r);
     assert_eq!(field(&page, "sex").answer, None);
     assert!(!field(&page, "sex").locked);
@@ -607,15 +605,7 @@ fn leaving_the_session_wipes_the_form() {
 
 #[test]
 fn a_matter_without_a_form_goes_from_the_applicant_to_the_materials() {
-    let mut r = Rig::with_catalog(catalog());
-    r.touch(Action::Begin);
-    r.touch(Action::OpenMatter("m1".into()));
-    r.touch(Action::Apply);
-    r.send(Event::Card(CardEvent::Read(person())));
-    for d in [1, 3, 9, 1, 2, 3, 4, 5, 6, 7, 8] {
-        r.touch(Action::PhoneDigit(d));
-    }
-    r.touch(Action::ConfirmApplicant);
+    let mut r = confirmed("m1", person());
     assert_eq!(
         r.s.screen(),
         &Screen::Review {
