@@ -13,8 +13,8 @@ use std::time::Instant;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use kiosk_app::screen::display::Display;
 use kiosk_app::session::{
-    Action, CapturedPage, CardEvent, Command, DocumentKind, ErrandOutcome, Event, Identity,
-    KeySource, Picture, Screen, Session, Settings,
+    Action, CapturedPage, CardDetails, CardEvent, Command, DocumentKind, ErrandOutcome, Event,
+    Identity, KeySource, Picture, Screen, Session, Settings,
 };
 use kiosk_protocol::{ApplicationReceipt, Catalog, Language};
 use kiosk_ui::{Application, Errands, KioskWindow};
@@ -41,6 +41,10 @@ struct Terminal {
 
 impl Terminal {
     fn start() -> Self {
+        Terminal::start_with(catalog())
+    }
+
+    fn start_with(catalog: Arc<Catalog>) -> Self {
         i_slint_backend_testing::init_no_event_loop();
         let window = KioskWindow::new().expect("window");
         window.show().expect("show");
@@ -51,7 +55,7 @@ impl Terminal {
         let t0 = Instant::now();
         let mut session = Session::new(Settings::default(), KeySource::seeded(7), t0);
         session.start();
-        session.handle(Event::CatalogLoaded(catalog()), t0);
+        session.handle(Event::CatalogLoaded(catalog), t0);
         let mut kiosk = Terminal {
             window,
             display,
@@ -81,7 +85,10 @@ impl Terminal {
         ElementHandle::find_by_accessible_label(&self.window, label)
             .filter(|e| {
                 e.is_valid()
-                    && e.accessible_role() == Some(AccessibleRole::Button)
+                    && matches!(
+                        e.accessible_role(),
+                        Some(AccessibleRole::Button | AccessibleRole::Checkbox)
+                    )
                     && e.accessible_enabled() != Some(false)
             })
             .collect()
@@ -104,6 +111,38 @@ impl Terminal {
         }
     }
 
+    /// Touches the answer box of the form field labelled `label` (it takes the focus).
+    fn fill_in(&mut self, label: &str) {
+        let field = ElementHandle::find_by_accessible_label(&self.window, label)
+            .find(|e| e.is_valid() && e.accessible_role() == Some(AccessibleRole::TextInput))
+            .unwrap_or_else(|| panic!("no field labelled {label:?}"));
+        field.invoke_accessible_default_action();
+        let touches: Vec<Action> = self.touches.borrow_mut().drain(..).collect();
+        for action in touches {
+            self.event(Event::Touch(action));
+        }
+    }
+
+    /// What the form field labelled `label` shows as its answer.
+    fn field_value(&self, label: &str) -> String {
+        ElementHandle::find_by_accessible_label(&self.window, label)
+            .find(|e| e.is_valid() && e.accessible_role() == Some(AccessibleRole::TextInput))
+            .and_then(|e| e.accessible_value())
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    }
+
+    /// The pension matter's materials: the first photographed (one page), the second handed
+    /// in later on the commitment; the review follows.
+    fn photograph_one_and_commit_the_other(&mut self) {
+        self.tap("拍照");
+        self.event(Event::PageCaptured(Ok(page())));
+        self.tap("下一步");
+        self.tap("容缺后补");
+        self.tap("我承诺");
+        assert!(matches!(self.session.screen(), Screen::Review { .. }));
+    }
+
     fn shows(&self, label: &str) -> bool {
         !self.controls(label).is_empty()
     }
@@ -124,6 +163,65 @@ fn person() -> Identity {
         "320706198503120133".into(),
         DocumentKind::Resident,
     )
+    .with_details(CardDetails {
+        sex: Some("male"),
+        birth: Some(time::macros::date!(1985 - 03 - 12)),
+        nation: Some(zeroize::Zeroizing::new("汉".into())),
+        address: Some(zeroize::Zeroizing::new(
+            "江苏省连云港市海州区新浦路1号".into(),
+        )),
+        read_on: Some(time::macros::date!(2026 - 12 - 07)),
+    })
+}
+
+/// The shipped catalog, with 城乡居民养老保险参保登记's enrolment form and two townships.
+fn catalog_with_form() -> Arc<Catalog> {
+    let mut catalog = (*catalog()).clone();
+    let label = |zh: &str, en: &str| serde_json::json!({"zh": zh, "en": en});
+    let option = |value: &str, zh: &str, en: &str| serde_json::json!({"value": value, "label": label(zh, en)});
+    catalog.regions = serde_json::from_value(serde_json::json!([
+        {"code": "320706", "name": label("海州区", "Haizhou District")},
+        {"code": "320706001", "name": label("新浦街道", "Xinpu Subdistrict"), "parent": "320706"},
+        {"code": "320707", "name": label("赣榆区", "Ganyu District")},
+        {"code": "320707100", "name": label("青口镇", "Qingkou Town"), "parent": "320707"},
+    ]))
+    .expect("regions");
+    let form = serde_json::from_value(serde_json::json!({"sections": [
+        {"id": "applicant", "title": label("申请人", "Applicant"), "fields": [
+            {"id": "name", "label": label("姓名", "Name"), "kind": "text", "max_len": 20,
+             "required": true, "prefill": {"from": "name"}},
+            {"id": "nation", "label": label("民族", "Ethnicity"), "kind": "text", "max_len": 10,
+             "required": true, "prefill": {"from": "nation", "editable": true}},
+        ]},
+        {"id": "insurance", "title": label("参保信息", "Enrolment"), "fields": [
+            {"id": "level", "label": label("缴费档次", "Contribution level"), "kind": "choice",
+             "required": true, "options": [option("l200", "每年200元", "200 yuan a year"),
+                                           option("l500", "每年500元", "500 yuan a year")]},
+            {"id": "start", "label": label("参保开始日期", "Start"), "kind": "date",
+             "required": true, "min": "today"},
+            {"id": "mail", "label": label("社保卡领取方式", "Card collection"), "kind": "choice",
+             "required": true, "options": [option("post", "邮寄到家", "By post"),
+                                           option("self", "网点自取", "At a branch")]},
+            {"id": "mail_address", "label": label("邮寄地址", "Mailing address"),
+             "kind": "address", "street_max_len": 40, "required": true,
+             "visible_when": {"field": "mail", "equals": "post"}},
+        ]},
+        {"id": "payment", "title": label("缴费与声明", "Payment"), "fields": [
+            {"id": "card", "label": label("银行卡号", "Bank card"), "kind": "bank_card",
+             "required": true},
+            {"id": "agree", "label": label("告知承诺", "Declaration"), "kind": "consent",
+             "required": true, "text": label("所填信息真实有效。", "All of this is true.")},
+        ]},
+    ]}))
+    .expect("form");
+    let pension = catalog
+        .matters
+        .iter_mut()
+        .find(|m| m.id == "lyg-hrss-0101")
+        .expect("the pension matter");
+    pension.form = Some(form);
+    catalog.validate().expect("valid");
+    Arc::new(catalog)
 }
 
 fn page() -> CapturedPage {
@@ -174,12 +272,7 @@ fn a_citizen_applies_by_touching_labelled_controls_in_chinese_then_english_then_
     assert!(k.shows("删除第 1 页"));
     k.tap("删除第 1 页");
     assert!(!k.shows("删除第 1 页"));
-    k.tap("拍照");
-    k.event(Event::PageCaptured(Ok(page())));
-    k.tap("下一步");
-    k.tap("容缺后补");
-    k.tap("我承诺");
-    assert!(matches!(k.session.screen(), Screen::Review { .. }));
+    k.photograph_one_and_commit_the_other();
 
     // Review in English, then submit.
     k.tap("English");
@@ -238,6 +331,103 @@ fn a_citizen_applies_by_touching_labelled_controls_in_chinese_then_english_then_
     assert_eq!(application.get_phone(), "");
     assert_eq!(slint::Model::row_count(&application.get_materials()), 0);
     assert!(k.shows("开始办事"), "home, in Chinese again");
+}
+
+#[test]
+fn a_citizen_fills_the_enrolment_form_by_its_labels_and_the_answers_are_submitted() {
+    let mut k = Terminal::start_with(catalog_with_form());
+    k.tap("开始办事");
+    k.tap("社会保险");
+    k.tap("城乡居民养老保险参保登记");
+    k.tap("在本机申请");
+    k.event(Event::Card(CardEvent::Read(person())));
+    for digit in "13912345678".chars() {
+        k.tap(&digit.to_string());
+    }
+    k.tap("下一步");
+
+    // Page 1: the card's name, shown as read; the nation, prefilled and editable.
+    assert!(matches!(k.session.screen(), Screen::Form { .. }));
+    assert!(k.displays("第 1 页，共 3 页"));
+    assert_eq!(k.field_value("姓名"), "李四");
+    assert!(k.displays("🪪 取自您的身份证"));
+    assert_eq!(k.field_value("民族"), "汉");
+    k.tap("下一步");
+
+    // Page 2: "next" with nothing chosen shows what is missing, next to each field.
+    assert!(k.displays("第 2 页，共 3 页"));
+    k.tap("下一步");
+    assert!(k.displays("⚠ 请填写此项"));
+    assert!(k.displays("第 2 页，共 3 页"), "refused");
+    k.tap("每年500元");
+    k.fill_in("参保开始日期");
+    k.tap("后一天");
+    assert_eq!(k.field_value("参保开始日期"), "2026-12-07");
+    k.tap("后一天");
+    assert_eq!(k.field_value("参保开始日期"), "2026-12-08");
+    assert!(!k.displays("邮寄地址"), "shown only for the post");
+    k.tap("邮寄到家");
+    k.fill_in("邮寄地址");
+    k.tap("海州区");
+    k.tap("新浦街道");
+    for key in ["r", "m", "l", "8"] {
+        k.tap(key);
+    }
+    assert_eq!(k.field_value("邮寄地址"), "海州区新浦街道 rml8");
+    k.tap("下一步");
+
+    // Page 3: a mistyped bank card is caught once the field is left; corrected on the pad.
+    k.fill_in("银行卡号");
+    for digit in "6222021234567890124".chars() {
+        k.tap(&digit.to_string());
+    }
+    k.tap("我已阅读并同意");
+    assert!(k.displays("⚠ 银行卡号不对，请核对后重新输入"));
+    k.fill_in("银行卡号");
+    k.tap("删除");
+    k.tap("8");
+    assert!(!k.displays("⚠ 银行卡号不对，请核对后重新输入"));
+    k.tap("下一步");
+
+    // The materials, then the review lists the answers in words, the card masked.
+    assert!(matches!(k.session.screen(), Screen::Materials { .. }));
+    k.photograph_one_and_commit_the_other();
+    for shown in [
+        "每年500元",
+        "邮寄到家",
+        "海州区新浦街道rml8",
+        "***************0128",
+        "同意",
+    ] {
+        assert!(k.displays(shown), "{shown} is not on the review");
+    }
+    k.tap("确认提交");
+    let commands = k.take_commands();
+    let Some(Command::Submit { request, .. }) = commands
+        .iter()
+        .find(|c| matches!(c, Command::Submit { .. }))
+    else {
+        panic!("no submission in {commands:?}")
+    };
+    let answers = &request.answers.0;
+    let text = |id: &str| match answers.get(id) {
+        Some(kiosk_protocol::form::Answer::Text(t)) => t.clone(),
+        other => panic!("{id}: {other:?}"),
+    };
+    assert_eq!(text("level"), "l500");
+    assert_eq!(text("card"), "6222021234567890128");
+    assert_eq!(text("name"), "李四");
+    assert_eq!(text("start"), "2026-12-08");
+    assert_eq!(answers.len(), 8, "{answers:?}");
+
+    // Home: nothing of the form is left on the screens.
+    k.event(Event::Submitted(Err(
+        kiosk_app::session::SubmitFailure::Rejected,
+    )));
+    k.tap("首页");
+    let form = k.window.global::<kiosk_ui::Form>();
+    assert_eq!(slint::Model::row_count(&form.get_fields()), 0);
+    assert_eq!(slint::Model::row_count(&form.get_answers()), 0);
 }
 
 #[test]

@@ -66,6 +66,8 @@ instructions! {
     PhoneWrong => "That phone number is not right. Please type it again.",
     /// The applicant's details and phone number.
     Confirm => "Please check your details, type your phone number, then touch Next.",
+    /// The application form.
+    Form => "Please fill in the form, then touch Next.",
     /// The catalog by department.
     Departments => "Please choose a department, then the service.",
     /// The search keyboard.

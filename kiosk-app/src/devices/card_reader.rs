@@ -10,14 +10,15 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
 use kiosk_drivers::idcard::{
-    CardKind, IdCard, ReadError, ReadOutcome, Reader, ReaderConfig, SerialTransport, Transport,
-    UsbError, UsbReaderAddress, UsbTransport,
+    CardKind, IdCard, ReadError, ReadOutcome, Reader, ReaderConfig, SerialTransport, Sex,
+    Transport, UsbError, UsbReaderAddress, UsbTransport,
 };
 use time::OffsetDateTime;
 use time::macros::offset;
+use zeroize::Zeroizing;
 
 use crate::devices::health::{DeviceHealth, DeviceKind, HealthState};
-use crate::session::{CardEvent, DocumentKind, Identity};
+use crate::session::{CardDetails, CardEvent, DocumentKind, Identity};
 
 /// How often the reader is asked for a card while the identify screen shows.
 const POLL_INTERVAL: Duration = Duration::from_millis(150);
@@ -279,9 +280,27 @@ pub fn card_event(card: IdCard, today: time::Date) -> CardEvent {
         CardKind::ForeignerI => DocumentKind::ForeignerI,
         CardKind::ForeignerY => DocumentKind::ForeignerY,
     };
-    CardEvent::Read(Identity::new(
-        card.name().to_owned(),
-        card.id_number().expose().to_owned(),
-        kind,
-    ))
+    let nation = match &card {
+        IdCard::Resident(resident) => Some(resident.nation().name_zh().to_owned()),
+        _ => None,
+    };
+    let details = CardDetails {
+        sex: match card.sex() {
+            Sex::Male => Some("male"),
+            Sex::Female => Some("female"),
+            Sex::Unknown | Sex::Unstated => None,
+        },
+        birth: Some(card.birth()),
+        nation: nation.map(Zeroizing::new),
+        address: card.address().map(|a| Zeroizing::new(a.to_owned())),
+        read_on: Some(today),
+    };
+    CardEvent::Read(
+        Identity::new(
+            card.name().to_owned(),
+            card.id_number().expose().to_owned(),
+            kind,
+        )
+        .with_details(details),
+    )
 }

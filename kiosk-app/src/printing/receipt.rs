@@ -10,8 +10,10 @@ use kiosk_protocol::Language;
 
 use crate::session::{QueueTicket, ReceiptContent};
 
-/// The application receipt (受理回执): number, matter, masked applicant, time, terminal, and
-/// the progress QR code. Printed in the language the citizen used.
+/// The application receipt (受理回执): number, matter, masked applicant, time, terminal, the
+/// form's answers the department acts on (a contribution level, a collection place: the
+/// session passes only choices and numbers, never an identifier, an address or a bank card),
+/// and the progress QR code. Printed in the language the citizen used.
 pub fn application_receipt(content: &ReceiptContent) -> ReceiptDocument {
     let zh = content.language == Language::Zh;
     let label = |zh_text: &'static str, en_text: &'static str| if zh { zh_text } else { en_text };
@@ -53,6 +55,16 @@ pub fn application_receipt(content: &ReceiptContent) -> ReceiptDocument {
         )
         .row(label("终端编号", "Terminal"), content.terminal_id.clone())
         .rule();
+    let separator = label("：", ": ");
+    let answered = !content.answers.is_empty();
+    let document = content.answers.iter().fold(document, |document, line| {
+        document.paragraph(format!(
+            "{}{separator}{}",
+            line.label.get(content.language),
+            line.value.get(content.language)
+        ))
+    });
+    let document = if answered { document.rule() } else { document };
     let document = if content.kept {
         // No platform number yet, so no progress link: the citizen follows the application by
         // ID card under 办件查询 at any terminal, or by the reference on the phone line.
@@ -177,6 +189,7 @@ fn display_time(rfc3339: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::AnswerLine;
     use kiosk_protocol::LocalizedText;
 
     fn content(language: Language) -> ReceiptContent {
@@ -194,6 +207,11 @@ mod tests {
             time_limit: LocalizedText::new("即办", "On the spot"),
             language,
             kept: false,
+            answers: vec![AnswerLine {
+                field: "level".into(),
+                label: LocalizedText::new("缴费档次", "Contribution level"),
+                value: LocalizedText::new("每年500元", "500 yuan a year"),
+            }],
         }
     }
 
@@ -211,6 +229,7 @@ mod tests {
             "3207**********1234",
             "2026-11-22 14:52:56",
             "LYG-HZ-0001",
+            "缴费档次：每年500元",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }
@@ -219,7 +238,9 @@ mod tests {
             .expect("lays out")
             .join("\n");
         assert!(
-            en.contains("Application Receipt") && en.contains("3207**********1234"),
+            en.contains("Application Receipt")
+                && en.contains("3207**********1234")
+                && en.contains("Contribution level: 500 yuan a year"),
             "{en}"
         );
         // On 58 mm paper the double-size title wraps rather than being cut off.

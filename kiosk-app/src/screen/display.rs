@@ -3,24 +3,28 @@
 //! area of the UI's state (the kiosk as a whole, the devices, the catalog, the application,
 //! the errands, the technician).
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
+use kiosk_protocol::form::{Answer, FieldKind, Region};
 use kiosk_protocol::{ApplicationState, Matter};
 use kiosk_protocol::{Catalog, Language, LocalizedText, RatingReason};
 use kiosk_ui::{
-    ApplicantData, Application, Browse, CaptureNotice, Catalog as UiCatalog, Devices,
-    Errand as UiErrand, ErrandResult, Errands, GuideData, IdentifyPrompt as UiPrompt, Kiosk,
-    KioskWindow, MaterialRow, MaterialState, MatterItem, Page, PinNotice, PrintState, ProgressItem,
-    ReasonItem, ReceiptData, StatusRow, TaskState, Technician, ThemeItem, TicketData, Touch,
+    AnswerRow, ApplicantData, Application, Browse, CaptureNotice, Catalog as UiCatalog, Devices,
+    Errand as UiErrand, ErrandResult, Errands, FieldInput, Form, FormFieldItem, FormOption,
+    GuideData, IdentifyPrompt as UiPrompt, Kiosk, KioskWindow, MaterialRow, MaterialState,
+    MatterItem, Page, PinNotice, PrintState, ProgressItem, ReasonItem, ReceiptData, StatusRow,
+    TaskState, Technician, ThemeItem, TicketData, Touch,
 };
 use slint::{
     ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel,
 };
 
+use super::input::{Direct, InputMethod};
 use crate::session::{
-    Action, CaptureProblem, CheckInPrompt, DocumentKind, Errand, ErrandOutcome, IdentifyPrompt,
-    MaintenancePanel, MaintenanceTask, Picture, PinKey, PinMessage, PinPad, PrintFailure,
-    PrintStatus, Screen, SubmitFailure, TaskOutcome, View,
+    Action, CaptureProblem, CheckInPrompt, DateStep, DocumentKind, Errand, ErrandOutcome,
+    FieldView, FormView, IdentifyPrompt, MaintenancePanel, MaintenanceTask, Picture, PinKey,
+    PinMessage, PinPad, PrintFailure, PrintStatus, Screen, SubmitFailure, TaskOutcome, View,
 };
 
 /// The window plus what it caches between views (the receipt's QR image, the language).
@@ -32,6 +36,10 @@ pub struct Display {
     lists_shown: Option<(String, Language)>,
     /// The materials models hold an application's pages (cleared once it is over).
     materials_shown: bool,
+    /// The form's models hold answers (cleared once the form is off the screen).
+    form_shown: bool,
+    /// What turns a text field's keys into committed text.
+    input: Rc<RefCell<Box<dyn InputMethod>>>,
 }
 
 impl Display {
@@ -45,7 +53,15 @@ impl Display {
             english: None,
             lists_shown: None,
             materials_shown: false,
+            form_shown: false,
+            input: Rc::new(RefCell::new(Box::new(Direct))),
         }
+    }
+
+    /// Installs the input method of text fields (a pinyin or handwriting method in place of
+    /// the keyboard's direct input): the one place a composing method is connected.
+    pub fn set_input_method(&self, method: Box<dyn InputMethod>) {
+        *self.input.borrow_mut() = method;
     }
 
     /// The Slint window.
@@ -54,14 +70,31 @@ impl Display {
     }
 
     /// Routes every touch to `sink` as a session [`Action`].
+    /// A text field's keyboard goes through the input method; every other touch maps
+    /// straight to its action.
     pub fn on_action(&self, sink: impl Fn(Action) + 'static) {
         let sink = Rc::new(sink);
+        let input = self.input.clone();
         self.window
             .global::<Kiosk>()
             .on_touched(move |touch, argument| {
-                if let Some(action) = action_from(touch, &argument) {
-                    sink(action);
-                }
+                let mut method = input.borrow_mut();
+                let actions = match touch {
+                    Touch::FormType => method.key(&argument),
+                    Touch::FormCandidate => match argument.parse() {
+                        Ok(index) => method.choose(index),
+                        Err(_) => Vec::new(),
+                    },
+                    Touch::FormErase => method.erase(),
+                    _ => {
+                        if matches!(touch, Touch::FormFocus | Touch::FormNext | Touch::Back) {
+                            method.reset();
+                        }
+                        action_from(touch, &argument).into_iter().collect()
+                    }
+                };
+                drop(method);
+                actions.into_iter().for_each(|action| sink(action));
             });
     }
 
@@ -73,6 +106,7 @@ impl Display {
         self.show_errand(view);
         self.show_lists(view);
         self.show_materials(view);
+        self.show_form(view);
         let page = match &view.screen {
             Screen::OutOfService => Page::OutOfService,
             Screen::Home => Page::Home,
@@ -86,6 +120,7 @@ impl Display {
             Screen::Guide { matter } => self.show_matter(view, matter, Page::Guide),
             Screen::Identify { matter, prompt } => self.show_identify(view, matter, *prompt),
             Screen::Confirm { matter } => self.show_matter(view, matter, Page::Confirm),
+            Screen::Form { matter } => self.show_matter(view, matter, Page::Form),
             Screen::Materials {
                 matter,
                 slot,
@@ -514,6 +549,97 @@ impl Display {
         Page::ErrandResult
     }
 
+    // The form.
+
+    /// The form page (its section, fields and the focused field's input) and the review's
+    /// answers; both emptied once the form is off the screen, so no answer stays in the UI.
+    fn show_form(&mut self, view: &View) {
+        let ui = self.window.global::<Form>();
+        let lang = view.language;
+        let regions = view
+            .catalog
+            .as_ref()
+            .map_or(&[][..], |c| c.regions.as_slice());
+        if view.form.is_none() && view.answers.is_empty() {
+            if std::mem::take(&mut self.form_shown) {
+                ui.set_fields(model(std::iter::empty()));
+                ui.set_answers(model(std::iter::empty()));
+                ui.set_preedit(SharedString::new());
+                ui.set_candidates(model(std::iter::empty()));
+            }
+            return;
+        }
+        self.form_shown = true;
+        ui.set_answers(model(view.answers.iter().map(|line| AnswerRow {
+            label: line.label.get(lang).into(),
+            value: line.value.get(lang).into(),
+        })));
+        let Some(form) = &view.form else { return };
+        ui.set_title(form.title.get(lang).into());
+        ui.set_page(i32::try_from(form.page + 1).unwrap_or(1));
+        ui.set_pages(i32::try_from(form.pages).unwrap_or(1));
+        ui.set_fields(model(
+            form.fields.iter().map(|f| field_item(f, regions, lang)),
+        ));
+        ui.set_preedit(form.composition.preedit.as_str().into());
+        ui.set_candidates(model(
+            form.composition
+                .candidates
+                .iter()
+                .map(|c| SharedString::from(c.as_str())),
+        ));
+        self.show_focused(form, regions, lang);
+    }
+
+    /// The input of the focused field: which one, its pad's extra keys, the date picker's
+    /// day, the region picker's lists.
+    fn show_focused(&self, form: &FormView, regions: &[Region], lang: Language) {
+        let ui = self.window.global::<Form>();
+        let focused = form.fields.iter().find(|f| f.focused);
+        ui.set_has_focus(focused.is_some());
+        let Some(f) = focused else { return };
+        let kind = &f.field.kind;
+        ui.set_focused_label(f.field.label.get(lang).into());
+        ui.set_focused_value(field_item(f, regions, lang).value);
+        ui.set_input(field_input(kind));
+        ui.set_point_key(matches!(kind, FieldKind::Number { decimals, .. } if *decimals > 0));
+        ui.set_minus_key(matches!(kind, FieldKind::Number { min, .. } if *min < 0));
+        ui.set_x_key(matches!(kind, FieldKind::IdNumber));
+        ui.set_dash_key(matches!(kind, FieldKind::Phone));
+        let day = match &f.answer {
+            Some(Answer::Text(text)) if matches!(kind, FieldKind::Date { .. }) => {
+                kiosk_protocol::form::definition::parse_date(text)
+            }
+            _ => None,
+        };
+        ui.set_year(day.map_or(0, |d| d.year()));
+        ui.set_month(day.map_or(0, |d| i32::from(u8::from(d.month()))));
+        ui.set_day(day.map_or(0, |d| i32::from(d.day())));
+        let chosen = match &f.answer {
+            Some(Answer::Address(address)) => address.region.as_str(),
+            _ => "",
+        };
+        let county = form.county.as_deref().unwrap_or_default();
+        let option = |r: &Region, on: bool| FormOption {
+            value: r.code.as_str().into(),
+            label: r.name.get(lang).into(),
+            chosen: on,
+        };
+        ui.set_counties(model(
+            Region::counties(regions).map(|r| option(r, r.code == county)),
+        ));
+        ui.set_townships(model(
+            Region::townships(regions, county).map(|r| option(r, r.code == chosen)),
+        ));
+        ui.set_county(county.into());
+        ui.set_place(
+            Region::full_name(regions, chosen)
+                .filter(|_| !chosen.is_empty())
+                .map(|p| SharedString::from(p.get(lang)))
+                .unwrap_or_default(),
+        );
+    }
+
     // The technician.
 
     fn show_pin(&self, pad: &PinPad) -> Page {
@@ -571,6 +697,82 @@ impl Display {
 
 fn model<T: Clone + 'static>(items: impl Iterator<Item = T>) -> ModelRc<T> {
     ModelRc::new(VecModel::from(items.collect::<Vec<_>>()))
+}
+
+/// The input a field kind takes.
+fn field_input(kind: &FieldKind) -> FieldInput {
+    match kind {
+        FieldKind::Text { .. } => FieldInput::Text,
+        FieldKind::LongText { .. } => FieldInput::LongText,
+        FieldKind::Number { .. } => FieldInput::Number,
+        FieldKind::Date { .. } => FieldInput::Date,
+        FieldKind::Choice { .. } => FieldInput::Choice,
+        FieldKind::MultiChoice { .. } => FieldInput::MultiChoice,
+        FieldKind::Phone => FieldInput::Phone,
+        FieldKind::Address { .. } => FieldInput::Address,
+        FieldKind::BankCard => FieldInput::BankCard,
+        FieldKind::IdNumber => FieldInput::IdNumber,
+        FieldKind::Consent { .. } => FieldInput::Consent,
+    }
+}
+
+/// One field of the form page, its answer in words.
+fn field_item(f: &FieldView, regions: &[Region], lang: Language) -> FormFieldItem {
+    let kind = &f.field.kind;
+    let chosen = |value: &str| match &f.answer {
+        Some(Answer::Text(v)) => v == value,
+        Some(Answer::Choices(values)) => values.iter().any(|v| v == value),
+        _ => false,
+    };
+    let value = match &f.answer {
+        Some(Answer::Text(text)) if matches!(kind, FieldKind::Choice { .. }) => kind
+            .options()
+            .iter()
+            .find(|o| &o.value == text)
+            .map_or(text.clone(), |o| o.label.get(lang).to_owned()),
+        Some(Answer::Text(text)) => text.clone(),
+        Some(Answer::Address(address)) => {
+            let place = Region::full_name(regions, &address.region)
+                .map(|p| p.get(lang).to_owned())
+                .unwrap_or_default();
+            [place.as_str(), address.street.as_str()]
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        _ => String::new(),
+    };
+    let text = |t: Option<&LocalizedText>| SharedString::from(t.map_or("", |t| t.get(lang)));
+    FormFieldItem {
+        id: f.field.id.as_str().into(),
+        label: f.field.label.get(lang).into(),
+        help: text(f.field.help.as_ref()),
+        input: field_input(kind),
+        required: f.field.required,
+        value: value.into(),
+        read_only: f.locked,
+        focused: f.focused,
+        problem: f
+            .problem
+            .as_ref()
+            .map(|p| SharedString::from(p.message().get(lang)))
+            .unwrap_or_default(),
+        options: model(kind.options().iter().map(|o| FormOption {
+            value: o.value.as_str().into(),
+            label: o.label.get(lang).into(),
+            chosen: chosen(&o.value),
+        })),
+        unit: text(match kind {
+            FieldKind::Number { unit, .. } => unit.as_ref(),
+            _ => None,
+        }),
+        consent_text: text(match kind {
+            FieldKind::Consent { text } => Some(text),
+            _ => None,
+        }),
+        agreed: matches!(f.answer, Some(Answer::Flag(true))),
+    }
 }
 
 /// A department's name for its chip: without the city every department shares.
@@ -739,6 +941,22 @@ pub fn action_from(touch: Touch, argument: &str) -> Option<Action> {
         Touch::PaperReplaced => Action::Maintenance(MaintenanceTask::PaperReplaced),
         Touch::FlushOutbox => Action::Maintenance(MaintenanceTask::FlushOutbox),
         Touch::Restart => Action::Maintenance(MaintenanceTask::Restart),
+        Touch::FormFocus => Action::FormFocus(id()?),
+        // A pad's key is committed as it is; the keyboard's keys go through the input method
+        // (`Display::on_action`), and without one they are committed as typed too.
+        Touch::FormPad | Touch::FormType => Action::FormCommit(id()?),
+        Touch::FormCandidate => return None,
+        Touch::FormErase => Action::FormErase,
+        Touch::FormChoose => {
+            let (field, value) = argument.split_once(':')?;
+            Action::FormChoose {
+                field: field.to_owned(),
+                value: value.to_owned(),
+            }
+        }
+        Touch::FormRegion => Action::FormRegion(id()?),
+        Touch::FormDate => Action::FormDate(DateStep::parse(argument)?),
+        Touch::FormNext => Action::FormNext,
     })
 }
 

@@ -6,4 +6,5 @@
 
 pub mod display;
 pub mod preview;
+pub mod input;
 pub mod voice;

@@ -17,7 +17,23 @@ use crate::session::{
 
 /// The sentence to speak for what `view` shows, if anything, in both languages.
 pub fn instruction(view: &View) -> Option<LocalizedText> {
-    spoken(view).map(|i| LocalizedText::new(i.chinese(), i.english()))
+    form_problem(view)
+        .or_else(|| spoken(view).map(|i| LocalizedText::new(i.chinese(), i.english())))
+}
+
+/// On the form, the first problem shown, said with its field's question ("手机号码：请填写
+/// 11位手机号码…"), so a citizen who cannot read the red text hears what to correct.
+fn form_problem(view: &View) -> Option<LocalizedText> {
+    let form = view.form.as_ref()?;
+    let (field, problem) = form
+        .fields
+        .iter()
+        .find_map(|f| Some((&f.field, f.problem.as_ref()?)))?;
+    let message = problem.message();
+    Some(LocalizedText::new(
+        format!("{}：{}", field.label.zh, message.zh),
+        format!("{}: {}", field.label.en, message.en),
+    ))
 }
 
 /// Which instruction `view` calls for; the sentences themselves are kiosk-ui's, translated
@@ -42,6 +58,7 @@ fn spoken(view: &View) -> Option<Instruction> {
         },
         Screen::Confirm { .. } if view.phone_problem => I::PhoneWrong,
         Screen::Confirm { .. } => I::Confirm,
+        Screen::Form { .. } => I::Form,
         Screen::Departments { .. } => I::Departments,
         Screen::Search { .. } => I::Search,
         Screen::Materials {
@@ -196,7 +213,42 @@ mod tests {
             materials: Vec::new(),
             preview: None,
             revoked: false,
+            form: None,
+            answers: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_form_says_the_first_problem_with_its_question() {
+        let field: kiosk_protocol::form::FormField = serde_json::from_value(serde_json::json!({
+            "id": "phone", "kind": "phone", "required": true,
+            "label": {"zh": "联系电话", "en": "Phone"}
+        }))
+        .expect("field");
+        let mut shown = view(Screen::Form { matter: "m".into() });
+        let mut form = crate::session::FormView {
+            page: 0,
+            pages: 1,
+            title: LocalizedText::new("联系方式", "Contact"),
+            fields: vec![crate::session::FieldView {
+                field,
+                answer: None,
+                locked: false,
+                focused: false,
+                problem: None,
+            }],
+            county: None,
+            composition: Default::default(),
+            today: time::macros::date!(2026 - 12 - 07),
+        };
+        shown.form = Some(form.clone());
+        let plain = instruction(&shown).expect("spoken");
+        assert_eq!(plain.en, Instruction::Form.english());
+        form.fields[0].problem = Some(kiosk_protocol::form::FieldProblem::Required);
+        shown.form = Some(form);
+        let spoken = instruction(&shown).expect("spoken");
+        assert_eq!(spoken.zh, "联系电话：请填写此项");
+        assert_eq!(spoken.en, "Phone: Please fill this in");
     }
 
     #[test]
@@ -215,6 +267,7 @@ mod tests {
                 prompt: IdentifyPrompt::Expired,
             },
             Screen::Confirm { matter: "m".into() },
+            Screen::Form { matter: "m".into() },
             Screen::Submitting { matter: "m".into() },
             Screen::SubmitFailed {
                 matter: "m".into(),

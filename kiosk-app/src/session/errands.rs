@@ -425,6 +425,7 @@ impl Session {
         self.phone = Zeroizing::new(String::new());
         self.phone_problem = false;
         self.slots.clear();
+        self.form = None;
         self.preview = None;
     }
 }

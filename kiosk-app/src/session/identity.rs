@@ -38,6 +38,24 @@ pub struct Identity {
     name: Zeroizing<String>,
     id_number: Zeroizing<String>,
     kind: DocumentKind,
+    details: CardDetails,
+}
+
+/// The rest of what the card says, for a form's prefill (姓名 and 号码 are in [`Identity`]),
+/// and the day it was read. Personal data like the rest: wiped on drop, never printed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct CardDetails {
+    /// `male` or `female` (a choice's values); `None` when the card states neither.
+    pub sex: Option<&'static str>,
+    /// 出生日期.
+    pub birth: Option<time::Date>,
+    /// 民族 as printed on the card (汉, 回…); foreigners' cards have none.
+    pub nation: Option<Zeroizing<String>>,
+    /// 住址; foreigners' cards have none.
+    pub address: Option<Zeroizing<String>>,
+    /// The day (China Standard Time) the card was read: a form's "today" for its date rules.
+    /// The platform accepts a range around it, so a session across midnight is not refused.
+    pub read_on: Option<time::Date>,
 }
 
 impl Identity {
@@ -47,7 +65,19 @@ impl Identity {
             name: Zeroizing::new(name),
             id_number: Zeroizing::new(id_number),
             kind,
+            details: CardDetails::default(),
         }
+    }
+
+    /// The same identity with the rest of what the card says.
+    pub fn with_details(mut self, details: CardDetails) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// What the card says besides name and number.
+    pub fn details(&self) -> &CardDetails {
+        &self.details
     }
 
     /// Name on the document.

@@ -6,6 +6,7 @@
 //! device or a network, and deterministic under a mocked clock.
 
 mod errands;
+mod form;
 mod identity;
 mod keys;
 pub mod technician;
@@ -25,7 +26,10 @@ pub use errands::{
     MAX_PAGES_PER_MATERIAL, MAX_PHONE_DIGITS, MAX_QUERY_CHARS, MaterialSlot, Picture, QueueTicket,
     materials_to_capture, phone_is_valid,
 };
-pub use identity::{DocumentKind, Identity, mask_id_number};
+pub use form::{
+    AnswerLine, Composition, DateStep, FieldView, FormState, FormView, NextPage, mask_bank_card,
+};
+pub use identity::{CardDetails, DocumentKind, Identity, mask_id_number};
 pub use keys::KeySource;
 pub use technician::{
     MaintenancePanel, MaintenanceTask, PinEntry, PinKey, PinMessage, PinPad, StatusLine,
@@ -276,6 +280,29 @@ pub enum Action {
     SubmitApplication,
     /// Home: start an errand (取号, 预约签到, 办件查询, 证明打印).
     Errand(Errand),
+    /// Form: focus a field (by id) for typing, the date picker or the region picker.
+    FormFocus(String),
+    /// Form: text committed to the focused field, by a key of the pad or keyboard or by an
+    /// input method (pinyin, handwriting); what the field cannot take is dropped.
+    FormCommit(String),
+    /// Form: erase the focused field's last character.
+    FormErase,
+    /// Form: choose an option of a choice or multiple choice (a second touch takes a multiple
+    /// choice's option back), or `true`/`false` for a consent.
+    FormChoose {
+        /// The field's id.
+        field: String,
+        /// The option's value.
+        value: String,
+    },
+    /// Form: a district (its townships show) or a township, in the focused address field.
+    FormRegion(String),
+    /// Form: a step of the focused date field's picker.
+    FormDate(DateStep),
+    /// Form: what the input method is composing (its preedit and candidates), to show.
+    FormCompose(Composition),
+    /// Form: the next page (refused while the page has problems), then the materials.
+    FormNext,
 }
 
 /// Work for the outside world.
@@ -384,6 +411,9 @@ pub struct ReceiptContent {
     pub language: Language,
     /// The application waits in the outbox: the number is the terminal's reference.
     pub kept: bool,
+    /// The form's answers the receipt prints (choices and numbers, nothing that identifies
+    /// the citizen: see [`FormState::printable_lines`]).
+    pub answers: Vec<AnswerLine>,
 }
 
 /// What the ID-card screen asks of the citizen.
@@ -441,6 +471,11 @@ pub enum Screen {
     },
     /// Confirm the data read from the card.
     Confirm {
+        /// The matter applied for.
+        matter: MatterId,
+    },
+    /// The matter's application form, one section a page (the page is the form's state).
+    Form {
         /// The matter applied for.
         matter: MatterId,
     },
@@ -618,6 +653,10 @@ pub struct View {
     pub preview: Option<Arc<Picture>>,
     /// An operator revoked this terminal: out of service, citizens go to another terminal.
     pub revoked: bool,
+    /// The form page, while it shows.
+    pub form: Option<FormView>,
+    /// The form's answers in words, on the review screen.
+    pub answers: Vec<AnswerLine>,
 }
 
 /// An application between "confirm" and the platform's answer.
@@ -653,6 +692,8 @@ pub struct Session {
     attract: bool,
     phone: Zeroizing<String>,
     phone_problem: bool,
+    /// The application form being filled in (personal data, wiped with the session).
+    form: Option<FormState>,
     slots: Vec<MaterialSlot>,
     preview: Option<Arc<Picture>>,
     camera_running: bool,
@@ -688,6 +729,7 @@ impl Session {
             attract: false,
             phone: Zeroizing::new(String::new()),
             phone_problem: false,
+            form: None,
             slots: Vec::new(),
             preview: None,
             camera_running: false,
@@ -717,6 +759,7 @@ impl Session {
         self.identity.is_some()
             || self.pending.is_some()
             || !self.phone.is_empty()
+            || self.form.is_some()
             || self.slots.iter().any(|s| !s.pages.is_empty())
             || self.preview.is_some()
     }
@@ -750,6 +793,14 @@ impl Session {
             materials: self.slots.clone(),
             preview: self.preview.clone(),
             revoked: self.revoked,
+            form: match (&self.screen, &self.form) {
+                (Screen::Form { .. }, Some(form)) => Some(form.view()),
+                _ => None,
+            },
+            answers: match (&self.screen, &self.form) {
+                (Screen::Review { .. }, Some(form)) => form.lines(),
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -1013,8 +1064,7 @@ impl Session {
             }
             (Action::ConfirmApplicant, Screen::Confirm { matter }) => {
                 if phone_is_valid(&self.phone) {
-                    self.slots = materials_to_capture(&catalog, &matter);
-                    self.show_material(matter, 0, now, out);
+                    self.begin_form(matter, now, out);
                 } else {
                     self.phone_problem = true;
                 }
@@ -1085,6 +1135,9 @@ impl Session {
                 },
             ) if self.slots.get(slot).is_some_and(MaterialSlot::settled) => {
                 self.show_material(matter, slot + 1, now, out);
+            }
+            (action, Screen::Form { matter }) if form::is_form_action(&action) => {
+                self.form_touch(action, matter, now, out);
             }
             (Action::SubmitApplication, Screen::Review { matter }) => {
                 self.submit_new(matter, now, out)
@@ -1178,9 +1231,10 @@ impl Session {
                 out.push(Command::WipePersonalData);
                 Screen::Guide { matter }
             }
+            Screen::Form { matter } => self.form_back(matter),
             Screen::Materials {
                 matter, slot: 0, ..
-            } => Screen::Confirm { matter },
+            } => self.before_materials(matter),
             Screen::Materials { matter, slot, .. } => Screen::Materials {
                 matter,
                 slot: slot - 1,
@@ -1194,7 +1248,7 @@ impl Session {
                 problem: None,
             },
             Screen::Review { matter } => match self.slots.len() {
-                0 => Screen::Confirm { matter },
+                0 => self.before_materials(matter),
                 n => Screen::Materials {
                     matter,
                     slot: n - 1,
@@ -1316,7 +1370,11 @@ impl Session {
                 .map(|s| s.index)
                 .collect(),
             catalog_version: self.catalog.as_ref().map(|c| c.version.clone()),
-            answers: Default::default(),
+            answers: self
+                .form
+                .as_ref()
+                .map(|f| f.answers().clone())
+                .unwrap_or_default(),
         };
         let materials = self
             .slots
@@ -1389,12 +1447,18 @@ impl Session {
                         time_limit: found.map(|m| m.time_limit.label()).unwrap_or_default(),
                         language: self.language,
                         kept,
+                        answers: self
+                            .form
+                            .as_ref()
+                            .map(FormState::printable_lines)
+                            .unwrap_or_default(),
                     }));
                 }
                 // Kept in the outbox (or delivered): the terminal's copies go.
                 self.pending = None;
                 self.slots.clear();
                 self.phone = Zeroizing::new(String::new());
+                self.form = None;
                 self.enter(
                     Screen::Receipt {
                         receipt,
@@ -1584,5 +1648,7 @@ impl Session {
     }
 }
 
+#[cfg(test)]
+mod form_tests;
 #[cfg(test)]
 mod tests;

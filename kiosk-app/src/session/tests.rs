@@ -7,11 +7,11 @@ use kiosk_protocol::{
     Matter, Supply, ThemeGroup, Ticket, TimeLimit,
 };
 
-fn text(s: &str) -> LocalizedText {
+pub(super) fn text(s: &str) -> LocalizedText {
     LocalizedText::new(s, format!("{s} (en)"))
 }
 
-fn matter(id: &str, theme: &str, kiosk: bool) -> Matter {
+pub(super) fn matter(id: &str, theme: &str, kiosk: bool) -> Matter {
     Matter {
         id: id.into(),
         name: text(id),
@@ -99,7 +99,7 @@ fn person() -> Identity {
     )
 }
 
-fn receipt(no: &str, matter: &str) -> ApplicationReceipt {
+pub(super) fn receipt(no: &str, matter: &str) -> ApplicationReceipt {
     ApplicationReceipt {
         application_no: no.into(),
         matter_id: matter.into(),
@@ -110,18 +110,23 @@ fn receipt(no: &str, matter: &str) -> ApplicationReceipt {
 }
 
 /// A session with its catalog, at home, and a clock.
-struct Rig {
-    s: Session,
+pub(super) struct Rig {
+    pub(super) s: Session,
     t0: Instant,
     now: Instant,
 }
 
 impl Rig {
     fn new() -> Self {
+        Rig::with_catalog(catalog())
+    }
+
+    /// A session at home with `catalog`.
+    pub(super) fn with_catalog(catalog: Arc<Catalog>) -> Self {
         let t0 = Instant::now();
         let mut s = Session::new(Settings::default(), KeySource::seeded(1), t0);
         assert_eq!(s.start(), vec![Command::FetchCatalog]);
-        assert!(s.handle(Event::CatalogLoaded(catalog()), t0).is_empty());
+        assert!(s.handle(Event::CatalogLoaded(catalog), t0).is_empty());
         Rig { s, t0, now: t0 }
     }
 
@@ -130,11 +135,11 @@ impl Rig {
         self
     }
 
-    fn send(&mut self, e: Event) -> Vec<Command> {
+    pub(super) fn send(&mut self, e: Event) -> Vec<Command> {
         self.s.handle(e, self.now)
     }
 
-    fn touch(&mut self, a: Action) -> Vec<Command> {
+    pub(super) fn touch(&mut self, a: Action) -> Vec<Command> {
         self.send(Event::Touch(a))
     }
 

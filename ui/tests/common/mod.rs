@@ -8,13 +8,14 @@
 
 use kiosk_ui::headless::Headless;
 use kiosk_ui::{
-    ApplicantData, Application, Browse, CaptureNotice, Catalog, Devices, Errand, ErrandResult,
-    Errands, GuideData, IdentifyPrompt, Kiosk, KioskWindow, MaterialRow, MaterialState, MatterItem,
-    Page, PinNotice, PrintState, ProgressItem, ReasonItem, ReceiptData, SetupState, StatusRow,
-    TaskState, Technician, Theme, ThemeItem, TicketData,
+    AnswerRow, ApplicantData, Application, Browse, CaptureNotice, Catalog, Devices, Errand,
+    ErrandResult, Errands, FieldInput, Form, FormFieldItem, FormOption, GuideData, IdentifyPrompt,
+    Kiosk, KioskWindow, MaterialRow, MaterialState, MatterItem, Page, PinNotice, PrintState,
+    ProgressItem, ReasonItem, ReceiptData, SetupState, StatusRow, TaskState, Technician, Theme,
+    ThemeItem, TicketData,
 };
 use slint::{
-    ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel,
+    ComponentHandle, Image, Model, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel,
 };
 
 /// One screen to check: a file-name stem, the page, and what to fill in before showing it.
@@ -130,6 +131,26 @@ pub const SCREENS: &[Screen] = &[
         name: "form",
         page: Page::Confirm,
         fill: wrong_phone,
+    },
+    Screen {
+        name: "form-address",
+        page: Page::Form,
+        fill: form_address,
+    },
+    Screen {
+        name: "form-street",
+        page: Page::Form,
+        fill: form_street,
+    },
+    Screen {
+        name: "form-pad",
+        page: Page::Form,
+        fill: form_pad,
+    },
+    Screen {
+        name: "form-date",
+        page: Page::Form,
+        fill: form_date,
     },
     Screen {
         name: "materials",
@@ -291,6 +312,7 @@ pub fn fill(window: &KioskWindow) {
     application.set_capture_notice(CaptureNotice::None);
     errands.set_check_in_wrong_code(false);
     kiosk.set_terminal_id("LYG-HZ-0001".into());
+    window.global::<Form>().set_answers(model(Vec::new()));
     catalog.set_themes(model(vec![
         ThemeItem {
             id: "si".into(),
@@ -569,6 +591,172 @@ fn review(window: &KioskWindow) {
     window
         .global::<Application>()
         .set_phone("13912345678".into());
+    let row = |label: &str, value: &str| AnswerRow {
+        label: label.into(),
+        value: value.into(),
+    };
+    window.global::<Form>().set_answers(model(vec![
+        row("缴费档次", "每年500元"),
+        row("领取方式", "邮寄"),
+        row("邮寄地址", "海州区新浦街道人民路8号"),
+        row("银行卡号", "***************0128"),
+        row("承诺", "同意"),
+    ]));
+}
+
+/// A field of the form page: `input` with its label, answer, problem and options.
+fn form_field(id: &str, label: &str, input: FieldInput, value: &str) -> FormFieldItem {
+    FormFieldItem {
+        id: id.into(),
+        label: label.into(),
+        input,
+        required: true,
+        value: value.into(),
+        ..FormFieldItem::default()
+    }
+}
+
+fn options(list: &[(&str, &str, bool)]) -> ModelRc<FormOption> {
+    model(
+        list.iter()
+            .map(|(value, label, chosen)| FormOption {
+                value: (*value).into(),
+                label: (*label).into(),
+                chosen: *chosen,
+            })
+            .collect(),
+    )
+}
+
+/// The form's page and the focused field's input, for `fields`.
+fn form_page(window: &KioskWindow, title: &str, page: i32, fields: Vec<FormFieldItem>) {
+    let form = window.global::<Form>();
+    applicant(window);
+    form.set_title(title.into());
+    form.set_page(page);
+    form.set_pages(3);
+    let focused = fields.iter().find(|f| f.focused).cloned();
+    form.set_fields(model(fields));
+    form.set_has_focus(focused.is_some());
+    let focused = focused.unwrap_or_default();
+    form.set_focused_label(focused.label);
+    form.set_focused_value(focused.value);
+    form.set_place("".into());
+    form.set_input(focused.input);
+    form.set_point_key(false);
+    form.set_minus_key(false);
+    form.set_x_key(false);
+    form.set_dash_key(false);
+    form.set_preedit("".into());
+    form.set_candidates(model(Vec::new()));
+}
+
+/// Page 2: choices, a date, and the mailing address's township being picked.
+fn form_address(window: &KioskWindow) {
+    let mut level = form_field("level", "缴费档次", FieldInput::Choice, "");
+    level.help = "可随时到社保经办机构变更".into();
+    level.options = options(&[
+        ("l200", "每年200元", false),
+        ("l500", "每年500元", true),
+        ("l1000", "每年1000元", false),
+    ]);
+    let mut mail = form_field("mail", "社保卡领取方式", FieldInput::Choice, "");
+    mail.options = options(&[("post", "邮寄到家", true), ("self", "网点自取", false)]);
+    let mut address = form_field("mail_address", "邮寄地址", FieldInput::Address, "");
+    address.focused = true;
+    form_page(
+        window,
+        "参保信息",
+        2,
+        vec![
+            level,
+            form_field("start", "参保开始日期", FieldInput::Date, "2026-12-07"),
+            mail,
+            address,
+        ],
+    );
+    let form = window.global::<Form>();
+    form.set_counties(options(&[
+        ("320703", "连云区", false),
+        ("320706", "海州区", true),
+        ("320707", "赣榆区", false),
+        ("320722", "东海县", false),
+        ("320723", "灌云县", false),
+        ("320724", "灌南县", false),
+    ]));
+    form.set_townships(options(&[
+        ("320706001", "新浦街道", true),
+        ("320706002", "海州街道", false),
+        ("320706003", "幸福路街道", false),
+        ("320706004", "朐阳街道", false),
+        ("320706005", "洪门街道", false),
+        ("320706100", "宁海街道", false),
+        ("320706101", "浦西街道", false),
+        ("320706102", "新东街道", false),
+    ]));
+    form.set_county("320706".into());
+}
+
+/// Page 2 again: the township picked, the street typed in pinyin with the candidates offered.
+fn form_street(window: &KioskWindow) {
+    form_address(window);
+    let form = window.global::<Form>();
+    let mut fields: Vec<FormFieldItem> = form.get_fields().iter().collect();
+    if let Some(address) = fields.last_mut() {
+        address.value = "海州区新浦街道 人民".into();
+        form.set_focused_value(address.value.clone());
+    }
+    form.set_fields(model(fields));
+    form.set_place("海州区新浦街道".into());
+    form.set_preedit("lu".into());
+    form.set_candidates(model(
+        ["路", "鹿", "陆", "录", "露"]
+            .into_iter()
+            .map(SharedString::from)
+            .collect(),
+    ));
+}
+
+/// Page 3: the bank card on the number pad, a phone left wrong, a consent not given.
+fn form_pad(window: &KioskWindow) {
+    let mut card = form_field("card", "银行卡号", FieldInput::BankCard, "622202123456");
+    card.help = "用于代扣保费和发放待遇，须为本人借记卡".into();
+    card.focused = true;
+    let mut phone = form_field("phone", "联系电话", FieldInput::Phone, "139123");
+    phone.problem = "请填写11位手机号码或带区号的固定电话".into();
+    let mut relative = form_field("relative", "代缴人身份证号", FieldInput::IdNumber, "");
+    relative.required = false;
+    let mut agree = form_field("agree", "告知承诺", FieldInput::Consent, "");
+    agree.consent_text = "本人承诺所填信息真实有效，如有虚假，愿承担相应法律责任。".into();
+    agree.problem = "需要您同意才能继续".into();
+    form_page(window, "缴费与声明", 3, vec![card, phone, relative, agree]);
+}
+
+/// Page 1: what the card says, shown as read, and a date being set on the steppers.
+fn form_date(window: &KioskWindow) {
+    let read = |id: &str, label: &str, input: FieldInput, value: &str| {
+        let mut field = form_field(id, label, input, value);
+        field.read_only = true;
+        field
+    };
+    let mut since = form_field("since", "户籍迁入日期", FieldInput::Date, "1998-06-15");
+    since.focused = true;
+    form_page(
+        window,
+        "申请人信息",
+        1,
+        vec![
+            read("name", "姓名", FieldInput::Text, "张三"),
+            read("sex", "性别", FieldInput::Choice, "男"),
+            read("birth", "出生日期", FieldInput::Date, "1990-01-01"),
+            form_field("nation", "民族", FieldInput::Text, "汉"),
+            since,
+        ],
+    );
+    let form = window.global::<Form>();
+    form.set_year(1998);
+    form.set_month(6);
+    form.set_day(15);
 }
 
 fn certificate_errand(window: &KioskWindow) {
