@@ -15,13 +15,14 @@ use zeroize::Zeroizing;
 use crate::session::{PrintStatus, Screen, TaskOutcome, View};
 
 /// The names `wait` accepts and the output carries: one per screen.
-pub const SCREEN_NAMES: [&str; 23] = [
+pub const SCREEN_NAMES: [&str; 24] = [
     "out-of-service",
     "home",
     "catalog",
     "guide",
     "identify",
     "confirm",
+    "form",
     "submitting",
     "submit-failed",
     "receipt",
@@ -53,6 +54,7 @@ pub fn screen_name(screen: &Screen) -> &'static str {
         Screen::Guide { .. } => "guide",
         Screen::Identify { .. } => "identify",
         Screen::Confirm { .. } => "confirm",
+        Screen::Form { .. } => "form",
         Screen::Submitting { .. } => "submitting",
         Screen::SubmitFailed { .. } => "submit-failed",
         Screen::Receipt { .. } => "receipt",

@@ -86,6 +86,8 @@ fn catalog() -> Arc<Catalog> {
             name: text("部门"),
         }],
         regions: regions(),
+        notes: Vec::new(),
+        abbreviations: Vec::new(),
         matters: vec![pension, matter("m1", "si", true)],
     };
     catalog.validate().expect("the test catalog is valid");
