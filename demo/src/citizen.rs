@@ -64,6 +64,7 @@ pub fn headless(
         card_control: Some(stage.work.join(IDCARD_CONTROL)),
         scanner_control: Some(stage.work.join(SCANNER_CONTROL)),
         size: options.size,
+        pinyin_dir: Some(stage.work.join("rime")),
     };
     let answers_path = dir.join("drive.jsonl");
     let mut answers = std::io::BufWriter::new(

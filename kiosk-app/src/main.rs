@@ -251,6 +251,7 @@ fn start_service(
         &terminal_id,
         config.display.landscape,
     );
+    kiosk_app::screen::pinyin::install(&display, &config.data_dir.join("rime"));
     let mut seed = [0u8; 8];
     getrandom::fill(&mut seed)
         .map_err(|e| anyhow!("no OS random source for idempotency keys: {e}"))?;
@@ -377,6 +378,7 @@ fn drive(args: DriveArgs) -> anyhow::Result<()> {
         card_control: args.card_control,
         scanner_control: args.scanner_control,
         size: kiosk_app::drive::DriveOptions::screen(config.display.landscape),
+        pinyin_dir: Some(config.data_dir.join("rime")),
     };
     let _guard = tokio.enter();
     let summary = kiosk_app::drive::run(

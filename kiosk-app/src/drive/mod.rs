@@ -60,6 +60,9 @@ pub struct DriveOptions {
     pub scanner_control: Option<PathBuf>,
     /// The screen's width and height in pixels (wider than high: landscape layout).
     pub size: (u32, u32),
+    /// Where rime keeps its deployed schema (the terminal's state folder): text fields type
+    /// pinyin; none, or rime unavailable: keys go in as typed.
+    pub pinyin_dir: Option<PathBuf>,
 }
 
 impl DriveOptions {
@@ -127,6 +130,9 @@ pub fn run(
         &config.settings.terminal_id,
         width > height,
     );
+    if let Some(dir) = &options.pinyin_dir {
+        crate::screen::pinyin::install(&display, dir);
+    }
     let (tx, inputs) = mpsc::channel();
     let views = tx.clone();
     let session = runtime::start(config, move |view| {
