@@ -239,10 +239,11 @@ fn page() -> CapturedPage {
 fn a_citizen_applies_by_touching_labelled_controls_in_chinese_then_english_then_elder_mode() {
     let mut k = Terminal::start();
 
-    // 办事: the first matter of 社会保险, its guide, the card.
+    // 办事: the training subsidy (a matter without a form, two materials to photograph), its
+    // guide, the card.
     k.tap("开始办事");
-    k.tap("社会保险");
-    k.tap("城乡居民养老保险参保登记");
+    k.tap("就业");
+    k.tap("职业技能培训补贴申领");
     assert!(matches!(k.session.screen(), Screen::Guide { .. }));
     k.tap("在本机申请");
     assert_eq!(k.take_commands(), vec![Command::StartCardReader]);
@@ -292,7 +293,7 @@ fn a_citizen_applies_by_touching_labelled_controls_in_chinese_then_english_then_
     assert_eq!(materials.len(), 1);
     k.event(Event::Submitted(Ok(ApplicationReceipt {
         application_no: "LY20261122000009".into(),
-        matter_id: "lyg-hrss-0101".into(),
+        matter_id: "lyg-hrss-0903".into(),
         accepted_at: "2026-11-22T14:00:00+08:00".into(),
         progress_url: "http://platform/progress/LY20261122000009".into(),
         replayed: false,

@@ -1,7 +1,7 @@
 //! `kiosk drive` end to end: the real `kiosk` binary of an enrolled terminal's kiosk.toml,
 //! headless, against the real `kiosk-platform serve`, with the card reader and printer
 //! simulators on real ptys and a folder of photos as the document camera. A script applies
-//! for 老年人优待证（敬老卡） to its receipt; the application is on the platform; bad lines
+//! for 职业技能培训补贴申领 to its receipt; the application is on the platform; bad lines
 //! and an unknown label are answered with errors and the run goes on; the card's name, ID
 //! number and the phone typed are masked unless `--reveal`.
 
@@ -163,8 +163,8 @@ const APPLY: &str = r#"{"wait": "home"}
 {"tap": "没有这个按钮"}
 this line is not JSON
 # a comment, not a step
-{"tap": "老年人服务"}
-{"tap": "老年人优待证（敬老卡）办理"}
+{"tap": "就业"}
+{"tap": "职业技能培训补贴申领"}
 {"tap": "在本机申请"}
 {"wait": "identify"}
 {"card": 0}
@@ -238,8 +238,8 @@ fn a_script_applies_through_kiosk_drive_and_personal_data_stays_masked() {
         &["--reveal"],
         r#"{"wait": "home"}
 {"tap": "开始办事"}
-{"tap": "老年人服务"}
-{"tap": "老年人优待证（敬老卡）办理"}
+{"tap": "就业"}
+{"tap": "职业技能培训补贴申领"}
 {"tap": "在本机申请"}
 {"card": 0}
 {"type": "139"}
