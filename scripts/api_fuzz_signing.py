@@ -26,7 +26,7 @@ _public = _key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 def _enroll():
     body = json.dumps({
         "token": os.environ["API_FUZZ_TOKEN"],
-        "hardware_serial": "api-fuzz-1",
+        "hardware_serial": os.environ.get("API_FUZZ_SERIAL", "api-fuzz-1"),
         "public_key": _public,
     }).encode()
     request = urllib.request.Request(
