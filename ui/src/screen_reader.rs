@@ -3,8 +3,10 @@
 //! [`read`] walks the window's element tree and collects what a screen reader finds on the
 //! screen right now: the visible texts, the input fields (an element whose accessible role is
 //! `text-input`: its label, its value, and its accessible description, which carries the
-//! field's error), and the controls (buttons, by their accessible labels). [`press`] taps a
-//! control by its label, and [`write_strokes`] draws strokes on an element with the pointer.
+//! field's error; fields scrolled below the fold of a list count), and the controls (buttons,
+//! by their accessible labels). [`press`] taps a control by its label, and [`write_strokes`]
+//! draws strokes on an element with the pointer; both first scroll a list so the element is
+//! in view, as a finger would.
 //! `kiosk drive` reads and drives screens through this module.
 //!
 //! It reads the accessibility properties the screens declare for assistive technology, which
@@ -19,6 +21,7 @@ use i_slint_core::accessibility::{
 };
 use i_slint_core::item_tree::{ItemRc, ParentItemTraversalMode};
 use i_slint_core::items::{AccessibleRole, Flickable};
+use i_slint_core::lengths::LogicalLength;
 use i_slint_core::window::WindowInner;
 use slint::platform::{PointerEventButton, WindowEvent};
 use slint::{ComponentHandle, LogicalPosition};
@@ -208,6 +211,45 @@ fn reachable(item: &ItemRc) -> bool {
     false
 }
 
+/// Scrolls every list holding `item` so that the item is in view, as a finger flicks a list
+/// before touching what was below the fold (a screenshot taken after a touch then shows it).
+fn bring_into_view(item: &ItemRc) {
+    if item.is_visible() {
+        return;
+    }
+    let mut parent = item.parent_item(ParentItemTraversalMode::StopAtPopups);
+    while let Some(ancestor) = parent {
+        if let Some(list) = ancestor.downcast::<Flickable>() {
+            let (shown, wanted) = (ancestor.geometry(), item.geometry());
+            let top = ancestor.map_to_window(shown.origin).y;
+            let item_top = item.map_to_window(wanted.origin).y;
+            let bottom = top + shown.height();
+            let item_bottom = item_top + wanted.height();
+            // Down to show its top when it is above, or taller than the list; up to show its
+            // bottom when below.
+            let shift = if item_top < top || wanted.height() > shown.height() {
+                top - item_top
+            } else if item_bottom > bottom {
+                bottom - item_bottom
+            } else {
+                0.0
+            };
+            let list = list.as_pin_ref();
+            let offset = Flickable::FIELD_OFFSETS.content_y().apply_pin(list);
+            let content = Flickable::FIELD_OFFSETS
+                .content_height()
+                .apply_pin(list)
+                .get()
+                .get();
+            let lowest = (shown.height() - content).min(0.0);
+            offset.set(LogicalLength::new(
+                (offset.get().get() + shift).clamp(lowest, 0.0),
+            ));
+        }
+        parent = ancestor.parent_item(ParentItemTraversalMode::StopAtPopups);
+    }
+}
+
 /// Visits every element with an accessible role, in tree order.
 fn visit_accessible(component: &impl ComponentHandle, mut visit: impl FnMut(&ItemRc)) {
     root(component).visit_descendants(|item| {
@@ -228,7 +270,7 @@ pub fn read(component: &impl ComponentHandle) -> Reading {
             AccessibleRole::Text if item.is_visible() && !label.trim().is_empty() => {
                 reading.texts.push(label);
             }
-            AccessibleRole::TextInput if item.is_visible() => {
+            AccessibleRole::TextInput if reachable(item) => {
                 reading.fields.push(FieldReading {
                     label,
                     value: string(item, AccessibleStringProperty::Value).unwrap_or_default(),
@@ -256,6 +298,15 @@ fn find(component: &impl ComponentHandle, target: Target<'_>) -> Result<ItemRc, 
             found.push(item.clone());
         }
     });
+    // A label is often written twice: as a question's text and on the field or option that
+    // answers it. A finger touches the control; a bare text only when nothing else carries
+    // the label (a footer's text over a touch area).
+    if found
+        .iter()
+        .any(|item| item.accessible_role() != AccessibleRole::Text)
+    {
+        found.retain(|item| item.accessible_role() != AccessibleRole::Text);
+    }
     let count = found.len();
     let nth = target.nth();
     match found.into_iter().nth(nth.saturating_sub(1)) {
@@ -281,6 +332,7 @@ pub fn shows(component: &impl ComponentHandle, target: Target<'_>) -> bool {
 /// under a text, such as the footer's).
 pub fn press(component: &impl ComponentHandle, target: Target<'_>) -> Result<(), TouchError> {
     let item = find(component, target)?;
+    bring_into_view(&item);
     if flag(&item, AccessibleStringProperty::Enabled) == Some(false) {
         return Err(TouchError::Disabled {
             label: target.name(),
@@ -324,6 +376,7 @@ pub fn write_strokes(
     strokes: &[Vec<(f32, f32)>],
 ) -> Result<(), TouchError> {
     let item = find(component, target)?;
+    bring_into_view(&item);
     let geometry = item.geometry();
     let (width, height) = (geometry.width(), geometry.height());
     if let Some(&(x, y)) = strokes

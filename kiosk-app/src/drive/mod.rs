@@ -61,7 +61,8 @@ pub struct DriveOptions {
     /// The screen's width and height in pixels (wider than high: landscape layout).
     pub size: (u32, u32),
     /// Where rime keeps its deployed schema (the terminal's state folder): text fields type
-    /// pinyin; none, or rime unavailable: keys go in as typed.
+    /// pinyin, and the handwriting pad is offered beside the keyboard; none: keys go in as
+    /// typed and no pad (each method also stays off where its library's data is missing).
     pub pinyin_dir: Option<PathBuf>,
 }
 
@@ -132,6 +133,7 @@ pub fn run(
     );
     if let Some(dir) = &options.pinyin_dir {
         crate::screen::pinyin::install(&display, dir);
+        crate::screen::handwriting::install(&display);
     }
     let (tx, inputs) = mpsc::channel();
     let views = tx.clone();

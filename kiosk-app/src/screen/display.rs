@@ -20,6 +20,7 @@ use slint::{
     ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel,
 };
 
+use super::handwriting::Writing;
 use super::input::{Direct, InputMethod};
 use crate::session::{
     Action, CaptureProblem, CheckInPrompt, DateStep, DocumentKind, Errand, ErrandOutcome,
@@ -40,6 +41,8 @@ pub struct Display {
     form_shown: bool,
     /// What turns a text field's keys into committed text.
     input: Rc<RefCell<Box<dyn InputMethod>>>,
+    /// The handwriting pad a text field may take instead of the keyboard.
+    writing: Rc<RefCell<Writing>>,
 }
 
 impl Display {
@@ -55,6 +58,7 @@ impl Display {
             materials_shown: false,
             form_shown: false,
             input: Rc::new(RefCell::new(Box::new(Direct))),
+            writing: Rc::default(),
         }
     }
 
@@ -62,6 +66,12 @@ impl Display {
     /// the keyboard's direct input): the one place a composing method is connected.
     pub fn set_input_method(&self, method: Box<dyn InputMethod>) {
         *self.input.borrow_mut() = method;
+    }
+
+    /// Offers the handwriting pad (zinnia) beside the keyboard of text fields.
+    pub fn set_handwriting(&self, writing: Writing) {
+        *self.writing.borrow_mut() = writing;
+        self.writing.borrow().show(&self.window);
     }
 
     /// The Slint window.
@@ -75,6 +85,8 @@ impl Display {
     pub fn on_action(&self, sink: impl Fn(Action) + 'static) {
         let sink = Rc::new(sink);
         let input = self.input.clone();
+        let writing = self.writing.clone();
+        let window = self.window.as_weak();
         self.window
             .global::<Kiosk>()
             .on_touched(move |touch, argument| {
@@ -86,9 +98,23 @@ impl Display {
                         Err(_) => Vec::new(),
                     },
                     Touch::FormErase => method.erase(),
+                    Touch::FormHandwriting
+                    | Touch::FormInkErase
+                    | Touch::FormInkClear
+                    | Touch::FormWritten => {
+                        // Switching to the pad drops a half-typed pinyin, and back.
+                        method.reset();
+                        let mut pad = writing.borrow_mut();
+                        let actions = pad.touch(touch, &argument);
+                        if let Some(window) = window.upgrade() {
+                            pad.show(&window);
+                        }
+                        actions
+                    }
                     _ => {
                         if matches!(touch, Touch::FormFocus | Touch::FormNext | Touch::Back) {
                             method.reset();
+                            writing.borrow_mut().reset();
                         }
                         action_from(touch, &argument).into_iter().collect()
                     }
@@ -96,6 +122,32 @@ impl Display {
                 drop(method);
                 actions.into_iter().for_each(|action| sink(action));
             });
+        self.on_strokes();
+    }
+
+    /// The handwriting pad's strokes: kept and drawn back here, recognised as each ends.
+    fn on_strokes(&self) {
+        let form = self.window.global::<Form>();
+        let redraw = |writing: &Rc<RefCell<Writing>>, window: &slint::Weak<KioskWindow>| {
+            if let Some(window) = window.upgrade() {
+                writing.borrow().show(&window);
+            }
+        };
+        let (writing, window) = (self.writing.clone(), self.window.as_weak());
+        form.on_stroke_begun(move |x, y, side| {
+            writing.borrow_mut().begin(x, y, side);
+            redraw(&writing, &window);
+        });
+        let (writing, window) = (self.writing.clone(), self.window.as_weak());
+        form.on_stroke_moved(move |x, y| {
+            writing.borrow_mut().extend(x, y);
+            redraw(&writing, &window);
+        });
+        let (writing, window) = (self.writing.clone(), self.window.as_weak());
+        form.on_stroke_ended(move || {
+            writing.borrow_mut().end();
+            redraw(&writing, &window);
+        });
     }
 
     /// Shows `view`: the kiosk's modes and devices, the lists every page may use, then the
@@ -562,6 +614,9 @@ impl Display {
             .map_or(&[][..], |c| c.regions.as_slice());
         if view.form.is_none() && view.answers.is_empty() {
             if std::mem::take(&mut self.form_shown) {
+                let mut writing = self.writing.borrow_mut();
+                writing.close();
+                writing.show(&self.window);
                 ui.set_fields(model(std::iter::empty()));
                 ui.set_answers(model(std::iter::empty()));
                 ui.set_preedit(SharedString::new());
@@ -957,6 +1012,10 @@ pub fn action_from(touch: Touch, argument: &str) -> Option<Action> {
         Touch::FormRegion => Action::FormRegion(id()?),
         Touch::FormDate => Action::FormDate(DateStep::parse(argument)?),
         Touch::FormNext => Action::FormNext,
+        // The handwriting pad's touches stay in the display (`Display::on_action`).
+        Touch::FormHandwriting | Touch::FormInkErase | Touch::FormInkClear | Touch::FormWritten => {
+            return None;
+        }
     })
 }
 

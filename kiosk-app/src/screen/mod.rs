@@ -5,6 +5,7 @@
 //! the screens beside the session driver is [`crate::window`].
 
 pub mod display;
+pub mod handwriting;
 pub mod input;
 pub mod pinyin;
 pub mod preview;
