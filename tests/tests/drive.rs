@@ -259,3 +259,118 @@ fn a_script_applies_through_kiosk_drive_and_personal_data_stays_masked() {
         "{field}"
     );
 }
+
+/// The enrolment of 城乡居民养老保险参保登记 with its form: the household type chosen, the
+/// phone on the number pad, the current address picked by district and township with the
+/// street typed as pinyin (解放 from `jiefang`) and one character written on the handwriting
+/// pad (十, two strokes on the 560-pixel pad), a contribution level, a bank and a bank card.
+const PENSION: &str = r#"{"wait": "home"}
+{"tap": "开始办事"}
+{"tap": "社会保险"}
+{"tap": "城乡居民养老保险参保登记"}
+{"tap": "在本机申请"}
+{"wait": "identify"}
+{"card": 0}
+{"wait": "confirm"}
+{"type": "13912345678"}
+{"tap": "下一步"}
+{"wait": "form"}
+{"tap": "普通居民家庭"}
+{"tap": "联系电话"}
+{"type": "13912345678"}
+{"tap": "现居住地址"}
+{"tap": "海州区"}
+{"tap": "新浦街道"}
+{"type": "jiefang"}
+{"tap": "解放"}
+{"tap": "手写"}
+{"write": [[[75, 261], [485, 257]], [[280, 75], [280, 504]]]}
+{"tap": "十"}
+{"tap": "拼音键盘"}
+{"type": "hao"}
+{"tap": "号"}
+{"tap": "下一步"}
+{"tap": "下一步"}
+{"tap": "每年500元"}
+{"tap": "中国工商银行"}
+{"tap": "银行卡号"}
+{"type": "6222021601001234560"}
+{"tap": "我已阅读并同意"}
+{"tap": "下一步"}
+{"wait": "materials"}
+{"tap": "容缺后补"}
+{"tap": "我承诺"}
+{"tap": "容缺后补"}
+{"tap": "我承诺"}
+{"wait": "review"}
+{"tap": "确认提交"}
+{"wait": "receipt"}
+{"lift": true}
+{"tap": "办理完成"}
+"#;
+
+/// A Luhn-valid bank card number (the form refuses any other).
+const BANK_CARD: &str = "6222021601001234560";
+
+/// The labels of the controls `line`'s screen showed.
+fn controls(answers: &[Value], line: u64) -> Vec<String> {
+    answer(answers, line)["screen"]["controls"]
+        .as_array()
+        .expect("controls")
+        .iter()
+        .filter_map(|c| c["label"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The value of the field labelled `label` on `line`'s screen.
+fn field<'a>(answers: &'a [Value], line: u64, label: &str) -> &'a Value {
+    answer(answers, line)["screen"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .find(|f| f["label"] == label)
+        .unwrap_or_else(|| panic!("no field {label} on line {line}: {}", answer(answers, line)))
+}
+
+#[test]
+fn a_script_fills_the_pension_enrolment_form_with_pinyin_and_handwriting() {
+    let bench = bench();
+    let (code, output, answers) = drive(&bench, &[], PENSION);
+    assert_eq!(code, Some(0), "every step is taken:\n{output}");
+    // The fields below the fold are read and touched like the others; the page's one
+    // unanswered required field waits for the second page's Next (the first is refused).
+    assert_eq!(screen(&answers, 11), "form");
+    assert_eq!(field(&answers, 11, "现居住地址")["value"], "");
+    assert_eq!(field(&answers, 14, "联系电话")["value"], "•".repeat(11));
+    // pinyin offers 解放 for `jiefang`; the pad offers 十 for its two strokes, in its bar.
+    assert!(controls(&answers, 18).contains(&"解放".to_owned()));
+    assert!(controls(&answers, 20).contains(&"删除一笔".to_owned()));
+    assert!(
+        controls(&answers, 21).contains(&"十".to_owned()),
+        "{:?}",
+        controls(&answers, 21)
+    );
+    // 海州区新浦街道 解放十号, masked character for character.
+    assert_eq!(
+        field(&answers, 25, "现居住地址")["value"],
+        "•".repeat("海州区新浦街道 解放十号".chars().count())
+    );
+    assert_eq!(screen(&answers, 41), "receipt");
+
+    // The application is on the platform under the receipt's number.
+    let receipt = &answer(&answers, 41)["screen"]["receipt"];
+    let number = receipt["application_no"].as_str().expect("number");
+    let conn = rusqlite::Connection::open(&bench.platform.db).expect("platform db");
+    let stored: String = conn
+        .query_row("SELECT application_no FROM applications", [], |row| {
+            row.get(0)
+        })
+        .expect("one application");
+    assert_eq!(stored, number);
+    for secret in [CARD_NAME, CARD_NUMBER, PHONE, BANK_CARD, "解放十号"] {
+        assert!(
+            !output.contains(secret),
+            "{secret} in the output:\n{output}"
+        );
+    }
+}

@@ -8,6 +8,7 @@
 //! always masked: whatever a citizen types is theirs.
 
 use kiosk_protocol::form::numbers::{is_bank_card, is_citizen_id_number, is_phone_number};
+use kiosk_protocol::form::{Answer, FieldKind};
 use kiosk_ui::screen_reader::Reading;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
@@ -158,6 +159,19 @@ impl Masking {
         // A partly typed phone is masked in its field; its first digits alone would mask every
         // digit on the screen.
         self.remember(&view.phone, 3);
+        // What the form holds as typed (not the options chosen): the review and the receipt
+        // show it again, joined to other words (an address's street after its township).
+        for field in view.form.iter().flat_map(|form| &form.fields) {
+            match (&field.field.kind, &field.answer) {
+                (FieldKind::Choice { .. } | FieldKind::MultiChoice { .. }, _) => {}
+                (_, Some(Answer::Address(address))) => self.remember(&address.street, 2),
+                (_, Some(Answer::Text(text))) => {
+                    let digits = text.chars().all(|c| c.is_ascii_digit());
+                    self.remember(text, if digits { 3 } else { 2 });
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Learns what the citizen typed into the screen's fields, so that it stays masked where
