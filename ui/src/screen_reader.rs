@@ -366,6 +366,15 @@ pub fn press(component: &impl ComponentHandle, target: Target<'_>) -> Result<(),
     Ok(())
 }
 
+/// The width and height, in logical pixels, of the element `target` names.
+pub fn size(
+    component: &impl ComponentHandle,
+    target: Target<'_>,
+) -> Result<(f32, f32), TouchError> {
+    let geometry = find(component, target)?.geometry();
+    Ok((geometry.width(), geometry.height()))
+}
+
 /// Draws `strokes` (each a list of points in the element's own logical pixels, from its top
 /// left corner) with the pointer on the element `target` names, as a finger writes: down at
 /// the first point, through the others, up at the last. Every point is checked before any is

@@ -9,6 +9,8 @@ use serde_json::{Map, Value};
 
 /// The longest line read; the rest of a longer one is skipped and the line refused.
 pub const MAX_LINE: usize = 256 * 1024;
+/// The largest square `write`'s `pad` may name.
+const MAX_PAD_SIDE: f64 = 4096.0;
 /// The most strokes one `write` may draw.
 const MAX_STROKES: usize = 64;
 /// The most points all strokes of one `write` may have together.
@@ -48,6 +50,9 @@ pub enum Step {
         strokes: Vec<Vec<(f32, f32)>>,
         /// The element to draw on, when not the handwriting pad.
         on: Option<String>,
+        /// The points are on a square of this side, scaled to the element's size (so one
+        /// script writes the same character on the portrait, landscape and 长辈版 pads).
+        pad: Option<f32>,
     },
     /// Place simulated card N on the reader.
     Card {
@@ -131,7 +136,7 @@ const STEPS: [&str; 9] = [
 fn options_of(step: &str) -> &'static [&'static str] {
     match step {
         "tap" => &["nth", "times", "prefix"],
-        "write" => &["on"],
+        "write" => &["on", "pad"],
         "wait" => &["timeout_ms"],
         _ => &[],
     }
@@ -289,9 +294,19 @@ fn write(argument: &Value, object: &Map<String, Value>) -> Result<Step, Refusal>
         None => None,
         Some(label) => Some(text(label, "on", 200)?),
     };
+    let pad = match object.get("pad") {
+        None => None,
+        Some(side) => Some(
+            side.as_f64()
+                .filter(|side| (1.0..=MAX_PAD_SIDE).contains(side))
+                .ok_or_else(|| bad(format!("`pad` is a side from 1 to {MAX_PAD_SIDE}")))?
+                as f32,
+        ),
+    };
     Ok(Step::Write {
         strokes: parsed,
         on,
+        pad,
     })
 }
 
@@ -331,7 +346,16 @@ mod tests {
             parse(r#"{"write": [[[1, 2], [3.5, 4]], [[5, 6]]]}"#),
             Ok(Step::Write {
                 strokes: vec![vec![(1.0, 2.0), (3.5, 4.0)], vec![(5.0, 6.0)]],
-                on: None
+                on: None,
+                pad: None
+            })
+        );
+        assert_eq!(
+            parse(r#"{"write": [[[1, 2]]], "pad": 300}"#),
+            Ok(Step::Write {
+                strokes: vec![vec![(1.0, 2.0)]],
+                on: None,
+                pad: Some(300.0)
             })
         );
         assert_eq!(
@@ -366,6 +390,10 @@ mod tests {
         assert_eq!(code(r#"{"write": []}"#), Err("bad_argument"));
         assert_eq!(code(r#"{"write": [[[1]]]}"#), Err("bad_argument"));
         assert_eq!(code(r#"{"write": [[]]}"#), Err("bad_argument"));
+        for pad in ["0", "-300", "1e9", "\"300\""] {
+            let line = format!(r#"{{"write": [[[1, 2]]], "pad": {pad}}}"#);
+            assert_eq!(code(&line), Err("bad_argument"), "{line}");
+        }
     }
 
     #[test]

@@ -347,7 +347,7 @@ impl Driver<'_> {
                 self.settle(AFTER_TOUCH);
             }
             Step::Type { text } => self.type_text(&text)?,
-            Step::Write { strokes, on } => self.write(&strokes, on.as_deref())?,
+            Step::Write { strokes, on, pad } => self.write(&strokes, on.as_deref(), pad)?,
             Step::Card { index } => self.device(true, &format!("place {index}"))?,
             Step::Lift => self.device(true, "lift")?,
             Step::Scan { code } => self.device(false, &format!("scan {code}"))?,
@@ -378,7 +378,12 @@ impl Driver<'_> {
         Ok(())
     }
 
-    fn write(&mut self, strokes: &[Vec<(f32, f32)>], on: Option<&str>) -> Result<(), Refusal> {
+    fn write(
+        &mut self,
+        strokes: &[Vec<(f32, f32)>],
+        on: Option<&str>,
+        pad: Option<f32>,
+    ) -> Result<(), Refusal> {
         let target = match on {
             Some(label) => Target::Label {
                 label,
@@ -393,6 +398,23 @@ impl Driver<'_> {
                 "no handwriting pad on this screen",
             ));
         }
+        let scaled;
+        let strokes = match pad {
+            None => strokes,
+            Some(side) => {
+                let (width, height) =
+                    screen_reader::size(&self.window, target).map_err(touch_refusal)?;
+                scaled = strokes
+                    .iter()
+                    .map(|s| {
+                        s.iter()
+                            .map(|&(x, y)| (x * width / side, y * height / side))
+                            .collect()
+                    })
+                    .collect::<Vec<Vec<_>>>();
+                &scaled
+            }
+        };
         screen_reader::write_strokes(&self.window, target, strokes).map_err(touch_refusal)?;
         self.settle(AFTER_TOUCH);
         Ok(())
