@@ -143,6 +143,11 @@ pub const SCREENS: &[Screen] = &[
         fill: form_street,
     },
     Screen {
+        name: "form-handwriting",
+        page: Page::Form,
+        fill: form_handwriting,
+    },
+    Screen {
         name: "form-pad",
         page: Page::Form,
         fill: form_pad,
@@ -649,6 +654,10 @@ fn form_page(window: &KioskWindow, title: &str, page: i32, fields: Vec<FormField
     form.set_dash_key(false);
     form.set_preedit("".into());
     form.set_candidates(model(Vec::new()));
+    form.set_handwriting_available(false);
+    form.set_handwriting(false);
+    form.set_ink("".into());
+    form.set_written(model(Vec::new()));
 }
 
 /// Page 2: choices, a date, and the mailing address's township being picked.
@@ -711,6 +720,23 @@ fn form_street(window: &KioskWindow) {
     form.set_preedit("lu".into());
     form.set_candidates(model(
         ["路", "鹿", "陆", "录", "露"]
+            .into_iter()
+            .map(SharedString::from)
+            .collect(),
+    ));
+}
+
+/// The street again, written by hand: 十 on the pad and what it may be.
+fn form_handwriting(window: &KioskWindow) {
+    form_street(window);
+    let form = window.global::<Form>();
+    form.set_preedit(SharedString::new());
+    form.set_candidates(model(Vec::new()));
+    form.set_handwriting_available(true);
+    form.set_handwriting(true);
+    form.set_ink("M 56.0 196.0 L 364.0 193.0 M 210.0 56.0 L 210.0 378.0".into());
+    form.set_written(model(
+        ["十", "什", "汁", "斗", "干", "千", "廿", "卜"]
             .into_iter()
             .map(SharedString::from)
             .collect(),
