@@ -557,9 +557,10 @@ async fn an_imported_catalog_without_pinyin_is_searchable_by_pinyin_and_chinese(
         .expect("catalog");
     assert_eq!(catalog.version, "2099.1.1");
     catalog.validate().expect("valid");
+    let index = kiosk_protocol::SearchIndex::new(&catalog);
     let finds = |query: &str, zh: &str| {
-        let found: Vec<&str> = catalog
-            .search(query)
+        let found: Vec<&str> = index
+            .search(&catalog, query)
             .iter()
             .map(|m| m.name.zh.as_str())
             .collect();

@@ -375,7 +375,12 @@ async fn pages_show_the_fleet_escaped_and_publish_catalogs(db: TestDb) {
     assert_eq!(published.version, "2099.1.1");
     let published: kiosk_protocol::Catalog =
         serde_json::from_str(&published.body).expect("catalog");
-    assert_eq!(published.search("sbk")[0].name.zh, "社会保障卡申领");
+    assert_eq!(
+        kiosk_protocol::SearchIndex::new(&published).search(&published, "sbk")[0]
+            .name
+            .zh,
+        "社会保障卡申领"
+    );
     let (status, _) = ada
         .post(
             "/console/catalog/publish",

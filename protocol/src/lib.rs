@@ -31,7 +31,7 @@ pub use catalog::{
 };
 pub use material::{MaterialContentType, UploadRequest, UploadSession, UploadedMaterial};
 pub use rating::{RatingReason, RatingRequest, level_name};
-pub use search::{Abbreviation, SearchKey};
+pub use search::{Abbreviation, SearchIndex, SearchKey};
 pub use terminal::{
     AppointmentInfo, CertificateRequest, CheckInRequest, CheckInResponse, CommandKind,
     CommandResult, DeviceHealth, DeviceState, Heartbeat, HeartbeatResponse, NAME_REQUIRED,

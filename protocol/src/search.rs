@@ -76,12 +76,77 @@ struct Rank {
     partial: usize,
 }
 
-impl Catalog {
-    /// Matters matching what a citizen typed, best first: the whole name before its beginning
-    /// before its inside, whole pinyin syllables before initials, shorter names first, then
-    /// catalog order. Spaces, apostrophes (`xi'an`) and case are ignored. An empty query finds
-    /// nothing.
-    pub fn search(&self, query: &str) -> Vec<&Matter> {
+/// What a search reads of each matter, worked out once per catalog rather than per keystroke:
+/// the English name folded for matching, and for each key the letters its syllables may begin
+/// with, kept side by side so that most keys are passed over without touching their readings.
+/// Build it when a catalog arrives ([`SearchIndex::new`]) and search with that catalog.
+#[derive(Debug, Default)]
+pub struct SearchIndex {
+    matters: Vec<MatterEntry>,
+}
+
+#[derive(Debug)]
+struct MatterEntry {
+    /// The English name, lower case and without spaces.
+    english: String,
+    keys: Vec<KeyEntry>,
+}
+
+#[derive(Debug)]
+struct KeyEntry {
+    /// For each syllable, a bit per byte value modulo 32 that one of its readings begins with
+    /// (a superset of the truth, so it only ever skips a syllable that cannot match).
+    starts: Vec<u32>,
+    /// Every syllable's bits together.
+    any: u32,
+}
+
+fn letter_bit(byte: u8) -> u32 {
+    1 << (byte % 32)
+}
+
+impl SearchIndex {
+    /// The index of `catalog`'s matters, in catalog order.
+    pub fn new(catalog: &Catalog) -> Self {
+        let matters = catalog
+            .matters
+            .iter()
+            .map(|m| MatterEntry {
+                english: m
+                    .name
+                    .en
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .flat_map(char::to_lowercase)
+                    .collect(),
+                keys: m
+                    .search_keys
+                    .iter()
+                    .map(|key| {
+                        let starts: Vec<u32> = key
+                            .syllables
+                            .iter()
+                            .map(|readings| {
+                                readings
+                                    .iter()
+                                    .filter_map(|r| r.as_bytes().first())
+                                    .fold(0, |bits, &b| bits | letter_bit(b))
+                            })
+                            .collect();
+                        let any = starts.iter().fold(0, |all, bits| all | bits);
+                        KeyEntry { starts, any }
+                    })
+                    .collect(),
+            })
+            .collect();
+        Self { matters }
+    }
+
+    /// Matters of `catalog` (the catalog this index was built from) matching what a citizen
+    /// typed, best first: the whole name before its beginning before its inside, whole pinyin
+    /// syllables before initials, shorter names first, then catalog order. Spaces, apostrophes
+    /// (`xi'an`) and case are ignored. An empty query finds nothing.
+    pub fn search<'c>(&self, catalog: &'c Catalog, query: &str) -> Vec<&'c Matter> {
         let query: String = query
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '\'')
@@ -90,22 +155,19 @@ impl Catalog {
         if query.is_empty() {
             return Vec::new();
         }
+        let matters = catalog.matters.iter().zip(&self.matters).enumerate();
         let mut found: Vec<(Rank, usize, usize, &Matter)> = if query.is_ascii() {
             let mut scratch = Scratch::default();
-            self.matters
-                .iter()
-                .enumerate()
-                .filter_map(|(order, m)| {
-                    let rank = latin_rank(m, query.as_bytes(), &mut scratch)?;
+            matters
+                .filter_map(|(order, (m, entry))| {
+                    let rank = latin_rank(m, entry, query.as_bytes(), &mut scratch)?;
                     Some((rank, m.name.zh.chars().count(), order, m))
                 })
                 .collect()
         } else {
-            let variants = expand(&query, &self.abbreviations);
-            self.matters
-                .iter()
-                .enumerate()
-                .filter_map(|(order, m)| {
+            let variants = expand(&query, &catalog.abbreviations);
+            matters
+                .filter_map(|(order, (m, _))| {
                     let rank = chinese_rank(m, &variants)?;
                     Some((rank, m.name.zh.chars().count(), order, m))
                 })
@@ -118,22 +180,22 @@ impl Catalog {
 
 /// A query of Latin letters and digits: pinyin against the keys and the catalog's own initials,
 /// or words of the English name.
-fn latin_rank(m: &Matter, query: &[u8], scratch: &mut Scratch) -> Option<Rank> {
+fn latin_rank(
+    m: &Matter,
+    entry: &MatterEntry,
+    query: &[u8],
+    scratch: &mut Scratch,
+) -> Option<Rank> {
+    let first = letter_bit(*query.first()?);
     let keys = m
         .search_keys
         .iter()
-        .filter_map(|key| pinyin_rank(query, &key.syllables, scratch));
+        .zip(&entry.keys)
+        .filter(|(_, index)| index.any & first != 0)
+        .filter_map(|(key, index)| pinyin_rank(query, &key.syllables, &index.starts, scratch));
     let best = keys.chain(initials_rank(query, &m.pinyin_initials)).min();
-    scratch.english.clear();
-    scratch.english.extend(
-        m.name
-            .en
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .flat_map(char::to_lowercase),
-    );
     let english = text_rank(
-        &scratch.english,
+        &entry.english,
         std::str::from_utf8(query).unwrap_or_default(),
     );
     best.into_iter().chain(english).min()
@@ -207,19 +269,26 @@ struct Scratch {
     /// For each position in the query: the fewest partial pieces that reach it, if any.
     now: Vec<Option<usize>>,
     next: Vec<Option<usize>>,
-    /// The English name, lower case and without spaces.
-    english: String,
 }
 
 /// Whether `query` splits into pieces that are non-empty prefixes of consecutive syllables of
 /// the key, and how well. A dynamic programme over (syllable, position in the query), so no
 /// query can make it slow: at most syllables × query length × readings steps for each start.
-fn pinyin_rank(query: &[u8], syllables: &[Vec<String>], scratch: &mut Scratch) -> Option<Rank> {
+fn pinyin_rank(
+    query: &[u8],
+    syllables: &[Vec<String>],
+    starts: &[u32],
+    scratch: &mut Scratch,
+) -> Option<Rank> {
+    let first = *query.first()?;
     let mut best: Option<Rank> = None;
     for start in 0..syllables.len() {
-        if !syllables[start]
-            .iter()
-            .any(|r| r.as_bytes().first() == query.first())
+        if starts
+            .get(start)
+            .is_some_and(|bits| bits & letter_bit(first) == 0)
+            || !syllables[start]
+                .iter()
+                .any(|r| r.as_bytes().first() == Some(&first))
         {
             continue;
         }

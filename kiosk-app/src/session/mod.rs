@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use kiosk_protocol::{
     ApplicantInfo, ApplicationReceipt, ApplicationRequest, Catalog, CertificateRequest,
     CheckInRequest, Language, LocalizedText, MatterId, ProgressRequest, RatingReason,
-    RatingRequest,
+    RatingRequest, SearchIndex,
 };
 use zeroize::Zeroizing;
 
@@ -675,6 +675,8 @@ pub struct Session {
     screen: Screen,
     language: Language,
     catalog: Option<Arc<Catalog>>,
+    /// The catalog's search index, built once when the catalog is shown.
+    search_index: SearchIndex,
     /// A newer catalog that arrived while a citizen was being served: the screens they are
     /// on must not change under them (a matter gone, a form grown), so it is shown when the
     /// session ends.
@@ -715,6 +717,7 @@ impl Session {
             screen: Screen::Home,
             language: Language::Zh,
             catalog: None,
+            search_index: SearchIndex::default(),
             waiting_catalog: None,
             identity: None,
             pending: None,
@@ -783,8 +786,9 @@ impl Session {
             phone: self.phone.to_string(),
             phone_problem: self.phone_problem,
             search_results: match (&self.screen, &self.catalog) {
-                (Screen::Search { query }, Some(catalog)) => catalog
-                    .search(query)
+                (Screen::Search { query }, Some(catalog)) => self
+                    .search_index
+                    .search(catalog, query)
                     .into_iter()
                     .map(|m| m.id.clone())
                     .collect(),
@@ -1511,6 +1515,7 @@ impl Session {
     /// Shows the catalog that waited for the session to end, if one did.
     fn take_waiting_catalog(&mut self) {
         if let Some(catalog) = self.waiting_catalog.take() {
+            self.search_index = SearchIndex::new(&catalog);
             self.catalog = Some(catalog);
         }
     }

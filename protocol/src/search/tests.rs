@@ -111,7 +111,11 @@ fn catalog() -> Catalog {
 }
 
 fn ids(c: &Catalog, query: &str) -> Vec<String> {
-    c.search(query).into_iter().map(|m| m.id.clone()).collect()
+    SearchIndex::new(c)
+        .search(c, query)
+        .into_iter()
+        .map(|m| m.id.clone())
+        .collect()
 }
 
 #[test]
