@@ -30,7 +30,7 @@ pub fn windowed(options: &DemoOptions, tokio: &tokio::runtime::Runtime) -> anyho
     };
     let display = Display::new(window.clone_strong(), &settings.terminal_id, width > height);
     kiosk_app::screen::pinyin::install(&display, &work.join("rime"));
-    kiosk_app::screen::handwriting::install(&display);
+    display.install_handwriting();
     println!(
         "kiosk-demo: platform at {}, simulated devices in {}",
         stage.platform_url,

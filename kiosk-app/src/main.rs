@@ -252,7 +252,7 @@ fn start_service(
         config.display.landscape,
     );
     kiosk_app::screen::pinyin::install(&display, &config.data_dir.join("rime"));
-    kiosk_app::screen::handwriting::install(&display);
+    display.install_handwriting();
     let mut seed = [0u8; 8];
     getrandom::fill(&mut seed)
         .map_err(|e| anyhow!("no OS random source for idempotency keys: {e}"))?;

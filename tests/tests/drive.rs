@@ -138,6 +138,15 @@ fn drive(bench: &Bench, extra: &[&str], script: &str) -> (Option<i32>, String, V
     (output.status.code(), stdout + &stderr, answers)
 }
 
+/// The number of the one application the platform holds.
+fn stored_application(bench: &Bench) -> String {
+    let conn = rusqlite::Connection::open(&bench.platform.db).expect("platform db");
+    conn.query_row("SELECT application_no FROM applications", [], |row| {
+        row.get(0)
+    })
+    .expect("one application")
+}
+
 /// The answer to script line `line`.
 fn answer(answers: &[Value], line: u64) -> &Value {
     answers
@@ -216,13 +225,7 @@ fn a_script_applies_through_kiosk_drive_and_personal_data_stays_masked() {
         .as_str()
         .expect("application number");
     assert_eq!(receipt["kept"], false);
-    let conn = rusqlite::Connection::open(&bench.platform.db).expect("platform db");
-    let stored: String = conn
-        .query_row("SELECT application_no FROM applications", [], |row| {
-            row.get(0)
-        })
-        .expect("one application");
-    assert_eq!(stored, number);
+    assert_eq!(stored_application(&bench), number);
 
     // The card's name and number and the phone are nowhere in the answers or the log.
     for secret in [CARD_NAME, CARD_NUMBER, PHONE] {
@@ -360,13 +363,7 @@ fn a_script_fills_the_pension_enrolment_form_with_pinyin_and_handwriting() {
     // The application is on the platform under the receipt's number.
     let receipt = &answer(&answers, 41)["screen"]["receipt"];
     let number = receipt["application_no"].as_str().expect("number");
-    let conn = rusqlite::Connection::open(&bench.platform.db).expect("platform db");
-    let stored: String = conn
-        .query_row("SELECT application_no FROM applications", [], |row| {
-            row.get(0)
-        })
-        .expect("one application");
-    assert_eq!(stored, number);
+    assert_eq!(stored_application(&bench), number);
     for secret in [CARD_NAME, CARD_NUMBER, PHONE, BANK_CARD, "解放十号"] {
         assert!(
             !output.contains(secret),

@@ -133,7 +133,7 @@ pub fn run(
     );
     if let Some(dir) = &options.pinyin_dir {
         crate::screen::pinyin::install(&display, dir);
-        crate::screen::handwriting::install(&display);
+        display.install_handwriting();
     }
     let (tx, inputs) = mpsc::channel();
     let views = tx.clone();

@@ -68,10 +68,13 @@ impl Display {
         *self.input.borrow_mut() = method;
     }
 
-    /// Offers the handwriting pad (zinnia) beside the keyboard of text fields.
-    pub fn set_handwriting(&self, writing: Writing) {
-        *self.writing.borrow_mut() = writing;
-        self.writing.borrow().show(&self.window);
+    /// Offers the handwriting pad (zinnia) beside the keyboard of text fields, where zinnia's
+    /// model is installed (otherwise the pad is not offered and the reason is logged).
+    pub fn install_handwriting(&self) {
+        if let Some(writing) = super::handwriting::open() {
+            *self.writing.borrow_mut() = writing;
+            self.writing.borrow().show(&self.window);
+        }
     }
 
     /// The Slint window.

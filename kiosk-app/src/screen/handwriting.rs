@@ -14,7 +14,6 @@ use kiosk_ui::ink::Ink;
 use kiosk_ui::{Form, KioskWindow, Touch};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
-use super::display::Display;
 use crate::session::Action;
 
 /// Characters offered for what is written: the candidate bar's two rows of four.
@@ -158,13 +157,6 @@ impl Writing {
                 .collect(),
             _ => Vec::new(),
         };
-    }
-}
-
-/// Offers the handwriting pad on `display`'s text fields, where zinnia's model is installed.
-pub fn install(display: &Display) {
-    if let Some(writing) = open() {
-        display.set_handwriting(writing);
     }
 }
 
