@@ -167,20 +167,25 @@ fn screen(answers: &[Value], line: u64) -> &str {
     a["screen"]["name"].as_str().expect("screen name")
 }
 
-const APPLY: &str = r#"{"wait": "home"}
+/// Applying from the guide: the card read, the phone typed, on to the next screen.
+const APPLY_WITH_CARD: &str = r#"{"tap": "在本机申请"}
+{"wait": "identify"}
+{"card": 0}
+{"wait": "confirm"}
+{"type": "13912345678"}
+{"tap": "下一步"}
+"#;
+
+const APPLY_HEAD: &str = r#"{"wait": "home"}
 {"tap": "开始办事"}
 {"tap": "没有这个按钮"}
 this line is not JSON
 # a comment, not a step
 {"tap": "就业"}
 {"tap": "职业技能培训补贴申领"}
-{"tap": "在本机申请"}
-{"wait": "identify"}
-{"card": 0}
-{"wait": "confirm"}
-{"type": "13912345678"}
-{"tap": "下一步"}
-{"wait": "materials"}
+"#;
+
+const APPLY_TAIL: &str = r#"{"wait": "materials"}
 {"tap": "拍照"}
 {"tap": "下一步"}
 {"tap": "容缺后补"}
@@ -197,7 +202,11 @@ this line is not JSON
 #[test]
 fn a_script_applies_through_kiosk_drive_and_personal_data_stays_masked() {
     let bench = bench();
-    let (code, output, answers) = drive(&bench, &[], APPLY);
+    let (code, output, answers) = drive(
+        &bench,
+        &[],
+        &[APPLY_HEAD, APPLY_WITH_CARD, APPLY_TAIL].concat(),
+    );
 
     // One answer per step (the comment is none), in order, and the run went on past errors.
     assert_eq!(answers.len(), 24, "{output}");
@@ -266,18 +275,15 @@ fn a_script_applies_through_kiosk_drive_and_personal_data_stays_masked() {
 /// The enrolment of 城乡居民养老保险参保登记 with its form: the household type chosen, the
 /// phone on the number pad, the current address picked by district and township with the
 /// street typed as pinyin (解放 from `jiefang`) and one character written on the handwriting
-/// pad (十, two strokes on the 560-pixel pad), a contribution level, a bank and a bank card.
-const PENSION: &str = r#"{"wait": "home"}
+/// pad (十, two strokes on a 300-unit square scaled to the pad), a contribution level, a bank
+/// and a bank card.
+const PENSION_HEAD: &str = r#"{"wait": "home"}
 {"tap": "开始办事"}
 {"tap": "社会保险"}
 {"tap": "城乡居民养老保险参保登记"}
-{"tap": "在本机申请"}
-{"wait": "identify"}
-{"card": 0}
-{"wait": "confirm"}
-{"type": "13912345678"}
-{"tap": "下一步"}
-{"wait": "form"}
+"#;
+
+const PENSION_TAIL: &str = r#"{"wait": "form"}
 {"tap": "普通居民家庭"}
 {"tap": "联系电话"}
 {"type": "13912345678"}
@@ -338,7 +344,11 @@ fn field<'a>(answers: &'a [Value], line: u64, label: &str) -> &'a Value {
 #[test]
 fn a_script_fills_the_pension_enrolment_form_with_pinyin_and_handwriting() {
     let bench = bench();
-    let (code, output, answers) = drive(&bench, &[], PENSION);
+    let (code, output, answers) = drive(
+        &bench,
+        &[],
+        &[PENSION_HEAD, APPLY_WITH_CARD, PENSION_TAIL].concat(),
+    );
     assert_eq!(code, Some(0), "every step is taken:\n{output}");
     // The fields below the fold are read and touched like the others; the page's one
     // unanswered required field waits for the second page's Next (the first is refused).
