@@ -7,7 +7,7 @@
 //! session core checks and keeps it like any typed text. Strokes never leave the display:
 //! they are dropped with each chosen character, each change of field and the end of the form.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use kiosk_ime::Handwriting;
 use kiosk_ui::ink::Ink;
@@ -23,7 +23,10 @@ pub const CANDIDATES: usize = 8;
 /// the characters they may be.
 #[derive(Default)]
 pub struct Writing {
-    /// The recogniser; none where zinnia's model is not installed (the pad is not offered).
+    /// zinnia's model; none where it is not installed (the pad is not offered).
+    model: Option<PathBuf>,
+    /// The recogniser, loaded when a citizen first asks for the pad and dropped when the form
+    /// is over: its model maps some 26 MiB, which a terminal at home has no use for.
     recogniser: Option<Handwriting>,
     /// The pad is up instead of the keyboard.
     on: bool,
@@ -37,7 +40,8 @@ impl std::fmt::Debug for Writing {
     // The strokes are the citizen's handwriting: only their count is shown.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writing")
-            .field("available", &self.recogniser.is_some())
+            .field("available", &self.available())
+            .field("loaded", &self.recogniser.is_some())
             .field("on", &self.on)
             .field("strokes", &self.ink.strokes().len())
             .finish()
@@ -45,17 +49,39 @@ impl std::fmt::Debug for Writing {
 }
 
 impl Writing {
-    /// A pad that recognises with `recogniser`.
-    pub fn new(recogniser: Handwriting) -> Self {
+    /// A pad that recognises with the model at `model`, loaded on first use.
+    pub fn new(model: PathBuf) -> Self {
         Self {
-            recogniser: Some(recogniser),
+            model: Some(model),
             ..Self::default()
         }
     }
 
     /// Whether the pad can be offered at all.
     pub fn available(&self) -> bool {
+        self.model.is_some()
+    }
+
+    /// Whether the recogniser is in memory.
+    pub fn loaded(&self) -> bool {
         self.recogniser.is_some()
+    }
+
+    /// The pad goes up: the recogniser is loaded if it is not. A model that will not load
+    /// is not offered again (the technician finds the reason in the log).
+    fn raise(&mut self) {
+        if self.recogniser.is_none()
+            && let Some(model) = &self.model
+        {
+            match Handwriting::open(model) {
+                Ok(recogniser) => self.recogniser = Some(recogniser),
+                Err(e) => {
+                    tracing::warn!("handwriting input unavailable, the pad is withdrawn: {e}");
+                    self.model = None;
+                }
+            }
+        }
+        self.on = self.recogniser.is_some();
     }
 
     /// Finger down at (`x`, `y`) on a pad of side `side`: a new stroke.
@@ -91,7 +117,11 @@ impl Writing {
     pub fn touch(&mut self, touch: Touch, argument: &str) -> Vec<Action> {
         match touch {
             Touch::FormHandwriting => {
-                self.on = argument == "on" && self.available();
+                if argument == "on" {
+                    self.raise();
+                } else {
+                    self.on = false;
+                }
                 self.clear();
             }
             Touch::FormInkErase => {
@@ -120,9 +150,11 @@ impl Writing {
         self.clear();
     }
 
-    /// The form is over: the pad goes down and nothing written remains.
+    /// The form is over: the pad goes down, nothing written remains, and the recogniser's
+    /// memory is given back until the next citizen asks for the pad.
     pub fn close(&mut self) {
         self.on = false;
+        self.recogniser = None;
         self.clear();
     }
 
@@ -160,13 +192,18 @@ impl Writing {
     }
 }
 
-/// Opens zinnia with Debian's simplified-Chinese model for the form's handwriting pad; where
-/// the model is missing the pad is not offered and the reason is logged for the technician.
+/// The pad for the form's text fields, with Debian's simplified-Chinese model for zinnia;
+/// where the model is missing the pad is not offered and the reason is logged for the
+/// technician. The model is only checked here, and loaded when a citizen first asks for the pad.
 pub fn open() -> Option<Writing> {
-    match Handwriting::open(Path::new(kiosk_ime::handwriting::DEBIAN_MODEL)) {
-        Ok(recogniser) => Some(Writing::new(recogniser)),
+    let model = Path::new(kiosk_ime::handwriting::DEBIAN_MODEL);
+    match std::fs::metadata(model) {
+        Ok(_) => Some(Writing::new(model.to_path_buf())),
         Err(e) => {
-            tracing::warn!("handwriting input unavailable, the pad is not offered: {e}");
+            tracing::warn!(
+                "handwriting input unavailable, the pad is not offered: {}: {e}",
+                model.display()
+            );
             None
         }
     }
@@ -196,10 +233,12 @@ mod tests {
         let Some(mut writing) = open() else {
             panic!("tegaki-zinnia-simplified-chinese is installed by scripts/install-deps");
         };
-        // Strokes while the pad is down draw nothing.
+        // Strokes while the pad is down draw nothing; the model is not loaded until asked for.
         ten(&mut writing);
         assert!(writing.candidates.is_empty());
+        assert!(!writing.loaded());
         writing.touch(Touch::FormHandwriting, "on");
+        assert!(writing.loaded());
         ten(&mut writing);
         let at = writing
             .candidates
@@ -235,7 +274,19 @@ mod tests {
         assert!(writing.on, "the pad stays up for the next field");
         writing.close();
         assert!(!writing.on);
+        assert!(!writing.loaded(), "the model's memory is given back");
         assert!(format!("{writing:?}").contains("strokes: 0"));
+    }
+
+    #[test]
+    fn a_model_that_will_not_load_withdraws_the_pad() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let broken = dir.path().join("broken.model");
+        std::fs::write(&broken, b"not a zinnia model").expect("model file");
+        let mut writing = Writing::new(broken);
+        assert!(writing.available());
+        writing.touch(Touch::FormHandwriting, "on");
+        assert!(!writing.on && !writing.available());
     }
 
     #[test]
