@@ -4,7 +4,7 @@
 //! orientations.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,6 +21,23 @@ const SEED: &str = include_str!(concat!(
     "/../platform/catalog/lianyungang.json"
 ));
 
+/// `kiosk-preview` given `request` on its standard input.
+fn run(request: &serde_json::Value) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-preview"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start kiosk-preview");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&serde_json::to_vec(request).expect("json"))
+        .expect("write the request");
+    child.wait_with_output().expect("kiosk-preview runs")
+}
+
 /// The page `kiosk-preview` draws for `matter`, decoded.
 fn preview(
     catalog: &Catalog,
@@ -36,19 +53,7 @@ fn preview(
         "landscape": landscape,
         "page": page,
     });
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-preview"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start kiosk-preview");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&serde_json::to_vec(&request).expect("json"))
-        .expect("write the request");
-    let out = child.wait_with_output().expect("kiosk-preview runs");
+    let out = run(&request);
     assert!(
         out.status.success(),
         "{}",
@@ -176,19 +181,7 @@ fn a_section_the_form_does_not_have_is_refused_with_a_sentence() {
         "language": "zh",
         "page": { "form": { "section": 9 } },
     });
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-preview"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start kiosk-preview");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&serde_json::to_vec(&request).expect("json"))
-        .expect("write the request");
-    let out = child.wait_with_output().expect("kiosk-preview runs");
+    let out = run(&request);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty(), "no picture");
     let why = String::from_utf8_lossy(&out.stderr);

@@ -527,3 +527,54 @@ async fn publish(State(state): State<AppState>, form: OperatorForm) -> PageAnswe
     );
     sites::render(&state, &operator, &scope, Some(done)).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_picture_name_is_the_guide_or_one_form_section_in_one_language_and_orientation() {
+        let (page, language, landscape) = picture_name("en-landscape.png").expect("the guide");
+        assert_eq!(
+            (page, language, landscape),
+            (serde_json::json!("guide"), Language::En, true)
+        );
+        let (page, language, landscape) = picture_name("form-12-zh-portrait.png").expect("a form");
+        assert_eq!(
+            (page, language, landscape),
+            (
+                serde_json::json!({ "form": { "section": 12 } }),
+                Language::Zh,
+                false
+            )
+        );
+        // One name a picture: no leading zero, sign or endless digits, nothing else.
+        for bad in [
+            "form-01-zh-portrait.png",
+            "form-+1-zh-portrait.png",
+            "form-1234-zh-portrait.png",
+            "form--zh-portrait.png",
+            "form-1-zh-portrait.jpg",
+            "guide.png",
+            "",
+        ] {
+            assert!(picture_name(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_matter_without_a_form_says_so_instead_of_form_pictures() {
+        let catalog = crate::seed::seed_catalog().expect("seed");
+        let plain = catalog
+            .matters
+            .iter()
+            .find(|m| m.form.is_none())
+            .expect("a matter without a form");
+        let page = previews("/m", plain, &Problems::new()).into_string();
+        assert!(!page.contains("/preview/form-"), "{page}");
+        assert!(
+            page.contains("id=\"no-form-preview\"") || page.contains("id=\"preview-missing\""),
+            "{page}"
+        );
+    }
+}
