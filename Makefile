@@ -33,6 +33,7 @@ test: deps
 deb: deps
 	@command -v cargo-deb >/dev/null || $(CARGO) install cargo-deb --version 3.8.0 --locked
 	$(CARGO) deb -p kiosk-app
+	$(CARGO) build --release -p kiosk-app --bin kiosk-preview
 	$(CARGO) deb -p kiosk-platform
 
 test-deb: deb

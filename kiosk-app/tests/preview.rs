@@ -1,15 +1,16 @@
-//! The console's preview is the terminal's screen: `kiosk-preview` draws a matter's guide
-//! pixel for pixel as a terminal does after a citizen taps their way to it (home, a theme,
-//! the matter), in both languages and both orientations.
+//! The console's preview is the terminal's screen: `kiosk-preview` draws a matter's guide and
+//! its form's pages pixel for pixel as a terminal does after a citizen taps their way to them
+//! (home, a theme, the matter; then 申请, the card, the phone), in both languages and both
+//! orientations.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
 use kiosk_app::screen::display::Display;
-use kiosk_app::screen::preview::{LANDSCAPE, PORTRAIT};
-use kiosk_app::session::{Action, Event, KeySource, Screen, Session, Settings};
+use kiosk_app::screen::preview::{LANDSCAPE, PORTRAIT, SPECIMEN_PHONE, specimen, today};
+use kiosk_app::session::{Action, CardEvent, Event, KeySource, Screen, Session, Settings};
 use kiosk_protocol::{Catalog, Language};
 use kiosk_ui::headless::Headless;
 use kiosk_ui::{KioskWindow, Theme};
@@ -20,15 +21,8 @@ const SEED: &str = include_str!(concat!(
     "/../platform/catalog/lianyungang.json"
 ));
 
-/// The page `kiosk-preview` draws for `matter`, decoded.
-fn preview(catalog: &Catalog, matter: &str, language: Language, landscape: bool) -> Vec<u8> {
-    let request = serde_json::json!({
-        "catalog": catalog,
-        "matter": matter,
-        "language": language,
-        "landscape": landscape,
-        "page": "guide",
-    });
+/// `kiosk-preview` given `request` on its standard input.
+fn run(request: &serde_json::Value) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk-preview"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -39,9 +33,27 @@ fn preview(catalog: &Catalog, matter: &str, language: Language, landscape: bool)
         .stdin
         .take()
         .expect("stdin")
-        .write_all(&serde_json::to_vec(&request).expect("json"))
+        .write_all(&serde_json::to_vec(request).expect("json"))
         .expect("write the request");
-    let out = child.wait_with_output().expect("kiosk-preview runs");
+    child.wait_with_output().expect("kiosk-preview runs")
+}
+
+/// The page `kiosk-preview` draws for `matter`, decoded.
+fn preview(
+    catalog: &Catalog,
+    matter: &str,
+    page: &serde_json::Value,
+    language: Language,
+    landscape: bool,
+) -> Vec<u8> {
+    let request = serde_json::json!({
+        "catalog": catalog,
+        "matter": matter,
+        "language": language,
+        "landscape": landscape,
+        "page": page,
+    });
+    let out = run(&request);
     assert!(
         out.status.success(),
         "{}",
@@ -61,17 +73,23 @@ fn bytes(pixels: &[Rgb8Pixel]) -> Vec<u8> {
     pixels.iter().flat_map(|p| [p.r, p.g, p.b]).collect()
 }
 
+/// The seed's pension enrolment (城乡居民养老保险参保登记): a guide and a two-page form.
+const PENSION: &str = "lyg-hrss-0101";
+
 #[test]
-fn the_preview_is_the_terminals_own_guide_screen() {
+fn the_preview_is_the_terminals_own_guide_and_form_screens() {
     let catalog: Catalog = serde_json::from_str(SEED).expect("seed catalog");
     let matter = catalog
         .matters
         .iter()
-        .find(|m| m.kiosk_application && m.materials.len() > 2)
-        .expect("a matter applied for at the terminal")
+        .find(|m| m.id == PENSION)
+        .expect("the pension matter in the seed")
         .clone();
+    assert!(matter.form.is_some(), "the pension matter asks for a form");
 
-    // The terminal: a session core and its display, walked by a citizen's taps.
+    // The terminal: a session core and its display, walked by a citizen's taps. Nothing
+    // differs by construction: the screens show no clock, the session's "now" is the same
+    // instant throughout, and the card read carries the same day as the preview's.
     let (width, height) = PORTRAIT;
     let mut screen = Headless::install(width, height).expect("headless display");
     let window = KioskWindow::new().expect("window");
@@ -90,25 +108,82 @@ fn the_preview_is_the_terminals_own_guide_screen() {
     }
     assert!(matches!(session.screen(), Screen::Guide { .. }));
 
-    let mut compare = |session: &Session, language: Language, landscape: bool| {
-        if landscape {
-            let (w, h) = LANDSCAPE;
+    let mut landscape = false;
+    let mut compare = |session: &Session, page: serde_json::Value, wide: bool| {
+        if wide != landscape {
+            let (w, h) = if wide { LANDSCAPE } else { PORTRAIT };
             screen.resize(w, h);
-            display.window().global::<Theme>().set_landscape(true);
+            display.window().global::<Theme>().set_landscape(wide);
+            landscape = wide;
         }
+        let language = session.language();
         display.show(&session.view(now));
         let terminal = bytes(&screen.render());
-        let previewed = preview(&catalog, &matter.id, language, landscape);
+        let previewed = preview(&catalog, &matter.id, &page, language, wide);
         assert!(
             terminal == previewed,
-            "the preview of {} ({language:?}, landscape {landscape}) differs from the terminal's screen",
+            "the preview of {} {page} ({language:?}, landscape {wide}) differs from the terminal's screen",
             matter.id
         );
     };
-    compare(&session, Language::Zh, false);
+    let guide = serde_json::json!("guide");
+    compare(&session, guide.clone(), false);
     session.handle(Event::Touch(Action::ToggleLanguage), now);
-    compare(&session, Language::En, false);
-    compare(&session, Language::En, true);
+    compare(&session, guide.clone(), false);
+    compare(&session, guide.clone(), true);
     session.handle(Event::Touch(Action::ToggleLanguage), now);
-    compare(&session, Language::Zh, true);
+    compare(&session, guide, true);
+
+    // On to the form, as a citizen holding the specimen card.
+    session.handle(Event::Touch(Action::Apply), now);
+    session.handle(Event::Card(CardEvent::Read(specimen(today()))), now);
+    for digit in SPECIMEN_PHONE {
+        session.handle(Event::Touch(Action::PhoneDigit(digit)), now);
+    }
+    session.handle(Event::Touch(Action::ConfirmApplicant), now);
+    assert!(matches!(session.screen(), Screen::Form { .. }));
+    let first = serde_json::json!({ "form": { "section": 0 } });
+    compare(&session, first.clone(), true);
+    session.handle(Event::Touch(Action::ToggleLanguage), now);
+    compare(&session, first.clone(), true);
+    compare(&session, first.clone(), false);
+    session.handle(Event::Touch(Action::ToggleLanguage), now);
+    compare(&session, first, false);
+
+    // The card's prefills are on the page the editor sees, and nothing of the second page
+    // is: the preview draws each section as a citizen first reaches it.
+    let second = preview(
+        &catalog,
+        &matter.id,
+        &serde_json::json!({ "form": { "section": 1 } }),
+        Language::Zh,
+        false,
+    );
+    let first_zh = preview(
+        &catalog,
+        &matter.id,
+        &serde_json::json!({ "form": { "section": 0 } }),
+        Language::Zh,
+        false,
+    );
+    assert!(
+        second != first_zh,
+        "the second form page is a picture of its own"
+    );
+}
+
+#[test]
+fn a_section_the_form_does_not_have_is_refused_with_a_sentence() {
+    let catalog: Catalog = serde_json::from_str(SEED).expect("seed catalog");
+    let request = serde_json::json!({
+        "catalog": catalog,
+        "matter": PENSION,
+        "language": "zh",
+        "page": { "form": { "section": 9 } },
+    });
+    let out = run(&request);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "no picture");
+    let why = String::from_utf8_lossy(&out.stderr);
+    assert!(why.contains("no form section 9"), "{why}");
 }

@@ -1308,6 +1308,28 @@ async fn an_editor_changes_publishes_and_activates_only_their_departments(db: Te
     let (status, list) = edna.get("/console/editor").await;
     assert_eq!(status, StatusCode::OK);
     assert!(list.contains(&mine.id) && !list.contains(&theirs.id));
+    // The preview: the guide and each of the form's two pages (or, where kiosk-preview is not
+    // built, a sentence saying so); a page the form does not have costs no drawing.
+    let base = format!("/console/editor/matters/{}", mine.id);
+    let (status, page) = edna.get(&base).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("id=\"preview-missing\"")
+            || (page.contains("/preview/zh-portrait.png")
+                && page.contains("/preview/form-0-zh-portrait.png")
+                && page.contains("/preview/form-1-en-landscape.png")
+                && !page.contains("/preview/form-2-")),
+        "{page}"
+    );
+    for name in [
+        "form-2-zh-portrait.png",
+        "form-01-zh-portrait.png",
+        "form--zh-portrait.png",
+        "form-0-fr-portrait.png",
+    ] {
+        let (status, _) = edna.get(&format!("{base}/preview/{name}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{name}");
+    }
     let (vera, otto) = viewer_and_operator(&p).await;
     assert_eq!(vera.get("/console/editor").await.0, StatusCode::FORBIDDEN);
     assert_eq!(otto.save_matter(&mine).await.0, StatusCode::FORBIDDEN);

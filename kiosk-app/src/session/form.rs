@@ -588,6 +588,19 @@ impl FormState {
         }
     }
 
+    /// Shows page `page` as a citizen first sees it (prefills in, nothing else answered,
+    /// no problems showing) when it has any visible field; `false` otherwise. The console's
+    /// preview uses it to draw each section of a form: walking there with "next" would need
+    /// answers, and a preview must not invent a citizen's answers.
+    pub fn open_page(&mut self, page: usize) -> bool {
+        if self.visible_on(page).next().is_none() {
+            return false;
+        }
+        self.leave();
+        self.page = page;
+        true
+    }
+
     /// "Back": the previous page that shows a field; `false` on the first.
     pub fn back(&mut self) -> bool {
         self.leave();

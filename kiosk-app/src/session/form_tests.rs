@@ -629,3 +629,34 @@ fn bank_cards_show_only_their_last_four_digits() {
     assert_eq!(mask_bank_card("6222021234567890128"), "***************0128");
     assert_eq!(mask_bank_card("123"), "123");
 }
+
+#[test]
+fn a_later_section_opened_for_the_preview_shows_as_first_reached_without_problems() {
+    let mut r = on_form();
+    assert!(r.s.open_form_section(2), "the third section has fields");
+    let view = form(&r);
+    assert_eq!((view.page, view.pages), (2, 3));
+    assert!(
+        view.fields
+            .iter()
+            .all(|f| f.problem.is_none() && !f.focused),
+        "nothing answered shows as wrong before the citizen touched it"
+    );
+    assert!(r.s.open_form_section(0));
+    assert_eq!(
+        text_answer(&r, "name"),
+        "张三",
+        "the card's prefills are kept"
+    );
+    assert!(!r.s.open_form_section(3), "no such section");
+    assert_eq!(form(&r).page, 0, "a refused section leaves the page shown");
+}
+
+#[test]
+fn a_form_section_cannot_be_opened_before_the_form() {
+    let mut r = Rig::with_catalog(catalog());
+    r.touch(Action::Begin);
+    r.touch(Action::OpenMatter("pension".into()));
+    assert!(!r.s.open_form_section(0));
+    assert!(matches!(r.s.screen(), Screen::Guide { .. }));
+}

@@ -757,6 +757,16 @@ impl Session {
         self.language
     }
 
+    /// On a form page, shows section `section` as a citizen first reaches it; `false` when
+    /// no form is open or that section shows no field. For the console's preview only in the
+    /// sense that no touch leads here: a citizen turns pages with "next".
+    pub fn open_form_section(&mut self, section: usize) -> bool {
+        match (&self.screen, self.form.as_mut()) {
+            (Screen::Form { .. }, Some(form)) => form.open_page(section),
+            _ => false,
+        }
+    }
+
     /// True while personal data is held.
     pub fn holds_personal_data(&self) -> bool {
         self.identity.is_some()

@@ -200,11 +200,38 @@ fn matter_page(
             }
         }
         h2 { "终端预览 Terminal preview" }
+        (previews(&base, matter, problems))
+    }
+}
+
+/// The preview pictures: the guide's, then each form section's, every one in both languages
+/// and orientations; or a sentence why there are none.
+fn previews(base: &str, matter: &Matter, problems: &Problems) -> Markup {
+    if !preview::installed() {
+        return html! { p class="error" id="preview-missing" { (preview::PreviewFailure::Missing) } };
+    }
+    let sections = matter.form.as_ref().map_or(&[][..], |f| &f.sections[..]);
+    html! {
         @if !problems.is_empty() { p { "预览显示上次保存的内容 The preview shows what was last saved." } }
+        h3 { "办事指南 Guide" }
+        (picture_row(base, ""))
+        @if sections.is_empty() {
+            p id="no-form-preview" { "此事项没有申请表，没有表单页可预览 This matter has no application form, so there are no form pages to preview." }
+        }
+        @for (n, section) in sections.iter().enumerate() {
+            h3 class="form-preview" { "申请表第 " (n + 1) " 页 Form page " (n + 1) ": " (section.title.zh) " " (section.title.en) }
+            (picture_row(base, &format!("form-{n}-")))
+        }
+    }
+}
+
+/// One page's four pictures; `prefix` names the page (empty for the guide).
+fn picture_row(base: &str, prefix: &str) -> Markup {
+    html! {
         div class="previews" {
             @for (name, label) in PICTURES {
                 figure {
-                    img class="preview" src={ (base) "/preview/" (name) } alt=(label) width="270";
+                    img class="preview" src={ (base) "/preview/" (prefix) (name) } alt=(label) width="270";
                     figcaption { (label) }
                 }
             }
@@ -212,13 +239,42 @@ fn matter_page(
     }
 }
 
-/// The preview pictures: file name and caption.
+/// The preview pictures of a page: file name and caption.
 const PICTURES: [(&str, &str); 4] = [
     ("zh-portrait.png", "中文 竖屏 zh portrait"),
     ("en-portrait.png", "英文 竖屏 en portrait"),
     ("zh-landscape.png", "中文 横屏 zh landscape"),
     ("en-landscape.png", "英文 横屏 en landscape"),
 ];
+
+/// The page, language and orientation a picture's file name asks for: `zh-portrait.png` is
+/// the guide, `form-2-en-landscape.png` the form's third section. `None` for any other name.
+fn picture_name(name: &str) -> Option<(serde_json::Value, Language, bool)> {
+    let (page, rest) = match name.strip_prefix("form-") {
+        Some(rest) => {
+            let (n, rest) = rest.split_once('-')?;
+            // Digits only, so "+1" or "01" do not make a second name (and cache entry) for a page.
+            if n.is_empty()
+                || n.len() > 3
+                || !n.bytes().all(|b| b.is_ascii_digit())
+                || (n.len() > 1 && n.starts_with('0'))
+            {
+                return None;
+            }
+            let section: usize = n.parse().ok()?;
+            (serde_json::json!({ "form": { "section": section } }), rest)
+        }
+        None => (serde_json::json!("guide"), name),
+    };
+    let (language, landscape) = match rest {
+        "zh-portrait.png" => (Language::Zh, false),
+        "en-portrait.png" => (Language::En, false),
+        "zh-landscape.png" => (Language::Zh, true),
+        "en-landscape.png" => (Language::En, true),
+        _ => return None,
+    };
+    Some((page, language, landscape))
+}
 
 /// Where in the form a catalog's refusal belongs.
 fn problems_of(error: &CatalogError) -> Problems {
@@ -317,27 +373,23 @@ async fn picture(
     Path((id, picture)): Path<(String, String)>,
 ) -> PageAnswer {
     let scope = Scope::of(&state, &operator).await?;
-    let (language, landscape) = match picture.as_str() {
-        "zh-portrait.png" => (Language::Zh, false),
-        "en-portrait.png" => (Language::En, false),
-        "zh-landscape.png" => (Language::Zh, true),
-        "en-landscape.png" => (Language::En, true),
-        _ => {
-            return Err(PageFailure::refused(
-                StatusCode::NOT_FOUND,
-                &operator,
-                "no such preview",
-            ));
-        }
-    };
+    let not_found = || PageFailure::refused(StatusCode::NOT_FOUND, &operator, "no such preview");
+    let (page, language, landscape) = picture_name(&picture).ok_or_else(not_found)?;
     let (catalog, drafts) = catalog_and_drafts(&state, &scope).await?;
     let matter = drafted(editable(&catalog, &id, &scope, &operator)?, &drafts);
+    // Only sections the form has: any other number would cost a child process for nothing.
+    if let Some(section) = page.pointer("/form/section").and_then(|n| n.as_u64()) {
+        let sections = matter.form.as_ref().map_or(0, |f| f.sections.len());
+        if usize::try_from(section).map_or(true, |s| s >= sections) {
+            return Err(not_found());
+        }
+    }
     let request = serde_json::json!({
         "catalog": with_matters(&catalog, [&matter]),
         "matter": matter.id,
         "language": language,
         "landscape": landscape,
-        "page": "guide",
+        "page": page,
     });
     let input = serde_json::to_vec(&request).map_err(PageFailure::internal)?;
     let png = previews.picture(&input).await.map_err(|e| {
@@ -474,4 +526,55 @@ async fn publish(State(state): State<AppState>, form: OperatorForm) -> PageAnswe
         ),
     );
     sites::render(&state, &operator, &scope, Some(done)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_picture_name_is_the_guide_or_one_form_section_in_one_language_and_orientation() {
+        let (page, language, landscape) = picture_name("en-landscape.png").expect("the guide");
+        assert_eq!(
+            (page, language, landscape),
+            (serde_json::json!("guide"), Language::En, true)
+        );
+        let (page, language, landscape) = picture_name("form-12-zh-portrait.png").expect("a form");
+        assert_eq!(
+            (page, language, landscape),
+            (
+                serde_json::json!({ "form": { "section": 12 } }),
+                Language::Zh,
+                false
+            )
+        );
+        // One name a picture: no leading zero, sign or endless digits, nothing else.
+        for bad in [
+            "form-01-zh-portrait.png",
+            "form-+1-zh-portrait.png",
+            "form-1234-zh-portrait.png",
+            "form--zh-portrait.png",
+            "form-1-zh-portrait.jpg",
+            "guide.png",
+            "",
+        ] {
+            assert!(picture_name(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_matter_without_a_form_says_so_instead_of_form_pictures() {
+        let catalog = crate::seed::seed_catalog().expect("seed");
+        let plain = catalog
+            .matters
+            .iter()
+            .find(|m| m.form.is_none())
+            .expect("a matter without a form");
+        let page = previews("/m", plain, &Problems::new()).into_string();
+        assert!(!page.contains("/preview/form-"), "{page}");
+        assert!(
+            page.contains("id=\"no-form-preview\"") || page.contains("id=\"preview-missing\""),
+            "{page}"
+        );
+    }
 }

@@ -23,8 +23,9 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const WAIT: Duration = Duration::from_secs(60);
 /// Largest picture read (a full-screen PNG is well under 1 MiB).
 const MAX_PICTURE: u64 = 16 * 1024 * 1024;
-/// Pictures kept.
-const CACHED: usize = 16;
+/// Pictures kept: a matter's guide and a few form pages in every language and orientation
+/// (each PNG some hundred KiB, so at most a few MiB).
+const CACHED: usize = 32;
 /// Environment variable naming the program, when it is not beside the platform's own.
 pub const PROGRAM_ENV: &str = "KIOSK_PREVIEW";
 
@@ -52,22 +53,33 @@ pub(crate) struct Previews {
     cache: Mutex<VecDeque<Kept>>,
 }
 
+/// Where the platform's Debian package installs `kiosk-preview`.
+pub const INSTALLED: &str = "/usr/bin/kiosk-preview";
+
+/// Finds `kiosk-preview`: [`PROGRAM_ENV`], else beside the running program (or one directory
+/// up, where cargo puts binaries beside a test's), else where the package installs it.
+fn program() -> Option<PathBuf> {
+    if let Some(named) = std::env::var_os(PROGRAM_ENV) {
+        return Some(PathBuf::from(named)).filter(|p| p.is_file());
+    }
+    let exe = std::env::current_exe().ok();
+    exe.iter()
+        .flat_map(|exe| exe.ancestors().skip(1).take(2))
+        .map(|dir| dir.join("kiosk-preview"))
+        .chain([PathBuf::from(INSTALLED)])
+        .find(|p| p.is_file())
+}
+
+/// Whether the preview program is there, so the editor's page can say so instead of showing
+/// broken pictures.
+pub(crate) fn installed() -> bool {
+    program().is_some()
+}
+
 impl Default for Previews {
-    /// Finds `kiosk-preview`: [`PROGRAM_ENV`], else beside the running program (or one
-    /// directory up, where cargo puts binaries beside a test's).
     fn default() -> Self {
-        let program = std::env::var_os(PROGRAM_ENV)
-            .map(PathBuf::from)
-            .or_else(|| {
-                let exe = std::env::current_exe().ok()?;
-                exe.ancestors()
-                    .skip(1)
-                    .take(2)
-                    .map(|dir| dir.join("kiosk-preview"))
-                    .find(|p| p.is_file())
-            });
         Self {
-            program,
+            program: program(),
             gate: Semaphore::new(1),
             cache: Mutex::new(VecDeque::new()),
         }
