@@ -18,8 +18,8 @@ use std::time::Instant;
 
 use kiosk_protocol::form::definition::{format_date, parse_date};
 use kiosk_protocol::form::{
-    AddressAnswer, Answer, AnswerContext, CardField, FieldKind, FieldProblem, FormAnswers,
-    FormDefinition, FormField, Region,
+    AddressAnswer, Answer, AnswerContext, AnswerLine, CardField, FieldKind, FieldProblem,
+    FormAnswers, FormDefinition, FormField, Numbers, in_words,
 };
 use kiosk_protocol::{Catalog, LocalizedText, MatterId};
 use zeroize::Zeroize;
@@ -112,24 +112,6 @@ impl fmt::Debug for FormView {
             .field("pages", &self.pages)
             .field("fields", &ids)
             .finish_non_exhaustive()
-    }
-}
-
-/// One answer as the review screen lists it and the receipt prints it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AnswerLine {
-    /// The field's id.
-    pub field: String,
-    /// The question.
-    pub label: LocalizedText,
-    /// The answer in words: options by their label, an address by its district and township,
-    /// a bank card masked but for its last 4 digits.
-    pub value: LocalizedText,
-}
-
-impl fmt::Debug for AnswerLine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AnswerLine({})", self.field)
     }
 }
 
@@ -645,7 +627,7 @@ impl FormState {
                 Some(AnswerLine {
                     field: f.id.clone(),
                     label: f.label.clone(),
-                    value: answer_words(f, answer, &self.catalog.regions),
+                    value: in_words(f, answer, &self.catalog.regions, Numbers::REVIEW),
                 })
             })
             .collect()
@@ -703,75 +685,6 @@ fn stepped(day: time::Date, step: DateStep) -> time::Date {
         DateStep::Day(n) => day
             .checked_add(time::Duration::days(i64::from(n)))
             .unwrap_or(day),
-    }
-}
-
-/// A bank card number as shown and printed: every digit starred but the last 4.
-pub fn mask_bank_card(number: &str) -> String {
-    let count = number.chars().count();
-    number
-        .chars()
-        .enumerate()
-        .map(|(i, c)| if i + 4 < count { '*' } else { c })
-        .collect()
-}
-
-/// An answer in words, in both languages.
-fn answer_words(field: &FormField, answer: &Answer, regions: &[Region]) -> LocalizedText {
-    let option = |value: &str| {
-        field
-            .kind
-            .options()
-            .iter()
-            .find(|o| o.value == value)
-            .map_or_else(|| LocalizedText::new(value, value), |o| o.label.clone())
-    };
-    match (&field.kind, answer) {
-        (FieldKind::Consent { .. }, Answer::Flag(agreed)) => {
-            if *agreed {
-                LocalizedText::new("同意", "Agreed")
-            } else {
-                LocalizedText::new("不同意", "Not agreed")
-            }
-        }
-        (FieldKind::Choice { .. }, Answer::Text(value)) => option(value),
-        (FieldKind::MultiChoice { .. }, Answer::Choices(values)) => {
-            let labels: Vec<LocalizedText> = values.iter().map(|v| option(v)).collect();
-            LocalizedText::new(
-                labels
-                    .iter()
-                    .map(|l| l.zh.as_str())
-                    .collect::<Vec<_>>()
-                    .join("、"),
-                labels
-                    .iter()
-                    .map(|l| l.en.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )
-        }
-        (FieldKind::Address { .. }, Answer::Address(address)) => {
-            let place = Region::full_name(regions, &address.region).unwrap_or_default();
-            LocalizedText::new(
-                format!("{}{}", place.zh, address.street),
-                format!("{}, {}", address.street, place.en),
-            )
-        }
-        (FieldKind::BankCard, Answer::Text(number)) => {
-            let masked = mask_bank_card(number);
-            LocalizedText::new(masked.clone(), masked)
-        }
-        (
-            FieldKind::Number {
-                unit: Some(unit), ..
-            },
-            Answer::Text(number),
-        ) => LocalizedText::new(
-            format!("{number}{}", unit.zh),
-            format!("{number} {}", unit.en),
-        ),
-        (_, Answer::Text(text)) => LocalizedText::new(text.clone(), text.clone()),
-        _ => LocalizedText::default(),
     }
 }
 

@@ -26,11 +26,10 @@ pub use errands::{
     MAX_PAGES_PER_MATERIAL, MAX_PHONE_DIGITS, MAX_QUERY_CHARS, MaterialSlot, Picture, QueueTicket,
     materials_to_capture, phone_is_valid,
 };
-pub use form::{
-    AnswerLine, Composition, DateStep, FieldView, FormState, FormView, NextPage, mask_bank_card,
-};
+pub use form::{Composition, DateStep, FieldView, FormState, FormView, NextPage};
 pub use identity::{CardDetails, DocumentKind, Identity, mask_id_number};
 pub use keys::KeySource;
+pub use kiosk_protocol::form::AnswerLine;
 pub use technician::{
     MaintenancePanel, MaintenanceTask, PinEntry, PinKey, PinMessage, PinPad, StatusLine,
     TaskOutcome, TechnicianStatus, Verdict,
