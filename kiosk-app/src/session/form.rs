@@ -617,7 +617,8 @@ impl FormState {
         }
     }
 
-    /// Every answer of the shown fields, in form order, in words.
+    /// Every answer of the shown fields, in form order, in words, as the review screen shows
+    /// them: ID numbers as typed, a bank card starred but its last 4 digits.
     pub fn lines(&self) -> Vec<AnswerLine> {
         self.definition
             .fields()
@@ -633,31 +634,25 @@ impl FormState {
             .collect()
     }
 
-    /// The answers a receipt may print: what the department will act on (a contribution
-    /// level, a collection place, a mailing option, an amount), never what identifies or
-    /// locates a person. A receipt is left in the tray or lost: so only choices and numbers
-    /// the citizen picked, and nothing filled from the card.
+    /// The answers the receipt prints, so the citizen takes home what they applied with.
+    ///
+    /// A receipt is left on counters and in the tray, so bank card, ID and phone numbers are
+    /// printed as their last 4 digits only ([`Numbers::PRINTED`]). What was filled from the ID
+    /// card (name, birth date, registered address) is left out: the receipt's header already
+    /// names the applicant masked, and the card's data printed whole under it would undo that.
     pub fn printable_lines(&self) -> Vec<AnswerLine> {
-        let printable: BTreeSet<&str> = self
+        let from_card: BTreeSet<&str> = self
             .definition
             .fields()
-            .filter(|f| f.prefill.is_none() && is_printable(&f.kind))
+            .filter(|f| f.prefill.is_some())
             .map(|f| f.id.as_str())
             .collect();
-        self.lines()
+        (self.definition)
+            .answer_lines(&self.answers, &self.catalog.regions, Numbers::PRINTED)
             .into_iter()
-            .filter(|l| printable.contains(l.field.as_str()))
+            .filter(|l| !from_card.contains(l.field.as_str()))
             .collect()
     }
-}
-
-/// Kinds whose answers a receipt prints: options and numbers. Not text (a name, a relative's
-/// details), dates (a birth date), phones, addresses, bank cards, ID numbers or consents.
-fn is_printable(kind: &FieldKind) -> bool {
-    matches!(
-        kind,
-        FieldKind::Choice { .. } | FieldKind::MultiChoice { .. } | FieldKind::Number { .. }
-    )
 }
 
 fn wipe_one(answer: &mut Answer) {

@@ -583,12 +583,30 @@ fn the_answers_are_submitted_reviewed_in_words_printed_in_part_and_wiped() {
     let Some(Command::PrintReceipt(printed)) = commands.first() else {
         panic!("{commands:?}")
     };
-    let printed: Vec<&str> = printed.answers.iter().map(|l| l.field.as_str()).collect();
-    assert_eq!(
-        printed,
-        ["level", "mail"],
-        "choices only, nothing from the card"
+    let printed: Vec<(&str, &str)> = (printed.answers.iter())
+        .map(|l| (l.field.as_str(), l.value.zh.as_str()))
+        .collect();
+    // Everything the citizen answered, the numbers a finder could use masked to the last 4;
+    // nothing filled from the card (the header prints the applicant masked).
+    for expected in [
+        ("level", "每年500元"),
+        ("mail", "邮寄"),
+        ("mail_address", "海州区新浦街道人民路8号"),
+        ("card", "****0128"),
+        ("agree", "同意"),
+    ] {
+        assert!(printed.contains(&expected), "{expected:?} in {printed:?}");
+    }
+    assert!(
+        (printed.iter()).any(|(f, v)| *f == "phone" && v.starts_with("****") && v.len() == 8),
+        "{printed:?}"
     );
+    for (field, _) in &printed {
+        assert!(
+            !["name", "sex", "birth", "nation", "home"].contains(field),
+            "{field} came from the card"
+        );
+    }
     r.touch(Action::Done);
     assert!(!r.s.holds_personal_data());
 }

@@ -410,8 +410,8 @@ pub struct ReceiptContent {
     pub language: Language,
     /// The application waits in the outbox: the number is the terminal's reference.
     pub kept: bool,
-    /// The form's answers the receipt prints (choices and numbers, nothing that identifies
-    /// the citizen: see [`FormState::printable_lines`]).
+    /// The form's answers the receipt prints, personal numbers masked to their last 4 and
+    /// nothing filled from the card (see [`FormState::printable_lines`]).
     pub answers: Vec<AnswerLine>,
 }
 

@@ -79,33 +79,25 @@ pub struct Numbers {
 }
 
 impl Numbers {
+    const fn of(bank_card: Mask, id_number: Mask, phone: Mask) -> Numbers {
+        Numbers {
+            bank_card,
+            id_number,
+            phone,
+        }
+    }
+
     /// Everything whole.
-    pub const WHOLE: Numbers = Numbers {
-        bank_card: Mask::Whole,
-        id_number: Mask::Whole,
-        phone: Mask::Whole,
-    };
+    pub const WHOLE: Numbers = Numbers::of(Mask::Whole, Mask::Whole, Mask::Whole);
     /// The terminal's review screen: the citizen checks an ID number as typed, while a bank
     /// card (which moves money) is starred but keeps its length.
-    pub const REVIEW: Numbers = Numbers {
-        bank_card: Mask::Starred,
-        id_number: Mask::Whole,
-        phone: Mask::Whole,
-    };
+    pub const REVIEW: Numbers = Numbers::of(Mask::Starred, Mask::Whole, Mask::Whole);
     /// What the platform returns to 办件查询: card and ID numbers to their last 4, since the
     /// screen of a kiosk in a hall is seen by more than the card holder.
-    pub const QUERIED: Numbers = Numbers {
-        bank_card: Mask::LastFour,
-        id_number: Mask::LastFour,
-        phone: Mask::Whole,
-    };
+    pub const QUERIED: Numbers = Numbers::of(Mask::LastFour, Mask::LastFour, Mask::Whole);
     /// A printed receipt: as queried, and the phone too, since paper is left on counters and
     /// in the tray where anyone picks it up.
-    pub const PRINTED: Numbers = Numbers {
-        bank_card: Mask::LastFour,
-        id_number: Mask::LastFour,
-        phone: Mask::LastFour,
-    };
+    pub const PRINTED: Numbers = Numbers::of(Mask::LastFour, Mask::LastFour, Mask::LastFour);
 }
 
 impl FormDefinition {
