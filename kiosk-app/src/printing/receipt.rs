@@ -11,9 +11,9 @@ use kiosk_protocol::Language;
 use crate::session::{QueueTicket, ReceiptContent};
 
 /// The application receipt (受理回执): number, matter, masked applicant, time, terminal, the
-/// form's answers the department acts on (a contribution level, a collection place: the
-/// session passes only choices and numbers, never an identifier, an address or a bank card),
-/// and the progress QR code. Printed in the language the citizen used.
+/// form's answers under the matter (the session passes them in words with bank card, ID and
+/// phone numbers masked to their last 4, since a receipt is left on counters; each wraps to
+/// the paper), and the progress QR code. Printed in the language the citizen used.
 pub fn application_receipt(content: &ReceiptContent) -> ReceiptDocument {
     let zh = content.language == Language::Zh;
     let label = |zh_text: &'static str, en_text: &'static str| if zh { zh_text } else { en_text };
@@ -248,6 +248,24 @@ mod tests {
             .lines(PaperWidth::Dots384)
             .expect("lays out");
         assert_eq!(&narrow[..2], ["Application", "Receipt"]);
+    }
+
+    #[test]
+    fn a_long_answer_wraps_to_the_paper_and_loses_nothing() {
+        let address = "海州区新浦街道朝阳东路88号幸福家园小区12幢3单元502室";
+        let mut receipt = content(Language::Zh);
+        receipt.answers.push(AnswerLine {
+            field: "mail_to".into(),
+            label: LocalizedText::new("邮寄地址", "Mailing address"),
+            value: LocalizedText::new(address, address),
+        });
+        let lines = application_receipt(&receipt)
+            .lines(PaperWidth::Dots384)
+            .expect("lays out");
+        let start = (lines.iter().position(|l| l.starts_with("邮寄地址")))
+            .unwrap_or_else(|| panic!("no address in {lines:?}"));
+        assert!(!lines[start].contains(address), "not wrapped: {lines:?}");
+        assert!(lines[start..].concat().contains(address), "{lines:?}");
     }
 
     #[test]

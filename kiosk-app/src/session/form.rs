@@ -18,8 +18,8 @@ use std::time::Instant;
 
 use kiosk_protocol::form::definition::{format_date, parse_date};
 use kiosk_protocol::form::{
-    AddressAnswer, Answer, AnswerContext, CardField, FieldKind, FieldProblem, FormAnswers,
-    FormDefinition, FormField, Region,
+    AddressAnswer, Answer, AnswerContext, AnswerLine, CardField, FieldKind, FieldProblem,
+    FormAnswers, FormDefinition, FormField, Numbers, in_words,
 };
 use kiosk_protocol::{Catalog, LocalizedText, MatterId};
 use zeroize::Zeroize;
@@ -112,24 +112,6 @@ impl fmt::Debug for FormView {
             .field("pages", &self.pages)
             .field("fields", &ids)
             .finish_non_exhaustive()
-    }
-}
-
-/// One answer as the review screen lists it and the receipt prints it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AnswerLine {
-    /// The field's id.
-    pub field: String,
-    /// The question.
-    pub label: LocalizedText,
-    /// The answer in words: options by their label, an address by its district and township,
-    /// a bank card masked but for its last 4 digits.
-    pub value: LocalizedText,
-}
-
-impl fmt::Debug for AnswerLine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AnswerLine({})", self.field)
     }
 }
 
@@ -648,7 +630,8 @@ impl FormState {
         }
     }
 
-    /// Every answer of the shown fields, in form order, in words.
+    /// Every answer of the shown fields, in form order, in words, as the review screen shows
+    /// them: ID numbers as typed, a bank card starred but its last 4 digits.
     pub fn lines(&self) -> Vec<AnswerLine> {
         self.definition
             .fields()
@@ -658,37 +641,31 @@ impl FormState {
                 Some(AnswerLine {
                     field: f.id.clone(),
                     label: f.label.clone(),
-                    value: answer_words(f, answer, &self.catalog.regions),
+                    value: in_words(f, answer, &self.catalog.regions, Numbers::REVIEW),
                 })
             })
             .collect()
     }
 
-    /// The answers a receipt may print: what the department will act on (a contribution
-    /// level, a collection place, a mailing option, an amount), never what identifies or
-    /// locates a person. A receipt is left in the tray or lost: so only choices and numbers
-    /// the citizen picked, and nothing filled from the card.
+    /// The answers the receipt prints, so the citizen takes home what they applied with.
+    ///
+    /// A receipt is left on counters and in the tray, so bank card, ID and phone numbers are
+    /// printed as their last 4 digits only ([`Numbers::PRINTED`]). What was filled from the ID
+    /// card (name, birth date, registered address) is left out: the receipt's header already
+    /// names the applicant masked, and the card's data printed whole under it would undo that.
     pub fn printable_lines(&self) -> Vec<AnswerLine> {
-        let printable: BTreeSet<&str> = self
+        let from_card: BTreeSet<&str> = self
             .definition
             .fields()
-            .filter(|f| f.prefill.is_none() && is_printable(&f.kind))
+            .filter(|f| f.prefill.is_some())
             .map(|f| f.id.as_str())
             .collect();
-        self.lines()
+        (self.definition)
+            .answer_lines(&self.answers, &self.catalog.regions, Numbers::PRINTED)
             .into_iter()
-            .filter(|l| printable.contains(l.field.as_str()))
+            .filter(|l| !from_card.contains(l.field.as_str()))
             .collect()
     }
-}
-
-/// Kinds whose answers a receipt prints: options and numbers. Not text (a name, a relative's
-/// details), dates (a birth date), phones, addresses, bank cards, ID numbers or consents.
-fn is_printable(kind: &FieldKind) -> bool {
-    matches!(
-        kind,
-        FieldKind::Choice { .. } | FieldKind::MultiChoice { .. } | FieldKind::Number { .. }
-    )
 }
 
 fn wipe_one(answer: &mut Answer) {
@@ -716,75 +693,6 @@ fn stepped(day: time::Date, step: DateStep) -> time::Date {
         DateStep::Day(n) => day
             .checked_add(time::Duration::days(i64::from(n)))
             .unwrap_or(day),
-    }
-}
-
-/// A bank card number as shown and printed: every digit starred but the last 4.
-pub fn mask_bank_card(number: &str) -> String {
-    let count = number.chars().count();
-    number
-        .chars()
-        .enumerate()
-        .map(|(i, c)| if i + 4 < count { '*' } else { c })
-        .collect()
-}
-
-/// An answer in words, in both languages.
-fn answer_words(field: &FormField, answer: &Answer, regions: &[Region]) -> LocalizedText {
-    let option = |value: &str| {
-        field
-            .kind
-            .options()
-            .iter()
-            .find(|o| o.value == value)
-            .map_or_else(|| LocalizedText::new(value, value), |o| o.label.clone())
-    };
-    match (&field.kind, answer) {
-        (FieldKind::Consent { .. }, Answer::Flag(agreed)) => {
-            if *agreed {
-                LocalizedText::new("同意", "Agreed")
-            } else {
-                LocalizedText::new("不同意", "Not agreed")
-            }
-        }
-        (FieldKind::Choice { .. }, Answer::Text(value)) => option(value),
-        (FieldKind::MultiChoice { .. }, Answer::Choices(values)) => {
-            let labels: Vec<LocalizedText> = values.iter().map(|v| option(v)).collect();
-            LocalizedText::new(
-                labels
-                    .iter()
-                    .map(|l| l.zh.as_str())
-                    .collect::<Vec<_>>()
-                    .join("、"),
-                labels
-                    .iter()
-                    .map(|l| l.en.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )
-        }
-        (FieldKind::Address { .. }, Answer::Address(address)) => {
-            let place = Region::full_name(regions, &address.region).unwrap_or_default();
-            LocalizedText::new(
-                format!("{}{}", place.zh, address.street),
-                format!("{}, {}", address.street, place.en),
-            )
-        }
-        (FieldKind::BankCard, Answer::Text(number)) => {
-            let masked = mask_bank_card(number);
-            LocalizedText::new(masked.clone(), masked)
-        }
-        (
-            FieldKind::Number {
-                unit: Some(unit), ..
-            },
-            Answer::Text(number),
-        ) => LocalizedText::new(
-            format!("{number}{}", unit.zh),
-            format!("{number} {}", unit.en),
-        ),
-        (_, Answer::Text(text)) => LocalizedText::new(text.clone(), text.clone()),
-        _ => LocalizedText::default(),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::tests::{Rig, matter, receipt, text};
 use super::*;
-use kiosk_protocol::form::{AddressAnswer, Answer, FieldProblem, FormDefinition, Region};
+use kiosk_protocol::form::{AddressAnswer, Answer, FieldProblem, FormDefinition, Mask, Region};
 use zeroize::Zeroizing;
 
 /// A form over three pages with every kind of field.
@@ -583,12 +583,30 @@ fn the_answers_are_submitted_reviewed_in_words_printed_in_part_and_wiped() {
     let Some(Command::PrintReceipt(printed)) = commands.first() else {
         panic!("{commands:?}")
     };
-    let printed: Vec<&str> = printed.answers.iter().map(|l| l.field.as_str()).collect();
-    assert_eq!(
-        printed,
-        ["level", "mail"],
-        "choices only, nothing from the card"
+    let printed: Vec<(&str, &str)> = (printed.answers.iter())
+        .map(|l| (l.field.as_str(), l.value.zh.as_str()))
+        .collect();
+    // Everything the citizen answered, the numbers a finder could use masked to the last 4;
+    // nothing filled from the card (the header prints the applicant masked).
+    for expected in [
+        ("level", "每年500元"),
+        ("mail", "邮寄"),
+        ("mail_address", "海州区新浦街道人民路8号"),
+        ("card", "****0128"),
+        ("agree", "同意"),
+    ] {
+        assert!(printed.contains(&expected), "{expected:?} in {printed:?}");
+    }
+    assert!(
+        (printed.iter()).any(|(f, v)| *f == "phone" && v.starts_with("****") && v.len() == 8),
+        "{printed:?}"
     );
+    for (field, _) in &printed {
+        assert!(
+            !["name", "sex", "birth", "nation", "home"].contains(field),
+            "{field} came from the card"
+        );
+    }
     r.touch(Action::Done);
     assert!(!r.s.holds_personal_data());
 }
@@ -626,8 +644,11 @@ fn a_matter_without_a_form_goes_from_the_applicant_to_the_materials() {
 
 #[test]
 fn bank_cards_show_only_their_last_four_digits() {
-    assert_eq!(mask_bank_card("6222021234567890128"), "***************0128");
-    assert_eq!(mask_bank_card("123"), "123");
+    assert_eq!(
+        Mask::Starred.apply("6222021234567890128"),
+        "***************0128"
+    );
+    assert_eq!(Mask::Starred.apply("123"), "123");
 }
 
 #[test]

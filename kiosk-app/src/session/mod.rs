@@ -26,11 +26,10 @@ pub use errands::{
     MAX_PAGES_PER_MATERIAL, MAX_PHONE_DIGITS, MAX_QUERY_CHARS, MaterialSlot, Picture, QueueTicket,
     materials_to_capture, phone_is_valid,
 };
-pub use form::{
-    AnswerLine, Composition, DateStep, FieldView, FormState, FormView, NextPage, mask_bank_card,
-};
+pub use form::{Composition, DateStep, FieldView, FormState, FormView, NextPage};
 pub use identity::{CardDetails, DocumentKind, Identity, mask_id_number};
 pub use keys::KeySource;
+pub use kiosk_protocol::form::AnswerLine;
 pub use technician::{
     MaintenancePanel, MaintenanceTask, PinEntry, PinKey, PinMessage, PinPad, StatusLine,
     TaskOutcome, TechnicianStatus, Verdict,
@@ -411,8 +410,8 @@ pub struct ReceiptContent {
     pub language: Language,
     /// The application waits in the outbox: the number is the terminal's reference.
     pub kept: bool,
-    /// The form's answers the receipt prints (choices and numbers, nothing that identifies
-    /// the citizen: see [`FormState::printable_lines`]).
+    /// The form's answers the receipt prints, personal numbers masked to their last 4 and
+    /// nothing filled from the card (see [`FormState::printable_lines`]).
     pub answers: Vec<AnswerLine>,
 }
 

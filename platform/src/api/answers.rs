@@ -115,7 +115,7 @@ pub(super) async fn read_back(
             .matter(&filed.matter_id)
             .and_then(|m| m.form.as_ref())
         {
-            status.answers = form.answer_lines(&filed.answers, &catalog.regions, Numbers::Masked);
+            status.answers = form.answer_lines(&filed.answers, &catalog.regions, Numbers::QUERIED);
         }
     }
     Ok(())

@@ -25,7 +25,7 @@ pub use definition::{
     FormSection, Prefill, VisibleWhen,
 };
 pub use region::Region;
-pub use review::{AnswerLine, Numbers};
+pub use review::{AnswerLine, Mask, Numbers, in_words};
 
 #[cfg(test)]
 mod tests;

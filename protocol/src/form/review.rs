@@ -32,13 +32,72 @@ impl std::fmt::Debug for AnswerLine {
     }
 }
 
-/// Whether card and ID numbers are shown whole.
+/// How one kind of personal number is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Numbers {
+pub enum Mask {
     /// Whole: the citizen checks what they typed.
     Whole,
-    /// The last four digits only.
-    Masked,
+    /// Every character starred but the last 4, the length kept: the citizen sees they typed
+    /// all the digits without the screen showing the number to the queue behind them.
+    Starred,
+    /// `****` and the last 4: neither the number nor its length, for what others may read.
+    LastFour,
+}
+
+impl Mask {
+    /// `number` as this mask shows it.
+    pub fn apply(self, number: &str) -> String {
+        let count = number.chars().count();
+        let tail = || {
+            number
+                .chars()
+                .skip(count.saturating_sub(4))
+                .collect::<String>()
+        };
+        match self {
+            Mask::Whole => number.to_owned(),
+            Mask::Starred => number
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if i + 4 < count { '*' } else { c })
+                .collect(),
+            Mask::LastFour => format!("****{}", tail()),
+        }
+    }
+}
+
+/// How card, ID and phone numbers are shown when an answer is put in words: the one place
+/// that decides it, so that the review screen, 办件查询 and the receipt cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Numbers {
+    /// Bank card numbers.
+    pub bank_card: Mask,
+    /// Resident ID numbers.
+    pub id_number: Mask,
+    /// Phone numbers.
+    pub phone: Mask,
+}
+
+impl Numbers {
+    const fn of(bank_card: Mask, id_number: Mask, phone: Mask) -> Numbers {
+        Numbers {
+            bank_card,
+            id_number,
+            phone,
+        }
+    }
+
+    /// Everything whole.
+    pub const WHOLE: Numbers = Numbers::of(Mask::Whole, Mask::Whole, Mask::Whole);
+    /// The terminal's review screen: the citizen checks an ID number as typed, while a bank
+    /// card (which moves money) is starred but keeps its length.
+    pub const REVIEW: Numbers = Numbers::of(Mask::Starred, Mask::Whole, Mask::Whole);
+    /// What the platform returns to 办件查询: card and ID numbers to their last 4, since the
+    /// screen of a kiosk in a hall is seen by more than the card holder.
+    pub const QUERIED: Numbers = Numbers::of(Mask::LastFour, Mask::LastFour, Mask::Whole);
+    /// A printed receipt: as queried, and the phone too, since paper is left on counters and
+    /// in the tray where anyone picks it up.
+    pub const PRINTED: Numbers = Numbers::of(Mask::LastFour, Mask::LastFour, Mask::LastFour);
 }
 
 impl FormDefinition {
@@ -63,7 +122,10 @@ impl FormDefinition {
     }
 }
 
-fn in_words(
+/// One answer in words, in both languages: an option by its label, a township by its full
+/// name, a number with its unit, personal numbers masked as `numbers` says. The review screen,
+/// the platform's answer lines and the receipt all read answers through here.
+pub fn in_words(
     field: &FormField,
     answer: &Answer,
     regions: &[Region],
@@ -97,19 +159,9 @@ fn in_words(
                 format!("{}, {}", address.street, place.en),
             )
         }
-        (FieldKind::BankCard | FieldKind::IdNumber, Answer::Text(number))
-            if numbers == Numbers::Masked =>
-        {
-            let tail: String = number
-                .chars()
-                .rev()
-                .take(4)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            same(format!("****{tail}"))
-        }
+        (FieldKind::BankCard, Answer::Text(number)) => same(numbers.bank_card.apply(number)),
+        (FieldKind::IdNumber, Answer::Text(number)) => same(numbers.id_number.apply(number)),
+        (FieldKind::Phone, Answer::Text(number)) => same(numbers.phone.apply(number)),
         (
             FieldKind::Number {
                 unit: Some(unit), ..

@@ -325,7 +325,7 @@ fn answers_are_read_back_in_words() {
     let regions = regions();
     let mut value = good();
     value["note"] = json!("");
-    let lines = form().answer_lines(&answers(value), &regions, Numbers::Masked);
+    let lines = form().answer_lines(&answers(value), &regions, Numbers::QUERIED);
     let shown = |id: &str| {
         lines
             .iter()
@@ -351,12 +351,12 @@ fn answers_are_read_back_in_words() {
     assert_eq!(shown("agree").map(|s| s.0), Some("同意".into()));
     assert_eq!(shown("note"), None);
     assert_eq!(lines.first().map(|l| l.field.as_str()), Some("name"));
-    let whole = form().answer_lines(&answers(good()), &regions, Numbers::Whole);
+    let whole = form().answer_lines(&answers(good()), &regions, Numbers::WHOLE);
     assert!(whole.iter().any(|l| l.value.zh == "6222021001116245702"));
     // Posting not chosen: the mailing address is hidden, and not read back.
     let mut value = good();
     value["channels"] = json!(["sms"]);
-    let lines = form().answer_lines(&answers(value), &regions, Numbers::Masked);
+    let lines = form().answer_lines(&answers(value), &regions, Numbers::QUERIED);
     assert!(lines.iter().all(|l| l.field != "mail_to"));
     assert!(!format!("{lines:?}").contains("朝阳"));
 }
