@@ -374,7 +374,65 @@ fn a_script_fills_the_pension_enrolment_form_with_pinyin_and_handwriting() {
     let receipt = &answer(&answers, 41)["screen"]["receipt"];
     let number = receipt["application_no"].as_str().expect("number");
     assert_eq!(stored_application(&bench), number);
+    // The printed receipt lists the answers, the bank card to its last 4 digits.
+    let printed = std::fs::read_to_string(bench.dir.path().join("receipts/receipt-0001.txt"))
+        .expect("printed receipt");
+    for shown in ["每年500元", "中国工商银行", "****4560", "解放十号"] {
+        assert!(
+            printed.contains(shown),
+            "{shown} not on the receipt:\n{printed}"
+        );
+    }
+    assert!(!printed.contains(BANK_CARD), "{printed}");
     for secret in [CARD_NAME, CARD_NUMBER, PHONE, BANK_CARD, "解放十号"] {
+        assert!(
+            !output.contains(secret),
+            "{secret} in the output:\n{output}"
+        );
+    }
+}
+
+/// 办件查询 with the card: the applications the platform holds for its holder.
+const QUERY: &str = r#"{"wait": "home"}
+{"tap": "办件查询"}
+{"wait": "identify-for"}
+{"card": 0}
+{"wait": "errand-result"}
+{"lift": true}
+{"tap": "办理完成"}
+"#;
+
+#[test]
+fn the_answers_given_through_kiosk_drive_are_shown_by_the_platform_in_the_record_query() {
+    let bench = bench();
+    let (code, output, _) = drive(
+        &bench,
+        &[],
+        &[PENSION_HEAD, APPLY_WITH_CARD, PENSION_TAIL].concat(),
+    );
+    assert_eq!(code, Some(0), "{output}");
+
+    // With --reveal, the citizen's view: every answer as the platform holds it.
+    let (code, output, answers) = drive(&bench, &["--reveal"], QUERY);
+    assert_eq!(code, Some(0), "{output}");
+    assert_eq!(screen(&answers, 5), "errand-result");
+    let texts = answer(&answers, 5)["screen"]["texts"].to_string();
+    for shown in [
+        "城乡居民养老保险参保登记",
+        "普通居民家庭",
+        "海州区新浦街道解放十号",
+        "每年500元",
+        "中国工商银行",
+        "****4560",
+        PHONE,
+    ] {
+        assert!(texts.contains(shown), "{shown} not in {texts}");
+    }
+    assert!(!texts.contains(BANK_CARD), "{texts}");
+    // Without it, the answers are masked like everything personal.
+    let (code, output, _) = drive(&bench, &[], QUERY);
+    assert_eq!(code, Some(0), "{output}");
+    for secret in ["解放十号", "中国工商银行", "****4560"] {
         assert!(
             !output.contains(secret),
             "{secret} in the output:\n{output}"

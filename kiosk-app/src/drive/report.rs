@@ -13,7 +13,7 @@ use kiosk_ui::screen_reader::Reading;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use crate::session::{PrintStatus, Screen, TaskOutcome, View};
+use crate::session::{ErrandOutcome, PrintStatus, Screen, TaskOutcome, View};
 
 /// The names `wait` accepts and the output carries: one per screen.
 pub const SCREEN_NAMES: [&str; 24] = [
@@ -159,6 +159,18 @@ impl Masking {
         // A partly typed phone is masked in its field; its first digits alone would mask every
         // digit on the screen.
         self.remember(&view.phone, 3);
+        // 办件查询: the answers the platform holds for the card holder, every one of them (their
+        // kinds are not known here, so none is taken for harmless).
+        if let Screen::ErrandResult {
+            outcome: ErrandOutcome::Progress(found),
+            ..
+        } = &view.screen
+        {
+            for line in found.iter().flat_map(|status| &status.answers) {
+                self.remember(&line.value.zh, 2);
+                self.remember(&line.value.en, 2);
+            }
+        }
         // What the form holds as typed (not the options chosen): the review and the receipt
         // show it again, joined to other words (an address's street after its township).
         for field in view.form.iter().flat_map(|form| &form.fields) {

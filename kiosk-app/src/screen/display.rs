@@ -587,6 +587,10 @@ impl Display {
                     accepted_at: display_time(&a.accepted_at).into(),
                     state: a.state.label().get(lang).into(),
                     done: a.state == ApplicationState::Approved,
+                    answers: model(a.answers.iter().map(|line| AnswerRow {
+                        label: line.label.get(lang).into(),
+                        value: line.value.get(lang).into(),
+                    })),
                 })));
                 ErrandResult::Progress
             }

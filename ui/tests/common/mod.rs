@@ -816,6 +816,19 @@ fn progress(window: &KioskWindow) {
             accepted_at: "2026-11-22 14:52".into(),
             state: "审核中".into(),
             done: false,
+            answers: model(
+                [
+                    ("年缴费档次", "每年500元"),
+                    ("开户银行", "中国工商银行"),
+                    ("银行卡号", "****4560"),
+                ]
+                .into_iter()
+                .map(|(label, value)| AnswerRow {
+                    label: label.into(),
+                    value: value.into(),
+                })
+                .collect(),
+            ),
         },
         ProgressItem {
             application_no: "LY20261020000114".into(),
@@ -823,6 +836,7 @@ fn progress(window: &KioskWindow) {
             accepted_at: "2026-10-20 09:05".into(),
             state: "已办结".into(),
             done: true,
+            answers: model(Vec::new()),
         },
     ]));
 }
