@@ -2,6 +2,7 @@
 //! within a heartbeat when nobody is being served, at the end of the session when someone is,
 //! without a restart; its heartbeat then reports the version it shows. The catalog requests
 //! themselves: 304 while nothing changed, and a catalog that does not validate is refused.
+//! A matter's form changed by a department's editor in the ops console takes the same way.
 
 mod common;
 
@@ -12,8 +13,10 @@ use std::time::{Duration, Instant};
 use kiosk_app::devices::DeviceConfig;
 use kiosk_app::session::{Action, Screen, Settings, View};
 use kiosk_app::uplink::platform_link::CatalogAnswer;
-use kiosk_protocol::Catalog;
+use kiosk_protocol::form::FormDefinition;
+use kiosk_protocol::{Catalog, Matter};
 use kiosk_testkit::PlatformPeer;
+use kiosk_testkit::console::Browser;
 
 /// A heartbeat's period plus the time to fetch a catalog and a margin for a loaded machine.
 const HINT_LATENCY: Duration = Duration::from_secs(45);
@@ -99,32 +102,64 @@ fn wait_until(what: &str, within: Duration, done: impl Fn() -> bool) {
     }
 }
 
+/// A terminal enrolled on a platform at its site `test`, its session running and at home
+/// with the catalog it was first given (`base`).
+struct RunningTerminal {
+    // Declared before the runtime it runs on, so it stops first.
+    session: kiosk_app::runtime::SessionHandle,
+    screens: Screens,
+    base: Catalog,
+    terminal_id: String,
+    tokio: tokio::runtime::Runtime,
+}
+
+impl RunningTerminal {
+    /// Enrolls a terminal with hardware serial `serial` on `platform` (its data in `dir`)
+    /// and starts its session.
+    fn start(platform: &PlatformPeer, dir: &Path, serial: &str) -> RunningTerminal {
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio");
+        let enrolled = common::enroll(&tokio, platform, dir, serial);
+        let terminal_id = enrolled.identity.terminal_id.clone();
+        let base = tokio
+            .block_on(enrolled.link.catalog())
+            .expect("the seed catalog");
+        let (session, views) = common::start_session(
+            &tokio,
+            enrolled,
+            dir,
+            Settings::default(),
+            DeviceConfig::default(),
+        );
+        let mut screens = Screens { views, last: None };
+        screens.expect("home with the catalog", HINT_LATENCY, |v| {
+            v.screen == Screen::Home && shown(v) == Some(base.version.clone())
+        });
+        RunningTerminal {
+            session,
+            screens,
+            base,
+            terminal_id,
+            tokio,
+        }
+    }
+}
+
 #[test]
 fn a_published_catalog_reaches_a_running_terminal_between_citizens() {
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("platform.db");
     let platform = PlatformPeer::start(&db).expect("platform");
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio");
-    let enrolled = common::enroll(&tokio, &platform, dir.path(), "SN-CATALOG-LIVE");
-    let terminal_id = enrolled.identity.terminal_id.clone();
-    let base = tokio
-        .block_on(enrolled.link.catalog())
-        .expect("the seed catalog");
-    let (session, views) = common::start_session(
-        &tokio,
-        enrolled,
-        dir.path(),
-        Settings::default(),
-        DeviceConfig::default(),
-    );
-    let mut screens = Screens { views, last: None };
-    screens.expect("home with the catalog", HINT_LATENCY, |v| {
-        v.screen == Screen::Home && shown(v) == Some(base.version.clone())
-    });
+    let RunningTerminal {
+        session,
+        mut screens,
+        base,
+        terminal_id,
+        tokio: _tokio,
+    } = RunningTerminal::start(&platform, dir.path(), "SN-CATALOG-LIVE");
 
     // A citizen starts browsing; meanwhile a new version is published. The terminal fetches
     // it (the copy on disk says so) but the citizen's screens do not change.
@@ -161,6 +196,119 @@ fn a_published_catalog_reaches_a_running_terminal_between_citizens() {
     screens.expect("home with 2099.1.2", HINT_LATENCY, |v| {
         v.screen == Screen::Home && shown(v).as_deref() == Some("2099.1.2")
     });
+    drop(session);
+}
+
+/// The pension matter the console's editor changes (城乡居民养老保险参保登记).
+const PENSION: &str = "lyg-hrss-0101";
+
+/// The form of matter `id` in the catalog `view` shows.
+fn form_shown(view: &View, id: &str) -> Option<FormDefinition> {
+    view.catalog.as_ref()?.matter(id)?.form.clone()
+}
+
+/// The editor `edna` saves `matter` in the console, publishes her drafts and gives the new
+/// version to the terminals at `site`, all as her browser does; the version's name.
+fn edit_publish_activate(
+    tokio: &tokio::runtime::Runtime,
+    edna: &Browser,
+    matter: &Matter,
+    site: &str,
+) -> String {
+    tokio.block_on(async {
+        let (status, page) = edna.save_matter(matter).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+        let version = edna.publish_drafts().await;
+        let (status, page) = edna.activate(site, &version).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+        version
+    })
+}
+
+#[test]
+fn a_form_edited_in_the_console_reaches_a_running_terminal_between_citizens() {
+    let dir = tempfile::tempdir().expect("dir");
+    let platform = PlatformPeer::start(&dir.path().join("platform.db")).expect("platform");
+    platform
+        .add_user("edna", "editor", &["lyg-hrss"], "edna-password-1")
+        .expect("an editor of the human resources bureau");
+    let RunningTerminal {
+        session,
+        mut screens,
+        base,
+        tokio,
+        ..
+    } = RunningTerminal::start(&platform, dir.path(), "SN-CATALOG-EDITOR");
+    let edna = tokio
+        .block_on(Browser::login(&platform.url, "edna", "edna-password-1"))
+        .expect("edna logs in");
+
+    // The editor renames the contribution level's question and adds an optional note, while
+    // a citizen reads the pension matter's guide.
+    let pension = base.matter(PENSION).expect("the pension matter").clone();
+    let before = pension.form.clone().expect("the pension form");
+    let mut edited = pension.clone();
+    let form = edited.form.as_mut().expect("form");
+    let contribution = form
+        .sections
+        .iter_mut()
+        .find(|s| s.id == "contribution")
+        .expect("the contribution page");
+    contribution.fields[0].label.zh = "选择年缴费档次".into();
+    contribution.fields.insert(
+        1,
+        serde_json::from_value(serde_json::json!({
+            "id": "note", "kind": "text", "max_len": 50,
+            "label": {"zh": "备注", "en": "Note"}
+        }))
+        .expect("a text field"),
+    );
+    session.touch(Action::Begin);
+    session.touch(Action::OpenMatter(pension.id.clone()));
+    screens.expect(
+        "the pension guide",
+        HINT_LATENCY,
+        |v| matches!(&v.screen, Screen::Guide { matter } if *matter == pension.id),
+    );
+    let second = edit_publish_activate(&tokio, &edna, &edited, "test");
+    wait_until("fetched the edited catalog", HINT_LATENCY, || {
+        kept(dir.path()).as_deref() == Some(second.as_str())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let during = screens.latest();
+    assert!(
+        matches!(&during.screen, Screen::Guide { matter } if *matter == pension.id),
+        "{:?}",
+        during.screen
+    );
+    assert_eq!(shown(&during).as_deref(), Some(base.version.as_str()));
+    assert_eq!(form_shown(&during, PENSION).as_ref(), Some(&before));
+
+    // The citizen leaves: home shows the form exactly as the editor saved it.
+    session.touch(Action::Home);
+    let home = screens.expect("home with the edited form", Duration::from_secs(5), |v| {
+        v.screen == Screen::Home && shown(v).as_deref() == Some(second.as_str())
+    });
+    assert_eq!(form_shown(&home, PENSION), edited.form);
+
+    // Nobody at the terminal: the next edit shows within a heartbeat of its activation, with
+    // no touch and no restart.
+    let mut again = edited.clone();
+    if let Some(note) = again.form.as_mut().and_then(|f| {
+        f.sections
+            .iter_mut()
+            .flat_map(|s| &mut s.fields)
+            .find(|f| f.id == "note")
+    }) {
+        note.label = kiosk_protocol::LocalizedText::new("其他说明", "Other remarks");
+    }
+    let third = edit_publish_activate(&tokio, &edna, &again, "test");
+    let activated = Instant::now();
+    let home = screens.expect("home with the next edit", HINT_LATENCY, |v| {
+        v.screen == Screen::Home && shown(v).as_deref() == Some(third.as_str())
+    });
+    assert!(activated.elapsed() < Duration::from_secs(60));
+    assert_eq!(form_shown(&home, PENSION), again.form);
     drop(session);
 }
 

@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use common::{Platform, TestDb, TestTerminal, serve, serve_with};
 use kiosk_platform::console::hash_password;
 use kiosk_platform::store::Role;
+use kiosk_testkit::console::{Browser, attempt, client, set_cookie};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -44,142 +45,15 @@ async fn platform(db: &TestDb) -> Platform {
     p
 }
 
-fn encode(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                kiosk_platform::html::url_component(k),
-                kiosk_platform::html::url_component(v)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// The value of `name="NAME" value="..."` in a page.
-fn hidden(html: &str, name: &str) -> Option<String> {
-    let at = html.find(&format!("name=\"{name}\" value=\""))?;
-    let rest = &html[at + name.len() + 15..];
-    Some(rest[..rest.find('"')?].to_owned())
-}
-
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(str::to_owned)
-}
-
-struct Browser {
-    base: String,
-    http: reqwest::Client,
-    cookie: String,
-    csrf: String,
-}
-
-/// A client that follows no redirects, its connections coming from `from` (a loopback
-/// address: every 127.x.y.z reaches the platform, each a client address of its own).
-fn client(from: Option<IpAddr>) -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .local_address(from)
-        .build()
-        .expect("client")
-}
-
-/// One login attempt: the login page, then the form posted with its pairing cookie.
-async fn attempt(
-    p: &Platform,
-    http: &reqwest::Client,
-    name: &str,
-    password: &str,
-) -> reqwest::Response {
-    let page = http
-        .get(format!("{}/console/login", p.url))
-        .send()
-        .await
-        .expect("answer");
-    let pairing = set_cookie(&page, "lyb_login").expect("login cookie");
-    let pairing = pairing.split(';').next().unwrap_or_default().to_owned();
-    let html = page.text().await.expect("html");
-    let login_csrf = hidden(&html, "login_csrf").expect("login csrf");
-    http.post(format!("{}/console/login", p.url))
-        .header("cookie", &pairing)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(encode(&[
-            ("login_csrf", &login_csrf),
-            ("name", name),
-            ("password", password),
-        ]))
-        .send()
-        .await
-        .expect("answer")
-}
-
-impl Browser {
-    async fn login(p: &Platform, name: &str, password: &str) -> Result<Browser, StatusCode> {
-        Self::login_from(p, None, name, password).await
-    }
-
-    async fn login_from(
-        p: &Platform,
-        from: Option<IpAddr>,
-        name: &str,
-        password: &str,
-    ) -> Result<Browser, StatusCode> {
-        let http = client(from);
-        let answer = attempt(p, &http, name, password).await;
-        if answer.status() != StatusCode::SEE_OTHER {
-            return Err(answer.status());
-        }
-        let session = set_cookie(&answer, "lyb_console").expect("session cookie");
-        assert!(
-            session.contains("HttpOnly") && session.contains("SameSite=Strict"),
-            "{session}"
-        );
-        let cookie = session.split(';').next().unwrap_or_default().to_owned();
-        let mut browser = Browser {
-            base: p.url.clone(),
-            http,
-            cookie,
-            csrf: String::new(),
-        };
-        let (_, html) = browser.get("/console").await;
-        browser.csrf = hidden(&html, "csrf").expect("csrf in page");
-        Ok(browser)
-    }
-
-    /// The raw answer to `method path`, with this session's cookie (and a form `body`).
-    async fn answer(&self, method: Method, path: &str, body: Option<String>) -> reqwest::Response {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("cookie", &self.cookie);
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body);
-        }
-        request.send().await.expect("answer")
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let answer = self.answer(Method::GET, path, None).await;
-        (answer.status(), answer.text().await.expect("html"))
-    }
-
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
-        let answer = self.answer(Method::POST, path, Some(encode(fields))).await;
-        (answer.status(), answer.text().await.expect("html"))
-    }
-
-    /// A two-hour enrollment token for `site`, from the tokens page.
+/// The console's forms these tests post beyond the editor's.
+trait ConsoleForms {
     /// Publishes the seed catalog under `version` through the console's form.
+    async fn publish_seed_as(&self, version: &str) -> (StatusCode, String);
+    /// A two-hour enrollment token for `site`, from the tokens page.
+    async fn create_token(&self, site: &str) -> (StatusCode, String);
+}
+
+impl ConsoleForms for Browser {
     async fn publish_seed_as(&self, version: &str) -> (StatusCode, String) {
         let mut catalog = kiosk_platform::seed::seed_catalog().expect("seed");
         catalog.version = version.into();
@@ -219,14 +93,16 @@ async fn login_sessions_and_logout(db: TestDb) {
     assert_eq!(forged.status(), StatusCode::SEE_OTHER);
 
     assert_eq!(
-        Browser::login(&p, "ada", "wrong-password").await.err(),
+        Browser::login(&p.url, "ada", "wrong-password").await.err(),
         Some(StatusCode::UNAUTHORIZED)
     );
     assert_eq!(
-        Browser::login(&p, "nobody", "ada-password-1").await.err(),
+        Browser::login(&p.url, "nobody", "ada-password-1")
+            .await
+            .err(),
         Some(StatusCode::UNAUTHORIZED)
     );
-    let ada = Browser::login(&p, "ada", "ada-password-1")
+    let ada = Browser::login(&p.url, "ada", "ada-password-1")
         .await
         .expect("logged in");
     let (status, html) = ada.get("/console").await;
@@ -242,7 +118,7 @@ async fn login_sessions_and_logout(db: TestDb) {
         StatusCode::SEE_OTHER
     );
     assert_eq!(ada.get("/console").await.0, StatusCode::SEE_OTHER);
-    let audit = Browser::login(&p, "ada", "ada-password-1")
+    let audit = Browser::login(&p.url, "ada", "ada-password-1")
         .await
         .expect("again");
     let (_, log) = audit.get("/console/audit").await;
@@ -256,10 +132,10 @@ async fn login_sessions_and_logout(db: TestDb) {
 
 /// Vera (a viewer) and Otto (an operator), logged in.
 async fn viewer_and_operator(p: &Platform) -> (Browser, Browser) {
-    let vera = Browser::login(p, "vera", "vera-password-1")
+    let vera = Browser::login(&p.url, "vera", "vera-password-1")
         .await
         .expect("viewer");
-    let otto = Browser::login(p, "otto", "otto-password-1")
+    let otto = Browser::login(&p.url, "otto", "otto-password-1")
         .await
         .expect("operator");
     (vera, otto)
@@ -335,7 +211,7 @@ async fn pages_show_the_fleet_escaped_and_publish_catalogs(db: TestDb) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let ada = Browser::login(&p, "ada", "ada-password-1")
+    let ada = Browser::login(&p.url, "ada", "ada-password-1")
         .await
         .expect("admin");
     let (_, fleet) = ada.get("/console").await;
@@ -553,7 +429,7 @@ async fn rollouts_are_shown_to_everyone_and_paused_by_operators_only(db: TestDb)
             .state,
         running
     );
-    let ada = Browser::login(&p, "ada", "ada-password-1")
+    let ada = Browser::login(&p.url, "ada", "ada-password-1")
         .await
         .expect("admin");
     let (_, audit) = ada.get("/console/audit").await;
@@ -572,17 +448,17 @@ async fn failed_logins_are_throttled_per_account_and_per_address(db: TestDb) {
     let http = client(loopback(11));
     // An account's allowance: four failures are answered as such…
     for _ in 0..4 {
-        let answer = attempt(&p, &http, "ada", "guess").await;
+        let answer = attempt(&p.url, &http, "ada", "guess").await;
         assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
     }
     // …the fifth and every attempt after it must wait, even with the right password, and the
     // refusal says until when.
     assert_eq!(
-        attempt(&p, &http, "ada", "guess").await.status(),
+        attempt(&p.url, &http, "ada", "guess").await.status(),
         StatusCode::TOO_MANY_REQUESTS
     );
     let started = std::time::Instant::now();
-    let refused = attempt(&p, &client(loopback(12)), "ada", "ada-password-1").await;
+    let refused = attempt(&p.url, &client(loopback(12)), "ada", "ada-password-1").await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     let wait: i64 = refused.headers()["retry-after"]
         .to_str()
@@ -597,11 +473,15 @@ async fn failed_logins_are_throttled_per_account_and_per_address(db: TestDb) {
         "{html}"
     );
     // Another account is not held up by this one.
-    assert!(Browser::login(&p, "otto", "otto-password-1").await.is_ok());
+    assert!(
+        Browser::login(&p.url, "otto", "otto-password-1")
+            .await
+            .is_ok()
+    );
     // Once the wait is over, the right password works again.
     tokio::time::sleep(std::time::Duration::from_secs(wait as u64 + 1)).await;
     assert!(
-        Browser::login_from(&p, loopback(12), "ada", "ada-password-1")
+        Browser::login_from(&p.url, loopback(12), "ada", "ada-password-1")
             .await
             .is_ok()
     );
@@ -611,7 +491,7 @@ async fn failed_logins_are_throttled_per_account_and_per_address(db: TestDb) {
     let mut statuses = Vec::new();
     for i in 0..20 {
         statuses.push(
-            attempt(&p, &guesser, &format!("name{i}"), "guess")
+            attempt(&p.url, &guesser, &format!("name{i}"), "guess")
                 .await
                 .status(),
         );
@@ -619,13 +499,13 @@ async fn failed_logins_are_throttled_per_account_and_per_address(db: TestDb) {
     assert_eq!(statuses[..19], [StatusCode::UNAUTHORIZED; 19]);
     assert_eq!(statuses[19], StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(
-        Browser::login_from(&p, loopback(13), "vera", "vera-password-1")
+        Browser::login_from(&p.url, loopback(13), "vera", "vera-password-1")
             .await
             .err(),
         Some(StatusCode::TOO_MANY_REQUESTS)
     );
     assert!(
-        Browser::login_from(&p, loopback(14), "vera", "vera-password-1")
+        Browser::login_from(&p.url, loopback(14), "vera", "vera-password-1")
             .await
             .is_ok()
     );
@@ -643,7 +523,11 @@ async fn a_password_change_or_a_disabled_account_ends_its_sessions(db: TestDb) {
         .expect("password");
     assert_eq!(vera.get("/console").await.0, StatusCode::SEE_OTHER);
     assert_eq!(otto.get("/console").await.0, StatusCode::OK);
-    assert!(Browser::login(&p, "vera", "vera-password-2").await.is_ok());
+    assert!(
+        Browser::login(&p.url, "vera", "vera-password-2")
+            .await
+            .is_ok()
+    );
     // Disabled: the session ends at once and the right password no longer logs in.
     assert!(
         p.store
@@ -652,7 +536,7 @@ async fn a_password_change_or_a_disabled_account_ends_its_sessions(db: TestDb) {
             .expect("disable")
     );
     assert_eq!(otto.get("/console").await.0, StatusCode::SEE_OTHER);
-    let refused = attempt(&p, &client(None), "otto", "otto-password-1").await;
+    let refused = attempt(&p.url, &client(None), "otto", "otto-password-1").await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert!(refused.text().await.expect("html").contains("disabled"));
     assert!(
@@ -661,16 +545,22 @@ async fn a_password_change_or_a_disabled_account_ends_its_sessions(db: TestDb) {
             .await
             .expect("enable")
     );
-    assert!(Browser::login(&p, "otto", "otto-password-1").await.is_ok());
+    assert!(
+        Browser::login(&p.url, "otto", "otto-password-1")
+            .await
+            .is_ok()
+    );
     // Removed: gone, sessions and all.
-    let again = Browser::login(&p, "otto", "otto-password-1")
+    let again = Browser::login(&p.url, "otto", "otto-password-1")
         .await
         .expect("otto");
     assert!(p.store.remove_operator("otto").await.expect("remove"));
     assert_eq!(again.get("/console").await.0, StatusCode::SEE_OTHER);
     assert!(!p.store.remove_operator("otto").await.expect("remove again"));
     assert_eq!(
-        Browser::login(&p, "otto", "otto-password-1").await.err(),
+        Browser::login(&p.url, "otto", "otto-password-1")
+            .await
+            .err(),
         Some(StatusCode::UNAUTHORIZED)
     );
 }
@@ -717,10 +607,10 @@ async fn every_console_answer_forbids_scripts_framing_and_caching(db: TestDb) {
             .expect("answer");
         assert_guarded(path, answer.headers());
     }
-    let failed = attempt(&p, &http, "ada", "wrong").await;
+    let failed = attempt(&p.url, &http, "ada", "wrong").await;
     assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
     assert_guarded("a failed login", failed.headers());
-    let ada = Browser::login(&p, "ada", "ada-password-1")
+    let ada = Browser::login(&p.url, "ada", "ada-password-1")
         .await
         .expect("admin");
     let pages = [
@@ -751,7 +641,7 @@ async fn every_console_answer_forbids_scripts_framing_and_caching(db: TestDb) {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_guarded("a refused form", refused.headers());
     let session = set_cookie(
-        &attempt(&p, &http, "vera", "vera-password-1").await,
+        &attempt(&p.url, &http, "vera", "vera-password-1").await,
         "lyb_console",
     )
     .expect("session");
@@ -773,13 +663,13 @@ async fn the_audit_log_pages_and_filters_and_a_flood_of_failures_stays_one_line(
     // before their password is looked at; the log gets one line, with the count.
     let guesser = client(loopback(21));
     for _ in 0..200 {
-        let status = attempt(&p, &guesser, "vera", "guess").await.status();
+        let status = attempt(&p.url, &guesser, "vera", "guess").await.status();
         assert!(
             [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(&status),
             "{status}"
         );
     }
-    let ada = Browser::login_from(&p, loopback(22), "ada", "ada-password-1")
+    let ada = Browser::login_from(&p.url, loopback(22), "ada", "ada-password-1")
         .await
         .expect("admin");
     let (status, first) = ada.get("/console/audit").await;
@@ -845,7 +735,7 @@ async fn admins_revoke_and_operators_rekey_and_clear_alarms(db: TestDb) {
     ];
     let mut logged_in = Vec::new();
     for (name, password) in browsers {
-        logged_in.push(Browser::login(&p, name, password).await.expect("login"));
+        logged_in.push(Browser::login(&p.url, name, password).await.expect("login"));
     }
     let [vera, otto, ada] = <[Browser; 3]>::try_from(logged_in).ok().expect("three");
 
@@ -967,7 +857,7 @@ async fn enrollment_codes_carry_the_tls_pin_of_a_platform_serving_tls(db: TestDb
         .put_operator("otto", &hash, Role::Operator)
         .await
         .expect("operator");
-    let otto = Browser::login(&p, "otto", "otto-password-1")
+    let otto = Browser::login(&p.url, "otto", "otto-password-1")
         .await
         .expect("login");
     let (status, html) = otto.create_token("ganyu").await;
@@ -997,7 +887,7 @@ async fn the_record_query_trail_pages_without_numbers_or_names(db: TestDb) {
         assert_eq!(ask(n).await, StatusCode::OK);
     }
     assert_eq!(ask(999).await, StatusCode::TOO_MANY_REQUESTS);
-    let Ok(ada) = Browser::login(&p, "ada", "ada-password-1").await else {
+    let Ok(ada) = Browser::login(&p.url, "ada", "ada-password-1").await else {
         panic!("the admin logs in");
     };
     let (status, first) = ada.get("/console/records").await;
@@ -1063,7 +953,7 @@ async fn heartbeats_hint_the_catalog_to_run_and_the_fleet_shows_who_lags(db: Tes
     assert_eq!(status, StatusCode::OK);
     assert_eq!(answer["catalog_version"], first.as_str());
 
-    let ada = Browser::login(&p, "ada", "ada-password-1")
+    let ada = Browser::login(&p.url, "ada", "ada-password-1")
         .await
         .expect("admin");
     let (_, fleet) = ada.get("/console?state=catalog_behind").await;
@@ -1103,105 +993,6 @@ async fn heartbeats_hint_the_catalog_to_run_and_the_fleet_shows_who_lags(db: Tes
     );
 }
 
-/// The edit form's fields for `matter`, as the editor page names them.
-fn matter_fields(matter: &kiosk_protocol::Matter) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    let pair =
-        |out: &mut Vec<(String, String)>, name: &str, text: &kiosk_protocol::LocalizedText| {
-            out.push((format!("{name}.zh"), text.zh.clone()));
-            out.push((format!("{name}.en"), text.en.clone()));
-        };
-    pair(&mut out, "name", &matter.name);
-    pair(&mut out, "applicant", &matter.applicant);
-    pair(&mut out, "handling_office", &matter.handling_office);
-    pair(&mut out, "fees", &matter.fees);
-    pair(&mut out, "place_and_hours", &matter.place_and_hours);
-    for (i, c) in matter.conditions.iter().enumerate() {
-        pair(&mut out, &format!("conditions.{i}"), c);
-    }
-    for (i, s) in matter.procedure.iter().enumerate() {
-        pair(&mut out, &format!("procedure.{i}"), s);
-    }
-    for (i, m) in matter.materials.iter().enumerate() {
-        pair(&mut out, &format!("materials.{i}.name"), &m.name);
-        let form = serde_json::to_value(m.form).expect("form");
-        let supply = serde_json::to_value(m.supply).expect("supply");
-        out.push((
-            format!("materials.{i}.form"),
-            form.as_str().unwrap_or_default().into(),
-        ));
-        out.push((format!("materials.{i}.copies"), m.copies.to_string()));
-        out.push((
-            format!("materials.{i}.supply"),
-            supply.as_str().unwrap_or_default().into(),
-        ));
-        if m.waivable {
-            out.push((format!("materials.{i}.waivable"), "on".into()));
-        }
-    }
-    let (kind, days) = match matter.time_limit {
-        kiosk_protocol::TimeLimit::Immediate => ("immediate", 1),
-        kiosk_protocol::TimeLimit::WorkingDays { days } => ("working_days", days),
-    };
-    out.push(("time_limit.kind".into(), kind.into()));
-    out.push(("time_limit.days".into(), days.to_string()));
-    out.push(("pinyin_initials".into(), matter.pinyin_initials.clone()));
-    out.push(("enquiry_phone".into(), matter.enquiry_phone.clone()));
-    out.push(("complaint_phone".into(), matter.complaint_phone.clone()));
-    if matter.kiosk_application {
-        out.push(("kiosk_application".into(), "on".into()));
-    }
-    for (s, section) in matter
-        .form
-        .iter()
-        .flat_map(|f| f.sections.iter())
-        .enumerate()
-    {
-        out.push((format!("form.{s}.id"), section.id.clone()));
-        pair(&mut out, &format!("form.{s}.title"), &section.title);
-        for (f, field) in section.fields.iter().enumerate() {
-            let row = format!("form.{s}.{f}");
-            let kind = serde_json::to_value(field).expect("field");
-            out.push((format!("{row}.id"), field.id.clone()));
-            out.push((
-                format!("{row}.kind"),
-                kind["kind"].as_str().unwrap_or_default().into(),
-            ));
-            pair(&mut out, &format!("{row}.label"), &field.label);
-            if field.required {
-                out.push((format!("{row}.required"), "on".into()));
-            }
-            for rule in ["min_len", "max_len", "min", "max"] {
-                if let Some(n) = kind[rule].as_u64() {
-                    out.push((format!("{row}.{rule}"), n.to_string()));
-                }
-            }
-            let options: Vec<String> = kind["options"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|o| {
-                    format!(
-                        "{} | {} | {}",
-                        o["value"].as_str().unwrap_or_default(),
-                        o["label"]["zh"].as_str().unwrap_or_default(),
-                        o["label"]["en"].as_str().unwrap_or_default()
-                    )
-                })
-                .collect();
-            out.push((format!("{row}.options"), options.join("\n")));
-            if let Some(when) = &field.visible_when {
-                out.push((format!("{row}.visible_field"), when.field.clone()));
-                out.push((
-                    format!("{row}.visible_equals"),
-                    when.equals.clone().unwrap_or_default(),
-                ));
-            }
-        }
-    }
-    out
-}
-
 /// A one-page form: a contribution level to choose, and a note shown for one of them.
 fn contribution_form(note_shown_when: &str) -> kiosk_protocol::form::FormDefinition {
     serde_json::from_value(json!({"sections": [{
@@ -1218,50 +1009,6 @@ fn contribution_form(note_shown_when: &str) -> kiosk_protocol::form::FormDefinit
          "visible_when": {"field": note_shown_when, "equals": "level_2"}}
     ]}]}))
     .expect("form")
-}
-
-impl Browser {
-    /// Posts `matter`'s fields (with this session's CSRF token) to the editor.
-    async fn save_matter(&self, matter: &kiosk_protocol::Matter) -> (StatusCode, String) {
-        let mut fields = matter_fields(matter);
-        fields.push(("csrf".into(), self.csrf.clone()));
-        fields.push(("action".into(), "save".into()));
-        let borrowed: Vec<(&str, &str)> = fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        self.post(&format!("/console/editor/matters/{}", matter.id), &borrowed)
-            .await
-    }
-
-    /// Reviews and publishes this user's drafts; the new version's name.
-    async fn publish_drafts(&self) -> String {
-        let (status, review) = self.get("/console/editor/publish").await;
-        assert_eq!(status, StatusCode::OK, "{review}");
-        let reviewed = hidden(&review, "reviewed").expect("a publish form");
-        let (status, done) = self
-            .post(
-                "/console/editor/publish",
-                &[("csrf", &self.csrf), ("reviewed", &reviewed)],
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{done}");
-        let at = done.find("Published ").expect("published") + "Published ".len();
-        done[at..].split(':').next().unwrap_or_default().to_owned()
-    }
-
-    async fn activate(&self, site: &str, version: &str) -> (StatusCode, String) {
-        self.post(
-            "/console/editor/sites",
-            &[
-                ("csrf", &self.csrf),
-                ("site", site),
-                ("version", version),
-                ("action", "activate"),
-            ],
-        )
-        .await
-    }
 }
 
 /// The catalog version `terminal` gets from a signed `GET /v1/catalog`.
@@ -1302,7 +1049,7 @@ async fn an_editor_changes_publishes_and_activates_only_their_departments(db: Te
         .clone();
 
     // Only editors (of their departments) and admins edit.
-    let edna = Browser::login(&p, "edna", "edna-password-1")
+    let edna = Browser::login(&p.url, "edna", "edna-password-1")
         .await
         .expect("edna");
     let (status, list) = edna.get("/console/editor").await;
@@ -1408,7 +1155,7 @@ async fn an_editor_changes_publishes_and_activates_only_their_departments(db: Te
     assert_eq!(open["version"], first.as_str());
 
     // A version that also changes another department's matter: not hers to give to a site.
-    let ada = Browser::login(&p, "ada", "ada-password-1")
+    let ada = Browser::login(&p.url, "ada", "ada-password-1")
         .await
         .expect("admin");
     let (status, page) = ada.save_matter(&hijack).await;

@@ -127,6 +127,24 @@ impl PlatformPeer {
         platform_cli(&["catalog", "import", &file, "--db", &self.db_url()]).map(drop)
     }
 
+    /// Makes the console account `name` (`user add`, the password on standard input, as an
+    /// operator types it): role `role`, and for an editor the `departments` whose matters they
+    /// edit.
+    pub fn add_user(
+        &self,
+        name: &str,
+        role: &str,
+        departments: &[&str],
+        password: &str,
+    ) -> anyhow::Result<()> {
+        let db = self.db_url();
+        let mut args = vec!["user", "add", name, "--role", role, "--db", &db];
+        for department in departments {
+            args.extend(["--department", department]);
+        }
+        platform_cli_fed(&args, &format!("{password}\n")).map(drop)
+    }
+
     /// A one-time enrollment payload for a terminal at `site`, made with the platform's own
     /// command line as an operator would.
     pub fn enrollment(&self, site: &str) -> anyhow::Result<String> {
@@ -176,12 +194,28 @@ fn enrollment_token(db: &str, url: &str, target: &[&str]) -> anyhow::Result<Stri
 /// Runs the platform's command line (`kiosk-platform ARGS…`) as an operator would, and returns
 /// what it printed; a failure carries the one line it printed on stderr.
 fn platform_cli(args: &[&str]) -> anyhow::Result<String> {
+    platform_cli_fed(args, "")
+}
+
+/// [`platform_cli`] with `input` on its standard input (a password, as an operator types it).
+fn platform_cli_fed(args: &[&str], input: &str) -> anyhow::Result<String> {
+    use std::io::Write;
     // The command's name (`token create`), without its options.
     let what = args.get(..2).unwrap_or(args).join(" ");
-    let output = Command::new(program("kiosk-platform")?)
+    let mut child = Command::new(program("kiosk-platform")?)
         .args(args)
-        .stdin(Stdio::null())
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run kiosk-platform {what}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .with_context(|| format!("cannot feed kiosk-platform {what}"))?;
+    }
+    let output = child
+        .wait_with_output()
         .with_context(|| format!("cannot run kiosk-platform {what}"))?;
     if !output.status.success() {
         bail!(
