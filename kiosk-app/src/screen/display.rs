@@ -144,7 +144,9 @@ impl Display {
         let (writing, window) = (self.writing.clone(), self.window.as_weak());
         form.on_stroke_moved(move |x, y| {
             writing.borrow_mut().extend(x, y);
-            redraw(&writing, &window);
+            if let Some(window) = window.upgrade() {
+                writing.borrow().show_ink(&window);
+            }
         });
         let (writing, window) = (self.writing.clone(), self.window.as_weak());
         form.on_stroke_ended(move || {

@@ -172,6 +172,14 @@ impl Writing {
         )));
     }
 
+    /// Shows only the ink: what a finger's move changes. The candidates stay as they are, so
+    /// the candidate bar is not rebuilt at every pointer event.
+    pub fn show_ink(&self, window: &KioskWindow) {
+        window
+            .global::<Form>()
+            .set_ink(self.ink.path_commands().into());
+    }
+
     fn clear(&mut self) {
         self.ink.clear();
         self.candidates.clear();
