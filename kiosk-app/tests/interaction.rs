@@ -297,6 +297,7 @@ fn a_citizen_applies_by_touching_labelled_controls_in_chinese_then_english_then_
         accepted_at: "2026-11-22T14:00:00+08:00".into(),
         progress_url: "http://platform/progress/LY20261122000009".into(),
         replayed: false,
+        progress_code: String::new(),
     })));
     assert_eq!(
         k.window

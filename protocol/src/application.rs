@@ -91,8 +91,14 @@ pub struct ApplicationReceipt {
     pub matter_id: String,
     /// When the platform accepted it, RFC 3339 with the +08:00 offset.
     pub accepted_at: String,
-    /// Address a phone opens to follow progress (printed as the receipt's QR code).
+    /// Address a phone opens to follow progress (printed as the receipt's QR code; it carries
+    /// the progress code).
     pub progress_url: String,
+    /// Short code printed beside the application number (查询码): with the number it opens the
+    /// public progress page, so numbers alone cannot be walked through. Empty from platforms
+    /// that predate it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub progress_code: String,
     /// True when this answer repeats an earlier submission with the same idempotency key.
     pub replayed: bool,
 }
@@ -200,7 +206,7 @@ pub enum ApplicationState {
     Approved,
     /// 不予受理 / 不予许可: refused.
     Rejected,
-    /// 补正材料: the department asks for more materials.
+    /// 补正材料: the department asks for more materials or corrected answers.
     NeedsMaterials,
 }
 
@@ -258,4 +264,60 @@ pub struct ApplicationStatus {
     /// (办件查询 with their card on the reader), never in the terminal's own status query.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub answers: Vec<crate::form::AnswerLine>,
+    /// What happened to it so far, oldest first (acceptance included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<StatusEvent>,
+    /// The day it is due to be completed (办结时限), `YYYY-MM-DD`, counted in working days from
+    /// acceptance; absent for matters without a time limit and once it is finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_on: Option<String>,
+    /// What the department asks for while the state is [`ApplicationState::NeedsMaterials`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correction: Option<CorrectionAsked>,
+    /// True when its applicant may give the 好差评 rating of its completion now: it is finished
+    /// (completed or refused) and that rating was not given yet.
+    #[serde(default)]
+    pub rateable: bool,
+}
+
+impl ApplicationState {
+    /// True once nothing more will happen to it (completed or refused).
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            ApplicationState::Approved | ApplicationState::Rejected
+        )
+    }
+}
+
+/// One step of an application's history (办理过程).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StatusEvent {
+    /// When, RFC 3339 with the +08:00 offset.
+    pub at: String,
+    /// The state it entered.
+    pub state: ApplicationState,
+    /// What happened, in both languages (补正材料已提交, 开始审核, ...).
+    pub what: crate::LocalizedText,
+}
+
+/// A 补正 (request for corrections): which materials and answers the department asks for again,
+/// and why. Shown to the applicant at a terminal; the public progress page shows the materials
+/// and answers only, never the reason (a clerk's free text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CorrectionAsked {
+    /// When it was asked, RFC 3339.
+    pub asked_at: String,
+    /// The materials to hand in again, by index in the matter's material list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub materials: Vec<u16>,
+    /// The form's answers the department finds wrong, by field id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// Why, in the clerk's words.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// The day it must be answered by, `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_by: Option<String>,
 }

@@ -19,7 +19,8 @@ pub mod update;
 
 pub use application::{
     ApiError, ApplicantInfo, ApplicationReceipt, ApplicationRequest, ApplicationState,
-    ApplicationStatus, IDEMPOTENCY_KEY_HEADER, validate_idempotency_key,
+    ApplicationStatus, CorrectionAsked, IDEMPOTENCY_KEY_HEADER, StatusEvent,
+    validate_idempotency_key,
 };
 pub use auth::{
     EnrollRequest, EnrollResponse, EnrollmentPayload, SignedContent, SignedHeaders, sign_request,
@@ -30,10 +31,10 @@ pub use catalog::{
     ThemeGroup, TimeLimit,
 };
 pub use material::{MaterialContentType, UploadRequest, UploadSession, UploadedMaterial};
-pub use rating::{RatingReason, RatingRequest, level_name};
+pub use rating::{RatingIndicators, RatingReason, RatingRequest, RatingStage, level_name};
 pub use search::{Abbreviation, SearchIndex, SearchKey};
 pub use terminal::{
-    AppointmentInfo, CertificateRequest, CheckInRequest, CheckInResponse, CommandKind,
+    AppointmentInfo, CardHolder, CertificateRequest, CheckInRequest, CheckInResponse, CommandKind,
     CommandResult, DeviceHealth, DeviceState, Heartbeat, HeartbeatResponse, NAME_REQUIRED,
     ProgressRequest, ProgressResponse, RECORD_QUERIES_SUSPENDED, RemoteCommand, TerminalConfig,
     TerminalEvent, Ticket, TicketRequest,

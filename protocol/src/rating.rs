@@ -73,6 +73,77 @@ pub struct RatingRequest {
     /// Required when `level` ≤ 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<RatingReason>,
+    /// What is rated: the acceptance at the terminal (right after the receipt) or the completed
+    /// matter. Each once per application.
+    #[serde(default, skip_serializing_if = "RatingStage::is_acceptance")]
+    pub stage: RatingStage,
+    /// The national indicators, each 1 to 5; asked when the completed matter is rated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indicators: Option<RatingIndicators>,
+    /// The card on the reader, for a rating of completion at a terminal: the platform accepts
+    /// it only from the application's applicant, and keeps neither (the rater stays anonymous).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<crate::terminal::CardHolder>,
+}
+
+/// What a 好差评 rating is about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RatingStage {
+    /// The service at the terminal, rated right after the receipt.
+    #[default]
+    Acceptance,
+    /// The matter, once completed or refused (办结评价).
+    Completion,
+}
+
+impl RatingStage {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RatingStage::Acceptance => "acceptance",
+            RatingStage::Completion => "completion",
+        }
+    }
+
+    /// True for [`RatingStage::Acceptance`].
+    pub fn is_acceptance(&self) -> bool {
+        *self == RatingStage::Acceptance
+    }
+}
+
+/// The national 好差评 indicators (GB/T 39734-2020), each 1 (非常不满意) to 5 (非常满意).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RatingIndicators {
+    /// 整体满意度.
+    pub overall: u8,
+    /// 服务效率.
+    pub efficiency: u8,
+    /// 服务水平.
+    pub competence: u8,
+    /// 服务态度.
+    pub attitude: u8,
+}
+
+impl RatingIndicators {
+    /// Each indicator with its name, in display order.
+    pub fn named(&self) -> [(LocalizedText, u8); 4] {
+        [
+            (
+                LocalizedText::new("整体满意度", "Overall satisfaction"),
+                self.overall,
+            ),
+            (
+                LocalizedText::new("服务效率", "Efficiency"),
+                self.efficiency,
+            ),
+            (
+                LocalizedText::new("服务水平", "Competence"),
+                self.competence,
+            ),
+            (LocalizedText::new("服务态度", "Attitude"), self.attitude),
+        ]
+    }
 }
 
 impl RatingRequest {
@@ -80,6 +151,20 @@ impl RatingRequest {
     pub fn validate(&self) -> Result<(), ApiError> {
         if !(1..=5).contains(&self.level) {
             return Err(ApiError::new("invalid_field", "level: 1 to 5"));
+        }
+        if let Some(indicators) = &self.indicators
+            && indicators.named().iter().any(|(_, v)| !(1..=5).contains(v))
+        {
+            return Err(ApiError::new("invalid_field", "indicators: each 1 to 5"));
+        }
+        if self.stage == RatingStage::Completion && self.indicators.is_none() {
+            return Err(ApiError::new(
+                "indicators_required",
+                "a rating of completion carries the four indicators",
+            ));
+        }
+        if let Some(holder) = &self.holder {
+            holder.validate()?;
         }
         if self.level <= 2 && self.reason.is_none() {
             return Err(ApiError::new(

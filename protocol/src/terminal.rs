@@ -398,6 +398,34 @@ pub struct ProgressResponse {
     pub applications: Vec<ApplicationStatus>,
 }
 
+/// The card on the reader, where a request acts for its holder (rating a completed application,
+/// answering a 补正): the platform checks it against the application's applicant and keeps
+/// neither field.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CardHolder {
+    /// Name on the identity document.
+    pub name: String,
+    /// ID number.
+    pub id_number: String,
+}
+
+impl std::fmt::Debug for CardHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CardHolder { name: <redacted>, id_number: <redacted> }")
+    }
+}
+
+impl CardHolder {
+    /// Checks sizes and formats.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        check_card_name(Some(&self.name))?;
+        if !valid_id_number(&self.id_number) {
+            return Err(bad("id_number", "8 to 32 letters or digits"));
+        }
+        Ok(())
+    }
+}
+
 /// Body of `POST /v1/certificates/{kind}`: who the certificate is for (read from the card).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CertificateRequest {

@@ -123,6 +123,7 @@ async fn await_outcome(
             accepted_at: beijing_now(),
             progress_url: String::new(),
             replayed: false,
+            progress_code: String::new(),
         }),
     }
 }

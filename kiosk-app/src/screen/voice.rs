@@ -372,6 +372,7 @@ mod tests {
                 accepted_at: String::new(),
                 progress_url: String::new(),
                 replayed: false,
+                progress_code: String::new(),
             },
             printing: PrintStatus::Failed(PrintFailure::PaperOut),
             kept: false,

@@ -1218,6 +1218,9 @@ impl Session {
                     terminal_id: self.settings.terminal_id.clone(),
                     level,
                     reason: if level <= 2 { reason } else { None },
+                    stage: kiosk_protocol::RatingStage::Acceptance,
+                    indicators: None,
+                    holder: None,
                 }));
                 self.enter(Screen::Thanks, now, out);
             }

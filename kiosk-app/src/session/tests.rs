@@ -106,6 +106,7 @@ pub(super) fn receipt(no: &str, matter: &str) -> ApplicationReceipt {
         accepted_at: "2026-11-22T10:00:00+08:00".into(),
         progress_url: format!("http://p/progress/{no}"),
         replayed: false,
+        progress_code: String::new(),
     }
 }
 
@@ -342,6 +343,9 @@ fn the_whole_journey_ends_home_with_nothing_personal_left() {
             terminal_id: "LYG-DEV-0001".into(),
             level: 5,
             reason: None,
+            stage: kiosk_protocol::RatingStage::Acceptance,
+            indicators: None,
+            holder: None,
         })]
     );
     assert_eq!(r.s.screen(), &Screen::Thanks);
@@ -683,6 +687,9 @@ fn a_reason_is_dropped_when_the_rating_turns_good_and_bad_levels_are_refused() {
         [Command::SendRating(RatingRequest {
             level: 4,
             reason: None,
+            stage: kiosk_protocol::RatingStage::Acceptance,
+            indicators: None,
+            holder: None,
             ..
         })]
     ));
@@ -1578,6 +1585,10 @@ fn progress_and_certificates_need_the_card_and_keep_nothing() {
             accepted_at: "2026-11-20T10:00:00+08:00".into(),
             state: ApplicationState::InReview,
             answers: Vec::new(),
+            history: Vec::new(),
+            due_on: None,
+            correction: None,
+            rateable: false,
         },
     ])));
     assert!(matches!(

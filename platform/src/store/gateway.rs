@@ -227,6 +227,7 @@ impl Store {
             matter_id: stored.matter_id,
             accepted_at: stored.accepted_at,
             replayed: stored.replayed,
+            progress_code: String::new(),
         })
     }
 

@@ -443,6 +443,10 @@ impl StatusRow {
             accepted_at: self.accepted_at,
             state,
             answers: Vec::new(),
+            history: Vec::new(),
+            due_on: None,
+            correction: None,
+            rateable: false,
         })
     }
 }

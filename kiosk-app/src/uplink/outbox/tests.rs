@@ -104,6 +104,9 @@ fn items_leave_in_order_only_when_acknowledged_and_ratings_follow_their_applicat
             terminal_id: "LYG-T-0001".into(),
             level: 5,
             reason: None,
+            stage: kiosk_protocol::RatingStage::Acceptance,
+            indicators: None,
+            holder: None,
         })
         .expect("rating kept");
     // The rating waits for its application.
@@ -129,6 +132,7 @@ fn items_leave_in_order_only_when_acknowledged_and_ratings_follow_their_applicat
         accepted_at: "2026-11-22T10:00:00+08:00".into(),
         progress_url: String::new(),
         replayed: false,
+        progress_code: String::new(),
     };
     outbox.acknowledge(&due[0], Some(&receipt)).expect("ack");
     assert!(!outbox.holds("key-0000-0001").expect("holds"));
@@ -167,6 +171,7 @@ fn a_material_is_sealed_and_waits_for_its_applications_number() {
         accepted_at: "2026-11-22T10:00:00+08:00".into(),
         progress_url: String::new(),
         replayed: false,
+        progress_code: String::new(),
     };
     outbox
         .acknowledge(&application, Some(&receipt))
