@@ -14,6 +14,7 @@
 //! | [`documents`] | PDF drawing and the certificates drawn with it |
 //! | [`store`] | persistence: one [`Store`] over either engine |
 //! | [`verify`] | the public certificate verification page (`/verify/{code}`), no login |
+//! | [`lifecycle`] | an application's life after the terminal: which state changes are allowed, who made them, working-day due dates |
 //! | [`rollout`] | staged rollouts' rules: groups, thresholds, who is offered what |
 //! | [`keys`] | the platform's secrets, kept out of the database: the key ring (a file today) that encrypts personal data at rest, keys applicant lookups, opens sealed bodies and makes certificate codes |
 //! | [`seed`], [`db_url`] | the catalog a fresh platform publishes; database URLs |
@@ -34,6 +35,7 @@ pub mod health;
 pub mod html;
 pub mod http;
 pub mod keys;
+pub mod lifecycle;
 pub mod openapi;
 pub mod rollout;
 pub mod search_keys;

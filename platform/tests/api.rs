@@ -73,9 +73,19 @@ async fn the_same_key_twice_gives_the_same_number_and_one_row(db: TestDb) {
     assert_eq!(first_status, StatusCode::CREATED);
     let number = first["application_no"].as_str().expect("number").to_owned();
     assert!(number.starts_with("LY") && number.len() == 16, "{number}");
+    let code = first["progress_code"]
+        .as_str()
+        .expect("a progress code")
+        .to_owned();
+    assert_eq!(code.len(), 8, "{code}");
+    assert!(
+        p.store
+            .progress_code_matches(&number, &code.to_lowercase())
+            .expect("keys")
+    );
     assert_eq!(
         first["progress_url"],
-        format!("https://lyg.example/progress/{number}")
+        format!("https://lyg.example/progress/{number}?c={code}")
     );
     let (again_status, again) = submit(&p, Some("key-0000-0001"), &body).await;
     assert_eq!(again_status, StatusCode::OK);

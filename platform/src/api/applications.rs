@@ -15,6 +15,8 @@ use kiosk_protocol::{
 use super::answers;
 use crate::http::extract::{Payload, signer_of};
 use crate::http::{AppState, Failure, IdempotencyKey, JsonBody, SealedBody, SignedTerminal};
+use crate::lifecycle::{COMMITMENT_WORKING_DAYS, iso_day};
+use crate::store::Intake;
 
 /// Largest application body accepted (materials travel separately).
 pub const MAX_APPLICATION_BODY: usize = 64 * 1024;
@@ -184,9 +186,10 @@ pub async fn submit_application(
         };
     }
 
+    let intake = intake_of(&state, matter, &request).await?;
     let receipt = state
         .store()
-        .submit_application(&key, &request, state.progress_base())
+        .submit_application(&key, &request, &intake, state.progress_base())
         .await?;
     let status = if receipt.replayed {
         StatusCode::OK
@@ -195,6 +198,28 @@ pub async fn submit_application(
     };
     tracing::info!(application_no = %receipt.application_no, matter = %receipt.matter_id, replayed = receipt.replayed, "application accepted");
     Ok((status, axum::Json(receipt)).into_response())
+}
+
+/// What the platform records with a new application: its department, the day it is due by the
+/// matter's time limit, and a due day for each material promised under 容缺受理 (working days
+/// on the administrators' calendar, counted from today in Beijing).
+async fn intake_of(
+    state: &AppState,
+    matter: &kiosk_protocol::Matter,
+    request: &ApplicationRequest,
+) -> Result<Intake, Failure> {
+    let calendar = state.store().calendar().await?;
+    let today = crate::store::now_beijing().date();
+    let promised = iso_day(calendar.add_working_days(today, COMMITMENT_WORKING_DAYS));
+    Ok(Intake {
+        department: matter.department.clone(),
+        due_on: iso_day(calendar.due_on(today, matter.time_limit)),
+        commitments: request
+            .committed_missing_materials
+            .iter()
+            .map(|&i| (i, promised.clone()))
+            .collect(),
+    })
 }
 
 /// The answers checked against the matter's form in the catalog version the terminal used.

@@ -121,6 +121,14 @@ pub fn serve(
     block_on(async move {
         let store = open_with_seed(db).await?;
         store.use_keys(keys).await?;
+        // Applications accepted before departments were recorded get their matter's.
+        if let Ok(published) = store.current_catalog().await {
+            let catalog: kiosk_protocol::Catalog = serde_json::from_str(&published.body)?;
+            let filled = store.backfill_departments(&catalog).await?;
+            if filled > 0 {
+                tracing::info!(rows = filled, "gave older applications their departments");
+            }
+        }
         tracing::info!(engine = store.engine(), "database ready");
         let listener = tokio::net::TcpListener::bind(listen)
             .await

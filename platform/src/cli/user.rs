@@ -109,13 +109,17 @@ fn add(name: String, role: &str, departments: &[String], db: &DbUrl) -> anyhow::
     {
         anyhow::bail!("the name must be 1 to 64 letters, digits, `.`, `_` or `-`");
     }
-    let role = Role::parse(role).context("the role must be viewer, editor, operator or admin")?;
+    let role =
+        Role::parse(role).context("the role must be viewer, clerk, editor, operator or admin")?;
     match (role, departments.is_empty()) {
         (Role::Editor, true) => {
             anyhow::bail!("an editor needs at least one --department whose matters they edit")
         }
-        (Role::Editor, false) => {}
-        (_, false) => anyhow::bail!("only an editor has departments (--department)"),
+        (Role::Clerk, true) => {
+            anyhow::bail!("a clerk needs at least one --department whose applications they work")
+        }
+        (Role::Editor | Role::Clerk, false) => {}
+        (_, false) => anyhow::bail!("only an editor or a clerk has departments (--department)"),
         (_, true) => {}
     }
     let password = read_password()?;

@@ -86,6 +86,14 @@ impl From<StoreError> for Failure {
                 "unknown_application",
                 "no application with this number and matter",
             ),
+            StoreError::OtherDepartment => Failure::new(
+                StatusCode::FORBIDDEN,
+                "other_department",
+                "this application belongs to another department",
+            ),
+            StoreError::Illegal(illegal) => {
+                Failure::new(StatusCode::CONFLICT, illegal.code(), illegal.to_string())
+            }
             StoreError::AlreadyRated => Failure::new(
                 StatusCode::CONFLICT,
                 "already_rated",

@@ -74,6 +74,16 @@ impl Store {
         held.map(|k| k.as_ref()).ok_or(StoreError::NoKeys)
     }
 
+    /// The platform's keys as a shared handle, for work that runs on another thread (a
+    /// transaction).
+    pub(crate) fn key_handle(&self) -> Result<Keys, StoreError> {
+        let held = match self {
+            Store::Sqlite(s) => s.keys.get(),
+            Store::Postgres(p) => p.keys.get(),
+        };
+        held.cloned().ok_or(StoreError::NoKeys)
+    }
+
     /// Gives the store the platform's keys, once, after checking they are this database's: a
     /// database whose secrets are still in its `settings` needs them carried into the key file
     /// first (`keys init --from-database`), then they are removed from it; a key file whose

@@ -9,6 +9,10 @@ use super::{Store, StoreError, now_rfc3339};
 pub enum Role {
     /// Reads everything, changes nothing.
     Viewer,
+    /// Reads like a viewer, and works the applications of their departments only in the
+    /// workbench: the one role that sees applicants' personal data (see
+    /// `Store::editor_departments`, which holds a clerk's departments too).
+    Clerk,
     /// Reads like a viewer, and edits and publishes the matters of their departments only
     /// (see `Store::editor_departments`).
     Editor,
@@ -23,6 +27,7 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Viewer => "viewer",
+            Role::Clerk => "clerk",
             Role::Editor => "editor",
             Role::Operator => "operator",
             Role::Admin => "admin",
@@ -33,6 +38,7 @@ impl Role {
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "viewer" => Some(Role::Viewer),
+            "clerk" => Some(Role::Clerk),
             "editor" => Some(Role::Editor),
             "operator" => Some(Role::Operator),
             "admin" => Some(Role::Admin),

@@ -155,9 +155,11 @@ impl Store {
         &self,
         idempotency_key: &str,
         request: &ApplicationRequest,
+        intake: &super::Intake,
         progress_base: &str,
     ) -> Result<ApplicationReceipt, StoreError> {
-        let keys = self.keys()?;
+        let handle = self.key_handle()?;
+        let keys = handle.as_ref();
         let body = zeroize::Zeroizing::new(serde_json::to_string(request)?);
         let new = NewApplication {
             applicant_key: keys.applicant_index(&request.applicant.id_number),
@@ -170,6 +172,8 @@ impl Store {
             matter_id: request.matter_id.clone(),
             body: encrypt_text(keys, &application_row(idempotency_key), &body)?,
             accepted_at: now_beijing(),
+            intake: intake.clone(),
+            keys: handle.clone(),
         };
         let stored = self.transaction(new).await?;
         self.receipt_for(stored, idempotency_key, request, progress_base)
@@ -221,13 +225,14 @@ impl Store {
                 return Err(StoreError::KeyReused);
             }
         }
+        let progress_code = self.progress_code(&stored.application_no)?;
         Ok(ApplicationReceipt {
-            progress_url: progress_url(progress_base, &stored.application_no),
+            progress_url: progress_url(progress_base, &stored.application_no, &progress_code),
+            progress_code,
             application_no: stored.application_no,
             matter_id: stored.matter_id,
             accepted_at: stored.accepted_at,
             replayed: stored.replayed,
-            progress_code: String::new(),
         })
     }
 
@@ -388,15 +393,23 @@ impl Store {
         terminal_id: &str,
         application_no: &str,
     ) -> Result<Option<ApplicationStatus>, StoreError> {
-        let row = self
-            .row(
-                "SELECT application_no, matter_id, accepted_at, state FROM applications
-                 WHERE application_no = $1 AND terminal_id = $2",
-                args![application_no, terminal_id],
-            )
-            .await?;
-        row.map(|row| StatusRow::read(&row)?.into_status())
-            .transpose()
+        const SQL: &str =
+            super::status_select!("WHERE a.application_no = $1 AND a.terminal_id = $2");
+        let row = self.row(SQL, args![application_no, terminal_id]).await?;
+        let Some(mut status) = row
+            .map(|row| StatusRow::read(&row)?.into_status())
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        // The terminal's own query sees the steps, never the clerk's words.
+        status.history = self
+            .life_of(application_no)
+            .await?
+            .iter()
+            .map(super::LifeEvent::for_public)
+            .collect();
+        Ok(Some(status))
     }
 
     /// The configuration a terminal runs with: the global layer, overlaid by its site's, then
@@ -474,6 +487,9 @@ struct NewApplication {
     /// The request as JSON, encrypted under the data key (see [`super::at_rest`]).
     body: String,
     accepted_at: OffsetDateTime,
+    /// Department, due day and commitments.
+    intake: super::Intake,
+    keys: crate::keys::Keys,
 }
 
 impl Transaction for NewApplication {
@@ -519,6 +535,14 @@ impl Transaction for NewApplication {
         on.exec(
             "UPDATE applications SET application_no = $1 WHERE id = $2",
             args![&application_no, id],
+        )
+        .await?;
+        super::lifecycle::write_intake(
+            on,
+            self.keys.as_ref(),
+            &application_no,
+            &accepted_at,
+            &self.intake,
         )
         .await?;
         Ok(StoredApplication {
@@ -568,8 +592,8 @@ impl Transaction for NewRating {
         }
         let inserted = on
             .exec(
-                "INSERT INTO ratings (application_no, matter_id, terminal_id, level, reason, rated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (application_no) DO NOTHING",
+                "INSERT INTO ratings (application_no, stage, matter_id, terminal_id, level, reason, rated_at)
+                 VALUES ($1, 'acceptance', $2, $3, $4, $5, $6) ON CONFLICT (application_no, stage) DO NOTHING",
                 args![
                     self.application_no,
                     self.matter_id,
@@ -717,8 +741,13 @@ fn application_no(accepted: OffsetDateTime, id: i64) -> String {
     )
 }
 
-fn progress_url(base: &str, application_no: &str) -> String {
-    format!("{}/progress/{application_no}", base.trim_end_matches('/'))
+/// The public progress page of an application, its code in the query (the QR code printed on
+/// the receipt opens it without typing).
+fn progress_url(base: &str, application_no: &str, code: &str) -> String {
+    format!(
+        "{}/progress/{application_no}?c={code}",
+        base.trim_end_matches('/')
+    )
 }
 
 /// SHA-256 of an enrollment token, hex: what the database keeps instead of the token.

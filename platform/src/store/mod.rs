@@ -29,6 +29,7 @@ mod certificates;
 mod console;
 mod editor;
 mod gateway;
+mod lifecycle;
 mod materials;
 pub mod postgres;
 mod records;
@@ -50,6 +51,7 @@ pub use gateway::{
     CatalogStanding, ConfigScope, EnrolledTerminal, PublishedCatalog, TerminalKey, token_hash,
     token_id,
 };
+pub use lifecycle::{Advanced, Intake, LifeEvent, PROGRESS_CODE_LEN, Scope};
 pub use materials::Upload;
 pub use records::{
     RECORD_QUERIES_PER_HOUR, RECORD_SUBJECTS_PER_HOUR, RECORD_WINDOW_SECS, RecordGate, RecordQuery,
@@ -120,6 +122,12 @@ pub enum StoreError {
     /// The rated application does not exist (or is of another matter or terminal).
     #[error("no such application to rate")]
     UnknownApplication,
+    /// The application belongs to a department the caller does not work for.
+    #[error("this application belongs to another department")]
+    OtherDepartment,
+    /// The state machine does not allow the change from the application's state.
+    #[error("{0}")]
+    Illegal(crate::lifecycle::IllegalChange),
     /// The application was rated already (one rating per finished matter).
     #[error("this application has been rated already")]
     AlreadyRated,
@@ -417,16 +425,35 @@ pub(crate) struct StatusRow {
     pub matter_id: String,
     pub accepted_at: String,
     pub state: String,
+    pub due_on: Option<String>,
+    /// Ratings of its completion given (0 or 1).
+    pub completion_ratings: i64,
 }
 
+/// A SELECT of the columns [`StatusRow::read`] reads from `applications a`, followed by
+/// `$rest` (its WHERE and ORDER): one literal, as the store's statements are.
+macro_rules! status_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT a.application_no, a.matter_id, a.accepted_at, a.state, a.due_on,
+               (SELECT COUNT(*) FROM ratings r WHERE r.application_no = a.application_no AND r.stage = 'completion')
+             FROM applications a ",
+            $rest
+        )
+    };
+}
+pub(crate) use status_select;
+
 impl StatusRow {
-    /// Reads `application_no, matter_id, accepted_at, state`.
+    /// Reads the columns of [`status_select`].
     pub(crate) fn read(row: &Row) -> Result<Self, StoreError> {
         Ok(StatusRow {
             application_no: row.text(0)?,
             matter_id: row.text(1)?,
             accepted_at: row.text(2)?,
             state: row.text(3)?,
+            due_on: row.opt_text(4)?,
+            completion_ratings: row.int(5)?,
         })
     }
 
@@ -444,9 +471,13 @@ impl StatusRow {
             state,
             answers: Vec::new(),
             history: Vec::new(),
-            due_on: None,
+            due_on: if state.is_finished() {
+                None
+            } else {
+                self.due_on
+            },
             correction: None,
-            rateable: false,
+            rateable: state.is_finished() && self.completion_ratings == 0,
         })
     }
 }

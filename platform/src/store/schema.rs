@@ -341,6 +341,139 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         activated_by  TEXT NOT NULL,
         activated_at  TEXT NOT NULL
     );",
+    // 14: the application's life after the terminal. Each application gains its department
+    // (from the catalog at acceptance), the day it is due, when it entered its state, when it
+    // finished and when its personal data was purged; every step is an event. Commitments
+    // under 容缺受理 have a due day and a receipt; the working-day calendar keeps the days
+    // that differ from Monday-to-Friday. Ratings become one per stage (acceptance at the
+    // terminal, completion) with the national indicators, copied into a new table because
+    // neither engine can change a UNIQUE constraint the same way; a bad rating opens a case.
+    // Departments' connectors and their deliveries, and the inbound reports already applied.
+    // The role check gains `clerk` (the department's workbench); accounts and their
+    // departments are copied across, sessions dropped (everyone logs in again once).
+    "ALTER TABLE applications ADD COLUMN department TEXT;
+    ALTER TABLE applications ADD COLUMN due_on TEXT;
+    ALTER TABLE applications ADD COLUMN state_at TEXT;
+    ALTER TABLE applications ADD COLUMN finished_at TEXT;
+    ALTER TABLE applications ADD COLUMN purged_at TEXT;
+    CREATE INDEX applications_queue ON applications(department, state, accepted_at);
+    CREATE INDEX applications_finished ON applications(finished_at) WHERE purged_at IS NULL;
+    CREATE TABLE application_events (
+        id              BIGSERIAL PRIMARY KEY,
+        application_no  TEXT NOT NULL,
+        at              TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        actor           TEXT NOT NULL,
+        detail          TEXT
+    );
+    CREATE INDEX application_events_no ON application_events(application_no, id);
+    CREATE TABLE commitments (
+        application_no  TEXT NOT NULL,
+        material_index  BIGINT NOT NULL,
+        due_on          TEXT NOT NULL,
+        received_at     TEXT,
+        received_by     TEXT,
+        PRIMARY KEY (application_no, material_index)
+    );
+    CREATE INDEX commitments_open ON commitments(due_on) WHERE received_at IS NULL;
+    CREATE TABLE calendar_days (
+        day      TEXT PRIMARY KEY,
+        working  BOOLEAN NOT NULL,
+        note     TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE ratings_v14 (
+        id              BIGSERIAL PRIMARY KEY,
+        application_no  TEXT NOT NULL REFERENCES applications(application_no),
+        stage           TEXT NOT NULL DEFAULT 'acceptance' CHECK (stage IN ('acceptance', 'completion')),
+        matter_id       TEXT NOT NULL,
+        terminal_id     TEXT,
+        channel         TEXT NOT NULL DEFAULT 'terminal',
+        level           INTEGER NOT NULL CHECK (level BETWEEN 1 AND 5),
+        reason          TEXT,
+        overall         INTEGER,
+        efficiency      INTEGER,
+        competence      INTEGER,
+        attitude        INTEGER,
+        rated_at        TEXT NOT NULL,
+        UNIQUE (application_no, stage)
+    );
+    INSERT INTO ratings_v14 (application_no, stage, matter_id, terminal_id, level, reason, rated_at)
+        SELECT application_no, 'acceptance', matter_id, terminal_id, level, reason, rated_at
+          FROM ratings ORDER BY id;
+    DROP TABLE ratings;
+    ALTER TABLE ratings_v14 RENAME TO ratings;
+    CREATE TABLE rating_cases (
+        id              BIGSERIAL PRIMARY KEY,
+        rating_id       BIGINT NOT NULL UNIQUE,
+        application_no  TEXT NOT NULL,
+        department      TEXT NOT NULL,
+        opened_at       TEXT NOT NULL,
+        due_on          TEXT NOT NULL,
+        answered_at     TEXT,
+        answered_by     TEXT,
+        visit           TEXT,
+        rectification   TEXT,
+        reply           TEXT
+    );
+    CREATE INDEX rating_cases_department ON rating_cases(department, answered_at, due_on);
+    CREATE TABLE connectors (
+        department        TEXT PRIMARY KEY,
+        url               TEXT NOT NULL,
+        secret            TEXT NOT NULL,
+        inbound_key_hash  TEXT NOT NULL,
+        enabled           BOOLEAN NOT NULL DEFAULT TRUE,
+        created_at        TEXT NOT NULL
+    );
+    CREATE TABLE deliveries (
+        id              TEXT PRIMARY KEY,
+        department      TEXT NOT NULL,
+        application_no  TEXT NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+        attempts        BIGINT NOT NULL DEFAULT 0,
+        next_at         BIGINT NOT NULL,
+        last_error      TEXT,
+        created_at      TEXT NOT NULL,
+        delivered_at    TEXT,
+        UNIQUE (department, application_no)
+    );
+    CREATE INDEX deliveries_due ON deliveries(state, next_at);
+    CREATE TABLE inbound_reports (
+        department      TEXT NOT NULL,
+        report_id       TEXT NOT NULL,
+        application_no  TEXT NOT NULL,
+        received_at     TEXT NOT NULL,
+        outcome         TEXT NOT NULL,
+        PRIMARY KEY (department, report_id)
+    );
+    DROP TABLE console_sessions;
+    CREATE TABLE operator_departments_kept AS SELECT operator, department FROM operator_departments;
+    DROP TABLE operator_departments;
+    CREATE TABLE operators_v14 (
+        name           TEXT PRIMARY KEY,
+        password_hash  TEXT NOT NULL,
+        role           TEXT NOT NULL CHECK (role IN ('viewer', 'clerk', 'editor', 'operator', 'admin')),
+        created_at     TEXT NOT NULL,
+        disabled_at    TEXT
+    );
+    INSERT INTO operators_v14 (name, password_hash, role, created_at, disabled_at)
+        SELECT name, password_hash, role, created_at, disabled_at FROM operators;
+    DROP TABLE operators;
+    ALTER TABLE operators_v14 RENAME TO operators;
+    CREATE TABLE console_sessions (
+        token_hash  TEXT PRIMARY KEY,
+        operator    TEXT NOT NULL REFERENCES operators(name) ON DELETE CASCADE,
+        csrf        TEXT NOT NULL,
+        expires_at  BIGINT NOT NULL
+    );
+    CREATE TABLE operator_departments (
+        operator    TEXT NOT NULL REFERENCES operators(name) ON DELETE CASCADE,
+        department  TEXT NOT NULL,
+        PRIMARY KEY (operator, department)
+    );
+    INSERT INTO operator_departments (operator, department)
+        SELECT operator, department FROM operator_departments_kept;
+    DROP TABLE operator_departments_kept;",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`

@@ -487,16 +487,17 @@ impl Store {
         id_number: &str,
         name: &str,
     ) -> Result<Vec<ApplicationStatus>, StoreError> {
-        let rows = self
-            .rows(
-                "SELECT application_no, matter_id, accepted_at, state FROM applications
-                 WHERE holder_key = $1 ORDER BY id DESC LIMIT 50",
-                args![self.holder_key(id_number, name)?],
-            )
-            .await?;
-        rows.iter()
+        const SQL: &str =
+            super::status_select!("WHERE a.holder_key = $1 ORDER BY a.id DESC LIMIT 50");
+        let holder = self.holder_key(id_number, name)?;
+        let rows = self.rows(SQL, args![&holder]).await?;
+        let mut statuses = rows
+            .iter()
             .map(|row| StatusRow::read(row)?.into_status())
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        let events = self.life_of_holder(&holder).await?;
+        Store::with_life(&mut statuses, &events);
+        Ok(statuses)
     }
 
     /// The form answers of the applications [`Store::applications_of`] lists (those that have

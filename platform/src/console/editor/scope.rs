@@ -29,7 +29,7 @@ impl Scope {
                 }
                 Ok(Scope::Departments(departments))
             }
-            Role::Viewer | Role::Operator => Err(refused(session)),
+            Role::Viewer | Role::Clerk | Role::Operator => Err(refused(session)),
         }
     }
 
