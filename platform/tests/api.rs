@@ -19,6 +19,7 @@ on_both_backends!(
     two_instances_on_one_database_store_a_racing_application_once,
     concurrent_applications_and_ratings_commit_independently,
     sealed_applications_are_opened_by_the_platform_alone,
+    a_finished_application_is_rated_once_by_its_applicant_at_any_terminal,
 );
 
 /// A platform with one enrolled terminal.
@@ -603,4 +604,121 @@ async fn an_imported_catalog_without_pinyin_is_searchable_by_pinyin_and_chinese(
         "{}",
         card.pinyin_initials
     );
+}
+
+async fn a_finished_application_is_rated_once_by_its_applicant_at_any_terminal(db: TestDb) {
+    use kiosk_platform::lifecycle::{Actor, Change};
+    use kiosk_platform::store::Scope;
+    let p = platform(&db).await;
+    let other = TestTerminal::enroll(&p, "SN-GY-0009", Some("ganyu")).await;
+    let number =
+        common::file_application(&p.t, "key-life-0001", "张三", "320706199001010133").await;
+    let rate = |body: Value| {
+        other
+            .request(reqwest::Method::POST, "/v1/ratings", Some(&body))
+            .send()
+    };
+    let indicators = json!({"overall": 2, "efficiency": 1, "competence": 3, "attitude": 2});
+    let rating = |name: &str| {
+        json!({
+            "application_no": number, "matter_id": "lyg-health-0701", "terminal_id": other.id,
+            "level": 2, "reason": "took_too_long", "stage": "completion", "indicators": indicators,
+            "holder": {"name": name, "id_number": "320706199001010133"}
+        })
+    };
+    // Not finished yet: refused, nothing recorded.
+    let (status, body) = common::answer(rate(rating("张三")).await.expect("answer")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "illegal_transition");
+
+    let department = ["lyg-health".to_owned()];
+    let scope = Scope::Departments(&department);
+    let clerk = || Actor::Clerk("li.clerk".into());
+    p.store
+        .advance(&number, scope, clerk(), Change::StartReview)
+        .await
+        .expect("review");
+    p.store
+        .advance(
+            &number,
+            scope,
+            clerk(),
+            Change::Complete {
+                note: "请到窗口领取".into(),
+            },
+        )
+        .await
+        .expect("complete");
+    // Another department's clerk moves nothing.
+    let elsewhere = ["lyg-hrss".to_owned()];
+    assert!(matches!(
+        p.store
+            .advance(
+                &number,
+                Scope::Departments(&elsewhere),
+                clerk(),
+                Change::StartReview
+            )
+            .await,
+        Err(kiosk_platform::StoreError::OtherDepartment)
+    ));
+
+    // 办件查询 at the other terminal shows each step and offers the rating.
+    let (status, progress) = common::answer(
+        other
+            .request(
+                reqwest::Method::POST,
+                "/v1/progress",
+                Some(&json!({"id_number": "320706199001010133", "name": "张三"})),
+            )
+            .send()
+            .await
+            .expect("answer"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{progress}");
+    let mine = &progress["applications"][0];
+    assert_eq!(mine["state"], "approved");
+    assert_eq!(mine["rateable"], true);
+    let steps: Vec<&str> = mine["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|e| e["what"]["zh"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(steps, ["已受理", "开始审核", "已办结：请到窗口领取"]);
+
+    // Someone else's card is answered as if there were no such application.
+    let (status, _) = common::answer(rate(rating("李四")).await.expect("answer")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut bare = rating("张三");
+    bare.as_object_mut().expect("object").remove("holder");
+    let (status, body) = common::answer(rate(bare).await.expect("answer")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("holder_required"))
+    );
+    // The applicant's card: recorded once, and the bad rating opens a case.
+    assert_eq!(
+        rate(rating("张三")).await.expect("answer").status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        rate(rating("张三")).await.expect("answer").status(),
+        StatusCode::CONFLICT
+    );
+    let (_, progress) = common::answer(
+        other
+            .request(
+                reqwest::Method::POST,
+                "/v1/progress",
+                Some(&json!({"id_number": "320706199001010133", "name": "张三"})),
+            )
+            .send()
+            .await
+            .expect("answer"),
+    )
+    .await;
+    assert_eq!(progress["applications"][0]["rateable"], false);
+    assert_eq!(p.store.rating_count().await.expect("count"), 1);
 }

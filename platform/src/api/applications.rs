@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kiosk_protocol::{
     ApiError, ApplicationReceipt, ApplicationRequest, ApplicationStatus, Catalog, RatingRequest,
+    RatingStage,
 };
 
 use super::answers;
@@ -239,7 +240,8 @@ async fn check_answers(
     answers::check(state, &used, matter, &request.answers)
 }
 
-/// Records a 好差评 rating of a finished application (one per application).
+/// Records a 好差评 rating: of the acceptance at the terminal that took the application, or of
+/// the completion at any terminal for the applicant whose card is on its reader (each once).
 #[utoipa::path(post, tag = "crate::api", path = "/v1/ratings",
     request_body = RatingRequest,
     security(("terminal_id" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
@@ -248,8 +250,8 @@ async fn check_answers(
         (status = 400, description = "Malformed request", body = ApiError),
         (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
         (status = 403, description = "The body names another terminal", body = ApiError),
-        (status = 409, description = "Already rated", body = ApiError),
-        (status = 422, description = "Invalid level, missing reason, or unknown application", body = ApiError),
+        (status = 409, description = "Already rated at this stage (`already_rated`), or a rating of completion for an application not finished yet (`illegal_transition`)", body = ApiError),
+        (status = 422, description = "Invalid level, missing reason, indicators missing from a rating of completion (`indicators_required`) or its card (`holder_required`), or unknown application (also when the card is not the applicant's)", body = ApiError),
 ))]
 pub async fn rate(
     State(state): State<AppState>,
@@ -258,7 +260,17 @@ pub async fn rate(
 ) -> Result<StatusCode, Failure> {
     rating.validate().map_err(Failure::invalid)?;
     terminal.must_be(&rating.terminal_id)?;
-    state.store().rate(&rating).await?;
+    if rating.stage == RatingStage::Completion && rating.holder.is_none() {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "holder_required",
+            "a rating of completion carries the card on the reader (holder)",
+        ));
+    }
+    let rated = state.store().rate(&rating).await?;
+    if let Some(case) = rated.case {
+        tracing::info!(case, application_no = %rating.application_no, "bad rating opened a case");
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

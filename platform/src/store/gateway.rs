@@ -236,9 +236,9 @@ impl Store {
         })
     }
 
-    /// Records a 好差评 rating: one per application, for an application taken at the rating
-    /// terminal (the citizen rates where the matter was finished).
-    pub async fn rate(&self, rating: &RatingRequest) -> Result<(), StoreError> {
+    /// Records a 好差评 rating of the acceptance: one per application, for an application taken
+    /// at the rating terminal (the citizen rates the service right after the receipt).
+    pub(crate) async fn rate_acceptance(&self, rating: &RatingRequest) -> Result<(), StoreError> {
         let reason = rating
             .reason
             .map(serde_json::to_value)

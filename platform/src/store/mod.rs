@@ -32,6 +32,7 @@ mod gateway;
 mod lifecycle;
 mod materials;
 pub mod postgres;
+mod ratings;
 mod records;
 mod rollouts;
 mod schema;
@@ -53,6 +54,7 @@ pub use gateway::{
 };
 pub use lifecycle::{Advanced, Intake, LifeEvent, PROGRESS_CODE_LEN, Scope};
 pub use materials::Upload;
+pub use ratings::{CompletionRating, RatedCompletion, RatingChannel};
 pub use records::{
     RECORD_QUERIES_PER_HOUR, RECORD_SUBJECTS_PER_HOUR, RECORD_WINDOW_SECS, RecordGate, RecordQuery,
     RecordQueryKind, TrailEntry, normalise_name,
