@@ -12,7 +12,7 @@ use super::at_rest::{application_row, decrypt_text};
 use super::lifecycle::{EventDetail, NewEvent};
 use super::sql::{Executor, Transaction, args};
 use super::{Store, StoreError, now_rfc3339};
-use crate::lifecycle::Actor;
+use crate::lifecycle::{Actor, iso_day, parse_day};
 
 /// Which of a clerk's applications the queue lists; every filter optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -117,24 +117,40 @@ macro_rules! clerks_applications {
     };
 }
 
+/// Row ids grow with the time of acceptance, so a range of days is also a range of ids: the
+/// id of the first application accepted at or after `$1`, and of the last one before it. Each
+/// bound is taken an hour beyond the days asked for (two applications cannot be committed an
+/// hour out of order), and the days themselves are still checked on every row; with the ids
+/// bounded, the newest-first walk starts and stops at the days asked for instead of crossing
+/// every later application.
+const FIRST_ACCEPTED_FROM: &str =
+    "SELECT id FROM applications WHERE accepted_at >= $1 ORDER BY accepted_at, id LIMIT 1";
+const LAST_ACCEPTED_BEFORE: &str =
+    "SELECT id FROM applications WHERE accepted_at < $1 ORDER BY accepted_at DESC, id DESC LIMIT 1";
+
+/// The page is chosen first and the commitments counted for its rows only: counted in the same
+/// select, PostgreSQL would count them for every row before sorting.
 const QUEUE: &str = concat!(
-    "SELECT a.id, a.application_no, a.matter_id, t.site, a.accepted_at, a.state, a.due_on,
+    "SELECT q.id, q.application_no, q.matter_id, q.site, q.accepted_at, q.state, q.due_on,
             (SELECT COUNT(*) FROM commitments c
-              WHERE c.application_no = a.application_no AND c.received_at IS NULL)
-       FROM applications a LEFT JOIN terminals t ON t.id = a.terminal_id
-      WHERE ",
+              WHERE c.application_no = q.application_no AND c.received_at IS NULL)
+       FROM (SELECT a.id, a.application_no, a.matter_id, t.site, a.accepted_at, a.state, a.due_on
+               FROM applications a LEFT JOIN terminals t ON t.id = a.terminal_id
+              WHERE ",
     clerks_applications!(),
     "
-        AND a.application_no IS NOT NULL
-        AND (CAST($2 AS TEXT) IS NULL OR a.state = $2)
-        AND (CAST($3 AS TEXT) IS NULL OR a.matter_id = $3)
-        AND (CAST($4 AS TEXT) IS NULL OR t.site = $4)
-        AND (CAST($5 AS TEXT) IS NULL OR a.accepted_at >= $5)
-        AND (CAST($6 AS TEXT) IS NULL OR a.accepted_at < $6)
-        AND (CAST($7 AS TEXT) IS NULL
-             OR (a.due_on < $7 AND a.state NOT IN ('approved', 'rejected')))
-        AND (CAST($8 AS BIGINT) IS NULL OR a.id < $8)
-      ORDER BY a.id DESC LIMIT $9"
+                AND a.application_no IS NOT NULL
+                AND (CAST($2 AS TEXT) IS NULL OR a.state = $2)
+                AND (CAST($3 AS TEXT) IS NULL OR a.matter_id = $3)
+                AND (CAST($4 AS TEXT) IS NULL OR t.site = $4)
+                AND (CAST($5 AS TEXT) IS NULL OR a.accepted_at >= $5)
+                AND (CAST($6 AS TEXT) IS NULL OR a.accepted_at < $6)
+                AND (CAST($7 AS TEXT) IS NULL
+                     OR (a.due_on < $7 AND a.state NOT IN ('approved', 'rejected')))
+                AND a.id < COALESCE(CAST($8 AS BIGINT), 9223372036854775807)
+                AND a.id > COALESCE(CAST($10 AS BIGINT), 0)
+              ORDER BY a.id DESC LIMIT $9) q
+      ORDER BY q.id DESC"
 );
 
 const CASEFILE: &str = concat!(
@@ -168,6 +184,7 @@ impl Store {
         filter: &QueueFilter,
         limit: i64,
     ) -> Result<Vec<QueueLine>, StoreError> {
+        let (below, above) = self.id_bounds(filter).await?;
         let rows = self
             .rows(
                 QUEUE,
@@ -179,8 +196,9 @@ impl Store {
                     filter.accepted_from.as_deref(),
                     filter.accepted_before.as_deref(),
                     filter.overdue_on.as_deref(),
-                    filter.before,
-                    limit
+                    below,
+                    limit,
+                    above
                 ],
             )
             .await?;
@@ -198,6 +216,35 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The ids the queue's rows lie between (exclusive): below the page's key and the first
+    /// application accepted an hour after the last day asked for, above the last one accepted
+    /// an hour before the first day.
+    async fn id_bounds(
+        &self,
+        filter: &QueueFilter,
+    ) -> Result<(Option<i64>, Option<i64>), StoreError> {
+        let mut below = filter.before;
+        if let Some(day) = &filter.accepted_before {
+            let after = format!("{day}T01:00:00");
+            if let Some(row) = self.row(FIRST_ACCEPTED_FROM, args![after]).await? {
+                let id = row.int(0)?;
+                below = Some(below.map_or(id, |b| b.min(id)));
+            }
+        }
+        let mut above = None;
+        if let Some(day) = &filter.accepted_from {
+            let before = parse_day(day)
+                .and_then(|d| d.previous_day())
+                .map(|d| format!("{}T23:00:00", iso_day(d)));
+            if let Some(before) = before
+                && let Some(row) = self.row(LAST_ACCEPTED_BEFORE, args![before]).await?
+            {
+                above = Some(row.int(0)?);
+            }
+        }
+        Ok((below, above))
     }
 
     /// Application `application_no` with its body opened, its materials and commitments, if it
