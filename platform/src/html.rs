@@ -62,6 +62,8 @@ fieldset{background:#fff;border:1px solid #d0d7de;margin:0 0 12px;padding:8px 14
 .previews{display:flex;gap:12px;flex-wrap:wrap;align-items:flex-start}
 .previews figure{margin:0}img.preview{border:1px solid #d0d7de;background:#fff;height:auto}
 del{color:#a40e26}ins{color:#116329;text-decoration:none}
+.overdue{color:#a40e26;font-weight:bold}
+.state.approved{color:#116329}.state.rejected{color:#a40e26}.state.needs_materials{color:#7d4e00;font-weight:bold}
 ";
 
 /// A whole console page; `session` adds the navigation and the logout button.
@@ -97,9 +99,14 @@ fn navigation(session: &Session) -> Markup {
         @if session.role == Role::Editor || session.role >= Role::Admin {
             a href="/console/editor" id="nav-editor" { "事项编辑 Editor" }
         }
+        @if session.role == Role::Clerk {
+            a href="/console/applications" id="nav-applications" { "办件 Applications" }
+            a href="/console/commitments" id="nav-commitments" { "容缺承诺 Promised" }
+        }
         a href="/console/config" { "配置 Config" }
         a href="/console/stats" { "统计 Statistics" }
         a href="/console/rollouts" { "升级发布 Rollouts" }
+        a href="/console/calendar" { "工作日历 Calendar" }
         @if session.role >= Role::Admin {
             a href="/console/audit" { "审计 Audit" }
             a href="/console/records" { "记录查询 Record queries" }

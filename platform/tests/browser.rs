@@ -550,3 +550,121 @@ async fn an_editor_changes_a_guide_and_sees_the_terminals_preview_in_a_real_brow
         .send()
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_filters_opens_reads_a_material_and_asks_for_a_correction_in_a_real_browser() {
+    let Some(driver_path) = tools_or_skip(false) else {
+        return;
+    };
+    let db = TestDb::new(common::Backend::Sqlite).await.expect("sqlite");
+    let store = db.store().await;
+    let base = console_platform(&store, ("cora", "clerk-password-1", Role::Clerk), |s| s).await;
+    store
+        .set_editor_departments("cora", &["lyg-health".to_owned()])
+        .await
+        .expect("departments");
+    let p = common::Platform {
+        url: base.clone(),
+        store: store.clone(),
+    };
+    let haizhou = TestTerminal::enroll(&p, "SN-BROWSER-WB-1", Some("haizhou")).await;
+    let ganyu = TestTerminal::enroll(&p, "SN-BROWSER-WB-2", Some("ganyu")).await;
+    let no =
+        common::file_application(&haizhou, "browser-wb-1", "王小明", "320102199001011234").await;
+    let elsewhere =
+        common::file_application(&ganyu, "browser-wb-2", "李四", "320102199202021234").await;
+    let pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+    let upload = format!("up-{}", common::nonce());
+    let request = kiosk_protocol::UploadRequest {
+        material_index: 0,
+        content_type: kiosk_protocol::MaterialContentType::Pdf,
+        size: pdf.len() as u64,
+        sha256: kiosk_protocol::auth::hex_encode(&<sha2::Sha256 as sha2::Digest>::digest(pdf)),
+    };
+    store
+        .create_upload(&upload, &haizhou.id, &no, &request, 1024)
+        .await
+        .expect("upload");
+    store
+        .put_chunk(&upload, 0, pdf.to_vec())
+        .await
+        .expect("chunk");
+    store.complete_upload(&upload).await.expect("complete");
+
+    let (driver, web, _profile) = open_browser(&driver_path).await;
+    web.go(&format!("{base}/console")).await;
+    web.wait_for_text("Log in", false).await;
+    web.type_into("#name", "cora").await;
+    web.type_into("#password", "clerk-password-1").await;
+    web.click("#login-button").await;
+    web.wait_for_text("cora (clerk)", false).await;
+
+    // The queue, filtered to one site: the other site's application is gone.
+    web.click("#nav-applications").await;
+    web.wait_for_text(&elsewhere, false).await;
+    web.type_into("#queue-site", "haizhou").await;
+    web.click("#queue-apply").await;
+    web.wait_for_text("haizhou", false).await;
+    let queue = web.text("#queue").await;
+    assert!(
+        queue.contains(&no) && !queue.contains(&elsewhere),
+        "{queue}"
+    );
+    assert!(!queue.contains("王小明"), "the queue shows no names");
+    web.screenshot("workbench-queue").await;
+
+    // The application, with its applicant and material.
+    web.click(&format!("a[href='/console/applications/{no}']"))
+        .await;
+    web.wait_for_text("王小明", false).await;
+    assert!(web.text("#application-state").await.contains("Accepted"));
+    web.screenshot("workbench-application").await;
+
+    // The material opens in the browser as a PDF.
+    web.click(&format!("#material-{upload}")).await;
+    let opened = web
+        .retry("the material", || async {
+            let seen = web
+                .script(
+                    "const n = performance.getEntriesByType('navigation')[0];
+                     return [document.contentType, n ? n.responseStatus : 0];",
+                    json!([]),
+                )
+                .await;
+            if seen[0] == "application/pdf" {
+                Ok(seen)
+            } else {
+                Err(seen)
+            }
+        })
+        .await;
+    assert_eq!(opened, json!(["application/pdf", 200]));
+
+    // Back on the page: ask for a clearer photo; the state changes.
+    web.go(&format!("{base}/console/applications/{no}")).await;
+    web.wait_for_text("王小明", false).await;
+    web.click("#ask-material-1").await;
+    web.type_into("#correction-reason", "照片不清晰，请重新拍摄")
+        .await;
+    web.click("#ask-correction").await;
+    web.wait_for_text("More materials needed", false).await;
+    assert!(web.text("#application-state").await.contains("需补正材料"));
+    assert!(
+        web.text("#history")
+            .await
+            .contains("照片不清晰，请重新拍摄")
+    );
+    web.screenshot("workbench-correction").await;
+    let events = store.life_of(&no).await.expect("life");
+    assert_eq!(
+        events.last().map(|e| e.action.as_str()),
+        Some("correction_asked")
+    );
+    assert_eq!(events.last().map(|e| e.materials.clone()), Some(vec![1]));
+
+    let _ = web
+        .http
+        .delete(format!("{}/session/{}", driver.url, web.id))
+        .send()
+        .await;
+}

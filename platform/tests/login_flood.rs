@@ -247,3 +247,37 @@ async fn an_editor_account_is_made_with_the_departments_it_edits() {
     );
     assert!(store.operator("vera").await.expect("read").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_account_is_made_with_the_departments_whose_applications_it_works() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("p.db");
+    let alone = user(
+        &db,
+        &["add", "cora", "--role", "clerk"],
+        Some("cora-password-1"),
+    );
+    assert!(!alone.status.success());
+    assert!(
+        String::from_utf8_lossy(&alone.stderr).contains("a clerk needs at least one --department")
+    );
+    let args = [
+        "add",
+        "cora",
+        "--role",
+        "clerk",
+        "--department",
+        "lyg-health",
+    ];
+    let added = user(&db, &args, Some("cora-password-1"));
+    assert!(added.status.success(), "{added:?}");
+    assert!(String::from_utf8_lossy(&added.stdout).contains("as clerk"));
+    let url = kiosk_platform::DbUrl::Sqlite(db.clone());
+    let store = kiosk_platform::store::Store::open(&url)
+        .await
+        .expect("store");
+    assert_eq!(
+        store.editor_departments("cora").await.expect("departments"),
+        ["lyg-health"]
+    );
+}

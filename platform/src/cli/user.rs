@@ -15,11 +15,13 @@ pub enum UserCommand {
     Add {
         /// Login name: 1 to 64 letters, digits, `.`, `_` or `-`.
         name: String,
-        /// viewer (reads), editor (also edits and publishes the matters of their departments),
+        /// viewer (reads), clerk (also works the applications of their departments in the
+        /// workbench), editor (also edits and publishes the matters of their departments),
         /// operator (also commands and tokens), admin (also catalog and config).
-        #[arg(long, value_parser = ["viewer", "editor", "operator", "admin"])]
+        #[arg(long, value_parser = ["viewer", "clerk", "editor", "operator", "admin"])]
         role: String,
-        /// A department id an editor may edit the matters of (repeat for several; editors only).
+        /// A department id a clerk works the applications of, or an editor edits the matters
+        /// of (repeat for several; clerks and editors only).
         #[arg(long = "department")]
         departments: Vec<String>,
         /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.

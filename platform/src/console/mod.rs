@@ -26,6 +26,7 @@ mod terminal;
 mod throttle;
 mod tokens;
 mod trust;
+mod workbench;
 
 use std::sync::Arc;
 
@@ -105,6 +106,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/rollouts/{id}", get(rollouts::detail))
         .route("/console/rollouts/{id}/{verb}", post(rollouts::change))
         .merge(editor::routes())
+        .merge(workbench::routes())
         .route("/console/{*rest}", any(no_page))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(Extension(Arc::new(throttle::LoginGuard::default())))

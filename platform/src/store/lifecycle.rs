@@ -443,7 +443,8 @@ impl Store {
         match working {
             Some(working) => {
                 self.exec(
-                    "INSERT INTO calendar_days (day, working, note) VALUES ($1, $2, $3)
+                    // A boolean from an integer argument, as both engines read it.
+                    "INSERT INTO calendar_days (day, working, note) VALUES ($1, CAST($2 AS BIGINT) <> 0, $3)
                      ON CONFLICT (day) DO UPDATE SET working = excluded.working, note = excluded.note",
                     args![&day, i64::from(working), note],
                 )

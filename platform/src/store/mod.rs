@@ -39,6 +39,7 @@ mod schema;
 pub(crate) mod sql;
 pub mod sqlite;
 mod terminal;
+mod workbench;
 
 pub use alarms::{Alarm, AlarmKind};
 pub use catalog_targets::{CatalogTarget, CatalogTargets};
@@ -65,6 +66,7 @@ pub use rollouts::{
 pub use terminal::{
     CheckInKey, CommandState, FiledAnswers, FoundAppointment, ResultOutcome, rfc3339_at, today,
 };
+pub use workbench::{Casefile, Commitment, FiledMaterial, QueueFilter, QueueLine};
 
 use std::path::PathBuf;
 use std::sync::Arc;

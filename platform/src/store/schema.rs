@@ -474,6 +474,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     INSERT INTO operator_departments (operator, department)
         SELECT operator, department FROM operator_departments_kept;
     DROP TABLE operator_departments_kept;",
+    // 15: the clerk's queue, newest first a page at a time within the clerk's departments,
+    // walks the first index instead of sorting every application of the department; the second
+    // finds where a range of days of acceptance starts and ends.
+    "CREATE INDEX applications_department_id ON applications(department, id);
+    CREATE INDEX applications_accepted ON applications(accepted_at);",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`
