@@ -100,6 +100,9 @@ fn navigation(session: &Session) -> Markup {
         a href="/console/config" { "配置 Config" }
         a href="/console/stats" { "统计 Statistics" }
         a href="/console/rollouts" { "升级发布 Rollouts" }
+        @if session.role >= Role::Operator {
+            a href="/console/connectors" id="nav-connectors" { "部门连接 Connectors" }
+        }
         @if session.role >= Role::Admin {
             a href="/console/audit" { "审计 Audit" }
             a href="/console/records" { "记录查询 Record queries" }
