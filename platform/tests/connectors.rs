@@ -311,16 +311,13 @@ async fn each_application_is_delivered_once_signed_with_its_materials(db: TestDb
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let seen = receiver.seen.lock().unwrap();
-    assert_eq!(seen.forged, 0);
-    assert_eq!(
-        seen.arrivals.len(),
-        3,
-        "each sent once: {:?}",
-        seen.arrivals
-    );
-    let mut delivered: Vec<String> = seen
-        .bodies
+    let (arrivals, bodies, forged) = {
+        let seen = receiver.seen.lock().unwrap();
+        (seen.arrivals.clone(), seen.bodies.clone(), seen.forged)
+    };
+    assert_eq!(forged, 0);
+    assert_eq!(arrivals.len(), 3, "each sent once: {arrivals:?}");
+    let mut delivered: Vec<String> = bodies
         .values()
         .map(|b| {
             b["application"]["application_no"]
@@ -334,8 +331,7 @@ async fn each_application_is_delivered_once_signed_with_its_materials(db: TestDb
     expected.sort();
     assert_eq!(delivered, expected);
     assert!(!delivered.contains(&elsewhere));
-    let first = seen
-        .bodies
+    let first = bodies
         .values()
         .find(|b| b["application"]["application_no"] == numbers[0].as_str())
         .expect("the first application");
@@ -348,7 +344,6 @@ async fn each_application_is_delivered_once_signed_with_its_materials(db: TestDb
         .decode(material["content_base64"].as_str().expect("base64"))
         .expect("decodes");
     assert_eq!(bytes, pdf, "the material as uploaded");
-    drop(seen);
     assert!(states(&e.p.store, "lyg-hrss").await.is_empty());
     for (_, state, attempts) in states(&e.p.store, "lyg-health").await {
         assert_eq!((state.as_str(), attempts), ("delivered", 1));
