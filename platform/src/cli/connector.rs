@@ -25,6 +25,15 @@ pub enum ConnectorCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Point a department's connector at another URL (waiting and dead deliveries go there).
+    SetUrl {
+        #[arg(long)]
+        department: String,
+        #[arg(long)]
+        url: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// List connectors with their deliveries counted.
     List {
         #[command(flatten)]
@@ -152,6 +161,19 @@ pub fn run(command: ConnectorCommand) -> anyhow::Result<()> {
                     c.dead
                 );
             }
+            Ok(())
+        }),
+        ConnectorCommand::SetUrl {
+            department,
+            url,
+            db,
+        } => block_on(async {
+            let store = open(&db).await?;
+            store
+                .set_connector_url("cli", &department, &url)
+                .await
+                .map_err(|e| explained(e, &department))?;
+            println!("{department} → {url}");
             Ok(())
         }),
         ConnectorCommand::Disable { department, db } => switch(&db, &department, false),

@@ -331,6 +331,31 @@ impl Store {
         self.audit(operator, action, department).await
     }
 
+    /// Points a department's connector at another URL (checked like a new one), audited.
+    pub async fn set_connector_url(
+        &self,
+        operator: &str,
+        department: &str,
+        url: &str,
+    ) -> Result<(), StoreError> {
+        let url = check_connector_url(url).map_err(StoreError::ConnectorUrl)?;
+        let changed = self
+            .exec(
+                "UPDATE connectors SET url = $2 WHERE department = $1",
+                args![department, url.as_str()],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::UnknownConnector);
+        }
+        self.audit(
+            operator,
+            "connector_url",
+            &format!("{department} → {}", url.as_str()),
+        )
+        .await
+    }
+
     /// Gives a department's connector new secrets (both: a leaked one is rarely known to be
     /// alone); the old ones stop working at once. Audited.
     pub async fn rotate_connector(
