@@ -993,3 +993,92 @@ async fn connectors_are_made_and_kept_by_admins_with_secrets_shown_once(db: Test
         );
     }
 }
+
+/// `kiosk-platform connector …` with the database and key file of `db`.
+fn connector_cli(db: &std::path::Path, keys: &std::path::Path, args: &[&str]) -> String {
+    let url = format!("sqlite://{}", db.display());
+    let keys = keys.to_string_lossy().into_owned();
+    let (ok, out, err) =
+        common::platform_cli_with(&url, &[&["connector"], args].concat(), &["--keys", &keys]);
+    assert!(ok, "{args:?}: {out}{err}");
+    out
+}
+
+/// The real `serve` process delivers through a connector the command line made, with its
+/// courier's flags, and the command line replays a dead letter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_delivers_through_a_connector_the_command_line_made() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("platform.db");
+    let keys = kiosk_testkit::PlatformPeer::key_file(&db).expect("key file");
+    let receiver = Receiver::new();
+    let (port, _server) = receiver.start(0).await;
+    let url = format!("http://127.0.0.1:{port}/intake");
+    let added = connector_cli(
+        &db,
+        &keys,
+        &["add", "--department", "lyg-health", "--url", &url],
+    );
+    let secret = added
+        .lines()
+        .find_map(|l| l.strip_prefix("signing secret (HMAC-SHA256 of deliveries): "))
+        .expect("the secret is printed");
+    *receiver.secret.lock().unwrap() = secret.to_owned();
+    assert!(added.contains("inbound API key (Authorization: Bearer): lybk_"));
+
+    let served = kiosk_testkit::PlatformPeer::start_with(
+        &db,
+        "127.0.0.1:0",
+        &["--delivery-settle", "0s", "--delivery-backoff", "1s"],
+    )
+    .expect("serve");
+    let store = Store::open(&format!("sqlite://{}", db.display()).parse().expect("url"))
+        .await
+        .expect("store");
+    store
+        .use_keys(
+            kiosk_platform::keys::KeyFile::load(&keys)
+                .expect("keys")
+                .into_keys(),
+        )
+        .await
+        .expect("keys fit");
+    let p = Platform {
+        url: served.url.clone(),
+        store,
+    };
+    let t = TestTerminal::enroll(&p, "SN-SERVE", None).await;
+    file_application(&t, "served-0001-key", "张三", "320706199001010133").await;
+    until(30, "the served delivery", async || {
+        receiver.distinct().len() == 1
+    })
+    .await;
+
+    receiver.seen.lock().unwrap().script = VecDeque::from([400]);
+    let second = file_application(&t, "served-0002-key", "李四", "320706198802020228").await;
+    until(30, "the dead letter", async || {
+        connector_cli(&db, &keys, &["list"]).contains("dead 1")
+    })
+    .await;
+    let replayed = connector_cli(&db, &keys, &["replay", "--department", "lyg-health"]);
+    assert!(replayed.starts_with("1 dead letters"), "{replayed}");
+    until(30, "the replayed delivery", async || {
+        receiver.distinct().len() == 2
+    })
+    .await;
+    let delivered: BTreeSet<String> = receiver
+        .seen
+        .lock()
+        .unwrap()
+        .bodies
+        .values()
+        .map(|b| {
+            b["application"]["application_no"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert!(delivered.contains(&second));
+    drop(served);
+}

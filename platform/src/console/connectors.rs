@@ -45,6 +45,11 @@ async fn render(state: &AppState, session: &Session, notice: Option<Markup>) -> 
                             (csrf_field(&session.csrf))
                             button type="submit" { @if c.enabled { "停用 Disable" } @else { "启用 Enable" } }
                         }
+                        form class="inline" method="post" action={ (base) "/url" } {
+                            (csrf_field(&session.csrf))
+                            input name="url" size="30" maxlength="2000" value=(c.url) required;
+                            button type="submit" { "改地址 Change URL" }
+                        }
                         form class="inline" method="post" action={ (base) "/rotate" } {
                             (csrf_field(&session.csrf))
                             button type="submit" { "更换密钥 Rotate secrets" }
@@ -179,7 +184,7 @@ pub(super) async fn add(
     .await
 }
 
-/// `POST /console/connectors/{department}/{verb}`: enable, disable (admins), rotate (admins),
+/// `POST /console/connectors/{department}/{verb}`: enable, disable, url, rotate (admins),
 /// replay (operators: one dead letter, `delivery`, or all of the department's).
 pub(super) async fn change(
     State(state): State<AppState>,
@@ -201,6 +206,20 @@ pub(super) async fn change(
             }
             store
                 .set_connector_enabled(&operator.operator, &department, verb == "enable")
+                .await
+                .map_err(|e| refused(&operator, e))?;
+            None
+        }
+        "url" => {
+            if operator.role < Role::Admin {
+                return Err(admin_only());
+            }
+            store
+                .set_connector_url(
+                    &operator.operator,
+                    &department,
+                    field(&fields, "url").trim(),
+                )
                 .await
                 .map_err(|e| refused(&operator, e))?;
             None
