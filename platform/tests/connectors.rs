@@ -201,24 +201,7 @@ async fn all_delivered(store: &Store, department: &str, n: usize) -> bool {
 
 /// An application of matter `matter` (the seed's, no form).
 async fn file(t: &TestTerminal, key: &str, matter: &str) -> String {
-    let body = json!({
-        "terminal_id": t.id,
-        "matter_id": matter,
-        "applicant": {"name": "张三", "id_number": "320706199001010133", "document_kind": "resident"},
-        "language": "zh"
-    });
-    let response = t
-        .request(Method::POST, "/v1/applications", Some(&body))
-        .header("Idempotency-Key", key)
-        .send()
-        .await
-        .expect("answer");
-    let (status, receipt) = answer(response).await;
-    assert_eq!(status, StatusCode::CREATED, "{receipt}");
-    receipt["application_no"]
-        .as_str()
-        .expect("number")
-        .to_owned()
+    common::file_application_for(t, key, matter, "张三", "320706199001010133").await
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -244,26 +227,8 @@ async fn upload(t: &TestTerminal, store: &Store, number: &str, file: &[u8]) {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{session}");
     let id = session["upload_id"].as_str().expect("id").to_owned();
-    let path = format!("/v1/uploads/{id}/chunks/0");
-    let signed = kiosk_protocol::sign_request(
-        &t.key,
-        &t.id,
-        "PUT",
-        &path,
-        common::now(),
-        &common::nonce(),
-        file,
-    );
-    let mut request = t
-        .http
-        .put(format!("{}{path}", t.base))
-        .header("content-type", "application/octet-stream")
-        .body(file.to_vec());
-    for (name, value) in signed.pairs() {
-        request = request.header(name, value);
-    }
     assert_eq!(
-        request.send().await.expect("answer").status(),
+        common::put_chunk(t, &id, 0, file).await,
         StatusCode::NO_CONTENT
     );
     let (status, done) = t
@@ -966,6 +931,28 @@ async fn connectors_are_made_and_kept_by_admins_with_secrets_shown_once(db: Test
         )
         .await;
     assert_eq!(status, 403);
+    // Admins point it elsewhere, under the same rules as a new one.
+    let (status, page) = admin
+        .post(
+            "/console/connectors/lyg-health/url",
+            &[
+                ("csrf", admin.csrf.as_str()),
+                ("url", "http://intake.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{page}");
+    let (status, page) = admin
+        .post(
+            "/console/connectors/lyg-health/url",
+            &[
+                ("csrf", admin.csrf.as_str()),
+                ("url", "https://intake.lyg-health.example/v2"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("https://intake.lyg-health.example/v2"));
     let (status, page) = admin
         .post(
             "/console/connectors/lyg-health/disable",
@@ -984,7 +971,7 @@ async fn connectors_are_made_and_kept_by_admins_with_secrets_shown_once(db: Test
         })
         .await
         .expect("audit");
-    for action in ["connector_add", "connector_disable"] {
+    for action in ["connector_add", "connector_url", "connector_disable"] {
         assert!(
             audit
                 .iter()

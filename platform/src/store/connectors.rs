@@ -433,17 +433,12 @@ impl Store {
         &self,
         key_hash: &str,
     ) -> Result<Option<(String, bool)>, StoreError> {
-        let Some(row) = self
-            .row(
-                "SELECT department, CASE WHEN enabled THEN 1 ELSE 0 END FROM connectors
-                  WHERE inbound_key_hash = $1",
-                args![key_hash],
-            )
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some((row.text(0)?, row.int(1)? != 0)))
+        self.text_and_enabled(
+            "SELECT department, CASE WHEN enabled THEN 1 ELSE 0 END FROM connectors
+              WHERE inbound_key_hash = $1",
+            key_hash,
+        )
+        .await
     }
 
     /// The inbound key hash of a department's connector and whether it is enabled.
@@ -451,17 +446,24 @@ impl Store {
         &self,
         department: &str,
     ) -> Result<Option<(String, bool)>, StoreError> {
-        let Some(row) = self
-            .row(
-                "SELECT inbound_key_hash, CASE WHEN enabled THEN 1 ELSE 0 END FROM connectors
-                  WHERE department = $1",
-                args![department],
-            )
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some((row.text(0)?, row.int(1)? != 0)))
+        self.text_and_enabled(
+            "SELECT inbound_key_hash, CASE WHEN enabled THEN 1 ELSE 0 END FROM connectors
+              WHERE department = $1",
+            department,
+        )
+        .await
+    }
+
+    /// The one row of `sql` (a text and an enabled flag), looked up by `key`.
+    async fn text_and_enabled(
+        &self,
+        sql: &'static str,
+        key: &str,
+    ) -> Result<Option<(String, bool)>, StoreError> {
+        match self.row(sql, args![key]).await? {
+            Some(row) => Ok(Some((row.text(0)?, row.int(1)? != 0))),
+            None => Ok(None),
+        }
     }
 
     /// A department's deliveries in `state` (any state: `None`), newest first, at most `limit`.
