@@ -474,6 +474,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     INSERT INTO operator_departments (operator, department)
         SELECT operator, department FROM operator_departments_kept;
     DROP TABLE operator_departments_kept;",
+    // 15: a department's deliveries by state, newest first: the connectors page counts them
+    // and lists the dead letters of each department without reading every delivery ever made.
+    "CREATE INDEX deliveries_department ON deliveries(department, state, created_at);",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`
