@@ -898,6 +898,13 @@ async fn connectors_are_made_and_kept_by_admins_with_secrets_shown_once(db: Test
         .expect("key shown")
         .to_owned();
     assert!(shown.starts_with("lybk_"));
+    let signing_secret = page
+        .split("id=\"signing-secret\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("secret shown")
+        .to_owned();
+    assert_eq!(signing_secret.len(), 64);
     // Shown once: never again, and stored only as its hash.
     let (_, again) = admin.get("/console/connectors").await;
     assert!(!again.contains(&shown) && again.contains("https://lyg-health.example/intake"));
@@ -961,9 +968,40 @@ async fn connectors_are_made_and_kept_by_admins_with_secrets_shown_once(db: Test
         .await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("停用 disabled"));
-    // Disabled: a new application is not queued for it.
+    // Disabled: a new application is queued for it and waits.
+    let receiver = Receiver::new();
+    *receiver.secret.lock().unwrap() = signing_secret;
+    let (port, _server) = receiver.start(0).await;
+    store
+        .set_connector_url(
+            "root",
+            "lyg-health",
+            &format!("http://127.0.0.1:{port}/intake"),
+        )
+        .await
+        .expect("url");
+    let _courier = spawn_courier(store.clone(), quick()).expect("courier");
     file_application(&e.t, "disabled-0001-key", "张三", "320706199001010133").await;
-    assert!(states(store, "lyg-health").await.is_empty());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let waiting = states(store, "lyg-health").await;
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        (waiting[0].1.as_str(), waiting[0].2),
+        ("pending", 0),
+        "not sent while disabled"
+    );
+    assert!(receiver.distinct().is_empty());
+    let (status, page) = admin
+        .post(
+            "/console/connectors/lyg-health/enable",
+            &[("csrf", admin.csrf.as_str())],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    until(20, "the delivery after enabling", async || {
+        all_delivered(store, "lyg-health", 1).await
+    })
+    .await;
     let audit = store
         .audit_log(&kiosk_platform::store::AuditFilter {
             limit: 100,
@@ -971,7 +1009,12 @@ async fn connectors_are_made_and_kept_by_admins_with_secrets_shown_once(db: Test
         })
         .await
         .expect("audit");
-    for action in ["connector_add", "connector_url", "connector_disable"] {
+    for action in [
+        "connector_add",
+        "connector_url",
+        "connector_disable",
+        "connector_enable",
+    ] {
         assert!(
             audit
                 .iter()

@@ -39,7 +39,7 @@ pub enum ConnectorCommand {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Stop delivering to a department and refuse its key (deliveries wait).
+    /// Pause deliveries to a department (they are still queued, and wait) and refuse its key.
     Disable {
         #[arg(long)]
         department: String,

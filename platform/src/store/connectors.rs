@@ -233,7 +233,8 @@ fn fresh_secrets() -> Result<ConnectorSecrets, StoreError> {
 }
 
 /// Queues the delivery of a new application to its department's system, in the application's
-/// transaction, when the department has an enabled connector.
+/// transaction, when the department has a connector. A disabled one's deliveries are queued
+/// too and wait: disabling pauses a department's deliveries, it loses none.
 pub(crate) async fn queue_delivery(
     on: &mut impl Executor,
     application_no: &str,
@@ -242,7 +243,7 @@ pub(crate) async fn queue_delivery(
     on.exec(
         "INSERT INTO deliveries (id, department, application_no, state, attempts, next_at, created_at)
          SELECT $1, department, $2, 'pending', 0, $3, $4 FROM connectors
-          WHERE department = $5 AND enabled
+          WHERE department = $5
          ON CONFLICT (department, application_no) DO NOTHING",
         args![
             random_hex(16)?,
