@@ -61,7 +61,7 @@ pub enum ReportAction {
 }
 
 /// A department system's report about one application.
-#[derive(Clone, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportRequest {
     /// The department's own id of this report, 1-128 of `A-Z a-z 0-9 . _ : -`: a report sent
@@ -193,7 +193,7 @@ pub async fn report(
         report_id: request.report_id.clone(),
         application_no: request.application_no.clone(),
         change,
-        fingerprint: kiosk_protocol::auth::hex_encode(&Sha256::digest(&body)),
+        fingerprint: fingerprint(&request),
     };
     let (outcome, replayed) = state
         .store()
@@ -209,6 +209,12 @@ pub async fn report(
         replayed,
     })
     .into_response())
+}
+
+/// The report as parsed, hashed: a replay is recognised whatever its spacing or key order.
+fn fingerprint(request: &ReportRequest) -> String {
+    let canonical = serde_json::to_vec(request).unwrap_or_default();
+    kiosk_protocol::auth::hex_encode(&Sha256::digest(&canonical))
 }
 
 /// Checks the bearer key against `department`'s connector.

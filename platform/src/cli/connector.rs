@@ -93,8 +93,9 @@ pub struct CourierArgs {
     /// The longest delay between retries.
     #[arg(long, default_value = "1h", value_parser = duration::delivery_delay)]
     delivery_backoff_cap: Duration,
-    /// How long one delivery may take before it counts as failed.
-    #[arg(long, default_value = "30s", value_parser = duration::request_timeout)]
+    /// How long one delivery may take before it counts as failed (a delivery carries the
+    /// application's materials: a few megabytes; raise it for a slow link).
+    #[arg(long, default_value = "60s", value_parser = duration::request_timeout)]
     delivery_timeout: Duration,
     /// Sends after which a delivery is a dead letter.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1000))]

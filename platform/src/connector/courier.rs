@@ -52,7 +52,7 @@ impl Default for CourierSettings {
         CourierSettings {
             backoff: Duration::from_secs(10),
             backoff_cap: Duration::from_secs(3600),
-            timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(60),
             max_attempts: 30,
             max_age: Duration::from_secs(24 * 3600),
             settle: Duration::from_secs(30),
