@@ -649,6 +649,21 @@ async fn department_reports_move_applications_and_progress_shows_them(db: TestDb
 
 async fn department_reports_refuse_bad_keys_and_bad_input(db: TestDb) {
     let e = platform(&db).await;
+    // The department's developers find the API in the OpenAPI document.
+    let openapi: Value = reqwest::get(format!("{}/openapi.json", e.p.url))
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("JSON");
+    let operation = &openapi["paths"]["/v1/departments/{department}/reports"]["post"];
+    assert_eq!(operation["tags"], json!(["department_api"]));
+    assert_eq!(operation["security"], json!([{"department_key": []}]));
+    assert_eq!(
+        openapi["components"]["securitySchemes"]["department_key"]["scheme"],
+        "bearer"
+    );
+    assert!(openapi["components"]["schemas"]["ReportRequest"].is_object());
     let receiver = Receiver::new();
     let key = connect(&e.p.store, &receiver, "lyg-health", 9).await;
     let other_key = connect(&e.p.store, &Receiver::new(), "lyg-hrss", 9).await;
