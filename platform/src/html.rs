@@ -107,6 +107,9 @@ fn navigation(session: &Session) -> Markup {
         a href="/console/stats" { "统计 Statistics" }
         a href="/console/rollouts" { "升级发布 Rollouts" }
         a href="/console/calendar" { "工作日历 Calendar" }
+        @if session.role >= Role::Operator {
+            a href="/console/connectors" id="nav-connectors" { "部门连接 Connectors" }
+        }
         @if session.role >= Role::Admin {
             a href="/console/audit" { "审计 Audit" }
             a href="/console/records" { "记录查询 Record queries" }

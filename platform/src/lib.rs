@@ -14,6 +14,7 @@
 //! | [`documents`] | PDF drawing and the certificates drawn with it |
 //! | [`store`] | persistence: one [`Store`] over either engine |
 //! | [`verify`] | the public certificate verification page (`/verify/{code}`), no login |
+//! | [`connector`] | departments' own systems: each new application delivered to the department's URL, signed (HMAC), retried with backoff by the courier task `serve` starts, dead letters kept for replay |
 //! | [`lifecycle`] | an application's life after the terminal: which state changes are allowed, who made them, working-day due dates |
 //! | [`rollout`] | staged rollouts' rules: groups, thresholds, who is offered what |
 //! | [`keys`] | the platform's secrets, kept out of the database: the key ring (a file today) that encrypts personal data at rest, keys applicant lookups, opens sealed bodies and makes certificate codes |
@@ -28,6 +29,7 @@
 pub mod api;
 pub mod app;
 pub mod catalog_text;
+pub mod connector;
 pub mod console;
 pub mod db_url;
 pub mod documents;

@@ -42,6 +42,7 @@ use crate::http::{AppState, Failure};
         crate::api::materials::complete_upload,
         crate::api::updates_repo::metadata,
         crate::api::updates_repo::target,
+        crate::api::departments::report,
     ),
     modifiers(&SignedRequests),
     components(schemas(
@@ -83,6 +84,9 @@ use crate::http::{AppState, Failure};
         kiosk_protocol::UpdateState,
         kiosk_protocol::ReleaseKind,
         kiosk_protocol::MaintenanceWindow,
+        crate::api::departments::ReportRequest,
+        crate::api::departments::ReportAction,
+        crate::api::departments::ReportReceipt,
     ))
 )]
 struct ApiDoc;
@@ -124,6 +128,18 @@ impl Modify for SignedRequests {
                 SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(header, what))),
             );
         }
+        // A department's system (the department API) presents its connector's inbound key.
+        components.add_security_scheme(
+            "department_key",
+            SecurityScheme::Http(
+                utoipa::openapi::security::HttpBuilder::new()
+                    .scheme(utoipa::openapi::security::HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The inbound key shown once when an admin made or rotated the department's connector.",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 

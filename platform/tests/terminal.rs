@@ -476,27 +476,7 @@ fn jpeg(len: usize) -> Vec<u8> {
     file
 }
 
-async fn put_chunk(t: &TestTerminal, id: &str, n: u64, data: &[u8]) -> StatusCode {
-    let path = format!("/v1/uploads/{id}/chunks/{n}");
-    let signed = kiosk_protocol::sign_request(
-        &t.key,
-        &t.id,
-        "PUT",
-        &path,
-        common::now(),
-        &common::nonce(),
-        data,
-    );
-    let mut request = t
-        .http
-        .put(format!("{}{path}", t.base))
-        .header("content-type", "application/octet-stream")
-        .body(data.to_vec());
-    for (name, value) in signed.pairs() {
-        request = request.header(name, value);
-    }
-    request.send().await.expect("answer").status()
-}
+use common::put_chunk;
 
 async fn materials_upload_in_checked_chunks_within_limits(db: TestDb) {
     let p = platform(&db).await;

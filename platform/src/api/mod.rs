@@ -1,12 +1,14 @@
 //! The terminal API (`/v1`), one module per area, each with its routes.
 //!
-//! The catalog, enrollment and the signed release files under `/v1/updates/tuf/` are open;
+//! The department API (`/v1/departments/…`, [`departments`]) is authenticated by a
+//! department's key, not a terminal's signature. The catalog, enrollment and the signed release files under `/v1/updates/tuf/` are open;
 //! every other route answers only requests signed by an enrolled terminal: they are mounted
 //! behind [`verify_signature`], and their handlers take the
 //! [`SignedTerminal`](crate::http::SignedTerminal) it found.
 
 mod answers;
 pub mod applications;
+pub mod departments;
 pub mod enrollment;
 pub mod errands;
 pub mod fleet;
@@ -33,6 +35,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(applications::open_routes())
         .merge(enrollment::routes())
+        .merge(departments::routes())
         .merge(updates_repo::routes())
         .merge(signed)
 }

@@ -124,6 +124,19 @@ pub fn catalog_grace(text: &str) -> Result<i64, DurationError> {
     seconds(text, &rule).map(|s| s as i64)
 }
 
+/// The courier's delays (`--delivery-backoff`, `--delivery-settle`, ...): `0s` to `7d`.
+pub fn delivery_delay(text: &str) -> Result<Duration, DurationError> {
+    let rule = Rule {
+        number: Number::Unsigned,
+        days: true,
+        min_secs: 0,
+        max_secs: 7 * 86_400,
+        examples: "10s, 30m, 1h or 1d",
+        bounds: "between 0 seconds and 7 days",
+    };
+    seconds(text, &rule).map(|s| Duration::from_secs(s as u64))
+}
+
 /// `--header-timeout` and `--body-timeout`: `10s` or `2m` (1 second to 1 hour).
 pub fn request_timeout(text: &str) -> Result<Duration, DurationError> {
     let rule = Rule {

@@ -4,6 +4,7 @@
 
 mod appointment;
 mod catalog;
+mod connector;
 mod duration;
 mod keys;
 mod release;
@@ -52,6 +53,8 @@ enum Command {
         updates: serve::UpdatesArgs,
         #[command(flatten)]
         limits: serve::LimitsArgs,
+        #[command(flatten)]
+        courier: connector::CourierArgs,
         /// Refuse requests signed with the retired scheme LYB-ED25519-V1 (401
         /// `signature_scheme_retired`): set once every terminal signs with V2.
         #[arg(long)]
@@ -72,6 +75,11 @@ enum Command {
     Catalog {
         #[command(subcommand)]
         command: catalog::CatalogCommand,
+    },
+    /// Departments' connectors: deliveries to their systems, their inbound API keys.
+    Connector {
+        #[command(subcommand)]
+        command: connector::ConnectorCommand,
     },
     /// Manage ops console accounts.
     User {
@@ -121,13 +129,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             offline_after,
             updates,
             limits,
+            courier,
             refuse_signature_v1,
         } => serve::serve(
             listen,
             (&db, &key_file),
             public_url,
             offline_after,
-            updates,
+            (updates, courier.into()),
             limits,
             refuse_signature_v1,
         ),
@@ -138,6 +147,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys { command } => keys::run(command),
         Command::Catalog { command } => catalog::run(command),
+        Command::Connector { command } => connector::run(command),
         Command::User { command } => user::run(command),
         Command::Token { command } => token::run(command),
         Command::Appointment { command } => appointment::run(command),

@@ -108,7 +108,7 @@ pub fn serve(
     (db, key_file): (&DbUrl, &std::path::Path),
     public_url: Option<String>,
     offline_after: i64,
-    updates: UpdatesArgs,
+    (updates, courier): (UpdatesArgs, kiosk_platform::connector::CourierSettings),
     limits: LimitsArgs,
     refuse_signature_v1: bool,
 ) -> anyhow::Result<()> {
@@ -130,6 +130,10 @@ pub fn serve(
             }
         }
         tracing::info!(engine = store.engine(), "database ready");
+        // Departments' systems get their new applications from here on, this instance
+        // sharing the queue with any other on the same database.
+        kiosk_platform::connector::spawn_courier(store.clone(), courier)
+            .context("cannot start the delivery courier")?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| {

@@ -16,6 +16,7 @@
 mod audit;
 mod catalog;
 mod config;
+mod connectors;
 mod editor;
 mod fleet;
 mod records;
@@ -99,6 +100,14 @@ pub fn router() -> Router<AppState> {
         .route("/console/catalog/publish", post(catalog::publish))
         .route("/console/catalog/activate", post(catalog::activate))
         .route("/console/config", get(config::show).post(config::save))
+        .route(
+            "/console/connectors",
+            get(connectors::show).post(connectors::add),
+        )
+        .route(
+            "/console/connectors/{department}/{verb}",
+            post(connectors::change),
+        )
         .route("/console/stats", get(stats::show))
         .route("/console/audit", get(audit::show))
         .route("/console/records", get(records::show))

@@ -545,6 +545,9 @@ impl Transaction for NewApplication {
             &self.intake,
         )
         .await?;
+        // The department's system gets it through its connector, if it has one: queued in
+        // this transaction, so an accepted application is never left undelivered.
+        super::connectors::queue_delivery(on, &application_no, &self.intake.department).await?;
         Ok(StoredApplication {
             application_no,
             matter_id: self.matter_id,

@@ -216,13 +216,14 @@ impl NewEvent<'_> {
     }
 }
 
-/// A change about to be applied.
-struct Advance {
-    application_no: String,
-    departments: Option<Vec<String>>,
-    actor: Actor,
-    change: Change,
-    keys: crate::keys::Keys,
+/// A change about to be applied (also inside a department's report, see
+/// [`super::connectors`]).
+pub(super) struct Advance {
+    pub(super) application_no: String,
+    pub(super) departments: Option<Vec<String>>,
+    pub(super) actor: Actor,
+    pub(super) change: Change,
+    pub(super) keys: crate::keys::Keys,
 }
 
 impl Transaction for Advance {

@@ -26,6 +26,7 @@ mod alarms;
 mod at_rest;
 mod catalog_targets;
 mod certificates;
+pub mod connectors;
 mod console;
 mod editor;
 mod gateway;
@@ -44,6 +45,10 @@ mod workbench;
 pub use alarms::{Alarm, AlarmKind};
 pub use catalog_targets::{CatalogTarget, CatalogTargets};
 pub use certificates::IssuedCertificate;
+pub use connectors::{
+    ClaimedDelivery, Connector, ConnectorSecrets, Delivery, DepartmentReport, ReportAnswer,
+    SendOutcome, UrlRefused,
+};
 pub use console::{
     Account, AuditFilter, AuditRow, CatalogVersion, CommandRow, ConfigRow, Count, EventRow,
     FleetRow, Role, Session, TokenRow,
@@ -129,6 +134,21 @@ pub enum StoreError {
     /// The application belongs to a department the caller does not work for.
     #[error("this application belongs to another department")]
     OtherDepartment,
+    /// The department has no connector.
+    #[error("this department has no connector")]
+    UnknownConnector,
+    /// The department has a connector already.
+    #[error("this department has a connector already; rotate its secrets or disable it")]
+    ConnectorExists,
+    /// A department id a connector cannot have.
+    #[error("a department is 1 to 64 of a-z A-Z 0-9 - _ .")]
+    InvalidDepartment,
+    /// A connector URL refused.
+    #[error("url: {0}")]
+    ConnectorUrl(connectors::UrlRefused),
+    /// A department's report id came again with another report.
+    #[error("this report_id was already used for a different report")]
+    ReportIdReused,
     /// The state machine does not allow the change from the application's state.
     #[error("{0}")]
     Illegal(crate::lifecycle::IllegalChange),

@@ -479,6 +479,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // finds where a range of days of acceptance starts and ends.
     "CREATE INDEX applications_department_id ON applications(department, id);
     CREATE INDEX applications_accepted ON applications(accepted_at);",
+    // 16: a department's deliveries by state, newest first: the connectors page counts them
+    // and lists the dead letters of each department without reading every delivery ever made.
+    "CREATE INDEX deliveries_department ON deliveries(department, state, created_at);",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`

@@ -369,6 +369,21 @@ impl TestTerminal {
     }
 }
 
+/// Puts chunk `n` of upload `id` as terminal `t` would (signed, raw bytes); the status.
+pub async fn put_chunk(t: &TestTerminal, id: &str, n: u64, data: &[u8]) -> reqwest::StatusCode {
+    let path = format!("/v1/uploads/{id}/chunks/{n}");
+    let signed = kiosk_protocol::sign_request(&t.key, &t.id, "PUT", &path, now(), &nonce(), data);
+    let mut request = t
+        .http
+        .put(format!("{}{path}", t.base))
+        .header("content-type", "application/octet-stream")
+        .body(data.to_vec());
+    for (name, value) in signed.pairs() {
+        request = request.header(name, value);
+    }
+    request.send().await.expect("answer").status()
+}
+
 /// Status and JSON body (null when empty) of an answer.
 pub async fn answer(response: reqwest::Response) -> (reqwest::StatusCode, serde_json::Value) {
     let status = response.status();
@@ -384,9 +399,20 @@ pub async fn answer(response: reqwest::Response) -> (reqwest::StatusCode, serde_
 /// Files an application for matter `lyg-health-0701` from terminal `t` for the card holder
 /// `name` / `id_number` under idempotency key `key`; its application number.
 pub async fn file_application(t: &TestTerminal, key: &str, name: &str, id_number: &str) -> String {
+    file_application_for(t, key, "lyg-health-0701", name, id_number).await
+}
+
+/// [`file_application`] for matter `matter` (one without a form).
+pub async fn file_application_for(
+    t: &TestTerminal,
+    key: &str,
+    matter: &str,
+    name: &str,
+    id_number: &str,
+) -> String {
     let body = serde_json::json!({
         "terminal_id": t.id,
-        "matter_id": "lyg-health-0701",
+        "matter_id": matter,
         "applicant": {"name": name, "id_number": id_number, "document_kind": "resident"},
         "language": "zh"
     });
