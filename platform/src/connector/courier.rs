@@ -12,6 +12,10 @@
 //! signed body goes nowhere an admin did not name), or retried after an exponential backoff
 //! with jitter (timeouts, connection errors, 5xx, 408, 429) until
 //! [`CourierSettings::max_attempts`] or [`CourierSettings::max_age`], then dead.
+//!
+//! The HTTP client is reqwest, already the platform's (and the terminal's) client, over the
+//! rustls already in the tree: without a pin it checks certificates against the system's trust
+//! store (rustls-platform-verifier), which is what a department's public certificate needs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
