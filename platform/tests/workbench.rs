@@ -21,19 +21,21 @@ on_both_backends!(
     clerks_move_applications_through_the_one_gate,
     promised_materials_are_received_once_and_listed_due_first,
     everyone_reads_the_calendar_and_admins_change_it,
+    the_clerk_reads_the_forms_answers_in_words_with_numbers_starred,
 );
 
 /// The applicant every application here is filed for.
 const NAME: &str = "王小明";
 const ID_NUMBER: &str = "320102199001011234";
 
-/// A platform with a clerk of the health commission (cora), one of civil affairs (carl), a
-/// clerk of no department (nina), a viewer and an admin; and a terminal at site `haizhou`.
+/// A platform with a clerk of the health commission (cora), one of civil affairs (carl), one
+/// of the housing fund (hana), a clerk of no department (nina), a viewer and an admin; and a terminal at site `haizhou`.
 async fn platform(db: &TestDb) -> (Platform, TestTerminal) {
     let p = serve(db.store().await).await;
     for (name, role, departments) in [
         ("cora", Role::Clerk, &["lyg-health"][..]),
         ("carl", Role::Clerk, &["lyg-civil"][..]),
+        ("hana", Role::Clerk, &["lyg-hpf"][..]),
         ("nina", Role::Clerk, &[][..]),
         ("vera", Role::Viewer, &[][..]),
         ("ada", Role::Admin, &[][..]),
@@ -71,8 +73,13 @@ async fn file(t: &TestTerminal, key: &str, promise: bool) -> String {
         "language": "zh",
         "committed_missing_materials": committed,
     });
+    submit(t, key, &body).await
+}
+
+/// Sends application `body` under idempotency key `key`; its number.
+async fn submit(t: &TestTerminal, key: &str, body: &serde_json::Value) -> String {
     let response = t
-        .request(Method::POST, "/v1/applications", Some(&body))
+        .request(Method::POST, "/v1/applications", Some(body))
         .header("Idempotency-Key", key)
         .send()
         .await
@@ -485,4 +492,59 @@ async fn record_day(b: &Browser, day: &str, kind: &str) -> (StatusCode, String) 
         ],
     )
     .await
+}
+
+async fn the_clerk_reads_the_forms_answers_in_words_with_numbers_starred(db: TestDb) {
+    let (p, t) = platform(&db).await;
+    let answers = json!({
+        "name": NAME, "phone": "0518-85821234", "method": "actual_rent", "monthly_rent": "1500.50",
+        "lease_start": "2026-01-01", "lease_end": "2027-01-01",
+        "rented_address": {"region": "320706010", "street": "朝阳东路88号3幢201室"},
+        "marital_status": "married", "spouse_name": "李四", "spouse_id_number": "11010519491231002X",
+        "bank": "icbc", "bank_card": "6222021001116245702", "declaration": true,
+    });
+    let body = json!({
+        "terminal_id": t.id, "matter_id": "lyg-hpf-0303", "language": "zh",
+        "applicant": {"name": NAME, "id_number": ID_NUMBER, "document_kind": "resident"},
+        "answers": answers,
+    });
+    let no = &submit(&t, "wb-rent-1", &body).await;
+
+    let hana = login(&p, "hana").await;
+    let (status, html) = hana.get(&format!("/console/applications/{no}")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let table = &html[html.find("id=\"answers\"").expect("answers")..];
+    // Names, the address and the rent in words; ID and card numbers starred to their last 4.
+    for shown in [
+        "李四",
+        "朝阳东路88号3幢201室",
+        "1500.50",
+        "***************5702",
+        "**************002X",
+    ] {
+        assert!(table.contains(shown), "{shown} not in {table}");
+    }
+    for hidden in ["6222021001116245702", "11010519491231002X"] {
+        assert!(!html.contains(hidden), "{hidden} shown whole");
+    }
+    // A 补正 may name one of the form's answers; the history says which, in words.
+    let (status, _) = hana
+        .post(
+            &format!("/console/applications/{no}/correction"),
+            &[
+                ("csrf", &hana.csrf),
+                ("field.monthly_rent", "1"),
+                ("reason", "租金与合同不符"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = hana.get(&format!("/console/applications/{no}")).await;
+    let history = &html[html.find("id=\"history\"").expect("history")..];
+    assert!(history.contains("租金与合同不符"), "{history}");
+    let asked = p.store.life_of(no).await.expect("life");
+    assert_eq!(
+        asked.last().map(|e| e.fields.clone()),
+        Some(vec!["monthly_rent".to_owned()])
+    );
 }

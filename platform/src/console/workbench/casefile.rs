@@ -340,23 +340,30 @@ fn actions(file: &Casefile, matter: Option<&Matter>, csrf: &str, answer_by: &str
                     button type="submit" id="ask-correction" { "要求补正 Ask" }
                 }
             }
-            form method="post" action=(to("complete")) id="complete-form" {
-                (csrf_field(csrf))
-                fieldset {
-                    legend { "办结 Complete" }
-                    div class="field" { label for="complete-note" { "说明（可选）Note (optional)" }
-                        textarea name="note" id="complete-note" rows="2" maxlength="2000" {} }
-                    button type="submit" id="complete" { "办结 Complete" }
-                }
-            }
+            (words_form(&to("complete"), csrf, ("complete", "办结 Complete"),
+                ("note", "说明（可选）Note (optional)", false)))
         }
-        form method="post" action=(to("refuse")) id="refuse-form" {
+        (words_form(&to("refuse"), csrf, ("refuse", "不予办理 Refuse"),
+            ("reason", "原因 Reason", true)))
+    }
+}
+
+/// A form of one change and the clerk's words with it: posted to `action`, its button
+/// `id`, its text field `name` (`required` or not).
+fn words_form(
+    action: &str,
+    csrf: &str,
+    (id, legend): (&str, &str),
+    (name, label, required): (&str, &str, bool),
+) -> Markup {
+    html! {
+        form method="post" action=(action) id={ (id) "-form" } {
             (csrf_field(csrf))
             fieldset {
-                legend { "不予办理 Refuse" }
-                div class="field" { label for="refuse-reason" { "原因 Reason" }
-                    textarea name="reason" id="refuse-reason" rows="2" maxlength="2000" required {} }
-                button type="submit" id="refuse" { "不予办理 Refuse" }
+                legend { (legend) }
+                div class="field" { label for={ (id) "-" (name) } { (label) }
+                    textarea name=(name) id={ (id) "-" (name) } rows="2" maxlength="2000" required[required] {} }
+                button type="submit" id=(id) { (legend) }
             }
         }
     }
