@@ -24,6 +24,7 @@
 
 mod alarms;
 mod at_rest;
+mod cases;
 mod catalog_targets;
 mod certificates;
 mod console;
@@ -32,6 +33,7 @@ mod gateway;
 mod lifecycle;
 mod materials;
 pub mod postgres;
+mod progress;
 mod ratings;
 mod records;
 mod rollouts;
@@ -41,6 +43,10 @@ pub mod sqlite;
 mod terminal;
 
 pub use alarms::{Alarm, AlarmKind};
+pub use cases::{
+    CASES_SHOWN, CaseAnswer, CaseOutcome, CaseScope, DepartmentCases, DepartmentRatings,
+    GivenAnswer, RatingCase,
+};
 pub use catalog_targets::{CatalogTarget, CatalogTargets};
 pub use certificates::IssuedCertificate;
 pub use console::{
@@ -54,6 +60,7 @@ pub use gateway::{
 };
 pub use lifecycle::{Advanced, Intake, LifeEvent, PROGRESS_CODE_LEN, Scope};
 pub use materials::Upload;
+pub use progress::{GivenRating, PublicProgress};
 pub use ratings::{CompletionRating, RatedCompletion, RatingChannel};
 pub use records::{
     RECORD_QUERIES_PER_HOUR, RECORD_SUBJECTS_PER_HOUR, RECORD_WINDOW_SECS, RecordGate, RecordQuery,
