@@ -36,6 +36,7 @@ pub mod postgres;
 mod progress;
 mod ratings;
 mod records;
+mod retention;
 mod rollouts;
 mod schema;
 pub(crate) mod sql;
@@ -66,6 +67,7 @@ pub use records::{
     RECORD_QUERIES_PER_HOUR, RECORD_SUBJECTS_PER_HOUR, RECORD_WINDOW_SECS, RecordGate, RecordQuery,
     RecordQueryKind, TrailEntry, normalise_name,
 };
+pub use retention::{PURGE_BATCH, Purged, RETENTION_DAYS};
 pub use rollouts::{
     ReleaseError, ReleaseRecord, ReportOutcome, RolloutError, RolloutRow, RolloutStatus,
 };
