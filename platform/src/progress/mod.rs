@@ -11,9 +11,8 @@
 //! asked), and wrong codes are counted per client address and per number ([`guard`]), so
 //! enumerating numbers learns nothing and guessing one number's code is hopeless.
 //!
-//! Every answer carries the console's headers ([`crate::console::SECURITY_HEADERS`]): no
-//! script, one style sheet of its own, not framed, not cached, no referrer (the address
-//! carries the code).
+//! Every answer carries [`PAGE_HEADERS`]: no script, one style sheet of its own, not framed,
+//! not cached, no referrer (the address carries the code).
 
 mod guard;
 mod page;
@@ -24,7 +23,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
@@ -37,6 +36,20 @@ use page::{Lang, Notice};
 
 use crate::http::AppState;
 use crate::store::{CompletionRating, PublicProgress, RatingChannel, StoreError, unix_now};
+
+/// Headers on every answer of the page: the policy allows the page's own style sheet and
+/// forms posted to itself, nothing else (no script, no image, no other site).
+pub const PAGE_HEADERS: &[(HeaderName, &str)] = &[
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+         base-uri 'none'",
+    ),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::CACHE_CONTROL, "no-store"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+];
 
 /// Largest rating form (a code, a language and six short fields).
 const MAX_FORM_BYTES: usize = 2 * 1024;
@@ -346,10 +359,10 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
-/// Adds the console's security headers to every answer of the page.
+/// Adds [`PAGE_HEADERS`] to every answer of the page.
 async fn with_security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    for (name, value) in crate::console::SECURITY_HEADERS {
+    for (name, value) in PAGE_HEADERS {
         headers.insert(name.clone(), HeaderValue::from_static(value));
     }
     response
