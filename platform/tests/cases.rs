@@ -11,7 +11,7 @@ use kiosk_platform::lifecycle::{Actor, Change};
 use kiosk_platform::store::{CaseScope, CompletionRating, RatingChannel, Role, Scope};
 use kiosk_protocol::{RatingIndicators, RatingReason};
 use kiosk_testkit::console::Browser;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 
 on_both_backends!(a_bad_rating_opens_a_case_its_department_answers_and_statistics_count);
 
@@ -23,24 +23,8 @@ async fn completed(
     department: &str,
     key: &str,
 ) -> String {
-    let body = serde_json::json!({
-        "terminal_id": t.id,
-        "matter_id": matter,
-        "applicant": {"name": "周建国", "id_number": "320706196001010014", "document_kind": "resident"},
-        "language": "zh"
-    });
-    let response = t
-        .request(Method::POST, "/v1/applications", Some(&body))
-        .header("Idempotency-Key", key)
-        .send()
-        .await
-        .expect("answer");
-    let (status, receipt) = common::answer(response).await;
-    assert_eq!(status, StatusCode::CREATED, "{receipt}");
-    let no = receipt["application_no"]
-        .as_str()
-        .expect("number")
-        .to_owned();
+    let holder = ("周建国", "320706196001010014");
+    let no = common::file_application_for(t, key, matter, holder).await;
     let scope = [department.to_owned()];
     let clerk = || Actor::Clerk("desk".into());
     p.store

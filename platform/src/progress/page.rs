@@ -344,13 +344,10 @@ fn level_choice(lang: Lang, name: &str, label: &LocalizedText) -> Markup {
     }
 }
 
-/// The stored name of a reason (`took_too_long`), as the form sends it.
-pub fn reason_name(reason: RatingReason) -> &'static str {
-    match reason {
-        RatingReason::TookTooLong => "took_too_long",
-        RatingReason::TooComplicated => "too_complicated",
-        RatingReason::UnclearGuide => "unclear_guide",
-        RatingReason::DeviceProblem => "device_problem",
-        RatingReason::Other => "other",
-    }
+/// The stored name of a reason (`took_too_long`), as the form sends it: its wire spelling.
+pub fn reason_name(reason: RatingReason) -> String {
+    serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }

@@ -71,6 +71,31 @@ macro_rules! in_batch {
     };
 }
 
+/// What a batch deletes, in order (chunks before their uploads); `$1..=$2` is the batch's id
+/// range, `$3` the cut-off.
+const BATCH_DELETIONS: [&str; 4] = [
+    concat!(
+        "DELETE FROM upload_chunks WHERE upload_id IN (SELECT id FROM uploads WHERE application_no IN (",
+        in_batch!("SELECT application_no"),
+        "))"
+    ),
+    concat!(
+        "DELETE FROM uploads WHERE application_no IN (",
+        in_batch!("SELECT application_no"),
+        ")"
+    ),
+    concat!(
+        "UPDATE application_events SET detail = NULL WHERE detail IS NOT NULL AND application_no IN (",
+        in_batch!("SELECT application_no"),
+        ")"
+    ),
+    concat!(
+        "UPDATE rating_cases SET visit = NULL WHERE visit IS NOT NULL AND application_no IN (",
+        in_batch!("SELECT application_no"),
+        ")"
+    ),
+];
+
 impl Transaction for PurgeBatch {
     /// (applications purged, the last id looked at).
     type Output = (u64, i64);
@@ -92,42 +117,9 @@ impl Transaction for PurgeBatch {
         // The batch is every application between its first and last id that qualifies, so
         // the bulk statements name it by that range.
         let range = || args![first, last, &self.cutoff];
-        on.exec(
-            concat!(
-                "DELETE FROM upload_chunks WHERE upload_id IN (SELECT id FROM uploads WHERE application_no IN (",
-                in_batch!("SELECT application_no"),
-                "))"
-            ),
-            range(),
-        )
-        .await?;
-        on.exec(
-            concat!(
-                "DELETE FROM uploads WHERE application_no IN (",
-                in_batch!("SELECT application_no"),
-                ")"
-            ),
-            range(),
-        )
-        .await?;
-        on.exec(
-            concat!(
-                "UPDATE application_events SET detail = NULL WHERE detail IS NOT NULL AND application_no IN (",
-                in_batch!("SELECT application_no"),
-                ")"
-            ),
-            range(),
-        )
-        .await?;
-        on.exec(
-            concat!(
-                "UPDATE rating_cases SET visit = NULL WHERE visit IS NOT NULL AND application_no IN (",
-                in_batch!("SELECT application_no"),
-                ")"
-            ),
-            range(),
-        )
-        .await?;
+        for sql in BATCH_DELETIONS {
+            on.exec(sql, range()).await?;
+        }
         let mut purged = 0;
         for row in &rows {
             let (matter_id, department) = (row.text(1)?, row.text(2)?);

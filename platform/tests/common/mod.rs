@@ -384,9 +384,20 @@ pub async fn answer(response: reqwest::Response) -> (reqwest::StatusCode, serde_
 /// Files an application for matter `lyg-health-0701` from terminal `t` for the card holder
 /// `name` / `id_number` under idempotency key `key`; its application number.
 pub async fn file_application(t: &TestTerminal, key: &str, name: &str, id_number: &str) -> String {
+    file_application_for(t, key, "lyg-health-0701", (name, id_number)).await
+}
+
+/// Files an application for `matter` from terminal `t` for the card holder `(name,
+/// id_number)` under idempotency key `key`; its application number.
+pub async fn file_application_for(
+    t: &TestTerminal,
+    key: &str,
+    matter: &str,
+    (name, id_number): (&str, &str),
+) -> String {
     let body = serde_json::json!({
         "terminal_id": t.id,
-        "matter_id": "lyg-health-0701",
+        "matter_id": matter,
         "applicant": {"name": name, "id_number": id_number, "document_kind": "resident"},
         "language": "zh"
     });
