@@ -29,7 +29,7 @@ form{background:#fff;border:1px solid #d0d7de;padding:12px 14px}
 label{display:block;margin:10px 0 4px;font-weight:bold}
 input[type=text],select{font:inherit;width:100%;box-sizing:border-box;padding:10px;border:1px solid #8c959f;border-radius:4px}
 fieldset{border:0;padding:0;margin:8px 0}legend{font-weight:bold}
-fieldset label{display:inline-block;font-weight:normal;margin:4px 14px 4px 0}
+fieldset label{display:block;font-weight:normal;margin:0;padding:6px 0}
 button{font:inherit;width:100%;margin-top:14px;padding:12px;background:#0b4f8a;color:#fff;border:0;border-radius:4px}
 p.note{color:#57606a;font-size:15px}
 ";
@@ -133,7 +133,7 @@ pub fn lookup_form(lang: Lang, notice: Option<&Notice>) -> Markup {
         form method="get" action="/progress" id="lookup" {
             input type="hidden" name="lang" value=(lang.code());
             label for="no" { (lang.pick("受理编号", "Application number")) }
-            input type="text" id="no" name="no" inputmode="numeric" autocomplete="off" maxlength="32" required;
+            input type="text" id="no" name="no" autocapitalize="characters" autocomplete="off" maxlength="32" required;
             label for="c" { (lang.pick("查询码", "Progress code")) }
             input type="text" id="c" name="c" autocomplete="off" maxlength="16" autocapitalize="characters" required;
             button type="submit" { (lang.pick("查询", "Look up")) }
