@@ -62,9 +62,10 @@ async fn the_receipts_code_opens_the_application_without_personal_data(db: TestD
     );
     // Lower case, spaces and the English page.
     let loose = format!("{} {}", &code[..4], &code[4..]).to_lowercase();
+    let typed = format!("{}%20{}", &no[..6], &no[6..]).to_lowercase();
     let (status, _, english) = get(
         &http,
-        &format!("{}/progress?no={no}&c={loose}&lang=en", p.url),
+        &format!("{}/progress?no={typed}&c={loose}&lang=en", p.url),
     )
     .await;
     assert_eq!(status, StatusCode::OK);

@@ -101,7 +101,8 @@ async fn lookup(
         ),
         Some(no) => {
             let code = query.c.as_deref().unwrap_or("");
-            answer(&state, &guard, client_address(&client), lang, (no, code)).await
+            let no = typed_number(no);
+            answer(&state, &guard, client_address(&client), lang, (&no, code)).await
         }
     }
 }
@@ -116,9 +117,18 @@ async fn show(
 ) -> Response {
     let Query(query) = query.unwrap_or_default();
     let lang = Lang::parse(query.lang.as_deref());
-    let no = no.map(|Path(no)| no).unwrap_or_default();
+    let no = no.map(|Path(no)| typed_number(&no)).unwrap_or_default();
     let code = query.c.as_deref().unwrap_or("");
     answer(&state, &guard, client_address(&client), lang, (&no, code)).await
+}
+
+/// An application number as typed on a phone: spaces dropped, letters in capitals
+/// (numbers are `LY` and digits).
+fn typed_number(no: &str) -> String {
+    no.chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase()
 }
 
 /// One application's page, or the refusal every failed look-up gets.
@@ -204,7 +214,7 @@ async fn rate(
     let fields = form.map(|Form(f)| f).unwrap_or_default();
     let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or("");
     let lang = Lang::parse(Some(field("lang")));
-    let no = no.map(|Path(no)| no).unwrap_or_default();
+    let no = no.map(|Path(no)| typed_number(&no)).unwrap_or_default();
     let code = field("c");
     let found = match admit(&state, &guard, client_address(&client), lang, (&no, code)).await {
         Ok(found) => found,
