@@ -59,27 +59,28 @@ pub(super) async fn show(State(state): State<AppState>, operator: Operator) -> P
         h2 { "按站点 By site" }
         (table("ratings-by-site", &RATING_COLUMNS, &pivot(&by_site, &|s: &str| s.to_owned())))
         h2 { "办结评价 Ratings of completion by department" }
-        (table("completion-by-department", &COMPLETION_COLUMNS, &completion_rows(&completion, &department_name)))
+        (table("completion-by-department", &completion_columns(), &completion_rows(&completion, &department_name)))
         h2 { "差评整改 Bad-rating cases by department" }
         (table("cases-by-department", &CASE_COLUMNS, &case_rows(&cases, &department_name)))
     };
     Ok(page("统计 Statistics", &operator, body))
 }
 
-/// The header of the completion ratings' table.
-const COMPLETION_COLUMNS: [&str; 11] = [
-    "部门 Department",
-    "★5",
-    "★4",
-    "★3",
-    "★2",
-    "★1",
-    "合计 total",
-    "整体满意度 overall",
-    "服务效率 efficiency",
-    "服务水平 competence",
-    "服务态度 attitude",
-];
+/// The header of the completion ratings' table: the department, the levels and total of
+/// [`RATING_COLUMNS`], and the four national indicators' means.
+fn completion_columns() -> Vec<&'static str> {
+    [
+        &["部门 Department"][..],
+        &RATING_COLUMNS[1..7],
+        &[
+            "整体满意度 overall",
+            "服务效率 efficiency",
+            "服务水平 competence",
+            "服务态度 attitude",
+        ],
+    ]
+    .concat()
+}
 
 /// The header of the cases' table.
 const CASE_COLUMNS: [&str; 8] = [
