@@ -17,6 +17,75 @@ use time::format_description::well_known::Rfc3339;
 
 on_both_backends!(finished_applications_lose_their_personal_data_and_keep_their_record);
 
+/// `serve --retention-days 1` purges by itself, shortly after start: an application finished
+/// two days ago loses its body, card keys and material; one finished an hour ago keeps them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_purges_by_itself_shortly_after_it_starts() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("retain.db");
+    drop(
+        kiosk_platform::Store::open(&kiosk_platform::DbUrl::Sqlite(path.clone()))
+            .await
+            .expect("schema"),
+    );
+    let ago = |hours: i64| {
+        (OffsetDateTime::now_utc() - time::Duration::hours(hours))
+            .to_offset(time::macros::offset!(+8))
+            .replace_nanosecond(0)
+            .expect("second")
+            .format(&Rfc3339)
+            .expect("time")
+    };
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    for (no, finished) in [("LY20261001000001", ago(48)), ("LY20261001000002", ago(1))] {
+        conn.execute(
+            "INSERT INTO applications (application_no, idempotency_key, terminal_id, matter_id, body,
+                 accepted_at, state, department, finished_at, holder_key, applicant_key)
+             VALUES (?1, ?1, 'T-1', 'lyg-health-0701', 'lyb-enc1:00', ?2, 'approved', 'lyg-health',
+                 ?2, 'holder', 'applicant')",
+            rusqlite::params![no, finished],
+        )
+        .expect("application");
+        conn.execute(
+            "INSERT INTO uploads (id, terminal_id, application_no, material_index, content_type, size,
+                 sha256, chunk_size, created_at) VALUES (?1, 'T-1', ?1, 0, 'image/jpeg', 1, 'x', 1, ?2)",
+            rusqlite::params![no, finished],
+        )
+        .expect("upload");
+    }
+    let platform =
+        kiosk_testkit::PlatformPeer::start_with(&path, "127.0.0.1:0", &["--retention-days", "1"])
+            .expect("serve");
+    let state = |no: &str| -> (Option<String>, String, Option<String>, i64) {
+        conn.query_row(
+            "SELECT purged_at, body, holder_key, (SELECT COUNT(*) FROM uploads WHERE application_no = ?1)
+               FROM applications WHERE application_no = ?1",
+            [no],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .expect("row")
+    };
+    let deadline = std::time::Instant::now() + kiosk_platform::store::FIRST_PURGE_AFTER * 4;
+    while state("LY20261001000001").0.is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let (purged, body, holder, uploads) = state("LY20261001000001");
+    assert!(
+        purged.is_some(),
+        "serve purged within {:?}",
+        kiosk_platform::store::FIRST_PURGE_AFTER * 4
+    );
+    assert!(
+        body.starts_with("{\"purged\":true")
+            && body.contains("lyg-health")
+            && holder.is_none()
+            && uploads == 0
+    );
+    let (purged, body, holder, uploads) = state("LY20261001000002");
+    assert!(purged.is_none() && body == "lyb-enc1:00" && holder.is_some() && uploads == 1);
+    drop(platform);
+}
+
 const NAME: &str = "李桂兰";
 const ID_NUMBER: &str = "320706194805060044";
 

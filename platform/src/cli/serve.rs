@@ -54,7 +54,7 @@ pub struct LimitsArgs {
     #[arg(long, default_value = "7d", value_parser = duration::catalog_grace)]
     catalog_grace: i64,
     /// Materials, form answers and applicant data of applications finished more than this
-    /// many days ago are deleted, a minute after start and then daily (their non-personal
+    /// many days ago are deleted, shortly after start and then daily (their non-personal
     /// record is kept); 0 keeps them forever.
     #[arg(long, default_value_t = kiosk_platform::store::RETENTION_DAYS,
           value_parser = clap::value_parser!(u32).range(0..=36_500))]

@@ -67,7 +67,7 @@ pub use records::{
     RECORD_QUERIES_PER_HOUR, RECORD_SUBJECTS_PER_HOUR, RECORD_WINDOW_SECS, RecordGate, RecordQuery,
     RecordQueryKind, TrailEntry, normalise_name,
 };
-pub use retention::{PURGE_BATCH, Purged, RETENTION_DAYS};
+pub use retention::{FIRST_PURGE_AFTER, PURGE_BATCH, Purged, RETENTION_DAYS};
 pub use rollouts::{
     ReleaseError, ReleaseRecord, ReportOutcome, RolloutError, RolloutRow, RolloutStatus,
 };

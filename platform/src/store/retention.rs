@@ -22,6 +22,10 @@ use super::{Store, StoreError, now_beijing, now_rfc3339, rfc3339};
 /// Days after an application is finished that its personal data is kept by default.
 pub const RETENTION_DAYS: u32 = 180;
 
+/// How long after start `serve` runs its first purge: once the listener is up and the
+/// terminals' first requests are served, so a backlog never delays a start.
+pub const FIRST_PURGE_AFTER: Duration = Duration::from_secs(10);
+
 /// Applications purged in one transaction.
 pub const PURGE_BATCH: i64 = 1_000;
 
@@ -192,12 +196,12 @@ impl Store {
         })
     }
 
-    /// Runs [`Store::purge_finished`] a minute after start and then every day, for as long as
-    /// the runtime lives; a failed run is logged and tried again the next day.
+    /// Runs [`Store::purge_finished`] [`FIRST_PURGE_AFTER`] after start and then every day,
+    /// for as long as the runtime lives; a failed run is logged and tried again the next day.
     pub fn spawn_daily_purge(&self, days: u32) -> tokio::task::JoinHandle<()> {
         let store = self.clone();
         tokio::spawn(async move {
-            let mut wait = Duration::from_secs(60);
+            let mut wait = FIRST_PURGE_AFTER;
             loop {
                 tokio::time::sleep(wait).await;
                 wait = Duration::from_secs(24 * 3600);
