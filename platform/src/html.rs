@@ -62,6 +62,7 @@ fieldset{background:#fff;border:1px solid #d0d7de;margin:0 0 12px;padding:8px 14
 .previews{display:flex;gap:12px;flex-wrap:wrap;align-items:flex-start}
 .previews figure{margin:0}img.preview{border:1px solid #d0d7de;background:#fff;height:auto}
 .overdue{color:#a40e26;font-weight:bold}.case-answer label{display:block;margin:4px 0}
+.case-answer textarea{box-sizing:border-box;font-family:inherit;font-size:14px}
 del{color:#a40e26}ins{color:#116329;text-decoration:none}
 ";
 

@@ -124,7 +124,7 @@ fn case_row(
             (Some(site), _) => format!("终端 {site}"),
             (None, _) => "终端 terminal".to_owned(),
         }),
-        text(&case.opened_at),
+        text(minute(&case.opened_at)),
         html! {
             @if case.overdue(today) { span class="overdue" { (case.due_on) " 超期 overdue" } }
             @else { (case.due_on) }
@@ -143,7 +143,7 @@ fn answer_cell(case: &RatingCase, session: &Session) -> Markup {
             p { b { "回访 " } (given.answer.visit) }
             p { b { "整改 " } (given.answer.rectification) }
             p { b { "答复 " } (given.answer.reply) }
-            small { (given.answered_by) " · " (given.answered_at) }
+            small { (given.answered_by) " · " (minute(&given.answered_at)) }
         },
         None => html! {
             form method="post" action={ "/console/cases/" (case.id) "/answer" } class="case-answer" {
@@ -155,6 +155,11 @@ fn answer_cell(case: &RatingCase, session: &Session) -> Markup {
             }
         },
     }
+}
+
+/// "2026-12-08 09:33" of an RFC 3339 time.
+fn minute(at: &str) -> String {
+    at.get(..16).unwrap_or(at).replace('T', " ")
 }
 
 /// `POST /console/cases/{id}/answer`: answers and closes a case.
