@@ -18,7 +18,9 @@ use crate::html::{Notice, csrf_field, notice, table, text};
 use crate::http::error::see_other;
 use crate::http::extract::{field, role};
 use crate::http::{AppState, Operator, OperatorForm, PageFailure};
-use crate::store::{CaseAnswer, CaseOutcome, CaseScope, RatingCase, Role, Session, today};
+use crate::store::{
+    CASES_SHOWN, CaseAnswer, CaseOutcome, CaseScope, RatingCase, Role, Session, today,
+};
 
 /// Longest answer field, in characters.
 pub const MAX_ANSWER_CHARS: usize = 2_000;
@@ -82,6 +84,9 @@ async fn cases_page(state: &AppState, session: &Session, refusal: Option<&str>) 
             div class="card" id="cases-overdue" { b { (overdue) } "超期 overdue" }
         }
         (table("cases", &headers, &rows))
+        @if i64::try_from(cases.len()).is_ok_and(|n| n >= CASES_SHOWN) {
+            p class="note" { "只列出前 " (CASES_SHOWN) " 件（未答复的在前）。Only the first " (CASES_SHOWN) " cases are listed, open ones first." }
+        }
         @if admin {
             h2 { "答复期限 Working days to answer" }
             form method="post" action="/console/cases/days" id="case-days" {

@@ -155,8 +155,8 @@ fn level(value: i64) -> u8 {
 pub const CASES_SHOWN: i64 = 200;
 
 impl Store {
-    /// The cases `scope` may read: open ones first (soonest due first), then the answered,
-    /// newest first; `open_only` leaves the answered out.
+    /// The cases `scope` may read, at most [`CASES_SHOWN`]: open ones first, then the
+    /// answered, each by due day; `open_only` leaves the answered out.
     pub async fn rating_cases(
         &self,
         scope: CaseScope<'_>,
