@@ -14,6 +14,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::api::router(&state))
         .merge(crate::console::router())
         .merge(crate::verify::routes())
+        .merge(crate::progress::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(
             crate::http::extract::read_unused_body,

@@ -61,6 +61,8 @@ fieldset{background:#fff;border:1px solid #d0d7de;margin:0 0 12px;padding:8px 14
 .field-error{margin:4px 0}.draft{color:#7d4e00}
 .previews{display:flex;gap:12px;flex-wrap:wrap;align-items:flex-start}
 .previews figure{margin:0}img.preview{border:1px solid #d0d7de;background:#fff;height:auto}
+.overdue{color:#a40e26;font-weight:bold}.case-answer label{display:block;margin:4px 0}
+.case-answer textarea{box-sizing:border-box;font-family:inherit;font-size:14px}
 del{color:#a40e26}ins{color:#116329;text-decoration:none}
 .overdue{color:#a40e26;font-weight:bold}
 .state.approved{color:#116329}.state.rejected{color:#a40e26}.state.needs_materials{color:#7d4e00;font-weight:bold}
@@ -105,6 +107,9 @@ fn navigation(session: &Session) -> Markup {
         }
         a href="/console/config" { "配置 Config" }
         a href="/console/stats" { "统计 Statistics" }
+        @if session.role == Role::Clerk || session.role >= Role::Admin {
+            a href="/console/cases" id="nav-cases" { "差评整改 Cases" }
+        }
         a href="/console/rollouts" { "升级发布 Rollouts" }
         a href="/console/calendar" { "工作日历 Calendar" }
         @if session.role >= Role::Operator {

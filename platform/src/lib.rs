@@ -39,6 +39,7 @@ pub mod http;
 pub mod keys;
 pub mod lifecycle;
 pub mod openapi;
+pub mod progress;
 pub mod rollout;
 pub mod search_keys;
 pub mod seed;

@@ -17,6 +17,7 @@ mod user;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use kiosk_platform::store::RETENTION_DAYS;
 use kiosk_platform::{DbUrl, Store, StoreError, seed};
 
 #[derive(Parser)]
@@ -65,6 +66,17 @@ enum Command {
         /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
         #[arg(long, default_value = "sqlite://kiosk-platform.db")]
         db: DbUrl,
+    },
+    /// Delete the materials, form answers and applicant data of applications finished longer
+    /// ago than a number of days, keeping their non-personal record (`serve` does this daily).
+    Purge {
+        /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+        #[arg(long, default_value = "sqlite://kiosk-platform.db")]
+        db: DbUrl,
+        /// Applications finished more than this many days ago are purged.
+        #[arg(long, default_value_t = RETENTION_DAYS,
+              value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        older_than_days: u32,
     },
     /// The platform's key file: create it, rotate the sealing key.
     Keys {
@@ -145,6 +157,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{db} is migrated");
             Ok(())
         }
+        Command::Purge {
+            db,
+            older_than_days,
+        } => block_on(async move {
+            let store = Store::open(&db).await?;
+            let run = store.purge_finished("cli", older_than_days).await?;
+            println!(
+                "purged {} applications finished before {}",
+                run.applications, run.cutoff
+            );
+            Ok(())
+        }),
         Command::Keys { command } => keys::run(command),
         Command::Catalog { command } => catalog::run(command),
         Command::Connector { command } => connector::run(command),

@@ -53,6 +53,12 @@ pub struct LimitsArgs {
     /// `catalog_version_expired`.
     #[arg(long, default_value = "7d", value_parser = duration::catalog_grace)]
     catalog_grace: i64,
+    /// Materials, form answers and applicant data of applications finished more than this
+    /// many days ago are deleted, shortly after start and then daily (their non-personal
+    /// record is kept); 0 keeps them forever.
+    #[arg(long, default_value_t = kiosk_platform::store::RETENTION_DAYS,
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    retention_days: u32,
 }
 
 /// Where `serve` listens, and whether it speaks TLS there itself (see
@@ -134,6 +140,9 @@ pub fn serve(
         // sharing the queue with any other on the same database.
         kiosk_platform::connector::spawn_courier(store.clone(), courier)
             .context("cannot start the delivery courier")?;
+        if limits.retention_days > 0 {
+            drop(store.spawn_daily_purge(limits.retention_days));
+        }
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| {

@@ -14,6 +14,7 @@
 //! and no page is kept by a cache.
 
 mod audit;
+mod cases;
 mod catalog;
 mod config;
 mod connectors;
@@ -109,6 +110,9 @@ pub fn router() -> Router<AppState> {
             post(connectors::change),
         )
         .route("/console/stats", get(stats::show))
+        .route("/console/cases", get(cases::show))
+        .route("/console/cases/{id}/answer", post(cases::answer))
+        .route("/console/cases/days", post(cases::set_days))
         .route("/console/audit", get(audit::show))
         .route("/console/records", get(records::show))
         .route("/console/rollouts", get(rollouts::list))

@@ -217,7 +217,12 @@ impl Store {
         request: &ApplicationRequest,
         progress_base: &str,
     ) -> Result<ApplicationReceipt, StoreError> {
-        if stored.replayed {
+        // A purged application's request is gone: a replay is known by its matter alone.
+        if stored.replayed && super::retention::is_remainder(&stored.body) {
+            if stored.matter_id != request.matter_id {
+                return Err(StoreError::KeyReused);
+            }
+        } else if stored.replayed {
             let keys = self.keys()?;
             let opened = decrypt_text(keys, &application_row(idempotency_key), &stored.body)?;
             let first: ApplicationRequest = serde_json::from_str(&opened)?;

@@ -24,6 +24,7 @@
 
 mod alarms;
 mod at_rest;
+mod cases;
 mod catalog_targets;
 mod certificates;
 pub mod connectors;
@@ -33,8 +34,10 @@ mod gateway;
 mod lifecycle;
 mod materials;
 pub mod postgres;
+mod progress;
 mod ratings;
 mod records;
+mod retention;
 mod rollouts;
 mod schema;
 pub(crate) mod sql;
@@ -43,6 +46,10 @@ mod terminal;
 mod workbench;
 
 pub use alarms::{Alarm, AlarmKind};
+pub use cases::{
+    CASES_SHOWN, CaseAnswer, CaseOutcome, CaseScope, DepartmentCases, DepartmentRatings,
+    GivenAnswer, RatingCase,
+};
 pub use catalog_targets::{CatalogTarget, CatalogTargets};
 pub use certificates::IssuedCertificate;
 pub use connectors::{
@@ -60,11 +67,13 @@ pub use gateway::{
 };
 pub use lifecycle::{Advanced, Intake, LifeEvent, PROGRESS_CODE_LEN, Scope};
 pub use materials::Upload;
+pub use progress::{GivenRating, PublicProgress};
 pub use ratings::{CompletionRating, RatedCompletion, RatingChannel};
 pub use records::{
     RECORD_QUERIES_PER_HOUR, RECORD_SUBJECTS_PER_HOUR, RECORD_WINDOW_SECS, RecordGate, RecordQuery,
     RecordQueryKind, TrailEntry, normalise_name,
 };
+pub use retention::{FIRST_PURGE_AFTER, PURGE_BATCH, Purged, RETENTION_DAYS};
 pub use rollouts::{
     ReleaseError, ReleaseRecord, ReportOutcome, RolloutError, RolloutRow, RolloutStatus,
 };

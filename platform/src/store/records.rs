@@ -161,7 +161,7 @@ impl Store {
             let rows = self
                 .rows(
                     "SELECT id, idempotency_key, body FROM applications
-                     WHERE holder_key IS NULL AND id > $1 ORDER BY id LIMIT 500",
+                     WHERE holder_key IS NULL AND purged_at IS NULL AND id > $1 ORDER BY id LIMIT 500",
                     args![after],
                 )
                 .await?;
