@@ -7,6 +7,7 @@
 
 mod answers;
 pub mod applications;
+pub mod corrections;
 pub mod enrollment;
 pub mod errands;
 pub mod fleet;
@@ -29,6 +30,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(fleet::routes())
         .merge(errands::routes())
         .merge(materials::routes())
+        .merge(corrections::routes())
         .route_layer(from_fn_with_state(state.clone(), verify_signature));
     Router::new()
         .merge(applications::open_routes())

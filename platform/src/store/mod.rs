@@ -27,6 +27,7 @@ mod at_rest;
 mod catalog_targets;
 mod certificates;
 mod console;
+mod corrections;
 mod editor;
 mod gateway;
 mod lifecycle;
@@ -47,6 +48,7 @@ pub use console::{
     Account, AuditFilter, AuditRow, CatalogVersion, CommandRow, ConfigRow, Count, EventRow,
     FleetRow, Role, Session, TokenRow,
 };
+pub use corrections::{CorrectionGrant, CorrectionRefusal, UploadScope};
 pub use editor::{MatterDraft, SiteCatalog};
 pub use gateway::{
     CatalogStanding, ConfigScope, EnrolledTerminal, PublishedCatalog, TerminalKey, token_hash,
@@ -130,6 +132,9 @@ pub enum StoreError {
     /// The state machine does not allow the change from the application's state.
     #[error("{0}")]
     Illegal(crate::lifecycle::IllegalChange),
+    /// A 补正 cannot be opened or answered at a terminal as asked.
+    #[error("{0}")]
+    Correction(corrections::CorrectionRefusal),
     /// The application was rated already (one rating per finished matter).
     #[error("this application has been rated already")]
     AlreadyRated,

@@ -474,6 +474,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     INSERT INTO operator_departments (operator, department)
         SELECT operator, department FROM operator_departments_kept;
     DROP TABLE operator_departments_kept;",
+    // 15: a 补正 answered at a terminal. The applicant's card opens the asked materials for
+    // uploads from that terminal (any terminal, not only the one that took the application)
+    // until it submits; each upload made under it names the grant, so only files photographed
+    // for this 补正 answer it.
+    "CREATE TABLE correction_grants (
+        id              BIGSERIAL PRIMARY KEY,
+        application_no  TEXT NOT NULL,
+        terminal_id     TEXT NOT NULL,
+        materials       TEXT NOT NULL,
+        opened_at       TEXT NOT NULL,
+        closed_at       TEXT
+    );
+    CREATE INDEX correction_grants_open ON correction_grants(application_no, terminal_id) WHERE closed_at IS NULL;
+    ALTER TABLE uploads ADD COLUMN correction_grant BIGINT;",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`
