@@ -1062,6 +1062,42 @@ async fn certificates_come_on_a_roll_for_the_receipt_printer(db: TestDb) {
 /// A 补正 asking for the household register is answered at another terminal than the one that
 /// took the application: only with the applicant's card, only the asked material, only with
 /// photographs taken for it, once.
+/// Asserts a refusal with `status` and `code`, nothing else.
+fn refused(answer: (StatusCode, Value), status: StatusCode, code: &str) {
+    assert_eq!(
+        (answer.0, answer.1["code"].as_str()),
+        (status, Some(code)),
+        "{}",
+        answer.1
+    );
+}
+
+/// The department's clerk asks for a 补正 of `materials` and `fields`.
+async fn ask(
+    store: &kiosk_platform::Store,
+    number: &str,
+    materials: Vec<u16>,
+    fields: Vec<String>,
+    reason: &str,
+) {
+    use kiosk_platform::lifecycle::{Actor, Change};
+    use kiosk_platform::store::Scope;
+    store
+        .advance(
+            number,
+            Scope::Departments(&["lyg-health".to_owned()]),
+            Actor::Clerk("li.clerk".into()),
+            Change::AskCorrection {
+                materials,
+                fields,
+                reason: reason.into(),
+                answer_by: "2026-12-31".into(),
+            },
+        )
+        .await
+        .expect("correction asked");
+}
+
 async fn a_correction_is_answered_at_another_terminal_with_new_photographs(db: TestDb) {
     use kiosk_platform::lifecycle::{Actor, Change};
     use kiosk_platform::store::Scope;
@@ -1100,11 +1136,10 @@ async fn a_correction_is_answered_at_another_terminal_with_new_photographs(db: T
     const SEALED_JPEG: &str = "application/vnd.lyb.sealed+jpeg";
 
     // Nothing asked yet: nothing to open, and terminal B may not upload to A's application.
-    let (status, body) = open("张三").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("no_correction_asked")),
-        "{body}"
+    refused(
+        open("张三").await,
+        StatusCode::CONFLICT,
+        "no_correction_asked",
     );
     let (status, _) = announce(&b, &number, household, SEALED_JPEG, &photo).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -1112,47 +1147,34 @@ async fn a_correction_is_answered_at_another_terminal_with_new_photographs(db: T
     // A's own upload from acceptance, before the 补正: it cannot answer it later.
     let (status, earlier) = upload_material(&a, &number, household, SEALED_JPEG, &photo).await;
     assert_eq!(status, StatusCode::OK, "{earlier}");
-    let department = ["lyg-health".to_owned()];
-    let clerk = || Actor::Clerk("li.clerk".into());
     p.store
         .advance(
             &number,
-            Scope::Departments(&department),
-            clerk(),
+            Scope::Departments(&["lyg-health".to_owned()]),
+            Actor::Clerk("li.clerk".into()),
             Change::StartReview,
         )
         .await
         .expect("review");
-    p.store
-        .advance(
-            &number,
-            Scope::Departments(&department),
-            clerk(),
-            Change::AskCorrection {
-                materials: vec![household],
-                fields: Vec::new(),
-                reason: "户口簿照片不清晰".into(),
-                answer_by: "2026-12-31".into(),
-            },
-        )
-        .await
-        .expect("correction asked");
+    ask(
+        &p.store,
+        &number,
+        vec![household],
+        Vec::new(),
+        "户口簿照片不清晰",
+    )
+    .await;
 
     // Another card is answered as if there were no such application.
-    let (status, body) = open("李四").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("unknown_application")
-        ),
-        "{body}"
+    refused(
+        open("李四").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_application",
     );
-    let (status, body) = submit("张三", vec![earlier["upload_id"].clone()]).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("correction_not_open")),
-        "{body}"
+    refused(
+        submit("张三", vec![earlier["upload_id"].clone()]).await,
+        StatusCode::CONFLICT,
+        "correction_not_open",
     );
 
     let (status, opened) = open("张三").await;
@@ -1160,33 +1182,29 @@ async fn a_correction_is_answered_at_another_terminal_with_new_photographs(db: T
     assert_eq!(opened["materials"], json!([household]));
     assert_eq!(opened["matter_id"], "lyg-health-0701");
     // Only the asked material.
-    let (status, body) = announce(&b, &number, 1, SEALED_JPEG, &photo).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("material_not_asked")),
-        "{body}"
+    refused(
+        announce(&b, &number, 1, SEALED_JPEG, &photo).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "material_not_asked",
     );
     // An upload from before the 补正 does not answer it; neither does nothing.
-    let (status, body) = submit("张三", vec![earlier["upload_id"].clone()]).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_upload")),
-        "{body}"
+    refused(
+        submit("张三", vec![earlier["upload_id"].clone()]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_upload",
     );
-    let (status, body) = submit("张三", vec![]).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")),
-        "{body}"
+    refused(
+        submit("张三", vec![]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
     );
     // An announced upload not yet complete.
     let (status, pending) = announce(&b, &number, household, SEALED_JPEG, &photo).await;
     assert_eq!(status, StatusCode::CREATED, "{pending}");
-    let (status, body) = submit("张三", vec![pending["upload_id"].clone()]).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("upload_incomplete")),
-        "{body}"
+    refused(
+        submit("张三", vec![pending["upload_id"].clone()]).await,
+        StatusCode::CONFLICT,
+        "upload_incomplete",
     );
     assert_eq!(
         state().await,
@@ -1220,34 +1238,26 @@ async fn a_correction_is_answered_at_another_terminal_with_new_photographs(db: T
         ("correction_answered", format!("terminal:{}", b.id))
     );
     // Once: a second answer and further uploads are refused.
-    let (status, body) = submit("张三", vec![fresh["upload_id"].clone()]).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("no_correction_asked")),
-        "{body}"
+    refused(
+        submit("张三", vec![fresh["upload_id"].clone()]).await,
+        StatusCode::CONFLICT,
+        "no_correction_asked",
     );
     let (status, _) = announce(&b, &number, household, SEALED_JPEG, &photo).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // A 补正 of the form's answers is handed in at a service window.
-    p.store
-        .advance(
-            &number,
-            Scope::Departments(&department),
-            clerk(),
-            Change::AskCorrection {
-                materials: Vec::new(),
-                fields: vec!["address".into()],
-                reason: "地址不全".into(),
-                answer_by: "2026-12-31".into(),
-            },
-        )
-        .await
-        .expect("asked again");
-    let (status, body) = open("张三").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("correction_at_window")),
-        "{body}"
+    ask(
+        &p.store,
+        &number,
+        Vec::new(),
+        vec!["address".into()],
+        "地址不全",
+    )
+    .await;
+    refused(
+        open("张三").await,
+        StatusCode::CONFLICT,
+        "correction_at_window",
     );
 }

@@ -875,13 +875,6 @@ fn progress(window: &KioskWindow) {
                 ("2026-11-22 14:52", "已受理"),
                 ("2026-11-23 08:40", "开始审核"),
             ]),
-            correction: false,
-            correction_materials: model(Vec::new()),
-            correction_fields: model(Vec::new()),
-            correction_reason: "".into(),
-            correction_by: "".into(),
-            correction_here: false,
-            rateable: false,
             answers: model(
                 [
                     ("年缴费档次", "每年500元"),
@@ -895,6 +888,7 @@ fn progress(window: &KioskWindow) {
                 })
                 .collect(),
             ),
+            ..ProgressItem::default()
         },
         ProgressItem {
             application_no: "LY20261020000114".into(),
@@ -909,13 +903,8 @@ fn progress(window: &KioskWindow) {
                 ("2026-10-21 10:00", "开始审核"),
                 ("2026-10-23 16:20", "已办结：请到窗口领取社保卡"),
             ]),
-            correction: false,
-            correction_materials: model(Vec::new()),
-            correction_fields: model(Vec::new()),
-            correction_reason: "".into(),
-            correction_by: "".into(),
-            correction_here: false,
             rateable: true,
+            ..ProgressItem::default()
         },
     ]));
 }
