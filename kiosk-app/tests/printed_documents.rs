@@ -30,7 +30,8 @@ fn application_receipt() -> ReceiptDocument {
         id_number_masked: "3207**********1234".into(),
         accepted_at: "2026-11-22T14:52:56+08:00".into(),
         terminal_id: "LYG-HZ-0001".into(),
-        progress_url: "https://zwfw.lyg.gov.cn/progress/LY20261122000001".into(),
+        progress_url: "https://zwfw.lyg.gov.cn/progress/LY20261122000001?c=7KQ2M9XD".into(),
+        progress_code: "7KQ2M9XD".into(),
         time_limit: LocalizedText::new("即办", "On the spot"),
         language: Language::Zh,
         kept: false,
@@ -166,7 +167,7 @@ fn a_python_escpos_capture_prints_the_same_paper() {
     );
     assert_eq!(
         receipt.qr_payloads(),
-        vec!["https://zwfw.lyg.gov.cn/progress/LY20261122000001"]
+        vec!["https://zwfw.lyg.gov.cn/progress/LY20261122000001?c=7KQ2M9XD"]
     );
     let paper = receipt.paper(u32::from(PAPER.dots()));
     let golden =

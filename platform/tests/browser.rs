@@ -582,7 +582,7 @@ async fn a_clerk_filters_opens_reads_a_material_and_asks_for_a_correction_in_a_r
         sha256: kiosk_protocol::auth::hex_encode(&<sha2::Sha256 as sha2::Digest>::digest(pdf)),
     };
     store
-        .create_upload(&upload, &haizhou.id, &no, &request, 1024)
+        .create_upload(&upload, &haizhou.id, &no, &request, 1024, None)
         .await
         .expect("upload");
     store

@@ -98,7 +98,7 @@ async fn upload(p: &common::Platform, t: &TestTerminal, id: &str, no: &str) {
     }))
     .expect("request");
     p.store
-        .create_upload(id, &t.id, no, &request, 9)
+        .create_upload(id, &t.id, no, &request, 9, None)
         .await
         .expect("upload");
     p.store

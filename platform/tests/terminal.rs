@@ -20,6 +20,7 @@ on_both_backends!(
     certificates_come_on_a_roll_for_the_receipt_printer,
     materials_upload_in_checked_chunks_within_limits,
     sealed_materials_are_opened_checked_and_stored_plain,
+    a_correction_is_answered_at_another_terminal_with_new_photographs,
     malformed_input_to_every_endpoint_gets_a_4xx,
     a_terminals_audit_trail_reaches_its_events_and_nobody_elses,
 );
@@ -824,13 +825,34 @@ async fn upload_whole(
     kind: &str,
     body: &[u8],
 ) -> (StatusCode, Value) {
-    let (status, session) = t
-        .send(
-            Method::POST,
-            &format!("/v1/applications/{number}/materials"),
-            Some(&json!({"material_index": 1, "content_type": kind, "size": body.len(), "sha256": sha256_hex(body)})),
-        )
-        .await;
+    upload_material(t, number, 1, kind, body).await
+}
+
+/// Announces material `index` of application `number` from terminal `t`.
+async fn announce(
+    t: &TestTerminal,
+    number: &str,
+    index: u16,
+    kind: &str,
+    body: &[u8],
+) -> (StatusCode, Value) {
+    t.send(
+        Method::POST,
+        &format!("/v1/applications/{number}/materials"),
+        Some(&json!({"material_index": index, "content_type": kind, "size": body.len(), "sha256": sha256_hex(body)})),
+    )
+    .await
+}
+
+/// Uploads material `index` whole: announced, sent in chunks, completed.
+async fn upload_material(
+    t: &TestTerminal,
+    number: &str,
+    index: u16,
+    kind: &str,
+    body: &[u8],
+) -> (StatusCode, Value) {
+    let (status, session) = announce(t, number, index, kind, body).await;
     assert_eq!(status, StatusCode::CREATED, "{session}");
     let id = session["upload_id"].as_str().expect("id").to_owned();
     let chunk = session["chunk_size"].as_u64().expect("chunk") as usize;
@@ -1015,4 +1037,207 @@ async fn certificates_come_on_a_roll_for_the_receipt_printer(db: TestDb) {
         let (sizes, _) = poppler_read(other).expect("poppler");
         assert_eq!(sizes, vec![(595.0, 842.0)], "A4 stays the default");
     }
+}
+
+/// A 补正 asking for the household register is answered at another terminal than the one that
+/// took the application: only with the applicant's card, only the asked material, only with
+/// photographs taken for it, once.
+/// Asserts a refusal with `status` and `code`, nothing else.
+fn refused(answer: (StatusCode, Value), status: StatusCode, code: &str) {
+    assert_eq!(
+        (answer.0, answer.1["code"].as_str()),
+        (status, Some(code)),
+        "{}",
+        answer.1
+    );
+}
+
+/// The department's clerk asks for a 补正 of `materials` and `fields`.
+async fn ask(
+    store: &kiosk_platform::Store,
+    number: &str,
+    materials: Vec<u16>,
+    fields: Vec<String>,
+    reason: &str,
+) {
+    use kiosk_platform::lifecycle::{Actor, Change};
+    use kiosk_platform::store::Scope;
+    store
+        .advance(
+            number,
+            Scope::Departments(&["lyg-health".to_owned()]),
+            Actor::Clerk("li.clerk".into()),
+            Change::AskCorrection {
+                materials,
+                fields,
+                reason: reason.into(),
+                answer_by: "2026-12-31".into(),
+            },
+        )
+        .await
+        .expect("correction asked");
+}
+
+async fn a_correction_is_answered_at_another_terminal_with_new_photographs(db: TestDb) {
+    use kiosk_platform::lifecycle::{Actor, Change};
+    use kiosk_platform::store::Scope;
+    let p = platform(&db).await;
+    let a = TestTerminal::enroll(&p, "SN-A", None).await;
+    let b = TestTerminal::enroll(&p, "SN-B", None).await;
+    let number =
+        common::file_application(&a, "correction-0001", "张三", "320706199001010133").await;
+    let open = |card_name: &str| {
+        let body = json!({"holder": {"name": card_name, "id_number": "320706199001010133"}});
+        let path = format!("/v1/applications/{number}/corrections");
+        let b = &b;
+        async move { b.send(Method::POST, &path, Some(&body)).await }
+    };
+    let submit = |card_name: &str, uploads: Vec<Value>| {
+        let body = json!({"holder": {"name": card_name, "id_number": "320706199001010133"}, "uploads": uploads});
+        let path = format!("/v1/applications/{number}/corrections/submit");
+        let b = &b;
+        async move { b.send(Method::POST, &path, Some(&body)).await }
+    };
+    let state = || async {
+        p.store
+            .life_of(&number)
+            .await
+            .expect("life")
+            .last()
+            .expect("an event")
+            .state
+    };
+    let platform_key = kiosk_protocol::sealing::parse_sealing_key(
+        &p.store.keys().expect("keys").sealing_public_key(),
+    )
+    .expect("key");
+    let photo = kiosk_protocol::sealing::seal(&platform_key, &jpeg(4000)).expect("sealed");
+    let household = 2;
+    const SEALED_JPEG: &str = "application/vnd.lyb.sealed+jpeg";
+
+    // Nothing asked yet: nothing to open, and terminal B may not upload to A's application.
+    refused(
+        open("张三").await,
+        StatusCode::CONFLICT,
+        "no_correction_asked",
+    );
+    let (status, _) = announce(&b, &number, household, SEALED_JPEG, &photo).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A's own upload from acceptance, before the 补正: it cannot answer it later.
+    let (status, earlier) = upload_material(&a, &number, household, SEALED_JPEG, &photo).await;
+    assert_eq!(status, StatusCode::OK, "{earlier}");
+    p.store
+        .advance(
+            &number,
+            Scope::Departments(&["lyg-health".to_owned()]),
+            Actor::Clerk("li.clerk".into()),
+            Change::StartReview,
+        )
+        .await
+        .expect("review");
+    ask(
+        &p.store,
+        &number,
+        vec![household],
+        Vec::new(),
+        "户口簿照片不清晰",
+    )
+    .await;
+
+    // Another card is answered as if there were no such application.
+    refused(
+        open("李四").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_application",
+    );
+    refused(
+        submit("张三", vec![earlier["upload_id"].clone()]).await,
+        StatusCode::CONFLICT,
+        "correction_not_open",
+    );
+
+    let (status, opened) = open("张三").await;
+    assert_eq!(status, StatusCode::CREATED, "{opened}");
+    assert_eq!(opened["materials"], json!([household]));
+    assert_eq!(opened["matter_id"], "lyg-health-0701");
+    // Only the asked material.
+    refused(
+        announce(&b, &number, 1, SEALED_JPEG, &photo).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "material_not_asked",
+    );
+    // An upload from before the 补正 does not answer it; neither does nothing.
+    refused(
+        submit("张三", vec![earlier["upload_id"].clone()]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_upload",
+    );
+    refused(
+        submit("张三", vec![]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    );
+    // An announced upload not yet complete.
+    let (status, pending) = announce(&b, &number, household, SEALED_JPEG, &photo).await;
+    assert_eq!(status, StatusCode::CREATED, "{pending}");
+    refused(
+        submit("张三", vec![pending["upload_id"].clone()]).await,
+        StatusCode::CONFLICT,
+        "upload_incomplete",
+    );
+    assert_eq!(
+        state().await,
+        ApplicationState::NeedsMaterials,
+        "nothing changed"
+    );
+
+    let (status, fresh) = upload_material(&b, &number, household, SEALED_JPEG, &photo).await;
+    assert_eq!(status, StatusCode::OK, "{fresh}");
+    // Another card cannot send someone else's answer.
+    let (status, _) = submit("李四", vec![fresh["upload_id"].clone()]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        state().await,
+        ApplicationState::NeedsMaterials,
+        "nothing changed"
+    );
+
+    let (status, answered) = submit("张三", vec![fresh["upload_id"].clone()]).await;
+    assert_eq!(status, StatusCode::OK, "{answered}");
+    assert_eq!(answered["state"], "in_review");
+    let last = p
+        .store
+        .life_of(&number)
+        .await
+        .expect("life")
+        .pop()
+        .expect("event");
+    assert_eq!(
+        (last.action.as_str(), last.actor),
+        ("correction_answered", format!("terminal:{}", b.id))
+    );
+    // Once: a second answer and further uploads are refused.
+    refused(
+        submit("张三", vec![fresh["upload_id"].clone()]).await,
+        StatusCode::CONFLICT,
+        "no_correction_asked",
+    );
+    let (status, _) = announce(&b, &number, household, SEALED_JPEG, &photo).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A 补正 of the form's answers is handed in at a service window.
+    ask(
+        &p.store,
+        &number,
+        Vec::new(),
+        vec!["address".into()],
+        "地址不全",
+    )
+    .await;
+    refused(
+        open("张三").await,
+        StatusCode::CONFLICT,
+        "correction_at_window",
+    );
 }

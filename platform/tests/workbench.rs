@@ -102,7 +102,7 @@ async fn attach(store: &Store, t: &TestTerminal, no: &str, pdf: &[u8]) -> String
         sha256: kiosk_protocol::auth::hex_encode(&Sha256::digest(pdf)),
     };
     store
-        .create_upload(&id, &t.id, no, &request, 4)
+        .create_upload(&id, &t.id, no, &request, 4, None)
         .await
         .expect("upload");
     for (n, chunk) in pdf.chunks(4).enumerate() {

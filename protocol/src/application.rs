@@ -321,3 +321,72 @@ pub struct CorrectionAsked {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer_by: Option<String>,
 }
+
+/// Most uploads one answer to a 补正 may name (one file per asked material, as the terminal
+/// sends them, well under the per-application file limit).
+pub const MAX_CORRECTION_UPLOADS: usize = 20;
+
+/// Body of `POST /v1/applications/{no}/corrections`: the card on the reader, to open the
+/// application's 补正 for this terminal. Only its applicant may; anyone else gets the answer an
+/// unknown application gets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CorrectionOpening {
+    /// The card on the reader (never stored).
+    pub holder: crate::terminal::CardHolder,
+}
+
+/// Answer of `POST /v1/applications/{no}/corrections`: the materials this terminal may now
+/// upload for the application (`POST /v1/applications/{no}/materials`), until it submits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CorrectionOpened {
+    /// The application.
+    pub application_no: String,
+    /// Its matter.
+    pub matter_id: String,
+    /// The materials asked for, by index in the matter's material list.
+    pub materials: Vec<u16>,
+}
+
+/// Body of `POST /v1/applications/{no}/corrections/submit`: the card on the reader and the
+/// completed uploads that answer the 补正, at least one for every asked material.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CorrectionSubmission {
+    /// The card on the reader (never stored).
+    pub holder: crate::terminal::CardHolder,
+    /// Upload ids (`UploadedMaterial::upload_id`) made by this terminal since it opened the
+    /// 补正.
+    pub uploads: Vec<String>,
+}
+
+/// Answer of `POST /v1/applications/{no}/corrections/submit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CorrectionAnswered {
+    /// The application.
+    pub application_no: String,
+    /// Where it stands now (审核中: back with the department).
+    pub state: ApplicationState,
+    /// When, RFC 3339.
+    pub at: String,
+}
+
+impl CorrectionSubmission {
+    /// Checks the card and the upload ids' number and shape.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        self.holder.validate()?;
+        if self.uploads.is_empty() || self.uploads.len() > MAX_CORRECTION_UPLOADS {
+            return Err(ApiError::new(
+                "invalid_field",
+                format!("uploads: 1 to {MAX_CORRECTION_UPLOADS} upload ids"),
+            ));
+        }
+        for (i, id) in self.uploads.iter().enumerate() {
+            if !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(ApiError::new(
+                    "invalid_field",
+                    format!("uploads[{i}]: 1 to 64 letters or digits"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

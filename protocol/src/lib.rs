@@ -19,7 +19,8 @@ pub mod update;
 
 pub use application::{
     ApiError, ApplicantInfo, ApplicationReceipt, ApplicationRequest, ApplicationState,
-    ApplicationStatus, CorrectionAsked, IDEMPOTENCY_KEY_HEADER, StatusEvent,
+    ApplicationStatus, CorrectionAnswered, CorrectionAsked, CorrectionOpened, CorrectionOpening,
+    CorrectionSubmission, IDEMPOTENCY_KEY_HEADER, MAX_CORRECTION_UPLOADS, StatusEvent,
     validate_idempotency_key,
 };
 pub use auth::{

@@ -120,6 +120,14 @@ instructions! {
     ReceiptNotPrinted => "Your application is accepted. The receipt could not be printed; scan the code on screen to follow it.",
     /// The rating.
     Rating => "Please rate this service.",
+    /// The rating of a completed matter.
+    CompletionRating => "Please rate how this matter was handled, then touch Send rating.",
+    /// The photographs for a 补正, before they are sent.
+    CorrectionReview => "Please check the materials, then touch Send materials.",
+    /// A 补正 answered.
+    CorrectionAnswered => "Your materials were handed in. The department reviews your application again.",
+    /// A rating of completion recorded.
+    CompletionRated => "Thank you for your rating.",
     /// The end of a visit.
     Thanks => "All done, thank you. Please take your ID card and receipt.",
 }

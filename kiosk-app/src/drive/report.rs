@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use crate::session::{ErrandOutcome, PrintStatus, Screen, TaskOutcome, View};
 
 /// The names `wait` accepts and the output carries: one per screen.
-pub const SCREEN_NAMES: [&str; 24] = [
+pub const SCREEN_NAMES: [&str; 26] = [
     "out-of-service",
     "home",
     "catalog",
@@ -41,6 +41,8 @@ pub const SCREEN_NAMES: [&str; 24] = [
     "identify-for",
     "working",
     "errand-result",
+    "correction-review",
+    "completion-rating",
 ];
 
 /// The dialogs over a screen `wait` also accepts.
@@ -73,6 +75,8 @@ pub fn screen_name(screen: &Screen) -> &'static str {
         Screen::IdentifyFor { .. } => "identify-for",
         Screen::Working { .. } => "working",
         Screen::ErrandResult { .. } => "errand-result",
+        Screen::CorrectionReview { .. } => "correction-review",
+        Screen::CompletionRating { .. } => "completion-rating",
     }
 }
 

@@ -13,7 +13,8 @@ use crate::session::{QueueTicket, ReceiptContent};
 /// The application receipt (受理回执): number, matter, masked applicant, time, terminal, the
 /// form's answers under the matter (the session passes them in words with bank card, ID and
 /// phone numbers masked to their last 4, since a receipt is left on counters; each wraps to
-/// the paper), and the progress QR code. Printed in the language the citizen used.
+/// the paper), and the progress QR code with the progress code (查询码) printed under the
+/// number. Printed in the language the citizen used.
 pub fn application_receipt(content: &ReceiptContent) -> ReceiptDocument {
     let zh = content.language == Language::Zh;
     let label = |zh_text: &'static str, en_text: &'static str| if zh { zh_text } else { en_text };
@@ -31,7 +32,18 @@ pub fn application_receipt(content: &ReceiptContent) -> ReceiptDocument {
                 label("受理编号", "Application no.")
             },
             content.application_no.clone(),
+        );
+    // The code goes right under the number it unlocks: a citizen reads both off the paper
+    // into the progress page, or a phone opens the QR code, which carries both.
+    let document = if content.kept || content.progress_code.is_empty() {
+        document
+    } else {
+        document.row(
+            label("查询码", "Progress code"),
+            content.progress_code.clone(),
         )
+    };
+    let document = document
         .paragraph(format!(
             "{}{}",
             label("办理事项：", "Service: "),
@@ -203,7 +215,8 @@ mod tests {
             id_number_masked: "3207**********1234".into(),
             accepted_at: "2026-11-22T14:52:56+08:00".into(),
             terminal_id: "LYG-HZ-0001".into(),
-            progress_url: "http://127.0.0.1:8080/progress/LY20261122000001".into(),
+            progress_url: "http://127.0.0.1:8080/progress/LY20261122000001?c=7KQ2M9XD".into(),
+            progress_code: "7KQ2M9XD".into(),
             time_limit: LocalizedText::new("即办", "On the spot"),
             language,
             kept: false,
@@ -224,6 +237,8 @@ mod tests {
         for needle in [
             "受理回执",
             "LY20261122000001",
+            "查询码",
+            "7KQ2M9XD",
             "城乡居民养老保险参保登记",
             "张*",
             "3207**********1234",

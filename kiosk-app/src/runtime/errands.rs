@@ -18,7 +18,7 @@ use crate::uplink::platform_link::{LinkError, PlatformLink};
 impl Driver {
     /// Runs an errand's platform call; its outcome (or why it failed, said plainly) goes back
     /// to the session.
-    fn errand(
+    pub(super) fn errand(
         &self,
         call: impl Future<Output = Result<ErrandOutcome, LinkError>> + Send + 'static,
     ) {

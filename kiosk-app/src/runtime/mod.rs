@@ -18,6 +18,7 @@
 pub mod catalog;
 mod driver;
 mod errands;
+mod follow;
 pub mod heartbeat;
 pub mod host;
 mod maintenance;
@@ -210,6 +211,8 @@ impl Driver {
             Command::QueryProgress(request) => self.query_progress(request),
             Command::PrintCertificate { kind, request } => self.print_certificate(kind, request),
             Command::PrintTicket(ticket) => self.print_ticket(ticket),
+            Command::SendCorrection(answer) => self.send_correction(answer),
+            Command::SendCompletionRating(rating) => self.rate_completion(rating),
             Command::WipePersonalData => {
                 // The core has dropped (and so zeroized) its copy; the reader thread keeps none,
                 // and the next view overwrites the UI's.

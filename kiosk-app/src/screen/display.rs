@@ -6,22 +6,21 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use kiosk_protocol::Matter;
 use kiosk_protocol::form::{Answer, FieldKind, Region};
-use kiosk_protocol::{ApplicationState, Matter};
 use kiosk_protocol::{Catalog, Language, LocalizedText, RatingReason};
 use kiosk_ui::{
     AnswerRow, ApplicantData, Application, Browse, CaptureNotice, Catalog as UiCatalog, Devices,
     Errand as UiErrand, ErrandResult, Errands, FieldInput, Form, FormFieldItem, FormOption,
     GuideData, IdentifyPrompt as UiPrompt, Kiosk, KioskWindow, MaterialRow, MaterialState,
-    MatterItem, Page, PinNotice, PrintState, ProgressItem, ReasonItem, ReceiptData, StatusRow,
-    TaskState, Technician, ThemeItem, TicketData, Touch,
+    MatterItem, Page, PinNotice, PrintState, ReasonItem, ReceiptData, StatusRow, TaskState,
+    Technician, ThemeItem, TicketData, Touch,
 };
-use slint::{
-    ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel,
-};
+use slint::{ComponentHandle, Image, Rgb8Pixel, SharedPixelBuffer, SharedString};
 
 use super::handwriting::Writing;
 use super::input::{Direct, InputMethod};
+use super::progress::{display_time, model, progress_item};
 use crate::session::{
     Action, CaptureProblem, CheckInPrompt, DateStep, DocumentKind, Errand, ErrandOutcome,
     FieldView, FormView, IdentifyPrompt, MaintenancePanel, MaintenanceTask, Picture, PinKey,
@@ -196,6 +195,21 @@ impl Display {
                 kept,
             } => self.show_receipt(view, receipt, *printing, *kept),
             Screen::Rating { level, reason, .. } => self.show_rating(view, *level, *reason),
+            Screen::CompletionRating {
+                level,
+                indicators,
+                reason,
+                ..
+            } => {
+                self.show_rating(view, *level, *reason);
+                self.window
+                    .global::<Application>()
+                    .set_indicator_levels(model(indicators.iter().map(|l| l.map_or(0, i32::from))));
+                Page::CompletionRating
+            }
+            Screen::CorrectionReview { matter } => {
+                self.show_matter(view, matter, Page::CorrectionReview)
+            }
             Screen::CheckIn { prompt, card } => self.show_check_in(*prompt, *card),
             Screen::IdentifyFor { prompt, .. } => {
                 self.show_prompt(*prompt);
@@ -396,6 +410,7 @@ impl Display {
         let matter = match &view.screen {
             Screen::Materials { matter, .. }
             | Screen::Commitment { matter, .. }
+            | Screen::CorrectionReview { matter }
             | Screen::Review { matter } => view.catalog.as_ref().and_then(|c| c.matter(matter)),
             _ => None,
         };
@@ -419,7 +434,8 @@ impl Display {
                 copies: i32::from(material.copies),
                 pages: i32::try_from(slot.pages.len()).unwrap_or(0),
                 committed: slot.committed,
-                waivable: material.waivable,
+                // A 补正 asks for these very materials: none is handed in later.
+                waivable: material.waivable && !view.correcting,
             })
         })));
     }
@@ -583,20 +599,13 @@ impl Display {
             }
             ErrandOutcome::NoAppointment => ErrandResult::NoAppointment,
             ErrandOutcome::Progress(list) => {
-                ui.set_progress(model(list.iter().map(|a| ProgressItem {
-                    application_no: a.application_no.as_str().into(),
-                    matter: matter_name(&a.matter_id),
-                    accepted_at: display_time(&a.accepted_at).into(),
-                    state: a.state.label().get(lang).into(),
-                    done: a.state == ApplicationState::Approved,
-                    answers: model(a.answers.iter().map(|line| AnswerRow {
-                        label: line.label.get(lang).into(),
-                        value: line.value.get(lang).into(),
-                    })),
-                })));
+                let catalog = view.catalog.as_deref();
+                ui.set_progress(model(list.iter().map(|a| progress_item(catalog, a, lang))));
                 ErrandResult::Progress
             }
             ErrandOutcome::CertificatePrinted => ErrandResult::CertificatePrinted,
+            ErrandOutcome::CorrectionAnswered => ErrandResult::CorrectionAnswered,
+            ErrandOutcome::CompletionRated => ErrandResult::CompletionRated,
             ErrandOutcome::Unreachable => ErrandResult::Unreachable,
             ErrandOutcome::Refused => ErrandResult::Refused,
             ErrandOutcome::PrinterFailed => ErrandResult::PrinterFailed,
@@ -759,10 +768,6 @@ impl Display {
     }
 }
 
-fn model<T: Clone + 'static>(items: impl Iterator<Item = T>) -> ModelRc<T> {
-    ModelRc::new(VecModel::from(items.collect::<Vec<_>>()))
-}
-
 /// The input a field kind takes.
 fn field_input(kind: &FieldKind) -> FieldInput {
     match kind {
@@ -922,13 +927,6 @@ fn department_name(catalog: &Catalog, id: &str, lang: Language) -> SharedString 
 }
 
 /// `2026-11-22T14:52:56+08:00` → `2026-11-22 14:52`.
-fn display_time(rfc3339: &str) -> String {
-    match (rfc3339.get(..10), rfc3339.get(11..16)) {
-        (Some(date), Some(time)) => format!("{date} {time}"),
-        _ => rfc3339.to_owned(),
-    }
-}
-
 fn document_label(kind: DocumentKind) -> LocalizedText {
     match kind {
         DocumentKind::Resident => LocalizedText::new("居民身份证", "Resident ID card"),
@@ -989,6 +987,16 @@ pub fn action_from(touch: Touch, argument: &str) -> Option<Action> {
                 .find(|&r| reason_code(r) == argument)?,
         ),
         Touch::SendRating => Action::SendRating,
+        Touch::AnswerCorrection => Action::AnswerCorrection(argument.parse().ok()?),
+        Touch::SubmitCorrection => Action::SubmitCorrection,
+        Touch::RateCompletion => Action::RateCompletion(argument.parse().ok()?),
+        Touch::RateIndicator => {
+            let (indicator, level) = argument.split_once(':')?;
+            Action::RateIndicator {
+                indicator: indicator.parse().ok()?,
+                level: level.parse().ok()?,
+            }
+        }
         Touch::SkipRating => Action::SkipRating,
         Touch::Back => Action::Back,
         Touch::Home => Action::Home,
@@ -1044,6 +1052,19 @@ mod tests {
         );
         assert_eq!(action_from(Touch::Rate, "4"), Some(Action::Rate(4)));
         assert_eq!(action_from(Touch::Rate, "four"), None);
+        assert_eq!(
+            action_from(Touch::RateIndicator, "2:5"),
+            Some(Action::RateIndicator {
+                indicator: 2,
+                level: 5
+            })
+        );
+        assert_eq!(action_from(Touch::RateIndicator, "2"), None);
+        assert_eq!(
+            action_from(Touch::AnswerCorrection, "1"),
+            Some(Action::AnswerCorrection(1))
+        );
+        assert_eq!(action_from(Touch::RateCompletion, "x"), None);
         for reason in RatingReason::ALL {
             assert_eq!(
                 action_from(Touch::Reason, reason_code(reason)),

@@ -9,4 +9,5 @@ pub mod handwriting;
 pub mod input;
 pub mod pinyin;
 pub mod preview;
+mod progress;
 pub mod voice;

@@ -87,6 +87,8 @@ fn spoken(view: &View) -> Option<Instruction> {
             ErrandOutcome::CertificatePrinted => I::CertificatePrinted,
             ErrandOutcome::Unreachable | ErrandOutcome::Refused => I::ErrandUnavailable,
             ErrandOutcome::PrinterFailed => I::CertificateNotPrinted,
+            ErrandOutcome::CorrectionAnswered => I::CorrectionAnswered,
+            ErrandOutcome::CompletionRated => I::CompletionRated,
         },
         Screen::Submitting { .. } => I::Submitting,
         Screen::SubmitFailed { failure, .. } => match failure {
@@ -101,6 +103,8 @@ fn spoken(view: &View) -> Option<Instruction> {
             }
         },
         Screen::Rating { .. } => I::Rating,
+        Screen::CompletionRating { .. } => I::CompletionRating,
+        Screen::CorrectionReview { .. } => I::CorrectionReview,
         Screen::Thanks => I::Thanks,
     })
 }
@@ -215,6 +219,7 @@ mod tests {
             revoked: false,
             form: None,
             answers: Vec::new(),
+            correcting: false,
         }
     }
 

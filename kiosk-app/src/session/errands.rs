@@ -93,6 +93,10 @@ pub enum ErrandOutcome {
     Progress(Vec<ApplicationStatus>),
     /// The certificate was printed.
     CertificatePrinted,
+    /// The 补正 was answered: the application is back with the department.
+    CorrectionAnswered,
+    /// The rating of completion was recorded.
+    CompletionRated,
     /// The platform could not be reached: nothing can be done offline.
     Unreachable,
     /// The platform refused (a code in a wrong format, an unknown matter, this terminal's
@@ -251,9 +255,14 @@ impl Session {
         self.last_activity = now;
         let prompt = match card {
             CardEvent::Read(who) => {
-                // The card's data goes into the one request and is not kept. The platform
-                // answers only for the number *and* the name read from the same card, so that
-                // a number alone (typed, leaked, guessed) opens no one's records.
+                // The card's data goes into the one request and is not kept, but for 办件查询:
+                // there it stays with the session for a 补正 or a rating the citizen may go on
+                // to (each needs the applicant's card). The platform answers only for the
+                // number *and* the name read from the same card, so that a number alone
+                // (typed, leaked, guessed) opens no one's records.
+                if errand == Errand::Progress {
+                    self.follow_with(who.clone());
+                }
                 let id_number = who.id_number().to_owned();
                 let name = who.name().to_owned();
                 out.push(match errand {
@@ -317,6 +326,12 @@ impl Session {
         let Screen::Working { errand } = self.screen else {
             return;
         };
+        if errand == Errand::Progress {
+            match &outcome {
+                ErrandOutcome::Progress(_) => self.followed(&outcome),
+                _ => self.follow_up_done(),
+            }
+        }
         let printing = match &outcome {
             ErrandOutcome::Ticket { ticket, .. } if self.devices.printer => {
                 let matter_name = self
@@ -352,6 +367,9 @@ impl Session {
 
     /// True when the material in `slot` may be handed in later on a written commitment.
     pub(super) fn waivable(&self, catalog: &Catalog, matter: &MatterId, slot: usize) -> bool {
+        if self.correcting() {
+            return false;
+        }
         let Some(index) = self.slots.get(slot).map(|s| usize::from(s.index)) else {
             return false;
         };
@@ -376,6 +394,8 @@ impl Session {
                 capturing: false,
                 problem: None,
             }
+        } else if self.correcting() {
+            Screen::CorrectionReview { matter }
         } else {
             Screen::Review { matter }
         };
@@ -427,6 +447,7 @@ impl Session {
         self.slots.clear();
         self.form = None;
         self.preview = None;
+        self.following = None;
     }
 }
 

@@ -6,6 +6,7 @@
 //! device or a network, and deterministic under a mocked clock.
 
 mod errands;
+mod follow;
 mod form;
 mod identity;
 mod keys;
@@ -26,6 +27,7 @@ pub use errands::{
     MAX_PAGES_PER_MATERIAL, MAX_PHONE_DIGITS, MAX_QUERY_CHARS, MaterialSlot, Picture, QueueTicket,
     materials_to_capture, phone_is_valid,
 };
+pub use follow::{CorrectionAnswer, INDICATORS, correction_answerable_here};
 pub use form::{Composition, DateStep, FieldView, FormState, FormView, NextPage};
 pub use identity::{CardDetails, DocumentKind, Identity, mask_id_number};
 pub use keys::KeySource;
@@ -302,6 +304,19 @@ pub enum Action {
     FormCompose(Composition),
     /// Form: the next page (refused while the page has problems), then the materials.
     FormNext,
+    /// 办件查询: answer the 补正 of the application at this place in the list.
+    AnswerCorrection(usize),
+    /// 办件查询: rate the finished application at this place in the list.
+    RateCompletion(usize),
+    /// Rating of completion: one of the four indicators (0 整体满意度 … 3 服务态度) at a level.
+    RateIndicator {
+        /// Which indicator, 0 to 3.
+        indicator: usize,
+        /// 1 to 5.
+        level: u8,
+    },
+    /// 补正 review: send the photographed materials.
+    SubmitCorrection,
 }
 
 /// Work for the outside world.
@@ -365,6 +380,10 @@ pub enum Command {
     },
     /// Print a queue ticket (answered by [`Event::Printed`]).
     PrintTicket(QueueTicket),
+    /// Answer a 补正 online (answered by [`Event::ErrandDone`]).
+    SendCorrection(CorrectionAnswer),
+    /// Send a rating of completion online, with the card (answered by [`Event::ErrandDone`]).
+    SendCompletionRating(RatingRequest),
 }
 
 /// The photographed pages of one material, as submitted with the application.
@@ -404,6 +423,9 @@ pub struct ReceiptContent {
     pub terminal_id: String,
     /// Progress address (the QR code).
     pub progress_url: String,
+    /// The progress code (查询码) printed beside the number: with it, the number opens the
+    /// public progress page. Empty while kept in the outbox, or from a platform without codes.
+    pub progress_code: String,
     /// Statutory time limit of the matter.
     pub time_limit: LocalizedText,
     /// Language the citizen used.
@@ -510,6 +532,23 @@ pub enum Screen {
         level: Option<u8>,
         /// Reason chosen (required for 1–2).
         reason: Option<RatingReason>,
+    },
+    /// 好差评 of a finished application found by 办件查询: the level, the four national
+    /// indicators and, for ★1–2, a reason.
+    CompletionRating {
+        /// The application, by its place in the list 办件查询 found.
+        application: usize,
+        /// Level chosen, 1–5.
+        level: Option<u8>,
+        /// 整体满意度, 服务效率, 服务水平, 服务态度 chosen, each 1–5.
+        indicators: [Option<u8>; INDICATORS],
+        /// Reason chosen (required for 1–2).
+        reason: Option<RatingReason>,
+    },
+    /// The pages photographed for a 补正, before they are sent.
+    CorrectionReview {
+        /// The application's matter.
+        matter: MatterId,
     },
     /// Thank you; home shortly.
     Thanks,
@@ -656,6 +695,8 @@ pub struct View {
     pub form: Option<FormView>,
     /// The form's answers in words, on the review screen.
     pub answers: Vec<AnswerLine>,
+    /// The materials photographed answer a 补正 (none may be handed in later).
+    pub correcting: bool,
 }
 
 /// An application between "confirm" and the platform's answer.
@@ -698,6 +739,8 @@ pub struct Session {
     slots: Vec<MaterialSlot>,
     preview: Option<Arc<Picture>>,
     camera_running: bool,
+    /// The citizen following their applications after 办件查询 (the card read for it).
+    following: Option<follow::Following>,
     /// An operator revoked this terminal (the last heartbeat said so).
     revoked: bool,
     /// Where "back" from a guide leads (the catalog, departments or search it was opened from).
@@ -735,6 +778,7 @@ impl Session {
             slots: Vec::new(),
             preview: None,
             camera_running: false,
+            following: None,
             revoked: false,
             guide_return: Screen::Catalog { theme: None },
             search_return: Screen::Home,
@@ -774,6 +818,7 @@ impl Session {
             || self.form.is_some()
             || self.slots.iter().any(|s| !s.pages.is_empty())
             || self.preview.is_some()
+            || self.following.is_some()
     }
 
     /// What the UI should show at `now`.
@@ -814,6 +859,7 @@ impl Session {
                 (Screen::Review { .. }, Some(form)) => form.lines(),
                 _ => Vec::new(),
             },
+            correcting: self.correcting(),
         }
     }
 
@@ -1225,6 +1271,14 @@ impl Session {
                 self.enter(Screen::Thanks, now, out);
             }
             (Action::SkipRating, Screen::Rating { .. }) => self.enter(Screen::Thanks, now, out),
+            (action, screen @ (Screen::ErrandResult { .. } | Screen::CompletionRating { .. }))
+                if Self::is_follow_action(&action) =>
+            {
+                self.follow_touch(action, screen, now, out);
+            }
+            (Action::SubmitCorrection, Screen::CorrectionReview { .. }) => {
+                self.send_correction(now, out);
+            }
             (Action::Back, screen) => self.back(screen, now, out),
             _ => {}
         }
@@ -1248,6 +1302,8 @@ impl Session {
                 Screen::Guide { matter }
             }
             Screen::Form { matter } => self.form_back(matter),
+            Screen::Materials { slot: 0, .. } if self.correcting() => self.back_to_applications(),
+            Screen::CompletionRating { .. } => self.back_to_applications(),
             Screen::Materials {
                 matter, slot: 0, ..
             } => self.before_materials(matter),
@@ -1263,15 +1319,17 @@ impl Session {
                 capturing: false,
                 problem: None,
             },
-            Screen::Review { matter } => match self.slots.len() {
-                0 => self.before_materials(matter),
-                n => Screen::Materials {
-                    matter,
-                    slot: n - 1,
-                    capturing: false,
-                    problem: None,
-                },
-            },
+            Screen::CorrectionReview { matter } | Screen::Review { matter } => {
+                match self.slots.len() {
+                    0 => self.before_materials(matter),
+                    n => Screen::Materials {
+                        matter,
+                        slot: n - 1,
+                        capturing: false,
+                        problem: None,
+                    },
+                }
+            }
             _ => return,
         };
         if previous == Screen::Home {
@@ -1460,6 +1518,7 @@ impl Session {
                         accepted_at: receipt.accepted_at.clone(),
                         terminal_id: self.settings.terminal_id.clone(),
                         progress_url: receipt.progress_url.clone(),
+                        progress_code: receipt.progress_code.clone(),
                         time_limit: found.map(|m| m.time_limit.label()).unwrap_or_default(),
                         language: self.language,
                         kept,
@@ -1665,6 +1724,8 @@ impl Session {
     }
 }
 
+#[cfg(test)]
+mod follow_tests;
 #[cfg(test)]
 mod form_tests;
 #[cfg(test)]

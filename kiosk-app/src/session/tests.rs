@@ -62,7 +62,7 @@ fn with_materials(mut m: Matter) -> Matter {
     m
 }
 
-fn catalog() -> Arc<Catalog> {
+pub(super) fn catalog() -> Arc<Catalog> {
     Arc::new(Catalog {
         version: "t1".into(),
         themes: vec![
@@ -91,7 +91,7 @@ fn catalog() -> Arc<Catalog> {
     })
 }
 
-fn person() -> Identity {
+pub(super) fn person() -> Identity {
     Identity::new(
         "张三".into(),
         "320706199001011234".into(),
@@ -104,9 +104,9 @@ pub(super) fn receipt(no: &str, matter: &str) -> ApplicationReceipt {
         application_no: no.into(),
         matter_id: matter.into(),
         accepted_at: "2026-11-22T10:00:00+08:00".into(),
-        progress_url: format!("http://p/progress/{no}"),
+        progress_url: format!("http://p/progress/{no}?c=7KQ2M9XD"),
         replayed: false,
-        progress_code: String::new(),
+        progress_code: "7KQ2M9XD".into(),
     }
 }
 
@@ -114,7 +114,7 @@ pub(super) fn receipt(no: &str, matter: &str) -> ApplicationReceipt {
 pub(super) struct Rig {
     pub(super) s: Session,
     t0: Instant,
-    now: Instant,
+    pub(super) now: Instant,
 }
 
 impl Rig {
@@ -131,7 +131,7 @@ impl Rig {
         Rig { s, t0, now: t0 }
     }
 
-    fn at(&mut self, secs: u64) -> &mut Self {
+    pub(super) fn at(&mut self, secs: u64) -> &mut Self {
         self.now = self.t0 + Duration::from_secs(secs);
         self
     }
@@ -309,7 +309,11 @@ fn the_whole_journey_ends_home_with_nothing_personal_left() {
     assert_eq!(content.application_no, "LY1");
     assert_eq!(content.applicant_masked, "张*");
     assert_eq!(content.id_number_masked, "3207**********1234");
-    assert_eq!(content.progress_url, "http://p/progress/LY1");
+    assert_eq!(content.progress_url, "http://p/progress/LY1?c=7KQ2M9XD");
+    assert_eq!(
+        content.progress_code, "7KQ2M9XD",
+        "printed beside the number"
+    );
     assert_eq!(content.time_limit.zh, "5个工作日");
     assert!(matches!(
         r.s.screen(),
@@ -1118,7 +1122,7 @@ fn home_falls_into_the_attract_screen_and_presence_wakes_it() {
     assert!(!r.s.view(r.now).attract);
 }
 
-fn page(bytes: &[u8]) -> CapturedPage {
+pub(super) fn page(bytes: &[u8]) -> CapturedPage {
     CapturedPage {
         jpeg: Arc::new(bytes.to_vec()),
         thumbnail: Arc::new(Picture {

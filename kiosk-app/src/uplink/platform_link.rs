@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use kiosk_protocol::{
     ApiError, ApplicationReceipt, ApplicationRequest, Catalog, CertificateRequest, CheckInRequest,
-    CheckInResponse, CommandResult, EnrollRequest, EnrollResponse, Health, Heartbeat,
-    HeartbeatResponse, IDEMPOTENCY_KEY_HEADER, ProgressRequest, ProgressResponse, RatingRequest,
-    SignedContent, TerminalConfig, Ticket, TicketRequest, UploadRequest, UploadSession,
-    UploadedMaterial, sign_request_v2,
+    CheckInResponse, CommandResult, CorrectionAnswered, CorrectionOpened, CorrectionOpening,
+    CorrectionSubmission, EnrollRequest, EnrollResponse, Health, Heartbeat, HeartbeatResponse,
+    IDEMPOTENCY_KEY_HEADER, ProgressRequest, ProgressResponse, RatingRequest, SignedContent,
+    TerminalConfig, Ticket, TicketRequest, UploadRequest, UploadSession, UploadedMaterial,
+    sign_request_v2,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -675,6 +676,48 @@ impl PlatformLink {
         Self::json(
             self.send(Method::POST, "/v1/appointments/check-in", Some(body), &[])
                 .await?,
+        )
+        .await
+    }
+
+    /// `POST /v1/applications/{no}/corrections`: opens the application's 补正 at this
+    /// terminal for the card holder; answers the materials it may now upload.
+    pub async fn open_correction(
+        &self,
+        application_no: &str,
+        request: &CorrectionOpening,
+    ) -> Result<CorrectionOpened, LinkError> {
+        let application_no = path_segment(application_no, "application number")?;
+        let body = Self::body(request)?;
+        Self::json(
+            self.send(
+                Method::POST,
+                &format!("/v1/applications/{application_no}/corrections"),
+                Some(body),
+                &[],
+            )
+            .await?,
+        )
+        .await
+    }
+
+    /// `POST /v1/applications/{no}/corrections/submit`: answers the 补正 opened here with the
+    /// uploads made since.
+    pub async fn submit_correction(
+        &self,
+        application_no: &str,
+        request: &CorrectionSubmission,
+    ) -> Result<CorrectionAnswered, LinkError> {
+        let application_no = path_segment(application_no, "application number")?;
+        let body = Self::body(request)?;
+        Self::json(
+            self.send(
+                Method::POST,
+                &format!("/v1/applications/{application_no}/corrections/submit"),
+                Some(body),
+                &[],
+            )
+            .await?,
         )
         .await
     }

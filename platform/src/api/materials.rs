@@ -53,7 +53,9 @@ fn is_id(s: &str, max: usize) -> bool {
     (1..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// Announces a material file for an application this terminal took.
+/// Announces a material file for an application this terminal took, or for one whose 补正
+/// was opened at this terminal (`POST /v1/applications/{no}/corrections`: then only an asked
+/// material).
 #[utoipa::path(post, tag = "crate::materials_api", path = "/v1/applications/{application_no}/materials",
     params(("application_no" = String, Path, description = "Application number")),
     request_body = UploadRequest,
@@ -62,10 +64,10 @@ fn is_id(s: &str, max: usize) -> bool {
         (status = 201, description = "Send the chunks", body = UploadSession),
         (status = 400, description = "Malformed request (or an unsupported content type)", body = ApiError),
         (status = 401, description = "Not signed by an enrolled terminal", body = ApiError),
-        (status = 404, description = "No such application at this terminal", body = ApiError),
+        (status = 404, description = "No such application at this terminal (neither taken here nor with a 补正 open here)", body = ApiError),
         (status = 413, description = "File or application total too large, or too many files", body = ApiError),
         (status = 415, description = "A plain (unsealed) content type (`unsealed_body`)", body = ApiError),
-        (status = 422, description = "No such material for the matter, or a bad hash", body = ApiError),
+        (status = 422, description = "No such material for the matter, a bad hash, or under a 补正 a material not asked for (`material_not_asked`)", body = ApiError),
 ))]
 pub async fn start_upload(
     State(state): State<AppState>,
@@ -95,13 +97,15 @@ pub async fn start_upload(
         ));
     }
     let store = state.store();
-    let matter_id = store
-        .application_matter(&terminal.id, &application_no)
+    // The terminal that took the application sends its materials; any other terminal only
+    // the materials of a 补正 its card holder opened there.
+    let scope = store
+        .upload_scope(&terminal.id, &application_no)
         .await?
         .ok_or_else(|| not_found("application"))?;
     let catalog = state.current_catalog().await?;
     let known = catalog
-        .matter(&matter_id)
+        .matter(&scope.matter_id)
         .is_some_and(|m| usize::from(request.material_index) < m.materials.len());
     if !known {
         return Err(Failure::new(
@@ -110,6 +114,7 @@ pub async fn start_upload(
             "the matter has no material with this index",
         ));
     }
+    scope.admits(request.material_index)?;
     let (files, bytes) = store.material_totals(&application_no).await?;
     if files >= MAX_MATERIALS_PER_APPLICATION {
         return Err(Failure::new(
@@ -135,6 +140,7 @@ pub async fn start_upload(
             &application_no,
             &request,
             UPLOAD_CHUNK_BYTES,
+            scope.grant.map(|g| g.id),
         )
         .await?;
     Ok((

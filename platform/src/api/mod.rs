@@ -9,6 +9,7 @@
 mod answers;
 pub mod applications;
 pub mod departments;
+pub mod corrections;
 pub mod enrollment;
 pub mod errands;
 pub mod fleet;
@@ -31,6 +32,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(fleet::routes())
         .merge(errands::routes())
         .merge(materials::routes())
+        .merge(corrections::routes())
         .route_layer(from_fn_with_state(state.clone(), verify_signature));
     Router::new()
         .merge(applications::open_routes())

@@ -94,6 +94,14 @@ impl From<StoreError> for Failure {
             StoreError::Illegal(illegal) => {
                 Failure::new(StatusCode::CONFLICT, illegal.code(), illegal.to_string())
             }
+            StoreError::Correction(refusal) => {
+                let status = if refusal.is_bad_input() {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::CONFLICT
+                };
+                Failure::new(status, refusal.code(), refusal.to_string())
+            }
             StoreError::AlreadyRated => Failure::new(
                 StatusCode::CONFLICT,
                 "already_rated",

@@ -74,7 +74,7 @@ impl Store {
         Ok((row.int(0)?.max(0) as u64, row.int(1)?.max(0) as u64))
     }
 
-    /// Announces an upload.
+    /// Announces an upload (made under a 补正's grant, when `correction_grant` names one).
     pub async fn create_upload(
         &self,
         id: &str,
@@ -82,10 +82,11 @@ impl Store {
         application_no: &str,
         request: &UploadRequest,
         chunk_size: u64,
+        correction_grant: Option<i64>,
     ) -> Result<(), StoreError> {
         self.exec(
-            "INSERT INTO uploads (id, terminal_id, application_no, material_index, content_type, size, sha256, chunk_size, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO uploads (id, terminal_id, application_no, material_index, content_type, size, sha256, chunk_size, created_at, correction_grant)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             args![
                 id,
                 terminal_id,
@@ -95,7 +96,8 @@ impl Store {
                 i64::try_from(request.size).unwrap_or(i64::MAX),
                 request.sha256.as_str(),
                 i64::try_from(chunk_size).unwrap_or(i64::MAX),
-                now_rfc3339()
+                now_rfc3339(),
+                correction_grant
             ],
         )
         .await?;

@@ -29,6 +29,7 @@ mod catalog_targets;
 mod certificates;
 pub mod connectors;
 mod console;
+mod corrections;
 mod editor;
 mod gateway;
 mod lifecycle;
@@ -60,6 +61,7 @@ pub use console::{
     Account, AuditFilter, AuditRow, CatalogVersion, CommandRow, ConfigRow, Count, EventRow,
     FleetRow, Role, Session, TokenRow,
 };
+pub use corrections::{CorrectionGrant, CorrectionRefusal, UploadScope};
 pub use editor::{MatterDraft, SiteCatalog};
 pub use gateway::{
     CatalogStanding, ConfigScope, EnrolledTerminal, PublishedCatalog, TerminalKey, token_hash,
@@ -161,6 +163,9 @@ pub enum StoreError {
     /// The state machine does not allow the change from the application's state.
     #[error("{0}")]
     Illegal(crate::lifecycle::IllegalChange),
+    /// A 补正 cannot be opened or answered at a terminal as asked.
+    #[error("{0}")]
+    Correction(corrections::CorrectionRefusal),
     /// The application was rated already (one rating per finished matter).
     #[error("this application has been rated already")]
     AlreadyRated,

@@ -140,7 +140,7 @@ impl Transaction for NewCompletionRating {
 }
 
 /// Equal bytes, compared without an early exit.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

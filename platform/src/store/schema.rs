@@ -482,6 +482,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // 16: a department's deliveries by state, newest first: the connectors page counts them
     // and lists the dead letters of each department without reading every delivery ever made.
     "CREATE INDEX deliveries_department ON deliveries(department, state, created_at);",
+    // 17: a 补正 answered at a terminal. The applicant's card opens the asked materials for
+    // uploads from that terminal (any terminal, not only the one that took the application)
+    // until it submits; each upload made under it names the grant, so only files photographed
+    // for this 补正 answer it.
+    "CREATE TABLE correction_grants (
+        id              BIGSERIAL PRIMARY KEY,
+        application_no  TEXT NOT NULL,
+        terminal_id     TEXT NOT NULL,
+        materials       TEXT NOT NULL,
+        opened_at       TEXT NOT NULL,
+        closed_at       TEXT
+    );
+    CREATE INDEX correction_grants_open ON correction_grants(application_no, terminal_id) WHERE closed_at IS NULL;
+    ALTER TABLE uploads ADD COLUMN correction_grant BIGINT;",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`

@@ -9,10 +9,10 @@
 use kiosk_ui::headless::Headless;
 use kiosk_ui::{
     AnswerRow, ApplicantData, Application, Browse, CaptureNotice, Catalog, Devices, Errand,
-    ErrandResult, Errands, FieldInput, Form, FormFieldItem, FormOption, GuideData, IdentifyPrompt,
-    Kiosk, KioskWindow, MaterialRow, MaterialState, MatterItem, Page, PinNotice, PrintState,
-    ProgressItem, ReasonItem, ReceiptData, SetupState, StatusRow, TaskState, Technician, Theme,
-    ThemeItem, TicketData,
+    ErrandResult, Errands, FieldInput, Form, FormFieldItem, FormOption, GuideData, HistoryRow,
+    IdentifyPrompt, Kiosk, KioskWindow, MaterialRow, MaterialState, MatterItem, Page, PinNotice,
+    PrintState, ProgressItem, ReasonItem, ReceiptData, SetupState, StatusRow, TaskState,
+    Technician, Theme, ThemeItem, TicketData,
 };
 use slint::{
     ComponentHandle, Image, Model, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel,
@@ -196,6 +196,21 @@ pub const SCREENS: &[Screen] = &[
         name: "no-appointment",
         page: Page::ErrandResult,
         fill: no_appointment,
+    },
+    Screen {
+        name: "correction-review",
+        page: Page::CorrectionReview,
+        fill: correction_review,
+    },
+    Screen {
+        name: "completion-rating",
+        page: Page::CompletionRating,
+        fill: completion_rating,
+    },
+    Screen {
+        name: "correction-answered",
+        page: Page::ErrandResult,
+        fill: correction_answered,
     },
 ];
 
@@ -805,17 +820,61 @@ fn ticket(window: &KioskWindow) {
         .set_print_state(PrintState::Printed);
 }
 
+fn history(steps: &[(&str, &str)]) -> ModelRc<HistoryRow> {
+    model(
+        steps
+            .iter()
+            .map(|(at, what)| HistoryRow {
+                at: (*at).into(),
+                what: (*what).into(),
+            })
+            .collect(),
+    )
+}
+
+fn strings(items: &[&str]) -> ModelRc<SharedString> {
+    model(items.iter().map(|s| SharedString::from(*s)).collect())
+}
+
+/// The applications of one card holder: one waiting for a 补正 it can answer here, one
+/// under review with its answers, one completed that may be rated.
 fn progress(window: &KioskWindow) {
     let errands = window.global::<Errands>();
     errands.set_errand(Errand::Progress);
     errands.set_errand_result(ErrandResult::Progress);
     errands.set_progress(model(vec![
         ProgressItem {
+            application_no: "LY20261125000031".into(),
+            matter: "老年人优待证（敬老卡）办理".into(),
+            accepted_at: "2026-11-25 10:12".into(),
+            state: "需补正材料".into(),
+            done: false,
+            answers: model(Vec::new()),
+            due: "2026-12-02".into(),
+            history: history(&[
+                ("2026-11-25 10:12", "已受理"),
+                ("2026-11-26 09:30", "开始审核"),
+                ("2026-11-26 15:04", "需补正材料"),
+            ]),
+            correction: true,
+            correction_materials: strings(&["居民户口簿"]),
+            correction_fields: model(Vec::new()),
+            correction_reason: "户口簿照片不清晰，请重新拍摄户主页和本人页。".into(),
+            correction_by: "2026-12-03".into(),
+            correction_here: true,
+            rateable: false,
+        },
+        ProgressItem {
             application_no: "LY20261122000001".into(),
             matter: "城乡居民养老保险参保登记".into(),
             accepted_at: "2026-11-22 14:52".into(),
             state: "审核中".into(),
             done: false,
+            due: "2026-11-29".into(),
+            history: history(&[
+                ("2026-11-22 14:52", "已受理"),
+                ("2026-11-23 08:40", "开始审核"),
+            ]),
             answers: model(
                 [
                     ("年缴费档次", "每年500元"),
@@ -829,6 +888,7 @@ fn progress(window: &KioskWindow) {
                 })
                 .collect(),
             ),
+            ..ProgressItem::default()
         },
         ProgressItem {
             application_no: "LY20261020000114".into(),
@@ -837,8 +897,44 @@ fn progress(window: &KioskWindow) {
             state: "已办结".into(),
             done: true,
             answers: model(Vec::new()),
+            due: "".into(),
+            history: history(&[
+                ("2026-10-20 09:05", "已受理"),
+                ("2026-10-21 10:00", "开始审核"),
+                ("2026-10-23 16:20", "已办结：请到窗口领取社保卡"),
+            ]),
+            rateable: true,
+            ..ProgressItem::default()
         },
     ]));
+}
+
+/// The household register photographed again for a 补正, before it is sent.
+fn correction_review(window: &KioskWindow) {
+    materials(window);
+    let application = window.global::<Application>();
+    application.set_materials(model(vec![MaterialState {
+        name: "居民户口簿".into(),
+        form: "原件".into(),
+        copies: 1,
+        pages: 2,
+        committed: false,
+        waivable: false,
+    }]));
+}
+
+/// A ★2 rating of a completed matter, its indicators chosen but one, a reason picked.
+fn completion_rating(window: &KioskWindow) {
+    bad_rating(window);
+    window
+        .global::<Application>()
+        .set_indicator_levels(model(vec![2, 1, 3, 0]));
+}
+
+fn correction_answered(window: &KioskWindow) {
+    let errands = window.global::<Errands>();
+    errands.set_errand(Errand::Progress);
+    errands.set_errand_result(ErrandResult::CorrectionAnswered);
 }
 
 fn no_appointment(window: &KioskWindow) {
