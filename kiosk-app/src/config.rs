@@ -112,6 +112,11 @@ pub struct KioskConfig {
     /// `/var/lib/kiosk`. The terminal's id comes from enrollment, not from this file.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// The serial this terminal enrolls under, for a board that reports none of its own (DMI's
+    /// "To be filled by O.E.M.", or a machine-id every flashed copy of an image shares): the
+    /// asset number on the cabinet. Absent, or under 4 usable characters: the board's serial.
+    #[serde(default)]
+    pub hardware_serial: Option<String>,
     /// The platform link.
     #[serde(default)]
     pub platform: PlatformSection,
@@ -145,6 +150,18 @@ pub struct KioskConfig {
     /// Software updates.
     #[serde(default)]
     pub updates: UpdatesSection,
+}
+
+impl KioskConfig {
+    /// The serial the terminal enrolls under: [`KioskConfig::hardware_serial`] when set, else
+    /// the board's ([`crate::uplink::identity::hardware_serial`]).
+    pub fn serial(&self) -> String {
+        self.hardware_serial
+            .as_deref()
+            .map(|s| crate::uplink::identity::clean_serial(s.as_bytes()))
+            .filter(|s| s.len() >= 4)
+            .unwrap_or_else(crate::uplink::identity::hardware_serial)
+    }
 }
 
 /// `[updates]`.

@@ -8,8 +8,8 @@
 
 mod answers;
 pub mod applications;
-pub mod departments;
 pub mod corrections;
+pub mod departments;
 pub mod enrollment;
 pub mod errands;
 pub mod fleet;
