@@ -9,7 +9,7 @@ use kiosk_protocol::{ApplicationRequest, ApplicationState, MaterialContentType};
 use zeroize::Zeroizing;
 
 use super::at_rest::{application_row, decrypt_text};
-use super::lifecycle::{EventDetail, NewEvent};
+use super::lifecycle::{EventDetail, NewEvent, in_scope};
 use super::sql::{Executor, Transaction, args};
 use super::{Store, StoreError, now_rfc3339};
 use crate::lifecycle::{Actor, iso_day, parse_day};
@@ -405,18 +405,8 @@ impl Transaction for ReceiveCommitment {
     type Output = bool;
 
     async fn run(self, on: &mut impl Executor) -> Result<bool, StoreError> {
-        let row = on
-            .row(
-                "SELECT state, COALESCE(department, '') FROM applications
-                  WHERE application_no = $1 AND purged_at IS NULL",
-                args![&self.application_no],
-            )
-            .await?
-            .ok_or(StoreError::UnknownApplication)?;
-        if !self.departments.contains(&row.text(1)?) {
-            return Err(StoreError::OtherDepartment);
-        }
-        let state = stored_state(&row.text(0)?)?;
+        let (state, _, _) = in_scope(on, &self.application_no, Some(&self.departments)).await?;
+        let state = stored_state(&state)?;
         let at = now_rfc3339();
         let changed = on
             .exec(
