@@ -476,9 +476,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     DROP TABLE operator_departments_kept;",
     // 15: the clerk's queue, newest first a page at a time within the clerk's departments,
     // walks the first index instead of sorting every application of the department; the second
-    // finds where a range of days of acceptance starts and ends.
+    // finds where a range of days of acceptance starts and ends. A completed application's
+    // result documents (PDF), encrypted like materials.
     "CREATE INDEX applications_department_id ON applications(department, id);
-    CREATE INDEX applications_accepted ON applications(accepted_at);",
+    CREATE INDEX applications_accepted ON applications(accepted_at);
+    CREATE TABLE result_documents (
+        id              BIGSERIAL PRIMARY KEY,
+        application_no  TEXT NOT NULL,
+        size            BIGINT NOT NULL,
+        sha256          TEXT NOT NULL,
+        data            BYTEA NOT NULL,
+        stored_by       TEXT NOT NULL,
+        stored_at       TEXT NOT NULL
+    );
+    CREATE INDEX result_documents_application ON result_documents(application_no);",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`
