@@ -550,6 +550,15 @@ async fn the_clerk_reads_the_forms_answers_in_words_with_numbers_starred(db: Tes
     );
 }
 
+/// Application `no` as cora, its clerk, reads it.
+async fn casefile(p: &Platform, no: &str) -> kiosk_platform::store::Casefile {
+    p.store
+        .casefile("cora", no)
+        .await
+        .expect("read")
+        .expect("cora's")
+}
+
 /// Posts the completion form as a browser does with a file chosen: multipart, the CSRF token,
 /// a note and `document`.
 async fn complete_with(b: &Browser, no: &str, document: &[u8]) -> (StatusCode, String) {
@@ -610,12 +619,7 @@ async fn a_completion_carries_a_result_document_shown_to_clerks_only(db: TestDb)
         StatusCode::SEE_OTHER
     );
     assert_eq!(state_of(&t, &no).await, ApplicationState::Approved);
-    let file = p
-        .store
-        .casefile("cora", &no)
-        .await
-        .expect("read")
-        .expect("cora's");
+    let file = casefile(&p, &no).await;
     assert_eq!(file.results.len(), 1);
     let link = format!("{page}/results/{}", file.results[0].id);
     let (_, html) = cora.get(&page).await;
@@ -632,12 +636,7 @@ async fn a_completion_carries_a_result_document_shown_to_clerks_only(db: TestDb)
     let (status, html) = complete_with(&cora, &no, pdf).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(html.contains("application_finished"));
-    let file = p
-        .store
-        .casefile("cora", &no)
-        .await
-        .expect("read")
-        .expect("cora's");
+    let file = casefile(&p, &no).await;
     assert_eq!(file.results.len(), 1);
     assert_eq!(audited(&p.store, "result_document_stored").await.len(), 1);
     assert_eq!(

@@ -58,9 +58,9 @@ pub(super) async fn render(
     let catalog = catalog_of(state, file.request.catalog_version.as_deref()).await?;
     let matter = catalog.matter(&file.request.matter_id);
     let answer_by = default_answer_by(state).await?;
-    store
+    clerk
         .audit(
-            clerk.name(),
+            state,
             "application_viewed",
             &format!("{no} by {}", clerk.name()),
         )
@@ -434,9 +434,9 @@ pub(super) async fn material(
             return Err(clerk.no_such_application());
         }
     };
-    store
+    clerk
         .audit(
-            clerk.name(),
+            &state,
             "material_viewed",
             &format!("{no} upload {upload_id} by {}", clerk.name()),
         )
@@ -463,9 +463,9 @@ pub(super) async fn result(
         .result_document(clerk.name(), &no, id)
         .await?
         .ok_or_else(|| clerk.no_such_application())?;
-    store
+    clerk
         .audit(
-            clerk.name(),
+            &state,
             "result_viewed",
             &format!("{no} document {id} by {}", clerk.name()),
         )

@@ -90,17 +90,17 @@ async fn decide(
     match made {
         Ok(advanced) => {
             if let Some((id, size)) = stored {
-                store
+                clerk
                     .audit(
-                        clerk.name(),
+                        state,
                         "result_document_stored",
                         &format!("{no}: document {id}, {size} bytes"),
                     )
                     .await?;
             }
-            store
+            clerk
                 .audit(
-                    clerk.name(),
+                    state,
                     &format!("application_{action}"),
                     &format!(
                         "{no}: {} → {}",
@@ -131,12 +131,11 @@ async fn refusal_page(
     action: &str,
     refusal: StoreError,
 ) -> PageAnswer {
-    let store = state.store();
     match refusal {
         StoreError::Illegal(illegal) => {
-            store
+            clerk
                 .audit(
-                    clerk.name(),
+                    state,
                     "application_change_refused",
                     &format!("{no}: {action}: {}", illegal.code()),
                 )

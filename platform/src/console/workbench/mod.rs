@@ -96,6 +96,16 @@ impl Clerk {
         &self.session.operator
     }
 
+    /// Writes an audit line in the clerk's name (numbers and kinds, never personal data).
+    pub async fn audit(
+        &self,
+        state: &AppState,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), PageFailure> {
+        Ok(state.store().audit(self.name(), action, detail).await?)
+    }
+
     /// 404 for an application that is not there or not theirs (the same answer for both).
     pub fn no_such_application(&self) -> PageFailure {
         PageFailure::refused(
