@@ -65,6 +65,7 @@ fieldset{background:#fff;border:1px solid #d0d7de;margin:0 0 12px;padding:8px 14
 .case-answer textarea{box-sizing:border-box;font-family:inherit;font-size:14px}
 del{color:#a40e26}ins{color:#116329;text-decoration:none}
 .overdue{color:#a40e26;font-weight:bold}
+#queue-filter label{display:inline-block;margin:2px 10px 6px 0}#queue-filter select{max-width:22em}
 .state.approved{color:#116329}.state.rejected{color:#a40e26}.state.needs_materials{color:#7d4e00;font-weight:bold}
 ";
 

@@ -22,6 +22,7 @@ on_both_backends!(
     promised_materials_are_received_once_and_listed_due_first,
     everyone_reads_the_calendar_and_admins_change_it,
     the_clerk_reads_the_forms_answers_in_words_with_numbers_starred,
+    a_completion_carries_a_result_document_shown_to_clerks_only,
 );
 
 /// The applicant every application here is filed for.
@@ -546,5 +547,100 @@ async fn the_clerk_reads_the_forms_answers_in_words_with_numbers_starred(db: Tes
     assert_eq!(
         asked.last().map(|e| e.fields.clone()),
         Some(vec!["monthly_rent".to_owned()])
+    );
+}
+
+/// Application `no` as cora, its clerk, reads it.
+async fn casefile(p: &Platform, no: &str) -> kiosk_platform::store::Casefile {
+    p.store
+        .casefile("cora", no)
+        .await
+        .expect("read")
+        .expect("cora's")
+}
+
+/// Posts the completion form as a browser does with a file chosen: multipart, the CSRF token,
+/// a note and `document`.
+async fn complete_with(b: &Browser, no: &str, document: &[u8]) -> (StatusCode, String) {
+    let boundary = "----lyb-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in [("csrf", b.csrf.as_str()), ("note", "请到三号窗口领取证件")] {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"document\"; filename=\"result.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(document);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let answer = b
+        .http
+        .post(format!("{}/console/applications/{no}/complete", b.base))
+        .header("cookie", &b.cookie)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("answer");
+    (answer.status(), answer.text().await.expect("html"))
+}
+
+async fn a_completion_carries_a_result_document_shown_to_clerks_only(db: TestDb) {
+    let (p, t) = platform(&db).await;
+    let no = file(&t, "wb-result-1", false).await;
+    let cora = login(&p, "cora").await;
+    let page = format!("/console/applications/{no}");
+
+    // Not a PDF, or too large: refused, nothing changed, nothing kept.
+    let (status, html) = complete_with(&cora, &no, b"GIF89a not a pdf").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("invalid_document"));
+    let mut huge = b"%PDF-1.4\n".to_vec();
+    huge.resize(10 * 1024 * 1024 + 1, b'0');
+    assert_eq!(
+        complete_with(&cora, &no, &huge).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(state_of(&t, &no).await, ApplicationState::Accepted);
+
+    let pdf = b"%PDF-1.4\n% the licence granted\n%%EOF\n";
+    assert_eq!(
+        complete_with(&cora, &no, pdf).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(state_of(&t, &no).await, ApplicationState::Approved);
+    let file = casefile(&p, &no).await;
+    assert_eq!(file.results.len(), 1);
+    let link = format!("{page}/results/{}", file.results[0].id);
+    let (_, html) = cora.get(&page).await;
+    assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
+    assert!(html.contains("附结果文书 Result document attached"));
+    let answer = cora.answer(Method::GET, &link, None).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.headers()["content-type"], "application/pdf");
+    assert_eq!(&answer.bytes().await.expect("pdf")[..], pdf);
+    let carl = login(&p, "carl").await;
+    assert_eq!(carl.get(&link).await.0, StatusCode::NOT_FOUND);
+
+    // A second completion is refused, and its document not kept.
+    let (status, html) = complete_with(&cora, &no, pdf).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("application_finished"));
+    let file = casefile(&p, &no).await;
+    assert_eq!(file.results.len(), 1);
+    assert_eq!(audited(&p.store, "result_document_stored").await.len(), 1);
+    assert_eq!(
+        audited(&p.store, "result_viewed").await,
+        [format!("cora {no} document {} by cora", file.results[0].id)]
     );
 }

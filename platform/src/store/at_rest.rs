@@ -4,8 +4,9 @@
 //!
 //! What is encrypted, each with its row's identity as associated data (so a ciphertext copied
 //! into another row does not open): `applications.body` (the whole application: applicant,
-//! form data) under its idempotency key, and `upload_chunks.data` (materials: scans, photos)
-//! under its upload and chunk number. Everything else holds no personal data in clear: the
+//! form data) under its idempotency key, `upload_chunks.data` (materials: scans, photos)
+//! under its upload and chunk number, and `result_documents.data` (a completed application's
+//! result) under its application and hash. Everything else holds no personal data in clear: the
 //! applicant index is a keyed hash, certificates keep what was printed (masked), and events,
 //! tickets, appointments, alarms and the audit log carry ids, kinds and counts.
 

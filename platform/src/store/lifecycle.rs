@@ -216,6 +216,29 @@ impl NewEvent<'_> {
     }
 }
 
+/// The state, department and matter of an application not purged, read in a transaction that
+/// changes it, if `departments` (when given) has its department: refused with
+/// [`StoreError::UnknownApplication`] or [`StoreError::OtherDepartment`] otherwise.
+pub(crate) async fn in_scope(
+    on: &mut impl Executor,
+    application_no: &str,
+    departments: Option<&[String]>,
+) -> Result<(String, String, String), StoreError> {
+    let row = on
+        .row(
+            "SELECT state, COALESCE(department, ''), matter_id FROM applications
+             WHERE application_no = $1 AND purged_at IS NULL",
+            args![application_no],
+        )
+        .await?
+        .ok_or(StoreError::UnknownApplication)?;
+    let (state, department, matter_id) = (row.text(0)?, row.text(1)?, row.text(2)?);
+    if departments.is_some_and(|allowed| !allowed.contains(&department)) {
+        return Err(StoreError::OtherDepartment);
+    }
+    Ok((state, department, matter_id))
+}
+
 /// A change about to be applied (also inside a department's report, see
 /// [`super::connectors`]).
 pub(super) struct Advance {
@@ -230,20 +253,8 @@ impl Transaction for Advance {
     type Output = Advanced;
 
     async fn run(self, on: &mut impl Executor) -> Result<Advanced, StoreError> {
-        let row = on
-            .row(
-                "SELECT state, COALESCE(department, ''), matter_id FROM applications
-                 WHERE application_no = $1 AND purged_at IS NULL",
-                args![&self.application_no],
-            )
-            .await?
-            .ok_or(StoreError::UnknownApplication)?;
-        let (state, department, matter_id) = (row.text(0)?, row.text(1)?, row.text(2)?);
-        if let Some(allowed) = &self.departments
-            && !allowed.contains(&department)
-        {
-            return Err(StoreError::OtherDepartment);
-        }
+        let (state, department, matter_id) =
+            in_scope(on, &self.application_no, self.departments.as_deref()).await?;
         let from = ApplicationState::parse(&state).ok_or_else(|| {
             StoreError::Task(format!(
                 "application {} has unknown state",

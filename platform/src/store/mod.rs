@@ -82,7 +82,7 @@ pub use rollouts::{
 pub use terminal::{
     CheckInKey, CommandState, FiledAnswers, FoundAppointment, ResultOutcome, rfc3339_at, today,
 };
-pub use workbench::{Casefile, Commitment, FiledMaterial, QueueFilter, QueueLine};
+pub use workbench::{Casefile, Commitment, FiledMaterial, QueueFilter, QueueLine, ResultDocument};
 
 use std::path::PathBuf;
 use std::sync::Arc;

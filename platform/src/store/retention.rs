@@ -75,9 +75,14 @@ macro_rules! in_batch {
     };
 }
 
-/// What a batch deletes, in order (chunks before their uploads); `$1..=$2` is the batch's id
+/// What a batch deletes, in order (result documents, chunks before their uploads); `$1..=$2` is the batch's id
 /// range, `$3` the cut-off.
-const BATCH_DELETIONS: [&str; 4] = [
+const BATCH_DELETIONS: [&str; 5] = [
+    concat!(
+        "DELETE FROM result_documents WHERE application_no IN (",
+        in_batch!("SELECT application_no"),
+        ")"
+    ),
     concat!(
         "DELETE FROM upload_chunks WHERE upload_id IN (SELECT id FROM uploads WHERE application_no IN (",
         in_batch!("SELECT application_no"),

@@ -496,6 +496,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX correction_grants_open ON correction_grants(application_no, terminal_id) WHERE closed_at IS NULL;
     ALTER TABLE uploads ADD COLUMN correction_grant BIGINT;",
+    // 18: a completed application's result documents (结果文书, a PDF), encrypted like materials.
+    "CREATE TABLE result_documents (
+        id              BIGSERIAL PRIMARY KEY,
+        application_no  TEXT NOT NULL,
+        size            BIGINT NOT NULL,
+        sha256          TEXT NOT NULL,
+        data            BYTEA NOT NULL,
+        stored_by       TEXT NOT NULL,
+        stored_at       TEXT NOT NULL
+    );
+    CREATE INDEX result_documents_application ON result_documents(application_no);",
 ];
 
 /// The spellings SQLite needs instead of PostgreSQL's, and nothing else: `BIGSERIAL PRIMARY KEY`

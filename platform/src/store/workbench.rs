@@ -6,10 +6,11 @@
 //! department's application is indistinguishable from one that does not exist.
 
 use kiosk_protocol::{ApplicationRequest, ApplicationState, MaterialContentType};
+use sha2::Digest;
 use zeroize::Zeroizing;
 
 use super::at_rest::{application_row, decrypt_text};
-use super::lifecycle::{EventDetail, NewEvent};
+use super::lifecycle::{EventDetail, NewEvent, in_scope};
 use super::sql::{Executor, Transaction, args};
 use super::{Store, StoreError, now_rfc3339};
 use crate::lifecycle::{Actor, iso_day, parse_day};
@@ -83,6 +84,24 @@ pub struct Commitment {
     pub received: Option<(String, String)>,
 }
 
+/// A result document (结果文书) a clerk attached when completing an application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultDocument {
+    /// Its id.
+    pub id: i64,
+    /// Bytes.
+    pub size: u64,
+    /// Who attached it (`clerk:NAME`).
+    pub stored_by: String,
+    /// When, RFC 3339.
+    pub stored_at: String,
+}
+
+/// The associated data of a result document's bytes.
+fn result_row(application_no: &str, sha256: &str) -> String {
+    format!("result_documents.data\n{application_no}\n{sha256}")
+}
+
 /// One application as its clerk sees it. Holds personal data (the request's applicant and
 /// answers); their `Debug` is redacting, so this one is too.
 #[derive(Debug, Clone)]
@@ -107,6 +126,8 @@ pub struct Casefile {
     pub materials: Vec<FiledMaterial>,
     /// Its 容缺 commitments.
     pub commitments: Vec<Commitment>,
+    /// The result documents attached at completion.
+    pub results: Vec<ResultDocument>,
 }
 
 /// The condition that keeps a clerk to their departments' applications (`$1` is the clerk).
@@ -164,6 +185,13 @@ const CASEFILE: &str = concat!(
 const MATERIAL: &str = concat!(
     "SELECT u.content_type FROM uploads u JOIN applications a ON a.application_no = u.application_no
       WHERE u.id = $3 AND u.application_no = $2 AND u.completed_at IS NOT NULL AND ",
+    clerks_applications!()
+);
+
+const RESULT: &str = concat!(
+    "SELECT r.sha256, r.data FROM result_documents r
+       JOIN applications a ON a.application_no = r.application_no
+      WHERE r.id = $3 AND r.application_no = $2 AND ",
     clerks_applications!()
 );
 
@@ -270,6 +298,7 @@ impl Store {
             request,
             materials: self.filed_materials(application_no).await?,
             commitments: self.commitments_of(application_no).await?,
+            results: self.results_of(application_no).await?,
         }))
     }
 
@@ -343,6 +372,80 @@ impl Store {
         Ok(Some((content_type, file)))
     }
 
+    async fn results_of(&self, application_no: &str) -> Result<Vec<ResultDocument>, StoreError> {
+        let rows = self
+            .rows(
+                "SELECT id, size, stored_by, stored_at FROM result_documents
+                  WHERE application_no = $1 ORDER BY id",
+                args![application_no],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ResultDocument {
+                    id: row.int(0)?,
+                    size: u64::try_from(row.int(1)?).unwrap_or_default(),
+                    stored_by: row.text(2)?,
+                    stored_at: row.text(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores `pdf` as a result document of `application_no`, encrypted, attached by `clerk`;
+    /// its id. The caller checks the application is the clerk's.
+    pub async fn store_result_document(
+        &self,
+        application_no: &str,
+        clerk: &str,
+        pdf: &[u8],
+    ) -> Result<i64, StoreError> {
+        let sha256 = kiosk_protocol::auth::hex_encode(&sha2::Sha256::digest(pdf));
+        let data = self
+            .keys()?
+            .encrypt(&result_row(application_no, &sha256), pdf)?;
+        let row = self
+            .row(
+                "INSERT INTO result_documents (application_no, size, sha256, data, stored_by, stored_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                args![
+                    application_no,
+                    i64::try_from(pdf.len()).unwrap_or(i64::MAX),
+                    &sha256,
+                    data,
+                    Actor::Clerk(clerk.to_owned()).stored(),
+                    now_rfc3339()
+                ],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Task("no id for a result document".into()))?;
+        row.int(0)
+    }
+
+    /// Forgets result document `id` (its completion was refused).
+    pub async fn forget_result_document(&self, id: i64) -> Result<(), StoreError> {
+        self.exec("DELETE FROM result_documents WHERE id = $1", args![id])
+            .await?;
+        Ok(())
+    }
+
+    /// Result document `id` of `application_no`, opened, if the application belongs to one of
+    /// `clerk`'s departments.
+    pub async fn result_document(
+        &self,
+        clerk: &str,
+        application_no: &str,
+        id: i64,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        let Some(row) = self.row(RESULT, args![clerk, application_no, id]).await? else {
+            return Ok(None);
+        };
+        let data = self
+            .keys()?
+            .decrypt(&result_row(application_no, &row.text(0)?), &row.bytes(1)?)?;
+        Ok(Some(data))
+    }
+
     /// The commitments not yet received of `clerk`'s departments, those due first (so the
     /// overdue ones) first, at most `limit`.
     pub async fn open_commitments(
@@ -405,18 +508,8 @@ impl Transaction for ReceiveCommitment {
     type Output = bool;
 
     async fn run(self, on: &mut impl Executor) -> Result<bool, StoreError> {
-        let row = on
-            .row(
-                "SELECT state, COALESCE(department, '') FROM applications
-                  WHERE application_no = $1 AND purged_at IS NULL",
-                args![&self.application_no],
-            )
-            .await?
-            .ok_or(StoreError::UnknownApplication)?;
-        if !self.departments.contains(&row.text(1)?) {
-            return Err(StoreError::OtherDepartment);
-        }
-        let state = stored_state(&row.text(0)?)?;
+        let (state, _, _) = in_scope(on, &self.application_no, Some(&self.departments)).await?;
+        let state = stored_state(&state)?;
         let at = now_rfc3339();
         let changed = on
             .exec(

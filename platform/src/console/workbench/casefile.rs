@@ -58,9 +58,9 @@ pub(super) async fn render(
     let catalog = catalog_of(state, file.request.catalog_version.as_deref()).await?;
     let matter = catalog.matter(&file.request.matter_id);
     let answer_by = default_answer_by(state).await?;
-    store
+    clerk
         .audit(
-            clerk.name(),
+            state,
             "application_viewed",
             &format!("{no} by {}", clerk.name()),
         )
@@ -77,6 +77,10 @@ pub(super) async fn render(
         (materials(&file, &catalog))
         h2 { "容缺承诺 Promised materials" }
         (commitments(&file, &catalog, &clerk.session.csrf, &today))
+        @if !file.results.is_empty() {
+            h2 { "结果文书 Result documents" }
+            (results(&file))
+        }
         h2 { "办理过程 History" }
         (history(&events, &file, &catalog, matter))
         @if !file.state.is_finished() {
@@ -206,6 +210,30 @@ fn materials(file: &Casefile, catalog: &Catalog) -> Markup {
     )
 }
 
+fn results(file: &Casefile) -> Markup {
+    let rows: Vec<Vec<Markup>> = file
+        .results
+        .iter()
+        .map(|r| {
+            vec![
+                html! {
+                    a id={ "result-" (r.id) }
+                      href={ "/console/applications/" (url_component(&file.application_no))
+                             "/results/" (r.id) } { "PDF" }
+                },
+                text(format!("{} KiB", r.size.div_ceil(1024))),
+                text(&r.stored_by),
+                text(&r.stored_at),
+            ]
+        })
+        .collect();
+    table(
+        "results",
+        &["文件 File", "大小 Size", "经办 By", "时间 At"],
+        &rows,
+    )
+}
+
 fn commitments(file: &Casefile, catalog: &Catalog, csrf: &str, today: &str) -> Markup {
     let rows: Vec<Vec<Markup>> = file
         .commitments
@@ -265,6 +293,9 @@ fn history(
                     (e.words)
                     @if !asked.is_empty() { br; "（" (asked.join("；")) "）" }
                     @if !e.answer_by.is_empty() { br; "答复期限 Answer by " (e.answer_by) }
+                    @if e.action == "completed" && !file.results.is_empty() {
+                        br; "附结果文书 Result document attached"
+                    }
                 },
             ]
         })
@@ -341,28 +372,38 @@ fn actions(file: &Casefile, matter: Option<&Matter>, csrf: &str, answer_by: &str
                 }
             }
             (words_form(&to("complete"), csrf, ("complete", "办结 Complete"),
-                ("note", "说明（可选）Note (optional)", false)))
+                ("note", "说明（可选）Note (optional)", false), true))
         }
         (words_form(&to("refuse"), csrf, ("refuse", "不予办理 Refuse"),
-            ("reason", "原因 Reason", true)))
+            ("reason", "原因 Reason", true), false))
     }
 }
 
 /// A form of one change and the clerk's words with it: posted to `action`, its button
-/// `id`, its text field `name` (`required` or not).
+/// `id`, its text field `name` (`required` or not), and with `document` a PDF to attach.
 fn words_form(
     action: &str,
     csrf: &str,
     (id, legend): (&str, &str),
     (name, label, required): (&str, &str, bool),
+    document: bool,
 ) -> Markup {
+    let enctype = if document {
+        "multipart/form-data"
+    } else {
+        "application/x-www-form-urlencoded"
+    };
     html! {
-        form method="post" action=(action) id={ (id) "-form" } {
+        form method="post" action=(action) id={ (id) "-form" } enctype=(enctype) {
             (csrf_field(csrf))
             fieldset {
                 legend { (legend) }
                 div class="field" { label for={ (id) "-" (name) } { (label) }
                     textarea name=(name) id={ (id) "-" (name) } rows="2" maxlength="2000" required[required] {} }
+                @if document {
+                    div class="field" { label for="complete-document" { "结果文书（可选，PDF，不超过 10 MiB）Result document (optional, PDF, at most 10 MiB)" }
+                        input type="file" name="document" id="complete-document" accept="application/pdf"; }
+                }
                 button type="submit" id=(id) { (legend) }
             }
         }
@@ -393,31 +434,63 @@ pub(super) async fn material(
             return Err(clerk.no_such_application());
         }
     };
-    store
+    clerk
         .audit(
-            clerk.name(),
+            &state,
             "material_viewed",
             &format!("{no} upload {upload_id} by {}", clerk.name()),
         )
         .await?;
-    let disposition = HeaderValue::from_str(&format!(
-        "inline; filename=\"{}-{}.{extension}\"",
-        url_component(&no),
-        url_component(&upload_id)
+    Ok(inline_file(
+        content_type.as_str(),
+        &format!("{no}-{upload_id}.{extension}"),
+        &file,
     ))
-    .unwrap_or_else(|_| HeaderValue::from_static("inline"));
-    Ok((
+}
+
+/// A result document, decrypted, shown in the browser's PDF viewer; audited.
+pub(super) async fn result(
+    State(state): State<AppState>,
+    operator: Operator,
+    Path((no, id)): Path<(String, String)>,
+) -> Result<Response, PageFailure> {
+    let clerk = Clerk::of(&state, operator.session).await?;
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(clerk.no_such_application());
+    };
+    let store = state.store();
+    let pdf = store
+        .result_document(clerk.name(), &no, id)
+        .await?
+        .ok_or_else(|| clerk.no_such_application())?;
+    clerk
+        .audit(
+            &state,
+            "result_viewed",
+            &format!("{no} document {id} by {}", clerk.name()),
+        )
+        .await?;
+    Ok(inline_file(
+        "application/pdf",
+        &format!("{no}-result-{id}.pdf"),
+        &pdf,
+    ))
+}
+
+/// A file shown in the browser (`inline`), named `name` when saved.
+fn inline_file(content_type: &'static str, name: &str, bytes: &[u8]) -> Response {
+    let disposition =
+        HeaderValue::from_str(&format!("inline; filename=\"{}\"", url_component(name)))
+            .unwrap_or_else(|_| HeaderValue::from_static("inline"));
+    (
         StatusCode::OK,
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(content_type.as_str()),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        file.to_vec(),
+        bytes.to_vec(),
     )
-        .into_response())
+        .into_response()
 }
 
 /// The page with `refusal` above it and `status` (a change refused).

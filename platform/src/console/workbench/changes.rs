@@ -13,6 +13,7 @@ use kiosk_protocol::Matter;
 
 use super::Clerk;
 use super::casefile::{catalog_of, default_answer_by, refused};
+use super::upload::{CompletionForm, MAX_RESULT_BYTES};
 use crate::console::PageAnswer;
 use crate::http::error::see_other;
 use crate::http::extract::{Fields, field};
@@ -30,23 +31,57 @@ pub(super) async fn apply(
     form: OperatorForm,
 ) -> PageAnswer {
     let clerk = Clerk::of(&state, form.operator.session).await?;
+    decide(&state, &clerk, &no, &verb, &form.fields, None).await
+}
+
+/// Completes an application, with the result document the form may carry.
+pub(super) async fn complete(
+    State(state): State<AppState>,
+    Path(no): Path<String>,
+    form: CompletionForm,
+) -> PageAnswer {
+    let clerk = Clerk::of(&state, form.operator.session).await?;
+    decide(&state, &clerk, &no, "complete", &form.fields, form.document).await
+}
+
+/// Reads the change and applies it; a result document is stored first and forgotten again
+/// when the change is refused.
+async fn decide(
+    state: &AppState,
+    clerk: &Clerk,
+    no: &str,
+    verb: &str,
+    fields: &Fields,
+    document: Option<Vec<u8>>,
+) -> PageAnswer {
     let store = state.store();
     let file = store
-        .casefile(clerk.name(), &no)
+        .casefile(clerk.name(), no)
         .await?
         .ok_or_else(|| clerk.no_such_application())?;
-    let catalog = catalog_of(&state, file.request.catalog_version.as_deref()).await?;
+    let catalog = catalog_of(state, file.request.catalog_version.as_deref()).await?;
     let matter = catalog.matter(&file.request.matter_id);
-    let change = match read_change(&state, &verb, &form.fields, matter).await? {
+    let change = match read_change(state, verb, fields, matter).await? {
         Ok(change) => change,
         Err(why) => {
-            return refused(&state, &clerk, &no, StatusCode::BAD_REQUEST, &why).await;
+            return refused(state, clerk, no, StatusCode::BAD_REQUEST, &why).await;
         }
+    };
+    let stored = match &document {
+        Some(pdf) if pdf.len() > MAX_RESULT_BYTES || !pdf.starts_with(b"%PDF-") => {
+            let why = "invalid_document: a result document is a PDF of at most 10 MiB";
+            return refused(state, clerk, no, StatusCode::BAD_REQUEST, why).await;
+        }
+        Some(pdf) => Some((
+            store.store_result_document(no, clerk.name(), pdf).await?,
+            pdf.len(),
+        )),
+        None => None,
     };
     let action = change.action();
     let made = store
         .advance(
-            &no,
+            no,
             Scope::Departments(&clerk.departments),
             Actor::Clerk(clerk.name().to_owned()),
             change,
@@ -54,9 +89,18 @@ pub(super) async fn apply(
         .await;
     match made {
         Ok(advanced) => {
-            store
+            if let Some((id, size)) = stored {
+                clerk
+                    .audit(
+                        state,
+                        "result_document_stored",
+                        &format!("{no}: document {id}, {size} bytes"),
+                    )
+                    .await?;
+            }
+            clerk
                 .audit(
-                    clerk.name(),
+                    state,
                     &format!("application_{action}"),
                     &format!(
                         "{no}: {} → {}",
@@ -67,24 +111,42 @@ pub(super) async fn apply(
                 .await?;
             Ok(see_other(&format!(
                 "/console/applications/{}",
-                crate::html::url_component(&no)
+                crate::html::url_component(no)
             )))
         }
-        Err(StoreError::Illegal(illegal)) => {
-            store
+        Err(refusal) => {
+            if let Some((id, _)) = stored {
+                store.forget_result_document(id).await?;
+            }
+            refusal_page(state, clerk, no, action, refusal).await
+        }
+    }
+}
+
+/// The answer to a change the store refused.
+async fn refusal_page(
+    state: &AppState,
+    clerk: &Clerk,
+    no: &str,
+    action: &str,
+    refusal: StoreError,
+) -> PageAnswer {
+    match refusal {
+        StoreError::Illegal(illegal) => {
+            clerk
                 .audit(
-                    clerk.name(),
+                    state,
                     "application_change_refused",
                     &format!("{no}: {action}: {}", illegal.code()),
                 )
                 .await?;
             let why = format!("{}: {illegal}", illegal.code());
-            refused(&state, &clerk, &no, StatusCode::CONFLICT, &why).await
+            refused(state, clerk, no, StatusCode::CONFLICT, &why).await
         }
-        Err(StoreError::UnknownApplication | StoreError::OtherDepartment) => {
+        StoreError::UnknownApplication | StoreError::OtherDepartment => {
             Err(clerk.no_such_application())
         }
-        Err(other) => Err(other.into()),
+        other => Err(other.into()),
     }
 }
 

@@ -35,9 +35,9 @@ pub(super) async fn receive(
         .await
     {
         Ok(true) => {
-            store
+            clerk
                 .audit(
-                    clerk.name(),
+                    &state,
                     "commitment_received",
                     &format!("{no} material #{index}"),
                 )

@@ -4,7 +4,8 @@
 //! A clerk (`kiosk-platform user add --role clerk --department …`) sees the queue of their
 //! departments' applications ([`queue`]), opens one ([`casefile`]: the applicant, the answers,
 //! the materials, the history), moves it on ([`changes`]: review, 补正, 办结, refusal, each
-//! through the one gate `Store::advance`), and marks 容缺 commitments received
+//! through the one gate `Store::advance`; a completion may carry a result document, a PDF kept
+//! encrypted, [`upload`]), and marks 容缺 commitments received
 //! ([`commitments`]). Any other role gets 403, and an application of another department is
 //! 404, so its existence is not revealed. Every page or file that shows personal data is
 //! audited when it is shown, and every change when it is made. The working-day calendar the
@@ -15,8 +16,10 @@ mod casefile;
 mod changes;
 mod commitments;
 mod queue;
+mod upload;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use kiosk_protocol::{ApplicationState, Catalog, LocalizedText};
@@ -37,6 +40,15 @@ pub(super) fn routes() -> Router<AppState> {
         .route(
             "/console/applications/{no}/commitments/{index}",
             post(commitments::receive),
+        )
+        .route(
+            "/console/applications/{no}/results/{id}",
+            get(casefile::result),
+        )
+        .route(
+            "/console/applications/{no}/complete",
+            post(changes::complete)
+                .layer(DefaultBodyLimit::max(upload::MAX_RESULT_BYTES + 64 * 1024)),
         )
         .route("/console/applications/{no}/{verb}", post(changes::apply))
         .route("/console/commitments", get(commitments::list))
@@ -82,6 +94,16 @@ impl Clerk {
     /// Their name.
     pub fn name(&self) -> &str {
         &self.session.operator
+    }
+
+    /// Writes an audit line in the clerk's name (numbers and kinds, never personal data).
+    pub async fn audit(
+        &self,
+        state: &AppState,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), PageFailure> {
+        Ok(state.store().audit(self.name(), action, detail).await?)
     }
 
     /// 404 for an application that is not there or not theirs (the same answer for both).
