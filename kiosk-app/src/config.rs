@@ -152,18 +152,6 @@ pub struct KioskConfig {
     pub updates: UpdatesSection,
 }
 
-impl KioskConfig {
-    /// The serial the terminal enrolls under: [`KioskConfig::hardware_serial`] when set, else
-    /// the board's ([`crate::uplink::identity::hardware_serial`]).
-    pub fn serial(&self) -> String {
-        self.hardware_serial
-            .as_deref()
-            .map(|s| crate::uplink::identity::clean_serial(s.as_bytes()))
-            .filter(|s| s.len() >= 4)
-            .unwrap_or_else(crate::uplink::identity::hardware_serial)
-    }
-}
-
 /// `[updates]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

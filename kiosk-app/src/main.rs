@@ -287,7 +287,7 @@ fn setup(
     use kiosk_app::enrollment::setup::{Setup, SetupState};
     use kiosk_ui::{Kiosk, Page, SetupState as UiState, Technician};
 
-    let serial = config.serial();
+    let serial = kiosk_app::uplink::identity::terminal_serial(config.hardware_serial.as_deref());
     window.global::<Kiosk>().set_page(Page::Setup);
     window
         .global::<Technician>()
@@ -415,7 +415,7 @@ fn provision(payload: &str, path: &std::path::Path, force: bool) -> anyhow::Resu
         .block_on(kiosk_app::enrollment::provision(
             &payload,
             &config.data_dir,
-            config.serial(),
+            kiosk_app::uplink::identity::terminal_serial(config.hardware_serial.as_deref()),
             config.platform_timeout(),
             force,
         ))?;

@@ -241,5 +241,7 @@ async fn platform_answers(config: &KioskConfig) -> Result<String, PlatformCheckE
 pub fn terminal_label(config: &KioskConfig) -> String {
     TerminalIdentity::load(&config.data_dir)
         .map(|i| i.terminal_id.clone())
-        .unwrap_or_else(|_| config.serial())
+        .unwrap_or_else(|_| {
+            crate::uplink::identity::terminal_serial(config.hardware_serial.as_deref())
+        })
 }

@@ -332,6 +332,16 @@ pub fn hardware_serial() -> String {
         .unwrap_or_else(|| "UNKNOWN".to_owned())
 }
 
+/// The serial the terminal enrolls under: `configured` (kiosk.toml's `hardware_serial`, for a
+/// board with no usable serial of its own) when it has at least 4 usable characters, else the
+/// board's ([`hardware_serial`]).
+pub fn terminal_serial(configured: Option<&str>) -> String {
+    configured
+        .map(|s| clean_serial(s.as_bytes()))
+        .filter(|s| s.len() >= 4)
+        .unwrap_or_else(hardware_serial)
+}
+
 /// Keeps `A-Z a-z 0-9 - _ . :` of a raw serial, at most 64 characters.
 pub fn clean_serial(raw: &[u8]) -> String {
     raw.iter()
