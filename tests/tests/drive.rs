@@ -6,10 +6,12 @@
 //! number and the phone typed are masked unless `--reveal`.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
-use kiosk_testkit::{PlatformPeer, Simulator, program, run};
+mod common;
+
+use common::{Terminal, terminal};
+use kiosk_testkit::{PlatformPeer, program};
 use serde_json::Value;
 
 /// The simulator's first test card (drivers/testdata/cards.json).
@@ -19,91 +21,29 @@ const PHONE: &str = "13912345678";
 
 /// The terminal, its devices and the platform, as a test drives them.
 struct Bench {
-    dir: tempfile::TempDir,
+    _work: tempfile::TempDir,
     platform: PlatformPeer,
-    _idcard: Simulator,
-    _printer: Simulator,
+    terminal: Terminal,
 }
 
 impl Bench {
     fn config(&self) -> std::path::PathBuf {
-        self.dir.path().join("kiosk.toml")
+        self.terminal.dir.join("kiosk.toml")
     }
 
     fn card_control(&self) -> std::path::PathBuf {
-        self.dir.path().join("idcard.control")
+        self.terminal.dir.join("idcard.control")
     }
 }
 
-fn text(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
-}
-
 fn bench() -> Bench {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let work = dir.path();
-    let platform = PlatformPeer::start(&work.join("platform.db")).expect("platform");
-    let sim = program("kiosk-sim").expect("kiosk-sim");
-    let idcard = Simulator::start(
-        &sim,
-        &[
-            "idcard",
-            "--link",
-            &text(&work.join("idcard.tty")),
-            "--control",
-            &text(&work.join("idcard.control")),
-        ],
-    );
-    std::fs::create_dir_all(work.join("receipts")).expect("receipts");
-    let printer = Simulator::start(
-        &sim,
-        &[
-            "printer",
-            "--link",
-            &text(&work.join("printer.tty")),
-            "--out",
-            &text(&work.join("receipts")),
-        ],
-    );
-    let camera = work.join("camera");
-    std::fs::create_dir_all(&camera).expect("camera folder");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../drivers/testdata/camera/page-01-straight.jpg"),
-        camera.join("page-01.jpg"),
-    )
-    .expect("camera photo");
-    let config = format!(
-        "data_dir = \"{}\"\n[idcard]\nport = \"{}\"\n[printer]\nport = \"{}\"\n[camera]\nfolder = \"{}\"\n",
-        work.join("terminal").display(),
-        work.join("idcard.tty").display(),
-        work.join("printer.tty").display(),
-        camera.display(),
-    );
-    std::fs::write(work.join("kiosk.toml"), config).expect("config");
-    let payload = platform.enrollment("e2e").expect("token");
-    let enrolled = run(
-        "kiosk",
-        &[
-            "provision",
-            &payload,
-            "--config",
-            &text(&work.join("kiosk.toml")),
-        ],
-        &[],
-    )
-    .expect("kiosk provision");
-    assert!(
-        enrolled.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&enrolled.stdout),
-        String::from_utf8_lossy(&enrolled.stderr)
-    );
+    let work = tempfile::tempdir().expect("temp dir");
+    let platform = PlatformPeer::start(&work.path().join("platform.db")).expect("platform");
+    let terminal = terminal(work.path(), "kiosk", &platform, "e2e");
     Bench {
-        dir,
+        _work: work,
         platform,
-        _idcard: idcard,
-        _printer: printer,
+        terminal,
     }
 }
 
@@ -375,7 +315,7 @@ fn a_script_fills_the_pension_enrolment_form_with_pinyin_and_handwriting() {
     let number = receipt["application_no"].as_str().expect("number");
     assert_eq!(stored_application(&bench), number);
     // The printed receipt lists the answers, the bank card to its last 4 digits.
-    let printed = std::fs::read_to_string(bench.dir.path().join("receipts/receipt-0001.txt"))
+    let printed = std::fs::read_to_string(bench.terminal.dir.join("receipts/receipt-0001.txt"))
         .expect("printed receipt");
     for shown in ["每年500元", "中国工商银行", "****4560", "解放十号"] {
         assert!(

@@ -13,8 +13,11 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{Terminal, terminal, text};
 use kiosk_testkit::console::Browser;
-use kiosk_testkit::{PlatformPeer, Simulator, program, run};
+use kiosk_testkit::{PlatformPeer, program, run};
 use serde_json::Value;
 
 /// The simulator's first test card (drivers/testdata/cards.json).
@@ -22,84 +25,6 @@ const CARD_NUMBER: &str = "320706198503120133";
 /// The department of 职业技能培训补贴申领 (连云港市人力资源和社会保障局).
 const DEPARTMENT: &str = "lyg-hrss";
 const CLERK_PASSWORD: &str = "clerk-password-1";
-
-/// One terminal: its folder (kiosk.toml, its data), its simulators.
-struct Terminal {
-    dir: PathBuf,
-    _idcard: Simulator,
-    _printer: Simulator,
-}
-
-fn text(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
-}
-
-/// A terminal at `site`, enrolled with the platform, its devices simulated.
-fn terminal(work: &Path, name: &str, platform: &PlatformPeer, site: &str) -> Terminal {
-    let dir = work.join(name);
-    std::fs::create_dir_all(dir.join("receipts")).expect("terminal folder");
-    let sim = program("kiosk-sim").expect("kiosk-sim");
-    let idcard = Simulator::start(
-        &sim,
-        &[
-            "idcard",
-            "--link",
-            &text(&dir.join("idcard.tty")),
-            "--control",
-            &text(&dir.join("idcard.control")),
-        ],
-    );
-    let printer = Simulator::start(
-        &sim,
-        &[
-            "printer",
-            "--link",
-            &text(&dir.join("printer.tty")),
-            "--out",
-            &text(&dir.join("receipts")),
-        ],
-    );
-    let camera = dir.join("camera");
-    std::fs::create_dir_all(&camera).expect("camera folder");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../drivers/testdata/camera/page-01-straight.jpg"),
-        camera.join("page-01.jpg"),
-    )
-    .expect("camera photo");
-    // Two terminals on one build machine share its board serial: each is given its own.
-    let config = format!(
-        "data_dir = \"{}\"\nhardware_serial = \"SN-{name}\"\n[idcard]\nport = \"{}\"\n[printer]\nport = \"{}\"\n[camera]\nfolder = \"{}\"\n",
-        dir.join("data").display(),
-        dir.join("idcard.tty").display(),
-        dir.join("printer.tty").display(),
-        camera.display(),
-    );
-    std::fs::write(dir.join("kiosk.toml"), config).expect("config");
-    let payload = platform.enrollment(site).expect("token");
-    let enrolled = run(
-        "kiosk",
-        &[
-            "provision",
-            &payload,
-            "--config",
-            &text(&dir.join("kiosk.toml")),
-        ],
-        &[],
-    )
-    .expect("kiosk provision");
-    assert!(
-        enrolled.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&enrolled.stdout),
-        String::from_utf8_lossy(&enrolled.stderr)
-    );
-    Terminal {
-        dir,
-        _idcard: idcard,
-        _printer: printer,
-    }
-}
 
 /// Runs `kiosk drive --reveal` at `terminal` with `script`; its answers, or the whole output
 /// when it did not end well.
