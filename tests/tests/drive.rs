@@ -5,13 +5,10 @@
 //! and an unknown label are answered with errors and the run goes on; the card's name, ID
 //! number and the phone typed are masked unless `--reveal`.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 mod common;
 
 use common::{Terminal, terminal};
-use kiosk_testkit::{PlatformPeer, program};
+use kiosk_testkit::PlatformPeer;
 use serde_json::Value;
 
 /// The simulator's first test card (drivers/testdata/cards.json).
@@ -24,16 +21,6 @@ struct Bench {
     _work: tempfile::TempDir,
     platform: PlatformPeer,
     terminal: Terminal,
-}
-
-impl Bench {
-    fn config(&self) -> std::path::PathBuf {
-        self.terminal.dir.join("kiosk.toml")
-    }
-
-    fn card_control(&self) -> std::path::PathBuf {
-        self.terminal.dir.join("idcard.control")
-    }
 }
 
 fn bench() -> Bench {
@@ -49,33 +36,7 @@ fn bench() -> Bench {
 
 /// Runs `kiosk drive` with `script` on stdin; its exit code and its answers.
 fn drive(bench: &Bench, extra: &[&str], script: &str) -> (Option<i32>, String, Vec<Value>) {
-    let mut child = Command::new(program("kiosk").expect("kiosk"))
-        .arg("drive")
-        .arg("--config")
-        .arg(bench.config())
-        .arg("--card-control")
-        .arg(bench.card_control())
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kiosk drive");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(script.as_bytes())
-        .expect("script");
-    let output = child.wait_with_output().expect("kiosk drive output");
-    let stdout = String::from_utf8(output.stdout).expect("UTF-8 answers");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let answers = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{stderr}")))
-        .collect();
-    (output.status.code(), stdout + &stderr, answers)
+    common::drive(&bench.terminal, extra, script)
 }
 
 /// The number of the one application the platform holds.

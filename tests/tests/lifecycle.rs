@@ -9,7 +9,6 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,7 +16,7 @@ mod common;
 
 use common::{Terminal, terminal, text};
 use kiosk_testkit::console::Browser;
-use kiosk_testkit::{PlatformPeer, program, run};
+use kiosk_testkit::{PlatformPeer, run};
 use serde_json::Value;
 
 /// The simulator's first test card (drivers/testdata/cards.json).
@@ -29,33 +28,9 @@ const CLERK_PASSWORD: &str = "clerk-password-1";
 /// Runs `kiosk drive --reveal` at `terminal` with `script`; its answers, or the whole output
 /// when it did not end well.
 fn drive(terminal: &Terminal, script: &str) -> Vec<Value> {
-    let mut child = Command::new(program("kiosk").expect("kiosk"))
-        .arg("drive")
-        .arg("--config")
-        .arg(terminal.dir.join("kiosk.toml"))
-        .arg("--card-control")
-        .arg(terminal.dir.join("idcard.control"))
-        .arg("--reveal")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kiosk drive");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(script.as_bytes())
-        .expect("script");
-    let output = child.wait_with_output().expect("kiosk drive output");
-    let stdout = String::from_utf8(output.stdout).expect("UTF-8 answers");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{stderr}")))
-        .collect()
+    let (code, output, answers) = common::drive(terminal, &["--reveal"], script);
+    assert_eq!(code, Some(0), "{output}");
+    answers
 }
 
 /// What the last screen of a drive shows, as one string.

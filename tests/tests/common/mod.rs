@@ -2,9 +2,12 @@
 //! platform process, its card reader and printer simulated on real ptys and a folder of photos
 //! as its document camera.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use kiosk_testkit::{PlatformPeer, Simulator, program, run};
+use serde_json::Value;
 
 /// One terminal: its folder (kiosk.toml, its data), its simulators.
 pub struct Terminal {
@@ -83,4 +86,40 @@ pub fn terminal(work: &Path, name: &str, platform: &PlatformPeer, site: &str) ->
         _idcard: idcard,
         _printer: printer,
     }
+}
+
+/// Runs `kiosk drive` at `terminal` with `script` on stdin and `extra` options: its exit code,
+/// its whole output and its answers.
+pub fn drive(
+    terminal: &Terminal,
+    extra: &[&str],
+    script: &str,
+) -> (Option<i32>, String, Vec<Value>) {
+    let mut child = Command::new(program("kiosk").expect("kiosk"))
+        .arg("drive")
+        .arg("--config")
+        .arg(terminal.dir.join("kiosk.toml"))
+        .arg("--card-control")
+        .arg(terminal.dir.join("idcard.control"))
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kiosk drive");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("script");
+    let output = child.wait_with_output().expect("kiosk drive output");
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8 answers");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let answers = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{stderr}")))
+        .collect();
+    (output.status.code(), stdout + &stderr, answers)
 }
