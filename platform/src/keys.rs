@@ -24,6 +24,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
+/// Compares two secrets (tokens, hashes, codes) in time independent of where they differ.
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// The platform's secrets as one shared handle.
 pub type Keys = Arc<dyn KeyRing>;
 

@@ -127,7 +127,7 @@ impl Store {
             .await?
             .ok_or(StoreError::UnknownApplication)?;
         let holder = row.text(2)?;
-        if !super::ratings::constant_time_eq(holder.as_bytes(), holder_key.as_bytes()) {
+        if !crate::keys::same_secret(holder.as_bytes(), holder_key.as_bytes()) {
             return Err(StoreError::UnknownApplication);
         }
         let state = ApplicationState::parse(&row.text(0)?)

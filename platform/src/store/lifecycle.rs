@@ -507,12 +507,7 @@ impl Store {
             .map(|b| b.to_ascii_uppercase())
             .collect();
         let expected = self.progress_code(application_no)?;
-        Ok(given.len() == expected.len()
-            && given
-                .iter()
-                .zip(expected.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0)
+        Ok(crate::keys::same_secret(&given, expected.as_bytes()))
     }
 
     /// Gives applications accepted before departments were recorded their matter's department
