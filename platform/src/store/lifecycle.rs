@@ -413,10 +413,15 @@ impl Store {
         }
     }
 
-    /// The working-day calendar: Monday to Friday, with the days recorded otherwise.
+    /// The working-day calendar from today (Beijing) on: Monday to Friday, with the days
+    /// recorded otherwise. Every due day counts forward from today, so the holidays of past
+    /// years, which only ever accumulate, are not read on each acceptance.
     pub async fn calendar(&self) -> Result<Calendar, StoreError> {
         let rows = self
-            .rows("SELECT day, working FROM calendar_days", args![])
+            .rows(
+                "SELECT day, working FROM calendar_days WHERE day >= $1",
+                args![iso_day(super::now_beijing().date())],
+            )
             .await?;
         let mut days = Vec::with_capacity(rows.len());
         for row in &rows {
